@@ -1,0 +1,36 @@
+/* kahu — credentials for requests: static token/cert/basic auth, token files
+ * (re-read when they change, as projected service-account tokens rotate) and exec
+ * credential plugins (client.authentication.k8s.io v1/v1beta1), cached for the run and
+ * refreshed at expiry.  Thread-safe. */
+#ifndef KAHU_KUBE_AUTH_H
+#define KAHU_KUBE_AUTH_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct kube_config;
+struct kube_auth;
+
+/* What one request uses.  Pointers stay valid until the next kube_auth_get /
+ * kube_auth_invalidate on the same object from the same thread, or kube_auth_free. */
+struct kube_credential {
+	char *token;             /* bearer token or NULL */
+	char *cert_pem;          /* client certificate (PEM) or NULL */
+	size_t cert_len;
+	char *key_pem;           /* client key (PEM) or NULL */
+	size_t key_len;
+	char *username;          /* basic auth or NULL */
+	char *password;
+	time_t expires;          /* 0 = no expiry */
+};
+
+int kube_auth_new(const struct kube_config *cfg, struct kube_auth **out);
+/* Fills `out` with a copy the caller frees with kube_credential_clear(). */
+int kube_auth_get(struct kube_auth *a, struct kube_credential *out);
+/* Called after a 401: drops cached exec credentials so the next get runs the plugin
+ * again.  Returns 1 when a retry may help, 0 otherwise. */
+int kube_auth_invalidate(struct kube_auth *a);
+void kube_credential_clear(struct kube_credential *c);
+void kube_auth_free(struct kube_auth *a);
+
+#endif

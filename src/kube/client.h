@@ -1,0 +1,65 @@
+/* kahu — the HTTP client for the Kubernetes API (libcurl).
+ *
+ * Thread-safe: any number of threads may call kube_request at once; at most
+ * `max_requests` run concurrently (the rest wait), connections are reused through a
+ * curl share object.  Retries: 429 and 5xx (honouring an integer Retry-After), and
+ * connection resets/timeouts of idempotent requests (GET, HEAD, and requests the caller
+ * marks idempotent), at most `max_tries` tries in all, exponential backoff with jitter.
+ * -v logs method, URL, status and duration; never headers with credentials. */
+#ifndef KAHU_KUBE_CLIENT_H
+#define KAHU_KUBE_CLIENT_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+struct kube_config;
+struct kube_client;
+
+struct kube_client_opts {
+	int max_requests;        /* concurrent requests; default 8 */
+	long timeout_ms;         /* whole request; default 60000 */
+	long connect_timeout_ms; /* default 10000 */
+	int max_tries;           /* default 10 */
+	const char *user_agent;  /* default "kahu/VERSION" */
+};
+
+struct kube_response {
+	long status;             /* HTTP status, 0 when no answer */
+	struct kbuf body;
+	char *content_type;
+	int tries;               /* how many attempts were made */
+};
+
+enum {
+	KUBE_REQ_IDEMPOTENT = 1 << 0, /* may be retried after a reset even if not GET */
+	KUBE_REQ_NO_RETRY = 1 << 1,
+};
+
+int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *o,
+		    struct kube_client **out);
+void kube_client_free(struct kube_client *c);
+
+/* `path` is the path and query ("/api/v1/namespaces?limit=500").  `accept` may be
+ * NULL (application/json).  Returns 0 when the server answered 2xx; otherwise a
+ * negative code with the message from the Status body:
+ *   KAHU_EUNREACHABLE, KAHU_ETLS, KAHU_EAUTH (401), KAHU_EFORBIDDEN (403),
+ *   KAHU_ENOTFOUND (404), KAHU_ECONFLICT (409), KAHU_EDATA (410 Gone and other 4xx),
+ *   KAHU_ETEMP (429/5xx after all tries), KAHU_EINTR (interrupted).
+ * resp->status and resp->body are set whenever the server answered. */
+int kube_request(struct kube_client *c, const char *method, const char *path,
+		 const char *accept, const char *content_type, const void *body, size_t len,
+		 unsigned flags, struct kube_response *resp);
+void kube_response_clear(struct kube_response *r);
+
+/* Parse a Retry-After header value: delta-seconds only (as client-go); returns
+ * seconds >= 0, or -1 when absent or not an integer. Capped at 600. */
+long kube_parse_retry_after(const char *value);
+/* Backoff before try number `attempt` (1-based) with jitter, in milliseconds. */
+long kube_backoff_ms(int attempt, unsigned int random);
+
+/* Set by the SIGINT/SIGTERM handler; requests stop waiting and return KAHU_EINTR. */
+void kube_client_interrupt(void);
+const char *kube_client_server(const struct kube_client *c);
+
+#endif

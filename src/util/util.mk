@@ -1,0 +1,12 @@
+libkahu_a_SOURCES += \
+	src/util/err.c src/util/err.h \
+	src/util/mem.c src/util/mem.h \
+	src/util/buf.c src/util/buf.h \
+	src/util/strv.c src/util/strv.h \
+	src/util/log.c src/util/log.h
+
+check_PROGRAMS += tests/unit/check_util
+UNIT_TESTS += tests/unit/check_util
+tests_unit_check_util_SOURCES = tests/unit/check_util.c tests/unit/check_main.h
+tests_unit_check_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_util_LDADD = $(UNIT_LDADD)

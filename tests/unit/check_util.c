@@ -1,0 +1,70 @@
+#include <string.h>
+#include <stdlib.h>
+
+#include "check_main.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/strv.h"
+
+START_TEST(test_buf_append)
+{
+	struct kbuf b = KBUF_INIT;
+	ck_assert_str_eq(kbuf_str(&b), "");
+	for (int i = 0; i < 1000; i++)
+		kbuf_addf(&b, "%d,", i);
+	ck_assert_uint_eq(b.len, strlen(b.data));
+	ck_assert(strncmp(b.data, "0,1,2,", 6) == 0);
+	kbuf_reset(&b);
+	ck_assert_str_eq(kbuf_str(&b), "");
+	kbuf_add(&b, "a\0b", 3);
+	ck_assert_uint_eq(b.len, 3);
+	char *s = kbuf_detach(&b);
+	ck_assert_ptr_null(b.data);
+	free(s);
+	kbuf_free(&b);
+}
+END_TEST
+
+START_TEST(test_strv_split)
+{
+	struct strv s = STRV_INIT;
+	strv_split(&s, " a, b ,,c ,", ',');
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_str_eq(s.v[0], "a");
+	ck_assert_str_eq(s.v[1], "b");
+	ck_assert_str_eq(s.v[2], "c");
+	ck_assert_ptr_null(s.v[3]);
+	ck_assert(strv_contains(&s, "b"));
+	ck_assert(!strv_contains(&s, "d"));
+	char *j = strv_join(&s, "|");
+	ck_assert_str_eq(j, "a|b|c");
+	free(j);
+	strv_free(&s);
+}
+END_TEST
+
+START_TEST(test_error_wrap)
+{
+	kahu_error_clear();
+	ck_assert_str_eq(kahu_error_last(), "");
+	ck_assert_int_eq(kahu_error_set(KAHU_EIO, "cannot read %s", "x"), KAHU_EIO);
+	kahu_error_wrap(KAHU_EDATA, "loading %s", "y");
+	ck_assert_str_eq(kahu_error_last(), "loading y: cannot read x");
+	ck_assert_int_eq(kahu_error_code(), KAHU_EDATA);
+	ck_assert_str_eq(kahu_err_name(KAHU_EDATA), "EDATA");
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_buf_append);
+	tcase_add_test(tc, test_strv_split);
+	tcase_add_test(tc, test_error_wrap);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+KAHU_CHECK_MAIN(util_suite)
