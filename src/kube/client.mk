@@ -1,1 +1,3 @@
-# fragment: see Makefile.am
+# Module library; the owner of this fragment fills it in.
+noinst_LIBRARIES += libkahu_kubeclient.a
+libkahu_kubeclient_a_SOURCES =

@@ -1,4 +1,5 @@
-libkahu_a_SOURCES += \
+noinst_LIBRARIES += libkahu_util.a
+libkahu_util_a_SOURCES = \
 	src/util/err.c src/util/err.h \
 	src/util/mem.c src/util/mem.h \
 	src/util/buf.c src/util/buf.h \
@@ -9,4 +10,4 @@ check_PROGRAMS += tests/unit/check_util
 UNIT_TESTS += tests/unit/check_util
 tests_unit_check_util_SOURCES = tests/unit/check_util.c tests/unit/check_main.h
 tests_unit_check_util_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_util_LDADD = $(UNIT_LDADD)
+tests_unit_check_util_LDADD = libkahu_util.a $(UNIT_LIBS)
