@@ -1,3 +1,13 @@
-# Module library; the owner of this fragment fills it in.
+# The Kubernetes HTTP client (libcurl), resource paths, discovery and the pager.
 noinst_LIBRARIES += libkahu_kubeclient.a
-libkahu_kubeclient_a_SOURCES =
+libkahu_kubeclient_a_SOURCES = \
+	src/kube/resource.c src/kube/resource.h
+
+KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_resource
+UNIT_TESTS += tests/unit/check_resource
+tests_unit_check_resource_SOURCES = tests/unit/check_resource.c tests/unit/check_main.h
+tests_unit_check_resource_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_resource_LDADD = $(KUBECLIENT_TEST_LIBS)
+

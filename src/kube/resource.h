@@ -2,6 +2,7 @@
 #ifndef KAHU_KUBE_RESOURCE_H
 #define KAHU_KUBE_RESOURCE_H
 
+#include "util/buf.h"
 #include "util/strv.h"
 
 enum kube_verb {
@@ -39,5 +40,15 @@ void kube_query_add(struct kbuf *path, const char *key, const char *value);
 char *kube_api_version(const struct kube_resource *r);
 /* "deployments.apps" or "configmaps" (Velero's directory naming) */
 char *kube_group_resource(const struct kube_resource *r);
+
+/* Append `s` percent-encoded: everything but the RFC 3986 unreserved characters
+ * (A-Z a-z 0-9 - . _ ~) becomes %XX, so it is safe in a path segment and in a query
+ * value alike ('/', '+', ' ', '&', '=' and UTF-8 bytes included). */
+void kube_pct_encode(struct kbuf *b, const char *s);
+/* Deep copy / release of the owned strings (the struct itself is not freed). */
+void kube_resource_copy(struct kube_resource *dst, const struct kube_resource *src);
+void kube_resource_clear(struct kube_resource *r);
+/* Parse "verbs" names ("get", "list", …) into enum kube_verb bits; unknown ignored. */
+unsigned kube_verb_from_string(const char *verb);
 
 #endif
