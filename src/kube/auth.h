@@ -33,4 +33,10 @@ int kube_auth_invalidate(struct kube_auth *a);
 void kube_credential_clear(struct kube_credential *c);
 void kube_auth_free(struct kube_auth *a);
 
+/* Tunables (tests): how long an exec plugin may run before it is killed (default
+ * 60 s, 5 min when interactive), and how often a token file is checked for a new
+ * version (default 60 s; 0 = at every get). */
+void kube_auth_set_exec_timeout(struct kube_auth *a, long ms);
+void kube_auth_set_token_recheck(struct kube_auth *a, long seconds);
+
 #endif

@@ -53,6 +53,7 @@ struct kube_load_opts {
 	const char *kubeconfig;   /* --kubeconfig, or NULL */
 	const char *context;      /* --context, or NULL */
 	const char *namespace;    /* -n, or NULL */
+	const char *in_cluster_root; /* tests: root of the in-cluster fallback; NULL = "/" */
 };
 
 /* Returns 0, or KAHU_ECONFIG (malformed, missing pieces), KAHU_ENOTFOUND (no
@@ -62,7 +63,10 @@ int kube_config_load(const struct kube_load_opts *o, struct kube_config **out);
  * and relative paths are resolved against `dir`. */
 int kube_config_load_string(const char *yaml, const char *name, const char *dir,
 			    const struct kube_load_opts *o, struct kube_config **out);
-/* The in-cluster configuration from the given root ("/" in production). */
+/* The in-cluster configuration from the given root ("/" in production): server from
+ * KUBERNETES_SERVICE_HOST/PORT, token_file, ca_file and the namespace file under
+ * root/var/run/secrets/kubernetes.io/serviceaccount.  context/cluster/user names are
+ * "in-cluster".  KAHU_ENOTFOUND when not in a pod (variables unset, no token). */
 int kube_config_in_cluster(const char *root, struct kube_config **out);
 void kube_config_free(struct kube_config *c);
 
