@@ -1,1 +1,181 @@
-int main(void) { return 0; }
+/* kahu — entry point: the command table, global setup, dispatch, and the one map from
+ * internal error codes to exit statuses (documented in kahu(1) EXIT STATUS). */
+#include "cli/cmdtab.h"
+#include "cli/output.h"
+#include "cmd/ctx.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct kahu_cmd *const commands[] = {
+	&cmd_cluster_entry,
+	&cmd_cluster_check_entry,
+	&cmd_completion_entry,
+	&cmd_help_entry,
+	&cmd_version_entry,
+	&cmd_internal_complete_entry,
+	&cmd_internal_dump_cli_entry,
+	NULL,
+};
+
+/* Exit statuses: sysexits(3) values where they fit. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_PARTIAL = 2,
+	EXIT_USAGE = 64,
+	EXIT_DATAERR = 65,
+	EXIT_NOINPUT = 66,
+	EXIT_UNAVAILABLE = 69,
+	EXIT_SOFTWARE = 70,
+	EXIT_CANTCREAT = 73,
+	EXIT_IOERR = 74,
+	EXIT_TEMPFAIL = 75,
+	EXIT_PROTOCOL = 76,
+	EXIT_NOPERM = 77,
+	EXIT_CONFIG = 78,
+	EXIT_AUTH = 80,
+	EXIT_INTERRUPTED = 130,
+	EXIT_TERMINATED = 143,
+};
+
+const struct kahu_exit_code kahu_exit_codes[] = {
+	{ EXIT_OK, "OK", "success" },
+	{ EXIT_FAILED, "FAILED", "the operation failed (see the message)" },
+	{ EXIT_PARTIAL, "PARTIAL", "completed, but some items failed (PartiallyFailed)" },
+	{ EXIT_USAGE, "USAGE", "bad command line: unknown command or flag, wrong arguments" },
+	{ EXIT_DATAERR, "DATAERR", "corrupt, tampered or truncated data, or an answer kahu cannot use" },
+	{ EXIT_NOINPUT, "NOINPUT", "something named does not exist: file, context, backup, object" },
+	{ EXIT_UNAVAILABLE, "UNAVAILABLE", "the cluster or the storage location cannot be reached" },
+	{ EXIT_SOFTWARE, "SOFTWARE", "internal error (a bug in kahu)" },
+	{ EXIT_CANTCREAT, "CANTCREAT", "the thing to create already exists" },
+	{ EXIT_IOERR, "IOERR", "local I/O error, disk full, write error on standard output" },
+	{ EXIT_TEMPFAIL, "TEMPFAIL", "temporary failure: retries exhausted, location locked; try again" },
+	{ EXIT_PROTOCOL, "PROTOCOL", "TLS verification or protocol failure talking to the server" },
+	{ EXIT_NOPERM, "NOPERM", "permission denied: forbidden by the server, wrong key, unsafe key file mode" },
+	{ EXIT_CONFIG, "CONFIG", "malformed configuration or kubeconfig" },
+	{ EXIT_AUTH, "AUTH", "not authenticated: the server rejected the credentials (401)" },
+	{ EXIT_INTERRUPTED, "INTERRUPTED", "interrupted by SIGINT (Ctrl-C); nothing half-written is left visible" },
+	{ EXIT_TERMINATED, "TERMINATED", "terminated by SIGTERM; nothing half-written is left visible" },
+	{ 0, NULL, NULL },
+};
+
+static int exit_code_for(int err)
+{
+	switch (err) {
+	case KAHU_OK: return EXIT_OK;
+	case KAHU_EUSAGE: return EXIT_USAGE;
+	case KAHU_ECONFIG: return EXIT_CONFIG;
+	case KAHU_ENOTFOUND: return EXIT_NOINPUT;
+	case KAHU_EEXIST: return EXIT_CANTCREAT;
+	case KAHU_EDATA: case KAHU_EPROTO: return EXIT_DATAERR;
+	case KAHU_ECRYPTO: case KAHU_EPERM: case KAHU_EFORBIDDEN: return EXIT_NOPERM;
+	case KAHU_EIO: case KAHU_ENOSPC: return EXIT_IOERR;
+	case KAHU_EUNREACHABLE: return EXIT_UNAVAILABLE;
+	case KAHU_ETLS: return EXIT_PROTOCOL;
+	case KAHU_EAUTH: return EXIT_AUTH;
+	case KAHU_ETEMP: case KAHU_ELOCKED: case KAHU_ECONFLICT: return EXIT_TEMPFAIL;
+	case KAHU_EINTR: return kahu_interrupted() == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+	case KAHU_EPARTIAL: return EXIT_PARTIAL;
+	case KAHU_EINTERNAL: case KAHU_ENOMEM: return EXIT_SOFTWARE;
+	default: return EXIT_FAILED;
+	}
+}
+
+/* Signals: SIGINT and SIGTERM are blocked in every thread and taken by one thread
+ * with sigwait, which may then safely tell the rest of the program to stop (waking
+ * sleepers, aborting transfers).  A second signal ends the process at once. */
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (kahu_interrupted()) {
+			static const char msg[] = "kahu: interrupted again, exiting now\n";
+			if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+				/* nothing to do */
+			}
+			_exit(sig == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED);
+		}
+		kahu_set_interrupted(sig);
+	}
+	return NULL;
+}
+
+static void setup_signals(void)
+{
+	static sigset_t set;
+	pthread_t t;
+
+	signal(SIGPIPE, SIG_IGN); /* write errors are detected and reported instead */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&t, NULL, signal_thread, &set) == 0)
+		pthread_detach(t);
+}
+
+static void setup_logging(const struct kahu_invocation *inv)
+{
+	int level = KAHU_LOG_NOTICE + inv_count(inv, "verbose");
+	if (inv_count(inv, "quiet"))
+		level = KAHU_LOG_ERROR;
+	kahu_log_set_level(level);
+	const char *lf = inv_str(inv, "log-format");
+	kahu_log_set_format(lf && strcmp(lf, "json") == 0 ? KAHU_LOG_JSON : KAHU_LOG_TEXT);
+}
+
+int main(int argc, char **argv)
+{
+	struct kahu_invocation inv;
+	struct kahu_ctx ctx = { 0 };
+	int rc;
+
+	setup_signals();
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "kahu: cannot initialise the crypto or HTTP library\n");
+		return EXIT_SOFTWARE;
+	}
+
+	rc = cli_parse(commands, argc, argv, &inv);
+	if (rc < 0) {
+		fprintf(stderr, "kahu: %s\n", kahu_error_last());
+		cli_invocation_free(&inv);
+		return exit_code_for(rc);
+	}
+	setup_logging(&inv);
+	ctx.inv = &inv;
+	ctx.cmds = commands;
+	ctx.out = out_format_parse(inv_str(&inv, "output"));
+	ctx.progress = isatty(STDERR_FILENO) && !inv_count(&inv, "no-progress") &&
+		       !inv_count(&inv, "quiet") && !inv_count(&inv, "verbose");
+
+	if (inv.help || !inv.cmd || !inv.cmd->run) {
+		cli_print_help(commands, inv.cmd, NULL, stdout);
+		rc = 0;
+	} else {
+		kahu_error_clear();
+		rc = inv.cmd->run(&ctx);
+	}
+
+	int orc = out_finish_stdout();
+	if (rc >= 0 && orc < 0)
+		rc = orc;
+	if (rc < 0 && rc != KAHU_EPARTIAL && kahu_error_last()[0])
+		log_error("%s", kahu_error_last());
+	ctx_release(&ctx);
+	cli_invocation_free(&inv);
+	curl_global_cleanup();
+	return exit_code_for(rc);
+}

@@ -1,3 +1,13 @@
-# Module library; the owner of this fragment fills it in.
 noinst_LIBRARIES += libkahu_cli.a
-libkahu_cli_a_SOURCES =
+libkahu_cli_a_SOURCES = \
+	src/cli/cmdtab.h \
+	src/cli/parse.c \
+	src/cli/help.c \
+	src/cli/complete.c \
+	src/cli/output.c src/cli/output.h
+
+check_PROGRAMS += tests/unit/check_cli
+UNIT_TESTS += tests/unit/check_cli
+tests_unit_check_cli_SOURCES = tests/unit/check_cli.c tests/unit/check_main.h
+tests_unit_check_cli_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_cli_LDADD = libkahu_cli.a libkahu_util.a $(UNIT_LIBS)

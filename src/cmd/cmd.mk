@@ -1,3 +1,6 @@
-# Module library; the owner of this fragment fills it in.
 noinst_LIBRARIES += libkahu_cmd.a
-libkahu_cmd_a_SOURCES =
+libkahu_cmd_a_SOURCES = \
+	src/cmd/ctx.c src/cmd/ctx.h \
+	src/cmd/version.c \
+	src/cmd/completion.c \
+	src/cmd/cluster.c

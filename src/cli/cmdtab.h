@@ -1,0 +1,108 @@
+/* kahu — commands and options as data.
+ *
+ * Every command is one `struct kahu_cmd` (tmux's cmd_entry, vmctl's ctl_commands):
+ * its words, positional-argument bounds, usage, one-line help, its options and its
+ * handler.  Help, parsing, "did you mean", completions and the man-page drift test are
+ * all driven by these tables, so they cannot disagree. */
+#ifndef KAHU_CLI_CMDTAB_H
+#define KAHU_CLI_CMDTAB_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/strv.h"
+
+enum {
+	OPT_REPEAT = 1 << 0,   /* may be given several times; values accumulate */
+	OPT_COUNT = 1 << 1,    /* flag counted (-vvv) */
+	OPT_HIDDEN = 1 << 2,   /* not in help or completions */
+};
+
+struct kahu_opt {
+	const char *name;      /* long name without the dashes */
+	char short_name;       /* 0 when none */
+	const char *argname;   /* NULL for a flag, else what the value is ("FILE") */
+	const char *help;
+	/* What completes the value: NULL (nothing), "file", "dir", or a space-separated
+	 * list of fixed words ("table json yaml"), or "@KIND" for a dynamic list that
+	 * `kahu __complete KIND` prints (contexts, namespaces, backups). */
+	const char *complete;
+	unsigned flags;
+	const char *def;       /* default value shown in help, or NULL */
+};
+
+#define OPT_END { NULL, 0, NULL, NULL, NULL, 0, NULL }
+
+struct kahu_ctx;
+
+enum {
+	CMD_CLUSTER = 1 << 0,  /* needs the kubeconfig loaded (dispatcher does it) */
+	CMD_HIDDEN = 1 << 1,
+	CMD_NOUN = 1 << 2,     /* a noun that groups verbs, no handler */
+};
+
+struct kahu_cmd {
+	const char *name;      /* words: "backup create" */
+	const char *args;      /* positional usage: "NAME", "" when none */
+	int min_args;
+	int max_args;          /* -1: unbounded */
+	const char *summary;   /* one line */
+	const char *outputs;   /* formats -o accepts: "table json yaml name", NULL: none */
+	const struct kahu_opt *opts;
+	int (*run)(struct kahu_ctx *ctx);
+	unsigned flags;
+	/* What completes the positional arguments, as kahu_opt.complete. */
+	const char *args_complete;
+};
+
+/* Parsed values of one invocation. */
+struct opt_value {
+	const struct kahu_opt *opt;
+	int count;             /* times given */
+	char *value;           /* last value */
+	struct strv values;    /* every value (OPT_REPEAT) */
+};
+
+struct kahu_invocation {
+	const struct kahu_cmd *cmd;
+	struct opt_value *vals;  /* one per global option, then one per command option */
+	size_t nvals;
+	struct strv args;        /* positional arguments */
+	int help;                /* -h/--help was given */
+};
+
+/* Global options, valid before or after the command words. */
+extern const struct kahu_opt kahu_global_opts[];
+
+/* Parse argv against `cmds` (NULL-terminated array).  Returns 0, or KAHU_EUSAGE with
+ * a message that says what is wrong and, when close, what was meant. */
+int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
+	      struct kahu_invocation *inv);
+void cli_invocation_free(struct kahu_invocation *inv);
+
+/* Option access by long name (global or the command's).  An unknown name is a bug
+ * and aborts.  opt_str returns the last value or NULL. */
+const char *inv_str(const struct kahu_invocation *inv, const char *name);
+int inv_count(const struct kahu_invocation *inv, const char *name);
+const struct strv *inv_list(const struct kahu_invocation *inv, const char *name);
+/* Integer option with bounds; KAHU_EUSAGE with a message when invalid. `*out` keeps
+ * its value when the option was not given. */
+int inv_long(const struct kahu_invocation *inv, const char *name, long min, long max,
+	     long *out);
+
+/* Lookup helpers. */
+const struct kahu_cmd *cli_find_cmd(const struct kahu_cmd *const *cmds, const char *name);
+int cli_is_prefix_noun(const struct kahu_cmd *const *cmds, const char *words);
+
+/* Help text. */
+void cli_print_help(const struct kahu_cmd *const *cmds, const struct kahu_cmd *cmd,
+		    const char *noun, FILE *f);
+void cli_print_usage_line(const struct kahu_cmd *cmd, FILE *f);
+
+/* Completion scripts generated from the tables. */
+int cli_completion(const struct kahu_cmd *const *cmds, const char *shell, FILE *f);
+
+/* Edit distance for suggestions (Damerau–Levenshtein, optimal string alignment). */
+size_t cli_edit_distance(const char *a, const char *b);
+
+#endif

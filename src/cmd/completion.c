@@ -1,0 +1,110 @@
+/* kahu completion SHELL, kahu help [COMMAND], and the hidden helpers the completion
+ * scripts and the docs test use (__complete, __dump-cli). */
+#include "cmd/ctx.h"
+#include "kube/kubeconfig.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int run_completion(struct kahu_ctx *ctx)
+{
+	return cli_completion(ctx->cmds, ctx->inv->args.v[0], stdout);
+}
+
+const struct kahu_cmd cmd_completion_entry = {
+	.name = "completion",
+	.args = "bash|zsh|fish",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "Print a shell completion script",
+	.run = run_completion,
+	.args_complete = "bash zsh fish",
+};
+
+static int run_help(struct kahu_ctx *ctx)
+{
+	const struct strv *a = &ctx->inv->args;
+	if (a->n == 0) {
+		cli_print_help(ctx->cmds, NULL, NULL, stdout);
+		return 0;
+	}
+	char *words = strv_join(a, " ");
+	const struct kahu_cmd *c = cli_find_cmd(ctx->cmds, words);
+	int rc = 0;
+	if (c && !(c->flags & CMD_HIDDEN))
+		cli_print_help(ctx->cmds, c, NULL, stdout);
+	else
+		rc = kahu_error_set(KAHU_EUSAGE, "no help for \"%s\": not a command; see 'kahu help'", words);
+	free(words);
+	return rc;
+}
+
+const struct kahu_cmd cmd_help_entry = {
+	.name = "help",
+	.args = "[COMMAND...]",
+	.min_args = 0,
+	.max_args = -1,
+	.summary = "Show help for kahu or one of its commands",
+	.run = run_help,
+};
+
+/* Dynamic completion values.  Failures print nothing: a completion must never spill
+ * errors into the user's command line. */
+static int run_internal_complete(struct kahu_ctx *ctx)
+{
+	const char *kind = ctx->inv->args.v[0];
+	(void)kind; /* TODO(contexts): list kubeconfig contexts once kubeconfig.c offers it */
+	return 0;
+}
+
+const struct kahu_cmd cmd_internal_complete_entry = {
+	.name = "__complete",
+	.args = "KIND",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "print completion values of a kind (used by the completion scripts)",
+	.run = run_internal_complete,
+	.flags = CMD_HIDDEN,
+};
+
+static void dump_opts(const char *cmd, const struct kahu_opt *o)
+{
+	for (; o && o->name; o++) {
+		if (o->flags & OPT_HIDDEN)
+			continue;
+		printf("option\t%s\t--%s", cmd, o->name);
+		if (o->short_name)
+			printf("\t-%c", o->short_name);
+		putchar('\n');
+	}
+}
+
+/* One line per fact, tab-separated, for tests/cli/t-docs.sh. */
+static int run_internal_dump_cli(struct kahu_ctx *ctx)
+{
+	for (size_t i = 0; ctx->cmds[i]; i++) {
+		const struct kahu_cmd *c = ctx->cmds[i];
+		if (c->flags & CMD_HIDDEN)
+			continue;
+		printf("command\t%s\t%s\n", c->name, (c->flags & CMD_NOUN) ? "noun" : "leaf");
+		dump_opts(c->name, c->opts);
+	}
+	dump_opts("(global)", kahu_global_opts);
+	for (const struct kahu_exit_code *e = kahu_exit_codes; e->name; e++)
+		printf("exit\t%d\t%s\n", e->code, e->name);
+	return 0;
+}
+
+const struct kahu_cmd cmd_internal_dump_cli_entry = {
+	.name = "__dump-cli",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "print the command and option tables (used by the docs test)",
+	.run = run_internal_dump_cli,
+	.flags = CMD_HIDDEN,
+};

@@ -1,0 +1,66 @@
+#include "cmd/ctx.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_int interrupted;
+
+int kahu_interrupted(void) { return atomic_load(&interrupted); }
+
+void kahu_set_interrupted(int sig)
+{
+	atomic_store(&interrupted, sig);
+	kube_client_interrupt();
+}
+
+int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)
+{
+	if (!ctx->kcfg) {
+		struct kube_load_opts o = {
+			.kubeconfig = inv_str(ctx->inv, "kubeconfig"),
+			.context = inv_str(ctx->inv, "context"),
+			.namespace = inv_str(ctx->inv, "namespace"),
+		};
+		int rc = kube_config_load(&o, &ctx->kcfg);
+		if (rc < 0)
+			return rc;
+		if (inv_count(ctx->inv, "insecure-skip-tls-verify"))
+			ctx->kcfg->insecure_skip_tls_verify = 1;
+	}
+	*out = ctx->kcfg;
+	return 0;
+}
+
+int ctx_kube_client(struct kahu_ctx *ctx, struct kube_client **out)
+{
+	if (!ctx->kc) {
+		struct kube_config *cfg;
+		struct kube_client_opts o = { .max_requests = 8, .max_tries = 10 };
+		long timeout = 60, maxreq = 8;
+		int rc;
+		if ((rc = ctx_kube_config(ctx, &cfg)) < 0 ||
+		    (rc = inv_long(ctx->inv, "request-timeout", 1, 86400, &timeout)) < 0 ||
+		    (rc = inv_long(ctx->inv, "max-requests", 1, 256, &maxreq)) < 0)
+			return rc;
+		o.timeout_ms = timeout * 1000;
+		o.max_requests = (int)maxreq;
+		if ((rc = kube_client_new(cfg, &o, &ctx->kc)) < 0)
+			return rc;
+	}
+	*out = ctx->kc;
+	return 0;
+}
+
+void ctx_release(struct kahu_ctx *ctx)
+{
+	kube_client_free(ctx->kc);
+	ctx->kc = NULL;
+	kube_config_free(ctx->kcfg);
+	ctx->kcfg = NULL;
+}

@@ -1,0 +1,48 @@
+/* kahu — what a command handler gets: the parsed invocation and lazily built shared
+ * resources (kubeconfig, API client). */
+#ifndef KAHU_CMD_CTX_H
+#define KAHU_CMD_CTX_H
+
+#include "cli/cmdtab.h"
+#include "cli/output.h"
+
+struct kube_config;
+struct kube_client;
+
+struct kahu_ctx {
+	const struct kahu_invocation *inv;
+	const struct kahu_cmd *const *cmds;
+	enum out_format out;
+	int progress;                 /* show progress: stderr is a terminal, no --no-progress/-q */
+	struct kube_config *kcfg;
+	struct kube_client *kc;
+};
+
+/* Load the kubeconfig per the global flags (once). */
+int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out);
+/* The API client per the global flags (once). */
+int ctx_kube_client(struct kahu_ctx *ctx, struct kube_client **out);
+void ctx_release(struct kahu_ctx *ctx);
+
+/* Set once a SIGINT/SIGTERM arrived (0, SIGINT or SIGTERM). */
+int kahu_interrupted(void);
+void kahu_set_interrupted(int sig);
+
+/* The command entries, one per file in src/cmd/. */
+extern const struct kahu_cmd cmd_version_entry;
+extern const struct kahu_cmd cmd_completion_entry;
+extern const struct kahu_cmd cmd_help_entry;
+extern const struct kahu_cmd cmd_internal_complete_entry;
+extern const struct kahu_cmd cmd_internal_dump_cli_entry;
+extern const struct kahu_cmd cmd_cluster_entry;
+extern const struct kahu_cmd cmd_cluster_check_entry;
+
+/* The exit-status table lives in main.c; __dump-cli prints it for the docs test. */
+struct kahu_exit_code {
+	int code;
+	const char *name;
+	const char *meaning;
+};
+extern const struct kahu_exit_code kahu_exit_codes[];
+
+#endif
