@@ -9,14 +9,21 @@
  * never put into messages. */
 #include "kube/auth.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "kube/kubeconfig.h"
@@ -24,6 +31,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strv.h"
 
 #define TOKEN_FILE_MAX (1u << 20)
 #define EXPIRY_MARGIN 10 /* seconds: refresh a credential this close to its expiry */
@@ -187,16 +195,89 @@ static void token_file_refresh(struct kube_auth *a)
 
 /* ---- exec credential plugins ---- */
 
+#define EXEC_OUT_MAX (1u << 20)   /* a credential is a few KiB */
+#define EXEC_ERR_MAX (64u << 10)
+#define EXEC_TIMEOUT_MS 60000L
+#define EXEC_TIMEOUT_INTERACTIVE_MS 300000L /* a person may be typing a password */
+
 struct exec_plugin {
+	char *user;
+	char *api_version;
 	char *command;
-	long timeout_ms;
+	struct strv args;
+	struct strv env;             /* NAME=VALUE (values may be secrets) */
+	char *mode;                  /* Never, IfAvailable, Always */
+	char *install_hint;
+	json_t *cluster;             /* spec.cluster when provideClusterInfo, else NULL */
+	long timeout_ms;             /* 0 = the default for the mode */
 };
+
+static char *b64_encode(const char *p, size_t n)
+{
+	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = xmalloc(len);
+	sodium_bin2base64(s, len, (const unsigned char *)p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* spec.cluster for KUBERNETES_EXEC_INFO (client.authentication.k8s.io Cluster). */
+static int exec_cluster_info(const struct kube_config *cfg, json_t **out)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "server", json_string(cfg->server ? cfg->server : ""));
+	if (cfg->tls_server_name)
+		json_object_set_new(c, "tls-server-name", json_string(cfg->tls_server_name));
+	if (cfg->insecure_skip_tls_verify)
+		json_object_set_new(c, "insecure-skip-tls-verify", json_true());
+	if (cfg->proxy_url)
+		json_object_set_new(c, "proxy-url", json_string(cfg->proxy_url));
+
+	struct kbuf ca = KBUF_INIT;
+	const struct kbuf *cap = &cfg->ca_data;
+	if (cfg->ca_file) {
+		int fd = open(cfg->ca_file, O_RDONLY | O_CLOEXEC);
+		char tmp[8192];
+		ssize_t k;
+		if (fd < 0) {
+			json_decref(c);
+			return kahu_error_set(KAHU_EIO, "cannot open certificate authority %s: %s",
+					      cfg->ca_file, strerror(errno));
+		}
+		while ((k = read(fd, tmp, sizeof tmp)) > 0 && ca.len < (4u << 20))
+			kbuf_add(&ca, tmp, (size_t)k);
+		close(fd);
+		cap = &ca;
+	}
+	if (cap->len) {
+		char *b = b64_encode(cap->data, cap->len);
+		json_object_set_new(c, "certificate-authority-data", json_string(b));
+		free(b);
+	}
+	kbuf_free(&ca);
+	*out = c;
+	return 0;
+}
 
 static int exec_new(const struct kube_config *cfg, struct exec_plugin **out)
 {
+	const struct kube_exec_config *e = cfg->exec;
 	struct exec_plugin *x = xcalloc(1, sizeof *x);
-	x->command = xstrdup(cfg->exec->command);
-	x->timeout_ms = 60000;
+	int r;
+
+	x->user = xstrdup(cfg->user_name ? cfg->user_name : "");
+	x->api_version = xstrdup(e->api_version ? e->api_version
+						: "client.authentication.k8s.io/v1");
+	x->command = xstrdup(e->command);
+	for (size_t i = 0; i < e->args.n; i++)
+		strv_push(&x->args, e->args.v[i]);
+	for (size_t i = 0; i < e->env.n; i++)
+		strv_push(&x->env, e->env.v[i]);
+	x->mode = xstrdup(e->interactive_mode ? e->interactive_mode : "IfAvailable");
+	x->install_hint = xstrdup(e->install_hint);
+	if (e->provide_cluster_info && (r = exec_cluster_info(cfg, &x->cluster)) < 0) {
+		exec_free(x);
+		return r;
+	}
 	*out = x;
 	return 0;
 }
@@ -206,18 +287,450 @@ static void exec_set_timeout(struct exec_plugin *x, long ms)
 	x->timeout_ms = ms;
 }
 
-static int exec_run(struct exec_plugin *x, struct exec_cred *out)
-{
-	return kahu_error_set(KAHU_EINTERNAL, "exec credential plugin %s: not implemented yet",
-			      x->command);
-}
-
 static void exec_free(struct exec_plugin *x)
 {
 	if (!x)
 		return;
+	free(x->user);
+	free(x->api_version);
 	free(x->command);
+	strv_free(&x->args);
+	for (size_t i = 0; i < x->env.n; i++)
+		sodium_memzero(x->env.v[i], strlen(x->env.v[i]));
+	strv_free(&x->env);
+	free(x->mode);
+	free(x->install_hint);
+	json_decref(x->cluster);
 	free(x);
+}
+
+static size_t env_name_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* The current environment, minus what the kubeconfig overrides, plus its env and
+ * KUBERNETES_EXEC_INFO.  Only the pointer array and the added strings are owned. */
+static char **exec_envp(const struct exec_plugin *x, int interactive, char **info_out)
+{
+	size_t n = 0;
+	for (char **e = environ; e && *e; e++)
+		n++;
+	char **v = xcalloc(n + x->env.n + 2, sizeof *v);
+	size_t k = 0;
+	for (char **e = environ; e && *e; e++) {
+		size_t len = env_name_len(*e);
+		int skip = len == strlen("KUBERNETES_EXEC_INFO") &&
+			   !strncmp(*e, "KUBERNETES_EXEC_INFO", len);
+		for (size_t i = 0; !skip && i < x->env.n; i++)
+			skip = env_name_len(x->env.v[i]) == len && !strncmp(*e, x->env.v[i], len);
+		if (!skip)
+			v[k++] = *e;
+	}
+	for (size_t i = 0; i < x->env.n; i++)
+		v[k++] = x->env.v[i];
+
+	json_t *spec = json_pack("{s:b}", "interactive", interactive);
+	if (x->cluster)
+		json_object_set(spec, "cluster", x->cluster);
+	json_t *info = json_pack("{s:s, s:s, s:o}", "apiVersion", x->api_version,
+				 "kind", "ExecCredential", "spec", spec);
+	char *js = json_dumps(info, JSON_COMPACT);
+	json_decref(info);
+	*info_out = xasprintf("KUBERNETES_EXEC_INFO=%s", js ? js : "{}");
+	free(js);
+	v[k++] = *info_out;
+	v[k] = NULL;
+	return v;
+}
+
+/* Append to a buffer that holds a secret: grow by copying and zeroing, never by
+ * realloc, so no stray copy of the token is left in freed memory. */
+static void secret_add(struct kbuf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = xmalloc(cap);
+		if (b->len)
+			memcpy(d, b->data, b->len);
+		if (b->data)
+			free_secret(b->data, b->cap);
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* First non-empty line of the plugin's stderr, trimmed and shortened. */
+static char *first_line(const struct kbuf *b)
+{
+	const char *p = kbuf_str(b);
+	for (;;) {
+		while (*p && strchr(" \t\r\n", *p))
+			p++;
+		if (!*p)
+			return NULL;
+		size_t n = strcspn(p, "\r\n");
+		while (n > 0 && strchr(" \t", p[n - 1]))
+			n--;
+		if (n > 300)
+			n = 300;
+		char *s = xstrndup(p, n);
+		for (char *c = s; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		return s;
+	}
+}
+
+struct exec_result {
+	struct kbuf out;             /* stdout (secret) */
+	struct kbuf err;             /* stderr when captured */
+	int status;                  /* from waitpid */
+	int timed_out;
+	int too_big;
+};
+
+/* Read both pipes until EOF, the deadline or too much output; then reap. */
+static void exec_collect(pid_t pid, int own_group, int out_fd, int err_fd, long deadline,
+			 struct exec_result *res)
+{
+	struct pollfd p[2];
+	char tmp[8192];
+
+	p[0] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = err_fd, .events = POLLIN };
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			res->timed_out = 1;
+			break;
+		}
+		int k = poll(p, 2, (int)(left > 1000 ? 1000 : left));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			ssize_t n = read(p[i].fd, tmp, sizeof tmp);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				continue;
+			}
+			if (i == 0) {
+				if (res->out.len + (size_t)n > EXEC_OUT_MAX) {
+					res->too_big = 1;
+					goto stop;
+				}
+				secret_add(&res->out, tmp, (size_t)n);
+			} else if (res->err.len < EXEC_ERR_MAX) {
+				kbuf_add(&res->err, tmp, (size_t)n);
+			}
+		}
+	}
+stop:
+	sodium_memzero(tmp, sizeof tmp);
+	for (int i = 0; i < 2; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	if (!res->timed_out && !res->too_big) {
+		/* output closed: the plugin is exiting; give it until the deadline */
+		for (;;) {
+			pid_t w = waitpid(pid, &res->status, WNOHANG);
+			if (w == pid)
+				return;
+			if (w < 0 && errno != EINTR) {
+				res->status = -1;
+				return;
+			}
+			if (now_ms() >= deadline) {
+				res->timed_out = 1;
+				break;
+			}
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	kill(own_group ? -pid : pid, SIGKILL);
+	while (waitpid(pid, &res->status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* RFC 3339: 2006-01-02T15:04:05[.frac](Z|±hh:mm) */
+static int parse_rfc3339(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	int n = 0, oh = 0, om = 0;
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n < 19)
+		return -1;
+	const char *p = s + n;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	int sign = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+			return -1;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || oh > 23 || om > 59)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = t - sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+static void json_wipe_string(json_t *s)
+{
+	if (json_is_string(s))
+		sodium_memzero((char *)json_string_value(s), json_string_length(s));
+}
+
+/* Parse the plugin's output.  Values that may be secrets are never echoed. */
+static int exec_parse(const struct exec_plugin *x, const struct kbuf *outb,
+		      struct exec_cred *cred)
+{
+	json_error_t jerr;
+	int r = 0;
+	json_t *root = json_loadb(kbuf_str(outb), outb->len, JSON_REJECT_DUPLICATES, &jerr);
+	sodium_memzero(jerr.text, sizeof jerr.text); /* may quote the output */
+	sodium_memzero(jerr.source, sizeof jerr.source);
+#define PFX "exec plugin \"%s\" for user \"%s\": "
+	if (!root)
+		return kahu_error_set(KAHU_EAUTH, PFX "the output is not an ExecCredential (%s at line %d, column %d)",
+				      x->command, x->user,
+				      outb->len ? "invalid JSON" : "no output", jerr.line, jerr.column);
+	if (!json_is_object(root)) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the output is not an ExecCredential (not a JSON object)",
+				   x->command, x->user);
+		goto out;
+	}
+	const char *kind = json_string_value(json_object_get(root, "kind"));
+	const char *av = json_string_value(json_object_get(root, "apiVersion"));
+	if (!kind || strcmp(kind, "ExecCredential")) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the output is not an ExecCredential (kind is %s)",
+				   x->command, x->user, kind ? "something else" : "missing");
+		goto out;
+	}
+	if (!av || strcmp(av, x->api_version)) {
+		int show = av && !strncmp(av, "client.authentication.k8s.io/", 29) && strlen(av) < 64;
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential has apiVersion %s%s%s, but %s was requested",
+				   x->command, x->user, show ? "\"" : "",
+				   show ? av : av ? "(not shown)" : "(missing)", show ? "\"" : "",
+				   x->api_version);
+		goto out;
+	}
+	json_t *st = json_object_get(root, "status");
+	if (!json_is_object(st)) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential has no status", x->command,
+				   x->user);
+		goto out;
+	}
+	json_t *tok = json_object_get(st, "token");
+	json_t *cert = json_object_get(st, "clientCertificateData");
+	json_t *key = json_object_get(st, "clientKeyData");
+	json_t *exp = json_object_get(st, "expirationTimestamp");
+	int has_tok = json_is_string(tok) && json_string_length(tok);
+	int has_cert = json_is_string(cert) && json_string_length(cert);
+	int has_key = json_is_string(key) && json_string_length(key);
+	if (!has_tok && !has_cert && !has_key) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential status has neither token nor clientCertificateData/clientKeyData",
+				   x->command, x->user);
+		goto out;
+	}
+	if (has_cert != has_key) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential status has %s but not %s",
+				   x->command, x->user,
+				   has_cert ? "clientCertificateData" : "clientKeyData",
+				   has_cert ? "clientKeyData" : "clientCertificateData");
+		goto out;
+	}
+	if (exp && !json_is_null(exp) &&
+	    (!json_is_string(exp) || parse_rfc3339(json_string_value(exp), &cred->expires) < 0)) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "status.expirationTimestamp is not an RFC 3339 time",
+				   x->command, x->user);
+		goto out;
+	}
+	if (has_tok)
+		cred->token = xstrdup(json_string_value(tok));
+	if (has_cert) {
+		kbuf_add(&cred->cert, json_string_value(cert), json_string_length(cert));
+		secret_add(&cred->key, json_string_value(key), json_string_length(key));
+	}
+#undef PFX
+out:
+	if (json_is_object(root)) {
+		json_t *st2 = json_object_get(root, "status");
+		json_wipe_string(json_object_get(st2, "token"));
+		json_wipe_string(json_object_get(st2, "clientKeyData"));
+	}
+	json_decref(root);
+	if (r < 0)
+		exec_cred_clear(cred);
+	return r;
+}
+
+static int exec_run(struct exec_plugin *x, struct exec_cred *cred)
+{
+	int stdin_tty = isatty(STDIN_FILENO);
+	int interactive = strcmp(x->mode, "Never") && stdin_tty;
+	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+	struct exec_result res = { KBUF_INIT, KBUF_INIT, 0, 0, 0 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char *info = NULL, **envp = NULL;
+	struct strv argv = STRV_INIT;
+	pid_t pid;
+	int r = 0;
+
+	memset(cred, 0, sizeof *cred);
+	if (!strcmp(x->mode, "Always") && !stdin_tty)
+		return kahu_error_set(KAHU_EAUTH,
+				      "exec plugin \"%s\" for user \"%s\" needs a terminal (interactiveMode: Always), but standard input is not a terminal",
+				      x->command, x->user);
+	if (pipe2(out_pipe, O_CLOEXEC) < 0 || (!interactive && pipe2(err_pipe, O_CLOEXEC) < 0)) {
+		r = kahu_error_set(KAHU_EIO, "exec plugin \"%s\": cannot create a pipe: %s",
+				   x->command, strerror(errno));
+		goto out_fds;
+	}
+	strv_push(&argv, x->command);
+	for (size_t i = 0; i < x->args.n; i++)
+		strv_push(&argv, x->args.v[i]);
+	envp = exec_envp(x, interactive, &info);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	/* kahu's stdin only when the plugin may talk to the user */
+	if (!interactive)
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+	if (!interactive)
+		posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
+	/* worker threads block signals and kahu ignores SIGPIPE: the plugin gets the
+	 * defaults.  Non-interactive plugins get their own process group so a timeout
+	 * kills their children too; interactive ones must stay in the terminal's. */
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGQUIT);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	if (!interactive) {
+		flags |= POSIX_SPAWN_SETPGROUP;
+		posix_spawnattr_setpgroup(&attr, 0);
+	}
+	posix_spawnattr_setflags(&attr, flags);
+
+	log_debug("running exec credential plugin %s for user %s", x->command, x->user);
+	int e = strchr(x->command, '/')
+		? posix_spawn(&pid, x->command, &fa, &attr, argv.v, envp)
+		: posix_spawnp(&pid, x->command, &fa, &attr, argv.v, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (e) {
+		if (e == ENOENT)
+			r = kahu_error_set(KAHU_ECONFIG, "exec plugin \"%s\" for user \"%s\" not found%s%s",
+					   x->command, x->user,
+					   x->install_hint ? ": " : " (is it installed and in PATH?)",
+					   x->install_hint ? x->install_hint : "");
+		else
+			r = kahu_error_set(KAHU_ECONFIG, "cannot run exec plugin \"%s\" for user \"%s\": %s",
+					   x->command, x->user, strerror(e));
+		goto out_fds;
+	}
+	close(out_pipe[1]);
+	out_pipe[1] = -1;
+	if (err_pipe[1] >= 0) {
+		close(err_pipe[1]);
+		err_pipe[1] = -1;
+	}
+	long tmo = x->timeout_ms > 0 ? x->timeout_ms
+		 : interactive ? EXEC_TIMEOUT_INTERACTIVE_MS : EXEC_TIMEOUT_MS;
+	exec_collect(pid, !interactive, out_pipe[0], err_pipe[0], now_ms() + tmo, &res);
+	out_pipe[0] = err_pipe[0] = -1; /* closed by exec_collect */
+
+	char *line = first_line(&res.err);
+	const char *sep = line ? ": " : "";
+	if (!line)
+		line = xstrdup("");
+	if (res.timed_out) {
+		r = kahu_error_set(KAHU_EAUTH, "exec plugin \"%s\" for user \"%s\" did not finish within %ld s and was killed%s%s",
+				   x->command, x->user, (tmo + 999) / 1000, sep, line);
+	} else if (res.too_big) {
+		r = kahu_error_set(KAHU_EAUTH, "exec plugin \"%s\" for user \"%s\" printed more than %u KiB and was killed",
+				   x->command, x->user, EXEC_OUT_MAX >> 10);
+	} else if (res.status == -1) {
+		r = kahu_error_set(KAHU_EAUTH, "exec plugin \"%s\" for user \"%s\": cannot get its exit status",
+				   x->command, x->user);
+	} else if (WIFSIGNALED(res.status)) {
+		r = kahu_error_set(KAHU_EAUTH, "exec plugin \"%s\" for user \"%s\" was killed by signal %d%s%s",
+				   x->command, x->user, WTERMSIG(res.status), sep, line);
+	} else if (WEXITSTATUS(res.status) != 0) {
+		r = kahu_error_set(KAHU_EAUTH, "exec plugin \"%s\" for user \"%s\" failed (exit status %d)%s%s",
+				   x->command, x->user, WEXITSTATUS(res.status),
+				   *sep ? sep : interactive ? "; see its messages above" : "",
+				   line);
+	} else {
+		if (*line)
+			log_debug("exec plugin %s: %s", x->command, line);
+		r = exec_parse(x, &res.out, cred);
+		if (r == 0)
+			log_debug("exec plugin %s for user %s: got a %s%s", x->command, x->user,
+				  cred->token ? "token" : "client certificate",
+				  cred->expires ? " with an expiry" : "");
+	}
+	free(line);
+out_fds:
+	for (int i = 0; i < 2; i++) {
+		if (out_pipe[i] >= 0)
+			close(out_pipe[i]);
+		if (err_pipe[i] >= 0)
+			close(err_pipe[i]);
+	}
+	if (res.out.data)
+		free_secret(res.out.data, res.out.cap);
+	kbuf_free(&res.err);
+	strv_free(&argv);
+	free(envp);
+	free(info);
+	return r;
 }
 
 /* ---- public ---- */

@@ -44,6 +44,7 @@ struct kc_entry {
 	struct kc_file *f;
 	yaml_node_t *item;    /* the list item {name:, cluster:} */
 	yaml_node_t *body;    /* the inner mapping, NULL when absent or null */
+	yaml_node_t *at;      /* where messages about the entry point: "cluster:" key */
 	char *path;           /* "clusters[2].cluster", for messages */
 };
 
@@ -119,6 +120,22 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *ke
 	return NULL;
 }
 
+/* The key node of `key` in `map`: field errors point at the key's line, which for a
+ * block mapping value is the line before the value. */
+static yaml_node_t *map_key(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(d, p->key);
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, key))
+			return k;
+	}
+	return NULL;
+}
+
 static char *join_path(const char *base, const char *key)
 {
 	return *base ? xasprintf("%s.%s", base, key) : xstrdup(key);
@@ -134,14 +151,14 @@ static int get_str(struct kc_file *f, yaml_node_t *map, const char *base, const 
 		return 0;
 	if (n->type != YAML_SCALAR_NODE) {
 		char *p = join_path(base, key);
-		int r = kc_err(KAHU_ECONFIG, f, n, p, "expected a string, found %s",
+		int r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, map, key), p, "expected a string, found %s",
 			       node_type_name(n));
 		free(p);
 		return r;
 	}
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
 		char *p = join_path(base, key);
-		int r = kc_err(KAHU_ECONFIG, f, n, p, "contains a NUL character");
+		int r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, map, key), p, "contains a NUL character");
 		free(p);
 		return r;
 	}
@@ -180,7 +197,7 @@ static int get_bool(struct kc_file *f, yaml_node_t *map, const char *base, const
 		}
 	}
 	char *p = join_path(base, key);
-	int r = kc_err(KAHU_ECONFIG, f, n, p, "expected true or false");
+	int r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, map, key), p, "expected true or false");
 	free(p);
 	return r;
 }
@@ -205,7 +222,7 @@ static int get_b64(struct kc_file *f, yaml_node_t *map, const char *base, const 
 		else
 			kbuf_free(out);
 		char *p = join_path(base, key);
-		r = kc_err(KAHU_ECONFIG, f, map_get(&f->doc, map, key), p, "invalid base64");
+		r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, map, key), p, "invalid base64");
 		free(p);
 		return r;
 	}
@@ -227,6 +244,8 @@ static char *resolve_path(const struct kc_file *f, const char *p)
 		if (home && *home)
 			return xasprintf("%s/%s", home, p + 2);
 	}
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
 	return xasprintf("%s/%s", f->dir, p);
 }
 
@@ -465,6 +484,7 @@ static int kc_index(struct kc_set *s, struct kc_file *f, yaml_node_t *root, cons
 		}
 		l->v[l->n++] = (struct kc_entry){
 			.name = name, .f = f, .item = item, .body = body,
+			.at = body ? map_key(&f->doc, item, inner) : item,
 			.path = xasprintf("%s.%s", path, inner),
 		};
 	}
@@ -513,8 +533,8 @@ static int decode_cluster(struct kc_entry *e, struct kube_config *c)
 	    (r = get_dup(f, m, e->path, "proxy-url", &c->proxy_url)) < 0)
 		return r;
 	if (!server)
-		return kc_err(KAHU_ECONFIG, f, m ? m : e->item, e->path,
-			      "cluster \"%s\" has no server", e->name);
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path, "cluster \"%s\" has no server",
+			      e->name);
 	/* client-go accepts a bare host:port and means https */
 	if (strstr(server, "://"))
 		c->server = xstrdup(server);
@@ -524,10 +544,10 @@ static int decode_cluster(struct kc_entry *e, struct kube_config *c)
 	while (n > 0 && c->server[n - 1] == '/')
 		c->server[--n] = '\0';
 	if (strncmp(c->server, "https://", 8) && strncmp(c->server, "http://", 7))
-		return kc_err(KAHU_ECONFIG, f, map_get(&f->doc, m, "server"), e->path,
+		return kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "server"), e->path,
 			      "server: unsupported scheme (expected https:// or http://)");
 	if (c->ca_file && c->ca_data.len)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "certificate-authority and certificate-authority-data are both set; use only one");
 	if (c->insecure_skip_tls_verify && (c->ca_file || c->ca_data.len))
 		log_warn("%s: cluster \"%s\" sets insecure-skip-tls-verify and a certificate authority; the server certificate is not verified",
@@ -535,7 +555,7 @@ static int decode_cluster(struct kc_entry *e, struct kube_config *c)
 	return 0;
 }
 
-static int decode_exec(struct kc_file *f, yaml_node_t *m, const char *base,
+static int decode_exec(struct kc_file *f, yaml_node_t *m, yaml_node_t *at, const char *base,
 		       const char *user, struct kube_exec_config **out)
 {
 	struct kube_exec_config *x = xcalloc(1, sizeof *x);
@@ -551,21 +571,21 @@ static int decode_exec(struct kc_file *f, yaml_node_t *m, const char *base,
 		return r;
 	char *p = join_path(base, "apiVersion");
 	if (!x->api_version)
-		r = kc_err(KAHU_ECONFIG, f, m, p, "missing (use client.authentication.k8s.io/v1)");
+		r = kc_err(KAHU_ECONFIG, f, at, p, "missing (use client.authentication.k8s.io/v1)");
 	else if (!strcmp(x->api_version, "client.authentication.k8s.io/v1alpha1"))
-		r = kc_err(KAHU_ECONFIG, f, map_get(&f->doc, m, "apiVersion"), p,
+		r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "apiVersion"), p,
 			   "client.authentication.k8s.io/v1alpha1 is no longer supported (removed in Kubernetes 1.24); update the credential plugin of user \"%s\" and use client.authentication.k8s.io/v1 or v1beta1",
 			   user);
 	else if (strcmp(x->api_version, "client.authentication.k8s.io/v1") &&
 		 strcmp(x->api_version, "client.authentication.k8s.io/v1beta1"))
-		r = kc_err(KAHU_ECONFIG, f, map_get(&f->doc, m, "apiVersion"), p,
+		r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "apiVersion"), p,
 			   "unsupported exec plugin API version \"%s\" (expected client.authentication.k8s.io/v1 or v1beta1)",
 			   x->api_version);
 	free(p);
 	if (r < 0)
 		return r;
 	if (!cmd)
-		return kc_err(KAHU_ECONFIG, f, m, base, "command is missing");
+		return kc_err(KAHU_ECONFIG, f, at, base, "command is missing");
 	/* client-go: a command with a '/' is relative to the kubeconfig; a bare name is
 	 * looked up in PATH */
 	x->command = strchr(cmd, '/') ? resolve_path(f, cmd) : xstrdup(cmd);
@@ -573,13 +593,13 @@ static int decode_exec(struct kc_file *f, yaml_node_t *m, const char *base,
 	int v1 = !strcmp(x->api_version, "client.authentication.k8s.io/v1");
 	if (!mode) {
 		if (v1)
-			return kc_err(KAHU_ECONFIG, f, m, base,
+			return kc_err(KAHU_ECONFIG, f, at, base,
 				      "interactiveMode is required with client.authentication.k8s.io/v1 (Never, IfAvailable or Always)");
 		mode = "IfAvailable";
 	}
 	if (strcmp(mode, "Never") && strcmp(mode, "IfAvailable") && strcmp(mode, "Always")) {
 		p = join_path(base, "interactiveMode");
-		r = kc_err(KAHU_ECONFIG, f, map_get(&f->doc, m, "interactiveMode"), p,
+		r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "interactiveMode"), p,
 			   "\"%s\" is not one of Never, IfAvailable, Always", mode);
 		free(p);
 		return r;
@@ -661,7 +681,8 @@ static int decode_user(struct kc_entry *e, struct kube_config *c)
 		if (exec->type != YAML_MAPPING_NODE)
 			r = kc_err(KAHU_ECONFIG, f, exec, p, "expected a mapping");
 		else
-			r = decode_exec(f, exec, p, e->name, &c->exec);
+			r = decode_exec(f, exec, map_key(&f->doc, m, "exec"), p, e->name,
+					&c->exec);
 		free(p);
 		if (r < 0)
 			return r;
@@ -679,33 +700,33 @@ static int decode_user(struct kc_entry *e, struct kube_config *c)
 		if (ap->type == YAML_MAPPING_NODE)
 			get_str(f, ap, p, "name", &apname);
 		if (!has_token && !has_cert && !has_basic && !c->exec) {
-			r = kc_err(KAHU_ECONFIG, f, ap, p,
+			r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "auth-provider"), p,
 				   "user \"%s\" uses the auth-provider \"%s\", which kubectl removed in 1.26 and kahu does not support; switch to an exec credential plugin (e.g. gke-gcloud-auth-plugin for GKE, kubelogin for Azure or OIDC) and update the kubeconfig",
 				   e->name, apname ? apname : "?");
 			free(p);
 			return r;
 		}
 		log_warn("%s:%d: %s: user \"%s\": auth-provider is not supported, ignoring it",
-			 f->path, line_of(ap), p, e->name);
+			 f->path, line_of(map_key(&f->doc, m, "auth-provider")), p, e->name);
 		free(p);
 	}
 
 	if (c->client_cert_file && c->client_cert_data.len)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "client-certificate and client-certificate-data are both set; use only one");
 	if (c->client_key_file && c->client_key_data.len)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "client-key and client-key-data are both set; use only one");
 	if (has_cert != has_key)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "user \"%s\" has a client %s but no client %s", e->name,
 			      has_cert ? "certificate" : "key", has_cert ? "key" : "certificate");
 	if (has_token && has_basic)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "user \"%s\" sets both a token and username/password; use only one",
 			      e->name);
 	if (c->exec && has_basic)
-		return kc_err(KAHU_ECONFIG, f, m, e->path,
+		return kc_err(KAHU_ECONFIG, f, e->at, e->path,
 			      "user \"%s\" sets both exec and username/password; use only one",
 			      e->name);
 	return 0;
@@ -744,22 +765,22 @@ static int kc_select(struct kc_set *s, const struct kube_load_opts *o, struct ku
 	    (r = get_str(f, ctx->body, ctx->path, "namespace", &ns)) < 0)
 		return r;
 	if (!cl)
-		return kc_err(KAHU_ECONFIG, f, ctx->body ? ctx->body : ctx->item, ctx->path,
+		return kc_err(KAHU_ECONFIG, f, ctx->at, ctx->path,
 			      "context \"%s\" has no cluster", want);
 	struct kc_entry *ce = kc_find(&s->clusters, cl);
 	struct kc_entry *ue = us ? kc_find(&s->users, us) : NULL;
 	if (!ce || (us && !ue)) {
 		char *cn = kc_names(&s->clusters), *un = kc_names(&s->users);
 		if (!ce && us && !ue)
-			r = kc_err(KAHU_ECONFIG, f, ctx->body, ctx->path,
+			r = kc_err(KAHU_ECONFIG, f, ctx->at, ctx->path,
 				   "context \"%s\" refers to cluster \"%s\" and user \"%s\", which are not defined (known clusters: %s; known users: %s)",
 				   want, cl, us, cn, un);
 		else if (!ce)
-			r = kc_err(KAHU_ECONFIG, f, ctx->body, ctx->path,
+			r = kc_err(KAHU_ECONFIG, f, ctx->at, ctx->path,
 				   "context \"%s\" refers to cluster \"%s\", which is not defined (known clusters: %s)",
 				   want, cl, cn);
 		else
-			r = kc_err(KAHU_ECONFIG, f, ctx->body, ctx->path,
+			r = kc_err(KAHU_ECONFIG, f, ctx->at, ctx->path,
 				   "context \"%s\" refers to user \"%s\", which is not defined (known users: %s)",
 				   want, us, un);
 		free(cn);
