@@ -78,6 +78,7 @@ struct kube_auth {
 	struct exec_plugin *exec;
 	struct exec_cred xc;         /* cached result */
 	int xc_valid;
+	unsigned long serial;        /* bumped whenever the credential changes */
 };
 
 /* ---- files ---- */
@@ -164,6 +165,7 @@ static int token_file_read(struct kube_auth *a)
 	free_secret_str(a->file_token);
 	a->file_token = t;
 	a->file_st = st;
+	a->serial++;
 	return 0;
 }
 
@@ -823,6 +825,7 @@ static int exec_refresh(struct kube_auth *a)
 	if (r < 0)
 		return r;
 	a->xc_valid = 1;
+	a->serial++;
 	return 0;
 }
 
@@ -861,16 +864,22 @@ int kube_auth_get(struct kube_auth *a, struct kube_credential *out)
 		out->password = xstrdup(a->password ? a->password : "");
 	}
 	out->expires = a->xc_valid ? a->xc.expires : 0;
+	out->serial = a->serial;
 out:
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }
 
-int kube_auth_invalidate(struct kube_auth *a)
+static int invalidate(struct kube_auth *a, const struct kube_credential *used)
 {
 	int retry = 0;
 
 	pthread_mutex_lock(&a->mu);
+	if (used && used->serial != a->serial) {
+		/* another thread already got a newer credential */
+		pthread_mutex_unlock(&a->mu);
+		return 1;
+	}
 	if (a->exec) {
 		exec_cred_clear(&a->xc);
 		a->xc_valid = 0;
@@ -886,6 +895,16 @@ int kube_auth_invalidate(struct kube_auth *a)
 	}
 	pthread_mutex_unlock(&a->mu);
 	return retry;
+}
+
+int kube_auth_invalidate(struct kube_auth *a)
+{
+	return invalidate(a, NULL);
+}
+
+int kube_auth_invalidate_cred(struct kube_auth *a, const struct kube_credential *used)
+{
+	return invalidate(a, used);
 }
 
 void kube_credential_clear(struct kube_credential *c)

@@ -22,6 +22,8 @@ struct kube_credential {
 	char *username;          /* basic auth or NULL */
 	char *password;
 	time_t expires;          /* 0 = no expiry */
+	unsigned long serial;    /* which version of the credential this is (for
+				  * kube_auth_invalidate_cred) */
 };
 
 int kube_auth_new(const struct kube_config *cfg, struct kube_auth **out);
@@ -30,6 +32,10 @@ int kube_auth_get(struct kube_auth *a, struct kube_credential *out);
 /* Called after a 401: drops cached exec credentials so the next get runs the plugin
  * again.  Returns 1 when a retry may help, 0 otherwise. */
 int kube_auth_invalidate(struct kube_auth *a);
+/* Like kube_auth_invalidate, but only drops the cached credential when it is still
+ * the one `used` carried: when several requests get a 401 at once, the plugin runs
+ * once.  Returns 1 when a newer credential exists or was dropped (retry), else 0. */
+int kube_auth_invalidate_cred(struct kube_auth *a, const struct kube_credential *used);
 void kube_credential_clear(struct kube_credential *c);
 void kube_auth_free(struct kube_auth *a);
 

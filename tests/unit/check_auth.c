@@ -473,6 +473,18 @@ START_TEST(test_exec_cache_and_expiry)
 	ck_assert_int_eq(kube_auth_get(a, &cr), 0);
 	kube_credential_clear(&cr);
 	ck_assert_int_eq(count(counter), 2);
+	/* two requests failed with the same credential: the plugin runs once more */
+	struct kube_credential used;
+	ck_assert_int_eq(kube_auth_get(a, &used), 0);
+	ck_assert_int_eq(kube_auth_invalidate_cred(a, &used), 1);
+	ck_assert_int_eq(kube_auth_get(a, &cr), 0);
+	ck_assert_uint_ne(cr.serial, used.serial);
+	kube_credential_clear(&cr);
+	ck_assert_int_eq(kube_auth_invalidate_cred(a, &used), 1); /* newer one exists */
+	ck_assert_int_eq(kube_auth_get(a, &cr), 0);
+	kube_credential_clear(&cr);
+	kube_credential_clear(&used);
+	ck_assert_int_eq(count(counter), 3);
 	kube_auth_free(a);
 	kube_config_free(c);
 	free(extra);
