@@ -1,1 +1,1 @@
-# fragment: see Makefile.am
+dist_man_MANS += man/kahu.1 man/kahu-cluster.1

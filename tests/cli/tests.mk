@@ -1,1 +1,8 @@
-# fragment: see Makefile.am
+# CLI tests: shell scripts that run the real binary (TAP).  t-docs.sh also checks
+# that every tests/cli/t-*.sh is listed here.
+CLI_TESTS += \
+	tests/cli/t-cli.sh \
+	tests/cli/t-docs.sh \
+	tests/cli/t-cluster-conformance.sh \
+	tests/cli/t-cluster-check.sh
+EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh

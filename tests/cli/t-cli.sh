@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The command line itself: help, version, errors, exit statuses, write errors.
+. "$(dirname "$0")/lib.sh"
+
+t_ok "kahu --help" "$KAHU" --help
+t_grep "help lists the commands" '^  cluster ' "$T_OUT"
+t_ok "kahu help cluster check" "$KAHU" help cluster check
+t_grep "help shows the usage line" '^Usage: kahu cluster check' "$T_OUT"
+t_ok "kahu cluster check --help" "$KAHU" cluster check --help
+t_grep "command help lists global flags" -- '--kubeconfig FILE' "$T_OUT"
+t_ok "kahu cluster (a noun alone) shows its commands" "$KAHU" cluster
+t_grep "noun help lists verbs" '^  check ' "$T_OUT"
+t_exit 64 "kahu help nosuch fails with usage status" "$KAHU" help nosuch
+
+t_ok "kahu version" "$KAHU" version
+t_grep "version names kahu and the libraries" '^kahu [0-9]+\.[0-9]+\.[0-9]+ \(commit ' "$T_OUT"
+t_grep "version lists libsodium" 'libsodium' "$T_OUT"
+t_ok "kahu version -o json" "$KAHU" version -o json
+t_ok "version json parses and has fields" "$PYTHON" -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["version"] and d["gitCommit"] and "libcurl" in d["libraries"] and "zstd" in d["libraries"]
+' "$T_OUT"
+t_ok "kahu version -o yaml" "$KAHU" version -o yaml
+t_grep "yaml output" '^version: ' "$T_OUT"
+t_exit 64 "kahu version -o name is refused" "$KAHU" version -o name
+t_grep "says which formats it supports" 'supports: table json yaml' "$T_ERR"
+
+t_exit 64 "unknown command" "$KAHU" clustr check
+t_grep "suggests the command" 'did you mean cluster\?' "$T_ERR"
+t_exit 64 "unknown verb" "$KAHU" cluster chek
+t_grep "suggests the verb" 'did you mean cluster check\?' "$T_ERR"
+t_exit 64 "unknown flag" "$KAHU" cluster check --kubeconfg x
+t_grep "suggests the flag" 'did you mean --kubeconfig\?' "$T_ERR"
+t_exit 64 "flag without its value" "$KAHU" cluster check --context
+t_grep "says the flag needs a value" 'needs a value' "$T_ERR"
+t_exit 64 "extra argument" "$KAHU" version extra
+t_exit 64 "bad number" "$KAHU" cluster check --max-requests 0 --kubeconfig /nonexistent
+t_grep "says the range" 'from 1 to 256' "$T_ERR"
+t_exit 64 "bad log format" "$KAHU" version --log-format xml
+
+# A write error on standard output fails the command.
+if [ -w /dev/full ]; then
+	"$KAHU" version -o json >/dev/full 2>"$T_ERR"
+	rc=$?
+	echo "$rc" >"$T_OUT"
+	[ "$rc" -eq 74 ]
+	t_result $? "kahu version >/dev/full exits 74"
+	t_grep "and says why" 'write error on standard output: No space left on device' "$T_ERR"
+else
+	t_skip "write error on stdout" "/dev/full is not available"
+fi
+# EPIPE: the reader went away.
+( "$KAHU" help; echo $? >"$T_DIR/rc" ) 2>"$T_ERR" | true
+rc=$(cat "$T_DIR/rc")
+echo "$rc" >"$T_OUT"
+[ "$rc" -eq 74 ] || [ "$rc" -eq 0 ]
+t_result $? "a closed pipe does not crash kahu (exit $rc)"
+
+t_ok "completion bash" "$KAHU" completion bash
+t_exit 64 "completion for an unknown shell" "$KAHU" completion tcsh
+t_grep "names the shells" 'bash, zsh or fish' "$T_ERR"
+
+t_done
