@@ -26,8 +26,14 @@ struct kube_credential {
 				  * kube_auth_invalidate_cred) */
 };
 
+/* Reads client certificate/key files into memory (PEM, for CURLOPT_SSLCERT_BLOB and
+ * CURLOPT_SSLKEY_BLOB) and the token file; errors name the file.  An exec plugin runs
+ * at the first kube_auth_get, not here. */
 int kube_auth_new(const struct kube_config *cfg, struct kube_auth **out);
-/* Fills `out` with a copy the caller frees with kube_credential_clear(). */
+/* Fills `out` with a copy the caller frees with kube_credential_clear().  Token
+ * precedence: exec plugin, token file, static token; a plugin's client certificate
+ * replaces the kubeconfig's.  Errors (plugin failed, timed out, printed garbage):
+ * KAHU_EAUTH; plugin not found: KAHU_ECONFIG (with its installHint). */
 int kube_auth_get(struct kube_auth *a, struct kube_credential *out);
 /* Called after a 401: drops cached exec credentials so the next get runs the plugin
  * again.  Returns 1 when a retry may help, 0 otherwise. */

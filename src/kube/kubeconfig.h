@@ -4,7 +4,10 @@
  * merged: for maps the first file that sets a name wins, for current-context the first
  * non-empty value wins); else ~/.kube/config; else, when running in a pod, the
  * service-account token and CA (KUBERNETES_SERVICE_HOST/PORT).
- * Errors name the file, the line (libyaml marks) and the field. */
+ * Errors name the file, the line (libyaml marks) and the field.  Only the selected
+ * context, cluster and user are decoded and validated; other entries need only a name.
+ * Relative paths (certificate-authority, client-certificate, client-key, tokenFile,
+ * an exec command containing '/') are made absolute against their file's directory. */
 #ifndef KAHU_KUBE_KUBECONFIG_H
 #define KAHU_KUBE_KUBECONFIG_H
 
@@ -25,7 +28,7 @@ struct kube_config {
 	char *source;             /* for messages: the file(s) read, or "in-cluster" */
 	char *context_name;
 	char *cluster_name;
-	char *user_name;
+	char *user_name;          /* "" when the context names no user (anonymous) */
 	char *namespace;          /* -n, else the context's namespace, else "default" */
 	int namespace_explicit;   /* set by -n or by the context */
 
@@ -39,7 +42,7 @@ struct kube_config {
 
 	/* user (secrets: never log these) */
 	char *token;
-	char *token_file;
+	char *token_file;         /* re-read by auth.c; when set it wins over token */
 	char *client_cert_file;
 	char *client_key_file;
 	struct kbuf client_cert_data; /* decoded PEM */
