@@ -1,3 +1,11 @@
-# Module library; the owner of this fragment fills it in.
+# Engine: backup, restore, scope/selectors, ordering, volumes, snapshots, hooks.
+# Keep the source list sorted; add each file with its header.
 noinst_LIBRARIES += libkahu_engine.a
-libkahu_engine_a_SOURCES =
+libkahu_engine_a_SOURCES = \
+	src/engine/labelsel.c src/engine/labelsel.h
+
+check_PROGRAMS += tests/unit/check_labelsel
+UNIT_TESTS += tests/unit/check_labelsel
+tests_unit_check_labelsel_SOURCES = tests/unit/check_labelsel.c tests/unit/check_main.h
+tests_unit_check_labelsel_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_labelsel_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
