@@ -57,7 +57,14 @@ const struct kahu_cmd cmd_help_entry = {
 static int run_internal_complete(struct kahu_ctx *ctx)
 {
 	const char *kind = ctx->inv->args.v[0];
-	(void)kind; /* TODO(contexts): list kubeconfig contexts once kubeconfig.c offers it */
+	if (strcmp(kind, "context") == 0) {
+		struct strv names = STRV_INIT;
+		struct kube_load_opts o = { .kubeconfig = inv_str(ctx->inv, "kubeconfig") };
+		if (kube_config_list_contexts(&o, &names) == 0)
+			for (size_t i = 0; i < names.n; i++)
+				printf("%s\n", names.v[i]);
+		strv_free(&names);
+	}
 	return 0;
 }
 

@@ -867,47 +867,73 @@ static char *default_path(void)
 	return home ? xasprintf("%s/.kube/config", home) : NULL;
 }
 
+/* Read the kubeconfig files kubectl would read, into `s`; `found` lists those that
+ * exist.  Returns 1 when none exists (the caller decides what that means). */
+static int kc_gather(const struct kube_load_opts *o, struct kc_set *s, struct strv *found,
+		     struct strv *paths, const char **what)
+{
+	const char *env = getenv("KUBECONFIG");
+	int r;
+
+	if (o && o->kubeconfig) {
+		if ((r = load_file(s, o->kubeconfig, 1)) < 0)
+			return r;
+		strv_push(found, o->kubeconfig);
+		return 0;
+	}
+	if (env && *env) {
+		*what = "KUBECONFIG";
+		struct strv raw = STRV_INIT;
+		strv_split(&raw, env, ':');
+		for (size_t i = 0; i < raw.n; i++)
+			if (!strv_contains(paths, raw.v[i]))
+				strv_push(paths, raw.v[i]);
+		strv_free(&raw);
+	} else {
+		*what = "the default kubeconfig";
+		char *p = default_path();
+		if (p)
+			strv_push_owned(paths, p);
+	}
+	for (size_t i = 0; i < paths->n; i++) {
+		r = load_file(s, paths->v[i], 0);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			strv_push(found, paths->v[i]);
+		else
+			log_debug("kubeconfig %s does not exist, skipping", paths->v[i]);
+	}
+	return found->n ? 0 : 1;
+}
+
+int kube_config_list_contexts(const struct kube_load_opts *o, struct strv *names)
+{
+	struct kc_set s = { 0 };
+	struct strv paths = STRV_INIT, found = STRV_INIT;
+	const char *what = NULL;
+	int r = kc_gather(o, &s, &found, &paths, &what);
+	if (r == 0)
+		for (size_t i = 0; i < s.contexts.n; i++)
+			strv_push(names, s.contexts.v[i].name);
+	kc_set_free(&s);
+	strv_free(&paths);
+	strv_free(&found);
+	return r < 0 ? r : 0;
+}
+
 int kube_config_load(const struct kube_load_opts *o, struct kube_config **out)
 {
 	struct kc_set s = { 0 };
 	struct strv paths = STRV_INIT, found = STRV_INIT;
-	const char *env = getenv("KUBECONFIG");
-	const char *what;
-	int r = 0;
+	const char *what = NULL;
+	int r;
 
 	*out = NULL;
-	if (o && o->kubeconfig) {
-		r = load_file(&s, o->kubeconfig, 1);
-		if (r < 0)
-			goto out;
-		strv_push(&found, o->kubeconfig);
-		goto select;
-	}
-	if (env && *env) {
-		what = "KUBECONFIG";
-		struct strv raw = STRV_INIT;
-		strv_split(&raw, env, ':');
-		for (size_t i = 0; i < raw.n; i++)
-			if (!strv_contains(&paths, raw.v[i]))
-				strv_push(&paths, raw.v[i]);
-		strv_free(&raw);
-	} else {
-		what = "the default kubeconfig";
-		char *p = default_path();
-		if (p)
-			strv_push_owned(&paths, p);
-	}
-	for (size_t i = 0; i < paths.n; i++) {
-		r = load_file(&s, paths.v[i], 0);
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			strv_push(&found, paths.v[i]);
-		else
-			log_debug("kubeconfig %s does not exist, skipping", paths.v[i]);
-	}
-	r = 0;
-	if (!found.n) {
+	r = kc_gather(o, &s, &found, &paths, &what);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
 		const char *host = getenv("KUBERNETES_SERVICE_HOST");
 		if (host && *host && !(o && o->context)) {
 			log_info("no kubeconfig found, using the in-cluster service account");
@@ -927,7 +953,6 @@ int kube_config_load(const struct kube_load_opts *o, struct kube_config **out)
 		free(list);
 		goto out;
 	}
-select:
 	s.source = strv_join(&found, ":");
 	r = kc_finish(&s, o, out);
 out:

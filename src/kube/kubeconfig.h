@@ -72,5 +72,7 @@ int kube_config_load_string(const char *yaml, const char *name, const char *dir,
  * "in-cluster".  KAHU_ENOTFOUND when not in a pod (variables unset, no token). */
 int kube_config_in_cluster(const char *root, struct kube_config **out);
 void kube_config_free(struct kube_config *c);
+/* The names of the contexts the kubeconfig files define (for shell completion). */
+int kube_config_list_contexts(const struct kube_load_opts *o, struct strv *names);
 
 #endif
