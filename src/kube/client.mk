@@ -1,7 +1,10 @@
 # The Kubernetes HTTP client (libcurl), resource paths, discovery and the pager.
 noinst_LIBRARIES += libkahu_kubeclient.a
 libkahu_kubeclient_a_SOURCES = \
-	src/kube/resource.c src/kube/resource.h
+	src/kube/client.c src/kube/client.h \
+	src/kube/resource.c src/kube/resource.h \
+	src/kube/discovery.c src/kube/discovery.h \
+	src/kube/pager.c src/kube/pager.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
@@ -11,3 +14,14 @@ tests_unit_check_resource_SOURCES = tests/unit/check_resource.c tests/unit/check
 tests_unit_check_resource_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resource_LDADD = $(KUBECLIENT_TEST_LIBS)
 
+check_PROGRAMS += tests/unit/check_client
+UNIT_TESTS += tests/unit/check_client
+tests_unit_check_client_SOURCES = tests/unit/check_client.c tests/unit/check_main.h
+tests_unit_check_client_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_client_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_discovery
+UNIT_TESTS += tests/unit/check_discovery
+tests_unit_check_discovery_SOURCES = tests/unit/check_discovery.c tests/unit/check_main.h
+tests_unit_check_discovery_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_discovery_LDADD = $(KUBECLIENT_TEST_LIBS)

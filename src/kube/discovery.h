@@ -24,6 +24,8 @@ struct kube_discovery {
 	size_t nfailed;
 	int aggregated;             /* 1 when apidiscovery v2 was used */
 	char *server_version;       /* gitVersion from /version */
+	size_t cap;                 /* allocated entries of res / failed (internal) */
+	size_t failed_cap;
 };
 
 int kube_discover(struct kube_client *c, struct kube_discovery **out);
@@ -32,6 +34,13 @@ int kube_discovery_parse_aggregated(struct kube_discovery *d, const char *json, 
 int kube_discovery_parse_resource_list(struct kube_discovery *d, const char *group,
 				       const char *version, int preferred,
 				       const char *json, size_t len);
+/* Legacy documents: "/api" (APIVersions) and "/apis" (APIGroupList).  Appends the
+ * group/versions to fetch to `gvs` as "group/version" ("/v1" for core) and, for each,
+ * 1 or 0 to `preferred` (as "1"/"0" strings, same index). */
+int kube_discovery_parse_group_list(const char *json, size_t len, int core,
+				    struct strv *gvs, struct strv *preferred);
+/* Record a group/version whose discovery failed (a warning, not an error). */
+void kube_discovery_add_failure(struct kube_discovery *d, const char *gv, const char *msg);
 struct kube_discovery *kube_discovery_new(void);
 void kube_discovery_free(struct kube_discovery *d);
 

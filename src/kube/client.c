@@ -1,0 +1,930 @@
+/* kahu — the HTTP client for the Kubernetes API, on libcurl's easy interface.
+ *
+ * Threads: callers are worker threads that each run one blocking request at a time.
+ * A counting semaphore (mutex + condvar) keeps at most `max_requests` transfers in
+ * flight; easy handles come from a free list, so a handle — and the keep-alive
+ * connection cached inside it — is reused by whichever thread runs the next request.
+ *
+ * Sharing: one CURLSH shares the DNS cache and TLS sessions between the handles (with
+ * one pthread mutex per kind of shared data).  Connections are deliberately NOT put in
+ * the share: libcurl documents that sharing the connection cache between concurrently
+ * running threads is not supported (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT).  Each
+ * pooled handle keeps its own connection alive instead, which gives the same reuse
+ * with `max_requests` connections at most; shared TLS sessions make a new one cheap.
+ *
+ * Credentials are fetched from kube/auth for every try (token files rotate, exec
+ * plugins expire) and never reach a log line or an error message. */
+#include "kube/client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "kube/auth.h"
+#include "kube/kubeconfig.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define DEFAULT_MAX_REQUESTS 8
+#define DEFAULT_TIMEOUT_MS 60000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_TRIES 10
+#define RETRY_AFTER_CAP 600L
+#define BACKOFF_BASE_MS 250L
+#define BACKOFF_CAP_MS 30000L
+/* How often a waiting thread looks at the interrupt flag (see kube_client_interrupt). */
+#define WAIT_SLICE_MS 50L
+
+static atomic_int interrupted;
+static atomic_int insecure_warned;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+/* Sleeping threads wait here; see kube_client_interrupt for why they also poll. */
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sleep_cond = PTHREAD_COND_INITIALIZER;
+
+struct kube_client {
+	char *server;           /* as configured (for messages and logs) */
+	char *base;             /* scheme://host:port/path that URLs are built from */
+	struct curl_slist *connect_to;
+	char *host_header;      /* "Host: …" when `base` names the tls-server-name */
+	char *user_name;        /* for messages only */
+	char *source;
+	struct kube_auth *auth;
+
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	struct kbuf ca_data;    /* PEM, copied from the config */
+	char *ca_file;
+	int insecure;
+	char *proxy;
+
+	int max_requests;
+	long timeout_ms;
+	long connect_timeout_ms;
+	int max_tries;
+	char *user_agent;
+
+	pthread_mutex_t lock;   /* guards the fields below */
+	pthread_cond_t cond;
+	int inflight;
+	CURL **idle;
+	size_t nidle;
+};
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+long kube_parse_retry_after(const char *value)
+{
+	long v = 0;
+	const char *p = value;
+
+	if (!p)
+		return -1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1; /* empty, negative, or an HTTP date: ignored, as client-go does */
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v < RETRY_AFTER_CAP)
+			v = v * 10 + (*p - '0');
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p)
+		return -1;
+	return v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : v;
+}
+
+long kube_backoff_ms(int attempt, unsigned int random)
+{
+	long base = BACKOFF_BASE_MS;
+
+	for (int i = 1; i < attempt && base < BACKOFF_CAP_MS; i++)
+		base *= 2;
+	if (base > BACKOFF_CAP_MS)
+		base = BACKOFF_CAP_MS;
+	/* ±25 % so that many workers hit by the same 429 do not come back in step. */
+	long spread = base / 4;
+	long ms = base - spread + (long)(random % (unsigned)(2 * spread + 1));
+	return ms > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : ms;
+}
+
+static unsigned next_random(void)
+{
+	static _Thread_local uint32_t state;
+
+	if (!state) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		state = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
+		if (!state)
+			state = 1;
+	}
+	/* xorshift32: jitter needs spread, not cryptographic quality */
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* kube_client_interrupt is called from a signal handler, where only the atomic store
+ * is allowed: locking a mutex or signalling a condvar there is not async-signal-safe.
+ * So waiters sleep on a condvar in slices of WAIT_SLICE_MS and look at the flag
+ * between slices (an interrupt is seen within 50 ms); kube_client_wake(), callable
+ * from normal thread context, wakes them at once. */
+void kube_client_interrupt(void)
+{
+	atomic_store(&interrupted, 1);
+}
+
+int kube_client_interrupted(void)
+{
+	return atomic_load(&interrupted);
+}
+
+void kube_client_wake(void)
+{
+	pthread_mutex_lock(&sleep_lock);
+	pthread_cond_broadcast(&sleep_cond);
+	pthread_mutex_unlock(&sleep_lock);
+}
+
+void kube_client_interrupt_reset(void)
+{
+	atomic_store(&interrupted, 0);
+}
+
+/* Sleep `ms`, waking early on an interrupt.  Returns 0 or KAHU_EINTR. */
+static int sleep_interruptible(long ms)
+{
+	long end = now_ms() + ms;
+	int rc = 0;
+
+	pthread_mutex_lock(&sleep_lock);
+	for (;;) {
+		if (atomic_load(&interrupted)) {
+			rc = KAHU_EINTR;
+			break;
+		}
+		long left = end - now_ms();
+		if (left <= 0)
+			break;
+		struct timespec ts;
+		deadline_in(&ts, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS);
+		pthread_cond_timedwait(&sleep_cond, &sleep_lock, &ts);
+	}
+	pthread_mutex_unlock(&sleep_lock);
+	return rc;
+}
+
+const char *kube_client_server(const struct kube_client *c)
+{
+	return c ? c->server : NULL;
+}
+
+int kube_client_max_requests(const struct kube_client *c)
+{
+	return c ? c->max_requests : DEFAULT_MAX_REQUESTS;
+}
+
+void kube_response_clear(struct kube_response *r)
+{
+	if (!r)
+		return;
+	kbuf_free(&r->body);
+	free(r->content_type);
+	r->content_type = NULL;
+	r->status = 0;
+	r->tries = 0;
+}
+
+static const char *status_text(long status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return status >= 500 ? "Server Error" : "Error";
+	}
+}
+
+/* The `message` of a Kubernetes Status body, or NULL.  Caller frees. */
+static char *status_message(const struct kbuf *body)
+{
+	if (!body->len || !body->data || body->data[0] != '{')
+		return NULL;
+	json_t *root = json_loadb(body->data, body->len, 0, NULL);
+	char *msg = NULL;
+	if (root) {
+		const char *m = json_string_value(json_object_get(root, "message"));
+		if (m && *m)
+			msg = xstrdup(m);
+		json_decref(root);
+	}
+	return msg;
+}
+
+/* ---- the share object and its locks ---------------------------------------------- */
+
+static void share_lock_cb(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+	struct kube_client *c = ud;
+	(void)h;
+	(void)access;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock_cb(CURL *h, curl_lock_data data, void *ud)
+{
+	struct kube_client *c = ud;
+	(void)h;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+static void curl_global_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* tls-server-name: libcurl 7.88 has no option to verify the server certificate
+ * against (and send SNI for) a name other than the URL's host.  CURLOPT_CONNECT_TO
+ * only changes where the TCP connection goes, not the name used for TLS; so the
+ * request URL carries the tls-server-name as its host (libcurl then uses it for SNI
+ * and certificate verification), CONNECT_TO maps that name:port to the real
+ * host:port, and an explicit Host header keeps what the API server sees unchanged,
+ * which is what client-go's TLSClientConfig.ServerName does. */
+static int setup_server_name(struct kube_client *c, const char *server, const char *sni)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *explicit_port = NULL;
+	int rc = 0;
+
+	if (!u)
+		return kahu_error_set(KAHU_ENOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		rc = kahu_error_set(KAHU_ECONFIG, "invalid server URL %s", server);
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_PORT, &explicit_port, 0);
+	curl_url_get(u, CURLUPART_PATH, &path, 0);
+
+	int ipv6 = strchr(sni, ':') != NULL;
+	const char *p = path && strcmp(path, "/") != 0 ? path : "";
+	size_t plen = strlen(p);
+	while (plen && p[plen - 1] == '/')
+		plen--;
+	c->base = xasprintf("%s://%s%s%s:%s%.*s", scheme, ipv6 ? "[" : "", sni,
+			    ipv6 ? "]" : "", port, (int)plen, p);
+	char *map = xasprintf("%s%s%s:%s:%s:%s", ipv6 ? "[" : "", sni, ipv6 ? "]" : "", port,
+			      host, port);
+	c->connect_to = curl_slist_append(NULL, map);
+	free(map);
+	c->host_header = explicit_port ? xasprintf("Host: %s:%s", host, explicit_port)
+				       : xasprintf("Host: %s", host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(explicit_port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *o,
+		    struct kube_client **out)
+{
+	struct kube_client *c;
+	int rc;
+
+	*out = NULL;
+	if (!cfg || !cfg->server || !*cfg->server)
+		return kahu_error_set(KAHU_ECONFIG, "the kubeconfig names no server");
+	pthread_once(&curl_once, curl_global_once);
+	if (curl_init_rc != CURLE_OK)
+		return kahu_error_set(KAHU_EINTERNAL, "cannot initialise libcurl: %s",
+				      curl_easy_strerror(curl_init_rc));
+
+	c = xcalloc(1, sizeof *c);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+
+	size_t slen = strlen(cfg->server);
+	while (slen > 1 && cfg->server[slen - 1] == '/')
+		slen--;
+	c->server = xstrndup(cfg->server, slen);
+	c->user_name = xstrdup(cfg->user_name);
+	c->source = xstrdup(cfg->source);
+	c->max_requests = o && o->max_requests > 0 ? o->max_requests : DEFAULT_MAX_REQUESTS;
+	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+							       : DEFAULT_CONNECT_TIMEOUT_MS;
+	c->max_tries = o && o->max_tries > 0 ? o->max_tries : DEFAULT_MAX_TRIES;
+	c->user_agent = o && o->user_agent ? xstrdup(o->user_agent)
+					   : xstrdup("kahu/" PACKAGE_VERSION);
+
+	if (cfg->tls_server_name && *cfg->tls_server_name) {
+		if ((rc = setup_server_name(c, c->server, cfg->tls_server_name)) < 0)
+			goto fail;
+	} else {
+		c->base = xstrdup(c->server);
+	}
+
+	if (cfg->ca_data.len)
+		kbuf_add(&c->ca_data, cfg->ca_data.data, cfg->ca_data.len);
+	c->ca_file = xstrdup(cfg->ca_file);
+	c->insecure = cfg->insecure_skip_tls_verify;
+	c->proxy = xstrdup(cfg->proxy_url);
+	if (c->insecure && !atomic_exchange(&insecure_warned, 1))
+		log_warn("TLS certificate verification of %s is disabled "
+			 "(insecure-skip-tls-verify): the connection is not protected "
+			 "against interception", c->server);
+
+	c->share = curl_share_init();
+	if (!c->share) {
+		rc = kahu_error_set(KAHU_ENOMEM, "cannot create a libcurl share object");
+		goto fail;
+	}
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock_cb);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock_cb);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+
+	if ((rc = kube_auth_new(cfg, &c->auth)) < 0)
+		goto fail;
+
+	c->idle = xcalloc((size_t)c->max_requests, sizeof *c->idle);
+	*out = c;
+	return 0;
+fail:
+	kube_client_free(c);
+	return rc;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	free(c->idle);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	kube_auth_free(c->auth);
+	curl_slist_free_all(c->connect_to);
+	free(c->host_header);
+	free(c->server);
+	free(c->base);
+	free(c->user_name);
+	free(c->source);
+	kbuf_free(&c->ca_data);
+	free(c->ca_file);
+	free(c->proxy);
+	free(c->user_agent);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---- the request slots ------------------------------------------------------------ */
+
+static void release(struct kube_client *c, CURL *h)
+{
+	pthread_mutex_lock(&c->lock);
+	if (h) {
+		if (c->nidle < (size_t)c->max_requests)
+			c->idle[c->nidle++] = h;
+		else
+			curl_easy_cleanup(h);
+	}
+	c->inflight--;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int acquire(struct kube_client *c, CURL **out)
+{
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight >= c->max_requests && !atomic_load(&interrupted)) {
+		struct timespec ts;
+		deadline_in(&ts, WAIT_SLICE_MS);
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	if (atomic_load(&interrupted)) {
+		rc = KAHU_EINTR;
+	} else {
+		c->inflight++;
+		if (c->nidle)
+			*out = c->idle[--c->nidle];
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		return kahu_error_set(rc, "interrupted");
+	if (!*out && !(*out = curl_easy_init())) {
+		release(c, NULL);
+		return kahu_error_set(KAHU_ENOMEM, "cannot create a libcurl handle");
+	}
+	return 0;
+}
+
+/* ---- one transfer ----------------------------------------------------------------- */
+
+struct xfer {
+	struct kbuf *body;
+	char retry_after[32];
+	int has_retry_after;
+	struct kbuf headers;    /* response headers for -vv, credentials left out */
+	int log_headers;
+};
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	kbuf_add(x->body, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+static int header_is_secret(const char *line, size_t len)
+{
+	static const char *const names[] = { "authorization:", "proxy-authorization:",
+					     "cookie:", "set-cookie:" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if (len >= n && strncasecmp(line, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * nmemb;
+	static const char ra[] = "retry-after:";
+
+	/* A new status line (a retry inside curl, or 100 Continue) starts afresh. */
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		x->has_retry_after = 0;
+		kbuf_reset(&x->headers);
+	}
+	if (len > sizeof ra - 1 && strncasecmp(ptr, ra, sizeof ra - 1) == 0) {
+		size_t n = len - (sizeof ra - 1);
+		if (n >= sizeof x->retry_after)
+			n = sizeof x->retry_after - 1;
+		memcpy(x->retry_after, ptr + sizeof ra - 1, n);
+		x->retry_after[n] = '\0';
+		x->has_retry_after = 1;
+	}
+	if (x->log_headers && len > 2 && !header_is_secret(ptr, len)) {
+		size_t n = len;
+		while (n && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n'))
+			n--;
+		kbuf_adds(&x->headers, "\n  < ");
+		kbuf_add(&x->headers, ptr, n);
+	}
+	return len;
+}
+
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)ud;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&interrupted) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(l, h);
+	if (!n) {
+		curl_slist_free_all(l);
+		abort(); /* out of memory, as xmalloc */
+	}
+	return n;
+}
+
+/* Zero every header (one may be Authorization) before libcurl frees the list. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		if (p->data)
+			explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static void setup_handle(struct kube_client *c, CURL *h, const char *method, const char *url,
+			 const void *body, size_t len, struct xfer *x, char *errbuf)
+{
+	curl_easy_reset(h); /* keeps the handle's live connections and caches */
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+#endif
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it */
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	if (c->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->proxy)
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (c->ca_data.len) {
+		struct curl_blob blob = { c->ca_data.data, c->ca_data.len, CURL_BLOB_NOCOPY };
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (c->ca_file) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	}
+
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else {
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		if (body || strcmp(method, "DELETE") != 0) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		}
+	}
+}
+
+static void apply_credential(CURL *h, const struct kube_credential *cr, struct curl_slist **hdrs)
+{
+	if (cr->cert_pem && cr->cert_len && cr->key_pem && cr->key_len) {
+		struct curl_blob cert = { cr->cert_pem, cr->cert_len, CURL_BLOB_COPY };
+		struct curl_blob key = { cr->key_pem, cr->key_len, CURL_BLOB_COPY };
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (cr->token && *cr->token) {
+		/* Built here rather than with CURLOPT_XOAUTH2_BEARER so that our copy can be
+		 * wiped; libcurl's copy in the list is wiped by free_headers(). */
+		char *a = xasprintf("Authorization: Bearer %s", cr->token);
+		*hdrs = add_header(*hdrs, a);
+		free_secret_str(a);
+	} else if (cr->username && cr->password) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, cr->username);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, cr->password);
+	}
+}
+
+/* ---- classification of failures --------------------------------------------------- */
+
+enum outcome { OK_DONE, FAIL_FINAL, RETRY_ANY, RETRY_IDEMPOTENT };
+
+static int is_tls_error(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_USE_SSL_FAILED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Errors where the request may have reached the server but the answer was lost. */
+static int is_reset_error(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Text after libcurl's "SSL certificate problem: " prefix, else the whole buffer. */
+static const char *tls_detail(const char *errbuf, CURLcode cc)
+{
+	static const char prefix[] = "SSL certificate problem: ";
+	const char *p = strstr(errbuf, prefix);
+	if (p)
+		return p + sizeof prefix - 1;
+	return *errbuf ? errbuf : curl_easy_strerror(cc);
+}
+
+static int set_curl_error(struct kube_client *c, CURL *h, CURLcode cc, const char *errbuf,
+			  const char *method, const char *path)
+{
+	long oserr = 0;
+	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+	const char *detail = *errbuf ? errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		return kahu_error_set(KAHU_EINTR, "%s %s%s: interrupted", method, c->server, path);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s", c->server, detail);
+	case CURLE_COULDNT_CONNECT:
+		if (oserr == ECONNREFUSED)
+			return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: connection refused",
+					      c->server);
+		if (oserr)
+			return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s", c->server,
+					      strerror((int)oserr));
+		return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s", c->server, detail);
+	case CURLE_OPERATION_TIMEDOUT:
+		return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s %s timed out (%s)",
+				      c->server, method, path, detail);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return kahu_error_set(KAHU_ETLS,
+				      "TLS verification of %s failed: %s; pass the cluster's CA "
+				      "(certificate-authority-data) or, for a test cluster only, "
+				      "--insecure-skip-tls-verify",
+				      c->server, tls_detail(errbuf, cc));
+	case CURLE_SSL_CERTPROBLEM:
+		return kahu_error_set(KAHU_ETLS, "the client certificate for %s cannot be used: %s",
+				      c->server, detail);
+	default:
+		break;
+	}
+	if (is_tls_error(cc))
+		return kahu_error_set(KAHU_ETLS, "TLS handshake with %s failed: %s", c->server,
+				      detail);
+	if (is_reset_error(cc))
+		return kahu_error_set(KAHU_ETEMP, "%s %s%s: connection lost: %s", method, c->server,
+				      path, detail);
+	return kahu_error_set(KAHU_EPROTO, "%s %s%s: %s", method, c->server, path, detail);
+}
+
+static int set_status_error(struct kube_client *c, long status, const struct kbuf *body,
+			    const char *method, const char *path)
+{
+	char *msg = status_message(body);
+	int code;
+
+	switch (status) {
+	case 401: code = KAHU_EAUTH; break;
+	case 403: code = KAHU_EFORBIDDEN; break;
+	case 404: code = KAHU_ENOTFOUND; break;
+	case 409: code = KAHU_ECONFLICT; break;
+	case 429: code = KAHU_ETEMP; break;
+	default: code = status >= 500 ? KAHU_ETEMP : KAHU_EDATA; break;
+	}
+	if (status == 401)
+		kahu_error_set(code, "%s %s: %ld %s: the server did not accept the credentials "
+			       "of user \"%s\" from %s%s%s",
+			       method, path, status, status_text(status),
+			       c->user_name ? c->user_name : "?", c->source ? c->source : "kubeconfig",
+			       msg ? ": " : "", msg ? msg : "");
+	else if (msg)
+		kahu_error_set(code, "%s (%ld %s, %s %s)", msg, status, status_text(status), method,
+			       path);
+	else
+		kahu_error_set(code, "%s %s: %ld %s", method, path, status, status_text(status));
+	free(msg);
+	return code;
+}
+
+static int retryable_status(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* ---- kube_request ----------------------------------------------------------------- */
+
+int kube_request(struct kube_client *c, const char *method, const char *path,
+		 const char *accept, const char *content_type, const void *body, size_t len,
+		 unsigned flags, struct kube_response *resp)
+{
+	struct kube_response local = { 0 };
+	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
+	int rc = 0, reauthed = 0;
+	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+			 (flags & KUBE_REQ_IDEMPOTENT);
+	int max_tries = (flags & KUBE_REQ_NO_RETRY) ? 1 : c->max_tries;
+
+	if (!resp)
+		resp = &local;
+	kbuf_reset(&resp->body);
+	free(resp->content_type);
+	resp->content_type = NULL;
+	resp->status = 0;
+	resp->tries = 0;
+
+	url = xasprintf("%s%s", c->base, path);
+	accept_h = xasprintf("Accept: %s", accept ? accept : "application/json");
+	if (content_type)
+		ctype_h = xasprintf("Content-Type: %s", content_type);
+
+	for (int attempt = 1;; attempt++) {
+		CURL *h = NULL;
+		struct xfer x = { .body = &resp->body, .log_headers = kahu_log_get_level() >= KAHU_LOG_DEBUG };
+		struct kube_credential cred = { 0 };
+		struct curl_slist *hdrs = NULL;
+		char errbuf[CURL_ERROR_SIZE] = "";
+		long status = 0, wait_ms = -1;
+		const char *why = NULL;
+		char whybuf[CURL_ERROR_SIZE + 64];
+
+		if ((rc = acquire(c, &h)) < 0)
+			break;
+		if ((rc = kube_auth_get(c->auth, &cred)) < 0) {
+			release(c, h);
+			kahu_error_wrap(rc, "credentials for %s", c->server);
+			break;
+		}
+		kbuf_reset(&resp->body);
+		resp->tries = attempt;
+		setup_handle(c, h, method, url, body, len, &x, errbuf);
+		hdrs = add_header(hdrs, accept_h);
+		if (ctype_h)
+			hdrs = add_header(hdrs, ctype_h);
+		if (c->host_header)
+			hdrs = add_header(hdrs, c->host_header);
+		hdrs = add_header(hdrs, "Expect:");
+		apply_credential(h, &cred, &hdrs);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+		long t0 = now_ms();
+		CURLcode cc = curl_easy_perform(h);
+		long took = now_ms() - t0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+
+		if (cc == CURLE_OK) {
+			char *ct = NULL;
+			curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+			free(resp->content_type);
+			resp->content_type = xstrdup(ct);
+			resp->status = status;
+			log_info("%s %s%s %ld %ldms", method, c->server, path, status, took);
+			if (x.log_headers) {
+				log_debug("%s %s%s: %zu bytes, content-type %s%s", method, c->server,
+					  path, resp->body.len, ct ? ct : "(none)",
+					  kbuf_str(&x.headers));
+			}
+		} else {
+			/* Set the message now: the handle (and its OS errno) is about to be reused. */
+			rc = set_curl_error(c, h, cc, errbuf, method, path);
+			log_info("%s %s%s failed after %ldms: %s", method, c->server, path, took,
+				 kahu_error_last());
+		}
+		/* The handle goes back to the pool before anyone sleeps: a thread waiting
+		 * out a Retry-After must not hold a slot others could use. */
+		kube_credential_clear(&cred);
+		free_headers(hdrs);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+		release(c, h);
+		kbuf_free(&x.headers);
+
+		if (cc == CURLE_OK && status >= 200 && status < 300) {
+			rc = 0;
+			break;
+		}
+		if (cc != CURLE_OK) {
+			if (cc == CURLE_ABORTED_BY_CALLBACK || !is_reset_error(cc) || !idempotent ||
+			    attempt >= max_tries)
+				break;
+			snprintf(whybuf, sizeof whybuf, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			why = whybuf;
+		} else if (status == 401 && !reauthed && attempt < max_tries &&
+			   kube_auth_invalidate(c->auth) == 1) {
+			/* Exec credentials may have been revoked early: run the plugin again
+			 * once and retry at once. */
+			reauthed = 1;
+			log_info("%s %s%s 401, refreshing credentials and retrying (try %d/%d)",
+				 method, c->server, path, attempt + 1, max_tries);
+			continue;
+		} else {
+			rc = set_status_error(c, status, &resp->body, method, path);
+			/* 429 and 503 mean "not processed": safe for any method.  500/502/504
+			 * may come after a write was applied, so writes retry them only when
+			 * the caller marked them idempotent or the server asked with
+			 * Retry-After. */
+			if (!retryable_status(status) || attempt >= max_tries)
+				break;
+			long ra = x.has_retry_after ? kube_parse_retry_after(x.retry_after) : -1;
+			if (!idempotent && status != 429 && status != 503 && ra < 0)
+				break;
+			if (ra >= 0)
+				wait_ms = ra * 1000;
+			snprintf(whybuf, sizeof whybuf, "%ld", status);
+			why = whybuf;
+		}
+		const char *source = "backoff";
+		if (wait_ms < 0)
+			wait_ms = kube_backoff_ms(attempt, next_random());
+		else
+			source = "Retry-After";
+		log_info("%s %s%s %s, retrying in %ld.%lds (%s) (try %d/%d)", method, c->server,
+			 path, why, wait_ms / 1000, (wait_ms % 1000) / 100, source, attempt + 1,
+			 max_tries);
+		if ((rc = sleep_interruptible(wait_ms)) < 0) {
+			kahu_error_set(rc, "%s %s%s: interrupted", method, c->server, path);
+			break;
+		}
+	}
+
+	free(url);
+	free(accept_h);
+	free(ctype_h);
+	if (resp == &local)
+		kube_response_clear(&local);
+	return rc;
+}
