@@ -162,7 +162,6 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	for (size_t i = 0; i < d->nfailed; i++) {
 		json_array_append_new(failed, json_pack("{s:s, s:s}", "groupVersion", d->failed[i].group_version,
 							"message", d->failed[i].message));
-		log_warn("API group %s is unavailable: %s", d->failed[i].group_version, d->failed[i].message);
 	}
 	json_object_set_new(rep, "discovery",
 			    json_pack("{s:b, s:i, s:i, s:i, s:o}", "aggregated", d->aggregated,

@@ -44,9 +44,9 @@ int ctx_kube_client(struct kahu_ctx *ctx, struct kube_client **out)
 		struct kube_client_opts o = { .max_requests = 8, .max_tries = 10 };
 		long timeout = 60, maxreq = 8;
 		int rc;
-		if ((rc = ctx_kube_config(ctx, &cfg)) < 0 ||
-		    (rc = inv_long(ctx->inv, "request-timeout", 1, 86400, &timeout)) < 0 ||
-		    (rc = inv_long(ctx->inv, "max-requests", 1, 256, &maxreq)) < 0)
+		if ((rc = inv_long(ctx->inv, "request-timeout", 1, 86400, &timeout)) < 0 ||
+		    (rc = inv_long(ctx->inv, "max-requests", 1, 256, &maxreq)) < 0 ||
+		    (rc = ctx_kube_config(ctx, &cfg)) < 0)
 			return rc;
 		o.timeout_ms = timeout * 1000;
 		o.max_requests = (int)maxreq;

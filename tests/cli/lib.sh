@@ -67,5 +67,16 @@ t_exit() {
 }
 t_grep() { grep -Eq -- "$2" "$3"; local rc=$?; [ $rc -eq 0 ] || echo "#   no match for /$2/ in $3"; t_result $rc "$1"; }
 t_nogrep() { ! grep -Eq -- "$2" "$3"; local rc=$?; [ $rc -eq 0 ] || echo "#   unexpected match for /$2/ in $3"; t_result $rc "$1"; }
+# t_py "description" 'python code using d (the parsed JSON)' FILE: passes when the code
+# runs without an exception on the JSON in FILE (read from a copy, so FILE may be $T_OUT).
+t_py() {
+	local d=$1 code=$2 f=$3
+	cp "$f" "$T_DIR/py.json"
+	t_run "$PYTHON" -c "import json, sys
+d = json.load(open(sys.argv[1]))
+$code" "$T_DIR/py.json"
+	local rc=$?
+	t_result $rc "$d"
+}
 t_skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP $2"; }
 t_done() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
