@@ -1,3 +1,47 @@
-# Module library; the owner of this fragment fills it in.
+# store: the storage layer (providers, locks) and the public provider ABI.
 noinst_LIBRARIES += libkahu_store.a
-libkahu_store_a_SOURCES =
+# The fs provider is linked in (entry kahu_backend_fs_init) and also built as the
+# loadable module kahu-fs.so (entry kahu_backend_init) below, from the same source.
+libkahu_store_a_SOURCES = \
+	src/store/store.c src/store/store.h \
+	src/store/lock.c src/store/lock.h \
+	backends/fs/fs.c include/kahu/backend.h
+libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC
+
+kahuinclude_HEADERS += include/kahu/backend.h
+
+backend_LTLIBRARIES += backends/fs/kahu-fs.la
+backends_fs_kahu_fs_la_SOURCES = backends/fs/fs.c include/kahu/backend.h
+# Only the public header: a provider sees nothing of kahu's internals.
+backends_fs_kahu_fs_la_CPPFLAGS = -I$(top_srcdir)/include
+backends_fs_kahu_fs_la_CFLAGS = $(WARN_CFLAGS) $(SAN_FLAGS) -fvisibility=hidden
+backends_fs_kahu_fs_la_LDFLAGS = -module -avoid-version -shared \
+	-export-symbols-regex '^kahu_backend_init$$'
+
+STORE_TEST_LIBS = libkahu_store.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_store
+UNIT_TESTS += tests/unit/check_store
+tests_unit_check_store_SOURCES = tests/unit/check_store.c tests/unit/check_main.h
+tests_unit_check_store_CFLAGS = $(UNIT_CFLAGS) \
+	-DKAHU_FS_MODULE='"$(abs_top_builddir)/backends/fs/.libs/kahu-fs.so"'
+tests_unit_check_store_LDADD = $(STORE_TEST_LIBS)
+EXTRA_tests_unit_check_store_DEPENDENCIES = backends/fs/kahu-fs.la
+
+check_PROGRAMS += tests/unit/check_lock
+UNIT_TESTS += tests/unit/check_lock
+tests_unit_check_lock_SOURCES = tests/unit/check_lock.c tests/unit/check_main.h
+tests_unit_check_lock_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_lock_LDADD = $(STORE_TEST_LIBS)
+
+# The installed header on its own: strict C99, -pedantic, no config.h, no kahu paths.
+check_PROGRAMS += tests/unit/check_backend_h
+UNIT_TESTS += tests/unit/check_backend_h
+tests_unit_check_backend_h_SOURCES = tests/unit/check_backend_h.c include/kahu/backend.h
+tests_unit_check_backend_h_CPPFLAGS = -I$(top_srcdir)/include
+tests_unit_check_backend_h_CFLAGS = $(WARN_CFLAGS) -std=c99 -pedantic-errors
+tests_unit_check_backend_h_LDADD =
+
+# ... and from C++ (compiled at test time when a C++ compiler is there).
+UNIT_TESTS += tests/unit/backend_h_cxx.sh
+EXTRA_DIST += tests/unit/backend_h_cxx.sh

@@ -1,0 +1,314 @@
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "store/lock.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strv.h"
+
+static char tmpdir[256];
+static char root[300];
+static struct kahu_store *st;
+static struct strv warnings;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static void capture(void *ud, int level, const char *json_line)
+{
+	(void)ud;
+	if (level <= KAHU_LOG_WARN)
+		strv_push(&warnings, json_line);
+}
+
+static void setup(void)
+{
+	strcpy(tmpdir, "/tmp/kahu-lock-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(root, sizeof root, "%s/loc", tmpdir);
+	struct kahu_backend_kv cfg[] = { { "path", root } };
+	ck_assert_int_eq(store_open_builtin("fs", cfg, 1, &st), KAHU_OK);
+	kahu_log_set_level(KAHU_LOG_ERROR);  /* keep the TAP output clean */
+	kahu_log_set_sink(capture, NULL, KAHU_LOG_WARN);
+}
+
+static void teardown(void)
+{
+	kahu_log_set_sink(NULL, NULL, 0);
+	strv_free(&warnings);
+	store_close(st);
+	st = NULL;
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int count_locks_cb(void *ud, const struct store_lock_info *li)
+{
+	(void)li;
+	++*(int *)ud;
+	return 0;
+}
+
+static int count_locks(void)
+{
+	int n = 0;
+	ck_assert_int_eq(store_lock_list(st, count_locks_cb, &n), KAHU_OK);
+	return n;
+}
+
+static void hostname(char *out, size_t n)
+{
+	ck_assert_int_eq(gethostname(out, n), 0);
+	out[n - 1] = '\0';
+}
+
+static void fmt_time(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Plant a foreign lock object. */
+static void plant(const char *id, const char *host, long pid, time_t started, const char *purpose)
+{
+	char when[40];
+	fmt_time(started, when, sizeof when);
+	char *key = xasprintf("locks/%s.json", id);
+	char *body = xasprintf("{\"kahu_lock\": 1, \"id\": \"%s\", \"host\": \"%s\", \"pid\": %ld, "
+			       "\"user\": \"alice\", \"started\": \"%s\", \"refreshed\": \"%s\", "
+			       "\"purpose\": \"%s\", \"kahu_version\": \"0.0.1\"}",
+			       id, host, pid, when, when, purpose);
+	ck_assert_int_eq(store_write_small(st, key, body, strlen(body)), KAHU_OK);
+	free(key);
+	free(body);
+}
+
+static int warned(const char *needle)
+{
+	for (size_t i = 0; i < warnings.n; i++)
+		if (strstr(warnings.v[i], needle))
+			return 1;
+	return 0;
+}
+
+START_TEST(test_acquire_release)
+{
+	struct store_lock *lk = NULL;
+	ck_assert_msg(store_lock_acquire(st, "backup create nightly", &lk) == KAHU_OK, "%s",
+		      kahu_error_last());
+	ck_assert_ptr_nonnull(lk);
+	const struct store_lock_info *li = store_lock_get_info(lk);
+	ck_assert_int_eq(li->pid, getpid());
+	ck_assert_str_eq(li->purpose, "backup create nightly");
+	ck_assert(strncmp(li->key, "locks/", 6) == 0);
+	ck_assert_int_eq(count_locks(), 1);
+
+	/* the lock file: valid JSON with the documented fields, mode 0600 */
+	struct kbuf b = KBUF_INIT;
+	ck_assert_int_eq(store_read_small(st, li->key, STORE_LOCK_MAX_SIZE, &b), KAHU_OK);
+	json_error_t jerr;
+	json_t *o = json_loads(kbuf_str(&b), 0, &jerr);
+	ck_assert_msg(o != NULL, "lock is not JSON: %s", jerr.text);
+	char host[256];
+	hostname(host, sizeof host);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "kahu_lock")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "host")), host);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), getpid());
+	ck_assert_str_eq(json_string_value(json_object_get(o, "purpose")), "backup create nightly");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(o, "user")));
+	ck_assert_str_eq(json_string_value(json_object_get(o, "id")), li->id);
+	const char *started = json_string_value(json_object_get(o, "started"));
+	ck_assert_ptr_nonnull(started);
+	ck_assert_uint_eq(strlen(started), 20);  /* 2024-05-01T12:00:00Z */
+	ck_assert_int_eq(started[19], 'Z');
+	json_decref(o);
+	kbuf_free(&b);
+	char path[600];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/%s", root, li->key);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+
+	ck_assert_int_eq(store_lock_refresh(lk), KAHU_OK);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+	ck_assert_int_eq(count_locks(), 0);
+	ck_assert_int_eq(store_lock_release(NULL), KAHU_OK);
+	ck_assert_uint_eq(warnings.n, 0);
+
+	/* and again: a released location can be locked */
+	ck_assert_int_eq(store_lock_acquire(st, "again", &lk), KAHU_OK);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+}
+END_TEST
+
+START_TEST(test_second_acquire_locked)
+{
+	struct store_lock *lk = NULL, *lk2 = NULL;
+	ck_assert_int_eq(store_lock_acquire(st, "backup create nightly", &lk), KAHU_OK);
+	ck_assert_int_eq(store_lock_acquire(st, "backup prune", &lk2), KAHU_ELOCKED);
+	ck_assert_ptr_null(lk2);
+
+	const struct store_lock_info *li = store_lock_get_info(lk);
+	char since[40], want[1024];
+	fmt_time((time_t)li->started, since, sizeof since);
+	snprintf(want, sizeof want, "location is locked by %s@%s pid %ld since %s (backup create nightly)",
+		 li->user, li->host, (long)getpid(), since);
+	ck_assert_str_eq(kahu_error_last(), want);
+	/* the loser removed its own lock again */
+	ck_assert_int_eq(count_locks(), 1);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+}
+END_TEST
+
+START_TEST(test_foreign_live_lock)
+{
+	/* another host: its pid cannot be checked, it is young: live */
+	plant("0000aaaa", "other-host", 4242, time(NULL) - 60, "backup create weekly");
+	struct store_lock *lk = NULL;
+	ck_assert_int_eq(store_lock_acquire(st, "restore", &lk), KAHU_ELOCKED);
+	char since[40], want[512];
+	fmt_time(time(NULL) - 60, since, sizeof since);
+	ck_assert_msg(strstr(kahu_error_last(),
+			     "location is locked by alice@other-host pid 4242 since ") != NULL &&
+		      strstr(kahu_error_last(), "(backup create weekly)") != NULL,
+		      "%s", kahu_error_last());
+	(void)want;
+	ck_assert_int_eq(count_locks(), 1);
+	unsigned int broken = 99;
+	ck_assert_int_eq(store_lock_break_stale(st, STORE_LOCK_STALE_AFTER, &broken), KAHU_OK);
+	ck_assert_uint_eq(broken, 0);
+	ck_assert_int_eq(count_locks(), 1);
+}
+END_TEST
+
+static long dead_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return (long)pid;
+}
+
+START_TEST(test_stale_dead_pid)
+{
+	char host[256];
+	hostname(host, sizeof host);
+	long pid = dead_pid();
+	plant("0000dead", host, pid, time(NULL) - 10, "backup create crashed");
+	struct store_lock *lk = NULL;
+	ck_assert_msg(store_lock_acquire(st, "backup create next", &lk) == KAHU_OK, "%s",
+		      kahu_error_last());
+	char needle[600];
+	snprintf(needle, sizeof needle, "process %ld on %s no longer exists", pid, host);
+	ck_assert_msg(warned("breaking stale lock locks/0000dead.json held by alice@") && warned(needle),
+		      "warnings: %s", warnings.n ? warnings.v[0] : "(none)");
+	ck_assert_int_eq(count_locks(), 1);  /* only ours */
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+}
+END_TEST
+
+START_TEST(test_stale_by_age)
+{
+	plant("0000old0", "far-away", 1234, time(NULL) - 7 * 3600, "backup create old");
+	struct store_lock *lk = NULL;
+	ck_assert_msg(store_lock_acquire(st, "backup create", &lk) == KAHU_OK, "%s", kahu_error_last());
+	ck_assert(warned("breaking stale lock locks/0000old0.json held by alice@far-away pid 1234"));
+	ck_assert(warned("more than 21600 s ago"));
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+
+	/* with a shorter timeout, an hour-old lock is stale too; a minute-old one is not */
+	plant("0000hour", "far-away", 1, time(NULL) - 3600, "x");
+	plant("0000mint", "far-away", 2, time(NULL) - 60, "y");
+	unsigned int broken = 0;
+	ck_assert_int_eq(store_lock_break_stale(st, 1800, &broken), KAHU_OK);
+	ck_assert_uint_eq(broken, 1);
+	ck_assert_int_eq(count_locks(), 1);
+}
+END_TEST
+
+START_TEST(test_break_stale_explicit)
+{
+	char host[256];
+	hostname(host, sizeof host);
+	plant("0000dea1", host, dead_pid(), time(NULL), "a");
+	plant("0000old1", "elsewhere", 5, time(NULL) - 86400, "b");
+	plant("0000live", host, (long)getpid(), time(NULL), "c");  /* this very process */
+	/* not a kahu lock, and young: left alone, and shown as unreadable */
+	ck_assert_int_eq(store_write_small(st, "locks/garbage.json", "not json", 8), KAHU_OK);
+	unsigned int broken = 0;
+	ck_assert_int_eq(store_lock_break_stale(st, STORE_LOCK_STALE_AFTER, &broken), KAHU_OK);
+	ck_assert_uint_eq(broken, 2);
+	ck_assert_int_eq(count_locks(), 2);
+	ck_assert_uint_eq(warnings.n, 2);
+
+	struct store_lock *lk = NULL;
+	ck_assert_int_eq(store_remove(st, "locks/0000live.json"), KAHU_OK);
+	ck_assert_int_eq(store_lock_acquire(st, "x", &lk), KAHU_ELOCKED);
+	ck_assert_msg(strstr(kahu_error_last(),
+			     "location is locked by an unreadable lock object locks/garbage.json written at ")
+			      != NULL, "%s", kahu_error_last());
+}
+END_TEST
+
+START_TEST(test_release_vanished)
+{
+	struct store_lock *lk = NULL;
+	ck_assert_int_eq(store_lock_acquire(st, "x", &lk), KAHU_OK);
+	ck_assert_int_eq(store_remove(st, store_lock_get_info(lk)->key), KAHU_OK);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+	ck_assert(warned("was already gone at release"));
+}
+END_TEST
+
+START_TEST(test_is_stale)
+{
+	struct store_lock_info li = { 0 };
+	li.readable = 1;
+	li.host = (char *)"not-this-host.invalid";
+	li.pid = 1;
+	li.started = 1000;
+	li.refreshed = 5000;
+	char *why = NULL;
+	/* the refresh time counts, not the start */
+	ck_assert_int_eq(store_lock_is_stale(&li, 5000 + 100, 200, &why), 0);
+	ck_assert_ptr_null(why);
+	ck_assert_int_eq(store_lock_is_stale(&li, 5000 + 300, 200, &why), 1);
+	ck_assert_str_eq(why, "it was last written at 1970-01-01T01:23:20Z, more than 200 s ago");
+	free(why);
+}
+END_TEST
+
+static Suite *lock_suite(void)
+{
+	Suite *s = suite_create("lock");
+	TCase *tc = tcase_create("lock");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_acquire_release);
+	tcase_add_test(tc, test_second_acquire_locked);
+	tcase_add_test(tc, test_foreign_live_lock);
+	tcase_add_test(tc, test_stale_dead_pid);
+	tcase_add_test(tc, test_stale_by_age);
+	tcase_add_test(tc, test_break_stale_explicit);
+	tcase_add_test(tc, test_release_vanished);
+	tcase_add_test(tc, test_is_stale);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+KAHU_CHECK_MAIN(lock_suite)
