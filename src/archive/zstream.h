@@ -1,0 +1,48 @@
+/* kahu — zstd compression and decompression as push streams (stream.h).
+ *
+ * Compressor: ZSTD_compressStream2 with ZSTD_e_continue, then ZSTD_e_end at finish;
+ * one frame per stream, with a content checksum.  Decompressor: accepts one or more
+ * concatenated frames and fails at finish when the last frame is incomplete.  Its
+ * window is limited to 2^ZS_WINDOW_LOG_MAX bytes (ZSTD_d_windowLogMax), so a hostile
+ * frame cannot make it allocate more; every level kahu writes stays within it.
+ *
+ * Buffers are fixed (ZSTD_CStreamOutSize / ZSTD_DStreamOutSize); input is read straight
+ * from the caller's buffer.  Errors: KAHU_EDATA for corrupt, truncated or oversized
+ * frames (with ZSTD_getErrorName), KAHU_EUSAGE for a bad level, and whatever the
+ * output callback returns.  After an error every call returns the same code. */
+#ifndef KAHU_ARCHIVE_ZSTREAM_H
+#define KAHU_ARCHIVE_ZSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archive/stream.h"
+
+#define ZS_WINDOW_LOG_MAX 27 /* 128 MiB: zstd's own default limit, stated explicitly */
+#define ZS_LEVEL_DEFAULT 3
+
+struct zstream;
+
+/* level: ZSTD_minCLevel()..ZSTD_maxCLevel(), 0 = zstd's default.  workers: 0 =
+ * compress in the calling thread; n > 0 = n zstd worker threads (when libzstd was built
+ * without threads this falls back to one thread, with a debug log line). */
+int zs_compress_new(int level, int workers, kahu_write_fn out, void *ud, struct zstream **z);
+int zs_write(struct zstream *z, const void *buf, size_t len);
+
+int zs_decompress_new(kahu_write_fn out, void *ud, struct zstream **z);
+int zs_feed(struct zstream *z, const void *buf, size_t len);
+
+/* Compressor: ends the frame and flushes it.  Decompressor: KAHU_EDATA when the input
+ * ended inside a frame (truncated) or held no frame at all. */
+int zs_finish(struct zstream *z);
+void zs_free(struct zstream *z);
+
+/* Progress: bytes given to the stream and bytes it handed to its callback. */
+uint64_t zs_bytes_in(const struct zstream *z);
+uint64_t zs_bytes_out(const struct zstream *z);
+
+/* kahu_write_fn adapters (ud is the struct zstream). */
+int zs_write_cb(void *z, const void *buf, size_t len);
+int zs_feed_cb(void *z, const void *buf, size_t len);
+
+#endif
