@@ -232,10 +232,9 @@ static int set_pair(const char *what, const char *inc_flag, const char *exc_flag
 	}
 	strv_uniq_sort(&inc);
 	strv_uniq_sort(&exc);
+	/* With "*" the other entries are redundant, but they are kept so resource
+	 * names still get checked for typos. */
 	*inc_all = inc.n == 0 || strv_contains(&inc, "*");
-	if (*inc_all) {
-		strv_free(&inc);
-	}
 	strv_free(out_inc);
 	strv_free(out_exc);
 	*out_inc = inc;
@@ -357,13 +356,19 @@ int scope_set_or_selector(struct kahu_scope *s, const char *text)
 	int err = orsel_parse(text, &o);
 	if (err < 0)
 		return err;
+	/* Keep the canonical form (parts sorted, duplicates gone): re-parse it. */
+	char *canon = orsel_to_string(o);
+	orsel_free(o);
+	err = orsel_parse(canon, &o);
+	free(canon);
+	if (err < 0)
+		return kahu_error_wrap(KAHU_EINTERNAL, "canonical or-selector");
 	orsel_free(s->orsel);
 	s->orsel = NULL;
 	set_plain_selector(s, NULL);
 	if (orsel_count(o) == 1) {
 		/* One selector without "or" is a plain selector: store it as such, so
-		 * the server can filter and equal scopes compare equal.  Re-parse the
-		 * canonical text to get an owned copy. */
+		 * the server can filter and equal scopes compare equal. */
 		char *text1 = labelsel_to_string(orsel_get(o, 0));
 		struct labelsel *sel;
 		err = labelsel_parse(text1, &sel);
@@ -373,8 +378,7 @@ int scope_set_or_selector(struct kahu_scope *s, const char *text)
 			return kahu_error_wrap(KAHU_EINTERNAL, "canonical selector");
 		set_plain_selector(s, sel);
 	} else {
-		/* An or-selector with an empty part cannot exist (orsel_parse rejects
-		 * it), so no part matches everything. */
+		/* orsel_parse rejects empty parts, so no part matches everything. */
 		s->orsel = o;
 	}
 	s->orsel_given = 1;
@@ -411,6 +415,10 @@ static void describe_unknown(struct kbuf *msg, const struct kube_discovery *d,
 	if (msg->len)
 		kbuf_adds(msg, "; ");
 	kbuf_addf(msg, "unknown resource type \"%s\"", name);
+	if (strchr(name, '/')) {
+		kbuf_adds(msg, " (subresources are not selected on their own)");
+		return;
+	}
 	if (!n)
 		return;
 	kbuf_adds(msg, " (did you mean ");

@@ -461,6 +461,11 @@ START_TEST(test_resolve_errors)
 		       "unknown resource type \"zzzzzzzz\"; "
 		       "unknown resource type \"confgmaps\" (did you mean configmaps?)");
 
+	/* typos are caught even next to "*" */
+	ck_assert_int_eq(scope_set_resources(s, "*,deploymnts", NULL), 0);
+	ck_usage_error(scope_resolve(s, &disc, NULL),
+		       "unknown resource type \"deploymnts\" (did you mean deployments?)");
+
 	/* the same type under two spellings in both lists */
 	ck_assert_int_eq(scope_set_resources(s, "deploy", "deployments.apps"), 0);
 	ck_usage_error(scope_resolve(s, &disc, NULL),
@@ -472,6 +477,47 @@ START_TEST(test_resolve_errors)
 	ck_usage_error(scope_set_resources(s, "pods,", NULL),
 		       "--include-resources: empty entry in \"pods,\"");
 	scope_free(s);
+}
+END_TEST
+
+/* The same resolution with a discovery parsed by kube/discovery from a real
+ * APIResourceList, subresources and all. */
+START_TEST(test_resolve_parsed_discovery)
+{
+	static const char apps[] =
+		"{\"kind\":\"APIResourceList\",\"groupVersion\":\"apps/v1\",\"resources\":["
+		"{\"name\":\"deployments\",\"singularName\":\"deployment\",\"namespaced\":true,"
+		"\"kind\":\"Deployment\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"],"
+		"\"shortNames\":[\"deploy\"],\"categories\":[\"all\"]},"
+		"{\"name\":\"deployments/scale\",\"singularName\":\"\",\"namespaced\":true,"
+		"\"group\":\"autoscaling\",\"version\":\"v1\",\"kind\":\"Scale\","
+		"\"verbs\":[\"get\",\"patch\",\"update\"]}]}";
+	static const char core[] =
+		"{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\",\"resources\":["
+		"{\"name\":\"persistentvolumes\",\"singularName\":\"persistentvolume\","
+		"\"namespaced\":false,\"kind\":\"PersistentVolume\","
+		"\"verbs\":[\"create\",\"delete\",\"get\",\"list\"],\"shortNames\":[\"pv\"]}]}";
+	struct kube_discovery *d = kube_discovery_new();
+	ck_assert_int_eq(kube_discovery_parse_resource_list(d, "apps", "v1", 1, apps,
+							    strlen(apps)), 0);
+	ck_assert_int_eq(kube_discovery_parse_resource_list(d, "", "v1", 1, core,
+							    strlen(core)), 0);
+	struct kahu_scope *s = scope_new();
+	ck_assert_int_eq(scope_set_namespaces(s, "app", NULL), 0);
+	ck_assert_int_eq(scope_set_resources(s, "Deployment,pv", NULL), 0);
+	ck_assert_int_eq(scope_resolve(s, d, NULL), 0);
+	const struct kube_resource *pv = kube_discovery_find(d, "pv");
+	const struct kube_resource *dep = kube_discovery_find(d, "deploy");
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_ptr_nonnull(dep);
+	ck_assert_int_eq(scope_wants_type(s, dep), SCOPE_TYPE_YES);
+	ck_assert_int_eq(scope_wants_type(s, pv), SCOPE_TYPE_YES);
+	ck_assert_int_eq(scope_set_resources(s, "deployments/scale", NULL), 0);
+	ck_usage_error(scope_resolve(s, d, NULL),
+		       "unknown resource type \"deployments/scale\" (subresources are not "
+		       "selected on their own)");
+	scope_free(s);
+	kube_discovery_free(d);
 }
 END_TEST
 
@@ -543,6 +589,12 @@ START_TEST(test_json_canonical)
 	ck_assert_int_eq(scope_set_selector(b, "app=web"), 0);
 	ck_assert(scope_equal(a, b));
 	scope_free(a);
+	/* ... also when the parts are the same selector spelt differently */
+	a = scope_new();
+	ck_assert_int_eq(scope_set_or_selector(a, "app==web or app=web"), 0);
+	ck_assert_str_eq(scope_server_label_selector(a), "app=web");
+	ck_assert(scope_equal(a, b));
+	scope_free(a);
 	scope_free(b);
 }
 END_TEST
@@ -562,6 +614,7 @@ static Suite *scope_suite(void)
 	tcase_add_test(tc, test_type_resource_lists);
 	tcase_add_test(tc, test_resolve_names);
 	tcase_add_test(tc, test_resolve_errors);
+	tcase_add_test(tc, test_resolve_parsed_discovery);
 	tcase_add_test(tc, test_json_canonical);
 	suite_add_tcase(s, tc);
 	return s;

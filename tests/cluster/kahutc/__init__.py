@@ -1,0 +1,1 @@
+"""kahu test Kubernetes API server (see tests/cluster/README.md)."""

@@ -1,0 +1,134 @@
+"""Deterministic fault injection.
+
+A rule: {"match": {"method": "GET", "path_regex": "...", "verb": "list", "resource": "configmaps",
+                   "group": "", "query_regex": "..."},
+         "action": "429"|"500"|"503"|"reset"|"slow"|"expire-continue"|"exec-break",
+         "retry_after": 1, "delay_ms": 200, "times": N, "after": M, "page": N}
+`after` skips the first M matching requests, `times` limits how often the rule fires
+(absent = always).  expire-continue fires on list requests that carry a continue token;
+with `page` only on the request for that page (page 1 = the first, token-less request,
+so page >= 2).  exec-break is reserved for the exec-stream issue (accepted, not yet used).
+"""
+import re
+import threading
+
+ACTIONS = ("429", "500", "503", "reset", "slow", "expire-continue", "exec-break")
+REQUEST_ACTIONS = ("429", "500", "503", "reset", "slow")
+
+
+class FaultError(ValueError):
+    pass
+
+
+class Rule:
+    def __init__(self, d):
+        if not isinstance(d, dict):
+            raise FaultError("a fault rule must be an object")
+        self.spec = d
+        m = d.get("match") or {}
+        if not isinstance(m, dict):
+            raise FaultError("match must be an object")
+        self.method = (m.get("method") or "").upper() or None
+        try:
+            self.path_re = re.compile(m["path_regex"]) if m.get("path_regex") else None
+            self.query_re = re.compile(m["query_regex"]) if m.get("query_regex") else None
+        except re.error as ex:
+            raise FaultError("bad regex: %s" % ex)
+        self.verb = m.get("verb")
+        self.resource = m.get("resource")
+        self.group = m.get("group")
+        self.action = str(d.get("action", ""))
+        if self.action not in ACTIONS:
+            raise FaultError("unknown action %r (one of %s)" % (self.action, ", ".join(ACTIONS)))
+        self.retry_after = d.get("retry_after", 1)
+        self.delay_ms = int(d.get("delay_ms", 200))
+        self.times = d.get("times")
+        self.after = int(d.get("after", 0) or 0)
+        self.page = d.get("page")
+        self.seen = 0
+        self.fired = 0
+
+    def matches(self, ctx):
+        if self.method and ctx.get("method") != self.method:
+            return False
+        if self.verb and ctx.get("verb") != self.verb:
+            return False
+        if self.resource and ctx.get("resource") != self.resource:
+            return False
+        if self.group is not None and ctx.get("group") != self.group:
+            return False
+        if self.path_re and not self.path_re.search(ctx.get("path", "")):
+            return False
+        if self.query_re and not self.query_re.search(ctx.get("query", "")):
+            return False
+        return True
+
+    def take(self):
+        """Count a matching request; True when the rule fires for it."""
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        if self.times is not None and self.fired >= int(self.times):
+            return False
+        self.fired += 1
+        return True
+
+    def report(self):
+        d = dict(self.spec)
+        d["seen"] = self.seen
+        d["fired"] = self.fired
+        return d
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.fired_total = 0
+
+    def add(self, rules):
+        if isinstance(rules, dict):
+            rules = rules.get("rules", [rules]) if "rules" in rules else [rules]
+        if not isinstance(rules, list):
+            raise FaultError("expected a JSON list of rules")
+        new = [Rule(r) for r in rules]
+        with self.lock:
+            self.rules.extend(new)
+        return len(new)
+
+    def clear(self):
+        with self.lock:
+            self.rules = []
+
+    def report(self):
+        with self.lock:
+            return {"rules": [r.report() for r in self.rules], "fired_total": self.fired_total}
+
+    def for_request(self, ctx):
+        """(delay_seconds, rule or None) for a request."""
+        delay = 0.0
+        hit = None
+        with self.lock:
+            for r in self.rules:
+                if r.action not in REQUEST_ACTIONS or not r.matches(ctx):
+                    continue
+                if r.action == "slow":
+                    if r.take():
+                        delay += r.delay_ms / 1000.0
+                        self.fired_total += 1
+                elif hit is None and r.take():
+                    hit = r
+                    self.fired_total += 1
+        return delay, hit
+
+    def expire_continue(self, ctx, page):
+        with self.lock:
+            for r in self.rules:
+                if r.action != "expire-continue" or not r.matches(ctx):
+                    continue
+                if r.page is not None and int(r.page) != page:
+                    continue
+                if r.take():
+                    self.fired_total += 1
+                    return True
+        return False

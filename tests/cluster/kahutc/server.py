@@ -1,0 +1,636 @@
+"""HTTPS server, routing, auth, content negotiation, admin endpoints and statistics."""
+import hmac
+import json
+import re
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qsl
+
+from . import errors, seed as seedmod, tables
+from .errors import ApiError
+from .faults import FaultError
+
+AGG_RE = re.compile(r'application/json\s*;\s*g=apidiscovery\.k8s\.io\s*;\s*v=(v2|v2beta1)\s*;\s*as=APIGroupDiscoveryList')
+ADMIN_USER = "kahu-test-admin"
+READ_VERBS = ("get", "list", "watch")
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.total = 0
+            self.by_method = {}
+            self.by_verb = {}
+            self.by_path = {}
+            self.by_resource = {}
+            self.by_code = {}
+            self.writes = 0
+            self.dry_run = 0
+            self.peak = self.in_flight
+            self.started = time.time()
+
+    def enter(self):
+        with self.lock:
+            self.in_flight += 1
+            if self.in_flight > self.peak:
+                self.peak = self.in_flight
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
+
+    def count(self, method, verb, pattern, resource, dry, write):
+        with self.lock:
+            self.total += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+            if verb:
+                self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+            self.by_path[pattern] = self.by_path.get(pattern, 0) + 1
+            if resource:
+                r = self.by_resource.setdefault(resource, {})
+                r[verb] = r.get(verb, 0) + 1
+            if dry:
+                self.dry_run += 1
+            elif write:
+                self.writes += 1
+
+    def code(self, c):
+        with self.lock:
+            self.by_code[str(c)] = self.by_code.get(str(c), 0) + 1
+
+    def report(self, faults):
+        with self.lock:
+            return {"total": self.total, "by_method": self.by_method, "by_verb": self.by_verb,
+                    "writes": self.writes, "dry_run": self.dry_run, "peak_concurrency": self.peak,
+                    "in_flight": self.in_flight, "by_path": self.by_path, "by_resource": self.by_resource,
+                    "by_code": self.by_code, "faults_fired": faults.fired_total,
+                    "seconds": round(time.time() - self.started, 3)}
+
+
+class Request:
+    """What the router learnt about one API request."""
+    __slots__ = ("group", "version", "ns", "resource", "name", "sub", "verb", "rt")
+
+    def __init__(self):
+        self.group = self.version = self.ns = self.resource = self.name = self.sub = self.verb = None
+        self.rt = None
+
+
+def parse_accept(h):
+    out = []
+    for part in (h or "").split(","):
+        part = part.strip()
+        if part:
+            out.append(part)
+    return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kahu-test-cluster"
+    sys_version = ""
+    timeout = 300
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def log_request(self, code="-", size="-"):
+        if self.server.app.opts.log_requests:
+            sys.stderr.write("kahu-test-cluster: %s %s %s %s\n" % (self.user or "-", self.command, self.path, code))
+
+    # --- plumbing ----------------------------------------------------------------
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        return self.rfile.read(n) if n else b""
+
+    def send(self, code, body, ctype="application/json", headers=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body, separators=(",", ":")).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        self.code = code
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", self.audit_id)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            if self.reset_after is not None:
+                self.wfile.write(body[:max(1, len(body) // 2)])
+                self.wfile.flush()
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+                self.close_connection = True
+                self.server.reset_sockets.add(id(self.connection))
+                return
+            self.wfile.write(body)
+
+    def send_error_status(self, ex):
+        self.send(ex.code, ex.body(), headers=ex.headers)
+
+    def dispatch(self):
+        app = self.server.app
+        self.code = 0
+        self.user = None
+        self.reset_after = None
+        self.audit_id = "%08x-0000-4000-8000-%012x" % (threading.get_ident() & 0xffffffff, int(time.time() * 1e6) & 0xffffffffffff)
+        url = urlsplit(self.path)
+        path = url.path
+        self.q = dict(parse_qsl(url.query, keep_blank_values=True))
+        self.query = url.query
+        admin = path.startswith("/_admin/") or path == "/_admin"
+        if not admin:
+            app.stats.enter()
+        try:
+            try:
+                body = self.read_body()
+                self.user, self.groups = app.authenticate(self)
+                if self.user is None:
+                    raise ApiError(401, "Unauthorized", "Unauthorized")
+                if admin:
+                    if "system:masters" not in self.groups:
+                        raise ApiError(403, "Forbidden", 'User "%s" cannot use the admin endpoints' % self.user)
+                    return self.admin(path, body)
+                self.api(path, body)
+            except ApiError as ex:
+                if not admin:
+                    app.stats.count(self.command, None, "error", None, False, False)
+                self.send_error_status(ex)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                self.close_connection = True
+            except Exception:
+                sys.stderr.write("kahu-test-cluster: internal error on %s %s\n%s" % (self.command, self.path,
+                                                                                    traceback.format_exc()))
+                try:
+                    self.send(500, ApiError(500, "InternalError", "Internal error occurred: see the test "
+                                                                  "cluster's stderr").body())
+                except Exception:
+                    self.close_connection = True
+        finally:
+            if not admin:
+                app.stats.code(self.code)
+                app.stats.leave()
+
+    # --- API -----------------------------------------------------------------------
+    def api(self, path, body):
+        app = self.server.app
+        cl = app.cluster
+        m = self.command
+        segs = [s for s in path.split("/") if s]
+        accept = parse_accept(self.headers.get("Accept"))
+        # non-resource endpoints
+        if m in ("GET", "HEAD") and (not segs or segs[0] in ("version", "healthz", "livez", "readyz", "openapi")
+                                     or (segs[0] == "api" and len(segs) <= 2)
+                                     or (segs[0] == "apis" and len(segs) <= 3)):
+            if self.non_resource(segs, accept):
+                return
+        req = self.route(segs)
+        ctx = {"method": m, "path": path, "query": self.query, "verb": req.verb, "resource": req.resource,
+               "group": req.group}
+        self.ctx = ctx
+        pattern = self.pattern(req)
+        dry = self.q.get("dryRun") == "All"
+        if "dryRun" in self.q and self.q["dryRun"] not in ("All", ""):
+            raise errors.bad_request('dryRun: Unsupported value: "%s": supported values: "All"' % self.q["dryRun"])
+        if m == "DELETE" and body:
+            try:
+                dopt = json.loads(body)
+                if "All" in (dopt.get("dryRun") or []):
+                    dry = True
+            except (ValueError, AttributeError):
+                pass
+        write = req.verb in ("create", "update", "patch", "delete", "deletecollection")
+        app.stats.count(m, req.verb, pattern, (req.resource if not req.group else "%s.%s" % (req.resource, req.group)),
+                        dry and write, write)
+        delay, rule = app.faults.for_request(ctx)
+        if delay:
+            time.sleep(delay)
+        if rule is not None:
+            return self.fault(rule)
+        if app.registry.broken(req.group, req.version):
+            return self.send(503, "service unavailable\n", "text/plain; charset=utf-8")
+        rt = cl.rt_for(req.group, req.version, req.resource)
+        req.rt = rt
+        if req.sub and req.sub not in rt.subs:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if req.ns is not None and not rt.namespaced:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if req.ns is None and rt.namespaced and req.name:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        app.authorize(self.user, self.groups, req)
+        if rt.review:
+            return self.review(req, body)
+        if req.sub and req.sub not in ("status", "scale"):
+            raise ApiError(405, "MethodNotAllowed", "the kahu test cluster does not implement %s/%s yet"
+                           % (rt.plural, req.sub))
+        # content negotiation
+        table_as = any("as=Table" in a for a in accept)
+        json_ok = not accept or any(a.split(";")[0].strip() in ("application/json", "*/*", "application/*")
+                                    for a in accept)
+        if not json_ok and not table_as:
+            raise ApiError(406, "NotAcceptable", "the server was unable to respond with a content type that the "
+                                                 "client supports")
+        ns = req.ns or ""
+        v = req.version
+        ua = self.headers.get("User-Agent", "")
+        if req.verb == "watch":
+            raise ApiError(405, "MethodNotAllowed", "watch is not supported by the kahu test cluster")
+        if req.verb == "list":
+            tbl = None
+            if table_as:
+                tbl = lambda rt_, v_, objs, meta: json.dumps(tables.table(
+                    rt_, v_, objs, meta, lambda o: cl.typed(rt_, o, v_), self.q.get("includeObject", "Metadata")),
+                    separators=(",", ":")).encode()
+            if app.faults.rules:
+                cl_hook = lambda rt_, page: app.faults.expire_continue(ctx, page)
+            else:
+                cl_hook = None
+            return self.send(200, cl.list(rt, v, req.ns, self.q, tbl, expire_hook=cl_hook))
+        if req.verb == "get":
+            e = cl.get(rt, v, ns, req.name)
+            if req.sub == "scale":
+                return self.send(200, scale_of(cl.typed(rt, e.obj, v)))
+            if table_as:
+                return self.send(200, tables.table(rt, v, [e.obj], {"resourceVersion": e.obj["metadata"]["resourceVersion"]},
+                                                   lambda o: cl.typed(rt, o, v), self.q.get("includeObject", "Metadata")))
+            return self.send(200, cl.with_type(rt, v, e.bytes()))
+        if req.verb == "deletecollection":
+            return self.send(200, cl.delete_collection(rt, v, req.ns, self.q, dry))
+        if req.verb == "delete":
+            obj, code = cl.delete(rt, v, ns, req.name, self.q, dry)
+            return self.send(code, obj)
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if req.verb == "patch":
+            if req.sub == "scale":
+                return self.patch_scale(rt, v, ns, req.name, ctype, body, ua, dry)
+            obj, code = cl.patch(rt, v, ns, req.name, ctype, body, self.q, ua, dry, req.sub)
+            return self.send(code, obj)
+        obj_body = self.decode_body(ctype, body)
+        if req.verb == "create":
+            if req.name:
+                raise ApiError(405, "MethodNotAllowed", "POST to a named resource is not allowed")
+            obj, code = cl.create(rt, v, ns, obj_body, self.q, ua, dry)
+            return self.send(code, obj)
+        if req.verb == "update":
+            if req.sub == "scale":
+                cur = cl.typed(rt, cl.get(rt, v, ns, req.name).obj, v)
+                repl = (obj_body.get("spec") or {}).get("replicas")
+                cur.setdefault("spec", {})["replicas"] = repl
+                cur["metadata"].pop("resourceVersion", None)
+                obj, code = cl.update(rt, v, ns, req.name, cur, self.q, ua, dry)
+                return self.send(code, scale_of(obj))
+            obj, code = cl.update(rt, v, ns, req.name, obj_body, self.q, ua, dry, req.sub)
+            return self.send(code, obj)
+        raise errors.method_not_allowed()
+
+    def patch_scale(self, rt, v, ns, name, ctype, body, ua, dry):
+        from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
+        cl = self.server.app.cluster
+        cur = cl.typed(rt, cl.get(rt, v, ns, name).obj, v)
+        sc = scale_of(cur)
+        try:
+            p = json.loads(body.decode("utf-8") or "null")
+            if ctype == "application/json-patch+json":
+                sc = json_patch(sc, p)
+            elif ctype == "application/strategic-merge-patch+json":
+                sc = strategic_merge_patch(sc, p)
+            elif ctype == "application/merge-patch+json":
+                sc = merge_patch(sc, p)
+            else:
+                raise ApiError(415, "UnsupportedMediaType", "unsupported patch type %s" % ctype)
+        except (ValueError, PatchError) as ex:
+            raise errors.bad_request("error applying patch: %s" % ex)
+        cur.setdefault("spec", {})["replicas"] = (sc.get("spec") or {}).get("replicas")
+        cur["metadata"].pop("resourceVersion", None)
+        obj, code = cl.update(rt, v, ns, name, cur, self.q, ua, dry)
+        return self.send(code, scale_of(obj))
+
+    def decode_body(self, ctype, body):
+        if ctype in ("application/json", ""):
+            try:
+                return json.loads(body.decode("utf-8") or "null")
+            except ValueError as ex:
+                raise errors.bad_request("couldn't get version/kind; json parse error: %s" % ex)
+        if ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
+            try:
+                docs = seedmod.yaml_load_all(body.decode("utf-8"))
+            except Exception as ex:
+                raise errors.bad_request("error converting YAML to JSON: %s" % ex)
+            return docs[0] if docs else None
+        raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                                                    "media types include: application/json, application/yaml")
+
+    def route(self, segs):
+        req = Request()
+        if not segs or segs[0] not in ("api", "apis"):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if segs[0] == "api":
+            if len(segs) < 3:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            req.group, req.version, rest = "", segs[1], segs[2:]
+        else:
+            if len(segs) < 4:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            req.group, req.version, rest = segs[1], segs[2], segs[3:]
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
+            req.ns = rest[1]
+            rest = rest[2:]
+        req.resource = rest[0]
+        req.name = rest[1] if len(rest) > 1 else None
+        req.sub = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        m = self.command
+        if m in ("GET", "HEAD"):
+            if req.name:
+                req.verb = "get"
+            else:
+                req.verb = "watch" if self.q.get("watch") in ("1", "true", "True") else "list"
+        elif m == "POST":
+            req.verb = "create"
+        elif m == "PUT":
+            req.verb = "update"
+        elif m == "PATCH":
+            req.verb = "patch"
+        elif m == "DELETE":
+            req.verb = "delete" if req.name else "deletecollection"
+        else:
+            raise errors.method_not_allowed()
+        return req
+
+    @staticmethod
+    def pattern(req):
+        p = "/api/" + req.version if not req.group else "/apis/%s/%s" % (req.group, req.version)
+        if req.ns is not None:
+            p += "/namespaces/{namespace}"
+        p += "/" + req.resource
+        if req.name:
+            p += "/{name}"
+        if req.sub:
+            p += "/" + req.sub
+        return p
+
+    def non_resource(self, segs, accept):
+        app = self.server.app
+        reg = app.registry
+        app.stats.count(self.command, None, "/" + "/".join(segs[:1] + (["{group}"] if len(segs) > 1 and segs[0] == "apis" else segs[1:2])), None, False, False)
+        if not segs:
+            return self.send(200, {"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2",
+                                             "/openapi/v3", "/readyz", "/version"]}) or True
+        s0 = segs[0]
+        if s0 == "version" and len(segs) == 1:
+            return self.send(200, app.version_info()) or True
+        if s0 in ("healthz", "livez", "readyz") and len(segs) == 1:
+            return self.send(200, "ok", "text/plain; charset=utf-8") or True
+        if s0 == "openapi":
+            # minimal but valid documents; kubectl falls back to built-in knowledge
+            if segs[1:] == ["v2"]:
+                return self.send(200, {"swagger": "2.0", "info": {"title": "Kubernetes", "version": app.git_version},
+                                       "paths": {}, "definitions": {}}) or True
+            if segs[1:] == ["v3"]:
+                return self.send(200, {"paths": {}}) or True
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if s0 in ("api", "apis") and len(segs) == 1:
+            agg = None
+            if not app.opts.no_aggregated_discovery:
+                for a in accept:
+                    mm = AGG_RE.search(a)
+                    if mm:
+                        agg = mm.group(1)
+                        break
+                    if a.split(";")[0].strip() == "application/json":
+                        break
+            if agg:
+                body, etag = reg.aggregated(s0 == "api", "apidiscovery.k8s.io/" + agg)
+                ctype = "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList" % agg
+            else:
+                body, etag = reg.api_versions() if s0 == "api" else reg.api_group_list()
+                ctype = "application/json"
+            if self.headers.get("If-None-Match") == etag:
+                self.code = 304
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            self.send(200, body, ctype, {"ETag": etag, "Vary": "Accept"})
+            return True
+        if s0 == "apis" and len(segs) == 2:
+            d = reg.group_doc(segs[1])
+            if d is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self.send(200, d[0]) or True
+        if (s0 == "api" and len(segs) == 2) or (s0 == "apis" and len(segs) == 3):
+            g, v = ("", segs[1]) if s0 == "api" else (segs[1], segs[2])
+            if reg.broken(g, v):
+                return self.send(503, "service unavailable\n", "text/plain; charset=utf-8") or True
+            d = reg.resource_list(g, v)
+            if d is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self.send(200, d[0]) or True
+        return False
+
+    def fault(self, rule):
+        a = rule.action
+        if a == "429":
+            ex = ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
+                          {"causes": [{"reason": "RetryAfter", "message": "Too many requests"}],
+                           "retryAfterSeconds": int(rule.retry_after)},
+                          headers={"Retry-After": str(rule.retry_after)})
+        elif a == "500":
+            ex = ApiError(500, "InternalError", "Internal error occurred: injected fault",
+                          {"causes": [{"message": "injected fault"}]})
+        elif a == "503":
+            ex = ApiError(503, "ServiceUnavailable", "The server is currently unable to handle the request",
+                          headers={"Retry-After": str(rule.retry_after)} if rule.spec.get("retry_after") is not None else None)
+        elif a == "reset":
+            self.reset_after = True
+            body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": "x" * 4096, "reason": "InternalError", "code": 200})
+            return self.send(200, body)
+        else:
+            raise ApiError(500, "InternalError", "unknown fault action")
+        self.send_error_status(ex)
+
+    def review(self, req, body):
+        app = self.server.app
+        if req.verb != "create":
+            raise errors.method_not_allowed()
+        try:
+            obj = json.loads(body or b"{}")
+        except ValueError as ex:
+            raise errors.bad_request(str(ex))
+        rt = req.rt
+        out = {"kind": rt.kind, "apiVersion": rt.api_version(req.version),
+               "metadata": {"creationTimestamp": None}, "spec": obj.get("spec") or {}}
+        if rt.plural == "selfsubjectreviews":
+            out.pop("spec")
+            out["status"] = {"userInfo": {"username": self.user, "groups": self.groups}}
+        elif rt.plural == "tokenreviews":
+            tok = (obj.get("spec") or {}).get("token", "")
+            u = app.tokens_by_value.get(tok)
+            out["status"] = {"authenticated": bool(u), "user": {"username": u[0], "groups": u[1]} if u else {},
+                             "audiences": ["https://kubernetes.default.svc.cluster.local"]}
+        elif rt.plural in ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews"):
+            spec = obj.get("spec") or {}
+            if rt.plural == "selfsubjectaccessreviews":
+                user, groups = self.user, self.groups
+            else:
+                user, groups = spec.get("user", ""), spec.get("groups") or []
+            ra = spec.get("resourceAttributes")
+            if ra:
+                if rt.plural == "localsubjectaccessreviews":
+                    ra["namespace"] = req.ns
+                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""))
+            else:
+                allowed = app.known_user(user, groups)
+            st = {"allowed": allowed}
+            if allowed and "system:masters" in groups:
+                st["reason"] = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" '
+                                'to Group "system:masters"')
+            elif allowed:
+                st["reason"] = 'RBAC: allowed by ClusterRoleBinding "kahu-test-limited" of ClusterRole "kahu-test-limited" to User "limited"'
+            out["status"] = st
+        elif rt.plural == "selfsubjectrulesreviews":
+            out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                             "incomplete": "system:masters" not in self.groups}
+        return self.send(201, out)
+
+    # --- admin ---------------------------------------------------------------------
+    def admin(self, path, body):
+        app = self.server.app
+        cl = app.cluster
+        m = self.command
+        sub = path[len("/_admin/"):].strip("/")
+
+        def jbody():
+            try:
+                return json.loads(body.decode("utf-8") or "{}")
+            except ValueError as ex:
+                raise errors.bad_request("admin: body is not JSON: %s" % ex)
+        if sub == "stats" and m == "GET":
+            return self.send(200, app.stats.report(app.faults))
+        if sub == "stats/reset" and m == "POST":
+            app.stats.reset()
+            return self.send(200, {"reset": True})
+        if sub == "dump" and m == "GET":
+            items = cl.dump(self.q)
+            return self.send(200, {"items": items, "resourceVersion": str(cl.store.rv)})
+        if sub == "seed" and m == "POST":
+            try:
+                docs = seedmod.parse_manifests(body.decode("utf-8"))
+            except Exception as ex:
+                raise errors.bad_request("seed: cannot parse manifests: %s" % ex)
+            rep = seedmod.seed(cl, docs)
+            return self.send(200 if not rep["errors"] else 422, rep)
+        if sub == "synthetic" and m == "POST":
+            d = jbody()
+            rep = seedmod.synthetic(cl, d.get("count", 0), d.get("namespaces", 1), d.get("kind", "ConfigMap"),
+                                    d.get("size", 64), d.get("prefix", "synthetic"))
+            return self.send(200, rep)
+        if sub == "crd-delay" and m in ("POST", "PUT"):
+            d = jbody()
+            cl.crd_delay = float(d.get("seconds", d.get("delay", 0)))
+            return self.send(200, {"seconds": cl.crd_delay})
+        if sub == "crd-delay" and m == "GET":
+            return self.send(200, {"seconds": cl.crd_delay})
+        if sub == "continue-ttl" and m in ("POST", "PUT"):
+            cl.continue_ttl = float(jbody().get("seconds", 0))
+            return self.send(200, {"seconds": cl.continue_ttl})
+        if sub == "save" and m == "POST":
+            p = app.save()
+            return self.send(200, {"saved": p})
+        if sub == "faults":
+            if m == "GET":
+                return self.send(200, app.faults.report())
+            if m == "DELETE":
+                app.faults.clear()
+                return self.send(200, {"cleared": True})
+            if m in ("POST", "PUT"):
+                if m == "PUT":
+                    app.faults.clear()
+                try:
+                    n = app.faults.add(jbody())
+                except FaultError as ex:
+                    raise errors.bad_request("faults: %s" % ex)
+                return self.send(200, {"added": n, "rules": len(app.faults.rules)})
+        if sub == "health":
+            return self.send(200, {"ok": True})
+        raise ApiError(404, "NotFound", "no admin endpoint %s %s" % (m, path))
+
+
+def scale_of(obj):
+    md = obj["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": md["name"], "namespace": md.get("namespace"), "uid": md["uid"],
+                         "resourceVersion": md["resourceVersion"], "creationTimestamp": md["creationTimestamp"]},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)}}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+    def __init__(self, addr, app, ssl_ctx):
+        self.app = app
+        self.ssl_ctx = ssl_ctx
+        self.reset_sockets = set()
+        super().__init__(addr, Handler)
+
+    def finish_request(self, request, client_address):
+        try:
+            request.settimeout(30)
+            ssock = self.ssl_ctx.wrap_socket(request, server_side=True)
+            ssock.settimeout(Handler.timeout)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(ssock, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            reset = id(ssock) in self.reset_sockets
+            self.reset_sockets.discard(id(ssock))
+            try:
+                if not reset:
+                    ssock.unwrap() if False else None
+                ssock.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        sys.stderr.write("kahu-test-cluster: connection error from %s:\n%s" % (client_address, traceback.format_exc()))
