@@ -1,0 +1,1 @@
+# Repository layer (config, locations, keys, catalog): appended to libkahu_store.a.
