@@ -356,7 +356,8 @@ static int fs_put_begin(struct kahu_backend_handle *h, const char *key, unsigned
 	for (int attempt = 0; attempt < 16; attempt++) {
 		char rnd[17];
 		fs_random_hex(rnd, 16);
-		snprintf(p->tmp, tlen, "%s/.%s.tmp.%s", p->dir, base, rnd);
+		/* the base name is cut so that a long key stays under NAME_MAX */
+		snprintf(p->tmp, tlen, "%s/.%.200s.tmp.%s", p->dir, base, rnd);
 		p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (p->fd >= 0 || errno != EEXIST)
 			break;

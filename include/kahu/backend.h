@@ -164,7 +164,8 @@ struct kahu_backend {
 	int (*open)(const struct kahu_host *host, const struct kahu_backend_kv *config,
 		    size_t nconfig, struct kahu_backend_handle **out,
 		    char *errbuf, size_t errbuf_len);
-	/* Release the handle; NULL is accepted.  Open put streams are aborted first. */
+	/* Release the handle; NULL is accepted.  kahu commits or aborts every put stream
+	 * of the handle before closing it. */
 	void (*close)(struct kahu_backend_handle *h);
 	/* The message of the last failed operation on h (or on a stream of h); never NULL.
 	 * Valid until the next operation on h. */

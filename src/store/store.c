@@ -263,6 +263,9 @@ static int map_rc(struct kahu_store *st, int rc)
 	case KAHU_BACKEND_EEXISTS: code = KAHU_EEXIST; break;
 	case KAHU_BACKEND_ECONFIG: code = KAHU_ECONFIG; break;
 	case KAHU_BACKEND_EUNSUPPORTED: code = KAHU_EFAIL; break;
+	case KAHU_BACKEND_ECALLBACK:
+		return kahu_error_set(KAHU_EPROTO, "%s: the provider reported a stop kahu did not ask for (%s)",
+				      st->be->name, msg && *msg ? msg : "no message");
 	default:
 		return kahu_error_set(KAHU_EPROTO, "%s: unknown provider return code %d (%s)",
 				      st->be->name, rc, msg && *msg ? msg : "no message");

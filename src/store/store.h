@@ -22,12 +22,9 @@
 
 #include "util/buf.h"
 
-/* The stream callback shared with archive/ (src/archive/stream.h declares the same). */
-#ifndef KAHU_WRITE_FN_DEFINED
-#define KAHU_WRITE_FN_DEFINED
-/* Receive `len` bytes; return 0 or a negative kahu_err to stop the stream. */
-typedef int (*kahu_write_fn)(void *ud, const void *buf, size_t len);
-#endif
+/* kahu_write_fn: the push-stream callback every pipeline stage speaks (header only;
+ * no link dependency on the archive module). */
+#include "archive/stream.h"
 
 struct kahu_store;
 struct store_put;

@@ -579,6 +579,26 @@ START_TEST(test_abi_older_minor)
 	ck_assert_str_eq(kbuf_str(&b), "hello");
 	kbuf_free(&b);
 	store_close(st);
+
+	/* a newer minor of the same major (more fields appended) is accepted too */
+	fake = *fsb;
+	fake.abi_minor = KAHU_BACKEND_ABI_MINOR + 3;
+	fake.struct_size = sizeof fake + 64;
+	ck_assert_int_eq(store_check_abi(&fake, "new.so"), KAHU_OK);
+}
+END_TEST
+
+START_TEST(test_long_key_component)
+{
+	/* 250 bytes: a legal file name, but ".<name>.tmp.<rand>" would not be */
+	char key[300];
+	memset(key, 'k', 250);
+	strcpy(key + 250, "");
+	memcpy(key, "dir/", 4);
+	struct kahu_store *st = open_fs();
+	put_bytes(st, key, "x", 1);
+	ck_assert_int_eq(store_stat(st, key, NULL), KAHU_OK);
+	store_close(st);
 }
 END_TEST
 
@@ -850,6 +870,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_get_range_emulated);
 	tcase_add_test(tc, test_get_callback_error);
 	tcase_add_test(tc, test_invalid_keys);
+	tcase_add_test(tc, test_long_key_component);
 	tcase_add_test(tc, test_exclusive_put);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_enospc);
