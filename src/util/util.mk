@@ -4,7 +4,8 @@ libkahu_util_a_SOURCES = \
 	src/util/mem.c src/util/mem.h \
 	src/util/buf.c src/util/buf.h \
 	src/util/strv.c src/util/strv.h \
-	src/util/log.c src/util/log.h
+	src/util/log.c src/util/log.h \
+	src/util/strset.c src/util/strset.h
 
 check_PROGRAMS += tests/unit/check_util
 UNIT_TESTS += tests/unit/check_util

@@ -1,0 +1,364 @@
+/* kahu — collecting the objects of a backup (see collect.h). */
+#include "engine/collect.h"
+#include "kube/discovery.h"
+#include "kube/pager.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strset.h"
+#include "util/strv.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Types served under two names: only the first of each pair is backed up. */
+static const struct {
+	const char *alias;    /* group-resource not backed up */
+	const char *primary;  /* the one that is, when the server serves it */
+} aliases[] = {
+	{ "events.events.k8s.io", "events" },
+	{ "ingresses.extensions", "ingresses.networking.k8s.io" },
+	{ "deployments.extensions", "deployments.apps" },
+	{ "daemonsets.extensions", "daemonsets.apps" },
+	{ "replicasets.extensions", "replicasets.apps" },
+	{ "networkpolicies.extensions", "networkpolicies.networking.k8s.io" },
+	{ "podsecuritypolicies.extensions", "podsecuritypolicies.policy" },
+};
+
+int plan_type_backupable(const struct kube_resource *r)
+{
+	unsigned need = KUBE_VERB_LIST | KUBE_VERB_GET | KUBE_VERB_CREATE | KUBE_VERB_DELETE;
+	return r->preferred && (r->verbs & need) == need && !strchr(r->resource, '/');
+}
+
+static int served(const struct kube_discovery *d, const char *gr)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (!plan_type_backupable(&d->res[i]))
+			continue;
+		char *x = kube_group_resource(&d->res[i]);
+		int eq = strcmp(x, gr) == 0;
+		free(x);
+		if (eq)
+			return 1;
+	}
+	return 0;
+}
+
+static int is_alias(const struct kube_discovery *d, const char *gr)
+{
+	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+		if (strcmp(gr, aliases[i].alias) == 0 && served(d, aliases[i].primary))
+			return 1;
+	return 0;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	const struct plan_type *x = a, *y = b;
+	return strcmp(x->group_resource, y->group_resource);
+}
+
+/* The referenced types whose objects collect_run keeps when items need them. */
+static int referenced_kind(const char *gr)
+{
+	return strcmp(gr, "namespaces") == 0 || strcmp(gr, "persistentvolumes") == 0 ||
+	       strcmp(gr, "customresourcedefinitions.apiextensions.k8s.io") == 0;
+}
+
+int plan_build(const struct kube_discovery *d, const struct kahu_scope *scope, struct plan *out)
+{
+	struct strset seen = STRSET_INIT;
+	memset(out, 0, sizeof *out);
+	out->types = xcalloc(d->n + 1, sizeof *out->types);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct kube_resource *r = &d->res[i];
+		if (!plan_type_backupable(r))
+			continue;
+		char *gr = kube_group_resource(r);
+		if (is_alias(d, gr) || !strset_add(&seen, gr)) {
+			free(gr);
+			continue;
+		}
+		enum scope_type_decision dec = scope_wants_type(scope, r);
+		if (dec == SCOPE_TYPE_NO || (dec == SCOPE_TYPE_ONLY_REFERENCED && !referenced_kind(gr))) {
+			free(gr);
+			continue;
+		}
+		struct plan_type *t = &out->types[out->n++];
+		t->res = r;
+		t->group_resource = gr;
+		t->decision = dec;
+	}
+	strset_free(&seen);
+	qsort(out->types, out->n, sizeof *out->types, cmp_type);
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->types[i].group_resource);
+		free(p->types[i].message);
+	}
+	free(p->types);
+	memset(p, 0, sizeof *p);
+}
+
+long plan_kept(const struct plan *p)
+{
+	long n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += p->types[i].kept;
+	return n;
+}
+
+size_t plan_failed_types(const struct plan *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += p->types[i].error != 0;
+	return n;
+}
+
+/* ---- running ---- */
+
+struct run {
+	struct kube_client *kc;
+	const struct kahu_scope *scope;
+	struct plan *plan;
+	const struct collect_opts *o;
+	struct strv literal_ns;        /* list per namespace when the filter is a plain list */
+	pthread_mutex_t lock;
+	size_t next;                   /* next type for a worker */
+	size_t done;
+	long objects;
+	int fatal;                     /* the error that stops everything */
+	char fatal_msg[1024];
+	struct strset namespaces;      /* namespaces holding kept items */
+	struct strset volumes;         /* PV names bound to kept PVCs */
+	struct strset kept_types;      /* group-resources with kept items */
+	struct strset *want;           /* phase 2: names to keep for the current type */
+};
+
+struct item_ctx {
+	struct run *run;
+	struct plan_type *t;
+	int referenced;
+};
+
+static const char *meta_str(json_t *obj, const char *field)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+}
+
+static int set_fatal(struct run *run, int rc)
+{
+	if (!run->fatal) {
+		run->fatal = rc;
+		snprintf(run->fatal_msg, sizeof run->fatal_msg, "%s", kahu_error_last());
+	}
+	return rc;
+}
+
+static int on_item(void *ud, json_t *obj)
+{
+	struct item_ctx *ic = ud;
+	struct run *run = ic->run;
+	struct plan_type *t = ic->t;
+	enum scope_reason why;
+	int rc = 0;
+
+	if (ic->referenced) {
+		const char *name = meta_str(obj, "name");
+		if (!name || !strset_has(run->want, name))
+			return 0;
+		why = scope_wants_referenced(run->scope, obj);
+	} else {
+		why = scope_wants_object(run->scope, t->res, obj);
+	}
+
+	pthread_mutex_lock(&run->lock);
+	t->listed++;
+	if (run->fatal) {
+		rc = run->fatal;
+		goto out;
+	}
+	if (why != SCOPE_INCLUDED) {
+		t->excluded++;
+		if (kahu_log_get_level() >= KAHU_LOG_DEBUG)
+			log_debug("%s %s%s%s: %s", t->group_resource, meta_str(obj, "namespace") ?
+				  meta_str(obj, "namespace") : "", meta_str(obj, "namespace") ? "/" : "",
+				  meta_str(obj, "name") ? meta_str(obj, "name") : "?", scope_reason_name(why));
+		goto out;
+	}
+	rc = run->o->emit(run->o->ud, t, obj);
+	if (rc < 0) {
+		set_fatal(run, rc);
+		goto out;
+	}
+	t->kept++;
+	run->objects++;
+	const char *ns = meta_str(obj, "namespace");
+	if (ns && t->res->namespaced)
+		strset_add(&run->namespaces, ns);
+	if (strcmp(t->group_resource, "persistentvolumeclaims") == 0) {
+		const char *vol = json_string_value(json_object_get(json_object_get(obj, "spec"), "volumeName"));
+		if (vol && *vol)
+			strset_add(&run->volumes, vol);
+	}
+	if (t->kept == 1)
+		strset_add(&run->kept_types, t->group_resource);
+	if (run->o->progress && (run->objects & 255) == 0)
+		run->o->progress(run->o->ud, run->done, run->plan->n, run->objects);
+out:
+	pthread_mutex_unlock(&run->lock);
+	return rc;
+}
+
+static void list_type(struct run *run, struct plan_type *t, int referenced)
+{
+	struct item_ctx ic = { run, t, referenced };
+	struct kube_list_opts lo = {
+		.label_selector = referenced ? NULL : scope_server_label_selector(run->scope),
+		.page_size = run->o->page_size,
+	};
+	size_t nns = (!referenced && t->res->namespaced && run->literal_ns.n) ? run->literal_ns.n : 1;
+	int rc = 0;
+
+	for (size_t i = 0; i < nns && rc == 0; i++) {
+		struct kube_list_stats st = { 0 };
+		lo.namespace = (!referenced && t->res->namespaced && run->literal_ns.n) ? run->literal_ns.v[i] : NULL;
+		rc = kube_list(run->kc, t->res, &lo, on_item, &ic, &st);
+		if (st.inconsistent)
+			t->inconsistent = 1;
+		kube_list_stats_clear(&st);
+	}
+
+	pthread_mutex_lock(&run->lock);
+	if (rc < 0 && !run->fatal) {
+		if (rc == KAHU_EINTR) {
+			set_fatal(run, rc);
+		} else {
+			/* This type failed; the backup goes on and ends PartiallyFailed. */
+			t->error = rc;
+			t->message = xstrdup(kahu_error_last());
+			log_warn("cannot back up %s: %s", t->group_resource, t->message);
+		}
+	}
+	if (t->inconsistent)
+		log_warn("the list of %s changed while it was read (continue token expired): "
+			 "it may mix two moments", t->group_resource);
+	run->done++;
+	if (run->o->progress)
+		run->o->progress(run->o->ud, run->done, run->plan->n, run->objects);
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void *worker(void *arg)
+{
+	struct run *run = arg;
+	for (;;) {
+		pthread_mutex_lock(&run->lock);
+		struct plan_type *t = NULL;
+		while (run->next < run->plan->n && !run->fatal) {
+			struct plan_type *c = &run->plan->types[run->next++];
+			if (c->decision == SCOPE_TYPE_YES) {
+				t = c;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&run->lock);
+		if (!t)
+			return NULL;
+		list_type(run, t, 0);
+	}
+}
+
+/* A plain include list of namespaces (no glob characters): list those namespaces one
+ * by one instead of the whole cluster (faster, and works for users whose rights end
+ * at their namespaces). */
+static void literal_namespaces(const struct kahu_scope *scope, struct strv *out)
+{
+	json_t *j = scope_to_json(scope);
+	json_t *inc = json_object_get(j, "includeNamespaces");
+	size_t i;
+	json_t *v;
+	json_array_foreach(inc, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || strpbrk(s, "*?[")) {
+			strv_free(out);
+			break;
+		}
+		if (scope_wants_namespace(scope, s))
+			strv_push(out, s);
+	}
+	json_decref(j);
+}
+
+int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct plan *plan,
+		const struct collect_opts *o)
+{
+	struct run run = { .kc = kc, .scope = scope, .plan = plan, .o = o };
+	int parallel = o->parallel > 0 ? o->parallel : 4;
+	pthread_t *th = xcalloc((size_t)parallel, sizeof *th);
+	int started = 0;
+
+	pthread_mutex_init(&run.lock, NULL);
+	literal_namespaces(scope, &run.literal_ns);
+	if (run.literal_ns.n == 0 && scope_has_namespace_filter(scope)) {
+		json_t *j = scope_to_json(scope);
+		int literal = 1;
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(j, "includeNamespaces"), i, v)
+			if (strpbrk(json_string_value(v), "*?["))
+				literal = 0;
+		json_decref(j);
+		if (literal) {
+			/* Every named namespace is excluded: nothing namespaced to list. */
+			for (size_t k = 0; k < plan->n; k++)
+				if (plan->types[k].res->namespaced)
+					plan->types[k].decision = SCOPE_TYPE_NO;
+		}
+	}
+
+	/* Phase 1: the types listed for themselves, in parallel. */
+	for (; started < parallel; started++)
+		if (pthread_create(&th[started], NULL, worker, &run) != 0)
+			break;
+	if (started == 0)
+		worker(&run);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+
+	/* Phase 2: what the kept items need. */
+	for (size_t i = 0; i < plan->n && !run.fatal; i++) {
+		struct plan_type *t = &plan->types[i];
+		if (t->decision != SCOPE_TYPE_ONLY_REFERENCED)
+			continue;
+		if (strcmp(t->group_resource, "namespaces") == 0)
+			run.want = &run.namespaces;
+		else if (strcmp(t->group_resource, "persistentvolumes") == 0)
+			run.want = &run.volumes;
+		else
+			run.want = &run.kept_types; /* CRDs are named plural.group */
+		if (run.want->n == 0) {
+			run.done++;
+			continue;
+		}
+		list_type(&run, t, 1);
+	}
+
+	int rc = run.fatal;
+	if (rc < 0)
+		kahu_error_set(rc, "%s", run.fatal_msg);
+	free(th);
+	strv_free(&run.literal_ns);
+	strset_free(&run.namespaces);
+	strset_free(&run.volumes);
+	strset_free(&run.kept_types);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}

@@ -1,0 +1,64 @@
+#include "util/strset.h"
+#include "util/mem.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static size_t find_slot(char **slots, size_t cap, const char *str)
+{
+	size_t i = (size_t)fnv1a(str) & (cap - 1);
+	while (slots[i] && strcmp(slots[i], str) != 0)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static void grow(struct strset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 16;
+	char **slots = xcalloc(cap, sizeof *slots);
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i])
+			slots[find_slot(slots, cap, s->slots[i])] = s->slots[i];
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+}
+
+int strset_add(struct strset *s, const char *str)
+{
+	if ((s->n + 1) * 4 > s->cap * 3)
+		grow(s);
+	size_t i = find_slot(s->slots, s->cap, str);
+	if (s->slots[i])
+		return 0;
+	s->slots[i] = xstrdup(str);
+	s->n++;
+	return 1;
+}
+
+int strset_has(const struct strset *s, const char *str)
+{
+	if (!s->cap)
+		return 0;
+	return s->slots[find_slot(s->slots, s->cap, str)] != NULL;
+}
+
+void strset_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	s->slots = NULL;
+	s->cap = s->n = 0;
+}
