@@ -728,10 +728,23 @@ static int set_curl_error(struct kube_client *c, CURL *h, CURLcode cc, const cha
 			return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s", c->server,
 					      strerror((int)oserr));
 		return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s", c->server, detail);
-	case CURLE_OPERATION_TIMEDOUT:
-		return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: %s %s timed out (%s)",
-				      c->server, method, path, detail);
+	case CURLE_OPERATION_TIMEDOUT: {
+		curl_off_t connect_us = 0;
+		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+		if (!connect_us)
+			return kahu_error_set(KAHU_EUNREACHABLE, "cannot reach %s: connection "
+					      "timed out (%s)", c->server, detail);
+		return kahu_error_set(KAHU_EUNREACHABLE, "%s %s%s: no answer in time (%s)", method,
+				      c->server, path, detail);
+	}
 	case CURLE_PEER_FAILED_VERIFICATION:
+		if (strstr(errbuf, "host name") || strstr(errbuf, "subject name"))
+			return kahu_error_set(KAHU_ETLS,
+					      "TLS verification of %s failed: %s; the server's "
+					      "certificate is not issued for that name (tls-server-name "
+					      "in the kubeconfig can name one it holds)",
+					      c->server, tls_detail(errbuf, cc));
+		/* fall through */
 	case CURLE_SSL_CACERT_BADFILE:
 		return kahu_error_set(KAHU_ETLS,
 				      "TLS verification of %s failed: %s; pass the cluster's CA "
@@ -795,10 +808,12 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 {
 	struct kube_response local = { 0 };
 	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
-	int rc = 0, reauthed = 0;
+	int rc = 0, reauthed = 0, connect_timeouts = 0;
 	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 			 (flags & KUBE_REQ_IDEMPOTENT);
 	int max_tries = (flags & KUBE_REQ_NO_RETRY) ? 1 : c->max_tries;
+	if ((flags & KUBE_REQ_FEW_TRIES) && max_tries > 3)
+		max_tries = 3;
 
 	if (!resp)
 		resp = &local;
@@ -846,6 +861,9 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		CURLcode cc = curl_easy_perform(h);
 		long took = now_ms() - t0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		curl_off_t connect_us = 0;
+		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+		connect_timeouts += cc == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
 
 		if (cc == CURLE_OK) {
 			char *ct = NULL;
@@ -863,7 +881,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 			/* Set the message now: the handle (and its OS errno) is about to be reused. */
 			rc = set_curl_error(c, h, cc, errbuf, method, path);
 			log_info("%s %s%s failed after %ldms: %s", method, c->server, path, took,
-				 kahu_error_last());
+				 errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		}
 		/* The handle goes back to the pool before anyone sleeps: a thread waiting
 		 * out a Retry-After must not hold a slot others could use. */
@@ -880,6 +898,10 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		if (cc != CURLE_OK) {
 			if (cc == CURLE_ABORTED_BY_CALLBACK || !is_reset_error(cc) || !idempotent ||
 			    attempt >= max_tries)
+				break;
+			/* A host that does not even accept the connection is unlikely to
+			 * within the next minutes: one more try, not ten. */
+			if (connect_timeouts >= 2)
 				break;
 			snprintf(whybuf, sizeof whybuf, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			why = whybuf;

@@ -34,6 +34,9 @@ struct kube_response {
 enum {
 	KUBE_REQ_IDEMPOTENT = 1 << 0, /* may be retried after a reset even if not GET */
 	KUBE_REQ_NO_RETRY = 1 << 1,
+	/* At most 3 tries: for requests whose failure is tolerated and likely lasting
+	 * (discovery of one group/version behind a broken APIService answers 503). */
+	KUBE_REQ_FEW_TRIES = 1 << 2,
 };
 
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *o,

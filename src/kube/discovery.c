@@ -315,7 +315,8 @@ static void fetch_gv(struct kube_client *c, struct gv_job *job)
 	struct kube_response resp = { 0 };
 	char *path = kube_group_version_path(job->group, job->version);
 	char *gv = gv_name(job->group, job->version);
-	int rc = kube_request(c, "GET", path, "application/json", NULL, NULL, 0, 0, &resp);
+	int rc = kube_request(c, "GET", path, "application/json", NULL, NULL, 0,
+			      KUBE_REQ_FEW_TRIES, &resp);
 
 	if (rc == 0)
 		rc = kube_discovery_parse_resource_list(&job->part, job->group, job->version,
