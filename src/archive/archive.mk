@@ -20,3 +20,9 @@ UNIT_TESTS += tests/unit/check_envelope
 tests_unit_check_envelope_SOURCES = tests/unit/check_envelope.c tests/unit/check_main.h
 tests_unit_check_envelope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_envelope_LDADD = $(ARCHIVE_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_zstream
+UNIT_TESTS += tests/unit/check_zstream
+tests_unit_check_zstream_SOURCES = tests/unit/check_zstream.c tests/unit/check_main.h
+tests_unit_check_zstream_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_zstream_LDADD = $(ARCHIVE_TEST_LIBS)

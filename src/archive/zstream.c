@@ -177,7 +177,9 @@ int zs_feed(struct zstream *z, const void *buf, size_t len)
 		z->last_ret = r;
 		if ((rc = emit(z, o.pos)) < 0)
 			return rc;
-		out_full = o.pos == o.size;
+		/* r == 0: a frame ended and everything was flushed.  Calling again with
+		 * no input would start the next frame and lose that fact. */
+		out_full = o.pos == o.size && r != 0;
 	}
 	return 0;
 }
