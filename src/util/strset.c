@@ -27,12 +27,42 @@ static void grow(struct strset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 16;
 	char **slots = xcalloc(cap, sizeof *slots);
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slots[i])
-			slots[find_slot(slots, cap, s->slots[i])] = s->slots[i];
+	char **values = s->values ? xcalloc(cap, sizeof *values) : NULL;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->slots[i])
+			continue;
+		size_t j = find_slot(slots, cap, s->slots[i]);
+		slots[j] = s->slots[i];
+		if (values)
+			values[j] = s->values[i];
+	}
 	free(s->slots);
+	free(s->values);
 	s->slots = slots;
+	s->values = values;
 	s->cap = cap;
+}
+
+void strset_put(struct strset *s, const char *key, const char *value)
+{
+	if ((s->n + 1) * 4 > s->cap * 3)
+		grow(s);
+	if (!s->values)
+		s->values = xcalloc(s->cap, sizeof *s->values);
+	size_t i = find_slot(s->slots, s->cap, key);
+	if (!s->slots[i]) {
+		s->slots[i] = xstrdup(key);
+		s->n++;
+	}
+	free(s->values[i]);
+	s->values[i] = xstrdup(value);
+}
+
+const char *strset_get(const struct strset *s, const char *key)
+{
+	if (!s->cap || !s->values)
+		return NULL;
+	return s->values[find_slot(s->slots, s->cap, key)];
 }
 
 int strset_add(struct strset *s, const char *str)
@@ -56,9 +86,14 @@ int strset_has(const struct strset *s, const char *str)
 
 void strset_free(struct strset *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
+	for (size_t i = 0; i < s->cap; i++) {
 		free(s->slots[i]);
+		if (s->values)
+			free(s->values[i]);
+	}
 	free(s->slots);
+	free(s->values);
+	s->values = NULL;
 	s->slots = NULL;
 	s->cap = s->n = 0;
 }

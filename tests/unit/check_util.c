@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -6,6 +7,7 @@
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/strv.h"
+#include "util/strset.h"
 
 START_TEST(test_buf_append)
 {
@@ -56,6 +58,33 @@ START_TEST(test_error_wrap)
 }
 END_TEST
 
+START_TEST(test_strset_map)
+{
+	struct strset s = STRSET_INIT;
+	char k[32];
+	ck_assert(!strset_has(&s, "x"));
+	ck_assert_ptr_null(strset_get(&s, "x"));
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof k, "key-%d", i);
+		ck_assert_int_eq(strset_add(&s, k), 1);
+	}
+	ck_assert_int_eq(strset_add(&s, "key-42"), 0);
+	ck_assert_uint_eq(s.n, 5000);
+	strset_put(&s, "key-42", "v1");
+	strset_put(&s, "key-42", "v2");
+	strset_put(&s, "new", "v3");
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof k, "key-%d", i);
+		ck_assert(strset_has(&s, k));
+	}
+	ck_assert_str_eq(strset_get(&s, "key-42"), "v2");
+	ck_assert_str_eq(strset_get(&s, "new"), "v3");
+	ck_assert_ptr_null(strset_get(&s, "key-7"));
+	ck_assert_uint_eq(s.n, 5001);
+	strset_free(&s);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -63,6 +92,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_buf_append);
 	tcase_add_test(tc, test_strv_split);
 	tcase_add_test(tc, test_error_wrap);
+	tcase_add_test(tc, test_strset_map);
 	suite_add_tcase(s, tc);
 	return s;
 }
