@@ -300,7 +300,10 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 		longopts[i].name = o->name;
 		longopts[i].has_arg = o->argname ? required_argument : no_argument;
 		longopts[i].val = 0x100 + (int)i;
-		if (o->short_name) {
+		/* A command option may take over a global option's letter (download -o FILE,
+		 * as Velero's); the global option keeps its long name. */
+		int shadowed = i < ng && o->short_name && cmd && find_short(cmd->opts, o->short_name);
+		if (o->short_name && !shadowed) {
 			kbuf_addc(&shortopts, o->short_name);
 			if (o->argname)
 				kbuf_addc(&shortopts, ':');
@@ -331,9 +334,12 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 		if (c >= 0x100) {
 			v = &inv->vals[c - 0x100];
 		} else {
-			for (size_t i = 0; i < inv->nvals; i++)
-				if (inv->vals[i].opt->short_name == c)
+			/* The command's own option wins over a global one with the same letter. */
+			for (size_t i = inv->nvals; i-- > 0;)
+				if (inv->vals[i].opt->short_name == c) {
 					v = &inv->vals[i];
+					break;
+				}
 		}
 		if (!v) {
 			rc = kahu_error_set(KAHU_EINTERNAL, "option table mismatch for -%c", c);
