@@ -72,6 +72,10 @@ struct kenc_reader;
  *                 "chunk N failed authentication" (corrupt, tampered, moved, or cut
  *                 inside a chunk — at the end of the data a cut is indistinguishable
  *                 from tampering, since chunk sizes are not stored)
+ * Trailing bytes after a short FINAL chunk cannot be told apart from a longer last
+ * chunk (chunk sizes are not stored), so they surface as the authentication failure
+ * of that chunk; "data after the final chunk" is reported when the FINAL chunk is
+ * full size (kahu never writes one, but a reader accepts it).
  * After an error every call returns the same code. */
 int kenc_reader_new(const struct kahu_key *key, const char *object_path, kahu_write_fn out,
 		    void *ud, struct kenc_reader **r);
