@@ -161,7 +161,7 @@ def synthetic(cluster, count, namespaces=1, kind="ConfigMap", size=64, prefix="s
                    "data": {"payload": payload}}
             if kind == "Secret":
                 obj["type"] = "Opaque"
-            cluster.store.put(rt.storage_key, obj, bulk=True)
+            cluster.store.put(rt.storage_key, obj, bulk=True).bytes()  # encode now: lists stay cheap
         cluster.synthetic_seq = start + count
         cluster.store.bucket(rt.storage_key).ensure_sorted()
     return {"created": count, "namespaces": namespaces, "kind": kind, "seconds": round(time.time() - t0, 3)}

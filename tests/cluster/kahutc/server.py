@@ -348,6 +348,13 @@ class Handler(BaseHTTPRequestHandler):
             except Exception as ex:
                 raise errors.bad_request("error converting YAML to JSON: %s" % ex)
             return docs[0] if docs else None
+        if ctype == "application/vnd.kubernetes.protobuf":
+            from . import proto
+            try:
+                return proto.decode(body)
+            except proto.ProtoError as ex:
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json, application/yaml (%s)" % ex)
         raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
                                                     "media types include: application/json, application/yaml")
 
@@ -487,10 +494,8 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         if req.verb != "create":
             raise errors.method_not_allowed()
-        try:
-            obj = json.loads(body or b"{}")
-        except ValueError as ex:
-            raise errors.bad_request(str(ex))
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        obj = self.decode_body(ctype, body) or {}
         rt = req.rt
         out = {"kind": rt.kind, "apiVersion": rt.api_version(req.version),
                "metadata": {"creationTimestamp": None}, "spec": obj.get("spec") or {}}
