@@ -4,7 +4,8 @@ libkahu_cli_a_SOURCES = \
 	src/cli/parse.c \
 	src/cli/help.c \
 	src/cli/complete.c \
-	src/cli/output.c src/cli/output.h
+	src/cli/output.c src/cli/output.h \
+	src/cli/progress.c src/cli/progress.h
 
 check_PROGRAMS += tests/unit/check_cli
 UNIT_TESTS += tests/unit/check_cli

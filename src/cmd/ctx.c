@@ -17,6 +17,7 @@ void kahu_set_interrupted(int sig)
 {
 	atomic_store(&interrupted, sig);
 	kube_client_interrupt();
+	kube_client_wake(); /* we run in the signal thread, not in a handler */
 }
 
 int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)

@@ -1,0 +1,93 @@
+#include "cli/progress.h"
+#include "cli/output.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static int enabled;
+static char label[64];
+static char line[256];
+static int shown;
+static double started, last;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Called with the log lock held, before and after a message. */
+static void clear_line(void)
+{
+	if (shown)
+		fputs("\r\033[K", stderr);
+}
+
+static void redraw(void)
+{
+	if (shown)
+		fprintf(stderr, "%s: %s", label, line);
+}
+
+void progress_start(int on, const char *what)
+{
+	enabled = on;
+	if (!enabled)
+		return;
+	snprintf(label, sizeof label, "%s", what);
+	started = last = now();
+	shown = 0;
+	line[0] = '\0';
+	kahu_log_set_progress_hooks(clear_line, redraw);
+}
+
+void progress_update(const char *fmt, ...)
+{
+	if (!enabled)
+		return;
+	double t = now();
+	pthread_mutex_lock(&lock);
+	if (shown && t - last < 0.1) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	last = t;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\r\033[K%s: %s", label, line);
+	fflush(stderr);
+	shown = 1;
+	pthread_mutex_unlock(&lock);
+}
+
+void progress_done(void)
+{
+	if (!enabled)
+		return;
+	pthread_mutex_lock(&lock);
+	if (shown)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+	shown = 0;
+	enabled = 0;
+	kahu_log_set_progress_hooks(NULL, NULL);
+	pthread_mutex_unlock(&lock);
+}
+
+void progress_backup(uint64_t types_done, uint64_t types_total, long objects, uint64_t bytes)
+{
+	char size[32];
+	double dt = now() - started;
+	out_human_bytes(bytes, size, sizeof size);
+	progress_update("%llu/%llu types, %ld objects, %s, %.0f objects/s",
+			(unsigned long long)types_done, (unsigned long long)types_total, objects,
+			size, dt > 0 ? (double)objects / dt : 0.0);
+}
