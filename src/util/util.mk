@@ -5,7 +5,8 @@ libkahu_util_a_SOURCES = \
 	src/util/buf.c src/util/buf.h \
 	src/util/strv.c src/util/strv.h \
 	src/util/log.c src/util/log.h \
-	src/util/strset.c src/util/strset.h
+	src/util/strset.c src/util/strset.h \
+	src/util/timeutil.c src/util/timeutil.h
 
 check_PROGRAMS += tests/unit/check_util
 UNIT_TESTS += tests/unit/check_util

@@ -8,6 +8,7 @@
 #include "util/mem.h"
 #include "util/strv.h"
 #include "util/strset.h"
+#include "util/timeutil.h"
 
 START_TEST(test_buf_append)
 {
@@ -85,6 +86,31 @@ START_TEST(test_strset_map)
 }
 END_TEST
 
+START_TEST(test_durations)
+{
+	int64_t s = -1;
+	char buf[32];
+	ck_assert_int_eq(duration_parse("720h", "--ttl", &s), 0);
+	ck_assert_int_eq(s, 720 * 3600);
+	ck_assert_int_eq(duration_parse("1d2h3m4s", "--ttl", &s), 0);
+	ck_assert_int_eq(s, 86400 + 7200 + 180 + 4);
+	ck_assert_int_eq(duration_parse("0", "--ttl", &s), 0);
+	ck_assert_int_eq(s, 0);
+	ck_assert_int_eq(duration_parse("12", "--ttl", &s), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--ttl: invalid duration \"12\""));
+	ck_assert_int_eq(duration_parse("h", "--ttl", &s), KAHU_EUSAGE);
+	ck_assert_int_eq(duration_parse("5x", "--ttl", &s), KAHU_EUSAGE);
+	ck_assert_int_eq(duration_parse("", "--ttl", &s), KAHU_EUSAGE);
+	ck_assert_int_eq(duration_parse("-5h", "--ttl", &s), KAHU_EUSAGE);
+	duration_format(90061, buf, sizeof buf);
+	ck_assert_str_eq(buf, "1d1h");
+	duration_format(59, buf, sizeof buf);
+	ck_assert_str_eq(buf, "59s");
+	time_rfc3339(0, buf, sizeof buf);
+	ck_assert_str_eq(buf, "1970-01-01T00:00:00Z");
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -93,6 +119,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_strv_split);
 	tcase_add_test(tc, test_error_wrap);
 	tcase_add_test(tc, test_strset_map);
+	tcase_add_test(tc, test_durations);
 	suite_add_tcase(s, tc);
 	return s;
 }
