@@ -4,3 +4,4 @@ libkahu_cmd_a_SOURCES = \
 	src/cmd/version.c \
 	src/cmd/completion.c \
 	src/cmd/cluster.c
+libkahu_cmd_a_SOURCES += src/cmd/key.c src/cmd/common_opts.h

@@ -36,6 +36,10 @@ extern const struct kahu_cmd cmd_internal_complete_entry;
 extern const struct kahu_cmd cmd_internal_dump_cli_entry;
 extern const struct kahu_cmd cmd_cluster_entry;
 extern const struct kahu_cmd cmd_cluster_check_entry;
+extern const struct kahu_cmd cmd_key_entry;
+extern const struct kahu_cmd cmd_key_generate_entry;
+extern const struct kahu_cmd cmd_key_id_entry;
+extern const struct kahu_cmd cmd_key_add_passphrase_entry;
 
 /* The exit-status table lives in main.c; __dump-cli prints it for the docs test. */
 struct kahu_exit_code {

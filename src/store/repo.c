@@ -433,10 +433,14 @@ static int key_from_passphrase(struct repo *r, struct kahu_key **out)
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase-wrapped key "
 					    "(nothing under %s); add one with 'kahu key "
 					    "add-passphrase'", r->loc->name, REPO_KEYS_PREFIX);
+	} else if (tried == 1) {
+		rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s does "
+				    "not open the wrapped key on location %s", how, r->pass_file,
+				    r->loc->name);
 	} else {
 		rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s opens "
-				    "none of the %u wrapped key%s on location %s", how,
-				    r->pass_file, tried, tried == 1 ? "" : "s", r->loc->name);
+				    "none of the %u wrapped keys on location %s", how,
+				    r->pass_file, tried, r->loc->name);
 	}
 out:
 	free_secret_str(pass);

@@ -4,5 +4,6 @@ CLI_TESTS += \
 	tests/cli/t-cli.sh \
 	tests/cli/t-docs.sh \
 	tests/cli/t-cluster-conformance.sh \
-	tests/cli/t-cluster-check.sh
+	tests/cli/t-cluster-check.sh \
+	tests/cli/t-key.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
