@@ -688,20 +688,22 @@ static const char *jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* The summary fields of a manifest, unverified.  The manifest module owns the format;
- * this reads only what listing needs. */
+/* The summary fields of a manifest (archive/manifest.h), unverified and leniently: a
+ * listing shows what it can of an odd manifest instead of failing.  Full parsing and
+ * authentication are manifest_load's job. */
 static void fill_from_manifest(struct repo_backup *b, json_t *m)
 {
 	b->manifest = m;
 	b->status = jstr(m, "status");
 	b->type = jstr(m, "type");
 	b->parent = jstr(m, "parent");
-	b->key_id = jstr(m, "keyId");
-	b->kahu_version = jstr(m, "kahuVersion");
+	b->base = jstr(m, "base");
+	b->key_id = jstr(m, "key_id");
+	b->kahu_version = jstr(m, "kahu_version");
 	b->created = json_time(json_object_get(m, "created"));
 	b->completed = json_time(json_object_get(m, "completed"));
 	b->expires = json_time(json_object_get(m, "expires"));
-	json_t *sz = json_object_get(m, "size");
+	json_t *sz = json_object_get(json_object_get(m, "sizes"), "stored");
 	if (json_is_integer(sz) && json_integer_value(sz) > 0)
 		b->size = (uint64_t)json_integer_value(sz);
 	json_t *counts = json_object_get(m, "counts");

@@ -144,18 +144,19 @@ struct repo_backup {
 	uint64_t nobjects;        /* objects under backups/<name>/ (backup.json included) */
 	uint64_t stored_bytes;    /* their total size */
 	int64_t last_modified;    /* newest object's mtime, 0 when unknown */
-	/* Complete backups: the manifest, parsed but NOT verified (no MAC check: listing
-	 * works without the key).  `problem` is set when backup.json cannot be read or
+	/* Complete backups: the manifest (archive/manifest.h field names), parsed as JSON
+	 * but NOT verified (no MAC check: listing works without the key).  `problem` is set when backup.json cannot be read or
 	 * parsed (the fields below are then empty). */
 	const char *problem;
 	json_t *manifest;         /* borrowed, valid during the callback only */
 	const char *status;       /* "Completed", "PartiallyFailed", "Failed"…, or NULL */
 	const char *type;         /* "full", "incremental", "differential", or NULL */
-	const char *parent;
-	const char *key_id;
+	const char *parent;       /* incremental/differential: the backup it builds on */
+	const char *base;         /* ... and the full backup of its chain */
+	const char *key_id;       /* "" or NULL when unencrypted */
 	const char *kahu_version;
 	int64_t created, completed, expires; /* seconds since the epoch, 0 when absent */
-	uint64_t size;            /* the manifest's "size" (bytes), 0 when absent */
+	uint64_t size;            /* the manifest's "sizes"."stored" (bytes), 0 when absent */
 	json_t *counts;           /* the manifest's "counts" object, or NULL */
 };
 
