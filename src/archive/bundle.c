@@ -416,12 +416,14 @@ void bundle_writer_free(struct bundle_writer *w)
 	if (!w)
 		return;
 	if (w->a) {
-		/* archive_write_free would close the archive, which writes the end marker
-		 * through our callback: an abandoned bundle gets nothing more. */
-		w->err = w->err ? w->err : KAHU_EFAIL;
-		if (!w->errmsg)
+		/* Closing writes the end marker through our callback, which refuses it once
+		 * err is set: an abandoned bundle gets nothing more.  (Closing rather than
+		 * archive_write_fail: libarchive 3.6 frees its output buffer only there.) */
+		if (!w->finished && !w->err) {
+			w->err = KAHU_EFAIL;
 			w->errmsg = xstrdup("bundle abandoned");
-		archive_write_fail(w->a);
+		}
+		archive_write_close(w->a);
 		archive_write_free(w->a);
 	}
 	archive_entry_free(w->entry);

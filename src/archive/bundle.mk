@@ -1,10 +1,17 @@
 # The tar bundle (tar -> zstd -> envelope) and the backup manifest: appended to
 # libkahu_archive.a (declared in archive.mk, included before this fragment).
 libkahu_archive_a_SOURCES += \
-	src/archive/bundle.c src/archive/bundle.h
+	src/archive/bundle.c src/archive/bundle.h \
+	src/archive/manifest.c src/archive/manifest.h
 
 check_PROGRAMS += tests/unit/check_bundle
 UNIT_TESTS += tests/unit/check_bundle
 tests_unit_check_bundle_SOURCES = tests/unit/check_bundle.c tests/unit/check_main.h
 tests_unit_check_bundle_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_bundle_LDADD = libkahu_archive.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_manifest
+UNIT_TESTS += tests/unit/check_manifest
+tests_unit_check_manifest_SOURCES = tests/unit/check_manifest.c tests/unit/check_main.h
+tests_unit_check_manifest_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_manifest_LDADD = libkahu_archive.a libkahu_util.a $(UNIT_LIBS)

@@ -1,0 +1,893 @@
+/* kahu — the backup manifest and index lines.  See manifest.h. */
+#include "archive/manifest.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "archive/bundle.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#define CANON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT)
+#define RFC3339_LEN 20 /* "2025-01-02T03:04:05Z" */
+
+static const char *const status_names[] = { "Completed", "PartiallyFailed", "Failed" };
+static const char *const type_names[] = { "full", "incremental", "differential" };
+
+const char *manifest_status_name(enum manifest_status s)
+{
+	return (unsigned)s < 3 ? status_names[s] : "?";
+}
+
+const char *manifest_type_name(enum manifest_type t)
+{
+	return (unsigned)t < 3 ? type_names[t] : "?";
+}
+
+struct manifest *manifest_new(void)
+{
+	struct manifest *m = xcalloc(1, sizeof *m);
+	m->format = MANIFEST_FORMAT_VERSION;
+	return m;
+}
+
+void manifest_free(struct manifest *m)
+{
+	if (!m)
+		return;
+	free(m->kahu_version);
+	free(m->name);
+	free(m->parent);
+	free(m->base);
+	for (size_t i = 0; i < m->n_labels; i++) {
+		free(m->labels[i].key);
+		free(m->labels[i].value);
+	}
+	free(m->labels);
+	for (size_t i = 0; i < m->n_objects; i++)
+		free(m->objects[i].path);
+	free(m->objects);
+	free(m);
+}
+
+void manifest_add_label(struct manifest *m, const char *key, const char *value)
+{
+	m->labels = xrealloc(m->labels, (m->n_labels + 1) * sizeof *m->labels);
+	m->labels[m->n_labels].key = xstrdup(key);
+	m->labels[m->n_labels].value = xstrdup(value);
+	m->n_labels++;
+}
+
+void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
+			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1])
+{
+	m->objects = xrealloc(m->objects, (m->n_objects + 1) * sizeof *m->objects);
+	struct manifest_object *o = &m->objects[m->n_objects++];
+	o->path = xstrdup(path);
+	o->size = size;
+	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex);
+}
+
+void manifest_scope_digest(const char *canonical_scope_json, size_t len,
+			   char out[KAHU_HASH_HEX_LEN + 1])
+{
+	kahu_key_hash(canonical_scope_json, len, out);
+}
+
+/* ---- field rules, shared by the writer and the parser ----------------------------- */
+
+static bool is_lower_hex(const char *s, size_t want_len)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == want_len;
+}
+
+static bool has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* Backup names are path components of the repository: backups/<name>/. */
+static const char *backup_name_problem(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return "is empty";
+	if (n > MANIFEST_NAME_MAX)
+		return "is longer than 253 bytes";
+	if (strchr(s, '/'))
+		return "contains '/'";
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return "is \".\" or \"..\"";
+	if (has_control(s))
+		return "contains a control character";
+	return NULL;
+}
+
+static int format_time(time_t t, char out[RFC3339_LEN + 1])
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 9999 ||
+	    strftime(out, RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != RFC3339_LEN)
+		return -1;
+	return 0;
+}
+
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fraction]Z", UTC only (what kahu writes). */
+static int parse_time(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	size_t n = strlen(s);
+	if (n < RFC3339_LEN || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return -1;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || se < 0 || se > 60)
+		return -1;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if ((*p != 'Z' && *p != 'z') || p[1])
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se == 60 ? 59 : se;
+	time_t t = timegm(&tm);
+	struct tm back;
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1; /* e.g. February 30 */
+	*out = t;
+	return 0;
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+#define BAD(...) kahu_error_set(KAHU_EUSAGE, __VA_ARGS__)
+
+static int check_name(const char *mname, const char *what, const char *v)
+{
+	const char *why;
+	if (!v)
+		return BAD("manifest of %s: the %s is missing", mname, what);
+	if ((why = backup_name_problem(v)))
+		return BAD("manifest of %s: the %s \"%s\" %s", mname, what, v, why);
+	return 0;
+}
+
+/* The rules manifest_parse enforces, checked before writing. */
+static int check_struct(const struct manifest *m)
+{
+	int rc;
+	if (m->format != MANIFEST_FORMAT_VERSION)
+		return BAD("manifest: format %d is not %d", m->format, MANIFEST_FORMAT_VERSION);
+	if (!m->name)
+		return BAD("manifest: the backup name is missing");
+	if ((rc = check_name(m->name, "backup name", m->name)) < 0)
+		return rc;
+	if (!m->kahu_version || !*m->kahu_version ||
+	    strlen(m->kahu_version) > MANIFEST_STRING_MAX || has_control(m->kahu_version))
+		return BAD("manifest of %s: missing or bad kahu_version", m->name);
+	if ((unsigned)m->status > MANIFEST_FAILED)
+		return BAD("manifest of %s: bad status %d", m->name, (int)m->status);
+	if ((unsigned)m->type > MANIFEST_DIFFERENTIAL)
+		return BAD("manifest of %s: bad type %d", m->name, (int)m->type);
+	if (m->type == MANIFEST_FULL && (m->parent || m->base))
+		return BAD("manifest of %s: a full backup has no parent or base", m->name);
+	if (m->type != MANIFEST_FULL && ((rc = check_name(m->name, "parent", m->parent)) < 0 ||
+					 (rc = check_name(m->name, "base", m->base)) < 0))
+		return rc;
+	if (!is_lower_hex(m->scope_digest, KAHU_HASH_HEX_LEN))
+		return BAD("manifest of %s: the scope digest is not 64 lowercase hex digits",
+			   m->name);
+	if (m->n_labels > MANIFEST_LABELS_MAX)
+		return BAD("manifest of %s: more than %d labels", m->name, MANIFEST_LABELS_MAX);
+	for (size_t i = 0; i < m->n_labels; i++) {
+		const struct manifest_label *l = &m->labels[i];
+		if (!*l->key || strlen(l->key) > MANIFEST_LABEL_KEY_MAX ||
+		    strlen(l->value) > MANIFEST_LABEL_VALUE_MAX || has_control(l->key) ||
+		    has_control(l->value))
+			return BAD("manifest of %s: bad label \"%s\"", m->name, l->key);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->labels[j].key, l->key))
+				return BAD("manifest of %s: label \"%s\" given twice", m->name,
+					   l->key);
+	}
+	if (m->n_objects > MANIFEST_OBJECTS_MAX)
+		return BAD("manifest of %s: more than %d objects", m->name, MANIFEST_OBJECTS_MAX);
+	for (size_t i = 0; i < m->n_objects; i++) {
+		const struct manifest_object *o = &m->objects[i];
+		if (!o->path || strlen(o->path) > MANIFEST_PATH_MAX ||
+		    bundle_name_check(o->path) < 0)
+			return BAD("manifest of %s: bad object path \"%s\"", m->name,
+				   o->path ? o->path : "");
+		if (!is_lower_hex(o->blake2b, KAHU_HASH_HEX_LEN))
+			return BAD("manifest of %s: the hash of %s is not 64 lowercase hex digits",
+				   m->name, o->path);
+		if (o->size > INT64_MAX)
+			return BAD("manifest of %s: the size of %s is out of range", m->name,
+				   o->path);
+	}
+	const uint64_t *nums[] = { &m->counts.items, &m->counts.types, &m->counts.skipped,
+				   &m->counts.failed, &m->counts.volumes, &m->counts.warnings,
+				   &m->counts.errors, &m->stored_bytes };
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+		if (*nums[i] > INT64_MAX)
+			return BAD("manifest of %s: a count or size is out of range", m->name);
+	return 0;
+}
+
+/* json_string refuses invalid UTF-8: report it rather than crash on NULL. */
+static int set_str(json_t *o, const char *key, const char *val, const char *mname)
+{
+	json_t *s = json_string(val);
+	if (!s)
+		return kahu_error_set(KAHU_EUSAGE, "manifest of %s: field %s is not valid UTF-8",
+				      mname, key);
+	json_object_set_new(o, key, s);
+	return 0;
+}
+
+static int set_time(json_t *o, const char *key, time_t t, const char *mname)
+{
+	char buf[RFC3339_LEN + 1];
+	if (format_time(t, buf) < 0)
+		return kahu_error_set(KAHU_EUSAGE, "manifest of %s: %s time out of range", mname,
+				      key);
+	json_object_set_new(o, key, json_string(buf));
+	return 0;
+}
+
+static void set_int(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static int build_json(const struct manifest *m, const struct kahu_key *key, json_t **out)
+{
+	int rc;
+	json_t *root = json_object(), *labels = json_object(), *counts = json_object();
+	json_t *sizes = json_object(), *objects = json_array();
+	json_object_set_new(root, "labels", labels);
+	json_object_set_new(root, "counts", counts);
+	json_object_set_new(root, "sizes", sizes);
+	json_object_set_new(root, "objects", objects);
+
+	set_int(root, "format", (uint64_t)m->format);
+	if ((rc = set_str(root, "kahu_version", m->kahu_version, m->name)) < 0 ||
+	    (rc = set_str(root, "name", m->name, m->name)) < 0 ||
+	    (rc = set_time(root, "created", m->created, m->name)) < 0 ||
+	    (rc = set_time(root, "completed", m->completed, m->name)) < 0 ||
+	    (m->expires && (rc = set_time(root, "expires", m->expires, m->name)) < 0) ||
+	    (m->parent && (rc = set_str(root, "parent", m->parent, m->name)) < 0) ||
+	    (m->base && (rc = set_str(root, "base", m->base, m->name)) < 0))
+		goto fail;
+	json_object_set_new(root, "status", json_string(manifest_status_name(m->status)));
+	json_object_set_new(root, "type", json_string(manifest_type_name(m->type)));
+	for (size_t i = 0; i < m->n_labels; i++) {
+		/* jansson refuses invalid UTF-8 in keys and values (and takes v anyway) */
+		json_t *v = json_string(m->labels[i].value);
+		if (!v || json_object_set_new(labels, m->labels[i].key, v) < 0) {
+			rc = kahu_error_set(KAHU_EUSAGE, "manifest of %s: a label is not valid "
+					    "UTF-8", m->name);
+			goto fail;
+		}
+	}
+	set_int(counts, "items", m->counts.items);
+	set_int(counts, "types", m->counts.types);
+	set_int(counts, "skipped", m->counts.skipped);
+	set_int(counts, "failed", m->counts.failed);
+	set_int(counts, "volumes", m->counts.volumes);
+	set_int(counts, "warnings", m->counts.warnings);
+	set_int(counts, "errors", m->counts.errors);
+	set_int(sizes, "stored", m->stored_bytes);
+	json_object_set_new(root, "scope_digest", json_string(m->scope_digest));
+	for (size_t i = 0; i < m->n_objects; i++) {
+		json_t *o = json_object();
+		json_array_append_new(objects, o);
+		if ((rc = set_str(o, "path", m->objects[i].path, m->name)) < 0)
+			goto fail;
+		set_int(o, "size", m->objects[i].size);
+		json_object_set_new(o, "blake2b", json_string(m->objects[i].blake2b));
+	}
+	if (key) {
+		char id[KAHU_KEY_ID_HEX_LEN + 1];
+		json_object_set_new(root, "encryption", json_string(MANIFEST_ENC_SECRETSTREAM));
+		json_object_set_new(root, "key_id", json_string(kahu_key_id_hex(key, id)));
+	} else {
+		json_object_set_new(root, "encryption", json_string(MANIFEST_ENC_NONE));
+	}
+	*out = root;
+	return 0;
+fail:
+	json_decref(root);
+	return rc;
+}
+
+static char *canonical(const json_t *root)
+{
+	char *s = json_dumps(root, CANON_FLAGS);
+	if (!s) {
+		fprintf(stderr, "kahu: out of memory (serializing JSON)\n");
+		abort();
+	}
+	return s;
+}
+
+static void mac_hex(const struct kahu_key *key, const char *data, char out[2 * KAHU_MAC_BYTES + 1])
+{
+	uint8_t mac[KAHU_MAC_BYTES];
+	kahu_key_mac(key, data, strlen(data), mac);
+	for (size_t i = 0; i < sizeof mac; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+int manifest_to_json(const struct manifest *m, const struct kahu_key *key, char **out)
+{
+	json_t *root = NULL;
+	int rc;
+	*out = NULL;
+	if ((rc = check_struct(m)) < 0 || (rc = build_json(m, key, &root)) < 0)
+		return rc;
+	if (key) {
+		char mac[2 * KAHU_MAC_BYTES + 1];
+		char *canon = canonical(root);
+		mac_hex(key, canon, mac);
+		free(canon);
+		json_object_set_new(root, "mac", json_string(mac));
+	}
+	char *text = canonical(root);
+	json_decref(root);
+	*out = xasprintf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* ---- parsing ----------------------------------------------------------------------- */
+
+static int malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int malformed(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	kahu_error_set(KAHU_EDATA, "malformed manifest: %s", msg ? msg : fmt);
+	free(msg);
+	return KAHU_EDATA;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "?";
+}
+
+/* A member of obj by type; *out NULL and 0 when absent and optional. */
+static int get_field(const json_t *obj, const char *where, const char *key, json_type type,
+		     bool required, json_t **out)
+{
+	static const char *const want[] = { [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
+					    [JSON_STRING] = "a string",
+					    [JSON_INTEGER] = "an integer" };
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (!v || (!required && json_is_null(v))) {
+		if (required)
+			return malformed("%s%s\"%s\" is missing", where, *where ? " " : "", key);
+		return 0;
+	}
+	if (json_typeof(v) != type)
+		return malformed("%s%s\"%s\" must be %s, not %s", where, *where ? " " : "", key,
+				 want[type], json_kind(v));
+	*out = v;
+	return 0;
+}
+
+static int get_string(const json_t *obj, const char *where, const char *key, bool required,
+		      size_t max, const char **out)
+{
+	json_t *v;
+	int rc = get_field(obj, where, key, JSON_STRING, required, &v);
+	*out = NULL;
+	if (rc < 0 || !v)
+		return rc;
+	const char *s = json_string_value(v);
+	if (json_string_length(v) > max)
+		return malformed("%s%s\"%s\" is longer than %zu bytes", where, *where ? " " : "",
+				 key, max);
+	if (has_control(s))
+		return malformed("%s%s\"%s\" contains a control character", where,
+				 *where ? " " : "", key);
+	*out = s;
+	return 0;
+}
+
+static int get_uint(const json_t *obj, const char *where, const char *key, uint64_t *out)
+{
+	json_t *v;
+	int rc = get_field(obj, where, key, JSON_INTEGER, true, &v);
+	if (rc < 0)
+		return rc;
+	json_int_t i = json_integer_value(v);
+	if (i < 0)
+		return malformed("%s%s\"%s\" must not be negative", where, *where ? " " : "", key);
+	*out = (uint64_t)i;
+	return 0;
+}
+
+static int get_time(const json_t *obj, const char *key, bool required, time_t *out)
+{
+	const char *s;
+	int rc = get_string(obj, "", key, required, 64, &s);
+	*out = 0;
+	if (rc < 0 || !s)
+		return rc;
+	if (parse_time(s, out) < 0)
+		return malformed("\"%s\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", key);
+	return 0;
+}
+
+static int get_enum(const json_t *obj, const char *key, const char *const *names, size_t n,
+		    int *out)
+{
+	const char *s;
+	int rc = get_string(obj, "", key, true, 64, &s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return malformed("unknown %s \"%s\"", key, s);
+}
+
+static int get_name(const json_t *obj, const char *key, bool required, char **out)
+{
+	const char *s, *why;
+	int rc = get_string(obj, "", key, required, MANIFEST_NAME_MAX, &s);
+	if (rc < 0 || !s)
+		return rc;
+	if ((why = backup_name_problem(s)))
+		return malformed("\"%s\" %s", key, why);
+	*out = xstrdup(s);
+	return 0;
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_label *)a)->key,
+		      ((const struct manifest_label *)b)->key);
+}
+
+static int parse_labels(const json_t *root, struct manifest *m)
+{
+	json_t *labels, *v;
+	const char *k;
+	int rc = get_field(root, "", "labels", JSON_OBJECT, true, &labels);
+	if (rc < 0)
+		return rc;
+	if (json_object_size(labels) > MANIFEST_LABELS_MAX)
+		return malformed("more than %d labels", MANIFEST_LABELS_MAX);
+	m->labels = xcalloc(json_object_size(labels) + 1, sizeof *m->labels);
+	json_object_foreach(labels, k, v) {
+		if (!*k || strlen(k) > MANIFEST_LABEL_KEY_MAX || has_control(k))
+			return malformed("bad label key");
+		const char *s;
+		if ((rc = get_string(labels, "label", k, true, MANIFEST_LABEL_VALUE_MAX, &s)) < 0)
+			return rc;
+		m->labels[m->n_labels].key = xstrdup(k);
+		m->labels[m->n_labels].value = xstrdup(s);
+		m->n_labels++;
+	}
+	qsort(m->labels, m->n_labels, sizeof *m->labels, cmp_label);
+	return 0;
+}
+
+static int parse_objects(const json_t *root, struct manifest *m)
+{
+	json_t *arr, *o;
+	size_t i;
+	int rc = get_field(root, "", "objects", JSON_ARRAY, true, &arr);
+	if (rc < 0)
+		return rc;
+	if (json_array_size(arr) > MANIFEST_OBJECTS_MAX)
+		return malformed("more than %d objects", MANIFEST_OBJECTS_MAX);
+	m->objects = xcalloc(json_array_size(arr) + 1, sizeof *m->objects);
+	json_array_foreach(arr, i, o) {
+		char where[48];
+		const char *path, *hash;
+		uint64_t size;
+		snprintf(where, sizeof where, "objects[%zu]", i);
+		if (!json_is_object(o))
+			return malformed("%s must be an object, not %s", where, json_kind(o));
+		if ((rc = get_string(o, where, "path", true, MANIFEST_PATH_MAX, &path)) < 0 ||
+		    (rc = get_uint(o, where, "size", &size)) < 0 ||
+		    (rc = get_string(o, where, "blake2b", true, KAHU_HASH_HEX_LEN, &hash)) < 0)
+			return rc;
+		if (bundle_name_check(path) < 0)
+			return malformed("%s \"path\": %s", where, kahu_error_last());
+		if (!is_lower_hex(hash, KAHU_HASH_HEX_LEN))
+			return malformed("%s \"blake2b\" is not 64 lowercase hex digits", where);
+		manifest_add_object(m, path, size, hash);
+	}
+	return 0;
+}
+
+static int parse_crypto(const json_t *root, struct manifest *m)
+{
+	const char *enc, *id, *mac;
+	int rc;
+	if ((rc = get_string(root, "", "encryption", true, 64, &enc)) < 0 ||
+	    (rc = get_string(root, "", "key_id", false, 64, &id)) < 0 ||
+	    (rc = get_string(root, "", "mac", false, 128, &mac)) < 0)
+		return rc;
+	if (!strcmp(enc, MANIFEST_ENC_NONE)) {
+		if (id || mac)
+			return malformed("an unencrypted manifest has no \"key_id\" or \"mac\"");
+		return 0;
+	}
+	if (strcmp(enc, MANIFEST_ENC_SECRETSTREAM) != 0)
+		return malformed("unsupported encryption \"%s\"", enc);
+	if (!id || !is_lower_hex(id, KAHU_KEY_ID_HEX_LEN))
+		return malformed("\"key_id\" must be %d lowercase hex digits", KAHU_KEY_ID_HEX_LEN);
+	if (!mac || !is_lower_hex(mac, 2 * KAHU_MAC_BYTES))
+		return malformed("\"mac\" must be %d lowercase hex digits", 2 * KAHU_MAC_BYTES);
+	m->encrypted = true;
+	m->has_mac = true;
+	memcpy(m->key_id, id, KAHU_KEY_ID_HEX_LEN + 1);
+	return 0;
+}
+
+static int parse_root(const json_t *root, struct manifest *m)
+{
+	json_t *v, *counts, *sizes;
+	const char *s;
+	int rc, e;
+
+	if ((rc = get_field(root, "", "format", JSON_INTEGER, true, &v)) < 0)
+		return rc;
+	if (json_integer_value(v) != MANIFEST_FORMAT_VERSION)
+		return malformed("unsupported manifest format %lld (this kahu reads format %d)",
+				 (long long)json_integer_value(v), MANIFEST_FORMAT_VERSION);
+	if ((rc = get_name(root, "name", true, &m->name)) < 0 ||
+	    (rc = get_string(root, "", "kahu_version", true, MANIFEST_STRING_MAX, &s)) < 0)
+		return rc;
+	if (!*s)
+		return malformed("\"kahu_version\" is empty");
+	m->kahu_version = xstrdup(s);
+	if ((rc = get_time(root, "created", true, &m->created)) < 0 ||
+	    (rc = get_time(root, "completed", true, &m->completed)) < 0 ||
+	    (rc = get_time(root, "expires", false, &m->expires)) < 0)
+		return rc;
+	if ((rc = get_enum(root, "status", status_names, 3, &e)) < 0)
+		return rc;
+	m->status = (enum manifest_status)e;
+	if ((rc = get_enum(root, "type", type_names, 3, &e)) < 0)
+		return rc;
+	m->type = (enum manifest_type)e;
+	bool chained = m->type != MANIFEST_FULL;
+	if ((rc = get_name(root, "parent", chained, &m->parent)) < 0 ||
+	    (rc = get_name(root, "base", chained, &m->base)) < 0)
+		return rc;
+	if (!chained && (m->parent || m->base))
+		return malformed("a full backup has no \"parent\" or \"base\"");
+	if ((rc = parse_labels(root, m)) < 0)
+		return rc;
+	if ((rc = get_field(root, "", "counts", JSON_OBJECT, true, &counts)) < 0 ||
+	    (rc = get_uint(counts, "counts", "items", &m->counts.items)) < 0 ||
+	    (rc = get_uint(counts, "counts", "types", &m->counts.types)) < 0 ||
+	    (rc = get_uint(counts, "counts", "skipped", &m->counts.skipped)) < 0 ||
+	    (rc = get_uint(counts, "counts", "failed", &m->counts.failed)) < 0 ||
+	    (rc = get_uint(counts, "counts", "volumes", &m->counts.volumes)) < 0 ||
+	    (rc = get_uint(counts, "counts", "warnings", &m->counts.warnings)) < 0 ||
+	    (rc = get_uint(counts, "counts", "errors", &m->counts.errors)) < 0)
+		return rc;
+	if ((rc = get_field(root, "", "sizes", JSON_OBJECT, true, &sizes)) < 0 ||
+	    (rc = get_uint(sizes, "sizes", "stored", &m->stored_bytes)) < 0)
+		return rc;
+	if ((rc = get_string(root, "", "scope_digest", true, KAHU_HASH_HEX_LEN, &s)) < 0)
+		return rc;
+	if (!is_lower_hex(s, KAHU_HASH_HEX_LEN))
+		return malformed("\"scope_digest\" is not 64 lowercase hex digits");
+	memcpy(m->scope_digest, s, KAHU_HASH_HEX_LEN + 1);
+	if ((rc = parse_objects(root, m)) < 0)
+		return rc;
+	return parse_crypto(root, m);
+}
+
+static int load_json(const char *text, size_t len, json_t **out)
+{
+	json_error_t jerr;
+	*out = NULL;
+	if (len > MANIFEST_TEXT_MAX)
+		return malformed("%zu bytes, more than the %u allowed", len, MANIFEST_TEXT_MAX);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return malformed("invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
+				 jerr.text);
+	if (!json_is_object(root)) {
+		int rc = malformed("expected a JSON object, not %s", json_kind(root));
+		json_decref(root);
+		return rc;
+	}
+	*out = root;
+	return 0;
+}
+
+int manifest_parse(const char *text, size_t len, struct manifest **out)
+{
+	json_t *root;
+	int rc;
+	*out = NULL;
+	if ((rc = load_json(text, len, &root)) < 0)
+		return rc;
+	struct manifest *m = manifest_new();
+	rc = parse_root(root, m);
+	json_decref(root);
+	if (rc < 0) {
+		manifest_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+static int check_mac(const char *text, size_t len, const struct manifest *m,
+		     const struct kahu_key *key)
+{
+	json_t *root;
+	uint8_t mac[KAHU_MAC_BYTES];
+	int rc = load_json(text, len, &root);
+	if (rc < 0)
+		return rc;
+	const char *hex = json_string_value(json_object_get(root, "mac"));
+	for (size_t i = 0; i < sizeof mac; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v); /* checked to be hex by manifest_parse */
+		mac[i] = (uint8_t)v;
+	}
+	json_object_del(root, "mac");
+	char *canon = canonical(root);
+	json_decref(root);
+	rc = kahu_key_mac_verify(key, canon, strlen(canon), mac);
+	free(canon);
+	if (rc < 0)
+		return kahu_error_set(KAHU_ECRYPTO, "the manifest of backup %s failed "
+				      "authentication: it was altered or forged", m->name);
+	return 0;
+}
+
+static int verify_parsed(const char *text, size_t len, const struct manifest *m,
+			 const struct kahu_key *key)
+{
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
+	if (!key) {
+		if (m->has_mac)
+			return kahu_error_set(KAHU_ECRYPTO,
+					      "backup %s is encrypted (key %s): its manifest can "
+					      "only be authenticated with that key", m->name,
+					      m->key_id);
+		return 0;
+	}
+	if (!m->has_mac)
+		return kahu_error_set(KAHU_ECRYPTO,
+				      "the manifest of backup %s carries no MAC (it says the "
+				      "backup was written without encryption), so it cannot be "
+				      "authenticated with the key in use: refusing it", m->name);
+	kahu_key_id_hex(key, id);
+	if (strcmp(id, m->key_id) != 0)
+		return kahu_error_set(KAHU_ECRYPTO,
+				      "the manifest of backup %s was written with key %s, the key "
+				      "in use is %s", m->name, m->key_id, id);
+	return check_mac(text, len, m, key);
+}
+
+int manifest_verify(const char *text, size_t len, const struct kahu_key *key)
+{
+	struct manifest *m = NULL;
+	int rc = manifest_parse(text, len, &m);
+	if (rc == 0)
+		rc = verify_parsed(text, len, m, key);
+	manifest_free(m);
+	return rc;
+}
+
+int manifest_load(const char *text, size_t len, const struct kahu_key *key,
+		  struct manifest **out)
+{
+	struct manifest *m = NULL;
+	int rc = manifest_parse(text, len, &m);
+	*out = NULL;
+	if (rc == 0 && (rc = verify_parsed(text, len, m, key)) == 0) {
+		*out = m;
+		return 0;
+	}
+	manifest_free(m);
+	return rc;
+}
+
+const char *manifest_auth_warning(const struct manifest *m)
+{
+	static __thread char buf[MANIFEST_NAME_MAX + 128];
+	if (m->has_mac)
+		return NULL;
+	snprintf(buf, sizeof buf, "backup %s was written without encryption: its manifest "
+		 "carries no MAC and cannot be authenticated", m->name);
+	return buf;
+}
+
+/* ---- index lines ------------------------------------------------------------------- */
+
+int index_line_format(const struct index_entry *e, struct kbuf *out)
+{
+	if (!e->resource || !*e->resource || !e->name || !*e->name || (e->ns && !*e->ns))
+		return kahu_error_set(KAHU_EUSAGE, "index line: resource and name are required, "
+				      "namespace must not be empty");
+	if (!is_lower_hex(e->hash, KAHU_HASH_HEX_LEN))
+		return kahu_error_set(KAHU_EUSAGE, "index line for %s %s: the hash is not 64 "
+				      "lowercase hex digits", e->resource, e->name);
+	json_t *o = json_object();
+	const char *keys[] = { "r", "ns", "n", "uid", "rv", "h" };
+	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv, e->hash };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		if (!vals[i])
+			continue;
+		json_t *s = json_string(vals[i]);
+		if (!s) {
+			json_decref(o);
+			return kahu_error_set(KAHU_EUSAGE, "index line for %s: field \"%s\" is not "
+					      "valid UTF-8", e->resource, keys[i]);
+		}
+		json_object_set_new(o, keys[i], s);
+	}
+	char *text = canonical(o);
+	json_decref(o);
+	kbuf_adds(out, text);
+	kbuf_addc(out, '\n');
+	free(text);
+	return 0;
+}
+
+static int index_field(const json_t *o, const char *key, bool required, char **out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v) {
+		if (required)
+			return kahu_error_set(KAHU_EDATA, "malformed index line: \"%s\" is missing",
+					      key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return kahu_error_set(KAHU_EDATA, "malformed index line: \"%s\" must be a string, "
+				      "not %s", key, json_kind(v));
+	if (json_string_length(v) == 0 && strcmp(key, "uid") && strcmp(key, "rv"))
+		return kahu_error_set(KAHU_EDATA, "malformed index line: \"%s\" is empty", key);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+int index_line_parse(const char *line, size_t len, struct index_entry *e)
+{
+	json_error_t jerr;
+	char *h = NULL;
+	int rc;
+	memset(e, 0, sizeof *e);
+	if (len && line[len - 1] == '\n')
+		len--;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o)
+		return kahu_error_set(KAHU_EDATA, "malformed index line: invalid JSON at column "
+				      "%d: %s", jerr.column, jerr.text);
+	if (!json_is_object(o)) {
+		rc = kahu_error_set(KAHU_EDATA, "malformed index line: expected an object, not %s",
+				    json_kind(o));
+		goto out;
+	}
+	if ((rc = index_field(o, "r", true, &e->resource)) < 0 ||
+	    (rc = index_field(o, "ns", false, &e->ns)) < 0 ||
+	    (rc = index_field(o, "n", true, &e->name)) < 0 ||
+	    (rc = index_field(o, "uid", false, &e->uid)) < 0 ||
+	    (rc = index_field(o, "rv", false, &e->rv)) < 0 ||
+	    (rc = index_field(o, "h", true, &h)) < 0)
+		goto out;
+	if (!is_lower_hex(h, KAHU_HASH_HEX_LEN)) {
+		rc = kahu_error_set(KAHU_EDATA, "malformed index line: \"h\" is not 64 lowercase "
+				    "hex digits");
+		goto out;
+	}
+	memcpy(e->hash, h, KAHU_HASH_HEX_LEN + 1);
+out:
+	free(h);
+	json_decref(o);
+	if (rc < 0)
+		index_entry_clear(e);
+	return rc;
+}
+
+void index_entry_clear(struct index_entry *e)
+{
+	if (!e)
+		return;
+	free(e->resource);
+	free(e->ns);
+	free(e->name);
+	free(e->uid);
+	free(e->rv);
+	memset(e, 0, sizeof *e);
+}
+
+/* ---- member names ------------------------------------------------------------------ */
+
+static int path_component(const char *what, const char *s)
+{
+	if (!s || !*s)
+		return kahu_error_set(KAHU_EUSAGE, "empty %s in a resource path", what);
+	if (strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, ".."))
+		return kahu_error_set(KAHU_EUSAGE, "%s \"%s\" cannot be part of a resource path "
+				      "(it contains '/' or is \".\" or \"..\")", what, s);
+	return 0;
+}
+
+int bundle_resource_path(const char *group_resource, const char *ns, const char *name,
+			 char **out)
+{
+	int rc;
+	*out = NULL;
+	if ((rc = path_component("group-resource", group_resource)) < 0 ||
+	    (ns && (rc = path_component("namespace", ns)) < 0) ||
+	    (rc = path_component("name", name)) < 0)
+		return rc;
+	char *p = ns ? xasprintf("resources/%s/namespaces/%s/%s.json", group_resource, ns, name)
+		     : xasprintf("resources/%s/cluster/%s.json", group_resource, name);
+	if ((rc = bundle_name_check(p)) < 0) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* kahu — the backup manifest (backups/<name>/backup.json) and the item index lines of
+ * kahu/index.jsonl (FORMAT.md).
+ *
+ * The manifest is plain JSON, readable without the key (kahu backup list), and holds
+ * nothing secret: no object or namespace names, only counts, sizes, hashes.  Its text is
+ * the canonical serialization (keys sorted, compact: jansson JSON_SORT_KEYS |
+ * JSON_COMPACT) plus a newline:
+ *
+ *   {"base":"full-1","completed":"2025-01-02T03:05:00Z",
+ *    "counts":{"errors":0,"failed":0,"items":412,"skipped":3,"types":57,"volumes":2,
+ *              "warnings":1},
+ *    "created":"2025-01-02T03:04:05Z","encryption":"xchacha20poly1305-secretstream",
+ *    "expires":"2025-02-01T03:04:05Z","format":1,"kahu_version":"0.1.0",
+ *    "key_id":"<32 hex>","labels":{"team":"shop"},"mac":"<64 hex>","name":"nightly-2",
+ *    "objects":[{"blake2b":"<64 hex>","path":"metadata.tar.zst.kenc","size":123}],
+ *    "parent":"nightly-1","scope_digest":"<64 hex>","sizes":{"stored":123},
+ *    "status":"Completed","type":"incremental"}
+ *
+ * "parent" and "base" are present for incremental and differential backups only,
+ * "expires" only when the backup expires; object paths are relative to the backup's
+ * directory (backups/<name>/).
+ *
+ * Authentication: with a key, "mac" is the keyed BLAKE2b-256 (kahu_key_mac, "kahu-mac"
+ * subkey) of the canonical serialization of the whole document without "mac".  The
+ * verifier recomputes that serialization from the parsed JSON, so every field — also
+ * fields a newer kahu adds and this one ignores — is covered.  Without encryption there
+ * is no MAC ("encryption":"none", no "key_id", no "mac"): such a manifest cannot be
+ * authenticated, and callers should say so (manifest_auth_warning). */
+#ifndef KAHU_ARCHIVE_MANIFEST_H
+#define KAHU_ARCHIVE_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "archive/key.h"
+#include "util/buf.h"
+
+#define MANIFEST_FORMAT_VERSION 1
+#define MANIFEST_ENC_SECRETSTREAM "xchacha20poly1305-secretstream"
+#define MANIFEST_ENC_NONE "none"
+/* Bounds enforced by manifest_parse (and manifest_to_json). */
+#define MANIFEST_TEXT_MAX (16u << 20)
+#define MANIFEST_NAME_MAX 253
+#define MANIFEST_LABELS_MAX 256
+#define MANIFEST_LABEL_KEY_MAX 317
+#define MANIFEST_LABEL_VALUE_MAX 1024
+#define MANIFEST_OBJECTS_MAX 1000000
+#define MANIFEST_PATH_MAX 4096
+#define MANIFEST_STRING_MAX 256 /* kahu_version */
+
+enum manifest_status {
+	MANIFEST_COMPLETED,
+	MANIFEST_PARTIALLY_FAILED,
+	MANIFEST_FAILED,
+};
+
+enum manifest_type {
+	MANIFEST_FULL,
+	MANIFEST_INCREMENTAL,
+	MANIFEST_DIFFERENTIAL,
+};
+
+struct manifest_label {
+	char *key;
+	char *value;
+};
+
+struct manifest_object {
+	char *path;    /* relative to backups/<name>/, e.g. "metadata.tar.zst.kenc" */
+	uint64_t size; /* stored bytes */
+	char blake2b[KAHU_HASH_HEX_LEN + 1]; /* of the stored bytes (bundle_stats.blake2b) */
+};
+
+struct manifest_counts {
+	uint64_t items;    /* items backed up */
+	uint64_t types;    /* resource types backed up */
+	uint64_t skipped;  /* items left out on purpose (filters, unlistable types) */
+	uint64_t failed;   /* items that could not be backed up */
+	uint64_t volumes;  /* volumes backed up */
+	uint64_t warnings;
+	uint64_t errors;
+};
+
+struct manifest {
+	int format;                  /* MANIFEST_FORMAT_VERSION */
+	char *kahu_version;
+	char *name;
+	time_t created, completed;
+	time_t expires;              /* 0: never */
+	enum manifest_status status;
+	enum manifest_type type;
+	char *parent;                /* incremental/differential: the backup it builds on */
+	char *base;                  /* incremental/differential: the full backup of the chain */
+	struct manifest_label *labels; /* sorted by key after parse */
+	size_t n_labels;
+	struct manifest_counts counts;
+	uint64_t stored_bytes;       /* sum of the objects' sizes */
+	char scope_digest[KAHU_HASH_HEX_LEN + 1]; /* manifest_scope_digest() */
+	struct manifest_object *objects;
+	size_t n_objects;
+	/* Filled by manifest_parse; ignored by manifest_to_json, which derives them from
+	 * its key argument. */
+	bool encrypted;
+	char key_id[KAHU_KEY_ID_HEX_LEN + 1]; /* "" when unencrypted */
+	bool has_mac;
+};
+
+struct manifest *manifest_new(void); /* format = 1, everything else empty */
+void manifest_free(struct manifest *m);
+/* Copies. */
+void manifest_add_label(struct manifest *m, const char *key, const char *value);
+void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
+			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1]);
+
+const char *manifest_status_name(enum manifest_status s); /* "Completed", ... */
+const char *manifest_type_name(enum manifest_type t);     /* "full", ... */
+
+/* Digest of the canonical scope JSON (BLAKE2b-256, hex), so that an incremental backup
+ * can find the newest completed backup of the same scope without the key.  Note it is
+ * not secret: a guessed scope can be confirmed against it. */
+void manifest_scope_digest(const char *canonical_scope_json, size_t len,
+			   char out[KAHU_HASH_HEX_LEN + 1]);
+
+/* The stored text (NUL-terminated, ends with a newline), *out freed by the caller.
+ * key non-NULL: "encryption" = secretstream, "key_id", "mac"; NULL: "none", no MAC.
+ * KAHU_EUSAGE when m breaks the rules manifest_parse enforces (so kahu never writes a
+ * manifest it would refuse to read). */
+int manifest_to_json(const struct manifest *m, const struct kahu_key *key, char **out);
+
+/* Parses and checks types, presence and bounds of every field; unknown fields are
+ * ignored (and still covered by the MAC).  KAHU_EDATA with a message naming the field
+ * for malformed input.  Does not authenticate: see manifest_verify. */
+int manifest_parse(const char *text, size_t len, struct manifest **out);
+
+/* Authenticates the manifest text.
+ *   key non-NULL: 0 when the MAC is valid.  KAHU_ECRYPTO "the manifest of backup X
+ *     failed authentication: it was altered or forged" for a wrong MAC,
+ *     "... was written with key A, the key in use is B" for another key id,
+ *     "... carries no MAC ..." when it claims to be unencrypted (a stripped or
+ *     downgraded manifest cannot be told from a genuine unencrypted one).
+ *   key NULL: 0 for an unencrypted manifest (nothing to check: warn with
+ *     manifest_auth_warning), KAHU_ECRYPTO when it is encrypted (a key is needed).
+ * KAHU_EDATA when the text does not parse. */
+int manifest_verify(const char *text, size_t len, const struct kahu_key *key);
+
+/* manifest_parse + manifest_verify. */
+int manifest_load(const char *text, size_t len, const struct kahu_key *key,
+		  struct manifest **out);
+
+/* NULL when the manifest carries a MAC; else a sentence for a warning:
+ * "backup X was written without encryption: its manifest carries no MAC and cannot be
+ * authenticated". */
+const char *manifest_auth_warning(const struct manifest *m);
+
+/* ---- kahu/index.jsonl ------------------------------------------------------------- */
+
+/* One item: {"h":"<hex>","n":"web","ns":"shop","r":"deployments.apps","rv":"42",
+ * "uid":"..."}; "ns" absent for cluster-scoped items, "uid"/"rv" absent when unknown. */
+struct index_entry {
+	char *resource;  /* group-resource: "deployments.apps", "configmaps" */
+	char *ns;        /* NULL: cluster-scoped */
+	char *name;
+	char *uid;       /* may be NULL */
+	char *rv;        /* resourceVersion, may be NULL */
+	char hash[KAHU_HASH_HEX_LEN + 1]; /* BLAKE2b-256 of the stored object JSON */
+};
+
+/* Appends one line (compact, sorted keys, '\n'-terminated) to out.  KAHU_EUSAGE when a
+ * required field is missing or the hash is not 64 lowercase hex digits. */
+int index_line_format(const struct index_entry *e, struct kbuf *out);
+/* Parses one line (a trailing "\n" is allowed); fills *e (free with index_entry_clear).
+ * KAHU_EDATA with the reason for a malformed line. */
+int index_line_parse(const char *line, size_t len, struct index_entry *e);
+void index_entry_clear(struct index_entry *e);
+
+/* The member name of an API object in the metadata bundle (Velero's layout):
+ *   ("deployments.apps", "shop", "web")  -> "resources/deployments.apps/namespaces/shop/web.json"
+ *   ("namespaces", NULL, "shop")         -> "resources/namespaces/cluster/shop.json"
+ * Names are kept as they are (cluster objects such as "system:controller:foo" are
+ * valid member names).  KAHU_EUSAGE for an empty component, one containing '/', or
+ * "." / "..". *out freed by the caller. */
+int bundle_resource_path(const char *group_resource, const char *ns, const char *name,
+			 char **out);
+
+#endif

@@ -1,0 +1,654 @@
+/* Unit tests: the backup manifest (backup.json), index lines, resource member names. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "check_main.h"
+#include "archive/key.h"
+#include "archive/manifest.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#define H1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static struct kahu_key *test_key(uint8_t seed)
+{
+	uint8_t m[KAHU_KEY_BYTES];
+	struct kahu_key *k = NULL;
+	for (size_t i = 0; i < sizeof m; i++)
+		m[i] = (uint8_t)(seed * 31 + i);
+	ck_assert_int_eq(kahu_key_from_bytes(m, &k), 0);
+	return k;
+}
+
+static struct manifest *sample(void)
+{
+	struct manifest *m = manifest_new();
+	m->kahu_version = xstrdup("0.1.0");
+	m->name = xstrdup("nightly-2");
+	m->created = 1735787045;   /* 2025-01-02T03:04:05Z */
+	m->completed = 1735787100; /* 2025-01-02T03:05:00Z */
+	m->expires = 1738379045;   /* 2025-02-01T03:04:05Z */
+	m->status = MANIFEST_PARTIALLY_FAILED;
+	m->type = MANIFEST_INCREMENTAL;
+	m->parent = xstrdup("nightly-1");
+	m->base = xstrdup("full-1");
+	manifest_add_label(m, "team", "shop");
+	manifest_add_label(m, "env", "prod \xc3\xa9t\xc3\xa9");
+	m->counts = (struct manifest_counts){ .items = 412, .types = 57, .skipped = 3,
+					      .failed = 1, .volumes = 2, .warnings = 4,
+					      .errors = 1 };
+	m->stored_bytes = 5000123;
+	manifest_scope_digest("{\"namespaces\":[\"shop\"]}", 23, m->scope_digest);
+	manifest_add_object(m, "metadata.tar.zst.kenc", 123, H1);
+	manifest_add_object(m, "volumes/0001.tar.zst.kenc", 5000000, H2);
+	return m;
+}
+
+static char *to_json(const struct manifest *m, const struct kahu_key *key)
+{
+	char *text = NULL;
+	ck_assert_msg(manifest_to_json(m, key, &text) == 0, "%s", kahu_error_last());
+	return text;
+}
+
+START_TEST(test_roundtrip)
+{
+	struct kahu_key *key = test_key(1);
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, key), *again;
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
+	size_t len = strlen(text);
+	ck_assert(len > 0 && text[len - 1] == '\n');
+	ck_assert(strchr(text, '\n') == text + len - 1); /* one line, compact */
+	ck_assert_ptr_nonnull(strstr(text, "\"mac\":\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"created\":\"2025-01-02T03:04:05Z\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"encryption\":\"xchacha20poly1305-secretstream\""));
+	ck_assert_int_eq(manifest_parse(text, len, &p), 0);
+	ck_assert_int_eq(p->format, 1);
+	ck_assert_str_eq(p->kahu_version, "0.1.0");
+	ck_assert_str_eq(p->name, "nightly-2");
+	ck_assert_int_eq((long)p->created, 1735787045L);
+	ck_assert_int_eq((long)p->completed, 1735787100L);
+	ck_assert_int_eq((long)p->expires, 1738379045L);
+	ck_assert_int_eq(p->status, MANIFEST_PARTIALLY_FAILED);
+	ck_assert_int_eq(p->type, MANIFEST_INCREMENTAL);
+	ck_assert_str_eq(p->parent, "nightly-1");
+	ck_assert_str_eq(p->base, "full-1");
+	ck_assert_uint_eq(p->n_labels, 2);
+	ck_assert_str_eq(p->labels[0].key, "env"); /* sorted */
+	ck_assert_str_eq(p->labels[0].value, "prod \xc3\xa9t\xc3\xa9");
+	ck_assert_str_eq(p->labels[1].key, "team");
+	ck_assert_uint_eq(p->counts.items, 412);
+	ck_assert_uint_eq(p->counts.types, 57);
+	ck_assert_uint_eq(p->counts.skipped, 3);
+	ck_assert_uint_eq(p->counts.failed, 1);
+	ck_assert_uint_eq(p->counts.volumes, 2);
+	ck_assert_uint_eq(p->counts.warnings, 4);
+	ck_assert_uint_eq(p->counts.errors, 1);
+	ck_assert_uint_eq(p->stored_bytes, 5000123);
+	ck_assert_str_eq(p->scope_digest, m->scope_digest);
+	ck_assert_uint_eq(p->n_objects, 2);
+	ck_assert_str_eq(p->objects[1].path, "volumes/0001.tar.zst.kenc");
+	ck_assert_uint_eq(p->objects[1].size, 5000000);
+	ck_assert_str_eq(p->objects[1].blake2b, H2);
+	ck_assert(p->encrypted && p->has_mac);
+	ck_assert_str_eq(p->key_id, kahu_key_id_hex(key, id));
+	ck_assert_ptr_null(manifest_auth_warning(p));
+	/* deterministic: the parsed manifest serializes to the same text */
+	again = to_json(p, key);
+	ck_assert_str_eq(again, text);
+	ck_assert_int_eq(manifest_verify(text, len, key), 0);
+	manifest_free(p);
+	ck_assert_int_eq(manifest_load(text, len, key, &p), 0);
+	ck_assert_str_eq(p->name, "nightly-2");
+	manifest_free(p);
+	free(again);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+START_TEST(test_full_unencrypted_exact)
+{
+	struct manifest *m = manifest_new(), *p = NULL;
+	m->kahu_version = xstrdup("0.1.0");
+	m->name = xstrdup("b1");
+	m->created = 0;
+	m->completed = 60;
+	m->status = MANIFEST_COMPLETED;
+	m->type = MANIFEST_FULL;
+	memset(m->scope_digest, 'a', KAHU_HASH_HEX_LEN);
+	manifest_add_object(m, "metadata.tar.zst", 9, H1);
+	char *text = to_json(m, NULL);
+	ck_assert_str_eq(text,
+			 "{\"completed\":\"1970-01-01T00:01:00Z\",\"counts\":{\"errors\":0,"
+			 "\"failed\":0,\"items\":0,\"skipped\":0,\"types\":0,\"volumes\":0,"
+			 "\"warnings\":0},\"created\":\"1970-01-01T00:00:00Z\","
+			 "\"encryption\":\"none\",\"format\":1,\"kahu_version\":\"0.1.0\","
+			 "\"labels\":{},\"name\":\"b1\",\"objects\":[{\"blake2b\":\"" H1 "\","
+			 "\"path\":\"metadata.tar.zst\",\"size\":9}],\"scope_digest\":"
+			 "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+			 "\"sizes\":{\"stored\":0},\"status\":\"Completed\",\"type\":\"full\"}\n");
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &p), 0);
+	ck_assert(!p->encrypted && !p->has_mac);
+	ck_assert_str_eq(p->key_id, "");
+	ck_assert_ptr_null(p->parent);
+	ck_assert_int_eq((long)p->expires, 0);
+	ck_assert_str_eq(manifest_auth_warning(p),
+			 "backup b1 was written without encryption: its manifest carries no MAC "
+			 "and cannot be authenticated");
+	/* without a key there is nothing to check */
+	ck_assert_int_eq(manifest_verify(text, strlen(text), NULL), 0);
+	/* with a key, a manifest without MAC is refused (stripped or downgraded?) */
+	struct kahu_key *key = test_key(2);
+	ck_assert_int_eq(manifest_verify(text, strlen(text), key), KAHU_ECRYPTO);
+	ck_assert_str_eq(kahu_error_last(),
+			 "the manifest of backup b1 carries no MAC (it says the backup was "
+			 "written without encryption), so it cannot be authenticated with the "
+			 "key in use: refusing it");
+	manifest_free(p);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+START_TEST(test_keys)
+{
+	struct kahu_key *key = test_key(3), *other = test_key(4);
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, key), *msg;
+	char id1[KAHU_KEY_ID_HEX_LEN + 1], id2[KAHU_KEY_ID_HEX_LEN + 1];
+	ck_assert_int_eq(manifest_verify(text, strlen(text), other), KAHU_ECRYPTO);
+	msg = xasprintf("the manifest of backup nightly-2 was written with key %s, the key in use "
+			"is %s", kahu_key_id_hex(key, id1), kahu_key_id_hex(other, id2));
+	ck_assert_str_eq(kahu_error_last(), msg);
+	free(msg);
+	ck_assert_int_eq(manifest_verify(text, strlen(text), NULL), KAHU_ECRYPTO);
+	msg = xasprintf("backup nightly-2 is encrypted (key %s): its manifest can only be "
+			"authenticated with that key", id1);
+	ck_assert_str_eq(kahu_error_last(), msg);
+	free(msg);
+	ck_assert_int_eq(manifest_load(text, strlen(text), other, &p), KAHU_ECRYPTO);
+	ck_assert_ptr_null(p);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+	kahu_key_free(other);
+}
+END_TEST
+
+/* Change one leaf of the JSON document (recursively, every one in turn). */
+static json_t *mutate_leaf(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		return json_integer(json_integer_value(v) + 1);
+	case JSON_STRING: {
+		const char *s = json_string_value(v);
+		size_t n = strlen(s);
+		char *c = xstrdup(s);
+		if (n == 0 || (unsigned char)s[n - 1] >= 0x80) {
+			free(c);
+			char *x = xasprintf("%sx", s);
+			json_t *r = json_string(x);
+			free(x);
+			return r;
+		}
+		/* keep hex hex and times times: change the last digit or letter */
+		char *last = c + n - 1;
+		if (*last == 'Z')
+			last--;
+		if (*last >= '0' && *last <= '8')
+			(*last)++;
+		else if (*last == '9')
+			*last = '0';
+		else if (*last == 'f')
+			*last = 'e';
+		else if (*last >= 'a' && *last < 'z')
+			(*last)++;
+		else
+			*last = 'a';
+		json_t *r = json_string(c);
+		free(c);
+		return r;
+	}
+	default:
+		return NULL;
+	}
+}
+
+struct walk {
+	const struct kahu_key *key;
+	const char *orig;
+	int leaves, crypto_fails;
+};
+
+static void check_mutated(struct walk *w, json_t *root, const char *what)
+{
+	char *text = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_ne(text, w->orig);
+	int rc = manifest_verify(text, strlen(text), w->key);
+	ck_assert_msg(rc == KAHU_ECRYPTO || rc == KAHU_EDATA, "%s: changed, yet verified (rc %d)",
+		      what, rc);
+	if (rc == KAHU_ECRYPTO)
+		w->crypto_fails++;
+	w->leaves++;
+	free(text);
+}
+
+static void walk_leaves(struct walk *w, json_t *root, json_t *node, const char *path)
+{
+	if (json_is_object(node)) {
+		const char *k;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(node, tmp, k, v) {
+			char *sub = xasprintf("%s.%s", path, k);
+			if (json_is_object(v) || json_is_array(v)) {
+				walk_leaves(w, root, v, sub);
+			} else {
+				json_t *keep = json_incref(v);
+				json_t *nv = mutate_leaf(v);
+				ck_assert_ptr_nonnull(nv);
+				json_object_set_new(node, k, nv);
+				check_mutated(w, root, sub);
+				json_object_set_new(node, k, keep);
+			}
+			free(sub);
+		}
+	} else if (json_is_array(node)) {
+		for (size_t i = 0; i < json_array_size(node); i++) {
+			char *sub = xasprintf("%s[%zu]", path, i);
+			walk_leaves(w, root, json_array_get(node, i), sub);
+			free(sub);
+		}
+	}
+}
+
+START_TEST(test_any_field_changed)
+{
+	struct kahu_key *key = test_key(5);
+	struct manifest *m = sample();
+	char *text = to_json(m, key);
+	json_t *root = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	char *orig = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	struct walk w = { key, orig, 0, 0 };
+	walk_leaves(&w, root, root, "");
+	ck_assert_int_ge(w.leaves, 25);
+	/* all but the changes parse_root refuses outright are caught by the MAC */
+	ck_assert_int_ge(w.crypto_fails, w.leaves - 4);
+	/* the original still verifies after the walk put everything back */
+	char *back = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_str_eq(back, orig);
+	ck_assert_int_eq(manifest_verify(back, strlen(back), key), 0);
+	/* a field added, a field removed, a label added, an object removed */
+	json_object_set_new(root, "extra", json_true());
+	check_mutated(&w, root, "added field");
+	json_object_del(root, "extra");
+	json_object_del(root, "expires");
+	check_mutated(&w, root, "removed expires");
+	json_object_set_new(root, "expires", json_string("2025-02-01T03:04:05Z"));
+	json_object_set_new(json_object_get(root, "labels"), "x", json_string("y"));
+	check_mutated(&w, root, "added label");
+	json_object_del(json_object_get(root, "labels"), "x");
+	json_array_remove(json_object_get(root, "objects"), 1);
+	check_mutated(&w, root, "removed object");
+	/* specific, with the message */
+	json_decref(root);
+	root = json_loads(text, 0, NULL);
+	json_object_set_new(json_object_get(root, "counts"), "errors", json_integer(0));
+	json_object_set_new(root, "status", json_string("Completed"));
+	char *t2 = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_verify(t2, strlen(t2), key), KAHU_ECRYPTO);
+	ck_assert_str_eq(kahu_error_last(), "the manifest of backup nightly-2 failed "
+			 "authentication: it was altered or forged");
+	/* reformatting (whitespace, key order) does not matter */
+	char *pretty = json_dumps(json_loads(text, 0, NULL), JSON_INDENT(2));
+	ck_assert_int_eq(manifest_verify(pretty, strlen(pretty), key), 0);
+	free(pretty);
+	free(t2);
+	free(back);
+	free(orig);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+/* Without the key, an attacker can only recompute an unkeyed hash. */
+START_TEST(test_forged_without_key)
+{
+	struct kahu_key *key = test_key(6);
+	struct manifest *m = sample();
+	char *text = to_json(m, key);
+	json_t *root = json_loads(text, 0, NULL);
+	json_object_set_new(root, "name", json_string("evil"));
+	json_object_set_new(root, "expires", json_string("2099-01-01T00:00:00Z"));
+	json_object_del(root, "mac");
+	char *canon = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	char h[KAHU_HASH_HEX_LEN + 1];
+	json_object_set_new(root, "mac", json_string(kahu_key_hash(canon, strlen(canon), h)));
+	char *forged = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_verify(forged, strlen(forged), key), KAHU_ECRYPTO);
+	ck_assert_str_eq(kahu_error_last(), "the manifest of backup evil failed authentication: "
+			 "it was altered or forged");
+	/* stripping the MAC and claiming "none" does not help either */
+	json_object_del(root, "mac");
+	json_object_del(root, "key_id");
+	json_object_set_new(root, "encryption", json_string("none"));
+	free(forged);
+	forged = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_verify(forged, strlen(forged), key), KAHU_ECRYPTO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "carries no MAC"));
+	free(forged);
+	free(canon);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+/* Take a valid unencrypted manifest, apply an edit, expect parse to fail with `msg`. */
+static void expect_malformed(const char *path_key, json_t *value, const char *msg)
+{
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, NULL);
+	json_t *root = json_loads(text, 0, NULL);
+	json_t *obj = root;
+	char *k = xstrdup(path_key), *dot = strchr(k, '.');
+	if (dot) {
+		*dot = '\0';
+		obj = json_object_get(root, k);
+		if (json_is_array(obj))
+			obj = json_array_get(obj, 0);
+	}
+	const char *leaf = dot ? dot + 1 : k;
+	if (value)
+		json_object_set_new(obj, leaf, value);
+	else
+		json_object_del(obj, leaf);
+	char *bad = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_parse(bad, strlen(bad), &p), KAHU_EDATA);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(kahu_error_last(), msg);
+	ck_assert_int_eq(manifest_verify(bad, strlen(bad), NULL), KAHU_EDATA);
+	free(bad);
+	free(k);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+}
+
+static void expect_malformed_text(const char *text, const char *msg)
+{
+	struct manifest *p = NULL;
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &p), KAHU_EDATA);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(kahu_error_last(), msg);
+}
+
+START_TEST(test_malformed)
+{
+	expect_malformed_text("", "malformed manifest: invalid JSON at line 1, column 0: "
+			      "'[' or '{' expected near end of file");
+	expect_malformed_text("{\"name\": ", "malformed manifest: invalid JSON at line 1, "
+			      "column 9: unexpected token near end of file");
+	expect_malformed_text("[1]", "malformed manifest: expected a JSON object, not an array");
+	expect_malformed_text("{\"format\":1,\"format\":1}", "malformed manifest: invalid JSON at "
+			      "line 1, column 20: duplicate object key near '\"format\"'");
+	expect_malformed_text("{\"format\":2}", "malformed manifest: unsupported manifest format "
+			      "2 (this kahu reads format 1)");
+	expect_malformed_text("{\"format\":\"1\"}", "malformed manifest: \"format\" must be an "
+			      "integer, not a string");
+	expect_malformed("name", NULL, "malformed manifest: \"name\" is missing");
+	expect_malformed("name", json_integer(5), "malformed manifest: \"name\" must be a "
+			 "string, not an integer");
+	expect_malformed("name", json_string("a/b"), "malformed manifest: \"name\" contains '/'");
+	expect_malformed("name", json_string(".."), "malformed manifest: \"name\" is \".\" or "
+			 "\"..\"");
+	expect_malformed("name", json_string("a\nb"), "malformed manifest: \"name\" contains a "
+			 "control character");
+	char big[300];
+	memset(big, 'n', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	expect_malformed("name", json_string(big), "malformed manifest: \"name\" is longer than "
+			 "253 bytes");
+	expect_malformed("created", json_string("2025-01-02 03:04:05"), "malformed manifest: "
+			 "\"created\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+	expect_malformed("created", json_string("2025-02-30T03:04:05Z"), "malformed manifest: "
+			 "\"created\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+	expect_malformed("completed", json_string("2025-01-02T03:04:05+02:00"),
+			 "malformed manifest: \"completed\" is not an RFC 3339 UTC time "
+			 "(YYYY-MM-DDTHH:MM:SSZ)");
+	expect_malformed("expires", json_integer(5), "malformed manifest: \"expires\" must be a "
+			 "string, not an integer");
+	expect_malformed("status", json_string("Done"), "malformed manifest: unknown status "
+			 "\"Done\"");
+	expect_malformed("type", json_string("full"), "malformed manifest: a full backup has no "
+			 "\"parent\" or \"base\"");
+	expect_malformed("parent", NULL, "malformed manifest: \"parent\" is missing");
+	expect_malformed("labels", json_array(), "malformed manifest: \"labels\" must be an "
+			 "object, not an array");
+	expect_malformed("labels.team", json_integer(1), "malformed manifest: label \"team\" must "
+			 "be a string, not an integer");
+	expect_malformed("counts.items", json_integer(-1), "malformed manifest: counts \"items\" "
+			 "must not be negative");
+	expect_malformed("counts.items", json_real(1e30), "malformed manifest: counts \"items\" "
+			 "must be an integer, not a real number");
+	expect_malformed("counts.errors", NULL, "malformed manifest: counts \"errors\" is "
+			 "missing");
+	expect_malformed("sizes.stored", json_true(), "malformed manifest: sizes \"stored\" must "
+			 "be an integer, not a boolean");
+	expect_malformed("scope_digest", json_string("abc"), "malformed manifest: "
+			 "\"scope_digest\" is not 64 lowercase hex digits");
+	expect_malformed("objects", json_object(), "malformed manifest: \"objects\" must be an "
+			 "array, not an object");
+	expect_malformed("objects.path", json_string("../x"), "malformed manifest: objects[0] "
+			 "\"path\": member name \"../x\" has a '..' component");
+	expect_malformed("objects.path", json_string("/etc/passwd"), "malformed manifest: "
+			 "objects[0] \"path\": member name \"/etc/passwd\" is an absolute path");
+	expect_malformed("objects.size", json_string("1"), "malformed manifest: objects[0] "
+			 "\"size\" must be an integer, not a string");
+	expect_malformed("objects.blake2b", json_string(H1 "00"), "malformed manifest: objects[0] "
+			 "\"blake2b\" is longer than 64 bytes");
+	expect_malformed("objects.blake2b", json_string("0123456789ABCDEF0123456789abcdef"
+							"0123456789abcdef0123456789abcdef"),
+			 "malformed manifest: objects[0] \"blake2b\" is not 64 lowercase hex "
+			 "digits");
+	expect_malformed("encryption", json_string("rot13"), "malformed manifest: unsupported "
+			 "encryption \"rot13\"");
+	expect_malformed("encryption", json_string("xchacha20poly1305-secretstream"),
+			 "malformed manifest: \"key_id\" must be 32 lowercase hex digits");
+	expect_malformed("mac", json_string(H1), "malformed manifest: an unencrypted manifest "
+			 "has no \"key_id\" or \"mac\"");
+	/* integers beyond 64 bits: jansson refuses them */
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, NULL);
+	char *huge = xstrdup(text);
+	char *at = strstr(huge, "\"items\":412");
+	ck_assert_ptr_nonnull(at);
+	char *patched = xasprintf("%.*s\"items\":99999999999999999999999%s", (int)(at - huge),
+				  huge, at + strlen("\"items\":412"));
+	ck_assert_int_eq(manifest_parse(patched, strlen(patched), &p), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "too big integer"));
+	/* a text over the size limit is refused before parsing */
+	char *giant = xmalloc(MANIFEST_TEXT_MAX + 2);
+	memset(giant, ' ', MANIFEST_TEXT_MAX + 1);
+	giant[MANIFEST_TEXT_MAX + 1] = '\0';
+	ck_assert_int_eq(manifest_parse(giant, MANIFEST_TEXT_MAX + 1, &p), KAHU_EDATA);
+	ck_assert_str_eq(kahu_error_last(), "malformed manifest: 16777217 bytes, more than the "
+			 "16777216 allowed");
+	free(giant);
+	free(patched);
+	free(huge);
+	free(text);
+	manifest_free(m);
+}
+END_TEST
+
+START_TEST(test_to_json_refuses_bad_struct)
+{
+	struct manifest *m = sample();
+	char *text = NULL;
+	free(m->name);
+	m->name = xstrdup("a/b");
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of a/b: the backup name \"a/b\" contains '/'");
+	free(m->name);
+	m->name = xstrdup("ok");
+	free(m->parent);
+	m->parent = NULL;
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of ok: the parent is missing");
+	m->parent = xstrdup("p");
+	m->objects[0].blake2b[0] = 'X';
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	m->objects[0].blake2b[0] = '0';
+	manifest_add_label(m, "team", "again");
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of ok: label \"team\" given twice");
+	ck_assert_ptr_null(text);
+	manifest_free(m);
+	/* invalid UTF-8 */
+	m = sample();
+	manifest_add_label(m, "x", "\xff");
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of nightly-2: a label is not valid UTF-8");
+	manifest_free(m);
+}
+END_TEST
+
+START_TEST(test_scope_digest)
+{
+	char a[KAHU_HASH_HEX_LEN + 1], b[KAHU_HASH_HEX_LEN + 1];
+	manifest_scope_digest("{}", 2, a);
+	kahu_key_hash("{}", 2, b);
+	ck_assert_str_eq(a, b);
+	manifest_scope_digest("{\"a\":1}", 7, b);
+	ck_assert_str_ne(a, b);
+}
+END_TEST
+
+/* ---- index lines, resource paths -------------------------------------------------- */
+
+START_TEST(test_index_lines)
+{
+	struct kbuf out = KBUF_INIT;
+	struct index_entry e = { .resource = "deployments.apps", .ns = "shop", .name = "web",
+				 .uid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427", .rv = "42" };
+	memcpy(e.hash, H1, sizeof e.hash);
+	ck_assert_int_eq(index_line_format(&e, &out), 0);
+	struct index_entry c = { .resource = "clusterroles.rbac.authorization.k8s.io",
+				 .name = "system:controller:foo" };
+	memcpy(c.hash, H2, sizeof c.hash);
+	ck_assert_int_eq(index_line_format(&c, &out), 0);
+	ck_assert_str_eq(kbuf_str(&out),
+			 "{\"h\":\"" H1 "\",\"n\":\"web\",\"ns\":\"shop\",\"r\":\"deployments.apps\","
+			 "\"rv\":\"42\",\"uid\":\"1b4e28ba-2fa1-11d2-883f-0016d3cca427\"}\n"
+			 "{\"h\":\"" H2 "\",\"n\":\"system:controller:foo\","
+			 "\"r\":\"clusterroles.rbac.authorization.k8s.io\"}\n");
+	struct index_entry p;
+	char *nl = strchr(out.data, '\n');
+	ck_assert_int_eq(index_line_parse(out.data, (size_t)(nl - out.data + 1), &p), 0);
+	ck_assert_str_eq(p.resource, "deployments.apps");
+	ck_assert_str_eq(p.ns, "shop");
+	ck_assert_str_eq(p.name, "web");
+	ck_assert_str_eq(p.uid, "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+	ck_assert_str_eq(p.rv, "42");
+	ck_assert_str_eq(p.hash, H1);
+	index_entry_clear(&p);
+	ck_assert_int_eq(index_line_parse(nl + 1, strlen(nl + 1), &p), 0);
+	ck_assert_ptr_null(p.ns);
+	ck_assert_ptr_null(p.uid);
+	ck_assert_str_eq(p.name, "system:controller:foo");
+	index_entry_clear(&p);
+	index_entry_clear(NULL);
+
+	static const struct { const char *line, *msg; } bad[] = {
+		{ "", "malformed index line: invalid JSON at column 0: '[' or '{' expected near "
+		      "end of file" },
+		{ "[]", "malformed index line: expected an object, not an array" },
+		{ "{\"n\":\"x\",\"h\":\"" H1 "\"}", "malformed index line: \"r\" is missing" },
+		{ "{\"r\":\"x\",\"n\":5,\"h\":\"" H1 "\"}",
+		  "malformed index line: \"n\" must be a string, not an integer" },
+		{ "{\"r\":\"x\",\"n\":\"\",\"h\":\"" H1 "\"}", "malformed index line: \"n\" is empty" },
+		{ "{\"r\":\"x\",\"n\":\"y\",\"h\":\"abc\"}",
+		  "malformed index line: \"h\" is not 64 lowercase hex digits" },
+		{ "{\"r\":\"x\",\"r\":\"x\",\"n\":\"y\",\"h\":\"" H1 "\"}",
+		  "malformed index line: invalid JSON at column 12: duplicate object key near "
+		  "'\"r\"'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_int_eq(index_line_parse(bad[i].line, strlen(bad[i].line), &p), KAHU_EDATA);
+		ck_assert_str_eq(kahu_error_last(), bad[i].msg);
+		ck_assert_ptr_null(p.resource);
+	}
+	struct index_entry nohash = { .resource = "x", .name = "y" };
+	ck_assert_int_eq(index_line_format(&nohash, &out), KAHU_EUSAGE);
+	struct index_entry noname = { .resource = "x" };
+	memcpy(noname.hash, H1, sizeof noname.hash);
+	ck_assert_int_eq(index_line_format(&noname, &out), KAHU_EUSAGE);
+	kbuf_free(&out);
+}
+END_TEST
+
+START_TEST(test_resource_path)
+{
+	char *p = NULL;
+	ck_assert_int_eq(bundle_resource_path("deployments.apps", "shop", "web", &p), 0);
+	ck_assert_str_eq(p, "resources/deployments.apps/namespaces/shop/web.json");
+	free(p);
+	ck_assert_int_eq(bundle_resource_path("namespaces", NULL, "shop", &p), 0);
+	ck_assert_str_eq(p, "resources/namespaces/cluster/shop.json");
+	free(p);
+	ck_assert_int_eq(bundle_resource_path("clusterroles.rbac.authorization.k8s.io", NULL,
+					      "system:controller:foo", &p), 0);
+	ck_assert_str_eq(p, "resources/clusterroles.rbac.authorization.k8s.io/cluster/"
+			 "system:controller:foo.json");
+	free(p);
+	ck_assert_int_eq(bundle_resource_path("configmaps", "shop", "..", &p), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "name \"..\" cannot be part of a resource path (it "
+			 "contains '/' or is \".\" or \"..\")");
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(bundle_resource_path("configmaps", "a/b", "x", &p), KAHU_EUSAGE);
+	ck_assert_int_eq(bundle_resource_path("", NULL, "x", &p), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "empty group-resource in a resource path");
+	ck_assert_int_eq(bundle_resource_path("configmaps", "", "x", &p), KAHU_EUSAGE);
+	ck_assert_int_eq(bundle_resource_path("configmaps", "ns", "a\nb", &p), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "contains a control character"));
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+static Suite *manifest_suite(void)
+{
+	Suite *s = suite_create("manifest");
+	TCase *tc = tcase_create("manifest");
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_full_unencrypted_exact);
+	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_any_field_changed);
+	tcase_add_test(tc, test_forged_without_key);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_to_json_refuses_bad_struct);
+	tcase_add_test(tc, test_scope_digest);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("index");
+	tcase_add_test(tc, test_index_lines);
+	tcase_add_test(tc, test_resource_path);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+KAHU_CHECK_MAIN(manifest_suite)
