@@ -520,7 +520,13 @@ int config_location(const struct kahu_config *cfg, const char *name,
 		return 0;
 	}
 	char *names = location_names(cfg);
-	int rc = kahu_error_set(KAHU_ENOTFOUND, "no location named %s (locations: %s)", name, names);
+	int rc;
+	if (name == cfg->default_location)
+		rc = kahu_error_set(KAHU_ECONFIG, "%s: defaultLocation: no location named %s "
+				    "(locations: %s)", cfg->path, name, names);
+	else
+		rc = kahu_error_set(KAHU_ENOTFOUND, "no location named %s (locations: %s)", name,
+				    names);
 	free(names);
 	return rc;
 }

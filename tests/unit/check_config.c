@@ -166,6 +166,13 @@ START_TEST(test_unknown_location)
 	ck_assert_str_eq(l->name, "only");
 	config_free(cfg);
 	free(p);
+	p = write_file("f.json", "{\"defaultLocation\": \"x\", \"locations\": {\"only\": "
+		       "{\"provider\": \"fs\"}}}", 0600);
+	ck_assert_int_eq(config_load(p, &cfg), KAHU_OK);
+	ck_assert_int_eq(config_location(cfg, NULL, &l), KAHU_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "defaultLocation: no location named x"));
+	config_free(cfg);
+	free(p);
 	p = write_file("e.json", "{\"version\": 1}", 0600);
 	ck_assert_int_eq(config_load(p, &cfg), KAHU_OK);
 	ck_assert_int_eq(config_location(cfg, NULL, &l), KAHU_OK);
