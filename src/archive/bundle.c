@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,42 @@ int bundle_name_check(const char *name)
 	return 0;
 }
 
+/* ---- names and the locale ----------------------------------------------------------
+ * libarchive converts names between the pax header's UTF-8 and the current locale's
+ * charset.  Our names are UTF-8 whatever the user's locale, so header calls run under
+ * a UTF-8 LC_CTYPE for this thread (uselocale), which makes the conversions identities.
+ * Without any UTF-8 locale the writer falls back to hdrcharset=BINARY (the raw bytes,
+ * which are UTF-8 anyway; GNU tar warns about that keyword but reads the names). */
+
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+static locale_t utf8_loc;
+
+static void utf8_init(void)
+{
+	static const char *const names[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8" };
+	for (size_t i = 0; i < sizeof names / sizeof *names && !utf8_loc; i++)
+		utf8_loc = newlocale(LC_CTYPE_MASK, names[i], (locale_t)0);
+}
+
+/* Switch this thread to the UTF-8 locale; returns what to restore (0: nothing). */
+static locale_t utf8_enter(void)
+{
+	pthread_once(&utf8_once, utf8_init);
+	return utf8_loc ? uselocale(utf8_loc) : (locale_t)0;
+}
+
+static bool utf8_enter_probe(void)
+{
+	pthread_once(&utf8_once, utf8_init);
+	return utf8_loc != (locale_t)0;
+}
+
+static void utf8_leave(locale_t old)
+{
+	if (old)
+		uselocale(old);
+}
+
 /* ---- writer ---------------------------------------------------------------------- */
 
 struct bundle_writer {
@@ -243,7 +281,8 @@ int bundle_writer_new(const struct kahu_key *key, const char *object_path, int z
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w->a, TAR_BLOCK) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
-	    archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
+	    (!utf8_enter_probe() &&
+	     archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) ||
 	    archive_write_open2(w->a, w, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = kahu_error_set(KAHU_EINTERNAL, "%s: cannot set up the tar writer: %s", w->path,
 				    archive_error_string(w->a) ? archive_error_string(w->a) : "?");
@@ -269,16 +308,18 @@ static int write_header(struct bundle_writer *w, const char *name, uint64_t size
 	if ((rc = bundle_name_check(name)) < 0)
 		return kahu_error_wrap(rc, "%s: refusing to write the member", w->path);
 	archive_entry_clear(w->entry);
-	/* Names are checked to be UTF-8 and go into the pax header as they are
-	 * (hdrcharset=BINARY): no conversion through the current locale, which in the C
-	 * locale fails for non-ASCII names (and archive_entry_set_pathname_utf8 crashes
-	 * libarchive 3.6's pax writer there). */
+	/* The name as multibyte string in the (UTF-8) locale: archive_entry_set_pathname_utf8
+	 * would be the obvious call, but libarchive 3.6's pax writer crashes on it when
+	 * the locale cannot represent the name. */
+	locale_t old = utf8_enter();
 	archive_entry_set_pathname(w->entry, name);
 	archive_entry_set_filetype(w->entry, AE_IFREG);
 	archive_entry_set_perm(w->entry, mode & 07777);
 	archive_entry_set_size(w->entry, (la_int64_t)size);
 	archive_entry_set_mtime(w->entry, mtime, 0);
-	if (archive_write_header(w->a, w->entry) != ARCHIVE_OK)
+	int ar = archive_write_header(w->a, w->entry);
+	utf8_leave(old);
+	if (ar != ARCHIVE_OK)
 		return writer_tar_error(w, "cannot write the header of", name);
 	return 0;
 }
@@ -729,19 +770,23 @@ int bundle_next(struct bundle_reader *r, struct bundle_entry *e)
 			return reader_tar_error(r);
 	}
 	r->in_entry = false;
+	locale_t old = utf8_enter();
 	int ar = archive_read_next_header(r->a, &ae);
+	const char *name = NULL;
+	if (ar == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+		/* UTF-8 first; the plain getter has the raw bytes when the name could not
+		 * be converted (no UTF-8 locale, hdrcharset=BINARY). */
+		name = archive_entry_pathname_utf8(ae);
+		if (!name)
+			name = archive_entry_pathname(ae);
+	}
+	utf8_leave(old);
 	if (ar == ARCHIVE_EOF) {
 		r->at_end = true;
 		return 0;
 	}
 	if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
 		return reader_tar_error(r);
-	/* Our own bundles carry raw (UTF-8) names, which the plain getter returns as they
-	 * are; names stored as pax UTF-8 by other writers need the UTF-8 getter when the
-	 * locale cannot represent them. */
-	const char *name = archive_entry_pathname(ae);
-	if (!name)
-		name = archive_entry_pathname_utf8(ae);
 	if (!name)
 		return reader_fail(r, kahu_error_set(KAHU_EDATA,
 						     "%s: corrupt tar archive: a member without a "

@@ -2,6 +2,7 @@
  * bounded memory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -292,8 +293,11 @@ START_TEST(test_long_and_utf8_names)
 		xstrdup("kahu/index.jsonl"),
 	};
 	size_t n = sizeof names / sizeof *names;
-	for (int enc = 0; enc < 2; enc++) {
-		struct kahu_key *key = enc ? test_key(4) : NULL;
+	/* The same whatever the locale (kahu's main may set one from the environment). */
+	for (int enc = 0; enc < 4; enc++) {
+		struct kahu_key *key = enc & 1 ? test_key(4) : NULL;
+		if (!setlocale(LC_ALL, enc & 2 ? "C.UTF-8" : "C"))
+			continue;
 		struct kbuf b = KBUF_INIT;
 		struct bundle_writer *w = NULL;
 		ck_assert_int_eq(bundle_writer_new(key, OBJ, 0, 0, kahu_write_to_kbuf, &b, &w), 0);
@@ -321,8 +325,62 @@ START_TEST(test_long_and_utf8_names)
 		kbuf_free(&b);
 		kahu_key_free(key);
 	}
+	setlocale(LC_ALL, "C");
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
+}
+END_TEST
+
+struct raw_entry {
+	const char *name;
+	int type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, or 0 = hardlink */
+	const char *data_or_target;
+};
+
+static void make_raw_bundle(const struct kahu_key *key, const struct raw_entry *ents, size_t n,
+			    struct kbuf *out);
+
+/* Another writer's pax tar with names in UTF-8 (no hdrcharset=BINARY) reads the same,
+ * also in the C locale. */
+START_TEST(test_foreign_utf8_pax_names)
+{
+	const char *name = "resources/configmaps/namespaces/\xc3\xa9t\xc3\xa9/x.json";
+	const struct raw_entry ents[] = { { name, AE_IFREG, "{}" } };
+	struct kbuf b = KBUF_INIT;
+	if (!setlocale(LC_ALL, "C.UTF-8"))
+		return;
+	make_raw_bundle(NULL, ents, 1, &b);
+	setlocale(LC_ALL, "C");
+	struct msrc src = { (const uint8_t *)b.data, b.len, 0, 4096 };
+	struct bundle_reader *r = NULL;
+	struct bundle_entry e;
+	ck_assert_int_eq(bundle_reader_new(NULL, OBJ, msrc_read, &src, &r), 0);
+	ck_assert_int_eq(bundle_next(r, &e), 1);
+	ck_assert_str_eq(e.name, name);
+	ck_assert_int_eq(bundle_next(r, &e), 0);
+	ck_assert_int_eq(bundle_reader_finish(r), 0);
+	bundle_reader_free(r);
+	kbuf_free(&b);
+}
+END_TEST
+
+/* A writer freed before bundle_finish sends nothing more to its sink. */
+START_TEST(test_abandoned_writer)
+{
+	struct kbuf b = KBUF_INIT;
+	struct bundle_writer *w = NULL;
+	uint8_t big[200000];
+	uint64_t s = 3;
+	prng_fill(&s, big, sizeof big);
+	ck_assert_int_eq(bundle_writer_new(NULL, OBJ, 0, 0, kahu_write_to_kbuf, &b, &w), 0);
+	ck_assert_int_eq(bundle_add(w, "a.bin", big, sizeof big, 0), 0);
+	ck_assert_int_eq(bundle_add_stream_begin(w, "b.bin", 10, 0600, 0), 0);
+	size_t len = b.len;
+	bundle_writer_free(w);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_int_eq(read_through(NULL, OBJ, b.data, b.len, 4096), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "truncated"));
+	kbuf_free(&b);
 }
 END_TEST
 
@@ -675,12 +733,6 @@ START_TEST(test_stream_size_mismatch)
 END_TEST
 
 /* ---- extraction --------------------------------------------------------------------- */
-
-struct raw_entry {
-	const char *name;
-	int type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, or 0 = hardlink */
-	const char *data_or_target;
-};
 
 /* A tar built by hand with libarchive (anything goes), then compressed and encrypted
  * with the same stages the writer uses. */
@@ -1062,6 +1114,8 @@ static Suite *bundle_suite(void)
 	tcase_add_test(tc, test_roundtrip_big_member);
 	tcase_add_test(tc, test_roundtrip_workers_and_levels);
 	tcase_add_test(tc, test_long_and_utf8_names);
+	tcase_add_test(tc, test_foreign_utf8_pax_names);
+	tcase_add_test(tc, test_abandoned_writer);
 	tcase_add_test(tc, test_skip_members_and_read_all_limit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("failures");

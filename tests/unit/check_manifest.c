@@ -312,8 +312,10 @@ START_TEST(test_any_field_changed)
 	ck_assert_str_eq(kahu_error_last(), "the manifest of backup nightly-2 failed "
 			 "authentication: it was altered or forged");
 	/* reformatting (whitespace, key order) does not matter */
-	char *pretty = json_dumps(json_loads(text, 0, NULL), JSON_INDENT(2));
+	json_t *again = json_loads(text, 0, NULL);
+	char *pretty = json_dumps(again, JSON_INDENT(2));
 	ck_assert_int_eq(manifest_verify(pretty, strlen(pretty), key), 0);
+	json_decref(again);
 	free(pretty);
 	free(t2);
 	free(back);
