@@ -33,6 +33,9 @@
 /* Zero bytes tolerated after the tar end marker (tar writers pad to a block). */
 #define TRAILING_ZEROS_MAX (1024 * 1024)
 #define MEMBER_MODE_DEFAULT 0644
+/* Tail of the previous decompressed piece kept for the end-of-tar check: libarchive
+ * asks for a new piece when it needs at most a header's worth more. */
+#define PREV_TAIL 10240
 
 _Static_assert(SRC_PIECE <= KENC_CHUNK_CIPHER, "one feed must complete at most one chunk");
 
@@ -168,7 +171,7 @@ static locale_t utf8_enter(void)
 	return utf8_loc ? uselocale(utf8_loc) : (locale_t)0;
 }
 
-static bool utf8_enter_probe(void)
+static bool utf8_available(void)
 {
 	pthread_once(&utf8_once, utf8_init);
 	return utf8_loc != (locale_t)0;
@@ -281,7 +284,7 @@ int bundle_writer_new(const struct kahu_key *key, const char *object_path, int z
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w->a, TAR_BLOCK) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
-	    (!utf8_enter_probe() &&
+	    (!utf8_available() &&
 	     archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) ||
 	    archive_write_open2(w->a, w, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = kahu_error_set(KAHU_EINTERNAL, "%s: cannot set up the tar writer: %s", w->path,
@@ -500,6 +503,10 @@ struct bundle_reader {
 	bool frame_done;
 	uint8_t *dbuf;
 	size_t dcap;
+	size_t last_n;            /* bytes of dbuf handed to libarchive last */
+	uint8_t *prev_tail;       /* the end of the piece before */
+	size_t prev_tail_len;
+	uint64_t d_total;         /* decompressed bytes handed to libarchive */
 	/* tar */
 	struct archive *a;
 	bool opened, in_entry, at_end;
@@ -689,10 +696,16 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ud, const void **buf)
 {
 	struct bundle_reader *r = ud;
 	size_t n = 0;
+	/* libarchive is done with the last piece (it copied what it still needs). */
+	r->prev_tail_len = r->last_n < PREV_TAIL ? r->last_n : PREV_TAIL;
+	memcpy(r->prev_tail, r->dbuf + r->last_n - r->prev_tail_len, r->prev_tail_len);
+	r->last_n = 0;
 	if (produce(r, &n) < 0) {
 		archive_set_error(a, EIO, "%s", r->errmsg);
 		return -1;
 	}
+	r->last_n = n;
+	r->d_total += n;
 	*buf = r->dbuf;
 	return (la_ssize_t)n;
 }
@@ -724,6 +737,7 @@ int bundle_reader_new(const struct kahu_key *key, const char *object_path,
 	r->cbuf = xmalloc(CBUF_CAP);
 	r->dcap = ZSTD_DStreamOutSize();
 	r->dbuf = xmalloc(r->dcap);
+	r->prev_tail = xmalloc(PREV_TAIL);
 	r->a = archive_read_new();
 	if (!r->a) {
 		rc = kahu_error_set(KAHU_ENOMEM, "cannot create a tar reader");
@@ -872,23 +886,48 @@ int bundle_read_all(struct bundle_reader *r, struct kbuf *out, size_t max)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* After the tar end marker: only zero padding may follow, up to the end of the zstd
- * frame, the envelope and the source (produce() checks those ends). */
+ * frame, the envelope and the source (produce() checks those ends).  First what
+ * libarchive read ahead but did not consume (the end of the last piece or two), then
+ * the rest. */
 static int drain_trailer(struct bundle_reader *r)
 {
 	uint64_t zeros = 0;
 	size_t n;
 	int rc;
+	la_int64_t consumed = archive_filter_bytes(r->a, 0);
+	if (consumed >= 0 && (uint64_t)consumed <= r->d_total) {
+		uint64_t ahead = r->d_total - (uint64_t)consumed;
+		size_t in_last = ahead < r->last_n ? (size_t)ahead : r->last_n;
+		uint64_t in_prev = ahead - in_last;
+		bool clean = all_zero(r->dbuf + r->last_n - in_last, in_last);
+		if (in_prev <= r->prev_tail_len)
+			clean = clean && all_zero(r->prev_tail + r->prev_tail_len - in_prev,
+						  (size_t)in_prev);
+		/* (more than PREV_TAIL bytes read ahead cannot happen with the tar reader;
+		 * what is not kept is not checked) */
+		if (!clean)
+			return reader_fail(r, kahu_error_set(KAHU_EDATA,
+							     "%s: data after the end of the tar "
+							     "archive", r->path));
+	}
 	for (;;) {
 		if ((rc = produce(r, &n)) < 0)
 			return rc;
 		if (!n)
 			return 0;
-		for (size_t i = 0; i < n; i++)
-			if (r->dbuf[i])
-				return reader_fail(r, kahu_error_set(KAHU_EDATA,
-								     "%s: data after the end of "
-								     "the tar archive", r->path));
+		if (!all_zero(r->dbuf, n))
+			return reader_fail(r, kahu_error_set(KAHU_EDATA,
+							     "%s: data after the end of the tar "
+							     "archive", r->path));
 		zeros += n;
 		if (zeros > TRAILING_ZEROS_MAX)
 			return reader_fail(r, kahu_error_set(KAHU_EDATA,
@@ -901,10 +940,10 @@ static int drain_trailer(struct bundle_reader *r)
 int bundle_reader_finish(struct bundle_reader *r)
 {
 	struct bundle_entry e;
-	int rc;
 	if (r->finished)
 		return r->err ? reader_replay(r) : 0;
-	while (!r->err && (rc = bundle_next(r, &e)) > 0)
+	/* Every error path of bundle_next records r->err. */
+	while (!r->err && bundle_next(r, &e) > 0)
 		; /* skip the remaining members */
 	if (!r->err)
 		drain_trailer(r);
@@ -928,6 +967,7 @@ void bundle_reader_free(struct bundle_reader *r)
 	free(r->sbuf);
 	free(r->cbuf);
 	free(r->dbuf);
+	free(r->prev_tail);
 	free(r->name);
 	free(r->link);
 	free(r->errmsg);

@@ -620,6 +620,111 @@ START_TEST(test_garbage_after_end)
 }
 END_TEST
 
+/* Valid zstd (and envelope) around something that is not a tar. */
+static void wrap_plain(const struct kahu_key *key, const void *data, size_t len, struct kbuf *out)
+{
+	struct kenc_writer *kw = NULL;
+	struct zstream *z = NULL;
+	if (key) {
+		ck_assert_int_eq(kenc_writer_new(key, OBJ, kahu_write_to_kbuf, out, &kw), 0);
+		ck_assert_int_eq(zs_compress_new(3, 0, kenc_write_cb, kw, &z), 0);
+	} else {
+		ck_assert_int_eq(zs_compress_new(3, 0, kahu_write_to_kbuf, out, &z), 0);
+	}
+	ck_assert_int_eq(zs_write(z, data, len), 0);
+	ck_assert_int_eq(zs_finish(z), 0);
+	zs_free(z);
+	if (kw)
+		ck_assert_int_eq(kenc_writer_finish(kw), 0);
+	kenc_writer_free(kw);
+}
+
+START_TEST(test_corrupt_tar)
+{
+	struct kahu_key *key = test_key(17);
+	struct kbuf b = KBUF_INIT, tar = KBUF_INIT;
+	char junk[4096];
+	memset(junk, 'j', sizeof junk);
+	wrap_plain(key, junk, sizeof junk, &b);
+	ck_assert_int_eq(read_through(key, OBJ, b.data, b.len, 4096), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), OBJ ": corrupt tar archive: "));
+	/* a real tar with a damaged header checksum, inside an intact envelope */
+	struct bundle_writer *w = NULL;
+	ck_assert_int_eq(bundle_writer_new(NULL, OBJ, 0, 0, kahu_write_to_kbuf, &tar, &w), 0);
+	ck_assert_int_eq(bundle_add(w, "a.json", "{}", 2, 0), 0);
+	ck_assert_int_eq(bundle_add(w, "b.json", "{}", 2, 0), 0);
+	ck_assert_int_eq(bundle_finish(w, NULL), 0);
+	bundle_writer_free(w);
+	/* decompress it (the stages' own decompressor), damage member 2's header */
+	struct kbuf plain = KBUF_INIT;
+	struct zstream *z = NULL;
+	ck_assert_int_eq(zs_decompress_new(kahu_write_to_kbuf, &plain, &z), 0);
+	ck_assert_int_eq(zs_feed(z, tar.data, tar.len), 0);
+	ck_assert_int_eq(zs_finish(z), 0);
+	zs_free(z);
+	ck_assert_uint_ge(plain.len, 2048);
+	plain.data[1024] ^= 0x01; /* second header's name: checksum mismatch */
+	kbuf_reset(&b);
+	wrap_plain(key, plain.data, plain.len, &b);
+	struct msrc src = { (const uint8_t *)b.data, b.len, 0, 4096 };
+	struct bundle_reader *r = NULL;
+	struct bundle_entry e;
+	ck_assert_int_eq(bundle_reader_new(key, OBJ, msrc_read, &src, &r), 0);
+	ck_assert_int_eq(bundle_next(r, &e), 1);
+	ck_assert_int_eq(bundle_next(r, &e), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), OBJ ": corrupt tar archive: "));
+	ck_assert_int_eq(bundle_reader_finish(r), KAHU_EDATA);
+	bundle_reader_free(r);
+	/* non-zero bytes after the end marker */
+	plain.data[1024] ^= 0x01;
+	kbuf_add(&plain, "trailing", 8);
+	kbuf_reset(&b);
+	wrap_plain(key, plain.data, plain.len, &b);
+	ck_assert_int_eq(read_through(key, OBJ, b.data, b.len, 4096), KAHU_EDATA);
+	ck_assert_str_eq(kahu_error_last(), OBJ ": data after the end of the tar archive");
+	/* wherever the end marker falls relative to the decompressor's pieces */
+	for (size_t sz = 131072 - 3072; sz <= 131072 + 1024; sz += 512) {
+		for (int garbage = 0; garbage < 2; garbage++) {
+			kbuf_reset(&plain);
+			char hdr[512] = "big.bin";
+			memset(hdr + 100, '0', 7);
+			memcpy(hdr + 100, "0000644", 7);
+			snprintf(hdr + 124, 12, "%011zo", sz);
+			memcpy(hdr + 136, "00000000000", 11);
+			hdr[156] = '0';
+			memcpy(hdr + 257, "ustar", 6);
+			memcpy(hdr + 263, "00", 2);
+			memset(hdr + 148, ' ', 8);
+			unsigned sum = 0;
+			for (size_t i = 0; i < sizeof hdr; i++)
+				sum += (unsigned char)hdr[i];
+			snprintf(hdr + 148, 8, "%06o", sum);
+			kbuf_add(&plain, hdr, sizeof hdr);
+			for (size_t i = 0; i < sz; i++)
+				kbuf_addc(&plain, (char)(i * 7 + 1));
+			while (plain.len % 512)
+				kbuf_addc(&plain, 0);
+			for (int i = 0; i < 1024 + 512 * garbage; i++)
+				kbuf_addc(&plain, 0);
+			if (garbage)
+				plain.data[plain.len - 1] = 'X';
+			kbuf_reset(&b);
+			wrap_plain(key, plain.data, plain.len, &b);
+			int rc = read_through(key, OBJ, b.data, b.len, 4096);
+			ck_assert_msg(rc == (garbage ? KAHU_EDATA : 0), "size %zu, garbage %d: %d %s",
+				      sz, garbage, rc, kahu_error_last());
+			if (garbage)
+				ck_assert_str_eq(kahu_error_last(),
+						 OBJ ": data after the end of the tar archive");
+		}
+	}
+	kbuf_free(&plain);
+	kbuf_free(&tar);
+	kbuf_free(&b);
+	kahu_key_free(key);
+}
+END_TEST
+
 static int src_fail(void *ud, void *buf, size_t cap, size_t *got)
 {
 	(void)ud, (void)buf, (void)cap;
@@ -1127,6 +1232,7 @@ static Suite *bundle_suite(void)
 	tcase_add_test(tc, test_truncation_where_detected);
 	tcase_add_test(tc, test_garbage_after_end);
 	tcase_add_test(tc, test_source_error);
+	tcase_add_test(tc, test_corrupt_tar);
 	tcase_add_test(tc, test_sink_error_is_sticky);
 	tcase_add_test(tc, test_hostile_names_refused);
 	tcase_add_test(tc, test_stream_size_mismatch);
