@@ -16,6 +16,15 @@
 #include <unistd.h>
 
 static const struct kahu_cmd *const commands[] = {
+	&cmd_backup_entry,
+	&cmd_backup_create_entry,
+	&cmd_backup_list_entry,
+	&cmd_backup_describe_entry,
+	&cmd_backup_delete_entry,
+	&cmd_backup_download_entry,
+	&cmd_backup_verify_entry,
+	&cmd_backup_logs_entry,
+	&cmd_backup_prune_entry,
 	&cmd_cluster_entry,
 	&cmd_cluster_check_entry,
 	&cmd_completion_entry,

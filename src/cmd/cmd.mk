@@ -5,3 +5,4 @@ libkahu_cmd_a_SOURCES = \
 	src/cmd/completion.c \
 	src/cmd/cluster.c
 libkahu_cmd_a_SOURCES += src/cmd/key.c src/cmd/common_opts.h
+libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c src/cmd/backup_common.h

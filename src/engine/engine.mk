@@ -2,6 +2,7 @@
 # Keep the source list sorted; add each file with its header.
 noinst_LIBRARIES += libkahu_engine.a
 libkahu_engine_a_SOURCES = \
+	src/engine/backup.c src/engine/backup.h \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/scope.c src/engine/scope.h

@@ -1,0 +1,846 @@
+/* kahu backup create|list|delete|prune — writing and managing backups on a location.
+ * (describe, download, verify and logs, which read backups, are in backup_read.c.) */
+#include "cmd/backup_common.h"
+#include "cmd/common_opts.h"
+#include "archive/manifest.h"
+#include "cli/progress.h"
+#include "engine/backup.h"
+#include "engine/labelsel.h"
+#include "engine/scope.h"
+#include "kube/client.h"
+#include "kube/discovery.h"
+#include "kube/kubeconfig.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "util/strv.h"
+
+/* ---- shared helpers (backup_common.h) ---- */
+
+/* Scope flags shared with restore create. */
+int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
+{
+	struct kahu_scope *s = scope_new();
+	int rc;
+	if ((rc = scope_set_namespaces(s, inv_str(inv, "include-namespaces"), inv_str(inv, "exclude-namespaces"))) < 0 ||
+	    (rc = scope_set_resources(s, inv_str(inv, "include-resources"), inv_str(inv, "exclude-resources"))) < 0 ||
+	    (rc = scope_set_cluster_resources(s, inv_str(inv, "include-cluster-resources"))) < 0 ||
+	    (rc = scope_set_selector(s, inv_str(inv, "selector"))) < 0 ||
+	    (rc = scope_set_or_selector(s, inv_str(inv, "or-selector"))) < 0 ||
+	    (rc = scope_set_names(s, inv_str(inv, "include-names"), inv_str(inv, "exclude-names"))) < 0) {
+		scope_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* --labels k=v,k2=v2 (repeatable) → {"k":"v",…}. */
+static int parse_labels(const struct strv *vals, json_t **out)
+{
+	json_t *labels = json_object();
+	for (size_t i = 0; i < vals->n; i++) {
+		struct strv kv = STRV_INIT;
+		strv_split(&kv, vals->v[i], ',');
+		for (size_t j = 0; j < kv.n; j++) {
+			char *eq = strchr(kv.v[j], '=');
+			if (!eq) {
+				strv_free(&kv);
+				json_decref(labels);
+				return kahu_error_set(KAHU_EUSAGE, "--labels: \"%s\" is not KEY=VALUE", kv.v[j]);
+			}
+			*eq = '\0';
+			const char *why = NULL;
+			if (!label_key_valid(kv.v[j], &why) || !label_value_valid(eq + 1, &why)) {
+				int rc = kahu_error_set(KAHU_EUSAGE, "--labels: invalid label \"%s=%s\": %s",
+							kv.v[j], eq + 1, why ? why : "invalid");
+				strv_free(&kv);
+				json_decref(labels);
+				return rc;
+			}
+			json_object_set_new(labels, kv.v[j], json_string(eq + 1));
+		}
+		strv_free(&kv);
+	}
+	*out = labels;
+	return 0;
+}
+
+/* ---- backup create ---- */
+
+static void on_backup_progress(void *ud, const struct backup_progress *p)
+{
+	(void)ud;
+	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
+}
+
+struct parent_search {
+	const char *scope_digest;
+	const char *name;          /* the backup being created */
+	int want_full;             /* differential: the newest full backup */
+	char *best;
+	char *best_full;           /* the full backup its chain starts from */
+	int64_t best_time;
+};
+
+static int find_parent_cb(void *ud, const struct repo_backup *b)
+{
+	struct parent_search *ps = ud;
+	if (!b->complete || b->problem || !b->manifest || strcmp(b->name, ps->name) == 0)
+		return 0;
+	if (!b->status || strcmp(b->status, "Failed") == 0)
+		return 0;
+	const char *digest = json_string_value(json_object_get(b->manifest, "scope_digest"));
+	if (!digest || strcmp(digest, ps->scope_digest) != 0)
+		return 0;
+	if (ps->want_full && (!b->type || strcmp(b->type, "full") != 0))
+		return 0;
+	if (b->completed >= ps->best_time) {
+		free(ps->best);
+		free(ps->best_full);
+		ps->best = xstrdup(b->name);
+		const char *full = json_string_value(json_object_get(b->manifest, "base"));
+		ps->best_full = xstrdup(b->type && strcmp(b->type, "full") == 0 ? b->name : full);
+		ps->best_time = b->completed;
+	}
+	return 0;
+}
+
+static int resolve_parent(struct repo *repo, const char *name, const char *explicit_parent,
+			  enum backup_kind kind, const char *digest, char **parent, char **full)
+{
+	struct parent_search ps = { .scope_digest = digest, .name = name,
+				    .want_full = kind == BACKUP_DIFFERENTIAL };
+	int rc;
+	if (explicit_parent) {
+		struct manifest_view mv;
+		if ((rc = backup_read_manifest(repo, explicit_parent, 0, &mv)) < 0)
+			return kahu_error_wrap(rc, "--parent %s", explicit_parent);
+		*parent = xstrdup(explicit_parent);
+		*full = xstrdup(mv.chain_full ? mv.chain_full : explicit_parent);
+		manifest_view_clear(&mv);
+		return 0;
+	}
+	if ((rc = repo_list_backups(repo, find_parent_cb, &ps)) < 0)
+		return rc;
+	if (!ps.best)
+		return kahu_error_set(KAHU_ENOTFOUND,
+				      "no completed %sbackup of the same scope on this location to base a%s %s backup on; "
+				      "create a full backup first (or name one with --parent)",
+				      kind == BACKUP_DIFFERENTIAL ? "full " : "",
+				      kind == BACKUP_INCREMENTAL ? "n" : "",
+				      kind == BACKUP_INCREMENTAL ? "incremental" : "differential");
+	*parent = ps.best;
+	*full = ps.best_full ? ps.best_full : xstrdup(ps.best);
+	return 0;
+}
+
+static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, const char *name)
+{
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		json_t *doc = json_pack("{s:s, s:b, s:O}", "name", name, "dryRun", 1, "plan",
+					json_object_get(o->spec, "types"));
+		if (ctx->out == OUT_JSON)
+			out_json(stdout, doc);
+		else
+			out_yaml(stdout, doc);
+		json_decref(doc);
+		return;
+	}
+	static const char *const hdr[] = { "TYPE", "ITEMS", "EXCLUDED", "STORED AS", "NOTE" };
+	struct out_table *t = out_table_new(5, hdr);
+	for (size_t i = 0; i < o->plan.n; i++) {
+		const struct plan_type *p = &o->plan.types[i];
+		char items[32], excl[32];
+		snprintf(items, sizeof items, "%ld", p->kept);
+		snprintf(excl, sizeof excl, "%ld", p->excluded);
+		char *where = xasprintf("resources/%s/%s", p->group_resource,
+					p->res->namespaced ? "namespaces/<ns>/<name>.json" : "cluster/<name>.json");
+		const char *note = p->error ? p->message : p->decision == SCOPE_TYPE_ONLY_REFERENCED ?
+				   "only objects included items need" : "";
+		const char *row[] = { p->group_resource, items, excl, where, note };
+		out_table_row(t, row);
+		free(where);
+	}
+	out_table_print(t, stdout);
+	out_table_free(t);
+	printf("\nDry run: backup %s would hold %ld objects of %zu types; nothing was written.\n",
+	       name, o->items, o->plan.n);
+}
+
+static int run_backup_create(struct kahu_ctx *ctx)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	const char *name = inv->args.v[0];
+	struct kahu_scope *scope = NULL;
+	struct kube_client *kc;
+	struct kube_config *kcfg;
+	struct kube_discovery *disc = NULL;
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	const struct kahu_key *key = NULL;
+	struct backup_outcome out = { 0 };
+	json_t *labels = NULL;
+	char *parent = NULL, *full = NULL, *digest = NULL;
+	struct strv warnings = STRV_INIT;
+	long parallel = 4, level = 3, page = 500;
+	int64_t ttl = 720 * 3600;
+	int dry = inv_count(inv, "dry-run") > 0;
+	int noenc = inv_count(inv, "no-encryption") > 0;
+	enum backup_kind kind = BACKUP_FULL;
+	int rc;
+
+	int nkinds = (inv_count(inv, "full") > 0) + (inv_count(inv, "incremental") > 0) +
+		     (inv_count(inv, "differential") > 0);
+	if (nkinds > 1)
+		return kahu_error_set(KAHU_EUSAGE, "--full, --incremental and --differential exclude each other");
+	if (inv_count(inv, "incremental"))
+		kind = BACKUP_INCREMENTAL;
+	if (inv_count(inv, "differential"))
+		kind = BACKUP_DIFFERENTIAL;
+	if (inv_str(inv, "parent") && kind == BACKUP_FULL)
+		return kahu_error_set(KAHU_EUSAGE, "--parent needs --incremental or --differential");
+	if ((rc = repo_valid_name(name)) < 0 ||
+	    (rc = inv_long(inv, "parallel", 1, 64, &parallel)) < 0 ||
+	    (rc = inv_long(inv, "compression-level", 1, 19, &level)) < 0 ||
+	    (rc = inv_long(inv, "page-size", 1, 100000, &page)) < 0 ||
+	    (inv_str(inv, "ttl") && (rc = duration_parse(inv_str(inv, "ttl"), "--ttl", &ttl)) < 0) ||
+	    (rc = parse_labels(inv_list(inv, "labels"), &labels)) < 0 ||
+	    (rc = scope_from_flags(inv, &scope)) < 0)
+		goto out;
+
+	/* The cluster: what does it serve, what does the scope mean there? */
+	if ((rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0 ||
+	    (rc = kube_discover(kc, &disc)) < 0 || (rc = scope_resolve(scope, disc, &warnings)) < 0)
+		goto out;
+	for (size_t i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.v[i]);
+	json_t *sj = scope_to_json(scope);
+	char *stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
+	digest = xmalloc(KAHU_HASH_HEX_LEN + 1);
+	manifest_scope_digest(stext, strlen(stext), digest);
+	free(stext);
+	json_decref(sj);
+
+	struct backup_spec spec = {
+		.name = name,
+		.scope = scope,
+		.disc = disc,
+		.kind = kind,
+		.parallel = (int)parallel,
+		.page_size = page,
+		.compression_level = (int)level,
+		.ttl_seconds = ttl,
+		.labels = labels,
+		.cluster = json_pack("{s:s, s:s?, s:s?}", "server", kcfg->server, "context",
+				     kcfg->context_name, "version", disc->server_version),
+		.dry_run = dry,
+		.scope_digest = digest,
+	};
+
+	if (!dry) {
+		if ((rc = cmd_open_repo(ctx, !noenc, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0)
+			goto out_spec;
+		if (noenc) {
+			log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
+				 "use this for test clusters only", name);
+		} else if ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0) {
+			goto out_spec;
+		}
+		if ((rc = repo_lock(repo, "backup create", &lock)) < 0)
+			goto out_spec;
+		int state = repo_backup_exists(repo, name);
+		if (state == REPO_BACKUP_COMPLETE) {
+			rc = kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
+					    name, repo_location(repo)->name);
+			goto out_spec;
+		}
+		if (state == REPO_BACKUP_INCOMPLETE) {
+			/* We hold the lock: nobody is writing it.  A leftover of an interrupted run. */
+			log_warn("removing the leftovers of an interrupted backup named %s", name);
+			if ((rc = repo_remove_backup(repo, name, NULL)) < 0)
+				goto out_spec;
+		} else if (state < 0) {
+			rc = state;
+			goto out_spec;
+		}
+		if (kind != BACKUP_FULL &&
+		    (rc = resolve_parent(repo, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
+			goto out_spec;
+		spec.st = repo_store(repo);
+		spec.key = key;
+		spec.parent = parent;
+		spec.chain_full = full;
+		if (parent)
+			log_notice("%s backup based on %s", kind == BACKUP_INCREMENTAL ? "incremental" : "differential", parent);
+	}
+
+	progress_start(ctx->progress, dry ? "planning" : "backing up");
+	spec.progress = on_backup_progress;
+	rc = backup_create(kc, &spec, &out);
+	if (rc == 0 && !dry)
+		rc = backup_write_manifest(&spec, &out);
+	progress_done();
+	if (rc < 0) {
+		if (!dry && rc != KAHU_EEXIST)
+			kahu_error_wrap(rc, "backup %s failed, nothing was kept", name);
+		goto out_spec;
+	}
+
+	if (dry) {
+		print_plan(ctx, &out, name);
+	} else if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "name", name,
+					"status", out.status, "type", spec.kind == BACKUP_FULL ? "full" :
+					spec.kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
+					"items", (json_int_t)out.items, "storedItems", (json_int_t)out.stored,
+					"storedBytes", (json_int_t)out.stored_bytes, "parent", parent);
+		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		json_decref(doc);
+	} else if (ctx->out == OUT_NAME) {
+		printf("backup/%s\n", name);
+	} else {
+		char size[32];
+		out_human_bytes(out.stored_bytes, size, sizeof size);
+		printf("Backup %s %s: %ld items of %zu types, %s stored",
+		       name, strcmp(out.status, "Completed") == 0 ? "completed" : "partially failed",
+		       out.items, out.plan.n, size);
+		if (kind != BACKUP_FULL)
+			printf(" (%ld changed since %s)", out.stored, parent);
+		printf(".\n");
+		for (size_t i = 0; i < out.plan.n; i++)
+			if (out.plan.types[i].error)
+				printf("  %s: %s\n", out.plan.types[i].group_resource, out.plan.types[i].message);
+	}
+	if (!dry && strcmp(out.status, "Completed") != 0) {
+		rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types could not be backed up",
+				    name, plan_failed_types(&out.plan));
+		log_error("%s", kahu_error_last());
+	}
+out_spec:
+	json_decref(spec.cluster);
+out:
+	backup_outcome_free(&out);
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	repo_close(repo);
+	kube_discovery_free(disc);
+	scope_free(scope);
+	json_decref(labels);
+	strv_free(&warnings);
+	free(parent);
+	free(full);
+	free(digest);
+	return rc;
+}
+
+/* ---- backup list ---- */
+
+struct list_ctx {
+	json_t *items;
+	struct labelsel *sel;
+};
+
+static int list_cb(void *ud, const struct repo_backup *b)
+{
+	struct list_ctx *lc = ud;
+	if (!b->complete)
+		return 0; /* leftovers of interrupted runs are not backups (prune removes them) */
+	if (lc->sel && !labelsel_match(lc->sel, json_object_get(b->manifest, "labels")))
+		return 0;
+	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:O?, s:s?}",
+			      "name", b->name, "status", b->problem ? "Unreadable" : b->status,
+			      "type", b->type, "parent", b->parent,
+			      "created", (json_int_t)b->created, "expires", (json_int_t)b->expires,
+			      "storedBytes", (json_int_t)b->stored_bytes,
+			      "items", (json_int_t)json_integer_value(json_object_get(b->counts, "items")),
+			      "labels", json_object_get(b->manifest, "labels"),
+			      "problem", b->problem);
+	json_array_append_new(lc->items, j);
+	return 0;
+}
+
+static int run_backup_list(struct kahu_ctx *ctx)
+{
+	struct repo *repo = NULL;
+	struct list_ctx lc = { .items = json_array() };
+	int rc;
+
+	if (inv_str(ctx->inv, "selector") && (rc = labelsel_parse(inv_str(ctx->inv, "selector"), &lc.sel)) < 0)
+		goto out;
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_list_backups(repo, list_cb, &lc)) < 0)
+		goto out;
+
+	const char *loc = repo_location(repo)->name;
+	size_t i;
+	json_t *b;
+	switch (ctx->out) {
+	case OUT_JSON:
+	case OUT_YAML: {
+		/* Times as RFC 3339 for people and tools alike. */
+		json_array_foreach(lc.items, i, b) {
+			char t1[32], t2[32];
+			time_rfc3339((time_t)json_integer_value(json_object_get(b, "created")), t1, sizeof t1);
+			json_object_set_new(b, "created", json_string(t1));
+			if (json_integer_value(json_object_get(b, "expires"))) {
+				time_rfc3339((time_t)json_integer_value(json_object_get(b, "expires")), t2, sizeof t2);
+				json_object_set_new(b, "expires", json_string(t2));
+			} else {
+				json_object_set_new(b, "expires", json_null());
+			}
+			json_object_set_new(b, "location", json_string(loc));
+		}
+		json_t *doc = json_pack("{s:O}", "backups", lc.items);
+		rc = ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		json_decref(doc);
+		break;
+	}
+	case OUT_NAME:
+		json_array_foreach(lc.items, i, b)
+			printf("backup/%s\n", json_string_value(json_object_get(b, "name")));
+		break;
+	default: {
+		static const char *const hdr[] = { "NAME", "STATUS", "TYPE", "CREATED", "EXPIRES", "SIZE", "ITEMS", "LOCATION" };
+		struct out_table *t = out_table_new(8, hdr);
+		time_t now = time(NULL);
+		json_array_foreach(lc.items, i, b) {
+			char created[32] = "", expires[32] = "never", size[32], items[32];
+			time_t c = (time_t)json_integer_value(json_object_get(b, "created"));
+			time_t e = (time_t)json_integer_value(json_object_get(b, "expires"));
+			struct tm tm;
+			gmtime_r(&c, &tm);
+			strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", &tm);
+			if (e) {
+				if (e <= now)
+					snprintf(expires, sizeof expires, "expired");
+				else
+					duration_format(e - now, expires, sizeof expires);
+			}
+			out_human_bytes((unsigned long long)json_integer_value(json_object_get(b, "storedBytes")), size, sizeof size);
+			snprintf(items, sizeof items, "%lld", (long long)json_integer_value(json_object_get(b, "items")));
+			const char *row[] = { json_string_value(json_object_get(b, "name")),
+					      json_string_value(json_object_get(b, "status")),
+					      json_string_value(json_object_get(b, "type")),
+					      created, expires, size, items, loc };
+			out_table_row(t, row);
+		}
+		if (json_array_size(lc.items))
+			out_table_print(t, stdout);
+		else
+			fprintf(stderr, "No backups on location %s.\n", loc);
+		out_table_free(t);
+	}
+	}
+out:
+	labelsel_free(lc.sel);
+	json_decref(lc.items);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- the catalog in memory, for delete and prune ---- */
+
+struct cat_entry {
+	char *name;
+	int complete;
+	char *parent, *base;
+	int64_t created, completed, expires;
+	int doomed;            /* to be removed */
+	int keep;              /* prune: kept by a policy */
+	json_t *labels;
+};
+
+struct catalog {
+	struct cat_entry *v;
+	size_t n;
+};
+
+static int cat_cb(void *ud, const struct repo_backup *b)
+{
+	struct catalog *c = ud;
+	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+	struct cat_entry *e = &c->v[c->n++];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(b->name);
+	e->complete = b->complete && !b->problem;
+	e->parent = xstrdup(b->parent);
+	e->base = xstrdup(json_string_value(json_object_get(b->manifest, "base")));
+	e->created = b->created;
+	e->completed = b->completed ? b->completed : b->last_modified;
+	e->expires = b->expires;
+	e->labels = json_incref(json_object_get(b->manifest, "labels"));
+	return 0;
+}
+
+static void catalog_free(struct catalog *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		free(c->v[i].parent);
+		free(c->v[i].base);
+		json_decref(c->v[i].labels);
+	}
+	free(c->v);
+}
+
+static struct cat_entry *cat_find(struct catalog *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+/* Backups that stay but need a doomed one (their parent or chain base). */
+static void dependents(struct catalog *c, struct strv *out)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct cat_entry *e = &c->v[i];
+		if (e->doomed)
+			continue;
+		struct cat_entry *p = cat_find(c, e->parent), *b = cat_find(c, e->base);
+		if ((p && p->doomed) || (b && b->doomed))
+			strv_push(out, e->name);
+	}
+}
+
+static int confirm(const char *what, int yes)
+{
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return kahu_error_set(KAHU_EUSAGE, "not deleting %s without --yes (standard input is not a terminal)", what);
+	fprintf(stderr, "Delete %s? [y/N] ", what);
+	fflush(stderr);
+	char line[16];
+	if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y'))
+		return kahu_error_set(KAHU_EFAIL, "nothing deleted");
+	return 0;
+}
+
+static int remove_doomed(struct repo *repo, struct catalog *c, int dry, const char *verb)
+{
+	int rc = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->v[i].doomed)
+			continue;
+		if (dry) {
+			printf("would %s %s%s\n", verb, c->v[i].name, c->v[i].complete ? "" : " (leftover of an interrupted run)");
+			continue;
+		}
+		if ((rc = repo_remove_backup(repo, c->v[i].name, NULL)) < 0)
+			return kahu_error_wrap(rc, "deleting backup %s (%zu deleted before it)", c->v[i].name, n);
+		printf("%s %s%s\n", verb, c->v[i].name, c->v[i].complete ? "" : " (leftover of an interrupted run)");
+		n++;
+	}
+	return rc;
+}
+
+/* ---- backup delete ---- */
+
+static int run_backup_delete(struct kahu_ctx *ctx)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	int all = inv_count(inv, "all") > 0, cascade = inv_count(inv, "cascade") > 0;
+	const char *selector = inv_str(inv, "selector");
+	struct labelsel *sel = NULL;
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	struct catalog cat = { 0 };
+	struct strv deps = STRV_INIT;
+	int rc;
+
+	if ((inv->args.n > 0) + all + (selector != NULL) != 1)
+		return kahu_error_set(KAHU_EUSAGE, "name the backups to delete, or give --all or --selector (one of them)");
+	if (selector && (rc = labelsel_parse(selector, &sel)) < 0)
+		return rc;
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
+	    (rc = repo_lock(repo, "backup delete", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+		goto out;
+	for (size_t i = 0; i < inv->args.n; i++) {
+		struct cat_entry *e = cat_find(&cat, inv->args.v[i]);
+		if (!e) {
+			rc = kahu_error_set(KAHU_ENOTFOUND, "no backup named %s on location %s", inv->args.v[i],
+					    repo_location(repo)->name);
+			goto out;
+		}
+		e->doomed = 1;
+	}
+	for (size_t i = 0; i < cat.n; i++)
+		if ((all && cat.v[i].complete) || (sel && cat.v[i].complete && labelsel_match(sel, cat.v[i].labels)))
+			cat.v[i].doomed = 1;
+	/* The chain rule: a backup others build on goes only with them (--cascade). */
+	for (;;) {
+		strv_free(&deps);
+		dependents(&cat, &deps);
+		if (!deps.n)
+			break;
+		if (!cascade) {
+			char *list = strv_join(&deps, ", ");
+			rc = kahu_error_set(KAHU_EUSAGE, "refusing to break a backup chain: %s %s on what would be deleted; "
+					    "delete them too with --cascade", list, deps.n == 1 ? "depends" : "depend");
+			free(list);
+			goto out;
+		}
+		for (size_t i = 0; i < deps.n; i++)
+			cat_find(&cat, deps.v[i])->doomed = 1;
+	}
+	struct strv names = STRV_INIT;
+	for (size_t i = 0; i < cat.n; i++)
+		if (cat.v[i].doomed)
+			strv_push(&names, cat.v[i].name);
+	if (!names.n) {
+		printf("No backups matched; nothing deleted.\n");
+		strv_free(&names);
+		goto out;
+	}
+	char *list = strv_join(&names, ", ");
+	char *what = xasprintf("%zu backup%s (%s) from location %s", names.n, names.n == 1 ? "" : "s", list,
+			       repo_location(repo)->name);
+	strv_free(&names);
+	free(list);
+	rc = confirm(what, inv_count(inv, "yes") > 0);
+	free(what);
+	if (rc == 0)
+		rc = remove_doomed(repo, &cat, 0, "deleted");
+out:
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	strv_free(&deps);
+	catalog_free(&cat);
+	labelsel_free(sel);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- backup prune ---- */
+
+static int cmp_newest(const void *a, const void *b)
+{
+	const struct cat_entry *x = *(struct cat_entry *const *)a, *y = *(struct cat_entry *const *)b;
+	return (y->completed > x->completed) - (y->completed < x->completed);
+}
+
+enum period { DAY, WEEK, MONTH };
+
+static void period_of(time_t t, enum period p, char *buf, size_t len)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	switch (p) {
+	case DAY: strftime(buf, len, "%Y-%m-%d", &tm); break;
+	case WEEK: strftime(buf, len, "%G-W%V", &tm); break;
+	case MONTH: strftime(buf, len, "%Y-%m", &tm); break;
+	}
+}
+
+/* Keep the newest backup of each of the `n` newest periods. */
+static void keep_periods(struct cat_entry **sorted, size_t count, long n, enum period p)
+{
+	char last[32] = "";
+	long kept = 0;
+	for (size_t i = 0; i < count && kept < n; i++) {
+		char period[32];
+		period_of((time_t)sorted[i]->completed, p, period, sizeof period);
+		if (strcmp(period, last) != 0) {
+			sorted[i]->keep = 1;
+			snprintf(last, sizeof last, "%s", period);
+			kept++;
+		}
+	}
+}
+
+static int run_backup_prune(struct kahu_ctx *ctx)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	long keep_last = -1, keep_daily = -1, keep_weekly = -1, keep_monthly = -1;
+	int dry = inv_count(inv, "dry-run") > 0;
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	struct catalog cat = { 0 };
+	struct cat_entry **sorted = NULL;
+	int rc;
+
+	if ((rc = inv_long(inv, "keep-last", 0, 100000, &keep_last)) < 0 ||
+	    (rc = inv_long(inv, "keep-daily", 0, 100000, &keep_daily)) < 0 ||
+	    (rc = inv_long(inv, "keep-weekly", 0, 100000, &keep_weekly)) < 0 ||
+	    (rc = inv_long(inv, "keep-monthly", 0, 100000, &keep_monthly)) < 0)
+		return rc;
+	int policies = keep_last >= 0 || keep_daily >= 0 || keep_weekly >= 0 || keep_monthly >= 0;
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
+	    (rc = repo_lock(repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+		goto out;
+
+	time_t now = time(NULL);
+	size_t ncomplete = 0;
+	sorted = xcalloc(cat.n + 1, sizeof *sorted);
+	for (size_t i = 0; i < cat.n; i++) {
+		struct cat_entry *e = &cat.v[i];
+		if (!e->complete) {
+			/* We hold the lock, so no live run is writing it: a leftover. */
+			e->doomed = 1;
+			continue;
+		}
+		sorted[ncomplete++] = e;
+	}
+	qsort(sorted, ncomplete, sizeof *sorted, cmp_newest);
+	if (policies) {
+		if (keep_last > 0)
+			for (size_t i = 0; i < ncomplete && (long)i < keep_last; i++)
+				sorted[i]->keep = 1;
+		keep_periods(sorted, ncomplete, keep_daily, DAY);
+		keep_periods(sorted, ncomplete, keep_weekly, WEEK);
+		keep_periods(sorted, ncomplete, keep_monthly, MONTH);
+		for (size_t i = 0; i < ncomplete; i++)
+			sorted[i]->doomed = !sorted[i]->keep;
+	} else {
+		for (size_t i = 0; i < ncomplete; i++)
+			sorted[i]->doomed = sorted[i]->expires && sorted[i]->expires <= now;
+	}
+	/* Never remove what a kept backup builds on. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t i = 0; i < ncomplete; i++) {
+			struct cat_entry *e = sorted[i];
+			if (e->doomed)
+				continue;
+			struct cat_entry *deps[2] = { cat_find(&cat, e->parent), cat_find(&cat, e->base) };
+			for (int k = 0; k < 2; k++)
+				if (deps[k] && deps[k]->doomed) {
+					deps[k]->doomed = 0;
+					log_info("keeping %s: %s builds on it", deps[k]->name, e->name);
+					changed = 1;
+				}
+		}
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < cat.n; i++)
+		n += cat.v[i].doomed != 0;
+	if (!n) {
+		printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
+		goto out;
+	}
+	rc = remove_doomed(repo, &cat, dry, dry ? "remove" : "removed");
+out:
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	free(sorted);
+	catalog_free(&cat);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- tables ---- */
+
+#define SCOPE_OPTS \
+	{ "include-namespaces", 0, "NS,…", "namespaces to include (globs: *, ?, [..]; default all)", "@namespace", 0, NULL }, \
+	{ "exclude-namespaces", 0, "NS,…", "namespaces to leave out (globs); an exclude wins over an include", "@namespace", 0, NULL }, \
+	{ "include-resources", 0, "TYPE,…", "resource types to include: plural, type.group, Kind or short name (default all)", NULL, 0, NULL }, \
+	{ "exclude-resources", 0, "TYPE,…", "resource types to leave out", NULL, 0, NULL }, \
+	{ "include-cluster-resources", 0, "auto|true|false", "cluster-scoped objects: auto keeps all without a namespace filter, else only what included items need", "auto true false", 0, "auto" }, \
+	{ "selector", 'l', "SELECTOR", "only objects whose labels match (a=b, a!=b, a in (x,y), !a …)", NULL, 0, NULL }, \
+	{ "or-selector", 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL }, \
+	{ "include-names", 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL }, \
+	{ "exclude-names", 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL }
+
+static const struct kahu_opt create_opts[] = {
+	SCOPE_OPTS,
+	{ "ttl", 0, "DURATION", "how long the backup is kept before prune removes it (0: forever)", NULL, 0, "720h" },
+	{ "labels", 0, "KEY=VALUE,…", "labels of the backup (for list -l and delete -l)", NULL, OPT_REPEAT, NULL },
+	{ "full", 0, NULL, "a full backup (the default)", NULL, 0, NULL },
+	{ "incremental", 0, NULL, "store only what changed since the newest backup of the same scope", NULL, 0, NULL },
+	{ "differential", 0, NULL, "store only what changed since the newest full backup of the same scope", NULL, 0, NULL },
+	{ "parent", 0, "BACKUP", "the backup an incremental or differential backup is based on", "@backup", 0, NULL },
+	{ "parallel", 0, "N", "resource types listed at once", NULL, 0, "4" },
+	{ "compression-level", 0, "N", "zstd level, 1 (fast) to 19 (small)", NULL, 0, "3" },
+	{ "dry-run", 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL },
+	{ "no-encryption", 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+static const struct kahu_opt list_opts[] = {
+	{ "selector", 'l', "SELECTOR", "only backups whose labels match", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	OPT_END
+};
+
+static const struct kahu_opt delete_opts[] = {
+	{ "all", 0, NULL, "delete every backup on the location", NULL, 0, NULL },
+	{ "selector", 'l', "SELECTOR", "delete the backups whose labels match", NULL, 0, NULL },
+	{ "cascade", 0, NULL, "also delete the incremental and differential backups built on them", NULL, 0, NULL },
+	{ "yes", 'y', NULL, "do not ask for confirmation", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	OPT_END
+};
+
+static const struct kahu_opt prune_opts[] = {
+	{ "keep-last", 0, "N", "keep the N newest backups", NULL, 0, NULL },
+	{ "keep-daily", 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL },
+	{ "keep-weekly", 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL },
+	{ "keep-monthly", 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL },
+	{ "dry-run", 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	OPT_END
+};
+
+const struct kahu_cmd cmd_backup_delete_entry = {
+	.name = "backup delete",
+	.args = "[NAME...]",
+	.min_args = 0,
+	.max_args = -1,
+	.summary = "Delete backups (asks first unless --yes; keeps backup chains whole)",
+	.opts = delete_opts,
+	.run = run_backup_delete,
+	.args_complete = "@backup",
+};
+
+const struct kahu_cmd cmd_backup_prune_entry = {
+	.name = "backup prune",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "Remove expired backups (or those no --keep-* policy keeps) and leftovers of interrupted runs",
+	.opts = prune_opts,
+	.run = run_backup_prune,
+};
+
+const struct kahu_cmd cmd_backup_entry = {
+	.name = "backup",
+	.summary = "Create and manage backups",
+	.flags = CMD_NOUN,
+};
+
+const struct kahu_cmd cmd_backup_create_entry = {
+	.name = "backup create",
+	.args = "NAME",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "Back up the cluster's resources into an encrypted, compressed archive",
+	.outputs = "table json yaml name",
+	.opts = create_opts,
+	.run = run_backup_create,
+	.flags = CMD_CLUSTER,
+};
+
+const struct kahu_cmd cmd_backup_list_entry = {
+	.name = "backup list",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "List the backups on a location (no key needed)",
+	.outputs = "table json yaml name",
+	.opts = list_opts,
+	.run = run_backup_list,
+};

@@ -1,0 +1,618 @@
+/* kahu backup describe|download|verify|logs — reading backups back. */
+#include "cmd/backup_common.h"
+#include "cmd/common_opts.h"
+#include "archive/bundle.h"
+#include "archive/envelope.h"
+#include "archive/key.h"
+#include "archive/manifest.h"
+#include "archive/zstream.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- reading a manifest ---- */
+
+int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest_view *mv)
+{
+	struct kbuf text = KBUF_INIT;
+	char *path = xasprintf("backups/%s/%s", name, REPO_MANIFEST_NAME);
+	const struct kahu_key *key = NULL;
+	int rc;
+
+	memset(mv, 0, sizeof *mv);
+	if ((rc = repo_valid_name(name)) < 0)
+		goto out;
+	rc = store_read_small(repo_store(repo), path, REPO_MANIFEST_MAX_SIZE, &text);
+	if (rc == KAHU_ENOTFOUND) {
+		int state = repo_backup_exists(repo, name);
+		rc = kahu_error_set(KAHU_ENOTFOUND, state == REPO_BACKUP_INCOMPLETE ?
+				    "backup %s is incomplete (an interrupted run): only prune can remove it" :
+				    "no backup named %s on location %s", name, repo_location(repo)->name);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	struct manifest *m = NULL;
+	if ((rc = manifest_parse(text.data, text.len, &m)) < 0) {
+		kahu_error_wrap(rc, "backup %s", name);
+		goto out;
+	}
+	int encrypted = m->encrypted;
+	manifest_free(m);
+	if (verify) {
+		if (encrypted && (rc = repo_key(repo, &key)) < 0)
+			goto out;
+		if ((rc = manifest_verify(text.data, text.len, encrypted ? key : NULL)) < 0)
+			goto out;
+	}
+	mv->doc = json_loadb(text.data, text.len, 0, NULL);
+	mv->name = json_string_value(json_object_get(mv->doc, "name"));
+	mv->status = json_string_value(json_object_get(mv->doc, "status"));
+	mv->type = json_string_value(json_object_get(mv->doc, "type"));
+	mv->parent = json_string_value(json_object_get(mv->doc, "parent"));
+	mv->chain_full = json_string_value(json_object_get(mv->doc, "base"));
+	mv->encrypted = encrypted;
+	if (!encrypted && verify)
+		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
+out:
+	kbuf_free(&text);
+	free(path);
+	return rc;
+}
+
+void manifest_view_clear(struct manifest_view *mv)
+{
+	json_decref(mv->doc);
+	memset(mv, 0, sizeof *mv);
+}
+
+/* ---- a pull source over a stored object, checking its size and hash ---- */
+
+struct object_source {
+	struct kahu_store *st;
+	char *key;
+	uint64_t off, size;
+	struct kbuf buf;
+	size_t pos;
+	struct kahu_hash *hash;
+	const char *want_hash;
+};
+
+static int append(void *ud, const void *buf, size_t len)
+{
+	kbuf_add(ud, buf, len);
+	return 0;
+}
+
+static int object_pull(void *ud, void *buf, size_t cap, size_t *got)
+{
+	struct object_source *s = ud;
+	if (s->pos == s->buf.len) {
+		kbuf_reset(&s->buf);
+		s->pos = 0;
+		if (s->off < s->size) {
+			uint64_t want = s->size - s->off < (1u << 20) ? s->size - s->off : (1u << 20);
+			int rc = store_get(s->st, s->key, s->off, want, append, &s->buf);
+			if (rc < 0)
+				return rc;
+			if (s->buf.len == 0)
+				return kahu_error_set(KAHU_EDATA, "%s: shorter than the manifest says (truncated)", s->key);
+			s->off += s->buf.len;
+			kahu_hash_update(s->hash, s->buf.data, s->buf.len);
+		}
+	}
+	size_t n = s->buf.len - s->pos < cap ? s->buf.len - s->pos : cap;
+	memcpy(buf, s->buf.data + s->pos, n);
+	s->pos += n;
+	*got = n;
+	return 0;
+}
+
+static int object_source_open(struct repo *repo, const char *backup, json_t *obj, struct object_source *s)
+{
+	struct store_stat st;
+	memset(s, 0, sizeof *s);
+	s->st = repo_store(repo);
+	s->key = xasprintf("backups/%s/%s", backup, json_string_value(json_object_get(obj, "path")));
+	s->size = (uint64_t)json_integer_value(json_object_get(obj, "size"));
+	s->want_hash = json_string_value(json_object_get(obj, "blake2b"));
+	s->hash = kahu_hash_new();
+	int rc = store_stat(s->st, s->key, &st);
+	if (rc == KAHU_ENOTFOUND)
+		return kahu_error_set(KAHU_EDATA, "%s is missing from the location", s->key);
+	if (rc < 0)
+		return rc;
+	if (st.size != s->size)
+		return kahu_error_set(KAHU_EDATA, "%s has %llu bytes, the manifest says %llu (truncated or replaced)",
+				      s->key, (unsigned long long)st.size, (unsigned long long)s->size);
+	return 0;
+}
+
+/* After reading everything: the stored bytes are those the manifest names. */
+static int object_source_check(struct object_source *s)
+{
+	char hex[KAHU_HASH_HEX_LEN + 1];
+	kahu_hash_final_hex(s->hash, hex);
+	s->hash = NULL;
+	if (s->off != s->size || !s->want_hash || strcmp(hex, s->want_hash) != 0)
+		return kahu_error_set(KAHU_EDATA, "%s does not match the hash in the manifest (altered or replaced)", s->key);
+	return 0;
+}
+
+static void object_source_close(struct object_source *s)
+{
+	kahu_hash_free(s->hash);
+	kbuf_free(&s->buf);
+	free(s->key);
+	memset(s, 0, sizeof *s);
+}
+
+static json_t *find_object(json_t *manifest, const char *prefix)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(manifest, "objects"), i, o) {
+		const char *p = json_string_value(json_object_get(o, "path"));
+		if (p && strncmp(p, prefix, strlen(prefix)) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* Open a backup's metadata bundle for reading: the manifest verified, the key. */
+struct opened {
+	struct manifest_view mv;
+	const struct kahu_key *key;
+	struct object_source src;
+	struct bundle_reader *br;
+};
+
+static int open_metadata_source(struct repo *repo, const char *name, struct opened *op)
+{
+	int rc;
+	memset(op, 0, sizeof *op);
+	if ((rc = backup_read_manifest(repo, name, 1, &op->mv)) < 0)
+		return rc;
+	if (op->mv.encrypted && (rc = repo_key(repo, &op->key)) < 0)
+		return rc;
+	json_t *obj = find_object(op->mv.doc, "metadata.tar.zst");
+	if (!obj)
+		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", name);
+	return object_source_open(repo, name, obj, &op->src);
+}
+
+static int open_metadata(struct repo *repo, const char *name, struct opened *op)
+{
+	int rc = open_metadata_source(repo, name, op);
+	if (rc < 0)
+		return rc;
+	return bundle_reader_new(op->key, op->src.key, object_pull, &op->src, &op->br);
+}
+
+static int close_metadata(struct opened *op, int check)
+{
+	int rc = 0;
+	if (check && op->br && (rc = bundle_reader_finish(op->br)) == 0)
+		rc = object_source_check(&op->src);
+	bundle_reader_free(op->br);
+	op->br = NULL;
+	object_source_close(&op->src);
+	manifest_view_clear(&op->mv);
+	return rc;
+}
+
+/* ---- describe ---- */
+
+static int run_backup_describe(struct kahu_ctx *ctx)
+{
+	struct repo *repo = NULL;
+	struct opened op;
+	struct bundle_entry e;
+	json_t *spec = NULL;
+	int details = inv_count(ctx->inv, "details") > 0;
+	json_t *items = details ? json_object() : NULL;
+	const char *name = ctx->inv->args.v[0];
+	int rc;
+
+	memset(&op, 0, sizeof op);
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(repo, name, &op)) < 0)
+		goto out;
+	while ((rc = bundle_next(op.br, &e)) == 1) {
+		if (strcmp(e.name, "kahu/backup.json") == 0) {
+			struct kbuf b = KBUF_INIT;
+			if ((rc = bundle_read_all(op.br, &b, 64u << 20)) < 0) {
+				kbuf_free(&b);
+				goto out;
+			}
+			spec = json_loadb(b.data, b.len, 0, NULL);
+			kbuf_free(&b);
+		} else if (details && strncmp(e.name, "resources/", 10) == 0) {
+			/* resources/<type>/namespaces/<ns>/<name>.json or resources/<type>/cluster/<name>.json */
+			char *p = xstrdup(e.name + 10);
+			char *slash = strchr(p, '/');
+			if (slash) {
+				*slash = '\0';
+				char *rest = slash + 1;
+				size_t l = strlen(rest);
+				if (l > 5 && strcmp(rest + l - 5, ".json") == 0)
+					rest[l - 5] = '\0';
+				if (strncmp(rest, "namespaces/", 11) == 0)
+					rest += 11;
+				else if (strncmp(rest, "cluster/", 8) == 0)
+					rest += 8;
+				json_t *arr = json_object_get(items, p);
+				if (!arr)
+					json_object_set_new(items, p, arr = json_array());
+				json_array_append_new(arr, json_string(rest));
+			}
+			free(p);
+		}
+	}
+	if (rc < 0 || (rc = close_metadata(&op, 1)) < 0)
+		goto out;
+	if (!spec) {
+		rc = kahu_error_set(KAHU_EDATA, "backup %s has no kahu/backup.json", name);
+		goto out;
+	}
+	if (items)
+		json_object_set(spec, "items_by_type", items);
+
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		rc = ctx->out == OUT_JSON ? out_json(stdout, spec) : out_yaml(stdout, spec);
+		goto out;
+	}
+	printf("Name:         %s\n", name);
+	printf("Status:       %s\n", json_string_value(json_object_get(spec, "status")));
+	printf("Type:         %s", json_string_value(json_object_get(spec, "type")));
+	if (json_is_string(json_object_get(spec, "parent")))
+		printf(" (parent %s, chain from %s)", json_string_value(json_object_get(spec, "parent")),
+		       json_string_value(json_object_get(spec, "chainFull")));
+	printf("\nStarted:      %s\nCompleted:    %s\n", json_string_value(json_object_get(spec, "started")),
+	       json_string_value(json_object_get(spec, "completed")));
+	json_t *cl = json_object_get(spec, "cluster");
+	if (cl)
+		printf("Cluster:      %s (context %s, %s)\n", json_string_value(json_object_get(cl, "server")),
+		       json_string_value(json_object_get(cl, "context")), json_string_value(json_object_get(cl, "version")));
+	printf("Items:        %lld (%lld stored in this backup)\n",
+	       (long long)json_integer_value(json_object_get(spec, "items")),
+	       (long long)json_integer_value(json_object_get(spec, "storedItems")));
+	char *scope = json_dumps(json_object_get(spec, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
+	printf("Scope:        %s\n", scope);
+	free(scope);
+	printf("\nResources:\n");
+	static const char *const hdr[] = { "  TYPE", "ITEMS", "EXCLUDED", "RESULT" };
+	struct out_table *t = out_table_new(4, hdr);
+	size_t i;
+	json_t *ty;
+	json_array_foreach(json_object_get(spec, "types"), i, ty) {
+		char n1[32], n2[32];
+		snprintf(n1, sizeof n1, "%lld", (long long)json_integer_value(json_object_get(ty, "items")));
+		snprintf(n2, sizeof n2, "%lld", (long long)json_integer_value(json_object_get(ty, "excluded")));
+		const char *res = json_string_value(json_object_get(ty, "error"));
+		char *tn = xasprintf("  %s", json_string_value(json_object_get(ty, "resource")));
+		const char *row[] = { tn, n1, n2, res ? res : json_is_string(json_object_get(ty, "warning")) ?
+				      json_string_value(json_object_get(ty, "warning")) : "ok" };
+		out_table_row(t, row);
+		free(tn);
+	}
+	out_table_print(t, stdout);
+	out_table_free(t);
+	if (items) {
+		const char *k;
+		json_t *v;
+		printf("\nItems:\n");
+		json_object_foreach(items, k, v) {
+			printf("  %s:\n", k);
+			json_array_foreach(v, i, ty)
+				printf("    - %s\n", json_string_value(ty));
+		}
+	}
+out:
+	close_metadata(&op, 0);
+	json_decref(spec);
+	json_decref(items);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- download ---- */
+
+static int write_all(void *ud, const void *buf, size_t len)
+{
+	int fd = *(int *)ud;
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "write error: %s", strerror(errno));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The decrypted, decompressed tar: pull through the bundle's stages by re-reading the
+ * stored object through the envelope and zstd directly (no tar parsing needed). */
+struct tar_out {
+	struct zstream *z;
+	struct kenc_reader *enc;
+};
+
+static int feed_enc(void *ud, const void *buf, size_t len)
+{
+	struct tar_out *t = ud;
+	return t->enc ? kenc_reader_feed(t->enc, buf, len) : zs_feed(t->z, buf, len);
+}
+
+static int run_backup_download(struct kahu_ctx *ctx)
+{
+	const char *name = ctx->inv->args.v[0];
+	const char *file = inv_str(ctx->inv, "file");
+	const char *dir = inv_str(ctx->inv, "extract");
+	struct repo *repo = NULL;
+	struct opened op;
+	char *tmp = NULL, *target = NULL;
+	int fd = -1, rc;
+
+	memset(&op, 0, sizeof op);
+	if (file && dir)
+		return kahu_error_set(KAHU_EUSAGE, "-o/--file and --extract exclude each other");
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
+	    (rc = (dir ? open_metadata : open_metadata_source)(repo, name, &op)) < 0)
+		goto out;
+	if (dir) {
+		struct bundle_extract_stats es = { 0 };
+		if ((rc = bundle_extract(op.br, dir, &es)) < 0 || (rc = object_source_check(&op.src)) < 0) {
+			kahu_error_wrap(rc, "extracting backup %s into %s (what was extracted cannot be trusted)", name, dir);
+			goto out;
+		}
+		printf("Extracted backup %s into %s: %llu files.\n", name, dir, (unsigned long long)es.files);
+		goto out;
+	}
+	/* The tar file: written to a temporary name beside the target, renamed when the
+	 * whole bundle verified, so a bad backup never leaves a plausible file behind. */
+	target = xstrdup(file ? file : "");
+	if (!file) {
+		free(target);
+		target = xasprintf("%s.tar", name);
+	}
+	tmp = xasprintf("%s.part.XXXXXX", target);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	struct tar_out to = { 0 };
+	if ((rc = zs_decompress_new(write_all, &fd, &to.z)) < 0 ||
+	    (op.key && (rc = kenc_reader_new(op.key, op.src.key, zs_feed_cb, to.z, &to.enc)) < 0))
+		goto tar_out;
+	char buf[65536];
+	size_t got;
+	while ((rc = object_pull(&op.src, buf, sizeof buf, &got)) == 0 && got)
+		if ((rc = feed_enc(&to, buf, got)) < 0)
+			break;
+	if (rc == 0 && to.enc)
+		rc = kenc_reader_finish(to.enc);
+	if (rc == 0)
+		rc = zs_finish(to.z);
+	if (rc == 0)
+		rc = object_source_check(&op.src);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
+tar_out:
+	zs_free(to.z);
+	kenc_reader_free(to.enc);
+	if (close(fd) != 0 && rc == 0)
+		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
+	fd = -1;
+	if (rc == 0 && rename(tmp, target) != 0)
+		rc = kahu_error_set(KAHU_EIO, "cannot rename %s to %s: %s", tmp, target, strerror(errno));
+	if (rc < 0) {
+		unlink(tmp);
+		kahu_error_wrap(rc, "download of backup %s failed, nothing was written", name);
+		goto out;
+	}
+	fprintf(stderr, "Backup %s downloaded to %s (the decrypted tar: it holds Secrets in the clear, mode 0600).\n",
+		name, target);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	close_metadata(&op, 0);
+	free(tmp);
+	free(target);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+static int run_backup_verify(struct kahu_ctx *ctx)
+{
+	const char *name = ctx->inv->args.v[0];
+	struct repo *repo = NULL;
+	struct opened op;
+	struct bundle_entry e;
+	long members = 0;
+	int rc;
+
+	memset(&op, 0, sizeof op);
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(repo, name, &op)) < 0)
+		goto out;
+	/* Every member is read through, so every chunk is authenticated; each object is
+	 * parsed as JSON to name a bad one precisely. */
+	while ((rc = bundle_next(op.br, &e)) == 1) {
+		members++;
+		struct kbuf b = KBUF_INIT;
+		if ((rc = bundle_read_all(op.br, &b, 256u << 20)) < 0) {
+			kahu_error_wrap(rc, "backup %s, member %s", name, e.name);
+			kbuf_free(&b);
+			goto out;
+		}
+		if (strncmp(e.name, "resources/", 10) == 0) {
+			json_error_t je;
+			json_t *o = json_loadb(b.data, b.len, 0, &je);
+			if (!o) {
+				rc = kahu_error_set(KAHU_EDATA, "backup %s: %s is not valid JSON: %s", name, e.name, je.text);
+				kbuf_free(&b);
+				goto out;
+			}
+			json_decref(o);
+		}
+		kbuf_free(&b);
+	}
+	if (rc < 0)
+		goto out;
+	if ((rc = close_metadata(&op, 1)) < 0)
+		goto out;
+	/* The other objects: size and hash. */
+	struct manifest_view mv;
+	if ((rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
+		goto out;
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(mv.doc, "objects"), i, o) {
+		const char *p = json_string_value(json_object_get(o, "path"));
+		if (strncmp(p, "metadata.tar.zst", 16) == 0)
+			continue;
+		struct object_source s;
+		char buf[65536];
+		size_t got;
+		if ((rc = object_source_open(repo, name, o, &s)) == 0) {
+			while ((rc = object_pull(&s, buf, sizeof buf, &got)) == 0 && got)
+				;
+			if (rc == 0)
+				rc = object_source_check(&s);
+		}
+		object_source_close(&s);
+		if (rc < 0)
+			break;
+	}
+	manifest_view_clear(&mv);
+	if (rc < 0)
+		goto out;
+	printf("Backup %s is intact: manifest authenticated, %ld archive members read and checked.\n", name, members);
+out:
+	close_metadata(&op, 0);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- logs ---- */
+
+static int to_stdout(void *ud, const void *buf, size_t len)
+{
+	(void)ud;
+	if (fwrite(buf, 1, len, stdout) != len)
+		return kahu_error_set(KAHU_EIO, "write error on standard output: %s", strerror(errno));
+	return 0;
+}
+
+static int run_backup_logs(struct kahu_ctx *ctx)
+{
+	const char *name = ctx->inv->args.v[0];
+	struct repo *repo = NULL;
+	struct manifest_view mv = { 0 };
+	const struct kahu_key *key = NULL;
+	struct object_source s;
+	struct tar_out to = { 0 };
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
+		goto out;
+	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
+		goto out;
+	json_t *obj = find_object(mv.doc, "log.jsonl.zst");
+	if (!obj) {
+		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s has no stored log", name);
+		goto out;
+	}
+	if ((rc = object_source_open(repo, name, obj, &s)) < 0 ||
+	    (rc = zs_decompress_new(to_stdout, NULL, &to.z)) < 0 ||
+	    (key && (rc = kenc_reader_new(key, s.key, zs_feed_cb, to.z, &to.enc)) < 0))
+		goto out;
+	char buf[65536];
+	size_t got;
+	while ((rc = object_pull(&s, buf, sizeof buf, &got)) == 0 && got)
+		if ((rc = feed_enc(&to, buf, got)) < 0)
+			break;
+	if (rc == 0 && to.enc)
+		rc = kenc_reader_finish(to.enc);
+	if (rc == 0)
+		rc = zs_finish(to.z);
+	if (rc == 0)
+		rc = object_source_check(&s);
+out:
+	zs_free(to.z);
+	kenc_reader_free(to.enc);
+	object_source_close(&s);
+	manifest_view_clear(&mv);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- tables ---- */
+
+static const struct kahu_opt describe_opts[] = {
+	{ "details", 0, NULL, "also list every item, by type", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+static const struct kahu_opt download_opts[] = {
+	{ "file", 'o', "FILE", "where to write the decrypted tar (default NAME.tar)", "file", 0, NULL },
+	{ "extract", 0, "DIR", "extract the backup's files into DIR instead (safe: no absolute paths, no .., no links)", "dir", 0, NULL },
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+static const struct kahu_opt read_opts[] = {
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+const struct kahu_cmd cmd_backup_describe_entry = {
+	.name = "backup describe", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Show a backup's scope, results and warnings per type (needs the key)",
+	.outputs = "table json yaml", .opts = describe_opts, .run = run_backup_describe,
+	.args_complete = "@backup",
+};
+
+const struct kahu_cmd cmd_backup_download_entry = {
+	.name = "backup download", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Write a backup's decrypted tar to a file, or extract it into a directory",
+	.opts = download_opts, .run = run_backup_download, .args_complete = "@backup",
+};
+
+const struct kahu_cmd cmd_backup_verify_entry = {
+	.name = "backup verify", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Check a backup: the manifest's MAC, every object's hash, every chunk's authentication",
+	.opts = read_opts, .run = run_backup_verify, .args_complete = "@backup",
+};
+
+const struct kahu_cmd cmd_backup_logs_entry = {
+	.name = "backup logs", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Print the log a backup stored with itself (JSON lines)",
+	.opts = read_opts, .run = run_backup_logs, .args_complete = "@backup",
+};

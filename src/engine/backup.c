@@ -1,0 +1,505 @@
+/* kahu — the backup engine (see backup.h). */
+#include "engine/backup.h"
+#include "archive/bundle.h"
+#include "archive/envelope.h"
+#include "archive/key.h"
+#include "archive/manifest.h"
+#include "archive/zstream.h"
+#include "engine/scope.h"
+#include "kube/discovery.h"
+#include "kube/resource.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strset.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VELERO_LAYOUT_VERSION "1.1.0"
+#define INDEX_MEMBER "kahu/index.jsonl"
+#define SPEC_MEMBER "kahu/backup.json"
+
+char *backup_object_path(const char *name, const char *what, int encrypted)
+{
+	return xasprintf("backups/%s/%s%s", name, what, encrypted ? ".kenc" : "");
+}
+
+/* ---- the parent's index, for incremental and differential backups ---- */
+
+struct store_source {
+	struct kahu_store *st;
+	const char *key;
+	uint64_t off;
+	struct kbuf buf;
+};
+
+static int collect_bytes(void *ud, const void *buf, size_t len)
+{
+	kbuf_add(ud, buf, len);
+	return 0;
+}
+
+/* Pull source over ranged gets: 1 MiB at a time. */
+static int store_pull(void *ud, void *buf, size_t cap, size_t *got)
+{
+	struct store_source *s = ud;
+	if (s->buf.len == 0) {
+		int rc = store_get(s->st, s->key, s->off, 1 << 20, collect_bytes, &s->buf);
+		if (rc == KAHU_ENOTFOUND && s->off > 0)
+			rc = 0;
+		if (rc < 0)
+			return rc;
+		s->off += s->buf.len;
+	}
+	size_t n = s->buf.len < cap ? s->buf.len : cap;
+	memcpy(buf, s->buf.data, n);
+	memmove(s->buf.data, s->buf.data + n, s->buf.len - n);
+	s->buf.len -= n;
+	*got = n;
+	return 0;
+}
+
+/* Read "r\tns\tname" → hash of every item of backup `name` into `map`. */
+static int load_index(struct kahu_store *st, const struct kahu_key *key, const char *name,
+		      struct strset *map)
+{
+	char *path = backup_object_path(name, "metadata.tar.zst", key != NULL);
+	struct store_source src = { .st = st, .key = path };
+	struct bundle_reader *r = NULL;
+	struct bundle_entry e;
+	struct kbuf line = KBUF_INIT;
+	int rc, found = 0;
+
+	if ((rc = bundle_reader_new(key, path, store_pull, &src, &r)) < 0)
+		goto out;
+	while ((rc = bundle_next(r, &e)) == 1) {
+		if (strcmp(e.name, INDEX_MEMBER) != 0)
+			continue;
+		found = 1;
+		char buf[65536];
+		size_t got;
+		while ((rc = bundle_read_data(r, buf, sizeof buf, &got)) == 0 && got) {
+			for (size_t i = 0; i < got; i++) {
+				if (buf[i] != '\n') {
+					kbuf_addc(&line, buf[i]);
+					continue;
+				}
+				struct index_entry ie;
+				if ((rc = index_line_parse(line.data, line.len, &ie)) < 0)
+					goto out;
+				char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
+				strset_put(map, k, ie.hash);
+				free(k);
+				index_entry_clear(&ie);
+				kbuf_reset(&line);
+			}
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (rc < 0)
+		goto out;
+	if ((rc = bundle_reader_finish(r)) < 0)
+		goto out;
+	if (!found)
+		rc = kahu_error_set(KAHU_EDATA, "%s has no %s", path, INDEX_MEMBER);
+out:
+	if (rc < 0)
+		kahu_error_wrap(rc, "reading the index of backup %s", name);
+	bundle_reader_free(r);
+	kbuf_free(&line);
+	kbuf_free(&src.buf);
+	free(path);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- writing ---- */
+
+struct writer {
+	const struct backup_spec *b;
+	struct bundle_writer *bw;
+	struct store_put *put;
+	FILE *index;                 /* temporary, unlinked: the index lines */
+	struct strset parent;        /* incremental: items of the parent */
+	time_t now;
+	long items, stored;
+	uint64_t bytes_stored;
+	struct kbuf scratch;
+	struct backup_progress prog;
+};
+
+static int emit(void *ud, struct plan_type *t, json_t *obj)
+{
+	struct writer *w = ud;
+	json_t *md = json_object_get(obj, "metadata");
+	const char *ns = t->res->namespaced ? json_string_value(json_object_get(md, "namespace")) : NULL;
+	const char *name = json_string_value(json_object_get(md, "name"));
+	char hash[KAHU_HASH_HEX_LEN + 1];
+	int rc = 0;
+
+	if (!name)
+		return 0; /* nothing to store an object under; the server never sends that */
+	char *text = json_dumps(obj, JSON_COMPACT);
+	if (!text)
+		return kahu_error_set(KAHU_ENOMEM, "cannot serialise %s %s", t->group_resource, name);
+	size_t len = strlen(text);
+	kahu_key_hash(text, len, hash);
+
+	int store = 1;
+	if (w->parent.n) {
+		char *k = xasprintf("%s\t%s\t%s", t->group_resource, ns ? ns : "", name);
+		const char *ph = strset_get(&w->parent, k);
+		store = !ph || strcmp(ph, hash) != 0;
+		free(k);
+	}
+	if (!w->b->dry_run && store) {
+		char *member = NULL;
+		if ((rc = bundle_resource_path(t->group_resource, ns, name, &member)) == 0)
+			rc = bundle_add(w->bw, member, text, len, w->now);
+		free(member);
+	}
+	if (rc == 0 && w->index) {
+		struct index_entry ie = {
+			.resource = t->group_resource,
+			.ns = (char *)ns,
+			.name = (char *)name,
+			.uid = (char *)json_string_value(json_object_get(md, "uid")),
+			.rv = (char *)json_string_value(json_object_get(md, "resourceVersion")),
+		};
+		memcpy(ie.hash, hash, sizeof ie.hash);
+		kbuf_reset(&w->scratch);
+		if ((rc = index_line_format(&ie, &w->scratch)) == 0 &&
+		    fwrite(w->scratch.data, 1, w->scratch.len, w->index) != w->scratch.len)
+			rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
+					    "cannot write the temporary index: %s", strerror(errno));
+	}
+	free(text);
+	if (rc == 0) {
+		w->items++;
+		if (store) {
+			w->stored++;
+			w->bytes_stored += len;
+		}
+	}
+	return rc;
+}
+
+static void on_progress(void *ud, size_t done, size_t total, long objects)
+{
+	struct writer *w = ud;
+	if (!w->b->progress)
+		return;
+	w->prog.types_done = done;
+	w->prog.types_total = total;
+	w->prog.objects = objects;
+	w->prog.bytes_stored = w->bytes_stored;
+	w->b->progress(w->b->progress_ud, &w->prog);
+}
+
+static const char *kind_name(enum backup_kind k)
+{
+	return k == BACKUP_INCREMENTAL ? "incremental" : k == BACKUP_DIFFERENTIAL ? "differential" : "full";
+}
+
+static void rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* kahu/backup.json: the full record of what was asked and what happened. */
+static json_t *spec_json(const struct backup_spec *b, const struct plan *p, const char *status,
+			 time_t started, time_t completed, long items, long stored)
+{
+	char s1[32], s2[32];
+	rfc3339(started, s1, sizeof s1);
+	rfc3339(completed, s2, sizeof s2);
+	json_t *types = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_type *t = &p->types[i];
+		char *av = kube_api_version(t->res);
+		json_t *jt = json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:I}",
+				       "resource", t->group_resource, "apiVersion", av,
+				       "kind", t->res->kind, "namespaced", t->res->namespaced,
+				       "selection", t->decision == SCOPE_TYPE_YES ? "listed" : "referenced",
+				       "listed", (json_int_t)t->listed, "items", (json_int_t)t->kept,
+				       "excluded", (json_int_t)t->excluded);
+		if (t->inconsistent)
+			json_object_set_new(jt, "warning", json_string("list was inconsistent (continue token expired)"));
+		if (t->error)
+			json_object_set_new(jt, "error", json_string(t->message ? t->message : "failed"));
+		json_array_append_new(types, jt);
+		free(av);
+	}
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:O, s:O?, s:O?, s:{s:i, s:I, s:i}, s:I, s:I, s:o}",
+			 "name", b->name, "kahuVersion", PACKAGE_VERSION, "type", kind_name(b->kind),
+			 "parent", b->parent, "chainFull", b->chain_full,
+			 "status", status, "started", s1, "completed", s2,
+			 "scope", scope_to_json(b->scope), "labels", b->labels, "cluster", b->cluster,
+			 "options", "parallel", b->parallel, "pageSize", (json_int_t)b->page_size,
+			 "compressionLevel", b->compression_level,
+			 "items", (json_int_t)items, "storedItems", (json_int_t)stored, "types", types);
+}
+
+static int add_file_member(struct bundle_writer *bw, const char *name, FILE *f, time_t now)
+{
+	char buf[65536];
+	size_t n;
+	if (fflush(f) != 0)
+		return kahu_error_set(KAHU_EIO, "cannot write the temporary index: %s", strerror(errno));
+	long size = ftell(f);
+	if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+		return kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
+	int rc = bundle_add_stream_begin(bw, name, (uint64_t)size, 0644, now);
+	while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		rc = bundle_add_stream_data(bw, buf, n);
+	if (rc == 0 && ferror(f))
+		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
+	return rc < 0 ? rc : bundle_add_stream_end(bw);
+}
+
+/* An unlinked temporary file, mode 0600. */
+static FILE *temp_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = xasprintf("%s/kahu-index.XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	FILE *f = NULL;
+	if (fd >= 0) {
+		unlink(path);
+		f = fdopen(fd, "w+");
+		if (!f)
+			close(fd);
+	}
+	if (!f)
+		kahu_error_set(KAHU_EIO, "cannot create a temporary file in %s: %s",
+			       dir && *dir ? dir : "/tmp", strerror(errno));
+	free(path);
+	return f;
+}
+
+/* The backup's own log: every message at info level or above while it runs. */
+static void log_to_file(void *ud, int level, const char *json_line)
+{
+	(void)level;
+	fprintf(ud, "%s\n", json_line);
+}
+
+struct log_pipe {
+	struct store_put *put;
+	struct kenc_writer *enc;
+	struct zstream *z;
+	struct kahu_hash *hash;
+	uint64_t size;
+};
+
+static int log_sink(void *ud, const void *buf, size_t len)
+{
+	struct log_pipe *lp = ud;
+	kahu_hash_update(lp->hash, buf, len);
+	lp->size += len;
+	return store_put_write(lp->put, buf, len);
+}
+
+static int log_enc(void *ud, const void *buf, size_t len)
+{
+	struct log_pipe *lp = ud;
+	return lp->enc ? kenc_write(lp->enc, buf, len) : log_sink(lp, buf, len);
+}
+
+/* Store the log file as backups/<name>/log.jsonl.zst[.kenc]; its object entry (path,
+ * size, hash) is appended to `objects`. */
+static int store_log(const struct backup_spec *b, FILE *f, json_t *objects)
+{
+	char *path = backup_object_path(b->name, "log.jsonl.zst", b->key != NULL);
+	struct log_pipe lp = { .hash = kahu_hash_new() };
+	char buf[65536], hex[KAHU_HASH_HEX_LEN + 1];
+	size_t n;
+	int rc;
+
+	if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary log: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = store_put_begin_ex(b->st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &lp.put)) < 0 ||
+	    (b->key && (rc = kenc_writer_new(b->key, path, log_sink, &lp, &lp.enc)) < 0) ||
+	    (rc = zs_compress_new(b->compression_level, 0, log_enc, &lp, &lp.z)) < 0)
+		goto out;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		if ((rc = zs_write(lp.z, buf, n)) < 0)
+			goto out;
+	if ((rc = zs_finish(lp.z)) < 0 || (lp.enc && (rc = kenc_writer_finish(lp.enc)) < 0))
+		goto out;
+	rc = store_put_commit(lp.put);
+	lp.put = NULL;
+	if (rc < 0)
+		goto out;
+	kahu_hash_final_hex(lp.hash, hex);
+	json_array_append_new(objects, json_pack("{s:s, s:I, s:s}", "path", strrchr(path, '/') + 1,
+						 "size", (json_int_t)lp.size, "blake2b", hex));
+out:
+	if (lp.put)
+		store_put_abort(lp.put);
+	zs_free(lp.z);
+	kenc_writer_free(lp.enc);
+	kahu_hash_free(lp.hash);
+	free(path);
+	return rc;
+}
+
+int backup_create(struct kube_client *kc, const struct backup_spec *b, struct backup_outcome *out)
+{
+	struct writer w = { .b = b, .now = time(NULL) };
+	char *meta_path = NULL;
+	struct bundle_stats bst = { 0 };
+	int rc;
+
+	FILE *logf = NULL;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = plan_build(b->disc, b->scope, &out->plan)) < 0)
+		return rc;
+	if (!b->dry_run) {
+		if (!(logf = temp_file()))
+			return kahu_error_code();
+		kahu_log_set_sink(log_to_file, logf, KAHU_LOG_INFO);
+		log_info("backup %s (%s) started", b->name, kind_name(b->kind));
+	}
+
+	if (!b->dry_run) {
+		if (b->kind != BACKUP_FULL && b->parent &&
+		    (rc = load_index(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
+				     b->chain_full : b->parent, &w.parent)) < 0)
+			goto out;
+		if (!(w.index = temp_file())) {
+			rc = kahu_error_code();
+			goto out;
+		}
+		meta_path = backup_object_path(b->name, "metadata.tar.zst", b->key != NULL);
+		if ((rc = store_put_begin_ex(b->st, meta_path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN,
+					     &w.put)) < 0 ||
+		    (rc = bundle_writer_new(b->key, meta_path, b->compression_level, 0, store_put_sink,
+					    w.put, &w.bw)) < 0 ||
+		    (rc = bundle_add(w.bw, "metadata/version", VELERO_LAYOUT_VERSION "\n",
+				     sizeof VELERO_LAYOUT_VERSION, w.now)) < 0)
+			goto out;
+	}
+
+	struct collect_opts co = {
+		.parallel = b->parallel,
+		.page_size = b->page_size,
+		.emit = emit,
+		.progress = on_progress,
+		.ud = &w,
+	};
+	if ((rc = collect_run(kc, b->scope, &out->plan, &co)) < 0)
+		goto out;
+
+	out->status = plan_failed_types(&out->plan) ? "PartiallyFailed" : "Completed";
+	out->items = w.items;
+	out->stored = w.stored;
+	for (size_t i = 0; i < out->plan.n; i++)
+		out->warnings += out->plan.types[i].inconsistent + (out->plan.types[i].error != 0);
+	out->started = w.now;
+	out->completed = time(NULL);
+	out->spec = spec_json(b, &out->plan, out->status, w.now, out->completed, w.items, w.stored);
+	if (b->dry_run)
+		goto out;
+
+	char *spec_text = json_dumps(out->spec, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if ((rc = add_file_member(w.bw, INDEX_MEMBER, w.index, w.now)) == 0)
+		rc = bundle_add(w.bw, SPEC_MEMBER, spec_text, strlen(spec_text), w.now);
+	free(spec_text);
+	if (rc < 0 || (rc = bundle_finish(w.bw, &bst)) < 0)
+		goto out;
+	bundle_writer_free(w.bw);
+	w.bw = NULL;
+	rc = store_put_commit(w.put);
+	w.put = NULL;
+	if (rc < 0)
+		goto out;
+	out->stored_bytes = bst.stored_bytes;
+	out->objects = json_pack("[{s:s, s:I, s:s}]", "path", strrchr(meta_path, '/') + 1,
+				 "size", (json_int_t)bst.stored_bytes, "blake2b", bst.blake2b);
+	log_info("backup %s: %ld items, %s", b->name, w.items, out->status);
+	kahu_log_set_sink(NULL, NULL, 0);
+	if ((rc = store_log(b, logf, out->objects)) < 0)
+		goto out;
+out:
+	if (logf) {
+		kahu_log_set_sink(NULL, NULL, 0);
+		fclose(logf);
+	}
+	if (w.bw)
+		bundle_writer_free(w.bw);
+	if (w.put)
+		store_put_abort(w.put);
+	if (w.index)
+		fclose(w.index);
+	strset_free(&w.parent);
+	kbuf_free(&w.scratch);
+	free(meta_path);
+	return rc;
+}
+
+void backup_outcome_free(struct backup_outcome *o)
+{
+	plan_free(&o->plan);
+	json_decref(o->spec);
+	json_decref(o->objects);
+	memset(o, 0, sizeof *o);
+}
+
+int backup_write_manifest(const struct backup_spec *b, const struct backup_outcome *out)
+{
+	struct manifest *m = manifest_new();
+	char *text = NULL, *path = NULL;
+	const char *k;
+	json_t *v;
+	size_t i;
+	int rc;
+
+	m->kahu_version = xstrdup(PACKAGE_VERSION);
+	m->name = xstrdup(b->name);
+	m->created = out->started;
+	m->completed = out->completed;
+	m->expires = b->ttl_seconds > 0 ? out->started + b->ttl_seconds : 0;
+	m->status = strcmp(out->status, "Completed") == 0 ? MANIFEST_COMPLETED : MANIFEST_PARTIALLY_FAILED;
+	m->type = b->kind == BACKUP_INCREMENTAL ? MANIFEST_INCREMENTAL :
+		  b->kind == BACKUP_DIFFERENTIAL ? MANIFEST_DIFFERENTIAL : MANIFEST_FULL;
+	m->parent = xstrdup(b->parent);
+	m->base = xstrdup(b->chain_full);
+	json_object_foreach(b->labels, k, v)
+		manifest_add_label(m, k, json_string_value(v));
+	m->counts.items = (uint64_t)out->items;
+	m->counts.types = out->plan.n;
+	for (i = 0; i < out->plan.n; i++) {
+		m->counts.skipped += (uint64_t)out->plan.types[i].excluded;
+		m->counts.errors += out->plan.types[i].error != 0;
+	}
+	m->counts.warnings = out->warnings;
+	snprintf(m->scope_digest, sizeof m->scope_digest, "%s", b->scope_digest ? b->scope_digest : "");
+	json_array_foreach(out->objects, i, v)
+		manifest_add_object(m, json_string_value(json_object_get(v, "path")),
+				    (uint64_t)json_integer_value(json_object_get(v, "size")),
+				    json_string_value(json_object_get(v, "blake2b")));
+	if ((rc = manifest_to_json(m, b->key, &text)) < 0)
+		goto out;
+	path = xasprintf("backups/%s/backup.json", b->name);
+	rc = store_write_small_ex(b->st, path, KAHU_PUT_EXCLUSIVE, text, strlen(text));
+out:
+	free(text);
+	free(path);
+	manifest_free(m);
+	return rc;
+}

@@ -1,0 +1,77 @@
+/* kahu — the backup engine: collect the objects in scope and stream them into the
+ * location as one bundle (tar → zstd → envelope), then write the manifest last.
+ *
+ *   backups/<name>/metadata.tar.zst[.kenc]   metadata/version, resources/…, kahu/index.jsonl,
+ *                                            kahu/backup.json
+ *   backups/<name>/log.jsonl.zst[.kenc]      the backup's own log
+ *   backups/<name>/backup.json               the manifest: the commit point
+ *
+ * Nothing is visible before the manifest is written; on any fatal error (interrupt,
+ * lost connection, full disk) the put streams are aborted and no manifest is written.
+ * Failed types (forbidden, retries exhausted) do not stop the backup: it completes as
+ * PartiallyFailed with the reasons recorded. */
+#ifndef KAHU_ENGINE_BACKUP_H
+#define KAHU_ENGINE_BACKUP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "engine/collect.h"
+
+struct kube_client;
+struct kube_discovery;
+struct kahu_scope;
+struct kahu_store;
+struct kahu_key;
+
+enum backup_kind { BACKUP_FULL, BACKUP_INCREMENTAL, BACKUP_DIFFERENTIAL };
+
+struct backup_progress {
+	size_t types_done, types_total;
+	long objects;
+	uint64_t bytes_stored;
+};
+
+struct backup_spec {
+	const char *name;
+	const struct kahu_scope *scope;       /* resolved against `disc` */
+	const struct kube_discovery *disc;
+	struct kahu_store *st;                /* NULL for a dry run */
+	const struct kahu_key *key;           /* NULL: unencrypted (--no-encryption) */
+	enum backup_kind kind;
+	const char *parent;                   /* incremental/differential: the backup compared with */
+	const char *chain_full;               /* the full backup the chain starts from */
+	int parallel;
+	long page_size;
+	int compression_level;
+	int64_t ttl_seconds;
+	json_t *labels;                       /* object of strings, may be NULL */
+	json_t *cluster;                      /* {server, context, version} recorded */
+	int dry_run;
+	const char *scope_digest;             /* manifest_scope_digest of the canonical scope */
+	void (*progress)(void *ud, const struct backup_progress *p);
+	void *progress_ud;
+};
+
+struct backup_outcome {
+	const char *status;                   /* "Completed", "PartiallyFailed" */
+	struct plan plan;                     /* per-type results (caller frees with backup_outcome_free) */
+	long items;                           /* objects in the backup's index */
+	long stored;                          /* objects stored in this backup's archive */
+	uint64_t stored_bytes;
+	size_t warnings;
+	json_t *spec;                         /* kahu/backup.json as stored */
+	json_t *objects;                      /* [{path, size, blake2b}] of the data objects written,
+						 paths relative to backups/<name>/ */
+	time_t started, completed;
+};
+
+int backup_create(struct kube_client *kc, const struct backup_spec *b, struct backup_outcome *out);
+/* The commit point: write backups/<name>/backup.json for a created backup. */
+int backup_write_manifest(const struct backup_spec *b, const struct backup_outcome *out);
+void backup_outcome_free(struct backup_outcome *o);
+
+/* Object paths of a backup on its location. */
+char *backup_object_path(const char *name, const char *what, int encrypted);
+
+#endif
