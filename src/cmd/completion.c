@@ -1,7 +1,10 @@
 /* kahu completion SHELL, kahu help [COMMAND], and the hidden helpers the completion
  * scripts and the docs test use (__complete, __dump-cli). */
 #include "cmd/ctx.h"
+#include "cmd/common_opts.h"
+#include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "store/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -52,6 +55,14 @@ const struct kahu_cmd cmd_help_entry = {
 	.run = run_help,
 };
 
+static int print_backup_name(void *ud, const struct repo_backup *b)
+{
+	(void)ud;
+	if (b->complete)
+		printf("%s\n", b->name);
+	return 0;
+}
+
 /* Dynamic completion values.  Failures print nothing: a completion must never spill
  * errors into the user's command line. */
 static int run_internal_complete(struct kahu_ctx *ctx)
@@ -64,6 +75,31 @@ static int run_internal_complete(struct kahu_ctx *ctx)
 			for (size_t i = 0; i < names.n; i++)
 				printf("%s\n", names.v[i]);
 		strv_free(&names);
+	} else if (strcmp(kind, "location") == 0) {
+		struct kahu_config *cfg = NULL;
+		if (config_load(inv_str(ctx->inv, "config"), &cfg) == 0)
+			for (size_t i = 0; i < cfg->nlocs; i++)
+				printf("%s\n", cfg->locs[i].name);
+		config_free(cfg);
+	} else if (strcmp(kind, "backup") == 0) {
+		struct repo *repo = NULL;
+		struct repo_opts o = { .config_path = inv_str(ctx->inv, "config") };
+		if (repo_open(&o, &repo) == 0)
+			repo_list_backups(repo, print_backup_name, NULL);
+		repo_close(repo);
+	} else if (strcmp(kind, "namespace") == 0) {
+		struct kube_client *kc;
+		struct kube_response resp = { 0 };
+		if (ctx_kube_client(ctx, &kc) == 0 &&
+		    kube_request(kc, "GET", "/api/v1/namespaces", NULL, NULL, NULL, 0, KUBE_REQ_NO_RETRY, &resp) == 0) {
+			json_t *doc = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+			size_t i;
+			json_t *item;
+			json_array_foreach(json_object_get(doc, "items"), i, item)
+				printf("%s\n", json_string_value(json_object_get(json_object_get(item, "metadata"), "name")));
+			json_decref(doc);
+		}
+		kube_response_clear(&resp);
 	}
 	return 0;
 }
