@@ -221,12 +221,77 @@ cluster_admin DELETE faults >/dev/null
 t_ok "without the fault the chunked list succeeds" k get configmaps -A --chunk-size=1 -o name
 t_grep "page-4 is listed" 'configmap/page-4' "$T_OUT"
 
+# --- CRD life cycle ----------------------------------------------------------------------------
+cat >"$T_DIR/widget-crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    subresources: {status: {}}
+YAML
+cr_code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$CLUSTER_CA_MAIN" -H "Authorization: Bearer $CLUSTER_TOKEN_MAIN" \
+	"$CLUSTER_URL_MAIN/apis/example.com/v1/namespaces/default/widgets"; }
+t_ok "crd-delay set to 2 s at run time" cluster_admin POST crd-delay '{"seconds":2}'
+t_ok "kubectl apply a CRD" k apply --validate=false -f "$T_DIR/widget-crd.yaml"
+t_ok "its custom resources answer 404 until it is established" test "$(cr_code)" = 404
+t_ok "kubectl wait --for=condition=Established" k wait --for=condition=Established --timeout=15s crd/widgets.example.com
+t_ok "now they answer 200" test "$(cr_code)" = 200
+t_ok "NamesAccepted is True too" k get crd widgets.example.com -o jsonpath='{.status.conditions[?(@.type=="NamesAccepted")].status} {.status.acceptedNames.listKind}'
+t_grep "NamesAccepted True, listKind WidgetList" '^True WidgetList$' "$T_OUT"
+cluster_admin POST crd-delay '{"seconds":0}' >/dev/null
+printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 1}\nstatus: {ready: true}\n' >"$T_DIR/w1.yaml"
+t_ok "kubectl apply --server-side a custom resource" k apply --server-side -f "$T_DIR/w1.yaml"
+t_ok "the short name works and status was dropped (status subresource)" k get wd w1 -o jsonpath='{.spec.size}/{.status.ready}/{.metadata.managedFields[0].operation}'
+t_grep "spec kept, no status, an Apply managedFields entry" '^1//Apply$' "$T_OUT"
+t_ok "kubectl delete the CRD" k delete crd widgets.example.com
+t_ok "its custom resources are gone with it" test "$(cr_code)" = 404
+t_ok "and from the store" test "$(CLUSTER_USE=main dump_count Widget)" -eq 0
+
+# --- more faults -----------------------------------------------------------------------------
+api_get() { curl -sS -o /dev/null --cacert "$CLUSTER_CA_MAIN" -H "Authorization: Bearer $CLUSTER_TOKEN_MAIN" "$CLUSTER_URL_MAIN$1"; }
+t_ok "fault: reset the connection mid-response once" \
+	cluster_admin POST faults '[{"match":{"method":"GET","path_regex":"^/api/v1/namespaces/default/secrets$"},"action":"reset","times":1}]'
+t_fail "the first request is cut off" api_get /api/v1/namespaces/default/secrets
+t_ok "the second succeeds" api_get /api/v1/namespaces/default/secrets
+cluster_admin DELETE faults >/dev/null
+t_ok "fault: slow lists (400 ms)" cluster_admin POST faults '[{"match":{"verb":"list"},"action":"slow","delay_ms":400}]'
+cluster_admin POST stats/reset >/dev/null
+pids=()
+for i in 1 2 3 4 5; do api_get /api/v1/configmaps & pids+=($!); done
+wait "${pids[@]}"   # (a bare wait would wait for the cluster server too)
+t_ok "peak_concurrency counts 5 parallel requests" test "$(CLUSTER_USE=main cluster_stats_get peak_concurrency)" -eq 5
+t_ok "the list verb was counted 5 times" test "$(CLUSTER_USE=main cluster_stats_get by_verb.list)" -eq 5
+cluster_admin DELETE faults >/dev/null
+
 # --- protocol details ------------------------------------------------------------------------
 t_ok "a protobuf request body gets 415" sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$CLUSTER_CA' \
 	-H 'Authorization: Bearer $CLUSTER_TOKEN' -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary 'k8s' \
 	'$CLUSTER_URL/api/v1/namespaces/default/configmaps')\" = 415"
 t_ok "no credentials gets a 401 Status" sh -c "curl -s --cacert '$CLUSTER_CA' '$CLUSTER_URL/api/v1/namespaces' >'$T_OUT'"
 t_grep "the 401 Status body" '"reason":"Unauthorized","code":401' "$T_OUT"
+
+# --- a newer kubectl (protobuf request bodies, kubectl >= 1.32) ------------------------------------
+# /usr/bin/kubectl of the Google Cloud SDK dispatches to the kubectl matching the server
+# (1.30); call a 1.32 binary directly when it is there.
+K132=$(dirname "$(readlink -f "$(command -v "$KUBECTL")")")/kubectl.1.32
+if [ -x "$K132" ]; then
+	t_ok "kubectl 1.32: create configmap (protobuf body)" "$K132" --kubeconfig "$CLUSTER_KUBECONFIG_MAIN" create configmap proto-cm --from-literal=k=v
+	t_ok "kubectl 1.32: the configmap is stored" k get configmap proto-cm -o jsonpath='{.data.k}'
+	t_grep "its data arrived" '^v$' "$T_OUT"
+	t_ok "kubectl 1.32: auth whoami (protobuf SelfSubjectReview)" "$K132" --kubeconfig "$CLUSTER_KUBECONFIG_MAIN" auth whoami
+	t_grep "kubectl 1.32: whoami names the admin" 'kahu-test-admin' "$T_OUT"
+	t_ok "kubectl 1.32: apply with default (strict) validation" "$K132" --kubeconfig "$CLUSTER_KUBECONFIG_MAIN" apply -f "$T_DIR/app.yaml"
+else
+	t_skip "kubectl 1.32 protobuf bodies" "no kubectl.1.32 next to $KUBECTL"
+fi
 
 # --- persistence --------------------------------------------------------------------------
 t_ok "the cluster restarts (SIGTERM saves the store)" cluster_restart main

@@ -103,6 +103,7 @@ class Cluster:
         self.synthetic_seq = 0
         self.used_node_ports = set()
         self.provisioner = Provisioner(self)
+        self._local = threading.local()   # .immediate: establish CRDs now (seeding)
         self.lock = self.store.lock
 
     # ---------------------------------------------------------------- helpers
@@ -264,7 +265,7 @@ class Cluster:
                         "time": now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": fieldset(obj, True)})
         md["managedFields"] = entries
 
-    def create(self, rt, version, ns, body, q, ua="", dry=False, sub=None):
+    def create(self, rt, version, ns, body, q, ua="", dry=False, sub=None, op="Update"):
         if rt.review:
             raise errors.method_not_allowed()
         self._check_body(rt, version, ns, body)
@@ -298,7 +299,7 @@ class Cluster:
             if rt.has_status() and rt.key not in KEEP_STATUS_ON_CREATE:
                 obj.pop("status", None)
             self._admit(rt, obj, None, dry)
-            self._set_managed(rt, version, obj, self._manager(q, ua, "Update"), "Update")
+            self._set_managed(rt, version, obj, self._manager(q, ua, op), op)
             obj = ordered(obj)
             if dry:
                 return self.typed(rt, obj, version), 201
@@ -386,7 +387,7 @@ class Cluster:
                 cur = self.store.get(rt.storage_key, ns if rt.namespaced else "", name)
                 if cur is None:
                     pbody.setdefault("metadata", {})["name"] = name
-                    obj, code = self.create(rt, version, ns, pbody, q, ua, dry)
+                    obj, code = self.create(rt, version, ns, pbody, q, ua, dry, op="Apply")
                     return obj, code
                 pbody = {k: v for k, v in pbody.items() if k not in ("kind", "apiVersion")}
                 pmd = pbody.get("metadata") or {}
@@ -522,8 +523,9 @@ class Cluster:
             if old is not None:
                 obj["status"] = old.get("status", {})
             else:
+                storage = [v.get("name") for v in obj["spec"]["versions"] if v.get("storage")]
                 obj["status"] = {"conditions": [], "acceptedNames": {"plural": "", "kind": ""},
-                                 "storedVersions": []}
+                                 "storedVersions": storage}
 
     def _admit_service(self, obj, old):
         spec = obj.setdefault("spec", {})
@@ -640,7 +642,7 @@ class Cluster:
             self.provisioner.release_claim(obj)
 
     def _schedule_establish(self, name):
-        if self.crd_delay > 0:
+        if self.crd_delay > 0 and not getattr(self._local, "immediate", False):
             t = threading.Timer(self.crd_delay, self.establish_crd, args=(name,))
             t.daemon = True
             t.start()

@@ -232,3 +232,47 @@ class Registry:
                 items.append({"metadata": md, "versions": versions})
             return {"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items}
         return self._cached("agg:%s:%s" % (core, api_version), mk)
+
+    # --- OpenAPI v3 (just enough for kubectl's fieldValidation check) ---------------
+    def openapi_v3_root(self):
+        def mk():
+            paths = {}
+            for g, vs, types, broken in self._groups():
+                if broken:
+                    continue
+                for v in vs:
+                    p = "api/%s" % v if not g else "apis/%s/%s" % (g, v)
+                    h = hashlib.sha256(("%s/%s/%d" % (g, v, self.gen)).encode()).hexdigest()[:32].upper()
+                    paths[p] = {"serverRelativeURL": "/openapi/v3/%s?hash=%s" % (p, h)}
+            return {"paths": paths}
+        return self._cached("oa3", mk)
+
+    def openapi_v3_gv(self, group, version, git_version):
+        for g, vs, types, broken in self._groups():
+            if g != group or version not in vs or broken:
+                continue
+
+            def mk():
+                params = [{"name": n, "in": "query", "description": n, "schema": {"type": "string", "uniqueItems": True}}
+                          for n in ("dryRun", "fieldManager", "fieldValidation")]
+                paths = {}
+                base = "/api/%s" % version if not g else "/apis/%s/%s" % (g, version)
+                for rt in types[version]:
+                    gvk = {"group": g, "version": version, "kind": rt.kind}
+                    coll = base + ("/namespaces/{namespace}/" if rt.namespaced else "/") + rt.plural
+                    ops = {}
+                    if "create" in rt.verbs:
+                        ops.setdefault(coll, {})["post"] = {"x-kubernetes-action": "post",
+                                                            "x-kubernetes-group-version-kind": gvk,
+                                                            "parameters": params}
+                    if "patch" in rt.verbs:
+                        ops.setdefault(coll + "/{name}", {})["patch"] = {
+                            "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
+                            "parameters": params + [{"name": "force", "in": "query", "schema": {"type": "boolean"}}]}
+                        ops[coll + "/{name}"]["put"] = {"x-kubernetes-action": "put",
+                                                        "x-kubernetes-group-version-kind": gvk, "parameters": params}
+                    paths.update(ops)
+                return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": git_version},
+                        "paths": paths, "components": {"schemas": {}}}
+            return self._cached("oa3:%s/%s" % (g, version), mk)
+        return None

@@ -85,10 +85,18 @@ def _prio(d):
 
 def seed(cluster, docs):
     """Create (or replace) every document.  Returns a report dict."""
-    created = updated = 0
-    errs = []
     docs = sorted(docs, key=_prio)  # stable: CRDs, namespaces, then the rest in file order
     q = {"fieldManager": "kahu-test-seed"}
+    cluster._local.immediate = True  # CRDs of a seed are established at once, whatever --crd-delay says
+    try:
+        return _seed(cluster, docs, q)
+    finally:
+        cluster._local.immediate = False
+
+
+def _seed(cluster, docs, q):
+    created = updated = 0
+    errs = []
     for d in docs:
         av, kind = d.get("apiVersion", ""), d.get("kind", "")
         md = d.get("metadata") or {}
@@ -113,8 +121,6 @@ def seed(cluster, docs):
                     body.setdefault("metadata", {}).pop("resourceVersion", None)
                     cluster.update(rt, version, ns, name, body, q)
                     updated += 1
-            if kind == "CustomResourceDefinition" and cluster.crd_delay <= 0:
-                pass  # established synchronously by create
         except ApiError as ex:
             errs.append("%s %s %s/%s: %s" % (av, kind, ns, name, ex.message))
     return {"created": created, "updated": updated, "errors": errs}

@@ -421,12 +421,21 @@ class Handler(BaseHTTPRequestHandler):
         if s0 in ("healthz", "livez", "readyz") and len(segs) == 1:
             return self.send(200, "ok", "text/plain; charset=utf-8") or True
         if s0 == "openapi":
-            # minimal but valid documents; kubectl falls back to built-in knowledge
+            # OpenAPI v3: paths and the PATCH/POST parameters of every type (kubectl checks
+            # fieldValidation support there); no schemas.  v2: an empty JSON document.
+            if segs[1:] == ["v3"]:
+                return self.send(200, reg.openapi_v3_root()[0]) or True
+            if len(segs) >= 4 and segs[1] == "v3" and segs[2] in ("api", "apis"):
+                g, v = ("", segs[3]) if segs[2] == "api" else (segs[3], segs[4] if len(segs) > 4 else "")
+                d = reg.openapi_v3_gv(g, v, app.git_version)
+                if d is not None:
+                    return self.send(200, d[0], headers={"ETag": d[1]}) or True
             if segs[1:] == ["v2"]:
+                if accept and not any(a.split(";")[0].strip() in ("application/json", "*/*") for a in accept):
+                    raise ApiError(406, "NotAcceptable", "only application/json is served for /openapi/v2 "
+                                                         "by the kahu test cluster")
                 return self.send(200, {"swagger": "2.0", "info": {"title": "Kubernetes", "version": app.git_version},
                                        "paths": {}, "definitions": {}}) or True
-            if segs[1:] == ["v3"]:
-                return self.send(200, {"paths": {}}) or True
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if s0 in ("api", "apis") and len(segs) == 1:
             agg = None
