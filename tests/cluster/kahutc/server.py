@@ -162,6 +162,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self):
         app = self.server.app
         self.code = 0
+        self.counted = False
         self.user = None
         self.reset_after = None
         self.audit_id = "%08x-0000-4000-8000-%012x" % (threading.get_ident() & 0xffffffff, int(time.time() * 1e6) & 0xffffffffffff)
@@ -184,8 +185,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self.admin(path, body)
                 self.api(path, body)
             except ApiError as ex:
-                if not admin:
-                    app.stats.count(self.command, None, "error", None, False, False)
+                if not admin and not self.counted:
+                    app.stats.count(self.command, None, "unrouted", None, False, False)
                 self.send_error_status(ex)
             except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
                 self.close_connection = True
@@ -231,13 +232,17 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, AttributeError):
                 pass
         write = req.verb in ("create", "update", "patch", "delete", "deletecollection")
+        self.counted = True
         app.stats.count(m, req.verb, pattern, (req.resource if not req.group else "%s.%s" % (req.resource, req.group)),
                         dry and write, write)
         delay, rule = app.faults.for_request(ctx)
         if delay:
             time.sleep(delay)
         if rule is not None:
-            return self.fault(rule)
+            if rule.action == "reset":
+                self.reset_after = True   # answer normally, but cut the body half way and reset
+            else:
+                return self.fault(rule)
         if app.registry.broken(req.group, req.version):
             return self.send(503, "service unavailable\n", "text/plain; charset=utf-8")
         rt = cl.rt_for(req.group, req.version, req.resource)
@@ -411,7 +416,14 @@ class Handler(BaseHTTPRequestHandler):
     def non_resource(self, segs, accept):
         app = self.server.app
         reg = app.registry
-        app.stats.count(self.command, None, "/" + "/".join(segs[:1] + (["{group}"] if len(segs) > 1 and segs[0] == "apis" else segs[1:2])), None, False, False)
+        self.counted = True
+        if segs and segs[0] == "apis":
+            pat = "/".join(["/apis", "{group}", "{version}"][:len(segs)])
+        elif segs and segs[0] == "openapi" and len(segs) > 2:
+            pat = "/openapi/%s/{groupversion}" % segs[1]
+        else:
+            pat = "/" + "/".join(segs)
+        app.stats.count(self.command, None, pat, None, False, False)
         if not segs:
             return self.send(200, {"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2",
                                              "/openapi/v3", "/readyz", "/version"]}) or True
@@ -490,11 +502,6 @@ class Handler(BaseHTTPRequestHandler):
         elif a == "503":
             ex = ApiError(503, "ServiceUnavailable", "The server is currently unable to handle the request",
                           headers={"Retry-After": str(rule.retry_after)} if rule.spec.get("retry_after") is not None else None)
-        elif a == "reset":
-            self.reset_after = True
-            body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                               "message": "x" * 4096, "reason": "InternalError", "code": 200})
-            return self.send(200, body)
         else:
             raise ApiError(500, "InternalError", "unknown fault action")
         self.send_error_status(ex)
