@@ -6,6 +6,7 @@
 #include "archive/key.h"
 #include "archive/manifest.h"
 #include "archive/zstream.h"
+#include "engine/bread.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -24,38 +25,29 @@
 
 int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest_view *mv)
 {
-	struct kbuf text = KBUF_INIT;
-	char *path = xasprintf("backups/%s/%s", name, REPO_MANIFEST_NAME);
 	const struct kahu_key *key = NULL;
-	int rc;
+	int encrypted = 0, rc;
 
 	memset(mv, 0, sizeof *mv);
 	if ((rc = repo_valid_name(name)) < 0)
-		goto out;
-	rc = store_read_small(repo_store(repo), path, REPO_MANIFEST_MAX_SIZE, &text);
+		return rc;
+	/* The key is needed only to authenticate an encrypted manifest. */
+	rc = bread_manifest(repo_store(repo), NULL, name, 0, &mv->doc, &encrypted);
+	if (rc == 0 && verify) {
+		json_decref(mv->doc);
+		mv->doc = NULL;
+		if (encrypted && (rc = repo_key(repo, &key)) < 0)
+			return rc;
+		rc = bread_manifest(repo_store(repo), key, name, 1, &mv->doc, &encrypted);
+	}
 	if (rc == KAHU_ENOTFOUND) {
 		int state = repo_backup_exists(repo, name);
-		rc = kahu_error_set(KAHU_ENOTFOUND, state == REPO_BACKUP_INCOMPLETE ?
-				    "backup %s is incomplete (an interrupted run): only prune can remove it" :
-				    "no backup named %s on location %s", name, repo_location(repo)->name);
-		goto out;
+		return kahu_error_set(KAHU_ENOTFOUND, state == REPO_BACKUP_INCOMPLETE ?
+				      "backup %s is incomplete (an interrupted run): only prune can remove it" :
+				      "no backup named %s on location %s", name, repo_location(repo)->name);
 	}
 	if (rc < 0)
-		goto out;
-	struct manifest *m = NULL;
-	if ((rc = manifest_parse(text.data, text.len, &m)) < 0) {
-		kahu_error_wrap(rc, "backup %s", name);
-		goto out;
-	}
-	int encrypted = m->encrypted;
-	manifest_free(m);
-	if (verify) {
-		if (encrypted && (rc = repo_key(repo, &key)) < 0)
-			goto out;
-		if ((rc = manifest_verify(text.data, text.len, encrypted ? key : NULL)) < 0)
-			goto out;
-	}
-	mv->doc = json_loadb(text.data, text.len, 0, NULL);
+		return rc;
 	mv->name = json_string_value(json_object_get(mv->doc, "name"));
 	mv->status = json_string_value(json_object_get(mv->doc, "status"));
 	mv->type = json_string_value(json_object_get(mv->doc, "type"));
@@ -64,10 +56,7 @@ int backup_read_manifest(struct repo *repo, const char *name, int verify, struct
 	mv->encrypted = encrypted;
 	if (!encrypted && verify)
 		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
-out:
-	kbuf_free(&text);
-	free(path);
-	return rc;
+	return 0;
 }
 
 void manifest_view_clear(struct manifest_view *mv)
@@ -76,108 +65,15 @@ void manifest_view_clear(struct manifest_view *mv)
 	memset(mv, 0, sizeof *mv);
 }
 
-/* ---- a pull source over a stored object, checking its size and hash ---- */
-
-struct object_source {
-	struct kahu_store *st;
-	char *key;
-	uint64_t off, size;
-	struct kbuf buf;
-	size_t pos;
-	struct kahu_hash *hash;
-	const char *want_hash;
-};
-
-static int append(void *ud, const void *buf, size_t len)
-{
-	kbuf_add(ud, buf, len);
-	return 0;
-}
-
-static int object_pull(void *ud, void *buf, size_t cap, size_t *got)
-{
-	struct object_source *s = ud;
-	if (s->pos == s->buf.len) {
-		kbuf_reset(&s->buf);
-		s->pos = 0;
-		if (s->off < s->size) {
-			uint64_t want = s->size - s->off < (1u << 20) ? s->size - s->off : (1u << 20);
-			int rc = store_get(s->st, s->key, s->off, want, append, &s->buf);
-			if (rc < 0)
-				return rc;
-			if (s->buf.len == 0)
-				return kahu_error_set(KAHU_EDATA, "%s: shorter than the manifest says (truncated)", s->key);
-			s->off += s->buf.len;
-			kahu_hash_update(s->hash, s->buf.data, s->buf.len);
-		}
-	}
-	size_t n = s->buf.len - s->pos < cap ? s->buf.len - s->pos : cap;
-	memcpy(buf, s->buf.data + s->pos, n);
-	s->pos += n;
-	*got = n;
-	return 0;
-}
-
-static int object_source_open(struct repo *repo, const char *backup, json_t *obj, struct object_source *s)
-{
-	struct store_stat st;
-	memset(s, 0, sizeof *s);
-	s->st = repo_store(repo);
-	s->key = xasprintf("backups/%s/%s", backup, json_string_value(json_object_get(obj, "path")));
-	s->size = (uint64_t)json_integer_value(json_object_get(obj, "size"));
-	s->want_hash = json_string_value(json_object_get(obj, "blake2b"));
-	s->hash = kahu_hash_new();
-	int rc = store_stat(s->st, s->key, &st);
-	if (rc == KAHU_ENOTFOUND)
-		return kahu_error_set(KAHU_EDATA, "%s is missing from the location", s->key);
-	if (rc < 0)
-		return rc;
-	if (st.size != s->size)
-		return kahu_error_set(KAHU_EDATA, "%s has %llu bytes, the manifest says %llu (truncated or replaced)",
-				      s->key, (unsigned long long)st.size, (unsigned long long)s->size);
-	return 0;
-}
-
-/* After reading everything: the stored bytes are those the manifest names. */
-static int object_source_check(struct object_source *s)
-{
-	char hex[KAHU_HASH_HEX_LEN + 1];
-	kahu_hash_final_hex(s->hash, hex);
-	s->hash = NULL;
-	if (s->off != s->size || !s->want_hash || strcmp(hex, s->want_hash) != 0)
-		return kahu_error_set(KAHU_EDATA, "%s does not match the hash in the manifest (altered or replaced)", s->key);
-	return 0;
-}
-
-static void object_source_close(struct object_source *s)
-{
-	kahu_hash_free(s->hash);
-	kbuf_free(&s->buf);
-	free(s->key);
-	memset(s, 0, sizeof *s);
-}
-
-static json_t *find_object(json_t *manifest, const char *prefix)
-{
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(manifest, "objects"), i, o) {
-		const char *p = json_string_value(json_object_get(o, "path"));
-		if (p && strncmp(p, prefix, strlen(prefix)) == 0)
-			return o;
-	}
-	return NULL;
-}
-
 /* Open a backup's metadata bundle for reading: the manifest verified, the key. */
 struct opened {
 	struct manifest_view mv;
 	const struct kahu_key *key;
-	struct object_source src;
+	struct bread *b;
 	struct bundle_reader *br;
 };
 
-static int open_metadata_source(struct repo *repo, const char *name, struct opened *op)
+static int open_metadata_common(struct repo *repo, const char *name, struct opened *op, int bundle)
 {
 	int rc;
 	memset(op, 0, sizeof *op);
@@ -185,28 +81,34 @@ static int open_metadata_source(struct repo *repo, const char *name, struct open
 		return rc;
 	if (op->mv.encrypted && (rc = repo_key(repo, &op->key)) < 0)
 		return rc;
-	json_t *obj = find_object(op->mv.doc, "metadata.tar.zst");
+	json_t *obj = bread_find_object(op->mv.doc, "metadata.tar.zst");
 	if (!obj)
 		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", name);
-	return object_source_open(repo, name, obj, &op->src);
+	rc = bundle ? bread_open_bundle(repo_store(repo), op->key, name, obj, &op->b)
+		    : bread_open_raw(repo_store(repo), name, obj, &op->b);
+	if (rc == 0 && bundle)
+		op->br = bread_bundle(op->b);
+	return rc;
 }
 
 static int open_metadata(struct repo *repo, const char *name, struct opened *op)
 {
-	int rc = open_metadata_source(repo, name, op);
-	if (rc < 0)
-		return rc;
-	return bundle_reader_new(op->key, op->src.key, object_pull, &op->src, &op->br);
+	return open_metadata_common(repo, name, op, 1);
+}
+
+static int open_metadata_source(struct repo *repo, const char *name, struct opened *op)
+{
+	return open_metadata_common(repo, name, op, 0);
 }
 
 static int close_metadata(struct opened *op, int check)
 {
 	int rc = 0;
-	if (check && op->br && (rc = bundle_reader_finish(op->br)) == 0)
-		rc = object_source_check(&op->src);
-	bundle_reader_free(op->br);
+	if (check && op->b)
+		rc = bread_finish(op->b);
+	bread_free(op->b);
+	op->b = NULL;
 	op->br = NULL;
-	object_source_close(&op->src);
 	manifest_view_clear(&op->mv);
 	return rc;
 }
@@ -375,7 +277,7 @@ static int run_backup_download(struct kahu_ctx *ctx)
 		goto out;
 	if (dir) {
 		struct bundle_extract_stats es = { 0 };
-		if ((rc = bundle_extract(op.br, dir, &es)) < 0 || (rc = object_source_check(&op.src)) < 0) {
+		if ((rc = bundle_extract(op.br, dir, &es)) < 0 || (rc = bread_finish(op.b)) < 0) {
 			kahu_error_wrap(rc, "extracting backup %s into %s (what was extracted cannot be trusted)", name, dir);
 			goto out;
 		}
@@ -397,11 +299,11 @@ static int run_backup_download(struct kahu_ctx *ctx)
 	}
 	struct tar_out to = { 0 };
 	if ((rc = zs_decompress_new(write_all, &fd, &to.z)) < 0 ||
-	    (op.key && (rc = kenc_reader_new(op.key, op.src.key, zs_feed_cb, to.z, &to.enc)) < 0))
+	    (op.key && (rc = kenc_reader_new(op.key, bread_path(op.b), zs_feed_cb, to.z, &to.enc)) < 0))
 		goto tar_out;
 	char buf[65536];
 	size_t got;
-	while ((rc = object_pull(&op.src, buf, sizeof buf, &got)) == 0 && got)
+	while ((rc = bread_pull(op.b, buf, sizeof buf, &got)) == 0 && got)
 		if ((rc = feed_enc(&to, buf, got)) < 0)
 			break;
 	if (rc == 0 && to.enc)
@@ -409,7 +311,7 @@ static int run_backup_download(struct kahu_ctx *ctx)
 	if (rc == 0)
 		rc = zs_finish(to.z);
 	if (rc == 0)
-		rc = object_source_check(&op.src);
+		rc = bread_finish(op.b);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
 tar_out:
@@ -489,16 +391,10 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 		const char *p = json_string_value(json_object_get(o, "path"));
 		if (strncmp(p, "metadata.tar.zst", 16) == 0)
 			continue;
-		struct object_source s;
-		char buf[65536];
-		size_t got;
-		if ((rc = object_source_open(repo, name, o, &s)) == 0) {
-			while ((rc = object_pull(&s, buf, sizeof buf, &got)) == 0 && got)
-				;
-			if (rc == 0)
-				rc = object_source_check(&s);
-		}
-		object_source_close(&s);
+		struct bread *b = NULL;
+		if ((rc = bread_open_raw(repo_store(repo), name, o, &b)) == 0)
+			rc = bread_finish(b);
+		bread_free(b);
 		if (rc < 0)
 			break;
 	}
@@ -528,27 +424,26 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 	struct repo *repo = NULL;
 	struct manifest_view mv = { 0 };
 	const struct kahu_key *key = NULL;
-	struct object_source s;
+	struct bread *b = NULL;
 	struct tar_out to = { 0 };
 	int rc;
 
-	memset(&s, 0, sizeof s);
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
 		goto out;
 	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
-	json_t *obj = find_object(mv.doc, "log.jsonl.zst");
+	json_t *obj = bread_find_object(mv.doc, "log.jsonl.zst");
 	if (!obj) {
 		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s has no stored log", name);
 		goto out;
 	}
-	if ((rc = object_source_open(repo, name, obj, &s)) < 0 ||
+	if ((rc = bread_open_raw(repo_store(repo), name, obj, &b)) < 0 ||
 	    (rc = zs_decompress_new(to_stdout, NULL, &to.z)) < 0 ||
-	    (key && (rc = kenc_reader_new(key, s.key, zs_feed_cb, to.z, &to.enc)) < 0))
+	    (key && (rc = kenc_reader_new(key, bread_path(b), zs_feed_cb, to.z, &to.enc)) < 0))
 		goto out;
 	char buf[65536];
 	size_t got;
-	while ((rc = object_pull(&s, buf, sizeof buf, &got)) == 0 && got)
+	while ((rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
 		if ((rc = feed_enc(&to, buf, got)) < 0)
 			break;
 	if (rc == 0 && to.enc)
@@ -556,11 +451,11 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 	if (rc == 0)
 		rc = zs_finish(to.z);
 	if (rc == 0)
-		rc = object_source_check(&s);
+		rc = bread_finish(b);
 out:
 	zs_free(to.z);
 	kenc_reader_free(to.enc);
-	object_source_close(&s);
+	bread_free(b);
 	manifest_view_clear(&mv);
 	repo_close(repo);
 	return rc;

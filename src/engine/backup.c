@@ -1,5 +1,6 @@
 /* kahu — the backup engine (see backup.h). */
 #include "engine/backup.h"
+#include "engine/bread.h"
 #include "archive/bundle.h"
 #include "archive/envelope.h"
 #include "archive/key.h"
@@ -35,36 +36,16 @@ char *backup_object_path(const char *name, const char *what, int encrypted)
 
 /* ---- the parent's index, for incremental and differential backups ---- */
 
-struct store_source {
-	struct kahu_store *st;
-	const char *key;
-	uint64_t off;
-	struct kbuf buf;
-};
-
-static int collect_bytes(void *ud, const void *buf, size_t len)
+static int index_into_map(void *ud, const char *line, size_t len)
 {
-	kbuf_add(ud, buf, len);
-	return 0;
-}
-
-/* Pull source over ranged gets: 1 MiB at a time. */
-static int store_pull(void *ud, void *buf, size_t cap, size_t *got)
-{
-	struct store_source *s = ud;
-	if (s->buf.len == 0) {
-		int rc = store_get(s->st, s->key, s->off, 1 << 20, collect_bytes, &s->buf);
-		if (rc == KAHU_ENOTFOUND && s->off > 0)
-			rc = 0;
-		if (rc < 0)
-			return rc;
-		s->off += s->buf.len;
-	}
-	size_t n = s->buf.len < cap ? s->buf.len : cap;
-	memcpy(buf, s->buf.data, n);
-	memmove(s->buf.data, s->buf.data + n, s->buf.len - n);
-	s->buf.len -= n;
-	*got = n;
+	struct index_entry ie;
+	int rc = index_line_parse(line, len, &ie);
+	if (rc < 0)
+		return rc;
+	char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
+	strset_put(ud, k, ie.hash);
+	free(k);
+	index_entry_clear(&ie);
 	return 0;
 }
 
@@ -72,54 +53,14 @@ static int store_pull(void *ud, void *buf, size_t cap, size_t *got)
 static int load_index(struct kahu_store *st, const struct kahu_key *key, const char *name,
 		      struct strset *map)
 {
-	char *path = backup_object_path(name, "metadata.tar.zst", key != NULL);
-	struct store_source src = { .st = st, .key = path };
-	struct bundle_reader *r = NULL;
-	struct bundle_entry e;
-	struct kbuf line = KBUF_INIT;
-	int rc, found = 0;
-
-	if ((rc = bundle_reader_new(key, path, store_pull, &src, &r)) < 0)
-		goto out;
-	while ((rc = bundle_next(r, &e)) == 1) {
-		if (strcmp(e.name, INDEX_MEMBER) != 0)
-			continue;
-		found = 1;
-		char buf[65536];
-		size_t got;
-		while ((rc = bundle_read_data(r, buf, sizeof buf, &got)) == 0 && got) {
-			for (size_t i = 0; i < got; i++) {
-				if (buf[i] != '\n') {
-					kbuf_addc(&line, buf[i]);
-					continue;
-				}
-				struct index_entry ie;
-				if ((rc = index_line_parse(line.data, line.len, &ie)) < 0)
-					goto out;
-				char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
-				strset_put(map, k, ie.hash);
-				free(k);
-				index_entry_clear(&ie);
-				kbuf_reset(&line);
-			}
-		}
-		if (rc < 0)
-			goto out;
-	}
-	if (rc < 0)
-		goto out;
-	if ((rc = bundle_reader_finish(r)) < 0)
-		goto out;
-	if (!found)
-		rc = kahu_error_set(KAHU_EDATA, "%s has no %s", path, INDEX_MEMBER);
-out:
+	json_t *doc = NULL;
+	int rc = bread_manifest(st, key, name, 1, &doc, NULL);
+	if (rc == 0)
+		rc = bread_index(st, key, name, doc, index_into_map, map);
+	json_decref(doc);
 	if (rc < 0)
 		kahu_error_wrap(rc, "reading the index of backup %s", name);
-	bundle_reader_free(r);
-	kbuf_free(&line);
-	kbuf_free(&src.buf);
-	free(path);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 /* ---- writing ---- */

@@ -3,6 +3,7 @@
 noinst_LIBRARIES += libkahu_engine.a
 libkahu_engine_a_SOURCES = \
 	src/engine/backup.c src/engine/backup.h \
+	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/scope.c src/engine/scope.h

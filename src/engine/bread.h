@@ -1,0 +1,49 @@
+/* kahu — reading a backup's stored objects back: a pull source over one object on the
+ * location that checks its size and BLAKE2b hash against the manifest, optionally
+ * opened as a bundle (tar → zstd → envelope).  Used by describe, verify, download,
+ * logs, incremental backups (the parent's index) and restore. */
+#ifndef KAHU_ENGINE_BREAD_H
+#define KAHU_ENGINE_BREAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "archive/bundle.h"
+
+struct kahu_store;
+struct kahu_key;
+struct bread;
+
+/* Read backups/<name>/backup.json, parse it and, with verify, authenticate it with
+ * `key` (NULL for an unencrypted backup: KAHU_ECRYPTO if it is encrypted).  *doc is
+ * the manifest document; *encrypted says whether it claims encryption.
+ * KAHU_ENOTFOUND when there is no manifest. */
+int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char *name,
+		   int verify, json_t **doc, int *encrypted);
+
+/* The manifest entry of the first object whose path starts with `prefix`
+ * ("metadata.tar.zst", "log.jsonl.zst"), or NULL. */
+json_t *bread_find_object(json_t *manifest, const char *prefix);
+
+/* Open backups/<backup>/<path of the object> for reading.  KAHU_EDATA when it is
+ * missing or its size differs from the manifest's (truncated or replaced). */
+int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, struct bread **out);
+/* The same, read as a bundle with `key` (NULL: unencrypted). */
+int bread_open_bundle(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		      json_t *object, struct bread **out);
+/* Raw bytes (a bundle_source_fn). */
+int bread_pull(void *b, void *buf, size_t cap, size_t *got);
+struct bundle_reader *bread_bundle(struct bread *b);
+const char *bread_path(const struct bread *b);   /* backups/<name>/<object> */
+/* Reads what is left and checks everything: for a bundle its end (bundle_reader_finish),
+ * then the stored bytes' hash against the manifest.  0 only when the object is intact. */
+int bread_finish(struct bread *b);
+void bread_free(struct bread *b);
+
+/* Stream the whole kahu/index.jsonl of a backup to `fn`, one line at a time (without
+ * the newline), then verify the archive. */
+typedef int (*bread_line_fn)(void *ud, const char *line, size_t len);
+int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		json_t *manifest, bread_line_fn fn, void *ud);
+
+#endif
