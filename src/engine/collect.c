@@ -26,10 +26,12 @@ static const struct {
 	{ "podsecuritypolicies.extensions", "podsecuritypolicies.policy" },
 };
 
+/* The verbs and name of a type that can be backed up, whatever its version; which
+ * version is used is plan_build's choice. */
 int plan_type_backupable(const struct kube_resource *r)
 {
 	unsigned need = KUBE_VERB_LIST | KUBE_VERB_GET | KUBE_VERB_CREATE | KUBE_VERB_DELETE;
-	return r->preferred && (r->verbs & need) == need && !strchr(r->resource, '/');
+	return (r->verbs & need) == need && !strchr(r->resource, '/');
 }
 
 static int served(const struct kube_discovery *d, const char *gr)
@@ -72,9 +74,13 @@ int plan_build(const struct kube_discovery *d, const struct kahu_scope *scope, s
 	struct strset seen = STRSET_INIT;
 	memset(out, 0, sizeof *out);
 	out->types = xcalloc(d->n + 1, sizeof *out->types);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct kube_resource *r = &d->res[i];
-		if (!plan_type_backupable(r))
+	/* Each type at the group's preferred version; a type the preferred version does
+	 * not serve (metallb.io: bfdprofiles only in v1beta1, preferred v1beta2) at the
+	 * first version that does, in the server's order of preference (as client-go's
+	 * ServerPreferredResources).  Requiring the preferred version lost those. */
+	for (size_t k = 0; k < 2 * d->n; k++) {
+		const struct kube_resource *r = &d->res[k % d->n];
+		if ((k < d->n) != (r->preferred != 0) || !plan_type_backupable(r))
 			continue;
 		char *gr = kube_group_resource(r);
 		if (is_alias(d, gr) || !strset_add(&seen, gr)) {
