@@ -53,9 +53,10 @@ static int parse_labels(const struct strv *vals, json_t **out)
 		for (size_t j = 0; j < kv.n; j++) {
 			char *eq = strchr(kv.v[j], '=');
 			if (!eq) {
+				int rc = kahu_error_set(KAHU_EUSAGE, "--labels: \"%s\" is not KEY=VALUE", kv.v[j]);
 				strv_free(&kv);
 				json_decref(labels);
-				return kahu_error_set(KAHU_EUSAGE, "--labels: \"%s\" is not KEY=VALUE", kv.v[j]);
+				return rc;
 			}
 			*eq = '\0';
 			const char *why = NULL;
