@@ -5,5 +5,6 @@ CLI_TESTS += \
 	tests/cli/t-docs.sh \
 	tests/cli/t-cluster-conformance.sh \
 	tests/cli/t-cluster-check.sh \
-	tests/cli/t-key.sh
+	tests/cli/t-key.sh \
+	tests/cli/t-backup.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
