@@ -26,12 +26,37 @@ export KUBECONFIG=$work/cluster/kubeconfig
 export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
 mkdir -p "$HOME"
 
+show() {
+	if command -v kubectl >/dev/null; then
+		kubectl get deploy,sts,cronjob,svc,cm,secrets,pvc,widgets -n "$1" 2>&1 | grep -v '^No resources' || true
+	fi
+}
+
 step "kahu cluster check"
 "$KAHU" cluster check
 
+step "What namespace shop holds"
+show shop
+
+step "kahu backup create demo (encrypted, compressed; the key is generated on first use)"
+"$KAHU" backup create demo
+"$KAHU" backup list
+
+step "Disaster: the namespace shop is deleted"
 if command -v kubectl >/dev/null; then
-	step "What the cluster holds (kubectl get all,cm,secrets,widgets -A)"
-	kubectl get deploy,sts,cronjob,svc,cm,secrets,pvc,widgets -A 2>/dev/null || true
+	kubectl delete namespace shop
+else
+	curl -sk -X DELETE -H "Authorization: Bearer $(cat "$work/cluster/admin.token")" \
+		"$(cat "$work/cluster/url")/api/v1/namespaces/shop" >/dev/null
 fi
+show shop
+
+step "kahu restore create --from-backup demo --include-namespaces shop"
+"$KAHU" restore create shop-back --from-backup demo --include-namespaces shop
+"$KAHU" restore describe shop-back --details | sed -n '1,40p'
+
+step "What namespace shop holds again"
+show shop
+
 step "Done"
 echo "The test cluster is stopped and its state removed."

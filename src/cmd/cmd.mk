@@ -6,3 +6,4 @@ libkahu_cmd_a_SOURCES = \
 	src/cmd/cluster.c
 libkahu_cmd_a_SOURCES += src/cmd/key.c src/cmd/common_opts.h
 libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c src/cmd/backup_common.h
+libkahu_cmd_a_SOURCES += src/cmd/restore.c

@@ -6,6 +6,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
+	src/engine/restore.c src/engine/restore.h \
 	src/engine/scope.c src/engine/scope.h
 
 check_PROGRAMS += tests/unit/check_labelsel
@@ -21,4 +22,23 @@ UNIT_TESTS += tests/unit/check_scope
 tests_unit_check_scope_SOURCES = tests/unit/check_scope.c tests/unit/check_main.h
 tests_unit_check_scope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_scope_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
+	libkahu_util.a $(UNIT_LIBS)
+
+# Restore: what is restored and how it is cleaned, mapped and versioned (sanitize), and
+# the order of types (order).
+libkahu_engine_a_SOURCES += src/engine/order.c src/engine/order.h \
+	src/engine/sanitize.c src/engine/sanitize.h
+
+check_PROGRAMS += tests/unit/check_order
+UNIT_TESTS += tests/unit/check_order
+tests_unit_check_order_SOURCES = tests/unit/check_order.c tests/unit/check_main.h
+tests_unit_check_order_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_order_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+# check_sanitize builds discovery documents with kube/discovery (libkahu_kubeclient.a).
+check_PROGRAMS += tests/unit/check_sanitize
+UNIT_TESTS += tests/unit/check_sanitize
+tests_unit_check_sanitize_SOURCES = tests/unit/check_sanitize.c tests/unit/check_main.h
+tests_unit_check_sanitize_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_sanitize_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)

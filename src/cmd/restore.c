@@ -1,0 +1,578 @@
+/* kahu restore create|list|describe. */
+#include "cmd/backup_common.h"
+#include "cmd/common_opts.h"
+#include "archive/envelope.h"
+#include "archive/key.h"
+#include "archive/zstream.h"
+#include "cli/progress.h"
+#include "engine/restore.h"
+#include "engine/sanitize.h"
+#include "engine/scope.h"
+#include "kube/client.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESULT_OBJECT "result.json.zst"
+#define SUMMARY_OBJECT "restore.json"
+
+struct restore_cmd {
+	struct kahu_ctx *ctx;
+	FILE *results;           /* temporary: one JSON line per item */
+	int dry;
+	int first;               /* dry run -o json/yaml: first element printed */
+	json_t *dry_items;       /* dry run -o yaml: collected */
+	struct out_table *table; /* dry run table */
+	long failed_shown;
+};
+
+static json_t *item_json(const struct restore_item_result *r)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "resource", r->resource, "name", r->name ? r->name : "",
+			      "outcome", restore_outcome_name(r->outcome));
+	if (r->ns)
+		json_object_set_new(j, "namespace", json_string(r->ns));
+	if (r->source_ns)
+		json_object_set_new(j, "sourceNamespace", json_string(r->source_ns));
+	if (r->reason)
+		json_object_set_new(j, "reason", json_string(r->reason));
+	return j;
+}
+
+static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
+{
+	struct restore_cmd *rc = ud;
+	json_t *j = item_json(r);
+	if (rc->results) {
+		char *line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		fprintf(rc->results, "%s\n", line);
+		free(line);
+	}
+	if (rc->dry) {
+		enum out_format f = rc->ctx->out;
+		if (f == OUT_JSON || f == OUT_YAML) {
+			if (obj)
+				json_object_set(j, "object", obj);
+			if (f == OUT_JSON) {
+				char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+				printf("%s%s", rc->first ? ",\n" : "[\n", s);
+				free(s);
+				rc->first = 1;
+			} else {
+				json_array_append(rc->dry_items, j);
+			}
+		} else {
+			const char *row[] = { r->resource, r->ns ? r->ns : "", r->name ? r->name : "",
+					      restore_outcome_name(r->outcome), r->reason ? r->reason : "" };
+			out_table_row(rc->table, row);
+		}
+	} else if (r->outcome == OUTCOME_FAILED) {
+		log_warn("%s %s%s%s: %s", r->resource, r->ns ? r->ns : "", r->ns ? "/" : "", r->name ? r->name : "",
+			 r->reason ? r->reason : "failed");
+	}
+	json_decref(j);
+}
+
+static void on_progress(void *ud, long done, long total)
+{
+	(void)ud;
+	progress_update("%ld/%ld items", done, total);
+}
+
+/* The results, encrypted (they name objects), and the summary, plain (counts only). */
+struct res_pipe {
+	struct store_put *put;
+	struct kenc_writer *enc;
+	struct zstream *z;
+};
+
+static int res_enc(void *ud, const void *buf, size_t len)
+{
+	struct res_pipe *p = ud;
+	return p->enc ? kenc_write(p->enc, buf, len) : store_put_write(p->put, buf, len);
+}
+
+static int put_sink(void *ud, const void *buf, size_t len)
+{
+	return store_put_write(ud, buf, len);
+}
+
+static int write_results(struct repo *repo, const struct kahu_key *key, const char *name,
+			 json_t *summary, FILE *lines)
+{
+	struct kahu_store *st = repo_store(repo);
+	char *path = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, key ? ".kenc" : "");
+	struct res_pipe p = { 0 };
+	char *line = NULL, *head = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc, first = 1;
+
+	json_t *doc = json_deep_copy(summary);
+	head = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(doc);
+	head[strlen(head) - 1] = '\0'; /* drop the closing brace: items follow */
+	if ((rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &p.put)) < 0 ||
+	    (key && (rc = kenc_writer_new(key, path, put_sink, p.put, &p.enc)) < 0) ||
+	    (rc = zs_compress_new(3, 0, res_enc, &p, &p.z)) < 0 ||
+	    (rc = zs_write(p.z, head, strlen(head))) < 0 ||
+	    (rc = zs_write(p.z, ",\"items\":[", 10)) < 0)
+		goto out;
+	rewind(lines);
+	while ((n = getline(&line, &cap, lines)) > 0) {
+		if (line[n - 1] == '\n')
+			n--;
+		if ((!first && (rc = zs_write(p.z, ",", 1)) < 0) || (rc = zs_write(p.z, line, (size_t)n)) < 0)
+			goto out;
+		first = 0;
+	}
+	if ((rc = zs_write(p.z, "]}\n", 3)) < 0 || (rc = zs_finish(p.z)) < 0 ||
+	    (p.enc && (rc = kenc_writer_finish(p.enc)) < 0))
+		goto out;
+	rc = store_put_commit(p.put);
+	p.put = NULL;
+	if (rc < 0)
+		goto out;
+	char *sum = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	rc = store_write_small_ex(st, spath, KAHU_PUT_EXCLUSIVE, sum, strlen(sum));
+	free(sum);
+	free(spath);
+out:
+	if (p.put)
+		store_put_abort(p.put);
+	zs_free(p.z);
+	kenc_writer_free(p.enc);
+	free(line);
+	free(head);
+	free(path);
+	return rc;
+}
+
+static int run_restore_create(struct kahu_ctx *ctx)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	const char *backup = inv_str(inv, "from-backup");
+	struct restore_cmd rcmd = { .ctx = ctx, .dry = inv_count(inv, "dry-run") > 0 };
+	struct kahu_scope *scope = NULL;
+	struct ns_map *map = NULL;
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	struct kube_client *kc;
+	const struct kahu_key *key = NULL;
+	struct manifest_view mv = { 0 };
+	struct restore_totals tot = { 0 };
+	struct strv status_include = STRV_INIT;
+	char *name = NULL;
+	long parallel = 8, crd_timeout = 60;
+	int rc;
+
+	if (!backup)
+		return kahu_error_set(KAHU_EUSAGE, "restore create needs --from-backup BACKUP");
+	if (inv->args.n)
+		name = xstrdup(inv->args.v[0]);
+	else {
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &tm);
+		name = xasprintf("%s-%s", backup, ts);
+	}
+	const char *policy = inv_str(inv, "existing-resource-policy");
+	if (policy && strcmp(policy, "none") && strcmp(policy, "update")) {
+		rc = kahu_error_set(KAHU_EUSAGE, "--existing-resource-policy must be none or update, not \"%s\"", policy);
+		goto out;
+	}
+	for (size_t i = 0; i < inv_list(inv, "status-include-resources")->n; i++)
+		strv_split(&status_include, inv_list(inv, "status-include-resources")->v[i], ',');
+	if ((rc = repo_valid_name(name)) < 0 ||
+	    (rc = inv_long(inv, "parallel", 1, 64, &parallel)) < 0 ||
+	    (rc = inv_long(inv, "crd-timeout", 1, 3600, &crd_timeout)) < 0 ||
+	    (rc = scope_from_flags(inv, &scope)) < 0 ||
+	    (inv_str(inv, "namespace-mappings") && (rc = ns_map_parse(inv_str(inv, "namespace-mappings"), &map)) < 0))
+		goto out;
+
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, backup, 1, &mv)) < 0)
+		goto out;
+	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
+		goto out;
+	if (!rcmd.dry) {
+		if ((rc = repo_check_writable(repo)) < 0 || (rc = repo_lock(repo, "restore create", &lock)) < 0)
+			goto out;
+		char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+		struct store_stat ss;
+		rc = store_stat(repo_store(repo), spath, &ss);
+		free(spath);
+		if (rc == 0) {
+			rc = kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
+			goto out;
+		}
+		if (rc != KAHU_ENOTFOUND)
+			goto out;
+		const char *tmp = getenv("TMPDIR");
+		char *tpath = xasprintf("%s/kahu-result.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		int fd = mkstemp(tpath);
+		if (fd >= 0) {
+			unlink(tpath);
+			rcmd.results = fdopen(fd, "w+");
+		}
+		free(tpath);
+		if (!rcmd.results) {
+			rc = kahu_error_set(KAHU_EIO, "cannot create a temporary file: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if ((rc = ctx_kube_client(ctx, &kc)) < 0)
+		goto out;
+
+	if (rcmd.dry && ctx->out == OUT_YAML)
+		rcmd.dry_items = json_array();
+	if (rcmd.dry && (ctx->out == OUT_TABLE || ctx->out == OUT_NAME)) {
+		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "ACTION", "REASON" };
+		rcmd.table = out_table_new(5, hdr);
+	}
+	struct restore_spec spec = {
+		.name = name,
+		.backup = backup,
+		.st = repo_store(repo),
+		.key = key,
+		.scope = scope,
+		.map = map,
+		.existing = policy && strcmp(policy, "update") == 0 ? EXISTING_UPDATE : EXISTING_NONE,
+		.restore_owned = inv_count(inv, "restore-owned") > 0,
+		.preserve_nodeports = inv_count(inv, "preserve-nodeports") > 0,
+		.status_include = &status_include,
+		.dry_run = rcmd.dry,
+		.parallel = (int)parallel,
+		.crd_timeout = (int)crd_timeout,
+		.on_item = on_item,
+		.progress = on_progress,
+		.ud = &rcmd,
+	};
+	progress_start(ctx->progress && !rcmd.dry, "restoring");
+	rc = restore_run(kc, &spec, &tot);
+	progress_done();
+	int interrupted = rc == KAHU_EINTR;
+	if (rc < 0 && !interrupted)
+		goto out;
+
+	char started[32], completed[32];
+	time_rfc3339(tot.started, started, sizeof started);
+	time_rfc3339(tot.completed, completed, sizeof completed);
+	json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:b}",
+				    "name", name, "backup", backup, "status", tot.status,
+				    "started", started, "completed", completed, "counts",
+				    "items", (json_int_t)tot.items, "created", (json_int_t)tot.created,
+				    "updated", (json_int_t)tot.updated, "skipped", (json_int_t)tot.skipped,
+				    "failed", (json_int_t)tot.failed, "warnings", tot.warnings,
+				    "encrypted", key != NULL);
+	if (rcmd.dry) {
+		if (ctx->out == OUT_JSON)
+			printf("%s]\n", rcmd.first ? "\n" : "[");
+		else if (ctx->out == OUT_YAML)
+			out_yaml(stdout, rcmd.dry_items);
+		else {
+			out_table_print(rcmd.table, stdout);
+			printf("\nDry run of restore %s from backup %s: %ld to create, %ld to update, %ld skipped, %ld failing; nothing was written.\n",
+			       name, backup, tot.created, tot.updated, tot.skipped, tot.failed);
+		}
+	} else {
+		int wrc = write_results(repo, key, name, summary, rcmd.results);
+		if (wrc < 0)
+			log_error("cannot store the result of restore %s: %s", name, kahu_error_last());
+		if (ctx->out == OUT_JSON)
+			out_json(stdout, summary);
+		else if (ctx->out == OUT_YAML)
+			out_yaml(stdout, summary);
+		else if (ctx->out == OUT_NAME)
+			printf("restore/%s\n", name);
+		else
+			printf("Restore %s from backup %s: %s. %ld created, %ld updated, %ld skipped, %ld failed.\n"
+			       "Details: kahu restore describe %s --details\n",
+			       name, backup, tot.status, tot.created, tot.updated, tot.skipped, tot.failed, name);
+		if (wrc < 0 && !interrupted)
+			rc = wrc;
+	}
+	json_decref(summary);
+	if (interrupted)
+		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted after %ld items; the result so far is stored",
+				    name, tot.items);
+	else if (rc == 0 && tot.failed)
+		rc = kahu_error_set(tot.created + tot.updated + tot.skipped ? KAHU_EPARTIAL : KAHU_EFAIL,
+				    "restore %s: %ld items failed (see kahu restore describe %s --details)",
+				    name, tot.failed, name);
+	if (rc == KAHU_EPARTIAL)
+		log_error("%s", kahu_error_last());
+out:
+	if (rcmd.results)
+		fclose(rcmd.results);
+	out_table_free(rcmd.table);
+	json_decref(rcmd.dry_items);
+	restore_totals_clear(&tot);
+	manifest_view_clear(&mv);
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	repo_close(repo);
+	scope_free(scope);
+	ns_map_free(map);
+	strv_free(&status_include);
+	free(name);
+	return rc;
+}
+
+/* ---- list and describe ---- */
+
+struct rlist {
+	struct kahu_store *st;
+	json_t *items;
+};
+
+static int list_restore_cb(void *ud, const char *key, const struct store_stat *ss)
+{
+	struct rlist *rl = ud;
+	(void)ss;
+	size_t l = strlen(key);
+	if (l < sizeof SUMMARY_OBJECT || strcmp(key + l - (sizeof SUMMARY_OBJECT - 1), SUMMARY_OBJECT) != 0)
+		return 0;
+	struct kbuf b = KBUF_INIT;
+	if (store_read_small(rl->st, key, 1u << 20, &b) == 0) {
+		json_t *j = json_loadb(b.data, b.len, 0, NULL);
+		if (json_is_object(j))
+			json_array_append_new(rl->items, j);
+		else
+			json_decref(j);
+	}
+	kbuf_free(&b);
+	return 0;
+}
+
+static int run_restore_list(struct kahu_ctx *ctx)
+{
+	struct repo *repo = NULL;
+	struct rlist rl = { .items = json_array() };
+	int rc;
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0)
+		goto out;
+	rl.st = repo_store(repo);
+	if ((rc = store_list(rl.st, "restores/", list_restore_cb, &rl)) < 0)
+		goto out;
+	size_t i;
+	json_t *r;
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		json_t *doc = json_pack("{s:O}", "restores", rl.items);
+		rc = ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		json_decref(doc);
+	} else if (ctx->out == OUT_NAME) {
+		json_array_foreach(rl.items, i, r)
+			printf("restore/%s\n", json_string_value(json_object_get(r, "name")));
+	} else if (json_array_size(rl.items)) {
+		static const char *const hdr[] = { "NAME", "BACKUP", "STATUS", "STARTED", "CREATED", "UPDATED", "SKIPPED", "FAILED" };
+		struct out_table *t = out_table_new(8, hdr);
+		json_array_foreach(rl.items, i, r) {
+			json_t *c = json_object_get(r, "counts");
+			char n[4][24];
+			const char *keys[4] = { "created", "updated", "skipped", "failed" };
+			for (int k = 0; k < 4; k++)
+				snprintf(n[k], sizeof n[k], "%lld", (long long)json_integer_value(json_object_get(c, keys[k])));
+			const char *row[] = { json_string_value(json_object_get(r, "name")),
+					      json_string_value(json_object_get(r, "backup")),
+					      json_string_value(json_object_get(r, "status")),
+					      json_string_value(json_object_get(r, "started")), n[0], n[1], n[2], n[3] };
+			out_table_row(t, row);
+		}
+		out_table_print(t, stdout);
+		out_table_free(t);
+	} else {
+		fprintf(stderr, "No restores on location %s.\n", repo_location(repo)->name);
+	}
+out:
+	json_decref(rl.items);
+	repo_close(repo);
+	return rc;
+}
+
+static int collect(void *ud, const void *buf, size_t len)
+{
+	kbuf_add(ud, buf, len);
+	return 0;
+}
+
+static int run_restore_describe(struct kahu_ctx *ctx)
+{
+	const char *name = ctx->inv->args.v[0];
+	int details = inv_count(ctx->inv, "details") > 0;
+	struct repo *repo = NULL;
+	struct kbuf sum = KBUF_INIT, plain = KBUF_INIT, stored = KBUF_INIT;
+	json_t *summary = NULL, *doc = NULL;
+	const struct kahu_key *key = NULL;
+	struct zstream *z = NULL;
+	struct kenc_reader *enc = NULL;
+	int rc;
+
+	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0)
+		goto out;
+	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	rc = store_read_small(repo_store(repo), spath, 1u << 20, &sum);
+	free(spath);
+	if (rc == KAHU_ENOTFOUND)
+		rc = kahu_error_set(rc, "no restore named %s on location %s", name, repo_location(repo)->name);
+	if (rc < 0)
+		goto out;
+	summary = json_loadb(sum.data, sum.len, 0, NULL);
+	if (!summary) {
+		rc = kahu_error_set(KAHU_EDATA, "restores/%s/%s is not JSON", name, SUMMARY_OBJECT);
+		goto out;
+	}
+	int encrypted = json_is_true(json_object_get(summary, "encrypted"));
+	if (details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		char *rpath = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, encrypted ? ".kenc" : "");
+		if (encrypted && (rc = repo_key(repo, &key)) < 0) {
+			free(rpath);
+			goto out;
+		}
+		rc = store_get(repo_store(repo), rpath, 0, STORE_TO_END, collect, &stored);
+		if (rc == 0)
+			rc = zs_decompress_new(collect, &plain, &z);
+		if (rc == 0 && key)
+			rc = kenc_reader_new(key, rpath, zs_feed_cb, z, &enc);
+		if (rc == 0)
+			rc = enc ? kenc_reader_feed(enc, stored.data, stored.len) : zs_feed(z, stored.data, stored.len);
+		if (rc == 0 && enc)
+			rc = kenc_reader_finish(enc);
+		if (rc == 0)
+			rc = zs_finish(z);
+		free(rpath);
+		if (rc < 0)
+			goto out;
+		doc = json_loadb(plain.data, plain.len, 0, NULL);
+		if (!doc) {
+			rc = kahu_error_set(KAHU_EDATA, "the result of restore %s is not JSON", name);
+			goto out;
+		}
+	}
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		rc = ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		goto out;
+	}
+	json_t *c = json_object_get(summary, "counts");
+	printf("Name:       %s\nBackup:     %s\nStatus:     %s\nStarted:    %s\nCompleted:  %s\n",
+	       name, json_string_value(json_object_get(summary, "backup")),
+	       json_string_value(json_object_get(summary, "status")),
+	       json_string_value(json_object_get(summary, "started")),
+	       json_string_value(json_object_get(summary, "completed")));
+	printf("Items:      %lld: %lld created, %lld updated, %lld skipped, %lld failed\n",
+	       (long long)json_integer_value(json_object_get(c, "items")),
+	       (long long)json_integer_value(json_object_get(c, "created")),
+	       (long long)json_integer_value(json_object_get(c, "updated")),
+	       (long long)json_integer_value(json_object_get(c, "skipped")),
+	       (long long)json_integer_value(json_object_get(c, "failed")));
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(summary, "warnings"), i, w)
+		printf("Warning:    %s\n", json_string_value(w));
+	if (details) {
+		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
+		struct out_table *t = out_table_new(5, hdr);
+		json_array_foreach(json_object_get(doc, "items"), i, w) {
+			const char *row[] = { json_string_value(json_object_get(w, "resource")),
+					      json_string_value(json_object_get(w, "namespace")),
+					      json_string_value(json_object_get(w, "name")),
+					      json_string_value(json_object_get(w, "outcome")),
+					      json_string_value(json_object_get(w, "reason")) };
+			out_table_row(t, row);
+		}
+		printf("\n");
+		out_table_print(t, stdout);
+		out_table_free(t);
+	}
+out:
+	zs_free(z);
+	kenc_reader_free(enc);
+	kbuf_free(&sum);
+	kbuf_free(&plain);
+	kbuf_free(&stored);
+	json_decref(summary);
+	json_decref(doc);
+	repo_close(repo);
+	return rc;
+}
+
+/* ---- tables ---- */
+
+#define RESTORE_SCOPE_OPTS \
+	{ "include-namespaces", 0, "NS,…", "namespaces (of the backup) to restore (globs; default all)", NULL, 0, NULL }, \
+	{ "exclude-namespaces", 0, "NS,…", "namespaces not to restore (globs); an exclude wins", NULL, 0, NULL }, \
+	{ "include-resources", 0, "TYPE,…", "resource types to restore: plural, type.group, Kind or short name", NULL, 0, NULL }, \
+	{ "exclude-resources", 0, "TYPE,…", "resource types not to restore", NULL, 0, NULL }, \
+	{ "include-cluster-resources", 0, "auto|true|false", "cluster-scoped objects: auto restores all without a namespace filter, else only what included items need", "auto true false", 0, "auto" }, \
+	{ "selector", 'l', "SELECTOR", "only objects whose labels match", NULL, 0, NULL }, \
+	{ "or-selector", 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL }, \
+	{ "include-names", 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL }, \
+	{ "exclude-names", 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL }
+
+static const struct kahu_opt create_opts[] = {
+	{ "from-backup", 0, "BACKUP", "the backup to restore (required)", "@backup", 0, NULL },
+	RESTORE_SCOPE_OPTS,
+	{ "namespace-mappings", 0, "SRC:DST,…", "restore namespace SRC as DST (also RoleBinding subjects and PV claimRefs)", NULL, 0, NULL },
+	{ "existing-resource-policy", 0, "none|update", "an object that exists: none skips it (and says whether it differs), update patches it to the backup's state", "none update", 0, "none" },
+	{ "restore-owned", 0, NULL, "also restore objects that controllers recreate (pods of ReplicaSets, ReplicaSets of Deployments, Jobs of CronJobs…)", NULL, 0, NULL },
+	{ "preserve-nodeports", 0, NULL, "keep the nodePorts of Services", NULL, 0, NULL },
+	{ "status-include-resources", 0, "TYPE,…", "restore the status of these types too", NULL, OPT_REPEAT, NULL },
+	{ "parallel", 0, "N", "items of one type created at once", NULL, 0, "8" },
+	{ "crd-timeout", 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60" },
+	{ "dry-run", 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+static const struct kahu_opt describe_opts[] = {
+	{ "details", 0, NULL, "list every item with its outcome", NULL, 0, NULL },
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+static const struct kahu_opt list_opts[] = {
+	KAHU_OPT_LOCATION,
+	OPT_END
+};
+
+const struct kahu_cmd cmd_restore_entry = {
+	.name = "restore",
+	.summary = "Restore backups into a cluster",
+	.flags = CMD_NOUN,
+};
+
+const struct kahu_cmd cmd_restore_create_entry = {
+	.name = "restore create", .args = "[NAME]", .min_args = 0, .max_args = 1,
+	.summary = "Restore all or part of a backup, into the same or another cluster",
+	.outputs = "table json yaml name", .opts = create_opts, .run = run_restore_create,
+	.flags = CMD_CLUSTER,
+};
+
+const struct kahu_cmd cmd_restore_list_entry = {
+	.name = "restore list", .args = "", .min_args = 0, .max_args = 0,
+	.summary = "List the restores recorded on a location",
+	.outputs = "table json yaml name", .opts = list_opts, .run = run_restore_list,
+};
+
+const struct kahu_cmd cmd_restore_describe_entry = {
+	.name = "restore describe", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Show a restore's result; --details lists every item's outcome",
+	.outputs = "table json yaml", .opts = describe_opts, .run = run_restore_describe,
+	.args_complete = "@restore",
+};

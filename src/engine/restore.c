@@ -1,0 +1,733 @@
+/* kahu — the restore engine (see restore.h). */
+#include "engine/restore.h"
+#include "archive/manifest.h"
+#include "engine/bread.h"
+#include "engine/order.h"
+#include "engine/sanitize.h"
+#include "engine/scope.h"
+#include "kube/client.h"
+#include "kube/discovery.h"
+#include "kube/resource.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *restore_outcome_name(enum restore_outcome o)
+{
+	switch (o) {
+	case OUTCOME_CREATED: return "created";
+	case OUTCOME_UPDATED: return "updated";
+	case OUTCOME_SKIPPED: return "skipped";
+	case OUTCOME_FAILED: return "failed";
+	case OUTCOME_WOULD_CREATE: return "would create";
+	case OUTCOME_WOULD_UPDATE: return "would update";
+	}
+	return "?";
+}
+
+/* ---- spooling: the items of the final index, one JSON line each, a file per type ---- */
+
+struct spool_type {
+	char *gr;
+	FILE *f;
+	long n;
+	const struct kube_resource *src;  /* the type as the backup knew it */
+};
+
+struct spool {
+	char *dir;
+	struct spool_type *t;
+	size_t n;
+	struct strset want;    /* "gr\tns\tname" of the final index */
+	struct strset taken;
+	json_t *backup_spec;   /* kahu/backup.json of the restored backup */
+};
+
+static struct spool_type *spool_type(struct spool *sp, const char *gr)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		if (strcmp(sp->t[i].gr, gr) == 0)
+			return &sp->t[i];
+	sp->t = xrealloc(sp->t, (sp->n + 1) * sizeof *sp->t);
+	struct spool_type *t = &sp->t[sp->n];
+	memset(t, 0, sizeof *t);
+	t->gr = xstrdup(gr);
+	char *path = xasprintf("%s/%zu.jsonl", sp->dir, sp->n);
+	t->f = fopen(path, "w+");
+	if (t->f)
+		unlink(path); /* nothing stays behind, whatever happens */
+	free(path);
+	if (!t->f)
+		return NULL;
+	sp->n++;
+	return t;
+}
+
+static void spool_free(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		if (sp->t[i].f)
+			fclose(sp->t[i].f);
+		free(sp->t[i].gr);
+	}
+	free(sp->t);
+	if (sp->dir)
+		rmdir(sp->dir);
+	free(sp->dir);
+	strset_free(&sp->want);
+	strset_free(&sp->taken);
+	json_decref(sp->backup_spec);
+	memset(sp, 0, sizeof *sp);
+}
+
+static int want_line(void *ud, const char *line, size_t len)
+{
+	struct index_entry ie;
+	int rc = index_line_parse(line, len, &ie);
+	if (rc < 0)
+		return rc;
+	char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
+	strset_add(ud, k);
+	free(k);
+	index_entry_clear(&ie);
+	return 0;
+}
+
+/* "resources/<gr>/namespaces/<ns>/<name>.json" or "resources/<gr>/cluster/<name>.json"
+ * → gr, ns (NULL), name, in one allocated buffer split in place. */
+static int member_key(const char *member, char **buf, const char **gr, const char **ns, const char **name)
+{
+	if (strncmp(member, "resources/", 10) != 0)
+		return 0;
+	size_t l = strlen(member);
+	if (l < 15 || strcmp(member + l - 5, ".json") != 0)
+		return 0;
+	char *p = xstrndup(member + 10, l - 15);
+	char *s1 = strchr(p, '/');
+	if (!s1)
+		goto no;
+	*s1 = '\0';
+	*gr = p;
+	if (strncmp(s1 + 1, "namespaces/", 11) == 0) {
+		char *nsp = s1 + 12, *s2 = strchr(nsp, '/');
+		if (!s2)
+			goto no;
+		*s2 = '\0';
+		*ns = nsp;
+		*name = s2 + 1;
+	} else if (strncmp(s1 + 1, "cluster/", 8) == 0) {
+		*ns = NULL;
+		*name = s1 + 9;
+	} else {
+		goto no;
+	}
+	*buf = p;
+	return 1;
+no:
+	free(p);
+	return 0;
+}
+
+static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const char *name,
+			json_t *manifest, struct spool *sp, int is_target)
+{
+	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
+	struct bread *b = NULL;
+	struct bundle_entry e;
+	struct kbuf data = KBUF_INIT;
+	int rc;
+
+	if (!obj)
+		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", name);
+	if ((rc = bread_open_bundle(st, key, name, obj, &b)) < 0)
+		return rc;
+	struct bundle_reader *br = bread_bundle(b);
+	while ((rc = bundle_next(br, &e)) == 1) {
+		if (is_target && strcmp(e.name, "kahu/backup.json") == 0) {
+			kbuf_reset(&data);
+			if ((rc = bundle_read_all(br, &data, 64u << 20)) < 0)
+				break;
+			sp->backup_spec = json_loadb(data.data, data.len, 0, NULL);
+			continue;
+		}
+		char *buf = NULL;
+		const char *gr, *ns, *nm;
+		if (!member_key(e.name, &buf, &gr, &ns, &nm))
+			continue;
+		char *k = xasprintf("%s\t%s\t%s", gr, ns ? ns : "", nm);
+		if (strset_has(&sp->want, k) && strset_add(&sp->taken, k)) {
+			kbuf_reset(&data);
+			if ((rc = bundle_read_all(br, &data, 64u << 20)) == 0) {
+				struct spool_type *t = spool_type(sp, gr);
+				if (!t)
+					rc = kahu_error_set(KAHU_EIO, "cannot create a spool file in %s: %s", sp->dir, strerror(errno));
+				/* One object per line: compact JSON has no raw newlines. */
+				else if (fwrite(data.data, 1, data.len, t->f) != data.len || fputc('\n', t->f) == EOF)
+					rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
+							    "cannot write the spool file: %s", strerror(errno));
+				else
+					t->n++;
+			}
+		}
+		free(k);
+		free(buf);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = bread_finish(b);
+	bread_free(b);
+	kbuf_free(&data);
+	if (rc < 0)
+		kahu_error_wrap(rc, "reading backup %s", name);
+	return rc;
+}
+
+/* The backup's types as a discovery document: scope names resolve against what the
+ * backup holds, whatever the target serves yet (its CRDs may come with the restore). */
+static struct kube_discovery *backup_types(json_t *spec)
+{
+	struct kube_discovery *d = kube_discovery_new();
+	size_t i, n = json_array_size(json_object_get(spec, "types"));
+	json_t *t;
+	d->res = xcalloc(n + 1, sizeof *d->res);
+	json_array_foreach(json_object_get(spec, "types"), i, t) {
+		struct kube_resource *r = &d->res[d->n++];
+		const char *av = json_string_value(json_object_get(t, "apiVersion"));
+		const char *gr = json_string_value(json_object_get(t, "resource"));
+		const char *slash = av ? strchr(av, '/') : NULL;
+		const char *dot = gr ? strchr(gr, '.') : NULL;
+		r->group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		r->version = xstrdup(slash ? slash + 1 : av ? av : "v1");
+		r->resource = dot ? xstrndup(gr, (size_t)(dot - gr)) : xstrdup(gr ? gr : "");
+		r->kind = xstrdup(json_string_value(json_object_get(t, "kind")));
+		r->namespaced = json_is_true(json_object_get(t, "namespaced"));
+		r->verbs = KUBE_VERB_GET | KUBE_VERB_LIST | KUBE_VERB_CREATE | KUBE_VERB_DELETE |
+			   KUBE_VERB_UPDATE | KUBE_VERB_PATCH;
+		r->preferred = 1;
+	}
+	d->cap = n + 1;
+	return d;
+}
+
+static const struct kube_resource *find_gr(const struct kube_discovery *d, const char *gr)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char *x = kube_group_resource(&d->res[i]);
+		int eq = strcmp(x, gr) == 0;
+		free(x);
+		if (eq && d->res[i].preferred)
+			return &d->res[i];
+	}
+	return NULL;
+}
+
+/* ---- creating ---- */
+
+struct run {
+	struct kube_client *kc;
+	const struct restore_spec *s;
+	struct restore_totals *t;
+	struct kube_discovery *target;     /* the target cluster's discovery */
+	struct clean_opts_holder *unused;
+	struct restore_clean_opts copts;
+	pthread_mutex_t lock;
+	struct strset namespaces;          /* target namespaces known to exist */
+	struct strset ref_ns, ref_pv, ref_gr; /* what included items need */
+	struct strv crds;                  /* CRDs created or found, to wait for */
+	long done, total;
+	int stop;
+	/* the current type */
+	struct spool_type *cur;
+	const struct kube_resource *cur_src;
+	enum scope_type_decision cur_decision;
+};
+
+static const char *meta(json_t *o, const char *f)
+{
+	return json_string_value(json_object_get(json_object_get(o, "metadata"), f));
+}
+
+static void report(struct run *r, const char *gr, const char *ns, const char *src_ns, const char *name,
+		   enum restore_outcome oc, const char *reason, json_t *obj)
+{
+	struct restore_item_result res = { gr, ns, src_ns && ns && strcmp(src_ns, ns) ? src_ns : NULL,
+					   name, oc, reason };
+	pthread_mutex_lock(&r->lock);
+	switch (oc) {
+	case OUTCOME_CREATED: case OUTCOME_WOULD_CREATE: r->t->created++; break;
+	case OUTCOME_UPDATED: case OUTCOME_WOULD_UPDATE: r->t->updated++; break;
+	case OUTCOME_SKIPPED: r->t->skipped++; break;
+	case OUTCOME_FAILED: r->t->failed++; break;
+	}
+	r->t->items++;
+	r->done++;
+	if (r->s->on_item)
+		r->s->on_item(r->s->ud, &res, obj);
+	if (r->s->progress)
+		r->s->progress(r->s->ud, r->done, r->total);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Make sure the target namespace exists (created bare, with kahu's labels, when the
+ * backup does not bring its Namespace object). */
+static int ensure_namespace(struct run *r, const char *ns, char **why)
+{
+	pthread_mutex_lock(&r->lock);
+	int known = strset_has(&r->namespaces, ns);
+	pthread_mutex_unlock(&r->lock);
+	if (known || r->s->dry_run)
+		return 0;
+	struct kbuf path = KBUF_INIT;
+	struct kube_response resp = { 0 };
+	kbuf_addf(&path, "/api/v1/namespaces/%s", ns);
+	int rc = kube_request(r->kc, "GET", path.data, NULL, NULL, NULL, 0, 0, &resp);
+	if (rc == KAHU_ENOTFOUND) {
+		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s}}}", "apiVersion", "v1", "kind", "Namespace",
+				      "metadata", "name", ns, "labels", "kahu.io/backup-name",
+				      r->copts.backup_label, "kahu.io/restore-name", r->copts.restore_label);
+		char *body = json_dumps(o, JSON_COMPACT);
+		kube_response_clear(&resp);
+		rc = kube_request(r->kc, "POST", "/api/v1/namespaces", NULL, "application/json", body,
+				  strlen(body), 0, &resp);
+		if (rc == KAHU_ECONFLICT)
+			rc = 0;
+		free(body);
+		json_decref(o);
+	}
+	if (rc < 0)
+		*why = xasprintf("cannot create namespace %s: %s", ns, kahu_error_last());
+	else {
+		pthread_mutex_lock(&r->lock);
+		strset_add(&r->namespaces, ns);
+		pthread_mutex_unlock(&r->lock);
+	}
+	kube_response_clear(&resp);
+	kbuf_free(&path);
+	return rc;
+}
+
+static void restore_item(struct run *r, json_t *obj)
+{
+	const char *gr = r->cur->gr;
+	char *src_ns = xstrdup(meta(obj, "namespace"));
+	char *name = xstrdup(meta(obj, "name"));
+	const char *why = NULL;
+	char *owned_why = NULL;
+	const struct kube_resource *tr = NULL;
+	struct kube_response resp = { 0 };
+	char *path = NULL, *body = NULL;
+	json_t *live = NULL;
+	int rc;
+
+	/* Scope. */
+	if (r->cur_decision == SCOPE_TYPE_ONLY_REFERENCED) {
+		struct strset *set = strcmp(gr, "namespaces") == 0 ? &r->ref_ns :
+				     strcmp(gr, "persistentvolumes") == 0 ? &r->ref_pv : &r->ref_gr;
+		if (!strset_has(set, name) || scope_wants_referenced(r->s->scope, obj) != SCOPE_INCLUDED) {
+			report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, "excluded: not needed by included items", NULL);
+			goto out;
+		}
+	} else {
+		enum scope_reason sr = scope_wants_object(r->s->scope, r->cur_src, obj);
+		if (sr != SCOPE_INCLUDED) {
+			report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, scope_reason_name(sr), NULL);
+			goto out;
+		}
+	}
+	/* Clean and map. */
+	if (restore_clean(obj, gr, &r->copts, &why) == CLEAN_SKIP) {
+		report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, why, NULL);
+		goto out;
+	}
+	const char *ns = meta(obj, "namespace");
+	const char *tname = meta(obj, "name");
+	if ((rc = restore_pick_version(obj, r->target, &tr, &owned_why)) < 0) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why ? owned_why : kahu_error_last(), obj);
+		goto out;
+	}
+	if (tr->namespaced && ns && (rc = ensure_namespace(r, ns, &owned_why)) < 0) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why, obj);
+		goto out;
+	}
+	path = kube_resource_path(tr, tr->namespaced ? ns : NULL, NULL);
+	body = json_dumps(obj, JSON_COMPACT);
+
+	if (r->s->dry_run) {
+		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
+		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
+		free(opath);
+		if (rc == KAHU_ENOTFOUND) {
+			report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE, NULL, obj);
+			goto out;
+		}
+		if (rc < 0) {
+			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
+			goto out;
+		}
+		goto existing;
+	}
+
+	rc = kube_request(r->kc, "POST", path, NULL, "application/json", body, strlen(body), 0, &resp);
+	if (rc == 0) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_CREATED, NULL, obj);
+		if (restore_is_crd(gr)) {
+			pthread_mutex_lock(&r->lock);
+			strv_push(&r->crds, tname);
+			pthread_mutex_unlock(&r->lock);
+		}
+		goto out;
+	}
+	if (rc != KAHU_ECONFLICT) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
+		goto out;
+	}
+	/* It exists already. */
+	kube_response_clear(&resp);
+	{
+		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
+		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
+		free(opath);
+		if (rc < 0) {
+			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
+			goto out;
+		}
+	}
+	if (restore_is_crd(gr)) {
+		pthread_mutex_lock(&r->lock);
+		strv_push(&r->crds, tname);
+		pthread_mutex_unlock(&r->lock);
+	}
+existing:
+	live = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+	if (!live) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, "the server's answer is not JSON", obj);
+		goto out;
+	}
+	if (restore_same(obj, live)) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_SKIPPED, "exists, identical", obj);
+		goto out;
+	}
+	if (r->s->existing == EXISTING_NONE) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_SKIPPED, "exists, differs", obj);
+		goto out;
+	}
+	if (r->s->dry_run) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_UPDATE, NULL, obj);
+		goto out;
+	}
+	{
+		json_t *patch = restore_merge_patch(obj, live);
+		char *pbody = json_dumps(patch, JSON_COMPACT);
+		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
+		kube_response_clear(&resp);
+		rc = kube_request(r->kc, "PATCH", opath, NULL, "application/merge-patch+json", pbody,
+				  strlen(pbody), KUBE_REQ_IDEMPOTENT, &resp);
+		report(r, gr, ns, src_ns, tname, rc == 0 ? OUTCOME_UPDATED : OUTCOME_FAILED,
+		       rc == 0 ? NULL : kahu_error_last(), obj);
+		free(opath);
+		free(pbody);
+		json_decref(patch);
+	}
+out:
+	json_decref(live);
+	kube_response_clear(&resp);
+	free(path);
+	free(body);
+	free(owned_why);
+	free(src_ns);
+	free(name);
+}
+
+static void *type_worker(void *arg)
+{
+	struct run *r = arg;
+	char *line = NULL;
+	size_t cap = 0;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		ssize_t n = r->stop ? -1 : getline(&line, &cap, r->cur->f);
+		pthread_mutex_unlock(&r->lock);
+		if (n <= 0)
+			break;
+		if (kube_client_interrupted()) {
+			pthread_mutex_lock(&r->lock);
+			r->stop = 1;
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		json_t *obj = json_loadb(line, (size_t)n, 0, NULL);
+		if (!obj) {
+			report(r, r->cur->gr, NULL, NULL, "?", OUTCOME_FAILED, "unreadable object in the backup", NULL);
+			continue;
+		}
+		restore_item(r, obj);
+		json_decref(obj);
+	}
+	free(line);
+	return NULL;
+}
+
+static void restore_type(struct run *r, struct spool_type *t, const struct kube_resource *src,
+			 enum scope_type_decision dec)
+{
+	r->cur = t;
+	r->cur_src = src;
+	r->cur_decision = dec;
+	rewind(t->f);
+	int n = r->s->parallel > 0 ? r->s->parallel : 4;
+	if (n > t->n)
+		n = (int)(t->n ? t->n : 1);
+	pthread_t th[64];
+	int started = 0;
+	for (; started < n && started < 64; started++)
+		if (pthread_create(&th[started], NULL, type_worker, r) != 0)
+			break;
+	if (!started)
+		type_worker(r);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* Wait until every CRD created or found is Established and NamesAccepted. */
+static void wait_crds(struct run *r)
+{
+	time_t deadline = time(NULL) + (r->s->crd_timeout > 0 ? r->s->crd_timeout : 60);
+	for (size_t i = 0; i < r->crds.n; i++) {
+		char *path = xasprintf("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s", r->crds.v[i]);
+		int ready = 0;
+		while (!ready && !kube_client_interrupted()) {
+			struct kube_response resp = { 0 };
+			if (kube_request(r->kc, "GET", path, NULL, NULL, NULL, 0, 0, &resp) == 0) {
+				json_t *o = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+				int est = 0, names = 0;
+				size_t k;
+				json_t *c;
+				json_array_foreach(json_object_get(json_object_get(o, "status"), "conditions"), k, c) {
+					const char *type = json_string_value(json_object_get(c, "type"));
+					int t = strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") == 0;
+					if (type && strcmp(type, "Established") == 0)
+						est = t;
+					if (type && strcmp(type, "NamesAccepted") == 0)
+						names = t;
+				}
+				json_decref(o);
+				ready = est && names;
+			}
+			kube_response_clear(&resp);
+			if (!ready) {
+				if (time(NULL) >= deadline) {
+					char *w = xasprintf("CRD %s was not established within %d s; its custom resources may fail",
+							    r->crds.v[i], r->s->crd_timeout > 0 ? r->s->crd_timeout : 60);
+					log_warn("%s", w);
+					json_array_append_new(r->t->warnings, json_string(w));
+					free(w);
+					break;
+				}
+				struct timespec ts = { 0, 250 * 1000000L };
+				nanosleep(&ts, NULL);
+			}
+		}
+		free(path);
+	}
+}
+
+/* What included items need: their namespaces, the PVs of their PVCs, the CRDs of
+ * their types.  A pass over the spooled objects of the types listed for themselves. */
+static void find_references(struct run *r, struct spool *sp, const struct kube_discovery *bt)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		struct spool_type *t = &sp->t[i];
+		const struct kube_resource *src = find_gr(bt, t->gr);
+		if (!src || scope_wants_type(r->s->scope, src) != SCOPE_TYPE_YES)
+			continue;
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		rewind(t->f);
+		while ((n = getline(&line, &cap, t->f)) > 0) {
+			json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+			if (o && scope_wants_object(r->s->scope, src, o) == SCOPE_INCLUDED) {
+				if (meta(o, "namespace"))
+					strset_add(&r->ref_ns, meta(o, "namespace"));
+				const char *vol = json_string_value(json_object_get(json_object_get(o, "spec"), "volumeName"));
+				if (vol && strcmp(t->gr, "persistentvolumeclaims") == 0)
+					strset_add(&r->ref_pv, vol);
+				strset_add(&r->ref_gr, t->gr);
+			}
+			json_decref(o);
+		}
+		free(line);
+	}
+}
+
+static int cmp_spool(const void *a, const void *b)
+{
+	return restore_type_cmp(((const struct spool_type *)a)->gr, ((const struct spool_type *)b)->gr);
+}
+
+int restore_run(struct kube_client *kc, const struct restore_spec *s, struct restore_totals *t)
+{
+	struct spool sp = { 0 };
+	struct strv chain = STRV_INIT;
+	json_t **manifests = NULL;
+	struct kube_discovery *bt = NULL;
+	struct run r = { .kc = kc, .s = s, .t = t };
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	t->started = time(NULL);
+	t->warnings = json_array();
+	pthread_mutex_init(&r.lock, NULL);
+
+	/* The chain: the backup, its parent, … back to the full backup. */
+	const char *cur = s->backup;
+	while (cur) {
+		json_t *doc = NULL;
+		if (chain.n > 1000) {
+			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s does not end", s->backup);
+			goto out;
+		}
+		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, NULL)) < 0) {
+			if (rc == KAHU_ENOTFOUND)
+				kahu_error_set(rc, chain.n ? "backup %s, which %s builds on, is missing" :
+					       "no backup named %s", cur, chain.n ? chain.v[chain.n - 1] : "");
+			goto out;
+		}
+		strv_push(&chain, cur);
+		manifests = xrealloc(manifests, chain.n * sizeof *manifests);
+		manifests[chain.n - 1] = doc;
+		const char *type = json_string_value(json_object_get(doc, "type"));
+		if (type && strcmp(type, "differential") == 0)
+			cur = json_string_value(json_object_get(doc, "base"));
+		else if (type && strcmp(type, "incremental") == 0)
+			cur = json_string_value(json_object_get(doc, "parent"));
+		else
+			cur = NULL;
+	}
+
+	/* Spool the items of the final index, newest archive first. */
+	const char *tmp = getenv("TMPDIR");
+	sp.dir = xasprintf("%s/kahu-restore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(sp.dir)) {
+		rc = kahu_error_set(KAHU_EIO, "cannot create a temporary directory: %s", strerror(errno));
+		free(sp.dir);
+		sp.dir = NULL;
+		goto out;
+	}
+	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp.want)) < 0)
+		goto out;
+	for (size_t i = 0; i < chain.n; i++)
+		if ((rc = spool_backup(s->st, s->key, chain.v[i], manifests[i], &sp, i == 0)) < 0)
+			goto out;
+	if (sp.taken.n < sp.want.n) {
+		char *w = xasprintf("%zu items of the index were not found in the backup chain", sp.want.n - sp.taken.n);
+		log_warn("%s", w);
+		json_array_append_new(t->warnings, json_string(w));
+		free(w);
+	}
+	if (!sp.backup_spec) {
+		rc = kahu_error_set(KAHU_EDATA, "backup %s has no kahu/backup.json", s->backup);
+		goto out;
+	}
+
+	/* Scope names resolve against the backup's types. */
+	bt = backup_types(sp.backup_spec);
+	struct strv warnings = STRV_INIT;
+	rc = scope_resolve(s->scope, bt, &warnings);
+	for (size_t i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.v[i]);
+	strv_free(&warnings);
+	if (rc < 0)
+		goto out;
+
+	r.copts.backup_name = s->backup;
+	r.copts.restore_name = s->name;
+	r.copts.preserve_nodeports = s->preserve_nodeports;
+	r.copts.restore_owned = s->restore_owned;
+	r.copts.status_include = s->status_include;
+	r.copts.map = s->map;
+	restore_clean_opts_init(&r.copts);
+
+	if ((rc = kube_discover(kc, &r.target)) < 0)
+		goto out;
+	find_references(&r, &sp, bt);
+	qsort(sp.t, sp.n, sizeof *sp.t, cmp_spool);
+	for (size_t i = 0; i < sp.n; i++)
+		r.total += sp.t[i].n;
+
+	int crds_done = 0;
+	for (size_t i = 0; i < sp.n && !r.stop; i++) {
+		struct spool_type *st = &sp.t[i];
+		const struct kube_resource *src = find_gr(bt, st->gr);
+		enum scope_type_decision dec = src ? scope_wants_type(s->scope, src) : SCOPE_TYPE_NO;
+		if (!crds_done && !restore_is_crd(st->gr)) {
+			/* Custom resources come after their CRDs are served. */
+			crds_done = 1;
+			if (r.crds.n && !s->dry_run) {
+				wait_crds(&r);
+				kube_discovery_free(r.target);
+				r.target = NULL;
+				if ((rc = kube_discover(kc, &r.target)) < 0)
+					goto out;
+			}
+		}
+		if (dec == SCOPE_TYPE_NO) {
+			/* Report the type's items as excluded without reading them one by one. */
+			char *why = xasprintf("excluded: type %s not in the scope", st->gr);
+			pthread_mutex_lock(&r.lock);
+			t->skipped += st->n;
+			t->items += st->n;
+			r.done += st->n;
+			pthread_mutex_unlock(&r.lock);
+			log_info("%s: %ld items not restored (%s)", st->gr, st->n, why);
+			free(why);
+			continue;
+		}
+		restore_type(&r, st, src, dec);
+	}
+	rc = 0;
+	if (r.stop || kube_client_interrupted()) {
+		t->interrupted = 1;
+		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted; %ld of %ld items were handled",
+				    s->name, r.done, r.total);
+	}
+out:
+	t->completed = time(NULL);
+	t->status = t->interrupted ? "Interrupted" : rc < 0 ? "Failed" :
+		    t->failed == 0 ? "Completed" :
+		    (t->created + t->updated + t->skipped) ? "PartiallyFailed" : "Failed";
+	for (size_t i = 0; i < chain.n; i++)
+		json_decref(manifests[i]);
+	free(manifests);
+	strv_free(&chain);
+	spool_free(&sp);
+	kube_discovery_free(bt);
+	kube_discovery_free(r.target);
+	strset_free(&r.namespaces);
+	strset_free(&r.ref_ns);
+	strset_free(&r.ref_pv);
+	strset_free(&r.ref_gr);
+	strv_free(&r.crds);
+	restore_clean_opts_release(&r.copts);
+	pthread_mutex_destroy(&r.lock);
+	return rc;
+}
+
+void restore_totals_clear(struct restore_totals *t)
+{
+	json_decref(t->warnings);
+	memset(t, 0, sizeof *t);
+}

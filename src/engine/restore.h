@@ -1,0 +1,82 @@
+/* kahu — the restore engine.
+ *
+ * A restore reads a backup (and, for incremental and differential backups, the chain
+ * back to its full backup), keeps the items of the final index that the scope wants,
+ * spools them to a private temporary directory by type (memory stays flat), and
+ * creates them in the target cluster in a safe order: CRDs first (waiting until each
+ * is Established and NamesAccepted), then Velero's priority list, then everything
+ * else alphabetically; the items of one type in parallel.  Every item's outcome is
+ * recorded.  Objects are cleaned (sanitize.h) and mapped to other namespaces on the
+ * way. */
+#ifndef KAHU_ENGINE_RESTORE_H
+#define KAHU_ENGINE_RESTORE_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util/strv.h"
+
+struct kube_client;
+struct kahu_store;
+struct kahu_key;
+struct kahu_scope;
+struct ns_map;
+
+enum existing_policy { EXISTING_NONE, EXISTING_UPDATE };
+
+enum restore_outcome {
+	OUTCOME_CREATED,
+	OUTCOME_UPDATED,
+	OUTCOME_SKIPPED,
+	OUTCOME_FAILED,
+	OUTCOME_WOULD_CREATE,   /* dry run */
+	OUTCOME_WOULD_UPDATE,
+};
+
+struct restore_item_result {
+	const char *resource;   /* group-resource */
+	const char *ns;         /* target namespace, NULL for cluster objects */
+	const char *source_ns;  /* namespace in the backup when mapped, else NULL */
+	const char *name;
+	enum restore_outcome outcome;
+	const char *reason;     /* why skipped or failed; NULL when created */
+};
+
+struct restore_spec {
+	const char *name;                  /* the restore's name */
+	const char *backup;
+	struct kahu_store *st;
+	const struct kahu_key *key;        /* NULL: the backup is unencrypted */
+	struct kahu_scope *scope;          /* not yet resolved: resolved against the backup's types */
+	const struct ns_map *map;          /* may be NULL */
+	enum existing_policy existing;
+	int restore_owned;
+	int preserve_nodeports;
+	const struct strv *status_include; /* resource names whose status is restored */
+	int dry_run;
+	int parallel;
+	int crd_timeout;                   /* seconds to wait for a CRD to be established */
+	/* Called for every item (from worker threads, serialised). */
+	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
+	void (*progress)(void *ud, long done, long total);
+	void *ud;
+};
+
+struct restore_totals {
+	long items;       /* items considered */
+	long created, updated, skipped, failed;
+	int interrupted;
+	time_t started, completed;
+	const char *status;  /* Completed, PartiallyFailed, Failed, Interrupted */
+	json_t *warnings;    /* array of strings */
+};
+
+/* Runs the restore.  Returns 0 when it ran to the end (look at totals for item
+ * failures), or a negative code when it could not start or was interrupted
+ * (KAHU_EINTR: totals hold what was done). */
+int restore_run(struct kube_client *kc, const struct restore_spec *s, struct restore_totals *t);
+void restore_totals_clear(struct restore_totals *t);
+const char *restore_outcome_name(enum restore_outcome o);
+
+#endif
