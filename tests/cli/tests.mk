@@ -6,5 +6,6 @@ CLI_TESTS += \
 	tests/cli/t-cluster-conformance.sh \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-key.sh \
-	tests/cli/t-backup.sh
+	tests/cli/t-backup.sh \
+	tests/cli/t-backup-scope.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
