@@ -12,8 +12,10 @@
  * restored, because restoring both the owner and the object makes duplicates (the
  * restored ReplicaSet is orphaned — its owner has a new UID — and the Deployment makes
  * a second one).  The pairs are: Pods of ReplicaSets, StatefulSets, DaemonSets and
- * Jobs; ReplicaSets of Deployments; Jobs of CronJobs; and all ControllerRevisions.
- * With restore_owned such objects are restored, and like every restored object they
+ * Jobs; ReplicaSets of Deployments; Jobs of CronJobs.  (ControllerRevisions are never
+ * restored: they mean something only beside their owner's UID, and the StatefulSet or
+ * DaemonSet controller writes a new one from its template.)  With restore_owned the
+ * owned objects are restored, and like every restored object they
  * lose their ownerReferences (the owners' UIDs are stale: keeping them would let the
  * garbage collector delete the object at once); their controller may adopt them when
  * its selector matches.  Objects owned by other kinds (custom resources of operators,
@@ -139,15 +141,18 @@ int restore_clean(json_t *obj, const char *group_resource, const struct restore_
  * kinds between versions; for a CRD the object must also be valid in the new
  * version's schema, which is the best a client can do without conversion webhooks)
  * and the change is logged at info level.  Returns 0 with *out pointing into
- * `target`.  Fails (KAHU_ENOTFOUND, message also in *why, caller frees) when the
- * group or the kind is not served at all:
- *   "the target cluster does not serve group foo.example.com (kind Widget): restore
- *    its CRD first or include customresourcedefinitions"
+ * `target`.  Fails (KAHU_ENOTFOUND, message also in *why when why is not NULL; the
+ * caller frees it) when the group or the kind is not served at all:
+ *   "the target cluster does not serve group foo.example.com (kind Widget,
+ *    foo.example.com/v1): restore its CRD first or include customresourcedefinitions"
+ *   "the target cluster does not serve group policy (kind PodSecurityPolicy,
+ *    policy/v1beta1): Kubernetes removed this API or it is not enabled"
  *   "the target cluster serves group apps but no version of it serves kind Foo (it
  *    serves apps/v1)"
- * adding, when another group serves the kind, "; kind Ingress is served as
+ * (groups without a dot or ending in .k8s.io are Kubernetes' own), adding, when
+ * another built-in group serves the kind, "; kind Ingress is served as
  * networking.k8s.io/v1 (a different group: convert the object first)".  A malformed
- * object (no apiVersion or kind) is KAHU_EDATA. */
+ * object (no apiVersion or kind) is KAHU_EDATA.  On success *why stays NULL. */
 int restore_pick_version(json_t *obj, const struct kube_discovery *target,
 			 const struct kube_resource **out, char **why);
 
