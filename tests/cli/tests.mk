@@ -7,5 +7,6 @@ CLI_TESTS += \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-backup.sh \
-	tests/cli/t-backup-scope.sh
+	tests/cli/t-backup-scope.sh \
+	tests/cli/t-backup-integrity.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
