@@ -8,5 +8,6 @@ CLI_TESTS += \
 	tests/cli/t-key.sh \
 	tests/cli/t-backup.sh \
 	tests/cli/t-backup-scope.sh \
-	tests/cli/t-backup-integrity.sh
+	tests/cli/t-backup-integrity.sh \
+	tests/cli/t-backup-lifecycle.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
