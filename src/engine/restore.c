@@ -365,21 +365,25 @@ static void restore_item(struct run *r, json_t *obj)
 	path = kube_resource_path(tr, tr->namespaced ? ns : NULL, NULL);
 	body = json_dumps(obj, JSON_COMPACT);
 
-	if (r->s->dry_run) {
+	/* Look first, create only what is missing: a restore run again (or into a
+	 * cluster that has the objects) writes nothing for objects that are there, and a
+	 * user who may read but not create them gets "exists" rather than 403. */
+	{
 		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
 		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
 		free(opath);
-		if (rc == KAHU_ENOTFOUND) {
-			report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE, NULL, obj);
-			goto out;
-		}
-		if (rc < 0) {
-			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
-			goto out;
-		}
-		goto existing;
 	}
-
+	if (rc == 0)
+		goto found;
+	if (rc != KAHU_ENOTFOUND) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
+		goto out;
+	}
+	if (r->s->dry_run) {
+		report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE, NULL, obj);
+		goto out;
+	}
+	kube_response_clear(&resp);
 	rc = kube_request(r->kc, "POST", path, NULL, "application/json", body, strlen(body), 0, &resp);
 	if (rc == 0) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_CREATED, NULL, obj);
@@ -394,7 +398,7 @@ static void restore_item(struct run *r, json_t *obj)
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
 		goto out;
 	}
-	/* It exists already. */
+	/* Created by someone else since the GET. */
 	kube_response_clear(&resp);
 	{
 		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
@@ -405,12 +409,12 @@ static void restore_item(struct run *r, json_t *obj)
 			goto out;
 		}
 	}
-	if (restore_is_crd(gr)) {
+found:
+	if (restore_is_crd(gr) && !r->s->dry_run) {
 		pthread_mutex_lock(&r->lock);
 		strv_push(&r->crds, tname);
 		pthread_mutex_unlock(&r->lock);
 	}
-existing:
 	live = json_loadb(resp.body.data, resp.body.len, 0, NULL);
 	if (!live) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, "the server's answer is not JSON", obj);
