@@ -182,7 +182,7 @@ static json_t *spec_json(const struct backup_spec *b, const struct plan *p, cons
 		json_array_append_new(types, jt);
 		free(av);
 	}
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:O, s:O?, s:O?, s:{s:i, s:I, s:i}, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:o, s:O?, s:O?, s:{s:i, s:I, s:i}, s:I, s:I, s:o}",
 			 "name", b->name, "kahuVersion", PACKAGE_VERSION, "type", kind_name(b->kind),
 			 "parent", b->parent, "chainFull", b->chain_full,
 			 "status", status, "started", s1, "completed", s2,
