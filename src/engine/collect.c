@@ -135,7 +135,8 @@ struct run {
 	const struct kahu_scope *scope;
 	struct plan *plan;
 	const struct collect_opts *o;
-	struct strv literal_ns;        /* list per namespace when the filter is a plain list */
+	int per_namespace;             /* list namespaced types namespace by namespace… */
+	struct strv literal_ns;        /* …these */
 	pthread_mutex_t lock;
 	size_t next;                   /* next type for a worker */
 	size_t done;
@@ -230,12 +231,13 @@ static void list_type(struct run *run, struct plan_type *t, int referenced)
 		.label_selector = referenced ? NULL : scope_server_label_selector(run->scope),
 		.page_size = run->o->page_size,
 	};
-	size_t nns = (!referenced && t->res->namespaced && run->literal_ns.n) ? run->literal_ns.n : 1;
+	int per_ns = !referenced && t->res->namespaced && run->per_namespace;
+	size_t nns = per_ns ? run->literal_ns.n : 1;
 	int rc = 0;
 
 	for (size_t i = 0; i < nns && rc == 0; i++) {
 		struct kube_list_stats st = { 0 };
-		lo.namespace = (!referenced && t->res->namespaced && run->literal_ns.n) ? run->literal_ns.v[i] : NULL;
+		lo.namespace = per_ns ? run->literal_ns.v[i] : NULL;
 		rc = kube_list(run->kc, t->res, &lo, on_item, &ic, &st);
 		if (st.inconsistent)
 			t->inconsistent = 1;
@@ -282,25 +284,27 @@ static void *worker(void *arg)
 	}
 }
 
-/* A plain include list of namespaces (no glob characters): list those namespaces one
- * by one instead of the whole cluster (faster, and works for users whose rights end
- * at their namespaces). */
-static void literal_namespaces(const struct kahu_scope *scope, struct strv *out)
+/* A plain include list of namespaces (no glob characters) is listed namespace by
+ * namespace instead of across the cluster: faster, and it works for users whose
+ * rights end at their namespaces.  Returns 1 and fills `out` with the namespaces the
+ * filter keeps (maybe none) for such a list, 0 otherwise. */
+static int literal_namespaces(const struct kahu_scope *scope, struct strv *out)
 {
+	if (!scope_has_namespace_filter(scope))
+		return 0;
 	json_t *j = scope_to_json(scope);
 	json_t *inc = json_object_get(j, "includeNamespaces");
+	int literal = 1;
 	size_t i;
 	json_t *v;
-	json_array_foreach(inc, i, v) {
-		const char *s = json_string_value(v);
-		if (!s || strpbrk(s, "*?[")) {
-			strv_free(out);
-			break;
-		}
-		if (scope_wants_namespace(scope, s))
-			strv_push(out, s);
-	}
+	json_array_foreach(inc, i, v)
+		if (!json_string_value(v) || strpbrk(json_string_value(v), "*?["))
+			literal = 0;
+	json_array_foreach(inc, i, v)
+		if (literal && scope_wants_namespace(scope, json_string_value(v)))
+			strv_push(out, json_string_value(v));
 	json_decref(j);
+	return literal;
 }
 
 int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct plan *plan,
@@ -312,23 +316,7 @@ int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct p
 	int started = 0;
 
 	pthread_mutex_init(&run.lock, NULL);
-	literal_namespaces(scope, &run.literal_ns);
-	if (run.literal_ns.n == 0 && scope_has_namespace_filter(scope)) {
-		json_t *j = scope_to_json(scope);
-		int literal = 1;
-		size_t i;
-		json_t *v;
-		json_array_foreach(json_object_get(j, "includeNamespaces"), i, v)
-			if (strpbrk(json_string_value(v), "*?["))
-				literal = 0;
-		json_decref(j);
-		if (literal) {
-			/* Every named namespace is excluded: nothing namespaced to list. */
-			for (size_t k = 0; k < plan->n; k++)
-				if (plan->types[k].res->namespaced)
-					plan->types[k].decision = SCOPE_TYPE_NO;
-		}
-	}
+	run.per_namespace = literal_namespaces(scope, &run.literal_ns);
 
 	/* Phase 1: the types listed for themselves, in parallel. */
 	for (; started < parallel; started++)
