@@ -42,3 +42,10 @@ tests_unit_check_sanitize_SOURCES = tests/unit/check_sanitize.c tests/unit/check
 tests_unit_check_sanitize_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_sanitize_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_collect
+UNIT_TESTS += tests/unit/check_collect
+tests_unit_check_collect_SOURCES = tests/unit/check_collect.c tests/unit/check_main.h
+tests_unit_check_collect_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_collect_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
+	libkahu_util.a $(UNIT_LIBS)
