@@ -8,7 +8,7 @@
 #include "util/err.h"
 
 static const char core[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\",\"resources\":["
-	"{\"name\":\"configmaps\",\"namespaced\":true,\"kind\":\"ConfigMap\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\",\"patch\",\"update\",\"watch\"]},"
+	"{\"name\":\"configmaps\",\"shortNames\":[\"cm\"],\"namespaced\":true,\"kind\":\"ConfigMap\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\",\"patch\",\"update\",\"watch\"]},"
 	"{\"name\":\"events\",\"namespaced\":true,\"kind\":\"Event\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]},"
 	"{\"name\":\"pods\",\"namespaced\":true,\"kind\":\"Pod\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]},"
 	"{\"name\":\"pods/exec\",\"namespaced\":true,\"kind\":\"PodExecOptions\",\"verbs\":[\"create\",\"get\"]},"
@@ -20,7 +20,7 @@ static const char core[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\
 static const char events[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"events.k8s.io/v1\",\"resources\":["
 	"{\"name\":\"events\",\"namespaced\":true,\"kind\":\"Event\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]}]}";
 static const char apps[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"apps/v1\",\"resources\":["
-	"{\"name\":\"deployments\",\"namespaced\":true,\"kind\":\"Deployment\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]},"
+	"{\"name\":\"deployments\",\"shortNames\":[\"deploy\"],\"namespaced\":true,\"kind\":\"Deployment\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]},"
 	"{\"name\":\"deployments/scale\",\"namespaced\":true,\"kind\":\"Scale\",\"verbs\":[\"get\",\"patch\",\"update\"]}]}";
 static const char crd[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"apiextensions.k8s.io/v1\",\"resources\":["
 	"{\"name\":\"customresourcedefinitions\",\"namespaced\":false,\"kind\":\"CustomResourceDefinition\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]}]}";
