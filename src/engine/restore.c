@@ -247,6 +247,7 @@ struct run {
 	struct strset namespaces;          /* target namespaces known to exist */
 	struct strset ref_ns, ref_pv, ref_gr; /* what included items need */
 	struct strv crds;                  /* CRDs created or found, to wait for */
+	struct strset dry_kinds;           /* dry run: "group\tKind" of the CRDs it would create */
 	long done, total;
 	int stop;
 	/* the current type */
@@ -319,6 +320,50 @@ static int ensure_namespace(struct run *r, const char *ns, char **why)
 	return rc;
 }
 
+/* A dry run creates no CRD, so the target never serves their custom resources: it
+ * remembers the group and kind of each CRD it would create, and their objects are
+ * "would create" rather than failures. */
+static char *crd_kind_key(json_t *obj, int is_crd)
+{
+	const char *g, *k;
+	if (is_crd) {
+		json_t *spec = json_object_get(obj, "spec");
+		g = json_string_value(json_object_get(spec, "group"));
+		k = json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
+	} else {
+		const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+		const char *slash = av ? strchr(av, '/') : NULL;
+		k = json_string_value(json_object_get(obj, "kind"));
+		if (!slash || !k)
+			return NULL;
+		return xasprintf("%.*s\t%s", (int)(slash - av), av, k);
+	}
+	return g && k ? xasprintf("%s\t%s", g, k) : NULL;
+}
+
+static void dry_kind_add(struct run *r, json_t *crd)
+{
+	char *k = crd_kind_key(crd, 1);
+	if (!k)
+		return;
+	pthread_mutex_lock(&r->lock);
+	strset_add(&r->dry_kinds, k);
+	pthread_mutex_unlock(&r->lock);
+	free(k);
+}
+
+static int dry_kind_known(struct run *r, json_t *obj)
+{
+	char *k = crd_kind_key(obj, 0);
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	int known = strset_has(&r->dry_kinds, k);
+	pthread_mutex_unlock(&r->lock);
+	free(k);
+	return known;
+}
+
 static void restore_item(struct run *r, json_t *obj)
 {
 	const char *gr = r->cur->gr;
@@ -355,6 +400,12 @@ static void restore_item(struct run *r, json_t *obj)
 	const char *ns = meta(obj, "namespace");
 	const char *tname = meta(obj, "name");
 	if ((rc = restore_pick_version(obj, r->target, &tr, &owned_why)) < 0) {
+		if (r->s->dry_run && rc == KAHU_ENOTFOUND && dry_kind_known(r, obj)) {
+			/* Not served yet, but the CRD comes with this restore. */
+			report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE,
+			       "once its CRD, which this restore creates, is established", obj);
+			goto out;
+		}
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why ? owned_why : kahu_error_last(), obj);
 		goto out;
 	}
@@ -381,6 +432,8 @@ static void restore_item(struct run *r, json_t *obj)
 	}
 	if (r->s->dry_run) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE, NULL, obj);
+		if (restore_is_crd(gr))
+			dry_kind_add(r, obj);
 		goto out;
 	}
 	kube_response_clear(&resp);
@@ -725,6 +778,7 @@ out:
 	strset_free(&r.ref_pv);
 	strset_free(&r.ref_gr);
 	strv_free(&r.crds);
+	strset_free(&r.dry_kinds);
 	restore_clean_opts_release(&r.copts);
 	pthread_mutex_destroy(&r.lock);
 	return rc;
