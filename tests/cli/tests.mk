@@ -9,5 +9,6 @@ CLI_TESTS += \
 	tests/cli/t-backup.sh \
 	tests/cli/t-backup-scope.sh \
 	tests/cli/t-backup-integrity.sh \
-	tests/cli/t-backup-lifecycle.sh
+	tests/cli/t-backup-lifecycle.sh \
+	tests/cli/t-restore.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
