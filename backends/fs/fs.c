@@ -775,6 +775,67 @@ static int fs_probe(struct kahu_backend_handle *h)
 	return rc;
 }
 
+/* ---- cleanup: temporaries of puts that never finished (a killed kahu) ---- */
+
+static int fs_is_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name, ".tmp.") != NULL;
+}
+
+static int fs_cleanup_dir(struct kahu_backend_handle *h, int dfd, const char *path,
+			  unsigned int *removed, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	int rc = KAHU_BACKEND_OK;
+	if (!d) {
+		close(dfd);
+		return fs_errno(h, errno, "cannot read", path);
+	}
+	struct dirent *de;
+	while (rc == KAHU_BACKEND_OK && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && fs_is_temp(de->d_name)) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				(*removed)++;
+		} else if (S_ISDIR(st.st_mode) && de->d_name[0] != '.' && depth < 64) {
+			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				rc = fs_cleanup_dir(h, sub, path, removed, depth + 1);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int fs_cleanup(struct kahu_backend_handle *h, const char *prefix, unsigned int *removed)
+{
+	/* The directory part of the prefix ("backups/" or "backups/b1/x" -> "backups"). */
+	const char *slash = prefix ? strrchr(prefix, '/') : NULL;
+	char *sub = slash ? strndup(prefix, (size_t)(slash - prefix)) : fs_strdup("");
+	char *dir = sub && *sub ? fs_join(h->root, sub) : fs_strdup(h->root);
+	int rc = KAHU_BACKEND_OK;
+	*removed = 0;
+	if (!sub || !dir) {
+		rc = fs_seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
+		goto out;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			rc = fs_errno(h, errno, "cannot open", dir);
+		goto out;
+	}
+	rc = fs_cleanup_dir(h, fd, dir, removed, 0);
+out:
+	free(sub);
+	free(dir);
+	return rc;
+}
+
 /* ---- entry ---- */
 
 static const struct kahu_backend fs_backend = {
@@ -799,6 +860,7 @@ static const struct kahu_backend fs_backend = {
 	.list = fs_list,
 	.remove = fs_remove,
 	.copy = NULL,
+	.cleanup = fs_cleanup,
 };
 
 #ifdef KAHU_BACKEND_STATIC

@@ -200,6 +200,12 @@ struct kahu_backend {
 	/* Optional (KAHU_BACKEND_CAP_SERVER_COPY).  Copy src to dst inside the location. */
 	int (*copy)(struct kahu_backend_handle *h, const char *src, const char *dst);
 
+	/* Optional.  Remove what interrupted puts left behind under `prefix` (temporary
+	 * files, unfinished multipart uploads) and count them in *removed.  kahu calls it
+	 * only while it holds the location's lock (backup prune), when no put of its own
+	 * can be running. */
+	int (*cleanup)(struct kahu_backend_handle *h, const char *prefix, unsigned int *removed);
+
 	/* Fields appended by later minors go here. */
 };
 

@@ -258,6 +258,13 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		}
 		if ((rc = repo_lock(repo, "backup create", &lock)) < 0)
 			goto out_spec;
+		/* Leftovers of a killed run (temporaries of unfinished puts): we hold the
+		 * lock, so no run of ours is writing them. */
+		unsigned int temps = 0;
+		if ((rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
+			goto out_spec;
+		if (temps)
+			log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
 		int state = repo_backup_exists(repo, name);
 		if (state == REPO_BACKUP_COMPLETE) {
 			rc = kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
@@ -726,8 +733,16 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	size_t n = 0;
 	for (size_t i = 0; i < cat.n; i++)
 		n += cat.v[i].doomed != 0;
+	/* Temporaries of puts a killed run never finished: we hold the lock, so none
+	 * is in progress. */
+	unsigned int temps = 0;
+	if (!dry && (rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
+		goto out;
+	if (temps)
+		printf("removed %u unfinished upload%s of interrupted runs\n", temps, temps == 1 ? "" : "s");
 	if (!n) {
-		printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
+		if (!temps)
+			printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
 		goto out;
 	}
 	rc = remove_doomed(repo, &cat, dry, dry ? "remove" : "removed");

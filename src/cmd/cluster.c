@@ -1,6 +1,8 @@
 /* kahu cluster check: can kahu work with this cluster?  Reachability, TLS, who we are,
  * what the server serves, and whether each type that can be backed up may be listed. */
 #include "cmd/ctx.h"
+#include "engine/collect.h"
+#include "engine/scope.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/kubeconfig.h"
@@ -15,13 +17,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A type kahu backs up: it can be listed, read, created and deleted. */
-static int backupable(const struct kube_resource *r)
-{
-	unsigned need = KUBE_VERB_LIST | KUBE_VERB_GET | KUBE_VERB_CREATE | KUBE_VERB_DELETE;
-	return r->preferred && (r->verbs & need) == need;
-}
 
 struct list_check {
 	struct kube_client *kc;
@@ -133,6 +128,8 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	struct kube_client *kc;
 	struct kube_discovery *d = NULL;
 	struct list_check lc = { 0 };
+	struct kahu_scope *scope = NULL;
+	struct plan plan = { 0 };
 	json_t *rep = NULL;
 	int rc, nlistable = 0;
 
@@ -150,14 +147,19 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	json_t *user = whoami(kc);
 	json_object_set_new(rep, "user", user ? user : json_null());
 
+	/* The types a backup of everything would list: the same plan. */
 	struct strv groups = STRV_INIT;
-	lc.types = xcalloc(d->n + 1, sizeof *lc.types);
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = 0; i < d->n; i++)
 		if (!strv_contains(&groups, d->res[i].group))
 			strv_push(&groups, d->res[i].group);
-		if (backupable(&d->res[i]))
-			lc.types[lc.n++] = &d->res[i];
+	scope = scope_new();
+	if ((rc = scope_resolve(scope, d, NULL)) < 0 || (rc = plan_build(d, scope, &plan)) < 0) {
+		strv_free(&groups);
+		goto out;
 	}
+	lc.types = xcalloc(plan.n + 1, sizeof *lc.types);
+	for (size_t i = 0; i < plan.n; i++)
+		lc.types[lc.n++] = plan.types[i].res;
 	json_t *failed = json_array();
 	for (size_t i = 0; i < d->nfailed; i++) {
 		json_array_append_new(failed, json_pack("{s:s, s:s}", "groupVersion", d->failed[i].group_version,
@@ -224,6 +226,8 @@ out:
 	free(lc.result);
 	free(lc.types);
 	json_decref(rep);
+	plan_free(&plan);
+	scope_free(scope);
 	kube_discovery_free(d);
 	return rc;
 }

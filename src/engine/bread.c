@@ -149,6 +149,7 @@ int bread_finish(struct bread *b)
 	if (rc < 0)
 		return rc;
 	kahu_hash_final_hex(b->hash, hex);
+	kahu_hash_free(b->hash);
 	b->hash = NULL;
 	if (b->off != b->size || !b->want_hash || strcmp(hex, b->want_hash) != 0)
 		return kahu_error_set(KAHU_EDATA, "%s does not match the hash in the manifest (altered or replaced)", b->key);

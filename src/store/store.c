@@ -640,3 +640,14 @@ int store_copy(struct kahu_store *st, const char *src, const char *dst)
 	}
 	return store_put_commit(ps);
 }
+
+int store_cleanup(struct kahu_store *st, const char *prefix, unsigned int *removed)
+{
+	unsigned int n = 0;
+	int rc = 0;
+	if (KAHU_BACKEND_HAS(st->be, cleanup))
+		rc = map_rc(st, st->be->cleanup(st->h, prefix ? prefix : "", &n));
+	if (removed)
+		*removed = n;
+	return rc;
+}

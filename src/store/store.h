@@ -109,5 +109,9 @@ int store_remove(struct kahu_store *st, const char *key);
 /* Copy src to dst on the same location: inside the provider when it can
  * (KAHU_BACKEND_CAP_SERVER_COPY), else streamed through kahu. */
 int store_copy(struct kahu_store *st, const char *src, const char *dst);
+/* Remove what interrupted puts left under `prefix` (the provider's cleanup; nothing
+ * for providers without one).  Call only while holding the location's lock.
+ * *removed (may be NULL) counts what was removed. */
+int store_cleanup(struct kahu_store *st, const char *prefix, unsigned int *removed);
 
 #endif
