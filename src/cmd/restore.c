@@ -61,8 +61,23 @@ static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 	if (rc->dry) {
 		enum out_format f = rc->ctx->out;
 		if (f == OUT_JSON || f == OUT_YAML) {
-			if (obj)
+			if (obj && strcmp(r->resource, "secrets") == 0) {
+				/* Secret values stay out of what is printed. */
+				json_t *copy = json_deep_copy(obj);
+				const char *fields[] = { "data", "stringData" };
+				for (int fi = 0; fi < 2; fi++) {
+					const char *k;
+					json_t *v;
+					json_object_foreach(json_object_get(copy, fields[fi]), k, v) {
+						char *red = xasprintf("<redacted: %zu characters>", json_string_length(v));
+						json_object_set_new(json_object_get(copy, fields[fi]), k, json_string(red));
+						free(red);
+					}
+				}
+				json_object_set_new(j, "object", copy);
+			} else if (obj) {
 				json_object_set(j, "object", obj);
+			}
 			if (f == OUT_JSON) {
 				char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 				printf("%s%s", rc->first ? ",\n" : "[\n", s);
