@@ -90,6 +90,10 @@ const struct strv *inv_list(const struct kahu_invocation *inv, const char *name)
 int inv_long(const struct kahu_invocation *inv, const char *name, long min, long max,
 	     long *out);
 
+/* The distinct words that may follow the command words `prefix` (NULL or "": the
+ * top level), hidden commands left out, in table order, pushed to `out`. */
+void cli_next_words(const struct kahu_cmd *const *cmds, const char *prefix, struct strv *out);
+
 /* Lookup helpers. */
 const struct kahu_cmd *cli_find_cmd(const struct kahu_cmd *const *cmds, const char *name);
 int cli_is_prefix_noun(const struct kahu_cmd *const *cmds, const char *words);

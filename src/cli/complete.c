@@ -8,27 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every distinct first-level-or-deeper prefix ("", "backup", …) with the words that
- * may follow it. */
-static void children(const struct kahu_cmd *const *cmds, const char *prefix, struct strv *out)
-{
-	size_t n = strlen(prefix);
-	for (size_t i = 0; cmds[i]; i++) {
-		const char *name = cmds[i]->name;
-		if (cmds[i]->flags & CMD_HIDDEN)
-			continue;
-		if (n) {
-			if (strncmp(name, prefix, n) != 0 || name[n] != ' ')
-				continue;
-			name += n + 1;
-		}
-		char *w = xstrndup(name, strcspn(name, " "));
-		if (!strv_contains(out, w))
-			strv_push(out, w);
-		free(w);
-	}
-}
-
 static void flag_words(const struct kahu_opt *o, struct kbuf *b)
 {
 	for (; o && o->name; o++) {
@@ -115,7 +94,7 @@ static void gen_bash(const struct kahu_cmd *const *cmds, FILE *f)
 	}
 	for (size_t i = 0; i < prefixes.n; i++) {
 		struct strv kids = STRV_INIT;
-		children(cmds, prefixes.v[i], &kids);
+		cli_next_words(cmds, prefixes.v[i], &kids);
 		char *j = strv_join(&kids, " ");
 		fprintf(f, "\t\"%s\") echo \"%s\";;\n", prefixes.v[i], j);
 		free(j);

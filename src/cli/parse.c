@@ -118,8 +118,7 @@ static const struct kahu_opt *find_short(const struct kahu_opt *o, char c)
 	return NULL;
 }
 
-/* The verbs a command path can continue with, for messages. */
-static void next_words(const struct kahu_cmd *const *cmds, const char *prefix, struct strv *out)
+void cli_next_words(const struct kahu_cmd *const *cmds, const char *prefix, struct strv *out)
 {
 	size_t n = prefix ? strlen(prefix) : 0;
 	for (size_t i = 0; cmds[i]; i++) {
@@ -143,7 +142,7 @@ static int unknown_word(const struct kahu_cmd *const *cmds, const char *prefix, 
 {
 	struct strv words = STRV_INIT;
 	struct kbuf close = KBUF_INIT;
-	next_words(cmds, prefix, &words);
+	cli_next_words(cmds, prefix, &words);
 	for (size_t i = 0; i < words.n; i++) {
 		if (is_close(word, words.v[i])) {
 			if (close.len)

@@ -298,22 +298,6 @@ static int check_value(const struct lexer *lx, const struct tok *k, const char *
 	return 0;
 }
 
-static void values_normalize(struct strv *v)
-{
-	strv_sort(v);
-	size_t w = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		if (w && strcmp(v->v[w - 1], v->v[i]) == 0) {
-			free(v->v[i]);
-			continue;
-		}
-		v->v[w++] = v->v[i];
-	}
-	v->n = w;
-	if (v->v)
-		v->v[w] = NULL;
-}
-
 /* '(' v1, v2, ... ')' — the '(' is next. */
 static int parse_set(struct lexer *lx, struct ls_req *r, const char *opname)
 {
@@ -351,7 +335,7 @@ static int parse_set(struct lexer *lx, struct ls_req *r, const char *opname)
 			return lex_error(lx, k.pos, "missing ')'");
 		return unexpected(lx, &k, "',' or ')'");
 	}
-	values_normalize(&r->values);
+	strv_sort_uniq(&r->values);
 	return 0;
 }
 
@@ -695,7 +679,7 @@ char *orsel_to_string(const struct orsel *o)
 	struct strv parts = STRV_INIT;
 	for (size_t i = 0; o && i < o->n; i++)
 		strv_push_owned(&parts, labelsel_to_string(o->sels[i]));
-	values_normalize(&parts);
+	strv_sort_uniq(&parts);
 	char *s = parts.n ? strv_join(&parts, " or ") : xstrdup("");
 	strv_free(&parts);
 	return s;

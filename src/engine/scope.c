@@ -59,22 +59,6 @@ void scope_free(struct kahu_scope *s)
 
 /* ---- list helpers ---- */
 
-static void strv_uniq_sort(struct strv *v)
-{
-	strv_sort(v);
-	size_t w = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		if (w && strcmp(v->v[w - 1], v->v[i]) == 0) {
-			free(v->v[i]);
-			continue;
-		}
-		v->v[w++] = v->v[i];
-	}
-	v->n = w;
-	if (v->v)
-		v->v[w] = NULL;
-}
-
 /* Split a flag's comma list; unlike strv_split, empty entries are errors because they
  * are almost always a typo or an unset shell variable. */
 static int split_list(const char *flag, const char *csv, struct strv *out)
@@ -230,8 +214,8 @@ static int set_pair(const char *what, const char *inc_flag, const char *exc_flag
 			goto out;
 		}
 	}
-	strv_uniq_sort(&inc);
-	strv_uniq_sort(&exc);
+	strv_sort_uniq(&inc);
+	strv_sort_uniq(&exc);
 	/* With "*" the other entries are redundant, but they are kept so resource
 	 * names still get checked for typos. */
 	*inc_all = inc.n == 0 || strv_contains(&inc, "*");
@@ -261,7 +245,7 @@ static void lower_all(struct strv *v)
 	for (size_t i = 0; i < v->n; i++)
 		for (char *p = v->v[i]; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-	strv_uniq_sort(v);
+	strv_sort_uniq(v);
 }
 
 static void strv_copy(struct strv *dst, const struct strv *src)
@@ -448,7 +432,7 @@ static void resolve_list(const struct strv *raw, const struct kube_discovery *d,
 			(*found)[(*nfound)++] = r;
 		}
 	}
-	strv_uniq_sort(out);
+	strv_sort_uniq(out);
 }
 
 int scope_resolve(struct kahu_scope *s, const struct kube_discovery *d,
@@ -684,7 +668,7 @@ json_t *scope_to_json(const struct kahu_scope *s)
 		struct strv parts = STRV_INIT;
 		for (size_t i = 0; i < orsel_count(s->orsel); i++)
 			strv_push_owned(&parts, labelsel_to_string(orsel_get(s->orsel, i)));
-		strv_uniq_sort(&parts);
+		strv_sort_uniq(&parts);
 		for (size_t i = 0; i < parts.n; i++)
 			json_array_append_new(ors, json_string(parts.v[i]));
 		strv_free(&parts);

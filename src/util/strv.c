@@ -65,6 +65,22 @@ void strv_sort(struct strv *s)
 		qsort(s->v, s->n, sizeof *s->v, cmpstr);
 }
 
+void strv_sort_uniq(struct strv *s)
+{
+	strv_sort(s);
+	size_t w = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (w && strcmp(s->v[w - 1], s->v[i]) == 0) {
+			free(s->v[i]);
+			continue;
+		}
+		s->v[w++] = s->v[i];
+	}
+	s->n = w;
+	if (s->v)
+		s->v[w] = NULL;
+}
+
 void strv_free(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)

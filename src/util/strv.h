@@ -19,6 +19,8 @@ void strv_split(struct strv *s, const char *str, char sep);
 int strv_contains(const struct strv *s, const char *str);
 char *strv_join(const struct strv *s, const char *sep);
 void strv_sort(struct strv *s);
+/* Sort and drop duplicates. */
+void strv_sort_uniq(struct strv *s);
 void strv_free(struct strv *s);
 
 #endif
