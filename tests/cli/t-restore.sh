@@ -722,6 +722,11 @@ cluster_admin POST seed '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name
 cluster_admin DELETE /api/v1/namespaces/chain/secrets/deleted-diff >/dev/null
 state at-diff
 t_ok "backup create diff1 --differential (another change, another deletion)" kahu_k backup create diff1 --differential
+t_ok "backup list -o json" "$KAHU" backup list -o json
+t_py "... inc1 is an incremental backup on full1, diff1 a differential one" "
+b = {x['name']: x for x in d['backups']}
+assert b['inc1']['type'] == 'incremental' and b['inc1']['parent'] == 'full1', b['inc1']
+assert b['diff1']['type'] == 'differential', b['diff1']" "$T_OUT"
 wipe
 t_ok "restore create rinc --from-backup inc1" kahu_k restore create rinc --from-backup inc1 --parallel 1
 check_roundtrip "the state at inc1" at-inc rinc
