@@ -502,7 +502,7 @@ t_ok "restore create --dry-run -o json" kahu_k restore create dry1 --from-backup
 cp "$T_OUT" "$T_DIR/dry.json"
 [ "$(cluster_stats_get writes)" = 0 ]; t_result $? "... the server's writes counter stays at 0"
 [ ! -e "$LOC/restores" ]; t_result $? "... and nothing is stored on the location"
-t_py "... every item of the backup with its action, cleaned objects" "
+t_py "... every item of the backup with its action, cleaned objects (Secret values redacted)" "
 import rt
 before = {rt.key(o): o for o in rt.load('$T_DIR/before.json')}
 assert len(d) == len(before), (len(d), len(before))
@@ -521,8 +521,13 @@ for i in d:
             assert 'nodeName' not in o['spec'], o
             assert all(not v['name'].startswith('kube-api-access-') for v in o['spec']['volumes']), o
             assert all(not m['name'].startswith('kube-api-access-') for c in o['spec']['containers'] for m in c.get('volumeMounts', [])), o
+        if o['kind'] == 'Secret':
+            vals = list((o.get('data') or {}).values()) + list((o.get('stringData') or {}).values())
+            assert all(v.startswith('<redacted: ') for v in vals), o
 assert acts.get('would create', 0) > 250 and set(acts) <= {'would create', 'skipped'}, acts
 print(acts)" "$T_DIR/dry.json"
+t_nogrep "... the demo Secret's value is not printed (plain or base64)" \
+	"demo-password-not-for-production|$(printf %s demo-password-not-for-production | base64 -w0)" "$T_DIR/dry.json"
 t_py "... in restore order: CRDs, then namespaces, then Velero's priority list, then alphabetical" "
 prio = ['customresourcedefinitions.apiextensions.k8s.io', 'namespaces', 'storageclasses.storage.k8s.io',
         'volumesnapshotclasses.snapshot.storage.k8s.io', 'volumesnapshotcontents.snapshot.storage.k8s.io',
