@@ -229,7 +229,7 @@ cluster_start mapped || { t_result 1 "a fourth cluster starts"; t_done; exit 1; 
 MAP_KC=$CLUSTER_KUBECONFIG
 t_ok "restore create --namespace-mappings shop:shop2 (with the cluster objects)" \
 	"$KAHU" --kubeconfig "$MAP_KC" restore create t-map --from-backup b1 --include-namespaces shop \
-	--include-cluster-resources true --namespace-mappings shop:shop2 --parallel 1
+	--include-cluster-resources true --namespace-mappings shop:shop2
 cluster_admin GET /_admin/dump >"$T_DIR/mapped.json"
 "$KAHU" restore describe t-map -o json >"$T_DIR/t-map.result.json" 2>/dev/null
 t_pyrun "... every object of shop is in shop2, equal (subjects and claimRefs mapped)" '

@@ -36,23 +36,28 @@ class Registry:
             self.builtin[group] = {"versions": versions, "types": types}
             for v, lst in types.items():
                 for rt in lst:
-                    self._index(rt, v)
+                    self._index((self.by_key, self.by_gvr, self.by_gvk, self.by_gk), rt, v)
 
-    def _index(self, rt, v):
-        self.by_key.setdefault(rt.key, rt)
-        self.by_gvr[(rt.group, v, rt.plural)] = rt
-        self.by_gvk.setdefault((rt.group, v, rt.kind), rt)
-        self.by_gk.setdefault((rt.group, rt.kind), rt)
+    @staticmethod
+    def _index(tables, rt, v):
+        by_key, by_gvr, by_gvk, by_gk = tables
+        by_key.setdefault(rt.key, rt)
+        by_gvr[(rt.group, v, rt.plural)] = rt
+        by_gvk.setdefault((rt.group, v, rt.kind), rt)
+        by_gk.setdefault((rt.group, rt.kind), rt)
 
     def _reindex(self):
-        self.by_key, self.by_gvr, self.by_gvk, self.by_gk = {}, {}, {}, {}
+        # Build new tables, then swap them in: request threads read the old ones
+        # without the lock meanwhile, and must never see them half filled.
+        tables = ({}, {}, {}, {})
         for g in self.builtin.values():
             for v, lst in g["types"].items():
                 for rt in lst:
-                    self._index(rt, v)
-        for rt in self.crd_types.values():
+                    self._index(tables, rt, v)
+        for rt in list(self.crd_types.values()):
             for v in rt.versions:
-                self._index(rt, v)
+                self._index(tables, rt, v)
+        self.by_key, self.by_gvr, self.by_gvk, self.by_gk = tables
         self.gen += 1
         self._cache = {}
 

@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit, parse_qsl
+from urllib.parse import urlsplit, parse_qsl, unquote
 
 from . import errors, seed as seedmod, tables
 from .errors import ApiError
@@ -217,7 +217,9 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         cl = app.cluster
         m = self.command
-        segs = [s for s in path.split("/") if s]
+        # Segments are percent-decoded after splitting, as kube-apiserver does
+        # ("system%3Aauth-delegator" names the ClusterRole system:auth-delegator).
+        segs = [unquote(s) for s in path.split("/") if s]
         accept = parse_accept(self.headers.get("Accept"))
         # non-resource endpoints
         if m in ("GET", "HEAD") and (not segs or segs[0] in ("version", "healthz", "livez", "readyz", "openapi")
