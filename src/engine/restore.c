@@ -7,6 +7,7 @@
 #include "engine/scope.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
+#include "kube/pager.h"
 #include "kube/resource.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -248,6 +249,8 @@ struct run {
 	struct strset ref_ns, ref_pv, ref_gr; /* what included items need */
 	struct strv crds;                  /* CRDs created or found, to wait for */
 	struct strset dry_kinds;           /* dry run: "group\tKind" of the CRDs it would create */
+	struct strset existing;            /* "ns\tname" of the current type's objects in the target */
+	int have_existing;                 /* …listed: an item not in it is created without a GET */
 	long done, total;
 	int stop;
 	/* the current type */
@@ -418,8 +421,18 @@ static void restore_item(struct run *r, json_t *obj)
 
 	/* Look first, create only what is missing: a restore run again (or into a
 	 * cluster that has the objects) writes nothing for objects that are there, and a
-	 * user who may read but not create them gets "exists" rather than 403. */
-	{
+	 * user who may read but not create them gets "exists" rather than 403.  The
+	 * type's objects were listed before its items started (one LIST instead of a GET
+	 * per item); only those that exist are read one by one. */
+	int absent = 0;
+	if (r->have_existing) {
+		char *k = xasprintf("%s\t%s", tr->namespaced && ns ? ns : "", tname);
+		absent = !strset_has(&r->existing, k);
+		free(k);
+	}
+	if (absent) {
+		rc = KAHU_ENOTFOUND;
+	} else {
 		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
 		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
 		free(opath);
@@ -537,9 +550,39 @@ static void *type_worker(void *arg)
 	return NULL;
 }
 
+static int add_existing(void *ud, json_t *item)
+{
+	const char *ns = meta(item, "namespace"), *name = meta(item, "name");
+	if (name) {
+		char *k = xasprintf("%s\t%s", ns ? ns : "", name);
+		strset_add(ud, k);
+		free(k);
+	}
+	return 0;
+}
+
+/* The names of the type's objects in the target cluster, when it serves the type and
+ * lets us list it; otherwise items are looked up one by one. */
+static void list_existing(struct run *r, const char *gr)
+{
+	const struct kube_resource *tr = find_gr(r->target, gr);
+	struct kube_list_opts lo = { 0 };
+	struct kube_list_stats st = { 0 };
+	strset_free(&r->existing);
+	r->have_existing = 0;
+	if (!tr || !(tr->verbs & KUBE_VERB_LIST))
+		return;
+	if (kube_list(r->kc, tr, &lo, add_existing, &r->existing, &st) == 0)
+		r->have_existing = 1;
+	else
+		strset_free(&r->existing);
+	kube_list_stats_clear(&st);
+}
+
 static void restore_type(struct run *r, struct spool_type *t, const struct kube_resource *src,
 			 enum scope_type_decision dec)
 {
+	list_existing(r, t->gr);
 	r->cur = t;
 	r->cur_src = src;
 	r->cur_decision = dec;
@@ -777,6 +820,7 @@ out:
 	strset_free(&r.ref_ns);
 	strset_free(&r.ref_pv);
 	strset_free(&r.ref_gr);
+	strset_free(&r.existing);
 	strv_free(&r.crds);
 	strset_free(&r.dry_kinds);
 	restore_clean_opts_release(&r.copts);
