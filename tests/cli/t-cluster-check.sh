@@ -117,7 +117,7 @@ cluster_admin DELETE /_admin/faults >/dev/null
 
 # Concurrency is bounded by --max-requests.
 cluster_admin POST /_admin/stats/reset >/dev/null
-cluster_admin POST /_admin/faults '[{"match":{"path_regex":"limit=1"},"action":"slow","delay_ms":100,"times":1000}]' >/dev/null
+cluster_admin POST /_admin/faults '[{"match":{"query_regex":"limit=1"},"action":"slow","delay_ms":100,"times":1000}]' >/dev/null
 t_ok "check with --max-requests 3" "$KAHU" --kubeconfig "$KC" --max-requests 3 cluster check
 peak=$(cluster_stats_get peak_concurrency)
 echo "peak concurrency $peak" >"$T_OUT"
