@@ -120,15 +120,19 @@ print(n)' "$dump" | sed "s/^/$N\tkubectl_items\t/" >>"$META"
 		rm -rf "$dump"
 	done
 
-	# Where kahu's time goes: one profiled run at the largest size.
+	# Where kahu's time goes: one profiled run at the largest size, with call graphs, so
+	# that the time inside jansson, zstd and libarchive can be put on kahu's callers.
 	if [ "$PROFILE" = 1 ] && [ "$N" = "$(printf '%s\n' $SIZES | sort -g | tail -n 1)" ] &&
 		command -v perf >/dev/null &&
-		perf record -q -o "$B_WORK/perf.data" -- "$KAHU" --no-progress -q backup create "prof-$N" \
-			>/dev/null 2>"$B_WORK/perf.err"; then
+		perf record -q -F 499 --call-graph dwarf,16384 -o "$B_WORK/perf.data" -- \
+			"$KAHU" --no-progress -q backup create "prof-$N" >/dev/null 2>"$B_WORK/perf.err"; then
+		bench_log "N=$N: reading the profile"
 		perf report -i "$B_WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
 			grep -E '^ +[0-9.]+%' | head -n 8 >"$B_WORK/perf-dso.txt" || true
-		perf report -i "$B_WORK/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -n 12 >"$B_WORK/perf-sym.txt" || true
+		perf report -i "$B_WORK/perf.data" --children --sort sym --stdio 2>/dev/null |
+			grep -E '^ +[0-9.]+% +[0-9.]+%' |
+			awk '!seen[$4]++ && $4 ~ /^(kube_list|emit|json_loadb|json_dumps|json_delete|bundle_add|ZSTD_compressStream2|write_header|kube_request|index_line_format|kahu_key_hash|kenc_write)$/ { printf "%8s  %s\n", $1, $4 }' \
+			>"$B_WORK/perf-sym.txt" || true
 		echo "$N" >"$B_WORK/perf-n"
 	fi
 
@@ -249,7 +253,7 @@ if os.path.exists(pf):
     print(open(os.path.join(work, "perf-dso.txt")).read().rstrip())
     print("```")
     print()
-    print("Hottest symbols (jansson is stripped, so its functions show as addresses):")
+    print("Inclusive share of the samples (a function with everything it calls; the rows overlap: emit serialises each item with json_dumps and hands it to bundle_add, which runs libarchive's write_header, zstd and the encryption):")
     print()
     print("```")
     print(open(os.path.join(work, "perf-sym.txt")).read().rstrip())

@@ -162,7 +162,9 @@ bench_machine() {
 	kv=$("$KAHU" version 2>/dev/null | head -n 1 || true)
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- Machine: $(nproc) cores ($cpu), $mem memory, $(uname -sr)"
-	echo "- kahu: \`$kv\` ($KAHU)"
+	local head
+	head=$(git -C "$B_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	echo "- kahu: \`$kv\` ($KAHU; the bench scripts ran from commit $head)"
 	echo "- kubectl: $B_KUBECTL_VERSION ($KUBECTL)"
 	echo "- Test cluster: tests/cluster/kahu-test-cluster ($("$PYTHON" --version 2>&1)), on 127.0.0.1"
 }
