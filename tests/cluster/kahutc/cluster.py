@@ -1,7 +1,6 @@
 """The cluster: object semantics on top of the store and the registry."""
 import base64
 import binascii
-import copy
 import json
 import os
 import random
@@ -48,6 +47,16 @@ def unb64u(s):
 META_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
               "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
               "finalizers", "managedFields")
+
+
+def jcopy(v):
+    """A deep copy of JSON data (dicts, lists, strings, numbers): several times faster
+    than copy.deepcopy, which requests pay for on every write."""
+    if isinstance(v, dict):
+        return {k: jcopy(x) if isinstance(x, (dict, list)) else x for k, x in v.items()}
+    if isinstance(v, list):
+        return [jcopy(x) if isinstance(x, (dict, list)) else x for x in v]
+    return v
 
 
 def order_meta(md):
@@ -269,7 +278,7 @@ class Cluster:
         if rt.review:
             raise errors.method_not_allowed()
         self._check_body(rt, version, ns, body)
-        obj = copy.deepcopy(body)
+        obj = jcopy(body)
         obj.pop("kind", None)
         obj.pop("apiVersion", None)
         md = obj["metadata"]
@@ -324,7 +333,7 @@ class Cluster:
             rv = bmd.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.group, rt.plural, name)
-            new = copy.deepcopy(body)
+            new = jcopy(body)
             new.pop("kind", None)
             new.pop("apiVersion", None)
             return self._replace(rt, version, old, new, q, ua, dry, sub, "Update")
@@ -340,7 +349,7 @@ class Cluster:
                 md.pop(k, None)
         if sub == "status":
             # only status changes through the status subresource
-            keep = copy.deepcopy(old)
+            keep = jcopy(old)
             if "status" in new:
                 keep["status"] = new["status"]
             else:
@@ -349,7 +358,7 @@ class Cluster:
             md = new["metadata"]
         elif sub is None and rt.has_status():
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = jcopy(old["status"])
             else:
                 new.pop("status", None)
         if rt.generation and sub is None:
@@ -437,14 +446,14 @@ class Cluster:
             if dry:
                 return self.typed(rt, obj, version), 200
             if rt.key == ("", "namespaces"):
-                gone = copy.deepcopy(obj)
+                gone = jcopy(obj)
                 gone["metadata"]["deletionTimestamp"] = now_rfc3339()
                 gone.setdefault("status", {})["phase"] = "Terminating"
                 self._delete_namespace(name)
                 return self.typed(rt, ordered(gone), version), 200
             if obj["metadata"].get("finalizers"):
                 if not obj["metadata"].get("deletionTimestamp"):
-                    new = copy.deepcopy(obj)
+                    new = jcopy(obj)
                     new["metadata"]["deletionTimestamp"] = now_rfc3339()
                     new["metadata"]["deletionGracePeriodSeconds"] = 0
                     self._store(rt, new)
@@ -655,7 +664,7 @@ class Cluster:
             e = self.store.get(rt.storage_key, "", name)
             if e is None:
                 return
-            obj = copy.deepcopy(e.obj)
+            obj = jcopy(e.obj)
             spec = obj["spec"]
             names = dict(spec["names"])
             names.setdefault("singular", names["kind"].lower())
@@ -859,13 +868,13 @@ class Provisioner:
             vn = spec.get("volumeName")
             pv = c.store.get(("", "persistentvolumes"), "", vn) if vn else None
             if pv is not None:
-                new = copy.deepcopy(pv.obj)
+                new = jcopy(pv.obj)
                 new["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": md["namespace"],
                                            "name": md["name"], "uid": md["uid"], "apiVersion": "v1",
                                            "resourceVersion": md["resourceVersion"]}
                 new["status"] = {"phase": "Bound"}
                 c._store(pv_rt, new)
-                nc = copy.deepcopy(pvc)
+                nc = jcopy(pvc)
                 nc["status"] = {"phase": "Bound", "accessModes": pv.obj["spec"].get("accessModes", []),
                                 "capacity": pv.obj["spec"].get("capacity", {})}
                 c._store(c.registry.by_key[("", "persistentvolumeclaims")], nc)
@@ -903,7 +912,7 @@ class Provisioner:
         if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
             c._really_delete(pv_rt, pv)
         else:
-            new = copy.deepcopy(pv)
+            new = jcopy(pv)
             new["status"] = {"phase": "Released"}
             c._store(pv_rt, new)
 
