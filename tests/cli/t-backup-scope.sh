@@ -114,30 +114,8 @@ cluster_admin GET /_admin/dump >"$T_DIR/dump.json"
 cat >"$T_DIR/kt.py" <<'PY'
 import fnmatch, json, os, re, ssl, sys, urllib.request
 
-def fetch_discovery(url, token, ca, out):
-    ctx = ssl.create_default_context(cafile=ca)
-    def get(p):
-        r = urllib.request.Request(url + p, headers={"Authorization": "Bearer " + token,
-                                                     "Accept": "application/json"})
-        return json.load(urllib.request.urlopen(r, context=ctx))
-    gvs = [("", v) for v in get("/api")["versions"]]
-    for g in get("/apis")["groups"]:
-        gvs += [(g["name"], v["version"]) for v in g["versions"]]
-    types = {}
-    for g, v in gvs:
-        try:
-            rl = get(("/api/" if not g else "/apis/%s/" % g) + v)
-        except Exception:
-            continue
-        for r in rl["resources"]:
-            if "/" in r["name"]:
-                continue
-            gr = r["name"] + ("." + g if g else "")
-            ok = {"list", "get", "create", "delete"} <= set(r.get("verbs", []))
-            t = types.setdefault(gr, {"group": g, "kind": r["kind"],
-                                      "namespaced": r["namespaced"], "backupable": False})
-            t["backupable"] = t["backupable"] or ok
-    json.dump(types, open(out, "w"), indent=1, sort_keys=True)
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "cli"))
+from kahu_discovery import fetch_discovery  # noqa: E402
 
 def load(p):
     return json.load(open(p))

@@ -12,4 +12,4 @@ CLI_TESTS += \
 	tests/cli/t-backup-lifecycle.sh \
 	tests/cli/t-restore.sh \
 	tests/cli/t-restore-targets.sh
-EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh
+EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py
