@@ -246,19 +246,6 @@ static int write_all(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
-/* The decrypted, decompressed tar: pull through the bundle's stages by re-reading the
- * stored object through the envelope and zstd directly (no tar parsing needed). */
-struct tar_out {
-	struct zstream *z;
-	struct kenc_reader *enc;
-};
-
-static int feed_enc(void *ud, const void *buf, size_t len)
-{
-	struct tar_out *t = ud;
-	return t->enc ? kenc_reader_feed(t->enc, buf, len) : zs_feed(t->z, buf, len);
-}
-
 static int run_backup_download(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
@@ -297,26 +284,10 @@ static int run_backup_download(struct kahu_ctx *ctx)
 		rc = kahu_error_set(KAHU_EIO, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	struct tar_out to = { 0 };
-	if ((rc = zs_decompress_new(write_all, &fd, &to.z)) < 0 ||
-	    (op.key && (rc = kenc_reader_new(op.key, bread_path(op.b), zs_feed_cb, to.z, &to.enc)) < 0))
-		goto tar_out;
-	char buf[65536];
-	size_t got;
-	while ((rc = bread_pull(op.b, buf, sizeof buf, &got)) == 0 && got)
-		if ((rc = feed_enc(&to, buf, got)) < 0)
-			break;
-	if (rc == 0 && to.enc)
-		rc = kenc_reader_finish(to.enc);
-	if (rc == 0)
-		rc = zs_finish(to.z);
-	if (rc == 0)
-		rc = bread_finish(op.b);
+	/* The tar is the bundle's plaintext: no tar parsing needed. */
+	rc = bread_unpack(op.b, op.key, write_all, &fd);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
-tar_out:
-	zs_free(to.z);
-	kenc_reader_free(to.enc);
 	if (close(fd) != 0 && rc == 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
 	fd = -1;
@@ -425,7 +396,6 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 	struct manifest_view mv = { 0 };
 	const struct kahu_key *key = NULL;
 	struct bread *b = NULL;
-	struct tar_out to = { 0 };
 	int rc;
 
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
@@ -437,24 +407,9 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s has no stored log", name);
 		goto out;
 	}
-	if ((rc = bread_open_raw(repo_store(repo), name, obj, &b)) < 0 ||
-	    (rc = zs_decompress_new(to_stdout, NULL, &to.z)) < 0 ||
-	    (key && (rc = kenc_reader_new(key, bread_path(b), zs_feed_cb, to.z, &to.enc)) < 0))
-		goto out;
-	char buf[65536];
-	size_t got;
-	while ((rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
-		if ((rc = feed_enc(&to, buf, got)) < 0)
-			break;
-	if (rc == 0 && to.enc)
-		rc = kenc_reader_finish(to.enc);
-	if (rc == 0)
-		rc = zs_finish(to.z);
-	if (rc == 0)
-		rc = bread_finish(b);
+	if ((rc = bread_open_raw(repo_store(repo), name, obj, &b)) == 0)
+		rc = bread_unpack(b, key, to_stdout, NULL);
 out:
-	zs_free(to.z);
-	kenc_reader_free(to.enc);
 	bread_free(b);
 	manifest_view_clear(&mv);
 	repo_close(repo);

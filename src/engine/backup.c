@@ -42,7 +42,7 @@ static int index_into_map(void *ud, const char *line, size_t len)
 	int rc = index_line_parse(line, len, &ie);
 	if (rc < 0)
 		return rc;
-	char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
+	char *k = bread_item_key(ie.resource, ie.ns, ie.name);
 	strset_put(ud, k, ie.hash);
 	free(k);
 	index_entry_clear(&ie);
@@ -97,7 +97,7 @@ static int emit(void *ud, struct plan_type *t, json_t *obj)
 
 	int store = 1;
 	if (w->parent.n) {
-		char *k = xasprintf("%s\t%s\t%s", t->group_resource, ns ? ns : "", name);
+		char *k = bread_item_key(t->group_resource, ns, name);
 		const char *ph = strset_get(&w->parent, k);
 		store = !ph || strcmp(ph, hash) != 0;
 		free(k);

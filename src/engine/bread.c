@@ -1,6 +1,8 @@
 #include "engine/bread.h"
 #include "archive/key.h"
+#include "archive/envelope.h"
 #include "archive/manifest.h"
+#include "archive/zstream.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -209,4 +211,35 @@ int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *b
 	bread_free(b);
 	kbuf_free(&line);
 	return rc;
+}
+
+int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out, void *ud)
+{
+	struct zstream *z = NULL;
+	struct kenc_reader *enc = NULL;
+	char buf[65536];
+	size_t got;
+	int rc;
+
+	if ((rc = zs_decompress_new(out, ud, &z)) < 0 ||
+	    (key && (rc = kenc_reader_new(key, b->key, zs_feed_cb, z, &enc)) < 0))
+		goto out;
+	while ((rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
+		if ((rc = enc ? kenc_reader_feed(enc, buf, got) : zs_feed(z, buf, got)) < 0)
+			break;
+	if (rc == 0 && enc)
+		rc = kenc_reader_finish(enc);
+	if (rc == 0)
+		rc = zs_finish(z);
+	if (rc == 0)
+		rc = bread_finish(b);
+out:
+	zs_free(z);
+	kenc_reader_free(enc);
+	return rc;
+}
+
+char *bread_item_key(const char *group_resource, const char *ns, const char *name)
+{
+	return xasprintf("%s\t%s\t%s", group_resource, ns ? ns : "", name);
 }

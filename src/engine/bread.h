@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "archive/bundle.h"
+#include "archive/stream.h"
 
 struct kahu_store;
 struct kahu_key;
@@ -39,6 +40,15 @@ const char *bread_path(const struct bread *b);   /* backups/<name>/<object> */
  * then the stored bytes' hash against the manifest.  0 only when the object is intact. */
 int bread_finish(struct bread *b);
 void bread_free(struct bread *b);
+
+/* Read a raw object (bread_open_raw) through the envelope (key NULL: unencrypted) and
+ * zstd into `out`, then check it whole (bread_finish): a zstd stream such as the
+ * stored log, or the tar of a bundle.  Data reaches `out` before the end is verified:
+ * only 0 means it was all intact. */
+int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out, void *ud);
+
+/* The key of an item in sets and maps: "group-resource\tnamespace\tname". */
+char *bread_item_key(const char *group_resource, const char *ns, const char *name);
 
 /* Stream the whole kahu/index.jsonl of a backup to `fn`, one line at a time (without
  * the newline), then verify the archive. */

@@ -99,7 +99,7 @@ static int want_line(void *ud, const char *line, size_t len)
 	int rc = index_line_parse(line, len, &ie);
 	if (rc < 0)
 		return rc;
-	char *k = xasprintf("%s\t%s\t%s", ie.resource, ie.ns ? ie.ns : "", ie.name);
+	char *k = bread_item_key(ie.resource, ie.ns, ie.name);
 	strset_add(ud, k);
 	free(k);
 	index_entry_clear(&ie);
@@ -167,7 +167,7 @@ static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const
 		const char *gr, *ns, *nm;
 		if (!member_key(e.name, &buf, &gr, &ns, &nm))
 			continue;
-		char *k = xasprintf("%s\t%s\t%s", gr, ns ? ns : "", nm);
+		char *k = bread_item_key(gr, ns, nm);
 		if (strset_has(&sp->want, k) && strset_add(&sp->taken, k)) {
 			kbuf_reset(&data);
 			if ((rc = bundle_read_all(br, &data, 64u << 20)) == 0) {
