@@ -5,6 +5,7 @@ CLI_TESTS += \
 	tests/cli/t-docs.sh \
 	tests/cli/t-cluster-conformance.sh \
 	tests/cli/t-cluster-check.sh \
+	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-backup.sh \
 	tests/cli/t-backup-scope.sh \
