@@ -3,10 +3,9 @@ import json
 import os
 import sys
 import time
-import uuid
 
 from .errors import ApiError
-from .cluster import now_rfc3339, ordered
+from .cluster import new_uid, now_rfc3339, ordered
 
 try:
     import yaml
@@ -161,7 +160,7 @@ def synthetic(cluster, count, namespaces=1, kind="ConfigMap", size=64, prefix="s
                                                       "f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:shard": {}}}}}]
         for i in range(start, start + count):
             ns = ns_names[i % namespaces]
-            obj = {"metadata": {"name": "%s-%07d" % (prefix, i), "namespace": ns, "uid": str(uuid.uuid4()),
+            obj = {"metadata": {"name": "%s-%07d" % (prefix, i), "namespace": ns, "uid": new_uid(),
                                 "resourceVersion": str(cluster.store.next_rv()), "creationTimestamp": ts,
                                 "labels": {"app": "synthetic", "shard": str(i % 10)}, "managedFields": mf},
                    "data": {"payload": payload}}
