@@ -7,7 +7,8 @@ A rule: {"match": {"method": "GET", "path_regex": "...", "verb": "list", "resour
 `after` skips the first M matching requests, `times` limits how often the rule fires
 (absent = always).  expire-continue fires on list requests that carry a continue token;
 with `page` only on the request for that page (page 1 = the first, token-less request,
-so page >= 2).  exec-break is reserved for the exec-stream issue (accepted, not yet used).
+so page >= 2).  slow answers after delay_ms (the request takes effect at once, its
+response is held; other connections are served meanwhile).  exec-break is reserved for the exec-stream issue (accepted, not yet used).
 """
 import re
 import threading

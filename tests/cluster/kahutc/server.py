@@ -3,21 +3,20 @@ import email.utils
 import hmac
 import json
 import re
-import socket
 import ssl
-import struct
 import sys
 import threading
 import time
 import traceback
 import http.client
 import http.server
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit, parse_qsl, unquote
 
 from . import errors, seed as seedmod, tables
 from .errors import ApiError
 from .faults import FaultError
+from .loop import LoopServer
 
 AGG_RE = re.compile(r'application/json\s*;\s*g=apidiscovery\.k8s\.io\s*;\s*v=(v2|v2beta1)\s*;\s*as=APIGroupDiscoveryList')
 ADMIN_USER = "kahu-test-admin"
@@ -179,15 +178,6 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 300
 
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm
-        # and the client's delayed ACK add ~40 ms to every response.
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-
     def log_message(self, fmt, *args):
         pass
 
@@ -246,14 +236,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             if self.reset_after is not None:
+                # half the body; the transport then closes the connection with a reset
                 self.wfile.write(body[:max(1, len(body) // 2)])
-                self.wfile.flush()
-                try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                except OSError:
-                    pass
                 self.close_connection = True
-                self.server.reset_sockets.add(id(self.connection))
                 return
             self.wfile.write(body)
 
@@ -266,14 +251,14 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = False
         self.user = None
         self.reset_after = None
+        self.delay = 0.0
         self.audit_id = "%08x-0000-4000-8000-%012x" % (threading.get_ident() & 0xffffffff, int(time.time() * 1e6) & 0xffffffffffff)
         url = urlsplit(self.path)
         path = url.path
         self.q = dict(parse_qsl(url.query, keep_blank_values=True))
         self.query = url.query
         admin = path.startswith("/_admin/") or path == "/_admin"
-        if not admin:
-            app.stats.enter()
+        # (the transport counts the request in flight: see loop.py)
         try:
             try:
                 body = self.read_body()
@@ -302,7 +287,6 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if not admin:
                 app.stats.code(self.code)
-                app.stats.leave()
 
     # --- API -----------------------------------------------------------------------
     def api(self, path, body):
@@ -340,7 +324,7 @@ class Handler(BaseHTTPRequestHandler):
                         dry and write, write)
         delay, rule = app.faults.for_request(ctx)
         if delay:
-            time.sleep(delay)
+            self.delay = delay   # the transport holds the response that long
         if rule is not None:
             if rule.action == "reset":
                 self.reset_after = True   # answer normally, but cut the body half way and reset
@@ -724,37 +708,9 @@ def scale_of(obj):
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0)}}
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
+class Server(LoopServer):
+    """The API server: the handler above behind the selector loop of loop.py."""
 
     def __init__(self, addr, app, ssl_ctx):
         self.app = app
-        self.ssl_ctx = ssl_ctx
-        self.reset_sockets = set()
-        super().__init__(addr, Handler)
-
-    def finish_request(self, request, client_address):
-        try:
-            request.settimeout(30)
-            ssock = self.ssl_ctx.wrap_socket(request, server_side=True)
-            ssock.settimeout(Handler.timeout)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(ssock, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            reset = id(ssock) in self.reset_sockets
-            self.reset_sockets.discard(id(ssock))
-            try:
-                if not reset:
-                    ssock.unwrap() if False else None
-                ssock.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request, client_address):
-        sys.stderr.write("kahu-test-cluster: connection error from %s:\n%s" % (client_address, traceback.format_exc()))
+        super().__init__(addr, Handler, ssl_ctx, app.stats)
