@@ -249,8 +249,12 @@ struct run {
 	struct strset ref_ns, ref_pv, ref_gr; /* what included items need */
 	struct strv crds;                  /* CRDs created or found, to wait for */
 	struct strset dry_kinds;           /* dry run: "group\tKind" of the CRDs it would create */
-	struct strset existing;            /* "ns\tname" of the current type's objects in the target */
+	struct strset existing;            /* "ns\tname" of the current type's objects in the target,
+					    * each with "OFFSET LENGTH" of its JSON in `live` */
 	int have_existing;                 /* …listed: an item not in it is created without a GET */
+	FILE *live;                        /* the listed objects (an unlinked file in spool_dir) */
+	const struct kube_resource *live_type; /* the version they were listed at */
+	const char *spool_dir;
 	long done, total;
 	int stop;
 	/* the current type */
@@ -258,6 +262,9 @@ struct run {
 	const struct kube_resource *cur_src;
 	enum scope_type_decision cur_decision;
 };
+
+static json_t *listed_object(struct run *r, const struct kube_resource *tr, const char *ns,
+			     const char *name);
 
 static const char *meta(json_t *o, const char *f)
 {
@@ -278,6 +285,10 @@ static void report(struct run *r, const char *gr, const char *ns, const char *sr
 	}
 	r->t->items++;
 	r->done++;
+	if (strcmp(gr, "namespaces") == 0 && name && !r->s->dry_run &&
+	    (oc == OUTCOME_CREATED || oc == OUTCOME_UPDATED ||
+	     (oc == OUTCOME_SKIPPED && reason && strncmp(reason, "exists", 6) == 0)))
+		strset_add(&r->namespaces, name); /* items in it need not look it up */
 	if (r->s->on_item)
 		r->s->on_item(r->s->ud, &res, obj);
 	if (r->s->progress)
@@ -432,6 +443,8 @@ static void restore_item(struct run *r, json_t *obj)
 	}
 	if (absent) {
 		rc = KAHU_ENOTFOUND;
+	} else if (tr == r->live_type && (live = listed_object(r, tr, ns, tname))) {
+		goto found;
 	} else {
 		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
 		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
@@ -481,7 +494,8 @@ found:
 		strv_push(&r->crds, tname);
 		pthread_mutex_unlock(&r->lock);
 	}
-	live = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+	if (!live)
+		live = json_loadb(resp.body.data, resp.body.len, 0, NULL);
 	if (!live) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, "the server's answer is not JSON", obj);
 		goto out;
@@ -550,19 +564,44 @@ static void *type_worker(void *arg)
 	return NULL;
 }
 
+struct listing {
+	struct run *r;
+	const struct kube_resource *tr;
+	char *api_version;
+};
+
 static int add_existing(void *ud, json_t *item)
 {
+	struct listing *l = ud;
+	struct run *r = l->r;
 	const char *ns = meta(item, "namespace"), *name = meta(item, "name");
-	if (name) {
-		char *k = xasprintf("%s\t%s", ns ? ns : "", name);
-		strset_add(ud, k);
-		free(k);
+	if (!name)
+		return 0;
+	char *k = xasprintf("%s\t%s", ns ? ns : "", name);
+	char *v = NULL;
+	if (r->live) {
+		/* A list's items carry neither apiVersion nor kind. */
+		json_object_set_new(item, "apiVersion", json_string(l->api_version));
+		json_object_set_new(item, "kind", json_string(l->tr->kind));
+		char *js = json_dumps(item, JSON_COMPACT);
+		off_t off = ftello(r->live);
+		if (js && off >= 0 && fputs(js, r->live) >= 0)
+			v = xasprintf("%lld %zu", (long long)off, strlen(js));
+		free(js);
 	}
+	if (v)
+		strset_put(&r->existing, k, v);
+	else
+		strset_add(&r->existing, k);
+	free(v);
+	free(k);
 	return 0;
 }
 
-/* The names of the type's objects in the target cluster, when it serves the type and
- * lets us list it; otherwise items are looked up one by one. */
+/* The type's objects in the target cluster, when it serves the type and lets us list
+ * it: their names, and the objects themselves in a file (so an existing object is
+ * compared without a GET, and memory does not grow with the type).  Otherwise items
+ * are looked up one by one. */
 static void list_existing(struct run *r, const char *gr)
 {
 	const struct kube_resource *tr = find_gr(r->target, gr);
@@ -570,13 +609,46 @@ static void list_existing(struct run *r, const char *gr)
 	struct kube_list_stats st = { 0 };
 	strset_free(&r->existing);
 	r->have_existing = 0;
+	r->live_type = NULL;
+	if (r->live) {
+		fclose(r->live);
+		r->live = NULL;
+	}
 	if (!tr || !(tr->verbs & KUBE_VERB_LIST))
 		return;
-	if (kube_list(r->kc, tr, &lo, add_existing, &r->existing, &st) == 0)
+	char *path = xasprintf("%s/live.json", r->spool_dir);
+	if ((r->live = fopen(path, "w+")))
+		unlink(path);
+	free(path);
+	struct listing l = { r, tr, kube_api_version(tr) };
+	if (kube_list(r->kc, tr, &lo, add_existing, &l, &st) == 0) {
 		r->have_existing = 1;
-	else
+		if (r->live && fflush(r->live) == 0 && !ferror(r->live))
+			r->live_type = tr;
+	} else {
 		strset_free(&r->existing);
+	}
+	free(l.api_version);
 	kube_list_stats_clear(&st);
+}
+
+/* The object as listed before the type's items started, or NULL (read it then). */
+static json_t *listed_object(struct run *r, const struct kube_resource *tr, const char *ns,
+			     const char *name)
+{
+	char *k = xasprintf("%s\t%s", tr->namespaced && ns ? ns : "", name);
+	const char *v = strset_get(&r->existing, k);
+	free(k);
+	long long off;
+	size_t len;
+	if (!v || sscanf(v, "%lld %zu", &off, &len) != 2)
+		return NULL;
+	char *buf = xmalloc(len ? len : 1);
+	json_t *o = NULL;
+	if (pread(fileno(r->live), buf, len, (off_t)off) == (ssize_t)len)
+		o = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	return o;
 }
 
 static void restore_type(struct run *r, struct spool_type *t, const struct kube_resource *src,
@@ -727,6 +799,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		sp.dir = NULL;
 		goto out;
 	}
+	r.spool_dir = sp.dir;
 	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp.want)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
@@ -821,6 +894,8 @@ out:
 	strset_free(&r.ref_pv);
 	strset_free(&r.ref_gr);
 	strset_free(&r.existing);
+	if (r.live)
+		fclose(r.live);
 	strv_free(&r.crds);
 	strset_free(&r.dry_kinds);
 	restore_clean_opts_release(&r.copts);
