@@ -146,6 +146,16 @@ char *kahu_key_hash(const void *data, size_t len, char out[KAHU_HASH_HEX_LEN + 1
 	return sodium_bin2hex(out, KAHU_HASH_HEX_LEN + 1, h, sizeof h);
 }
 
+char *kahu_key_keyed_hash(const struct kahu_key *key, const char ctx[8], const void *data,
+			  size_t len, char out[KAHU_HASH_HEX_LEN + 1])
+{
+	uint8_t sub[32], h[KAHU_HASH_BYTES];
+	kahu_key_subkey(key, ctx, sub);
+	crypto_generichash(h, sizeof h, data, len, sub, sizeof sub);
+	sodium_memzero(sub, sizeof sub);
+	return sodium_bin2hex(out, KAHU_HASH_HEX_LEN + 1, h, sizeof h);
+}
+
 struct kahu_hash *kahu_hash_new(void)
 {
 	size_t sz = (sizeof(struct kahu_hash) + 63) & ~(size_t)63;

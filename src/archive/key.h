@@ -8,7 +8,8 @@
  *             secret.
  *   subkeys   crypto_kdf_derive_from_key(subkey_id 1, context):
  *             "kahu-enc" (KAHU_SUBKEY_ENC) keys the .kenc secretstream,
- *             "kahu-mac" (KAHU_SUBKEY_MAC) keys the manifest MAC.
+ *             "kahu-mac" (KAHU_SUBKEY_MAC) keys the manifest MAC,
+ *             "kahu-scp" (KAHU_SUBKEY_SCOPE) keys the manifest's scope digest.
  *
  * Key file: one line, the standard (padded) base64 of the 32 bytes, then a newline;
  * mode 0600; group/other permission bits make kahu refuse the file, like ssh.
@@ -38,6 +39,7 @@
 /* crypto_kdf contexts: exactly 8 characters. */
 #define KAHU_SUBKEY_ENC "kahu-enc"
 #define KAHU_SUBKEY_MAC "kahu-mac"
+#define KAHU_SUBKEY_SCOPE "kahu-scp"
 
 /* Allocated with sodium_malloc (guard pages, never swapped when mlock works); release
  * with kahu_key_free, which zeroes it. */
@@ -71,6 +73,9 @@ int kahu_ct_equal(const void *a, const void *b, size_t n);
 
 /* Content hashes: unkeyed BLAKE2b-256, lowercase hex (KAHU_HASH_HEX_LEN + 1 bytes). */
 char *kahu_key_hash(const void *data, size_t len, char out[KAHU_HASH_HEX_LEN + 1]);
+/* BLAKE2b-256 keyed with the subkey for ctx (8 characters), lowercase hex. */
+char *kahu_key_keyed_hash(const struct kahu_key *key, const char ctx[8], const void *data,
+			  size_t len, char out[KAHU_HASH_HEX_LEN + 1]);
 /* The same, incrementally, for streamed objects. */
 struct kahu_hash;
 struct kahu_hash *kahu_hash_new(void);

@@ -73,10 +73,13 @@ void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex);
 }
 
-void manifest_scope_digest(const char *canonical_scope_json, size_t len,
+void manifest_scope_digest(const struct kahu_key *key, const char *canonical_scope_json, size_t len,
 			   char out[KAHU_HASH_HEX_LEN + 1])
 {
-	kahu_key_hash(canonical_scope_json, len, out);
+	if (key)
+		kahu_key_keyed_hash(key, KAHU_SUBKEY_SCOPE, canonical_scope_json, len, out);
+	else
+		kahu_key_hash(canonical_scope_json, len, out);
 }
 
 /* ---- field rules, shared by the writer and the parser ----------------------------- */

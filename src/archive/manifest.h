@@ -117,10 +117,12 @@ void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 const char *manifest_status_name(enum manifest_status s); /* "Completed", ... */
 const char *manifest_type_name(enum manifest_type t);     /* "full", ... */
 
-/* Digest of the canonical scope JSON (BLAKE2b-256, hex), so that an incremental backup
- * can find the newest completed backup of the same scope without the key.  Note it is
- * not secret: a guessed scope can be confirmed against it. */
-void manifest_scope_digest(const char *canonical_scope_json, size_t len,
+/* Digest of the canonical scope JSON (hex), so that an incremental backup finds the
+ * newest completed backup of the same scope from the manifests alone.  Keyed BLAKE2b-256
+ * (subkey "kahu-scp") when there is a key, so that a guessed scope (namespace names,
+ * selectors) cannot be confirmed against it without the key; plain BLAKE2b-256 for
+ * unencrypted backups (key NULL), whose contents are in the clear anyway. */
+void manifest_scope_digest(const struct kahu_key *key, const char *canonical_scope_json, size_t len,
 			   char out[KAHU_HASH_HEX_LEN + 1]);
 
 /* The stored text (NUL-terminated, ends with a newline), *out freed by the caller.

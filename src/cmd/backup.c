@@ -190,7 +190,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	const struct kahu_key *key = NULL;
 	struct backup_outcome out = { 0 };
 	json_t *labels = NULL;
-	char *parent = NULL, *full = NULL, *digest = NULL;
+	char *parent = NULL, *full = NULL, *digest = NULL, *stext = NULL;
 	struct strv warnings = STRV_INIT;
 	long parallel = 4, level = 3, page = 500;
 	int64_t ttl = 720 * 3600;
@@ -225,11 +225,9 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	for (size_t i = 0; i < warnings.n; i++)
 		log_warn("%s", warnings.v[i]);
 	json_t *sj = scope_to_json(scope);
-	char *stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
-	digest = xmalloc(KAHU_HASH_HEX_LEN + 1);
-	manifest_scope_digest(stext, strlen(stext), digest);
-	free(stext);
+	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(sj);
+	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
 
 	struct backup_spec spec = {
 		.name = name,
@@ -280,6 +278,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 			rc = state;
 			goto out_spec;
 		}
+		manifest_scope_digest(key, stext, strlen(stext), digest);
 		if (kind != BACKUP_FULL &&
 		    (rc = resolve_parent(repo, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
 			goto out_spec;
@@ -347,6 +346,7 @@ out:
 	free(parent);
 	free(full);
 	free(digest);
+	free(stext);
 	return rc;
 }
 

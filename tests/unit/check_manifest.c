@@ -43,7 +43,7 @@ static struct manifest *sample(void)
 					      .failed = 1, .volumes = 2, .warnings = 4,
 					      .errors = 1 };
 	m->stored_bytes = 5000123;
-	manifest_scope_digest("{\"namespaces\":[\"shop\"]}", 23, m->scope_digest);
+	manifest_scope_digest(NULL, "{\"namespaces\":[\"shop\"]}", 23, m->scope_digest);
 	manifest_add_object(m, "metadata.tar.zst.kenc", 123, H1);
 	manifest_add_object(m, "volumes/0001.tar.zst.kenc", 5000000, H2);
 	return m;
@@ -533,12 +533,31 @@ END_TEST
 
 START_TEST(test_scope_digest)
 {
-	char a[KAHU_HASH_HEX_LEN + 1], b[KAHU_HASH_HEX_LEN + 1];
-	manifest_scope_digest("{}", 2, a);
+	char a[KAHU_HASH_HEX_LEN + 1], b[KAHU_HASH_HEX_LEN + 1], c[KAHU_HASH_HEX_LEN + 1];
+	/* Unencrypted backups (no key): plain BLAKE2b-256. */
+	manifest_scope_digest(NULL, "{}", 2, a);
 	kahu_key_hash("{}", 2, b);
 	ck_assert_str_eq(a, b);
-	manifest_scope_digest("{\"a\":1}", 7, b);
+	manifest_scope_digest(NULL, "{\"a\":1}", 7, b);
 	ck_assert_str_ne(a, b);
+
+	/* With a key: keyed, so the plain hash of a guessed scope does not match it, and
+	 * another key gives another digest; the same key, the same digest. */
+	uint8_t m1[KAHU_KEY_BYTES], m2[KAHU_KEY_BYTES];
+	memset(m1, 1, sizeof m1);
+	memset(m2, 2, sizeof m2);
+	struct kahu_key *k1 = NULL, *k2 = NULL;
+	ck_assert_int_eq(kahu_key_from_bytes(m1, &k1), 0);
+	ck_assert_int_eq(kahu_key_from_bytes(m2, &k2), 0);
+	manifest_scope_digest(k1, "{}", 2, b);
+	ck_assert_str_ne(a, b);
+	ck_assert_uint_eq(strlen(b), KAHU_HASH_HEX_LEN);
+	manifest_scope_digest(k1, "{}", 2, c);
+	ck_assert_str_eq(b, c);
+	manifest_scope_digest(k2, "{}", 2, c);
+	ck_assert_str_ne(b, c);
+	kahu_key_free(k1);
+	kahu_key_free(k2);
 }
 END_TEST
 
