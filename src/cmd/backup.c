@@ -254,7 +254,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		} else if ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0) {
 			goto out_spec;
 		}
-		if ((rc = repo_lock(repo, "backup create", &lock)) < 0)
+		if ((rc = cmd_repo_lock(ctx, repo, "backup create", &lock)) < 0)
 			goto out_spec;
 		/* Leftovers of a killed run (temporaries of unfinished puts): we hold the
 		 * lock, so no run of ours is writing them. */
@@ -572,7 +572,7 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 	if (selector && (rc = labelsel_parse(selector, &sel)) < 0)
 		return rc;
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
-	    (rc = repo_lock(repo, "backup delete", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+	    (rc = cmd_repo_lock(ctx, repo, "backup delete", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
 		goto out;
 	for (size_t i = 0; i < inv->args.n; i++) {
 		struct cat_entry *e = cat_find(&cat, inv->args.v[i]);
@@ -685,7 +685,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		return rc;
 	int policies = keep_last >= 0 || keep_daily >= 0 || keep_weekly >= 0 || keep_monthly >= 0;
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
-	    (rc = repo_lock(repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+	    (rc = cmd_repo_lock(ctx, repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
 		goto out;
 
 	time_t now = time(NULL);
@@ -783,6 +783,7 @@ static const struct kahu_opt create_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };
 
@@ -798,6 +799,7 @@ static const struct kahu_opt delete_opts[] = {
 	{ "cascade", 0, NULL, "also delete the incremental and differential backups built on them", NULL, 0, NULL },
 	{ "yes", 'y', NULL, "do not ask for confirmation", NULL, 0, NULL },
 	KAHU_OPT_LOCATION,
+	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };
 
@@ -808,6 +810,7 @@ static const struct kahu_opt prune_opts[] = {
 	{ "keep-monthly", 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL },
 	{ "dry-run", 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL },
 	KAHU_OPT_LOCATION,
+	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };
 

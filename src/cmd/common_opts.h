@@ -25,11 +25,18 @@
 	{ "passphrase-file", 0, "FILE", "a file holding a passphrase that unlocks the " \
 	  "location's key (default: $KAHU_PASSPHRASE_FILE)", "file", 0, NULL }
 
+#define KAHU_OPT_LOCK_WAIT \
+	{ "lock-wait", 0, "DURATION", "when another run holds the location's lock, wait up to " \
+	  "DURATION for it (e.g. 30s, 10m; default: give up at once, exit 75)", NULL, 0, NULL }
+
 /* Fill repository options from the invocation: --config, and --location, --key-file
  * and --passphrase-file when the command has them (absent options stay NULL, so the
  * environment applies). */
 void cmd_repo_opts(const struct kahu_ctx *ctx, struct repo_opts *o);
 /* repo_open with cmd_repo_opts. */
 int cmd_open_repo(struct kahu_ctx *ctx, int allow_key_generate, struct repo **out);
+/* repo_lock, waiting up to --lock-wait (when the command has it) while another run
+ * holds the lock; interruptible (KAHU_EINTR). */
+int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, struct store_lock **out);
 
 #endif

@@ -10,11 +10,13 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- shared repository options ---- */
 
@@ -46,7 +48,49 @@ int cmd_open_repo(struct kahu_ctx *ctx, int allow_key_generate, struct repo **ou
 	struct repo_opts o;
 	cmd_repo_opts(ctx, &o);
 	o.allow_key_generate = allow_key_generate;
+	const char *wait = cmd_opt_str(ctx, "lock-wait");
+	int64_t secs;
+	int rc;
+	if (wait && (rc = duration_parse(wait, "--lock-wait", &secs)) < 0)
+		return rc; /* before anything is opened */
 	return repo_open(&o, out);
+}
+
+int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, struct store_lock **out)
+{
+	const char *wait = cmd_opt_str(ctx, "lock-wait");
+	int64_t limit = 0;
+	int rc;
+	if (wait && (rc = duration_parse(wait, "--lock-wait", &limit)) < 0)
+		return rc;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long pause_ms = 1000;
+	for (int said = 0;; said = 1) {
+		rc = repo_lock(repo, purpose, out);
+		if (rc != KAHU_ELOCKED || limit <= 0)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t left_ms = limit * 1000 - ((int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
+						   (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left_ms <= 0)
+			return kahu_error_wrap(rc, "waited %s for the lock", wait);
+		if (!said)
+			log_notice("%s; waiting up to %s for it", kahu_error_last(), wait);
+		else
+			log_info("%s; still waiting", kahu_error_last());
+		/* Sleep in slices, so that Ctrl-C ends the wait at once. */
+		for (long slept = 0; slept < pause_ms && slept < left_ms; slept += 100) {
+			if (kahu_interrupted())
+				return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
+			struct timespec ts = { 0, 100 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		if (kahu_interrupted())
+			return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
+		if (pause_ms < 15000)
+			pause_ms *= 2;
+	}
 }
 
 /* ---- output ---- */

@@ -223,7 +223,7 @@ static int run_restore_create(struct kahu_ctx *ctx)
 	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
 	if (!rcmd.dry) {
-		if ((rc = repo_check_writable(repo)) < 0 || (rc = repo_lock(repo, "restore create", &lock)) < 0)
+		if ((rc = repo_check_writable(repo)) < 0 || (rc = cmd_repo_lock(ctx, repo, "restore create", &lock)) < 0)
 			goto out;
 		char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
 		struct store_stat ss;
@@ -550,6 +550,7 @@ static const struct kahu_opt create_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };
 

@@ -259,14 +259,42 @@ static int break_lock(struct kahu_store *st, const struct store_lock_info *li, c
 	return KAHU_OK;
 }
 
+#define LOCK_SETTLE_MS 5000      /* how long younger contenders get to back off */
+#define LOCK_SETTLE_STEP_MS 250
+
 struct break_ctx {
 	struct kahu_store *st;
 	int64_t now, stale_after;
 	unsigned int broken;
 	const char *skip_key;   /* our own lock */
-	struct store_lock_info holder;  /* first live lock seen */
+	const struct store_lock_info *self; /* ours, when acquiring: younger locks are contenders */
+	struct store_lock_info holder;  /* first live lock seen (not a younger contender) */
 	int have_holder;
+	unsigned int younger;   /* live locks taken after ours (by started, then id) */
 };
+
+/* Locks are ordered by (started, id): every run that lists them agrees on the order,
+ * whatever the clocks say. */
+static int lock_younger(const struct store_lock_info *a, const struct store_lock_info *b)
+{
+	if (a->started != b->started)
+		return a->started > b->started;
+	return strcmp(a->id, b->id) > 0;
+}
+
+static void note_holder(struct break_ctx *c, const struct store_lock_info *li)
+{
+	if (c->have_holder)
+		return;
+	c->have_holder = 1;
+	c->holder = *li;
+	c->holder.key = xstrdup(li->key);
+	c->holder.id = xstrdup(li->id);
+	c->holder.host = xstrdup(li->host);
+	c->holder.user = xstrdup(li->user);
+	c->holder.purpose = xstrdup(li->purpose);
+	c->holder.kahu_version = xstrdup(li->kahu_version);
+}
 
 static int break_or_note(void *ud, const struct store_lock_info *li)
 {
@@ -282,16 +310,11 @@ static int break_or_note(void *ud, const struct store_lock_info *li)
 		c->broken++;
 		return 0;
 	}
-	if (!c->have_holder) {
-		c->have_holder = 1;
-		c->holder = *li;
-		c->holder.key = xstrdup(li->key);
-		c->holder.id = xstrdup(li->id);
-		c->holder.host = xstrdup(li->host);
-		c->holder.user = xstrdup(li->user);
-		c->holder.purpose = xstrdup(li->purpose);
-		c->holder.kahu_version = xstrdup(li->kahu_version);
+	if (c->self && li->readable && lock_younger(li, c->self)) {
+		c->younger++;
+		return 0;
 	}
+	note_holder(c, li);
 	return 0;
 }
 
@@ -364,10 +387,29 @@ int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t st
 		return err;
 	}
 
-	/* Then look at everybody else's. */
+	/* Then look at everybody else's.  An older live lock: we back off.  Only younger
+	 * ones: runs that started at about the same time.  Each of them backs off if it saw
+	 * ours; one that listed before we wrote ours may go on, and keeps its lock.  So we
+	 * wait a little for the younger locks to go: if they do, the location is ours; if
+	 * one stays, its run holds the location and we back off.  At most one run goes on,
+	 * and two runs that start together do not both fail. */
 	struct break_ctx c = { .st = st, .now = (int64_t)time(NULL), .stale_after = stale_after,
-			       .skip_key = lk->info.key };
+			       .skip_key = lk->info.key, .self = &lk->info };
 	err = store_lock_list(st, break_or_note, &c);
+	for (int waited_ms = 0; err == KAHU_OK && !c.have_holder && c.younger; waited_ms += LOCK_SETTLE_STEP_MS) {
+		if (waited_ms >= LOCK_SETTLE_MS) {
+			/* Still there: name one of them as the holder. */
+			c.self = NULL;
+			c.younger = 0;
+			err = store_lock_list(st, break_or_note, &c);
+			break;
+		}
+		struct timespec ts = { 0, LOCK_SETTLE_STEP_MS * 1000000L };
+		nanosleep(&ts, NULL);
+		c.younger = 0;
+		c.now = (int64_t)time(NULL);
+		err = store_lock_list(st, break_or_note, &c);
+	}
 	if (err == KAHU_OK && !c.have_holder && !store_has_cap(st, KAHU_BACKEND_CAP_EXCLUSIVE_PUT)) {
 		/* Without create-if-absent, make sure our object is still ours. */
 		struct kbuf b = KBUF_INIT;

@@ -220,6 +220,46 @@ t_grep "... saying nothing was kept" "nothing was kept" "$T_DIR/slow.err"
 [ -z "$(ls "$LOC/locks")" ]; t_result $? "... and the lock is released"
 no_files slowpoke; t_result $? "... and no file of it is left"
 
+# --lock-wait, against a lock of another host's run (planted: a live lock, a minute old)
+plant_lock() {
+	local now ago
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	ago=$(date -u -d '1 minute ago' +%Y-%m-%dT%H:%M:%SZ)
+	printf '{"kahu_lock": 1, "id": "0000beef", "host": "elsewhere", "pid": 4242, "user": "ops", "started": "%s", "refreshed": "%s", "purpose": "backup prune", "kahu_version": "0.1.0"}\n' \
+		"$ago" "$now" >"$LOC/locks/0000beef.json"
+}
+cluster_admin DELETE /_admin/faults >/dev/null
+plant_lock
+t_exit 64 "--lock-wait bogus exits 64" "$KAHU" backup delete good --yes --lock-wait bogus
+t0=$(date +%s)
+t_exit 75 "backup delete --lock-wait 2s gives up when the lock stays (75)" "$KAHU" backup delete good --yes --lock-wait 2s
+waited=$(($(date +%s) - t0))
+t_grep "... saying it waits" "locked by ops@elsewhere pid 4242 .*\(backup prune\); waiting up to 2s for it" "$T_ERR"
+t_grep "... and how long it waited" "waited 2s for the lock" "$T_ERR"
+[ "$waited" -ge 2 ] && [ "$waited" -le 10 ]; t_result $? "... after about 2 s (took $waited s)"
+listed good; t_result $? "... and deleted nothing"
+"$KAHU" backup prune --lock-wait 5m >"$T_DIR/pw.out" 2>"$T_DIR/pw.err" &
+ppid=$!
+sleep 1
+kill -INT $ppid
+t0=$(date +%s)
+wait $ppid; rc=$?
+echo "exit $rc after $(($(date +%s) - t0)) s" >"$T_OUT"; cp "$T_DIR/pw.err" "$T_ERR"
+[ $rc -eq 130 ] && [ $(($(date +%s) - t0)) -le 3 ]; t_result $? "Ctrl-C ends a --lock-wait wait at once (130)"
+t_grep "... saying so" "interrupted while waiting for the lock" "$T_DIR/pw.err"
+"$KAHU" --kubeconfig "$KC" backup create waiter --lock-wait 5m >"$T_DIR/waiter.out" 2>"$T_DIR/waiter.err" &
+wpid=$!
+sleep 2
+! listed waiter; t_result $? "backup create --lock-wait 5m waits while the lock is held"
+rm "$LOC/locks/0000beef.json"
+wait $wpid; rc=$?
+echo "exit $rc" >"$T_OUT"; cp "$T_DIR/waiter.err" "$T_ERR"
+[ $rc -eq 0 ]; t_result $? "... and runs once it is free"
+t_grep "... having said that it waits" "waiting up to 5m for it" "$T_DIR/waiter.err"
+listed waiter; t_result $? "... its backup is listed"
+[ -z "$(ls "$LOC/locks")" ]; t_result $? "... and no lock is left"
+slow
+
 "$KAHU" --kubeconfig "$KC" --page-size 20 backup create termed >/dev/null 2>"$T_DIR/term.err" &
 pid=$!
 wait_lock

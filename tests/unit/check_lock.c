@@ -294,11 +294,114 @@ START_TEST(test_is_stale)
 }
 END_TEST
 
+/* A lock taken after ours (a run that started at the same time) whose run backs off:
+ * we wait for it to go, then hold the location. */
+START_TEST(test_younger_contender_backs_off)
+{
+	plant("ffffffff", "other-host", 4242, time(NULL) + 30, "backup create same-time");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct timespec ts = { 0, 600 * 1000000L };
+		nanosleep(&ts, NULL);
+		_exit(store_remove(st, "locks/ffffffff.json") == KAHU_OK ? 0 : 1);
+	}
+	struct store_lock *lk = NULL;
+	ck_assert_msg(store_lock_acquire(st, "backup create", &lk) == KAHU_OK, "%s", kahu_error_last());
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(count_locks(), 1);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+}
+END_TEST
+
+/* A younger lock that stays: its run went on (it listed before we wrote ours); we back
+ * off and name it. */
+START_TEST(test_younger_contender_stays)
+{
+	plant("ffffffff", "other-host", 4242, time(NULL) + 30, "backup create same-time");
+	struct store_lock *lk = NULL;
+	ck_assert_int_eq(store_lock_acquire(st, "backup create", &lk), KAHU_ELOCKED);
+	ck_assert_ptr_null(lk);
+	ck_assert_msg(strstr(kahu_error_last(), "locked by alice@other-host pid 4242") != NULL, "%s",
+		      kahu_error_last());
+	ck_assert_int_eq(count_locks(), 1);  /* ours is gone again */
+}
+END_TEST
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs that start at the same instant: never two at once holding the location, and not
+ * all of them failing. */
+START_TEST(test_simultaneous_acquirers)
+{
+	enum { RUNS = 3, ROUNDS = 4 };
+	for (int round = 0; round < ROUNDS; round++) {
+		int go[2], res[2];
+		ck_assert_int_eq(pipe(go), 0);
+		ck_assert_int_eq(pipe(res), 0);
+		pid_t pids[RUNS];
+		for (int i = 0; i < RUNS; i++) {
+			pids[i] = fork();
+			ck_assert_int_ge(pids[i], 0);
+			if (pids[i] == 0) {
+				char c;
+				close(go[1]);
+				if (read(go[0], &c, 1) != 0)
+					_exit(2);
+				struct store_lock *lk = NULL;
+				double line[2] = { 0, 0 };
+				if (store_lock_acquire(st, "race", &lk) == KAHU_OK) {
+					line[0] = mono();
+					struct timespec ts = { 0, 300 * 1000000L };
+					nanosleep(&ts, NULL);
+					line[1] = mono();
+					store_lock_release(lk);
+				}
+				_exit(write(res[1], line, sizeof line) == (ssize_t)sizeof line ? 0 : 2);
+			}
+		}
+		close(go[0]);
+		close(go[1]);  /* EOF: all start */
+		close(res[1]);
+		double held[RUNS][2];
+		int n = 0;
+		for (int i = 0; i < RUNS; i++)
+			ck_assert_int_eq(read(res[0], held[n++], sizeof held[0]), (ssize_t)sizeof held[0]);
+		close(res[0]);
+		for (int i = 0; i < RUNS; i++) {
+			int status;
+			waitpid(pids[i], &status, 0);
+			ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		}
+		int holders = 0;
+		for (int i = 0; i < RUNS; i++) {
+			if (held[i][0] == 0)
+				continue;
+			holders++;
+			for (int j = 0; j < RUNS; j++)
+				if (j != i && held[j][0] != 0)
+					ck_assert_msg(held[i][1] <= held[j][0] || held[j][1] <= held[i][0],
+						      "round %d: runs %d and %d held the lock at once", round, i, j);
+		}
+		ck_assert_msg(holders >= 1, "round %d: every run backed off", round);
+		ck_assert_int_eq(count_locks(), 0);
+	}
+}
+END_TEST
+
 static Suite *lock_suite(void)
 {
 	Suite *s = suite_create("lock");
 	TCase *tc = tcase_create("lock");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60); /* a younger lock that stays is waited for 5 s */
 	tcase_add_test(tc, test_acquire_release);
 	tcase_add_test(tc, test_second_acquire_locked);
 	tcase_add_test(tc, test_foreign_live_lock);
@@ -307,6 +410,9 @@ static Suite *lock_suite(void)
 	tcase_add_test(tc, test_break_stale_explicit);
 	tcase_add_test(tc, test_release_vanished);
 	tcase_add_test(tc, test_is_stale);
+	tcase_add_test(tc, test_younger_contender_backs_off);
+	tcase_add_test(tc, test_younger_contender_stays);
+	tcase_add_test(tc, test_simultaneous_acquirers);
 	suite_add_tcase(s, tc);
 	return s;
 }
