@@ -1,5 +1,6 @@
 /* kahu version: the program's and its libraries' versions. */
 #include "cmd/ctx.h"
+#include "kahu-commit.h"
 #include "util/err.h"
 
 #include <archive.h>

@@ -78,7 +78,7 @@ struct writer {
 	struct backup_progress prog;
 };
 
-static int emit(void *ud, struct plan_type *t, json_t *obj)
+static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, size_t len)
 {
 	struct writer *w = ud;
 	json_t *md = json_object_get(obj, "metadata");
@@ -89,10 +89,6 @@ static int emit(void *ud, struct plan_type *t, json_t *obj)
 
 	if (!name)
 		return 0; /* nothing to store an object under; the server never sends that */
-	char *text = json_dumps(obj, JSON_COMPACT);
-	if (!text)
-		return kahu_error_set(KAHU_ENOMEM, "cannot serialise %s %s", t->group_resource, name);
-	size_t len = strlen(text);
 	kahu_key_hash(text, len, hash);
 
 	int store = 1;
@@ -123,7 +119,6 @@ static int emit(void *ud, struct plan_type *t, json_t *obj)
 			rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
 					    "cannot write the temporary index: %s", strerror(errno));
 	}
-	free(text);
 	if (rc == 0) {
 		w->items++;
 		if (store) {

@@ -186,6 +186,9 @@ static int on_item(void *ud, json_t *obj)
 		why = scope_wants_object(run->scope, t->res, obj);
 	}
 
+	/* Serialised outside the lock (emit stores this text). */
+	char *text = why == SCOPE_INCLUDED ? json_dumps(obj, JSON_COMPACT) : NULL;
+
 	pthread_mutex_lock(&run->lock);
 	t->listed++;
 	if (run->fatal) {
@@ -200,7 +203,13 @@ static int on_item(void *ud, json_t *obj)
 				  meta_str(obj, "name") ? meta_str(obj, "name") : "?", scope_reason_name(why));
 		goto out;
 	}
-	rc = run->o->emit(run->o->ud, t, obj);
+	if (!text) {
+		rc = kahu_error_set(KAHU_ENOMEM, "cannot serialise %s %s", t->group_resource,
+				    meta_str(obj, "name") ? meta_str(obj, "name") : "?");
+		set_fatal(run, rc);
+		goto out;
+	}
+	rc = run->o->emit(run->o->ud, t, obj, text, strlen(text));
 	if (rc < 0) {
 		set_fatal(run, rc);
 		goto out;
@@ -221,6 +230,7 @@ static int on_item(void *ud, json_t *obj)
 		run->o->progress(run->o->ud, run->done, run->plan->n, run->objects);
 out:
 	pthread_mutex_unlock(&run->lock);
+	free(text);
 	return rc;
 }
 

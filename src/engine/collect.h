@@ -47,7 +47,10 @@ int plan_type_backupable(const struct kube_resource *r);
 
 /* Called for each object kept, serialised: never from two threads at once.  Return 0
  * or a negative kahu_err, which stops the whole collection. */
-typedef int (*collect_emit_fn)(void *ud, struct plan_type *t, json_t *obj);
+/* obj as compact JSON text (len bytes) comes along: it is serialised by the worker
+ * before the emit lock is taken, so the workers do that in parallel. */
+typedef int (*collect_emit_fn)(void *ud, struct plan_type *t, json_t *obj, const char *text,
+			       size_t len);
 /* Progress: called after each page (from worker threads, under the emit lock). */
 typedef void (*collect_progress_fn)(void *ud, size_t types_done, size_t types_total,
 				    long objects);

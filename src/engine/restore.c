@@ -564,25 +564,15 @@ static void *type_worker(void *arg)
 	return NULL;
 }
 
-struct listing {
-	struct run *r;
-	const struct kube_resource *tr;
-	char *api_version;
-};
-
 static int add_existing(void *ud, json_t *item)
 {
-	struct listing *l = ud;
-	struct run *r = l->r;
+	struct run *r = ud; /* items come with apiVersion and kind (the pager adds them) */
 	const char *ns = meta(item, "namespace"), *name = meta(item, "name");
 	if (!name)
 		return 0;
 	char *k = xasprintf("%s\t%s", ns ? ns : "", name);
 	char *v = NULL;
 	if (r->live) {
-		/* A list's items carry neither apiVersion nor kind. */
-		json_object_set_new(item, "apiVersion", json_string(l->api_version));
-		json_object_set_new(item, "kind", json_string(l->tr->kind));
 		char *js = json_dumps(item, JSON_COMPACT);
 		off_t off = ftello(r->live);
 		if (js && off >= 0 && fputs(js, r->live) >= 0)
@@ -620,15 +610,13 @@ static void list_existing(struct run *r, const char *gr)
 	if ((r->live = fopen(path, "w+")))
 		unlink(path);
 	free(path);
-	struct listing l = { r, tr, kube_api_version(tr) };
-	if (kube_list(r->kc, tr, &lo, add_existing, &l, &st) == 0) {
+	if (kube_list(r->kc, tr, &lo, add_existing, r, &st) == 0) {
 		r->have_existing = 1;
 		if (r->live && fflush(r->live) == 0 && !ferror(r->live))
 			r->live_type = tr;
 	} else {
 		strset_free(&r->existing);
 	}
-	free(l.api_version);
 	kube_list_stats_clear(&st);
 }
 

@@ -1,8 +1,9 @@
 /* kahu — paged LIST.
  *
- * One page is held at a time: its body is parsed with jansson, the body buffer is freed
- * at once, the items are handed out one by one and the parsed page is freed before the
- * next request, so memory stays flat however long the list is.
+ * Two pages are held at most: while the items of one are handed out one by one, the
+ * next is requested and parsed on a second thread (its body buffer freed once parsed),
+ * and each page is freed once handed out, so memory stays flat however long the list
+ * is, and the caller's work overlaps the network and jansson.
  *
  * The first request carries no resourceVersion, so the server lists from one
  * consistent snapshot and every continue token refers to it.  When that snapshot has
@@ -14,6 +15,7 @@
  *    beginning, so the items already handed out are skipped (see below). */
 #include "kube/pager.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,16 +101,65 @@ static int expired(const struct kube_response *resp, char **token)
 	return is_expired;
 }
 
+/* One page: requested and parsed, on the caller's thread or on a prefetch thread. */
+struct page {
+	struct kube_client *c;
+	char *path;
+	int rc;                    /* kube_request's */
+	struct kube_response resp; /* kept when rc < 0 (a 410's Status body) */
+	json_t *root;              /* the parsed page when rc == 0 (NULL: not JSON) */
+	char jerr[JSON_ERROR_TEXT_LENGTH];
+	char *msg;                 /* the error message of the thread that fetched it */
+};
+
+static void page_fetch(struct page *p)
+{
+	p->rc = kube_request(p->c, "GET", p->path, "application/json", NULL, NULL, 0, 0, &p->resp);
+	if (p->rc < 0) {
+		p->msg = xstrdup(kahu_error_last());
+		return;
+	}
+	json_error_t jerr;
+	p->root = json_loadb(p->resp.body.data ? p->resp.body.data : "", p->resp.body.len, 0, &jerr);
+	if (!p->root)
+		snprintf(p->jerr, sizeof p->jerr, "%s", jerr.text);
+	kube_response_clear(&p->resp); /* the parsed page is all we keep */
+}
+
+static void *page_thread(void *arg)
+{
+	page_fetch(arg);
+	return NULL;
+}
+
+static void page_start(struct page *p, struct kube_client *c, char *path)
+{
+	memset(p, 0, sizeof *p);
+	p->c = c;
+	p->path = path;
+}
+
+static void page_clear(struct page *p)
+{
+	free(p->path);
+	kube_response_clear(&p->resp);
+	json_decref(p->root);
+	free(p->msg);
+	memset(p, 0, sizeof *p);
+}
+
 int kube_list(struct kube_client *c, const struct kube_resource *r,
 	      const struct kube_list_opts *o, kube_item_fn fn, void *ud,
 	      struct kube_list_stats *stats)
 {
 	struct kube_list_stats local = { 0 };
-	struct kube_response resp = { 0 };
+	struct page cur, next;
+	pthread_t th;
+	int prefetching = 0;
 	char *base = kube_resource_path(r, o ? o->namespace : NULL, NULL);
 	char *api_version = kube_api_version(r);
 	char *type = kube_group_resource(r);
-	char *cont = NULL;
+	char *cont = NULL;       /* the token the current page was asked with */
 	char *last_key = NULL;   /* of the last item handed out */
 	char *skip_upto = NULL;  /* after a restart: skip items with keys <= this */
 	long limit = o && o->page_size > 0 ? o->page_size : DEFAULT_PAGE_SIZE;
@@ -119,17 +170,18 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	if (!stats)
 		stats = &local;
 	kube_list_stats_clear(stats);
+	memset(&next, 0, sizeof next);
 
+	page_start(&cur, c, build_path(base, o, limit, NULL));
+	page_fetch(&cur);
 	for (;;) {
-		char *path = build_path(base, o, restarted ? 0 : limit, cont);
-		rc = kube_request(c, "GET", path, "application/json", NULL, NULL, 0, 0, &resp);
-		free(path);
-		if (rc < 0) {
+		if (cur.rc < 0) {
 			char *token = NULL;
+			rc = kahu_error_set(cur.rc, "%s", cur.msg ? cur.msg : "");
 			/* Only a list that already handed out pages can expire mid-way; on
 			 * the first page a 410 is a real error. */
 			if (rc == KAHU_EDATA && cont && expiries < MAX_EXPIRIES &&
-			    expired(&resp, &token)) {
+			    expired(&cur.resp, &token)) {
 				expiries++;
 				if (token) {
 					log_warn("listing %s: the continue token expired; going on "
@@ -138,6 +190,9 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 					free(cont);
 					cont = token;
 					stats->inconsistent = 1;
+					page_clear(&cur);
+					page_start(&cur, c, build_path(base, o, limit, cont));
+					page_fetch(&cur);
 					continue;
 				}
 				if (!restarted) {
@@ -157,6 +212,9 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 					 * keys <= last_key hands out each object once. */
 					free(skip_upto);
 					skip_upto = last_key ? xstrdup(last_key) : NULL;
+					page_clear(&cur);
+					page_start(&cur, c, build_path(base, o, 0, NULL));
+					page_fetch(&cur);
 					continue;
 				}
 			}
@@ -164,19 +222,25 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 			goto out;
 		}
 
-		json_error_t jerr;
-		json_t *root = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0,
-					  &jerr);
-		kube_response_clear(&resp); /* the parsed page is all we keep */
+		json_t *root = cur.root;
 		if (!root) {
 			rc = kahu_error_set(KAHU_EPROTO, "listing %s: invalid JSON in page %ld: %s",
-					    type, stats->pages + 1, jerr.text);
+					    type, stats->pages + 1, cur.jerr);
 			goto out;
 		}
 		json_t *meta = json_object_get(root, "metadata");
 		if (!stats->resource_version) {
 			const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
 			stats->resource_version = xstrdup(rv);
+		}
+		const char *nx = json_string_value(json_object_get(meta, "continue"));
+		char *next_cont = nx && *nx && !restarted ? xstrdup(nx) : NULL;
+		/* The next page is requested and parsed while this one's items are handed
+		 * out: two pages at most are held, and the caller's work on one overlaps
+		 * the network and the parsing of the other. */
+		if (next_cont) {
+			page_start(&next, c, build_path(base, o, limit, next_cont));
+			prefetching = pthread_create(&th, NULL, page_thread, &next) == 0;
 		}
 		char *kind = item_kind(root, r);
 		json_t *items = json_object_get(root, "items");
@@ -205,19 +269,27 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 			if (rc < 0)
 				break;
 		}
-		const char *next = json_string_value(json_object_get(meta, "continue"));
-		free(cont);
-		cont = next && *next && !restarted ? xstrdup(next) : NULL;
 		free(kind);
-		json_decref(root);
+		page_clear(&cur);
+		free(cont);
+		cont = next_cont;
+		if (prefetching) {
+			pthread_join(th, NULL);
+			prefetching = 0;
+		} else if (cont && rc == 0) {
+			page_fetch(&next);
+		}
 		if (rc < 0 || !cont)
 			break;
+		cur = next;
+		memset(&next, 0, sizeof next);
 	}
 	if (rc == 0)
 		log_debug("listed %ld %s in %ld page%s%s", stats->items, type, stats->pages,
 			  stats->pages == 1 ? "" : "s", stats->inconsistent ? " (inconsistent)" : "");
 out:
-	kube_response_clear(&resp);
+	page_clear(&cur);
+	page_clear(&next);
 	free(base);
 	free(api_version);
 	free(type);

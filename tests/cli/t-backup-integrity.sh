@@ -198,8 +198,8 @@ t_grep "... naming the missing object" "backups/nolog/log\.jsonl\.zst\.kenc is m
 cd "$T_DIR" || exit 1
 
 # ---- the lock, and interrupted runs ----
-# Every list is slowed down, so a backup takes several seconds.
-slow() { cluster_admin POST /_admin/faults '[{"match":{"verb":"list"},"action":"slow","delay_ms":250,"times":1000000}]' >/dev/null; }
+# Every list is slowed down (1 s), so a backup takes many seconds even without the corpus.
+slow() { cluster_admin POST /_admin/faults '[{"match":{"verb":"list"},"action":"slow","delay_ms":1000,"times":1000000}]' >/dev/null; }
 slow
 "$KAHU" --kubeconfig "$KC" --page-size 20 backup create slowpoke >"$T_DIR/slow.out" 2>"$T_DIR/slow.err" &
 pid=$!

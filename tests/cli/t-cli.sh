@@ -18,6 +18,14 @@ t_grep "version lists libsodium" 'libsodium' "$T_OUT"
 t_ok "kahu version -o json" "$KAHU" version -o json
 t_py "version json parses and has fields" '
 assert d["version"] and d["gitCommit"] and "libcurl" in d["libraries"] and "zstd" in d["libraries"]' "$T_OUT"
+head=$(cd "$top_srcdir" && git rev-parse --short=12 HEAD 2>/dev/null) || head=
+if [ -n "$head" ]; then
+	"$KAHU" version -o json >"$T_DIR/version.json"
+	t_py "... gitCommit is the commit checked out now (looked up at build time, not configure time)" "
+assert d['gitCommit'] == '$head', (d['gitCommit'], '$head')" "$T_DIR/version.json"
+else
+	t_skip "... gitCommit is the commit checked out now" "not a git checkout"
+fi
 t_ok "kahu version -o yaml" "$KAHU" version -o yaml
 t_grep "yaml output" '^version: ' "$T_OUT"
 t_exit 64 "kahu version -o name is refused" "$KAHU" version -o name

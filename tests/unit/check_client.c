@@ -575,7 +575,8 @@ START_TEST(test_pager_errors)
 	ck_assert(strstr(kahu_error_last(), "listing configmaps") != NULL);
 	ck_assert_int_eq(kube_list(c, &r, &o, collect, &seen, &st), KAHU_EIO);
 	ck_assert_str_eq(seen.names.data, "a/x v1 ConfigMap;");
-	ck_assert_int_eq(s.nrequests, 2);
+	/* (the next page may have been asked for while the callback ran: it is dropped) */
+	ck_assert_int_ge(s.nrequests, 2);
 	ck_assert_msg(starts_with(s.requests[1], "GET /api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dx&limit=500 HTTP"),
 		      "%s", s.requests[1]);
 	kube_list_stats_clear(&st);
