@@ -7,8 +7,8 @@
  * then the objects that included items need (Namespace objects, the PVs bound to
  * included PVCs, the CRDs of included custom resources) are listed and kept.  Each
  * kept object goes to the emit callback, which is called from one thread at a time.
- * Memory: one page per worker plus small sets of names (namespaces, PV names, custom
- * resource types). */
+ * Memory: two pages per worker (one handed out, the next being fetched) plus small
+ * sets of names (namespaces, PV names, custom resource types). */
 #ifndef KAHU_ENGINE_COLLECT_H
 #define KAHU_ENGINE_COLLECT_H
 
