@@ -122,6 +122,57 @@ static int put_sink(void *ud, const void *buf, size_t len)
 	return store_put_write(ud, buf, len);
 }
 
+static int write_summary(struct kahu_store *st, const char *name, json_t *summary, unsigned flags)
+{
+	char *sum = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	int rc = store_write_small_ex(st, spath, flags, sum, strlen(sum));
+	free(sum);
+	free(spath);
+	return rc;
+}
+
+static char *lock_purpose(const char *name)
+{
+	return xasprintf("restore create %s", name);
+}
+
+/* A summary that says InProgress is the mark a run leaves when it starts.  When no live
+ * lock of that run is held any more, the run ended without recording its result
+ * (killed, or its machine went down): say so instead. */
+struct live_ctx {
+	char *purpose;
+	int found;
+};
+
+static int find_live(void *ud, const struct store_lock_info *li)
+{
+	struct live_ctx *c = ud;
+	char *why = NULL;
+	if (li->purpose && strcmp(li->purpose, c->purpose) == 0 &&
+	    !store_lock_is_stale(li, (int64_t)time(NULL), STORE_LOCK_STALE_AFTER, &why))
+		c->found = 1;
+	free(why);
+	return 0;
+}
+
+static void settle_status(struct kahu_store *st, json_t *summary)
+{
+	const char *status = json_string_value(json_object_get(summary, "status"));
+	const char *name = json_string_value(json_object_get(summary, "name"));
+	if (!status || strcmp(status, "InProgress") != 0 || !name)
+		return;
+	struct live_ctx c = { lock_purpose(name), 0 };
+	if (store_lock_list(st, find_live, &c) == 0 && !c.found) {
+		json_object_set_new(summary, "status", json_string("Interrupted"));
+		json_object_set_new(summary, "error", json_string(
+			"the run ended without recording its result (killed, or its machine went "
+			"down), so what it created is not known: run the restore again under "
+			"another name; objects that are there and identical are skipped"));
+	}
+	free(c.purpose);
+}
+
 static int write_results(struct repo *repo, const struct kahu_key *key, const char *name,
 			 json_t *summary, FILE *lines)
 {
@@ -158,11 +209,7 @@ static int write_results(struct repo *repo, const struct kahu_key *key, const ch
 	p.put = NULL;
 	if (rc < 0)
 		goto out;
-	char *sum = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
-	rc = store_write_small_ex(st, spath, KAHU_PUT_EXCLUSIVE, sum, strlen(sum));
-	free(sum);
-	free(spath);
+	rc = write_summary(st, name, summary, 0); /* replaces the InProgress mark */
 out:
 	if (p.put)
 		store_put_abort(p.put);
@@ -223,7 +270,12 @@ static int run_restore_create(struct kahu_ctx *ctx)
 	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
 	if (!rcmd.dry) {
-		if ((rc = repo_check_writable(repo)) < 0 || (rc = cmd_repo_lock(ctx, repo, "restore create", &lock)) < 0)
+		char *purpose = lock_purpose(name);
+		rc = repo_check_writable(repo);
+		if (rc == 0)
+			rc = cmd_repo_lock(ctx, repo, purpose, &lock);
+		free(purpose);
+		if (rc < 0)
 			goto out;
 		char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
 		struct store_stat ss;
@@ -275,12 +327,32 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		.progress = on_progress,
 		.ud = &rcmd,
 	};
+	if (!rcmd.dry) {
+		/* The mark of a run under way: a run that is killed leaves it behind, and
+		 * list and describe then say it was interrupted without a result. */
+		char now[32];
+		time_rfc3339(time(NULL), now, sizeof now);
+		json_t *mark = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:[], s:b}",
+					 "name", name, "backup", backup, "status", "InProgress",
+					 "started", now, "counts", "items", 0, "created", 0, "updated", 0,
+					 "skipped", 0, "failed", 0, "warnings", "encrypted", key != NULL);
+		rc = write_summary(repo_store(repo), name, mark, KAHU_PUT_EXCLUSIVE);
+		json_decref(mark);
+		if (rc == KAHU_EEXIST)
+			rc = kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
+		if (rc < 0)
+			goto out;
+	}
 	progress_start(ctx->progress && !rcmd.dry, "restoring");
 	rc = restore_run(kc, &spec, &tot);
 	progress_done();
 	int interrupted = rc == KAHU_EINTR;
-	if (rc < 0 && !interrupted)
+	if (rc < 0 && !interrupted && rcmd.dry)
 		goto out;
+	/* A run that stopped as a whole (the backup unreadable, the cluster gone) records
+	 * what it did so far, and why it stopped. */
+	int fatal = rc < 0 && !interrupted ? rc : 0;
+	char *fatal_msg = fatal ? xstrdup(kahu_error_last()) : NULL;
 
 	char started[32], completed[32];
 	time_rfc3339(tot.started, started, sizeof started);
@@ -292,6 +364,8 @@ static int run_restore_create(struct kahu_ctx *ctx)
 				    "updated", (json_int_t)tot.updated, "skipped", (json_int_t)tot.skipped,
 				    "failed", (json_int_t)tot.failed, "warnings", tot.warnings,
 				    "encrypted", key != NULL);
+	if (fatal_msg)
+		json_object_set_new(summary, "error", json_string(fatal_msg));
 	if (rcmd.dry) {
 		if (ctx->out == OUT_JSON)
 			printf("%s]\n", rcmd.first ? "\n" : "[");
@@ -306,7 +380,9 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		int wrc = write_results(repo, key, name, summary, rcmd.results);
 		if (wrc < 0)
 			log_error("cannot store the result of restore %s: %s", name, kahu_error_last());
-		if (ctx->out == OUT_JSON)
+		if (fatal)
+			; /* the error says it all */
+		else if (ctx->out == OUT_JSON)
 			out_json(stdout, summary);
 		else if (ctx->out == OUT_YAML)
 			out_yaml(stdout, summary);
@@ -316,11 +392,17 @@ static int run_restore_create(struct kahu_ctx *ctx)
 			printf("Restore %s from backup %s: %s. %ld created, %ld updated, %ld skipped, %ld failed.\n"
 			       "Details: kahu restore describe %s --details\n",
 			       name, backup, tot.status, tot.created, tot.updated, tot.skipped, tot.failed, name);
-		if (wrc < 0 && !interrupted)
+		if (wrc < 0 && !interrupted && !fatal)
 			rc = wrc;
 	}
 	json_decref(summary);
-	if (interrupted)
+	if (fatal)
+		rc = kahu_error_set(fatal, "%s (restore %s stopped after %ld items; what it did is recorded: "
+				    "kahu restore describe %s --details)", fatal_msg, name, tot.items, name);
+	free(fatal_msg);
+	if (fatal)
+		;
+	else if (interrupted)
 		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted after %ld items; the result so far is stored",
 				    name, tot.items);
 	else if (rc == 0 && tot.failed)
@@ -363,8 +445,10 @@ static int list_restore_cb(void *ud, const char *key, const struct store_stat *s
 	struct kbuf b = KBUF_INIT;
 	if (store_read_small(rl->st, key, 1u << 20, &b) == 0) {
 		json_t *j = json_loadb(b.data, b.len, 0, NULL);
-		if (json_is_object(j))
+		if (json_is_object(j)) {
+			settle_status(rl->st, j);
 			json_array_append_new(rl->items, j);
+		}
 		else
 			json_decref(j);
 	}
@@ -449,7 +533,19 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		rc = kahu_error_set(KAHU_EDATA, "restores/%s/%s is not JSON", name, SUMMARY_OBJECT);
 		goto out;
 	}
+	settle_status(repo_store(repo), summary);
+	const char *status = json_string_value(json_object_get(summary, "status"));
+	int ended = !status || (strcmp(status, "InProgress") != 0 && strcmp(status, "Interrupted") != 0) ||
+		    json_object_get(summary, "completed");
 	int encrypted = json_is_true(json_object_get(summary, "encrypted"));
+	if ((details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) && !ended) {
+		/* No result was stored (yet): the summary is all there is. */
+		if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+			rc = ctx->out == OUT_JSON ? out_json(stdout, summary) : out_yaml(stdout, summary);
+			goto out;
+		}
+		details = 0;
+	}
 	if (details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
 		char *rpath = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, encrypted ? ".kenc" : "");
 		if (encrypted && (rc = repo_key(repo, &key)) < 0) {
@@ -485,7 +581,8 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	       name, json_string_value(json_object_get(summary, "backup")),
 	       json_string_value(json_object_get(summary, "status")),
 	       json_string_value(json_object_get(summary, "started")),
-	       json_string_value(json_object_get(summary, "completed")));
+	       json_string_value(json_object_get(summary, "completed")) ?
+	       json_string_value(json_object_get(summary, "completed")) : "-");
 	printf("Items:      %lld: %lld created, %lld updated, %lld skipped, %lld failed\n",
 	       (long long)json_integer_value(json_object_get(c, "items")),
 	       (long long)json_integer_value(json_object_get(c, "created")),
@@ -496,6 +593,8 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	json_t *w;
 	json_array_foreach(json_object_get(summary, "warnings"), i, w)
 		printf("Warning:    %s\n", json_string_value(w));
+	if (json_string_value(json_object_get(summary, "error")))
+		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);

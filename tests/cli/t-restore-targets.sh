@@ -278,13 +278,18 @@ t_exit 66 "... and no restore was recorded" "$KAHU" restore describe t-wrongkey
 # ---- interrupted ----
 cluster_start intr || { t_result 1 "a fifth cluster starts"; t_done; exit 1; }
 cluster_admin POST /_admin/faults '[{"match":{"method":"POST"},"action":"slow","delay_ms":300,"times":1000000}]' >/dev/null
-interrupt() { # SIGNAL NAME
-	"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create "$2" --from-backup b1 --parallel 1 >"$T_DIR/$2.out" 2>"$T_DIR/$2.err" &
-	local pid=$! i
+wait_posts() { # N: until the cluster has seen N POSTs (10 s at most)
+	local i
 	for i in $(seq 1 100); do
-		[ "$(cluster_stats_get by_method.POST)" -ge 3 ] && break
+		[ "$(cluster_stats_get by_method.POST)" -ge "$1" ] && return 0
 		sleep 0.1
 	done
+	return 1
+}
+interrupt() { # SIGNAL NAME
+	"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create "$2" --from-backup b1 --parallel 1 >"$T_DIR/$2.out" 2>"$T_DIR/$2.err" &
+	local pid=$!
+	wait_posts 3
 	kill -"$1" $pid
 	wait $pid
 }
@@ -304,5 +309,39 @@ echo "exit $rc" >"$T_OUT"
 [ $rc -eq 143 ]; t_result $? "SIGTERM mid-restore exits 143"
 t_ok "... restore describe shows the partial result" "$KAHU" restore describe t-term
 t_grep "... status Interrupted" "^Status: +Interrupted" "$T_OUT"
+
+# ---- killed: the run cannot record a result; the mark it left says so ----
+"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-kill --from-backup b1 --parallel 1 >/dev/null 2>"$T_DIR/t-kill.err" &
+pid=$!
+wait_posts 3
+t_ok "while a restore runs, restore list shows it" "$KAHU" restore list
+t_grep "... InProgress" "^t-kill +b1 +InProgress " "$T_OUT"
+kill -KILL $pid
+wait $pid 2>/dev/null
+t_ok "after kill -9, restore list still shows it" "$KAHU" restore list
+t_grep "... as Interrupted" "^t-kill +b1 +Interrupted " "$T_OUT"
+t_ok "... restore describe says what happened" "$KAHU" restore describe t-kill --details
+t_grep "... status Interrupted" "^Status: +Interrupted" "$T_OUT"
+t_grep "... the run ended without a result, and what to do" "^Error: +the run ended without recording its result.*run the restore again" "$T_OUT"
+t_ok "... restore describe -o json" "$KAHU" restore describe t-kill -o json
+t_py "... status Interrupted with the reason" "
+assert d['status'] == 'Interrupted' and 'without recording' in d['error'], d" "$T_OUT"
+t_exit 73 "... its name stays taken" "$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-kill --from-backup b1
+cluster_admin DELETE /_admin/faults >/dev/null
+t_ok "... a restore run again completes what it did not (identical objects skipped)" \
+	"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-kill2 --from-backup b1
+t_grep "... Completed" "^Restore t-kill2 from backup b1: Completed\." "$T_OUT"
+
+# ---- a run that stops as a whole still records what it did ----
+# The backup brings CRDs, so after them the target is discovered again; that fails.
+cluster_start fatal || { t_result 1 "a sixth cluster starts"; t_done; exit 1; }
+cluster_admin POST /_admin/faults '[{"match":{"path_regex":"^/apis$"},"action":"403","after":1,"times":1000000}]' >/dev/null
+t_run "$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-fatal --from-backup b1; rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; t_result $? "a restore whose re-discovery fails exits non-zero, not 2 (exit $rc)"
+t_grep "... saying where it stopped and that it is recorded" "restore t-fatal stopped after [0-9]+ items; what it did is recorded" "$T_ERR"
+t_ok "... restore describe" "$KAHU" restore describe t-fatal --details
+t_grep "... status Failed" "^Status: +Failed" "$T_OUT"
+t_grep "... with the error" "^Error: +.*/apis" "$T_OUT"
+t_grep "... and the CRDs it created" "^customresourcedefinitions\.apiextensions\.k8s\.io +widgets\.demo\.kahu\.io +created" "$T_OUT"
 
 t_done

@@ -2,7 +2,7 @@
 
 A rule: {"match": {"method": "GET", "path_regex": "...", "verb": "list", "resource": "configmaps",
                    "group": "", "query_regex": "..."},
-         "action": "429"|"500"|"503"|"reset"|"slow"|"expire-continue"|"exec-break",
+         "action": "403"|"429"|"500"|"503"|"reset"|"slow"|"expire-continue"|"exec-break",
          "retry_after": 1, "delay_ms": 200, "times": N, "after": M, "page": N}
 `after` skips the first M matching requests, `times` limits how often the rule fires
 (absent = always).  expire-continue fires on list requests that carry a continue token;
@@ -13,8 +13,8 @@ response is held; other connections are served meanwhile).  exec-break is reserv
 import re
 import threading
 
-ACTIONS = ("429", "500", "503", "reset", "slow", "expire-continue", "exec-break")
-REQUEST_ACTIONS = ("429", "500", "503", "reset", "slow")
+ACTIONS = ("403", "429", "500", "503", "reset", "slow", "expire-continue", "exec-break")
+REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
 
 
 class FaultError(ValueError):

@@ -251,6 +251,7 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = False
         self.user = None
         self.reset_after = None
+        self.faults_applied = False
         self.delay = 0.0
         self.audit_id = "%08x-0000-4000-8000-%012x" % (threading.get_ident() & 0xffffffff, int(time.time() * 1e6) & 0xffffffffffff)
         url = urlsplit(self.path)
@@ -301,6 +302,10 @@ class Handler(BaseHTTPRequestHandler):
         if m in ("GET", "HEAD") and (not segs or segs[0] in ("version", "healthz", "livez", "readyz", "openapi")
                                      or (segs[0] == "api" and len(segs) <= 2)
                                      or (segs[0] == "apis" and len(segs) <= 3)):
+            # Faults apply to discovery too (match on method, path_regex, query_regex).
+            if self.apply_faults({"method": m, "path": path, "query": self.query, "verb": None,
+                                  "resource": None, "group": None}):
+                return
             if self.non_resource(segs, accept):
                 return
         req = self.route(segs)
@@ -322,14 +327,8 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = True
         app.stats.count(m, req.verb, pattern, (req.resource if not req.group else "%s.%s" % (req.resource, req.group)),
                         dry and write, write)
-        delay, rule = app.faults.for_request(ctx)
-        if delay:
-            self.delay = delay   # the transport holds the response that long
-        if rule is not None:
-            if rule.action == "reset":
-                self.reset_after = True   # answer normally, but cut the body half way and reset
-            else:
-                return self.fault(rule)
+        if not self.faults_applied and self.apply_faults(ctx):
+            return
         if app.registry.broken(req.group, req.version):
             return self.send(503, "service unavailable\n", "text/plain; charset=utf-8")
         rt = cl.rt_for(req.group, req.version, req.resource)
@@ -405,6 +404,21 @@ class Handler(BaseHTTPRequestHandler):
             obj, code = cl.update(rt, v, ns, req.name, obj_body, self.q, ua, dry, req.sub)
             return self.send(code, obj)
         raise errors.method_not_allowed()
+
+    def apply_faults(self, ctx):
+        """Apply the fault rules matching ctx (once per request); True when a fault
+        answered the request."""
+        self.faults_applied = True
+        delay, rule = self.server.app.faults.for_request(ctx)
+        if delay:
+            self.delay = delay   # the transport holds the response that long
+        if rule is not None:
+            if rule.action == "reset":
+                self.reset_after = True   # answer normally, but cut the body half way and reset
+            else:
+                self.fault(rule)
+                return True
+        return False
 
     def patch_scale(self, rt, v, ns, name, ctype, body, ua, dry):
         from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
@@ -578,7 +592,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault(self, rule):
         a = rule.action
-        if a == "429":
+        if a == "403":
+            ex = ApiError(403, "Forbidden", "forbidden: injected fault")
+        elif a == "429":
             ex = ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
                           {"causes": [{"reason": "RetryAfter", "message": "Too many requests"}],
                            "retryAfterSeconds": int(rule.retry_after)},
