@@ -272,6 +272,14 @@ t_ok "the list verb was counted 5 times" test "$(CLUSTER_USE=main cluster_stats_
 cluster_admin DELETE faults >/dev/null
 
 # --- protocol details ------------------------------------------------------------------------
+big=$T_DIR/big-configmap.json
+"$PYTHON" -c 'import json; print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big-body", "namespace": "default"}, "data": {"a": "x" * 600000, "b": "y" * 600000}}))' >"$big"
+t_ok "a 1.2 MB body sent with Expect: 100-continue is created" sh -c "curl -sS -v -o /dev/null --cacert '$CLUSTER_CA' \
+	-H 'Authorization: Bearer $CLUSTER_TOKEN' -H 'Content-Type: application/json' -H 'Expect: 100-continue' \
+	--data-binary @'$big' '$CLUSTER_URL/api/v1/namespaces/default/configmaps' 2>'$T_OUT'"
+t_grep "... after the server's 100 Continue" "^< HTTP/1.1 100 Continue" "$T_OUT"
+t_nogrep "... which comes before the body, not after curl gave up waiting for it" "Done waiting for 100-continue" "$T_OUT"
+t_grep "... then 201" "^< HTTP/1.1 201 " "$T_OUT"
 t_ok "a protobuf request body gets 415" sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$CLUSTER_CA' \
 	-H 'Authorization: Bearer $CLUSTER_TOKEN' -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary 'k8s' \
 	'$CLUSTER_URL/api/v1/namespaces/default/configmaps')\" = 415"
