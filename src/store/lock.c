@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,6 +21,15 @@ struct store_lock {
 	struct kahu_store *st;
 	struct store_lock_info info;
 	char *content;  /* what we wrote, to detect an overwrite */
+	/* The refresher: a thread that rewrites the lock (its `refreshed` time) every
+	 * stale_after / 12, on a handle of its own, so that a long run is not taken for
+	 * stale.  info and content are under mu once it runs. */
+	struct kahu_store *rst;
+	pthread_t th;
+	int running, stop;
+	long every_ms;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 void store_lock_info_free(struct store_lock_info *li)
@@ -331,15 +341,86 @@ int store_lock_break_stale(struct kahu_store *st, int64_t stale_after, unsigned 
 
 /* ---- acquire / refresh / release ---- */
 
-static int write_lock(struct store_lock *lk, unsigned int flags)
+static int write_lock_on(struct store_lock *lk, struct kahu_store *st, unsigned int flags)
 {
 	char *s = lock_encode(&lk->info);
 	if (!s)
 		return kahu_error_set(KAHU_EINTERNAL, "cannot encode the lock (user, host or purpose is not UTF-8)");
-	int err = store_write_small_ex(lk->st, lk->info.key, flags, s, strlen(s));
+	int err = store_write_small_ex(st, lk->info.key, flags, s, strlen(s));
 	free(lk->content);
 	lk->content = s;
 	return err;
+}
+
+static int write_lock(struct store_lock *lk, unsigned int flags)
+{
+	return write_lock_on(lk, lk->st, flags);
+}
+
+static void *refresher(void *arg)
+{
+	struct store_lock *lk = arg;
+	pthread_mutex_lock(&lk->mu);
+	while (!lk->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += lk->every_ms / 1000;
+		until.tv_nsec += (lk->every_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		int rc = 0;
+		while (!lk->stop && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&lk->cv, &lk->mu, &until);
+		if (lk->stop)
+			break;
+		lk->info.refreshed = (int64_t)time(NULL);
+		if (write_lock_on(lk, lk->rst, 0) < 0)
+			log_warn("cannot refresh the lock %s: %s; a long run may be taken for stale",
+				 lk->info.key, kahu_error_last());
+	}
+	pthread_mutex_unlock(&lk->mu);
+	return NULL;
+}
+
+static void refresher_start(struct store_lock *lk, int64_t stale_after)
+{
+	lk->every_ms = stale_after > 0 ? (long)(stale_after * 1000 / 12) : 0;
+	if (lk->every_ms < 200)
+		lk->every_ms = 200;
+	if (store_reopen(lk->st, &lk->rst) < 0) {
+		log_warn("cannot open a second handle on the location to refresh the lock: %s; "
+			 "a run longer than %lld s may be taken for stale", kahu_error_last(),
+			 (long long)stale_after);
+		return;
+	}
+	pthread_mutex_init(&lk->mu, NULL);
+	pthread_cond_init(&lk->cv, NULL);
+	if (pthread_create(&lk->th, NULL, refresher, lk) != 0) {
+		pthread_cond_destroy(&lk->cv);
+		pthread_mutex_destroy(&lk->mu);
+		store_close(lk->rst);
+		lk->rst = NULL;
+		return;
+	}
+	lk->running = 1;
+}
+
+static void refresher_stop(struct store_lock *lk)
+{
+	if (!lk->running)
+		return;
+	pthread_mutex_lock(&lk->mu);
+	lk->stop = 1;
+	pthread_cond_signal(&lk->cv);
+	pthread_mutex_unlock(&lk->mu);
+	pthread_join(lk->th, NULL);
+	pthread_cond_destroy(&lk->cv);
+	pthread_mutex_destroy(&lk->mu);
+	store_close(lk->rst);
+	lk->rst = NULL;
+	lk->running = 0;
 }
 
 static void lock_free(struct store_lock *lk)
@@ -439,14 +520,19 @@ int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t st
 		return err;
 	}
 	log_debug("acquired lock %s (%s)", lk->info.key, lk->info.purpose);
+	refresher_start(lk, stale_after);
 	*out = lk;
 	return KAHU_OK;
 }
 
 int store_lock_refresh(struct store_lock *lk)
 {
+	if (lk->running)
+		pthread_mutex_lock(&lk->mu);
 	lk->info.refreshed = (int64_t)time(NULL);
 	int err = write_lock(lk, 0);
+	if (lk->running)
+		pthread_mutex_unlock(&lk->mu);
 	if (err < 0)
 		return kahu_error_wrap(err, "cannot refresh the lock %s", lk->info.key);
 	return KAHU_OK;
@@ -456,6 +542,7 @@ int store_lock_release(struct store_lock *lk)
 {
 	if (!lk)
 		return KAHU_OK;
+	refresher_stop(lk);
 	int err = store_remove(lk->st, lk->info.key);
 	if (err == KAHU_ENOTFOUND) {
 		log_warn("lock %s was already gone at release (broken by another run?), ignoring",

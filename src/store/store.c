@@ -19,6 +19,8 @@ struct kahu_store {
 	char *origin;
 	unsigned int attempts;
 	unsigned int base_ms;
+	struct kahu_backend_kv *cfg;  /* copies, for store_reopen (zeroed at close) */
+	size_t ncfg;
 };
 
 struct store_put {
@@ -191,8 +193,24 @@ int store_open_backend(const struct kahu_backend *be, const char *origin,
 	st->origin = xstrdup(origin);
 	st->attempts = 4;
 	st->base_ms = 200;
+	st->cfg = xcalloc(ncfg ? ncfg : 1, sizeof *st->cfg);
+	for (size_t i = 0; i < ncfg; i++) {
+		st->cfg[i].key = xstrdup(cfg[i].key);
+		st->cfg[i].value = xstrdup(cfg[i].value ? cfg[i].value : "");
+	}
+	st->ncfg = ncfg;
 	*out = st;
 	return KAHU_OK;
+}
+
+int store_reopen(const struct kahu_store *st, struct kahu_store **out)
+{
+	int err = store_open_backend(st->be, st->origin, st->cfg, st->ncfg, out);
+	if (err == KAHU_OK) {
+		(*out)->attempts = st->attempts;
+		(*out)->base_ms = st->base_ms;
+	}
+	return err;
 }
 
 static const struct {
@@ -227,6 +245,14 @@ void store_close(struct kahu_store *st)
 	if (!st)
 		return;
 	st->be->close(st->h);
+	for (size_t i = 0; i < st->ncfg; i++) {
+		/* values may be credentials */
+		char *v = (char *)st->cfg[i].value;
+		explicit_bzero(v, strlen(v));
+		free(v);
+		free((char *)st->cfg[i].key);
+	}
+	free(st->cfg);
 	free(st->origin);
 	free(st);
 }

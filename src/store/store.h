@@ -64,6 +64,9 @@ int store_open_backend(const struct kahu_backend *be, const char *origin,
 int store_open_builtin(const char *name, const struct kahu_backend_kv *cfg, size_t ncfg,
 		       struct kahu_store **out);
 void store_close(struct kahu_store *st);  /* NULL is fine */
+/* A second handle on the same location (the same provider and configuration), for
+ * another thread: a handle is used by one thread at a time (backend.h). */
+int store_reopen(const struct kahu_store *st, struct kahu_store **out);
 
 const struct kahu_backend *store_backend(const struct kahu_store *st);
 int store_has_cap(const struct kahu_store *st, uint64_t cap);

@@ -396,6 +396,49 @@ START_TEST(test_simultaneous_acquirers)
 }
 END_TEST
 
+/* A run longer than the stale age: its lock is refreshed in the background, so another
+ * run does not take it for stale and break it. */
+static int read_refreshed(const char *key, int64_t *refreshed, int64_t *started)
+{
+	struct kbuf b = KBUF_INIT;
+	int rc = store_read_small(st, key, STORE_LOCK_MAX_SIZE, &b);
+	json_t *o = rc == KAHU_OK ? json_loads(kbuf_str(&b), 0, NULL) : NULL;
+	kbuf_free(&b);
+	if (!o)
+		return -1;
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	strptime(json_string_value(json_object_get(o, "refreshed")), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	*refreshed = (int64_t)timegm(&tm);
+	memset(&tm, 0, sizeof tm);
+	strptime(json_string_value(json_object_get(o, "started")), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	*started = (int64_t)timegm(&tm);
+	json_decref(o);
+	return 0;
+}
+
+START_TEST(test_refreshed_while_held)
+{
+	struct store_lock *lk = NULL;
+	/* stale after 3 s: refreshed every 250 ms */
+	ck_assert_int_eq(store_lock_acquire_ex(st, "backup create long", 3, &lk), KAHU_OK);
+	char *key = xstrdup(store_lock_get_info(lk)->key);
+	struct timespec ts = { 4, 500 * 1000000L };
+	nanosleep(&ts, NULL);
+	int64_t refreshed = 0, started = 0;
+	ck_assert_int_eq(read_refreshed(key, &refreshed, &started), 0);
+	ck_assert_msg(refreshed >= started + 3, "refreshed %lld, started %lld", (long long)refreshed,
+		      (long long)started);
+	/* another run (another process: same host, our pid is alive either way) with the
+	 * same stale age finds it live */
+	struct store_lock *other = NULL;
+	ck_assert_int_eq(store_lock_acquire_ex(st, "backup prune", 3, &other), KAHU_ELOCKED);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+	ck_assert_int_eq(count_locks(), 0);  /* released: nothing refreshed it back */
+	free(key);
+}
+END_TEST
+
 static Suite *lock_suite(void)
 {
 	Suite *s = suite_create("lock");
@@ -413,6 +456,7 @@ static Suite *lock_suite(void)
 	tcase_add_test(tc, test_younger_contender_backs_off);
 	tcase_add_test(tc, test_younger_contender_stays);
 	tcase_add_test(tc, test_simultaneous_acquirers);
+	tcase_add_test(tc, test_refreshed_while_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
