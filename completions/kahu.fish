@@ -143,6 +143,7 @@ complete -c kahu -n '__kahu_at restore' -a list -d 'List the restores recorded o
 complete -c kahu -n '__kahu_at restore list' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at restore' -a describe -d 'Show a restore\'s result; --details lists every item\'s outcome'
 complete -c kahu -n '__kahu_at restore describe' -l details -d 'list every item with its outcome'
+complete -c kahu -n '__kahu_at restore describe' -l outcome -r -f -a 'created updated skipped failed' -d 'list only the items with these outcomes: created, updated, skipped, failed (implies --details)'
 complete -c kahu -n '__kahu_at restore describe' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at restore describe' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
 complete -c kahu -n '__kahu_at restore describe' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'

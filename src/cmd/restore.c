@@ -511,6 +511,20 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
 	int details = inv_count(ctx->inv, "details") > 0;
+	const char *outcome = inv_str(ctx->inv, "outcome");
+	struct strv want = STRV_INIT;
+	if (outcome) {
+		strv_split(&want, outcome, ',');
+		for (size_t i = 0; i < want.n; i++)
+			if (strcmp(want.v[i], "created") && strcmp(want.v[i], "updated") &&
+			    strcmp(want.v[i], "skipped") && strcmp(want.v[i], "failed")) {
+				int e = kahu_error_set(KAHU_EUSAGE, "--outcome takes created, updated, skipped "
+						       "or failed (comma-separated), not \"%s\"", want.v[i]);
+				strv_free(&want);
+				return e;
+			}
+		details = 1;
+	}
 	struct repo *repo = NULL;
 	struct kbuf sum = KBUF_INIT, plain = KBUF_INIT, stored = KBUF_INIT;
 	json_t *summary = NULL, *doc = NULL;
@@ -572,6 +586,21 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 			goto out;
 		}
 	}
+	if (want.n && doc) {
+		/* Only the items with the outcomes asked for. */
+		json_t *items = json_object_get(doc, "items"), *kept = json_array();
+		size_t k;
+		json_t *it;
+		json_array_foreach(items, k, it) {
+			const char *oc = json_string_value(json_object_get(it, "outcome"));
+			for (size_t j = 0; oc && j < want.n; j++)
+				if (strcmp(oc, want.v[j]) == 0) {
+					json_array_append(kept, it);
+					break;
+				}
+		}
+		json_object_set_new(doc, "items", kept);
+	}
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
 		rc = ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		goto out;
@@ -619,6 +648,7 @@ out:
 	json_decref(summary);
 	json_decref(doc);
 	repo_close(repo);
+	strv_free(&want);
 	return rc;
 }
 
@@ -655,6 +685,7 @@ static const struct kahu_opt create_opts[] = {
 
 static const struct kahu_opt describe_opts[] = {
 	{ "details", 0, NULL, "list every item with its outcome", NULL, 0, NULL },
+	{ "outcome", 0, "OUTCOME,…", "list only the items with these outcomes: created, updated, skipped, failed (implies --details)", "created updated skipped failed", 0, NULL },
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -267,6 +267,14 @@ t_grep "... status PartiallyFailed" "^Status: +PartiallyFailed" "$T_OUT"
 t_grep "... the Secret failed with the server's reason" "^secrets +shop +shop-db +failed +.*forbidden: User \"limited\" cannot get resource \"secrets\"" "$T_OUT"
 t_grep "... the Role too" "^roles\.rbac\.authorization\.k8s\.io +shop +shop-role +failed +.*forbidden" "$T_OUT"
 t_grep "... the ConfigMap was created" "^configmaps +shop +shop-settings +created" "$T_OUT"
+t_ok "... restore describe --outcome failed" "$KAHU" restore describe t-forbid --outcome failed
+t_grep "... lists the failed Secret" "^secrets +shop +shop-db +failed " "$T_OUT"
+t_nogrep "... and nothing that did not fail" " (created|skipped|updated) " "$T_OUT"
+t_ok "... restore describe --outcome failed,created -o json" "$KAHU" restore describe t-forbid --outcome failed,created -o json
+t_py "... the document's items are those two outcomes, both present" "
+oc = {i['outcome'] for i in d['items']}
+assert oc == {'failed', 'created'}, oc" "$T_OUT"
+t_exit 64 "... --outcome bogus exits 64" "$KAHU" restore describe t-forbid --outcome bogus
 
 # ---- unknown backup, wrong key ----
 t_exit 66 "an unknown backup exits 66" "$KAHU" --kubeconfig "$MAP_KC" restore create --from-backup nosuch
