@@ -139,7 +139,7 @@ static char *lock_purpose(const char *name)
 
 /* A summary that says InProgress is the mark a run leaves when it starts.  When no live
  * lock of that run is held any more, the run ended without recording its result
- * (killed, or its machine went down): say so instead. */
+ * (killed, its machine went down, or the result could not be stored): say so instead. */
 struct live_ctx {
 	char *purpose;
 	int found;
@@ -166,9 +166,10 @@ static void settle_status(struct kahu_store *st, json_t *summary)
 	if (store_lock_list(st, find_live, &c) == 0 && !c.found) {
 		json_object_set_new(summary, "status", json_string("Interrupted"));
 		json_object_set_new(summary, "error", json_string(
-			"the run ended without recording its result (killed, or its machine went "
-			"down), so what it created is not known: run the restore again under "
-			"another name; objects that are there and identical are skipped"));
+			"the run ended without recording its result (killed, its machine went "
+			"down, or the location refused the result), so what it created is not "
+			"known: run the restore again under another name; objects that are there "
+			"and identical are skipped"));
 	}
 	free(c.purpose);
 }
