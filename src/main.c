@@ -37,6 +37,7 @@ static const struct kahu_cmd *const commands[] = {
 	&cmd_restore_create_entry,
 	&cmd_restore_list_entry,
 	&cmd_restore_describe_entry,
+	&cmd_restore_logs_entry,
 	&cmd_version_entry,
 	&cmd_internal_complete_entry,
 	&cmd_internal_dump_cli_entry,

@@ -47,6 +47,7 @@ extern const struct kahu_cmd cmd_restore_entry;
 extern const struct kahu_cmd cmd_restore_create_entry;
 extern const struct kahu_cmd cmd_restore_list_entry;
 extern const struct kahu_cmd cmd_restore_describe_entry;
+extern const struct kahu_cmd cmd_restore_logs_entry;
 extern const struct kahu_cmd cmd_cluster_entry;
 extern const struct kahu_cmd cmd_cluster_check_entry;
 extern const struct kahu_cmd cmd_key_entry;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define RESULT_OBJECT "result.json.zst"
+#define LOG_OBJECT "log.jsonl.zst"
 #define SUMMARY_OBJECT "restore.json"
 
 struct restore_cmd {
@@ -174,6 +175,61 @@ static void settle_status(struct kahu_store *st, json_t *summary)
 	free(c.purpose);
 }
 
+/* The restore's own log (what it said at info level and above) as
+ * restores/NAME/log.jsonl.zst[.kenc]. */
+static int write_log(struct repo *repo, const struct kahu_key *key, const char *name, FILE *log)
+{
+	char *path = xasprintf("restores/%s/%s%s", name, LOG_OBJECT, key ? ".kenc" : "");
+	struct res_pipe p = { 0 };
+	char buf[65536];
+	size_t n;
+	int rc;
+	if (fflush(log) != 0 || fseek(log, 0, SEEK_SET) != 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary log: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = store_put_begin_ex(repo_store(repo), path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN,
+				     &p.put)) < 0 ||
+	    (key && (rc = kenc_writer_new(key, path, put_sink, p.put, &p.enc)) < 0) ||
+	    (rc = zs_compress_new(3, 0, res_enc, &p, &p.z)) < 0)
+		goto out;
+	while ((n = fread(buf, 1, sizeof buf, log)) > 0)
+		if ((rc = zs_write(p.z, buf, n)) < 0)
+			goto out;
+	if ((rc = zs_finish(p.z)) < 0 || (p.enc && (rc = kenc_writer_finish(p.enc)) < 0))
+		goto out;
+	rc = store_put_commit(p.put);
+	p.put = NULL;
+out:
+	if (p.put)
+		store_put_abort(p.put);
+	zs_free(p.z);
+	kenc_writer_free(p.enc);
+	free(path);
+	return rc;
+}
+
+static void log_line(void *ud, int level, const char *json_line)
+{
+	(void)level;
+	fprintf(ud, "%s\n", json_line);
+}
+
+static FILE *private_temp(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *tpath = xasprintf("%s/kahu-restore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(tpath);
+	FILE *f = NULL;
+	if (fd >= 0) {
+		unlink(tpath);
+		if (!(f = fdopen(fd, "w+")))
+			close(fd);
+	}
+	free(tpath);
+	return f;
+}
+
 static int write_results(struct repo *repo, const struct kahu_key *key, const char *name,
 			 json_t *summary, FILE *lines)
 {
@@ -227,6 +283,7 @@ static int run_restore_create(struct kahu_ctx *ctx)
 	const struct kahu_invocation *inv = ctx->inv;
 	const char *backup = inv_str(inv, "from-backup");
 	struct restore_cmd rcmd = { .ctx = ctx, .dry = inv_count(inv, "dry-run") > 0 };
+	FILE *logf = NULL;
 	struct kahu_scope *scope = NULL;
 	struct ns_map *map = NULL;
 	struct repo *repo = NULL;
@@ -288,15 +345,9 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		}
 		if (rc != KAHU_ENOTFOUND)
 			goto out;
-		const char *tmp = getenv("TMPDIR");
-		char *tpath = xasprintf("%s/kahu-result.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		int fd = mkstemp(tpath);
-		if (fd >= 0) {
-			unlink(tpath);
-			rcmd.results = fdopen(fd, "w+");
-		}
-		free(tpath);
-		if (!rcmd.results) {
+		rcmd.results = private_temp();
+		logf = rcmd.results ? private_temp() : NULL;
+		if (!rcmd.results || !logf) {
 			rc = kahu_error_set(KAHU_EIO, "cannot create a temporary file: %s", strerror(errno));
 			goto out;
 		}
@@ -344,9 +395,13 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		if (rc < 0)
 			goto out;
 	}
+	if (logf)
+		kahu_log_set_sink(log_line, logf, KAHU_LOG_INFO);
 	progress_start(ctx->progress && !rcmd.dry, "restoring");
 	rc = restore_run(kc, &spec, &tot);
 	progress_done();
+	if (logf)
+		kahu_log_set_sink(NULL, NULL, 0);
 	int interrupted = rc == KAHU_EINTR;
 	if (rc < 0 && !interrupted && rcmd.dry)
 		goto out;
@@ -378,7 +433,10 @@ static int run_restore_create(struct kahu_ctx *ctx)
 			       name, backup, tot.created, tot.updated, tot.skipped, tot.failed);
 		}
 	} else {
-		int wrc = write_results(repo, key, name, summary, rcmd.results);
+		int wrc = write_log(repo, key, name, logf);
+		if (wrc < 0)
+			log_warn("cannot store the log of restore %s: %s", name, kahu_error_last());
+		wrc = write_results(repo, key, name, summary, rcmd.results);
 		if (wrc < 0)
 			log_error("cannot store the result of restore %s: %s", name, kahu_error_last());
 		if (fatal)
@@ -413,6 +471,10 @@ static int run_restore_create(struct kahu_ctx *ctx)
 	if (rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
 out:
+	if (logf) {
+		kahu_log_set_sink(NULL, NULL, 0);
+		fclose(logf);
+	}
 	if (rcmd.results)
 		fclose(rcmd.results);
 	out_table_free(rcmd.table);
@@ -508,6 +570,74 @@ static int collect(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+/* restores/NAME/OBJECT[.kenc], decrypted and decompressed into plain. */
+static int read_sealed(struct repo *repo, const char *name, const char *object, int encrypted,
+		       struct kbuf *plain)
+{
+	const struct kahu_key *key = NULL;
+	struct zstream *z = NULL;
+	struct kenc_reader *enc = NULL;
+	struct kbuf stored = KBUF_INIT;
+	char *path = xasprintf("restores/%s/%s%s", name, object, encrypted ? ".kenc" : "");
+	int rc = 0;
+	if (encrypted)
+		rc = repo_key(repo, &key);
+	if (rc == 0)
+		rc = store_get(repo_store(repo), path, 0, STORE_TO_END, collect, &stored);
+	if (rc == 0)
+		rc = zs_decompress_new(collect, plain, &z);
+	if (rc == 0 && key)
+		rc = kenc_reader_new(key, path, zs_feed_cb, z, &enc);
+	if (rc == 0)
+		rc = enc ? kenc_reader_feed(enc, stored.data, stored.len) : zs_feed(z, stored.data, stored.len);
+	if (rc == 0 && enc)
+		rc = kenc_reader_finish(enc);
+	if (rc == 0)
+		rc = zs_finish(z);
+	zs_free(z);
+	kenc_reader_free(enc);
+	kbuf_free(&stored);
+	free(path);
+	return rc;
+}
+
+static int read_summary(struct repo *repo, const char *name, json_t **out)
+{
+	struct kbuf sum = KBUF_INIT;
+	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	int rc = store_read_small(repo_store(repo), spath, 1u << 20, &sum);
+	free(spath);
+	*out = NULL;
+	if (rc == KAHU_ENOTFOUND)
+		rc = kahu_error_set(rc, "no restore named %s on location %s", name, repo_location(repo)->name);
+	if (rc == 0 && !(*out = json_loadb(sum.data, sum.len, 0, NULL)))
+		rc = kahu_error_set(KAHU_EDATA, "restores/%s/%s is not JSON", name, SUMMARY_OBJECT);
+	kbuf_free(&sum);
+	return rc;
+}
+
+static int run_restore_logs(struct kahu_ctx *ctx)
+{
+	const char *name = ctx->inv->args.v[0];
+	struct repo *repo = NULL;
+	struct kbuf plain = KBUF_INIT;
+	json_t *summary = NULL;
+	int rc;
+	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
+	    (rc = read_summary(repo, name, &summary)) < 0)
+		goto out;
+	rc = read_sealed(repo, name, LOG_OBJECT, json_is_true(json_object_get(summary, "encrypted")), &plain);
+	if (rc == KAHU_ENOTFOUND)
+		rc = kahu_error_set(rc, "restore %s has no stored log (it was killed, or made by an older kahu)", name);
+	if (rc == 0 && plain.len && fwrite(plain.data, 1, plain.len, stdout) != plain.len)
+		rc = kahu_error_set(KAHU_EIO, "write error on standard output: %s", strerror(errno));
+out:
+	kbuf_free(&plain);
+	json_decref(summary);
+	repo_close(repo);
+	return rc;
+}
+
 static int run_restore_describe(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
@@ -527,27 +657,13 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		details = 1;
 	}
 	struct repo *repo = NULL;
-	struct kbuf sum = KBUF_INIT, plain = KBUF_INIT, stored = KBUF_INIT;
+	struct kbuf plain = KBUF_INIT;
 	json_t *summary = NULL, *doc = NULL;
-	const struct kahu_key *key = NULL;
-	struct zstream *z = NULL;
-	struct kenc_reader *enc = NULL;
 	int rc;
 
-	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0)
+	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
+	    (rc = read_summary(repo, name, &summary)) < 0)
 		goto out;
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
-	rc = store_read_small(repo_store(repo), spath, 1u << 20, &sum);
-	free(spath);
-	if (rc == KAHU_ENOTFOUND)
-		rc = kahu_error_set(rc, "no restore named %s on location %s", name, repo_location(repo)->name);
-	if (rc < 0)
-		goto out;
-	summary = json_loadb(sum.data, sum.len, 0, NULL);
-	if (!summary) {
-		rc = kahu_error_set(KAHU_EDATA, "restores/%s/%s is not JSON", name, SUMMARY_OBJECT);
-		goto out;
-	}
 	settle_status(repo_store(repo), summary);
 	const char *status = json_string_value(json_object_get(summary, "status"));
 	int ended = !status || (strcmp(status, "InProgress") != 0 && strcmp(status, "Interrupted") != 0) ||
@@ -562,24 +678,7 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		details = 0;
 	}
 	if (details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		char *rpath = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, encrypted ? ".kenc" : "");
-		if (encrypted && (rc = repo_key(repo, &key)) < 0) {
-			free(rpath);
-			goto out;
-		}
-		rc = store_get(repo_store(repo), rpath, 0, STORE_TO_END, collect, &stored);
-		if (rc == 0)
-			rc = zs_decompress_new(collect, &plain, &z);
-		if (rc == 0 && key)
-			rc = kenc_reader_new(key, rpath, zs_feed_cb, z, &enc);
-		if (rc == 0)
-			rc = enc ? kenc_reader_feed(enc, stored.data, stored.len) : zs_feed(z, stored.data, stored.len);
-		if (rc == 0 && enc)
-			rc = kenc_reader_finish(enc);
-		if (rc == 0)
-			rc = zs_finish(z);
-		free(rpath);
-		if (rc < 0)
+		if ((rc = read_sealed(repo, name, RESULT_OBJECT, encrypted, &plain)) < 0)
 			goto out;
 		doc = json_loadb(plain.data, plain.len, 0, NULL);
 		if (!doc) {
@@ -641,11 +740,7 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		out_table_free(t);
 	}
 out:
-	zs_free(z);
-	kenc_reader_free(enc);
-	kbuf_free(&sum);
 	kbuf_free(&plain);
-	kbuf_free(&stored);
 	json_decref(summary);
 	json_decref(doc);
 	repo_close(repo);
@@ -715,6 +810,19 @@ const struct kahu_cmd cmd_restore_list_entry = {
 	.name = "restore list", .args = "", .min_args = 0, .max_args = 0,
 	.summary = "List the restores recorded on a location",
 	.outputs = "table json yaml name", .opts = list_opts, .run = run_restore_list,
+};
+
+static const struct kahu_opt logs_opts[] = {
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+const struct kahu_cmd cmd_restore_logs_entry = {
+	.name = "restore logs", .args = "NAME", .min_args = 1, .max_args = 1,
+	.summary = "Print a restore's own log (JSON lines: what it said at info level and above)",
+	.opts = logs_opts, .run = run_restore_logs, .args_complete = "@restore",
 };
 
 const struct kahu_cmd cmd_restore_describe_entry = {

@@ -285,6 +285,9 @@ static void report(struct run *r, const char *gr, const char *ns, const char *sr
 	}
 	r->t->items++;
 	r->done++;
+	if (oc == OUTCOME_FAILED)
+		log_info("%s %s%s%s failed: %s", gr, ns ? ns : "", ns ? "/" : "", name ? name : "?",
+			 reason ? reason : "");
 	if (strcmp(gr, "namespaces") == 0 && name && !r->s->dry_run &&
 	    (oc == OUTCOME_CREATED || oc == OUTCOME_UPDATED ||
 	     (oc == OUTCOME_SKIPPED && reason && strncmp(reason, "exists", 6) == 0)))
@@ -643,6 +646,8 @@ static void restore_type(struct run *r, struct spool_type *t, const struct kube_
 			 enum scope_type_decision dec)
 {
 	list_existing(r, t->gr);
+	log_info("%s: %ld item%s to restore%s", t->gr, t->n, t->n == 1 ? "" : "s",
+		 r->have_existing ? "" : " (its existing objects could not be listed: each is looked up)");
 	r->cur = t;
 	r->cur_src = src;
 	r->cur_decision = dec;

@@ -275,6 +275,8 @@ t_py "... the document's items are those two outcomes, both present" "
 oc = {i['outcome'] for i in d['items']}
 assert oc == {'failed', 'created'}, oc" "$T_OUT"
 t_exit 64 "... --outcome bogus exits 64" "$KAHU" restore describe t-forbid --outcome bogus
+t_ok "... restore logs t-forbid" "$KAHU" restore logs t-forbid
+t_grep "... the log names the failed Secret and why" '"msg":"secrets shop/shop-db failed: .*forbidden' "$T_OUT"
 
 # ---- unknown backup, wrong key ----
 t_exit 66 "an unknown backup exits 66" "$KAHU" --kubeconfig "$MAP_KC" restore create --from-backup nosuch

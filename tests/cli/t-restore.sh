@@ -605,6 +605,15 @@ assert any("web-5d9c8b7f6-x2x7q" in l and "owned by a ReplicaSet" in l for l in 
 f=$LOC/restores/r1/result.json.zst.kenc
 [ -f "$f" ] && [ "$(head -c 8 "$f")" = KAHUENC1 ] && [ -f "$LOC/restores/r1/restore.json" ]
 t_result $? "restores/r1 holds restore.json and result.json.zst.kenc (encrypted)"
+f=$LOC/restores/r1/log.jsonl.zst.kenc
+[ -f "$f" ] && [ "$(head -c 8 "$f")" = KAHUENC1 ]; t_result $? "... and its log, log.jsonl.zst.kenc (encrypted)"
+t_ok "restore logs r1" "$KAHU" restore logs r1
+cp "$T_OUT" "$T_DIR/r1.log"
+t_pyrun "... JSON lines (time, level, msg), one per type restored" '
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert lines and all({"time", "level", "msg"} <= set(l) for l in lines), lines[:3]
+assert any(l["msg"].startswith("configmaps: ") and " to restore" in l["msg"] for l in lines), [l["msg"] for l in lines][:10]' "$T_DIR/r1.log"
+t_exit 66 "restore logs of an unknown restore exits 66" "$KAHU" restore logs nosuch
 leaks=$(grep -rlaF -e shop-settings -e gizmo -e web-5d9c8b7f6 -e shop-db "$LOC/restores" 2>/dev/null)
 echo "$leaks" >"$T_OUT"
 [ -z "$leaks" ]; t_result $? "... no object name in plaintext under restores/"
