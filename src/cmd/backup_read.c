@@ -435,13 +435,6 @@ static const struct kahu_opt download_opts[] = {
 	OPT_END
 };
 
-static const struct kahu_opt read_opts[] = {
-	KAHU_OPT_LOCATION,
-	KAHU_OPT_KEY_FILE,
-	KAHU_OPT_PASSPHRASE_FILE,
-	OPT_END
-};
-
 const struct kahu_cmd cmd_backup_describe_entry = {
 	.name = "backup describe", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Show a backup's scope, results and warnings per type (needs the key)",
@@ -458,11 +451,11 @@ const struct kahu_cmd cmd_backup_download_entry = {
 const struct kahu_cmd cmd_backup_verify_entry = {
 	.name = "backup verify", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Check a backup: the manifest's MAC, every object's hash, every chunk's authentication",
-	.opts = read_opts, .run = run_backup_verify, .args_complete = "@backup",
+	.opts = cmd_repo_key_opts, .run = run_backup_verify, .args_complete = "@backup",
 };
 
 const struct kahu_cmd cmd_backup_logs_entry = {
 	.name = "backup logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print the log a backup stored with itself (JSON lines)",
-	.opts = read_opts, .run = run_backup_logs, .args_complete = "@backup",
+	.opts = cmd_repo_key_opts, .run = run_backup_logs, .args_complete = "@backup",
 };

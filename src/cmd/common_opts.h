@@ -29,6 +29,10 @@
 	{ "lock-wait", 0, "DURATION", "when another run holds the location's lock, wait up to " \
 	  "DURATION for it (e.g. 30s, 10m; default: give up at once, exit 75)", NULL, 0, NULL }
 
+/* The options of a command that only reads a location with its key (key id, backup
+ * verify and logs, restore logs): --location, --key-file, --passphrase-file. */
+extern const struct kahu_opt cmd_repo_key_opts[];
+
 /* Fill repository options from the invocation: --config, and --location, --key-file
  * and --passphrase-file when the command has them (absent options stay NULL, so the
  * environment applies). */

@@ -256,7 +256,7 @@ static const struct kahu_opt key_generate_opts[] = {
 	OPT_END
 };
 
-static const struct kahu_opt key_id_opts[] = {
+const struct kahu_opt cmd_repo_key_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -295,7 +295,7 @@ const struct kahu_cmd cmd_key_id_entry = {
 	.max_args = 0,
 	.summary = "Show the id of the key kahu would use for a location, and where it comes from",
 	.outputs = "table json yaml name",
-	.opts = key_id_opts,
+	.opts = cmd_repo_key_opts,
 	.run = run_key_id,
 };
 

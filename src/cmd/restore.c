@@ -3,6 +3,7 @@
 #include "cmd/common_opts.h"
 #include "archive/envelope.h"
 #include "archive/key.h"
+#include "archive/seal.h"
 #include "archive/zstream.h"
 #include "cli/progress.h"
 #include "engine/restore.h"
@@ -106,22 +107,6 @@ static void on_progress(void *ud, long done, long total)
 }
 
 /* The results, encrypted (they name objects), and the summary, plain (counts only). */
-struct res_pipe {
-	struct store_put *put;
-	struct kenc_writer *enc;
-	struct zstream *z;
-};
-
-static int res_enc(void *ud, const void *buf, size_t len)
-{
-	struct res_pipe *p = ud;
-	return p->enc ? kenc_write(p->enc, buf, len) : store_put_write(p->put, buf, len);
-}
-
-static int put_sink(void *ud, const void *buf, size_t len)
-{
-	return store_put_write(ud, buf, len);
-}
 
 static int write_summary(struct kahu_store *st, const char *name, json_t *summary, unsigned flags)
 {
@@ -180,31 +165,20 @@ static void settle_status(struct kahu_store *st, json_t *summary)
 static int write_log(struct repo *repo, const struct kahu_key *key, const char *name, FILE *log)
 {
 	char *path = xasprintf("restores/%s/%s%s", name, LOG_OBJECT, key ? ".kenc" : "");
-	struct res_pipe p = { 0 };
-	char buf[65536];
-	size_t n;
+	struct store_put *put = NULL;
+	struct seal_writer sw = { 0 };
 	int rc;
-	if (fflush(log) != 0 || fseek(log, 0, SEEK_SET) != 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary log: %s", strerror(errno));
-		goto out;
-	}
 	if ((rc = store_put_begin_ex(repo_store(repo), path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN,
-				     &p.put)) < 0 ||
-	    (key && (rc = kenc_writer_new(key, path, put_sink, p.put, &p.enc)) < 0) ||
-	    (rc = zs_compress_new(3, 0, res_enc, &p, &p.z)) < 0)
+				     &put)) < 0 ||
+	    (rc = seal_open(&sw, key, path, 3, store_put_sink, put)) < 0 ||
+	    (rc = seal_write_file(&sw, log)) < 0 || (rc = seal_finish(&sw)) < 0)
 		goto out;
-	while ((n = fread(buf, 1, sizeof buf, log)) > 0)
-		if ((rc = zs_write(p.z, buf, n)) < 0)
-			goto out;
-	if ((rc = zs_finish(p.z)) < 0 || (p.enc && (rc = kenc_writer_finish(p.enc)) < 0))
-		goto out;
-	rc = store_put_commit(p.put);
-	p.put = NULL;
+	rc = store_put_commit(put);
+	put = NULL;
 out:
-	if (p.put)
-		store_put_abort(p.put);
-	zs_free(p.z);
-	kenc_writer_free(p.enc);
+	if (put)
+		store_put_abort(put);
+	seal_close(&sw);
 	free(path);
 	return rc;
 }
@@ -235,7 +209,8 @@ static int write_results(struct repo *repo, const struct kahu_key *key, const ch
 {
 	struct kahu_store *st = repo_store(repo);
 	char *path = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, key ? ".kenc" : "");
-	struct res_pipe p = { 0 };
+	struct store_put *put = NULL;
+	struct seal_writer sw = { 0 };
 	char *line = NULL, *head = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -245,33 +220,30 @@ static int write_results(struct repo *repo, const struct kahu_key *key, const ch
 	head = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
 	head[strlen(head) - 1] = '\0'; /* drop the closing brace: items follow */
-	if ((rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &p.put)) < 0 ||
-	    (key && (rc = kenc_writer_new(key, path, put_sink, p.put, &p.enc)) < 0) ||
-	    (rc = zs_compress_new(3, 0, res_enc, &p, &p.z)) < 0 ||
-	    (rc = zs_write(p.z, head, strlen(head))) < 0 ||
-	    (rc = zs_write(p.z, ",\"items\":[", 10)) < 0)
+	if ((rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &put)) < 0 ||
+	    (rc = seal_open(&sw, key, path, 3, store_put_sink, put)) < 0 ||
+	    (rc = seal_write(&sw, head, strlen(head))) < 0 ||
+	    (rc = seal_write(&sw, ",\"items\":[", 10)) < 0)
 		goto out;
 	rewind(lines);
 	while ((n = getline(&line, &cap, lines)) > 0) {
 		if (line[n - 1] == '\n')
 			n--;
-		if ((!first && (rc = zs_write(p.z, ",", 1)) < 0) || (rc = zs_write(p.z, line, (size_t)n)) < 0)
+		if ((!first && (rc = seal_write(&sw, ",", 1)) < 0) || (rc = seal_write(&sw, line, (size_t)n)) < 0)
 			goto out;
 		first = 0;
 	}
-	if ((rc = zs_write(p.z, "]}\n", 3)) < 0 || (rc = zs_finish(p.z)) < 0 ||
-	    (p.enc && (rc = kenc_writer_finish(p.enc)) < 0))
+	if ((rc = seal_write(&sw, "]}\n", 3)) < 0 || (rc = seal_finish(&sw)) < 0)
 		goto out;
-	rc = store_put_commit(p.put);
-	p.put = NULL;
+	rc = store_put_commit(put);
+	put = NULL;
 	if (rc < 0)
 		goto out;
 	rc = write_summary(st, name, summary, 0); /* replaces the InProgress mark */
 out:
-	if (p.put)
-		store_put_abort(p.put);
-	zs_free(p.z);
-	kenc_writer_free(p.enc);
+	if (put)
+		store_put_abort(put);
+	seal_close(&sw);
 	free(line);
 	free(head);
 	free(path);
@@ -812,17 +784,10 @@ const struct kahu_cmd cmd_restore_list_entry = {
 	.outputs = "table json yaml name", .opts = list_opts, .run = run_restore_list,
 };
 
-static const struct kahu_opt logs_opts[] = {
-	KAHU_OPT_LOCATION,
-	KAHU_OPT_KEY_FILE,
-	KAHU_OPT_PASSPHRASE_FILE,
-	OPT_END
-};
-
 const struct kahu_cmd cmd_restore_logs_entry = {
 	.name = "restore logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print a restore's own log (JSON lines: what it said at info level and above)",
-	.opts = logs_opts, .run = run_restore_logs, .args_complete = "@restore",
+	.opts = cmd_repo_key_opts, .run = run_restore_logs, .args_complete = "@restore",
 };
 
 const struct kahu_cmd cmd_restore_describe_entry = {

@@ -2,10 +2,9 @@
 #include "engine/backup.h"
 #include "engine/bread.h"
 #include "archive/bundle.h"
-#include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/manifest.h"
-#include "archive/zstream.h"
+#include "archive/seal.h"
 #include "engine/scope.h"
 #include "kube/discovery.h"
 #include "kube/resource.h"
@@ -231,10 +230,9 @@ static void log_to_file(void *ud, int level, const char *json_line)
 	fprintf(ud, "%s\n", json_line);
 }
 
+/* What is stored of the log: hashed and counted for the manifest on its way out. */
 struct log_pipe {
 	struct store_put *put;
-	struct kenc_writer *enc;
-	struct zstream *z;
 	struct kahu_hash *hash;
 	uint64_t size;
 };
@@ -247,34 +245,19 @@ static int log_sink(void *ud, const void *buf, size_t len)
 	return store_put_write(lp->put, buf, len);
 }
 
-static int log_enc(void *ud, const void *buf, size_t len)
-{
-	struct log_pipe *lp = ud;
-	return lp->enc ? kenc_write(lp->enc, buf, len) : log_sink(lp, buf, len);
-}
-
 /* Store the log file as backups/<name>/log.jsonl.zst[.kenc]; its object entry (path,
  * size, hash) is appended to `objects`. */
 static int store_log(const struct backup_spec *b, FILE *f, json_t *objects)
 {
 	char *path = backup_object_path(b->name, "log.jsonl.zst", b->key != NULL);
 	struct log_pipe lp = { .hash = kahu_hash_new() };
-	char buf[65536], hex[KAHU_HASH_HEX_LEN + 1];
-	size_t n;
+	struct seal_writer sw = { 0 };
+	char hex[KAHU_HASH_HEX_LEN + 1];
 	int rc;
 
-	if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary log: %s", strerror(errno));
-		goto out;
-	}
 	if ((rc = store_put_begin_ex(b->st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &lp.put)) < 0 ||
-	    (b->key && (rc = kenc_writer_new(b->key, path, log_sink, &lp, &lp.enc)) < 0) ||
-	    (rc = zs_compress_new(b->compression_level, 0, log_enc, &lp, &lp.z)) < 0)
-		goto out;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		if ((rc = zs_write(lp.z, buf, n)) < 0)
-			goto out;
-	if ((rc = zs_finish(lp.z)) < 0 || (lp.enc && (rc = kenc_writer_finish(lp.enc)) < 0))
+	    (rc = seal_open(&sw, b->key, path, b->compression_level, log_sink, &lp)) < 0 ||
+	    (rc = seal_write_file(&sw, f)) < 0 || (rc = seal_finish(&sw)) < 0)
 		goto out;
 	rc = store_put_commit(lp.put);
 	lp.put = NULL;
@@ -286,8 +269,7 @@ static int store_log(const struct backup_spec *b, FILE *f, json_t *objects)
 out:
 	if (lp.put)
 		store_put_abort(lp.put);
-	zs_free(lp.z);
-	kenc_writer_free(lp.enc);
+	seal_close(&sw);
 	kahu_hash_free(lp.hash);
 	free(path);
 	return rc;

@@ -263,8 +263,7 @@ struct run {
 	enum scope_type_decision cur_decision;
 };
 
-static json_t *listed_object(struct run *r, const struct kube_resource *tr, const char *ns,
-			     const char *name);
+static json_t *listed_object(struct run *r, const char *where);
 
 static const char *meta(json_t *o, const char *f)
 {
@@ -439,14 +438,16 @@ static void restore_item(struct run *r, json_t *obj)
 	 * type's objects were listed before its items started (one LIST instead of a GET
 	 * per item); only those that exist are read one by one. */
 	int absent = 0;
+	const char *where = NULL; /* of the listed object in r->live */
 	if (r->have_existing) {
 		char *k = xasprintf("%s\t%s", tr->namespaced && ns ? ns : "", tname);
 		absent = !strset_has(&r->existing, k);
+		where = strset_get(&r->existing, k);
 		free(k);
 	}
 	if (absent) {
 		rc = KAHU_ENOTFOUND;
-	} else if (tr == r->live_type && (live = listed_object(r, tr, ns, tname))) {
+	} else if (where && tr == r->live_type && (live = listed_object(r, where))) {
 		goto found;
 	} else {
 		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
@@ -623,16 +624,13 @@ static void list_existing(struct run *r, const char *gr)
 	kube_list_stats_clear(&st);
 }
 
-/* The object as listed before the type's items started, or NULL (read it then). */
-static json_t *listed_object(struct run *r, const struct kube_resource *tr, const char *ns,
-			     const char *name)
+/* The object as listed before the type's items started ("OFFSET LENGTH" in r->live),
+ * or NULL (read it then). */
+static json_t *listed_object(struct run *r, const char *where)
 {
-	char *k = xasprintf("%s\t%s", tr->namespaced && ns ? ns : "", name);
-	const char *v = strset_get(&r->existing, k);
-	free(k);
 	long long off;
 	size_t len;
-	if (!v || sscanf(v, "%lld %zu", &off, &len) != 2)
+	if (sscanf(where, "%lld %zu", &off, &len) != 2)
 		return NULL;
 	char *buf = xmalloc(len ? len : 1);
 	json_t *o = NULL;
