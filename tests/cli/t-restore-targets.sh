@@ -337,6 +337,8 @@ t_ok "... restore describe -o json" "$KAHU" restore describe t-kill -o json
 t_py "... status Interrupted with the reason" "
 assert d['status'] == 'Interrupted' and 'without recording' in d['error'], d" "$T_OUT"
 t_exit 73 "... its name stays taken" "$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-kill --from-backup b1
+t_exit 66 "... restore logs says it has no stored log" "$KAHU" restore logs t-kill
+t_grep "... and why" "restore t-kill has no stored log" "$T_ERR"
 cluster_admin DELETE /_admin/faults >/dev/null
 t_ok "... a restore run again completes what it did not (identical objects skipped)" \
 	"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create t-kill2 --from-backup b1
