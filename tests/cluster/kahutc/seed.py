@@ -82,15 +82,20 @@ def _prio(d):
     return 2
 
 
-def seed(cluster, docs):
-    """Create (or replace) every document.  Returns a report dict."""
+def seed(cluster, docs, unchecked_names=False):
+    """Create (or replace) every document.  Returns a report dict.
+
+    unchecked_names: accept any non-empty name and namespace (".." or "a/b" too), as a
+    hostile or broken API server would serve them; for tests of clients only."""
     docs = sorted(docs, key=_prio)  # stable: CRDs, namespaces, then the rest in file order
     q = {"fieldManager": "kahu-test-seed"}
     cluster._local.immediate = True  # CRDs of a seed are established at once, whatever --crd-delay says
+    cluster._local.unchecked_names = unchecked_names
     try:
         return _seed(cluster, docs, q)
     finally:
         cluster._local.immediate = False
+        cluster._local.unchecked_names = False
 
 
 def _seed(cluster, docs, q):

@@ -677,7 +677,7 @@ class Handler(BaseHTTPRequestHandler):
                 docs = seedmod.parse_manifests(body.decode("utf-8"))
             except Exception as ex:
                 raise errors.bad_request("seed: cannot parse manifests: %s" % ex)
-            rep = seedmod.seed(cl, docs)
+            rep = seedmod.seed(cl, docs, unchecked_names=self.q.get("unchecked-names") in ("1", "true"))
             return self.send(200 if not rep["errors"] else 422, rep)
         if sub == "synthetic" and m == "POST":
             d = jbody()
