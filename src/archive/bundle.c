@@ -147,6 +147,56 @@ int bundle_name_check(const char *name)
 	return 0;
 }
 
+/* ---- member-name components ------------------------------------------------------- */
+
+int bundle_component_safe(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (len == 0 || len > BUNDLE_COMPONENT_RAW_MAX || p[0] == BUNDLE_ENCODED_MARK)
+		return 0;
+	if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+		return 0;
+	for (size_t i = 0; i < len; ) {
+		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '/')
+			return 0;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		/* utf8_seq_len reads at most 4 bytes and stops at the first that is not a
+		 * continuation byte, so a sequence cut by len is caught below. */
+		size_t n = utf8_seq_len(p + i);
+		if (!n || n > len - i)
+			return 0;
+		if (p[i] == 0xc2 && p[i + 1] <= 0x9f) /* U+0080..U+009F: C1 controls */
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+void bundle_component_encode(const char *s, size_t len, struct kbuf *out)
+{
+	char hex[KAHU_HASH_HEX_LEN + 1];
+	kbuf_addc(out, BUNDLE_ENCODED_MARK);
+	for (size_t i = 0; i < len && i < BUNDLE_ENCODED_PREFIX_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+		kbuf_addc(out, keep ? (char)c : '_');
+	}
+	kbuf_addc(out, '~');
+	kbuf_adds(out, kahu_key_hash(s, len, hex));
+}
+
+void bundle_component_add(const char *s, size_t len, struct kbuf *out)
+{
+	if (bundle_component_safe(s, len))
+		kbuf_add(out, s, len);
+	else
+		bundle_component_encode(s, len, out);
+}
+
 /* ---- names and the locale ----------------------------------------------------------
  * libarchive converts names between the pax header's UTF-8 and the current locale's
  * charset.  Our names are UTF-8 whatever the user's locale, so header calls run under
@@ -1077,11 +1127,32 @@ static int extract_file(struct bundle_reader *r, int dirfd, const char *leaf, co
 	return rc;
 }
 
+/* The file-system name of one member-name component: itself, or when it is longer
+ * than name_max its encoded form ("<stem>.json" of a file as "<encoded stem>.json"). */
+static const char *fs_component(const char *comp, bool is_file, size_t name_max,
+				struct kbuf *tmp, bool *shortened)
+{
+	size_t len = strlen(comp);
+	if (len <= name_max)
+		return comp;
+	kbuf_reset(tmp);
+	if (is_file && len > 5 && strcmp(comp + len - 5, ".json") == 0) {
+		bundle_component_encode(comp, len - 5, tmp);
+		kbuf_adds(tmp, ".json");
+	} else {
+		bundle_component_encode(comp, len, tmp);
+	}
+	*shortened = true;
+	return kbuf_str(tmp);
+}
+
 /* One member: walk (and create) its directories component by component. */
-static int extract_entry(struct bundle_reader *r, int rootfd, const char *dir,
+static int extract_entry(struct bundle_reader *r, int rootfd, const char *dir, size_t name_max,
 			 const struct bundle_entry *e, struct bundle_extract_stats *st)
 {
 	char q[QUOTE_CAP];
+	struct kbuf tmp = KBUF_INIT;
+	bool shortened = false;
 	int rc;
 	if (e->type != BUNDLE_FILE && e->type != BUNDLE_DIR)
 		return reader_fail(r, kahu_error_set(KAHU_EDATA,
@@ -1106,29 +1177,35 @@ static int extract_entry(struct bundle_reader *r, int rootfd, const char *dir,
 	for (char *slash; (slash = strchr(comp, '/')); comp = slash + 1) {
 		*slash = '\0';
 		int next;
-		rc = open_dir_at(cur, comp, dir, name, &next);
+		rc = open_dir_at(cur, fs_component(comp, false, name_max, &tmp, &shortened), dir,
+				 name, &next);
 		*slash = '/';
 		if (cur != rootfd)
 			close(cur);
 		if (rc < 0) {
 			free(name);
+			kbuf_free(&tmp);
 			return rc;
 		}
 		cur = next;
 	}
+	const char *leaf = fs_component(comp, e->type == BUNDLE_FILE, name_max, &tmp, &shortened);
 	if (e->type == BUNDLE_DIR) {
 		int fd;
-		if ((rc = open_dir_at(cur, comp, dir, name, &fd)) == 0) {
+		if ((rc = open_dir_at(cur, leaf, dir, name, &fd)) == 0) {
 			close(fd);
 			if (st)
 				st->dirs++;
 		}
 	} else {
-		rc = extract_file(r, cur, comp, dir, name, st);
+		rc = extract_file(r, cur, leaf, dir, name, st);
 	}
+	if (rc == 0 && shortened && st)
+		st->shortened++;
 	if (cur != rootfd)
 		close(cur);
 	free(name);
+	kbuf_free(&tmp);
 	return rc;
 }
 
@@ -1144,8 +1221,11 @@ int bundle_extract(struct bundle_reader *r, const char *dir, struct bundle_extra
 	if (rootfd < 0)
 		return kahu_error_set(errno == ENOTDIR ? KAHU_EEXIST : KAHU_EIO,
 				      "cannot open the directory %s: %s", dir, strerror(errno));
+	/* The longest name the file system takes, at most NAME_MAX (255 on Linux). */
+	long nm = fpathconf(rootfd, _PC_NAME_MAX);
+	size_t name_max = nm > 0 && nm < NAME_MAX ? (size_t)nm : NAME_MAX;
 	while ((rc = bundle_next(r, &e)) > 0)
-		if ((rc = extract_entry(r, rootfd, dir, &e, st)) < 0)
+		if ((rc = extract_entry(r, rootfd, dir, name_max, &e, st)) < 0)
 			break;
 	close(rootfd);
 	if (rc < 0)

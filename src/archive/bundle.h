@@ -37,6 +37,31 @@
  * why (the name is quoted, escaped). */
 int bundle_name_check(const char *name);
 
+/* ---- member-name components (FORMAT.md, "Member names") ----------------------------
+ * An API name (group-resource, namespace, object name) becomes one component of a
+ * member name.  It stands as it is when it is *safe*: 1 to BUNDLE_COMPONENT_RAW_MAX
+ * bytes of valid UTF-8 without control characters (C0, DEL, C1), without '/', not "."
+ * or "..", not starting with BUNDLE_ENCODED_MARK.  Anything else (a Role named with a
+ * newline, a 253-byte ConfigMap name, a hostile server's "../../etc/evil") is encoded:
+ *
+ *     '%' <prefix> '~' <64 hex digits>
+ *
+ * prefix: its first bytes (at most BUNDLE_ENCODED_PREFIX_MAX), each byte that is not
+ * [A-Za-z0-9._-] replaced by '_' (readable, never a path); the digits: BLAKE2b-256 of
+ * all its bytes.  An encoded component is at most 114 bytes and never safe, so the two
+ * forms never meet.  The real name is in the object and the index line. */
+#define BUNDLE_COMPONENT_RAW_MAX 240
+#define BUNDLE_ENCODED_MARK '%'
+#define BUNDLE_ENCODED_PREFIX_MAX 48
+#define BUNDLE_ENCODED_LEN_MAX (1 + BUNDLE_ENCODED_PREFIX_MAX + 1 + KAHU_HASH_HEX_LEN)
+
+/* Whether s[0..len) may stand as it is. */
+int bundle_component_safe(const char *s, size_t len);
+/* The encoded form of s[0..len), appended to out. */
+void bundle_component_encode(const char *s, size_t len, struct kbuf *out);
+/* s[0..len) as it is when safe, else encoded, appended to out. */
+void bundle_component_add(const char *s, size_t len, struct kbuf *out);
+
 /* ---- writer --------------------------------------------------------------------- */
 
 struct bundle_writer;
@@ -144,11 +169,17 @@ struct bundle_extract_stats {
 	uint64_t files;
 	uint64_t dirs;
 	uint64_t bytes;
+	uint64_t shortened; /* members with a component too long for the file system */
 };
 
 /* Extracts every remaining member under dir (created with mode 0700 if missing; its
  * parent must exist), then calls bundle_reader_finish: 0 means everything was
  * extracted and the bundle verified.
+ *
+ * A member-name component longer than the file system takes (NAME_MAX of dir, at most
+ * 255 bytes: archives may hold 253-byte object names plus ".json") is written under
+ * its encoded form (bundle_component_encode; "<stem>.json" as "<encoded stem>.json"),
+ * the name a current writer gives it.
  *
  * Safe against hostile archives: names are checked (bundle_name_check: no absolute
  * path, no ".."), symlinks, hardlinks and special files are refused as corruption

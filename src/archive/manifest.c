@@ -869,28 +869,36 @@ void index_entry_clear(struct index_entry *e)
 static int path_component(const char *what, const char *s)
 {
 	if (!s || !*s)
-		return kahu_error_set(KAHU_EUSAGE, "empty %s in a resource path", what);
-	if (strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, ".."))
-		return kahu_error_set(KAHU_EUSAGE, "%s \"%s\" cannot be part of a resource path "
-				      "(it contains '/' or is \".\" or \"..\")", what, s);
+		return kahu_error_set(KAHU_EUSAGE, "empty %s: it cannot name an archive member", what);
 	return 0;
 }
 
 int bundle_resource_path(const char *group_resource, const char *ns, const char *name,
 			 char **out)
 {
+	struct kbuf b = KBUF_INIT;
 	int rc;
 	*out = NULL;
 	if ((rc = path_component("group-resource", group_resource)) < 0 ||
 	    (ns && (rc = path_component("namespace", ns)) < 0) ||
 	    (rc = path_component("name", name)) < 0)
 		return rc;
-	char *p = ns ? xasprintf("resources/%s/namespaces/%s/%s.json", group_resource, ns, name)
-		     : xasprintf("resources/%s/cluster/%s.json", group_resource, name);
-	if ((rc = bundle_name_check(p)) < 0) {
-		free(p);
-		return rc;
+	kbuf_adds(&b, "resources/");
+	bundle_component_add(group_resource, strlen(group_resource), &b);
+	if (ns) {
+		kbuf_adds(&b, "/namespaces/");
+		bundle_component_add(ns, strlen(ns), &b);
+		kbuf_addc(&b, '/');
+	} else {
+		kbuf_adds(&b, "/cluster/");
 	}
-	*out = p;
+	bundle_component_add(name, strlen(name), &b);
+	kbuf_adds(&b, ".json");
+	/* Cannot fail: every component is safe or encoded, the whole well under the limit. */
+	if ((rc = bundle_name_check(kbuf_str(&b))) < 0) {
+		kbuf_free(&b);
+		return kahu_error_wrap(KAHU_EINTERNAL, "naming an archive member");
+	}
+	*out = kbuf_detach(&b);
 	return 0;
 }

@@ -180,9 +180,12 @@ void index_entry_clear(struct index_entry *e);
 /* The member name of an API object in the metadata bundle (Velero's layout):
  *   ("deployments.apps", "shop", "web")  -> "resources/deployments.apps/namespaces/shop/web.json"
  *   ("namespaces", NULL, "shop")         -> "resources/namespaces/cluster/shop.json"
- * Names are kept as they are (cluster objects such as "system:controller:foo" are
- * valid member names).  KAHU_EUSAGE for an empty component, one containing '/', or
- * "." / "..". *out freed by the caller. */
+ * Each of group-resource, namespace and name is one component, as it is when it is
+ * safe (cluster objects such as "system:controller:foo" are), else encoded
+ * (bundle_component_add: "%<prefix>~<BLAKE2b-256 hex>"), so that every name the API
+ * can return - a newline in a Role's name, 253 bytes, "..", "../../etc/evil" - has a
+ * member name that extracts anywhere and never leaves its directory.  KAHU_EUSAGE
+ * only for an empty group-resource, namespace or name.  *out freed by the caller. */
 int bundle_resource_path(const char *group_resource, const char *ns, const char *name,
 			 char **out);
 

@@ -328,8 +328,14 @@ static int run_backup_create(struct kahu_ctx *ctx)
 				printf("  %s: %s\n", out.plan.types[i].group_resource, out.plan.types[i].message);
 	}
 	if (!dry && strcmp(out.status, "Completed") != 0) {
-		rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types could not be backed up",
-				    name, plan_failed_types(&out.plan));
+		if (out.failed)
+			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
+					    "%ld objects could not be backed up (see the warnings)",
+					    name, plan_failed_types(&out.plan), out.failed);
+		else
+			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types "
+					    "could not be backed up", name,
+					    plan_failed_types(&out.plan));
 		log_error("%s", kahu_error_last());
 	}
 out_spec:

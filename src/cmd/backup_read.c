@@ -115,6 +115,25 @@ static int close_metadata(struct opened *op, int check)
 
 /* ---- describe ---- */
 
+/* "ns/name" or "name" of the object in the current member; NULL when it has none. */
+static int member_real_name(struct bundle_reader *br, char **out)
+{
+	struct kbuf b = KBUF_INIT;
+	int rc = bundle_read_all(br, &b, 64u << 20);
+	*out = NULL;
+	if (rc == 0) {
+		json_t *o = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+		json_t *md = json_object_get(o, "metadata");
+		const char *ns = json_string_value(json_object_get(md, "namespace"));
+		const char *n = json_string_value(json_object_get(md, "name"));
+		if (n)
+			*out = ns ? xasprintf("%s/%s", ns, n) : xstrdup(n);
+		json_decref(o);
+	}
+	kbuf_free(&b);
+	return rc;
+}
+
 static int run_backup_describe(struct kahu_ctx *ctx)
 {
 	struct repo *repo = NULL;
@@ -144,7 +163,7 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 			char *slash = strchr(p, '/');
 			if (slash) {
 				*slash = '\0';
-				char *rest = slash + 1;
+				char *rest = slash + 1, *real = NULL;
 				size_t l = strlen(rest);
 				if (l > 5 && strcmp(rest + l - 5, ".json") == 0)
 					rest[l - 5] = '\0';
@@ -152,10 +171,16 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 					rest += 11;
 				else if (strncmp(rest, "cluster/", 8) == 0)
 					rest += 8;
+				/* An encoded name (FORMAT.md): the real one is in the object. */
+				if (strstr(e.name, "/%") && (rc = member_real_name(op.br, &real)) < 0) {
+					free(p);
+					goto out;
+				}
 				json_t *arr = json_object_get(items, p);
 				if (!arr)
 					json_object_set_new(items, p, arr = json_array());
-				json_array_append_new(arr, json_string(rest));
+				json_array_append_new(arr, json_string(real ? real : rest));
+				free(real);
 			}
 			free(p);
 		}
@@ -268,7 +293,11 @@ static int run_backup_download(struct kahu_ctx *ctx)
 			kahu_error_wrap(rc, "extracting backup %s into %s (what was extracted cannot be trusted)", name, dir);
 			goto out;
 		}
-		printf("Extracted backup %s into %s: %llu files.\n", name, dir, (unsigned long long)es.files);
+		printf("Extracted backup %s into %s: %llu files", name, dir, (unsigned long long)es.files);
+		if (es.shortened)
+			printf(", %llu with a name too long for the file system, written under its "
+			       "encoded form (see kahu-backup(1))", (unsigned long long)es.shortened);
+		printf(".\n");
 		goto out;
 	}
 	/* The tar file: written to a temporary name beside the target, renamed when the

@@ -71,11 +71,23 @@ struct writer {
 	FILE *index;                 /* temporary, unlinked: the index lines */
 	struct strset parent;        /* incremental: items of the parent */
 	time_t now;
-	long items, stored;
+	long items, stored, failed;
 	uint64_t bytes_stored;
 	struct kbuf scratch;
 	struct backup_progress prog;
 };
+
+/* An object nothing can be stored under (no name, a namespaced object without a
+ * namespace: no API server sends that, a hostile one might) fails alone: a warning
+ * with the reason, the backup goes on and ends PartiallyFailed. */
+static int fail_item(struct writer *w, struct plan_type *t, const char *ns, const char *name,
+		     const char *why)
+{
+	w->failed++;
+	log_warn("%s %s%s%s not backed up: %s", t->group_resource, ns && *ns ? ns : "",
+		 ns && *ns ? "/" : "", name && *name ? name : "(no name)", why);
+	return 0;
+}
 
 static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, size_t len)
 {
@@ -86,8 +98,11 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 	char hash[KAHU_HASH_HEX_LEN + 1];
 	int rc = 0;
 
-	if (!name)
-		return 0; /* nothing to store an object under; the server never sends that */
+	if (!name || !*name)
+		return fail_item(w, t, ns, name, "the server sent it without metadata.name");
+	if (t->res->namespaced && (!ns || !*ns))
+		return fail_item(w, t, ns, name, "the server sent this namespaced object without "
+				 "metadata.namespace");
 	kahu_key_hash(text, len, hash);
 
 	int store = 1;
@@ -97,13 +112,10 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 		store = !ph || strcmp(ph, hash) != 0;
 		free(k);
 	}
-	if (!w->b->dry_run && store) {
-		char *member = NULL;
-		if ((rc = bundle_resource_path(t->group_resource, ns, name, &member)) == 0)
-			rc = bundle_add(w->bw, member, text, len, w->now);
-		free(member);
-	}
-	if (rc == 0 && w->index) {
+	/* Both names first: one the item cannot have fails the item, not the backup. */
+	char *member = NULL;
+	kbuf_reset(&w->scratch);
+	if (w->index) {
 		struct index_entry ie = {
 			.resource = t->group_resource,
 			.ns = (char *)ns,
@@ -112,12 +124,18 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 			.rv = (char *)json_string_value(json_object_get(md, "resourceVersion")),
 		};
 		memcpy(ie.hash, hash, sizeof ie.hash);
-		kbuf_reset(&w->scratch);
-		if ((rc = index_line_format(&ie, &w->scratch)) == 0 &&
-		    fwrite(w->scratch.data, 1, w->scratch.len, w->index) != w->scratch.len)
-			rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
-					    "cannot write the temporary index: %s", strerror(errno));
+		if (index_line_format(&ie, &w->scratch) < 0)
+			return fail_item(w, t, ns, name, kahu_error_last());
 	}
+	if (!w->b->dry_run && store && bundle_resource_path(t->group_resource, ns, name, &member) < 0)
+		return fail_item(w, t, ns, name, kahu_error_last());
+	if (member)
+		rc = bundle_add(w->bw, member, text, len, w->now);
+	free(member);
+	if (rc == 0 && w->index &&
+	    fwrite(w->scratch.data, 1, w->scratch.len, w->index) != w->scratch.len)
+		rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
+				    "cannot write the temporary index: %s", strerror(errno));
 	if (rc == 0) {
 		w->items++;
 		if (store) {
@@ -323,14 +341,17 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if ((rc = collect_run(kc, b->scope, &out->plan, &co)) < 0)
 		goto out;
 
-	out->status = plan_failed_types(&out->plan) ? "PartiallyFailed" : "Completed";
+	out->status = plan_failed_types(&out->plan) || w.failed ? "PartiallyFailed" : "Completed";
 	out->items = w.items;
+	out->failed = w.failed;
 	out->stored = w.stored;
 	for (size_t i = 0; i < out->plan.n; i++)
 		out->warnings += out->plan.types[i].inconsistent + (out->plan.types[i].error != 0);
 	out->started = w.now;
 	out->completed = time(NULL);
 	out->spec = spec_json(b, &out->plan, out->status, w.now, out->completed, w.items, w.stored);
+	if (w.failed)
+		json_object_set_new(out->spec, "failedItems", json_integer(w.failed));
 	if (b->dry_run)
 		goto out;
 
@@ -400,6 +421,7 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 	json_object_foreach(b->labels, k, v)
 		manifest_add_label(m, k, json_string_value(v));
 	m->counts.items = (uint64_t)out->items;
+	m->counts.failed = (uint64_t)out->failed;
 	m->counts.types = out->plan.n;
 	for (i = 0; i < out->plan.n; i++) {
 		m->counts.skipped += (uint64_t)out->plan.types[i].excluded;

@@ -58,6 +58,7 @@ struct backup_outcome {
 	struct plan plan;                     /* per-type results (caller frees with backup_outcome_free) */
 	long items;                           /* objects in the backup's index */
 	long stored;                          /* objects stored in this backup's archive */
+	long failed;                          /* objects that could not be stored (warned) */
 	uint64_t stored_bytes;
 	size_t warnings;
 	json_t *spec;                         /* kahu/backup.json as stored */

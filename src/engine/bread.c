@@ -239,7 +239,24 @@ out:
 	return rc;
 }
 
+/* '\\' and '\t' escaped, so that a tab in a (hostile) name cannot make two items'
+ * keys equal. */
+static void key_part(struct kbuf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '\t')
+			kbuf_addc(b, '\\');
+		kbuf_addc(b, *s == '\t' ? 't' : *s);
+	}
+}
+
 char *bread_item_key(const char *group_resource, const char *ns, const char *name)
 {
-	return xasprintf("%s\t%s\t%s", group_resource, ns ? ns : "", name);
+	struct kbuf b = KBUF_INIT;
+	key_part(&b, group_resource);
+	kbuf_addc(&b, '\t');
+	key_part(&b, ns);
+	kbuf_addc(&b, '\t');
+	key_part(&b, name);
+	return kbuf_detach(&b);
 }

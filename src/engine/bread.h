@@ -47,7 +47,8 @@ void bread_free(struct bread *b);
  * only 0 means it was all intact. */
 int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out, void *ud);
 
-/* The key of an item in sets and maps: "group-resource\tnamespace\tname". */
+/* The key of an item in sets and maps: "group-resource\tnamespace\tname", each part
+ * with '\\' and tab escaped ("\\\\", "\\t"). */
 char *bread_item_key(const char *group_resource, const char *ns, const char *name);
 
 /* Stream the whole kahu/index.jsonl of a backup to `fn`, one line at a time (without

@@ -45,6 +45,8 @@ struct spool_type {
 	FILE *f;
 	long n;
 	const struct kube_resource *src;  /* the type as the backup knew it */
+	json_t *refused;                  /* [[ns|null, name, why]]: found, but not what the
+					   * index and member name say: never restored */
 };
 
 struct spool {
@@ -52,6 +54,8 @@ struct spool {
 	struct spool_type *t;
 	size_t n;
 	struct strset want;    /* "gr\tns\tname" of the final index */
+	struct strset encoded; /* member name -> [gr, ns|null, name] of the items whose
+				* member name has an encoded component */
 	struct strset taken;
 	json_t *backup_spec;   /* kahu/backup.json of the restored backup */
 };
@@ -82,12 +86,14 @@ static void spool_free(struct spool *sp)
 		if (sp->t[i].f)
 			fclose(sp->t[i].f);
 		free(sp->t[i].gr);
+		json_decref(sp->t[i].refused);
 	}
 	free(sp->t);
 	if (sp->dir)
 		rmdir(sp->dir);
 	free(sp->dir);
 	strset_free(&sp->want);
+	strset_free(&sp->encoded);
 	strset_free(&sp->taken);
 	json_decref(sp->backup_spec);
 	memset(sp, 0, sizeof *sp);
@@ -95,13 +101,26 @@ static void spool_free(struct spool *sp)
 
 static int want_line(void *ud, const char *line, size_t len)
 {
+	struct spool *sp = ud;
 	struct index_entry ie;
+	char *member = NULL;
 	int rc = index_line_parse(line, len, &ie);
 	if (rc < 0)
 		return rc;
 	char *k = bread_item_key(ie.resource, ie.ns, ie.name);
-	strset_add(ud, k);
+	strset_add(&sp->want, k);
 	free(k);
+	/* An item under an encoded member name (FORMAT.md) is found by that name; the
+	 * others by their plain Velero path, which is also how archives written before
+	 * names were encoded hold every item. */
+	if (bundle_resource_path(ie.resource, ie.ns, ie.name, &member) == 0 && strstr(member, "/%")) {
+		json_t *v = json_pack("[s, s?, s]", ie.resource, ie.ns, ie.name);
+		char *vs = json_dumps(v, JSON_COMPACT);
+		strset_put(&sp->encoded, member, vs);
+		free(vs);
+		json_decref(v);
+	}
+	free(member);
 	index_entry_clear(&ie);
 	return 0;
 }
@@ -141,6 +160,64 @@ no:
 	return 0;
 }
 
+/* Why the object stored for the index item (ns, name) cannot be that item, or NULL. */
+static char *identity_mismatch(json_t *o, const char *gr, const char *ns, const char *name)
+{
+	json_t *md = json_object_get(o, "metadata");
+	const char *on = json_string_value(json_object_get(md, "name"));
+	const char *ons = json_string_value(json_object_get(md, "namespace"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	if (!json_is_object(o) || !json_is_object(md))
+		return xstrdup("the stored object has no metadata");
+	if (ons && !*ons)
+		ons = NULL;
+	if (!on || strcmp(on, name) != 0 || (ns ? !ons || strcmp(ons, ns) != 0 : ons != NULL))
+		return xasprintf("the archive holds %s %s%s%s under the name of %s %s%s%s (member "
+				 "name and index entry): a corrupt or altered archive, not restored",
+				 kind ? kind : "an object", ons ? ons : "", ons ? "/" : "",
+				 on ? on : "(no name)", gr, ns ? ns : "", ns ? "/" : "", name);
+	/* Not valid in any Kubernetes API, and no URL can name them. */
+	if (!strcmp(name, ".") || !strcmp(name, "..") || (ns && (!strcmp(ns, ".") || !strcmp(ns, ".."))))
+		return xasprintf("%s cannot be addressed in the Kubernetes API (a name or namespace "
+				 "\".\" or \"..\"): not restored", ns && (!strcmp(ns, ".") || !strcmp(ns, "..")) ?
+				 "its namespace" : "its name");
+	return NULL;
+}
+
+/* One item found in an archive: to its type's spool file (one compact JSON object per
+ * line), or to the type's refused items when it is not what it is stored as. */
+static int spool_item(struct spool *sp, const char *gr, const char *ns, const char *name,
+		      const struct kbuf *data)
+{
+	json_error_t jerr;
+	struct spool_type *t = spool_type(sp, gr);
+	if (!t)
+		return kahu_error_set(KAHU_EIO, "cannot create a spool file in %s: %s", sp->dir, strerror(errno));
+	json_t *o = json_loadb(data->data ? data->data : "", data->len, 0, &jerr);
+	char *why = o ? identity_mismatch(o, gr, ns, name)
+		      : xasprintf("the stored object is not valid JSON: %s", jerr.text);
+	int rc = 0;
+	if (why) {
+		if (!t->refused)
+			t->refused = json_array();
+		json_array_append_new(t->refused, json_pack("[s?, s, s]", ns, name, why));
+	} else {
+		/* kahu stores compact JSON; anything else is made one line */
+		char *line = memchr(data->data, '\n', data->len) ? json_dumps(o, JSON_COMPACT) : NULL;
+		const char *p = line ? line : data->data;
+		size_t len = line ? strlen(line) : data->len;
+		if (fwrite(p, 1, len, t->f) != len || fputc('\n', t->f) == EOF)
+			rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
+					    "cannot write the spool file: %s", strerror(errno));
+		else
+			t->n++;
+		free(line);
+	}
+	free(why);
+	json_decref(o);
+	return rc;
+}
+
 static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const char *name,
 			json_t *manifest, struct spool *sp, int is_target)
 {
@@ -165,25 +242,24 @@ static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const
 		}
 		char *buf = NULL;
 		const char *gr, *ns, *nm;
-		if (!member_key(e.name, &buf, &gr, &ns, &nm))
+		json_t *enc = NULL;
+		const char *ev = strstr(e.name, "/%") ? strset_get(&sp->encoded, e.name) : NULL;
+		if (ev && (enc = json_loads(ev, 0, NULL))) {
+			gr = json_string_value(json_array_get(enc, 0));
+			ns = json_string_value(json_array_get(enc, 1));
+			nm = json_string_value(json_array_get(enc, 2));
+		} else if (!member_key(e.name, &buf, &gr, &ns, &nm)) {
 			continue;
+		}
 		char *k = bread_item_key(gr, ns, nm);
 		if (strset_has(&sp->want, k) && strset_add(&sp->taken, k)) {
 			kbuf_reset(&data);
-			if ((rc = bundle_read_all(br, &data, 64u << 20)) == 0) {
-				struct spool_type *t = spool_type(sp, gr);
-				if (!t)
-					rc = kahu_error_set(KAHU_EIO, "cannot create a spool file in %s: %s", sp->dir, strerror(errno));
-				/* One object per line: compact JSON has no raw newlines. */
-				else if (fwrite(data.data, 1, data.len, t->f) != data.len || fputc('\n', t->f) == EOF)
-					rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
-							    "cannot write the spool file: %s", strerror(errno));
-				else
-					t->n++;
-			}
+			if ((rc = bundle_read_all(br, &data, 64u << 20)) == 0)
+				rc = spool_item(sp, gr, ns, nm, &data);
 		}
 		free(k);
 		free(buf);
+		json_decref(enc);
 		if (rc < 0)
 			break;
 	}
@@ -309,7 +385,8 @@ static int ensure_namespace(struct run *r, const char *ns, char **why)
 		return 0;
 	struct kbuf path = KBUF_INIT;
 	struct kube_response resp = { 0 };
-	kbuf_addf(&path, "/api/v1/namespaces/%s", ns);
+	kbuf_adds(&path, "/api/v1/namespaces/");
+	kube_pct_encode(&path, ns);
 	int rc = kube_request(r->kc, "GET", path.data, NULL, NULL, NULL, 0, 0, &resp);
 	if (rc == KAHU_ENOTFOUND) {
 		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s}}}", "apiVersion", "v1", "kind", "Namespace",
@@ -380,6 +457,28 @@ static int dry_kind_known(struct run *r, json_t *obj)
 	return known;
 }
 
+/* Why obj, stored as an item of type gr (the backup's record of it: src), is not an
+ * object of that type, or NULL. */
+static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resource *src)
+{
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	if (!av || !kind || !*av || !*kind)
+		return xstrdup("the stored object has no apiVersion or kind");
+	if (!src)
+		return NULL;
+	const char *slash = strchr(av, '/');
+	size_t glen = slash ? (size_t)(slash - av) : 0;
+	if (strlen(src->group) != glen || strncmp(src->group, av, glen) != 0 || strcmp(src->kind, kind) != 0)
+		return xasprintf("the archive holds a %s (%s) where a %s object belongs: a corrupt or "
+				 "altered archive, not restored", kind, av, gr);
+	if (!src->namespaced != !meta(obj, "namespace"))
+		return xasprintf("the stored %s is %s, but %s objects are %s: a corrupt or altered "
+				 "archive, not restored", kind, meta(obj, "namespace") ? "namespaced" :
+				 "cluster-scoped", gr, src->namespaced ? "namespaced" : "cluster-scoped");
+	return NULL;
+}
+
 static void restore_item(struct run *r, json_t *obj)
 {
 	const char *gr = r->cur->gr;
@@ -393,6 +492,12 @@ static void restore_item(struct run *r, json_t *obj)
 	json_t *live = NULL;
 	int rc;
 
+	/* The object must be of the type it is stored as: a member of configmaps holding a
+	 * ClusterRoleBinding is never created, whatever the scope lets through. */
+	if ((owned_why = type_mismatch(obj, gr, r->cur_src))) {
+		report(r, gr, src_ns, NULL, name, OUTCOME_FAILED, owned_why, NULL);
+		goto out;
+	}
 	/* Scope. */
 	if (r->cur_decision == SCOPE_TYPE_ONLY_REFERENCED) {
 		struct strset *set = strcmp(gr, "namespaces") == 0 ? &r->ref_ns :
@@ -424,6 +529,17 @@ static void restore_item(struct run *r, json_t *obj)
 		}
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why ? owned_why : kahu_error_last(), obj);
 		goto out;
+	}
+	{
+		char *tgr = kube_group_resource(tr);
+		if (strcmp(tgr, gr) != 0)
+			owned_why = xasprintf("the stored %s object is served as %s by the target "
+					      "cluster, not as %s: not restored", tr->kind, tgr, gr);
+		free(tgr);
+		if (owned_why) {
+			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why, NULL);
+			goto out;
+		}
 	}
 	if (tr->namespaced && ns && (rc = ensure_namespace(r, ns, &owned_why)) < 0) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why, obj);
@@ -643,6 +759,13 @@ static json_t *listed_object(struct run *r, const char *where)
 static void restore_type(struct run *r, struct spool_type *t, const struct kube_resource *src,
 			 enum scope_type_decision dec)
 {
+	/* What the archive holds under another item's name fails, whatever the scope. */
+	size_t ri;
+	json_t *x;
+	json_array_foreach(t->refused, ri, x)
+		report(r, t->gr, json_string_value(json_array_get(x, 0)), NULL,
+		       json_string_value(json_array_get(x, 1)), OUTCOME_FAILED,
+		       json_string_value(json_array_get(x, 2)), NULL);
 	list_existing(r, t->gr);
 	log_info("%s: %ld item%s to restore%s", t->gr, t->n, t->n == 1 ? "" : "s",
 		 r->have_existing ? "" : " (its existing objects could not be listed: each is looked up)");
@@ -791,7 +914,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		goto out;
 	}
 	r.spool_dir = sp.dir;
-	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp.want)) < 0)
+	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
 		if ((rc = spool_backup(s->st, s->key, chain.v[i], manifests[i], &sp, i == 0)) < 0)
@@ -830,7 +953,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	find_references(&r, &sp, bt);
 	qsort(sp.t, sp.n, sizeof *sp.t, cmp_spool);
 	for (size_t i = 0; i < sp.n; i++)
-		r.total += sp.t[i].n;
+		r.total += sp.t[i].n + (long)json_array_size(sp.t[i].refused);
 
 	int crds_done = 0;
 	for (size_t i = 0; i < sp.n && !r.stop; i++) {
@@ -851,12 +974,13 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		if (dec == SCOPE_TYPE_NO) {
 			/* Report the type's items as excluded without reading them one by one. */
 			char *why = xasprintf("excluded: type %s not in the scope", st->gr);
+			long n = st->n + (long)json_array_size(st->refused);
 			pthread_mutex_lock(&r.lock);
-			t->skipped += st->n;
-			t->items += st->n;
-			r.done += st->n;
+			t->skipped += n;
+			t->items += n;
+			r.done += n;
 			pthread_mutex_unlock(&r.lock);
-			log_info("%s: %ld items not restored (%s)", st->gr, st->n, why);
+			log_info("%s: %ld items not restored (%s)", st->gr, n, why);
 			free(why);
 			continue;
 		}

@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "archive/bundle.h"
+#include "archive/manifest.h"
 #include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/zstream.h"
@@ -1040,6 +1041,59 @@ START_TEST(test_extract_hostile)
 }
 END_TEST
 
+/* Archives may hold names longer than a file system takes (a 253-byte object name plus
+ * ".json"; a hostile server's 5,000-byte Role name in older archives): such a component
+ * is extracted under its encoded form, the name the current writer gives it. */
+START_TEST(test_extract_long_names)
+{
+	struct kahu_key *key = test_key(16);
+	char *tmp = make_tmpdir(), *dir = xasprintf("%s/out", tmp);
+	char a253[254], d300[301];
+	memset(a253, 'a', 253);
+	a253[253] = '\0';
+	memset(d300, 'd', 300);
+	d300[300] = '\0';
+	char *n1 = xasprintf("resources/configmaps/namespaces/shop/%s.json", a253);
+	char *n2 = xasprintf("resources/x/%s/%s", d300, d300);
+	char *n3 = xasprintf("resources/configmaps/namespaces/shop/%.240s.json", a253);
+	const struct raw_entry ents[] = { { n1, AE_IFREG, "253" }, { n2, AE_IFREG, "300" },
+					  { n3, AE_IFREG, "240" } };
+	struct bundle_extract_stats st;
+	ck_assert_msg(extract_raw(key, ents, 3, dir, &st) == 0, "%s", kahu_error_last());
+	ck_assert_uint_eq(st.files, 3);
+	ck_assert_uint_eq(st.shortened, 2);
+
+	struct kbuf enc = KBUF_INIT;
+	bundle_component_encode(a253, 253, &enc);
+	char *p1 = xasprintf("resources/configmaps/namespaces/shop/%s.json", kbuf_str(&enc));
+	ck_assert_str_eq(p1, "resources/configmaps/namespaces/shop/%"
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa~"
+			 "04a42cc4867c0d570f2f5924e207b3b5057d25ec233b304c9ceb846fad931c69.json");
+	ck_assert_int_eq(file_mode(dir, p1), 0600);
+	/* the same name the writer gives that object */
+	char *w = NULL;
+	ck_assert_int_eq(bundle_resource_path("configmaps", "shop", a253, &w), 0);
+	ck_assert_str_eq(w, p1);
+	free(w);
+	kbuf_reset(&enc);
+	bundle_component_encode(d300, 300, &enc);
+	char *p2 = xasprintf("resources/x/%s/%s", kbuf_str(&enc), kbuf_str(&enc));
+	ck_assert_int_eq(file_mode(dir, p2), 0600);
+	ck_assert_int_eq(file_mode(dir, n3), 0600);
+
+	free(p1);
+	free(p2);
+	kbuf_free(&enc);
+	free(n1);
+	free(n2);
+	free(n3);
+	rm_rf(tmp);
+	free(dir);
+	free(tmp);
+	kahu_key_free(key);
+}
+END_TEST
+
 START_TEST(test_extract_existing_symlink_not_followed)
 {
 	struct kahu_key *key = test_key(15);
@@ -1240,6 +1294,7 @@ static Suite *bundle_suite(void)
 	tc = tcase_create("extract");
 	tcase_add_test(tc, test_extract_ok);
 	tcase_add_test(tc, test_extract_hostile);
+	tcase_add_test(tc, test_extract_long_names);
 	tcase_add_test(tc, test_extract_existing_symlink_not_followed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("memory");

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "check_main.h"
+#include "archive/bundle.h"
 #include "archive/key.h"
 #include "archive/manifest.h"
 #include "util/buf.h"
@@ -638,17 +639,118 @@ START_TEST(test_resource_path)
 	ck_assert_str_eq(p, "resources/clusterroles.rbac.authorization.k8s.io/cluster/"
 			 "system:controller:foo.json");
 	free(p);
-	ck_assert_int_eq(bundle_resource_path("configmaps", "shop", "..", &p), KAHU_EUSAGE);
-	ck_assert_str_eq(kahu_error_last(), "name \"..\" cannot be part of a resource path (it "
-			 "contains '/' or is \".\" or \"..\")");
-	ck_assert_ptr_null(p);
-	ck_assert_int_eq(bundle_resource_path("configmaps", "a/b", "x", &p), KAHU_EUSAGE);
+	/* printable UTF-8 and spaces stand as they are */
+	ck_assert_int_eq(bundle_resource_path("roles.rbac.authorization.k8s.io", "shop",
+					      "\xe6\x97\xa5\xe6\x9c\xac \\ x", &p), 0);
+	ck_assert_str_eq(p, "resources/roles.rbac.authorization.k8s.io/namespaces/shop/"
+			 "\xe6\x97\xa5\xe6\x9c\xac \\ x.json");
+	free(p);
+	/* only empty components are refused */
 	ck_assert_int_eq(bundle_resource_path("", NULL, "x", &p), KAHU_EUSAGE);
-	ck_assert_str_eq(kahu_error_last(), "empty group-resource in a resource path");
+	ck_assert_str_eq(kahu_error_last(), "empty group-resource: it cannot name an archive member");
 	ck_assert_int_eq(bundle_resource_path("configmaps", "", "x", &p), KAHU_EUSAGE);
-	ck_assert_int_eq(bundle_resource_path("configmaps", "ns", "a\nb", &p), KAHU_EUSAGE);
-	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "contains a control character"));
+	ck_assert_str_eq(kahu_error_last(), "empty namespace: it cannot name an archive member");
+	ck_assert_int_eq(bundle_resource_path("configmaps", "ns", "", &p), KAHU_EUSAGE);
 	ck_assert_ptr_null(p);
+}
+END_TEST
+
+#define H_DOTDOT "d6fdb8083ccb3ee7695a0a289bd23e26aa894fca5c28007299f2db7874b29ddd"
+#define H_A_NL_B "988752c3f530a9eb435d32e601ee72385d5d50f2dd26235807d17fbb69ace717"
+#define H_A253 "04a42cc4867c0d570f2f5924e207b3b5057d25ec233b304c9ceb846fad931c69"
+#define H_A241 "e5ae7d3c214885022586d3cb19d0bb8ddbea5a51aa999e6598f599134d55e93c"
+#define H_EVIL "0dc26689aec1013ad52059d7a22fd7be26bf2d9302b4d90cae1d07c7411bd1d5"
+#define H_PCT_X "0f84b070dac1a0170cf1099b30086ca10574925c2491e9d24644d9fab749a6b4"
+#define H_C1 "32b7f408a11eeccf2878764c61a4e724d3bf7bdb68d56841fb3109c46c2ccf7c"
+#define H_X5000 "a90895877799c6cc11eee87d47a1797980e06dd016e6bd96c23663df57bdbd0e"
+#define A48 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* Names no file system or tar reader should take as they are get the encoded form,
+ * with known BLAKE2b-256 values (hashlib.blake2b(name, digest_size=32)). */
+START_TEST(test_resource_path_encoded)
+{
+	char a253[254], a240[241], a241[242], *x5000 = xmalloc(5001);
+	memset(a253, 'a', 253);
+	a253[253] = '\0';
+	memset(a240, 'a', 240);
+	a240[240] = '\0';
+	memset(a241, 'a', 241);
+	a241[241] = '\0';
+	memset(x5000, 'x', 5000);
+	x5000[5000] = '\0';
+	char *x48 = xstrndup(x5000, 48);
+	const struct { const char *gr, *ns, *name, *want; } cases[] = {
+		{ "configmaps", "shop", "..", "resources/configmaps/namespaces/shop/%..~" H_DOTDOT ".json" },
+		{ "configmaps", "..", "x", "resources/configmaps/namespaces/%..~" H_DOTDOT "/x.json" },
+		{ "roles.rbac.authorization.k8s.io", "shop", "a\nb",
+		  "resources/roles.rbac.authorization.k8s.io/namespaces/shop/%a_b~" H_A_NL_B ".json" },
+		{ "configmaps", "shop", a253, "resources/configmaps/namespaces/shop/%" A48 "~" H_A253 ".json" },
+		{ "configmaps", "shop", a241, "resources/configmaps/namespaces/shop/%" A48 "~" H_A241 ".json" },
+		{ "configmaps", "shop", "../../etc/evil",
+		  "resources/configmaps/namespaces/shop/%.._.._etc_evil~" H_EVIL ".json" },
+		{ "configmaps", NULL, "%x", "resources/configmaps/cluster/%_x~" H_PCT_X ".json" },
+		{ "%x", NULL, "a", "resources/%_x~" H_PCT_X "/cluster/a.json" },
+		{ "clusterroles.rbac.authorization.k8s.io", NULL, "\xc2\x85",
+		  "resources/clusterroles.rbac.authorization.k8s.io/cluster/%__~" H_C1 ".json" },
+	};
+	char *p = NULL;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		ck_assert_int_eq(bundle_resource_path(cases[i].gr, cases[i].ns, cases[i].name, &p), 0);
+		ck_assert_str_eq(p, cases[i].want);
+		free(p);
+	}
+	/* 240 bytes stand as they are (245 with ".json"), 5,000 are encoded */
+	ck_assert_int_eq(bundle_resource_path("configmaps", "shop", a240, &p), 0);
+	char *want = xasprintf("resources/configmaps/namespaces/shop/%s.json", a240);
+	ck_assert_str_eq(p, want);
+	free(want);
+	free(p);
+	ck_assert_int_eq(bundle_resource_path("roles.rbac.authorization.k8s.io", "shop", x5000, &p), 0);
+	want = xasprintf("resources/roles.rbac.authorization.k8s.io/namespaces/shop/%%%s~%s.json",
+			 x48, H_X5000);
+	ck_assert_str_eq(p, want);
+	free(want);
+	free(p);
+
+	/* Every one-byte name and every byte in a name gives a valid member name whose
+	 * components fit in 255 bytes, and no two names share a member. */
+	char *seen[512];
+	size_t n = 0;
+	for (int c = 1; c < 256; c++) {
+		char one[2] = { (char)c, '\0' }, mid[4] = { 'a', (char)c, 'b', '\0' };
+		const char *names[] = { one, mid };
+		for (int k = 0; k < 2; k++) {
+			ck_assert_int_eq(bundle_resource_path("configmaps", names[k], names[k], &p), 0);
+			ck_assert_msg(bundle_name_check(p) == 0, "%s", kahu_error_last());
+			for (const char *c0 = p, *sl; c0; c0 = sl ? sl + 1 : NULL) {
+				sl = strchr(c0, '/');
+				ck_assert_uint_le(sl ? (size_t)(sl - c0) : strlen(c0), 245);
+			}
+			for (size_t j = 0; j < n; j++)
+				ck_assert_str_ne(seen[j], p);
+			seen[n++] = p;
+		}
+	}
+	for (size_t j = 0; j < n; j++)
+		free(seen[j]);
+
+	/* what is safe */
+	ck_assert(bundle_component_safe("web", 3));
+	ck_assert(bundle_component_safe("system:controller:foo", 21));
+	ck_assert(bundle_component_safe(".a", 2));
+	ck_assert(bundle_component_safe("...", 3));
+	ck_assert(!bundle_component_safe("", 0));
+	ck_assert(!bundle_component_safe(".", 1));
+	ck_assert(!bundle_component_safe("a/b", 3));
+	ck_assert(!bundle_component_safe("a\x7f", 2));
+	ck_assert(!bundle_component_safe("a\t", 2));
+	ck_assert(!bundle_component_safe("\xff", 1));
+	ck_assert(!bundle_component_safe("\xe6\x97", 2));     /* cut sequence */
+	ck_assert(!bundle_component_safe("\xe6\x97\xa5", 2)); /* cut by the length */
+	ck_assert(bundle_component_safe("\xe6\x97\xa5", 3));
+	ck_assert(bundle_component_safe("\xc2\xa0", 2));      /* U+00A0 is printable */
+	free(x48);
+	free(x5000);
 }
 END_TEST
 
@@ -668,6 +770,7 @@ static Suite *manifest_suite(void)
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_index_lines);
 	tcase_add_test(tc, test_resource_path);
+	tcase_add_test(tc, test_resource_path_encoded);
 	suite_add_tcase(s, tc);
 	return s;
 }
