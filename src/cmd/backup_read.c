@@ -122,7 +122,7 @@ static int member_real_name(struct bundle_reader *br, char **out)
 	int rc = bundle_read_all(br, &b, 64u << 20);
 	*out = NULL;
 	if (rc == 0) {
-		json_t *o = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+		json_t *o = json_loadb(b.data ? b.data : "", b.len, JSON_ALLOW_NUL, NULL);
 		json_t *md = json_object_get(o, "metadata");
 		const char *ns = json_string_value(json_object_get(md, "namespace"));
 		const char *n = json_string_value(json_object_get(md, "name"));
@@ -367,7 +367,7 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 		}
 		if (strncmp(e.name, "resources/", 10) == 0) {
 			json_error_t je;
-			json_t *o = json_loadb(b.data, b.len, 0, &je);
+			json_t *o = json_loadb(b.data, b.len, JSON_ALLOW_NUL, &je);
 			if (!o) {
 				rc = kahu_error_set(KAHU_EDATA, "backup %s: %s is not valid JSON: %s", name, e.name, je.text);
 				kbuf_free(&b);

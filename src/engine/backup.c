@@ -103,6 +103,10 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 	if (t->res->namespaced && (!ns || !*ns))
 		return fail_item(w, t, ns, name, "the server sent this namespaced object without "
 				 "metadata.namespace");
+	if (json_string_length(json_object_get(md, "name")) != strlen(name) ||
+	    (ns && json_string_length(json_object_get(md, "namespace")) != strlen(ns)))
+		return fail_item(w, t, ns, name, "its name or namespace holds a NUL character "
+				 "(\\u0000), which no Kubernetes name can");
 	kahu_key_hash(text, len, hash);
 
 	int store = 1;

@@ -160,6 +160,9 @@ no:
 	return 0;
 }
 
+/* Objects are parsed with JSON_ALLOW_NUL: a string value may hold "\u0000" (a
+ * ConfigMap's data may), which must not make the object unreadable. */
+
 /* Why the object stored for the index item (ns, name) cannot be that item, or NULL. */
 static char *identity_mismatch(json_t *o, const char *gr, const char *ns, const char *name)
 {
@@ -171,7 +174,11 @@ static char *identity_mismatch(json_t *o, const char *gr, const char *ns, const 
 		return xstrdup("the stored object has no metadata");
 	if (ons && !*ons)
 		ons = NULL;
-	if (!on || strcmp(on, name) != 0 || (ns ? !ons || strcmp(ons, ns) != 0 : ons != NULL))
+	/* (a "\u0000" in them would cut the C strings short: lengths too) */
+	if (!on || strcmp(on, name) != 0 || json_string_length(json_object_get(md, "name")) != strlen(on) ||
+	    (ns ? !ons || strcmp(ons, ns) != 0 ||
+		  json_string_length(json_object_get(md, "namespace")) != strlen(ons)
+		: ons != NULL))
 		return xasprintf("the archive holds %s %s%s%s under the name of %s %s%s%s (member "
 				 "name and index entry): a corrupt or altered archive, not restored",
 				 kind ? kind : "an object", ons ? ons : "", ons ? "/" : "",
@@ -193,7 +200,7 @@ static int spool_item(struct spool *sp, const char *gr, const char *ns, const ch
 	struct spool_type *t = spool_type(sp, gr);
 	if (!t)
 		return kahu_error_set(KAHU_EIO, "cannot create a spool file in %s: %s", sp->dir, strerror(errno));
-	json_t *o = json_loadb(data->data ? data->data : "", data->len, 0, &jerr);
+	json_t *o = json_loadb(data->data ? data->data : "", data->len, JSON_ALLOW_NUL, &jerr);
 	char *why = o ? identity_mismatch(o, gr, ns, name)
 		      : xasprintf("the stored object is not valid JSON: %s", jerr.text);
 	int rc = 0;
@@ -615,7 +622,7 @@ found:
 		pthread_mutex_unlock(&r->lock);
 	}
 	if (!live)
-		live = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+		live = json_loadb(resp.body.data, resp.body.len, JSON_ALLOW_NUL, NULL);
 	if (!live) {
 		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, "the server's answer is not JSON", obj);
 		goto out;
@@ -672,7 +679,7 @@ static void *type_worker(void *arg)
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
-		json_t *obj = json_loadb(line, (size_t)n, 0, NULL);
+		json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
 		if (!obj) {
 			report(r, r->cur->gr, NULL, NULL, "?", OUTCOME_FAILED, "unreadable object in the backup", NULL);
 			continue;
@@ -751,7 +758,7 @@ static json_t *listed_object(struct run *r, const char *where)
 	char *buf = xmalloc(len ? len : 1);
 	json_t *o = NULL;
 	if (pread(fileno(r->live), buf, len, (off_t)off) == (ssize_t)len)
-		o = json_loadb(buf, len, 0, NULL);
+		o = json_loadb(buf, len, JSON_ALLOW_NUL, NULL);
 	free(buf);
 	return o;
 }
@@ -844,7 +851,7 @@ static void find_references(struct run *r, struct spool *sp, const struct kube_d
 		ssize_t n;
 		rewind(t->f);
 		while ((n = getline(&line, &cap, t->f)) > 0) {
-			json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+			json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
 			if (o && scope_wants_object(r->s->scope, src, o) == SCOPE_INCLUDED) {
 				if (meta(o, "namespace"))
 					strset_add(&r->ref_ns, meta(o, "namespace"));

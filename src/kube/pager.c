@@ -120,7 +120,10 @@ static void page_fetch(struct page *p)
 		return;
 	}
 	json_error_t jerr;
-	p->root = json_loadb(p->resp.body.data ? p->resp.body.data : "", p->resp.body.len, 0, &jerr);
+	/* A string may hold "\u0000" (a ConfigMap's data may): one such object must not
+	 * make the page unreadable.  Consumers compare name lengths. */
+	p->root = json_loadb(p->resp.body.data ? p->resp.body.data : "", p->resp.body.len,
+			     JSON_ALLOW_NUL, &jerr);
 	if (!p->root)
 		snprintf(p->jerr, sizeof p->jerr, "%s", jerr.text);
 	kube_response_clear(&p->resp); /* the parsed page is all we keep */

@@ -30,7 +30,7 @@ ok = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
 hostile = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ".."}},
            cm("..", "in-dotdot"), cm("evil", "../../etc/evil"), cm("evil", "..")]
 blank = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "blank"}},
-         cm("blank", "fine"), cm("blank", "")]
+         cm("blank", "fine"), cm("blank", ""), cm("blank", "a\x00b"), cm("blank", "bin", "x\x00y")]
 for n, docs in (("ok", ok), ("hostile", hostile), ("blank", blank), ("bad", [cm("evil", "../x")])):
     json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, open("%s/%s.json" % (d, n), "w"))
 PY
@@ -94,7 +94,7 @@ KC=$CLUSTER_KUBECONFIG
 kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
 t_ok "the test cluster serves hostile names when asked (seed?unchecked-names=1)" \
 	cluster_admin POST "seed?unchecked-names=1" "@$T_DIR/hostile.json"
-t_ok "... and an object with an empty name" cluster_admin POST "seed?unchecked-names=1" "@$T_DIR/blank.json"
+t_ok "... and objects with an empty name, a NUL in a name, a NUL in data" cluster_admin POST "seed?unchecked-names=1" "@$T_DIR/blank.json"
 t_fail "... but validates names otherwise" cluster_admin POST seed "@$T_DIR/bad.json"
 cluster_admin GET /_admin/dump >"$T_DIR/dump.json"
 export KAHU_KEY_FILE=$T_DIR/test.key
@@ -146,14 +146,16 @@ assert 'shop/' + '$LONG' in it['configmaps'], it['configmaps']
 assert 'rbac/nl\nrole' in it['roles.rbac.authorization.k8s.io'], it['roles.rbac.authorization.k8s.io']
 assert '../in-dotdot' in it['configmaps'] and 'evil/../../etc/evil' in it['configmaps'], it['configmaps']" "$T_OUT"
 
-# An object nothing can be stored under fails alone.
-t_exit 2 "an object with an empty name: backup create exits 2 (PartiallyFailed), not 64" \
+# An object nothing can be stored under fails alone; "\u0000" in a value is no reason.
+t_exit 2 "objects with an empty name or a NUL in the name: backup create exits 2 (PartiallyFailed), not 64" \
 	kahu_k backup create bblank --include-namespaces blank
 t_grep "... says which object and why" "configmaps blank/\(no name\) not backed up: the server sent it without metadata.name" "$T_ERR"
-t_grep "... and counts it" "PartiallyFailed: 0 types and 1 objects could not be backed up" "$T_ERR"
-t_py "... the manifest counts the failed object, the good one is kept" "
-assert d['status'] == 'PartiallyFailed' and d['counts']['failed'] == 1 and d['counts']['items'] >= 2, d" \
+t_grep "... for both" "configmaps blank/a not backed up: its name or namespace holds a NUL character" "$T_ERR"
+t_grep "... and counts them" "PartiallyFailed: 0 types and 2 objects could not be backed up" "$T_ERR"
+t_py "... the manifest counts the failed objects, the good ones are kept" "
+assert d['status'] == 'PartiallyFailed' and d['counts']['failed'] == 2 and d['counts']['items'] >= 3, d" \
 	"$LOC/backups/bblank/backup.json"
+t_ok "... it verifies (a NUL in a ConfigMap's data is valid JSON)" "$KAHU" backup verify bblank
 
 # ---- restore: the good ones come back, the impossible ones fail alone ----
 cluster_start target || { t_result 1 "target cluster starts"; t_done; exit 1; }
@@ -246,5 +248,13 @@ t_ok "restore create of it finds the item under the older name" \
 t_py "... the 253-byte ConfigMap created" "
 r = {(i['resource'], i.get('namespace'), i['name']): i for i in d['items']}
 assert r[('configmaps', 'shop', '$LONG')]['outcome'] == 'created', r" "$T_OUT"
+
+# The ConfigMap with "\u0000" in its data comes back as it was.
+t_ok "restore create of the backup with a NUL in a ConfigMap's data" \
+	"$KAHU" --kubeconfig "$T2KC" restore create r4 --from-backup bblank --include-resources configmaps
+CLUSTER_USE=t2 cluster_admin GET /_admin/dump >"$T_DIR/t2dump.json"
+t_py "... its data intact" "
+cms = {o['metadata']['name']: o for o in d['items'] if o['kind'] == 'ConfigMap' and o['metadata'].get('namespace') == 'blank'}
+assert cms['bin']['data'] == {'k': 'x\\x00y'} and 'fine' in cms, cms.keys()" "$T_DIR/t2dump.json"
 
 t_done
