@@ -28,7 +28,8 @@ ok = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
       role("rbac", "nl\nrole"), role("rbac", "tab\trole"), role("rbac", "cr\rrole"),
       role("rbac", "del\x7frole"), role("rbac", "r" * 5000), role("rbac", "plain-role")]
 hostile = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ".."}},
-           cm("..", "in-dotdot"), cm("evil", "../../etc/evil"), cm("evil", "..")]
+           cm("..", "in-dotdot"), cm("evil", "../../etc/evil"), cm("evil", ".."),
+           cm("tab\tns", "c"), cm("tab", "ns\tc")]  # two items a plain "ns<TAB>name" key merges
 blank = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "blank"}},
          cm("blank", "fine"), cm("blank", ""), cm("blank", "a\x00b"), cm("blank", "bin", "x\x00y")]
 for n, docs in (("ok", ok), ("hostile", hostile), ("blank", blank), ("bad", [cm("evil", "../x")])):
@@ -178,9 +179,13 @@ assert "its name cannot be addressed in the Kubernetes API" in failed[("configma
 assert "its namespace cannot be addressed" in failed[("configmaps", "..", "in-dotdot")]
 assert "its name cannot be addressed" in failed[("namespaces", None, "..")]
 assert "Invalid value" in failed[("configmaps", "evil", "../../etc/evil")]  # the server refuses it
+# both items with a tab (the server refuses the names, but each is tried)
+assert "Invalid value" in failed[("configmaps", "tab", "ns\tc")]
+assert ("configmaps", "tab\tns", "c") in failed and ("namespaces", None, "tab\tns") in failed
 # nothing else failed but the objects of namespace ".." (with those the server made in it)
-rest = [k for k in failed if k[1] != ".." and k not in (("configmaps", "evil", ".."),
-        ("namespaces", None, ".."), ("configmaps", "evil", "../../etc/evil"))]
+rest = [k for k in failed if k[1] not in ("..", "tab\tns") and k not in (("configmaps", "evil", ".."),
+        ("namespaces", None, ".."), ("configmaps", "evil", "../../etc/evil"),
+        ("configmaps", "tab", "ns\tc"), ("namespaces", None, "tab\tns"))]
 assert not rest, rest
 assert ("ConfigMap", "evil", "../../etc/evil") not in have and ("Namespace", None, "..") not in have' \
 	"$T_DIR/r1.json" "$T_DIR/tdump.json" "$LONG"
