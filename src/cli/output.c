@@ -140,8 +140,15 @@ struct out_table *out_table_new(size_t ncols, const char *const *headers)
 
 void out_table_row(struct out_table *t, const char *const *cells)
 {
-	for (size_t i = 0; i < t->ncols; i++)
-		strv_push(&t->cells, cells[i] ? cells[i] : "");
+	/* Cells hold names from clusters and archives: printable only (JSON and YAML
+	 * output escape on their own). */
+	struct kbuf cell = KBUF_INIT;
+	for (size_t i = 0; i < t->ncols; i++) {
+		kbuf_reset(&cell);
+		kbuf_add_printable(&cell, cells[i] ? cells[i] : "", 0);
+		strv_push(&t->cells, kbuf_str(&cell));
+	}
+	kbuf_free(&cell);
 }
 
 void out_table_print(struct out_table *t, FILE *f)

@@ -24,5 +24,10 @@ char *kbuf_detach(struct kbuf *b);          /* caller frees; buffer is emptied *
 const char *kbuf_str(const struct kbuf *b); /* "" when empty */
 void kbuf_free(struct kbuf *b);
 void kbuf_free_secret(struct kbuf *b);      /* zeroes before freeing */
+/* Appends s made safe for a terminal: control characters (C0, DEL, C1) as \t \r \n or
+ * \xNN / \uNNNN escapes, bytes that are not valid UTF-8 as \xNN, so that a name from a
+ * cluster or an archive cannot move the cursor, retitle the window or forge a line.
+ * keep_newline: '\n' is kept (multi-line messages of kahu's own). */
+void kbuf_add_printable(struct kbuf *b, const char *s, int keep_newline);
 
 #endif

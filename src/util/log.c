@@ -92,10 +92,17 @@ void kahu_log(int level, const char *fmt, ...)
 			progress_clear();
 		if (log_format == KAHU_LOG_JSON)
 			fprintf(stderr, "%s\n", kbuf_str(&json));
-		else if (level <= KAHU_LOG_WARN)
-			fprintf(stderr, "kahu: %s: %s\n", level_names[level], kbuf_str(&msg));
-		else
-			fprintf(stderr, "%s\n", kbuf_str(&msg));
+		else {
+			/* Messages carry names from clusters and archives: never raw control
+			 * characters to a terminal. */
+			struct kbuf safe = KBUF_INIT;
+			kbuf_add_printable(&safe, kbuf_str(&msg), 1);
+			if (level <= KAHU_LOG_WARN)
+				fprintf(stderr, "kahu: %s: %s\n", level_names[level], kbuf_str(&safe));
+			else
+				fprintf(stderr, "%s\n", kbuf_str(&safe));
+			kbuf_free(&safe);
+		}
 		fflush(stderr);
 		if (progress_redraw)
 			progress_redraw();

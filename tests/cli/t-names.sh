@@ -163,6 +163,11 @@ cluster_start target || { t_result 1 "target cluster starts"; t_done; exit 1; }
 TKC=$CLUSTER_KUBECONFIG
 t_exit 2 "restore create into a fresh cluster: PartiallyFailed (exit 2), only the hostile names fail" \
 	"$KAHU" --kubeconfig "$TKC" restore create r1 --from-backup b1
+cp "$T_ERR" "$T_DIR/r1.err"
+t_nogrep "... its messages show no raw control character of a name" $'[\x01-\x08\x0b-\x1f\x7f]' "$T_DIR/r1.err"
+t_ok "restore describe --details (a table)" "$KAHU" restore describe r1 --details
+t_grep "... the failed names are shown escaped" 'tab\\tns' "$T_OUT"
+t_nogrep "... and no raw control character reaches the terminal" $'[\x01-\x08\x0b-\x1f\x7f]' "$T_OUT"
 "$KAHU" restore describe r1 -o json >"$T_DIR/r1.json" 2>"$T_ERR"
 CLUSTER_USE=target cluster_admin GET /_admin/dump >"$T_DIR/tdump.json"
 t_pyrun "... every good name restored exactly, each hostile one failed with its reason" '

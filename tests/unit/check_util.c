@@ -29,6 +29,31 @@ START_TEST(test_buf_append)
 }
 END_TEST
 
+static void printable_is(const char *in, int keep_newline, const char *want)
+{
+	struct kbuf b = KBUF_INIT;
+	kbuf_add_printable(&b, in, keep_newline);
+	ck_assert_str_eq(kbuf_str(&b), want);
+	kbuf_free(&b);
+}
+
+START_TEST(test_buf_printable)
+{
+	printable_is("web-1", 0, "web-1");
+	printable_is("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", 0,
+		     "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"); /* UTF-8 kept */
+	printable_is("a\tb\rc\nd", 0, "a\\tb\\rc\\nd");
+	printable_is("line1\nline2", 1, "line1\nline2");
+	printable_is("x\x1b]0;owned\x07y", 0, "x\\x1b]0;owned\\x07y"); /* OSC title */
+	printable_is("\x1b[2J", 1, "\\x1b[2J");
+	printable_is("del\x7f", 0, "del\\x7f");
+	printable_is("c1\xc2\x9b", 0, "c1\\u009b");                  /* U+009B CSI */
+	printable_is("bad\xff\xc3", 0, "bad\\xff\\xc3");            /* not UTF-8 */
+	printable_is("\xc0\xaf", 0, "\\xc0\\xaf");                   /* overlong '/' */
+	printable_is("\xed\xa0\x80", 0, "\\xed\\xa0\\x80");         /* a surrogate */
+}
+END_TEST
+
 START_TEST(test_strv_split)
 {
 	struct strv s = STRV_INIT;
@@ -116,6 +141,7 @@ static Suite *util_suite(void)
 	Suite *s = suite_create("util");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_buf_append);
+	tcase_add_test(tc, test_buf_printable);
 	tcase_add_test(tc, test_strv_split);
 	tcase_add_test(tc, test_error_wrap);
 	tcase_add_test(tc, test_strset_map);
