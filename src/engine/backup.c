@@ -127,8 +127,9 @@ static int carry_parent_line(void *ud, const char *line, size_t len)
 }
 
 /* Where the parent's lines of a type come from: the parent's own list, or, when the
- * parent carried the type over too, the backup it took them from. */
-static void carry_origin(struct plan_type *t, json_t *parent_spec, const char *parent)
+ * parent carried the type over too, the backup it took them from.  0 when the parent
+ * did not back the type up at all (a type new since). */
+static int carry_origin(struct plan_type *t, json_t *parent_spec, const char *parent)
 {
 	size_t i;
 	json_t *pt;
@@ -147,10 +148,11 @@ static void carry_origin(struct plan_type *t, json_t *parent_spec, const char *p
 		} else {
 			t->carried_incomplete = json_object_get(pt, "error") != NULL;
 		}
-		return;
+		return 1;
 	}
 	/* The parent did not know the type (new since): there is nothing to carry. */
 	t->carried_incomplete = 1;
+	return 0;
 }
 
 /* Replace the index (*index, a temporary file) by one whose failed types hold the
@@ -205,12 +207,16 @@ static int carry_over(struct kahu_store *st, const struct kahu_key *key, const c
 		struct plan_type *t = &plan->types[i];
 		if (!t->error)
 			continue;
-		carry_origin(t, parent_spec, parent);
+		int known = carry_origin(t, parent_spec, parent);
 		t->carried = c.counts[i];
 		kept += t->carried;
-		log_warn("%s could not be backed up: its %ld index entries are carried over from backup %s%s",
-			 t->group_resource, t->carried, t->carried_from,
-			 t->carried_incomplete ? ", which could not list all of them either" : "");
+		if (!known)
+			log_warn("%s could not be backed up, and backup %s did not back it up: "
+				 "its items are missing from this backup", t->group_resource, parent);
+		else
+			log_warn("%s could not be backed up: its %ld index entries are carried over from backup %s%s",
+				 t->group_resource, t->carried, t->carried_from,
+				 t->carried_incomplete ? ", which could not list all of them either" : "");
 	}
 	fclose(*index);
 	*index = c.out;

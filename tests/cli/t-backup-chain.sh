@@ -296,15 +296,18 @@ EOF
 	kahu_k --config "$T_DIR/small.json" backup create measure "${SCOPE[@]}" >/dev/null 2>&1
 	used=$(df --output=iused "$SMALL" | tail -1)
 	umount "$SMALL"
-	# At the manifest, written last, the lock file still takes an inode: with `used`
-	# inodes the manifest finds no room, with one less the log does not.
-	for short in 0 1; do
-		mount -t tmpfs -o size=16m,nr_inodes=$((used - short)) tmpfs "$SMALL" || break
-		t_exit 74 "backup create on a location $short inode(s) short of the manifest exits 74" \
+	# The lock file takes an inode while the run goes on: with one inode more than a
+	# finished backup uses, the manifest (written last) finds no room; with none more,
+	# the log (written after the archive) does not.
+	for what in backup.json log.jsonl.zst.kenc; do
+		extra=1
+		[ $what = backup.json ] || extra=0
+		mount -t tmpfs -o size=16m,nr_inodes=$((used + extra)) tmpfs "$SMALL" || break
+		t_exit 74 "backup create on a location with no room for its $what exits 74" \
 			kahu_k --config "$T_DIR/small.json" backup create big "${SCOPE[@]}"
-		t_grep "... saying nothing was kept" "backup big failed, nothing was kept: .*no space left" "$T_ERR"
+		t_grep "... saying nothing was kept" "backup big failed, nothing was kept: .*big/$what: no space left" "$T_ERR"
 		find "$SMALL/loc/backups" -type f >"$T_OUT" 2>/dev/null
-		[ ! -s "$T_OUT" ]; t_result $? "... and no file of it is left, before any prune"
+		[ ! -s "$T_OUT" ]; t_result $? "... and no file of it is left (the archive was written), before any prune"
 		umount "$SMALL"
 	done
 else
