@@ -85,8 +85,8 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 }
 
 /* The manifest of a listed backup, authenticated with `key` (NULL: only an unencrypted
- * manifest passes, there being nothing to check it with): the fields prune and the
- * parent search act on.  NULL, with the reason in *why (allocated), when it cannot be
+ * manifest passes, there being nothing to check it with) and naming that backup: the
+ * fields prune and the parent search act on.  NULL, with the reason in *why (allocated), when it cannot be
  * read or trusted. */
 static struct manifest *trusted_manifest(const struct repo_backup *b, const struct kahu_key *key,
 					 char **why)
@@ -106,6 +106,12 @@ static struct manifest *trusted_manifest(const struct repo_backup *b, const stru
 	if (rc < 0) {
 		*why = xstrdup(kahu_error_last());
 		kahu_error_clear();
+		return NULL;
+	}
+	if (strcmp(m->name, b->name) != 0) {
+		/* Authentic, but another backup's, copied over this one's. */
+		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
+		manifest_free(m);
 		return NULL;
 	}
 	return m;
@@ -749,19 +755,6 @@ static void prune_list_free(struct prune_list *pl)
 	free(pl->v);
 }
 
-/* Authenticate a listed backup's manifest: its MAC with the key, and that it is the
- * manifest of this backup (not another one's, copied over it). */
-static void prune_authenticate(struct prune_item *it, const struct kahu_key *key)
-{
-	struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
-				  .manifest = it->manifest };
-	it->m = trusted_manifest(&rb, key, &it->why);
-	if (it->m && strcmp(it->m->name, it->name) != 0) {
-		it->why = xasprintf("backups/%s/backup.json is the manifest of backup %s", it->name, it->m->name);
-		manifest_free(it->m);
-		it->m = NULL;
-	}
-}
 
 static int run_backup_prune(struct kahu_ctx *ctx)
 {
@@ -803,8 +796,9 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 			e->state = RET_LEFTOVER;
 			continue;
 		}
-		prune_authenticate(it, key);
-		if (!it->m) {
+		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
+					  .manifest = it->manifest };
+		if (!(it->m = trusted_manifest(&rb, key, &it->why))) {
 			/* Left alone; what it says it builds on is kept too (retention.h). */
 			e->state = RET_UNTRUSTED;
 			e->parent = json_string_value(json_object_get(it->manifest, "parent"));

@@ -62,25 +62,7 @@ static int load_index(struct kahu_store *st, const struct kahu_key *key, const c
 	return rc;
 }
 
-/* An unlinked temporary file, mode 0600. */
-static FILE *temp_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char *path = xasprintf("%s/kahu-index.XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(path);
-	FILE *f = NULL;
-	if (fd >= 0) {
-		unlink(path);
-		f = fdopen(fd, "w+");
-		if (!f)
-			close(fd);
-	}
-	if (!f)
-		kahu_error_set(KAHU_EIO, "cannot create a temporary file in %s: %s",
-			       dir && *dir ? dir : "/tmp", strerror(errno));
-	free(path);
-	return f;
-}
+static FILE *temp_file(void);
 
 /* ---- failed types of incremental and differential backups: carried over ---- */
 
@@ -94,7 +76,6 @@ struct carry {
 	struct strset failed;        /* group-resource → index of the plan type */
 	long *counts;                /* carried lines per plan type */
 	FILE *out;                   /* the new index */
-	struct kbuf line;
 };
 
 static struct plan_type *carried_type(struct carry *c, const char *resource)
@@ -377,6 +358,26 @@ static int add_file_member(struct bundle_writer *bw, const char *name, FILE *f, 
 	if (rc == 0 && ferror(f))
 		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
 	return rc < 0 ? rc : bundle_add_stream_end(bw);
+}
+
+/* An unlinked temporary file, mode 0600. */
+static FILE *temp_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = xasprintf("%s/kahu-index.XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	FILE *f = NULL;
+	if (fd >= 0) {
+		unlink(path);
+		f = fdopen(fd, "w+");
+		if (!f)
+			close(fd);
+	}
+	if (!f)
+		kahu_error_set(KAHU_EIO, "cannot create a temporary file in %s: %s",
+			       dir && *dir ? dir : "/tmp", strerror(errno));
+	free(path);
+	return f;
 }
 
 /* The backup's own log: every message at info level or above while it runs. */
