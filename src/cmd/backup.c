@@ -6,6 +6,7 @@
 #include "cli/progress.h"
 #include "engine/backup.h"
 #include "engine/labelsel.h"
+#include "engine/retention.h"
 #include "engine/scope.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -83,9 +84,43 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
 }
 
+/* The manifest of a listed backup, authenticated with `key` (NULL: only an unencrypted
+ * manifest passes, there being nothing to check it with) and naming that backup: the
+ * fields prune and the parent search act on.  NULL, with the reason in *why (allocated), when it cannot be
+ * read or trusted. */
+static struct manifest *trusted_manifest(const struct repo_backup *b, const struct kahu_key *key,
+					 char **why)
+{
+	struct manifest *m = NULL;
+	*why = NULL;
+	if (b->problem || !b->manifest) {
+		*why = xstrdup(b->problem ? b->problem : "its manifest cannot be read");
+		return NULL;
+	}
+	/* The parsed document, serialized again: the MAC covers its canonical form, so
+	 * what is authenticated is exactly what is acted on. */
+	char *text = json_dumps(b->manifest, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = text ? manifest_load(text, strlen(text), key, &m) :
+		 kahu_error_set(KAHU_ENOMEM, "cannot serialize the manifest of backup %s", b->name);
+	free(text);
+	if (rc < 0) {
+		*why = xstrdup(kahu_error_last());
+		kahu_error_clear();
+		return NULL;
+	}
+	if (strcmp(m->name, b->name) != 0) {
+		/* Authentic, but another backup's, copied over this one's. */
+		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
+		manifest_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 struct parent_search {
 	const char *scope_digest;
 	const char *name;          /* the backup being created */
+	const struct kahu_key *key;
 	int want_full;             /* differential: the newest full backup */
 	char *best;
 	char *best_full;           /* the full backup its chain starts from */
@@ -95,36 +130,50 @@ struct parent_search {
 static int find_parent_cb(void *ud, const struct repo_backup *b)
 {
 	struct parent_search *ps = ud;
+	char *why = NULL;
 	if (!b->complete || b->problem || !b->manifest || strcmp(b->name, ps->name) == 0)
-		return 0;
-	if (!b->status || strcmp(b->status, "Failed") == 0)
 		return 0;
 	const char *digest = json_string_value(json_object_get(b->manifest, "scope_digest"));
 	if (!digest || strcmp(digest, ps->scope_digest) != 0)
 		return 0;
-	if (ps->want_full && (!b->type || strcmp(b->type, "full") != 0))
+	/* Of the same scope: what it says about itself counts once authenticated. */
+	struct manifest *m = trusted_manifest(b, ps->key, &why);
+	if (!m) {
+		log_warn("backup %s is not considered as a parent: %s", b->name, why);
+		free(why);
 		return 0;
-	if (b->completed >= ps->best_time) {
+	}
+	/* A Failed backup holds nothing of its own to build on. */
+	int fit = m->status != MANIFEST_FAILED && strcmp(m->scope_digest, ps->scope_digest) == 0 &&
+		  (!ps->want_full || m->type == MANIFEST_FULL);
+	if (fit && (int64_t)m->completed >= ps->best_time) {
 		free(ps->best);
 		free(ps->best_full);
 		ps->best = xstrdup(b->name);
-		const char *full = json_string_value(json_object_get(b->manifest, "base"));
-		ps->best_full = xstrdup(b->type && strcmp(b->type, "full") == 0 ? b->name : full);
-		ps->best_time = b->completed;
+		ps->best_full = xstrdup(m->type == MANIFEST_FULL ? b->name : m->base);
+		ps->best_time = m->completed;
 	}
+	manifest_free(m);
 	return 0;
 }
 
-static int resolve_parent(struct repo *repo, const char *name, const char *explicit_parent,
-			  enum backup_kind kind, const char *digest, char **parent, char **full)
+static int resolve_parent(struct repo *repo, const struct kahu_key *key, const char *name,
+			  const char *explicit_parent, enum backup_kind kind, const char *digest,
+			  char **parent, char **full)
 {
-	struct parent_search ps = { .scope_digest = digest, .name = name,
+	struct parent_search ps = { .scope_digest = digest, .name = name, .key = key,
 				    .want_full = kind == BACKUP_DIFFERENTIAL };
 	int rc;
 	if (explicit_parent) {
 		struct manifest_view mv;
-		if ((rc = backup_read_manifest(repo, explicit_parent, 0, &mv)) < 0)
+		if ((rc = backup_read_manifest(repo, explicit_parent, 1, &mv)) < 0)
 			return kahu_error_wrap(rc, "--parent %s", explicit_parent);
+		if (mv.status && strcmp(mv.status, "Failed") == 0) {
+			manifest_view_clear(&mv);
+			return kahu_error_set(KAHU_EUSAGE, "--parent %s: that backup is Failed (no resource type "
+					      "could be backed up), there is nothing to build on; name another one",
+					      explicit_parent);
+		}
 		*parent = xstrdup(explicit_parent);
 		*full = xstrdup(mv.chain_full ? mv.chain_full : explicit_parent);
 		manifest_view_clear(&mv);
@@ -175,6 +224,27 @@ static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, con
 	out_table_free(t);
 	printf("\nDry run: backup %s would hold %ld objects of %zu types; nothing was written.\n",
 	       name, o->items, o->plan.n);
+}
+
+/* A run that failed (full disk, lost cluster, interrupted): remove what it wrote of
+ * backups/<name>/ (we hold the lock, and the name was free when we started), so that
+ * "nothing was kept" is true; if that fails too, say what is left and who removes it.
+ * Keeps the error code; the message says both. */
+static void discard_partial(struct repo *repo, const char *name, int rc)
+{
+	char *why = xstrdup(kahu_error_last());
+	uint64_t n = 0;
+	int rrc = repo_remove_backup(repo, name, &n);
+	if (rrc == 0 || rrc == KAHU_ENOTFOUND) {
+		if (n)
+			log_info("removed the %llu object%s backup %s had written", (unsigned long long)n,
+				 n == 1 ? "" : "s", name);
+		kahu_error_set(rc, "backup %s failed, nothing was kept: %s", name, why);
+	} else {
+		kahu_error_set(rc, "backup %s failed: %s; what it wrote could not be removed (%s): "
+			       "it is not listed, and backup prune removes it", name, why, kahu_error_last());
+	}
+	free(why);
 }
 
 static int run_backup_create(struct kahu_ctx *ctx)
@@ -280,7 +350,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		}
 		manifest_scope_digest(key, stext, strlen(stext), digest);
 		if (kind != BACKUP_FULL &&
-		    (rc = resolve_parent(repo, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
+		    (rc = resolve_parent(repo, key, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
 			goto out_spec;
 		spec.st = repo_store(repo);
 		spec.key = key;
@@ -298,7 +368,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	progress_done();
 	if (rc < 0) {
 		if (!dry && rc != KAHU_EEXIST)
-			kahu_error_wrap(rc, "backup %s failed, nothing was kept", name);
+			discard_partial(repo, name, rc);
 		goto out_spec;
 	}
 
@@ -318,16 +388,29 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		char size[32];
 		out_human_bytes(out.stored_bytes, size, sizeof size);
 		printf("Backup %s %s: %ld items of %zu types, %s stored",
-		       name, strcmp(out.status, "Completed") == 0 ? "completed" : "partially failed",
+		       name, strcmp(out.status, "Completed") == 0 ? "completed" :
+		       strcmp(out.status, "Failed") == 0 ? "failed" : "partially failed",
 		       out.items, out.plan.n, size);
 		if (kind != BACKUP_FULL)
 			printf(" (%ld changed since %s)", out.stored, parent);
 		printf(".\n");
-		for (size_t i = 0; i < out.plan.n; i++)
-			if (out.plan.types[i].error)
-				printf("  %s: %s\n", out.plan.types[i].group_resource, out.plan.types[i].message);
+		for (size_t i = 0; i < out.plan.n; i++) {
+			const struct plan_type *t = &out.plan.types[i];
+			if (!t->error)
+				continue;
+			printf("  %s: %s\n", t->group_resource, t->message);
+			if (t->carried_from)
+				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
+				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
+		}
 	}
-	if (!dry && strcmp(out.status, "Completed") != 0) {
+	if (!dry && strcmp(out.status, "Failed") == 0) {
+		rc = kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
+				    "no other type holds an object, so it holds nothing of its own; it is kept as Failed "
+				    "for its log (kahu backup logs %s), prune's --keep-* policies do not count it and "
+				    "no incremental backup builds on it", name, plan_failed_types(&out.plan), name);
+		log_error("%s", kahu_error_last());
+	} else if (!dry && strcmp(out.status, "Completed") != 0) {
 		if (out.failed)
 			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
 					    "%ld objects could not be backed up (see the warnings)",
@@ -460,15 +543,13 @@ out:
 	return rc;
 }
 
-/* ---- the catalog in memory, for delete and prune ---- */
+/* ---- the catalog in memory, for delete ---- */
 
 struct cat_entry {
 	char *name;
 	int complete;
 	char *parent, *base;
-	int64_t created, completed, expires;
 	int doomed;            /* to be removed */
-	int keep;              /* prune: kept by a policy */
 	json_t *labels;
 };
 
@@ -487,9 +568,6 @@ static int cat_cb(void *ud, const struct repo_backup *b)
 	e->complete = b->complete && !b->problem;
 	e->parent = xstrdup(b->parent);
 	e->base = xstrdup(json_string_value(json_object_get(b->manifest, "base")));
-	e->created = b->created;
-	e->completed = b->completed ? b->completed : b->last_modified;
-	e->expires = b->expires;
 	e->labels = json_incref(json_object_get(b->manifest, "labels"));
 	return 0;
 }
@@ -638,107 +716,118 @@ out:
 
 /* ---- backup prune ---- */
 
-static int cmp_newest(const void *a, const void *b)
+/* The catalog as prune sees it: what each backup's manifest says, to be authenticated
+ * before anything is decided on it. */
+struct prune_item {
+	char *name;
+	int complete;              /* backup.json exists */
+	char *problem;             /* it cannot be read */
+	json_t *manifest;          /* as listed, unverified */
+	struct manifest *m;        /* authenticated */
+	char *why;                 /* why it is not */
+};
+
+struct prune_list {
+	struct prune_item *v;
+	size_t n;
+	int encrypted;             /* some manifest claims encryption */
+};
+
+static int prune_cb(void *ud, const struct repo_backup *b)
 {
-	const struct cat_entry *x = *(struct cat_entry *const *)a, *y = *(struct cat_entry *const *)b;
-	return (y->completed > x->completed) - (y->completed < x->completed);
+	struct prune_list *pl = ud;
+	pl->v = xrealloc(pl->v, (pl->n + 1) * sizeof *pl->v);
+	struct prune_item *it = &pl->v[pl->n++];
+	memset(it, 0, sizeof *it);
+	it->name = xstrdup(b->name);
+	it->complete = b->complete;
+	it->problem = xstrdup(b->problem);
+	it->manifest = json_incref(b->manifest);
+	const char *enc = json_string_value(json_object_get(b->manifest, "encryption"));
+	if (b->manifest && (!enc || strcmp(enc, MANIFEST_ENC_NONE) != 0))
+		pl->encrypted = 1;
+	return 0;
 }
 
-enum period { DAY, WEEK, MONTH };
-
-static void period_of(time_t t, enum period p, char *buf, size_t len)
+static void prune_list_free(struct prune_list *pl)
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	switch (p) {
-	case DAY: strftime(buf, len, "%Y-%m-%d", &tm); break;
-	case WEEK: strftime(buf, len, "%G-W%V", &tm); break;
-	case MONTH: strftime(buf, len, "%Y-%m", &tm); break;
+	for (size_t i = 0; i < pl->n; i++) {
+		free(pl->v[i].name);
+		free(pl->v[i].problem);
+		json_decref(pl->v[i].manifest);
+		manifest_free(pl->v[i].m);
+		free(pl->v[i].why);
 	}
+	free(pl->v);
 }
 
-/* Keep the newest backup of each of the `n` newest periods. */
-static void keep_periods(struct cat_entry **sorted, size_t count, long n, enum period p)
-{
-	char last[32] = "";
-	long kept = 0;
-	for (size_t i = 0; i < count && kept < n; i++) {
-		char period[32];
-		period_of((time_t)sorted[i]->completed, p, period, sizeof period);
-		if (strcmp(period, last) != 0) {
-			sorted[i]->keep = 1;
-			snprintf(last, sizeof last, "%s", period);
-			kept++;
-		}
-	}
-}
 
 static int run_backup_prune(struct kahu_ctx *ctx)
 {
 	const struct kahu_invocation *inv = ctx->inv;
-	long keep_last = -1, keep_daily = -1, keep_weekly = -1, keep_monthly = -1;
+	struct retention_policy pol = RETENTION_POLICY_NONE;
 	int dry = inv_count(inv, "dry-run") > 0;
 	struct repo *repo = NULL;
 	struct store_lock *lock = NULL;
-	struct catalog cat = { 0 };
-	struct cat_entry **sorted = NULL;
-	int rc;
+	const struct kahu_key *key = NULL;
+	struct prune_list pl = { 0 };
+	struct retention_entry *ent = NULL;
+	struct strv untrusted = STRV_INIT;
+	int rc, forged = 0;
 
-	if ((rc = inv_long(inv, "keep-last", 0, 100000, &keep_last)) < 0 ||
-	    (rc = inv_long(inv, "keep-daily", 0, 100000, &keep_daily)) < 0 ||
-	    (rc = inv_long(inv, "keep-weekly", 0, 100000, &keep_weekly)) < 0 ||
-	    (rc = inv_long(inv, "keep-monthly", 0, 100000, &keep_monthly)) < 0)
+	if ((rc = inv_long(inv, "keep-last", 0, 100000, &pol.last)) < 0 ||
+	    (rc = inv_long(inv, "keep-daily", 0, 100000, &pol.daily)) < 0 ||
+	    (rc = inv_long(inv, "keep-weekly", 0, 100000, &pol.weekly)) < 0 ||
+	    (rc = inv_long(inv, "keep-monthly", 0, 100000, &pol.monthly)) < 0)
 		return rc;
-	int policies = keep_last >= 0 || keep_daily >= 0 || keep_weekly >= 0 || keep_monthly >= 0;
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
-	    (rc = cmd_repo_lock(ctx, repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+	    (rc = cmd_repo_lock(ctx, repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, prune_cb, &pl)) < 0)
 		goto out;
 
-	time_t now = time(NULL);
-	size_t ncomplete = 0;
-	sorted = xcalloc(cat.n + 1, sizeof *sorted);
-	for (size_t i = 0; i < cat.n; i++) {
-		struct cat_entry *e = &cat.v[i];
-		if (!e->complete) {
-			/* We hold the lock, so no live run is writing it: a leftover. */
-			e->doomed = 1;
+	/* Expiry, status and times are trusted once the manifest is authenticated: that
+	 * needs the key wherever there is one.  (A location without a key, all of whose
+	 * backups are unencrypted, has nothing to authenticate with.) */
+	if ((pl.encrypted || *repo_get_info(repo)->key_id) && (rc = repo_key(repo, &key)) < 0) {
+		kahu_error_wrap(rc, "backup prune authenticates every backup's manifest before it trusts its "
+				"expiry, status or time, and needs the key of location %s for that",
+				repo_location(repo)->name);
+		goto out;
+	}
+	ent = xcalloc(pl.n + 1, sizeof *ent);
+	for (size_t i = 0; i < pl.n; i++) {
+		struct prune_item *it = &pl.v[i];
+		struct retention_entry *e = &ent[i];
+		e->name = it->name;
+		if (!it->complete) {
+			e->state = RET_LEFTOVER;
 			continue;
 		}
-		sorted[ncomplete++] = e;
-	}
-	qsort(sorted, ncomplete, sizeof *sorted, cmp_newest);
-	if (policies) {
-		if (keep_last > 0)
-			for (size_t i = 0; i < ncomplete && (long)i < keep_last; i++)
-				sorted[i]->keep = 1;
-		keep_periods(sorted, ncomplete, keep_daily, DAY);
-		keep_periods(sorted, ncomplete, keep_weekly, WEEK);
-		keep_periods(sorted, ncomplete, keep_monthly, MONTH);
-		for (size_t i = 0; i < ncomplete; i++)
-			sorted[i]->doomed = !sorted[i]->keep;
-	} else {
-		for (size_t i = 0; i < ncomplete; i++)
-			sorted[i]->doomed = sorted[i]->expires && sorted[i]->expires <= now;
-	}
-	/* Never remove what a kept backup builds on. */
-	for (int changed = 1; changed;) {
-		changed = 0;
-		for (size_t i = 0; i < ncomplete; i++) {
-			struct cat_entry *e = sorted[i];
-			if (e->doomed)
-				continue;
-			struct cat_entry *deps[2] = { cat_find(&cat, e->parent), cat_find(&cat, e->base) };
-			for (int k = 0; k < 2; k++)
-				if (deps[k] && deps[k]->doomed) {
-					deps[k]->doomed = 0;
-					log_info("keeping %s: %s builds on it", deps[k]->name, e->name);
-					changed = 1;
-				}
+		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
+					  .manifest = it->manifest };
+		if (!(it->m = trusted_manifest(&rb, key, &it->why))) {
+			/* Left alone; what it says it builds on is kept too (retention.h). */
+			e->state = RET_UNTRUSTED;
+			e->parent = json_string_value(json_object_get(it->manifest, "parent"));
+			e->base = json_string_value(json_object_get(it->manifest, "base"));
+			log_warn("leaving backup %s alone: %s", it->name, it->why);
+			strv_push(&untrusted, it->name);
+			forged += !it->problem;
+			continue;
 		}
+		e->state = it->m->status == MANIFEST_FAILED ? RET_FAILED : RET_GOOD;
+		e->completed = it->m->completed ? it->m->completed : it->m->created;
+		e->expires = it->m->expires;
+		e->parent = it->m->parent;
+		e->base = it->m->base;
 	}
+	retention_decide(ent, pl.n, &pol, time(NULL));
+	for (size_t i = 0; i < pl.n; i++)
+		if (!ent[i].remove && ent[i].why == RET_KEEP_NEEDED)
+			log_info("keeping %s: %s builds on it", ent[i].name, ent[ent[i].needed_by].name);
+
 	size_t n = 0;
-	for (size_t i = 0; i < cat.n; i++)
-		n += cat.v[i].doomed != 0;
+	for (size_t i = 0; i < pl.n; i++)
+		n += ent[i].remove != 0;
 	/* Temporaries of puts a killed run never finished: we hold the lock, so none
 	 * is in progress. */
 	unsigned int temps = 0;
@@ -746,17 +835,34 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		goto out;
 	if (temps)
 		printf("removed %u unfinished upload%s of interrupted runs\n", temps, temps == 1 ? "" : "s");
-	if (!n) {
-		if (!temps)
-			printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
-		goto out;
+	if (!n && !temps && !untrusted.n)
+		printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
+	size_t done = 0;
+	for (size_t i = 0; i < pl.n && rc == 0; i++) {
+		if (!ent[i].remove)
+			continue;
+		if (!dry && (rc = repo_remove_backup(repo, ent[i].name, NULL)) < 0) {
+			kahu_error_wrap(rc, "removing backup %s (%zu removed before it)", ent[i].name, done);
+			break;
+		}
+		printf("%s %s (%s)\n", dry ? "would remove" : "removed", ent[i].name, retention_why_text(ent[i].why));
+		done++;
 	}
-	rc = remove_doomed(repo, &cat, dry, dry ? "remove" : "removed");
+	if (rc == 0 && untrusted.n) {
+		char *list = strv_join(&untrusted, ", ");
+		rc = kahu_error_set(forged ? KAHU_ECRYPTO : KAHU_EDATA,
+				    "%zu backup%s left alone, whose manifest%s cannot be %s: %s (see the warnings above; "
+				    "kahu backup verify NAME checks one, kahu backup delete NAME removes one on purpose)",
+				    untrusted.n, untrusted.n == 1 ? "" : "s", untrusted.n == 1 ? "" : "s",
+				    forged ? "authenticated" : "read", list);
+		free(list);
+	}
 out:
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();
-	free(sorted);
-	catalog_free(&cat);
+	free(ent);
+	strv_free(&untrusted);
+	prune_list_free(&pl);
 	repo_close(repo);
 	return rc;
 }
@@ -810,12 +916,14 @@ static const struct kahu_opt delete_opts[] = {
 };
 
 static const struct kahu_opt prune_opts[] = {
-	{ "keep-last", 0, "N", "keep the N newest backups", NULL, 0, NULL },
+	{ "keep-last", 0, "N", "keep the N newest backups (Failed ones do not count)", NULL, 0, NULL },
 	{ "keep-daily", 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL },
 	{ "keep-weekly", 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL },
 	{ "keep-monthly", 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL },
 	{ "dry-run", 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL },
 	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
 	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };

@@ -226,10 +226,14 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 		snprintf(n1, sizeof n1, "%lld", (long long)json_integer_value(json_object_get(ty, "items")));
 		snprintf(n2, sizeof n2, "%lld", (long long)json_integer_value(json_object_get(ty, "excluded")));
 		const char *res = json_string_value(json_object_get(ty, "error"));
+		const char *from = json_string_value(json_object_get(ty, "carriedOverFrom"));
 		char *tn = xasprintf("  %s", json_string_value(json_object_get(ty, "resource")));
-		const char *row[] = { tn, n1, n2, res ? res : json_is_string(json_object_get(ty, "warning")) ?
+		char *carried = res && from ? xasprintf("%s; the items are carried over from backup %s", res, from) : NULL;
+		const char *row[] = { tn, n1, n2, carried ? carried : res ? res :
+				      json_is_string(json_object_get(ty, "warning")) ?
 				      json_string_value(json_object_get(ty, "warning")) : "ok" };
 		out_table_row(t, row);
+		free(carried);
 		free(tn);
 	}
 	out_table_print(t, stdout);

@@ -403,6 +403,10 @@ static int run_restore_create(struct kahu_ctx *ctx)
 			out_table_print(rcmd.table, stdout);
 			printf("\nDry run of restore %s from backup %s: %ld to create, %ld to update, %ld skipped, %ld failing; nothing was written.\n",
 			       name, backup, tot.created, tot.updated, tot.skipped, tot.failed);
+			size_t wi;
+			json_t *w;
+			json_array_foreach(tot.warnings, wi, w)
+				printf("Warning: %s\n", json_string_value(w));
 		}
 	} else {
 		int wrc = write_log(repo, key, name, logf);

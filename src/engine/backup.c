@@ -62,6 +62,157 @@ static int load_index(struct kahu_store *st, const struct kahu_key *key, const c
 	return rc;
 }
 
+static FILE *temp_file(void);
+
+/* ---- failed types of incremental and differential backups: carried over ---- */
+
+/* A type that could not be listed (or only partly) in an incremental or differential
+ * backup would read as deleted if its index lines were missing: a restore honours
+ * deletions.  So its lines, all of them, are those of the backup it was compared with
+ * (whose archives, or older ones of the chain, hold the items, as for unchanged items);
+ * lines of a partial list are dropped, never mixed in. */
+struct carry {
+	const struct plan *plan;
+	struct strset failed;        /* group-resource → index of the plan type */
+	long *counts;                /* carried lines per plan type */
+	FILE *out;                   /* the new index */
+};
+
+static struct plan_type *carried_type(struct carry *c, const char *resource)
+{
+	const char *i = strset_get(&c->failed, resource);
+	return i ? &c->plan->types[strtoul(i, NULL, 10)] : NULL;
+}
+
+static int write_line(FILE *f, const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, f) != len || fputc('\n', f) == EOF)
+		return kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
+				      "cannot write the temporary index: %s", strerror(errno));
+	return 0;
+}
+
+/* A line of the parent's index: kept when its type is carried over. */
+static int carry_parent_line(void *ud, const char *line, size_t len)
+{
+	struct carry *c = ud;
+	struct index_entry ie;
+	int rc = index_line_parse(line, len, &ie);
+	if (rc < 0)
+		return rc;
+	struct plan_type *t = carried_type(c, ie.resource);
+	if (t && (rc = write_line(c->out, line, len)) == 0)
+		c->counts[t - c->plan->types]++;
+	index_entry_clear(&ie);
+	return rc;
+}
+
+/* Where the parent's lines of a type come from: the parent's own list, or, when the
+ * parent carried the type over too, the backup it took them from.  0 when the parent
+ * did not back the type up at all (a type new since). */
+static int carry_origin(struct plan_type *t, json_t *parent_spec, const char *parent)
+{
+	size_t i;
+	json_t *pt;
+	free(t->carried_from);
+	t->carried_from = xstrdup(parent);
+	t->carried_incomplete = 0;
+	json_array_foreach(json_object_get(parent_spec, "types"), i, pt) {
+		if (!json_is_string(json_object_get(pt, "resource")) ||
+		    strcmp(json_string_value(json_object_get(pt, "resource")), t->group_resource) != 0)
+			continue;
+		const char *from = json_string_value(json_object_get(pt, "carriedOverFrom"));
+		if (from) {
+			free(t->carried_from);
+			t->carried_from = xstrdup(from);
+			t->carried_incomplete = json_is_true(json_object_get(pt, "carriedOverIncomplete"));
+		} else {
+			t->carried_incomplete = json_object_get(pt, "error") != NULL;
+		}
+		return 1;
+	}
+	/* The parent did not know the type (new since): there is nothing to carry. */
+	t->carried_incomplete = 1;
+	return 0;
+}
+
+/* Replace the index (*index, a temporary file) by one whose failed types hold the
+ * lines of backup `parent`.  *items becomes the new number of lines. */
+static int carry_over(struct kahu_store *st, const struct kahu_key *key, const char *parent,
+		      struct plan *plan, FILE **index, long *items)
+{
+	struct carry c = { .plan = plan, .counts = xcalloc(plan->n + 1, sizeof *c.counts) };
+	json_t *parent_spec = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long kept = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		if (!plan->types[i].error)
+			continue;
+		char num[32];
+		snprintf(num, sizeof num, "%zu", i);
+		strset_put(&c.failed, plan->types[i].group_resource, num);
+	}
+	if (!(c.out = temp_file()))
+		return kahu_error_code();
+	/* This backup's lines of the types that did not fail. */
+	if (fflush(*index) != 0 || fseek(*index, 0, SEEK_SET) != 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
+		goto out;
+	}
+	while (rc == 0 && (n = getline(&line, &cap, *index)) > 0) {
+		struct index_entry ie;
+		size_t len = (size_t)n - (line[n - 1] == '\n');
+		if ((rc = index_line_parse(line, len, &ie)) < 0)
+			break;
+		if (!carried_type(&c, ie.resource)) {
+			rc = write_line(c.out, line, len);
+			kept++;
+		}
+		index_entry_clear(&ie);
+	}
+	if (rc == 0 && ferror(*index))
+		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
+	/* The parent's lines of the types that did. */
+	json_t *pdoc = NULL;
+	if (rc == 0 && ((rc = bread_manifest(st, key, parent, 1, &pdoc, NULL)) < 0 ||
+			(rc = bread_index_spec(st, key, parent, pdoc, carry_parent_line, &c, &parent_spec)) < 0))
+		kahu_error_wrap(rc, "carrying the failed types over from backup %s", parent);
+	json_decref(pdoc);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < plan->n; i++) {
+		struct plan_type *t = &plan->types[i];
+		if (!t->error)
+			continue;
+		int known = carry_origin(t, parent_spec, parent);
+		t->carried = c.counts[i];
+		kept += t->carried;
+		if (!known)
+			log_warn("%s could not be backed up, and backup %s did not back it up: "
+				 "its items are missing from this backup", t->group_resource, parent);
+		else
+			log_warn("%s could not be backed up: its %ld index entries are carried over from backup %s%s",
+				 t->group_resource, t->carried, t->carried_from,
+				 t->carried_incomplete ? ", which could not list all of them either" : "");
+	}
+	fclose(*index);
+	*index = c.out;
+	c.out = NULL;
+	*items = kept;
+out:
+	if (c.out)
+		fclose(c.out);
+	free(line);
+	free(c.counts);
+	strset_free(&c.failed);
+	json_decref(parent_spec);
+	return rc;
+}
+
 /* ---- writing ---- */
 
 struct writer {
@@ -189,12 +340,18 @@ static json_t *spec_json(const struct backup_spec *b, const struct plan *p, cons
 				       "resource", t->group_resource, "apiVersion", av,
 				       "kind", t->res->kind, "namespaced", t->res->namespaced,
 				       "selection", t->decision == SCOPE_TYPE_YES ? "listed" : "referenced",
-				       "listed", (json_int_t)t->listed, "items", (json_int_t)t->kept,
+				       "listed", (json_int_t)t->listed,
+				       "items", (json_int_t)(t->carried_from ? t->carried : t->kept),
 				       "excluded", (json_int_t)t->excluded);
 		if (t->inconsistent)
 			json_object_set_new(jt, "warning", json_string("list was inconsistent (continue token expired)"));
 		if (t->error)
 			json_object_set_new(jt, "error", json_string(t->message ? t->message : "failed"));
+		if (t->carried_from) {
+			json_object_set_new(jt, "carriedOverFrom", json_string(t->carried_from));
+			if (t->carried_incomplete)
+				json_object_set_new(jt, "carriedOverIncomplete", json_true());
+		}
 		json_array_append_new(types, jt);
 		free(av);
 	}
@@ -345,7 +502,17 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if ((rc = collect_run(kc, b->scope, &out->plan, &co)) < 0)
 		goto out;
 
-	out->status = plan_failed_types(&out->plan) || w.failed ? "PartiallyFailed" : "Completed";
+	size_t failed = plan_failed_types(&out->plan);
+	/* Holding nothing of its own (no type that could be listed kept an object) while
+	 * types failed: the backup failed; prune's policies do not count it, and no
+	 * incremental backup builds on it.  Objects that could not be stored on their own
+	 * (w.failed) make it PartiallyFailed. */
+	out->status = !failed ? (w.failed ? "PartiallyFailed" : "Completed") :
+		      plan_kept_ok(&out->plan) ? "PartiallyFailed" : "Failed";
+	if (!b->dry_run && failed && b->kind != BACKUP_FULL && b->parent &&
+	    (rc = carry_over(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
+			     b->chain_full : b->parent, &out->plan, &w.index, &w.items)) < 0)
+		goto out;
 	out->items = w.items;
 	out->failed = w.failed;
 	out->stored = w.stored;
@@ -417,7 +584,8 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 	m->created = out->started;
 	m->completed = out->completed;
 	m->expires = b->ttl_seconds > 0 ? out->started + b->ttl_seconds : 0;
-	m->status = strcmp(out->status, "Completed") == 0 ? MANIFEST_COMPLETED : MANIFEST_PARTIALLY_FAILED;
+	m->status = strcmp(out->status, "Completed") == 0 ? MANIFEST_COMPLETED :
+		    strcmp(out->status, "Failed") == 0 ? MANIFEST_FAILED : MANIFEST_PARTIALLY_FAILED;
 	m->type = b->kind == BACKUP_INCREMENTAL ? MANIFEST_INCREMENTAL :
 		  b->kind == BACKUP_DIFFERENTIAL ? MANIFEST_DIFFERENTIAL : MANIFEST_FULL;
 	m->parent = xstrdup(b->parent);

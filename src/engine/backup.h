@@ -9,7 +9,12 @@
  * Nothing is visible before the manifest is written; on any fatal error (interrupt,
  * lost connection, full disk) the put streams are aborted and no manifest is written.
  * Failed types (forbidden, retries exhausted) do not stop the backup: it completes as
- * PartiallyFailed with the reasons recorded. */
+ * PartiallyFailed with the reasons recorded.  In an incremental or differential backup
+ * a failed type's index lines are carried over, all of them, from the backup it is
+ * compared with (a restore would read missing lines as deletions), and kahu/backup.json
+ * names that backup ("carriedOverFrom").  A backup in which types failed and no other
+ * type kept an object holds nothing of its own: it is Failed (still written, with its
+ * log, so that describe and logs say why). */
 #ifndef KAHU_ENGINE_BACKUP_H
 #define KAHU_ENGINE_BACKUP_H
 
@@ -54,7 +59,7 @@ struct backup_spec {
 };
 
 struct backup_outcome {
-	const char *status;                   /* "Completed", "PartiallyFailed" */
+	const char *status;                   /* "Completed", "PartiallyFailed", "Failed" */
 	struct plan plan;                     /* per-type results (caller frees with backup_outcome_free) */
 	long items;                           /* objects in the backup's index */
 	long stored;                          /* objects stored in this backup's archive */

@@ -173,6 +173,12 @@ void bread_free(struct bread *b)
 int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
 		json_t *manifest, bread_line_fn fn, void *ud)
 {
+	return bread_index_spec(st, key, backup, manifest, fn, ud, NULL);
+}
+
+int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		     json_t *manifest, bread_line_fn fn, void *ud, json_t **spec)
+{
 	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
 	struct bread *b = NULL;
 	struct bundle_entry e;
@@ -183,7 +189,23 @@ int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *b
 		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", backup);
 	if ((rc = bread_open_bundle(st, key, backup, obj, &b)) < 0)
 		return rc;
+	if (spec)
+		*spec = NULL;
 	while ((rc = bundle_next(b->br, &e)) == 1) {
+		if (spec && !*spec && strcmp(e.name, "kahu/backup.json") == 0) {
+			kbuf_reset(&line);
+			if ((rc = bundle_read_all(b->br, &line, 64u << 20)) < 0)
+				break;
+			*spec = json_loadb(line.data ? line.data : "", line.len, 0, NULL);
+			if (!json_is_object(*spec)) {
+				json_decref(*spec);
+				*spec = NULL;
+				rc = kahu_error_set(KAHU_EDATA, "%s: kahu/backup.json is not a JSON object", b->key);
+				break;
+			}
+			kbuf_reset(&line);
+			continue;
+		}
 		if (strcmp(e.name, "kahu/index.jsonl") != 0)
 			continue;
 		found = 1;
@@ -206,8 +228,14 @@ int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *b
 	}
 	if (rc == 0 && !found)
 		rc = kahu_error_set(KAHU_EDATA, "%s has no kahu/index.jsonl", b->key);
+	if (rc == 0 && spec && !*spec)
+		rc = kahu_error_set(KAHU_EDATA, "%s has no kahu/backup.json", b->key);
 	if (rc == 0)
 		rc = bread_finish(b);
+	if (rc < 0 && spec) {
+		json_decref(*spec);
+		*spec = NULL;
+	}
 	bread_free(b);
 	kbuf_free(&line);
 	return rc;

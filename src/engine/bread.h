@@ -56,5 +56,10 @@ char *bread_item_key(const char *group_resource, const char *ns, const char *nam
 typedef int (*bread_line_fn)(void *ud, const char *line, size_t len);
 int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
 		json_t *manifest, bread_line_fn fn, void *ud);
+/* The same, and kahu/backup.json (which follows the index in the archive) into *spec:
+ * what was asked and what happened per type.  KAHU_EDATA when it is missing or not a
+ * JSON object; *spec is NULL on any error. */
+int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		     json_t *manifest, bread_line_fn fn, void *ud, json_t **spec);
 
 #endif

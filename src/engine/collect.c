@@ -107,6 +107,7 @@ void plan_free(struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->types[i].group_resource);
 		free(p->types[i].message);
+		free(p->types[i].carried_from);
 	}
 	free(p->types);
 	memset(p, 0, sizeof *p);
@@ -117,6 +118,15 @@ long plan_kept(const struct plan *p)
 	long n = 0;
 	for (size_t i = 0; i < p->n; i++)
 		n += p->types[i].kept;
+	return n;
+}
+
+long plan_kept_ok(const struct plan *p)
+{
+	long n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->types[i].error)
+			n += p->types[i].kept;
 	return n;
 }
 

@@ -32,6 +32,11 @@ struct plan_type {
 	int inconsistent;                 /* a 410 Expired made the list span snapshots */
 	int error;                        /* 0, or the kahu_err of a failed list */
 	char *message;                    /* why it failed (NULL when it did not) */
+	/* A failed type of an incremental or differential backup (backup.c): its index
+	 * lines are the ones of an older backup, not half of a list. */
+	char *carried_from;               /* the backup whose list of the type they are */
+	long carried;                     /* how many lines */
+	int carried_incomplete;           /* that backup could not list the whole type either */
 };
 
 struct plan {
@@ -72,5 +77,8 @@ int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct p
 /* Totals over the plan. */
 long plan_kept(const struct plan *p);
 size_t plan_failed_types(const struct plan *p);
+/* Objects kept from the types that did not fail: 0 with failed types means the
+ * backup holds nothing of its own (it is Failed, see backup.h). */
+long plan_kept_ok(const struct plan *p);
 
 #endif

@@ -7,6 +7,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/restore.c src/engine/restore.h \
+	src/engine/retention.c src/engine/retention.h \
 	src/engine/scope.c src/engine/scope.h
 
 check_PROGRAMS += tests/unit/check_labelsel
@@ -49,3 +50,10 @@ tests_unit_check_collect_SOURCES = tests/unit/check_collect.c tests/unit/check_m
 tests_unit_check_collect_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_collect_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
+
+# Retention: which backups prune removes (a decision without I/O).
+check_PROGRAMS += tests/unit/check_retention
+UNIT_TESTS += tests/unit/check_retention
+tests_unit_check_retention_SOURCES = tests/unit/check_retention.c tests/unit/check_main.h
+tests_unit_check_retention_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_retention_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)

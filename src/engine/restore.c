@@ -1,5 +1,6 @@
 /* kahu — the restore engine (see restore.h). */
 #include "engine/restore.h"
+#include "archive/key.h"
 #include "archive/manifest.h"
 #include "engine/bread.h"
 #include "engine/order.h"
@@ -18,6 +19,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,8 @@ struct spool {
 	struct strset encoded; /* member name -> [gr, ns|null, name] of the items whose
 				* member name has an encoded component */
 	struct strset taken;
+	struct strset mismatched; /* "gr\tns\tname" -> [gr, ns|null, name, why] of items
+				   * an archive holds in another version than the index records */
 	json_t *backup_spec;   /* kahu/backup.json of the restored backup */
 };
 
@@ -95,32 +100,51 @@ static void spool_free(struct spool *sp)
 	strset_free(&sp->want);
 	strset_free(&sp->encoded);
 	strset_free(&sp->taken);
+	strset_free(&sp->mismatched);
 	json_decref(sp->backup_spec);
 	memset(sp, 0, sizeof *sp);
 }
 
+/* Reading index lines into the final index: "gr\tns\tname" → the item's hash, its
+ * first 64 bits (enough to tell the versions of one item in authenticated archives
+ * apart, at a quarter of the memory). */
+#define WANT_HASH_LEN 16
+struct index_pass {
+	struct strset *want;
+	struct strset *encoded;      /* the spool's encoded member names */
+	const struct strset *only;   /* NULL: every line; else the lines of these types */
+};
+
 static int want_line(void *ud, const char *line, size_t len)
 {
-	struct spool *sp = ud;
+	struct index_pass *ip = ud;
 	struct index_entry ie;
 	char *member = NULL;
 	int rc = index_line_parse(line, len, &ie);
 	if (rc < 0)
 		return rc;
-	char *k = bread_item_key(ie.resource, ie.ns, ie.name);
-	strset_add(&sp->want, k);
-	free(k);
-	/* An item under an encoded member name (FORMAT.md) is found by that name; the
-	 * others by their plain Velero path, which is also how archives written before
-	 * names were encoded hold every item. */
-	if (bundle_resource_path(ie.resource, ie.ns, ie.name, &member) == 0 && strstr(member, "/%")) {
-		json_t *v = json_pack("[s, s?, s]", ie.resource, ie.ns, ie.name);
-		char *vs = json_dumps(v, JSON_COMPACT);
-		strset_put(&sp->encoded, member, vs);
-		free(vs);
-		json_decref(v);
+	if (!ip->only || strset_has(ip->only, ie.resource)) {
+		char *k = bread_item_key(ie.resource, ie.ns, ie.name);
+		if (!strset_get(ip->want, k)) { /* a newer backup's line wins */
+			char h[WANT_HASH_LEN + 1];
+			memcpy(h, ie.hash, WANT_HASH_LEN);
+			h[WANT_HASH_LEN] = '\0';
+			strset_put(ip->want, k, h);
+		}
+		free(k);
+		/* An item under an encoded member name (FORMAT.md) is found by that name;
+		 * the others by their plain Velero path, which is also how archives written
+		 * before names were encoded hold every item. */
+		if (bundle_resource_path(ie.resource, ie.ns, ie.name, &member) == 0 &&
+		    strstr(member, "/%") && !strset_get(ip->encoded, member)) {
+			json_t *v = json_pack("[s, s?, s]", ie.resource, ie.ns, ie.name);
+			char *vs = json_dumps(v, JSON_COMPACT);
+			strset_put(ip->encoded, member, vs);
+			free(vs);
+			json_decref(v);
+		}
+		free(member);
 	}
-	free(member);
 	index_entry_clear(&ie);
 	return 0;
 }
@@ -225,6 +249,13 @@ static int spool_item(struct spool *sp, const char *gr, const char *ns, const ch
 	return rc;
 }
 
+static int same_hash(const struct kbuf *data, const char *hex)
+{
+	char hash[KAHU_HASH_HEX_LEN + 1];
+	kahu_key_hash(data->data ? data->data : "", data->len, hash);
+	return strncmp(hash, hex, WANT_HASH_LEN) == 0;
+}
+
 static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const char *name,
 			json_t *manifest, struct spool *sp, int is_target)
 {
@@ -240,7 +271,7 @@ static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const
 		return rc;
 	struct bundle_reader *br = bread_bundle(b);
 	while ((rc = bundle_next(br, &e)) == 1) {
-		if (is_target && strcmp(e.name, "kahu/backup.json") == 0) {
+		if (is_target && !sp->backup_spec && strcmp(e.name, "kahu/backup.json") == 0) {
 			kbuf_reset(&data);
 			if ((rc = bundle_read_all(br, &data, 64u << 20)) < 0)
 				break;
@@ -259,10 +290,35 @@ static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const
 			continue;
 		}
 		char *k = bread_item_key(gr, ns, nm);
-		if (strset_has(&sp->want, k) && strset_add(&sp->taken, k)) {
+		const char *want_hash = strset_get(&sp->want, k);
+		if (want_hash && !strset_has(&sp->taken, k)) {
 			kbuf_reset(&data);
-			if ((rc = bundle_read_all(br, &data, 64u << 20)) == 0)
+			rc = bundle_read_all(br, &data, 64u << 20);
+			/* Only the version the final index records: an archive may also hold
+			 * objects of a list that failed half-way, whose type was carried over
+			 * from an older backup (and an older archive holds that version). */
+			if (rc == 0 && !same_hash(&data, want_hash)) {
+				log_debug("backup %s: %s is not the version the index records; looking further down the chain",
+					  name, e.name);
+				if (!strset_has(&sp->mismatched, k)) {
+					/* the reason: what the object is, when it is not this item */
+					json_t *o = json_loadb(data.data ? data.data : "", data.len, JSON_ALLOW_NUL, NULL);
+					char *why = o ? identity_mismatch(o, gr, ns, nm) : NULL;
+					if (!why)
+						why = xasprintf("backup %s holds another version of this object than its "
+								"index records (a corrupt or altered archive): not restored", name);
+					json_decref(o);
+					json_t *v = json_pack("[s, s?, s, s]", gr, ns, nm, why);
+					free(why);
+					char *vs = json_dumps(v, JSON_COMPACT);
+					strset_put(&sp->mismatched, k, vs);
+					free(vs);
+					json_decref(v);
+				}
+			} else if (rc == 0) {
+				strset_add(&sp->taken, k);
 				rc = spool_item(sp, gr, ns, nm, &data);
+			}
 		}
 		free(k);
 		free(buf);
@@ -866,6 +922,118 @@ static void find_references(struct run *r, struct spool *sp, const struct kube_d
 	}
 }
 
+/* ---- the final index ---- */
+
+static void warn(struct restore_totals *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct restore_totals *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *w = NULL;
+	if (vasprintf(&w, fmt, ap) < 0)
+		w = NULL;
+	va_end(ap);
+	if (!w)
+		return;
+	log_warn("%s", w);
+	json_array_append_new(t->warnings, json_string(w));
+	free(w);
+}
+
+/* The types that failed in a backup (kahu/backup.json), by name. */
+static json_t *failed_type(json_t *spec, const char *gr)
+{
+	size_t i;
+	json_t *ty;
+	json_array_foreach(json_object_get(spec, "types"), i, ty) {
+		const char *r = json_string_value(json_object_get(ty, "resource"));
+		if (r && strcmp(r, gr) == 0)
+			return json_object_get(ty, "error") ? ty : NULL;
+	}
+	return NULL;
+}
+
+static const char *type_error(json_t *ty)
+{
+	const char *e = json_string_value(json_object_get(ty, "error"));
+	return e ? e : "failed";
+}
+
+/* What the restore will hold: the index of the backup restored, each item with its
+ * hash.  Lines missing for a type that failed would read as deletions.  A backup
+ * written by this kahu carried the type's lines over from an older backup
+ * ("carriedOverFrom" in kahu/backup.json): say so.  For one that did not (written by
+ * an earlier kahu), the lines of that type are taken from the older backups of the
+ * chain here.  Either way the items of a failed type are never dropped as deletions,
+ * and the result says where they come from. */
+static int final_index(const struct restore_spec *s, const struct strv *chain, json_t **manifests,
+		       struct spool *sp, struct restore_totals *t)
+{
+	struct index_pass ip = { .want = &sp->want, .encoded = &sp->encoded };
+	struct strset pending = STRSET_INIT;
+	json_t *newer, *older = NULL;
+	size_t i;
+	json_t *ty;
+	int rc;
+
+	if ((rc = bread_index_spec(s->st, s->key, chain->v[0], manifests[0], want_line, &ip,
+				   &sp->backup_spec)) < 0)
+		return rc;
+	const char *status = json_string_value(json_object_get(manifests[0], "status"));
+	if (status && strcmp(status, "Failed") == 0)
+		warn(t, "backup %s is Failed: none of its resource types could be backed up", chain->v[0]);
+	json_array_foreach(json_object_get(sp->backup_spec, "types"), i, ty) {
+		const char *gr = json_string_value(json_object_get(ty, "resource"));
+		const char *from = json_string_value(json_object_get(ty, "carriedOverFrom"));
+		if (!gr || !json_object_get(ty, "error"))
+			continue;
+		if (from)
+			warn(t, "backup %s could not back up %s (%s): its %lld items come from the older backup %s%s",
+			     chain->v[0], gr, type_error(ty), (long long)json_integer_value(json_object_get(ty, "items")),
+			     from, json_is_true(json_object_get(ty, "carriedOverIncomplete")) ?
+			     ", which could not back up all of them either: some may be missing" : "");
+		else if (chain->n > 1)
+			strset_add(&pending, gr);
+		else
+			warn(t, "backup %s could not back up %s (%s): %lld of its items were backed up, others may be missing",
+			     chain->v[0], gr, type_error(ty), (long long)json_integer_value(json_object_get(ty, "items")));
+	}
+	/* Backups that did not carry failed types over: their older backups' lines. */
+	newer = sp->backup_spec;
+	for (size_t k = 1; pending.n && k < chain->n; k++) {
+		struct strset still = STRSET_INIT;
+		ip.only = &pending;
+		if ((rc = bread_index_spec(s->st, s->key, chain->v[k], manifests[k], want_line, &ip, &older)) < 0)
+			break;
+		for (size_t j = 0; j < pending.cap; j++) {
+			const char *gr = pending.slots[j];
+			if (!gr)
+				continue;
+			warn(t, "backup %s could not back up %s (%s) and did not carry its items over: "
+			     "they are taken from the older backup %s (objects deleted in between may come back)",
+			     chain->v[k - 1], gr, type_error(failed_type(newer, gr)), chain->v[k]);
+			json_t *oty = failed_type(older, gr);
+			if (!oty || json_object_get(oty, "carriedOverFrom"))
+				continue;
+			if (k + 1 < chain->n)
+				strset_add(&still, gr);
+			else
+				warn(t, "backup %s could not back up %s either (%s): some of its items may be missing",
+				     chain->v[k], gr, type_error(oty));
+		}
+		strset_free(&pending);
+		pending = still;
+		if (newer != sp->backup_spec)
+			json_decref(newer);
+		newer = older;
+		older = NULL;
+	}
+	if (newer != sp->backup_spec)
+		json_decref(newer);
+	strset_free(&pending);
+	return rc;
+}
+
 static int cmp_spool(const void *a, const void *b)
 {
 	return restore_type_cmp(((const struct spool_type *)a)->gr, ((const struct spool_type *)b)->gr);
@@ -921,13 +1089,34 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		goto out;
 	}
 	r.spool_dir = sp.dir;
-	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp)) < 0)
+	if ((rc = final_index(s, &chain, manifests, &sp, t)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
 		if ((rc = spool_backup(s->st, s->key, chain.v[i], manifests[i], &sp, i == 0)) < 0)
 			goto out;
-	if (sp.taken.n < sp.want.n) {
-		char *w = xasprintf("%zu items of the index were not found in the backup chain", sp.want.n - sp.taken.n);
+	/* Items that no archive of the chain holds in the version the index records, but
+	 * one holds in another: a corrupt or altered archive.  Each fails with the reason,
+	 * none is restored from a version nothing vouches for. */
+	size_t refused_versions = 0;
+	for (size_t j = 0; j < sp.mismatched.cap; j++) {
+		const char *k = sp.mismatched.slots ? sp.mismatched.slots[j] : NULL;
+		if (!k || strset_has(&sp.taken, k))
+			continue;
+		json_t *v = json_loads(sp.mismatched.values[j], 0, NULL);
+		const char *gr = json_string_value(json_array_get(v, 0));
+		struct spool_type *st = gr ? spool_type(&sp, gr) : NULL;
+		if (st) {
+			if (!st->refused)
+				st->refused = json_array();
+			json_array_append_new(st->refused, json_pack("[O, O, O]", json_array_get(v, 1),
+								     json_array_get(v, 2), json_array_get(v, 3)));
+			refused_versions++;
+		}
+		json_decref(v);
+	}
+	if (sp.taken.n + refused_versions < sp.want.n) {
+		char *w = xasprintf("%zu items of the index were not found in the backup chain",
+				    sp.want.n - sp.taken.n - refused_versions);
 		log_warn("%s", w);
 		json_array_append_new(t->warnings, json_string(w));
 		free(w);

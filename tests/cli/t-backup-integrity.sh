@@ -278,7 +278,9 @@ wait $pid 2>/dev/null
 ! listed killed; t_result $? "kill -9 mid-run: the backup is not listed"
 t_exit 66 "... describe does not find it" "$KAHU" backup describe killed
 cluster_admin DELETE /_admin/faults >/dev/null
-t_ok "backup prune after the kill" "$KAHU" backup prune
+# The forged backup above is still there: prune leaves it alone and says so (77).
+t_exit 77 "backup prune after the kill" "$KAHU" backup prune
+t_grep "... leaving the forged backup alone" "leaving backup forged alone: .*failed authentication" "$T_ERR"
 t_grep "... breaks the dead process' lock with a warning" "breaking stale lock .*pid $pid" "$T_ERR"
 find "$B/killed" -type f >"$T_OUT" 2>/dev/null
 no_files killed
