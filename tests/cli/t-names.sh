@@ -197,7 +197,7 @@ assert ("ConfigMap", "evil", "../../etc/evil") not in have and ("Namespace", Non
 
 # ---- a crafted archive: members that lie about what they hold ----
 t_ok "backup create --no-encryption (to craft)" kahu_k backup create plain --no-encryption --include-namespaces shop
-t_pyrun "crafted: the ConfigMap shop/good holds a ClusterRoleBinding, the 253-byte one a ConfigMap named other" '
+t_pyrun "crafted: the ConfigMap shop/good holds a ClusterRoleBinding, the 253-byte one a ConfigMap named other, kube-root-ca.crt other data" '
 b, long = sys.argv[1], sys.argv[2]
 ms = names.unpack(b)
 crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
@@ -211,7 +211,10 @@ for m in ms:
         n = json.loads(m[1])["metadata"]["name"]
         if n in ("good", long):
             m[1] = json.dumps(crb if n == "good" else other).encode(); done += 1
-assert done == 2, [m[0] for m in ms]
+        elif n == "kube-root-ca.crt":  # the same object, other contents than the index records
+            o = json.loads(m[1]); o["data"] = {"ca.crt": "forged"}
+            m[1] = json.dumps(o, separators=(",", ":")).encode(); done += 1
+assert done == 3, [m[0] for m in ms]
 names.pack(b, ms)' "$LOC/backups/plain" "$LONG"
 t_ok "... it verifies (no MAC without encryption: only the contents can tell)" "$KAHU" backup verify plain
 cluster_start t2 || { t_result 1 "second target cluster starts"; t_done; exit 1; }
@@ -220,7 +223,7 @@ t_exit 2 "restore create --include-resources configmaps of the crafted archive: 
 	"$KAHU" --kubeconfig "$T2KC" restore create r2 --from-backup plain --include-resources configmaps
 "$KAHU" restore describe r2 -o json >"$T_DIR/r2.json" 2>"$T_ERR"
 CLUSTER_USE=t2 cluster_admin GET /_admin/dump >"$T_DIR/t2dump.json"
-t_pyrun "... both lying members failed with the reason, nothing of theirs created" '
+t_pyrun "... the lying members failed with the reason, nothing of theirs created" '
 items = json.load(open(sys.argv[1]))["items"]
 have = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in json.load(open(sys.argv[2]))["items"]}
 long = sys.argv[3]
@@ -231,8 +234,13 @@ l = r[("configmaps", "shop", long)]
 assert l["outcome"] == "failed" and "ConfigMap shop/other under the name of" in l["reason"], l
 assert ("ClusterRoleBinding", None, "evil-crb") not in have
 assert ("ConfigMap", "shop", "other") not in have and ("ConfigMap", "shop", "good") not in have
+k = r[("configmaps", "shop", "kube-root-ca.crt")]
+assert k["outcome"] == "failed" and "another version of this object than its index records" in k["reason"], k
+assert not any(o["kind"] == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt" and
+               o["metadata"].get("namespace") == "shop" and o.get("data", {}).get("ca.crt") == "forged"
+               for o in json.load(open(sys.argv[2]))["items"])
 failed = sorted(i["name"] for i in items if i["outcome"] == "failed")
-assert failed == sorted(["good", long]), failed' "$T_DIR/r2.json" "$T_DIR/t2dump.json" "$LONG"
+assert failed == sorted(["good", long, "kube-root-ca.crt"]), failed' "$T_DIR/r2.json" "$T_DIR/t2dump.json" "$LONG"
 
 # ---- archives that hold a long name as it is (written before names were encoded) ----
 t_ok "backup create --no-encryption (to make an older archive)" \
