@@ -42,6 +42,8 @@ static const struct kahu_cmd *const commands[] = {
 	&cmd_key_generate_entry,
 	&cmd_key_id_entry,
 	&cmd_key_add_passphrase_entry,
+	&cmd_location_entry,
+	&cmd_location_repair_entry,
 	&cmd_restore_entry,
 	&cmd_restore_create_entry,
 	&cmd_restore_list_entry,
