@@ -7,13 +7,22 @@
 #include "util/log.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+/* Set to "1" to leave core dumps and the process's dumpability as the environment set
+ * them (kahu(1) ENVIRONMENT). */
+#define ENV_DEBUG_CORE "KAHU_DEBUG_CORE"
 
 static const struct kahu_cmd *const commands[] = {
 	&cmd_backup_entry,
@@ -33,6 +42,8 @@ static const struct kahu_cmd *const commands[] = {
 	&cmd_key_generate_entry,
 	&cmd_key_id_entry,
 	&cmd_key_add_passphrase_entry,
+	&cmd_location_entry,
+	&cmd_location_repair_entry,
 	&cmd_restore_entry,
 	&cmd_restore_create_entry,
 	&cmd_restore_list_entry,
@@ -144,6 +155,28 @@ static void setup_signals(void)
 		pthread_detach(t);
 }
 
+/* A core file, or a debugger attached by another process of the same user, would see
+ * what kahu holds in memory: the bearer token, the encryption key, Secret data being
+ * backed up or restored.  So before anything is read, the core size limit is set to 0
+ * (soft and hard, so the credential plugins kahu starts inherit it) and the process is
+ * made non-dumpable: no core even where a core_pattern pipe ignores the limit, no
+ * ptrace attach and no /proc/PID/mem without CAP_SYS_PTRACE.  Returns 1 when
+ * KAHU_DEBUG_CORE=1 left both alone, 0 otherwise. */
+static int setup_core_dumps(void)
+{
+	const char *dbg = getenv(ENV_DEBUG_CORE);
+	if (dbg && strcmp(dbg, "1") == 0)
+		return 1;
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		log_warn("cannot set the core size limit to 0: %s", strerror(errno));
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warn("cannot make the process non-dumpable: %s", strerror(errno));
+#endif
+	return 0;
+}
+
 static void setup_logging(const struct kahu_invocation *inv)
 {
 	int level = KAHU_LOG_NOTICE + inv_count(inv, "verbose");
@@ -160,6 +193,7 @@ int main(int argc, char **argv)
 	struct kahu_ctx ctx = { 0 };
 	int rc;
 
+	int debug_core = setup_core_dumps();
 	setup_signals();
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "kahu: cannot initialise the crypto or HTTP library\n");
@@ -173,6 +207,9 @@ int main(int argc, char **argv)
 		return exit_code_for(rc);
 	}
 	setup_logging(&inv);
+	if (debug_core)
+		log_warn("%s=1: core dumps are left enabled; a core file of kahu may hold "
+			 "credentials, keys and Secret data", ENV_DEBUG_CORE);
 	ctx.inv = &inv;
 	ctx.cmds = commands;
 	ctx.out = out_format_parse(inv_str(&inv, "output"));

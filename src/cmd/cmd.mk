@@ -7,3 +7,4 @@ libkahu_cmd_a_SOURCES = \
 libkahu_cmd_a_SOURCES += src/cmd/key.c src/cmd/common_opts.h
 libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c src/cmd/backup_common.h
 libkahu_cmd_a_SOURCES += src/cmd/restore.c
+libkahu_cmd_a_SOURCES += src/cmd/location.c

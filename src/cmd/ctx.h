@@ -54,6 +54,8 @@ extern const struct kahu_cmd cmd_key_entry;
 extern const struct kahu_cmd cmd_key_generate_entry;
 extern const struct kahu_cmd cmd_key_id_entry;
 extern const struct kahu_cmd cmd_key_add_passphrase_entry;
+extern const struct kahu_cmd cmd_location_entry;
+extern const struct kahu_cmd cmd_location_repair_entry;
 
 /* The exit-status table lives in main.c; __dump-cli prints it for the docs test. */
 struct kahu_exit_code {

@@ -809,6 +809,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 	struct kube_response local = { 0 };
 	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
 	int rc = 0, reauthed = 0, connect_timeouts = 0;
+	long waited_ms = 0; /* between this request's tries, at most c->timeout_ms in all */
 	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 			 (flags & KUBE_REQ_IDEMPOTENT);
 	int max_tries = (flags & KUBE_REQ_NO_RETRY) ? 1 : c->max_tries;
@@ -934,9 +935,36 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 			wait_ms = kube_backoff_ms(attempt, next_random());
 		else
 			source = "Retry-After";
-		log_info("%s %s%s %s, retrying in %ld.%lds (%s) (try %d/%d)", method, c->server,
-			 path, why, wait_ms / 1000, (wait_ms % 1000) / 100, source, attempt + 1,
-			 max_tries);
+		/* The waits between the tries of one request add up to at most the request
+		 * timeout: a server asking for 600 s, or a long backoff, does not hold a
+		 * request (and what waits for it) far beyond what the user allowed. */
+		long left_ms = c->timeout_ms - waited_ms;
+		if (left_ms <= 0) {
+			log_info("%s %s%s %s, not retrying: this request already waited %ld.%lds "
+				 "between tries, its request timeout (%ld.%lds)", method, c->server,
+				 path, why, waited_ms / 1000, (waited_ms % 1000) / 100,
+				 c->timeout_ms / 1000, (c->timeout_ms % 1000) / 100);
+			char *msg = xstrdup(kahu_error_last());
+			kahu_error_set(rc, "%s (gave up after %d tries: the waits between them "
+				       "reached the request timeout of %ld.%lds)", msg, attempt,
+				       c->timeout_ms / 1000, (c->timeout_ms % 1000) / 100);
+			free(msg);
+			break;
+		}
+		if (wait_ms > left_ms) {
+			log_info("%s %s%s %s, retrying in %ld.%lds (%s: %ld.%lds, shortened to what is "
+				 "left of the request timeout of %ld.%lds for waits between tries) "
+				 "(try %d/%d)", method, c->server, path, why, left_ms / 1000,
+				 (left_ms % 1000) / 100, source, wait_ms / 1000, (wait_ms % 1000) / 100,
+				 c->timeout_ms / 1000, (c->timeout_ms % 1000) / 100, attempt + 1,
+				 max_tries);
+			wait_ms = left_ms;
+		} else {
+			log_info("%s %s%s %s, retrying in %ld.%lds (%s) (try %d/%d)", method,
+				 c->server, path, why, wait_ms / 1000, (wait_ms % 1000) / 100, source,
+				 attempt + 1, max_tries);
+		}
+		waited_ms += wait_ms;
 		if ((rc = sleep_interruptible(wait_ms)) < 0) {
 			kahu_error_set(rc, "%s %s%s: interrupted", method, c->server, path);
 			break;

@@ -5,6 +5,9 @@
  * curl share object.  Retries: 429 and 5xx (honouring an integer Retry-After), and
  * connection resets/timeouts of idempotent requests (GET, HEAD, and requests the caller
  * marks idempotent), at most `max_tries` tries in all, exponential backoff with jitter.
+ * The waits between the tries of one request add up to at most `timeout_ms`: a longer
+ * Retry-After or backoff is shortened to what is left (logged at -v with why), and once
+ * nothing is left the request gives up with the last error ("gave up after N tries"). 
  * -v logs method, URL, status and duration; never headers with credentials. */
 #ifndef KAHU_KUBE_CLIENT_H
 #define KAHU_KUBE_CLIENT_H
@@ -18,7 +21,8 @@ struct kube_client;
 
 struct kube_client_opts {
 	int max_requests;        /* concurrent requests; default 8 */
-	long timeout_ms;         /* whole request; default 60000 */
+	long timeout_ms;         /* one try; also the most the waits between the tries of
+				  * a request add up to; default 60000 */
 	long connect_timeout_ms; /* default 10000 */
 	int max_tries;           /* default 10 */
 	const char *user_agent;  /* default "kahu/VERSION" */
@@ -48,7 +52,7 @@ void kube_client_free(struct kube_client *c);
  * negative code with the message from the Status body:
  *   KAHU_EUNREACHABLE, KAHU_ETLS, KAHU_EAUTH (401), KAHU_EFORBIDDEN (403),
  *   KAHU_ENOTFOUND (404), KAHU_ECONFLICT (409), KAHU_EDATA (410 Gone and other 4xx),
- *   KAHU_ETEMP (429/5xx after all tries), KAHU_EINTR (interrupted).
+ *   KAHU_ETEMP (429/5xx after all tries or the waits' budget), KAHU_EINTR (interrupted).
  * resp->status and resp->body are set whenever the server answered. */
 int kube_request(struct kube_client *c, const char *method, const char *path,
 		 const char *accept, const char *content_type, const void *body, size_t len,

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 #define KUBECONFIG_MAX_SIZE (16u << 20) /* a kubeconfig larger than this is a mistake */
 #define SA_DIR "var/run/secrets/kubernetes.io/serviceaccount"
@@ -48,9 +50,16 @@ struct kc_entry {
 	char *path;           /* "clusters[2].cluster", for messages */
 };
 
+/* The entries of one kind, in the order they were found, and an index by name (open
+ * addressing, linear probing) so that merging n entries and looking one up take
+ * linear and constant time.  The hash is keyed with a random key per load, so that
+ * names chosen to collide cannot make it quadratic again. */
 struct kc_list {
 	struct kc_entry *v;
 	size_t n, cap;
+	size_t *slots;        /* index + 1 into v; 0: empty */
+	size_t nslots;        /* a power of two, or 0 */
+	const unsigned char *hash_key; /* crypto_shorthash_KEYBYTES, the set's */
 };
 
 struct kc_set {
@@ -59,6 +68,8 @@ struct kc_set {
 	struct kc_list clusters, users, contexts;
 	const char *current;          /* first non-empty current-context */
 	char *source;                 /* the files, ':'-joined, for messages */
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
+	int keyed;
 };
 
 /* ---- small helpers ---- */
@@ -408,14 +419,46 @@ static int read_file(const char *path, char **text, size_t *len)
 
 /* ---- the merged set ---- */
 
-static struct kc_entry *kc_find(const struct kc_list *l, const char *name)
+static size_t kc_hash(const struct kc_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].name, name))
-			return &l->v[i];
-	return NULL;
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	crypto_shorthash(h, (const unsigned char *)name, strlen(name), l->hash_key);
+	for (size_t i = 0; i < sizeof h; i++)
+		v = v << 8 | h[i];
+	return (size_t)v;
 }
 
+/* The slot that holds `name`, or the empty slot where it would go (nslots > 0). */
+static size_t *kc_slot(const struct kc_list *l, const char *name)
+{
+	size_t mask = l->nslots - 1;
+	for (size_t i = kc_hash(l, name) & mask;; i = (i + 1) & mask) {
+		size_t *sl = &l->slots[i];
+		if (!*sl || !strcmp(l->v[*sl - 1].name, name))
+			return sl;
+	}
+}
+
+static void kc_rehash(struct kc_list *l)
+{
+	l->nslots = l->nslots ? 2 * l->nslots : 64;
+	free(l->slots);
+	l->slots = xcalloc(l->nslots, sizeof *l->slots);
+	for (size_t i = 0; i < l->n; i++)
+		*kc_slot(l, l->v[i].name) = i + 1;
+}
+
+static struct kc_entry *kc_find(const struct kc_list *l, const char *name)
+{
+	if (!l->nslots)
+		return NULL;
+	size_t *sl = kc_slot(l, name);
+	return *sl ? &l->v[*sl - 1] : NULL;
+}
+
+/* The names, sorted, for messages: the first KC_NAMES_SHOWN and how many more. */
+#define KC_NAMES_SHOWN 20
 static char *kc_names(const struct kc_list *l)
 {
 	struct strv s = STRV_INIT;
@@ -426,8 +469,20 @@ static char *kc_names(const struct kc_list *l)
 		return xstrdup("none");
 	}
 	strv_sort(&s);
+	size_t more = 0;
+	if (s.n > KC_NAMES_SHOWN) {
+		more = s.n - KC_NAMES_SHOWN;
+		while (s.n > KC_NAMES_SHOWN)
+			free(s.v[--s.n]);
+		s.v[s.n] = NULL;
+	}
 	char *j = strv_join(&s, ", ");
 	strv_free(&s);
+	if (more) {
+		char *m = xasprintf("%s and %zu more", j, more);
+		free(j);
+		j = m;
+	}
 	return j;
 }
 
@@ -438,6 +493,7 @@ static void kc_set_free(struct kc_set *s)
 		for (size_t j = 0; j < lists[i]->n; j++)
 			free(lists[i]->v[j].path);
 		free(lists[i]->v);
+		free(lists[i]->slots);
 	}
 	for (size_t i = 0; i < s->nfiles; i++)
 		kc_file_free(s->files[i]);
@@ -476,7 +532,10 @@ static int kc_index(struct kc_set *s, struct kc_file *f, yaml_node_t *root, cons
 		else if (body->type != YAML_MAPPING_NODE)
 			return kc_err(KAHU_ECONFIG, f, body, path, "%s: expected a mapping, found %s",
 				      inner, node_type_name(body));
-		if (kc_find(l, name))
+		if ((l->n + 1) * 4 > l->nslots * 3)
+			kc_rehash(l);
+		size_t *sl = kc_slot(l, name);
+		if (*sl)
 			continue; /* the first definition wins */
 		if (l->n == l->cap) {
 			l->cap = l->cap ? l->cap * 2 : 8;
@@ -487,12 +546,18 @@ static int kc_index(struct kc_set *s, struct kc_file *f, yaml_node_t *root, cons
 			.at = body ? map_key(&f->doc, item, inner) : item,
 			.path = xasprintf("%s.%s", path, inner),
 		};
+		*sl = l->n;
 	}
 	return 0;
 }
 
 static int kc_add_file(struct kc_set *s, struct kc_file *f)
 {
+	if (!s->keyed) {
+		crypto_shorthash_keygen(s->hash_key);
+		s->clusters.hash_key = s->users.hash_key = s->contexts.hash_key = s->hash_key;
+		s->keyed = 1;
+	}
 	s->files = xrealloc(s->files, (s->nfiles + 1) * sizeof *s->files);
 	s->files[s->nfiles++] = f;
 
@@ -884,11 +949,13 @@ static int kc_gather(const struct kube_load_opts *o, struct kc_set *s, struct st
 	if (env && *env) {
 		*what = "KUBECONFIG";
 		struct strv raw = STRV_INIT;
+		struct strset seen = STRSET_INIT;
 		strv_split(&raw, env, ':');
 		for (size_t i = 0; i < raw.n; i++)
-			if (!strv_contains(paths, raw.v[i]))
+			if (strset_add(&seen, raw.v[i]))
 				strv_push(paths, raw.v[i]);
 		strv_free(&raw);
+		strset_free(&seen);
 	} else {
 		*what = "the default kubeconfig";
 		char *p = default_path();

@@ -1,6 +1,7 @@
 /* kahu — repositories: kahu-repo.json, key resolution, passphrases, the catalog of
  * backups, locks (see repo.h). */
 #include "store/repo.h"
+#include "archive/manifest.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -9,6 +10,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -109,47 +113,87 @@ static char *opt_or_env(const char *opt, const char *env, enum repo_key_source o
 	return NULL;
 }
 
+/* kahu-repo.json is there but cannot be used: note what is wrong and read on without
+ * it (repo_check_writable refuses every write until it is repaired).  Returns 0. */
+static int __attribute__((format(printf, 2, 3))) set_damaged(struct repo *r, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	free(r->info.problem);
+	free(r->info.kahu_version);
+	memset(&r->info, 0, sizeof r->info);
+	r->info.damaged = 1;
+	r->info.problem = xstrdup(msg);
+	return 0;
+}
+
+/* 0 with r->info filled, or marked damaged; KAHU_EDATA only for a repository of
+ * another format version, which this kahu must not read or "repair". */
 static int parse_repo_info(struct repo *r, const struct kbuf *b)
 {
 	json_error_t jerr;
-	const char *where = r->loc->name;
 	json_t *doc = json_loadb(b->data, b->len, 0, &jerr);
 	int rc = 0;
+	if (!doc) {
+		rc = set_damaged(r, "not valid JSON: line %d: %s", jerr.line, jerr.text);
+		goto out;
+	}
 	if (!json_is_object(doc)) {
-		rc = kahu_error_set(KAHU_EDATA, "%s on location %s is not a JSON object (line %d: %s)",
-				    REPO_INFO_KEY, where, jerr.line, doc ? "not an object" : jerr.text);
+		rc = set_damaged(r, "not a JSON object");
 		goto out;
 	}
 	json_t *v = json_object_get(doc, "version");
 	if (!json_is_integer(v)) {
-		rc = kahu_error_set(KAHU_EDATA, "%s on location %s has no \"version\"", REPO_INFO_KEY,
-				    where);
+		rc = set_damaged(r, "\"version\" is %s", v ? "not an integer" : "missing");
+		goto out;
+	}
+	if (json_integer_value(v) < 1) {
+		rc = set_damaged(r, "\"version\" is %" JSON_INTEGER_FORMAT ", not a format version",
+				 json_integer_value(v));
 		goto out;
 	}
 	if (json_integer_value(v) != REPO_FORMAT_VERSION) {
 		rc = kahu_error_set(KAHU_EDATA, "location %s holds a repository of format version "
 				    "%" JSON_INTEGER_FORMAT "; this kahu reads version %d",
-				    where, json_integer_value(v), REPO_FORMAT_VERSION);
+				    r->loc->name, json_integer_value(v), REPO_FORMAT_VERSION);
 		goto out;
 	}
-	r->info.version = REPO_FORMAT_VERSION;
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	if (!kind || strcmp(kind, REPO_INFO_KIND) != 0) {
+		rc = set_damaged(r, "\"kind\" is %s, not \"%s\"", kind ? "another word" : "missing",
+				 REPO_INFO_KIND);
+		goto out;
+	}
 	v = json_object_get(doc, "keyId");
 	if (json_is_string(v)) {
 		const char *id = json_string_value(v);
 		size_t n = strlen(id);
 		if (n != KAHU_KEY_ID_HEX_LEN || strspn(id, "0123456789abcdef") != n) {
-			rc = kahu_error_set(KAHU_EDATA, "%s on location %s: \"keyId\" is not a key id",
-					    REPO_INFO_KEY, where);
+			rc = set_damaged(r, "\"keyId\" is not a key id");
 			goto out;
 		}
 		memcpy(r->info.key_id, id, n + 1);
-	} else if (v && !json_is_null(v)) {
-		rc = kahu_error_set(KAHU_EDATA, "%s on location %s: \"keyId\" is not a string",
-				    REPO_INFO_KEY, where);
+	} else if (!json_is_null(v)) {
+		rc = set_damaged(r, "\"keyId\" is %s", v ? "neither a key id nor null" : "missing");
 		goto out;
 	}
-	r->info.created = json_time(json_object_get(doc, "created"));
-	r->info.kahu_version = xstrdup(json_string_value(json_object_get(doc, "kahuVersion")));
+	v = json_object_get(doc, "created");
+	int64_t created = json_is_string(v) ? repo_parse_time(json_string_value(v)) : -1;
+	if (created < 0) {
+		rc = set_damaged(r, "\"created\" is %s", v ? "not an RFC 3339 time" : "missing");
+		goto out;
+	}
+	v = json_object_get(doc, "kahuVersion");
+	if (v && !json_is_string(v)) {
+		rc = set_damaged(r, "\"kahuVersion\" is not a string");
+		goto out;
+	}
+	r->info.version = REPO_FORMAT_VERSION;
+	r->info.created = created;
+	r->info.kahu_version = xstrdup(json_string_value(v));
 	r->info.exists = 1;
 out:
 	json_decref(doc);
@@ -159,10 +203,16 @@ out:
 static int read_repo_info(struct repo *r)
 {
 	struct kbuf b = KBUF_INIT;
+	free(r->info.problem);
+	free(r->info.kahu_version);
+	memset(&r->info, 0, sizeof r->info);
 	int rc = store_read_small(r->st, REPO_INFO_KEY, REPO_INFO_MAX_SIZE, &b);
 	if (rc == KAHU_ENOTFOUND) {
 		kahu_error_clear();
 		rc = 0;
+	} else if (rc == KAHU_EDATA) {
+		kahu_error_clear();
+		rc = set_damaged(r, "larger than %d bytes", REPO_INFO_MAX_SIZE);
 	} else if (rc == 0) {
 		rc = parse_repo_info(r, &b);
 	} else {
@@ -201,6 +251,11 @@ int repo_open(const struct repo_opts *o, struct repo **out)
 	r->allow_generate = o->allow_key_generate;
 	if ((rc = read_repo_info(r)) < 0)
 		goto fail;
+	if (r->info.damaged)
+		log_warn("location %s: %s is damaged (%s); its backups can still be read, but "
+			 "nothing is written to the location until 'kahu location repair "
+			 "--location %s' rewrites it from the key and the backups' manifests",
+			 r->loc->name, REPO_INFO_KEY, r->info.problem, r->loc->name);
 	*out = r;
 	return 0;
 fail:
@@ -216,6 +271,7 @@ void repo_close(struct repo *r)
 	store_close(r->st);
 	config_free(r->own_cfg);
 	free(r->info.kahu_version);
+	free(r->info.problem);
 	free(r->key_file);
 	free(r->pass_file);
 	free(r->origin_path);
@@ -228,11 +284,25 @@ const struct kahu_location *repo_location(const struct repo *r) { return r->loc;
 const struct kahu_config *repo_config(const struct repo *r) { return r->cfg; }
 const struct repo_info *repo_get_info(const struct repo *r) { return &r->info; }
 
-int repo_check_writable(const struct repo *r)
+static int check_read_only(const struct repo *r)
 {
 	if (r->loc->access == LOCATION_READ_ONLY)
 		return kahu_error_set(KAHU_EPERM, "location %s is read-only (\"access\": \"ReadOnly\" "
 				      "in %s)", r->loc->name, r->cfg->path);
+	return 0;
+}
+
+int repo_check_writable(const struct repo *r)
+{
+	int rc;
+	if ((rc = check_read_only(r)) < 0)
+		return rc;
+	if (r->info.damaged)
+		return kahu_error_set(KAHU_EDATA, "location %s: %s is damaged (%s); kahu writes "
+				      "nothing to the location until it is repaired: run 'kahu "
+				      "location repair --location %s', which rewrites it from the key "
+				      "in use and the backups' manifests", r->loc->name,
+				      REPO_INFO_KEY, r->info.problem, r->loc->name);
 	return 0;
 }
 
@@ -261,6 +331,8 @@ static int check_key_matches(struct repo *r, const struct kahu_key *key, const c
 	return 0;
 }
 
+static int check_backups_key(struct repo *r, const struct kahu_key *key);
+
 int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 {
 	char hex[KAHU_KEY_ID_HEX_LEN + 1], now[32];
@@ -269,6 +341,9 @@ int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 	if ((rc = repo_check_writable(r)) < 0)
 		return rc;
 	if (!r->info.exists) {
+		/* Missing: new, or lost.  Backups already there say which key it was for. */
+		if ((rc = check_backups_key(r, key)) < 0)
+			return rc;
 		fmt_time((int64_t)time(NULL), now);
 		json_t *doc = json_pack("{s:s, s:i, s:o, s:s, s:s}", "kind", "KahuRepository",
 					"version", REPO_FORMAT_VERSION, "keyId",
@@ -295,7 +370,7 @@ int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 					       REPO_INFO_KEY);
 		/* Another run was first: judge what it wrote. */
 		kahu_error_clear();
-		if ((rc = read_repo_info(r)) < 0)
+		if ((rc = read_repo_info(r)) < 0 || (rc = repo_check_writable(r)) < 0)
 			return rc;
 	}
 	char *desc = r->key == key ? repo_key_origin_describe(r) : xstrdup("given");
@@ -305,6 +380,8 @@ int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 }
 
 /* ---- keys ---- */
+
+static int location_in_use(struct repo *r);
 
 const char *repo_key_source_name(enum repo_key_source s)
 {
@@ -378,12 +455,12 @@ static int collect_wrapped(void *ud, const char *key, const struct store_stat *s
 	return 0;
 }
 
-/* Try the passphrase on every wrapped copy of the repository's key. */
-static int key_from_passphrase(struct repo *r, struct kahu_key **out)
+/* Try the passphrase on every wrapped copy of key `want_id` ("": of any key). */
+static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_key **out)
 {
 	const char *how = r->pass_file_src == REPO_KEY_PASSPHRASE_FLAG ? "--passphrase-file" :
 			  "$KAHU_PASSPHRASE_FILE";
-	struct wrapped_list wl = { .want_id = r->info.key_id, .keys = STRV_INIT };
+	struct wrapped_list wl = { .want_id = want_id, .keys = STRV_INIT };
 	struct kbuf doc = KBUF_INIT;
 	char *pass = NULL;
 	size_t plen = 0;
@@ -405,7 +482,7 @@ static int key_from_passphrase(struct repo *r, struct kahu_key **out)
 		kbuf_reset(&doc);
 		rc = store_read_small(r->st, wl.keys.v[i], REPO_WRAPPED_MAX_SIZE, &doc);
 		if (rc == 0 && (rc = kahu_key_wrapped_id(kbuf_str(&doc), id)) == 0 &&
-		    r->info.key_id[0] && strcmp(kahu_key_id_to_hex(id, hex), r->info.key_id) != 0)
+		    want_id[0] && strcmp(kahu_key_id_to_hex(id, hex), want_id) != 0)
 			continue; /* a copy of another key: not ours */
 		if (rc == 0) {
 			tried++;
@@ -424,11 +501,10 @@ static int key_from_passphrase(struct repo *r, struct kahu_key **out)
 		}
 	}
 	if (tried == 0) {
-		if (r->info.key_id[0])
+		if (want_id[0])
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase for key %s "
 					    "(no %s%s.json); add one with 'kahu key add-passphrase'",
-					    r->loc->name, r->info.key_id, REPO_KEYS_PREFIX,
-					    r->info.key_id);
+					    r->loc->name, want_id, REPO_KEYS_PREFIX, want_id);
 		else
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase-wrapped key "
 					    "(nothing under %s); add one with 'kahu key "
@@ -479,7 +555,7 @@ static int generate_key(struct repo *r, const char *path, struct kahu_key **out)
 
 /* A key file that may not exist yet: load it, or generate it when allowed. */
 static int key_from_file_or_generate(struct repo *r, enum repo_key_source src, const char *path,
-				     struct kahu_key **out)
+				     int allow_generate, struct kahu_key **out)
 {
 	int rc = kahu_key_load(path, out);
 	if (rc == 0) {
@@ -488,9 +564,27 @@ static int key_from_file_or_generate(struct repo *r, enum repo_key_source src, c
 	}
 	if (rc != KAHU_ENOTFOUND)
 		return rc;
-	/* Only a repository that has never been written gets a new key. */
-	if (r->allow_generate && !r->info.exists)
-		return generate_key(r, path, out);
+	/* Only a repository that has never been written gets a new key: not one whose
+	 * kahu-repo.json is damaged or lost while backups or wrapped keys are there. */
+	int in_use = r->info.damaged;
+	if (allow_generate && !r->info.exists && !in_use) {
+		kahu_error_clear();
+		if ((in_use = location_in_use(r)) < 0)
+			return in_use;
+		if (!in_use)
+			return generate_key(r, path, out);
+	}
+	if (in_use && !r->info.exists)
+		return kahu_error_set(KAHU_ENOTFOUND,
+				      "no key for location %s: the %s %s does not exist, and the "
+				      "location holds backups or keys while its %s is %s, so no new "
+				      "key is made for it; give the key its backups were written with "
+				      "(--key-file or $KAHU_KEY_FILE, or a passphrase with "
+				      "--passphrase-file or $KAHU_PASSPHRASE_FILE)%s",
+				      r->loc->name,
+				      src == REPO_KEY_LOCATION ? "location's key file" : "default key",
+				      path, REPO_INFO_KEY, r->info.damaged ? "damaged" : "missing",
+				      r->info.damaged ? ", then run 'kahu location repair'" : "");
 	if (r->info.key_id[0])
 		return kahu_error_set(KAHU_ENOTFOUND,
 				      "no key for location %s: the backups there are encrypted with "
@@ -508,19 +602,17 @@ static int key_from_file_or_generate(struct repo *r, enum repo_key_source src, c
 			      src == REPO_KEY_LOCATION ? path : "");
 }
 
-int repo_key(struct repo *r, const struct kahu_key **out)
+/* The key from the sources in order (repo.h), without comparing it with anything;
+ * `want_id` picks the wrapped copies a passphrase is tried on ("": any). */
+static int resolve_key(struct repo *r, int allow_generate, const char *want_id,
+		       struct kahu_key **out)
 {
-	struct kahu_key *k = NULL;
-	char *def = NULL, *desc = NULL;
+	char *def = NULL;
 	int rc;
 
-	if (r->key) {
-		*out = r->key;
-		return 0;
-	}
 	*out = NULL;
 	if (r->key_file) {
-		rc = kahu_key_load(r->key_file, &k);
+		rc = kahu_key_load(r->key_file, out);
 		if (rc == KAHU_ENOTFOUND)
 			kahu_error_set(rc, "the key file %s (%s) does not exist; create one with 'kahu "
 				       "key generate --file %s'", r->key_file,
@@ -529,14 +621,30 @@ int repo_key(struct repo *r, const struct kahu_key **out)
 		if (rc == 0)
 			set_origin(r, r->key_file_src, r->key_file, NULL);
 	} else if (r->pass_file) {
-		rc = key_from_passphrase(r, &k);
+		rc = key_from_passphrase(r, want_id, out);
 	} else if (r->loc->key_file) {
-		rc = key_from_file_or_generate(r, REPO_KEY_LOCATION, r->loc->key_file, &k);
+		rc = key_from_file_or_generate(r, REPO_KEY_LOCATION, r->loc->key_file,
+					       allow_generate, out);
 	} else {
 		def = config_default_key_path();
-		rc = key_from_file_or_generate(r, REPO_KEY_DEFAULT, def, &k);
+		rc = key_from_file_or_generate(r, REPO_KEY_DEFAULT, def, allow_generate, out);
 	}
-	if (rc < 0)
+	free(def);
+	return rc;
+}
+
+int repo_key(struct repo *r, const struct kahu_key **out)
+{
+	struct kahu_key *k = NULL;
+	char *desc = NULL;
+	int rc;
+
+	if (r->key) {
+		*out = r->key;
+		return 0;
+	}
+	*out = NULL;
+	if ((rc = resolve_key(r, r->allow_generate, r->info.key_id, &k)) < 0)
 		goto out;
 	desc = repo_key_origin_describe(r);
 	if (r->info.exists && (rc = check_key_matches(r, k, desc)) < 0)
@@ -546,7 +654,6 @@ int repo_key(struct repo *r, const struct kahu_key **out)
 	*out = r->key;
 out:
 	kahu_key_free(k);
-	free(def);
 	free(desc);
 	return rc;
 }
@@ -876,13 +983,358 @@ out:
 	return rc;
 }
 
+/* ---- what the location says about its key (repair) ---- */
+
+/* One key id named on the location: by manifests, by wrapped keys, or both. */
+struct key_seen {
+	char id[KAHU_KEY_ID_HEX_LEN + 1];  /* "" for unencrypted backups */
+	uint64_t nbackups, nwrapped;
+	char *example;                     /* a backup (or keys/ object) naming it */
+};
+
+struct evidence {
+	struct key_seen *v;
+	size_t n;
+	struct strv names, ids;            /* per counted backup: its name and key id */
+	uint64_t nbackups, nwrapped, nunusable;
+	int64_t oldest;                    /* the oldest counted backup's "created", or 0 */
+};
+
+static void evidence_free(struct evidence *ev)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		free(ev->v[i].example);
+	free(ev->v);
+	strv_free(&ev->names);
+	strv_free(&ev->ids);
+	memset(ev, 0, sizeof *ev);
+}
+
+static struct key_seen *evidence_add(struct evidence *ev, const char *id, const char *example)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		if (strcmp(ev->v[i].id, id) == 0)
+			return &ev->v[i];
+	ev->v = xrealloc(ev->v, (ev->n + 1) * sizeof *ev->v);
+	struct key_seen *k = &ev->v[ev->n++];
+	memset(k, 0, sizeof *k);
+	snprintf(k->id, sizeof k->id, "%s", id);
+	k->example = xstrdup(example);
+	return k;
+}
+
+static int is_key_id(const char *s, size_t n)
+{
+	return n == KAHU_KEY_ID_HEX_LEN && strspn(s, "0123456789abcdef") >= n;
+}
+
+static int evidence_backup(void *ud, const struct repo_backup *b)
+{
+	struct evidence *ev = ud;
+	const char *id;
+
+	if (!b->complete)
+		return 0;
+	if (b->problem || !b->manifest) {
+		ev->nunusable++;
+		log_warn("backup %s: %s; it is not counted", b->name,
+			 b->problem ? b->problem : "no manifest");
+		return 0;
+	}
+	const char *enc = jstr(b->manifest, "encryption");
+	if (b->key_id && *b->key_id) {
+		id = b->key_id;
+		if (!is_key_id(id, strlen(id))) {
+			ev->nunusable++;
+			log_warn("backup %s: its manifest's \"key_id\" is not a key id; it is not "
+				 "counted", b->name);
+			return 0;
+		}
+	} else if (enc && strcmp(enc, "none") == 0) {
+		id = "";
+	} else {
+		ev->nunusable++;
+		log_warn("backup %s: its manifest names no key and is not marked unencrypted; it "
+			 "is not counted", b->name);
+		return 0;
+	}
+	evidence_add(ev, id, b->name)->nbackups++;
+	strv_push(&ev->names, b->name);
+	strv_push(&ev->ids, id);
+	ev->nbackups++;
+	if (b->created > 0 && (!ev->oldest || b->created < ev->oldest))
+		ev->oldest = b->created;
+	return 0;
+}
+
+/* keys/<id>.json and keys/<id>-<n>.json: the id is in the name (collect_wrapped). */
+static int evidence_wrapped(void *ud, const char *key, const struct store_stat *st)
+{
+	struct evidence *ev = ud;
+	const char *base = key + strlen(REPO_KEYS_PREFIX);
+	size_t n = strlen(base);
+	(void)st;
+	if (strchr(base, '/') || n < 5 || strcmp(base + n - 5, ".json") != 0 ||
+	    !is_key_id(base, n < KAHU_KEY_ID_HEX_LEN ? n : KAHU_KEY_ID_HEX_LEN) ||
+	    (base[KAHU_KEY_ID_HEX_LEN] != '.' && base[KAHU_KEY_ID_HEX_LEN] != '-'))
+		return 0;
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
+	memcpy(id, base, KAHU_KEY_ID_HEX_LEN);
+	id[KAHU_KEY_ID_HEX_LEN] = '\0';
+	evidence_add(ev, id, key)->nwrapped++;
+	ev->nwrapped++;
+	return 0;
+}
+
+static int gather_evidence(struct repo *r, struct evidence *ev)
+{
+	int rc;
+	memset(ev, 0, sizeof *ev);
+	if ((rc = repo_list_backups(r, evidence_backup, ev)) < 0)
+		return rc;
+	if ((rc = store_list(r->st, REPO_KEYS_PREFIX, evidence_wrapped, ev)) < 0)
+		return kahu_error_wrap(rc, "location %s: cannot list %s", r->loc->name,
+				       REPO_KEYS_PREFIX);
+	return 0;
+}
+
+/* "key A (3 backups, e.g. nightly-1; 1 wrapped key)", allocated. */
+static char *describe_seen(const struct key_seen *k)
+{
+	struct kbuf b = KBUF_INIT;
+	if (k->id[0])
+		kbuf_addf(&b, "key %s (", k->id);
+	else
+		kbuf_addf(&b, "no key, unencrypted (");
+	if (k->nbackups)
+		kbuf_addf(&b, "%" PRIu64 " backup%s, e.g. %s", k->nbackups,
+			  k->nbackups == 1 ? "" : "s", k->example);
+	if (k->nwrapped)
+		kbuf_addf(&b, "%s%" PRIu64 " wrapped key%s%s%s", k->nbackups ? "; " : "", k->nwrapped,
+			  k->nwrapped == 1 ? "" : "s", k->nbackups ? "" : ", e.g. ",
+			  k->nbackups ? "" : k->example);
+	kbuf_adds(&b, ")");
+	return kbuf_detach(&b);
+}
+
+static int disagreeing(struct repo *r, const struct evidence *ev)
+{
+	struct strv parts = STRV_INIT;
+	for (size_t i = 0; i < ev->n; i++)
+		strv_push_owned(&parts, describe_seen(&ev->v[i]));
+	char *all = strv_join(&parts, ", ");
+	int rc = kahu_error_set(KAHU_EDATA, "the backups and wrapped keys on location %s name "
+				"different keys: %s; a location's backups share one key, so kahu "
+				"cannot tell which one %s should name: move the backups of the "
+				"other keys elsewhere first", r->loc->name, all, REPO_INFO_KEY);
+	free(all);
+	strv_free(&parts);
+	return rc;
+}
+
+/* kahu-repo.json is missing: whatever the location already holds must be of `key`. */
+static int check_backups_key(struct repo *r, const struct kahu_key *key)
+{
+	char hex[KAHU_KEY_ID_HEX_LEN + 1] = "";
+	struct evidence ev;
+	int rc;
+
+	if (key)
+		kahu_key_id_hex(key, hex);
+	if ((rc = gather_evidence(r, &ev)) < 0)
+		goto out;
+	if (ev.n > 1) {
+		rc = disagreeing(r, &ev);
+	} else if (ev.n == 1 && strcmp(ev.v[0].id, hex) != 0) {
+		char *seen = describe_seen(&ev.v[0]);
+		char *desc = r->key == key ? repo_key_origin_describe(r) : xstrdup("given");
+		rc = kahu_error_set(KAHU_ECRYPTO, "location %s has no %s but holds %s; the key in "
+				    "use (%s) is %s: kahu does not start a location afresh with "
+				    "another key over existing backups; use their key", r->loc->name,
+				    REPO_INFO_KEY, seen, desc, hex[0] ? hex : "none (unencrypted)");
+		free(desc);
+		free(seen);
+	} else if (ev.n == 1) {
+		log_info("location %s had no %s; its %" PRIu64 " backups and %" PRIu64 " wrapped "
+			 "keys are of the key in use: writing it again", r->loc->name, REPO_INFO_KEY,
+			 ev.nbackups, ev.nwrapped);
+	}
+out:
+	evidence_free(&ev);
+	return rc;
+}
+
+static int location_in_use(struct repo *r)
+{
+	static const char *const prefixes[] = { REPO_BACKUPS_PREFIX, REPO_KEYS_PREFIX };
+	for (size_t i = 0; i < 2; i++) {
+		int any = 0;
+		int rc = store_list(r->st, prefixes[i], first_object, &any);
+		if (rc < 0)
+			return kahu_error_wrap(rc, "location %s: cannot list %s", r->loc->name,
+					       prefixes[i]);
+		if (any)
+			return 1;
+	}
+	return 0;
+}
+
+/* Authenticate the manifests of key `id` with `key`: how many pass. */
+static uint64_t verify_manifests(struct repo *r, const struct evidence *ev, const char *id,
+				 const struct kahu_key *key)
+{
+	struct kbuf text = KBUF_INIT;
+	uint64_t ok = 0;
+	for (size_t i = 0; i < ev->names.n; i++) {
+		if (strcmp(ev->ids.v[i], id) != 0)
+			continue;
+		char *obj = xasprintf("%s%s/%s", REPO_BACKUPS_PREFIX, ev->names.v[i],
+				      REPO_MANIFEST_NAME);
+		kbuf_reset(&text);
+		int rc = store_read_small(r->st, obj, REPO_MANIFEST_MAX_SIZE, &text);
+		if (rc == 0)
+			rc = manifest_verify(text.data, text.len, key);
+		if (rc == 0)
+			ok++;
+		else
+			log_warn("backup %s: %s", ev->names.v[i], kahu_error_last());
+		kahu_error_clear();
+		free(obj);
+	}
+	kbuf_free(&text);
+	return ok;
+}
+
+void repo_repair_clear(struct repo_repair *rr)
+{
+	if (!rr)
+		return;
+	free(rr->was);
+	memset(rr, 0, sizeof *rr);
+}
+
+int repo_repair(struct repo *r, struct repo_repair *out)
+{
+	char want[KAHU_KEY_ID_HEX_LEN + 1] = "", hex[KAHU_KEY_ID_HEX_LEN + 1], now[32];
+	struct kahu_key *owned = NULL;
+	const struct kahu_key *key = r->key;
+	struct evidence ev;
+	char *desc = NULL;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = check_read_only(r)) < 0)
+		return rc;
+	if ((rc = gather_evidence(r, &ev)) < 0)
+		goto out;
+	out->nbackups = ev.nbackups;
+	out->nwrapped = ev.nwrapped;
+	if (ev.n > 1) {
+		rc = disagreeing(r, &ev);
+		goto out;
+	}
+	if (ev.n == 1)
+		memcpy(want, ev.v[0].id, sizeof want);
+	if (ev.n == 0 || want[0]) {
+		/* The key in use: found the usual way, never generated. */
+		if (!key && (rc = resolve_key(r, 0, want, &owned)) < 0) {
+			if (ev.n == 0)
+				kahu_error_wrap(rc, "location %s holds neither backups nor wrapped "
+						"keys, so %s can only be written for the key in use",
+						r->loc->name, REPO_INFO_KEY);
+			goto out;
+		}
+		if (!key)
+			key = owned;
+		kahu_key_id_hex(key, hex);
+		desc = repo_key_origin_describe(r);
+		if (ev.n == 0) {
+			memcpy(want, hex, sizeof want);
+		} else if (strcmp(hex, want) != 0) {
+			char *seen = describe_seen(&ev.v[0]);
+			rc = kahu_error_set(KAHU_ECRYPTO, "the backups on location %s are of %s; the "
+					    "key in use (%s) is %s: %s is rewritten only for the key "
+					    "of the backups; give it with --key-file or "
+					    "--passphrase-file", r->loc->name, seen, desc, hex,
+					    REPO_INFO_KEY);
+			free(seen);
+			goto out;
+		}
+		if (ev.v && ev.v[0].nbackups) {
+			out->nverified = verify_manifests(r, &ev, want, key);
+			if (out->nverified == 0) {
+				rc = kahu_error_set(KAHU_ECRYPTO, "none of the %" PRIu64 " manifests "
+						    "naming key %s on location %s authenticates with "
+						    "the key in use (%s); %s is not rewritten",
+						    ev.v[0].nbackups, want, r->loc->name, desc,
+						    REPO_INFO_KEY);
+				goto out;
+			}
+		}
+	}
+	memcpy(out->key_id, want, sizeof want);
+	if (r->info.exists && strcmp(r->info.key_id, want) == 0) {
+		out->created = r->info.created;
+		rc = 0; /* it says so already */
+		goto keep_key;
+	}
+	if (r->info.damaged)
+		out->was = xstrdup(r->info.problem);
+	else if (!r->info.exists)
+		out->was = xstrdup("missing");
+	else if (r->info.key_id[0])
+		out->was = xasprintf("it named key %s", r->info.key_id);
+	else
+		out->was = xstrdup("it named no key (unencrypted)");
+
+	out->created = ev.oldest ? ev.oldest : (int64_t)time(NULL);
+	char created[32];
+	fmt_time(out->created, created);
+	fmt_time((int64_t)time(NULL), now);
+	json_t *doc = json_pack("{s:s, s:i, s:o, s:s, s:s}", "kind", REPO_INFO_KIND, "version",
+				REPO_FORMAT_VERSION, "keyId",
+				want[0] ? json_string(want) : json_null(), "created", created,
+				"kahuVersion", PACKAGE_VERSION);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	rc = store_write_small(r->st, REPO_INFO_KEY, text, strlen(text));
+	free(text);
+	if (rc < 0) {
+		kahu_error_wrap(rc, "location %s: cannot write %s", r->loc->name, REPO_INFO_KEY);
+		goto out;
+	}
+	log_notice("location %s: rewrote %s (%s) for %s%s, at %s", r->loc->name, REPO_INFO_KEY,
+		   out->was, want[0] ? "key " : "no key", want, now);
+	out->rewritten = 1;
+	free(r->info.problem);
+	free(r->info.kahu_version);
+	memset(&r->info, 0, sizeof r->info);
+	r->info.exists = 1;
+	r->info.version = REPO_FORMAT_VERSION;
+	memcpy(r->info.key_id, want, sizeof want);
+	r->info.created = out->created;
+	r->info.kahu_version = xstrdup(PACKAGE_VERSION);
+keep_key:
+	if (owned) {
+		r->key = owned; /* checked against the backups: repo_key may hand it out */
+		owned = NULL;
+	}
+out:
+	if (rc < 0)
+		repo_repair_clear(out);
+	kahu_key_free(owned);
+	free(desc);
+	evidence_free(&ev);
+	return rc;
+}
+
 /* ---- locks ---- */
 
 int repo_lock(struct repo *r, const char *purpose, struct store_lock **out)
 {
 	int rc;
 	*out = NULL;
-	if ((rc = repo_check_writable(r)) < 0)
+	if ((rc = check_read_only(r)) < 0)
 		return rc;
 	if ((rc = store_lock_acquire(r->st, purpose, out)) < 0)
 		return kahu_error_wrap(rc, "location %s", r->loc->name);

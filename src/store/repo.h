@@ -12,6 +12,13 @@
  * Opening a repository writes nothing: kahu-repo.json is written on the first write
  * (repo_init_if_needed), by a backup or by adding a passphrase.
  *
+ * A damaged kahu-repo.json (not JSON, a field missing or malformed, too large) does not
+ * stop reading: repo_open warns, naming the file and what is wrong, and the backups are
+ * read as if it were absent (each manifest names its key).  Every write is refused
+ * (repo_check_writable, KAHU_EDATA) until repo_repair rewrites it.  When kahu-repo.json
+ * is missing but the location holds backups, no key is generated for it and it is
+ * written again only for the key of those backups.
+ *
  * Key resolution (repo_key), first match wins:
  *   1. --key-file, else $KAHU_KEY_FILE: that key file (mode 0600 enforced);
  *   2. --passphrase-file, else $KAHU_PASSPHRASE_FILE: unwrap keys/<keyid>*.json on the
@@ -38,6 +45,7 @@
 #include "store/store.h"
 
 #define REPO_INFO_KEY "kahu-repo.json"
+#define REPO_INFO_KIND "KahuRepository"
 #define REPO_FORMAT_VERSION 1
 #define REPO_KEYS_PREFIX "keys/"
 #define REPO_BACKUPS_PREFIX "backups/"
@@ -66,7 +74,9 @@ struct repo_opts {
 
 /* What kahu-repo.json says. */
 struct repo_info {
-	int exists;                     /* 0: no kahu-repo.json yet (the rest is empty) */
+	int exists;                     /* 0: no usable kahu-repo.json (the rest is empty) */
+	int damaged;                    /* it is there but damaged (exists is 0) ... */
+	char *problem;                  /* ... and this is what is wrong with it */
 	int version;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1]; /* "" when unencrypted */
 	int64_t created;                /* seconds since the epoch, 0 when unknown */
@@ -74,8 +84,8 @@ struct repo_info {
 };
 
 /* Open the location (o->location or the default) of the configuration.  Reads
- * kahu-repo.json when it is there; KAHU_EDATA for one kahu cannot read (another format
- * version).  Errors of the configuration (config_load), an unknown location
+ * kahu-repo.json when it is there (a damaged one is noted, with a warning); KAHU_EDATA
+ * for one of another format version.  Errors of the configuration (config_load), an unknown location
  * (KAHU_ENOTFOUND "no location named …") and of the provider are passed on. */
 int repo_open(const struct repo_opts *o, struct repo **out);
 void repo_close(struct repo *r);  /* NULL is fine; frees the cached key */
@@ -84,13 +94,39 @@ struct kahu_store *repo_store(struct repo *r);
 const struct kahu_location *repo_location(const struct repo *r);
 const struct kahu_config *repo_config(const struct repo *r);
 const struct repo_info *repo_get_info(const struct repo *r);
-/* KAHU_EPERM "location X is read-only" when its access is ReadOnly. */
+/* KAHU_EPERM "location X is read-only" when its access is ReadOnly; KAHU_EDATA when
+ * its kahu-repo.json is damaged (the message says how to repair it). */
 int repo_check_writable(const struct repo *r);
 
 /* Write kahu-repo.json if it is not there, naming `key` (NULL: unencrypted).  If it is
  * there (or another run wrote it first), check that it names the same key:
- * KAHU_ECRYPTO otherwise.  KAHU_EPERM on a read-only location. */
+ * KAHU_ECRYPTO otherwise.  When it is missing but the location holds backups, their
+ * manifests must name the same key (KAHU_ECRYPTO otherwise, KAHU_EDATA when they
+ * disagree among themselves).  KAHU_EPERM on a read-only location, KAHU_EDATA on a
+ * damaged kahu-repo.json. */
 int repo_init_if_needed(struct repo *r, const struct kahu_key *key);
+
+/* What repo_repair found and did. */
+struct repo_repair {
+	int rewritten;            /* 0: kahu-repo.json was right, nothing was written */
+	char *was;                /* when rewritten: what was wrong ("missing", the damage,
+				   * "it named key X"), allocated */
+	char key_id[KAHU_KEY_ID_HEX_LEN + 1]; /* the key it names now, "" unencrypted */
+	uint64_t nbackups;        /* complete backups whose manifests name their key */
+	uint64_t nverified;       /* ... of which authenticated with the key */
+	uint64_t nwrapped;        /* keys/ objects (passphrases) */
+	int64_t created;          /* "created" written: the oldest backup's, else now */
+};
+void repo_repair_clear(struct repo_repair *rr);
+
+/* Rewrite kahu-repo.json from what the location holds: the key ids named by the
+ * backups' manifests and the wrapped keys under keys/ must all be one (KAHU_EDATA
+ * naming them otherwise), and the key in use (repo_key's sources; never generated)
+ * must be that key (KAHU_ECRYPTO naming both) and authenticate the manifests.  With
+ * only unencrypted backups no key is needed; with neither backups nor wrapped keys,
+ * the key in use is taken.  A kahu-repo.json that already says the same is left alone.
+ * KAHU_EPERM on a read-only location.  The caller holds the location's lock. */
+int repo_repair(struct repo *r, struct repo_repair *out);
 
 /* ---- keys ---- */
 
@@ -184,7 +220,8 @@ int repo_remove_backup(struct repo *r, const char *name, uint64_t *nremoved);
 
 /* ---- locks ---- */
 
-/* store_lock_acquire on the location; KAHU_EPERM on a read-only location. */
+/* store_lock_acquire on the location; KAHU_EPERM on a read-only location (a damaged
+ * kahu-repo.json does not stop it: repair takes the lock). */
 int repo_lock(struct repo *r, const char *purpose, struct store_lock **out);
 int repo_unlock(struct store_lock *lk);  /* NULL is fine */
 

@@ -1,5 +1,6 @@
 # Repository layer (config, locations, keys, catalog): appended to libkahu_store.a.
-# It uses the archive module's keys (archive/key.h): link libkahu_archive.a after it.
+# It uses the archive module's keys and manifests (archive/key.h, archive/manifest.h):
+# link libkahu_archive.a after it.
 libkahu_store_a_SOURCES += \
 	src/store/config.c src/store/config.h \
 	src/store/repo.c src/store/repo.h

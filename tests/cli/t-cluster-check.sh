@@ -115,6 +115,33 @@ t_ok "a type that keeps failing is reported, the check goes on" "$KAHU" --kubeco
 t_grep "the failing type is named" "^  nodes +error" "$T_OUT"
 cluster_admin DELETE /_admin/faults >/dev/null
 
+# The waits between a request's tries add up to at most --request-timeout: a long
+# Retry-After is shortened (and said so at -v), and once the budget is spent the
+# request gives up.
+fault_seen() { # how many requests the first fault rule matched
+	cluster_admin GET /_admin/faults | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["rules"][0]["seen"])'
+}
+cluster_admin POST /_admin/faults '[{"match":{"path_regex":"^/api/v1/configmaps"},"action":"429","retry_after":600,"times":1}]' >/dev/null
+t_ok "a 429 asking for 600 s, with --request-timeout 2: retried, the check succeeds" \
+	"$KAHU" --kubeconfig "$KC" --request-timeout 2 cluster check -v
+t_grep "... after a wait shortened to the request timeout, said at -v" \
+	"/api/v1/configmaps.* 429, retrying in 2\.0s \(Retry-After: 600\.0s, shortened to what is left of the request timeout of 2\.0s" "$T_ERR"
+t_grep "... and every type listed" '^Permissions: +([0-9]+) of \1 types can be listed' "$T_OUT"
+cluster_admin DELETE /_admin/faults >/dev/null
+cluster_admin POST /_admin/faults '[{"match":{"path_regex":"^/api/v1/nodes"},"action":"503","retry_after":600,"times":50}]' >/dev/null
+t_ok "a 503 asking for 600 s each time, with --request-timeout 1: the check goes on" \
+	"$KAHU" --kubeconfig "$KC" --request-timeout 1 -o json cluster check -v
+cp "$T_OUT" "$T_DIR/budget.json"
+t_grep "... the first wait shortened to 1 s" "/api/v1/nodes.* 503, retrying in 1\.0s \(Retry-After: 600\.0s, shortened" "$T_ERR"
+t_grep "... then no more retries, saying why" "/api/v1/nodes.* 503, not retrying: this request already waited 1\.0s between tries, its request timeout \(1\.0s\)" "$T_ERR"
+t_py "... nodes cannot be listed: gave up when the waits reached the timeout" '
+m = [t["list"] for t in d["types"] if t["resource"] == "nodes"][0]
+assert m.startswith("error: ") and "gave up after 2 tries: the waits between them reached the request timeout of 1.0s" in m, m' "$T_DIR/budget.json"
+seen=$(fault_seen)
+echo "nodes requests: $seen" >"$T_OUT"
+[ "$seen" = 2 ]; t_result $? "... two tries in all (got $seen)"
+cluster_admin DELETE /_admin/faults >/dev/null
+
 # Concurrency is bounded by --max-requests.
 cluster_admin POST /_admin/stats/reset >/dev/null
 cluster_admin POST /_admin/faults '[{"match":{"query_regex":"limit=1"},"action":"slow","delay_ms":100,"times":1000}]' >/dev/null

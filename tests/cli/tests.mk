@@ -7,6 +7,8 @@ CLI_TESTS += \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
+	tests/cli/t-core-dumps.sh \
+	tests/cli/t-location-repair.sh \
 	tests/cli/t-backup.sh \
 	tests/cli/t-backup-scope.sh \
 	tests/cli/t-backup-integrity.sh \

@@ -611,6 +611,118 @@ START_TEST(test_in_cluster_minimal)
 }
 END_TEST
 
+/* ---- size: 40,000 contexts, clusters and users over three files ---- */
+
+#define BIG_N 40000
+#define BIG_X 1000
+
+/* Entries from..to-1 of each kind; `dup`: a second definition of ctx-dup in the same
+ * file, which must lose to the first. */
+static void big_write(const char *path, const char *current, int from, int to,
+		      const char *tag, int dup)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "apiVersion: v1\nkind: Config\n");
+	if (current)
+		fprintf(f, "current-context: %s\n", current);
+	fprintf(f, "clusters:\n");
+	for (int i = from; i < to; i++)
+		fprintf(f, "- name: cl-%d\n  cluster:\n    server: https://%s-cl-%d\n", i, tag, i);
+	fprintf(f, "users:\n");
+	for (int i = from; i < to; i++)
+		fprintf(f, "- name: u-%d\n  user:\n    token: %s-%d\n", i, tag, i);
+	fprintf(f, "contexts:\n");
+	for (int i = from; i < to; i++)
+		fprintf(f, "- name: ctx-%d\n  context:\n    cluster: cl-%d\n    user: u-%d\n"
+			"    namespace: %s\n", i, i, i, tag);
+	if (dup >= 0)
+		fprintf(f, "- name: ctx-%d\n  context:\n    cluster: cl-%d\n    user: u-%d\n"
+			"    namespace: dup\n", dup, from, from);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void big_expect(const char *env, const char *context, const char *name,
+		       const char *server, const char *token, const char *ns)
+{
+	struct kube_config *c = NULL;
+	ck_assert_msg(load_env(env, context, &c) == 0, "%s: %s", context ? context : "(current)",
+		      kahu_error_last());
+	ck_assert_str_eq(c->context_name, name);
+	ck_assert_str_eq(c->server, server);
+	ck_assert_str_eq(c->token, token);
+	ck_assert_str_eq(c->namespace, ns);
+	kube_config_free(c);
+}
+
+/* kubectl's merge rules at a size where a lookup by list walk would be quadratic. */
+START_TEST(test_merge_large)
+{
+	char dir[] = "/tmp/kahu-kc-big.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *a = xasprintf("%s/a.yaml", dir), *b = xasprintf("%s/b.yaml", dir);
+	char *x = xasprintf("%s/x.yaml", dir);
+	/* a: 0..19999, no current-context, ctx-15000 defined twice; b: 10000..39999,
+	 * current ctx-39999; x: contexts x-0..x-999 naming cl-(40 i) and u-(39999-i), ctx-0
+	 * again, and a current-context that comes too late to count. */
+	big_write(a, NULL, 0, BIG_N / 2, "a", 15000);
+	big_write(b, "ctx-39999", BIG_N / 4, BIG_N, "b", -1);
+	FILE *f = fopen(x, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "current-context: x-1\ncontexts:\n");
+	for (int i = 0; i < BIG_X; i++)
+		fprintf(f, "- name: x-%d\n  context:\n    cluster: cl-%d\n    user: u-%d\n", i,
+			40 * i, BIG_N - 1 - i);
+	fprintf(f, "- name: ctx-0\n  context:\n    cluster: cl-1\n    user: u-1\n");
+	ck_assert_int_eq(fclose(f), 0);
+	char *env = xasprintf("%s:%s:%s", a, b, x);
+
+	/* the first non-empty current-context: b's */
+	big_expect(env, NULL, "ctx-39999", "https://b-cl-39999", "b-39999", "b");
+	/* in a twice and in b: a's first definition wins */
+	big_expect(env, "ctx-15000", "ctx-15000", "https://a-cl-15000", "a-15000", "a");
+	/* only in b */
+	big_expect(env, "ctx-20000", "ctx-20000", "https://b-cl-20000", "b-20000", "b");
+	/* x's contexts use clusters and users defined in the other files */
+	big_expect(env, "x-0", "x-0", "https://a-cl-0", "b-39999", "default");
+	big_expect(env, "x-999", "x-999", "https://b-cl-39960", "b-39000", "default");
+	/* the other order: b's definition wins */
+	char *env2 = xasprintf("%s:%s", b, a);
+	big_expect(env2, "ctx-15000", "ctx-15000", "https://b-cl-15000", "b-15000", "b");
+	free(env2);
+
+	/* every name once, in the order of first definition */
+	struct strv names = STRV_INIT;
+	struct kube_load_opts o = { 0 };
+	setenv("KUBECONFIG", env, 1);
+	ck_assert_int_eq(kube_config_list_contexts(&o, &names), 0);
+	unsetenv("KUBECONFIG");
+	ck_assert_uint_eq(names.n, BIG_N + BIG_X);
+	ck_assert_str_eq(names.v[0], "ctx-0");
+	ck_assert_str_eq(names.v[BIG_N / 2 - 1], "ctx-19999");
+	ck_assert_str_eq(names.v[BIG_N / 2], "ctx-20000");
+	ck_assert_str_eq(names.v[BIG_N - 1], "ctx-39999");
+	ck_assert_str_eq(names.v[BIG_N], "x-0");
+	ck_assert_str_eq(names.v[BIG_N + BIG_X - 1], "x-999");
+	strv_free(&names);
+
+	/* an unknown context: the message names a few contexts and how many more */
+	struct kube_config *c = NULL;
+	ck_assert_int_eq(load_env(env, "ctx-40000", &c), KAHU_ENOTFOUND);
+	assert_msg_has("context \"ctx-40000\" not found (known contexts: ctx-0, ctx-1, ctx-10, ");
+	assert_msg_has(" and 40980 more)");
+
+	unlink(a);
+	unlink(b);
+	unlink(x);
+	rmdir(dir);
+	free(a);
+	free(b);
+	free(x);
+	free(env);
+}
+END_TEST
+
 static Suite *kubeconfig_suite(void)
 {
 	Suite *s = suite_create("kubeconfig");
@@ -632,6 +744,11 @@ static Suite *kubeconfig_suite(void)
 	tcase_add_test(tc, test_no_current_context);
 	tcase_add_test(tc, test_nothing_found);
 	tcase_add_test(tc, test_default_home);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("large");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_merge_large);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("broken");

@@ -7,6 +7,7 @@
 
 #include "check_main.h"
 #include "archive/key.h"
+#include "archive/manifest.h"
 #include "store/config.h"
 #include "store/lock.h"
 #include "store/repo.h"
@@ -685,6 +686,260 @@ START_TEST(test_lock)
 }
 END_TEST
 
+/* ---- a damaged or lost kahu-repo.json ---- */
+
+/* backups/<name>/backup.json as kahu writes it, with a MAC when `key` is given. */
+static void put_manifest(struct repo *r, const char *name, const struct kahu_key *key,
+			 time_t created)
+{
+	struct manifest *m = manifest_new();
+	char *text = NULL, *obj = xasprintf("backups/%s/backup.json", name);
+	m->kahu_version = xstrdup("0.1.0");
+	m->name = xstrdup(name);
+	m->created = created;
+	m->completed = created + 60;
+	m->status = MANIFEST_COMPLETED;
+	m->type = MANIFEST_FULL;
+	manifest_scope_digest(key, "{}", 2, m->scope_digest);
+	manifest_add_object(m, "metadata.tar.zst.kenc", 3,
+			    "0000000000000000000000000000000000000000000000000000000000000000");
+	ck_assert_msg(manifest_to_json(m, key, &text) == 0, "%s", kahu_error_last());
+	put(r, obj, text);
+	free(text);
+	free(obj);
+	manifest_free(m);
+}
+
+static char *read_text(const char *path)
+{
+	size_t len;
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	char *buf = xcalloc(1, 65536);
+	len = fread(buf, 1, 65535, f);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_damaged)
+{
+	static const struct {
+		const char *text, *problem;
+	} cases[] = {
+		{ "{\"kind\": \"KahuRep", "not valid JSON: line 1" },
+		{ "[1, 2]", "not a JSON object" },
+		{ "{\"kind\": \"KahuRepository\", \"keyId\": null, \"created\": \"2024-05-01T12:00:00Z\"}",
+		  "\"version\" is missing" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": \"1\", \"keyId\": null}",
+		  "\"version\" is not an integer" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 0, \"keyId\": null}",
+		  "\"version\" is 0, not a format version" },
+		{ "{\"kind\": \"KahuRepositorz\", \"version\": 1, \"keyId\": null}",
+		  "\"kind\" is another word, not \"KahuRepository\"" },
+		{ "{\"version\": 1, \"keyId\": null}", "\"kind\" is missing" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 1, \"keyId\": \"0011\", "
+		  "\"created\": \"2024-05-01T12:00:00Z\"}", "\"keyId\" is not a key id" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 1, \"keyId\": 7, "
+		  "\"created\": \"2024-05-01T12:00:00Z\"}", "\"keyId\" is neither a key id nor null" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 1, "
+		  "\"created\": \"2024-05-01T12:00:00Z\"}", "\"keyId\" is missing" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 1, \"keyId\": null, "
+		  "\"created\": \"2024-13-01\"}", "\"created\" is not an RFC 3339 time" },
+		{ "{\"kind\": \"KahuRepository\", \"version\": 1, \"keyId\": null, "
+		  "\"created\": \"2024-05-01T12:00:00Z\", \"kahuVersion\": 1}",
+		  "\"kahuVersion\" is not a string" },
+	};
+	char *dir = tpath("plain"), *info = tpath("plain/kahu-repo.json");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		write_text(info, cases[i].text, 0600);
+		strv_free(&warnings);
+		struct repo *r = open_repo("plain", NULL, NULL, 1, KAHU_OK);
+		const struct repo_info *ri = repo_get_info(r);
+		ck_assert_msg(ri->damaged && !ri->exists, "case %zu", i);
+		ck_assert_msg(strstr(ri->problem, cases[i].problem), "case %zu: %s", i, ri->problem);
+		ck_assert_uint_eq(warnings.n, 1);
+		ck_assert_ptr_nonnull(strstr(warnings.v[0], "kahu-repo.json is damaged"));
+		ck_assert_ptr_nonnull(strstr(warnings.v[0], "kahu location repair --location plain"));
+		/* Writing is refused, saying so; locking (for a repair) is not. */
+		ck_assert_int_eq(repo_check_writable(r), KAHU_EDATA);
+		ck_assert_ptr_nonnull(strstr(kahu_error_last(), cases[i].problem));
+		ck_assert_int_eq(repo_init_if_needed(r, NULL), KAHU_EDATA);
+		ck_assert_int_eq(repo_remove_backup(r, "b1", NULL), KAHU_EDATA);
+		struct store_lock *lk;
+		ck_assert_int_eq(repo_lock(r, "repair", &lk), KAHU_OK);
+		ck_assert_int_eq(repo_unlock(lk), KAHU_OK);
+		repo_close(r);
+		char *now = read_text(info);
+		ck_assert_str_eq(now, cases[i].text);  /* untouched */
+		free(now);
+	}
+	/* Too large to be one. */
+	char *big = xcalloc(1, 70000);
+	memset(big, ' ', 69999);
+	big[0] = '{';
+	big[69998] = '}';
+	write_text(info, big, 0600);
+	struct repo *r = open_repo("plain", NULL, NULL, 0, KAHU_OK);
+	ck_assert_ptr_nonnull(strstr(repo_get_info(r)->problem, "larger than 65536 bytes"));
+	repo_close(r);
+	/* Another format version is not damage: it is refused. */
+	write_text(info, "{\"kind\": \"KahuRepository\", \"version\": 2, \"keyId\": null}", 0600);
+	open_repo("plain", NULL, NULL, 0, KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "format version 2"));
+	free(big);
+	free(dir);
+	free(info);
+}
+END_TEST
+
+START_TEST(test_repair)
+{
+	char a[KAHU_KEY_ID_HEX_LEN + 1], b[KAHU_KEY_ID_HEX_LEN + 1];
+	char *pa = make_key("a.key", a), *pb = make_key("b.key", b);
+	char *info = tpath("plain/kahu-repo.json");
+	struct kahu_key *ka, *kb;
+	struct repo_repair rr;
+	ck_assert_int_eq(kahu_key_load(pa, &ka), KAHU_OK);
+	ck_assert_int_eq(kahu_key_load(pb, &kb), KAHU_OK);
+
+	/* Two backups of key a, the older one first in time but not in name. */
+	struct repo *r = open_repo("plain", pa, NULL, 0, KAHU_OK);
+	put_manifest(r, "b1", ka, 1714564800);
+	put_manifest(r, "a0", ka, 1714000000);
+	put(r, "backups/b9/backup.json", "{\"name\": ");  /* unreadable: not counted */
+	repo_close(r);
+	write_text(info, "{\"kind\": \"KahuRepository\", \"version\": 1, \"keyId\": \"", 0600);
+
+	/* Another key: refused, naming both; nothing written. */
+	r = open_repo("plain", pb, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_ECRYPTO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), a));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), b));
+	ck_assert_int_eq(rr.rewritten, 0);
+	repo_close(r);
+	char *t = read_text(info);
+	ck_assert_ptr_null(strstr(t, "created"));
+	free(t);
+
+	/* The key of the backups: rewritten, oldest backup's time, the key handed out. */
+	strv_free(&warnings);
+	r = open_repo("plain", pa, NULL, 0, KAHU_OK);
+	ck_assert_msg(repo_repair(r, &rr) == KAHU_OK, "%s", kahu_error_last());
+	ck_assert_int_eq(rr.rewritten, 1);
+	ck_assert_ptr_nonnull(strstr(rr.was, "not valid JSON"));
+	ck_assert_str_eq(rr.key_id, a);
+	ck_assert_uint_eq(rr.nbackups, 2);
+	ck_assert_uint_eq(rr.nverified, 2);
+	ck_assert_int_eq(rr.created, 1714000000);
+	ck_assert_int_eq(repo_check_writable(r), KAHU_OK);
+	const struct kahu_key *k;
+	char got[KAHU_KEY_ID_HEX_LEN + 1];
+	ck_assert_int_eq(repo_key(r, &k), KAHU_OK);
+	ck_assert_str_eq(kahu_key_id_hex(k, got), a);
+	repo_repair_clear(&rr);
+	repo_close(r);
+	ck_assert_uint_ge(warnings.n, 1); /* b9 was not counted, and said so */
+	r = open_repo("plain", pa, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_get_info(r)->exists, 1);
+	ck_assert_str_eq(repo_get_info(r)->key_id, a);
+	ck_assert_int_eq(repo_get_info(r)->created, 1714000000);
+	ck_assert_int_eq(mode_of(info), 0600);
+	/* Again: nothing to do. */
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_OK);
+	ck_assert_int_eq(rr.rewritten, 0);
+	ck_assert_ptr_null(rr.was);
+	repo_close(r);
+
+	/* Lost, then written by a backup of another key: refused; of the same key: fine. */
+	ck_assert_int_eq(unlink(info), 0);
+	r = open_repo("plain", pb, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_init_if_needed(r, kb), KAHU_ECRYPTO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "has no kahu-repo.json but holds key"));
+	ck_assert_int_eq(repo_init_if_needed(r, NULL), KAHU_ECRYPTO);
+	ck_assert_int_eq(access(info, F_OK), -1);
+	repo_close(r);
+	/* ... and no key is generated over the backups. */
+	r = open_repo("plain", NULL, NULL, 1, KAHU_OK);
+	const struct kahu_key *gk;
+	ck_assert_int_eq(repo_key(r, &gk), KAHU_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "no new key is made"));
+	repo_close(r);
+	r = open_repo("plain", pa, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_init_if_needed(r, ka), KAHU_OK);
+	repo_close(r);
+
+	/* A backup of another key among them: refused, naming both. */
+	r = open_repo("plain", pa, NULL, 0, KAHU_OK);
+	put_manifest(r, "c1", kb, 1714600000);
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "name different keys"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), a));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "1 backup, e.g. c1"));
+	ck_assert_int_eq(repo_remove_backup(r, "c1", NULL), KAHU_OK);
+	repo_close(r);
+
+	/* Only unencrypted backups: no key needed, keyId null. */
+	char *dir2 = tpath("other");
+	ck_assert_int_eq(mkdir(dir2, 0700), 0);
+	char *info2 = tpath("other/kahu-repo.json");
+	r = open_repo("other", NULL, NULL, 0, KAHU_OK);
+	put_manifest(r, "u1", NULL, 1714564800);
+	write_text(info2, "garbage", 0600);
+	repo_close(r);
+	r = open_repo("other", NULL, NULL, 0, KAHU_OK);
+	ck_assert_msg(repo_repair(r, &rr) == KAHU_OK, "%s", kahu_error_last());
+	ck_assert_int_eq(rr.rewritten, 1);
+	ck_assert_str_eq(rr.key_id, "");
+	ck_assert_uint_eq(rr.nbackups, 1);
+	repo_repair_clear(&rr);
+	repo_close(r);
+	r = open_repo("other", NULL, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_get_info(r)->exists, 1);
+	ck_assert_str_eq(repo_get_info(r)->key_id, "");
+	repo_close(r);
+
+	/* Nothing on the location and no key: it says so. */
+	ck_assert_int_eq(unlink(info2), 0);
+	r = open_repo("other", NULL, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_remove_backup(r, "u1", NULL), KAHU_OK);
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "holds neither backups nor wrapped keys"));
+	repo_close(r);
+
+	/* A manifest naming key a but not authenticated by it (forged) proves nothing. */
+	r = open_repo("loc", pa, NULL, 0, KAHU_OK);
+	put_manifest(r, "f1", kb, 1714564800);
+	char *fpath = tpath("loc/backups/f1/backup.json");
+	char *ftext = read_text(fpath), *at = strstr(ftext, b);
+	ck_assert_ptr_nonnull(at);
+	memcpy(at, a, KAHU_KEY_ID_HEX_LEN);
+	write_text(fpath, ftext, 0600);
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_ECRYPTO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "none of the 1 manifests naming key"));
+	char *linfo = tpath("loc/kahu-repo.json");
+	ck_assert_int_eq(access(linfo, F_OK), -1);
+	repo_close(r);
+	free(linfo);
+	free(fpath);
+	free(ftext);
+
+	/* A read-only location is not repaired. */
+	r = open_repo("ro", pa, NULL, 0, KAHU_OK);
+	ck_assert_int_eq(repo_repair(r, &rr), KAHU_EPERM);
+	repo_close(r);
+
+	kahu_key_free(ka);
+	kahu_key_free(kb);
+	free(dir2);
+	free(info2);
+	free(info);
+	free(pa);
+	free(pb);
+}
+END_TEST
+
 START_TEST(test_parse_time)
 {
 	ck_assert_int_eq(repo_parse_time("1970-01-01T00:00:00Z"), 0);
@@ -715,6 +970,8 @@ static Suite *repo_suite(void)
 	tcase_add_test(tc, test_catalog);
 	tcase_add_test(tc, test_remove_order);
 	tcase_add_test(tc, test_lock);
+	tcase_add_test(tc, test_damaged);
+	tcase_add_test(tc, test_repair);
 	tcase_add_test(tc, test_parse_time);
 	suite_add_tcase(s, tc);
 	return s;

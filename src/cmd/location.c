@@ -1,0 +1,102 @@
+/* kahu location repair — rewrite a location's kahu-repo.json from what the location
+ * holds (store/repo.h repo_repair): the key ids its backups' manifests and wrapped keys
+ * name, checked against the key in use. */
+#include "cmd/common_opts.h"
+#include "cmd/ctx.h"
+#include "store/repo.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static int run_location_repair(struct kahu_ctx *ctx)
+{
+	struct repo *r = NULL;
+	struct store_lock *lock = NULL;
+	struct repo_repair rr = { 0 };
+	json_t *doc = NULL;
+	int rc;
+
+	if ((rc = cmd_open_repo(ctx, 0, &r)) < 0 ||
+	    (rc = cmd_repo_lock(ctx, r, "location repair", &lock)) < 0 ||
+	    (rc = repo_repair(r, &rr)) < 0)
+		goto out;
+
+	const char *loc = repo_location(r)->name;
+	char created[32];
+	time_t t = (time_t)rr.created;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	doc = json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:I, s:I, s:I}", "location", loc, "file",
+			REPO_INFO_KEY, "rewritten", rr.rewritten, "problem",
+			rr.was ? json_string(rr.was) : json_null(), "keyId",
+			rr.key_id[0] ? json_string(rr.key_id) : json_null(), "created", created,
+			"backups", (json_int_t)rr.nbackups, "authenticated",
+			(json_int_t)rr.nverified, "wrappedKeys", (json_int_t)rr.nwrapped);
+	switch (ctx->out) {
+	case OUT_JSON:
+		rc = out_json(stdout, doc);
+		break;
+	case OUT_YAML:
+		rc = out_yaml(stdout, doc);
+		break;
+	default: {
+		char key[64];
+		if (rr.key_id[0])
+			snprintf(key, sizeof key, "key %s", rr.key_id);
+		else
+			snprintf(key, sizeof key, "no key (unencrypted)");
+		if (rr.rewritten)
+			printf("Rewrote %s on location %s (it was %s)\n", REPO_INFO_KEY, loc, rr.was);
+		else
+			printf("%s on location %s is intact: nothing to repair\n", REPO_INFO_KEY, loc);
+		printf("Key:      %s\n", key);
+		printf("Backups:  %" PRIu64 " (%" PRIu64 " authenticated with the key)\n",
+		       rr.nbackups, rr.nverified);
+		printf("Wrapped:  %" PRIu64 " passphrase%s\n", rr.nwrapped,
+		       rr.nwrapped == 1 ? "" : "s");
+		printf("Created:  %s\n", created);
+		break;
+	}
+	}
+out:
+	if (lock) {
+		int lrc = repo_unlock(lock);
+		if (rc == 0 && lrc < 0)
+			rc = lrc;
+	}
+	repo_repair_clear(&rr);
+	json_decref(doc);
+	repo_close(r);
+	return rc;
+}
+
+static const struct kahu_opt location_repair_opts[] = {
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_LOCK_WAIT,
+	OPT_END
+};
+
+const struct kahu_cmd cmd_location_entry = {
+	.name = "location",
+	.summary = "Look after a storage location",
+	.flags = CMD_NOUN,
+};
+
+const struct kahu_cmd cmd_location_repair_entry = {
+	.name = "location repair",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "Rewrite the location's kahu-repo.json from its backups and the key in use",
+	.outputs = "table json yaml",
+	.opts = location_repair_opts,
+	.run = run_location_repair,
+};
