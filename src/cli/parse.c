@@ -27,7 +27,7 @@ const struct kahu_opt kahu_global_opts[] = {
 	{ "log-format", 0, "FORMAT", "format of log messages on stderr: text or json", "text json", 0, "text" },
 	{ "no-progress", 0, NULL, "do not show progress on a terminal", NULL, 0, NULL },
 	{ "insecure-skip-tls-verify", 0, NULL, "do not verify the API server's certificate (test clusters only)", NULL, 0, NULL },
-	{ "request-timeout", 0, "SECONDS", "timeout of one API request", NULL, 0, "60" },
+	{ "request-timeout", 0, "SECONDS", "timeout of one API request, its retries and their waits included", NULL, 0, "60" },
 	{ "max-requests", 0, "N", "most API requests in flight at once", NULL, 0, "8" },
 	{ "page-size", 0, "N", "items per page when listing (limit/continue)", NULL, 0, "500" },
 	{ "help", 'h', NULL, "show help for the command", NULL, 0, NULL },
