@@ -741,6 +741,13 @@ static int cmp_spool(const void *a, const void *b)
 	return restore_type_cmp(((const struct spool_type *)a)->gr, ((const struct spool_type *)b)->gr);
 }
 
+/* The key for one backup of the chain: none for one written without encryption. */
+static const struct kahu_key *chain_key(const struct restore_spec *s, json_t *manifest)
+{
+	const char *enc = json_string_value(json_object_get(manifest, "encryption"));
+	return enc && strcmp(enc, MANIFEST_ENC_NONE) == 0 ? NULL : s->key;
+}
+
 int restore_run(struct kube_client *kc, const struct restore_spec *s, struct restore_totals *t)
 {
 	struct spool sp = { 0 };
@@ -763,10 +770,23 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s does not end", s->backup);
 			goto out;
 		}
-		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, NULL)) < 0) {
+		int encrypted = 0;
+		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, &encrypted)) < 0) {
 			if (rc == KAHU_ENOTFOUND)
 				kahu_error_set(rc, chain.n ? "backup %s, which %s builds on, is missing" :
 					       "no backup named %s", cur, chain.n ? chain.v[chain.n - 1] : "");
+			goto out;
+		}
+		if (!encrypted && s->key && !s->allow_unencrypted) {
+			/* No MAC: anyone who can write to the location could have put it there. */
+			char *which = chain.n ? xasprintf("backup %s (in the chain of %s)", cur, s->backup) :
+				      xasprintf("backup %s", cur);
+			rc = kahu_error_set(KAHU_ECRYPTO, "%s is not encrypted, so it cannot be "
+					    "authenticated: refusing it in a restore with a key (if it "
+					    "is yours, written with --no-encryption, accept it with "
+					    "--allow-unencrypted)", which);
+			free(which);
+			json_decref(doc);
 			goto out;
 		}
 		strv_push(&chain, cur);
@@ -791,10 +811,12 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		goto out;
 	}
 	r.spool_dir = sp.dir;
-	if ((rc = bread_index(s->st, s->key, s->backup, manifests[0], want_line, &sp.want)) < 0)
+	if ((rc = bread_index(s->st, chain_key(s, manifests[0]), s->backup, manifests[0], want_line,
+			      &sp.want)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
-		if ((rc = spool_backup(s->st, s->key, chain.v[i], manifests[i], &sp, i == 0)) < 0)
+		if ((rc = spool_backup(s->st, chain_key(s, manifests[i]), chain.v[i], manifests[i], &sp,
+				       i == 0)) < 0)
 			goto out;
 	if (sp.taken.n < sp.want.n) {
 		char *w = xasprintf("%zu items of the index were not found in the backup chain", sp.want.n - sp.taken.n);
