@@ -471,7 +471,9 @@ static int fs_get(struct kahu_backend_handle *h, const char *key, uint64_t offse
 	if (!path)
 		return fs_seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under the key must not stall the open (refused
+	 * below as not a file); reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = errno == ENOENT || errno == ENOTDIR
 			     ? fs_seterr(h, KAHU_BACKEND_ENOTFOUND, "%s not found under %s", key, h->root)

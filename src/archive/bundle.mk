@@ -1,8 +1,10 @@
-# The tar bundle (tar -> zstd -> envelope) and the backup manifest: appended to
+# The tar bundle (tar -> zstd -> envelope), the backup manifest and authenticated
+# records (a restore's summary): appended to
 # libkahu_archive.a (declared in archive.mk, included before this fragment).
 libkahu_archive_a_SOURCES += \
 	src/archive/bundle.c src/archive/bundle.h \
-	src/archive/manifest.c src/archive/manifest.h
+	src/archive/manifest.c src/archive/manifest.h \
+	src/archive/record.c src/archive/record.h
 
 check_PROGRAMS += tests/unit/check_bundle
 UNIT_TESTS += tests/unit/check_bundle
@@ -15,3 +17,9 @@ UNIT_TESTS += tests/unit/check_manifest
 tests_unit_check_manifest_SOURCES = tests/unit/check_manifest.c tests/unit/check_main.h
 tests_unit_check_manifest_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_manifest_LDADD = libkahu_archive.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_record
+UNIT_TESTS += tests/unit/check_record
+tests_unit_check_record_SOURCES = tests/unit/check_record.c tests/unit/check_main.h
+tests_unit_check_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_record_LDADD = libkahu_archive.a libkahu_util.a $(UNIT_LIBS)

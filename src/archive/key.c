@@ -198,10 +198,27 @@ int kahu_hash_write_cb(void *ud, const void *buf, size_t len)
  * used; a larger file is refused).  `what` names it in messages ("key file").  The
  * permission check is made on the opened descriptor, so a symlink (Kubernetes Secret
  * volumes are symlinks) is judged by its target and cannot be swapped in between. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO (named pipe)";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
 static int read_private_file(const char *path, const char *what, char *buf, size_t cap,
 			     size_t *lenp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer; the file type
+	 * is judged on the descriptor first, and only a regular file is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
@@ -218,7 +235,13 @@ static int read_private_file(const char *path, const char *what, char *buf, size
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = kahu_error_set(KAHU_EDATA, "%s '%s' is not a regular file", what, path);
+		rc = kahu_error_set(KAHU_EDATA, "%s '%s' is %s: a %s must be a regular file", what,
+				    path, file_kind(st.st_mode), what);
+		goto out;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (st.st_mode & 077) {
@@ -425,12 +448,32 @@ static char *b64(const uint8_t *bin, size_t len)
 	return sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
 }
 
+/* The "check" of a wrapped-key document: BLAKE2b-256 of its canonical serialization
+ * without "check". */
+static void wrapped_checksum(const json_t *doc, char out[KAHU_HASH_HEX_LEN + 1])
+{
+	json_t *copy = json_copy((json_t *)doc);
+	if (!copy) {
+		fprintf(stderr, "kahu: out of memory (copying JSON)\n");
+		abort();
+	}
+	json_object_del(copy, "check");
+	char *canon = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(copy);
+	if (!canon) {
+		fprintf(stderr, "kahu: out of memory (serializing JSON)\n");
+		abort();
+	}
+	kahu_key_hash(canon, strlen(canon), out);
+	free(canon);
+}
+
 int kahu_key_wrap(const struct kahu_key *key, const char *passphrase, size_t passlen,
 		  const struct kahu_kdf_params *p, char **json_out)
 {
 	uint8_t salt[KDF_SALT_BYTES], nonce[WRAP_NONCE_BYTES], wrapped[WRAPPED_BYTES];
 	uint8_t wk[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-	char idhex[KAHU_KEY_ID_HEX_LEN + 1];
+	char idhex[KAHU_KEY_ID_HEX_LEN + 1], check[KAHU_HASH_HEX_LEN + 1];
 	char *s_salt = NULL, *s_nonce = NULL, *s_wrapped = NULL;
 	json_t *doc = NULL;
 
@@ -456,6 +499,10 @@ int kahu_key_wrap(const struct kahu_key *key, const char *passphrase, size_t pas
 			"argon2id13", "opslimit", (json_int_t)p->opslimit, "memlimit",
 			(json_int_t)p->memlimit, "salt", s_salt, "nonce", s_nonce, "wrapped",
 			s_wrapped, "key_id", kahu_key_id_hex(key, idhex));
+	if (doc) {
+		wrapped_checksum(doc, check);
+		json_object_set_new(doc, "check", json_string(check));
+	}
 	char *txt = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	if (!txt) {
 		rc = kahu_error_set(KAHU_EINTERNAL, "cannot build the wrapped-key JSON");
@@ -476,8 +523,8 @@ static int get_b64(json_t *doc, const char *name, uint8_t *out, size_t want)
 {
 	json_t *v = json_object_get(doc, name);
 	if (!json_is_string(v))
-		return kahu_error_set(KAHU_EDATA, "wrapped key: \"%s\" is missing or not a string",
-				      name);
+		return kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"%s\" is missing or "
+				      "not a string", name);
 	const char *s = json_string_value(v);
 	size_t slen = json_string_length(v), binlen = 0;
 	const char *end = NULL;
@@ -489,8 +536,8 @@ static int get_b64(json_t *doc, const char *name, uint8_t *out, size_t want)
 		memcpy(out, tmp, want);
 	sodium_memzero(tmp, sizeof tmp);
 	if (bad)
-		return kahu_error_set(KAHU_EDATA,
-				      "wrapped key: \"%s\" is not base64 of %zu bytes", name, want);
+		return kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"%s\" is not base64 "
+				      "of %zu bytes", name, want);
 	return 0;
 }
 
@@ -503,9 +550,8 @@ static int get_key_id(json_t *doc, uint8_t id[KAHU_KEY_ID_BYTES])
 	    sodium_hex2bin(id, KAHU_KEY_ID_BYTES, json_string_value(v), KAHU_KEY_ID_HEX_LEN, NULL,
 			   &binlen, &end) != 0 ||
 	    binlen != KAHU_KEY_ID_BYTES)
-		return kahu_error_set(KAHU_EDATA,
-				      "wrapped key: \"key_id\" is missing or not %d hex digits",
-				      KAHU_KEY_ID_HEX_LEN);
+		return kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"key_id\" is missing "
+				      "or not %d hex digits", KAHU_KEY_ID_HEX_LEN);
 	return 0;
 }
 
@@ -514,11 +560,11 @@ static int parse_doc(const char *json, json_t **docp)
 	json_error_t jerr;
 	json_t *doc = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
-		return kahu_error_set(KAHU_EDATA, "wrapped key is not valid JSON: %s (line %d)",
-				      jerr.text, jerr.line);
+		return kahu_error_set(KAHU_EDATA, "wrapped key is damaged: not valid JSON: %s "
+				      "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
-		return kahu_error_set(KAHU_EDATA, "wrapped key is not a JSON object");
+		return kahu_error_set(KAHU_EDATA, "wrapped key is damaged: not a JSON object");
 	}
 	*docp = doc;
 	return 0;
@@ -535,33 +581,73 @@ int kahu_key_wrapped_id(const char *json, uint8_t id[KAHU_KEY_ID_BYTES])
 	return rc;
 }
 
-int kahu_key_unwrap(const char *json, const char *passphrase, size_t passlen,
-		    struct kahu_key **out)
-{
+/* A wrapped-key document, checked and decoded (everything but the passphrase's part). */
+struct wrapped_doc {
 	uint8_t salt[KDF_SALT_BYTES], nonce[WRAP_NONCE_BYTES], wrapped[WRAPPED_BYTES];
-	uint8_t wk[crypto_aead_xchacha20poly1305_ietf_KEYBYTES], master[KAHU_KEY_BYTES];
 	uint8_t id[KAHU_KEY_ID_BYTES];
-	char idhex[KAHU_KEY_ID_HEX_LEN + 1];
-	json_t *doc = NULL;
-	struct kahu_key *k = NULL;
+	unsigned long long ops, mem;
+	int checked; /* carries a "check" that matches */
+};
 
-	int rc = kahu_crypto_init();
-	if (rc < 0)
-		return rc;
+static int parse_wrapped(const char *json, struct wrapped_doc *w)
+{
+	json_t *doc = NULL;
+	int rc;
+
+	memset(w, 0, sizeof *w);
 	if ((rc = parse_doc(json, &doc)) < 0)
 		return rc;
-
+	/* The checksum first: when it does not match, the file is damaged, whatever the
+	 * other fields look like. */
+	json_t *chk = json_object_get(doc, "check");
+	if (chk) {
+		char want[KAHU_HASH_HEX_LEN + 1];
+		if (!json_is_string(chk) || json_string_length(chk) != KAHU_HASH_HEX_LEN) {
+			rc = kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"check\" is not "
+					    "%d hex digits", KAHU_HASH_HEX_LEN);
+			goto out;
+		}
+		wrapped_checksum(doc, want);
+		if (strcmp(want, json_string_value(chk)) != 0) {
+			rc = kahu_error_set(KAHU_EDATA, "wrapped key is damaged: its contents do "
+					    "not match its checksum (\"check\")");
+			goto out;
+		}
+		w->checked = 1;
+	} else {
+		/* Written before "check" existed: exactly the known members.  Anything else
+		 * is most likely a damaged "check". */
+		static const char *const known[] = { "version", "kdf", "opslimit", "memlimit",
+						     "salt", "nonce", "wrapped", "key_id" };
+		const char *k;
+		json_t *v;
+		json_object_foreach(doc, k, v) {
+			size_t i = 0;
+			while (i < sizeof known / sizeof *known && strcmp(k, known[i]) != 0)
+				i++;
+			if (i == sizeof known / sizeof *known) {
+				size_t n = strlen(k), p = 0;
+				while (p < n && k[p] > ' ' && k[p] < 0x7f && k[p] != '"')
+					p++;
+				rc = kahu_error_set(KAHU_EDATA, "wrapped key is damaged: it has no "
+						    "\"check\" but an unknown member \"%s\"",
+						    p == n && n <= 32 ? k : "(unprintable)");
+				goto out;
+			}
+		}
+	}
 	json_t *ver = json_object_get(doc, "version");
 	json_t *kdf = json_object_get(doc, "kdf");
 	json_t *ops = json_object_get(doc, "opslimit");
 	json_t *mem = json_object_get(doc, "memlimit");
 	if (!json_is_integer(ver)) {
-		rc = kahu_error_set(KAHU_EDATA, "wrapped key: \"version\" is missing");
+		rc = kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"version\" is missing "
+				    "or not an integer");
 		goto out;
 	}
 	if (json_integer_value(ver) != 1) {
-		rc = kahu_error_set(KAHU_EDATA, "wrapped key: unsupported version %lld",
-				    (long long)json_integer_value(ver));
+		rc = kahu_error_set(KAHU_EDATA, "wrapped key: unsupported version %lld (this kahu "
+				    "reads version 1)", (long long)json_integer_value(ver));
 		goto out;
 	}
 	if (!json_is_string(kdf) || strcmp(json_string_value(kdf), "argon2id13") != 0) {
@@ -571,37 +657,71 @@ int kahu_key_unwrap(const char *json, const char *passphrase, size_t passlen,
 	}
 	if (!json_is_integer(ops) || !json_is_integer(mem) || json_integer_value(ops) < 0 ||
 	    json_integer_value(mem) < 0) {
-		rc = kahu_error_set(KAHU_EDATA,
-				    "wrapped key: \"opslimit\"/\"memlimit\" missing or not integers");
+		rc = kahu_error_set(KAHU_EDATA, "wrapped key is damaged: \"opslimit\"/\"memlimit\" "
+				    "missing or not integers");
 		goto out;
 	}
-	unsigned long long opsv = (unsigned long long)json_integer_value(ops);
-	unsigned long long memv = (unsigned long long)json_integer_value(mem);
+	w->ops = (unsigned long long)json_integer_value(ops);
+	w->mem = (unsigned long long)json_integer_value(mem);
 	/* Bounds first: a hostile document must not get to run the KDF. */
-	if ((rc = check_kdf_params(opsv, memv)) < 0) {
+	if ((rc = check_kdf_params(w->ops, w->mem)) < 0) {
 		kahu_error_wrap(rc, "wrapped key");
 		goto out;
 	}
-	if ((rc = get_b64(doc, "salt", salt, sizeof salt)) < 0 ||
-	    (rc = get_b64(doc, "nonce", nonce, sizeof nonce)) < 0 ||
-	    (rc = get_b64(doc, "wrapped", wrapped, sizeof wrapped)) < 0 ||
-	    (rc = get_key_id(doc, id)) < 0)
+	if ((rc = get_b64(doc, "salt", w->salt, sizeof w->salt)) < 0 ||
+	    (rc = get_b64(doc, "nonce", w->nonce, sizeof w->nonce)) < 0 ||
+	    (rc = get_b64(doc, "wrapped", w->wrapped, sizeof w->wrapped)) < 0 ||
+	    (rc = get_key_id(doc, w->id)) < 0)
 		goto out;
-	if ((rc = derive_wrap_key(wk, passphrase, passlen, salt, opsv, (size_t)memv)) < 0)
+	rc = w->checked;
+out:
+	json_decref(doc);
+	if (rc < 0)
+		sodium_memzero(w, sizeof *w);
+	return rc;
+}
+
+int kahu_key_wrapped_check(const char *json)
+{
+	struct wrapped_doc w;
+	int rc = parse_wrapped(json, &w);
+	sodium_memzero(&w, sizeof w);
+	return rc;
+}
+
+int kahu_key_unwrap(const char *json, const char *passphrase, size_t passlen,
+		    struct kahu_key **out)
+{
+	struct wrapped_doc w;
+	uint8_t wk[crypto_aead_xchacha20poly1305_ietf_KEYBYTES], master[KAHU_KEY_BYTES];
+	char idhex[KAHU_KEY_ID_HEX_LEN + 1];
+	struct kahu_key *k = NULL;
+
+	int rc = kahu_crypto_init();
+	if (rc < 0)
+		return rc;
+	if ((rc = parse_wrapped(json, &w)) < 0)
+		return rc;
+	if ((rc = derive_wrap_key(wk, passphrase, passlen, w.salt, w.ops, (size_t)w.mem)) < 0)
 		goto out;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(master, NULL, NULL, wrapped,
-						       sizeof wrapped, id, sizeof id, nonce,
-						       wk) != 0) {
-		rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase for key %s (or the wrapped key "
-				    "is corrupt)", kahu_key_id_to_hex(id, idhex));
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(master, NULL, NULL, w.wrapped,
+						       sizeof w.wrapped, w.id, sizeof w.id,
+						       w.nonce, wk) != 0) {
+		kahu_key_id_to_hex(w.id, idhex);
+		if (w.checked)
+			rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase for key %s", idhex);
+		else
+			rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase for key %s (or the wrapped "
+					    "key is damaged: it carries no checksum that would tell)",
+					    idhex);
 		goto out;
 	}
 	if ((rc = kahu_key_from_bytes(master, &k)) < 0)
 		goto out;
-	if (!kahu_ct_equal(k->id, id, sizeof id)) {
+	if (!kahu_ct_equal(k->id, w.id, sizeof w.id)) {
 		/* Only someone who knows the passphrase can get here. */
 		rc = kahu_error_set(KAHU_EDATA, "wrapped key names key id %s but holds another key",
-				    kahu_key_id_to_hex(id, idhex));
+				    kahu_key_id_to_hex(w.id, idhex));
 		goto out;
 	}
 	*out = k;
@@ -610,7 +730,7 @@ out:
 	kahu_key_free(k);
 	sodium_memzero(wk, sizeof wk);
 	sodium_memzero(master, sizeof master);
-	json_decref(doc);
+	sodium_memzero(&w, sizeof w);
 	return rc;
 }
 

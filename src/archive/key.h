@@ -9,17 +9,26 @@
  *   subkeys   crypto_kdf_derive_from_key(subkey_id 1, context):
  *             "kahu-enc" (KAHU_SUBKEY_ENC) keys the .kenc secretstream,
  *             "kahu-mac" (KAHU_SUBKEY_MAC) keys the manifest MAC,
- *             "kahu-scp" (KAHU_SUBKEY_SCOPE) keys the manifest's scope digest.
+ *             "kahu-scp" (KAHU_SUBKEY_SCOPE) keys the manifest's scope digest,
+ *             "kahu-rec" (KAHU_SUBKEY_RECORD) keys the MAC of plain records such as a
+ *             restore's summary (record.h).
  *
  * Key file: one line, the standard (padded) base64 of the 32 bytes, then a newline;
- * mode 0600; group/other permission bits make kahu refuse the file, like ssh.
+ * mode 0600; group/other permission bits make kahu refuse the file, like ssh.  Key and
+ * passphrase files must be regular files (or symlinks to one): a FIFO, device or
+ * directory is refused before anything is read, so kahu never waits on one.
  *
  * Passphrase wrapping (restic's model: several passphrases can wrap one master key):
  * JSON {"version":1,"kdf":"argon2id13","opslimit":N,"memlimit":N,"salt":b64,
- * "nonce":b64,"wrapped":b64,"key_id":hex}, where wrapped = XChaCha20-Poly1305-IETF of
- * the master key under crypto_pwhash(ARGON2ID13, opslimit, memlimit, salt), with the raw
- * 16-byte key id as additional data.  KDF parameters are bounds-checked before the KDF
- * runs, so a hostile file cannot make kahu burn a gigabyte or an hour.
+ * "nonce":b64,"wrapped":b64,"key_id":hex,"check":hex}, where wrapped =
+ * XChaCha20-Poly1305-IETF of the master key under crypto_pwhash(ARGON2ID13, opslimit,
+ * memlimit, salt), with the raw 16-byte key id as additional data.  "check" is the
+ * unkeyed BLAKE2b-256 of the canonical serialization (keys sorted, compact) of the
+ * document without "check": not a security measure (anyone can recompute it), but what
+ * tells a damaged file from a wrong passphrase, which the AEAD alone cannot.  Documents
+ * without "check" (written before it existed) are still read.  KDF parameters are
+ * bounds-checked before the KDF runs, so a hostile file cannot make kahu burn a
+ * gigabyte or an hour.
  *
  * Every function that needs libsodium calls kahu_crypto_init() itself. */
 #ifndef KAHU_ARCHIVE_KEY_H
@@ -40,6 +49,7 @@
 #define KAHU_SUBKEY_ENC "kahu-enc"
 #define KAHU_SUBKEY_MAC "kahu-mac"
 #define KAHU_SUBKEY_SCOPE "kahu-scp"
+#define KAHU_SUBKEY_RECORD "kahu-rec"
 
 /* Allocated with sodium_malloc (guard pages, never swapped when mlock works); release
  * with kahu_key_free, which zeroes it. */
@@ -114,10 +124,16 @@ extern const struct kahu_kdf_params kahu_kdf_params_test;
  * a NUL-terminated JSON document (no secrets in it) the caller frees. */
 int kahu_key_wrap(const struct kahu_key *key, const char *passphrase, size_t passlen,
 		  const struct kahu_kdf_params *p, char **json_out);
-/* KAHU_EDATA for a malformed document or parameters out of bounds, KAHU_ECRYPTO
- * "wrong passphrase" when the wrapped key does not authenticate. */
+/* KAHU_EDATA for a damaged document (kahu_key_wrapped_check), KAHU_ECRYPTO "wrong
+ * passphrase" when the wrapped key does not authenticate (for a document without
+ * "check" the message adds that damage cannot be ruled out). */
 int kahu_key_unwrap(const char *json, const char *passphrase, size_t passlen,
 		    struct kahu_key **out);
+/* Check a wrapped-key document without the passphrase: JSON, every field's type,
+ * encoding and length, KDF bounds, and "check".  1 when intact and checked, 0 when it
+ * looks well-formed but carries no "check" (damage cannot be ruled out), KAHU_EDATA
+ * with what is wrong ("wrapped key is damaged: …") otherwise. */
+int kahu_key_wrapped_check(const char *json);
 /* Key id named by a wrapped-key document, without the passphrase. */
 int kahu_key_wrapped_id(const char *json, uint8_t id[KAHU_KEY_ID_BYTES]);
 

@@ -444,6 +444,7 @@ out:
 struct list_ctx {
 	json_t *items;
 	struct labelsel *sel;
+	int keyed;       /* the location is keyed: unencrypted backups are marked */
 };
 
 static int list_cb(void *ud, const struct repo_backup *b)
@@ -461,6 +462,16 @@ static int list_cb(void *ud, const struct repo_backup *b)
 			      "items", (json_int_t)json_integer_value(json_object_get(b->counts, "items")),
 			      "labels", json_object_get(b->manifest, "labels"),
 			      "problem", b->problem);
+	if (!b->problem) {
+		/* Without encryption a manifest has no MAC: nothing vouches for it. */
+		int enc = b->key_id && *b->key_id;
+		json_object_set_new(j, "encrypted", json_boolean(enc));
+		if (!enc && lc->keyed && b->status) {
+			char *marked = xasprintf("%s (unauthenticated)", b->status);
+			json_object_set_new(j, "status", json_string(marked));
+			free(marked);
+		}
+	}
 	json_array_append_new(lc->items, j);
 	return 0;
 }
@@ -473,7 +484,10 @@ static int run_backup_list(struct kahu_ctx *ctx)
 
 	if (inv_str(ctx->inv, "selector") && (rc = labelsel_parse(inv_str(ctx->inv, "selector"), &lc.sel)) < 0)
 		goto out;
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_list_backups(repo, list_cb, &lc)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0)
+		goto out;
+	lc.keyed = cmd_repo_keyed(ctx, repo);
+	if ((rc = repo_list_backups(repo, list_cb, &lc)) < 0)
 		goto out;
 
 	const char *loc = repo_location(repo)->name;

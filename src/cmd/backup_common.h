@@ -25,6 +25,13 @@ struct manifest_view {
 	int encrypted;
 };
 int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest_view *mv);
+/* backup_read_manifest, authenticated, for a command that trusts what the backup holds
+ * (describe, download, verify, logs, restore): a backup that is not encrypted has no
+ * MAC, and on a keyed location it is refused (KAHU_ECRYPTO) unless the command got
+ * --allow-unencrypted (cmd_unencrypted_rule); elsewhere a warning says it cannot be
+ * authenticated. */
+int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+			struct manifest_view *mv);
 void manifest_view_clear(struct manifest_view *mv);
 
 #endif

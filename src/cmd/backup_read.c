@@ -54,9 +54,25 @@ int backup_read_manifest(struct repo *repo, const char *name, int verify, struct
 	mv->parent = json_string_value(json_object_get(mv->doc, "parent"));
 	mv->chain_full = json_string_value(json_object_get(mv->doc, "base"));
 	mv->encrypted = encrypted;
-	if (!encrypted && verify)
-		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
 	return 0;
+}
+
+int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+			struct manifest_view *mv)
+{
+	int rc = backup_read_manifest(repo, name, 1, mv);
+	if (rc < 0 || mv->encrypted)
+		return rc;
+	if (!cmd_repo_keyed(ctx, repo)) {
+		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
+		return 0;
+	}
+	char *what = xasprintf("backup %s is not encrypted", name);
+	rc = cmd_unencrypted_rule(ctx, repo, what);
+	free(what);
+	if (rc < 0)
+		manifest_view_clear(mv);
+	return rc;
 }
 
 void manifest_view_clear(struct manifest_view *mv)
@@ -73,11 +89,12 @@ struct opened {
 	struct bundle_reader *br;
 };
 
-static int open_metadata_common(struct repo *repo, const char *name, struct opened *op, int bundle)
+static int open_metadata_common(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+				struct opened *op, int bundle)
 {
 	int rc;
 	memset(op, 0, sizeof *op);
-	if ((rc = backup_read_manifest(repo, name, 1, &op->mv)) < 0)
+	if ((rc = backup_read_trusted(ctx, repo, name, &op->mv)) < 0)
 		return rc;
 	if (op->mv.encrypted && (rc = repo_key(repo, &op->key)) < 0)
 		return rc;
@@ -91,14 +108,16 @@ static int open_metadata_common(struct repo *repo, const char *name, struct open
 	return rc;
 }
 
-static int open_metadata(struct repo *repo, const char *name, struct opened *op)
+static int open_metadata(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+			 struct opened *op)
 {
-	return open_metadata_common(repo, name, op, 1);
+	return open_metadata_common(ctx, repo, name, op, 1);
 }
 
-static int open_metadata_source(struct repo *repo, const char *name, struct opened *op)
+static int open_metadata_source(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+				struct opened *op)
 {
-	return open_metadata_common(repo, name, op, 0);
+	return open_metadata_common(ctx, repo, name, op, 0);
 }
 
 static int close_metadata(struct opened *op, int check)
@@ -143,11 +162,15 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	int details = inv_count(ctx->inv, "details") > 0;
 	json_t *items = details ? json_object() : NULL;
 	const char *name = ctx->inv->args.v[0];
-	int rc;
+	int rc, encrypted = 0;
+	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
 
 	memset(&op, 0, sizeof op);
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(repo, name, &op)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
+	encrypted = op.mv.encrypted;
+	const char *kid = json_string_value(json_object_get(op.mv.doc, "key_id"));
+	snprintf(key_id, sizeof key_id, "%s", encrypted && kid ? kid : "");
 	while ((rc = bundle_next(op.br, &e)) == 1) {
 		if (strcmp(e.name, "kahu/backup.json") == 0) {
 			struct kbuf b = KBUF_INIT;
@@ -193,6 +216,8 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	}
 	if (items)
 		json_object_set(spec, "items_by_type", items);
+	/* What the manifest's MAC vouches for: nothing, for an unencrypted backup. */
+	json_object_set_new(spec, "authenticated", json_boolean(encrypted));
 
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
 		rc = ctx->out == OUT_JSON ? out_json(stdout, spec) : out_yaml(stdout, spec);
@@ -204,7 +229,11 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	if (json_is_string(json_object_get(spec, "parent")))
 		printf(" (parent %s, chain from %s)", json_string_value(json_object_get(spec, "parent")),
 		       json_string_value(json_object_get(spec, "chainFull")));
-	printf("\nStarted:      %s\nCompleted:    %s\n", json_string_value(json_object_get(spec, "started")),
+	if (encrypted)
+		printf("\nEncryption:   key %s (authenticated)\n", key_id);
+	else
+		printf("\nEncryption:   none: NOT authenticated (no MAC: anyone who can write to the location could have written it)\n");
+	printf("Started:      %s\nCompleted:    %s\n", json_string_value(json_object_get(spec, "started")),
 	       json_string_value(json_object_get(spec, "completed")));
 	json_t *cl = json_object_get(spec, "cluster");
 	if (cl)
@@ -289,7 +318,7 @@ static int run_backup_download(struct kahu_ctx *ctx)
 	if (file && dir)
 		return kahu_error_set(KAHU_EUSAGE, "-o/--file and --extract exclude each other");
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = (dir ? open_metadata : open_metadata_source)(repo, name, &op)) < 0)
+	    (rc = (dir ? open_metadata : open_metadata_source)(ctx, repo, name, &op)) < 0)
 		goto out;
 	if (dir) {
 		struct bundle_extract_stats es = { 0 };
@@ -357,8 +386,9 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	int rc;
 
 	memset(&op, 0, sizeof op);
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(repo, name, &op)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
+	int encrypted = op.mv.encrypted;
 	/* Every member is read through, so every chunk is authenticated; each object is
 	 * parsed as JSON to name a bad one precisely. */
 	while ((rc = bundle_next(op.br, &e)) == 1) {
@@ -405,7 +435,11 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	manifest_view_clear(&mv);
 	if (rc < 0)
 		goto out;
-	printf("Backup %s is intact: manifest authenticated, %ld archive members read and checked.\n", name, members);
+	if (encrypted)
+		printf("Backup %s is intact: manifest authenticated, %ld archive members read and checked.\n", name, members);
+	else
+		printf("Backup %s matches its manifest (%ld archive members read and checked), but is NOT "
+		       "authenticated: it is not encrypted, its manifest carries no MAC.\n", name, members);
 out:
 	close_metadata(&op, 0);
 	repo_close(repo);
@@ -431,7 +465,7 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 	struct bread *b = NULL;
 	int rc;
 
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_trusted(ctx, repo, name, &mv)) < 0)
 		goto out;
 	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
@@ -456,6 +490,7 @@ static const struct kahu_opt describe_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_ALLOW_UNENCRYPTED,
 	OPT_END
 };
 
@@ -465,6 +500,7 @@ static const struct kahu_opt download_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_ALLOW_UNENCRYPTED,
 	OPT_END
 };
 
@@ -484,11 +520,11 @@ const struct kahu_cmd cmd_backup_download_entry = {
 const struct kahu_cmd cmd_backup_verify_entry = {
 	.name = "backup verify", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Check a backup: the manifest's MAC, every object's hash, every chunk's authentication",
-	.opts = cmd_repo_key_opts, .run = run_backup_verify, .args_complete = "@backup",
+	.opts = cmd_repo_read_opts, .run = run_backup_verify, .args_complete = "@backup",
 };
 
 const struct kahu_cmd cmd_backup_logs_entry = {
 	.name = "backup logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print the log a backup stored with itself (JSON lines)",
-	.opts = cmd_repo_key_opts, .run = run_backup_logs, .args_complete = "@backup",
+	.opts = cmd_repo_read_opts, .run = run_backup_logs, .args_complete = "@backup",
 };

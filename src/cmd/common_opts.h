@@ -29,9 +29,29 @@
 	{ "lock-wait", 0, "DURATION", "when another run holds the location's lock, wait up to " \
 	  "DURATION for it (e.g. 30s, 10m; default: give up at once, exit 75)", NULL, 0, NULL }
 
-/* The options of a command that only reads a location with its key (key id, backup
- * verify and logs, restore logs): --location, --key-file, --passphrase-file. */
+#define KAHU_OPT_ALLOW_UNENCRYPTED \
+	{ "allow-unencrypted", 0, NULL, "accept a backup or restore record that is not " \
+	  "encrypted, and so cannot be authenticated, on a keyed location", NULL, 0, NULL }
+
+/* The options of a command that only reads a location with its key (key id):
+ * --location, --key-file, --passphrase-file. */
 extern const struct kahu_opt cmd_repo_key_opts[];
+/* The same, for commands that trust what they read (backup verify and logs, restore
+ * logs): also --allow-unencrypted. */
+extern const struct kahu_opt cmd_repo_read_opts[];
+
+/* Is the location keyed?  1 when its kahu-repo.json names a key, or when a key is named
+ * for this run (--key-file, --passphrase-file, $KAHU_KEY_FILE, $KAHU_PASSPHRASE_FILE, the
+ * location's keyFile): kahu-repo.json itself is not authenticated, so a key the user
+ * names counts as much.  0 otherwise. */
+int cmd_repo_keyed(const struct kahu_ctx *ctx, struct repo *repo);
+
+/* The rule for something that is not encrypted, and so not authenticated (a backup
+ * written with --no-encryption, a restore record without a MAC), read where contents
+ * are trusted.  `what` says what it is ("backup nightly is not encrypted").  On a keyed
+ * location: KAHU_ECRYPTO with a message that says why it is refused and how to accept
+ * it, unless the command got --allow-unencrypted (then a warning).  Elsewhere 0. */
+int cmd_unencrypted_rule(const struct kahu_ctx *ctx, struct repo *repo, const char *what);
 
 /* Fill repository options from the invocation: --config, and --location, --key-file
  * and --passphrase-file when the command has them (absent options stay NULL, so the

@@ -93,6 +93,36 @@ int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, 
 	}
 }
 
+int cmd_repo_keyed(const struct kahu_ctx *ctx, struct repo *repo)
+{
+	const char *e1 = getenv(KAHU_ENV_KEY_FILE), *e2 = getenv(KAHU_ENV_PASSPHRASE_FILE);
+	return repo_get_info(repo)->key_id[0] || cmd_opt_str(ctx, "key-file") ||
+	       cmd_opt_str(ctx, "passphrase-file") || (e1 && *e1) || (e2 && *e2) ||
+	       repo_location(repo)->key_file;
+}
+
+int cmd_unencrypted_rule(const struct kahu_ctx *ctx, struct repo *repo, const char *what)
+{
+	const char *loc = repo_location(repo)->name;
+	const char *id = repo_get_info(repo)->key_id;
+	if (!cmd_repo_keyed(ctx, repo))
+		return 0;
+	char *keyed = id[0] ? xasprintf("location %s is keyed (key %s)", loc, id) :
+		      xasprintf("a key is named for location %s", loc);
+	int rc = 0;
+	if (cmd_has_opt(ctx, "allow-unencrypted") && inv_count(ctx->inv, "allow-unencrypted") > 0)
+		log_warn("%s, so it cannot be authenticated: anyone who can write to location %s "
+			 "could have put it there (accepted: --allow-unencrypted)", what, loc);
+	else
+		rc = kahu_error_set(KAHU_ECRYPTO, "%s, but %s: without encryption there is no MAC, "
+				    "so anyone who can write to the location could have put it "
+				    "there; refusing it (if it is yours, written with "
+				    "--no-encryption, accept it with --allow-unencrypted)", what,
+				    keyed);
+	free(keyed);
+	return rc;
+}
+
 /* ---- output ---- */
 
 static int print_doc(struct kahu_ctx *ctx, json_t *doc)
@@ -260,6 +290,14 @@ const struct kahu_opt cmd_repo_key_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	OPT_END
+};
+
+const struct kahu_opt cmd_repo_read_opts[] = {
+	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_ALLOW_UNENCRYPTED,
 	OPT_END
 };
 

@@ -3,6 +3,7 @@
 #include "cmd/common_opts.h"
 #include "archive/envelope.h"
 #include "archive/key.h"
+#include "archive/record.h"
 #include "archive/seal.h"
 #include "archive/zstream.h"
 #include "cli/progress.h"
@@ -106,13 +107,19 @@ static void on_progress(void *ud, long done, long total)
 	progress_update("%ld/%ld items", done, total);
 }
 
-/* The results, encrypted (they name objects), and the summary, plain (counts only). */
+/* The results, encrypted (they name objects), and the summary, plain (counts only),
+ * sealed with the key (record.h) when there is one. */
 
-static int write_summary(struct kahu_store *st, const char *name, json_t *summary, unsigned flags)
+static int write_summary(struct kahu_store *st, const struct kahu_key *key, const char *name,
+			 json_t *summary, unsigned flags)
 {
-	char *sum = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
 	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	json_t *doc = json_deep_copy(summary);
+	if (key)
+		record_seal(doc, key, spath);
+	char *sum = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	int rc = store_write_small_ex(st, spath, flags, sum, strlen(sum));
+	json_decref(doc);
 	free(sum);
 	free(spath);
 	return rc;
@@ -239,7 +246,7 @@ static int write_results(struct repo *repo, const struct kahu_key *key, const ch
 	put = NULL;
 	if (rc < 0)
 		goto out;
-	rc = write_summary(st, name, summary, 0); /* replaces the InProgress mark */
+	rc = write_summary(st, key, name, summary, 0); /* replaces the InProgress mark */
 out:
 	if (put)
 		store_put_abort(put);
@@ -295,9 +302,11 @@ static int run_restore_create(struct kahu_ctx *ctx)
 	    (inv_str(inv, "namespace-mappings") && (rc = ns_map_parse(inv_str(inv, "namespace-mappings"), &map)) < 0))
 		goto out;
 
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_manifest(repo, backup, 1, &mv)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_trusted(ctx, repo, backup, &mv)) < 0)
 		goto out;
-	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
+	/* On a keyed location the key is used also for an unencrypted backup that was
+	 * accepted: the chain may hold encrypted ones, and the record is sealed with it. */
+	if ((mv.encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0)
 		goto out;
 	if (!rcmd.dry) {
 		char *purpose = lock_purpose(name);
@@ -344,6 +353,7 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		.restore_owned = inv_count(inv, "restore-owned") > 0,
 		.preserve_nodeports = inv_count(inv, "preserve-nodeports") > 0,
 		.status_include = &status_include,
+		.allow_unencrypted = inv_count(inv, "allow-unencrypted") > 0,
 		.dry_run = rcmd.dry,
 		.parallel = (int)parallel,
 		.crd_timeout = (int)crd_timeout,
@@ -360,7 +370,7 @@ static int run_restore_create(struct kahu_ctx *ctx)
 					 "name", name, "backup", backup, "status", "InProgress",
 					 "started", now, "counts", "items", 0, "created", 0, "updated", 0,
 					 "skipped", 0, "failed", 0, "warnings", "encrypted", key != NULL);
-		rc = write_summary(repo_store(repo), name, mark, KAHU_PUT_EXCLUSIVE);
+		rc = write_summary(repo_store(repo), key, name, mark, KAHU_PUT_EXCLUSIVE);
 		json_decref(mark);
 		if (rc == KAHU_EEXIST)
 			rc = kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
@@ -472,25 +482,48 @@ out:
 struct rlist {
 	struct kahu_store *st;
 	json_t *items;
+	int keyed;               /* the location is keyed: records without a MAC are marked */
 };
 
+/* Records are listed without the key, as backups are: one with a MAC shows as stored
+ * (restore describe authenticates it), one without is marked on a keyed location, and
+ * one that cannot be read is listed as such rather than left out. */
 static int list_restore_cb(void *ud, const char *key, const struct store_stat *ss)
 {
 	struct rlist *rl = ud;
 	(void)ss;
 	size_t l = strlen(key);
-	if (l < sizeof SUMMARY_OBJECT || strcmp(key + l - (sizeof SUMMARY_OBJECT - 1), SUMMARY_OBJECT) != 0)
+	if (l < strlen("restores/") + 1 + sizeof SUMMARY_OBJECT ||
+	    strcmp(key + l - (sizeof SUMMARY_OBJECT - 1), SUMMARY_OBJECT) != 0 ||
+	    key[l - sizeof SUMMARY_OBJECT] != '/')
 		return 0;
 	struct kbuf b = KBUF_INIT;
-	if (store_read_small(rl->st, key, 1u << 20, &b) == 0) {
-		json_t *j = json_loadb(b.data, b.len, 0, NULL);
-		if (json_is_object(j)) {
-			settle_status(rl->st, j);
-			json_array_append_new(rl->items, j);
+	json_t *j = NULL;
+	int rc = store_read_small(rl->st, key, RECORD_TEXT_MAX, &b);
+	if (rc == 0)
+		rc = record_parse(b.data, b.len, key, &j);
+	if (rc < 0) {
+		/* restores/<name>/restore.json: the name from the path */
+		const char *n = key + strlen("restores/");
+		char *name = xstrndup(n, (size_t)(key + l - sizeof SUMMARY_OBJECT - n));
+		j = json_pack("{s:s, s:s, s:s}", "name", name, "status", "Unreadable", "problem",
+			      kahu_error_last());
+		free(name);
+		kahu_error_clear();
+	} else {
+		int sealed = record_is_sealed(j);
+		json_object_del(j, "mac");
+		json_object_del(j, "key_id");
+		settle_status(rl->st, j);
+		json_object_set_new(j, "sealed", json_boolean(sealed));
+		const char *st = json_string_value(json_object_get(j, "status"));
+		if (!sealed && rl->keyed && st) {
+			char *marked = xasprintf("%s (unauthenticated)", st);
+			json_object_set_new(j, "status", json_string(marked));
+			free(marked);
 		}
-		else
-			json_decref(j);
 	}
+	json_array_append_new(rl->items, j);
 	kbuf_free(&b);
 	return 0;
 }
@@ -503,6 +536,7 @@ static int run_restore_list(struct kahu_ctx *ctx)
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0)
 		goto out;
 	rl.st = repo_store(repo);
+	rl.keyed = cmd_repo_keyed(ctx, repo);
 	if ((rc = store_list(rl.st, "restores/", list_restore_cb, &rl)) < 0)
 		goto out;
 	size_t i;
@@ -577,19 +611,76 @@ static int read_sealed(struct repo *repo, const char *name, const char *object, 
 	return rc;
 }
 
-static int read_summary(struct repo *repo, const char *name, json_t **out)
+/* How far a restore's record (restore.json) can be trusted. */
+enum record_trust {
+	TRUST_NONE,     /* no MAC, and not checked against anything */
+	TRUST_CHECKED,  /* no MAC (an older kahu), but it agrees with the encrypted result */
+	TRUST_SEALED,   /* its MAC was checked with the key */
+};
+
+/* restores/NAME/restore.json, parsed and authenticated.  A sealed record (record.h)
+ * must verify with the repository's key.  One without a MAC is accepted when it says
+ * the restore was encrypted (so written by a kahu that did not seal records; what its
+ * result and log hold is authenticated by their envelopes), and otherwise only under
+ * the rule for unencrypted data (cmd_unencrypted_rule).  *trust gets TRUST_SEALED or
+ * TRUST_NONE.  The MAC members are removed from *out. */
+static int load_record(struct kahu_ctx *ctx, struct repo *repo, const char *name, json_t **out,
+		       enum record_trust *trust)
 {
 	struct kbuf sum = KBUF_INIT;
 	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
-	int rc = store_read_small(repo_store(repo), spath, 1u << 20, &sum);
-	free(spath);
+	char *what = xasprintf("the record of restore %s (%s)", name, spath);
+	const struct kahu_key *key = NULL;
+	json_t *doc = NULL;
+	int rc = store_read_small(repo_store(repo), spath, RECORD_TEXT_MAX, &sum);
+
 	*out = NULL;
+	*trust = TRUST_NONE;
 	if (rc == KAHU_ENOTFOUND)
 		rc = kahu_error_set(rc, "no restore named %s on location %s", name, repo_location(repo)->name);
-	if (rc == 0 && !(*out = json_loadb(sum.data, sum.len, 0, NULL)))
-		rc = kahu_error_set(KAHU_EDATA, "restores/%s/%s is not JSON", name, SUMMARY_OBJECT);
+	if (rc == 0)
+		rc = record_parse(sum.data, sum.len, what, &doc);
+	if (rc == 0 && record_is_sealed(doc)) {
+		if ((rc = repo_key(repo, &key)) < 0)
+			kahu_error_wrap(rc, "%s is sealed with the location's key", what);
+		else if ((rc = record_verify(doc, key, spath, what)) == RECORD_AUTHENTIC)
+			*trust = TRUST_SEALED;
+	} else if (rc == 0 && !json_is_true(json_object_get(doc, "encrypted"))) {
+		char *w = xasprintf("the record of restore %s says the restore was not encrypted "
+				    "and carries no MAC", name);
+		rc = cmd_unencrypted_rule(ctx, repo, w);
+		free(w);
+	}
+	if (rc == 0) {
+		json_object_del(doc, "mac");
+		json_object_del(doc, "key_id");
+		*out = doc;
+		doc = NULL;
+	}
+	json_decref(doc);
 	kbuf_free(&sum);
+	free(spath);
+	free(what);
 	return rc;
+}
+
+/* A record without a MAC against the head of the restore's encrypted result, which
+ * repeats it (write_results): any difference means restore.json was altered. */
+static int check_against_result(const char *name, json_t *summary, json_t *result)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(summary, k, v)
+		if (!json_equal(v, json_object_get(result, k)))
+			return kahu_error_set(KAHU_ECRYPTO, "restores/%s/%s disagrees with the "
+					      "restore's encrypted result on \"%s\": it was altered",
+					      name, SUMMARY_OBJECT, k);
+	json_object_foreach(result, k, v)
+		if (strcmp(k, "items") != 0 && !json_object_get(summary, k))
+			return kahu_error_set(KAHU_ECRYPTO, "restores/%s/%s lacks \"%s\", which the "
+					      "restore's encrypted result holds: it was altered",
+					      name, SUMMARY_OBJECT, k);
+	return 0;
 }
 
 static int run_restore_logs(struct kahu_ctx *ctx)
@@ -599,8 +690,9 @@ static int run_restore_logs(struct kahu_ctx *ctx)
 	struct kbuf plain = KBUF_INIT;
 	json_t *summary = NULL;
 	int rc;
+	enum record_trust trust;
 	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = read_summary(repo, name, &summary)) < 0)
+	    (rc = load_record(ctx, repo, name, &summary, &trust)) < 0)
 		goto out;
 	rc = read_sealed(repo, name, LOG_OBJECT, json_is_true(json_object_get(summary, "encrypted")), &plain);
 	if (rc == KAHU_ENOTFOUND)
@@ -637,31 +729,53 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	json_t *summary = NULL, *doc = NULL;
 	int rc;
 
+	enum record_trust trust;
 	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = read_summary(repo, name, &summary)) < 0)
+	    (rc = load_record(ctx, repo, name, &summary, &trust)) < 0)
 		goto out;
-	settle_status(repo_store(repo), summary);
 	const char *status = json_string_value(json_object_get(summary, "status"));
 	int ended = !status || (strcmp(status, "InProgress") != 0 && strcmp(status, "Interrupted") != 0) ||
 		    json_object_get(summary, "completed");
 	int encrypted = json_is_true(json_object_get(summary, "encrypted"));
+	/* A record without a MAC that says it was encrypted: its result repeats it under
+	 * the envelope's authentication, so it is checked against that. */
+	int cross = trust == TRUST_NONE && encrypted && ended;
 	if ((details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) && !ended) {
 		/* No result was stored (yet): the summary is all there is. */
+		settle_status(repo_store(repo), summary);
 		if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+			json_object_set_new(summary, "authenticated", json_boolean(trust == TRUST_SEALED));
 			rc = ctx->out == OUT_JSON ? out_json(stdout, summary) : out_yaml(stdout, summary);
 			goto out;
 		}
 		details = 0;
 	}
-	if (details || ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		if ((rc = read_sealed(repo, name, RESULT_OBJECT, encrypted, &plain)) < 0)
+	int want_doc = details || ctx->out == OUT_JSON || ctx->out == OUT_YAML;
+	if (want_doc || cross) {
+		rc = read_sealed(repo, name, RESULT_OBJECT, encrypted, &plain);
+		if (rc == KAHU_ENOTFOUND && !want_doc) {
+			/* Nothing to check the record against: it stays marked. */
+			kahu_error_clear();
+			rc = 0;
+			cross = 0;
+		}
+		if (rc < 0)
 			goto out;
+	}
+	if (want_doc || cross) {
 		doc = json_loadb(plain.data, plain.len, 0, NULL);
-		if (!doc) {
-			rc = kahu_error_set(KAHU_EDATA, "the result of restore %s is not JSON", name);
+		if (!json_is_object(doc)) {
+			rc = kahu_error_set(KAHU_EDATA, "the result of restore %s is not a JSON object", name);
 			goto out;
 		}
+		if (cross) {
+			if ((rc = check_against_result(name, summary, doc)) < 0)
+				goto out;
+			trust = TRUST_CHECKED;
+		}
+		json_object_set_new(doc, "authenticated", json_boolean(trust != TRUST_NONE));
 	}
+	settle_status(repo_store(repo), summary);
 	if (want.n && doc) {
 		/* Only the items with the outcomes asked for. */
 		json_t *items = json_object_get(doc, "items"), *kept = json_array();
@@ -688,6 +802,10 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	       json_string_value(json_object_get(summary, "started")),
 	       json_string_value(json_object_get(summary, "completed")) ?
 	       json_string_value(json_object_get(summary, "completed")) : "-");
+	printf("Record:     %s\n", trust == TRUST_SEALED ? "authenticated (MAC checked with the key)" :
+	       trust == TRUST_CHECKED ? "no MAC (written by an older kahu); agrees with the encrypted result" :
+	       encrypted ? "NOT authenticated: no MAC (written by an older kahu) and no stored result to check it against" :
+	       "NOT authenticated: not encrypted, no MAC");
 	printf("Items:      %lld: %lld created, %lld updated, %lld skipped, %lld failed\n",
 	       (long long)json_integer_value(json_object_get(c, "items")),
 	       (long long)json_integer_value(json_object_get(c, "created")),
@@ -751,6 +869,7 @@ static const struct kahu_opt create_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_ALLOW_UNENCRYPTED,
 	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };
@@ -761,6 +880,7 @@ static const struct kahu_opt describe_opts[] = {
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
+	KAHU_OPT_ALLOW_UNENCRYPTED,
 	OPT_END
 };
 
@@ -791,7 +911,7 @@ const struct kahu_cmd cmd_restore_list_entry = {
 const struct kahu_cmd cmd_restore_logs_entry = {
 	.name = "restore logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print a restore's own log (JSON lines: what it said at info level and above)",
-	.opts = cmd_repo_key_opts, .run = run_restore_logs, .args_complete = "@restore",
+	.opts = cmd_repo_read_opts, .run = run_restore_logs, .args_complete = "@restore",
 };
 
 const struct kahu_cmd cmd_restore_describe_entry = {

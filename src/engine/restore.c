@@ -966,6 +966,13 @@ static const char *type_error(json_t *ty)
  * an earlier kahu), the lines of that type are taken from the older backups of the
  * chain here.  Either way the items of a failed type are never dropped as deletions,
  * and the result says where they come from. */
+/* The key for one backup of the chain: none for one written without encryption. */
+static const struct kahu_key *chain_key(const struct restore_spec *s, json_t *manifest)
+{
+	const char *enc = json_string_value(json_object_get(manifest, "encryption"));
+	return enc && strcmp(enc, MANIFEST_ENC_NONE) == 0 ? NULL : s->key;
+}
+
 static int final_index(const struct restore_spec *s, const struct strv *chain, json_t **manifests,
 		       struct spool *sp, struct restore_totals *t)
 {
@@ -976,7 +983,7 @@ static int final_index(const struct restore_spec *s, const struct strv *chain, j
 	json_t *ty;
 	int rc;
 
-	if ((rc = bread_index_spec(s->st, s->key, chain->v[0], manifests[0], want_line, &ip,
+	if ((rc = bread_index_spec(s->st, chain_key(s, manifests[0]), chain->v[0], manifests[0], want_line, &ip,
 				   &sp->backup_spec)) < 0)
 		return rc;
 	const char *status = json_string_value(json_object_get(manifests[0], "status"));
@@ -1003,7 +1010,7 @@ static int final_index(const struct restore_spec *s, const struct strv *chain, j
 	for (size_t k = 1; pending.n && k < chain->n; k++) {
 		struct strset still = STRSET_INIT;
 		ip.only = &pending;
-		if ((rc = bread_index_spec(s->st, s->key, chain->v[k], manifests[k], want_line, &ip, &older)) < 0)
+		if ((rc = bread_index_spec(s->st, chain_key(s, manifests[k]), chain->v[k], manifests[k], want_line, &ip, &older)) < 0)
 			break;
 		for (size_t j = 0; j < pending.cap; j++) {
 			const char *gr = pending.slots[j];
@@ -1061,10 +1068,23 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s does not end", s->backup);
 			goto out;
 		}
-		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, NULL)) < 0) {
+		int encrypted = 0;
+		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, &encrypted)) < 0) {
 			if (rc == KAHU_ENOTFOUND)
 				kahu_error_set(rc, chain.n ? "backup %s, which %s builds on, is missing" :
 					       "no backup named %s", cur, chain.n ? chain.v[chain.n - 1] : "");
+			goto out;
+		}
+		if (!encrypted && s->key && !s->allow_unencrypted) {
+			/* No MAC: anyone who can write to the location could have put it there. */
+			char *which = chain.n ? xasprintf("backup %s (in the chain of %s)", cur, s->backup) :
+				      xasprintf("backup %s", cur);
+			rc = kahu_error_set(KAHU_ECRYPTO, "%s is not encrypted, so it cannot be "
+					    "authenticated: refusing it in a restore with a key (if it "
+					    "is yours, written with --no-encryption, accept it with "
+					    "--allow-unencrypted)", which);
+			free(which);
+			json_decref(doc);
 			goto out;
 		}
 		strv_push(&chain, cur);
@@ -1092,7 +1112,8 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	if ((rc = final_index(s, &chain, manifests, &sp, t)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
-		if ((rc = spool_backup(s->st, s->key, chain.v[i], manifests[i], &sp, i == 0)) < 0)
+		if ((rc = spool_backup(s->st, chain_key(s, manifests[i]), chain.v[i], manifests[i], &sp,
+				       i == 0)) < 0)
 			goto out;
 	/* Items that no archive of the chain holds in the version the index records, but
 	 * one holds in another: a corrupt or altered archive.  Each fails with the reason,

@@ -48,6 +48,10 @@ struct restore_spec {
 	const char *backup;
 	struct kahu_store *st;
 	const struct kahu_key *key;        /* NULL: the backup is unencrypted */
+	/* With a key, a backup of the chain that is not encrypted (no MAC) is refused
+	 * (KAHU_ECRYPTO) unless this is set; encrypted and unencrypted members are each
+	 * read as what they are. */
+	int allow_unencrypted;
 	struct kahu_scope *scope;          /* not yet resolved: resolved against the backup's types */
 	const struct ns_map *map;          /* may be NULL */
 	enum existing_policy existing;

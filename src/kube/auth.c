@@ -95,7 +95,9 @@ static int read_secret_file(const char *path, const char *what, size_t max, stru
 			    struct stat *st_out)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not stall the open (refused below as not a regular
+	 * file); reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kahu_error_set(errno == ENOENT ? KAHU_ENOTFOUND : KAHU_EIO,
 				      "cannot open %s %s: %s", what, path, strerror(errno));

@@ -358,7 +358,9 @@ int config_parse(const char *text, size_t len, const char *origin, struct kahu_c
 static int read_config_file(const char *path, struct kbuf *out, int *missing)
 {
 	*missing = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not stall the open (refused below); reads of a regular
+	 * file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			*missing = 1;

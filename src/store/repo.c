@@ -326,7 +326,8 @@ static int check_key_matches(struct repo *r, const struct kahu_key *key, const c
 				      "the key in use (%s) is %s", r->loc->name, in_use, hex);
 	if (strcmp(hex, r->info.key_id) != 0)
 		return kahu_error_set(KAHU_ECRYPTO, "the backups on location %s are encrypted with "
-				      "key %s; the key in use (%s) is %s", r->loc->name,
+				      "key %s; the key in use (%s) is %s: another key, or a "
+				      "damaged copy of the key file", r->loc->name,
 				      r->info.key_id, in_use, hex);
 	return 0;
 }
@@ -455,16 +456,18 @@ static int collect_wrapped(void *ud, const char *key, const struct store_stat *s
 	return 0;
 }
 
-/* Try the passphrase on every wrapped copy of key `want_id` ("": of any key). */
+/* Try the passphrase on every wrapped copy of key `want_id` ("": of any key).  A copy
+ * that is damaged (kahu_key_wrapped_check) is named with what is wrong, so that a
+ * damaged file is never reported as a wrong passphrase. */
 static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_key **out)
 {
 	const char *how = r->pass_file_src == REPO_KEY_PASSPHRASE_FLAG ? "--passphrase-file" :
 			  "$KAHU_PASSPHRASE_FILE";
 	struct wrapped_list wl = { .want_id = want_id, .keys = STRV_INIT };
 	struct kbuf doc = KBUF_INIT;
-	char *pass = NULL;
+	char *pass = NULL, *damage = NULL, *unchecked = NULL;
 	size_t plen = 0;
-	unsigned tried = 0;
+	unsigned tried = 0, damaged = 0;
 	int rc;
 
 	if ((rc = kahu_passphrase_read_file(r->pass_file, &pass, &plen)) < 0) {
@@ -479,28 +482,53 @@ static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_
 		struct kahu_key *k = NULL;
 		uint8_t id[KAHU_KEY_ID_BYTES];
 		char hex[KAHU_KEY_ID_HEX_LEN + 1];
+		int checked = 0;
 		kbuf_reset(&doc);
 		rc = store_read_small(r->st, wl.keys.v[i], REPO_WRAPPED_MAX_SIZE, &doc);
-		if (rc == 0 && (rc = kahu_key_wrapped_id(kbuf_str(&doc), id)) == 0 &&
-		    want_id[0] && strcmp(kahu_key_id_to_hex(id, hex), want_id) != 0)
-			continue; /* a copy of another key: not ours */
+		if (rc == 0 && (rc = kahu_key_wrapped_check(kbuf_str(&doc))) >= 0) {
+			checked = rc;
+			if ((rc = kahu_key_wrapped_id(kbuf_str(&doc), id)) == 0 && want_id[0] &&
+			    strcmp(kahu_key_id_to_hex(id, hex), want_id) != 0)
+				continue; /* a copy of another key: not ours */
+		}
 		if (rc == 0) {
 			tried++;
 			rc = kahu_key_unwrap(kbuf_str(&doc), pass, plen, &k);
 		}
 		if (rc == 0) {
+			if (damaged)
+				log_warn("location %s: %s", r->loc->name, damage);
 			set_origin(r, r->pass_file_src, r->pass_file, wl.keys.v[i]);
 			*out = k;
 			goto out;
 		}
 		if (rc == KAHU_ECRYPTO) {
 			log_debug("the passphrase does not open %s", wl.keys.v[i]);
+			if (!checked && !unchecked)
+				unchecked = xstrdup(wl.keys.v[i]);
 		} else {
-			log_warn("location %s: %s: %s, ignoring", r->loc->name, wl.keys.v[i],
-				 kahu_error_last());
+			if (!damaged++)
+				damage = xasprintf("%s: %s", wl.keys.v[i], kahu_error_last());
+			log_debug("location %s: %s: %s", r->loc->name, wl.keys.v[i], kahu_error_last());
 		}
 	}
-	if (tried == 0) {
+	if (damaged) {
+		char *more = damaged > 1 ? xasprintf(" (and %u more wrapped keys cannot be used)", damaged - 1) :
+			     xstrdup("");
+		if (tried == 1)
+			rc = kahu_error_set(KAHU_EDATA, "cannot open the key of location %s: %s%s; the "
+					    "passphrase from %s %s does not open the other wrapped "
+					    "key", r->loc->name, damage, more, how, r->pass_file);
+		else if (tried)
+			rc = kahu_error_set(KAHU_EDATA, "cannot open the key of location %s: %s%s; the "
+					    "passphrase from %s %s opens none of the %u other "
+					    "wrapped keys", r->loc->name, damage, more, how,
+					    r->pass_file, tried);
+		else
+			rc = kahu_error_set(KAHU_EDATA, "cannot open the key of location %s: %s%s",
+					    r->loc->name, damage, more);
+		free(more);
+	} else if (tried == 0) {
 		if (want_id[0])
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase for key %s "
 					    "(no %s%s.json); add one with 'kahu key add-passphrase'",
@@ -509,17 +537,23 @@ static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase-wrapped key "
 					    "(nothing under %s); add one with 'kahu key "
 					    "add-passphrase'", r->loc->name, REPO_KEYS_PREFIX);
-	} else if (tried == 1) {
-		rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s does "
-				    "not open the wrapped key on location %s", how, r->pass_file,
-				    r->loc->name);
 	} else {
-		rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s opens "
-				    "none of the %u wrapped keys on location %s", how,
-				    r->pass_file, tried, r->loc->name);
+		char *note = unchecked ? xasprintf(" (%s carries no checksum, so damage to it "
+						   "cannot be ruled out)", unchecked) : xstrdup("");
+		if (tried == 1)
+			rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s "
+					    "does not open the wrapped key on location %s%s", how,
+					    r->pass_file, r->loc->name, note);
+		else
+			rc = kahu_error_set(KAHU_ECRYPTO, "wrong passphrase: the passphrase from %s %s "
+					    "opens none of the %u wrapped keys on location %s%s", how,
+					    r->pass_file, tried, r->loc->name, note);
+		free(note);
 	}
 out:
 	free_secret_str(pass);
+	free(damage);
+	free(unchecked);
 	kbuf_free(&doc);
 	strv_free(&wl.keys);
 	return rc;

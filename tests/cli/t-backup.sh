@@ -254,7 +254,8 @@ grep -qx "resources/secrets/namespaces/shop/shop-db.json" "$T_OUT" && [ $r -eq 0
 t_result $? "... a plain zstd stream holding a tar (zstd -dc | tar t)"
 zstd -dc "$LOC/backups/plain/metadata.tar.zst" 2>/dev/null | grep -qaF "$SECRET_B64"
 t_result $? "... in which the Secret is readable (so the leak check above can see one)"
-t_ok "... and kahu reads it back" "$KAHU" backup describe plain
+t_exit 77 "... on this keyed location, describe refuses it (it cannot be authenticated)" "$KAHU" backup describe plain
+t_ok "... and reads it back with --allow-unencrypted" "$KAHU" backup describe plain --allow-unencrypted
 bad=$(find "$LOC" \( -type f ! -perm 600 \) -o \( -type d ! -perm 700 \) 2>/dev/null)
 echo "$bad" >"$T_OUT"
 [ -z "$bad" ]; t_result $? "... its files are 0600 too"

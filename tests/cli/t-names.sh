@@ -216,11 +216,11 @@ for m in ms:
             m[1] = json.dumps(o, separators=(",", ":")).encode(); done += 1
 assert done == 3, [m[0] for m in ms]
 names.pack(b, ms)' "$LOC/backups/plain" "$LONG"
-t_ok "... it verifies (no MAC without encryption: only the contents can tell)" "$KAHU" backup verify plain
+t_ok "... it verifies (no MAC without encryption: only the contents can tell)" "$KAHU" backup verify plain --allow-unencrypted
 cluster_start t2 || { t_result 1 "second target cluster starts"; t_done; exit 1; }
 T2KC=$CLUSTER_KUBECONFIG
 t_exit 2 "restore create --include-resources configmaps of the crafted archive: exit 2" \
-	"$KAHU" --kubeconfig "$T2KC" restore create r2 --from-backup plain --include-resources configmaps
+	"$KAHU" --kubeconfig "$T2KC" restore create r2 --from-backup plain --include-resources configmaps --allow-unencrypted
 "$KAHU" restore describe r2 -o json >"$T_DIR/r2.json" 2>"$T_ERR"
 CLUSTER_USE=t2 cluster_admin GET /_admin/dump >"$T_DIR/t2dump.json"
 t_pyrun "... the lying members failed with the reason, nothing of theirs created" '
@@ -256,12 +256,12 @@ for m in ms:
 assert any(m[0] == raw for m in ms), [m[0] for m in ms]
 names.pack(b, ms)' "$LOC/backups/legacy" "$LONG"
 t_ok "backup download --extract of it works (a component of 258 bytes)" \
-	"$KAHU" backup download legacy --extract "$T_DIR/x2"
+	"$KAHU" backup download legacy --extract "$T_DIR/x2" --allow-unencrypted
 t_grep "... and says a name was shortened" "1 with a name too long for the file system" "$T_OUT"
 ls "$T_DIR/x2/resources/configmaps/namespaces/shop" >"$T_OUT"
 t_grep "... under the name the current format gives it" "^%l{48}~[0-9a-f]{64}\.json$" "$T_OUT"
 t_ok "restore create of it finds the item under the older name" \
-	"$KAHU" --kubeconfig "$T2KC" restore create r3 --from-backup legacy --include-resources configmaps
+	"$KAHU" --kubeconfig "$T2KC" restore create r3 --from-backup legacy --include-resources configmaps --allow-unencrypted
 "$KAHU" restore describe r3 -o json >"$T_OUT" 2>"$T_ERR"
 t_py "... the 253-byte ConfigMap created" "
 r = {(i['resource'], i.get('namespace'), i['name']): i for i in d['items']}

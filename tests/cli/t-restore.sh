@@ -617,8 +617,8 @@ t_exit 66 "restore logs of an unknown restore exits 66" "$KAHU" restore logs nos
 leaks=$(grep -rlaF -e shop-settings -e gizmo -e web-5d9c8b7f6 -e shop-db "$LOC/restores" 2>/dev/null)
 echo "$leaks" >"$T_OUT"
 [ -z "$leaks" ]; t_result $? "... no object name in plaintext under restores/"
-t_py "... restore.json holds counts only" "
-assert set(d) <= {'name', 'backup', 'status', 'started', 'completed', 'counts', 'warnings', 'encrypted'}, d.keys()
+t_py "... restore.json holds counts only (and its seal)" "
+assert set(d) <= {'name', 'backup', 'status', 'started', 'completed', 'counts', 'warnings', 'encrypted', 'key_id', 'mac'}, d.keys()
 assert d['status'] == 'Completed' and d['encrypted'] is True" "$LOC/restores/r1/restore.json"
 t_exit 73 "a restore name that exists exits 73" kahu_k restore create r1 --from-backup full1
 t_exit 66 "describe of an unknown restore exits 66" "$KAHU" restore describe nosuch

@@ -16,5 +16,6 @@ CLI_TESTS += \
 	tests/cli/t-names.sh \
 	tests/cli/t-backup-chain.sh \
 	tests/cli/t-restore.sh \
-	tests/cli/t-restore-targets.sh
+	tests/cli/t-restore-targets.sh \
+	tests/cli/t-trust.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py

@@ -419,8 +419,28 @@ START_TEST(test_wrap_wrong_passphrase)
 }
 END_TEST
 
+/* What to do with the document's "check" when a field is replaced. */
+enum check_mode {
+	CHECK_STALE,  /* keep it: the document looks damaged */
+	CHECK_DROP,   /* remove it: a document written before "check" existed */
+	CHECK_REDO,   /* recompute it: the change looks deliberate */
+};
+
+static void recheck(json_t *doc)
+{
+	uint8_t h[32];
+	char hex[65];
+	json_object_del(doc, "check");
+	char *canon = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT);
+	crypto_generichash(h, sizeof h, (const unsigned char *)canon, strlen(canon), NULL, 0);
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	json_object_set_new(doc, "check", json_string(hex));
+	free(canon);
+}
+
 /* Replace one field of the wrapped-key document and unwrap it. */
-static int unwrap_with(const char *json, const char *field, json_t *value)
+static int unwrap_with_mode(const char *json, const char *field, json_t *value,
+			    enum check_mode mode)
 {
 	json_t *doc = json_loads(json, 0, NULL);
 	ck_assert_ptr_nonnull(doc);
@@ -428,6 +448,10 @@ static int unwrap_with(const char *json, const char *field, json_t *value)
 		json_object_set_new(doc, field, value);
 	else
 		json_object_del(doc, field);
+	if (mode == CHECK_DROP)
+		json_object_del(doc, "check");
+	else if (mode == CHECK_REDO)
+		recheck(doc);
 	char *txt = json_dumps(doc, 0);
 	json_decref(doc);
 	struct kahu_key *u = NULL;
@@ -438,6 +462,12 @@ static int unwrap_with(const char *json, const char *field, json_t *value)
 		ck_assert_ptr_null(u);
 	free(txt);
 	return rc;
+}
+
+/* The structure checks, on a document as an older kahu wrote it (no "check"). */
+static int unwrap_with(const char *json, const char *field, json_t *value)
+{
+	return unwrap_with_mode(json, field, value, CHECK_DROP);
 }
 
 static json_t *b64_of(const uint8_t *bin, size_t len)
@@ -467,8 +497,10 @@ START_TEST(test_wrap_tampered)
 	char *json = wrap_fixed(&k);
 	uint8_t zero[64] = { 0 };
 
-	/* authenticated material: any change looks like a wrong passphrase */
+	/* without "check" (an older document), a change to authenticated material looks
+	 * like a wrong passphrase, and the message says that damage cannot be ruled out */
 	ck_assert_int_eq(unwrap_with(json, "salt", flipped(json, "salt", 0)), KAHU_ECRYPTO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "no checksum"));
 	ck_assert_int_eq(unwrap_with(json, "nonce", flipped(json, "nonce", 23)), KAHU_ECRYPTO);
 	ck_assert_int_eq(unwrap_with(json, "wrapped", flipped(json, "wrapped", 0)), KAHU_ECRYPTO);
 	ck_assert_int_eq(unwrap_with(json, "wrapped", flipped(json, "wrapped", 47)), KAHU_ECRYPTO);
@@ -477,6 +509,28 @@ START_TEST(test_wrap_tampered)
 	/* the KDF parameters feed the derivation: changed in bounds, they fail too */
 	ck_assert_int_eq(unwrap_with(json, "opslimit", json_integer(2)), KAHU_ECRYPTO);
 	ck_assert_int_eq(unwrap_with(json, "memlimit", json_integer(16384)), KAHU_ECRYPTO);
+
+	/* with "check", the same changes are reported as damage, naming what is wrong */
+	const char *fields[] = { "salt", "nonce", "wrapped" };
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(unwrap_with_mode(json, fields[i], flipped(json, fields[i], 0),
+						  CHECK_STALE), KAHU_EDATA);
+		ck_assert_ptr_nonnull(strstr(kahu_error_last(), "damaged"));
+		ck_assert_ptr_nonnull(strstr(kahu_error_last(), "checksum"));
+		ck_assert_ptr_null(strstr(kahu_error_last(), "passphrase"));
+	}
+	ck_assert_int_eq(unwrap_with_mode(json, "opslimit", json_integer(2), CHECK_STALE),
+			 KAHU_EDATA);
+	ck_assert_int_eq(unwrap_with_mode(json, "check", json_string("00"), CHECK_STALE),
+			 KAHU_EDATA);
+	ck_assert_int_eq(unwrap_with_mode(json, "check", json_integer(1), CHECK_STALE),
+			 KAHU_EDATA);
+	/* a change with a recomputed "check" is indistinguishable from a wrong passphrase,
+	 * and said so without doubt */
+	ck_assert_int_eq(unwrap_with_mode(json, "salt", flipped(json, "salt", 0), CHECK_REDO),
+			 KAHU_ECRYPTO);
+	ck_assert(strncmp(kahu_error_last(), "wrong passphrase", 16) == 0);
+	ck_assert_ptr_null(strstr(kahu_error_last(), "checksum"));
 
 	/* structure */
 	ck_assert_int_eq(unwrap_with(json, "version", json_integer(2)), KAHU_EDATA);
@@ -505,6 +559,55 @@ START_TEST(test_wrap_tampered)
 	ck_assert_int_eq(kahu_key_unwrap("{\"version\":1,\"version\":1}", pass, strlen(pass), &u),
 			 KAHU_EDATA);
 	ck_assert_ptr_null(u);
+	kahu_key_free(k);
+	free(json);
+}
+END_TEST
+
+START_TEST(test_wrap_check)
+{
+	struct kahu_key *k = NULL, *u = NULL;
+	char *json = wrap_fixed(&k);
+	json_t *doc = json_loads(json, 0, NULL);
+	ck_assert(json_is_string(json_object_get(doc, "check")));
+	ck_assert_int_eq(kahu_key_wrapped_check(json), 1);
+
+	/* an older document (no "check") is well-formed but unchecked */
+	json_object_del(doc, "check");
+	char *old = json_dumps(doc, 0);
+	ck_assert_int_eq(kahu_key_wrapped_check(old), 0);
+	ck_assert_int_eq(kahu_key_unwrap(old, pass, strlen(pass), &u), 0);
+	kahu_key_free(u);
+	u = NULL;
+
+	/* truncated at every length: damaged, never a wrong passphrase */
+	size_t n = strlen(json);
+	char *cut = xstrdup(json);
+	for (size_t l = 0; l < n - 1; l++) {
+		cut[l] = '\0';
+		ck_assert_int_eq(kahu_key_wrapped_check(cut), KAHU_EDATA);
+		ck_assert_int_eq(kahu_key_unwrap(cut, pass, strlen(pass), &u), KAHU_EDATA);
+		ck_assert_ptr_nonnull(strstr(kahu_error_last(), "damaged"));
+		cut[l] = json[l];
+	}
+	/* one bit flipped anywhere: damaged (or, in insignificant white space, intact) */
+	for (size_t i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			char *t = xstrdup(json);
+			t[i] = (char)(t[i] ^ (1 << bit));
+			int rc = kahu_key_wrapped_check(t);
+			if (rc == 1)
+				ck_assert_int_eq(kahu_key_unwrap(t, pass, strlen(pass), &u), 0);
+			else
+				ck_assert_int_eq(rc, KAHU_EDATA);
+			kahu_key_free(u);
+			u = NULL;
+			free(t);
+		}
+	}
+	free(cut);
+	free(old);
+	json_decref(doc);
 	kahu_key_free(k);
 	free(json);
 }
@@ -595,6 +698,29 @@ START_TEST(test_passphrase_file)
 }
 END_TEST
 
+/* A FIFO is refused at once (opening one for reading would wait for a writer), as are
+ * directories; the message says what the file is. */
+START_TEST(test_not_regular)
+{
+	char *fifo = tpath("fifo");
+	struct kahu_key *k = NULL;
+	char *p = NULL;
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(kahu_key_load(fifo, &k), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "FIFO"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), fifo));
+	ck_assert_int_eq(kahu_passphrase_read_file(fifo, &p, NULL), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "FIFO"));
+	ck_assert_int_eq(kahu_key_load(tmpdir, &k), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "directory"));
+	ck_assert_int_eq(kahu_key_load("/dev/null", &k), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "character device"));
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_null(p);
+	free(fifo);
+}
+END_TEST
+
 static Suite *key_suite(void)
 {
 	Suite *s = suite_create("key");
@@ -616,6 +742,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_keyfile_bad_content);
 	tcase_add_test(tc, test_keyfile_missing);
 	tcase_add_test(tc, test_passphrase_file);
+	tcase_add_test(tc, test_not_regular);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("wrap");
@@ -624,6 +751,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_wrap_fixture);
 	tcase_add_test(tc, test_wrap_wrong_passphrase);
 	tcase_add_test(tc, test_wrap_tampered);
+	tcase_add_test(tc, test_wrap_check);
 	tcase_add_test(tc, test_wrap_bounds);
 	suite_add_tcase(s, tc);
 	return s;

@@ -368,7 +368,8 @@ START_TEST(test_mismatch)
 	r = open_repo("plain", pb, NULL, 0, KAHU_OK);
 	key_hex(r, KAHU_ECRYPTO, got);
 	char *want = xasprintf("the backups on location plain are encrypted with key %s; the "
-			       "key in use (--key-file %s) is %s", a, pb, b);
+			       "key in use (--key-file %s) is %s: another key, or a damaged copy "
+			       "of the key file", a, pb, b);
 	ck_assert_str_eq(kahu_error_last(), want);
 	free(want);
 	repo_close(r);
@@ -449,6 +450,46 @@ START_TEST(test_passphrases)
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "2 wrapped keys"));
 	ck_assert_ptr_null(strstr(kahu_error_last(), "not it"));
 	repo_close(r);
+
+	/* A damaged wrapped key is named with what is wrong, never taken for a wrong
+	 * passphrase: truncated, then one byte of its ciphertext changed. */
+	char *w2 = xasprintf("%s/plain/keys/%s-2.json", tmpdir, a);
+	FILE *f = fopen(w2, "r");
+	ck_assert_ptr_nonnull(f);
+	static char saved[4096];
+	size_t n = fread(saved, 1, sizeof saved - 1, f);
+	fclose(f);
+	saved[n] = '\0';
+	f = fopen(w2, "w");
+	ck_assert_int_eq(fwrite(saved, 1, n / 2, f), n / 2);
+	fclose(f);
+	r = open_repo("plain", NULL, p2, 0, KAHU_OK);
+	key_hex(r, KAHU_EDATA, got);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "-2.json: wrapped key is damaged: not valid JSON"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "does not open the other wrapped key"));
+	ck_assert_ptr_null(strstr(kahu_error_last(), "wrong passphrase"));
+	repo_close(r);
+	char *flip = xstrdup(saved);
+	char *wr = strstr(flip, "\"wrapped\": \"");
+	ck_assert_ptr_nonnull(wr);
+	wr += 12;
+	*wr = *wr == 'A' ? 'B' : 'A';
+	f = fopen(w2, "w");
+	ck_assert_int_eq(fwrite(flip, 1, n, f), n);
+	fclose(f);
+	r = open_repo("plain", NULL, p2, 0, KAHU_OK);
+	key_hex(r, KAHU_EDATA, got);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "do not match its checksum"));
+	repo_close(r);
+	/* the intact copy still opens with its passphrase */
+	r = open_repo("plain", NULL, p1, 0, KAHU_OK);
+	ck_assert_str_eq(key_hex(r, KAHU_OK, got), a);
+	repo_close(r);
+	f = fopen(w2, "w");
+	ck_assert_int_eq(fwrite(saved, 1, n, f), n);
+	fclose(f);
+	free(flip);
+	free(w2);
 
 	/* A passphrase file others can read. */
 	ck_assert_int_eq(chmod(p1, 0640), 0);
