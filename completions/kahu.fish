@@ -73,6 +73,8 @@ complete -c kahu -n '__kahu_at backup delete' -l selector -s l -r -f -d 'delete 
 complete -c kahu -n '__kahu_at backup delete' -l cascade -d 'also delete the incremental and differential backups built on them'
 complete -c kahu -n '__kahu_at backup delete' -l yes -s y -d 'do not ask for confirmation'
 complete -c kahu -n '__kahu_at backup delete' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
+complete -c kahu -n '__kahu_at backup delete' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
+complete -c kahu -n '__kahu_at backup delete' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'
 complete -c kahu -n '__kahu_at backup delete' -l lock-wait -r -f -d 'when another run holds the location\'s lock, wait up to DURATION for it (e.g. 30s, 10m; default: give up at once, exit 75)'
 complete -c kahu -n '__kahu_at backup delete' -a '(kahu __complete backup 2>/dev/null)'
 complete -c kahu -n '__kahu_at backup' -a download -d 'Write a backup\'s decrypted tar to a file, or extract it into a directory'

@@ -565,6 +565,8 @@ struct cat_entry {
 	char *parent, *base;
 	int doomed;            /* to be removed */
 	json_t *labels;
+	json_t *manifest;      /* as listed, not authenticated */
+	char *problem;
 };
 
 struct catalog {
@@ -583,6 +585,8 @@ static int cat_cb(void *ud, const struct repo_backup *b)
 	e->parent = xstrdup(b->parent);
 	e->base = xstrdup(json_string_value(json_object_get(b->manifest, "base")));
 	e->labels = json_incref(json_object_get(b->manifest, "labels"));
+	e->manifest = json_incref(b->manifest);
+	e->problem = b->problem ? xstrdup(b->problem) : NULL;
 	return 0;
 }
 
@@ -593,6 +597,8 @@ static void catalog_free(struct catalog *c)
 		free(c->v[i].parent);
 		free(c->v[i].base);
 		json_decref(c->v[i].labels);
+		json_decref(c->v[i].manifest);
+		free(c->v[i].problem);
 	}
 	free(c->v);
 }
@@ -663,6 +669,7 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 	struct store_lock *lock = NULL;
 	struct catalog cat = { 0 };
 	struct strv deps = STRV_INIT;
+	const struct kahu_key *key = NULL;
 	int rc;
 
 	if ((inv->args.n > 0) + all + (selector != NULL) != 1)
@@ -681,9 +688,37 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 		}
 		e->doomed = 1;
 	}
-	for (size_t i = 0; i < cat.n; i++)
-		if ((all && cat.v[i].complete) || (sel && cat.v[i].complete && labelsel_match(sel, cat.v[i].labels)))
-			cat.v[i].doomed = 1;
+	/* Labels choose what to delete only once the manifest that carries them is
+	 * authenticated: whoever can write to the location must not be able to make a
+	 * backup match (or a forged manifest pass for one).  That needs the key wherever
+	 * there is one. */
+	if (sel && cmd_repo_keyed(ctx, repo) && (rc = repo_key(repo, &key)) < 0) {
+		kahu_error_wrap(rc, "backup delete --selector matches labels of authenticated manifests only, "
+				"and needs the key of location %s for that", repo_location(repo)->name);
+		goto out;
+	}
+	for (size_t i = 0; i < cat.n; i++) {
+		struct cat_entry *e = &cat.v[i];
+		if (all && e->complete)
+			e->doomed = 1;
+		if (!sel || !e->complete || !labelsel_match(sel, e->labels))
+			continue;
+		struct repo_backup rb = { .name = e->name, .complete = 1, .problem = e->problem,
+					  .manifest = e->manifest };
+		char *why = NULL;
+		struct manifest *m = trusted_manifest(&rb, key, &why);
+		/* the authenticated labels decide */
+		json_t *labels = json_object();
+		for (size_t j = 0; m && j < m->n_labels; j++)
+			json_object_set_new(labels, m->labels[j].key, json_string(m->labels[j].value));
+		if (!m)
+			log_warn("leaving backup %s alone: its labels match, but %s", e->name, why);
+		else if (labelsel_match(sel, labels))
+			e->doomed = 1;
+		json_decref(labels);
+		manifest_free(m);
+		free(why);
+	}
 	/* The chain rule: a backup others build on goes only with them (--cascade). */
 	for (;;) {
 		strv_free(&deps);
@@ -925,6 +960,8 @@ static const struct kahu_opt delete_opts[] = {
 	{ "cascade", 0, NULL, "also delete the incremental and differential backups built on them", NULL, 0, NULL },
 	{ "yes", 'y', NULL, "do not ask for confirmation", NULL, 0, NULL },
 	KAHU_OPT_LOCATION,
+	KAHU_OPT_KEY_FILE,
+	KAHU_OPT_PASSPHRASE_FILE,
 	KAHU_OPT_LOCK_WAIT,
 	OPT_END
 };

@@ -164,6 +164,13 @@ t_ok "delete -l purpose=test --yes" "$KAHU" backup delete -l purpose=test --yes
 "$KAHU" backup list -o name >"$T_OUT"
 ! grep -qxE "backup/lab-[12]" "$T_OUT" && grep -qx backup/keep-1 "$T_OUT"
 t_result $? "... deletes exactly the matching backups"
+# A forged label (the manifest edited, its MAC no longer matching) selects nothing.
+sed -i 's/"purpose":"keep"/"purpose":"test"/' "$LOC/backups/keep-1/backup.json"
+grep -q '"purpose":"test"' "$LOC/backups/keep-1/backup.json"; t_result $? "(keep-1's label forged to purpose=test)"
+t_ok "delete -l purpose=test --yes with a forged label on keep-1" "$KAHU" backup delete -l purpose=test --yes
+t_grep "... leaves keep-1 alone, saying why" "leaving backup keep-1 alone: its labels match, but .*authentication" "$T_ERR"
+"$KAHU" backup list -o name >"$T_OUT"
+grep -qx backup/keep-1 "$T_OUT"; t_result $? "... keep-1 is still there"
 t_exit 64 "delete --all without --yes on a non-terminal refuses" "$KAHU" backup delete --all </dev/null
 t_ok "delete --all --yes" "$KAHU" backup delete --all --yes
 "$KAHU" backup list -o name >"$T_OUT"
