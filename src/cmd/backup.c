@@ -321,6 +321,10 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		if (noenc) {
 			log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
 				 "use this for test clusters only", name);
+			if (cmd_repo_keyed(ctx, repo))
+				log_warn("location %s is keyed: with no MAC, backup %s cannot be told from a "
+					 "forgery, so describe, verify, download, logs and restore will refuse "
+					 "it unless --allow-unencrypted", repo_location(repo)->name, name);
 		} else if ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0) {
 			goto out_spec;
 		}

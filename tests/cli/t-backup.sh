@@ -246,6 +246,7 @@ echo "$bad" >"$T_OUT"
 # ---- --no-encryption ----
 t_ok "backup create --no-encryption" kahu_k backup create plain --no-encryption
 t_grep "... warns that the backup is stored in the clear" "no-encryption.*in the clear" "$T_ERR"
+t_grep "... and that the keyed location will refuse it without --allow-unencrypted" "location .* is keyed: .*refuse it unless --allow-unencrypted" "$T_ERR"
 [ -f "$LOC/backups/plain/metadata.tar.zst" ] && [ ! -e "$LOC/backups/plain/metadata.tar.zst.kenc" ]
 t_result $? "... stores metadata.tar.zst without .kenc"
 zstd -dc "$LOC/backups/plain/metadata.tar.zst" 2>"$T_ERR" | tar -t >"$T_OUT" 2>>"$T_ERR"
