@@ -388,8 +388,9 @@ struct run {
 	struct strset ref_ns, ref_pv, ref_gr; /* what included items need */
 	struct strv crds;                  /* CRDs created or found, to wait for */
 	struct strset dry_kinds;           /* dry run: "group\tKind" of the CRDs it would create */
-	struct strset existing;            /* "ns\tname" of the current type's objects in the target,
-					    * each with "OFFSET LENGTH" of its JSON in `live` */
+	struct strset existing;            /* bread_item_key("", ns, name) of the current
+					    * type's objects in the target, each with
+					    * "OFFSET LENGTH" of its JSON in `live` */
 	int have_existing;                 /* …listed: an item not in it is created without a GET */
 	FILE *live;                        /* the listed objects (an unlinked file in spool_dir) */
 	const struct kube_resource *live_type; /* the version they were listed at */
@@ -619,7 +620,7 @@ static void restore_item(struct run *r, json_t *obj)
 	int absent = 0;
 	const char *where = NULL; /* of the listed object in r->live */
 	if (r->have_existing) {
-		char *k = xasprintf("%s\t%s", tr->namespaced && ns ? ns : "", tname);
+		char *k = bread_item_key("", tr->namespaced ? ns : NULL, tname);
 		absent = !strset_has(&r->existing, k);
 		where = strset_get(&r->existing, k);
 		free(k);
@@ -753,7 +754,7 @@ static int add_existing(void *ud, json_t *item)
 	const char *ns = meta(item, "namespace"), *name = meta(item, "name");
 	if (!name)
 		return 0;
-	char *k = xasprintf("%s\t%s", ns ? ns : "", name);
+	char *k = bread_item_key("", ns, name); /* escaped: a tab cannot merge two names */
 	char *v = NULL;
 	if (r->live) {
 		char *js = json_dumps(item, JSON_COMPACT);
