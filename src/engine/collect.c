@@ -217,6 +217,9 @@ static int on_item(void *ud, json_t *obj)
 	t->kept++;
 	run->objects++;
 	const char *ns = meta_str(obj, "namespace");
+	if (kahu_log_get_level() >= KAHU_LOG_DEBUG)
+		log_debug("%s %s%s%s: stored", t->group_resource, ns ? ns : "", ns ? "/" : "",
+			  meta_str(obj, "name") ? meta_str(obj, "name") : "?");
 	if (ns && t->res->namespaced)
 		strset_add(&run->namespaces, ns);
 	if (strcmp(t->group_resource, "persistentvolumeclaims") == 0) {

@@ -7,8 +7,11 @@
  * then the objects that included items need (Namespace objects, the PVs bound to
  * included PVCs, the CRDs of included custom resources) are listed and kept.  Each
  * kept object goes to the emit callback, which is called from one thread at a time.
- * Memory: two pages per worker (one handed out, the next being fetched) plus small
- * sets of names (namespaces, PV names, custom resource types). */
+ * Memory: per worker, the pager's bounded queue of items (whatever the page size) plus
+ * small sets of names (namespaces, PV names, custom resource types).  A type whose
+ * list fails (an error status, or an answer that is not a list of named objects) is
+ * recorded as failed with the pager's message; the objects it handed out before are
+ * kept. */
 #ifndef KAHU_ENGINE_COLLECT_H
 #define KAHU_ENGINE_COLLECT_H
 

@@ -415,17 +415,16 @@ static int page_done(struct lister *l, char **next)
 		/* An empty list only when the rest says it is a list: not any object (a
 		 * Status, say) that happens to come with a 200. */
 		size_t n = k ? strlen(k) : 0;
-		if (n <= 4 || strcmp(k + n - 4, "List") != 0 || !json_is_object(meta)) {
+		int list_kind = n > 4 && strcmp(k + n - 4, "List") == 0;
+		if (!list_kind || !json_is_object(meta)) {
 			rc = kahu_error_set(KAHU_EPROTO, "page %ld: the response is not a list: "
-					    "\"items\" is %s and %s", page,
+					    "\"items\" is %s and %s%s%.64s%s", page,
 					    listscan_items_form(l->scan) == LISTSCAN_ITEMS_NULL
 						    ? "null" : "missing",
 					    !k ? "there is no \"kind\""
-					    : n <= 4 || strcmp(k + n - 4, "List") != 0
-						    ? "the kind is not a list's"
-						    : "there is no \"metadata\"");
-			if (k && !json_is_object(meta))
-				kahu_error_wrap(rc, "(kind %.64s)", k);
+					    : !list_kind ? "the kind is not a list's"
+							 : "there is no \"metadata\"",
+					    k ? " (kind " : "", k ? k : "", k ? ")" : "");
 			goto out;
 		}
 	}

@@ -11,6 +11,7 @@ CLI_TESTS += \
 	tests/cli/t-backup-scope.sh \
 	tests/cli/t-backup-integrity.sh \
 	tests/cli/t-backup-lifecycle.sh \
+	tests/cli/t-lists.sh \
 	tests/cli/t-restore.sh \
 	tests/cli/t-restore-targets.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py
