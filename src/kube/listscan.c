@@ -242,6 +242,14 @@ static int syntax(struct listscan *s, size_t i, const char *what)
 		    describe(s->p[i], d, sizeof d));
 }
 
+/* Inside a string: the string may be a Secret's value, so no byte of it is quoted. */
+static int string_error(struct listscan *s, size_t i, const char *what)
+{
+	char w[64];
+	return fail(s, LISTSCAN_ESYNTAX, "invalid JSON at byte %llu%s: %s",
+		    (unsigned long long)(s->off + i), where(s, w, sizeof w), what);
+}
+
 static const char *value_kind(unsigned char c)
 {
 	switch (c) {
@@ -499,7 +507,7 @@ static int utf8_lead(struct listscan *s, size_t i, unsigned char c)
 		else if (c == 0xf4)
 			s->utf8_hi = 0x8f;
 	} else {
-		return syntax(s, i, "invalid UTF-8 in a string:");
+		return string_error(s, i, "invalid UTF-8 in a string");
 	}
 	if (s->key_top)
 		s->key_other = 1;
@@ -547,7 +555,7 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 			} else if (c == '\\') {
 				s->st = ST_ESC;
 			} else if (c < 0x20) {
-				return syntax(s, i, "a string cannot hold the control character");
+				return string_error(s, i, "a control character in a string");
 			} else if (c >= 0x80) {
 				if ((rc = utf8_lead(s, i, c)) < 0)
 					return rc;
@@ -568,7 +576,7 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 					key_add(s, (unsigned char)to[e - from]);
 				s->st = ST_STR;
 			} else {
-				return syntax(s, i, "invalid escape: backslash followed by");
+				return string_error(s, i, "an invalid escape in a string");
 			}
 			i++;
 			continue;
@@ -576,17 +584,15 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 		case ST_UHEX: {
 			int h = hexval(c);
 			if (h < 0)
-				return syntax(s, i, "invalid \\u escape:");
+				return string_error(s, i, "an invalid \\u escape in a string");
 			s->uval = s->uval * 16 + (unsigned)h;
 			i++;
 			if (++s->uhex < 4)
 				continue;
 			if (s->hi) {
 				if (s->uval < 0xdc00 || s->uval > 0xdfff)
-					return fail(s, LISTSCAN_ESYNTAX, "invalid JSON at byte %llu: "
-						    "\\u%04X is not the low half of a surrogate pair "
-						    "after \\u%04X", (unsigned long long)(s->off + i - 6),
-						    s->uval, s->hi);
+					return string_error(s, i - 6, "a \\u escape of a high surrogate "
+							    "followed by one that is not a low one");
 				s->hi = 0;
 				if (s->key_top)
 					s->key_other = 1;
@@ -595,9 +601,8 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 				s->hi = s->uval;
 				s->st = ST_LOW_BS;
 			} else if (s->uval >= 0xdc00 && s->uval <= 0xdfff) {
-				return fail(s, LISTSCAN_ESYNTAX, "invalid JSON at byte %llu: \\u%04X is "
-					    "the low half of a surrogate pair without its high half",
-					    (unsigned long long)(s->off + i - 6), s->uval);
+				return string_error(s, i - 6, "a \\u escape of a low surrogate without "
+						    "its high half");
 			} else {
 				if (s->key_top)
 					key_add(s, s->uval);
@@ -608,9 +613,8 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 		case ST_LOW_BS:
 		case ST_LOW_U:
 			if (c != (s->st == ST_LOW_BS ? '\\' : 'u'))
-				return fail(s, LISTSCAN_ESYNTAX, "invalid JSON at byte %llu: \\u%04X "
-					    "(a high surrogate) is not followed by a low one",
-					    (unsigned long long)(s->off + i), s->hi);
+				return string_error(s, i, "a \\u escape of a high surrogate not "
+						    "followed by a low one");
 			s->st = s->st == ST_LOW_BS ? ST_LOW_U : ST_UHEX;
 			s->uhex = 0;
 			s->uval = 0;
@@ -618,7 +622,7 @@ int listscan_feed(struct listscan *s, const void *data, size_t len)
 			continue;
 		case ST_UTF8:
 			if (c < s->utf8_lo || c > s->utf8_hi)
-				return syntax(s, i, "invalid UTF-8 in a string:");
+				return string_error(s, i, "invalid UTF-8 in a string");
 			s->utf8_lo = 0x80;
 			s->utf8_hi = 0xbf;
 			if (--s->utf8_need == 0)

@@ -4,12 +4,14 @@
  * with kube_request_stream: the body's pieces go to the item scanner (listscan.c) as
  * they arrive, each complete item is parsed on its own (never the page), checked,
  * completed with apiVersion and kind, and put in a bounded queue.  The caller's thread
- * takes items from the queue in batches and runs the callback.  So the network, the
+ * takes all queued items at once and runs the callback on each.  So the network, the
  * scanning and the parsing of what comes next overlap the caller's work on what came
- * before (as the prefetch of the next page used to), and memory is the queue's bound
- * (QUEUE_ITEMS items, QUEUE_BYTES of item text) plus the largest single item, whatever
- * the size of a page.  When the queue is full the reader waits, and so does the
- * transfer (TCP flow control holds the server).
+ * before (as the prefetch of the next page used to), and memory is twice the queue's
+ * bound (QUEUE_ITEMS items, QUEUE_BYTES of item text: a batch being handed out, the
+ * queue refilling; two pages of 500 were held before) plus the largest single item
+ * (at most max_item, 64 MiB by default), whatever the size of a page.  When the queue
+ * is full the reader waits, and so does the transfer (TCP flow control holds the
+ * server).
  *
  * The first request carries no resourceVersion, so the server lists from one
  * consistent snapshot and every continue token refers to it.  When that snapshot has
@@ -287,9 +289,15 @@ static int on_item(void *ud, const char *json, size_t len, size_t index)
 	json_error_t jerr;
 	json_t *item = json_loadb(json, len, 0, &jerr);
 
-	if (!item)
-		return kahu_error_set(KAHU_EPROTO, "page %ld: item %zu is not valid JSON: %s", page,
-				      index + 1, jerr.text);
+	if (!item) {
+		/* (The scanner checked the syntax: this is a NUL or a number out of range.)
+		 * jansson's text may quote the item ("… near '…'"), which may be a Secret. */
+		char *near = strstr(jerr.text, " near ");
+		if (near)
+			*near = '\0';
+		return kahu_error_set(KAHU_EPROTO, "page %ld: item %zu cannot be read: %s (at its "
+				      "byte %d)", page, index + 1, jerr.text, jerr.position);
+	}
 	json_t *meta = json_object_get(item, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
@@ -602,8 +610,9 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	stats->resource_version = l->resource_version;
 	l->resource_version = NULL;
 	if (rc == 0)
-		log_debug("listed %ld %s in %ld page%s%s", stats->items, l->type, stats->pages,
-			  stats->pages == 1 ? "" : "s", stats->inconsistent ? " (inconsistent)" : "");
+		log_debug("listed %ld %s in %ld page%s%s, %ld read again and skipped", stats->items,
+			  l->type, stats->pages, stats->pages == 1 ? "" : "s",
+			  stats->inconsistent ? " (inconsistent)" : "", l->skipped);
 out:
 	listscan_free(l->scan);
 	pthread_mutex_destroy(&l->lock);

@@ -883,6 +883,15 @@ START_TEST(test_pager_bad_lists)
 			  "complete (after 43 bytes)", "");
 	expect_list_error("[]", &nodes, 0, "listing nodes: page 1: the response is an array, not a "
 			  "JSON object (it begins with '[')", "");
+	/* what jansson refuses of an item is said without quoting it (a Secret's data) */
+	expect_list_error("{\"kind\":\"SecretList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":"
+			  "\"s\",\"namespace\":\"a\"},\"data\":{\"k\":\"s3cr3t\\u0000\"}}]}", &configmaps, 0,
+			  "listing configmaps: page 1: item 1 cannot be read: \\u0000 is not allowed "
+			  "without JSON_ALLOW_NUL (at its byte 67)", "");
+	expect_list_error("{\"kind\":\"NodeList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":"
+			  "\"n\"},\"x\":123456789012345678901234567890}]}", &nodes, 0,
+			  "listing nodes: page 1: item 1 cannot be read: too big integer (at its byte "
+			  "59)", "");
 
 	/* an empty list may say so with a null or missing items */
 	char *got;

@@ -292,16 +292,22 @@ START_TEST(test_syntax_errors)
 	expect_error("{\"items\":[{\"a\":1]}]}", LISTSCAN_ESYNTAX, "an object cannot end with ']'");
 	expect_error("{\"items\":[{\"a\":[1}]}]}", LISTSCAN_ESYNTAX, "an array cannot end with '}'");
 	expect_error("{\"items\":[{\"a\" 1}]}", LISTSCAN_ESYNTAX, "':' is due after an object's key");
-	expect_error("{\"items\":[{\"a\":\"\\x\"}]}", LISTSCAN_ESYNTAX, "invalid escape");
-	expect_error("{\"items\":[{\"a\":\"\\u12g4\"}]}", LISTSCAN_ESYNTAX, "invalid \\u escape");
+	/* errors inside strings quote no byte of them: the string may be a Secret's */
+	expect_error("{\"items\":[{\"a\":\"\\x\"}]}", LISTSCAN_ESYNTAX,
+		     "invalid JSON at byte 17 (in item 1): an invalid escape in a string");
+	expect_error("{\"items\":[{\"a\":\"\\u12g4\"}]}", LISTSCAN_ESYNTAX,
+		     "invalid JSON at byte 20 (in item 1): an invalid \\u escape in a string");
 	expect_error("{\"items\":[{\"a\":\"\\ud800\"}]}", LISTSCAN_ESYNTAX,
-		     "\\uD800 (a high surrogate) is not followed by a low one");
+		     "invalid JSON at byte 22 (in item 1): a \\u escape of a high surrogate not "
+		     "followed by a low one");
 	expect_error("{\"items\":[{\"a\":\"\\ud800\\u0041\"}]}", LISTSCAN_ESYNTAX,
-		     "\\u0041 is not the low half of a surrogate pair after \\uD800");
+		     "invalid JSON at byte 22 (in item 1): a \\u escape of a high surrogate "
+		     "followed by one that is not a low one");
 	expect_error("{\"items\":[{\"a\":\"\\udc00\"}]}", LISTSCAN_ESYNTAX,
-		     "the low half of a surrogate pair without its high half");
-	expect_error("{\"items\":[{\"a\":\"\x01\"}]}", LISTSCAN_ESYNTAX,
-		     "a string cannot hold the control character byte 0x01");
+		     "invalid JSON at byte 16 (in item 1): a \\u escape of a low surrogate without "
+		     "its high half");
+	expect_error("{\"items\":[{\"a\":\"s3cr3t\x01\"}]}", LISTSCAN_ESYNTAX,
+		     "invalid JSON at byte 22 (in item 1): a control character in a string");
 	expect_error("{\"items\":[{\"a\":\"\xc0\xaf\"}]}", LISTSCAN_ESYNTAX, "invalid UTF-8");
 	expect_error("{\"items\":[{\"a\":\"\xed\xa0\x80\"}]}", LISTSCAN_ESYNTAX, "invalid UTF-8");
 	expect_error("{\"items\":[{\"a\":\"\xf4\x90\x80\x80\"}]}", LISTSCAN_ESYNTAX, "invalid UTF-8");
