@@ -258,6 +258,11 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 		const char *from = json_string_value(json_object_get(ty, "carriedOverFrom"));
 		char *tn = xasprintf("  %s", json_string_value(json_object_get(ty, "resource")));
 		char *carried = res && from ? xasprintf("%s; the items are carried over from backup %s", res, from) : NULL;
+		json_int_t nfailed = json_integer_value(json_object_get(ty, "failedItems"));
+		if (!carried && !res && nfailed)
+			carried = xasprintf("%lld object%s not backed up (%s)", (long long)nfailed,
+					    nfailed == 1 ? "" : "s",
+					    json_string_value(json_object_get(ty, "failedItem")));
 		const char *row[] = { tn, n1, n2, carried ? carried : res ? res :
 				      json_is_string(json_object_get(ty, "warning")) ?
 				      json_string_value(json_object_get(ty, "warning")) : "ok" };

@@ -235,9 +235,13 @@ static int fail_item(struct writer *w, struct plan_type *t, const char *ns, cons
 		     const char *why)
 {
 	w->failed++;
+	t->failed_items++;
+	if (!t->failed_first)
+		t->failed_first = xasprintf("%s%s%s: %s", ns && *ns ? ns : "", ns && *ns ? "/" : "",
+					    name && *name ? name : "(no name)", why);
 	log_warn("%s %s%s%s not backed up: %s", t->group_resource, ns && *ns ? ns : "",
 		 ns && *ns ? "/" : "", name && *name ? name : "(no name)", why);
-	return 0;
+	return 1; /* not kept (collect.h) */
 }
 
 static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, size_t len)
@@ -347,6 +351,10 @@ static json_t *spec_json(const struct backup_spec *b, const struct plan *p, cons
 			json_object_set_new(jt, "warning", json_string("list was inconsistent (continue token expired)"));
 		if (t->error)
 			json_object_set_new(jt, "error", json_string(t->message ? t->message : "failed"));
+		if (t->failed_items) {
+			json_object_set_new(jt, "failedItems", json_integer(t->failed_items));
+			json_object_set_new(jt, "failedItem", json_string(t->failed_first));
+		}
 		if (t->carried_from) {
 			json_object_set_new(jt, "carriedOverFrom", json_string(t->carried_from));
 			if (t->carried_incomplete)

@@ -108,6 +108,7 @@ void plan_free(struct plan *p)
 		free(p->types[i].group_resource);
 		free(p->types[i].message);
 		free(p->types[i].carried_from);
+		free(p->types[i].failed_first);
 	}
 	free(p->types);
 	memset(p, 0, sizeof *p);
@@ -224,9 +225,16 @@ static int on_item(void *ud, json_t *obj)
 		set_fatal(run, rc);
 		goto out;
 	}
+	if (rc > 0) { /* the object failed alone: not kept */
+		rc = 0;
+		goto out;
+	}
 	t->kept++;
 	run->objects++;
 	const char *ns = meta_str(obj, "namespace");
+	if (kahu_log_get_level() >= KAHU_LOG_DEBUG)
+		log_debug("%s %s%s%s: stored", t->group_resource, ns ? ns : "", ns ? "/" : "",
+			  meta_str(obj, "name") ? meta_str(obj, "name") : "?");
 	if (ns && t->res->namespaced)
 		strset_add(&run->namespaces, ns);
 	if (strcmp(t->group_resource, "persistentvolumeclaims") == 0) {

@@ -7,8 +7,11 @@
  * then the objects that included items need (Namespace objects, the PVs bound to
  * included PVCs, the CRDs of included custom resources) are listed and kept.  Each
  * kept object goes to the emit callback, which is called from one thread at a time.
- * Memory: two pages per worker (one handed out, the next being fetched) plus small
- * sets of names (namespaces, PV names, custom resource types). */
+ * Memory: per worker, the pager's bounded queue of items (whatever the page size) plus
+ * small sets of names (namespaces, PV names, custom resource types).  A type whose
+ * list fails (an error status, or an answer that is not a list of named objects) is
+ * recorded as failed with the pager's message; the objects it handed out before are
+ * kept. */
 #ifndef KAHU_ENGINE_COLLECT_H
 #define KAHU_ENGINE_COLLECT_H
 
@@ -37,6 +40,9 @@ struct plan_type {
 	char *carried_from;               /* the backup whose list of the type they are */
 	long carried;                     /* how many lines */
 	int carried_incomplete;           /* that backup could not list the whole type either */
+	/* Objects listed but not kept because they cannot be named (backup.c) */
+	long failed_items;
+	char *failed_first;               /* "ns/name: why" of the first of them */
 };
 
 struct plan {
@@ -51,6 +57,7 @@ void plan_free(struct plan *p);
 int plan_type_backupable(const struct kube_resource *r);
 
 /* Called for each object kept, serialised: never from two threads at once.  Return 0
+ * (kept), 1 (the object failed alone and the callback said why: not counted as kept)
  * or a negative kahu_err, which stops the whole collection. */
 /* obj as compact JSON text (len bytes) comes along: it is serialised by the worker
  * before the emit lock is taken, so the workers do that in parallel. */

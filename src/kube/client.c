@@ -494,6 +494,13 @@ struct xfer {
 	int has_retry_after;
 	struct kbuf headers;    /* response headers for -vv, credentials left out */
 	int log_headers;
+	/* kube_request_stream: a 2xx body goes to `stream` */
+	const struct kube_stream *stream;
+	CURL *h;
+	int status_seen;        /* the status was looked at (on the body's first piece) */
+	int to_stream;          /* …and it was 2xx */
+	int stream_rc;          /* the stream's error that stopped the transfer */
+	size_t streamed;        /* bytes handed to the stream */
 };
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -501,6 +508,60 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct xfer *x = ud;
 	kbuf_add(x->body, ptr, size * nmemb);
 	return size * nmemb;
+}
+
+/* The most bytes of an error answer kept while streaming (a Status is small). */
+#define STREAM_ERROR_BODY_MAX (1024 * 1024)
+
+static size_t stream_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+
+	if (!x->status_seen) {
+		long status = 0;
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+		x->status_seen = 1;
+		x->to_stream = status >= 200 && status < 300;
+	}
+	if (!x->to_stream) {
+		if (x->body->len < STREAM_ERROR_BODY_MAX)
+			kbuf_add(x->body, ptr, n < STREAM_ERROR_BODY_MAX - x->body->len
+						       ? n : STREAM_ERROR_BODY_MAX - x->body->len);
+		return n;
+	}
+	int rc = x->stream->data(x->stream->ud, ptr, n);
+	if (rc < 0) {
+		x->stream_rc = rc;
+		return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
+	}
+	x->streamed += n;
+	return n;
+}
+
+static int stream_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+			      curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (atomic_load(&interrupted))
+		return 1;
+	return x->stream->cancelled && x->stream->cancelled(x->stream->ud) ? 1 : 0;
+}
+
+/* A stream has no whole-request timeout: a list of any size takes as long as it takes.
+ * What is bounded is the time without data (1 byte/s over the request timeout). */
+static void setup_stream(struct kube_client *c, CURL *h, struct xfer *x)
+{
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_xferinfo_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (c->timeout_ms + 999) / 1000);
 }
 
 static int header_is_secret(const char *line, size_t len)
@@ -802,9 +863,9 @@ static int retryable_status(long status)
 
 /* ---- kube_request ----------------------------------------------------------------- */
 
-int kube_request(struct kube_client *c, const char *method, const char *path,
-		 const char *accept, const char *content_type, const void *body, size_t len,
-		 unsigned flags, struct kube_response *resp)
+static int request(struct kube_client *c, const char *method, const char *path,
+		   const char *accept, const char *content_type, const void *body, size_t len,
+		   unsigned flags, const struct kube_stream *stream, struct kube_response *resp)
 {
 	struct kube_response local = { 0 };
 	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
@@ -831,7 +892,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 
 	for (int attempt = 1;; attempt++) {
 		CURL *h = NULL;
-		struct xfer x = { .body = &resp->body, .log_headers = kahu_log_get_level() >= KAHU_LOG_DEBUG };
+		struct xfer x = { .body = &resp->body, .log_headers = kahu_log_get_level() >= KAHU_LOG_DEBUG,
+				  .stream = stream };
 		struct kube_credential cred = { 0 };
 		struct curl_slist *hdrs = NULL;
 		char errbuf[CURL_ERROR_SIZE] = "";
@@ -839,6 +901,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		const char *why = NULL;
 		char whybuf[CURL_ERROR_SIZE + 64];
 
+		if (stream && stream->begin && (rc = stream->begin(stream->ud, attempt)) < 0)
+			break;
 		if ((rc = acquire(c, &h)) < 0)
 			break;
 		if ((rc = kube_auth_get(c->auth, &cred)) < 0) {
@@ -849,6 +913,9 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		kbuf_reset(&resp->body);
 		resp->tries = attempt;
 		setup_handle(c, h, method, url, body, len, &x, errbuf);
+		x.h = h;
+		if (stream)
+			setup_stream(c, h, &x);
 		hdrs = add_header(hdrs, accept_h);
 		if (ctype_h)
 			hdrs = add_header(hdrs, ctype_h);
@@ -875,9 +942,14 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 			log_info("%s %s%s %ld %ldms", method, c->server, path, status, took);
 			if (x.log_headers) {
 				log_debug("%s %s%s: %zu bytes, content-type %s%s", method, c->server,
-					  path, resp->body.len, ct ? ct : "(none)",
+					  path, resp->body.len + x.streamed, ct ? ct : "(none)",
 					  kbuf_str(&x.headers));
 			}
+		} else if (x.stream_rc < 0) {
+			/* The stream stopped the transfer: its message stands. */
+			rc = x.stream_rc;
+			log_info("%s %s%s stopped after %ldms: %s", method, c->server, path, took,
+				 kahu_error_last());
 		} else {
 			/* Set the message now: the handle (and its OS errno) is about to be reused. */
 			rc = set_curl_error(c, h, cc, errbuf, method, path);
@@ -896,6 +968,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 			rc = 0;
 			break;
 		}
+		if (x.stream_rc < 0)
+			break;
 		if (cc != CURLE_OK) {
 			if (cc == CURLE_ABORTED_BY_CALLBACK || !is_reset_error(cc) || !idempotent ||
 			    attempt >= max_tries)
@@ -977,4 +1051,17 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 	if (resp == &local)
 		kube_response_clear(&local);
 	return rc;
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path,
+		 const char *accept, const char *content_type, const void *body, size_t len,
+		 unsigned flags, struct kube_response *resp)
+{
+	return request(c, method, path, accept, content_type, body, len, flags, NULL, resp);
+}
+
+int kube_request_stream(struct kube_client *c, const char *path, const char *accept,
+			unsigned flags, const struct kube_stream *s, struct kube_response *resp)
+{
+	return request(c, "GET", path, accept, NULL, NULL, 0, flags, s, resp);
 }

@@ -59,6 +59,30 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		 unsigned flags, struct kube_response *resp);
 void kube_response_clear(struct kube_response *r);
 
+/* A body read as it arrives (a LIST of any size), for kube_request_stream. */
+struct kube_stream {
+	/* Called before each try (attempt counts from 1): a retry after a broken
+	 * transfer starts the body again from its first byte.  Return 0, or a negative
+	 * kahu_err (message set) to give up. */
+	int (*begin)(void *ud, int attempt);
+	/* The next piece of a 2xx body.  Return 0, or a negative kahu_err (message set),
+	 * which aborts the transfer and is returned as is: it is not retried. */
+	int (*data)(void *ud, const char *p, size_t n);
+	/* Polled during the transfer (may be NULL): non-zero aborts it (KAHU_EINTR), for a
+	 * reader whose consumer has gone. */
+	int (*cancelled)(void *ud);
+	void *ud;
+};
+
+/* GET `path` with the body of a 2xx answer going to `s` piece by piece instead of into
+ * resp->body: the same credentials, TLS, retries (a transfer broken mid-body is tried
+ * again, after s->begin), Retry-After and interruption as kube_request, and the same
+ * return codes.  The request timeout bounds the time without any data arriving, not
+ * the whole transfer, whose length grows with the list.  resp->body holds the body of
+ * an answer other than 2xx (its first MiB). */
+int kube_request_stream(struct kube_client *c, const char *path, const char *accept,
+			unsigned flags, const struct kube_stream *s, struct kube_response *resp);
+
 /* Parse a Retry-After header value: delta-seconds only (as client-go); returns
  * seconds >= 0, or -1 when absent or not an integer. Capped at 600. */
 long kube_parse_retry_after(const char *value);

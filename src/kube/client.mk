@@ -4,6 +4,7 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/client.c src/kube/client.h \
 	src/kube/resource.c src/kube/resource.h \
 	src/kube/discovery.c src/kube/discovery.h \
+	src/kube/listscan.c src/kube/listscan.h \
 	src/kube/pager.c src/kube/pager.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
@@ -25,3 +26,12 @@ UNIT_TESTS += tests/unit/check_discovery
 tests_unit_check_discovery_SOURCES = tests/unit/check_discovery.c tests/unit/check_main.h
 tests_unit_check_discovery_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_discovery_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_listscan
+UNIT_TESTS += tests/unit/check_listscan
+tests_unit_check_listscan_SOURCES = tests/unit/check_listscan.c tests/unit/check_main.h
+tests_unit_check_listscan_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_listscan_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+# The scanner's libFuzzer target and seeds (built by `make fuzz`).
+EXTRA_DIST += tests/fuzz/fuzz_listscan.c tests/fuzz/corpus/listscan

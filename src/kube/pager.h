@@ -1,8 +1,13 @@
-/* kahu — paged LIST (limit/continue).  Items are handed to a callback page by page;
- * the whole list is never held in memory.  On 410 Expired after the first page, the
- * pager continues with the inconsistent continue token the server offers (or, when
- * none is offered, restarts with one unpaged list) and reports the list as
- * inconsistent, as client-go's pager does. */
+/* kahu — paged LIST (limit/continue), streamed.  Each response body is read as it
+ * arrives and each item is handed to a callback as soon as it is complete, so memory
+ * is the largest single item plus fixed buffers, whatever the page size (a server may
+ * ignore `limit`).  On 410 Expired after the first page, the pager continues with the
+ * inconsistent continue token the server offers (or, when none is offered, restarts
+ * with one unpaged list) and reports the list as inconsistent, as client-go's pager
+ * does.  A response that is not a list of objects each with a name (and a namespace,
+ * for a namespaced type), a body cut short, an item beyond the size limit and a
+ * continue token the server returned before are errors (KAHU_EPROTO) naming the type,
+ * the page and the item. */
 #ifndef KAHU_KUBE_PAGER_H
 #define KAHU_KUBE_PAGER_H
 
@@ -17,6 +22,7 @@ struct kube_list_opts {
 	const char *label_selector;  /* passed to the server as is */
 	const char *field_selector;
 	long page_size;              /* default 500 */
+	size_t max_item;             /* the largest item in bytes; default 64 MiB */
 };
 
 struct kube_list_stats {
@@ -27,8 +33,9 @@ struct kube_list_stats {
 };
 
 /* The callback gets each item with "apiVersion" and "kind" filled in (list items of
- * built-in types come without them).  It borrows the item; return 0 to go on, a
- * negative kahu_err to stop (returned by kube_list). */
+ * built-in types come without them), on the calling thread, in the server's order.
+ * It borrows the item; return 0 to go on, a negative kahu_err to stop (returned by
+ * kube_list with the callback's message). */
 typedef int (*kube_item_fn)(void *ud, json_t *item);
 
 int kube_list(struct kube_client *c, const struct kube_resource *r,

@@ -15,6 +15,7 @@ CLI_TESTS += \
 	tests/cli/t-backup-lifecycle.sh \
 	tests/cli/t-names.sh \
 	tests/cli/t-backup-chain.sh \
+	tests/cli/t-lists.sh \
 	tests/cli/t-restore.sh \
 	tests/cli/t-restore-targets.sh \
 	tests/cli/t-trust.sh

@@ -77,11 +77,20 @@ static int starts_with(const char *s, const char *prefix)
 
 #define MAX_STEPS 16
 
+/* A step may start with a line saying how to send the raw response after it:
+ *   "CUT n\n"   its first n bytes, then a TCP reset;
+ *   "CLOSE n\n" its first n bytes, then the connection is closed (a response without
+ *               Content-Length ends there);
+ *   "HOLD n\n"  its first n bytes, then the rest once the test releases it (or after
+ *               10 s), with `holding` set meanwhile. */
 struct server {
 	int fd;
 	int port;
 	pthread_t tid;
 	const char *script[MAX_STEPS]; /* raw responses; "RESET" = half an answer, then RST */
+	pthread_cond_t cond;           /* HOLD: signalled by server_release */
+	int holding;                   /* a HOLD step is waiting */
+	int released;
 	int nsteps;
 	int step;
 	char *requests[MAX_STEPS];
@@ -139,6 +148,37 @@ static void *serve(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			if (!resp)
 				resp = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+			size_t n = 0;
+			char how[8] = "";
+			int skip = 0;
+			if (sscanf(resp, "%7[A-Z] %zu\n%n", how, &n, &skip) == 2 && skip &&
+			    (strcmp(how, "CUT") == 0 || strcmp(how, "CLOSE") == 0 ||
+			     strcmp(how, "HOLD") == 0)) {
+				const char *raw = resp + skip;
+				(void)!write(fd, raw, n);
+				if (strcmp(how, "HOLD") == 0) {
+					struct timespec until;
+					clock_gettime(CLOCK_REALTIME, &until);
+					until.tv_sec += 10;
+					pthread_mutex_lock(&s->lock);
+					s->holding = 1;
+					while (!s->released &&
+					       pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0)
+						;
+					s->holding = 0;
+					s->released = 0;
+					pthread_mutex_unlock(&s->lock);
+					(void)!write(fd, raw + n, strlen(raw + n));
+					continue;
+				}
+				usleep(20000);
+				if (strcmp(how, "CUT") == 0)
+					reset_conn(fd);
+				else
+					close(fd);
+				fd = -1;
+				break;
+			}
 			if (strcmp(resp, "RESET") == 0) {
 				const char *half = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 						   "Content-Length: 100\r\n\r\n{\"items\":[";
@@ -167,15 +207,34 @@ static void server_start(struct server *s)
 	getsockname(s->fd, (struct sockaddr *)&a, &len);
 	s->port = ntohs(a.sin_port);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
 	pthread_create(&s->tid, NULL, serve, s);
 }
 
+static int server_holding(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int h = s->holding;
+	pthread_mutex_unlock(&s->lock);
+	return h;
+}
+
+static void server_release(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->released = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The clients are gone (kube_client_free closed their connections), so the thread is
+ * in accept(), which the shutdown ends.  (Not pthread_cancel: a cancelled thread's
+ * stack keeps AddressSanitizer's poison, which trips the next thread to use it.) */
 static void server_stop(struct server *s)
 {
 	shutdown(s->fd, SHUT_RDWR);
-	close(s->fd);
-	pthread_cancel(s->tid);
 	pthread_join(s->tid, NULL);
+	close(s->fd);
 	for (int i = 0; i < s->nrequests; i++)
 		free(s->requests[i]);
 	pthread_mutex_destroy(&s->lock);
@@ -476,7 +535,7 @@ static int collect(void *ud, json_t *item)
 	struct seen *s = ud;
 	const char *name = json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
 	const char *ns = json_string_value(json_object_get(json_object_get(item, "metadata"), "namespace"));
-	kbuf_addf(&s->names, "%s/%s %s %s;", ns, name,
+	kbuf_addf(&s->names, "%s/%s %s %s;", ns ? ns : "-", name ? name : "-",
 		  json_string_value(json_object_get(item, "apiVersion")),
 		  json_string_value(json_object_get(item, "kind")));
 	if (++s->n == s->fail_at)
@@ -588,6 +647,332 @@ START_TEST(test_pager_errors)
 }
 END_TEST
 
+/* "HOW n\nRAW" where n is where `marker` starts in raw, plus `after`. */
+static char *shaped(const char *how, const char *raw, const char *marker, size_t after)
+{
+	const char *m = strstr(raw, marker);
+	ck_assert_ptr_nonnull(m);
+	return xasprintf("%s %zu\n%s", how, (size_t)(m - raw) + after, raw);
+}
+
+struct held {
+	struct seen seen;
+	struct server *s;
+	int handed_while_held; /* items the callback got while the server held the page */
+	int release_at;        /* release the server at this item (1-based) */
+};
+
+static int collect_held(void *ud, json_t *item)
+{
+	struct held *h = ud;
+	int rc = collect(&h->seen, item);
+	if (server_holding(h->s))
+		h->handed_while_held++;
+	if (h->seen.n == h->release_at)
+		server_release(h->s);
+	return rc;
+}
+
+static struct kube_resource configmaps = { .group = "", .version = "v1", .resource = "configmaps",
+					   .kind = "ConfigMap", .namespaced = 1 };
+
+START_TEST(test_pager_streams_items)
+{
+	/* The server sends two items of the page, then holds the rest until the test
+	 * releases it: both are handed out while it holds. */
+	struct server s = { 0 };
+	char *page = json_response(200, "OK", NULL,
+				   "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":"
+				   "{\"resourceVersion\":\"9\"},\"items\":[" ITEM("a", "x") "," ITEM("a", "y")
+				   "," ITEM("b", "z") "]}");
+	char *held = shaped("HOLD", page, ITEM("b", "z"), 0);
+	s.script[0] = held;
+	s.nsteps = 1;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 3);
+	struct kube_list_stats st = { 0 };
+	struct held h = { { KBUF_INIT, 0, 0 }, &s, 0, 2 };
+
+	ck_assert_msg(kube_list(c, &configmaps, NULL, collect_held, &h, &st) == 0, "%s",
+		      kahu_error_last());
+	ck_assert_str_eq(h.seen.names.data, "a/x v1 ConfigMap;a/y v1 ConfigMap;b/z v1 ConfigMap;");
+	ck_assert_int_eq(h.handed_while_held, 2);
+	ck_assert_int_eq(st.items, 3);
+	ck_assert_int_eq(st.pages, 1);
+	ck_assert_str_eq(st.resource_version, "9");
+	kube_list_stats_clear(&st);
+	kbuf_free(&h.seen.names);
+	kube_client_free(c);
+	server_stop(&s);
+	free(page);
+	free(held);
+}
+END_TEST
+
+START_TEST(test_pager_stops_while_held)
+{
+	/* The callback fails while the server holds the page: the list ends without
+	 * waiting for the rest. */
+	struct server s = { 0 };
+	char *page = json_response(200, "OK", NULL,
+				   "{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":["
+				   ITEM("a", "x") "," ITEM("a", "y") "]}");
+	char *held = shaped("HOLD", page, ITEM("a", "y"), 0);
+	s.script[0] = held;
+	s.nsteps = 1;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 3);
+	struct seen seen = { KBUF_INIT, 1, 0 };
+
+	ck_assert_int_eq(kube_list(c, &configmaps, NULL, collect, &seen, NULL), KAHU_EIO);
+	ck_assert_str_eq(kahu_error_last(), "callback failed");
+	ck_assert_int_eq(server_holding(&s), 1);
+	server_release(&s);
+	kbuf_free(&seen.names);
+	kube_client_free(c);
+	server_stop(&s);
+	free(page);
+	free(held);
+}
+END_TEST
+
+START_TEST(test_pager_resumes_broken_page)
+{
+	/* The first page breaks in its third item; tried again, it comes from a new
+	 * snapshot (a/c2 was created meanwhile); then the second page.  Each object is
+	 * handed out once, none is lost. */
+	struct server s = { 0 };
+	char *p1 = json_response(200, "OK", NULL,
+				 "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"5\","
+				 "\"continue\":\"t1\"},\"items\":[" ITEM("a", "a") "," ITEM("a", "b") ","
+				 ITEM("a", "c") "," ITEM("a", "d") "]}");
+	char *cut = shaped("CUT", p1, ITEM("a", "c"), 20);
+	char *p1b = json_response(200, "OK", NULL,
+				  "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"6\","
+				  "\"continue\":\"t1b\"},\"items\":[" ITEM("a", "a") "," ITEM("a", "b") ","
+				  ITEM("a", "c") "," ITEM("a", "c2") "]}");
+	char *p2 = json_response(200, "OK", NULL,
+				 "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"6\"},"
+				 "\"items\":[" ITEM("a", "d") "," ITEM("b", "a") "]}");
+	s.script[0] = cut;
+	s.script[1] = p1b;
+	s.script[2] = p2;
+	s.nsteps = 3;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 3);
+	struct kube_list_opts o = { .page_size = 4 };
+	struct kube_list_stats st = { 0 };
+	struct seen seen = { KBUF_INIT, 0, 0 };
+
+	ck_assert_msg(kube_list(c, &configmaps, &o, collect, &seen, &st) == 0, "%s",
+		      kahu_error_last());
+	ck_assert_str_eq(seen.names.data, "a/a v1 ConfigMap;a/b v1 ConfigMap;a/c v1 ConfigMap;"
+					  "a/c2 v1 ConfigMap;a/d v1 ConfigMap;b/a v1 ConfigMap;");
+	ck_assert_int_eq(st.items, 6);
+	ck_assert_int_eq(st.pages, 2);
+	ck_assert_int_eq(s.nrequests, 3);
+	ck_assert(starts_with(s.requests[0], "GET /api/v1/configmaps?limit=4 HTTP"));
+	ck_assert(starts_with(s.requests[1], "GET /api/v1/configmaps?limit=4 HTTP"));
+	ck_assert(starts_with(s.requests[2], "GET /api/v1/configmaps?limit=4&continue=t1b HTTP"));
+	kube_list_stats_clear(&st);
+	kbuf_free(&seen.names);
+	kube_client_free(c);
+	server_stop(&s);
+	free(p1);
+	free(cut);
+	free(p1b);
+	free(p2);
+}
+END_TEST
+
+START_TEST(test_pager_unordered_not_resumed)
+{
+	/* A server that does not list in key order cannot be resumed by key. */
+	struct server s = { 0 };
+	char *p1 = json_response(200, "OK", NULL,
+				 "{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":["
+				 ITEM("b", "x") "," ITEM("a", "y") "," ITEM("c", "z") "]}");
+	char *cut = shaped("CUT", p1, ITEM("c", "z"), 5);
+	s.script[0] = cut;
+	s.script[1] = p1;
+	s.nsteps = 2;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 3);
+	struct seen seen = { KBUF_INIT, 0, 0 };
+
+	ck_assert_int_eq(kube_list(c, &configmaps, NULL, collect, &seen, NULL), KAHU_EPROTO);
+	ck_assert_str_eq(kahu_error_last(), "listing configmaps: page 1 broke off after 2 items, "
+					    "and the server does not list in key order "
+					    "(namespace/name), so the rest cannot be read without "
+					    "repeating or losing items");
+	ck_assert_str_eq(seen.names.data, "b/x v1 ConfigMap;a/y v1 ConfigMap;");
+	kbuf_free(&seen.names);
+	kube_client_free(c);
+	server_stop(&s);
+	free(p1);
+	free(cut);
+}
+END_TEST
+
+/* One list against one scripted answer: its outcome, message and items. */
+static int list_one(const char *answer, const struct kube_resource *r, size_t max_item,
+		    char **names)
+{
+	struct server s = { 0 };
+	s.script[0] = answer;
+	s.nsteps = 1;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 1);
+	struct kube_list_opts o = { .max_item = max_item };
+	struct seen seen = { KBUF_INIT, 0, 0 };
+	int rc = kube_list(c, r, &o, collect, &seen, NULL);
+	*names = seen.names.data ? kbuf_detach(&seen.names) : xstrdup("");
+	kube_client_free(c);
+	server_stop(&s);
+	return rc;
+}
+
+static void expect_list_error(const char *body, const struct kube_resource *r, size_t max_item,
+			      const char *msg, const char *names)
+{
+	char *answer = json_response(200, "OK", NULL, body);
+	char *got;
+	ck_assert_msg(list_one(answer, r, max_item, &got) == KAHU_EPROTO, "%s: %s", body,
+		      kahu_error_last());
+	ck_assert_str_eq(kahu_error_last(), msg);
+	ck_assert_str_eq(got, names);
+	free(got);
+	free(answer);
+}
+
+static void expect_list_ok(const char *body, const struct kube_resource *r, const char *names)
+{
+	char *answer = json_response(200, "OK", NULL, body);
+	char *got;
+	ck_assert_msg(list_one(answer, r, 0, &got) == 0, "%s: %s", body, kahu_error_last());
+	ck_assert_str_eq(got, names);
+	free(got);
+	free(answer);
+}
+
+START_TEST(test_pager_bad_lists)
+{
+	struct kube_resource nodes = { .group = "", .version = "v1", .resource = "nodes",
+				       .kind = "Node", .namespaced = 0 };
+	const char *head = "{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":";
+	char *body = xasprintf("%s{\"a\":1}}", head);
+	char *msg = xasprintf("listing configmaps: page 1: the list's \"items\" is an object, not an "
+			      "array (byte %zu)", strlen(head));
+	expect_list_error(body, &configmaps, 0, msg, "");
+	free(body);
+	free(msg);
+	body = xasprintf("%s[%s,42]}", head, ITEM("a", "x"));
+	msg = xasprintf("listing configmaps: page 1: item 2 is a number, not an object (byte %zu)",
+			strlen(head) + 2 + strlen(ITEM("a", "x")));
+	expect_list_error(body, &configmaps, 0, msg, "a/x v1 ConfigMap;");
+	free(body);
+	free(msg);
+	/* objects that cannot be named are handed on: the consumer fails each alone */
+	expect_list_ok("{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":[{\"metadata\":"
+		       "{\"namespace\":\"a\"}}," ITEM("a", "x") "]}", &configmaps,
+		       "a/- v1 ConfigMap;a/x v1 ConfigMap;");
+	expect_list_ok("{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":[" ITEM("a", "x") ","
+		       "{\"metadata\":{\"name\":\"y\"}}]}", &configmaps,
+		       "a/x v1 ConfigMap;-/y v1 ConfigMap;");
+	expect_list_error("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+			  "\"Success\"}", &configmaps, 0, "listing configmaps: page 1: the response is "
+			  "not a list: \"items\" is missing and the kind is not a list's (kind Status)", "");
+	expect_list_error("{\"kind\":\"NodeList\",\"items\":null}", &nodes, 0, "listing nodes: page 1: "
+			  "the response is not a list: \"items\" is null and there is no "
+			  "\"metadata\" (kind NodeList)", "");
+	expect_list_error("{\"kind\":\"NodeList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":"
+			  "\"n1\"},\"spec\":{\"x\":\"0123456789\"}}]}", &nodes, 40,
+			  "listing nodes: page 1: item 1 is larger than 40 bytes", "");
+	expect_list_error("{\"kind\":\"NodeList\",\"metadata\":{},\"items\":[]", &nodes, 0,
+			  "listing nodes: page 1: the response ends before the list object is "
+			  "complete (after 43 bytes)", "");
+	expect_list_error("[]", &nodes, 0, "listing nodes: page 1: the response is an array, not a "
+			  "JSON object (it begins with '[')", "");
+	/* "\u0000" in a value (a Secret's data may hold it) is read */
+	expect_list_ok("{\"kind\":\"SecretList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":"
+		       "\"s\",\"namespace\":\"a\"},\"data\":{\"k\":\"s3cr3t\\u0000\"}}]}", &configmaps,
+		       "a/s v1 Secret;");
+	/* what jansson refuses of an item is said without quoting it (a Secret's data) */
+	expect_list_error("{\"kind\":\"NodeList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":"
+			  "\"n\"},\"x\":123456789012345678901234567890}]}", &nodes, 0,
+			  "listing nodes: page 1: item 1 cannot be read: too big integer (at its byte "
+			  "59)", "");
+
+	/* an empty list may say so with a null or missing items */
+	char *got;
+	char *answer = json_response(200, "OK", NULL, "{\"kind\":\"NodeList\",\"apiVersion\":\"v1\","
+				     "\"metadata\":{\"resourceVersion\":\"3\"}}");
+	ck_assert_msg(list_one(answer, &nodes, 0, &got) == 0, "%s", kahu_error_last());
+	free(answer);
+	free(got);
+	answer = json_response(200, "OK", NULL, "{\"kind\":\"NodeList\",\"metadata\":{},\"items\":null}");
+	ck_assert_msg(list_one(answer, &nodes, 0, &got) == 0, "%s", kahu_error_last());
+	free(answer);
+	free(got);
+	/* an item's kind comes from the list's kind said before the items, else from
+	 * discovery */
+	answer = json_response(200, "OK", NULL, "{\"items\":[{\"metadata\":{\"name\":\"n1\"}}],"
+			       "\"kind\":\"OtherList\",\"metadata\":{}}");
+	ck_assert_msg(list_one(answer, &nodes, 0, &got) == 0, "%s", kahu_error_last());
+	ck_assert_str_eq(got, "-/n1 v1 Node;");
+	free(answer);
+	free(got);
+
+	/* a body that ends early without HTTP framing: the scanner sees it */
+	const char *cbody = "{\"kind\":\"ConfigMapList\",\"metadata\":{},\"items\":["
+			    ITEM("a", "x") "," ITEM("a", "y") "]}";
+	char *raw = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			      "Connection: close\r\n\r\n%s", cbody);
+	char *closed = shaped("CLOSE", raw, ITEM("a", "y"), 10);
+	ck_assert_int_eq(list_one(closed, &configmaps, 0, &got), KAHU_EPROTO);
+	char *want = xasprintf("listing configmaps: page 1: the response ends inside item 2 (after "
+			       "%zu bytes)", (size_t)(strstr(cbody, ITEM("a", "y")) - cbody) + 10);
+	ck_assert_str_eq(kahu_error_last(), want);
+	ck_assert_str_eq(got, "a/x v1 ConfigMap;");
+	free(got);
+	free(want);
+	free(raw);
+	free(closed);
+}
+END_TEST
+
+START_TEST(test_pager_repeated_continue)
+{
+	struct server s = { 0 };
+	char *p1 = json_response(200, "OK", NULL, "{\"kind\":\"ConfigMapList\",\"metadata\":"
+				 "{\"continue\":\"t1\"},\"items\":[" ITEM("a", "x") "]}");
+	char *p2 = json_response(200, "OK", NULL, "{\"kind\":\"ConfigMapList\",\"metadata\":"
+				 "{\"continue\":\"t2\"},\"items\":[" ITEM("a", "y") "]}");
+	s.script[0] = p1; /* t1 twice in a row */
+	s.script[1] = p1;
+	s.script[2] = p1; /* t1, t2, t1: a cycle */
+	s.script[3] = p2;
+	s.script[4] = p1;
+	s.nsteps = 5;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 1);
+	struct seen seen = { KBUF_INIT, 0, 0 };
+
+	ck_assert_int_eq(kube_list(c, &configmaps, NULL, collect, &seen, NULL), KAHU_EPROTO);
+	ck_assert_str_eq(kahu_error_last(), "listing configmaps: page 2 has the continue token of "
+					    "page 1 again: the list would never end");
+	ck_assert_int_eq(kube_list(c, &configmaps, NULL, collect, &seen, NULL), KAHU_EPROTO);
+	ck_assert_str_eq(kahu_error_last(), "listing configmaps: page 3 has the continue token of "
+					    "page 1 again: the list would never end");
+	ck_assert_int_eq(s.nrequests, 5);
+	kbuf_free(&seen.names);
+	kube_client_free(c);
+	server_stop(&s);
+	free(p1);
+	free(p2);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -607,6 +992,12 @@ static Suite *client_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pager_expired);
 	tcase_add_test(tc, test_pager_errors);
+	tcase_add_test(tc, test_pager_streams_items);
+	tcase_add_test(tc, test_pager_stops_while_held);
+	tcase_add_test(tc, test_pager_resumes_broken_page);
+	tcase_add_test(tc, test_pager_unordered_not_resumed);
+	tcase_add_test(tc, test_pager_bad_lists);
+	tcase_add_test(tc, test_pager_repeated_continue);
 	suite_add_tcase(s, tc);
 	return s;
 }

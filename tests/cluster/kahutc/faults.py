@@ -9,12 +9,29 @@ A rule: {"match": {"method": "GET", "path_regex": "...", "verb": "list", "resour
 with `page` only on the request for that page (page 1 = the first, token-less request,
 so page >= 2).  slow answers after delay_ms (the request takes effect at once, its
 response is held; other connections are served meanwhile).  exec-break is reserved for the exec-stream issue (accepted, not yet used).
+
+Shaping actions change a list response (hostile or unusual servers):
+  ignore-limit       the whole list in one response, whatever `limit` asks
+  items-not-array    "items" replaced by `value` (default {"not": "an array"})
+  garbage-item       item `index` (default 1, from 0) replaced by `value` (default 42)
+  missing-namespace  item `index` (default 1) without metadata.namespace
+  repeat-continue    the response's continue token is the request's own (so the list
+                     would never end); a request without one gets the normal token
+  chunked            the body in HTTP chunks of `piece` bytes (default 4096) with
+                     `pause_ms` between them (default 0); with `hold` (a fraction of the
+                     body, e.g. 0.5) the rest waits there until POST /_admin/faults/release
+  cut-body           the body stops at `at` (a fraction, default 0.5, or `at_byte`) and the
+                     connection is closed; `framing` "length" (default: Content-Length says
+                     more was due) or "close" (no length: the close is the body's end)
 """
 import re
 import threading
 
-ACTIONS = ("403", "429", "500", "503", "reset", "slow", "expire-continue", "exec-break")
 REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
+BODY_ACTIONS = ("items-not-array", "garbage-item", "missing-namespace", "repeat-continue")
+TRANSPORT_ACTIONS = ("chunked", "cut-body")
+SHAPE_ACTIONS = ("ignore-limit",) + BODY_ACTIONS + TRANSPORT_ACTIONS
+ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break") + SHAPE_ACTIONS
 
 
 class FaultError(ValueError):
@@ -46,6 +63,18 @@ class Rule:
         self.times = d.get("times")
         self.after = int(d.get("after", 0) or 0)
         self.page = d.get("page")
+        try:
+            self.index = int(d.get("index", 1))
+            self.piece = max(1, int(d.get("piece", 4096)))
+            self.pause_ms = max(0, int(d.get("pause_ms", 0)))
+            self.hold = float(d["hold"]) if d.get("hold") is not None else None
+            self.at = float(d.get("at", 0.5))
+            self.at_byte = int(d["at_byte"]) if d.get("at_byte") is not None else None
+        except (TypeError, ValueError) as ex:
+            raise FaultError("bad parameter: %s" % ex)
+        self.framing = d.get("framing", "length")
+        if self.framing not in ("length", "close"):
+            raise FaultError("framing must be length or close")
         self.seen = 0
         self.fired = 0
 
@@ -121,6 +150,16 @@ class Faults:
                     hit = r
                     self.fired_total += 1
         return delay, hit
+
+    def shaping(self, ctx):
+        """The shaping rules that fire for a list request (each counts it once)."""
+        out = []
+        with self.lock:
+            for r in self.rules:
+                if r.action in SHAPE_ACTIONS and r.matches(ctx) and r.take():
+                    self.fired_total += 1
+                    out.append(r)
+        return out
 
     def expire_continue(self, ctx, page):
         with self.lock:

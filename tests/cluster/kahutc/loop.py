@@ -19,6 +19,10 @@ into a buffer, which the loop sends when the socket takes it.
 - A "reset" fault sends what the handler wrote (half the body) and closes the
   connection with SO_LINGER 0, which sends a TCP reset.
 - Responses on one connection go out in request order (pipelining works).
+- A shaped response (the chunked and cut-body faults) is its head followed by steps:
+  ("data", bytes) sent in turn, ("pause", seconds) a timer, ("hold", None) waiting
+  until an admin release (release_held), ("close", None) a clean close (TLS
+  close_notify, then FIN) in the middle of the body.
 """
 
 import collections
@@ -39,15 +43,17 @@ IDLE_TIMEOUT = 300.0      # seconds an idle keep-alive connection stays open
 
 
 class Response:
-    __slots__ = ("ready", "data", "off", "counted", "reset", "close")
+    __slots__ = ("ready", "data", "off", "counted", "reset", "close", "steps", "hold_mark")
 
-    def __init__(self, ready, data, counted, reset, close):
+    def __init__(self, ready, data, counted, reset, close, steps=None):
         self.ready = ready
         self.data = memoryview(data)
         self.off = 0
         self.counted = counted
         self.reset = reset
         self.close = close
+        self.steps = collections.deque(steps) if steps else None
+        self.hold_mark = None     # release_count when it started holding
 
 
 class Conn:
@@ -126,6 +132,9 @@ class LoopServer:
         self.timers = []          # heap of (when, seq, conn)
         self.timer_seq = 0
         self.stopping = False
+        self.held = set()         # connections whose response waits for a release
+        self.release_count = 0
+        self.wake = []            # connections to flush after a release
         self.done = threading.Event()
         self.done.set()
 
@@ -158,6 +167,9 @@ class LoopServer:
                 for c, raw, counted in pending:
                     self._handle(c, raw, counted)
                     touched.append(c)
+                if self.wake:
+                    touched.extend(self.wake)
+                    self.wake = []
                 now = time.monotonic()
                 while self.timers and self.timers[0][0] <= now:
                     _, _, c = heapq.heappop(self.timers)
@@ -171,6 +183,13 @@ class LoopServer:
                     self._sweep(now)
         finally:
             self.done.set()
+
+    def release_held(self):
+        """Let every held response go on (from a request handled by the loop)."""
+        n = len(self.held)
+        self.release_count += 1
+        self.wake.extend(self.held)
+        return n
 
     def shutdown(self):
         self.stopping = True
@@ -287,6 +306,7 @@ class LoopServer:
         h.handle_expect_100 = lambda: True   # the loop answered it (or the body came anyway)
         h.delay = 0.0
         h.reset_after = None
+        h.steps = None
         try:
             h.handle_one_request()
         except Exception:
@@ -294,7 +314,7 @@ class LoopServer:
             h.close_connection = True
         ready = time.monotonic() + h.delay if h.delay else 0.0
         c.queue.append(Response(ready, h.wfile.getvalue(), counted, h.reset_after is not None,
-                                bool(h.close_connection)))
+                                bool(h.close_connection), h.steps))
         if h.close_connection:
             c.inbuf.clear()   # nothing after a closing response is answered
 
@@ -317,6 +337,33 @@ class LoopServer:
                 except (ssl.SSLError, OSError):
                     self._close(c)
                     return
+            if r.steps:
+                kind, arg = r.steps[0]
+                if kind == "data":
+                    r.steps.popleft()
+                    r.data = memoryview(arg)
+                    r.off = 0
+                elif kind == "pause":
+                    r.steps.popleft()
+                    r.ready = now + arg
+                elif kind == "hold":
+                    if r.hold_mark is None:
+                        r.hold_mark = self.release_count
+                    if self.release_count == r.hold_mark:
+                        self.held.add(c)
+                        self._want(c, selectors.EVENT_READ)
+                        return
+                    self.held.discard(c)
+                    r.steps.popleft()
+                    r.hold_mark = None
+                else:  # close, cleanly, in the middle of the body
+                    try:
+                        c.sock.unwrap()
+                    except (ssl.SSLError, OSError, ValueError):
+                        pass
+                    self._close(c)
+                    return
+                continue
             c.queue.popleft()
             c.last = now
             if r.counted:
@@ -358,6 +405,7 @@ class LoopServer:
                 pass
         c.events = 0
         self.conns.discard(c)
+        self.held.discard(c)
         try:
             c.sock.close()
         except OSError:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, parse_qsl, unquote
 
 from . import errors, seed as seedmod, tables
 from .errors import ApiError
-from .faults import FaultError
+from .faults import FaultError, BODY_ACTIONS, TRANSPORT_ACTIONS
 from .loop import LoopServer
 
 AGG_RE = re.compile(r'application/json\s*;\s*g=apidiscovery\.k8s\.io\s*;\s*v=(v2|v2beta1)\s*;\s*as=APIGroupDiscoveryList')
@@ -211,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode()
         self.code = code
+        if self.transport and code == 200 and self.command != "HEAD":
+            return self.send_shaped(code, body, ctype, self.transport[0])
         if self.command != "HEAD" and self.reset_after is None and not headers:
             # The common case, formatted in one go; headers and body in one write: one
             # TLS record and one system call.
@@ -242,6 +244,45 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(body)
 
+    def send_shaped(self, code, body, ctype, rule):
+        """A response sent in steps by the transport (loop.py): the chunked and
+        cut-body faults."""
+        self.code = code
+        self.log_request(code)
+        hdr = ["%s %d %s" % (self.protocol_version, code, self.responses.get(code, ("",))[0]),
+               "Server: %s" % self.version_string(), "Date: %s" % http_date(),
+               "Content-Type: %s" % ctype, "Cache-Control: no-cache, private", "Audit-Id: %s" % self.audit_id]
+        steps = []
+        if rule.action == "chunked":
+            hdr.append("Transfer-Encoding: chunked")
+            hold_at = int(len(body) * rule.hold) if rule.hold is not None else None
+            pos = 0
+            while pos < len(body):
+                n = rule.piece
+                if hold_at is not None and pos < hold_at < pos + n:
+                    n = hold_at - pos
+                piece = body[pos:pos + n]
+                steps.append(("data", b"%x\r\n" % len(piece) + piece + b"\r\n"))
+                pos += len(piece)
+                if hold_at is not None and pos == hold_at:
+                    steps.append(("hold", None))
+                    hold_at = None
+                elif rule.pause_ms and pos < len(body):
+                    steps.append(("pause", rule.pause_ms / 1000.0))
+            steps.append(("data", b"0\r\n\r\n"))
+        else:
+            cut = rule.at_byte if rule.at_byte is not None else int(len(body) * rule.at)
+            cut = max(0, min(cut, len(body)))
+            if rule.framing == "length":
+                hdr.append("Content-Length: %d" % len(body))
+            else:
+                hdr.append("Connection: close")
+            steps.append(("data", body[:cut]))
+            steps.append(("close", None))
+            self.close_connection = True
+        self.wfile.write(("\r\n".join(hdr) + "\r\n\r\n").encode("latin-1"))
+        self.steps = steps
+
     def send_error_status(self, ex):
         self.send(ex.code, ex.body(), headers=ex.headers)
 
@@ -251,6 +292,7 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = False
         self.user = None
         self.reset_after = None
+        self.transport = None
         self.faults_applied = False
         self.delay = 0.0
         self.audit_id = "%08x-0000-4000-8000-%012x" % (threading.get_ident() & 0xffffffff, int(time.time() * 1e6) & 0xffffffffffff)
@@ -363,11 +405,21 @@ class Handler(BaseHTTPRequestHandler):
                 tbl = lambda rt_, v_, objs, meta: json.dumps(tables.table(
                     rt_, v_, objs, meta, lambda o: cl.typed(rt_, o, v_), self.q.get("includeObject", "Metadata")),
                     separators=(",", ":")).encode()
+            q = self.q
+            shapes = []
             if app.faults.rules:
                 cl_hook = lambda rt_, page: app.faults.expire_continue(ctx, page)
+                shapes = app.faults.shaping(ctx)
             else:
                 cl_hook = None
-            return self.send(200, cl.list(rt, v, req.ns, self.q, tbl, expire_hook=cl_hook))
+            if any(r.action == "ignore-limit" for r in shapes):
+                q = dict(q)
+                q.pop("limit", None)
+            body = cl.list(rt, v, req.ns, q, tbl, expire_hook=cl_hook)
+            if tbl is None:
+                body = shape_list_body([r for r in shapes if r.action in BODY_ACTIONS], body, self.q)
+            self.transport = [r for r in shapes if r.action in TRANSPORT_ACTIONS]
+            return self.send(200, body)
         if req.verb == "get":
             e = cl.get(rt, v, ns, req.name)
             if req.sub == "scale":
@@ -696,9 +748,13 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "save" and m == "POST":
             p = app.save()
             return self.send(200, {"saved": p})
+        if sub == "faults/release" and m == "POST":
+            return self.send(200, {"released": self.server.release_held()})
         if sub == "faults":
             if m == "GET":
-                return self.send(200, app.faults.report())
+                rep = app.faults.report()
+                rep["held"] = len(self.server.held)
+                return self.send(200, rep)
             if m == "DELETE":
                 app.faults.clear()
                 return self.send(200, {"cleared": True})
@@ -713,6 +769,27 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "health":
             return self.send(200, {"ok": True})
         raise ApiError(404, "NotFound", "no admin endpoint %s %s" % (m, path))
+
+
+def shape_list_body(rules, body, q):
+    """The list response bytes as the body-changing fault rules make them."""
+    if not rules:
+        return body
+    d = json.loads(body)
+    for r in rules:
+        items = d.get("items")
+        item = items[r.index] if isinstance(items, list) and 0 <= r.index < len(items) else None
+        if r.action == "items-not-array":
+            d["items"] = r.spec.get("value", {"not": "an array"})
+        elif r.action == "garbage-item" and isinstance(items, list) and item is not None:
+            items[r.index] = r.spec.get("value", 42)
+        elif r.action == "missing-namespace" and isinstance(item, dict):
+            (item.get("metadata") or {}).pop("namespace", None)
+        elif r.action == "repeat-continue":
+            md = d.get("metadata") or {}
+            if q.get("continue") and md.get("continue"):
+                md["continue"] = q["continue"]
+    return json.dumps(d, separators=(",", ":")).encode()
 
 
 def scale_of(obj):
