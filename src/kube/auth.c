@@ -814,6 +814,33 @@ static char *dup_mem(const char *p, size_t n)
 	return q;
 }
 
+int kube_exec_credential_parse(const char *api_version, const char *command,
+			       const char *user, const char *json, size_t len,
+			       struct kube_credential *out)
+{
+	struct exec_plugin x = { .user = (char *)user, .api_version = (char *)api_version,
+				 .command = (char *)command };
+	struct exec_cred cred = { 0 };
+	struct kbuf b = KBUF_INIT;
+
+	memset(out, 0, sizeof *out);
+	kbuf_add(&b, json, len);
+	int r = exec_parse(&x, &b, &cred);
+	kbuf_free_secret(&b);
+	if (r < 0)
+		return r;
+	out->token = cred.token ? xstrdup(cred.token) : NULL;
+	if (cred.cert.len) {
+		out->cert_pem = dup_mem(cred.cert.data, cred.cert.len);
+		out->cert_len = cred.cert.len;
+		out->key_pem = dup_mem(cred.key.data, cred.key.len);
+		out->key_len = cred.key.len;
+	}
+	out->expires = cred.expires;
+	exec_cred_clear(&cred);
+	return 0;
+}
+
 static int exec_refresh(struct kube_auth *a)
 {
 	time_t now = time(NULL);
