@@ -573,7 +573,9 @@ static void req_print(struct kbuf *b, const struct ls_req *r)
 		break;
 	case LS_IN:
 	case LS_NOTIN: {
-		char *j = strv_join(&r->values, ",");
+		/* The empty value alone is written "(,)": "()" is refused by the parser. */
+		int only_empty = r->values.n == 1 && !*r->values.v[0];
+		char *j = only_empty ? xstrdup(",") : strv_join(&r->values, ",");
 		kbuf_addf(b, "%s %s (%s)", r->key, r->op == LS_IN ? "in" : "notin", j);
 		free(j);
 		break;

@@ -34,7 +34,7 @@ LDADD = $(FUZZ_MAIN) $(KAHU_MODULE_LIBS) $(KAHU_LIBS) $(FUZZ_LDADD)
 UNIT_TESTS += tests/fuzz/replay.sh
 AM_TESTS_ENVIRONMENT += FUZZ_PROGS='$(FUZZ_PROGS)'; export FUZZ_PROGS;
 EXTRA_DIST += tests/fuzz/fuzz.h tests/fuzz/replay.sh tests/fuzz/run.sh tests/fuzz/mkseeds.sh \
-	tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/dict tests/fuzz/README.md
+	tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/dict
 
 # make fuzz: every target (or those named in FUZZ_TARGETS, e.g. FUZZ_TARGETS='list
 # envelope') for FUZZ_SECONDS each, in turn, on a copy of its seeds under fuzz/ in the

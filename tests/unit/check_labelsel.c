@@ -43,6 +43,9 @@ START_TEST(test_parse_operators)
 	check_canon("a=", "a=");
 	check_canon("a=,b", "a=,b");
 	check_canon("x in (a,)", "x in (,a)");
+	/* the empty value alone: "()" would not parse again */
+	check_canon("x in (,)", "x in (,)");
+	check_canon("x notin ( , ,)", "x notin (,)");
 	check_canon("example.com/app=web", "example.com/app=web");
 	check_canon("k8s.io/a-b_c.d=V-1.x_y", "k8s.io/a-b_c.d=V-1.x_y");
 	/* "in" and "notin" are ordinary words outside the operator position */
