@@ -150,6 +150,17 @@ static char *trimmed_token(struct kbuf *b)
 	return e > s ? xstrndup(b->data + s, e - s) : NULL;
 }
 
+/* A bearer token becomes the value of an Authorization header: a control character (a
+ * line break above all) would end that header and start others.  Tabs are allowed in
+ * header values; nothing else below 0x20, nor DEL (as Go's HTTP client checks). */
+static int has_header_ctl(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Read the token file; on success replaces a->file_token. */
 static int token_file_read(struct kube_auth *a)
 {
@@ -162,6 +173,11 @@ static int token_file_read(struct kube_auth *a)
 	kbuf_free_secret(&b);
 	if (!t)
 		return kahu_error_set(KAHU_EAUTH, "token file %s is empty", a->token_file);
+	if (has_header_ctl(t)) {
+		free_secret_str(t);
+		return kahu_error_set(KAHU_EAUTH, "token file %s: the token contains a control "
+				      "character (a token is one line)", a->token_file);
+	}
 	free_secret_str(a->file_token);
 	a->file_token = t;
 	a->file_st = st;
@@ -577,6 +593,11 @@ static int exec_parse(const struct exec_plugin *x, const struct kbuf *outb,
 				   x->command, x->user,
 				   has_cert ? "clientCertificateData" : "clientKeyData",
 				   has_cert ? "clientKeyData" : "clientCertificateData");
+		goto out;
+	}
+	if (has_tok && has_header_ctl(json_string_value(tok))) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential status.token contains a control character (a token is one line)",
+				   x->command, x->user);
 		goto out;
 	}
 	if (exp && !json_is_null(exp) &&

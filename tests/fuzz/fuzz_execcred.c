@@ -44,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK((c.token && *c.token) || (c.cert_pem && c.key_pem));
+	/* the token becomes a header line: no line break, no other control character */
+	for (const unsigned char *q = (const unsigned char *)c.token; q && *q; q++)
+		FUZZ_CHECK(*q >= 0x20 ? *q != 0x7f : *q == '\t');
 	FUZZ_CHECK(!c.cert_pem == !c.key_pem);
 	FUZZ_CHECK(!c.cert_pem || (c.cert_len && c.key_len));
 	kube_credential_clear(&c);

@@ -5,7 +5,8 @@
  * a private temporary directory and loaded as kahu loads it: from KUBECONFIG, from
  * --kubeconfig (the first file) and, for a single file, from memory; then every context
  * it names is selected with --context.  What loads must be usable: a server URL with
- * its scheme and no trailing slash, absolute file paths, a namespace. */
+ * its scheme and no trailing slash, absolute file paths, a namespace, a token that
+ * fits in a header line. */
 #include "fuzz.h"
 
 #include <ftw.h>
@@ -78,6 +79,9 @@ static void check_config(const struct kube_config *c)
 	check_path(c->client_cert_file);
 	check_path(c->client_key_file);
 	FUZZ_CHECK(!c->client_cert_data.len == !c->client_cert_data.data);
+	/* the token becomes a header line: no line break, no other control character */
+	for (const unsigned char *q = (const unsigned char *)c->token; q && *q; q++)
+		FUZZ_CHECK(*q >= 0x20 ? *q != 0x7f : *q == '\t');
 	if (c->exec) {
 		FUZZ_CHECK(c->exec->command && *c->exec->command && c->exec->api_version);
 		if (strchr(c->exec->command, '/'))
