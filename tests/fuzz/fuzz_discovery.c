@@ -12,7 +12,8 @@
 
 static void check_discovery(const struct kube_discovery *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
+	/* (the first 64: every lookup walks all resources) */
+	for (size_t i = 0; i < d->n && i < 64; i++) {
 		const struct kube_resource *r = &d->res[i];
 		FUZZ_CHECK(r->group && r->version && r->resource && r->kind && r->singular);
 		FUZZ_CHECK(*r->resource && !strchr(r->resource, '/'));

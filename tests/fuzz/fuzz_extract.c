@@ -106,9 +106,12 @@ static int append_cb(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+/* The documented refusals, and KAHU_EIO for what the file system refuses (a name
+ * component longer than it allows). */
 static int known_code(int rc)
 {
-	return rc == KAHU_EDATA || rc == KAHU_ECRYPTO || rc == KAHU_EEXIST || rc == KAHU_EPERM;
+	return rc == KAHU_EDATA || rc == KAHU_ECRYPTO || rc == KAHU_EEXIST || rc == KAHU_EPERM ||
+	       rc == KAHU_EIO;
 }
 
 /* Read member by member, as restore does. */
