@@ -52,7 +52,7 @@ static int run_file(const char *path)
 
 int main(int argc, char **argv)
 {
-	int bad = 0;
+	int bad = 0, n = 0;
 
 	if (LLVMFuzzerInitialize)
 		LLVMFuzzerInitialize(&argc, &argv);
@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 			continue; /* libFuzzer flags: nothing to do here */
 		if (run_file(argv[i]) < 0)
 			bad = 1;
+		n++;
 	}
-	fprintf(stderr, "Executed %d inputs\n", argc - 1);
+	fprintf(stderr, "Executed %d inputs\n", n);
 	return bad;
 }

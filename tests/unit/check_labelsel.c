@@ -54,6 +54,9 @@ START_TEST(test_parse_operators)
 	/* comma = AND; sorted by key, then operator */
 	check_canon("z=1, a=2", "a=2,z=1");
 	check_canon("a<10,a>5", "a>5,a<10");
+	/* numbers sort as numbers, as they print: 090 is 90 */
+	check_canon("a<090,a<1", "a<1,a<90");
+	check_canon("a>10,a>9,a>-10,a>-5", "a>-10,a>-5,a>9,a>10");
 	check_canon("b,!a,c in (2,1),a notin (x)", "!a,a notin (x),b,c in (1,2)");
 	check_canon("", "");
 	check_canon("   ", "");
