@@ -434,6 +434,9 @@ static int req_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->op != b->op)
 		return a->op < b->op ? -1 : 1;
+	/* by the number, which is what is printed ("090" prints as 90) */
+	if (a->op == LS_GT || a->op == LS_LT)
+		return a->num < b->num ? -1 : a->num > b->num;
 	for (size_t i = 0; i < a->values.n && i < b->values.n; i++)
 		if ((c = strcmp(a->values.v[i], b->values.v[i])))
 			return c;
@@ -573,7 +576,9 @@ static void req_print(struct kbuf *b, const struct ls_req *r)
 		break;
 	case LS_IN:
 	case LS_NOTIN: {
-		char *j = strv_join(&r->values, ",");
+		/* The empty value alone is written "(,)": "()" is refused by the parser. */
+		int only_empty = r->values.n == 1 && !*r->values.v[0];
+		char *j = only_empty ? xstrdup(",") : strv_join(&r->values, ",");
 		kbuf_addf(b, "%s %s (%s)", r->key, r->op == LS_IN ? "in" : "notin", j);
 		free(j);
 		break;

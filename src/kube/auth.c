@@ -152,6 +152,17 @@ static char *trimmed_token(struct kbuf *b)
 	return e > s ? xstrndup(b->data + s, e - s) : NULL;
 }
 
+/* A bearer token becomes the value of an Authorization header: a control character (a
+ * line break above all) would end that header and start others.  Tabs are allowed in
+ * header values; nothing else below 0x20, nor DEL (as Go's HTTP client checks). */
+static int has_header_ctl(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Read the token file; on success replaces a->file_token. */
 static int token_file_read(struct kube_auth *a)
 {
@@ -164,6 +175,11 @@ static int token_file_read(struct kube_auth *a)
 	kbuf_free_secret(&b);
 	if (!t)
 		return kahu_error_set(KAHU_EAUTH, "token file %s is empty", a->token_file);
+	if (has_header_ctl(t)) {
+		free_secret_str(t);
+		return kahu_error_set(KAHU_EAUTH, "token file %s: the token contains a control "
+				      "character (a token is one line)", a->token_file);
+	}
 	free_secret_str(a->file_token);
 	a->file_token = t;
 	a->file_st = st;
@@ -581,6 +597,11 @@ static int exec_parse(const struct exec_plugin *x, const struct kbuf *outb,
 				   has_cert ? "clientKeyData" : "clientCertificateData");
 		goto out;
 	}
+	if (has_tok && has_header_ctl(json_string_value(tok))) {
+		r = kahu_error_set(KAHU_EAUTH, PFX "the ExecCredential status.token contains a control character (a token is one line)",
+				   x->command, x->user);
+		goto out;
+	}
 	if (exp && !json_is_null(exp) &&
 	    (!json_is_string(exp) || parse_rfc3339(json_string_value(exp), &cred->expires) < 0)) {
 		r = kahu_error_set(KAHU_EAUTH, PFX "status.expirationTimestamp is not an RFC 3339 time",
@@ -814,6 +835,33 @@ static char *dup_mem(const char *p, size_t n)
 	memcpy(q, p, n);
 	q[n] = '\0';
 	return q;
+}
+
+int kube_exec_credential_parse(const char *api_version, const char *command,
+			       const char *user, const char *json, size_t len,
+			       struct kube_credential *out)
+{
+	struct exec_plugin x = { .user = (char *)user, .api_version = (char *)api_version,
+				 .command = (char *)command };
+	struct exec_cred cred = { 0 };
+	struct kbuf b = KBUF_INIT;
+
+	memset(out, 0, sizeof *out);
+	kbuf_add(&b, json, len);
+	int r = exec_parse(&x, &b, &cred);
+	kbuf_free_secret(&b);
+	if (r < 0)
+		return r;
+	out->token = cred.token ? xstrdup(cred.token) : NULL;
+	if (cred.cert.len) {
+		out->cert_pem = dup_mem(cred.cert.data, cred.cert.len);
+		out->cert_len = cred.cert.len;
+		out->key_pem = dup_mem(cred.key.data, cred.key.len);
+		out->key_len = cred.key.len;
+	}
+	out->expires = cred.expires;
+	exec_cred_clear(&cred);
+	return 0;
 }
 
 static int exec_refresh(struct kube_auth *a)

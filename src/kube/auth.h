@@ -45,6 +45,13 @@ int kube_auth_invalidate_cred(struct kube_auth *a, const struct kube_credential 
 void kube_credential_clear(struct kube_credential *c);
 void kube_auth_free(struct kube_auth *a);
 
+/* The parser of an exec plugin's output (an ExecCredential of `api_version`), on its
+ * own: fills `out` as kube_auth_get would (free with kube_credential_clear), or returns
+ * KAHU_EAUTH with the message kube_auth_get gives, naming `command` and `user`. */
+int kube_exec_credential_parse(const char *api_version, const char *command,
+			       const char *user, const char *json, size_t len,
+			       struct kube_credential *out);
+
 /* Tunables (tests): how long an exec plugin may run before it is killed (default
  * 60 s, 5 min when interactive), and how often a token file is checked for a new
  * version (default 60 s; 0 = at every get). */

@@ -270,6 +270,11 @@ static char *status_message(const struct kbuf *body)
 	return msg;
 }
 
+char *kube_status_message(const struct kbuf *body)
+{
+	return status_message(body);
+}
+
 /* ---- the share object and its locks ---------------------------------------------- */
 
 static void share_lock_cb(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)

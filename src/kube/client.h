@@ -86,6 +86,9 @@ int kube_request_stream(struct kube_client *c, const char *path, const char *acc
 /* Parse a Retry-After header value: delta-seconds only (as client-go); returns
  * seconds >= 0, or -1 when absent or not an integer. Capped at 600. */
 long kube_parse_retry_after(const char *value);
+/* The `message` of a Kubernetes Status body (what error messages quote), or NULL when
+ * the body is not a Status with one.  Caller frees. */
+char *kube_status_message(const struct kbuf *body);
 /* Backoff before try number `attempt` (1-based) with jitter, in milliseconds. */
 long kube_backoff_ms(int attempt, unsigned int random);
 

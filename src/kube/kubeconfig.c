@@ -740,6 +740,18 @@ static int decode_user(struct kc_entry *e, struct kube_config *c)
 	    (r = get_dup(f, m, e->path, "password", &c->password)) < 0)
 		return r;
 
+	/* The token becomes an Authorization header: a line break in it would add
+	 * headers of its own (Go's HTTP client, so kubectl, refuses such a token too). */
+	for (const unsigned char *q = (const unsigned char *)c->token; q && *q; q++) {
+		if ((*q < 0x20 && *q != '\t') || *q == 0x7f) {
+			char *p = join_path(e->path, "token");
+			r = kc_err(KAHU_ECONFIG, f, map_key(&f->doc, m, "token"), p,
+				   "contains a control character (a token is one line)");
+			free(p);
+			return r;
+		}
+	}
+
 	yaml_node_t *exec = map_get(&f->doc, m, "exec");
 	if (!is_null(exec)) {
 		char *p = join_path(e->path, "exec");

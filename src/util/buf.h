@@ -18,7 +18,7 @@ void kbuf_add(struct kbuf *b, const void *p, size_t n);
 void kbuf_adds(struct kbuf *b, const char *s);
 void kbuf_addc(struct kbuf *b, char c);
 void kbuf_addf(struct kbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kbuf_addvf(struct kbuf *b, const char *fmt, va_list ap);
+void kbuf_addvf(struct kbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void kbuf_reset(struct kbuf *b);            /* len = 0, keeps memory */
 char *kbuf_detach(struct kbuf *b);          /* caller frees; buffer is emptied */
 const char *kbuf_str(const struct kbuf *b); /* "" when empty */

@@ -38,7 +38,7 @@ enum kahu_err {
 /* Record a message for the current thread; returns `code` so callers can write
  * `return kahu_error_set(KAHU_EIO, "cannot open %s: %s", path, strerror(errno));` */
 int kahu_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int kahu_error_setv(int code, const char *fmt, va_list ap);
+int kahu_error_setv(int code, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Prefix the current message: "context: old message". Returns `code`. */
 int kahu_error_wrap(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *kahu_error_last(void); /* never NULL; "" when none */

@@ -18,7 +18,10 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
  *     tests/fuzz/fuzz_listscan.c src/kube/listscan.c src/util/buf.c src/util/err.c \
  *     src/util/mem.c -ljansson -lsodium -lpthread -o fuzz_listscan
- *   ./fuzz_listscan -max_total_time=60 tests/fuzz/corpus/listscan */
+ *   ./fuzz_listscan -max_total_time=60 tests/fuzz/corpus/listscan
+ * (with -Itests/fuzz for fuzz.h) */
+#include "fuzz.h"
+
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>

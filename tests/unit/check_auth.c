@@ -176,6 +176,12 @@ START_TEST(test_token_file_rotation)
 	spit(tf, "\n \n");
 	ck_assert_int_eq(kube_auth_new(c, &a), KAHU_EAUTH);
 	assert_msg_has(" is empty");
+	/* a line break inside would add headers to every request */
+	spit(tf, "abc\r\nX-Injected: yes\n");
+	kahu_error_clear();
+	ck_assert_int_eq(kube_auth_new(c, &a), KAHU_EAUTH);
+	assert_msg_has("the token contains a control character");
+	assert_msg_lacks("Injected");
 	kube_config_free(c);
 	free(y);
 	free(tf);
@@ -389,6 +395,17 @@ START_TEST(test_exec_garbage)
 }
 END_TEST
 
+START_TEST(test_exec_token_control_char)
+{
+	ck_assert_int_eq(exec_fail(V1, "      env:\n"
+				   "      - {name: KAHU_TEST_EXEC_TOKEN, value: \"tok-xyz\\nX-Injected: yes\"}\n"),
+			 KAHU_EAUTH);
+	assert_msg_has("the ExecCredential status.token contains a control character");
+	assert_msg_lacks("tok-xyz");
+	assert_msg_lacks("Injected");
+}
+END_TEST
+
 START_TEST(test_exec_wrong_api_version)
 {
 	ck_assert_int_eq(exec_fail(V1, "      env:\n"
@@ -576,6 +593,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, test_exec_fails);
 	tcase_add_test(tc, test_exec_garbage);
 	tcase_add_test(tc, test_exec_wrong_api_version);
+	tcase_add_test(tc, test_exec_token_control_char);
 	tcase_add_test(tc, test_exec_timeout);
 	tcase_add_test(tc, test_exec_not_found);
 	tcase_add_test(tc, test_exec_always_needs_tty);

@@ -506,6 +506,28 @@ START_TEST(test_conflicting_user_fields)
 }
 END_TEST
 
+/* A token is sent as an Authorization header: a line break in it would add headers. */
+START_TEST(test_token_control_char)
+{
+	struct kube_config *c = NULL;
+	const char *y = "current-context: c\nclusters: [{name: k, cluster: {server: x}}]\n"
+			"contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+			"users:\n- name: u\n  user:\n    token: \"abc\\r\\nX-Injected: yes\"\n";
+	kahu_error_clear();
+	ck_assert_int_eq(kube_config_load_string(y, "m.yaml", "/d", NULL, &c), KAHU_ECONFIG);
+	ck_assert_ptr_null(c);
+	assert_msg_has("m.yaml:7: users[0].user.token: contains a control character");
+	assert_msg_lacks("Injected");
+	/* a tab is allowed in a header value */
+	y = "current-context: c\nclusters: [{name: k, cluster: {server: x}}]\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	    "users: [{name: u, user: {token: \"a\\tb\"}}]\n";
+	ck_assert_int_eq(kube_config_load_string(y, "m.yaml", "/d", NULL, &c), 0);
+	ck_assert_str_eq(c->token, "a\tb");
+	kube_config_free(c);
+}
+END_TEST
+
 /* ---- in-cluster ---- */
 
 static char *fake_root(int with_ns, int with_ca)
@@ -759,6 +781,7 @@ static Suite *kubeconfig_suite(void)
 	tcase_add_test(tc, test_empty_and_not_mapping);
 	tcase_add_test(tc, test_auth_provider);
 	tcase_add_test(tc, test_conflicting_user_fields);
+	tcase_add_test(tc, test_token_control_char);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("in-cluster");

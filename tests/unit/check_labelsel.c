@@ -43,6 +43,9 @@ START_TEST(test_parse_operators)
 	check_canon("a=", "a=");
 	check_canon("a=,b", "a=,b");
 	check_canon("x in (a,)", "x in (,a)");
+	/* the empty value alone: "()" would not parse again */
+	check_canon("x in (,)", "x in (,)");
+	check_canon("x notin ( , ,)", "x notin (,)");
 	check_canon("example.com/app=web", "example.com/app=web");
 	check_canon("k8s.io/a-b_c.d=V-1.x_y", "k8s.io/a-b_c.d=V-1.x_y");
 	/* "in" and "notin" are ordinary words outside the operator position */
@@ -51,6 +54,9 @@ START_TEST(test_parse_operators)
 	/* comma = AND; sorted by key, then operator */
 	check_canon("z=1, a=2", "a=2,z=1");
 	check_canon("a<10,a>5", "a>5,a<10");
+	/* numbers sort as numbers, as they print: 090 is 90 */
+	check_canon("a<090,a<1", "a<1,a<90");
+	check_canon("a>10,a>9,a>-10,a>-5", "a>-10,a>-5,a>9,a>10");
 	check_canon("b,!a,c in (2,1),a notin (x)", "!a,a notin (x),b,c in (1,2)");
 	check_canon("", "");
 	check_canon("   ", "");
