@@ -3,6 +3,7 @@
 #include "cli/cmdtab.h"
 #include "cli/output.h"
 #include "cmd/ctx.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -112,7 +113,7 @@ static int exit_code_for(int err)
 	case KAHU_ETLS: return EXIT_PROTOCOL;
 	case KAHU_EAUTH: return EXIT_AUTH;
 	case KAHU_ETEMP: case KAHU_ELOCKED: case KAHU_ECONFLICT: return EXIT_TEMPFAIL;
-	case KAHU_EINTR: return kahu_interrupted() == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+	case KAHU_EINTR: return kahu_cancelled() == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED;
 	case KAHU_EPARTIAL: return EXIT_PARTIAL;
 	case KAHU_EINTERNAL: case KAHU_ENOMEM: return EXIT_SOFTWARE;
 	default: return EXIT_FAILED;
@@ -120,8 +121,10 @@ static int exit_code_for(int err)
 }
 
 /* Signals: SIGINT and SIGTERM are blocked in every thread and taken by one thread
- * with sigwait, which may then safely tell the rest of the program to stop (waking
- * sleepers, aborting transfers).  A second signal ends the process at once. */
+ * with sigwait, so no system call elsewhere is cut short.  That thread cancels the run
+ * (util/cancel.h: an atomic store and a write to a self-pipe, async-signal-safe, so it
+ * would be as correct in a handler): sleeping retries wake at once, transfers abort,
+ * no new work starts.  A second signal ends the process at once. */
 static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
@@ -129,14 +132,14 @@ static void *signal_thread(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
-		if (kahu_interrupted()) {
+		if (kahu_cancelled()) {
 			static const char msg[] = "kahu: interrupted again, exiting now\n";
 			if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
 				/* nothing to do */
 			}
 			_exit(sig == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED);
 		}
-		kahu_set_interrupted(sig);
+		kahu_cancel(sig);
 	}
 	return NULL;
 }
@@ -147,6 +150,8 @@ static void setup_signals(void)
 	pthread_t t;
 
 	signal(SIGPIPE, SIG_IGN); /* write errors are detected and reported instead */
+	if (kahu_cancel_init() < 0)
+		log_warn("cannot create the cancellation pipe: waits notice Ctrl-C within 50 ms");
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

@@ -20,6 +20,7 @@
 #include "archive/envelope.h"
 #include "archive/zstream.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/mem.h"
 
 /* libarchive hands its client write callback pieces of this size (the last one
@@ -1073,21 +1074,6 @@ static int open_dir_at(int dirfd, const char *comp, const char *dir, const char 
 			      quote_name(shown, q, sizeof q));
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The current member's data into a new file `leaf` under dirfd. */
 static int extract_file(struct bundle_reader *r, int dirfd, const char *leaf, const char *dir,
 			const char *name, struct bundle_extract_stats *st)
@@ -1109,7 +1095,7 @@ static int extract_file(struct bundle_reader *r, int dirfd, const char *leaf, co
 	for (;;) {
 		if ((rc = bundle_read_data(r, buf, sizeof buf, &got)) < 0 || !got)
 			break;
-		if (write_all(fd, buf, got) < 0) {
+		if (kahu_write_all(fd, buf, got) < 0) {
 			rc = kahu_error_set(errno == ENOSPC || errno == EDQUOT ? KAHU_ENOSPC
 									      : KAHU_EIO,
 					    "cannot write %s/%s: %s", dir,

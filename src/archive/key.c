@@ -14,6 +14,7 @@
 
 #include "archive/stream.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/mem.h"
 
 /* Base64 of 32 bytes with padding is 44 characters; a key file is that, a newline
@@ -194,88 +195,6 @@ int kahu_hash_write_cb(void *ud, const void *buf, size_t len)
 
 /* ---- private files ------------------------------------------------------------- */
 
-/* Read a file that must be private to its owner into buf (cap bytes, at most cap - 1
- * used; a larger file is refused).  `what` names it in messages ("key file").  The
- * permission check is made on the opened descriptor, so a symlink (Kubernetes Secret
- * volumes are symlinks) is judged by its target and cannot be swapped in between. */
-static const char *file_kind(mode_t m)
-{
-	if (S_ISFIFO(m))
-		return "a FIFO (named pipe)";
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
-}
-
-static int read_private_file(const char *path, const char *what, char *buf, size_t cap,
-			     size_t *lenp)
-{
-	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer; the file type
-	 * is judged on the descriptor first, and only a regular file is read. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT)
-			return kahu_error_set(KAHU_ENOTFOUND, "%s '%s' does not exist", what, path);
-		if (e == EACCES)
-			return kahu_error_set(KAHU_EPERM, "cannot open %s '%s': %s", what, path,
-					      strerror(e));
-		return kahu_error_set(KAHU_EIO, "cannot open %s '%s': %s", what, path, strerror(e));
-	}
-	int rc = 0;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot stat %s '%s': %s", what, path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = kahu_error_set(KAHU_EDATA, "%s '%s' is %s: a %s must be a regular file", what,
-				    path, file_kind(st.st_mode), what);
-		goto out;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path, strerror(errno));
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		rc = kahu_error_set(KAHU_EPERM,
-				    "permissions %04o for '%s' are too open; the %s must be readable "
-				    "by its owner only (chmod 600)",
-				    (unsigned)(st.st_mode & 07777), path, what);
-		goto out;
-	}
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path,
-					    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == cap) {
-			rc = kahu_error_set(KAHU_EDATA, "%s '%s' is too large (more than %zu bytes)",
-					    what, path, cap - 1);
-			goto out;
-		}
-	}
-	*lenp = len;
-out:
-	close(fd);
-	return rc;
-}
-
 /* mkdir -p of the directories above path, new ones with mode 0700. */
 static int make_parent_dirs(const char *path)
 {
@@ -315,21 +234,6 @@ static int fsync_parent_dir(const char *path)
 	return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int kahu_key_save(const struct kahu_key *key, const char *path)
 {
 	char line[sodium_base64_ENCODED_LEN(KAHU_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL) + 1];
@@ -349,7 +253,7 @@ int kahu_key_save(const struct kahu_key *key, const char *path)
 			  sodium_base64_VARIANT_ORIGINAL);
 	size_t n = strlen(line);
 	line[n++] = '\n';
-	if (write_all(fd, line, n) < 0 || fsync(fd) < 0) {
+	if (kahu_write_all(fd, line, n) < 0 || fsync(fd) < 0) {
 		rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO,
 				    "cannot write key file '%s': %s", path, strerror(errno));
 		close(fd);
@@ -378,7 +282,7 @@ int kahu_key_load(const char *path, struct kahu_key **out)
 	int rc = kahu_crypto_init();
 	if (rc < 0)
 		return rc;
-	rc = read_private_file(path, "key file", buf, sizeof buf, &len);
+	rc = kahu_read_private(path, "key file", buf, sizeof buf, &len);
 	if (rc < 0)
 		goto out;
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
@@ -738,7 +642,7 @@ int kahu_passphrase_read_file(const char *path, char **out, size_t *lenp)
 {
 	char *buf = xmalloc(PASSPHRASE_FILE_MAX + 1);
 	size_t len = 0;
-	int rc = read_private_file(path, "passphrase file", buf, PASSPHRASE_FILE_MAX + 1, &len);
+	int rc = kahu_read_private(path, "passphrase file", buf, PASSPHRASE_FILE_MAX + 1, &len);
 	if (rc < 0)
 		goto fail;
 	if (len && buf[len - 1] == '\n') {

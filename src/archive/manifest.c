@@ -12,9 +12,10 @@
 #include "archive/bundle.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #define CANON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT)
-#define RFC3339_LEN 20 /* "2025-01-02T03:04:05Z" */
+#define RFC3339_LEN KAHU_TIME_LEN /* "2025-01-02T03:04:05Z" */
 
 static const char *const status_names[] = { "Completed", "PartiallyFailed", "Failed" };
 static const char *const type_names[] = { "full", "incremental", "differential" };
@@ -120,58 +121,16 @@ static const char *backup_name_problem(const char *s)
 
 static int format_time(time_t t, char out[RFC3339_LEN + 1])
 {
-	struct tm tm;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 9999 ||
-	    strftime(out, RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != RFC3339_LEN)
-		return -1;
-	return 0;
+	return t < 0 ? -1 : kahu_time_format((int64_t)t, out);
 }
 
-static int digits(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* "YYYY-MM-DDTHH:MM:SS[.fraction]Z", UTC only (what kahu writes). */
+/* "YYYY-MM-DDTHH:MM:SS[.fraction]Z", UTC only (what kahu writes), not before 1970. */
 static int parse_time(const char *s, time_t *out)
 {
-	struct tm tm = { 0 };
-	size_t n = strlen(s);
-	if (n < RFC3339_LEN || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':')
+	int64_t t;
+	if (kahu_time_parse(s, KAHU_TIME_UTC, &t) < 0 || t < 0 || (int64_t)(time_t)t != t)
 		return -1;
-	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || se < 0 || se > 60)
-		return -1;
-	const char *p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if ((*p != 'Z' && *p != 'z') || p[1])
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se == 60 ? 59 : se;
-	time_t t = timegm(&tm);
-	struct tm back;
-	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
-		return -1; /* e.g. February 30 */
-	*out = t;
+	*out = (time_t)t;
 	return 0;
 }
 

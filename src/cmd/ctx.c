@@ -1,24 +1,15 @@
 #include "cmd/ctx.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/mem.h"
 
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_int interrupted;
-
-int kahu_interrupted(void) { return atomic_load(&interrupted); }
-
-void kahu_set_interrupted(int sig)
-{
-	atomic_store(&interrupted, sig);
-	kube_client_interrupt();
-	kube_client_wake(); /* we run in the signal thread, not in a handler */
-}
+int kahu_interrupted(void) { return kahu_cancelled(); }
 
 int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)
 {

@@ -31,6 +31,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 #include "util/strv.h"
 
 #define TOKEN_FILE_MAX (1u << 20)
@@ -493,42 +494,13 @@ stop:
 		;
 }
 
-/* RFC 3339: 2006-01-02T15:04:05[.frac](Z|±hh:mm) */
+/* RFC 3339 as client-go writes it; a space for the 'T' is tolerated. */
 static int parse_rfc3339(const char *s, time_t *out)
 {
-	struct tm tm = { 0 };
-	int n = 0, oh = 0, om = 0;
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n < 19)
+	int64_t t;
+	if (kahu_time_parse(s, KAHU_TIME_SPACE, &t) < 0 || (int64_t)(time_t)t != t)
 		return -1;
-	const char *p = s + n;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	int sign = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
-			return -1;
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || oh > 23 || om > 59)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	*out = t - sign * (oh * 3600 + om * 60);
+	*out = (time_t)t;
 	return 0;
 }
 

@@ -32,7 +32,9 @@
 
 #include "kube/auth.h"
 #include "kube/kubeconfig.h"
+#include "util/backoff.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -44,17 +46,12 @@
 #define RETRY_AFTER_CAP 600L
 #define BACKOFF_BASE_MS 250L
 #define BACKOFF_CAP_MS 30000L
-/* How often a waiting thread looks at the interrupt flag (see kube_client_interrupt). */
+/* How often a thread waiting for a request slot looks at the cancellation token. */
 #define WAIT_SLICE_MS 50L
 
-static atomic_int interrupted;
 static atomic_int insecure_warned;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
-
-/* Sleeping threads wait here; see kube_client_interrupt for why they also poll. */
-static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sleep_cond = PTHREAD_COND_INITIALIZER;
 
 struct kube_client {
 	char *server;           /* as configured (for messages and logs) */
@@ -90,56 +87,18 @@ struct kube_client {
 
 long kube_parse_retry_after(const char *value)
 {
-	long v = 0;
-	const char *p = value;
-
-	if (!p)
-		return -1;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!isdigit((unsigned char)*p))
-		return -1; /* empty, negative, or an HTTP date: ignored, as client-go does */
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v < RETRY_AFTER_CAP)
-			v = v * 10 + (*p - '0');
-	}
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p)
-		return -1;
-	return v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : v;
+	return kahu_parse_retry_after(value, RETRY_AFTER_CAP); /* an HTTP date is ignored, as client-go does */
 }
+
+/* The backoff between tries; ±25 % jitter so that many workers hit by the same 429 do
+ * not come back in step. */
+static const struct kahu_backoff backoff_policy = {
+	.base_ms = BACKOFF_BASE_MS, .cap_ms = BACKOFF_CAP_MS, .jitter_div = 4,
+};
 
 long kube_backoff_ms(int attempt, unsigned int random)
 {
-	long base = BACKOFF_BASE_MS;
-
-	for (int i = 1; i < attempt && base < BACKOFF_CAP_MS; i++)
-		base *= 2;
-	if (base > BACKOFF_CAP_MS)
-		base = BACKOFF_CAP_MS;
-	/* ±25 % so that many workers hit by the same 429 do not come back in step. */
-	long spread = base / 4;
-	long ms = base - spread + (long)(random % (unsigned)(2 * spread + 1));
-	return ms > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : ms;
-}
-
-static unsigned next_random(void)
-{
-	static _Thread_local uint32_t state;
-
-	if (!state) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		state = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
-		if (!state)
-			state = 1;
-	}
-	/* xorshift32: jitter needs spread, not cryptographic quality */
-	state ^= state << 13;
-	state ^= state >> 17;
-	state ^= state << 5;
-	return state;
+	return kahu_backoff_delay(&backoff_policy, attempt, random);
 }
 
 static long now_ms(void)
@@ -160,54 +119,9 @@ static void deadline_in(struct timespec *ts, long ms)
 	}
 }
 
-/* kube_client_interrupt is called from a signal handler, where only the atomic store
- * is allowed: locking a mutex or signalling a condvar there is not async-signal-safe.
- * So waiters sleep on a condvar in slices of WAIT_SLICE_MS and look at the flag
- * between slices (an interrupt is seen within 50 ms); kube_client_wake(), callable
- * from normal thread context, wakes them at once. */
-void kube_client_interrupt(void)
-{
-	atomic_store(&interrupted, 1);
-}
-
 int kube_client_interrupted(void)
 {
-	return atomic_load(&interrupted);
-}
-
-void kube_client_wake(void)
-{
-	pthread_mutex_lock(&sleep_lock);
-	pthread_cond_broadcast(&sleep_cond);
-	pthread_mutex_unlock(&sleep_lock);
-}
-
-void kube_client_interrupt_reset(void)
-{
-	atomic_store(&interrupted, 0);
-}
-
-/* Sleep `ms`, waking early on an interrupt.  Returns 0 or KAHU_EINTR. */
-static int sleep_interruptible(long ms)
-{
-	long end = now_ms() + ms;
-	int rc = 0;
-
-	pthread_mutex_lock(&sleep_lock);
-	for (;;) {
-		if (atomic_load(&interrupted)) {
-			rc = KAHU_EINTR;
-			break;
-		}
-		long left = end - now_ms();
-		if (left <= 0)
-			break;
-		struct timespec ts;
-		deadline_in(&ts, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS);
-		pthread_cond_timedwait(&sleep_cond, &sleep_lock, &ts);
-	}
-	pthread_mutex_unlock(&sleep_lock);
-	return rc;
+	return kahu_cancelled() != 0;
 }
 
 const char *kube_client_server(const struct kube_client *c)
@@ -469,12 +383,12 @@ static int acquire(struct kube_client *c, CURL **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	while (c->inflight >= c->max_requests && !atomic_load(&interrupted)) {
+	while (c->inflight >= c->max_requests && !kahu_cancelled()) {
 		struct timespec ts;
 		deadline_in(&ts, WAIT_SLICE_MS);
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
-	if (atomic_load(&interrupted)) {
+	if (kahu_cancelled()) {
 		rc = KAHU_EINTR;
 	} else {
 		c->inflight++;
@@ -552,7 +466,7 @@ static int stream_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	if (atomic_load(&interrupted))
+	if (kahu_cancelled())
 		return 1;
 	return x->stream->cancelled && x->stream->cancelled(x->stream->ud) ? 1 : 0;
 }
@@ -618,7 +532,7 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return atomic_load(&interrupted) ? 1 : 0; /* non-zero aborts the transfer */
+	return kahu_cancelled() ? 1 : 0; /* non-zero aborts the transfer */
 }
 
 static struct curl_slist *add_header(struct curl_slist *l, const char *h)
@@ -875,7 +789,11 @@ static int request(struct kube_client *c, const char *method, const char *path,
 	struct kube_response local = { 0 };
 	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
 	int rc = 0, reauthed = 0, connect_timeouts = 0;
-	long waited_ms = 0; /* between this request's tries, at most c->timeout_ms in all */
+	/* The waits between the tries of one request add up to at most the request
+	 * timeout: a server asking for 600 s, or a long backoff, does not hold a request
+	 * (and what waits for it) far beyond what the user allowed. */
+	struct kahu_backoff bo = backoff_policy;
+	bo.budget_ms = c->timeout_ms;
 	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 			 (flags & KUBE_REQ_IDEMPOTENT);
 	int max_tries = (flags & KUBE_REQ_NO_RETRY) ? 1 : c->max_tries;
@@ -902,7 +820,7 @@ static int request(struct kube_client *c, const char *method, const char *path,
 		struct kube_credential cred = { 0 };
 		struct curl_slist *hdrs = NULL;
 		char errbuf[CURL_ERROR_SIZE] = "";
-		long status = 0, wait_ms = -1;
+		long status = 0, asked_ms = -1, want_ms, wait_ms;
 		const char *why = NULL;
 		char whybuf[CURL_ERROR_SIZE + 64];
 
@@ -1005,23 +923,16 @@ static int request(struct kube_client *c, const char *method, const char *path,
 			if (!idempotent && status != 429 && status != 503 && ra < 0)
 				break;
 			if (ra >= 0)
-				wait_ms = ra * 1000;
+				asked_ms = ra * 1000;
 			snprintf(whybuf, sizeof whybuf, "%ld", status);
 			why = whybuf;
 		}
-		const char *source = "backoff";
-		if (wait_ms < 0)
-			wait_ms = kube_backoff_ms(attempt, next_random());
-		else
-			source = "Retry-After";
-		/* The waits between the tries of one request add up to at most the request
-		 * timeout: a server asking for 600 s, or a long backoff, does not hold a
-		 * request (and what waits for it) far beyond what the user allowed. */
-		long left_ms = c->timeout_ms - waited_ms;
-		if (left_ms <= 0) {
+		const char *source = asked_ms >= 0 ? "Retry-After" : "backoff";
+		int plan = kahu_backoff_plan(&bo, attempt, asked_ms, &want_ms, &wait_ms);
+		if (plan == KAHU_BACKOFF_SPENT) {
 			log_info("%s %s%s %s, not retrying: this request already waited %ld.%lds "
 				 "between tries, its request timeout (%ld.%lds)", method, c->server,
-				 path, why, waited_ms / 1000, (waited_ms % 1000) / 100,
+				 path, why, bo.waited_ms / 1000, (bo.waited_ms % 1000) / 100,
 				 c->timeout_ms / 1000, (c->timeout_ms % 1000) / 100);
 			char *msg = xstrdup(kahu_error_last());
 			kahu_error_set(rc, "%s (gave up after %d tries: the waits between them "
@@ -1030,21 +941,19 @@ static int request(struct kube_client *c, const char *method, const char *path,
 			free(msg);
 			break;
 		}
-		if (wait_ms > left_ms) {
+		if (plan == KAHU_BACKOFF_SHORTENED) {
 			log_info("%s %s%s %s, retrying in %ld.%lds (%s: %ld.%lds, shortened to what is "
 				 "left of the request timeout of %ld.%lds for waits between tries) "
-				 "(try %d/%d)", method, c->server, path, why, left_ms / 1000,
-				 (left_ms % 1000) / 100, source, wait_ms / 1000, (wait_ms % 1000) / 100,
+				 "(try %d/%d)", method, c->server, path, why, wait_ms / 1000,
+				 (wait_ms % 1000) / 100, source, want_ms / 1000, (want_ms % 1000) / 100,
 				 c->timeout_ms / 1000, (c->timeout_ms % 1000) / 100, attempt + 1,
 				 max_tries);
-			wait_ms = left_ms;
 		} else {
 			log_info("%s %s%s %s, retrying in %ld.%lds (%s) (try %d/%d)", method,
 				 c->server, path, why, wait_ms / 1000, (wait_ms % 1000) / 100, source,
 				 attempt + 1, max_tries);
 		}
-		waited_ms += wait_ms;
-		if ((rc = sleep_interruptible(wait_ms)) < 0) {
+		if ((rc = kahu_backoff_wait(&bo, wait_ms)) < 0) {
 			kahu_error_set(rc, "%s %s%s: interrupted", method, c->server, path);
 			break;
 		}

@@ -92,15 +92,10 @@ char *kube_status_message(const struct kbuf *body);
 /* Backoff before try number `attempt` (1-based) with jitter, in milliseconds. */
 long kube_backoff_ms(int attempt, unsigned int random);
 
-/* Set by the SIGINT/SIGTERM handler; requests stop waiting and return KAHU_EINTR.
- * Async-signal-safe (an atomic store only): waiting threads notice it within 50 ms,
- * running transfers are aborted by libcurl's progress callback.  Process-wide. */
-void kube_client_interrupt(void);
+/* Whether the run was cancelled (kahu_cancelled(), util/cancel.h): requests then stop
+ * waiting and return KAHU_EINTR, running transfers are aborted by libcurl's progress
+ * callback, waits between tries wake at once. */
 int kube_client_interrupted(void);
-/* From normal thread context: wake waiting threads at once (after an interrupt). */
-void kube_client_wake(void);
-/* Clear the flag again (unit tests). */
-void kube_client_interrupt_reset(void);
 const char *kube_client_server(const struct kube_client *c);
 /* The concurrency limit in force (callers size their worker pools by it). */
 int kube_client_max_requests(const struct kube_client *c);

@@ -9,7 +9,6 @@
 #include "kube/discovery.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +20,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/pool.h"
 
 #define AGGREGATED_ACCEPT                                                      \
 	"application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," \
@@ -298,20 +298,20 @@ struct gv_job {
 	char *version;
 	int preferred;
 	struct kube_discovery part;  /* what this group/version yielded */
-	int rc;                      /* fatal error, with its message below */
-	char *message;
 };
 
 struct gv_pool {
 	struct kube_client *c;
 	struct gv_job *jobs;
-	size_t njobs;
-	size_t next;
-	pthread_mutex_t lock;
 };
 
-static void fetch_gv(struct kube_client *c, struct gv_job *job)
+/* A job of the pool: a fatal error is returned (the pool carries it to the caller),
+ * any other is noted as a failed group/version. */
+static int fetch_gv(void *ud, size_t i)
 {
+	struct gv_pool *p = ud;
+	struct kube_client *c = p->c;
+	struct gv_job *job = &p->jobs[i];
 	struct kube_response resp = { 0 };
 	char *path = kube_group_version_path(job->group, job->version);
 	char *gv = gv_name(job->group, job->version);
@@ -321,31 +321,14 @@ static void fetch_gv(struct kube_client *c, struct gv_job *job)
 	if (rc == 0)
 		rc = kube_discovery_parse_resource_list(&job->part, job->group, job->version,
 							job->preferred, resp.body.data, resp.body.len);
-	if (rc < 0) {
-		if (is_fatal(rc)) {
-			job->rc = rc;
-			job->message = xstrdup(kahu_error_last());
-		} else {
-			kube_discovery_add_failure(&job->part, gv, kahu_error_last());
-		}
+	if (rc < 0 && !is_fatal(rc)) {
+		kube_discovery_add_failure(&job->part, gv, kahu_error_last());
+		rc = 0;
 	}
 	free(gv);
 	free(path);
 	kube_response_clear(&resp);
-}
-
-static void *gv_worker(void *arg)
-{
-	struct gv_pool *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		size_t i = p->next < p->njobs ? p->next++ : p->njobs;
-		pthread_mutex_unlock(&p->lock);
-		if (i >= p->njobs)
-			break;
-		fetch_gv(p->c, &p->jobs[i]);
-	}
-	return NULL;
+	return rc;
 }
 
 /* Fetch every legacy group/version on a few threads, then merge in list order so the
@@ -353,15 +336,12 @@ static void *gv_worker(void *arg)
 static int fetch_legacy(struct kube_client *c, struct kube_discovery *d, const struct strv *gvs,
 			const struct strv *preferred)
 {
-	struct gv_pool p = { .c = c, .njobs = gvs->n };
-	pthread_t tids[MAX_DISCOVERY_THREADS];
-	size_t nthreads = 0;
-	int rc = 0;
+	struct gv_pool p = { .c = c };
+	int rc;
 
 	if (!gvs->n)
 		return 0;
 	p.jobs = xcalloc(gvs->n, sizeof *p.jobs);
-	pthread_mutex_init(&p.lock, NULL);
 	for (size_t i = 0; i < gvs->n; i++) {
 		const char *slash = strchr(gvs->v[i], '/');
 		p.jobs[i].group = xstrndup(gvs->v[i], (size_t)(slash - gvs->v[i]));
@@ -374,18 +354,12 @@ static int fetch_legacy(struct kube_client *c, struct kube_discovery *d, const s
 		want = MAX_DISCOVERY_THREADS;
 	if (want > gvs->n)
 		want = gvs->n;
-	for (; nthreads < want; nthreads++)
-		if (pthread_create(&tids[nthreads], NULL, gv_worker, &p) != 0)
-			break;
-	if (nthreads == 0)
-		gv_worker(&p); /* no thread could be started: do the work here */
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(tids[i], NULL);
+	/* Every group/version is fetched even after a fatal error; of several, the first
+	 * in list order is reported. */
+	rc = kahu_pool_run(gvs->n, (unsigned)want, KAHU_POOL_KEEP_GOING, fetch_gv, &p);
 
 	for (size_t i = 0; i < gvs->n; i++) {
 		struct gv_job *job = &p.jobs[i];
-		if (job->rc < 0 && rc == 0)
-			rc = kahu_error_set(job->rc, "%s", job->message);
 		discovery_merge(d, &job->part);
 		for (size_t k = 0; k < job->part.nfailed; k++) {
 			free(job->part.failed[k].group_version);
@@ -395,9 +369,7 @@ static int fetch_legacy(struct kube_client *c, struct kube_discovery *d, const s
 		free(job->part.res);
 		free(job->group);
 		free(job->version);
-		free(job->message);
 	}
-	pthread_mutex_destroy(&p.lock);
 	free(p.jobs);
 	return rc;
 }

@@ -50,6 +50,7 @@
 #include "kube/listscan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -119,9 +120,7 @@ struct tokens {
 
 static uint64_t token_hash(const char *t)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *t; t++)
-		h = (h ^ (unsigned char)*t) * 1099511628211ull;
+	uint64_t h = kahu_fnv1a64_str(t);
 	return h ? h : 1;
 }
 

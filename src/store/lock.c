@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
+#include "util/timeutil.h"
 
 struct store_lock {
 	struct kahu_store *st;
@@ -49,21 +51,16 @@ void store_lock_info_free(struct store_lock_info *li)
 
 static void fmt_time(int64_t t, char *out, size_t n)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	char s[KAHU_TIME_LEN + 1];
+	if (kahu_time_format(t, s) < 0)
 		snprintf(out, n, "@%lld", (long long)t);
+	else
+		snprintf(out, n, "%s", s);
 }
 
 static int parse_time(const char *s, int64_t *out)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-	if (!end || *end)
-		return -1;
-	*out = (int64_t)timegm(&tm);
-	return 0;
+	return kahu_time_parse(s, KAHU_TIME_UTC, out);
 }
 
 static char *local_host(void)
@@ -485,8 +482,10 @@ int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t st
 			err = store_lock_list(st, break_or_note, &c);
 			break;
 		}
-		struct timespec ts = { 0, LOCK_SETTLE_STEP_MS * 1000000L };
-		nanosleep(&ts, NULL);
+		if (kahu_cancel_sleep(LOCK_SETTLE_STEP_MS) < 0) {
+			err = kahu_error_set(KAHU_EINTR, "interrupted while taking the lock");
+			break;
+		}
 		c.younger = 0;
 		c.now = (int64_t)time(NULL);
 		err = store_lock_list(st, break_or_note, &c);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/backoff.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -299,22 +301,24 @@ static int map_rc(struct kahu_store *st, int rc)
 	return kahu_error_set(code, "%s: %s", st->be->name, msg && *msg ? msg : "failed (no message)");
 }
 
-/* Sleep before retry number `attempt` (1-based); false when retries are used up. */
+/* Sleep before retry number `attempt` (1-based); false when retries are used up or the
+ * run was cancelled during the wait (retries_exhausted then says which). */
 static int retry_wait(struct kahu_store *st, unsigned int attempt, const char *what, const char *key)
 {
 	if (attempt >= st->attempts)
 		return 0;
-	unsigned long ms = (unsigned long)st->base_ms << (attempt - 1 < 16 ? attempt - 1 : 16);
-	log_info("%s: %s %s failed (%s), retrying in %lu ms (%u/%u)", st->be->name, what, key,
+	const struct kahu_backoff b = { .base_ms = st->base_ms };
+	long ms = kahu_backoff_delay(&b, (int)attempt, 0);
+	log_info("%s: %s %s failed (%s), retrying in %ld ms (%u/%u)", st->be->name, what, key,
 		 st->be->errmsg(st->h), ms, attempt, st->attempts - 1);
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	return 1;
+	return kahu_cancel_sleep(ms) == 0;
 }
 
 static int retries_exhausted(struct kahu_store *st, const char *what, const char *key)
 {
+	if (kahu_cancelled())
+		return kahu_error_set(KAHU_EINTR, "%s: %s %s: interrupted while waiting to retry",
+				      st->be->name, what, key);
 	map_rc(st, KAHU_BACKEND_ETRANSIENT);
 	if (st->attempts > 1)
 		return kahu_error_wrap(KAHU_ETEMP, "%s %s: still failing after %u attempts", what, key,

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char err_msg[2048];
+static _Thread_local char err_msg[KAHU_ERROR_MSG_MAX];
 static _Thread_local int err_code;
 
 int kahu_error_setv(int code, const char *fmt, va_list ap)
@@ -54,6 +54,20 @@ void kahu_error_clear(void)
 {
 	err_msg[0] = '\0';
 	err_code = 0;
+}
+
+void kahu_error_capture(struct kahu_error_state *st)
+{
+	st->code = err_code;
+	memcpy(st->msg, err_msg, sizeof st->msg);
+}
+
+int kahu_error_restore(const struct kahu_error_state *st)
+{
+	memcpy(err_msg, st->msg, sizeof err_msg);
+	err_msg[sizeof err_msg - 1] = '\0';
+	err_code = st->code;
+	return err_code;
 }
 
 const char *kahu_err_name(int code)

@@ -46,4 +46,16 @@ int kahu_error_code(void);         /* code of the last kahu_error_set, 0 when no
 void kahu_error_clear(void);
 const char *kahu_err_name(int code); /* "EAUTH"… for logs and JSON */
 
+/* Carrying an error from one thread to another: the worker captures its code and
+ * message, the thread that handles it restores them as its own. */
+#define KAHU_ERROR_MSG_MAX 2048
+struct kahu_error_state {
+	int code;
+	char msg[KAHU_ERROR_MSG_MAX];
+};
+/* Copy this thread's code and message into `st`. */
+void kahu_error_capture(struct kahu_error_state *st);
+/* Make `st` this thread's error; returns its code. */
+int kahu_error_restore(const struct kahu_error_state *st);
+
 #endif

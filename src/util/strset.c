@@ -1,23 +1,14 @@
 #include "util/strset.h"
+#include "util/hash.h"
 #include "util/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static size_t find_slot(char **slots, size_t cap, const char *str)
 {
-	size_t i = (size_t)fnv1a(str) & (cap - 1);
+	size_t i = (size_t)kahu_fnv1a64_str(str) & (cap - 1);
 	while (slots[i] && strcmp(slots[i], str) != 0)
 		i = (i + 1) & (cap - 1);
 	return i;

@@ -6,10 +6,21 @@ libkahu_util_a_SOURCES = \
 	src/util/strv.c src/util/strv.h \
 	src/util/log.c src/util/log.h \
 	src/util/strset.c src/util/strset.h \
-	src/util/timeutil.c src/util/timeutil.h
+	src/util/timeutil.c src/util/timeutil.h \
+	src/util/cancel.c src/util/cancel.h \
+	src/util/backoff.c src/util/backoff.h \
+	src/util/pool.c src/util/pool.h \
+	src/util/hash.c src/util/hash.h \
+	src/util/fileio.c src/util/fileio.h
 
 check_PROGRAMS += tests/unit/check_util
 UNIT_TESTS += tests/unit/check_util
 tests_unit_check_util_SOURCES = tests/unit/check_util.c tests/unit/check_main.h
 tests_unit_check_util_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_util_LDADD = libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_substrate
+UNIT_TESTS += tests/unit/check_substrate
+tests_unit_check_substrate_SOURCES = tests/unit/check_substrate.c tests/unit/check_main.h
+tests_unit_check_substrate_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_substrate_LDADD = libkahu_util.a $(UNIT_LIBS)

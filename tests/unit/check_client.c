@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "kube/pager.h"
 #include "kube/resource.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -485,8 +487,7 @@ static void *interrupt_later(void *arg)
 {
 	(void)arg;
 	usleep(200000);
-	kube_client_interrupt();
-	kube_client_wake();
+	kahu_cancel(SIGINT);
 	return NULL;
 }
 
@@ -502,7 +503,7 @@ START_TEST(test_http_interrupt)
 	pthread_t t;
 	struct timespec t0, t1;
 
-	kube_client_interrupt_reset();
+	kahu_cancel_reset();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_create(&t, NULL, interrupt_later, NULL);
 	ck_assert_int_eq(kube_request(c, "GET", "/api/v1/pods", NULL, NULL, NULL, 0, 0, &resp),
@@ -514,7 +515,7 @@ START_TEST(test_http_interrupt)
 	ck_assert_int_eq(kube_request(c, "GET", "/api/v1/pods", NULL, NULL, NULL, 0, 0, &resp),
 			 KAHU_EINTR);
 	ck_assert_int_eq(s.nrequests, 1);
-	kube_client_interrupt_reset();
+	kahu_cancel_reset();
 	kube_response_clear(&resp);
 	kube_client_free(c);
 	server_stop(&s);

@@ -3,16 +3,20 @@
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_main.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/strv.h"
@@ -724,6 +728,65 @@ START_TEST(test_transient_retried)
 }
 END_TEST
 
+struct canceller {
+	atomic_int *calls;
+	int64_t at;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Cancels once the first try has failed and the retry is waiting. */
+static void *cancel_during_wait(void *arg)
+{
+	struct canceller *c = arg;
+	while (atomic_load(c->calls) < 1) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	struct timespec ts = { 0, 20 * 1000000 };
+	nanosleep(&ts, NULL);
+	c->at = mono_ms();
+	kahu_cancel(SIGINT);
+	return NULL;
+}
+
+static atomic_int calls_seen;
+
+static int script_stat_counted(struct kahu_backend_handle *h, const char *key, struct kahu_backend_stat *s)
+{
+	int rc = script_stat(h, key, s);
+	atomic_fetch_add(&calls_seen, 1);
+	return rc;
+}
+
+/* A retry waiting between tries (here a minute) ends as soon as the run is cancelled:
+ * the target is within 100 ms; 1 s is asserted so a loaded machine cannot fail it. */
+START_TEST(test_transient_wait_cancelled)
+{
+	struct kahu_store *st = open_script(KAHU_BACKEND_ETRANSIENT, 1000);
+	fake.stat = script_stat_counted;
+	atomic_store(&calls_seen, 0);
+	store_set_retry(st, 5, 60000);
+	kahu_cancel_reset();
+	struct canceller c = { .calls = &calls_seen };
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, cancel_during_wait, &c), 0);
+	ck_assert_int_eq(store_stat(st, "k", NULL), KAHU_EINTR);
+	int64_t woke = mono_ms();
+	pthread_join(t, NULL);
+	ck_assert_int_lt(woke - c.at, 1000);
+	ck_assert_int_eq(script_calls, 1);
+	ck_assert_str_eq(kahu_error_last(), "fs: checking k: interrupted while waiting to retry");
+	kahu_cancel_reset();
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_transient_get_resumes)
 {
 	struct kahu_store *st = open_script(KAHU_BACKEND_ETRANSIENT, 2);
@@ -884,6 +947,7 @@ static Suite *store_suite(void)
 	tcase_add_test(abi, test_config_validation);
 	tcase_add_test(abi, test_transient_retried);
 	tcase_add_test(abi, test_transient_get_resumes);
+	tcase_add_test(abi, test_transient_wait_cancelled);
 	tcase_add_test(abi, test_error_mapping);
 	suite_add_tcase(s, abi);
 	return s;

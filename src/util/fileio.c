@@ -1,0 +1,133 @@
+#include "util/fileio.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int kahu_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int kahu_tmpfile(const char *dir, const char *prefix, const char *what, int unlinked,
+		 char **path)
+{
+	if (!dir) {
+		dir = getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/tmp";
+	}
+	char *tmp = xasprintf("%s/%sXXXXXX", dir, prefix);
+	int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0) {
+		int e = errno;
+		int rc = kahu_error_set(e == ENOSPC || e == EDQUOT ? KAHU_ENOSPC : KAHU_EIO,
+					"cannot create a temporary file for %s in %s: %s", what, dir,
+					strerror(e));
+		free(tmp);
+		*path = NULL;
+		return rc;
+	}
+	if (unlinked) {
+		unlink(tmp);
+		free(tmp);
+		tmp = NULL;
+	}
+	*path = tmp;
+	return fd;
+}
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO (named pipe)";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+int kahu_read_private(const char *path, const char *what, char *buf, size_t cap,
+			     size_t *lenp)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer; the file type
+	 * is judged on the descriptor first, and only a regular file is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return kahu_error_set(KAHU_ENOTFOUND, "%s '%s' does not exist", what, path);
+		if (e == EACCES)
+			return kahu_error_set(KAHU_EPERM, "cannot open %s '%s': %s", what, path,
+					      strerror(e));
+		return kahu_error_set(KAHU_EIO, "cannot open %s '%s': %s", what, path, strerror(e));
+	}
+	int rc = 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot stat %s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = kahu_error_set(KAHU_EDATA, "%s '%s' is %s: a %s must be a regular file", what,
+				    path, file_kind(st.st_mode), what);
+		goto out;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		rc = kahu_error_set(KAHU_EPERM,
+				    "permissions %04o for '%s' are too open; the %s must be readable "
+				    "by its owner only (chmod 600)",
+				    (unsigned)(st.st_mode & 07777), path, what);
+		goto out;
+	}
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path,
+					    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap) {
+			rc = kahu_error_set(KAHU_EDATA, "%s '%s' is too large (more than %zu bytes)",
+					    what, path, cap - 1);
+			goto out;
+		}
+	}
+	*lenp = len;
+out:
+	close(fd);
+	return rc;
+}
+
