@@ -1,6 +1,7 @@
 #include "cmd/ctx.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -17,6 +18,7 @@ void kahu_set_interrupted(int sig)
 {
 	atomic_store(&interrupted, sig);
 	kube_client_interrupt();
+	store_interrupt();
 	kube_client_wake(); /* we run in the signal thread, not in a handler */
 }
 

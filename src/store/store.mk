@@ -1,12 +1,17 @@
 # store: the storage layer (providers, locks) and the public provider ABI.
 noinst_LIBRARIES += libkahu_store.a
-# The fs provider is linked in (entry kahu_backend_fs_init) and also built as the
-# loadable module kahu-fs.so (entry kahu_backend_init) below, from the same source.
+# The fs provider is built as the loadable module kahu-fs.so (entry kahu_backend_init)
+# below, which the loader (loader.c) finds like any other plugin; the same source is
+# also linked in (entry kahu_backend_fs_init) as the last resort (docs/BACKEND-ABI.md).
 libkahu_store_a_SOURCES = \
 	src/store/store.c src/store/store.h \
+	src/store/loader.c src/store/loader.h \
 	src/store/lock.c src/store/lock.h \
 	backends/fs/fs.c include/kahu/backend.h
-libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC
+# The build tree's module directories, searched only by the kahu of this build tree.
+libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC \
+	-DKAHU_BUILD_DIR='"$(abs_top_builddir)"' \
+	-DKAHU_BUILD_MODULE_DIRS='"$(abs_top_builddir)/backends/fs/.libs"' 
 
 kahuinclude_HEADERS += include/kahu/backend.h
 

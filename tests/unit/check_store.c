@@ -534,7 +534,7 @@ START_TEST(test_abi_major_mismatch)
 	ck_assert_ptr_null(st);
 	ck_assert_str_eq(kahu_error_last(),
 			 "storage provider /usr/lib/kahu/backends/kahu-new.so was built for provider "
-			 "ABI 2.3, but this kahu supports ABI 1.0: rebuild it against kahu "
+			 "ABI 2.3, but this kahu supports ABI 1.1: rebuild it against kahu "
 			 PACKAGE_VERSION "'s <kahu/backend.h>");
 
 	fake = *fsb;
