@@ -266,21 +266,18 @@ static int load_locked(const char *path, unsigned int *nstorage)
 /* Open, check, dlopen and register `real`.  Locked. */
 static int open_checked(const char *real, void **out, unsigned int *nstorage)
 {
-	/* Check the file that is opened, and load that very file (through its
-	 * descriptor when /proc is there), so it cannot be swapped in between. */
+	/* The file may not be swapped between the check and dlopen: only root or the
+	 * user can write its directory, and they could as well replace kahu.  (dlopen by
+	 * /proc/self/fd/N would not help: the loader caches objects by that name.) */
 	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return kahu_error_set(errno == ENOENT ? KAHU_ENOTFOUND : KAHU_EIO, "plugin %s: %s",
 				      real, strerror(errno));
 	int err = check_safe(real, fd);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	char byfd[64];
-	snprintf(byfd, sizeof byfd, "/proc/self/fd/%d", fd);
-	void *dl = dlopen(access(byfd, F_OK) == 0 ? byfd : real, RTLD_NOW | RTLD_LOCAL);
 	close(fd);
+	if (err < 0)
+		return err;
+	void *dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		const char *why = dlerror();
 		return kahu_error_set(KAHU_EFAIL, "plugin %s cannot be loaded: %s", real,
