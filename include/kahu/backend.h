@@ -95,9 +95,10 @@ enum kahu_backend_rc {
 #define KAHU_BACKEND_CAP_SERVER_COPY  (UINT64_C(1) << 5) /* copy() is implemented */
 #define KAHU_BACKEND_CAP_LOCAL        (UINT64_C(1) << 6) /* local or mounted filesystem */
 /* 1.1: a put_write() or put_commit() that returns KAHU_BACKEND_ETRANSIENT left the
- * stream as it was before the call (none of the bytes were taken, the object was not
- * committed), so kahu may wait and make the same call again.  Without this bit a
- * transient failure of a put stream is final.  (put_begin() is always retried on
+ * stream as it was before the call (none of the bytes were taken; the object was not
+ * committed and the stream was NOT freed), so kahu may wait and make the same call
+ * again, or give up with put_abort().  Without this bit a transient failure of a put
+ * stream is final (and put_commit frees the stream whatever it returns).  (put_begin() is always retried on
  * ETRANSIENT: a provider must not have created anything when it returns it.) */
 #define KAHU_BACKEND_CAP_PUT_RETRY    (UINT64_C(1) << 7)
 
@@ -278,7 +279,7 @@ typedef int (*kahu_backend_init_fn)(const struct kahu_host *host,
  * kind. */
 #define KAHU_PLUGIN_KIND_STORAGE 1u  /* table: struct kahu_backend */
 /* Planned kinds, each with its own header and versioned table: volume movers (2),
- * snapshotters (3).  A 1.1 kahu refuses them by kind number, naming the file. */
+ * snapshotters (3).  A 1.1 kahu refuses unknown kinds, naming the file. */
 
 struct kahu_plugin_registry {
 	unsigned int abi_major;    /* KAHU_BACKEND_ABI_* of kahu */
@@ -286,7 +287,8 @@ struct kahu_plugin_registry {
 	size_t struct_size;        /* sizeof(struct kahu_plugin_registry) on kahu's side */
 	/* Offer one table of kind `kind`; it must stay valid while the plugin is loaded.
 	 * Returns KAHU_BACKEND_OK, or a negative code when kahu refuses it (unknown kind,
-	 * ABI, duplicate name; kahu logs why).  A refused table does not stop the others. */
+	 * ABI).  One refused table refuses the whole file: kahu registers nothing of it
+	 * and unloads it.  A name registered earlier by another file hides this one. */
 	int (*add)(struct kahu_plugin_registry *reg, unsigned int kind, const void *table);
 	void *host_ud;             /* kahu's; do not touch */
 	/* Fields appended by later minors go here. */
