@@ -274,6 +274,10 @@ static int mem_remove(struct kahu_backend_handle *h, const char *key)
 		free(o->key);
 		free(o->data);
 		*o = objs[--nobjs];
+		if (!nobjs) {  /* nothing left: nothing held */
+			free(objs);
+			objs = NULL;
+		}
 	}
 	pthread_mutex_unlock(&mem_mu);
 	return o ? KAHU_BACKEND_OK : mem_err(h, KAHU_BACKEND_ENOTFOUND, "not found:", key);
