@@ -9,9 +9,16 @@
  *
  * Versioning.  `abi_major` changes only when an existing field changes meaning or
  * position; kahu refuses a provider whose major differs from its own.  A minor version
- * only appends fields at the end of `struct kahu_backend` (or of `struct kahu_host`);
- * each side looks at `struct_size` before touching a field that the other side may not
- * have (see KAHU_BACKEND_HAS()).  Fields marked "optional" may be NULL.
+ * only appends fields at the end of `struct kahu_backend` (or of `struct kahu_host`),
+ * and adds return codes, capability bits and flags that the other side is told about
+ * before it can meet them; each side looks at `struct_size` before touching a field
+ * that the other side may not have (see KAHU_BACKEND_HAS() and KAHU_HOST_HAS()).
+ * Fields marked "optional" may be NULL.  docs/BACKEND-ABI.md has the full rules.
+ *
+ *   1.0  the first ABI.
+ *   1.1  struct kahu_host: cancelled(); KAHU_BACKEND_ECANCELLED;
+ *        KAHU_BACKEND_CAP_PUT_RETRY; the kahu_plugin_init() entry (several providers,
+ *        and later other kinds, per shared object).
  *
  * Threads.  A handle and the put streams opened on it are used by one thread at a
  * time; several put streams may be open on one handle at once (interleaved).  kahu
@@ -30,6 +37,12 @@
  * characters and no backslash.  So a provider may use names starting with '.' for its
  * own temporary objects; it must never return them from list().
  *
+ * Cancellation (1.1).  When the run is interrupted (Ctrl-C, SIGTERM), host->cancelled()
+ * starts returning non-zero.  A provider polls it while it waits (for a connection, an
+ * answer, a slow server) and then fails the operation with KAHU_BACKEND_ECANCELLED.
+ * It stops waiting, not working: after an interrupt kahu still makes a few small calls
+ * to leave the location tidy (remove what a failed run wrote, release its lock).
+ *
  * Self-contained C99; usable from C++.
  */
 #ifndef KAHU_BACKEND_H
@@ -43,7 +56,7 @@ extern "C" {
 #endif
 
 #define KAHU_BACKEND_ABI_MAJOR 1
-#define KAHU_BACKEND_ABI_MINOR 0
+#define KAHU_BACKEND_ABI_MINOR 1
 
 /* Longest key kahu passes (bytes, without the terminating NUL). */
 #define KAHU_BACKEND_KEY_MAX 1024
@@ -67,7 +80,9 @@ enum kahu_backend_rc {
 	KAHU_BACKEND_EEXISTS = -6,     /* KAHU_PUT_EXCLUSIVE and the key exists */
 	KAHU_BACKEND_ECONFIG = -7,     /* configuration rejected by open() */
 	KAHU_BACKEND_EUNSUPPORTED = -8,/* operation or flag not supported */
-	KAHU_BACKEND_ECALLBACK = -9    /* the host's callback returned non-zero: stopped */
+	KAHU_BACKEND_ECALLBACK = -9,   /* the host's callback returned non-zero: stopped */
+	KAHU_BACKEND_ECANCELLED = -10  /* 1.1: host->cancelled() said stop; only return it
+					* to a host whose abi_minor is at least 1 */
 };
 
 /* Capability bits (struct kahu_backend.capabilities). */
@@ -79,6 +94,13 @@ enum kahu_backend_rc {
 #define KAHU_BACKEND_CAP_EXCLUSIVE_PUT (UINT64_C(1) << 4) /* KAHU_PUT_EXCLUSIVE is atomic */
 #define KAHU_BACKEND_CAP_SERVER_COPY  (UINT64_C(1) << 5) /* copy() is implemented */
 #define KAHU_BACKEND_CAP_LOCAL        (UINT64_C(1) << 6) /* local or mounted filesystem */
+/* 1.1: a put_write() or put_commit() that returns KAHU_BACKEND_ETRANSIENT left the
+ * stream as it was before the call (none of the bytes were taken; the object was not
+ * committed and the stream was NOT freed), so kahu may wait and make the same call
+ * again, or give up with put_abort().  Without this bit a transient failure of a put
+ * stream is final (and put_commit frees the stream whatever it returns).  (put_begin() is always retried on
+ * ETRANSIENT: a provider must not have created anything when it returns it.) */
+#define KAHU_BACKEND_CAP_PUT_RETRY    (UINT64_C(1) << 7)
 
 /* Put flags. */
 #define KAHU_PUT_EXCLUSIVE (1u << 0) /* fail with EEXISTS if the key already exists */
@@ -96,9 +118,11 @@ enum kahu_backend_log_level {
 	KAHU_BACKEND_LOG_TRACE = 5   /* shown with -vvv */
 };
 
-/* What kahu offers to a provider.  Passed to kahu_backend_init() and open(); valid
- * until the provider is unloaded. */
+/* What kahu offers to a provider.  Passed to the entry point and open(); valid until
+ * the provider is unloaded.  A provider may be loaded by a host of an older minor: it
+ * checks KAHU_HOST_HAS() before using a field added after 1.0. */
 struct kahu_host {
+	/* --- ABI 1.0 --- */
 	unsigned int abi_major;    /* KAHU_BACKEND_ABI_* kahu was built with */
 	unsigned int abi_minor;
 	size_t struct_size;        /* sizeof(struct kahu_host) on kahu's side */
@@ -106,8 +130,17 @@ struct kahu_host {
 	/* Log a message through kahu's logger.  Never pass a secret. */
 	void (*log)(const struct kahu_host *host, int level, const char *fmt, ...)
 		KAHU_BACKEND_PRINTF(3, 4);
+	/* --- ABI 1.1 --- */
+	/* Non-zero once the run was interrupted.  Cheap (an atomic load), callable from
+	 * any thread at any time.  See "Cancellation" above. */
+	int (*cancelled)(const struct kahu_host *host);
 	/* Fields appended by later minors go here; check struct_size first. */
 };
+
+/* True when `host` has the field `member` (it may come from an older minor). */
+#define KAHU_HOST_HAS(host, member)                                                \
+	(offsetof(struct kahu_host, member) + sizeof((host)->member) <=             \
+		 (host)->struct_size && (host)->member != NULL)
 
 /* A configuration key the provider accepts.  kahu rejects unknown keys and missing
  * required ones before calling open(). */
@@ -215,10 +248,17 @@ struct kahu_backend {
 	(offsetof(struct kahu_backend, member) + sizeof((be)->member) <=            \
 		 (be)->struct_size && (be)->member != NULL)
 
-/* The smallest struct_size kahu accepts for this major: everything up to `remove`. */
+/* The smallest struct_size kahu accepts for this major: everything up to `remove`.
+ * It is also the smallest size of a provider that declares minor 0. */
 #define KAHU_BACKEND_MIN_SIZE                                                      \
 	(offsetof(struct kahu_backend, remove) +                                   \
 	 sizeof(int (*)(struct kahu_backend_handle *, const char *)))
+
+/* The smallest struct_size of a provider that declares minor 1 or later: the whole
+ * struct as 1.1 defines it (everything up to `cleanup`). */
+#define KAHU_BACKEND_SIZE_1_1                                                      \
+	(offsetof(struct kahu_backend, cleanup) +                                  \
+	 sizeof(int (*)(struct kahu_backend_handle *, const char *, unsigned int *)))
 
 /* Fill the ABI header of a provider's struct. */
 #define KAHU_BACKEND_HEADER                                                        \
@@ -231,9 +271,40 @@ typedef int (*kahu_backend_init_fn)(const struct kahu_host *host,
 				    const struct kahu_backend **out);
 #define KAHU_BACKEND_INIT_SYMBOL "kahu_backend_init"
 
+/* 1.1: the entry point of a shared object that registers several providers (or, in
+ * later minors, other kinds of plugin).  kahu looks for kahu_plugin_init first and
+ * falls back to kahu_backend_init.  The plugin calls reg->add() once per table it
+ * offers and returns 0; a negative return refuses the whole object.  Every table
+ * starts with its own abi_major, abi_minor and struct_size, checked by kahu for its
+ * kind. */
+#define KAHU_PLUGIN_KIND_STORAGE 1u  /* table: struct kahu_backend */
+/* Planned kinds, each with its own header and versioned table: volume movers (2),
+ * snapshotters (3).  A 1.1 kahu refuses unknown kinds, naming the file. */
+
+struct kahu_plugin_registry {
+	unsigned int abi_major;    /* KAHU_BACKEND_ABI_* of kahu */
+	unsigned int abi_minor;
+	size_t struct_size;        /* sizeof(struct kahu_plugin_registry) on kahu's side */
+	/* Offer one table of kind `kind`; it must stay valid while the plugin is loaded.
+	 * Returns KAHU_BACKEND_OK, or a negative code when kahu refuses it (unknown kind,
+	 * ABI).  One refused table refuses the whole file: kahu registers nothing of it
+	 * and unloads it.  A name registered earlier by another file hides this one. */
+	int (*add)(struct kahu_plugin_registry *reg, unsigned int kind, const void *table);
+	void *host_ud;             /* kahu's; do not touch */
+	/* Fields appended by later minors go here. */
+};
+
+typedef int (*kahu_plugin_init_fn)(const struct kahu_host *host,
+				   struct kahu_plugin_registry *reg);
+#define KAHU_PLUGIN_INIT_SYMBOL "kahu_plugin_init"
+
 #ifndef KAHU_BACKEND_STATIC
+#ifndef KAHU_BACKEND_NO_PROTOTYPES
 KAHU_BACKEND_EXPORT int kahu_backend_init(const struct kahu_host *host,
 					  const struct kahu_backend **out);
+KAHU_BACKEND_EXPORT int kahu_plugin_init(const struct kahu_host *host,
+					 struct kahu_plugin_registry *reg);
+#endif
 #endif
 
 #ifdef __cplusplus

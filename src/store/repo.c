@@ -239,7 +239,7 @@ int repo_open(const struct repo_opts *o, struct repo **out)
 	if ((rc = config_location(r->cfg, o->location, &r->loc)) < 0)
 		goto fail;
 	if (!r->st &&
-	    (rc = store_open_builtin(r->loc->provider, r->loc->kv, r->loc->nkv, &r->st)) < 0) {
+	    (rc = store_open_provider(r->loc->provider, r->loc->kv, r->loc->nkv, &r->st)) < 0) {
 		kahu_error_wrap(rc, "location %s (provider %s)", r->loc->name, r->loc->provider);
 		goto fail;
 	}

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "store/loader.h"
 #include "util/backoff.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -49,12 +51,19 @@ static void host_log(const struct kahu_host *host, int level, const char *fmt, .
 	kbuf_free(&b);
 }
 
+static int host_cancelled(const struct kahu_host *host)
+{
+	(void)host;
+	return kahu_cancelled() != 0;
+}
+
 static const struct kahu_host the_host = {
 	.abi_major = KAHU_BACKEND_ABI_MAJOR,
 	.abi_minor = KAHU_BACKEND_ABI_MINOR,
 	.struct_size = sizeof(struct kahu_host),
 	.version = PACKAGE_VERSION,
 	.log = host_log,
+	.cancelled = host_cancelled,
 };
 
 const struct kahu_host *store_host(void)
@@ -74,12 +83,14 @@ int store_check_abi(const struct kahu_backend *be, const char *origin)
 				      "kahu supports ABI %u.%u: rebuild it against kahu %s's <kahu/backend.h>",
 				      origin, be->abi_major, be->abi_minor, KAHU_BACKEND_ABI_MAJOR,
 				      KAHU_BACKEND_ABI_MINOR, PACKAGE_VERSION);
-	if (be->struct_size < KAHU_BACKEND_MIN_SIZE)
+	/* Minor 0 needs the struct up to `remove`; minor 1 and later (also minors newer
+	 * than this kahu) the whole struct as 1.1 defines it. */
+	size_t need = be->abi_minor == 0 ? KAHU_BACKEND_MIN_SIZE : KAHU_BACKEND_SIZE_1_1;
+	if (be->struct_size < need)
 		return kahu_error_set(KAHU_EFAIL,
 				      "storage provider %s declares a %zu-byte description, smaller than "
-				      "the %zu bytes ABI %u requires",
-				      origin, be->struct_size, (size_t)KAHU_BACKEND_MIN_SIZE,
-				      KAHU_BACKEND_ABI_MAJOR);
+				      "the %zu bytes ABI %u.%u requires",
+				      origin, be->struct_size, need, be->abi_major, be->abi_minor);
 	if (!be->name || !*be->name)
 		return kahu_error_set(KAHU_EFAIL, "storage provider %s has no name", origin);
 
@@ -242,6 +253,28 @@ int store_open_builtin(const char *name, const struct kahu_backend_kv *cfg, size
 	return kahu_error_set(KAHU_ENOTFOUND, "no built-in storage provider named \"%s\"", name);
 }
 
+int store_open_provider(const char *name, const struct kahu_backend_kv *cfg, size_t ncfg,
+			struct kahu_store **out)
+{
+	const struct kahu_backend *be = NULL;
+	const char *origin = NULL;
+	*out = NULL;
+	int err = loader_find_storage(name, &be, &origin);
+	if (err == KAHU_ENOTFOUND) {
+		/* Last resort, see docs/BACKEND-ABI.md: no module anywhere, but a copy of
+		 * the provider is linked into kahu. */
+		for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+			if (strcmp(builtins[i].name, name) == 0) {
+				log_debug("storage provider %s: no module found (%s); using the copy "
+					  "linked into kahu", name, kahu_error_last());
+				return store_open_builtin(name, cfg, ncfg, out);
+			}
+	}
+	if (err < 0)
+		return err;
+	return store_open_backend(be, origin, cfg, ncfg, out);
+}
+
 void store_close(struct kahu_store *st)
 {
 	if (!st)
@@ -291,6 +324,9 @@ static int map_rc(struct kahu_store *st, int rc)
 	case KAHU_BACKEND_EEXISTS: code = KAHU_EEXIST; break;
 	case KAHU_BACKEND_ECONFIG: code = KAHU_ECONFIG; break;
 	case KAHU_BACKEND_EUNSUPPORTED: code = KAHU_EFAIL; break;
+	case KAHU_BACKEND_ECANCELLED:
+		return kahu_error_set(KAHU_EINTR, "%s: interrupted (%s)", st->be->name,
+				      msg && *msg ? msg : "no message");
 	case KAHU_BACKEND_ECALLBACK:
 		return kahu_error_set(KAHU_EPROTO, "%s: the provider reported a stop kahu did not ask for (%s)",
 				      st->be->name, msg && *msg ? msg : "no message");
@@ -301,8 +337,9 @@ static int map_rc(struct kahu_store *st, int rc)
 	return kahu_error_set(code, "%s: %s", st->be->name, msg && *msg ? msg : "failed (no message)");
 }
 
-/* Sleep before retry number `attempt` (1-based); false when retries are used up or the
- * run was cancelled during the wait (retries_exhausted then says which). */
+/* After a transient failure of try number `attempt` (1-based): wait, then return 1 to
+ * try again; 0 when the tries are used up; KAHU_EINTR (message set) when the run was
+ * interrupted before or during the wait. */
 static int retry_wait(struct kahu_store *st, unsigned int attempt, const char *what, const char *key)
 {
 	if (attempt >= st->attempts)
@@ -311,7 +348,10 @@ static int retry_wait(struct kahu_store *st, unsigned int attempt, const char *w
 	long ms = kahu_backoff_delay(&b, (int)attempt, 0);
 	log_info("%s: %s %s failed (%s), retrying in %ld ms (%u/%u)", st->be->name, what, key,
 		 st->be->errmsg(st->h), ms, attempt, st->attempts - 1);
-	return kahu_cancel_sleep(ms) == 0;
+	if (kahu_cancel_sleep(ms) < 0)
+		return kahu_error_set(KAHU_EINTR, "%s: %s %s: interrupted while waiting to try again "
+				      "(%s)", st->be->name, what, key, st->be->errmsg(st->h));
+	return 1;
 }
 
 static int retries_exhausted(struct kahu_store *st, const char *what, const char *key)
@@ -324,6 +364,14 @@ static int retries_exhausted(struct kahu_store *st, const char *what, const char
 		return kahu_error_wrap(KAHU_ETEMP, "%s %s: still failing after %u attempts", what, key,
 				       st->attempts);
 	return KAHU_ETEMP;
+}
+
+/* After a transient failure: 1 to try again (after the wait), or the error to return
+ * (KAHU_ETEMP when the tries are used up, KAHU_EINTR when interrupted). */
+static int retry_next(struct kahu_store *st, unsigned int attempt, const char *what, const char *key)
+{
+	int w = retry_wait(st, attempt, what, key);
+	return w == 0 ? retries_exhausted(st, what, key) : w;
 }
 
 /* ---- probe / put ---- */
@@ -360,7 +408,16 @@ int store_put_begin_ex(struct kahu_store *st, const char *key, unsigned int flag
 			return err;
 		flags &= ~KAHU_PUT_EXCLUSIVE;
 	}
-	int rc = st->be->put_begin(st->h, key, flags, size_hint, &bp);
+	int rc;
+	/* A put_begin that failed transiently created nothing (backend.h): try again. */
+	for (unsigned int attempt = 1;; attempt++) {
+		bp = NULL;
+		rc = st->be->put_begin(st->h, key, flags, size_hint, &bp);
+		if (rc != KAHU_BACKEND_ETRANSIENT)
+			break;
+		if ((err = retry_next(st, attempt, "starting to write", key)) < 0)
+			return err;
+	}
 	if (rc < 0 || !bp)
 		return rc < 0 ? map_rc(st, rc)
 			: kahu_error_set(KAHU_EPROTO, "%s: put of %s returned no stream", st->be->name, key);
@@ -379,10 +436,36 @@ int store_put_write(struct store_put *ps, const void *buf, size_t n)
 				      ps->st->be->name, ps->key);
 	if (n == 0)
 		return KAHU_OK;
-	int rc = ps->st->be->put_write(ps->bp, buf, n);
-	if (rc < 0)
-		return ps->err = map_rc(ps->st, rc);
-	return KAHU_OK;
+	struct kahu_store *st = ps->st;
+	int retry = store_has_cap(st, KAHU_BACKEND_CAP_PUT_RETRY);
+	for (unsigned int attempt = 1;; attempt++) {
+		int rc = st->be->put_write(ps->bp, buf, n);
+		if (rc == KAHU_BACKEND_OK)
+			return KAHU_OK;
+		if (rc != KAHU_BACKEND_ETRANSIENT || !retry)
+			return ps->err = map_rc(st, rc);
+		/* KAHU_BACKEND_CAP_PUT_RETRY: the stream is as before the call. */
+		int err = retry_next(st, attempt, "writing", ps->key);
+		if (err < 0)
+			return ps->err = err;
+	}
+}
+
+/* put_commit, tried again on a transient failure when the provider allows it. */
+static int put_commit_retried(struct store_put *ps)
+{
+	struct kahu_store *st = ps->st;
+	int retry = store_has_cap(st, KAHU_BACKEND_CAP_PUT_RETRY);
+	for (unsigned int attempt = 1;; attempt++) {
+		int rc = st->be->put_commit(ps->bp);
+		if (rc != KAHU_BACKEND_ETRANSIENT || !retry)
+			return map_rc(st, rc);
+		int err = retry_next(st, attempt, "committing", ps->key);
+		if (err < 0) {
+			st->be->put_abort(ps->bp);  /* the stream is still open */
+			return err;
+		}
+	}
 }
 
 int store_put_sink(void *ud, const void *buf, size_t n)
@@ -404,7 +487,7 @@ int store_put_commit(struct store_put *ps)
 				     ps->st->be->name, ps->key);
 		ps->st->be->put_abort(ps->bp);
 	} else {
-		err = map_rc(ps->st, ps->st->be->put_commit(ps->bp));
+		err = put_commit_retried(ps);
 	}
 	put_free(ps);
 	return err;
@@ -447,12 +530,20 @@ struct get_ctx {
 	uint64_t delivered;
 	int cb_err;          /* what the caller's callback returned */
 	int done;            /* stopped on purpose: the range is complete */
+	unsigned long chunks;
+	const char *key;
 };
 
 static int get_sink(void *ud, const void *buf, size_t len)
 {
 	struct get_ctx *g = ud;
 	const char *p = buf;
+	/* Between chunks, not before the first: a small object (one chunk) is still read
+	 * after an interrupt, a long read stops. */
+	if (g->chunks++ > 0 && kahu_cancelled()) {
+		g->cb_err = kahu_error_set(KAHU_EINTR, "reading %s: interrupted", g->key);
+		return 1;
+	}
 	if (g->skip) {
 		size_t drop = g->skip < len ? (size_t)g->skip : len;
 		g->skip -= drop;
@@ -485,7 +576,8 @@ int store_get(struct kahu_store *st, const char *key, uint64_t offset, uint64_t 
 	if ((err = store_key_valid(key)) < 0)
 		return err;
 	int ranged = store_has_cap(st, KAHU_BACKEND_CAP_RANGE_READ);
-	struct get_ctx g = { .fn = fn, .ud = ud, .left = length == STORE_TO_END ? UINT64_MAX : length };
+	struct get_ctx g = { .fn = fn, .ud = ud, .left = length == STORE_TO_END ? UINT64_MAX : length,
+			     .key = key };
 
 	for (unsigned int attempt = 1;; attempt++) {
 		/* A retry resumes after the bytes already delivered. */
@@ -506,8 +598,8 @@ int store_get(struct kahu_store *st, const char *key, uint64_t offset, uint64_t 
 			return g.cb_err;  /* the callback's own message stands */
 		if (rc != KAHU_BACKEND_ETRANSIENT)
 			return map_rc(st, rc);
-		if (!retry_wait(st, attempt, "reading", key))
-			return retries_exhausted(st, "reading", key);
+		if ((err = retry_next(st, attempt, "reading", key)) < 0)
+			return err;
 	}
 }
 
@@ -563,8 +655,8 @@ int store_stat(struct kahu_store *st, const char *key, struct store_stat *out)
 		}
 		if (rc != KAHU_BACKEND_ETRANSIENT)
 			return map_rc(st, rc);
-		if (!retry_wait(st, attempt, "checking", key))
-			return retries_exhausted(st, "checking", key);
+		if ((err = retry_next(st, attempt, "checking", key)) < 0)
+			return err;
 	}
 }
 
@@ -618,10 +710,8 @@ int store_list(struct kahu_store *st, const char *prefix, store_list_fn cb, void
 			err = map_rc(st, rc);
 			break;
 		}
-		if (!retry_wait(st, attempt, "listing", prefix)) {
-			err = retries_exhausted(st, "listing", prefix);
+		if ((err = retry_next(st, attempt, "listing", prefix)) < 0)
 			break;
-		}
 	}
 	free(l.last);
 	return err;
@@ -639,8 +729,8 @@ int store_remove(struct kahu_store *st, const char *key)
 			return KAHU_OK;
 		if (rc != KAHU_BACKEND_ETRANSIENT)
 			return map_rc(st, rc);
-		if (!retry_wait(st, attempt, "removing", key))
-			return retries_exhausted(st, "removing", key);
+		if ((err = retry_next(st, attempt, "removing", key)) < 0)
+			return err;
 	}
 }
 
@@ -656,8 +746,8 @@ int store_copy(struct kahu_store *st, const char *src, const char *dst)
 			int rc = st->be->copy(st->h, src, dst);
 			if (rc != KAHU_BACKEND_ETRANSIENT)
 				return map_rc(st, rc);
-			if (!retry_wait(st, attempt, "copying", src))
-				return retries_exhausted(st, "copying", src);
+			if ((err = retry_next(st, attempt, "copying", src)) < 0)
+				return err;
 		}
 	}
 	/* No server-side copy: stream it through kahu. */

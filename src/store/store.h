@@ -3,12 +3,16 @@
  * struct kahu_store is what the rest of kahu uses to read and write objects on a
  * location.  It checks the provider's ABI, validates keys, turns provider codes into
  * kahu_err codes (with the provider's message), and retries transient failures of
- * operations that are safe to repeat (stat, list, get, remove) with backoff.  Puts are
- * not retried: the data came from a stream that cannot be rewound.
+ * operations that are safe to repeat (stat, list, get, remove, copy, put_begin) with
+ * backoff.  A put stream's writes and commit are tried again only when the provider
+ * says a transient failure left the stream as it was (KAHU_BACKEND_CAP_PUT_RETRY):
+ * the data came from a stream that kahu cannot rewind.  The waits end at once when
+ * the run is interrupted (KAHU_EINTR), and so does a read between two chunks.
  *
  * Code mapping: not found → KAHU_ENOTFOUND, no space → KAHU_ENOSPC, auth →
  * KAHU_EPERM, exists → KAHU_EEXIST, transient (after the retries) → KAHU_ETEMP,
- * permanent → KAHU_EIO, configuration → KAHU_ECONFIG, unsupported → KAHU_EFAIL.  A
+ * permanent → KAHU_EIO, configuration → KAHU_ECONFIG, unsupported → KAHU_EFAIL,
+ * cancelled → KAHU_EINTR.  A
  * callback that stops get()/list() with an error gets that very error back.
  *
  * A store and its put streams are used by one thread at a time. */
@@ -42,8 +46,12 @@ typedef int (*store_list_fn)(void *ud, const char *key, const struct store_stat 
 /* store_get length: to the end of the object. */
 #define STORE_TO_END 0
 
-/* The host API handed to providers (logging through util/log, kahu's version). */
+/* The host API handed to providers (logging through util/log, kahu's version, the
+ * run's interrupt). */
 const struct kahu_host *store_host(void);
+
+/* A cancelled run (util/cancel.h) ends the store's retry waits with KAHU_EINTR at
+ * once, stops reads between chunks, and turns host->cancelled() true. */
 
 /* Check a provider's ABI header; `origin` names it in messages (a path or "built-in
  * fs").  KAHU_EFAIL with "… was built for provider ABI X.Y, this kahu supports A.B"
@@ -59,7 +67,14 @@ int store_check_config(const struct kahu_backend *be, const struct kahu_backend_
  * fake).  `be` must stay valid while the store is open. */
 int store_open_backend(const struct kahu_backend *be, const char *origin,
 		       const struct kahu_backend_kv *cfg, size_t ncfg, struct kahu_store **out);
-/* Open a location with a provider linked into kahu ("fs").  KAHU_ENOTFOUND for an
+/* Open a location with the provider called `name`, loaded by the loader
+ * (store/loader.h: KAHU_PLUGIN_PATH, the module directory, the build tree); the copy
+ * of fs linked into kahu is the last resort when no module of it is found anywhere.
+ * KAHU_ENOTFOUND when no provider has that name; the loader's refusals otherwise. */
+int store_open_provider(const char *name, const struct kahu_backend_kv *cfg, size_t ncfg,
+			struct kahu_store **out);
+/* Open a location with the copy of a provider linked into kahu ("fs"), bypassing the
+ * loader (unit tests, and store_open_provider's last resort).  KAHU_ENOTFOUND for an
  * unknown name. */
 int store_open_builtin(const char *name, const struct kahu_backend_kv *cfg, size_t ncfg,
 		       struct kahu_store **out);

@@ -1,12 +1,17 @@
 # store: the storage layer (providers, locks) and the public provider ABI.
 noinst_LIBRARIES += libkahu_store.a
-# The fs provider is linked in (entry kahu_backend_fs_init) and also built as the
-# loadable module kahu-fs.so (entry kahu_backend_init) below, from the same source.
+# The fs provider is built as the loadable module kahu-fs.so (entry kahu_backend_init)
+# below, which the loader (loader.c) finds like any other plugin; the same source is
+# also linked in (entry kahu_backend_fs_init) as the last resort (docs/BACKEND-ABI.md).
 libkahu_store_a_SOURCES = \
 	src/store/store.c src/store/store.h \
+	src/store/loader.c src/store/loader.h \
 	src/store/lock.c src/store/lock.h \
 	backends/fs/fs.c include/kahu/backend.h
-libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC
+# The build tree's module directories, searched only by the kahu of this build tree.
+libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC \
+	-DKAHU_BUILD_DIR='"$(abs_top_builddir)"' \
+	-DKAHU_BUILD_MODULE_DIRS='"$(abs_top_builddir)/backends/fs/.libs"' 
 
 kahuinclude_HEADERS += include/kahu/backend.h
 
@@ -45,3 +50,46 @@ tests_unit_check_backend_h_LDADD =
 # ... and from C++ (compiled at test time when a C++ compiler is there).
 UNIT_TESTS += tests/unit/backend_h_cxx.sh
 EXTRA_DIST += tests/unit/backend_h_cxx.sh
+
+# The loader's tests: small plugins built from tests/plugins/testplugin.c, one per
+# variant, against the public header only (the flaky one also serves t-plugins.sh),
+# and the example provider of examples/provider/.
+TEST_PLUGIN_FLAGS = -module -avoid-version -shared -rpath /nowhere
+TEST_PLUGIN_CPPFLAGS = -I$(top_srcdir)/include
+check_LTLIBRARIES = tests/plugins/kahu-multi.la tests/plugins/kahu-badmajor.la \
+	tests/plugins/kahu-nosym.la tests/plugins/kahu-short.la tests/plugins/kahu-kind.la \
+	tests/plugins/kahu-flaky.la examples/provider/kahu-memory.la
+tests_plugins_kahu_multi_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_multi_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_MULTI
+tests_plugins_kahu_multi_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_badmajor_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_badmajor_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_BADMAJOR
+tests_plugins_kahu_badmajor_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_nosym_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_nosym_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_NOSYM
+tests_plugins_kahu_nosym_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_short_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_short_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_SHORT
+tests_plugins_kahu_short_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_kind_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_kind_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_KIND
+tests_plugins_kahu_kind_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_flaky_la_SOURCES = tests/plugins/testplugin.c
+tests_plugins_kahu_flaky_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_FLAKY
+tests_plugins_kahu_flaky_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+# Built as a third party would: the public header, nothing of kahu's (see its README).
+examples_provider_kahu_memory_la_SOURCES = examples/provider/memory.c
+examples_provider_kahu_memory_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS)
+examples_provider_kahu_memory_la_CFLAGS = $(WARN_CFLAGS) $(SAN_FLAGS) -std=c99 -pedantic \
+	-fvisibility=hidden
+examples_provider_kahu_memory_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+
+check_PROGRAMS += tests/unit/check_loader
+UNIT_TESTS += tests/unit/check_loader
+tests_unit_check_loader_SOURCES = tests/unit/check_loader.c tests/unit/check_main.h
+tests_unit_check_loader_CFLAGS = $(UNIT_CFLAGS) \
+	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
+	-DEXAMPLE_PLUGIN_DIR='"$(abs_top_builddir)/examples/provider/.libs"' \
+	-DKAHU_FS_MODULE='"$(abs_top_builddir)/backends/fs/.libs/kahu-fs.so"'
+tests_unit_check_loader_LDADD = $(STORE_TEST_LIBS)
+EXTRA_tests_unit_check_loader_DEPENDENCIES = backends/fs/kahu-fs.la $(check_LTLIBRARIES)

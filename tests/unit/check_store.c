@@ -538,7 +538,7 @@ START_TEST(test_abi_major_mismatch)
 	ck_assert_ptr_null(st);
 	ck_assert_str_eq(kahu_error_last(),
 			 "storage provider /usr/lib/kahu/backends/kahu-new.so was built for provider "
-			 "ABI 2.3, but this kahu supports ABI 1.0: rebuild it against kahu "
+			 "ABI 2.3, but this kahu supports ABI 1.1: rebuild it against kahu "
 			 PACKAGE_VERSION "'s <kahu/backend.h>");
 
 	fake = *fsb;
@@ -830,6 +830,125 @@ START_TEST(test_error_mapping)
 }
 END_TEST
 
+/* ---- interruption and put retries ---- */
+
+static int interrupt_stat(struct kahu_backend_handle *h, const char *key,
+			  struct kahu_backend_stat *s)
+{
+	(void)h; (void)key; (void)s;
+	script_calls++;
+	kahu_cancel(SIGINT);  /* the Ctrl-C arrives during the first try */
+	return KAHU_BACKEND_ETRANSIENT;
+}
+
+START_TEST(test_interrupt_ends_retry_wait)
+{
+	struct kahu_store *st = open_script(KAHU_BACKEND_ETRANSIENT, 1000);
+	fake.stat = interrupt_stat;
+	/* an hour between tries: only the interrupt can end this test in time */
+	store_set_retry(st, 4, 3600 * 1000);
+	ck_assert_int_eq(store_stat(st, "k", NULL), KAHU_EINTR);
+	ck_assert_int_eq(script_calls, 1);
+	ck_assert_str_eq(kahu_error_last(), "fs: checking k: interrupted while waiting to try again "
+			 "(scripted failure)");
+	ck_assert(store_host()->cancelled(store_host()));
+	/* after an interrupt a small read still works; removal too */
+	fake.stat = script_stat;
+	script_times = 0;
+	put_bytes(st, "small", "x", 1);
+	struct kbuf b = KBUF_INIT;
+	ck_assert_int_eq(store_read_small(st, "small", 10, &b), KAHU_OK);
+	ck_assert_int_eq(store_remove(st, "small"), KAHU_OK);
+	kahu_cancel_reset();
+	kbuf_free(&b);
+	store_close(st);
+}
+END_TEST
+
+static int count_sink(void *ud, const void *buf, size_t len)
+{
+	(void)buf;
+	*(size_t *)ud += len;
+	return 0;
+}
+
+START_TEST(test_interrupt_stops_read_between_chunks)
+{
+	struct kahu_store *st = open_fs();
+	static char big[256 * 1024];
+	put_bytes(st, "big", big, sizeof big);
+	kahu_cancel(SIGINT);
+	size_t got = 0;
+	ck_assert_int_eq(store_get(st, "big", 0, STORE_TO_END, count_sink, &got), KAHU_EINTR);
+	ck_assert_str_eq(kahu_error_last(), "reading big: interrupted");
+	ck_assert_uint_lt(got, sizeof big);
+	ck_assert_uint_gt(got, 0);  /* the first chunk went through */
+	kahu_cancel_reset();
+	store_close(st);
+}
+END_TEST
+
+static int cancelled_stat(struct kahu_backend_handle *h, const char *key,
+			  struct kahu_backend_stat *s)
+{
+	(void)h; (void)key; (void)s;
+	script_calls++;
+	return KAHU_BACKEND_ECANCELLED;
+}
+
+START_TEST(test_provider_cancelled)
+{
+	struct kahu_store *st = open_script(KAHU_BACKEND_ECANCELLED, 1000);
+	fake.stat = cancelled_stat;
+	ck_assert_int_eq(store_stat(st, "k", NULL), KAHU_EINTR);
+	ck_assert_int_eq(script_calls, 1);
+	ck_assert_str_eq(kahu_error_last(), "fs: interrupted (scripted failure)");
+	/* the 1.1 host fields, as a provider sees them */
+	const struct kahu_host *host = store_host();
+	ck_assert_uint_eq(host->abi_minor, 1);
+	ck_assert(KAHU_HOST_HAS(host, cancelled));
+	ck_assert_int_eq(host->cancelled(host), 0);
+	store_close(st);
+}
+END_TEST
+
+/* put_write that fails transiently every other call, taking none of the bytes. */
+static int flaky_writes;
+static int flaky_put_write(struct kahu_backend_put *p, const void *buf, size_t len)
+{
+	if (flaky_writes++ % 2 == 0) {
+		script_calls++;
+		return KAHU_BACKEND_ETRANSIENT;
+	}
+	return real_fs->put_write(p, buf, len);
+}
+
+START_TEST(test_put_retry_capability)
+{
+	struct kahu_store *st = open_script(0, 0);
+	fake.put_write = flaky_put_write;
+	flaky_writes = 0;
+	/* without KAHU_BACKEND_CAP_PUT_RETRY a transient write failure is final */
+	ck_assert_int_eq(store_write_small(st, "p", "abc", 3), KAHU_ETEMP);
+	ck_assert_int_eq(script_calls, 1);
+	/* with it, kahu writes the same bytes again */
+	fake.capabilities |= KAHU_BACKEND_CAP_PUT_RETRY;
+	flaky_writes = 0;
+	script_calls = 0;
+	struct store_put *ps;
+	ck_assert_int_eq(store_put_begin(st, "p", &ps), KAHU_OK);
+	ck_assert_int_eq(store_put_write(ps, "abc", 3), KAHU_OK);
+	ck_assert_int_eq(store_put_write(ps, "def", 3), KAHU_OK);
+	ck_assert_int_eq(store_put_commit(ps), KAHU_OK);
+	ck_assert_int_eq(script_calls, 2);
+	struct kbuf b = KBUF_INIT;
+	ck_assert_int_eq(store_read_small(st, "p", 10, &b), KAHU_OK);
+	ck_assert_str_eq(kbuf_str(&b), "abcdef");
+	kbuf_free(&b);
+	store_close(st);
+}
+END_TEST
+
 /* ---- the loadable module ---- */
 
 START_TEST(test_loadable_module)
@@ -949,6 +1068,10 @@ static Suite *store_suite(void)
 	tcase_add_test(abi, test_transient_get_resumes);
 	tcase_add_test(abi, test_transient_wait_cancelled);
 	tcase_add_test(abi, test_error_mapping);
+	tcase_add_test(abi, test_interrupt_ends_retry_wait);
+	tcase_add_test(abi, test_interrupt_stops_read_between_chunks);
+	tcase_add_test(abi, test_provider_cancelled);
+	tcase_add_test(abi, test_put_retry_capability);
 	suite_add_tcase(s, abi);
 	return s;
 }
