@@ -356,9 +356,6 @@ static int retry_wait(struct kahu_store *st, unsigned int attempt, const char *w
 
 static int retries_exhausted(struct kahu_store *st, const char *what, const char *key)
 {
-	if (kahu_cancelled())
-		return kahu_error_set(KAHU_EINTR, "%s: %s %s: interrupted while waiting to retry",
-				      st->be->name, what, key);
 	map_rc(st, KAHU_BACKEND_ETRANSIENT);
 	if (st->attempts > 1)
 		return kahu_error_wrap(KAHU_ETEMP, "%s %s: still failing after %u attempts", what, key,

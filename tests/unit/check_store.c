@@ -781,7 +781,8 @@ START_TEST(test_transient_wait_cancelled)
 	pthread_join(t, NULL);
 	ck_assert_int_lt(woke - c.at, 1000);
 	ck_assert_int_eq(script_calls, 1);
-	ck_assert_str_eq(kahu_error_last(), "fs: checking k: interrupted while waiting to retry");
+	ck_assert_str_eq(kahu_error_last(), "fs: checking k: interrupted while waiting to try again "
+			 "(scripted failure)");
 	kahu_cancel_reset();
 	store_close(st);
 }
