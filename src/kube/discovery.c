@@ -109,6 +109,21 @@ static char *gv_name(const char *group, const char *version)
 }
 
 /* One version of an APIGroupDiscovery item. */
+/* Group, version and resource names become parts of request paths: only what
+ * Kubernetes allows there (lowercase DNS-1123 characters, at most 253, not "." or
+ * ".."), so that a hostile server's "../x" or "a/b?c" cannot steer kahu to other paths.
+ * `empty_ok`: the core group's name is "". */
+static int path_name_ok(const char *s, int empty_ok)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (!s || n > 253 || (n == 0 && !empty_ok) || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
 static void parse_aggregated_version(struct kube_discovery *d, const char *group, json_t *ver,
 				     int preferred)
 {
@@ -118,7 +133,7 @@ static void parse_aggregated_version(struct kube_discovery *d, const char *group
 	size_t i;
 	json_t *res;
 
-	if (!version || !*version)
+	if (!version || !*version || !path_name_ok(group, 1) || !path_name_ok(version, 0))
 		return;
 	if (fresh && strcmp(fresh, "Stale") == 0) {
 		/* The aggregator could not refresh this version's discovery (its
@@ -132,7 +147,7 @@ static void parse_aggregated_version(struct kube_discovery *d, const char *group
 	}
 	json_array_foreach(resources, i, res) {
 		const char *name = json_string_value(json_object_get(res, "resource"));
-		if (!name || !*name || strchr(name, '/'))
+		if (!name || !path_name_ok(name, 0))
 			continue;
 		const char *scope = json_string_value(json_object_get(res, "scope"));
 		json_t *rk = json_object_get(res, "responseKind");
@@ -202,8 +217,8 @@ int kube_discovery_parse_resource_list(struct kube_discovery *d, const char *gro
 				      jerr.text);
 	json_array_foreach(json_object_get(root, "resources"), i, res) {
 		const char *name = json_string_value(json_object_get(res, "name"));
-		if (!name || !*name || strchr(name, '/'))
-			continue; /* subresources: pods/exec, deployments/scale, … */
+		if (!name || !path_name_ok(name, 0))
+			continue; /* subresources: pods/exec, deployments/scale, …; odd names */
 		const char *kind = json_string_value(json_object_get(res, "kind"));
 		const char *singular = json_string_value(json_object_get(res, "singularName"));
 
@@ -246,7 +261,7 @@ int kube_discovery_parse_group_list(const char *json, size_t len, int core,
 		/* APIVersions: {"versions": ["v1"]}; the first is the preferred one. */
 		json_array_foreach(json_object_get(root, "versions"), i, v) {
 			const char *ver = json_string_value(v);
-			if (!ver || !*ver)
+			if (!ver || !path_name_ok(ver, 0))
 				continue;
 			strv_push_owned(gvs, xasprintf("/%s", ver));
 			strv_push(preferred, i == 0 ? "1" : "0");
@@ -256,11 +271,11 @@ int kube_discovery_parse_group_list(const char *json, size_t len, int core,
 			const char *name = json_string_value(json_object_get(g, "name"));
 			const char *pref = json_string_value(json_object_get(
 				json_object_get(g, "preferredVersion"), "version"));
-			if (!name || !*name)
+			if (!name || !path_name_ok(name, 0))
 				continue;
 			json_array_foreach(json_object_get(g, "versions"), j, v) {
 				const char *ver = json_string_value(json_object_get(v, "version"));
-				if (!ver || !*ver)
+				if (!ver || !path_name_ok(ver, 0))
 					continue;
 				int is_pref = pref ? strcmp(pref, ver) == 0 : j == 0;
 				strv_push_owned(gvs, xasprintf("%s/%s", name, ver));

@@ -152,6 +152,40 @@ START_TEST(test_group_list_parse)
 }
 END_TEST
 
+/* Names that would steer a request path elsewhere are not taken from a server. */
+START_TEST(test_hostile_names)
+{
+	static const char agg[] =
+		"{\"kind\":\"APIGroupDiscoveryList\",\"items\":["
+		"{\"metadata\":{\"name\":\"../../x\"},\"versions\":[{\"version\":\"v1\",\"resources\":"
+		"[{\"resource\":\"things\",\"scope\":\"Cluster\",\"verbs\":[\"list\"]}]}]},"
+		"{\"metadata\":{\"name\":\"ok.example.com\"},\"versions\":["
+		"{\"version\":\"v1?watch=1\",\"resources\":[{\"resource\":\"a\",\"verbs\":[\"list\"]}]},"
+		"{\"version\":\"v1\",\"resources\":["
+		"{\"resource\":\"..\",\"verbs\":[\"list\"]},{\"resource\":\"b#c\",\"verbs\":[\"list\"]},"
+		"{\"resource\":\"Widgets\",\"verbs\":[\"list\"]},"
+		"{\"resource\":\"widgets\",\"scope\":\"Namespaced\",\"verbs\":[\"list\"]}]}]}]}";
+	struct kube_discovery *d = kube_discovery_new();
+	ck_assert_int_eq(kube_discovery_parse_aggregated(d, agg, strlen(agg)), 0);
+	ck_assert_uint_eq(d->n, 1);
+	ck_assert_str_eq(d->res[0].group, "ok.example.com");
+	ck_assert_str_eq(d->res[0].resource, "widgets");
+	kube_discovery_free(d);
+
+	static const char groups[] =
+		"{\"kind\":\"APIGroupList\",\"groups\":["
+		"{\"name\":\"..\",\"versions\":[{\"version\":\"v1\"}]},"
+		"{\"name\":\"a/b\",\"versions\":[{\"version\":\"v1\"}]},"
+		"{\"name\":\"good.io\",\"versions\":[{\"version\":\"../v1\"},{\"version\":\"v2\"}]}]}";
+	struct strv gvs = STRV_INIT, pref = STRV_INIT;
+	ck_assert_int_eq(kube_discovery_parse_group_list(groups, strlen(groups), 0, &gvs, &pref), 0);
+	ck_assert_uint_eq(gvs.n, 1);
+	ck_assert_str_eq(gvs.v[0], "good.io/v2");
+	strv_free(&gvs);
+	strv_free(&pref);
+}
+END_TEST
+
 START_TEST(test_find)
 {
 	struct kube_discovery *d = aggregated();
@@ -251,6 +285,7 @@ static Suite *discovery_suite(void)
 	tcase_add_test(tc, test_aggregated_parse);
 	tcase_add_test(tc, test_legacy_parse);
 	tcase_add_test(tc, test_group_list_parse);
+	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_ambiguity);
 	tcase_add_test(tc, test_suggest);
