@@ -6,6 +6,7 @@
 #include "cmd/common_opts.h"
 #include "cmd/ctx.h"
 #include "store/config.h"
+#include "store/lock.h"
 #include "store/repo.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -56,6 +57,17 @@ int cmd_open_repo(struct kahu_ctx *ctx, int allow_key_generate, struct repo **ou
 	return repo_open(&o, out);
 }
 
+struct repo_try {
+	struct repo *repo;
+	const char *purpose;
+};
+
+static int repo_try_lock(void *ud, struct store_lock **out)
+{
+	struct repo_try *t = ud;
+	return repo_lock(t->repo, t->purpose, out);
+}
+
 int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, struct store_lock **out)
 {
 	const char *wait = cmd_opt_str(ctx, "lock-wait");
@@ -63,34 +75,8 @@ int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, 
 	int rc;
 	if (wait && (rc = duration_parse(wait, "--lock-wait", &limit)) < 0)
 		return rc;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	long pause_ms = 1000;
-	for (int said = 0;; said = 1) {
-		rc = repo_lock(repo, purpose, out);
-		if (rc != KAHU_ELOCKED || limit <= 0)
-			return rc;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t left_ms = limit * 1000 - ((int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
-						   (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left_ms <= 0)
-			return kahu_error_wrap(rc, "waited %s for the lock", wait);
-		if (!said)
-			log_notice("%s; waiting up to %s for it", kahu_error_last(), wait);
-		else
-			log_info("%s; still waiting", kahu_error_last());
-		/* Sleep in slices, so that Ctrl-C ends the wait at once. */
-		for (long slept = 0; slept < pause_ms && slept < left_ms; slept += 100) {
-			if (kahu_interrupted())
-				return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
-			struct timespec ts = { 0, 100 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
-		if (kahu_interrupted())
-			return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
-		if (pause_ms < 15000)
-			pause_ms *= 2;
-	}
+	struct repo_try t = { repo, purpose };
+	return store_lock_wait(repo_try_lock, &t, limit, wait, out);
 }
 
 int cmd_repo_keyed(const struct kahu_ctx *ctx, struct repo *repo)
