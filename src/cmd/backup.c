@@ -6,6 +6,7 @@
 #include "cli/progress.h"
 #include "engine/backup.h"
 #include "engine/labelsel.h"
+#include "engine/parent.h"
 #include "engine/retention.h"
 #include "engine/scope.h"
 #include "kube/client.h"
@@ -82,115 +83,6 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 {
 	(void)ud;
 	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
-}
-
-/* The manifest of a listed backup, authenticated with `key` (NULL: only an unencrypted
- * manifest passes, there being nothing to check it with) and naming that backup: the
- * fields prune and the parent search act on.  NULL, with the reason in *why (allocated), when it cannot be
- * read or trusted. */
-static struct manifest *trusted_manifest(const struct repo_backup *b, const struct kahu_key *key,
-					 char **why)
-{
-	struct manifest *m = NULL;
-	*why = NULL;
-	if (b->problem || !b->manifest) {
-		*why = xstrdup(b->problem ? b->problem : "its manifest cannot be read");
-		return NULL;
-	}
-	/* The parsed document, serialized again: the MAC covers its canonical form, so
-	 * what is authenticated is exactly what is acted on. */
-	char *text = json_dumps(b->manifest, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = text ? manifest_load(text, strlen(text), key, &m) :
-		 kahu_error_set(KAHU_ENOMEM, "cannot serialize the manifest of backup %s", b->name);
-	free(text);
-	if (rc < 0) {
-		*why = xstrdup(kahu_error_last());
-		kahu_error_clear();
-		return NULL;
-	}
-	if (strcmp(m->name, b->name) != 0) {
-		/* Authentic, but another backup's, copied over this one's. */
-		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
-		manifest_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-struct parent_search {
-	const char *scope_digest;
-	const char *name;          /* the backup being created */
-	const struct kahu_key *key;
-	int want_full;             /* differential: the newest full backup */
-	char *best;
-	char *best_full;           /* the full backup its chain starts from */
-	int64_t best_time;
-};
-
-static int find_parent_cb(void *ud, const struct repo_backup *b)
-{
-	struct parent_search *ps = ud;
-	char *why = NULL;
-	if (!b->complete || b->problem || !b->manifest || strcmp(b->name, ps->name) == 0)
-		return 0;
-	const char *digest = json_string_value(json_object_get(b->manifest, "scope_digest"));
-	if (!digest || strcmp(digest, ps->scope_digest) != 0)
-		return 0;
-	/* Of the same scope: what it says about itself counts once authenticated. */
-	struct manifest *m = trusted_manifest(b, ps->key, &why);
-	if (!m) {
-		log_warn("backup %s is not considered as a parent: %s", b->name, why);
-		free(why);
-		return 0;
-	}
-	/* A Failed backup holds nothing of its own to build on. */
-	int fit = m->status != MANIFEST_FAILED && strcmp(m->scope_digest, ps->scope_digest) == 0 &&
-		  (!ps->want_full || m->type == MANIFEST_FULL);
-	if (fit && (int64_t)m->completed >= ps->best_time) {
-		free(ps->best);
-		free(ps->best_full);
-		ps->best = xstrdup(b->name);
-		ps->best_full = xstrdup(m->type == MANIFEST_FULL ? b->name : m->base);
-		ps->best_time = m->completed;
-	}
-	manifest_free(m);
-	return 0;
-}
-
-static int resolve_parent(struct repo *repo, const struct kahu_key *key, const char *name,
-			  const char *explicit_parent, enum backup_kind kind, const char *digest,
-			  char **parent, char **full)
-{
-	struct parent_search ps = { .scope_digest = digest, .name = name, .key = key,
-				    .want_full = kind == BACKUP_DIFFERENTIAL };
-	int rc;
-	if (explicit_parent) {
-		struct manifest_view mv;
-		if ((rc = backup_read_manifest(repo, explicit_parent, 1, &mv)) < 0)
-			return kahu_error_wrap(rc, "--parent %s", explicit_parent);
-		if (mv.status && strcmp(mv.status, "Failed") == 0) {
-			manifest_view_clear(&mv);
-			return kahu_error_set(KAHU_EUSAGE, "--parent %s: that backup is Failed (no resource type "
-					      "could be backed up), there is nothing to build on; name another one",
-					      explicit_parent);
-		}
-		*parent = xstrdup(explicit_parent);
-		*full = xstrdup(mv.chain_full ? mv.chain_full : explicit_parent);
-		manifest_view_clear(&mv);
-		return 0;
-	}
-	if ((rc = repo_list_backups(repo, find_parent_cb, &ps)) < 0)
-		return rc;
-	if (!ps.best)
-		return kahu_error_set(KAHU_ENOTFOUND,
-				      "no completed %sbackup of the same scope on this location to base a%s %s backup on; "
-				      "create a full backup first (or name one with --parent)",
-				      kind == BACKUP_DIFFERENTIAL ? "full " : "",
-				      kind == BACKUP_INCREMENTAL ? "n" : "",
-				      kind == BACKUP_INCREMENTAL ? "incremental" : "differential");
-	*parent = ps.best;
-	*full = ps.best_full ? ps.best_full : xstrdup(ps.best);
-	return 0;
 }
 
 static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, const char *name)
@@ -354,7 +246,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		}
 		manifest_scope_digest(key, stext, strlen(stext), digest);
 		if (kind != BACKUP_FULL &&
-		    (rc = resolve_parent(repo, key, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
+		    (rc = parent_resolve(repo, key, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
 			goto out_spec;
 		spec.st = repo_store(repo);
 		spec.key = key;
@@ -710,7 +602,7 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 		struct repo_backup rb = { .name = e->name, .complete = 1, .problem = e->problem,
 					  .manifest = e->manifest };
 		char *why = NULL;
-		struct manifest *m = trusted_manifest(&rb, key, &why);
+		struct manifest *m = backup_trusted_manifest(&rb, key, &why);
 		/* the authenticated labels decide */
 		json_t *labels = json_object();
 		for (size_t j = 0; m && j < m->n_labels; j++)
@@ -857,7 +749,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		}
 		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
 					  .manifest = it->manifest };
-		if (!(it->m = trusted_manifest(&rb, key, &it->why))) {
+		if (!(it->m = backup_trusted_manifest(&rb, key, &it->why))) {
 			/* Left alone; what it says it builds on is kept too (retention.h). */
 			e->state = RET_UNTRUSTED;
 			e->parent = json_string_value(json_object_get(it->manifest, "parent"));

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cmd/ctx.h"
+#include "engine/mview.h"
 #include "store/repo.h"
 
 struct kahu_scope;
@@ -13,18 +14,6 @@ struct kahu_scope;
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
 
-/* A backup's manifest, read (and, with verify, authenticated with the repository's
- * key: KAHU_ECRYPTO when altered or forged). */
-struct manifest_view {
-	json_t *doc;              /* the whole manifest */
-	const char *name;
-	const char *status;
-	const char *type;
-	const char *parent;
-	const char *chain_full;
-	int encrypted;
-};
-int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest_view *mv);
 /* backup_read_manifest, authenticated, for a command that trusts what the backup holds
  * (describe, download, verify, logs, restore): a backup that is not encrypted has no
  * MAC, and on a keyed location it is refused (KAHU_ECRYPTO) unless the command got
@@ -32,6 +21,5 @@ int backup_read_manifest(struct repo *repo, const char *name, int verify, struct
  * authenticated. */
 int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
 			struct manifest_view *mv);
-void manifest_view_clear(struct manifest_view *mv);
 
 #endif
