@@ -1,6 +1,5 @@
 /* kahu backup create|list|delete|prune — writing and managing backups on a location.
  * (describe, download, verify and logs, which read backups, are in backup_read.c.) */
-#include "cmd/backup_common.h"
 #include "cmd/common_opts.h"
 #include "archive/manifest.h"
 #include "cli/progress.h"
@@ -8,6 +7,7 @@
 #include "engine/labelsel.h"
 #include "engine/parent.h"
 #include "engine/retention.h"
+#include "engine/run_backup.h"
 #include "engine/scope.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -24,26 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "util/strv.h"
-
-/* ---- shared helpers (backup_common.h) ---- */
-
-/* Scope flags shared with restore create. */
-int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
-{
-	struct kahu_scope *s = scope_new();
-	int rc;
-	if ((rc = scope_set_namespaces(s, inv_str(inv, "include-namespaces"), inv_str(inv, "exclude-namespaces"))) < 0 ||
-	    (rc = scope_set_resources(s, inv_str(inv, "include-resources"), inv_str(inv, "exclude-resources"))) < 0 ||
-	    (rc = scope_set_cluster_resources(s, inv_str(inv, "include-cluster-resources"))) < 0 ||
-	    (rc = scope_set_selector(s, inv_str(inv, "selector"))) < 0 ||
-	    (rc = scope_set_or_selector(s, inv_str(inv, "or-selector"))) < 0 ||
-	    (rc = scope_set_names(s, inv_str(inv, "include-names"), inv_str(inv, "exclude-names"))) < 0) {
-		scope_free(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
 
 /* --labels k=v,k2=v2 (repeatable) → {"k":"v",…}. */
 static int parse_labels(const struct strv *vals, json_t **out)
@@ -118,25 +98,50 @@ static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, con
 	       name, o->items, o->plan.n);
 }
 
-/* A run that failed (full disk, lost cluster, interrupted): remove what it wrote of
- * backups/<name>/ (we hold the lock, and the name was free when we started), so that
- * "nothing was kept" is true; if that fails too, say what is left and who removes it.
- * Keeps the error code; the message says both. */
-static void discard_partial(struct repo *repo, const char *name, int rc)
+static void on_backup_phase(void *ud, const char *what)
 {
-	char *why = xstrdup(kahu_error_last());
-	uint64_t n = 0;
-	int rrc = repo_remove_backup(repo, name, &n);
-	if (rrc == 0 || rrc == KAHU_ENOTFOUND) {
-		if (n)
-			log_info("removed the %llu object%s backup %s had written", (unsigned long long)n,
-				 n == 1 ? "" : "s", name);
-		kahu_error_set(rc, "backup %s failed, nothing was kept: %s", name, why);
+	struct kahu_ctx *ctx = ud;
+	if (what)
+		progress_start(ctx->progress, what);
+	else
+		progress_done();
+}
+
+static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
+			 const struct backup_run_result *res)
+{
+	const struct backup_outcome *out = &res->out;
+	const char *name = rs->name, *parent = res->parent;
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "name", name,
+					"status", out->status, "type", rs->kind == BACKUP_FULL ? "full" :
+					rs->kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
+					"items", (json_int_t)out->items, "storedItems", (json_int_t)out->stored,
+					"storedBytes", (json_int_t)out->stored_bytes, "parent", parent);
+		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		json_decref(doc);
+	} else if (ctx->out == OUT_NAME) {
+		printf("backup/%s\n", name);
 	} else {
-		kahu_error_set(rc, "backup %s failed: %s; what it wrote could not be removed (%s): "
-			       "it is not listed, and backup prune removes it", name, why, kahu_error_last());
+		char size[32];
+		out_human_bytes(out->stored_bytes, size, sizeof size);
+		printf("Backup %s %s: %ld items of %zu types, %s stored",
+		       name, strcmp(out->status, "Completed") == 0 ? "completed" :
+		       strcmp(out->status, "Failed") == 0 ? "failed" : "partially failed",
+		       out->items, out->plan.n, size);
+		if (rs->kind != BACKUP_FULL)
+			printf(" (%ld changed since %s)", out->stored, parent);
+		printf(".\n");
+		for (size_t i = 0; i < out->plan.n; i++) {
+			const struct plan_type *t = &out->plan.types[i];
+			if (!t->error)
+				continue;
+			printf("  %s: %s\n", t->group_resource, t->message);
+			if (t->carried_from)
+				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
+				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
+		}
 	}
-	free(why);
 }
 
 static int run_backup_create(struct kahu_ctx *ctx)
@@ -146,18 +151,11 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	struct kahu_scope *scope = NULL;
 	struct kube_client *kc;
 	struct kube_config *kcfg;
-	struct kube_discovery *disc = NULL;
-	struct repo *repo = NULL;
-	struct store_lock *lock = NULL;
-	const struct kahu_key *key = NULL;
-	struct backup_outcome out = { 0 };
+	struct run_repo rr;
+	struct backup_run_result res = { 0 };
 	json_t *labels = NULL;
-	char *parent = NULL, *full = NULL, *digest = NULL, *stext = NULL;
-	struct strv warnings = STRV_INIT;
 	long parallel = 4, level = 3, page = 500;
 	int64_t ttl = 720 * 3600;
-	int dry = inv_count(inv, "dry-run") > 0;
-	int noenc = inv_count(inv, "no-encryption") > 0;
 	enum backup_kind kind = BACKUP_FULL;
 	int rc;
 
@@ -177,161 +175,44 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	    (rc = inv_long(inv, "page-size", 1, 100000, &page)) < 0 ||
 	    (inv_str(inv, "ttl") && (rc = duration_parse(inv_str(inv, "ttl"), "--ttl", &ttl)) < 0) ||
 	    (rc = parse_labels(inv_list(inv, "labels"), &labels)) < 0 ||
-	    (rc = scope_from_flags(inv, &scope)) < 0)
+	    (rc = scope_from_flags(inv, &scope)) < 0 ||
+	    (rc = cmd_run_repo(ctx, &rr)) < 0 ||
+	    (rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0)
 		goto out;
 
-	/* The cluster: what does it serve, what does the scope mean there? */
-	if ((rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0 ||
-	    (rc = kube_discover(kc, &disc)) < 0 || (rc = scope_resolve(scope, disc, &warnings)) < 0)
-		goto out;
-	for (size_t i = 0; i < warnings.n; i++)
-		log_warn("%s", warnings.v[i]);
-	json_t *sj = scope_to_json(scope);
-	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(sj);
-	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
-
-	struct backup_spec spec = {
+	struct backup_run_spec rs = {
 		.name = name,
 		.scope = scope,
-		.disc = disc,
 		.kind = kind,
+		.parent = inv_str(inv, "parent"),
 		.parallel = (int)parallel,
 		.page_size = page,
 		.compression_level = (int)level,
 		.ttl_seconds = ttl,
 		.labels = labels,
-		.cluster = json_pack("{s:s, s:s?, s:s?}", "server", kcfg->server, "context",
-				     kcfg->context_name, "version", disc->server_version),
-		.dry_run = dry,
-		.scope_digest = digest,
+		.dry_run = inv_count(inv, "dry-run") > 0,
+		.no_encryption = inv_count(inv, "no-encryption") > 0,
+		.kc = kc,
+		.server = kcfg->server,
+		.context = kcfg->context_name,
+		.repo = &rr,
+		.phase = on_backup_phase,
+		.progress = on_backup_progress,
+		.ud = ctx,
 	};
-
-	if (!dry) {
-		if ((rc = cmd_open_repo(ctx, !noenc, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0)
-			goto out_spec;
-		if (noenc) {
-			log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
-				 "use this for test clusters only", name);
-			if (cmd_repo_keyed(ctx, repo))
-				log_warn("location %s is keyed: with no MAC, backup %s cannot be told from a "
-					 "forgery, so describe, verify, download, logs and restore will refuse "
-					 "it unless --allow-unencrypted", repo_location(repo)->name, name);
-		} else if ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0) {
-			goto out_spec;
-		}
-		if ((rc = cmd_repo_lock(ctx, repo, "backup create", &lock)) < 0)
-			goto out_spec;
-		/* Leftovers of a killed run (temporaries of unfinished puts): we hold the
-		 * lock, so no run of ours is writing them. */
-		unsigned int temps = 0;
-		if ((rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
-			goto out_spec;
-		if (temps)
-			log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
-		int state = repo_backup_exists(repo, name);
-		if (state == REPO_BACKUP_COMPLETE) {
-			rc = kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
-					    name, repo_location(repo)->name);
-			goto out_spec;
-		}
-		if (state == REPO_BACKUP_INCOMPLETE) {
-			/* We hold the lock: nobody is writing it.  A leftover of an interrupted run. */
-			log_warn("removing the leftovers of an interrupted backup named %s", name);
-			if ((rc = repo_remove_backup(repo, name, NULL)) < 0)
-				goto out_spec;
-		} else if (state < 0) {
-			rc = state;
-			goto out_spec;
-		}
-		manifest_scope_digest(key, stext, strlen(stext), digest);
-		if (kind != BACKUP_FULL &&
-		    (rc = parent_resolve(repo, key, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
-			goto out_spec;
-		spec.st = repo_store(repo);
-		spec.key = key;
-		spec.parent = parent;
-		spec.chain_full = full;
-		if (parent)
-			log_notice("%s backup based on %s", kind == BACKUP_INCREMENTAL ? "incremental" : "differential", parent);
-	}
-
-	progress_start(ctx->progress, dry ? "planning" : "backing up");
-	spec.progress = on_backup_progress;
-	rc = backup_create(kc, &spec, &out);
-	if (rc == 0 && !dry)
-		rc = backup_write_manifest(&spec, &out);
-	progress_done();
-	if (rc < 0) {
-		if (!dry && rc != KAHU_EEXIST)
-			discard_partial(repo, name, rc);
-		goto out_spec;
-	}
-
-	if (dry) {
-		print_plan(ctx, &out, name);
-	} else if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "name", name,
-					"status", out.status, "type", spec.kind == BACKUP_FULL ? "full" :
-					spec.kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
-					"items", (json_int_t)out.items, "storedItems", (json_int_t)out.stored,
-					"storedBytes", (json_int_t)out.stored_bytes, "parent", parent);
-		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
-		json_decref(doc);
-	} else if (ctx->out == OUT_NAME) {
-		printf("backup/%s\n", name);
-	} else {
-		char size[32];
-		out_human_bytes(out.stored_bytes, size, sizeof size);
-		printf("Backup %s %s: %ld items of %zu types, %s stored",
-		       name, strcmp(out.status, "Completed") == 0 ? "completed" :
-		       strcmp(out.status, "Failed") == 0 ? "failed" : "partially failed",
-		       out.items, out.plan.n, size);
-		if (kind != BACKUP_FULL)
-			printf(" (%ld changed since %s)", out.stored, parent);
-		printf(".\n");
-		for (size_t i = 0; i < out.plan.n; i++) {
-			const struct plan_type *t = &out.plan.types[i];
-			if (!t->error)
-				continue;
-			printf("  %s: %s\n", t->group_resource, t->message);
-			if (t->carried_from)
-				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
-				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
-		}
-	}
-	if (!dry && strcmp(out.status, "Failed") == 0) {
-		rc = kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
-				    "no other type holds an object, so it holds nothing of its own; it is kept as Failed "
-				    "for its log (kahu backup logs %s), prune's --keep-* policies do not count it and "
-				    "no incremental backup builds on it", name, plan_failed_types(&out.plan), name);
+	rc = backup_run(&rs, &res);
+	if (!res.have_outcome)
+		goto out;
+	if (rs.dry_run)
+		print_plan(ctx, &res.out, name);
+	else
+		print_backup(ctx, &rs, &res);
+	if (rc == KAHU_EFAIL || rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
-	} else if (!dry && strcmp(out.status, "Completed") != 0) {
-		if (out.failed)
-			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
-					    "%ld objects could not be backed up (see the warnings)",
-					    name, plan_failed_types(&out.plan), out.failed);
-		else
-			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types "
-					    "could not be backed up", name,
-					    plan_failed_types(&out.plan));
-		log_error("%s", kahu_error_last());
-	}
-out_spec:
-	json_decref(spec.cluster);
 out:
-	backup_outcome_free(&out);
-	if (lock && repo_unlock(lock) < 0 && rc == 0)
-		rc = kahu_error_code();
-	repo_close(repo);
-	kube_discovery_free(disc);
+	backup_run_result_free(&res);
 	scope_free(scope);
 	json_decref(labels);
-	strv_free(&warnings);
-	free(parent);
-	free(full);
-	free(digest);
-	free(stext);
 	return rc;
 }
 

@@ -1,5 +1,4 @@
 /* kahu backup describe|download|verify|logs — reading backups back. */
-#include "cmd/backup_common.h"
 #include "cmd/common_opts.h"
 #include "archive/bundle.h"
 #include "archive/envelope.h"
@@ -23,23 +22,6 @@
 
 /* ---- reading a manifest ---- */
 
-int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
-			struct manifest_view *mv)
-{
-	int rc = backup_read_manifest(repo, name, 1, mv);
-	if (rc < 0 || mv->encrypted)
-		return rc;
-	if (!cmd_repo_keyed(ctx, repo)) {
-		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
-		return 0;
-	}
-	char *what = xasprintf("backup %s is not encrypted", name);
-	rc = cmd_unencrypted_rule(ctx, repo, what);
-	free(what);
-	if (rc < 0)
-		manifest_view_clear(mv);
-	return rc;
-}
 
 /* Open a backup's metadata bundle for reading: the manifest verified, the key. */
 struct opened {

@@ -9,7 +9,11 @@ libkahu_engine_a_SOURCES = \
 	src/engine/mview.c src/engine/mview.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
+	src/engine/restore_record.c src/engine/restore_record.h \
 	src/engine/retention.c src/engine/retention.h \
+	src/engine/run.c src/engine/run.h \
+	src/engine/run_backup.c src/engine/run_backup.h \
+	src/engine/run_restore.c src/engine/run_restore.h \
 	src/engine/scope.c src/engine/scope.h
 
 check_PROGRAMS += tests/unit/check_labelsel
