@@ -10,6 +10,7 @@
 #include "engine/mview.h"
 #include "engine/restore_record.h"
 #include "store/store.h"
+#include "util/fileio.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -21,18 +22,18 @@ static void log_line(void *ud, int level, const char *json_line)
 	fprintf(ud, "%s\n", json_line);
 }
 
-static FILE *private_temp(void)
+/* An unlinked private temporary file (util/fileio.h), or NULL with the error set. */
+static FILE *private_temp(const char *what)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *tpath = xasprintf("%s/kahu-restore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	int fd = mkstemp(tpath);
+	char *path;
+	int fd = kahu_tmpfile(NULL, "kahu-restore.", what, 1, &path);
 	FILE *f = NULL;
-	if (fd >= 0) {
-		unlink(tpath);
-		if (!(f = fdopen(fd, "w+")))
-			close(fd);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w+"))) {
+		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what, strerror(errno));
+		close(fd);
 	}
-	free(tpath);
 	return f;
 }
 
@@ -82,10 +83,9 @@ static int prepare_location(const struct restore_create_spec *rs, struct repo *r
 		return kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
 	if (err != KAHU_ENOTFOUND)
 		return err;
-	rc->results = private_temp();
-	*logf = rc->results ? private_temp() : NULL;
-	if (!rc->results || !*logf)
-		return kahu_error_set(KAHU_EIO, "cannot create a temporary file: %s", strerror(errno));
+	if (!(rc->results = private_temp("the restore's results")) ||
+	    !(*logf = private_temp("the restore's log")))
+		return kahu_error_code();
 	return 0;
 }
 
