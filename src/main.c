@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else {
 		kahu_error_clear();
-		rc = inv.cmd->run(&ctx);
+		rc = cmd_dispatch(&ctx);
 	}
 
 	int orc = out_finish_stdout();

@@ -36,9 +36,14 @@ struct kahu_opt {
 struct kahu_ctx;
 
 enum {
-	CMD_CLUSTER = 1 << 0,  /* needs the kubeconfig loaded (dispatcher does it) */
+	CMD_CLUSTER = 1 << 0,  /* talks to the cluster (ctx_kube_client, ctx_kube_config) */
 	CMD_HIDDEN = 1 << 1,
 	CMD_NOUN = 1 << 2,     /* a noun that groups verbs, no handler */
+	/* What the dispatcher does before the handler runs, and undoes after it, as
+	 * git's RUN_SETUP: */
+	CMD_REPO = 1 << 3,     /* open the location (ctx->repo) from the repository flags */
+	CMD_LOCK = 1 << 4,     /* also take its lock (ctx->lock; the purpose is the command's
+				* name; --lock-wait when the command has it) */
 };
 
 struct kahu_cmd {

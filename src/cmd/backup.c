@@ -1,12 +1,13 @@
 /* kahu backup create|list|delete|prune — writing and managing backups on a location.
  * (describe, download, verify and logs, which read backups, are in backup_read.c.) */
-#include "cmd/backup_common.h"
 #include "cmd/common_opts.h"
 #include "archive/manifest.h"
 #include "cli/progress.h"
 #include "engine/backup.h"
 #include "engine/labelsel.h"
+#include "engine/parent.h"
 #include "engine/retention.h"
+#include "engine/run_backup.h"
 #include "engine/scope.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -23,26 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "util/strv.h"
-
-/* ---- shared helpers (backup_common.h) ---- */
-
-/* Scope flags shared with restore create. */
-int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
-{
-	struct kahu_scope *s = scope_new();
-	int rc;
-	if ((rc = scope_set_namespaces(s, inv_str(inv, "include-namespaces"), inv_str(inv, "exclude-namespaces"))) < 0 ||
-	    (rc = scope_set_resources(s, inv_str(inv, "include-resources"), inv_str(inv, "exclude-resources"))) < 0 ||
-	    (rc = scope_set_cluster_resources(s, inv_str(inv, "include-cluster-resources"))) < 0 ||
-	    (rc = scope_set_selector(s, inv_str(inv, "selector"))) < 0 ||
-	    (rc = scope_set_or_selector(s, inv_str(inv, "or-selector"))) < 0 ||
-	    (rc = scope_set_names(s, inv_str(inv, "include-names"), inv_str(inv, "exclude-names"))) < 0) {
-		scope_free(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
 
 /* --labels k=v,k2=v2 (repeatable) → {"k":"v",…}. */
 static int parse_labels(const struct strv *vals, json_t **out)
@@ -84,115 +65,6 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
 }
 
-/* The manifest of a listed backup, authenticated with `key` (NULL: only an unencrypted
- * manifest passes, there being nothing to check it with) and naming that backup: the
- * fields prune and the parent search act on.  NULL, with the reason in *why (allocated), when it cannot be
- * read or trusted. */
-static struct manifest *trusted_manifest(const struct repo_backup *b, const struct kahu_key *key,
-					 char **why)
-{
-	struct manifest *m = NULL;
-	*why = NULL;
-	if (b->problem || !b->manifest) {
-		*why = xstrdup(b->problem ? b->problem : "its manifest cannot be read");
-		return NULL;
-	}
-	/* The parsed document, serialized again: the MAC covers its canonical form, so
-	 * what is authenticated is exactly what is acted on. */
-	char *text = json_dumps(b->manifest, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = text ? manifest_load(text, strlen(text), key, &m) :
-		 kahu_error_set(KAHU_ENOMEM, "cannot serialize the manifest of backup %s", b->name);
-	free(text);
-	if (rc < 0) {
-		*why = xstrdup(kahu_error_last());
-		kahu_error_clear();
-		return NULL;
-	}
-	if (strcmp(m->name, b->name) != 0) {
-		/* Authentic, but another backup's, copied over this one's. */
-		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
-		manifest_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-struct parent_search {
-	const char *scope_digest;
-	const char *name;          /* the backup being created */
-	const struct kahu_key *key;
-	int want_full;             /* differential: the newest full backup */
-	char *best;
-	char *best_full;           /* the full backup its chain starts from */
-	int64_t best_time;
-};
-
-static int find_parent_cb(void *ud, const struct repo_backup *b)
-{
-	struct parent_search *ps = ud;
-	char *why = NULL;
-	if (!b->complete || b->problem || !b->manifest || strcmp(b->name, ps->name) == 0)
-		return 0;
-	const char *digest = json_string_value(json_object_get(b->manifest, "scope_digest"));
-	if (!digest || strcmp(digest, ps->scope_digest) != 0)
-		return 0;
-	/* Of the same scope: what it says about itself counts once authenticated. */
-	struct manifest *m = trusted_manifest(b, ps->key, &why);
-	if (!m) {
-		log_warn("backup %s is not considered as a parent: %s", b->name, why);
-		free(why);
-		return 0;
-	}
-	/* A Failed backup holds nothing of its own to build on. */
-	int fit = m->status != MANIFEST_FAILED && strcmp(m->scope_digest, ps->scope_digest) == 0 &&
-		  (!ps->want_full || m->type == MANIFEST_FULL);
-	if (fit && (int64_t)m->completed >= ps->best_time) {
-		free(ps->best);
-		free(ps->best_full);
-		ps->best = xstrdup(b->name);
-		ps->best_full = xstrdup(m->type == MANIFEST_FULL ? b->name : m->base);
-		ps->best_time = m->completed;
-	}
-	manifest_free(m);
-	return 0;
-}
-
-static int resolve_parent(struct repo *repo, const struct kahu_key *key, const char *name,
-			  const char *explicit_parent, enum backup_kind kind, const char *digest,
-			  char **parent, char **full)
-{
-	struct parent_search ps = { .scope_digest = digest, .name = name, .key = key,
-				    .want_full = kind == BACKUP_DIFFERENTIAL };
-	int rc;
-	if (explicit_parent) {
-		struct manifest_view mv;
-		if ((rc = backup_read_manifest(repo, explicit_parent, 1, &mv)) < 0)
-			return kahu_error_wrap(rc, "--parent %s", explicit_parent);
-		if (mv.status && strcmp(mv.status, "Failed") == 0) {
-			manifest_view_clear(&mv);
-			return kahu_error_set(KAHU_EUSAGE, "--parent %s: that backup is Failed (no resource type "
-					      "could be backed up), there is nothing to build on; name another one",
-					      explicit_parent);
-		}
-		*parent = xstrdup(explicit_parent);
-		*full = xstrdup(mv.chain_full ? mv.chain_full : explicit_parent);
-		manifest_view_clear(&mv);
-		return 0;
-	}
-	if ((rc = repo_list_backups(repo, find_parent_cb, &ps)) < 0)
-		return rc;
-	if (!ps.best)
-		return kahu_error_set(KAHU_ENOTFOUND,
-				      "no completed %sbackup of the same scope on this location to base a%s %s backup on; "
-				      "create a full backup first (or name one with --parent)",
-				      kind == BACKUP_DIFFERENTIAL ? "full " : "",
-				      kind == BACKUP_INCREMENTAL ? "n" : "",
-				      kind == BACKUP_INCREMENTAL ? "incremental" : "differential");
-	*parent = ps.best;
-	*full = ps.best_full ? ps.best_full : xstrdup(ps.best);
-	return 0;
-}
-
 static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, const char *name)
 {
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
@@ -226,25 +98,50 @@ static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, con
 	       name, o->items, o->plan.n);
 }
 
-/* A run that failed (full disk, lost cluster, interrupted): remove what it wrote of
- * backups/<name>/ (we hold the lock, and the name was free when we started), so that
- * "nothing was kept" is true; if that fails too, say what is left and who removes it.
- * Keeps the error code; the message says both. */
-static void discard_partial(struct repo *repo, const char *name, int rc)
+static void on_backup_phase(void *ud, const char *what)
 {
-	char *why = xstrdup(kahu_error_last());
-	uint64_t n = 0;
-	int rrc = repo_remove_backup(repo, name, &n);
-	if (rrc == 0 || rrc == KAHU_ENOTFOUND) {
-		if (n)
-			log_info("removed the %llu object%s backup %s had written", (unsigned long long)n,
-				 n == 1 ? "" : "s", name);
-		kahu_error_set(rc, "backup %s failed, nothing was kept: %s", name, why);
+	struct kahu_ctx *ctx = ud;
+	if (what)
+		progress_start(ctx->progress, what);
+	else
+		progress_done();
+}
+
+static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
+			 const struct backup_run_result *res)
+{
+	const struct backup_outcome *out = &res->out;
+	const char *name = rs->name, *parent = res->parent;
+	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "name", name,
+					"status", out->status, "type", rs->kind == BACKUP_FULL ? "full" :
+					rs->kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
+					"items", (json_int_t)out->items, "storedItems", (json_int_t)out->stored,
+					"storedBytes", (json_int_t)out->stored_bytes, "parent", parent);
+		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
+		json_decref(doc);
+	} else if (ctx->out == OUT_NAME) {
+		printf("backup/%s\n", name);
 	} else {
-		kahu_error_set(rc, "backup %s failed: %s; what it wrote could not be removed (%s): "
-			       "it is not listed, and backup prune removes it", name, why, kahu_error_last());
+		char size[32];
+		out_human_bytes(out->stored_bytes, size, sizeof size);
+		printf("Backup %s %s: %ld items of %zu types, %s stored",
+		       name, strcmp(out->status, "Completed") == 0 ? "completed" :
+		       strcmp(out->status, "Failed") == 0 ? "failed" : "partially failed",
+		       out->items, out->plan.n, size);
+		if (rs->kind != BACKUP_FULL)
+			printf(" (%ld changed since %s)", out->stored, parent);
+		printf(".\n");
+		for (size_t i = 0; i < out->plan.n; i++) {
+			const struct plan_type *t = &out->plan.types[i];
+			if (!t->error)
+				continue;
+			printf("  %s: %s\n", t->group_resource, t->message);
+			if (t->carried_from)
+				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
+				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
+		}
 	}
-	free(why);
 }
 
 static int run_backup_create(struct kahu_ctx *ctx)
@@ -254,18 +151,11 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	struct kahu_scope *scope = NULL;
 	struct kube_client *kc;
 	struct kube_config *kcfg;
-	struct kube_discovery *disc = NULL;
-	struct repo *repo = NULL;
-	struct store_lock *lock = NULL;
-	const struct kahu_key *key = NULL;
-	struct backup_outcome out = { 0 };
+	struct run_repo rr;
+	struct backup_run_result res = { 0 };
 	json_t *labels = NULL;
-	char *parent = NULL, *full = NULL, *digest = NULL, *stext = NULL;
-	struct strv warnings = STRV_INIT;
 	long parallel = 4, level = 3, page = 500;
 	int64_t ttl = 720 * 3600;
-	int dry = inv_count(inv, "dry-run") > 0;
-	int noenc = inv_count(inv, "no-encryption") > 0;
 	enum backup_kind kind = BACKUP_FULL;
 	int rc;
 
@@ -285,161 +175,44 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	    (rc = inv_long(inv, "page-size", 1, 100000, &page)) < 0 ||
 	    (inv_str(inv, "ttl") && (rc = duration_parse(inv_str(inv, "ttl"), "--ttl", &ttl)) < 0) ||
 	    (rc = parse_labels(inv_list(inv, "labels"), &labels)) < 0 ||
-	    (rc = scope_from_flags(inv, &scope)) < 0)
+	    (rc = scope_from_flags(inv, &scope)) < 0 ||
+	    (rc = cmd_run_repo(ctx, &rr)) < 0 ||
+	    (rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0)
 		goto out;
 
-	/* The cluster: what does it serve, what does the scope mean there? */
-	if ((rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0 ||
-	    (rc = kube_discover(kc, &disc)) < 0 || (rc = scope_resolve(scope, disc, &warnings)) < 0)
-		goto out;
-	for (size_t i = 0; i < warnings.n; i++)
-		log_warn("%s", warnings.v[i]);
-	json_t *sj = scope_to_json(scope);
-	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(sj);
-	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
-
-	struct backup_spec spec = {
+	struct backup_run_spec rs = {
 		.name = name,
 		.scope = scope,
-		.disc = disc,
 		.kind = kind,
+		.parent = inv_str(inv, "parent"),
 		.parallel = (int)parallel,
 		.page_size = page,
 		.compression_level = (int)level,
 		.ttl_seconds = ttl,
 		.labels = labels,
-		.cluster = json_pack("{s:s, s:s?, s:s?}", "server", kcfg->server, "context",
-				     kcfg->context_name, "version", disc->server_version),
-		.dry_run = dry,
-		.scope_digest = digest,
+		.dry_run = inv_count(inv, "dry-run") > 0,
+		.no_encryption = inv_count(inv, "no-encryption") > 0,
+		.kc = kc,
+		.server = kcfg->server,
+		.context = kcfg->context_name,
+		.repo = &rr,
+		.phase = on_backup_phase,
+		.progress = on_backup_progress,
+		.ud = ctx,
 	};
-
-	if (!dry) {
-		if ((rc = cmd_open_repo(ctx, !noenc, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0)
-			goto out_spec;
-		if (noenc) {
-			log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
-				 "use this for test clusters only", name);
-			if (cmd_repo_keyed(ctx, repo))
-				log_warn("location %s is keyed: with no MAC, backup %s cannot be told from a "
-					 "forgery, so describe, verify, download, logs and restore will refuse "
-					 "it unless --allow-unencrypted", repo_location(repo)->name, name);
-		} else if ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0) {
-			goto out_spec;
-		}
-		if ((rc = cmd_repo_lock(ctx, repo, "backup create", &lock)) < 0)
-			goto out_spec;
-		/* Leftovers of a killed run (temporaries of unfinished puts): we hold the
-		 * lock, so no run of ours is writing them. */
-		unsigned int temps = 0;
-		if ((rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
-			goto out_spec;
-		if (temps)
-			log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
-		int state = repo_backup_exists(repo, name);
-		if (state == REPO_BACKUP_COMPLETE) {
-			rc = kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
-					    name, repo_location(repo)->name);
-			goto out_spec;
-		}
-		if (state == REPO_BACKUP_INCOMPLETE) {
-			/* We hold the lock: nobody is writing it.  A leftover of an interrupted run. */
-			log_warn("removing the leftovers of an interrupted backup named %s", name);
-			if ((rc = repo_remove_backup(repo, name, NULL)) < 0)
-				goto out_spec;
-		} else if (state < 0) {
-			rc = state;
-			goto out_spec;
-		}
-		manifest_scope_digest(key, stext, strlen(stext), digest);
-		if (kind != BACKUP_FULL &&
-		    (rc = resolve_parent(repo, key, name, inv_str(inv, "parent"), kind, digest, &parent, &full)) < 0)
-			goto out_spec;
-		spec.st = repo_store(repo);
-		spec.key = key;
-		spec.parent = parent;
-		spec.chain_full = full;
-		if (parent)
-			log_notice("%s backup based on %s", kind == BACKUP_INCREMENTAL ? "incremental" : "differential", parent);
-	}
-
-	progress_start(ctx->progress, dry ? "planning" : "backing up");
-	spec.progress = on_backup_progress;
-	rc = backup_create(kc, &spec, &out);
-	if (rc == 0 && !dry)
-		rc = backup_write_manifest(&spec, &out);
-	progress_done();
-	if (rc < 0) {
-		if (!dry && rc != KAHU_EEXIST)
-			discard_partial(repo, name, rc);
-		goto out_spec;
-	}
-
-	if (dry) {
-		print_plan(ctx, &out, name);
-	} else if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "name", name,
-					"status", out.status, "type", spec.kind == BACKUP_FULL ? "full" :
-					spec.kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
-					"items", (json_int_t)out.items, "storedItems", (json_int_t)out.stored,
-					"storedBytes", (json_int_t)out.stored_bytes, "parent", parent);
-		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
-		json_decref(doc);
-	} else if (ctx->out == OUT_NAME) {
-		printf("backup/%s\n", name);
-	} else {
-		char size[32];
-		out_human_bytes(out.stored_bytes, size, sizeof size);
-		printf("Backup %s %s: %ld items of %zu types, %s stored",
-		       name, strcmp(out.status, "Completed") == 0 ? "completed" :
-		       strcmp(out.status, "Failed") == 0 ? "failed" : "partially failed",
-		       out.items, out.plan.n, size);
-		if (kind != BACKUP_FULL)
-			printf(" (%ld changed since %s)", out.stored, parent);
-		printf(".\n");
-		for (size_t i = 0; i < out.plan.n; i++) {
-			const struct plan_type *t = &out.plan.types[i];
-			if (!t->error)
-				continue;
-			printf("  %s: %s\n", t->group_resource, t->message);
-			if (t->carried_from)
-				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
-				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
-		}
-	}
-	if (!dry && strcmp(out.status, "Failed") == 0) {
-		rc = kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
-				    "no other type holds an object, so it holds nothing of its own; it is kept as Failed "
-				    "for its log (kahu backup logs %s), prune's --keep-* policies do not count it and "
-				    "no incremental backup builds on it", name, plan_failed_types(&out.plan), name);
+	rc = backup_run(&rs, &res);
+	if (!res.have_outcome)
+		goto out;
+	if (rs.dry_run)
+		print_plan(ctx, &res.out, name);
+	else
+		print_backup(ctx, &rs, &res);
+	if (rc == KAHU_EFAIL || rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
-	} else if (!dry && strcmp(out.status, "Completed") != 0) {
-		if (out.failed)
-			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
-					    "%ld objects could not be backed up (see the warnings)",
-					    name, plan_failed_types(&out.plan), out.failed);
-		else
-			rc = kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types "
-					    "could not be backed up", name,
-					    plan_failed_types(&out.plan));
-		log_error("%s", kahu_error_last());
-	}
-out_spec:
-	json_decref(spec.cluster);
 out:
-	backup_outcome_free(&out);
-	if (lock && repo_unlock(lock) < 0 && rc == 0)
-		rc = kahu_error_code();
-	repo_close(repo);
-	kube_discovery_free(disc);
+	backup_run_result_free(&res);
 	scope_free(scope);
 	json_decref(labels);
-	strv_free(&warnings);
-	free(parent);
-	free(full);
-	free(digest);
-	free(stext);
 	return rc;
 }
 
@@ -710,7 +483,7 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 		struct repo_backup rb = { .name = e->name, .complete = 1, .problem = e->problem,
 					  .manifest = e->manifest };
 		char *why = NULL;
-		struct manifest *m = trusted_manifest(&rb, key, &why);
+		struct manifest *m = backup_trusted_manifest(&rb, key, &why);
 		/* the authenticated labels decide */
 		json_t *labels = json_object();
 		for (size_t j = 0; m && j < m->n_labels; j++)
@@ -857,7 +630,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		}
 		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
 					  .manifest = it->manifest };
-		if (!(it->m = trusted_manifest(&rb, key, &it->why))) {
+		if (!(it->m = backup_trusted_manifest(&rb, key, &it->why))) {
 			/* Left alone; what it says it builds on is kept too (retention.h). */
 			e->state = RET_UNTRUSTED;
 			e->parent = json_string_value(json_object_get(it->manifest, "parent"));

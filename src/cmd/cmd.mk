@@ -4,7 +4,8 @@ libkahu_cmd_a_SOURCES = \
 	src/cmd/version.c \
 	src/cmd/completion.c \
 	src/cmd/cluster.c
-libkahu_cmd_a_SOURCES += src/cmd/key.c src/cmd/common_opts.h
-libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c src/cmd/backup_common.h
+libkahu_cmd_a_SOURCES += src/cmd/common.c src/cmd/common_opts.h
+libkahu_cmd_a_SOURCES += src/cmd/key.c
+libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c
 libkahu_cmd_a_SOURCES += src/cmd/restore.c
 libkahu_cmd_a_SOURCES += src/cmd/location.c

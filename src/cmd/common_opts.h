@@ -1,6 +1,8 @@
-/* kahu — options shared by the commands that open a repository (key, backup, restore):
- * --location, --key-file, --passphrase-file.  Option tables are arrays of struct
- * kahu_opt values, so the shared entries are macros:
+/* kahu — what the commands share (common.c): the options of the commands that open a
+ * repository (key, backup, restore, location): --location, --key-file,
+ * --passphrase-file, --lock-wait, --allow-unencrypted, and the run's location made of
+ * them; the scope flags; a backup's manifest read where it is trusted.  Option tables
+ * are arrays of struct kahu_opt values, so the shared entries are macros:
  *
  *     static const struct kahu_opt opts[] = {
  *             KAHU_OPT_LOCATION, KAHU_OPT_KEY_FILE, KAHU_OPT_PASSPHRASE_FILE,
@@ -13,6 +15,7 @@
 #define KAHU_CMD_COMMON_OPTS_H
 
 #include "cmd/ctx.h"
+#include "engine/run.h"
 #include "store/repo.h"
 
 #define KAHU_OPT_LOCATION \
@@ -57,10 +60,26 @@ int cmd_unencrypted_rule(const struct kahu_ctx *ctx, struct repo *repo, const ch
  * and --passphrase-file when the command has them (absent options stay NULL, so the
  * environment applies). */
 void cmd_repo_opts(const struct kahu_ctx *ctx, struct repo_opts *o);
+/* The location of a run as struct run_repo: cmd_repo_opts and --lock-wait (when the
+ * command has it; KAHU_EUSAGE when it is not a duration). */
+int cmd_run_repo(const struct kahu_ctx *ctx, struct run_repo *rr);
 /* repo_open with cmd_repo_opts. */
 int cmd_open_repo(struct kahu_ctx *ctx, int allow_key_generate, struct repo **out);
 /* repo_lock, waiting up to --lock-wait (when the command has it) while another run
  * holds the lock; interruptible (KAHU_EINTR). */
 int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, struct store_lock **out);
+
+struct kahu_scope;
+
+/* The scope flags of backup create / restore create. */
+int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
+
+/* backup_read_manifest, authenticated, for a command that trusts what the backup holds
+ * (describe, download, verify, logs, restore): a backup that is not encrypted has no
+ * MAC, and on a keyed location it is refused (KAHU_ECRYPTO) unless the command got
+ * --allow-unencrypted (cmd_unencrypted_rule); elsewhere a warning says it cannot be
+ * authenticated. */
+int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
+			struct manifest_view *mv);
 
 #endif

@@ -1,4 +1,5 @@
 #include "cmd/ctx.h"
+#include "cmd/common_opts.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "util/cancel.h"
@@ -55,4 +56,25 @@ void ctx_release(struct kahu_ctx *ctx)
 	ctx->kc = NULL;
 	kube_config_free(ctx->kcfg);
 	ctx->kcfg = NULL;
+}
+
+int cmd_dispatch(struct kahu_ctx *ctx)
+{
+	const struct kahu_cmd *c = ctx->inv->cmd;
+	int rc = 0;
+	if ((c->flags & (CMD_REPO | CMD_LOCK)) && (rc = cmd_open_repo(ctx, 0, &ctx->repo)) < 0)
+		goto out;
+	if ((c->flags & CMD_LOCK) && (rc = cmd_repo_lock(ctx, ctx->repo, c->name, &ctx->lock)) < 0)
+		goto out;
+	rc = c->run(ctx);
+out:
+	if (ctx->lock) {
+		int lrc = repo_unlock(ctx->lock);
+		if (rc == 0 && lrc < 0)
+			rc = lrc;
+		ctx->lock = NULL;
+	}
+	repo_close(ctx->repo);
+	ctx->repo = NULL;
+	return rc;
 }

@@ -8,6 +8,8 @@
 
 struct kube_config;
 struct kube_client;
+struct repo;
+struct store_lock;
 
 struct kahu_ctx {
 	const struct kahu_invocation *inv;
@@ -16,7 +18,13 @@ struct kahu_ctx {
 	int progress;                 /* show progress: stderr is a terminal, no --no-progress/-q */
 	struct kube_config *kcfg;
 	struct kube_client *kc;
+	struct repo *repo;            /* CMD_REPO, CMD_LOCK: opened by the dispatcher */
+	struct store_lock *lock;      /* CMD_LOCK: held while the handler runs */
 };
+
+/* Run the invocation's handler, with what its flags ask for set up first (CMD_REPO,
+ * CMD_LOCK) and released after it, also when it fails. */
+int cmd_dispatch(struct kahu_ctx *ctx);
 
 /* Load the kubeconfig per the global flags (once). */
 int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out);

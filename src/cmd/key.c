@@ -1,11 +1,11 @@
 /* kahu key generate|id|add-passphrase — the master key that encrypts backups.
  *
- * Also home of the repository options shared with the backup and restore commands
- * (common_opts.h).  Key material is never printed: only key ids and file names. */
+ * Key material is never printed: only key ids and file names. */
 #include "archive/key.h"
 #include "cmd/common_opts.h"
 #include "cmd/ctx.h"
 #include "store/config.h"
+#include "engine/run.h"
 #include "store/repo.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -18,110 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- shared repository options ---- */
-
-static int cmd_has_opt(const struct kahu_ctx *ctx, const char *name)
-{
-	const struct kahu_opt *o = ctx->inv->cmd ? ctx->inv->cmd->opts : NULL;
-	for (; o && o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-static const char *cmd_opt_str(const struct kahu_ctx *ctx, const char *name)
-{
-	return cmd_has_opt(ctx, name) ? inv_str(ctx->inv, name) : NULL;
-}
-
-void cmd_repo_opts(const struct kahu_ctx *ctx, struct repo_opts *o)
-{
-	memset(o, 0, sizeof *o);
-	o->config_path = inv_str(ctx->inv, "config");
-	o->location = cmd_opt_str(ctx, "location");
-	o->key_file = cmd_opt_str(ctx, "key-file");
-	o->passphrase_file = cmd_opt_str(ctx, "passphrase-file");
-}
-
-int cmd_open_repo(struct kahu_ctx *ctx, int allow_key_generate, struct repo **out)
-{
-	struct repo_opts o;
-	cmd_repo_opts(ctx, &o);
-	o.allow_key_generate = allow_key_generate;
-	const char *wait = cmd_opt_str(ctx, "lock-wait");
-	int64_t secs;
-	int rc;
-	if (wait && (rc = duration_parse(wait, "--lock-wait", &secs)) < 0)
-		return rc; /* before anything is opened */
-	return repo_open(&o, out);
-}
-
-int cmd_repo_lock(struct kahu_ctx *ctx, struct repo *repo, const char *purpose, struct store_lock **out)
-{
-	const char *wait = cmd_opt_str(ctx, "lock-wait");
-	int64_t limit = 0;
-	int rc;
-	if (wait && (rc = duration_parse(wait, "--lock-wait", &limit)) < 0)
-		return rc;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	long pause_ms = 1000;
-	for (int said = 0;; said = 1) {
-		rc = repo_lock(repo, purpose, out);
-		if (rc != KAHU_ELOCKED || limit <= 0)
-			return rc;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t left_ms = limit * 1000 - ((int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
-						   (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left_ms <= 0)
-			return kahu_error_wrap(rc, "waited %s for the lock", wait);
-		if (!said)
-			log_notice("%s; waiting up to %s for it", kahu_error_last(), wait);
-		else
-			log_info("%s; still waiting", kahu_error_last());
-		/* Sleep in slices, so that Ctrl-C ends the wait at once. */
-		for (long slept = 0; slept < pause_ms && slept < left_ms; slept += 100) {
-			if (kahu_interrupted())
-				return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
-			struct timespec ts = { 0, 100 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
-		if (kahu_interrupted())
-			return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
-		if (pause_ms < 15000)
-			pause_ms *= 2;
-	}
-}
-
-int cmd_repo_keyed(const struct kahu_ctx *ctx, struct repo *repo)
-{
-	const char *e1 = getenv(KAHU_ENV_KEY_FILE), *e2 = getenv(KAHU_ENV_PASSPHRASE_FILE);
-	return repo_get_info(repo)->key_id[0] || cmd_opt_str(ctx, "key-file") ||
-	       cmd_opt_str(ctx, "passphrase-file") || (e1 && *e1) || (e2 && *e2) ||
-	       repo_location(repo)->key_file;
-}
-
-int cmd_unencrypted_rule(const struct kahu_ctx *ctx, struct repo *repo, const char *what)
-{
-	const char *loc = repo_location(repo)->name;
-	const char *id = repo_get_info(repo)->key_id;
-	if (!cmd_repo_keyed(ctx, repo))
-		return 0;
-	char *keyed = id[0] ? xasprintf("location %s is keyed (key %s)", loc, id) :
-		      xasprintf("a key is named for location %s", loc);
-	int rc = 0;
-	if (cmd_has_opt(ctx, "allow-unencrypted") && inv_count(ctx->inv, "allow-unencrypted") > 0)
-		log_warn("%s, so it cannot be authenticated: anyone who can write to location %s "
-			 "could have put it there (accepted: --allow-unencrypted)", what, loc);
-	else
-		rc = kahu_error_set(KAHU_ECRYPTO, "%s, but %s: without encryption there is no MAC, "
-				    "so anyone who can write to the location could have put it "
-				    "there; refusing it (if it is yours, written with "
-				    "--no-encryption, accept it with --allow-unencrypted)", what,
-				    keyed);
-	free(keyed);
-	return rc;
-}
 
 /* ---- output ---- */
 
@@ -200,14 +96,14 @@ static json_t *key_report(struct repo *r, const char *hex)
 
 static int run_key_id(struct kahu_ctx *ctx)
 {
-	struct repo *r = NULL;
+	struct repo *r = ctx->repo;
 	const struct kahu_key *key;
 	char hex[KAHU_KEY_ID_HEX_LEN + 1];
 	json_t *doc = NULL;
 	char *desc = NULL;
 	int rc;
 
-	if ((rc = cmd_open_repo(ctx, 0, &r)) < 0 || (rc = repo_key(r, &key)) < 0)
+	if ((rc = repo_key(r, &key)) < 0)
 		goto out;
 	kahu_key_id_hex(key, hex);
 	doc = key_report(r, hex);
@@ -228,7 +124,6 @@ static int run_key_id(struct kahu_ctx *ctx)
 out:
 	free(desc);
 	json_decref(doc);
-	repo_close(r);
 	return rc;
 }
 
@@ -286,21 +181,6 @@ static const struct kahu_opt key_generate_opts[] = {
 	OPT_END
 };
 
-const struct kahu_opt cmd_repo_key_opts[] = {
-	KAHU_OPT_LOCATION,
-	KAHU_OPT_KEY_FILE,
-	KAHU_OPT_PASSPHRASE_FILE,
-	OPT_END
-};
-
-const struct kahu_opt cmd_repo_read_opts[] = {
-	KAHU_OPT_LOCATION,
-	KAHU_OPT_KEY_FILE,
-	KAHU_OPT_PASSPHRASE_FILE,
-	KAHU_OPT_ALLOW_UNENCRYPTED,
-	OPT_END
-};
-
 static const struct kahu_opt key_add_passphrase_opts[] = {
 	{ "passphrase-file", 0, "FILE", "a file (mode 0600) holding the new passphrase", "file",
 	  0, NULL },
@@ -335,6 +215,7 @@ const struct kahu_cmd cmd_key_id_entry = {
 	.outputs = "table json yaml name",
 	.opts = cmd_repo_key_opts,
 	.run = run_key_id,
+	.flags = CMD_REPO,
 };
 
 const struct kahu_cmd cmd_key_add_passphrase_entry = {

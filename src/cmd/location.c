@@ -15,15 +15,12 @@
 
 static int run_location_repair(struct kahu_ctx *ctx)
 {
-	struct repo *r = NULL;
-	struct store_lock *lock = NULL;
+	struct repo *r = ctx->repo;
 	struct repo_repair rr = { 0 };
 	json_t *doc = NULL;
 	int rc;
 
-	if ((rc = cmd_open_repo(ctx, 0, &r)) < 0 ||
-	    (rc = cmd_repo_lock(ctx, r, "location repair", &lock)) < 0 ||
-	    (rc = repo_repair(r, &rr)) < 0)
+	if ((rc = repo_repair(r, &rr)) < 0)
 		goto out;
 
 	const char *loc = repo_location(r)->name;
@@ -65,14 +62,8 @@ static int run_location_repair(struct kahu_ctx *ctx)
 	}
 	}
 out:
-	if (lock) {
-		int lrc = repo_unlock(lock);
-		if (rc == 0 && lrc < 0)
-			rc = lrc;
-	}
 	repo_repair_clear(&rr);
 	json_decref(doc);
-	repo_close(r);
 	return rc;
 }
 
@@ -99,4 +90,5 @@ const struct kahu_cmd cmd_location_repair_entry = {
 	.outputs = "table json yaml",
 	.opts = location_repair_opts,
 	.run = run_location_repair,
+	.flags = CMD_LOCK,
 };

@@ -6,8 +6,14 @@ libkahu_engine_a_SOURCES = \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
+	src/engine/mview.c src/engine/mview.h \
+	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
+	src/engine/restore_record.c src/engine/restore_record.h \
 	src/engine/retention.c src/engine/retention.h \
+	src/engine/run.c src/engine/run.h \
+	src/engine/run_backup.c src/engine/run_backup.h \
+	src/engine/run_restore.c src/engine/run_restore.h \
 	src/engine/scope.c src/engine/scope.h
 
 check_PROGRAMS += tests/unit/check_labelsel
@@ -57,3 +63,11 @@ UNIT_TESTS += tests/unit/check_retention
 tests_unit_check_retention_SOURCES = tests/unit/check_retention.c tests/unit/check_main.h
 tests_unit_check_retention_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_retention_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+# The parent choice of incremental and differential backups (the pure part).
+check_PROGRAMS += tests/unit/check_parent
+UNIT_TESTS += tests/unit/check_parent
+tests_unit_check_parent_SOURCES = tests/unit/check_parent.c tests/unit/check_main.h
+tests_unit_check_parent_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_parent_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)

@@ -537,6 +537,38 @@ int store_lock_refresh(struct store_lock *lk)
 	return KAHU_OK;
 }
 
+static int64_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int store_lock_wait(store_lock_try_fn try_lock, void *ud, int64_t wait_secs,
+		    const char *wait_text, struct store_lock **out)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long pause_ms = 1000;
+	for (int said = 0;; said = 1) {
+		int rc = try_lock(ud, out);
+		if (rc != KAHU_ELOCKED || wait_secs <= 0)
+			return rc;
+		int64_t left_ms = wait_secs * 1000 - elapsed_ms(&t0);
+		if (left_ms <= 0)
+			return kahu_error_wrap(rc, "waited %s for the lock", wait_text);
+		if (!said)
+			log_notice("%s; waiting up to %s for it", kahu_error_last(), wait_text);
+		else
+			log_info("%s; still waiting", kahu_error_last());
+		if (kahu_cancel_sleep(pause_ms < left_ms ? pause_ms : (long)left_ms) < 0 ||
+		    kahu_cancelled())
+			return kahu_error_set(KAHU_EINTR, "interrupted while waiting for the lock");
+		if (pause_ms < 15000)
+			pause_ms *= 2;
+	}
+}
+
 int store_lock_release(struct store_lock *lk)
 {
 	if (!lk)

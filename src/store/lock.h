@@ -42,6 +42,16 @@ void store_lock_info_free(struct store_lock_info *li);  /* frees the members */
 int store_lock_acquire(struct kahu_store *st, const char *purpose, struct store_lock **out);
 int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t stale_after,
 			  struct store_lock **out);
+/* Take a lock through `try_lock` (called with `ud`; it returns 0, KAHU_ELOCKED while
+ * another live run holds the lock, or another error), waiting up to `wait_secs` while
+ * it says KAHU_ELOCKED: 0 gives up at once.  Between attempts it pauses 1 s, doubling up
+ * to 16 s, never past the limit; the first wait is announced (notice: the holder and
+ * `wait_text`, how the limit was given, e.g. "30s"), later ones logged at info.  When
+ * the limit passes: KAHU_ELOCKED, "waited <wait_text> for the lock: <holder>".  An
+ * interrupt ends the wait at once: KAHU_EINTR. */
+typedef int (*store_lock_try_fn)(void *ud, struct store_lock **out);
+int store_lock_wait(store_lock_try_fn try_lock, void *ud, int64_t wait_secs,
+		    const char *wait_text, struct store_lock **out);
 /* Rewrite our lock with a new `refreshed` time, so long runs are not taken for stale. */
 int store_lock_refresh(struct store_lock *lk);
 /* Remove the lock and free it (also when the removal fails).  NULL is fine. */

@@ -12,6 +12,7 @@
 #include "store/lock.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -439,6 +440,70 @@ START_TEST(test_refreshed_while_held)
 }
 END_TEST
 
+/* store_lock_wait: a fake attempt that is refused `busy` times, then succeeds. */
+struct fake_try {
+	int busy, calls;
+};
+
+static int fake_try_lock(void *ud, struct store_lock **out)
+{
+	struct fake_try *f = ud;
+	*out = NULL;
+	if (f->calls++ < f->busy)
+		return kahu_error_set(KAHU_ELOCKED, "location is locked by someone");
+	return 0;
+}
+
+START_TEST(test_wait_none_gives_up_at_once)
+{
+	struct fake_try f = { 5, 0 };
+	struct store_lock *lk;
+	ck_assert_int_eq(store_lock_wait(fake_try_lock, &f, 0, NULL, &lk), KAHU_ELOCKED);
+	ck_assert_int_eq(f.calls, 1);
+	ck_assert_str_eq(kahu_error_last(), "location is locked by someone");
+}
+END_TEST
+
+START_TEST(test_wait_retries_until_free)
+{
+	struct fake_try f = { 1, 0 };
+	struct store_lock *lk;
+	ck_assert_int_eq(store_lock_wait(fake_try_lock, &f, 60, "1m", &lk), 0);
+	ck_assert_int_eq(f.calls, 2);
+}
+END_TEST
+
+START_TEST(test_wait_free_at_once)
+{
+	struct store_lock *lk;
+	struct fake_try f = { 0, 0 };
+	ck_assert_int_eq(store_lock_wait(fake_try_lock, &f, 60, "1m", &lk), 0);
+	ck_assert_int_eq(f.calls, 1);
+}
+END_TEST
+
+START_TEST(test_wait_interrupted)
+{
+	struct fake_try f = { 100, 0 };
+	struct store_lock *lk;
+	kahu_cancel(2);
+	ck_assert_int_eq(store_lock_wait(fake_try_lock, &f, 3600, "1h", &lk), KAHU_EINTR);
+	kahu_cancel_reset();
+	ck_assert_int_eq(f.calls, 1);
+	ck_assert_str_eq(kahu_error_last(), "interrupted while waiting for the lock");
+}
+END_TEST
+
+START_TEST(test_wait_limit_passes)
+{
+	struct fake_try f = { 100, 0 };
+	struct store_lock *lk;
+	ck_assert_int_eq(store_lock_wait(fake_try_lock, &f, 1, "1s", &lk), KAHU_ELOCKED);
+	ck_assert_int_ge(f.calls, 2);
+	ck_assert_str_eq(kahu_error_last(), "waited 1s for the lock: location is locked by someone");
+}
+END_TEST
+
 static Suite *lock_suite(void)
 {
 	Suite *s = suite_create("lock");
@@ -457,6 +522,11 @@ static Suite *lock_suite(void)
 	tcase_add_test(tc, test_younger_contender_stays);
 	tcase_add_test(tc, test_simultaneous_acquirers);
 	tcase_add_test(tc, test_refreshed_while_held);
+	tcase_add_test(tc, test_wait_none_gives_up_at_once);
+	tcase_add_test(tc, test_wait_retries_until_free);
+	tcase_add_test(tc, test_wait_free_at_once);
+	tcase_add_test(tc, test_wait_interrupted);
+	tcase_add_test(tc, test_wait_limit_passes);
 	suite_add_tcase(s, tc);
 	return s;
 }

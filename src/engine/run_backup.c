@@ -1,0 +1,185 @@
+#include "engine/run_backup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/manifest.h"
+#include "engine/parent.h"
+#include "engine/scope.h"
+#include "kube/discovery.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strv.h"
+
+/* A run that failed (full disk, lost cluster, interrupted): remove what it wrote of
+ * backups/<name>/ (we hold the lock, and the name was free when we started), so that
+ * "nothing was kept" is true; if that fails too, say what is left and who removes it.
+ * Keeps the error code; the message says both. */
+static void discard_partial(struct repo *repo, const char *name, int rc)
+{
+	char *why = xstrdup(kahu_error_last());
+	uint64_t n = 0;
+	int rrc = repo_remove_backup(repo, name, &n);
+	if (rrc == 0 || rrc == KAHU_ENOTFOUND) {
+		if (n)
+			log_info("removed the %llu object%s backup %s had written", (unsigned long long)n,
+				 n == 1 ? "" : "s", name);
+		kahu_error_set(rc, "backup %s failed, nothing was kept: %s", name, why);
+	} else {
+		kahu_error_set(rc, "backup %s failed: %s; what it wrote could not be removed (%s): "
+			       "it is not listed, and backup prune removes it", name, why, kahu_error_last());
+	}
+	free(why);
+}
+
+/* The location side before collection: opened, keyed, locked, cleared of leftovers,
+ * the parent chosen.  Fills what `b` needs of it. */
+static int prepare_location(const struct backup_run_spec *rs, struct backup_run_result *res,
+			    const char *stext, char *digest, struct repo **repo,
+			    struct store_lock **lock, char **full, struct backup_spec *b)
+{
+	const char *name = rs->name;
+	const struct kahu_key *key = NULL;
+	int rc;
+	if ((rc = run_open_repo(rs->repo, !rs->no_encryption, repo)) < 0 ||
+	    (rc = repo_check_writable(*repo)) < 0)
+		return rc;
+	if (rs->no_encryption) {
+		log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
+			 "use this for test clusters only", name);
+		if (run_repo_keyed(rs->repo, *repo))
+			log_warn("location %s is keyed: with no MAC, backup %s cannot be told from a "
+				 "forgery, so describe, verify, download, logs and restore will refuse "
+				 "it unless --allow-unencrypted", repo_location(*repo)->name, name);
+	} else if ((rc = repo_key(*repo, &key)) < 0 || (rc = repo_init_if_needed(*repo, key)) < 0) {
+		return rc;
+	}
+	if ((rc = run_lock(rs->repo, *repo, "backup create", lock)) < 0)
+		return rc;
+	/* Leftovers of a killed run (temporaries of unfinished puts): we hold the lock, so
+	 * no run of ours is writing them. */
+	unsigned int temps = 0;
+	if ((rc = store_cleanup(repo_store(*repo), "backups/", &temps)) < 0)
+		return rc;
+	if (temps)
+		log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
+	int state = repo_backup_exists(*repo, name);
+	if (state == REPO_BACKUP_COMPLETE)
+		return kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
+				      name, repo_location(*repo)->name);
+	if (state == REPO_BACKUP_INCOMPLETE) {
+		/* We hold the lock: nobody is writing it.  A leftover of an interrupted run. */
+		log_warn("removing the leftovers of an interrupted backup named %s", name);
+		if ((rc = repo_remove_backup(*repo, name, NULL)) < 0)
+			return rc;
+	} else if (state < 0) {
+		return state;
+	}
+	manifest_scope_digest(key, stext, strlen(stext), digest);
+	if (rs->kind != BACKUP_FULL &&
+	    (rc = parent_resolve(*repo, key, name, rs->parent, rs->kind, digest, &res->parent, full)) < 0)
+		return rc;
+	b->st = repo_store(*repo);
+	b->key = key;
+	b->parent = res->parent;
+	b->chain_full = *full;
+	if (res->parent)
+		log_notice("%s backup based on %s", rs->kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
+			   res->parent);
+	return 0;
+}
+
+/* The run's verdict from its outcome: 0, KAHU_EFAIL or KAHU_EPARTIAL. */
+static int verdict(const char *name, const struct backup_outcome *out)
+{
+	if (strcmp(out->status, "Failed") == 0)
+		return kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
+				      "no other type holds an object, so it holds nothing of its own; it is kept as Failed "
+				      "for its log (kahu backup logs %s), prune's --keep-* policies do not count it and "
+				      "no incremental backup builds on it", name, plan_failed_types(&out->plan), name);
+	if (strcmp(out->status, "Completed") == 0)
+		return 0;
+	if (out->failed)
+		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
+				      "%ld objects could not be backed up (see the warnings)",
+				      name, plan_failed_types(&out->plan), out->failed);
+	return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types "
+			      "could not be backed up", name, plan_failed_types(&out->plan));
+}
+
+int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
+{
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	struct strv warnings = STRV_INIT;
+	char *full = NULL, *stext = NULL, *digest = NULL;
+	struct backup_spec b = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	/* The cluster: what does it serve, what does the scope mean there? */
+	if ((rc = kube_discover(rs->kc, &res->disc)) < 0 ||
+	    (rc = scope_resolve(rs->scope, res->disc, &warnings)) < 0)
+		goto out;
+	for (size_t i = 0; i < warnings.n; i++)
+		log_warn("%s", warnings.v[i]);
+	json_t *sj = scope_to_json(rs->scope);
+	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(sj);
+	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
+
+	b.name = rs->name;
+	b.scope = rs->scope;
+	b.disc = res->disc;
+	b.kind = rs->kind;
+	b.parallel = rs->parallel;
+	b.page_size = rs->page_size;
+	b.compression_level = rs->compression_level;
+	b.ttl_seconds = rs->ttl_seconds;
+	b.labels = rs->labels;
+	b.cluster = json_pack("{s:s, s:s?, s:s?}", "server", rs->server, "context", rs->context,
+			      "version", res->disc->server_version);
+	b.dry_run = rs->dry_run;
+	b.scope_digest = digest;
+	b.progress = rs->progress;
+	b.progress_ud = rs->ud;
+
+	if (!rs->dry_run && (rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0)
+		goto out;
+
+	if (rs->phase)
+		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
+	rc = backup_create(rs->kc, &b, &res->out);
+	if (rc == 0 && !rs->dry_run)
+		rc = backup_write_manifest(&b, &res->out);
+	if (rs->phase)
+		rs->phase(rs->ud, NULL);
+	if (rc < 0) {
+		if (!rs->dry_run && rc != KAHU_EEXIST)
+			discard_partial(repo, rs->name, rc);
+		goto out;
+	}
+	res->have_outcome = 1;
+	if (!rs->dry_run)
+		rc = verdict(rs->name, &res->out);
+out:
+	json_decref(b.cluster);
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	repo_close(repo);
+	strv_free(&warnings);
+	free(full);
+	free(digest);
+	free(stext);
+	return rc;
+}
+
+void backup_run_result_free(struct backup_run_result *res)
+{
+	backup_outcome_free(&res->out);
+	kube_discovery_free(res->disc);
+	free(res->parent);
+	memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,55 @@
+/* kahu — one backup run, start to end: the cluster's discovery and the scope resolved
+ * against it, the location opened (its key, kahu-repo.json written on first use), the
+ * lock taken, leftovers of interrupted runs removed, the parent chosen, the backup
+ * created and committed (its manifest), a failed run's objects removed, the lock
+ * released.  The caller parses its input into struct backup_run_spec and shows the
+ * result; nothing here prints. */
+#ifndef KAHU_ENGINE_RUN_BACKUP_H
+#define KAHU_ENGINE_RUN_BACKUP_H
+
+#include <jansson.h>
+
+#include "engine/backup.h"
+#include "engine/run.h"
+
+struct kahu_scope;
+struct kube_client;
+struct kube_discovery;
+
+struct backup_run_spec {
+	const char *name;
+	struct kahu_scope *scope;          /* as given; resolved here against the cluster */
+	enum backup_kind kind;
+	const char *parent;                /* the parent named by the user, or NULL: chosen */
+	int parallel;
+	long page_size;
+	int compression_level;
+	int64_t ttl_seconds;
+	json_t *labels;                    /* object of strings, may be NULL */
+	int dry_run;                       /* plan only: the location is not opened */
+	int no_encryption;                 /* store in the clear (with warnings) */
+	struct kube_client *kc;
+	const char *server, *context;      /* recorded in the manifest */
+	const struct run_repo *repo;       /* the location (not used by a dry run) */
+	/* Called before collection starts ("planning" or "backing up") and, with NULL,
+	 * when it ends; both may be NULL. */
+	void (*phase)(void *ud, const char *what);
+	void (*progress)(void *ud, const struct backup_progress *p);
+	void *ud;
+};
+
+struct backup_run_result {
+	struct backup_outcome out;         /* valid when backup_run got as far as the outcome */
+	struct kube_discovery *disc;       /* what the plan's types point into */
+	char *parent;                      /* incremental/differential: the backup built on */
+	int have_outcome;                  /* 1: out holds a created (or planned) backup */
+};
+
+/* Run the backup.  0 when it Completed (or was planned); KAHU_EFAIL when it is kept as
+ * Failed and KAHU_EPARTIAL when PartiallyFailed (the outcome is valid in both cases,
+ * and the message says why); another code when the run failed (what it wrote is
+ * removed, the message says so). */
+int backup_run(const struct backup_run_spec *spec, struct backup_run_result *res);
+void backup_run_result_free(struct backup_run_result *res);
+
+#endif

@@ -1,0 +1,225 @@
+#include "engine/run_restore.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/mview.h"
+#include "engine/restore_record.h"
+#include "store/store.h"
+#include "util/fileio.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+static void log_line(void *ud, int level, const char *json_line)
+{
+	(void)level;
+	fprintf(ud, "%s\n", json_line);
+}
+
+/* An unlinked private temporary file (util/fileio.h), or NULL with the error set. */
+static FILE *private_temp(const char *what)
+{
+	char *path;
+	int fd = kahu_tmpfile(NULL, "kahu-restore.", what, 1, &path);
+	FILE *f = NULL;
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "w+"))) {
+		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+struct run_ctx {
+	const struct restore_create_spec *rs;
+	FILE *results;           /* temporary: one JSON line per item */
+};
+
+static void record_item(void *ud, const struct restore_item_result *r, json_t *obj)
+{
+	struct run_ctx *rc = ud;
+	if (rc->results) {
+		json_t *j = restore_item_json(r);
+		char *line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		fprintf(rc->results, "%s\n", line);
+		free(line);
+		json_decref(j);
+	}
+	if (rc->rs->on_item)
+		rc->rs->on_item(rc->rs->ud, r, obj);
+}
+
+static void pass_progress(void *ud, long done, long total)
+{
+	struct run_ctx *rc = ud;
+	if (rc->rs->progress)
+		rc->rs->progress(rc->rs->ud, done, total);
+}
+
+/* The location side before the run: the name free, our lock, the temporaries. */
+static int prepare_location(const struct restore_create_spec *rs, struct repo *repo,
+			    struct store_lock **lock, struct run_ctx *rc, FILE **logf)
+{
+	const char *name = rs->name;
+	char *purpose = restore_lock_purpose(name);
+	int err = repo_check_writable(repo);
+	if (err == 0)
+		err = run_lock(rs->repo, repo, purpose, lock);
+	free(purpose);
+	if (err < 0)
+		return err;
+	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	struct store_stat ss;
+	err = store_stat(repo_store(repo), spath, &ss);
+	free(spath);
+	if (err == 0)
+		return kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
+	if (err != KAHU_ENOTFOUND)
+		return err;
+	if (!(rc->results = private_temp("the restore's results")) ||
+	    !(*logf = private_temp("the restore's log")))
+		return kahu_error_code();
+	return 0;
+}
+
+int restore_create(const struct restore_create_spec *rs, struct restore_create_result *res)
+{
+	const char *name = rs->name, *backup = rs->backup;
+	struct run_ctx rctx = { .rs = rs };
+	FILE *logf = NULL;
+	struct repo *repo = NULL;
+	struct store_lock *lock = NULL;
+	struct kube_client *kc;
+	const struct kahu_key *key = NULL;
+	struct manifest_view mv = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
+	    (rc = run_read_trusted(rs->repo, repo, backup, &mv)) < 0)
+		goto out;
+	/* On a keyed location the key is used also for an unencrypted backup that was
+	 * accepted: the chain may hold encrypted ones, and the record is sealed with it. */
+	if ((mv.encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0)
+		goto out;
+	if (!rs->dry_run && (rc = prepare_location(rs, repo, &lock, &rctx, &logf)) < 0)
+		goto out;
+	if ((rc = rs->kube(rs->ud, &kc)) < 0)
+		goto out;
+
+	struct restore_spec spec = {
+		.name = name,
+		.backup = backup,
+		.st = repo_store(repo),
+		.key = key,
+		.scope = rs->scope,
+		.map = rs->map,
+		.existing = rs->existing,
+		.restore_owned = rs->restore_owned,
+		.preserve_nodeports = rs->preserve_nodeports,
+		.status_include = rs->status_include,
+		.allow_unencrypted = rs->repo->allow_unencrypted,
+		.dry_run = rs->dry_run,
+		.parallel = rs->parallel,
+		.crd_timeout = rs->crd_timeout,
+		.on_item = record_item,
+		.progress = pass_progress,
+		.ud = &rctx,
+	};
+	if (!rs->dry_run) {
+		/* The mark of a run under way: a run that is killed leaves it behind, and
+		 * list and describe then say it was interrupted without a result. */
+		char now[32];
+		time_rfc3339(time(NULL), now, sizeof now);
+		json_t *mark = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:[], s:b}",
+					 "name", name, "backup", backup, "status", "InProgress",
+					 "started", now, "counts", "items", 0, "created", 0, "updated", 0,
+					 "skipped", 0, "failed", 0, "warnings", "encrypted", key != NULL);
+		rc = restore_record_put_summary(repo_store(repo), key, name, mark, KAHU_PUT_EXCLUSIVE);
+		json_decref(mark);
+		if (rc == KAHU_EEXIST)
+			rc = kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
+		if (rc < 0)
+			goto out;
+	}
+	struct restore_totals *tot = &res->tot;
+	if (logf)
+		kahu_log_set_sink(log_line, logf, KAHU_LOG_INFO);
+	if (rs->phase)
+		rs->phase(rs->ud, "restoring");
+	rc = restore_run(kc, &spec, tot);
+	if (rs->phase)
+		rs->phase(rs->ud, NULL);
+	if (logf)
+		kahu_log_set_sink(NULL, NULL, 0);
+	int interrupted = rc == KAHU_EINTR;
+	if (rc < 0 && !interrupted && rs->dry_run)
+		goto out;
+	/* A run that stopped as a whole (the backup unreadable, the cluster gone) records
+	 * what it did so far, and why it stopped. */
+	int fatal = rc < 0 && !interrupted ? rc : 0;
+	char *fatal_msg = fatal ? xstrdup(kahu_error_last()) : NULL;
+
+	char started[32], completed[32];
+	time_rfc3339(tot->started, started, sizeof started);
+	time_rfc3339(tot->completed, completed, sizeof completed);
+	res->summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:b}",
+				 "name", name, "backup", backup, "status", tot->status,
+				 "started", started, "completed", completed, "counts",
+				 "items", (json_int_t)tot->items, "created", (json_int_t)tot->created,
+				 "updated", (json_int_t)tot->updated, "skipped", (json_int_t)tot->skipped,
+				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
+				 "encrypted", key != NULL);
+	res->fatal = fatal != 0;
+	if (fatal_msg)
+		json_object_set_new(res->summary, "error", json_string(fatal_msg));
+	if (!rs->dry_run) {
+		int wrc = restore_record_put_log(repo, key, name, logf);
+		if (wrc < 0)
+			log_warn("cannot store the log of restore %s: %s", name, kahu_error_last());
+		wrc = restore_record_put_results(repo, key, name, res->summary, rctx.results);
+		if (wrc < 0)
+			log_error("cannot store the result of restore %s: %s", name, kahu_error_last());
+		if (wrc < 0 && !interrupted && !fatal)
+			rc = wrc;
+	}
+	if (fatal)
+		rc = kahu_error_set(fatal, "%s (restore %s stopped after %ld items; what it did is recorded: "
+				    "kahu restore describe %s --details)", fatal_msg, name, tot->items, name);
+	free(fatal_msg);
+	if (fatal)
+		;
+	else if (interrupted)
+		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted after %ld items; the result so far is stored",
+				    name, tot->items);
+	else if (rc == 0 && tot->failed)
+		rc = kahu_error_set(tot->created + tot->updated + tot->skipped ? KAHU_EPARTIAL : KAHU_EFAIL,
+				    "restore %s: %ld items failed (see kahu restore describe %s --details)",
+				    name, tot->failed, name);
+out:
+	if (logf) {
+		kahu_log_set_sink(NULL, NULL, 0);
+		fclose(logf);
+	}
+	if (rctx.results)
+		fclose(rctx.results);
+	manifest_view_clear(&mv);
+	if (lock && repo_unlock(lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	repo_close(repo);
+	return rc;
+}
+
+void restore_create_result_free(struct restore_create_result *res)
+{
+	restore_totals_clear(&res->tot);
+	json_decref(res->summary);
+	memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,56 @@
+/* kahu — one restore run, start to end: the location opened, the backup's manifest
+ * read and authenticated, the key, the lock ("restore create <name>"), the name
+ * checked free, the InProgress mark written, the run's log captured, the restore run,
+ * its log, result and summary recorded (restore_record.h), the lock released.  The
+ * caller parses its input into struct restore_create_spec and shows the result (a dry
+ * run's items through on_item); nothing here prints. */
+#ifndef KAHU_ENGINE_RUN_RESTORE_H
+#define KAHU_ENGINE_RUN_RESTORE_H
+
+#include <jansson.h>
+
+#include "engine/restore.h"
+#include "engine/run.h"
+
+struct kahu_scope;
+struct kube_client;
+struct ns_map;
+struct strv;
+
+struct restore_create_spec {
+	const char *name;                  /* the restore's name */
+	const char *backup;
+	struct kahu_scope *scope;          /* not yet resolved */
+	const struct ns_map *map;          /* may be NULL */
+	enum existing_policy existing;
+	int restore_owned;
+	int preserve_nodeports;
+	const struct strv *status_include;
+	int dry_run;                       /* nothing is written, no lock is taken */
+	int parallel;
+	int crd_timeout;
+	const struct run_repo *repo;
+	/* The cluster, asked for once the location and the backup are known good. */
+	int (*kube)(void *ud, struct kube_client **out);
+	/* Every item (after it is recorded), as restore_spec.on_item. */
+	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
+	void (*progress)(void *ud, long done, long total);
+	/* Called before the restore starts ("restoring") and, with NULL, when it ends. */
+	void (*phase)(void *ud, const char *what);
+	void *ud;
+};
+
+struct restore_create_result {
+	struct restore_totals tot;
+	json_t *summary;   /* the run's summary, once it ran (also when interrupted) */
+	int fatal;         /* the run stopped as a whole: the summary is recorded, the error says it all */
+};
+
+/* Run the restore.  0 when every item was restored; KAHU_EPARTIAL or KAHU_EFAIL when
+ * items failed; KAHU_EINTR when interrupted (the result so far is stored); another
+ * code when it could not start, or stopped as a whole (res->fatal: what it did is
+ * recorded).  The message says which. */
+int restore_create(const struct restore_create_spec *spec, struct restore_create_result *res);
+void restore_create_result_free(struct restore_create_result *res);
+
+#endif
