@@ -14,6 +14,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strset.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -322,20 +323,13 @@ static const char *kind_name(enum backup_kind k)
 	return k == BACKUP_INCREMENTAL ? "incremental" : k == BACKUP_DIFFERENTIAL ? "differential" : "full";
 }
 
-static void rfc3339(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* kahu/backup.json: the full record of what was asked and what happened. */
 static json_t *spec_json(const struct backup_spec *b, const struct plan *p, const char *status,
 			 time_t started, time_t completed, long items, long stored)
 {
 	char s1[32], s2[32];
-	rfc3339(started, s1, sizeof s1);
-	rfc3339(completed, s2, sizeof s2);
+	time_rfc3339(started, s1, sizeof s1);
+	time_rfc3339(completed, s2, sizeof s2);
 	json_t *types = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_type *t = &p->types[i];

@@ -2,6 +2,7 @@
 #include "store/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
@@ -610,21 +611,6 @@ static int mkdirs_private(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int config_save(struct kahu_config *cfg, const char *path)
 {
 	if (!path)
@@ -659,8 +645,8 @@ int config_save(struct kahu_config *cfg, const char *path)
 		tmp = NULL;
 		goto out;
 	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
-	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || kahu_write_all(fd, text, strlen(text)) < 0 ||
+	    kahu_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "cannot write %s: %s",
 				    tmp, strerror(errno));
 		goto out;
