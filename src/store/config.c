@@ -636,13 +636,13 @@ int config_save(struct kahu_config *cfg, const char *path)
 	}
 	if ((rc = mkdirs_private(dir)) < 0)
 		goto out;
-	tmp = xasprintf("%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);  /* mode 0600 */
+	/* <path>.tmp.XXXXXX, next to it: the rename below replaces it in one step. */
+	const char *slash = strrchr(path, '/');
+	char *prefix = xasprintf("%s.tmp.", slash ? slash + 1 : path);
+	fd = kahu_tmpfile(dir, prefix, "the configuration", 0, &tmp);
+	free(prefix);
 	if (fd < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot create a temporary file next to %s: %s", path,
-				    strerror(errno));
-		free(tmp);
-		tmp = NULL;
+		rc = fd;
 		goto out;
 	}
 	if (fchmod(fd, 0600) < 0 || kahu_write_all(fd, text, strlen(text)) < 0 ||
