@@ -64,7 +64,6 @@ static int load_index(struct kahu_store *st, const struct kahu_key *key, const c
 	return rc;
 }
 
-static FILE *temp_file(const char *what);
 
 /* ---- failed types of incremental and differential backups: carried over ---- */
 
@@ -158,7 +157,7 @@ static int carry_over(struct kahu_store *st, const struct kahu_key *key, const c
 		snprintf(num, sizeof num, "%zu", i);
 		strset_put(&c.failed, plan->types[i].group_resource, num);
 	}
-	if (!(c.out = temp_file("the index")))
+	if (!(c.out = kahu_tmpstream(NULL, "kahu-index.", "the index")))
 		return kahu_error_code();
 	/* This backup's lines of the types that did not fail. */
 	if (fflush(*index) != 0 || fseek(*index, 0, SEEK_SET) != 0) {
@@ -385,23 +384,6 @@ static int add_file_member(struct bundle_writer *bw, const char *name, FILE *f, 
 	return rc < 0 ? rc : bundle_add_stream_end(bw);
 }
 
-/* An unlinked temporary file, mode 0600, in $TMPDIR or /tmp; NULL with the error set
- * (naming `what`). */
-static FILE *temp_file(const char *what)
-{
-	char *path;
-	int fd = kahu_tmpfile(NULL, "kahu-index.", what, 1, &path);
-	if (fd < 0)
-		return NULL;
-	FILE *f = fdopen(fd, "w+");
-	if (!f) {
-		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what,
-			       strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
 /* The backup's own log: every message at info level or above while it runs. */
 static void log_to_file(void *ud, int level, const char *json_line)
 {
@@ -467,7 +449,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if ((rc = plan_build(b->disc, b->scope, &out->plan)) < 0)
 		return rc;
 	if (!b->dry_run) {
-		if (!(logf = temp_file("the backup log")))
+		if (!(logf = kahu_tmpstream(NULL, "kahu-index.", "the backup log")))
 			return kahu_error_code();
 		kahu_log_set_sink(log_to_file, logf, KAHU_LOG_INFO);
 		log_info("backup %s (%s) started", b->name, kind_name(b->kind));
@@ -478,7 +460,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 		    (rc = load_index(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
 				     b->chain_full : b->parent, &w.parent)) < 0)
 			goto out;
-		if (!(w.index = temp_file("the index"))) {
+		if (!(w.index = kahu_tmpstream(NULL, "kahu-index.", "the index"))) {
 			rc = kahu_error_code();
 			goto out;
 		}

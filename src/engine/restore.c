@@ -68,23 +68,6 @@ struct spool {
 	json_t *backup_spec;   /* kahu/backup.json of the restored backup */
 };
 
-/* A file in the spool directory, unlinked at once (nothing stays behind, whatever
- * happens); NULL with the error set. */
-static FILE *spool_file(const char *dir, const char *what)
-{
-	char *path;
-	int fd = kahu_tmpfile(dir, "spool.", what, 1, &path);
-	if (fd < 0)
-		return NULL;
-	FILE *f = fdopen(fd, "w+");
-	if (!f) {
-		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what,
-			       strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
 static struct spool_type *spool_type(struct spool *sp, const char *gr)
 {
 	for (size_t i = 0; i < sp->n; i++)
@@ -94,7 +77,7 @@ static struct spool_type *spool_type(struct spool *sp, const char *gr)
 	struct spool_type *t = &sp->t[sp->n];
 	memset(t, 0, sizeof *t);
 	t->gr = xstrdup(gr);
-	t->f = spool_file(sp->dir, "the restore spool");
+	t->f = kahu_tmpstream(sp->dir, "spool.", "the restore spool");
 	if (!t->f) {
 		free(t->gr);
 		return NULL;
@@ -804,7 +787,7 @@ static void list_existing(struct run *r, const char *gr)
 	}
 	if (!tr || !(tr->verbs & KUBE_VERB_LIST))
 		return;
-	r->live = spool_file(r->spool_dir, "the listed objects"); /* NULL: looked up one by one */
+	r->live = kahu_tmpstream(r->spool_dir, "live.", "the listed objects"); /* NULL: looked up one by one */
 	if (kube_list(r->kc, tr, &lo, add_existing, r, &st) == 0) {
 		r->have_existing = 1;
 		if (r->live && fflush(r->live) == 0 && !ferror(r->live))
