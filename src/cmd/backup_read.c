@@ -8,6 +8,7 @@
 #include "engine/bread.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -234,20 +235,11 @@ out:
 
 /* ---- download ---- */
 
-static int write_all(void *ud, const void *buf, size_t len)
+static int write_out(void *ud, const void *buf, size_t len)
 {
-	int fd = *(int *)ud;
-	const char *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "write error: %s", strerror(errno));
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (kahu_write_all(*(int *)ud, buf, len) < 0)
+		return kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "write error: %s",
+				      strerror(errno));
 	return 0;
 }
 
@@ -294,7 +286,7 @@ static int run_backup_download(struct kahu_ctx *ctx)
 		goto out;
 	}
 	/* The tar is the bundle's plaintext: no tar parsing needed. */
-	rc = bread_unpack(op.b, op.key, write_all, &fd);
+	rc = bread_unpack(op.b, op.key, write_out, &fd);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
 	if (close(fd) != 0 && rc == 0)

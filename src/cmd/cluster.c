@@ -10,11 +10,11 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/cancel.h"
 #include "util/mem.h"
+#include "util/pool.h"
 
 #include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,32 +24,30 @@ struct list_check {
 	const struct kube_resource **types;
 	char **result;     /* "ok", "forbidden", or "error: …" per type */
 	size_t n;
-	atomic_size_t next;
 };
 
-static void *list_worker(void *arg)
+/* One pool job: may type i be listed?  The answer is the job's result, never a
+ * failure of the pool. */
+static int list_job(void *ud, size_t i)
 {
-	struct list_check *lc = arg;
-	size_t i;
-	while ((i = atomic_fetch_add(&lc->next, 1)) < lc->n) {
-		const struct kube_resource *r = lc->types[i];
-		struct kbuf path = KBUF_INIT;
-		struct kube_response resp = { 0 };
-		char *p = kube_resource_path(r, r->namespaced ? lc->ns : NULL, NULL);
-		kbuf_adds(&path, p);
-		kube_query_add(&path, "limit", "1");
-		int rc = kube_request(lc->kc, "GET", path.data, NULL, NULL, NULL, 0, 0, &resp);
-		if (rc == 0)
-			lc->result[i] = xstrdup("ok");
-		else if (rc == KAHU_EFORBIDDEN)
-			lc->result[i] = xstrdup("forbidden");
-		else
-			lc->result[i] = xasprintf("error: %s", kahu_error_last());
-		kube_response_clear(&resp);
-		kbuf_free(&path);
-		free(p);
-	}
-	return NULL;
+	struct list_check *lc = ud;
+	const struct kube_resource *r = lc->types[i];
+	struct kbuf path = KBUF_INIT;
+	struct kube_response resp = { 0 };
+	char *p = kube_resource_path(r, r->namespaced ? lc->ns : NULL, NULL);
+	kbuf_adds(&path, p);
+	kube_query_add(&path, "limit", "1");
+	int rc = kube_request(lc->kc, "GET", path.data, NULL, NULL, NULL, 0, 0, &resp);
+	if (rc == 0)
+		lc->result[i] = xstrdup("ok");
+	else if (rc == KAHU_EFORBIDDEN)
+		lc->result[i] = xstrdup("forbidden");
+	else
+		lc->result[i] = xasprintf("error: %s", kahu_error_last());
+	kube_response_clear(&resp);
+	kbuf_free(&path);
+	free(p);
+	return 0;
 }
 
 /* SelfSubjectReview (authentication.k8s.io/v1, Kubernetes 1.28+): who are we? */
@@ -177,18 +175,9 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	lc.result = xcalloc(lc.n + 1, sizeof *lc.result);
 	long maxreq = 8;
 	inv_long(ctx->inv, "max-requests", 1, 256, &maxreq);
-	size_t nthreads = (size_t)maxreq < lc.n ? (size_t)maxreq : lc.n;
-	pthread_t *th = xcalloc(nthreads + 1, sizeof *th);
-	size_t started = 0;
-	for (; started < nthreads; started++)
-		if (pthread_create(&th[started], NULL, list_worker, &lc) != 0)
-			break;
-	if (started == 0)
-		list_worker(&lc);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
-	if (kahu_interrupted()) {
+	/* The jobs never fail: the pool stops early only when the run is cancelled. */
+	kahu_pool_run(lc.n, (unsigned)maxreq, 0, list_job, &lc);
+	if (kahu_cancelled()) {
 		rc = kahu_error_set(KAHU_EINTR, "interrupted");
 		goto out;
 	}

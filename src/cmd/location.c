@@ -6,6 +6,7 @@
 #include "store/repo.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -25,10 +26,7 @@ static int run_location_repair(struct kahu_ctx *ctx)
 
 	const char *loc = repo_location(r)->name;
 	char created[32];
-	time_t t = (time_t)rr.created;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_rfc3339((time_t)rr.created, created, sizeof created);
 	doc = json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:I, s:I, s:I}", "location", loc, "file",
 			REPO_INFO_KEY, "rewritten", rr.rewritten, "problem",
 			rr.was ? json_string(rr.was) : json_null(), "keyId",

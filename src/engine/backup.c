@@ -11,9 +11,11 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strset.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -62,7 +64,6 @@ static int load_index(struct kahu_store *st, const struct kahu_key *key, const c
 	return rc;
 }
 
-static FILE *temp_file(void);
 
 /* ---- failed types of incremental and differential backups: carried over ---- */
 
@@ -156,7 +157,7 @@ static int carry_over(struct kahu_store *st, const struct kahu_key *key, const c
 		snprintf(num, sizeof num, "%zu", i);
 		strset_put(&c.failed, plan->types[i].group_resource, num);
 	}
-	if (!(c.out = temp_file()))
+	if (!(c.out = kahu_tmpstream(NULL, "kahu-index.", "the index")))
 		return kahu_error_code();
 	/* This backup's lines of the types that did not fail. */
 	if (fflush(*index) != 0 || fseek(*index, 0, SEEK_SET) != 0) {
@@ -322,20 +323,13 @@ static const char *kind_name(enum backup_kind k)
 	return k == BACKUP_INCREMENTAL ? "incremental" : k == BACKUP_DIFFERENTIAL ? "differential" : "full";
 }
 
-static void rfc3339(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* kahu/backup.json: the full record of what was asked and what happened. */
 static json_t *spec_json(const struct backup_spec *b, const struct plan *p, const char *status,
 			 time_t started, time_t completed, long items, long stored)
 {
 	char s1[32], s2[32];
-	rfc3339(started, s1, sizeof s1);
-	rfc3339(completed, s2, sizeof s2);
+	time_rfc3339(started, s1, sizeof s1);
+	time_rfc3339(completed, s2, sizeof s2);
 	json_t *types = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_type *t = &p->types[i];
@@ -388,26 +382,6 @@ static int add_file_member(struct bundle_writer *bw, const char *name, FILE *f, 
 	if (rc == 0 && ferror(f))
 		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
 	return rc < 0 ? rc : bundle_add_stream_end(bw);
-}
-
-/* An unlinked temporary file, mode 0600. */
-static FILE *temp_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char *path = xasprintf("%s/kahu-index.XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(path);
-	FILE *f = NULL;
-	if (fd >= 0) {
-		unlink(path);
-		f = fdopen(fd, "w+");
-		if (!f)
-			close(fd);
-	}
-	if (!f)
-		kahu_error_set(KAHU_EIO, "cannot create a temporary file in %s: %s",
-			       dir && *dir ? dir : "/tmp", strerror(errno));
-	free(path);
-	return f;
 }
 
 /* The backup's own log: every message at info level or above while it runs. */
@@ -475,7 +449,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if ((rc = plan_build(b->disc, b->scope, &out->plan)) < 0)
 		return rc;
 	if (!b->dry_run) {
-		if (!(logf = temp_file()))
+		if (!(logf = kahu_tmpstream(NULL, "kahu-index.", "the backup log")))
 			return kahu_error_code();
 		kahu_log_set_sink(log_to_file, logf, KAHU_LOG_INFO);
 		log_info("backup %s (%s) started", b->name, kind_name(b->kind));
@@ -486,7 +460,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 		    (rc = load_index(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
 				     b->chain_full : b->parent, &w.parent)) < 0)
 			goto out;
-		if (!(w.index = temp_file())) {
+		if (!(w.index = kahu_tmpstream(NULL, "kahu-index.", "the index"))) {
 			rc = kahu_error_code();
 			goto out;
 		}

@@ -5,6 +5,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/pool.h"
 #include "util/strset.h"
 #include "util/strv.h"
 
@@ -149,7 +150,6 @@ struct run {
 	int per_namespace;             /* list namespaced types namespace by namespace… */
 	struct strv literal_ns;        /* …these */
 	pthread_mutex_t lock;
-	size_t next;                   /* next type for a worker */
 	size_t done;
 	long objects;
 	int fatal;                     /* the error that stops everything */
@@ -292,24 +292,19 @@ static void list_type(struct run *run, struct plan_type *t, int referenced)
 	pthread_mutex_unlock(&run->lock);
 }
 
-static void *worker(void *arg)
+/* Phase 1's pool job: plan type `job`, when it is listed for itself.  A type's failure
+ * stays with the type (list_type); the error that stops the backup is run->fatal, the
+ * first one to happen, and the jobs after it list nothing. */
+static int type_job(void *ud, size_t job)
 {
-	struct run *run = arg;
-	for (;;) {
-		pthread_mutex_lock(&run->lock);
-		struct plan_type *t = NULL;
-		while (run->next < run->plan->n && !run->fatal) {
-			struct plan_type *c = &run->plan->types[run->next++];
-			if (c->decision == SCOPE_TYPE_YES) {
-				t = c;
-				break;
-			}
-		}
-		pthread_mutex_unlock(&run->lock);
-		if (!t)
-			return NULL;
+	struct run *run = ud;
+	struct plan_type *t = &run->plan->types[job];
+	pthread_mutex_lock(&run->lock);
+	int skip = run->fatal || t->decision != SCOPE_TYPE_YES;
+	pthread_mutex_unlock(&run->lock);
+	if (!skip)
 		list_type(run, t, 0);
-	}
+	return 0;
 }
 
 /* A plain include list of namespaces (no glob characters) is listed namespace by
@@ -339,21 +334,16 @@ int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct p
 		const struct collect_opts *o)
 {
 	struct run run = { .kc = kc, .scope = scope, .plan = plan, .o = o };
-	int parallel = o->parallel > 0 ? o->parallel : 4;
-	pthread_t *th = xcalloc((size_t)parallel, sizeof *th);
-	int started = 0;
+	unsigned parallel = o->parallel > 0 ? (unsigned)o->parallel : 4;
 
 	pthread_mutex_init(&run.lock, NULL);
 	run.per_namespace = literal_namespaces(scope, &run.literal_ns);
 
-	/* Phase 1: the types listed for themselves, in parallel. */
-	for (; started < parallel; started++)
-		if (pthread_create(&th[started], NULL, worker, &run) != 0)
-			break;
-	if (started == 0)
-		worker(&run);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	/* Phase 1: the types listed for themselves, in parallel.  The pool's own error is
+	 * only a cancellation seen between two types. */
+	int prc = kahu_pool_run(plan->n, parallel, 0, type_job, &run);
+	if (prc < 0 && !run.fatal)
+		set_fatal(&run, prc);
 
 	/* Phase 2: what the kept items need. */
 	for (size_t i = 0; i < plan->n && !run.fatal; i++) {
@@ -376,7 +366,6 @@ int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct p
 	int rc = run.fatal;
 	if (rc < 0)
 		kahu_error_set(rc, "%s", run.fatal_msg);
-	free(th);
 	strv_free(&run.literal_ns);
 	strset_free(&run.namespaces);
 	strset_free(&run.volumes);

@@ -13,8 +13,11 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
+#include "util/cancel.h"
 #include "util/mem.h"
+#include "util/pool.h"
 #include "util/strset.h"
 
 #include <dirent.h>
@@ -74,13 +77,11 @@ static struct spool_type *spool_type(struct spool *sp, const char *gr)
 	struct spool_type *t = &sp->t[sp->n];
 	memset(t, 0, sizeof *t);
 	t->gr = xstrdup(gr);
-	char *path = xasprintf("%s/%zu.jsonl", sp->dir, sp->n);
-	t->f = fopen(path, "w+");
-	if (t->f)
-		unlink(path); /* nothing stays behind, whatever happens */
-	free(path);
-	if (!t->f)
+	t->f = kahu_tmpstream(sp->dir, "spool.", "the restore spool");
+	if (!t->f) {
+		free(t->gr);
 		return NULL;
+	}
 	sp->n++;
 	return t;
 }
@@ -223,7 +224,7 @@ static int spool_item(struct spool *sp, const char *gr, const char *ns, const ch
 	json_error_t jerr;
 	struct spool_type *t = spool_type(sp, gr);
 	if (!t)
-		return kahu_error_set(KAHU_EIO, "cannot create a spool file in %s: %s", sp->dir, strerror(errno));
+		return kahu_error_code();
 	json_t *o = json_loadb(data->data ? data->data : "", data->len, JSON_ALLOW_NUL, &jerr);
 	char *why = o ? identity_mismatch(o, gr, ns, name)
 		      : xasprintf("the stored object is not valid JSON: %s", jerr.text);
@@ -719,33 +720,29 @@ out:
 	free(name);
 }
 
-static void *type_worker(void *arg)
+/* One pool job: the type's next item from its spool file (items are read in order;
+ * each job takes the next line).  Failures are reported per item, never to the pool. */
+static int item_job(void *ud, size_t job)
 {
-	struct run *r = arg;
+	struct run *r = ud;
 	char *line = NULL;
 	size_t cap = 0;
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		ssize_t n = r->stop ? -1 : getline(&line, &cap, r->cur->f);
-		pthread_mutex_unlock(&r->lock);
-		if (n <= 0)
-			break;
-		if (kube_client_interrupted()) {
-			pthread_mutex_lock(&r->lock);
-			r->stop = 1;
-			pthread_mutex_unlock(&r->lock);
-			break;
-		}
+	(void)job;
+	pthread_mutex_lock(&r->lock);
+	ssize_t n = r->stop ? -1 : getline(&line, &cap, r->cur->f);
+	pthread_mutex_unlock(&r->lock);
+	if (n > 0) {
 		json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
 		if (!obj) {
-			report(r, r->cur->gr, NULL, NULL, "?", OUTCOME_FAILED, "unreadable object in the backup", NULL);
-			continue;
+			report(r, r->cur->gr, NULL, NULL, "?", OUTCOME_FAILED,
+			       "unreadable object in the backup", NULL);
+		} else {
+			restore_item(r, obj);
+			json_decref(obj);
 		}
-		restore_item(r, obj);
-		json_decref(obj);
 	}
 	free(line);
-	return NULL;
+	return 0;
 }
 
 static int add_existing(void *ud, json_t *item)
@@ -790,10 +787,7 @@ static void list_existing(struct run *r, const char *gr)
 	}
 	if (!tr || !(tr->verbs & KUBE_VERB_LIST))
 		return;
-	char *path = xasprintf("%s/live.json", r->spool_dir);
-	if ((r->live = fopen(path, "w+")))
-		unlink(path);
-	free(path);
+	r->live = kahu_tmpstream(r->spool_dir, "live.", "the listed objects"); /* NULL: looked up one by one */
 	if (kube_list(r->kc, tr, &lo, add_existing, r, &st) == 0) {
 		r->have_existing = 1;
 		if (r->live && fflush(r->live) == 0 && !ferror(r->live))
@@ -837,18 +831,12 @@ static void restore_type(struct run *r, struct spool_type *t, const struct kube_
 	r->cur_src = src;
 	r->cur_decision = dec;
 	rewind(t->f);
-	int n = r->s->parallel > 0 ? r->s->parallel : 4;
-	if (n > t->n)
-		n = (int)(t->n ? t->n : 1);
-	pthread_t th[64];
-	int started = 0;
-	for (; started < n && started < 64; started++)
-		if (pthread_create(&th[started], NULL, type_worker, r) != 0)
-			break;
-	if (!started)
-		type_worker(r);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	unsigned n = r->s->parallel > 0 ? (unsigned)r->s->parallel : 4;
+	if (n > 64)
+		n = 64;
+	/* Only a cancellation ends the pool early: the caller reports it. */
+	if (kahu_pool_run(t->n > 0 ? (size_t)t->n : 0, n, 0, item_job, r) < 0)
+		r->stop = 1;
 }
 
 /* Wait until every CRD created or found is Established and NamesAccepted. */
@@ -858,7 +846,7 @@ static void wait_crds(struct run *r)
 	for (size_t i = 0; i < r->crds.n; i++) {
 		char *path = xasprintf("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s", r->crds.v[i]);
 		int ready = 0;
-		while (!ready && !kube_client_interrupted()) {
+		while (!ready && !kahu_cancelled()) {
 			struct kube_response resp = { 0 };
 			if (kube_request(r->kc, "GET", path, NULL, NULL, NULL, 0, 0, &resp) == 0) {
 				json_t *o = json_loadb(resp.body.data, resp.body.len, 0, NULL);
@@ -1205,7 +1193,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		restore_type(&r, st, src, dec);
 	}
 	rc = 0;
-	if (r.stop || kube_client_interrupted()) {
+	if (r.stop || kahu_cancelled()) {
 		t->interrupted = 1;
 		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted; %ld of %ld items were handled",
 				    s->name, r.done, r.total);

@@ -22,21 +22,6 @@ static void log_line(void *ud, int level, const char *json_line)
 	fprintf(ud, "%s\n", json_line);
 }
 
-/* An unlinked private temporary file (util/fileio.h), or NULL with the error set. */
-static FILE *private_temp(const char *what)
-{
-	char *path;
-	int fd = kahu_tmpfile(NULL, "kahu-restore.", what, 1, &path);
-	FILE *f = NULL;
-	if (fd < 0)
-		return NULL;
-	if (!(f = fdopen(fd, "w+"))) {
-		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what, strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
 struct run_ctx {
 	const struct restore_create_spec *rs;
 	FILE *results;           /* temporary: one JSON line per item */
@@ -83,8 +68,8 @@ static int prepare_location(const struct restore_create_spec *rs, struct repo *r
 		return kahu_error_set(KAHU_EEXIST, "a restore named %s exists already; choose another name", name);
 	if (err != KAHU_ENOTFOUND)
 		return err;
-	if (!(rc->results = private_temp("the restore's results")) ||
-	    !(*logf = private_temp("the restore's log")))
+	if (!(rc->results = kahu_tmpstream(NULL, "kahu-restore.", "the restore's results")) ||
+	    !(*logf = kahu_tmpstream(NULL, "kahu-restore.", "the restore's log")))
 		return kahu_error_code();
 	return 0;
 }

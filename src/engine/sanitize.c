@@ -10,6 +10,7 @@
 #include "kube/discovery.h"
 #include "kube/resource.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strset.h"
@@ -109,15 +110,6 @@ static int is_generated_token_name(const char *name, const char *sa)
 	return 1;
 }
 
-static uint64_t fnv1a64(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 char *restore_label_value(const char *s)
 {
@@ -150,8 +142,8 @@ char *restore_label_value(const char *s)
 	while (keep > 0 && !isalnum((unsigned char)v[start + keep - 1]))
 		keep--;
 	char *t = keep ? xasprintf("%.*s-%016llx", (int)keep, v + start,
-				   (unsigned long long)fnv1a64(s))
-		       : xasprintf("%016llx", (unsigned long long)fnv1a64(s));
+				   (unsigned long long)kahu_fnv1a64_str(s))
+		       : xasprintf("%016llx", (unsigned long long)kahu_fnv1a64_str(s));
 	free(v);
 	return t;
 }

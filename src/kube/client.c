@@ -1,8 +1,10 @@
 /* kahu — the HTTP client for the Kubernetes API, on libcurl's easy interface.
  *
  * Threads: callers are worker threads that each run one blocking request at a time.
- * A counting semaphore (mutex + condvar) keeps at most `max_requests` transfers in
- * flight; easy handles come from a free list, so a handle — and the keep-alive
+ * A counting semaphore keeps at most `max_requests` transfers in flight: a pipe
+ * holding one byte per free request slot, so that a thread waiting for a slot polls it
+ * together with the cancellation token's descriptor and wakes at once on either.  Easy
+ * handles come from a free list, so a handle — and the keep-alive
  * connection cached inside it — is reused by whichever thread runs the next request.
  *
  * Sharing: one CURLSH shares the DNS cache and TLS sessions between the handles (with
@@ -18,7 +20,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -36,6 +41,7 @@
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -46,7 +52,8 @@
 #define RETRY_AFTER_CAP 600L
 #define BACKOFF_BASE_MS 250L
 #define BACKOFF_CAP_MS 30000L
-/* How often a thread waiting for a request slot looks at the cancellation token. */
+/* How often a thread waiting for a request slot looks at the cancellation token when
+ * the token has no descriptor (descriptors exhausted). */
 #define WAIT_SLICE_MS 50L
 
 static atomic_int insecure_warned;
@@ -76,9 +83,8 @@ struct kube_client {
 	int max_tries;
 	char *user_agent;
 
+	int slots[2];           /* the free request slots: one byte each in this pipe */
 	pthread_mutex_t lock;   /* guards the fields below */
-	pthread_cond_t cond;
-	int inflight;
 	CURL **idle;
 	size_t nidle;
 };
@@ -106,22 +112,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void deadline_in(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-int kube_client_interrupted(void)
-{
-	return kahu_cancelled() != 0;
 }
 
 const char *kube_client_server(const struct kube_client *c)
@@ -261,6 +251,21 @@ out:
 	return rc;
 }
 
+/* The pipe of free slots, filled with max_requests bytes (a pipe holds far more). */
+static int slots_init(struct kube_client *c)
+{
+	if (pipe2(c->slots, O_CLOEXEC | O_NONBLOCK) < 0) {
+		c->slots[0] = c->slots[1] = -1;
+		return kahu_error_set(KAHU_EIO, "cannot create the request slots: %s",
+				      strerror(errno));
+	}
+	for (int i = 0; i < c->max_requests; i++)
+		if (kahu_write_all(c->slots[1], "s", 1) < 0)
+			return kahu_error_set(KAHU_EIO, "cannot create the request slots: %s",
+					      strerror(errno));
+	return 0;
+}
+
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *o,
 		    struct kube_client **out)
 {
@@ -276,8 +281,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 				      curl_easy_strerror(curl_init_rc));
 
 	c = xcalloc(1, sizeof *c);
+	c->slots[0] = c->slots[1] = -1;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 
@@ -326,6 +331,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 	if ((rc = kube_auth_new(cfg, &c->auth)) < 0)
 		goto fail;
 
+	if ((rc = slots_init(c)) < 0)
+		goto fail;
 	c->idle = xcalloc((size_t)c->max_requests, sizeof *c->idle);
 	*out = c;
 	return 0;
@@ -356,7 +363,9 @@ void kube_client_free(struct kube_client *c)
 	free(c->user_agent);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);
-	pthread_cond_destroy(&c->cond);
+	for (int i = 0; i < 2; i++)
+		if (c->slots[i] >= 0)
+			close(c->slots[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -365,39 +374,58 @@ void kube_client_free(struct kube_client *c)
 
 static void release(struct kube_client *c, CURL *h)
 {
-	pthread_mutex_lock(&c->lock);
 	if (h) {
+		pthread_mutex_lock(&c->lock);
 		if (c->nidle < (size_t)c->max_requests)
 			c->idle[c->nidle++] = h;
 		else
 			curl_easy_cleanup(h);
+		pthread_mutex_unlock(&c->lock);
 	}
-	c->inflight--;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	/* The slot goes back; this cannot block: the pipe never holds more than
+	 * max_requests bytes. */
+	int saved = errno;
+	if (kahu_write_all(c->slots[1], "s", 1) < 0)
+		log_debug("cannot return a request slot: %s", strerror(errno));
+	errno = saved;
+}
+
+/* Take a free slot: 0, or KAHU_EINTR once the run is cancelled (before or while
+ * waiting: the wait polls the token's descriptor too). */
+static int take_slot(struct kube_client *c)
+{
+	int cfd = kahu_cancel_fd();
+	for (;;) {
+		if (kahu_cancelled())
+			return KAHU_EINTR;
+		char b;
+		ssize_t n = read(c->slots[0], &b, 1);
+		if (n == 1)
+			return 0;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return kahu_error_set(KAHU_EIO, "cannot take a request slot: %s",
+					      strerror(errno));
+		struct pollfd p[2] = { { .fd = c->slots[0], .events = POLLIN },
+				       { .fd = cfd, .events = POLLIN } };
+		if (poll(p, cfd >= 0 ? 2 : 1, cfd >= 0 ? -1 : (int)WAIT_SLICE_MS) < 0 &&
+		    errno != EINTR)
+			return kahu_error_set(KAHU_EIO, "cannot wait for a request slot: %s",
+					      strerror(errno));
+	}
 }
 
 static int acquire(struct kube_client *c, CURL **out)
 {
-	int rc = 0;
-
 	*out = NULL;
-	pthread_mutex_lock(&c->lock);
-	while (c->inflight >= c->max_requests && !kahu_cancelled()) {
-		struct timespec ts;
-		deadline_in(&ts, WAIT_SLICE_MS);
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-	}
-	if (kahu_cancelled()) {
-		rc = KAHU_EINTR;
-	} else {
-		c->inflight++;
-		if (c->nidle)
-			*out = c->idle[--c->nidle];
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (rc)
+	int rc = take_slot(c);
+	if (rc == KAHU_EINTR)
 		return kahu_error_set(rc, "interrupted");
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle)
+		*out = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->lock);
 	if (!*out && !(*out = curl_easy_init())) {
 		release(c, NULL);
 		return kahu_error_set(KAHU_ENOMEM, "cannot create a libcurl handle");

@@ -92,10 +92,9 @@ char *kube_status_message(const struct kbuf *body);
 /* Backoff before try number `attempt` (1-based) with jitter, in milliseconds. */
 long kube_backoff_ms(int attempt, unsigned int random);
 
-/* Whether the run was cancelled (kahu_cancelled(), util/cancel.h): requests then stop
- * waiting and return KAHU_EINTR, running transfers are aborted by libcurl's progress
- * callback, waits between tries wake at once. */
-int kube_client_interrupted(void);
+/* Once the run is cancelled (kahu_cancelled(), util/cancel.h) requests stop waiting and
+ * return KAHU_EINTR, running transfers are aborted by libcurl's progress callback, waits
+ * between tries wake at once. */
 const char *kube_client_server(const struct kube_client *c);
 /* The concurrency limit in force (callers size their worker pools by it). */
 int kube_client_max_requests(const struct kube_client *c);

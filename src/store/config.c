@@ -2,6 +2,7 @@
 #include "store/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
@@ -610,21 +611,6 @@ static int mkdirs_private(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int config_save(struct kahu_config *cfg, const char *path)
 {
 	if (!path)
@@ -650,17 +636,17 @@ int config_save(struct kahu_config *cfg, const char *path)
 	}
 	if ((rc = mkdirs_private(dir)) < 0)
 		goto out;
-	tmp = xasprintf("%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);  /* mode 0600 */
+	/* <path>.tmp.XXXXXX, next to it: the rename below replaces it in one step. */
+	const char *slash = strrchr(path, '/');
+	char *prefix = xasprintf("%s.tmp.", slash ? slash + 1 : path);
+	fd = kahu_tmpfile(dir, prefix, "the configuration", 0, &tmp);
+	free(prefix);
 	if (fd < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot create a temporary file next to %s: %s", path,
-				    strerror(errno));
-		free(tmp);
-		tmp = NULL;
+		rc = fd;
 		goto out;
 	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
-	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || kahu_write_all(fd, text, strlen(text)) < 0 ||
+	    kahu_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "cannot write %s: %s",
 				    tmp, strerror(errno));
 		goto out;

@@ -7,6 +7,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
+#include "util/timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,45 +43,15 @@ struct repo {
 
 static void fmt_time(int64_t t, char out[32])
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_rfc3339((time_t)t, out, 32);
 }
 
 int64_t repo_parse_time(const char *s)
 {
-	struct tm tm = { 0 };
-	const char *p;
-	if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+	int64_t t;
+	if (!s || kahu_time_parse(s, 0, &t) < 0)
 		return -1;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	int64_t off = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
-		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
-			return -1;
-		int hh = (p[1] - '0') * 10 + (p[2] - '0');
-		int mm = (p[4] - '0') * 10 + (p[5] - '0');
-		if (hh > 23 || mm > 59)
-			return -1;
-		off = sign * (hh * 3600 + mm * 60);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	return (int64_t)timegm(&tm) - off;
+	return t;
 }
 
 /* A manifest time: RFC 3339 string or seconds since the epoch. */

@@ -53,6 +53,21 @@ int kahu_tmpfile(const char *dir, const char *prefix, const char *what, int unli
 	return fd;
 }
 
+FILE *kahu_tmpstream(const char *dir, const char *prefix, const char *what)
+{
+	char *path;
+	int fd = kahu_tmpfile(dir, prefix, what, 1, &path);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w+");
+	if (!f) {
+		kahu_error_set(KAHU_EIO, "cannot open the temporary file for %s: %s", what,
+			       strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 static const char *file_kind(mode_t m)
 {
 	if (S_ISFIFO(m))

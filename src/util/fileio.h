@@ -4,6 +4,7 @@
 #define KAHU_UTIL_FILEIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Write all of buf, resuming after EINTR and short writes.  0, or -1 with errno. */
 int kahu_write_all(int fd, const void *buf, size_t len);
@@ -15,6 +16,9 @@ int kahu_write_all(int fd, const void *buf, size_t len);
  * the descriptor (nothing is left behind by a crash). */
 int kahu_tmpfile(const char *dir, const char *prefix, const char *what, int unlinked,
 		 char **path);
+/* The same file, unlinked at once, as a stream open for reading and writing; NULL with
+ * the error set. */
+FILE *kahu_tmpstream(const char *dir, const char *prefix, const char *what);
 
 /* Read a file that must be private to its owner into buf (cap bytes, at most cap - 1
  * used; a larger file is refused, KAHU_EDATA).  `what` names it in messages ("key

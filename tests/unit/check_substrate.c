@@ -406,10 +406,24 @@ START_TEST(test_fileio)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_ptr_null(path);
 	close(fd);
+	FILE *f = kahu_tmpstream(dir, "s.", "a test");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs("spooled\n", f), 0);
+	rewind(f);
+	char line[16];
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	ck_assert_str_eq(line, "spooled\n");
+	struct stat fst;
+	ck_assert_int_eq(fstat(fileno(f), &fst), 0);
+	ck_assert_int_eq(fst.st_mode & 0777, 0600);
+	ck_assert_int_eq(fst.st_nlink, 0); /* unlinked at once */
+	fclose(f);
 	ck_assert_int_eq(rmdir(dir), 0); /* the unlinked file left nothing */
 	char *missing = NULL;
 	ck_assert_int_eq(kahu_tmpfile("/nonexistent/kahu", "x.", "the index", 0, &missing), KAHU_EIO);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "temporary file for the index"));
+	ck_assert_ptr_null(kahu_tmpstream("/nonexistent/kahu", "x.", "the index"));
+	ck_assert_int_eq(kahu_error_code(), KAHU_EIO);
 	free(dir);
 	kahu_error_clear();
 }
