@@ -2,15 +2,12 @@
 #include "cmd/common_opts.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
-#include "util/cancel.h"
 #include "util/err.h"
 #include "util/mem.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-int kahu_interrupted(void) { return kahu_cancelled(); }
 
 int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)
 {

@@ -32,9 +32,6 @@ int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out);
 int ctx_kube_client(struct kahu_ctx *ctx, struct kube_client **out);
 void ctx_release(struct kahu_ctx *ctx);
 
-/* Set once a SIGINT/SIGTERM arrived (0, SIGINT or SIGTERM): kahu_cancelled(). */
-int kahu_interrupted(void);
-
 /* The command entries, one per file in src/cmd/. */
 extern const struct kahu_cmd cmd_version_entry;
 extern const struct kahu_cmd cmd_completion_entry;
