@@ -1,8 +1,10 @@
-# The tar bundle (tar -> zstd -> envelope), the backup manifest and authenticated
-# records (a restore's summary): appended to
-# libkahu_archive.a (declared in archive.mk, included before this fragment).
+# The tar bundle (tar -> zstd -> envelope: member names, the writer, the reader,
+# extraction), the backup manifest and authenticated records (a restore's summary):
+# appended to libkahu_archive.a (declared in archive.mk, included before this fragment).
 libkahu_archive_a_SOURCES += \
-	src/archive/bundle.c src/archive/bundle.h \
+	src/archive/bundle.h src/archive/bundle_int.h \
+	src/archive/bundle_name.c src/archive/bundle.c \
+	src/archive/bundle_read.c src/archive/bundle_extract.c \
 	src/archive/manifest.c src/archive/manifest.h \
 	src/archive/record.c src/archive/record.h
 

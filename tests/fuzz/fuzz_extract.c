@@ -1,5 +1,5 @@
-/* kahu — fuzz target: reading bundles (tar -> zstd -> envelope, src/archive/bundle.c),
- * as `kahu backup download --extract` and restore do.
+/* kahu — fuzz target: reading bundles (tar -> zstd -> envelope, src/archive/bundle_read.c
+ * and bundle_extract.c), as `kahu backup download --extract` and restore do.
  *
  * The first byte of the input says what the rest is:
  *   'z'   the stored object itself, an unencrypted bundle (a zstd stream): read only,
