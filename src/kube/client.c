@@ -1,47 +1,29 @@
-/* kahu — the HTTP client for the Kubernetes API, on libcurl's easy interface.
+/* kahu — the HTTP client for the Kubernetes API: the request policy.  See client.h.
  *
- * Threads: callers are worker threads that each run one blocking request at a time.
- * A counting semaphore keeps at most `max_requests` transfers in flight: a pipe
- * holding one byte per free request slot, so that a thread waiting for a slot polls it
- * together with the cancellation token's descriptor and wakes at once on either.  Easy
- * handles come from a free list, so a handle — and the keep-alive
- * connection cached inside it — is reused by whichever thread runs the next request.
- *
- * Sharing: one CURLSH shares the DNS cache and TLS sessions between the handles (with
- * one pthread mutex per kind of shared data).  Connections are deliberately NOT put in
- * the share: libcurl documents that sharing the connection cache between concurrently
- * running threads is not supported (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT).  Each
- * pooled handle keeps its own connection alive instead, which gives the same reuse
- * with `max_requests` connections at most; shared TLS sessions make a new one cheap.
- *
- * Credentials are fetched from kube/auth for every try (token files rotate, exec
- * plugins expire) and never reach a log line or an error message. */
+ * What a request means and what becomes of its answer: the tries (which failures are
+ * retried, for which methods, how often), the waits between them (backoff with jitter
+ * or Retry-After, within a budget of the request timeout), a 401's one refresh of the
+ * credentials, the mapping of libcurl failures and HTTP statuses to kahu_err codes and
+ * messages, and the body, buffered or streamed to the caller.  Reaching the cluster
+ * (handles, TLS, credentials, proxy, the request slots) is the transport's
+ * (transport.c); a handle is taken for one try and given back before any wait. */
 #include "kube/client.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "kube/auth.h"
 #include "kube/kubeconfig.h"
+#include "kube/transport.h"
 #include "util/backoff.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
-#include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -52,41 +34,16 @@
 #define RETRY_AFTER_CAP 600L
 #define BACKOFF_BASE_MS 250L
 #define BACKOFF_CAP_MS 30000L
-/* How often a thread waiting for a request slot looks at the cancellation token when
- * the token has no descriptor (descriptors exhausted). */
-#define WAIT_SLICE_MS 50L
-
-static atomic_int insecure_warned;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
 
 struct kube_client {
-	char *server;           /* as configured (for messages and logs) */
-	char *base;             /* scheme://host:port/path that URLs are built from */
-	struct curl_slist *connect_to;
-	char *host_header;      /* "Host: …" when `base` names the tls-server-name */
+	struct kube_transport *t;
+	const char *server;     /* the transport's (for messages and logs) */
 	char *user_name;        /* for messages only */
 	char *source;
-	struct kube_auth *auth;
-
-	CURLSH *share;
-	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-
-	struct kbuf ca_data;    /* PEM, copied from the config */
-	char *ca_file;
-	int insecure;
-	char *proxy;
 
 	int max_requests;
 	long timeout_ms;
-	long connect_timeout_ms;
 	int max_tries;
-	char *user_agent;
-
-	int slots[2];           /* the free request slots: one byte each in this pipe */
-	pthread_mutex_t lock;   /* guards the fields below */
-	CURL **idle;
-	size_t nidle;
 };
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -179,92 +136,7 @@ char *kube_status_message(const struct kbuf *body)
 	return status_message(body);
 }
 
-/* ---- the share object and its locks ---------------------------------------------- */
-
-static void share_lock_cb(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
-{
-	struct kube_client *c = ud;
-	(void)h;
-	(void)access;
-	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-		pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock_cb(CURL *h, curl_lock_data data, void *ud)
-{
-	struct kube_client *c = ud;
-	(void)h;
-	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-		pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static void curl_global_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* tls-server-name: libcurl 7.88 has no option to verify the server certificate
- * against (and send SNI for) a name other than the URL's host.  CURLOPT_CONNECT_TO
- * only changes where the TCP connection goes, not the name used for TLS; so the
- * request URL carries the tls-server-name as its host (libcurl then uses it for SNI
- * and certificate verification), CONNECT_TO maps that name:port to the real
- * host:port, and an explicit Host header keeps what the API server sees unchanged,
- * which is what client-go's TLSClientConfig.ServerName does. */
-static int setup_server_name(struct kube_client *c, const char *server, const char *sni)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *explicit_port = NULL;
-	int rc = 0;
-
-	if (!u)
-		return kahu_error_set(KAHU_ENOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		rc = kahu_error_set(KAHU_ECONFIG, "invalid server URL %s", server);
-		goto out;
-	}
-	curl_url_get(u, CURLUPART_PORT, &explicit_port, 0);
-	curl_url_get(u, CURLUPART_PATH, &path, 0);
-
-	int ipv6 = strchr(sni, ':') != NULL;
-	const char *p = path && strcmp(path, "/") != 0 ? path : "";
-	size_t plen = strlen(p);
-	while (plen && p[plen - 1] == '/')
-		plen--;
-	c->base = xasprintf("%s://%s%s%s:%s%.*s", scheme, ipv6 ? "[" : "", sni,
-			    ipv6 ? "]" : "", port, (int)plen, p);
-	char *map = xasprintf("%s%s%s:%s:%s:%s", ipv6 ? "[" : "", sni, ipv6 ? "]" : "", port,
-			      host, port);
-	c->connect_to = curl_slist_append(NULL, map);
-	free(map);
-	c->host_header = explicit_port ? xasprintf("Host: %s:%s", host, explicit_port)
-				       : xasprintf("Host: %s", host);
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(explicit_port);
-	curl_free(path);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-/* The pipe of free slots, filled with max_requests bytes (a pipe holds far more). */
-static int slots_init(struct kube_client *c)
-{
-	if (pipe2(c->slots, O_CLOEXEC | O_NONBLOCK) < 0) {
-		c->slots[0] = c->slots[1] = -1;
-		return kahu_error_set(KAHU_EIO, "cannot create the request slots: %s",
-				      strerror(errno));
-	}
-	for (int i = 0; i < c->max_requests; i++)
-		if (kahu_write_all(c->slots[1], "s", 1) < 0)
-			return kahu_error_set(KAHU_EIO, "cannot create the request slots: %s",
-					      strerror(errno));
-	return 0;
-}
+/* ---- the client ------------------------------------------------------------------- */
 
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *o,
 		    struct kube_client **out)
@@ -273,164 +145,41 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 	int rc;
 
 	*out = NULL;
-	if (!cfg || !cfg->server || !*cfg->server)
-		return kahu_error_set(KAHU_ECONFIG, "the kubeconfig names no server");
-	pthread_once(&curl_once, curl_global_once);
-	if (curl_init_rc != CURLE_OK)
-		return kahu_error_set(KAHU_EINTERNAL, "cannot initialise libcurl: %s",
-				      curl_easy_strerror(curl_init_rc));
-
 	c = xcalloc(1, sizeof *c);
-	c->slots[0] = c->slots[1] = -1;
-	pthread_mutex_init(&c->lock, NULL);
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
-
-	size_t slen = strlen(cfg->server);
-	while (slen > 1 && cfg->server[slen - 1] == '/')
-		slen--;
-	c->server = xstrndup(cfg->server, slen);
-	c->user_name = xstrdup(cfg->user_name);
-	c->source = xstrdup(cfg->source);
 	c->max_requests = o && o->max_requests > 0 ? o->max_requests : DEFAULT_MAX_REQUESTS;
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	c->connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms
-							       : DEFAULT_CONNECT_TIMEOUT_MS;
 	c->max_tries = o && o->max_tries > 0 ? o->max_tries : DEFAULT_MAX_TRIES;
-	c->user_agent = o && o->user_agent ? xstrdup(o->user_agent)
-					   : xstrdup("kahu/" PACKAGE_VERSION);
-
-	if (cfg->tls_server_name && *cfg->tls_server_name) {
-		if ((rc = setup_server_name(c, c->server, cfg->tls_server_name)) < 0)
-			goto fail;
-	} else {
-		c->base = xstrdup(c->server);
+	struct kube_transport_opts to = {
+		.slots = c->max_requests,
+		.timeout_ms = c->timeout_ms,
+		.connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+								     : DEFAULT_CONNECT_TIMEOUT_MS,
+		.user_agent = o && o->user_agent ? o->user_agent : "kahu/" PACKAGE_VERSION,
+	};
+	if ((rc = kube_transport_new(cfg, &to, &c->t)) < 0) {
+		free(c);
+		return rc;
 	}
-
-	if (cfg->ca_data.len)
-		kbuf_add(&c->ca_data, cfg->ca_data.data, cfg->ca_data.len);
-	c->ca_file = xstrdup(cfg->ca_file);
-	c->insecure = cfg->insecure_skip_tls_verify;
-	c->proxy = xstrdup(cfg->proxy_url);
-	if (c->insecure && !atomic_exchange(&insecure_warned, 1))
-		log_warn("TLS certificate verification of %s is disabled "
-			 "(insecure-skip-tls-verify): the connection is not protected "
-			 "against interception", c->server);
-
-	c->share = curl_share_init();
-	if (!c->share) {
-		rc = kahu_error_set(KAHU_ENOMEM, "cannot create a libcurl share object");
-		goto fail;
-	}
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock_cb);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock_cb);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-
-	if ((rc = kube_auth_new(cfg, &c->auth)) < 0)
-		goto fail;
-
-	if ((rc = slots_init(c)) < 0)
-		goto fail;
-	c->idle = xcalloc((size_t)c->max_requests, sizeof *c->idle);
+	c->server = kube_transport_server(c->t);
+	c->user_name = xstrdup(cfg->user_name);
+	c->source = xstrdup(cfg->source);
 	*out = c;
 	return 0;
-fail:
-	kube_client_free(c);
-	return rc;
+}
+
+struct kube_transport *kube_client_transport(struct kube_client *c)
+{
+	return c->t;
 }
 
 void kube_client_free(struct kube_client *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
-	free(c->idle);
-	if (c->share)
-		curl_share_cleanup(c->share);
-	kube_auth_free(c->auth);
-	curl_slist_free_all(c->connect_to);
-	free(c->host_header);
-	free(c->server);
-	free(c->base);
+	kube_transport_free(c->t);
 	free(c->user_name);
 	free(c->source);
-	kbuf_free(&c->ca_data);
-	free(c->ca_file);
-	free(c->proxy);
-	free(c->user_agent);
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&c->share_locks[i]);
-	for (int i = 0; i < 2; i++)
-		if (c->slots[i] >= 0)
-			close(c->slots[i]);
-	pthread_mutex_destroy(&c->lock);
 	free(c);
-}
-
-/* ---- the request slots ------------------------------------------------------------ */
-
-static void release(struct kube_client *c, CURL *h)
-{
-	if (h) {
-		pthread_mutex_lock(&c->lock);
-		if (c->nidle < (size_t)c->max_requests)
-			c->idle[c->nidle++] = h;
-		else
-			curl_easy_cleanup(h);
-		pthread_mutex_unlock(&c->lock);
-	}
-	/* The slot goes back; this cannot block: the pipe never holds more than
-	 * max_requests bytes. */
-	int saved = errno;
-	if (kahu_write_all(c->slots[1], "s", 1) < 0)
-		log_debug("cannot return a request slot: %s", strerror(errno));
-	errno = saved;
-}
-
-/* Take a free slot: 0, or KAHU_EINTR once the run is cancelled (before or while
- * waiting: the wait polls the token's descriptor too). */
-static int take_slot(struct kube_client *c)
-{
-	int cfd = kahu_cancel_fd();
-	for (;;) {
-		if (kahu_cancelled())
-			return KAHU_EINTR;
-		char b;
-		ssize_t n = read(c->slots[0], &b, 1);
-		if (n == 1)
-			return 0;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return kahu_error_set(KAHU_EIO, "cannot take a request slot: %s",
-					      strerror(errno));
-		struct pollfd p[2] = { { .fd = c->slots[0], .events = POLLIN },
-				       { .fd = cfd, .events = POLLIN } };
-		if (poll(p, cfd >= 0 ? 2 : 1, cfd >= 0 ? -1 : (int)WAIT_SLICE_MS) < 0 &&
-		    errno != EINTR)
-			return kahu_error_set(KAHU_EIO, "cannot wait for a request slot: %s",
-					      strerror(errno));
-	}
-}
-
-static int acquire(struct kube_client *c, CURL **out)
-{
-	*out = NULL;
-	int rc = take_slot(c);
-	if (rc == KAHU_EINTR)
-		return kahu_error_set(rc, "interrupted");
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&c->lock);
-	if (c->nidle)
-		*out = c->idle[--c->nidle];
-	pthread_mutex_unlock(&c->lock);
-	if (!*out && !(*out = curl_easy_init())) {
-		release(c, NULL);
-		return kahu_error_set(KAHU_ENOMEM, "cannot create a libcurl handle");
-	}
-	return 0;
 }
 
 /* ---- one transfer ----------------------------------------------------------------- */
@@ -551,77 +300,16 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	return len;
 }
-
-static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
+/* What a request sets on a handle the transport lent: the method, the body, and where
+ * the answer goes. */
+static void setup_request(CURL *h, const char *method, const void *body, size_t len,
+			  struct xfer *x)
 {
-	(void)ud;
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return kahu_cancelled() ? 1 : 0; /* non-zero aborts the transfer */
-}
-
-static struct curl_slist *add_header(struct curl_slist *l, const char *h)
-{
-	struct curl_slist *n = curl_slist_append(l, h);
-	if (!n) {
-		curl_slist_free_all(l);
-		abort(); /* out of memory, as xmalloc */
-	}
-	return n;
-}
-
-/* Zero every header (one may be Authorization) before libcurl frees the list. */
-static void free_headers(struct curl_slist *l)
-{
-	for (struct curl_slist *p = l; p; p = p->next)
-		if (p->data)
-			explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(l);
-}
-
-static void setup_handle(struct kube_client *c, CURL *h, const char *method, const char *url,
-			 const void *body, size_t len, struct xfer *x, char *errbuf)
-{
-	curl_easy_reset(h); /* keeps the handle's live connections and caches */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
-#endif
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it */
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-	if (c->connect_to)
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
-	if (c->proxy)
-		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
-
-	if (c->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (c->ca_data.len) {
-		struct curl_blob blob = { c->ca_data.data, c->ca_data.len, CURL_BLOB_NOCOPY };
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (c->ca_file) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	}
 
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -637,32 +325,8 @@ static void setup_handle(struct kube_client *c, CURL *h, const char *method, con
 	}
 }
 
-static void apply_credential(CURL *h, const struct kube_credential *cr, struct curl_slist **hdrs)
-{
-	if (cr->cert_pem && cr->cert_len && cr->key_pem && cr->key_len) {
-		struct curl_blob cert = { cr->cert_pem, cr->cert_len, CURL_BLOB_COPY };
-		struct curl_blob key = { cr->key_pem, cr->key_len, CURL_BLOB_COPY };
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (cr->token && *cr->token) {
-		/* Built here rather than with CURLOPT_XOAUTH2_BEARER so that our copy can be
-		 * wiped; libcurl's copy in the list is wiped by free_headers(). */
-		char *a = xasprintf("Authorization: Bearer %s", cr->token);
-		*hdrs = add_header(*hdrs, a);
-		free_secret_str(a);
-	} else if (cr->username && cr->password) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERNAME, cr->username);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, cr->password);
-	}
-}
-
 /* ---- classification of failures --------------------------------------------------- */
 
-enum outcome { OK_DONE, FAIL_FINAL, RETRY_ANY, RETRY_IDEMPOTENT };
 
 static int is_tls_error(CURLcode cc)
 {
@@ -815,7 +479,7 @@ static int request(struct kube_client *c, const char *method, const char *path,
 		   unsigned flags, const struct kube_stream *stream, struct kube_response *resp)
 {
 	struct kube_response local = { 0 };
-	char *url = NULL, *accept_h = NULL, *ctype_h = NULL;
+	char *accept_h = NULL, *ctype_h = NULL;
 	int rc = 0, reauthed = 0, connect_timeouts = 0;
 	/* The waits between the tries of one request add up to at most the request
 	 * timeout: a server asking for 600 s, or a long backoff, does not hold a request
@@ -836,45 +500,37 @@ static int request(struct kube_client *c, const char *method, const char *path,
 	resp->status = 0;
 	resp->tries = 0;
 
-	url = xasprintf("%s%s", c->base, path);
 	accept_h = xasprintf("Accept: %s", accept ? accept : "application/json");
 	if (content_type)
 		ctype_h = xasprintf("Content-Type: %s", content_type);
+	const char *headers[4];
+	size_t nh = 0;
+	headers[nh++] = accept_h;
+	if (ctype_h)
+		headers[nh++] = ctype_h;
+	headers[nh++] = "Expect:"; /* no waiting for a 100 Continue before a body */
+	headers[nh] = NULL;
 
 	for (int attempt = 1;; attempt++) {
-		CURL *h = NULL;
+		struct kube_conn conn;
 		struct xfer x = { .body = &resp->body, .log_headers = kahu_log_get_level() >= KAHU_LOG_DEBUG,
 				  .stream = stream };
-		struct kube_credential cred = { 0 };
-		struct curl_slist *hdrs = NULL;
-		char errbuf[CURL_ERROR_SIZE] = "";
 		long status = 0, asked_ms = -1, want_ms, wait_ms;
 		const char *why = NULL;
 		char whybuf[CURL_ERROR_SIZE + 64];
 
 		if (stream && stream->begin && (rc = stream->begin(stream->ud, attempt)) < 0)
 			break;
-		if ((rc = acquire(c, &h)) < 0)
+		if ((rc = kube_transport_open(c->t, path, headers, &conn)) < 0)
 			break;
-		if ((rc = kube_auth_get(c->auth, &cred)) < 0) {
-			release(c, h);
-			kahu_error_wrap(rc, "credentials for %s", c->server);
-			break;
-		}
+		CURL *h = conn.h;
+		const char *errbuf = conn.errbuf;
 		kbuf_reset(&resp->body);
 		resp->tries = attempt;
-		setup_handle(c, h, method, url, body, len, &x, errbuf);
+		setup_request(h, method, body, len, &x);
 		x.h = h;
 		if (stream)
 			setup_stream(c, h, &x);
-		hdrs = add_header(hdrs, accept_h);
-		if (ctype_h)
-			hdrs = add_header(hdrs, ctype_h);
-		if (c->host_header)
-			hdrs = add_header(hdrs, c->host_header);
-		hdrs = add_header(hdrs, "Expect:");
-		apply_credential(h, &cred, &hdrs);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
 		long t0 = now_ms();
 		CURLcode cc = curl_easy_perform(h);
@@ -909,10 +565,7 @@ static int request(struct kube_client *c, const char *method, const char *path,
 		}
 		/* The handle goes back to the pool before anyone sleeps: a thread waiting
 		 * out a Retry-After must not hold a slot others could use. */
-		kube_credential_clear(&cred);
-		free_headers(hdrs);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-		release(c, h);
+		kube_transport_close(c->t, &conn);
 		kbuf_free(&x.headers);
 
 		if (cc == CURLE_OK && status >= 200 && status < 300) {
@@ -932,7 +585,7 @@ static int request(struct kube_client *c, const char *method, const char *path,
 			snprintf(whybuf, sizeof whybuf, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			why = whybuf;
 		} else if (status == 401 && !reauthed && attempt < max_tries &&
-			   kube_auth_invalidate(c->auth) == 1) {
+			   kube_transport_reauth(c->t) == 1) {
 			/* Exec credentials may have been revoked early: run the plugin again
 			 * once and retry at once. */
 			reauthed = 1;
@@ -987,7 +640,6 @@ static int request(struct kube_client *c, const char *method, const char *path,
 		}
 	}
 
-	free(url);
 	free(accept_h);
 	free(ctype_h);
 	if (resp == &local)

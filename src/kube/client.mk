@@ -2,6 +2,7 @@
 noinst_LIBRARIES += libkahu_kubeclient.a
 libkahu_kubeclient_a_SOURCES = \
 	src/kube/client.c src/kube/client.h \
+	src/kube/transport.c src/kube/transport.h \
 	src/kube/resource.c src/kube/resource.h \
 	src/kube/discovery.c src/kube/discovery.h \
 	src/kube/listscan.c src/kube/listscan.h \

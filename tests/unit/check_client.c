@@ -1,8 +1,10 @@
 /* Unit tests of the HTTP client and the pager: pure helpers, then a scripted plain-HTTP
  * server on 127.0.0.1 (one thread, one connection at a time) for retries, status
- * mapping, resets, interrupts, logging hygiene and paging with expired tokens. */
+ * mapping, resets, interrupts, logging hygiene, the transport's handles taken over by
+ * their caller, and paging with expired tokens. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/pager.h"
 #include "kube/resource.h"
+#include "kube/transport.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -523,6 +526,108 @@ START_TEST(test_http_interrupt)
 }
 END_TEST
 
+/* Waits until the handle's socket is ready for `events` (CONNECT_ONLY use). */
+static void wait_socket(CURL *h, short events)
+{
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	ck_assert_int_eq(curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock), CURLE_OK);
+	ck_assert(sock != CURL_SOCKET_BAD);
+	struct pollfd p = { .fd = sock, .events = events };
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+}
+
+/* What a connection that is not a plain request (pods/exec over a WebSocket) gets from
+ * the transport: a handle for the cluster with the client's credentials, which it may
+ * use CONNECT_ONLY, writing the request and conn.headers itself, and give back spent. */
+START_TEST(test_transport_connect_only)
+{
+	struct server s = { 0 };
+	s.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+	char *r200 = json_response(200, "OK", NULL, "{\"major\":\"1\"}");
+	s.script[1] = r200;
+	s.nsteps = 2;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 1);
+	struct kube_transport *t = kube_client_transport(c);
+	struct kube_conn conn;
+	const char *mine[] = { "X-Probe: yes", NULL };
+
+	/* Each handle given back frees its slot: more than the client's 2 in a row. */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(kube_transport_open(t, "/version", mine, &conn) == 0, "%s",
+			      kahu_error_last());
+		kube_transport_discard(t, &conn);
+		ck_assert_ptr_null(conn.h);
+		ck_assert_ptr_null(conn.headers);
+	}
+
+	ck_assert_msg(kube_transport_open(t, "/api/v1/namespaces/default/pods/p/exec", mine,
+					  &conn) == 0, "%s", kahu_error_last());
+	ck_assert_str_eq(conn.headers->data, "X-Probe: yes");
+	struct kbuf req = KBUF_INIT;
+	int auth = 0;
+	kbuf_adds(&req, "GET /api/v1/namespaces/default/pods/p/exec HTTP/1.1\r\n"
+			"Host: 127.0.0.1\r\n");
+	for (struct curl_slist *l = conn.headers; l; l = l->next) {
+		auth += strcmp(l->data, "Authorization: Bearer " TOKEN) == 0;
+		kbuf_adds(&req, l->data);
+		kbuf_adds(&req, "\r\n");
+	}
+	kbuf_adds(&req, "\r\n");
+	ck_assert_int_eq(auth, 1);
+
+	curl_easy_setopt(conn.h, CURLOPT_CONNECT_ONLY, 1L);
+	ck_assert_int_eq(curl_easy_perform(conn.h), CURLE_OK);
+	for (size_t off = 0; off < req.len;) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_send(conn.h, req.data + off, req.len - off, &n);
+		if (cc == CURLE_AGAIN)
+			wait_socket(conn.h, POLLOUT);
+		else
+			ck_assert_int_eq(cc, CURLE_OK);
+		off += n;
+	}
+	struct kbuf got = KBUF_INIT;
+	while (!got.data || !strstr(got.data, "\r\n\r\n{}")) {
+		char buf[512];
+		size_t n = 0;
+		CURLcode cc = curl_easy_recv(conn.h, buf, sizeof buf - 1, &n);
+		if (cc == CURLE_AGAIN) {
+			wait_socket(conn.h, POLLIN);
+			continue;
+		}
+		ck_assert_int_eq(cc, CURLE_OK);
+		ck_assert_uint_gt(n, 0);
+		kbuf_add(&got, buf, n);
+		kbuf_adds(&got, ""); /* keeps it a string */
+	}
+	ck_assert(starts_with(got.data, "HTTP/1.1 200 OK\r\n"));
+	/* Given back spent: its connection closes, so the one-connection server goes on
+	 * to the client's next request. */
+	kube_transport_discard(t, &conn);
+
+	struct kube_response resp = { 0 };
+	ck_assert_msg(kube_request(c, "GET", "/version", NULL, NULL, NULL, 0, 0, &resp) == 0,
+		      "%s", kahu_error_last());
+	ck_assert_int_eq(resp.status, 200);
+
+	ck_assert_int_eq(s.nrequests, 2);
+	ck_assert(starts_with(s.requests[0], "GET /api/v1/namespaces/default/pods/p/exec HTTP/1.1\r\n"));
+	ck_assert(strstr(s.requests[0], "\r\nX-Probe: yes\r\n") != NULL);
+	ck_assert(strstr(s.requests[0], "\r\nAuthorization: Bearer " TOKEN "\r\n") != NULL);
+	ck_assert(starts_with(s.requests[1], "GET /version HTTP/1.1\r\n"));
+	ck_assert(strstr(s.requests[1], "\r\nAuthorization: Bearer " TOKEN "\r\n") != NULL);
+	ck_assert(strstr(s.requests[1], "X-Probe") == NULL);
+
+	kbuf_free(&req);
+	kbuf_free(&got);
+	kube_response_clear(&resp);
+	kube_client_free(c);
+	server_stop(&s);
+	free(r200);
+}
+END_TEST
+
 /* ---- the pager against the scripted server ---------------------------------------- */
 
 struct seen {
@@ -988,6 +1093,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_http_reset);
 	tcase_add_test(tc, test_http_unreachable);
 	tcase_add_test(tc, test_http_interrupt);
+	tcase_add_test(tc, test_transport_connect_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("pager");
 	tcase_set_timeout(tc, 30);
