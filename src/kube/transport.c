@@ -356,7 +356,6 @@ static void free_headers(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-
 /* ---- a handle lent ---------------------------------------------------------------- */
 
 /* What every use of the cluster sets on a handle: where it goes and how it gets there. */
