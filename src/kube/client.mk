@@ -5,6 +5,7 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/resource.c src/kube/resource.h \
 	src/kube/discovery.c src/kube/discovery.h \
 	src/kube/listscan.c src/kube/listscan.h \
+	src/kube/objtext.c src/kube/objtext.h \
 	src/kube/pager.c src/kube/pager.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
