@@ -7,7 +7,8 @@
 # escapes and non-ASCII text, a Secret, a CRD, a custom resource and a ClusterRole.
 # It is restored into a fresh test cluster and each object is compared with the seed;
 # then an incremental backup by this kahu takes the old backup as its parent, and its
-# chain restores into another fresh cluster.
+# chain restores into another fresh cluster; the objects that incremental backup stored
+# are the bytes the server sent.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 
@@ -112,6 +113,38 @@ t_ok "backup create inc1 --incremental (parent: the 81ea7f1 backup)" \
 t_ok "backup describe inc1 -o json" "$KAHU" backup describe inc1 -o json
 t_py "... its parent is compat" '
 assert d["parent"] == "compat" and d["type"] == "incremental", (d["parent"], d["type"])' "$T_OUT"
+
+# What this kahu stores is the server's bytes: each member is the list item as the
+# server sent it, with apiVersion and kind inserted first where the item lacks them
+# (a ConfigMap's), and as it is where it has them (a Widget's).
+for p in /api/v1/namespaces/compat/configmaps /apis/compat.kahu.io/v1/namespaces/compat/widgets; do
+	cluster_admin GET "$p" >"$T_DIR/list-${p##*/}.json"
+done
+t_ok "backup download inc1 --extract" "$KAHU" backup download inc1 --extract "$T_DIR/inc1"
+t_run "$PYTHON" - "$T_DIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+bad = []
+for typ, member, name, insert in (
+        ("configmaps", "configmaps/namespaces/compat", "settings", '"apiVersion":"v1","kind":"ConfigMap",'),
+        ("widgets", "widgets.compat.kahu.io/namespaces/compat", "gear", "")):
+    body = open("%s/list-%s.json" % (d, typ), "rb").read().decode()
+    at = body.index('"items":[') + len('"items":[')
+    dec = json.JSONDecoder()
+    item = None
+    while body[at] != "]":
+        obj, end = dec.raw_decode(body, at)
+        if obj["metadata"]["name"] == name:
+            item = body[at:end]
+        at = end + (body[end] == ",")
+    want = "{" + insert + item[1:]
+    got = open("%s/inc1/resources/%s/%s.json" % (d, member, name), "rb").read().decode()
+    if got != want:
+        bad.append("%s/%s:\n  stored %s\n  server %s" % (typ, name, got[:300], want[:300]))
+for b in bad: print(b)
+assert not bad
+PY
+t_result $? "... its members are the list items' bytes (apiVersion and kind inserted where missing)"
 
 cluster_start two || { t_result 1 "second test cluster starts"; t_done; exit 1; }
 t_ok "restore create from the chain (81ea7f1 full, incremental)" kahu_k restore create r2 --from-backup inc1
