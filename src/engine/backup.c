@@ -245,6 +245,8 @@ static int fail_item(struct writer *w, struct plan_type *t, const char *ns, cons
 	return 1; /* not kept (collect.h) */
 }
 
+/* `text` is stored and hashed as it is (the server's bytes, collect.h); `obj` holds
+ * the metadata read from it. */
 static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, size_t len)
 {
 	struct writer *w = ud;

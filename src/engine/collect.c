@@ -1,6 +1,7 @@
 /* kahu — collecting the objects of a backup (see collect.h). */
 #include "engine/collect.h"
 #include "kube/discovery.h"
+#include "kube/objtext.h"
 #include "kube/pager.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -180,12 +181,30 @@ static int set_fatal(struct run *run, int rc)
 	return rc;
 }
 
-static int on_item(void *ud, json_t *obj)
+/* The PV a PVC is bound to: its spec.volumeName, read from its text. */
+static char *volume_name(const struct kube_item *it)
+{
+	const char *spec, *v;
+	size_t slen, vlen;
+	if (!objtext_member(it->text, it->len, "spec", &spec, &slen) || *spec != '{' ||
+	    !objtext_member(spec, slen, "volumeName", &v, &vlen))
+		return NULL;
+	json_t *s = objtext_string(v, vlen);
+	char *name = json_string_value(s) && *json_string_value(s) ? xstrdup(json_string_value(s)) : NULL;
+	json_decref(s);
+	return name;
+}
+
+/* Each item comes as the server's text and a summary of its metadata (pager.h): the
+ * scope decides on the summary, emit stores the text. */
+static int on_item(void *ud, const struct kube_item *it)
 {
 	struct item_ctx *ic = ud;
 	struct run *run = ic->run;
 	struct plan_type *t = ic->t;
+	json_t *obj = it->summary;
 	enum scope_reason why;
+	char *vol = NULL;
 	int rc = 0;
 
 	if (ic->referenced) {
@@ -197,8 +216,9 @@ static int on_item(void *ud, json_t *obj)
 		why = scope_wants_object(run->scope, t->res, obj);
 	}
 
-	/* Serialised outside the lock (emit stores this text). */
-	char *text = why == SCOPE_INCLUDED ? json_dumps(obj, JSON_COMPACT) : NULL;
+	/* Read outside the lock. */
+	if (why == SCOPE_INCLUDED && strcmp(t->group_resource, "persistentvolumeclaims") == 0)
+		vol = volume_name(it);
 
 	pthread_mutex_lock(&run->lock);
 	t->listed++;
@@ -214,13 +234,7 @@ static int on_item(void *ud, json_t *obj)
 				  meta_str(obj, "name") ? meta_str(obj, "name") : "?", scope_reason_name(why));
 		goto out;
 	}
-	if (!text) {
-		rc = kahu_error_set(KAHU_ENOMEM, "cannot serialise %s %s", t->group_resource,
-				    meta_str(obj, "name") ? meta_str(obj, "name") : "?");
-		set_fatal(run, rc);
-		goto out;
-	}
-	rc = run->o->emit(run->o->ud, t, obj, text, strlen(text));
+	rc = run->o->emit(run->o->ud, t, obj, it->text, it->len);
 	if (rc < 0) {
 		set_fatal(run, rc);
 		goto out;
@@ -237,18 +251,15 @@ static int on_item(void *ud, json_t *obj)
 			  meta_str(obj, "name") ? meta_str(obj, "name") : "?");
 	if (ns && t->res->namespaced)
 		strset_add(&run->namespaces, ns);
-	if (strcmp(t->group_resource, "persistentvolumeclaims") == 0) {
-		const char *vol = json_string_value(json_object_get(json_object_get(obj, "spec"), "volumeName"));
-		if (vol && *vol)
-			strset_add(&run->volumes, vol);
-	}
+	if (vol)
+		strset_add(&run->volumes, vol);
 	if (t->kept == 1)
 		strset_add(&run->kept_types, t->group_resource);
 	if (run->o->progress && (run->objects & 255) == 0)
 		run->o->progress(run->o->ud, run->done, run->plan->n, run->objects);
 out:
 	pthread_mutex_unlock(&run->lock);
-	free(text);
+	free(vol);
 	return rc;
 }
 
@@ -266,7 +277,7 @@ static void list_type(struct run *run, struct plan_type *t, int referenced)
 	for (size_t i = 0; i < nns && rc == 0; i++) {
 		struct kube_list_stats st = { 0 };
 		lo.namespace = per_ns ? run->literal_ns.v[i] : NULL;
-		rc = kube_list(run->kc, t->res, &lo, on_item, &ic, &st);
+		rc = kube_list_text(run->kc, t->res, &lo, on_item, &ic, &st);
 		if (st.inconsistent)
 			t->inconsistent = 1;
 		kube_list_stats_clear(&st);

@@ -7,6 +7,8 @@
  * then the objects that included items need (Namespace objects, the PVs bound to
  * included PVCs, the CRDs of included custom resources) are listed and kept.  Each
  * kept object goes to the emit callback, which is called from one thread at a time.
+ * Objects are not parsed: the scope decides on their metadata, read from their text
+ * (kube/objtext.h), and the text the server sent is what is stored.
  * Memory: per worker, the pager's bounded queue of items (whatever the page size) plus
  * small sets of names (namespaces, PV names, custom resource types).  A type whose
  * list fails (an error status, or an answer that is not a list of named objects) is
@@ -58,9 +60,10 @@ int plan_type_backupable(const struct kube_resource *r);
 
 /* Called for each object kept, serialised: never from two threads at once.  Return 0
  * (kept), 1 (the object failed alone and the callback said why: not counted as kept)
- * or a negative kahu_err, which stops the whole collection. */
-/* obj as compact JSON text (len bytes) comes along: it is serialised by the worker
- * before the emit lock is taken, so the workers do that in parallel. */
+ * or a negative kahu_err, which stops the whole collection.  `text` (len bytes, one
+ * line) is the object as the server sent it, with apiVersion and kind (pager.h);
+ * `obj` is not the object but what was read of it: {"metadata":{"name",
+ * "namespace","uid","resourceVersion","labels"}} (the members it has). */
 typedef int (*collect_emit_fn)(void *ud, struct plan_type *t, json_t *obj, const char *text,
 			       size_t len);
 /* Progress: called after each page (from worker threads, under the emit lock). */

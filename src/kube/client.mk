@@ -6,6 +6,7 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/resource.c src/kube/resource.h \
 	src/kube/discovery.c src/kube/discovery.h \
 	src/kube/listscan.c src/kube/listscan.h \
+	src/kube/objtext.c src/kube/objtext.h \
 	src/kube/pager.c src/kube/pager.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
@@ -36,3 +37,12 @@ tests_unit_check_listscan_LDADD = $(KUBECLIENT_TEST_LIBS)
 
 # The scanner's libFuzzer target and seeds (built by `make fuzz`).
 EXTRA_DIST += tests/fuzz/fuzz_listscan.c tests/fuzz/corpus/listscan
+
+check_PROGRAMS += tests/unit/check_objtext
+UNIT_TESTS += tests/unit/check_objtext
+tests_unit_check_objtext_SOURCES = tests/unit/check_objtext.c tests/unit/check_main.h
+tests_unit_check_objtext_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_objtext_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+# The object reader's libFuzzer target and seeds.
+EXTRA_DIST += tests/fuzz/fuzz_objtext.c tests/fuzz/corpus/objtext

@@ -2,8 +2,10 @@
  *
  * Two threads per list.  A reader thread runs the requests, page after page, each
  * with kube_request_stream: the body's pieces go to the item scanner (listscan.c) as
- * they arrive, each complete item is parsed on its own (never the page), checked,
- * completed with apiVersion and kind, and put in a bounded queue.  The caller's thread
+ * they arrive; of each complete item only what naming it needs is read (objtext.c:
+ * one walk over its bytes, metadata's few members decoded, never the item or the page
+ * parsed whole), and its text, completed with apiVersion and kind, is put in a
+ * bounded queue.  The caller's thread
  * takes all queued items at once and runs the callback on each.  So the network, the
  * scanning and the parsing of what comes next overlap the caller's work on what came
  * before (as the prefetch of the next page used to), and memory is twice the queue's
@@ -48,6 +50,7 @@
 
 #include "kube/client.h"
 #include "kube/listscan.h"
+#include "kube/objtext.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -167,9 +170,16 @@ static void tokens_free(struct tokens *ts)
 /* ---- the lister: the reader thread's state and the queue ------------------------- */
 
 struct slot {
-	json_t *item;
-	size_t bytes;
+	char *text;
+	size_t len;
+	json_t *summary;
 };
+
+static void slot_free(struct slot *s)
+{
+	free(s->text);
+	json_decref(s->summary);
+}
 
 struct lister {
 	struct kube_client *c;
@@ -197,6 +207,9 @@ struct lister {
 	long page_items;      /* items of the current page handed on (over its tries) */
 	long skipped;
 	char *kind;           /* the items' kind, once known for the page */
+	char *ins_api_version; /* "\"apiVersion\":\"…\"", inserted where items lack it */
+	char *ins_kind;        /* "\"kind\":\"…\"", once the kind is known */
+	struct kbuf ins;      /* scratch: what is inserted into an item */
 	struct kbuf key;      /* scratch */
 	struct kbuf last_key; /* of the last item handed on */
 	int ordered;          /* keys so far came in increasing order */
@@ -207,9 +220,11 @@ struct lister {
 	struct tokens tokens;
 };
 
-/* Hands one item to the queue (reader thread); waits while it is full. */
-static int queue_put(struct lister *l, json_t *item, size_t bytes)
+/* Hands one item to the queue (reader thread); waits while it is full.  Takes the
+ * slot's text and summary. */
+static int queue_put(struct lister *l, struct slot *item)
 {
+	size_t bytes = item->len;
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop && (l->n == QUEUE_ITEMS || (l->n > 0 && l->bytes + bytes > QUEUE_BYTES))) {
 		l->put_waiting = 1;
@@ -218,10 +233,10 @@ static int queue_put(struct lister *l, json_t *item, size_t bytes)
 	}
 	if (l->stop) {
 		pthread_mutex_unlock(&l->lock);
-		json_decref(item);
+		slot_free(item);
 		return kahu_error_set(KAHU_EINTR, "the list was stopped");
 	}
-	l->ring[(l->head + l->n) % QUEUE_ITEMS] = (struct slot){ item, bytes };
+	l->ring[(l->head + l->n) % QUEUE_ITEMS] = *item;
 	l->n++;
 	l->bytes += bytes;
 	/* Wake the caller at once when the queue is half full; otherwise once per piece
@@ -255,7 +270,7 @@ static size_t queue_take(struct lister *l, struct slot *out)
 		out[k] = l->ring[l->head];
 		l->head = (l->head + 1) % QUEUE_ITEMS;
 		l->n--;
-		l->bytes -= out[k].bytes;
+		l->bytes -= out[k].len;
 	}
 	if (l->put_waiting)
 		pthread_cond_signal(&l->can_put);
@@ -264,6 +279,17 @@ static size_t queue_take(struct lister *l, struct slot *out)
 }
 
 /* ---- the reader --------------------------------------------------------------------- */
+
+/* "\"key\":\"value\"" in JSON, the value escaped as JSON needs. */
+static char *member_text(const char *key, const char *value)
+{
+	json_t *s = json_stringn(value, strlen(value));
+	char *v = s ? json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	char *m = xasprintf("\"%s\":%s", key, v ? v : "\"\"");
+	free(v);
+	json_decref(s);
+	return m;
+}
 
 /* The item kind from the list kind, "ConfigMapList" → "ConfigMap", when the list said
  * it before its items (kube-apiserver always does); otherwise discovery's. */
@@ -279,27 +305,51 @@ static void learn_kind(struct lister *l)
 	else
 		l->kind = xstrdup(l->r->kind && *l->r->kind ? l->r->kind : "");
 	json_decref(k);
+	free(l->ins_kind);
+	l->ins_kind = member_text("kind", l->kind);
 }
 
-static int on_item(void *ud, const char *json, size_t len, size_t index)
+/* An item whose apiVersion or kind is there but not a string: parsed and written
+ * again with the strings set (as when every item was parsed). */
+static int rewrite_item(struct lister *l, const char *json, size_t len, long page, size_t index,
+			struct slot *out)
 {
-	struct lister *l = ud;
-	long page = l->pages + 1;
 	json_error_t jerr;
-	/* A string may hold "\u0000" (a ConfigMap's data may): such an object must not
-	 * fail its type.  Consumers compare name lengths. */
 	json_t *item = json_loadb(json, len, JSON_ALLOW_NUL, &jerr);
-
 	if (!item) {
-		/* (The scanner checked the syntax: this is a NUL or a number out of range.)
-		 * jansson's text may quote the item ("… near '…'"), which may be a Secret. */
+		/* jansson's text may quote the item ("… near '…'"), which may be a Secret */
 		char *near = strstr(jerr.text, " near ");
 		if (near)
 			*near = '\0';
 		return kahu_error_set(KAHU_EPROTO, "page %ld: item %zu cannot be read: %s (at its "
 				      "byte %d)", page, index + 1, jerr.text, jerr.position);
 	}
-	json_t *meta = json_object_get(item, "metadata");
+	if (!json_string_value(json_object_get(item, "apiVersion")))
+		json_object_set_new(item, "apiVersion", json_string(l->api_version));
+	if (!json_string_value(json_object_get(item, "kind")))
+		json_object_set_new(item, "kind", json_string(l->kind));
+	out->text = json_dumps(item, JSON_COMPACT);
+	json_decref(item);
+	if (!out->text)
+		return kahu_error_set(KAHU_ENOMEM, "page %ld: item %zu cannot be written", page,
+				      index + 1);
+	out->len = strlen(out->text);
+	return 0;
+}
+
+static int on_item(void *ud, const char *json, size_t len, size_t index)
+{
+	struct lister *l = ud;
+	long page = l->pages + 1;
+	struct objtext ot;
+	struct slot item = { 0 };
+	int rc;
+
+	/* (The scanner checked the syntax: what can fail here is what jansson refuses, a
+	 * number out of range or a NUL in a key, as when each item was parsed whole.) */
+	if ((rc = objtext_scan(json, len, &ot)) < 0)
+		return kahu_error_wrap(rc, "page %ld: item %zu cannot be read", page, index + 1);
+	json_t *meta = json_object_get(ot.summary, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
 	/* An object without a name, or of a namespaced type without a namespace, is handed
@@ -316,7 +366,7 @@ static int on_item(void *ud, const char *json, size_t len, size_t index)
 	if (l->skip_upto) {
 		if (strcmp(l->key.data, l->skip_upto) <= 0) {
 			l->skipped++;
-			json_decref(item);
+			objtext_clear(&ot);
 			return 0;
 		}
 		free(l->skip_upto);
@@ -330,12 +380,27 @@ static int on_item(void *ud, const char *json, size_t len, size_t index)
 hand_on:
 	if (!l->kind)
 		learn_kind(l);
-	if (!json_string_value(json_object_get(item, "apiVersion")))
-		json_object_set_new(item, "apiVersion", json_string(l->api_version));
-	if (!json_string_value(json_object_get(item, "kind")))
-		json_object_set_new(item, "kind", json_string(l->kind));
+	if ((ot.has_api_version && !ot.api_version_string) || (ot.has_kind && !ot.kind_string)) {
+		rc = rewrite_item(l, json, len, page, index, &item);
+		if (rc < 0) {
+			objtext_clear(&ot);
+			return rc;
+		}
+	} else {
+		kbuf_reset(&l->ins);
+		if (!ot.has_api_version)
+			kbuf_adds(&l->ins, l->ins_api_version);
+		if (!ot.has_kind) {
+			if (l->ins.len)
+				kbuf_addc(&l->ins, ',');
+			kbuf_adds(&l->ins, l->ins_kind);
+		}
+		item.text = objtext_store(json, len, l->ins.data, l->ins.len, ot.compact, &item.len);
+	}
+	item.summary = ot.summary;
+	ot.summary = NULL;
 	l->page_items++;
-	return queue_put(l, item, len);
+	return queue_put(l, &item);
 }
 
 /* Skipping by key needs the server's key order; see the top of this file. */
@@ -541,9 +606,9 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-int kube_list(struct kube_client *c, const struct kube_resource *r,
-	      const struct kube_list_opts *o, kube_item_fn fn, void *ud,
-	      struct kube_list_stats *stats)
+int kube_list_text(struct kube_client *c, const struct kube_resource *r,
+		   const struct kube_list_opts *o, kube_item_text_fn fn, void *ud,
+		   struct kube_list_stats *stats)
 {
 	struct kube_list_stats local = { 0 };
 	struct lister *l = xcalloc(1, sizeof *l);
@@ -559,6 +624,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	l->o = o;
 	l->base = kube_resource_path(r, o ? o->namespace : NULL, NULL);
 	l->api_version = kube_api_version(r);
+	l->ins_api_version = member_text("apiVersion", l->api_version);
 	l->type = kube_group_resource(r);
 	l->limit = o && o->page_size > 0 ? o->page_size : DEFAULT_PAGE_SIZE;
 	l->ordered = 1;
@@ -577,10 +643,11 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 			break;
 		for (size_t i = 0; i < n; i++) {
 			if (rc == 0) {
+				struct kube_item it = { batch[i].text, batch[i].len, batch[i].summary };
 				stats->items++;
-				rc = fn(ud, batch[i].item);
+				rc = fn(ud, &it);
 			}
-			json_decref(batch[i].item);
+			slot_free(&batch[i]);
 		}
 		if (rc < 0) {
 			pthread_mutex_lock(&l->lock);
@@ -592,7 +659,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	}
 	pthread_join(th, NULL);
 	while (l->n) { /* left when the callback stopped */
-		json_decref(l->ring[l->head].item);
+		slot_free(&l->ring[l->head]);
 		l->head = (l->head + 1) % QUEUE_ITEMS;
 		l->n--;
 	}
@@ -616,6 +683,9 @@ out:
 	free(l->type);
 	free(l->msg);
 	free(l->kind);
+	free(l->ins_kind);
+	free(l->ins_api_version);
+	kbuf_free(&l->ins);
 	free(l->skip_upto);
 	free(l->resource_version);
 	kbuf_free(&l->key);
@@ -625,4 +695,39 @@ out:
 	free(batch);
 	kube_list_stats_clear(&local);
 	return rc;
+}
+
+/* ---- whole items ---------------------------------------------------------------- */
+
+struct parse_ctx {
+	kube_item_fn fn;
+	void *ud;
+};
+
+static int parse_item(void *ud, const struct kube_item *it)
+{
+	struct parse_ctx *pc = ud;
+	json_error_t jerr;
+	/* A string may hold "\u0000" (a ConfigMap's data may) */
+	json_t *item = json_loadb(it->text, it->len, JSON_ALLOW_NUL, &jerr);
+	if (!item) {
+		/* (objtext_scan refused what jansson refuses; jansson's text may quote the
+		 * item, which may be a Secret) */
+		char *near = strstr(jerr.text, " near ");
+		if (near)
+			*near = '\0';
+		return kahu_error_set(KAHU_EPROTO, "an item cannot be read: %s (at its byte %d)",
+				      jerr.text, jerr.position);
+	}
+	int rc = pc->fn(pc->ud, item);
+	json_decref(item);
+	return rc;
+}
+
+int kube_list(struct kube_client *c, const struct kube_resource *r,
+	      const struct kube_list_opts *o, kube_item_fn fn, void *ud,
+	      struct kube_list_stats *stats)
+{
+	struct parse_ctx pc = { fn, ud };
+	return kube_list_text(c, r, o, parse_item, &pc, stats);
 }

@@ -15,6 +15,8 @@
 
 #include "kube/resource.h"
 
+#include <stddef.h>
+
 struct kube_client;
 
 struct kube_list_opts {
@@ -32,12 +34,31 @@ struct kube_list_stats {
 	char *resource_version;      /* of the (first) list */
 };
 
-/* The callback gets each item with "apiVersion" and "kind" filled in (list items of
- * built-in types come without them), on the calling thread, in the server's order.
- * It borrows the item; return 0 to go on, a negative kahu_err to stop (returned by
+/* An item as the server sent it, with "apiVersion" and "kind" added where it lacks
+ * them (list items of built-in types come without): `text` is the server's bytes with
+ * "apiVersion":"…","kind":"…" inserted after the opening '{' and whitespace outside
+ * strings dropped (a server that indents its answer), so one object is one line; the
+ * same bytes from the server give the same text.  `summary` is what was read of it
+ * (objtext.h): {"metadata":{"name","namespace","uid","resourceVersion","labels"}}
+ * with the members the item has.  An item that gives apiVersion or kind a
+ * value that is not a string is parsed and written again, with the strings set. */
+struct kube_item {
+	const char *text;   /* NUL-terminated */
+	size_t len;
+	json_t *summary;
+};
+
+/* The callbacks get each item on the calling thread, in the server's order.  They
+ * borrow the item; return 0 to go on, a negative kahu_err to stop (returned by
  * kube_list with the callback's message). */
+typedef int (*kube_item_text_fn)(void *ud, const struct kube_item *item);
 typedef int (*kube_item_fn)(void *ud, json_t *item);
 
+/* Each item as text and summary: nothing parses an item whole. */
+int kube_list_text(struct kube_client *c, const struct kube_resource *r,
+		   const struct kube_list_opts *o, kube_item_text_fn fn, void *ud,
+		   struct kube_list_stats *stats);
+/* Each item parsed whole (its text read by jansson, on the calling thread). */
 int kube_list(struct kube_client *c, const struct kube_resource *r,
 	      const struct kube_list_opts *o, kube_item_fn fn, void *ud,
 	      struct kube_list_stats *stats);

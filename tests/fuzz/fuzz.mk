@@ -13,6 +13,7 @@ FUZZ_PROGS += tests/fuzz/fuzz_labelsel
 FUZZ_PROGS += tests/fuzz/fuzz_list
 FUZZ_PROGS += tests/fuzz/fuzz_listscan
 FUZZ_PROGS += tests/fuzz/fuzz_manifest
+FUZZ_PROGS += tests/fuzz/fuzz_objtext
 FUZZ_PROGS += tests/fuzz/fuzz_retryafter
 FUZZ_PROGS += tests/fuzz/fuzz_status
 

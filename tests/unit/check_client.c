@@ -1047,6 +1047,53 @@ START_TEST(test_pager_bad_lists)
 }
 END_TEST
 
+/* kube_list_text: each item's text is the server's bytes, apiVersion and kind
+ * inserted first where it lacks them, whitespace outside strings dropped. */
+static int collect_text(void *ud, const struct kube_item *it)
+{
+	struct kbuf *b = ud;
+	ck_assert_uint_eq(strlen(it->text), it->len);
+	kbuf_add(b, it->text, it->len);
+	kbuf_addf(b, " %s|", json_string_value(json_object_get(json_object_get(it->summary,
+				"metadata"), "name")));
+	return 0;
+}
+
+START_TEST(test_pager_text)
+{
+	static const char body[] =
+		"{\n  \"kind\": \"ConfigMapList\",\n  \"apiVersion\": \"v1\",\n  \"metadata\": {},\n"
+		"  \"items\": [\n    {\"metadata\":{\"name\":\"a\",\"namespace\":\"n\"},\"data\":"
+		"{\"k\":\"\\u003cb\\u003e 1.50\"},\"n\":1.50},\n"
+		"    {\n      \"kind\": \"ConfigMap\",\n      \"metadata\": {\"name\": \"b c\", "
+		"\"namespace\": \"n\"}\n    },\n"
+		"    {\"apiVersion\":null,\"metadata\":{\"name\":\"d\",\"namespace\":\"n\"}}\n  ]\n}\n";
+	char *answer = json_response(200, "OK", NULL, body);
+	struct server s = { 0 };
+	s.script[0] = answer;
+	s.nsteps = 1;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 1);
+	struct kbuf got = KBUF_INIT;
+	ck_assert_msg(kube_list_text(c, &configmaps, NULL, collect_text, &got, NULL) == 0, "%s",
+		      kahu_error_last());
+	ck_assert_str_eq(kbuf_str(&got),
+			 /* as sent, escapes and numbers included; both inserted */
+			 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\","
+			 "\"namespace\":\"n\"},\"data\":{\"k\":\"\\u003cb\\u003e 1.50\"},\"n\":1.50} a|"
+			 /* indented: made one line; only apiVersion inserted */
+			 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"b c\","
+			 "\"namespace\":\"n\"}} b c|"
+			 /* apiVersion that is not a string: written again with it set */
+			 "{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"d\",\"namespace\":\"n\"},"
+			 "\"kind\":\"ConfigMap\"} d|");
+	kbuf_free(&got);
+	kube_client_free(c);
+	server_stop(&s);
+	free(answer);
+}
+END_TEST
+
 START_TEST(test_pager_repeated_continue)
 {
 	struct server s = { 0 };
@@ -1105,6 +1152,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_pager_unordered_not_resumed);
 	tcase_add_test(tc, test_pager_bad_lists);
 	tcase_add_test(tc, test_pager_repeated_continue);
+	tcase_add_test(tc, test_pager_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
