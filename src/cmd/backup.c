@@ -657,7 +657,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	/* Temporaries of puts a killed run never finished: we hold the lock, so none
 	 * is in progress. */
 	unsigned int temps = 0;
-	if (!dry && (rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
+	if (!dry && (rc = store_cleanup(repo_store(repo), LAYOUT_BACKUPS, &temps)) < 0)
 		goto out;
 	if (temps)
 		printf("removed %u unfinished upload%s of interrupted runs\n", temps, temps == 1 ? "" : "s");

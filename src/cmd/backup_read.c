@@ -6,6 +6,7 @@
 #include "archive/manifest.h"
 #include "archive/zstream.h"
 #include "engine/bread.h"
+#include "store/layout.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -41,7 +42,7 @@ static int open_metadata_common(const struct kahu_ctx *ctx, struct repo *repo, c
 		return rc;
 	if (op->mv.encrypted && (rc = repo_key(repo, &op->key)) < 0)
 		return rc;
-	json_t *obj = bread_find_object(op->mv.doc, "metadata.tar.zst");
+	json_t *obj = bread_find_object(op->mv.doc, LAYOUT_METADATA);
 	if (!obj)
 		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", name);
 	rc = bundle ? bread_open_bundle(repo_store(repo), op->key, name, obj, &op->b)
@@ -362,7 +363,7 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	json_t *o;
 	json_array_foreach(json_object_get(mv.doc, "objects"), i, o) {
 		const char *p = json_string_value(json_object_get(o, "path"));
-		if (strncmp(p, "metadata.tar.zst", 16) == 0)
+		if (layout_rel_is(p, LAYOUT_METADATA))
 			continue;
 		struct bread *b = NULL;
 		if ((rc = bread_open_raw(repo_store(repo), name, o, &b)) == 0)
@@ -408,7 +409,7 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 		goto out;
 	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
-	json_t *obj = bread_find_object(mv.doc, "log.jsonl.zst");
+	json_t *obj = bread_find_object(mv.doc, LAYOUT_LOG);
 	if (!obj) {
 		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s has no stored log", name);
 		goto out;

@@ -3,6 +3,7 @@
 #include "archive/envelope.h"
 #include "archive/manifest.h"
 #include "archive/zstream.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -31,7 +32,7 @@ int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char
 {
 	struct kbuf text = KBUF_INIT;
 	struct manifest *m = NULL;
-	char *path = xasprintf("backups/%s/backup.json", name);
+	char *path = layout_backup_manifest(name);
 	int rc;
 
 	*doc = NULL;
@@ -53,13 +54,13 @@ out:
 	return rc;
 }
 
-json_t *bread_find_object(json_t *manifest, const char *prefix)
+json_t *bread_find_object(json_t *manifest, const char *object)
 {
 	size_t i;
 	json_t *o;
 	json_array_foreach(json_object_get(manifest, "objects"), i, o) {
 		const char *p = json_string_value(json_object_get(o, "path"));
-		if (p && strncmp(p, prefix, strlen(prefix)) == 0)
+		if (layout_rel_is(p, object))
 			return o;
 	}
 	return NULL;
@@ -103,7 +104,7 @@ int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, st
 
 	*out = NULL;
 	b->st = st;
-	b->key = xasprintf("backups/%s/%s", backup, json_string_value(json_object_get(object, "path")));
+	b->key = layout_backup_object(backup, json_string_value(json_object_get(object, "path")));
 	b->size = (uint64_t)json_integer_value(json_object_get(object, "size"));
 	b->want_hash = xstrdup(json_string_value(json_object_get(object, "blake2b")));
 	b->hash = kahu_hash_new();
@@ -179,7 +180,7 @@ int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *b
 int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const char *backup,
 		     json_t *manifest, bread_line_fn fn, void *ud, json_t **spec)
 {
-	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
+	json_t *obj = bread_find_object(manifest, LAYOUT_METADATA);
 	struct bread *b = NULL;
 	struct bundle_entry e;
 	struct kbuf line = KBUF_INIT;

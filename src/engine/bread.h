@@ -22,9 +22,9 @@ struct bread;
 int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char *name,
 		   int verify, json_t **doc, int *encrypted);
 
-/* The manifest entry of the first object whose path starts with `prefix`
- * ("metadata.tar.zst", "log.jsonl.zst"), or NULL. */
-json_t *bread_find_object(json_t *manifest, const char *prefix);
+/* The manifest entry of the object `object` (LAYOUT_METADATA, LAYOUT_LOG), sealed or
+ * not, or NULL. */
+json_t *bread_find_object(json_t *manifest, const char *object);
 
 /* Open backups/<backup>/<path of the object> for reading.  KAHU_EDATA when it is
  * missing or its size differs from the manifest's (truncated or replaced). */

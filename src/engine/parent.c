@@ -6,6 +6,7 @@
 
 #include "archive/manifest.h"
 #include "engine/mview.h"
+#include "store/layout.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -32,7 +33,9 @@ struct manifest *backup_trusted_manifest(const struct repo_backup *b, const stru
 	}
 	if (strcmp(m->name, b->name) != 0) {
 		/* Authentic, but another backup's, copied over this one's. */
-		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
+		char *path = layout_backup_manifest(b->name);
+		*why = xasprintf("%s is the manifest of backup %s", path, m->name);
+		free(path);
 		manifest_free(m);
 		return NULL;
 	}

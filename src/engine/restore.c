@@ -10,6 +10,7 @@
 #include "kube/discovery.h"
 #include "kube/pager.h"
 #include "kube/resource.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -260,7 +261,7 @@ static int same_hash(const struct kbuf *data, const char *hex)
 static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const char *name,
 			json_t *manifest, struct spool *sp, int is_target)
 {
-	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
+	json_t *obj = bread_find_object(manifest, LAYOUT_METADATA);
 	struct bread *b = NULL;
 	struct bundle_entry e;
 	struct kbuf data = KBUF_INIT;

@@ -9,6 +9,7 @@
 
 #include "engine/mview.h"
 #include "engine/restore_record.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/fileio.h"
 #include "util/err.h"
@@ -60,7 +61,7 @@ static int prepare_location(const struct restore_create_spec *rs, struct repo *r
 	free(purpose);
 	if (err < 0)
 		return err;
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	char *spath = layout_restore_summary(name);
 	struct store_stat ss;
 	err = store_stat(repo_store(repo), spath, &ss);
 	free(spath);

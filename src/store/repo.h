@@ -41,17 +41,13 @@
 
 #include "archive/key.h"
 #include "store/config.h"
+#include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
 
-#define REPO_INFO_KEY "kahu-repo.json"
 #define REPO_INFO_KIND "KahuRepository"
 #define REPO_FORMAT_VERSION 1
-#define REPO_KEYS_PREFIX "keys/"
-#define REPO_BACKUPS_PREFIX "backups/"
-#define REPO_MANIFEST_NAME "backup.json"
 #define REPO_MANIFEST_MAX_SIZE (64u * 1024 * 1024) /* bytes */
-#define REPO_NAME_MAX 253
 
 /* Tests only: when set to "1", passphrases are wrapped with minimal Argon2id
  * parameters (KAHU_KDF_PARAMS_TEST) instead of the MODERATE default, with a warning. */
@@ -169,9 +165,8 @@ int repo_add_passphrase(struct repo *r, const struct kahu_key *key, const char *
 
 /* ---- catalog ---- */
 
-/* Is `name` a valid backup name: a DNS-1123 subdomain, lowercase letters, digits, '-'
- * and '.', starting and ending with a letter or digit, at most 253 characters?
- * 0, or KAHU_EUSAGE with a message that says what is wrong. */
+/* Is `name` a valid backup name (layout_name_check)?  0, or KAHU_EUSAGE with a message
+ * that says what is wrong. */
 int repo_valid_name(const char *name);
 
 struct repo_backup {
