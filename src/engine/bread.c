@@ -1,8 +1,7 @@
 #include "engine/bread.h"
 #include "archive/key.h"
-#include "archive/envelope.h"
+#include "archive/seal.h"
 #include "archive/manifest.h"
-#include "archive/zstream.h"
 #include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -244,27 +243,18 @@ int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const ch
 
 int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out, void *ud)
 {
-	struct zstream *z = NULL;
-	struct kenc_reader *enc = NULL;
+	struct seal_reader sr;
 	char buf[65536];
 	size_t got;
-	int rc;
+	int rc = seal_reader_open(&sr, key, b->key, out, ud);
 
-	if ((rc = zs_decompress_new(out, ud, &z)) < 0 ||
-	    (key && (rc = kenc_reader_new(key, b->key, zs_feed_cb, z, &enc)) < 0))
-		goto out;
-	while ((rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
-		if ((rc = enc ? kenc_reader_feed(enc, buf, got) : zs_feed(z, buf, got)) < 0)
-			break;
-	if (rc == 0 && enc)
-		rc = kenc_reader_finish(enc);
+	while (rc == 0 && (rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
+		rc = seal_reader_feed(&sr, buf, got);
 	if (rc == 0)
-		rc = zs_finish(z);
+		rc = seal_reader_finish(&sr);
 	if (rc == 0)
 		rc = bread_finish(b);
-out:
-	zs_free(z);
-	kenc_reader_free(enc);
+	seal_reader_close(&sr);
 	return rc;
 }
 

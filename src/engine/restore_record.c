@@ -6,11 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/record.h"
 #include "archive/seal.h"
-#include "archive/zstream.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -216,8 +214,7 @@ int restore_record_read(struct repo *repo, const char *name, const char *object,
 		       struct kbuf *plain)
 {
 	const struct kahu_key *key = NULL;
-	struct zstream *z = NULL;
-	struct kenc_reader *enc = NULL;
+	struct seal_reader sr = { 0 };
 	struct kbuf stored = KBUF_INIT;
 	char *path = layout_restore_data(name, object, encrypted);
 	int rc = 0;
@@ -226,17 +223,12 @@ int restore_record_read(struct repo *repo, const char *name, const char *object,
 	if (rc == 0)
 		rc = store_get(repo_store(repo), path, 0, STORE_TO_END, collect, &stored);
 	if (rc == 0)
-		rc = zs_decompress_new(collect, plain, &z);
-	if (rc == 0 && key)
-		rc = kenc_reader_new(key, path, zs_feed_cb, z, &enc);
+		rc = seal_reader_open(&sr, key, path, collect, plain);
 	if (rc == 0)
-		rc = enc ? kenc_reader_feed(enc, stored.data, stored.len) : zs_feed(z, stored.data, stored.len);
-	if (rc == 0 && enc)
-		rc = kenc_reader_finish(enc);
+		rc = seal_reader_feed(&sr, stored.data, stored.len);
 	if (rc == 0)
-		rc = zs_finish(z);
-	zs_free(z);
-	kenc_reader_free(enc);
+		rc = seal_reader_finish(&sr);
+	seal_reader_close(&sr);
 	kbuf_free(&stored);
 	free(path);
 	return rc;
