@@ -54,7 +54,22 @@ void manifest_free(struct manifest *m)
 	for (size_t i = 0; i < m->n_objects; i++)
 		free(m->objects[i].path);
 	free(m->objects);
+	free(m->text);
 	free(m);
+}
+
+struct manifest *manifest_copy(const struct manifest *m)
+{
+	struct manifest *c = NULL;
+	if (!m || !m->text)
+		return NULL;
+	if (manifest_parse(m->text, m->text_len, &c) < 0) {
+		/* It parsed once: only a broken invariant gets here. */
+		fprintf(stderr, "kahu: internal error: a parsed manifest does not parse again\n");
+		abort();
+	}
+	c->authenticated = m->authenticated;
+	return c;
 }
 
 void manifest_add_label(struct manifest *m, const char *key, const char *value)
@@ -622,6 +637,10 @@ int manifest_parse(const char *text, size_t len, struct manifest **out)
 		manifest_free(m);
 		return rc;
 	}
+	m->text = xmalloc(len + 1);
+	memcpy(m->text, text, len);
+	m->text[len] = '\0';
+	m->text_len = len;
 	*out = m;
 	return 0;
 }
@@ -675,13 +694,20 @@ int manifest_verify(const char *text, size_t len, const struct kahu_key *key)
 	return rc;
 }
 
+int manifest_authenticate(struct manifest *m, const struct kahu_key *key)
+{
+	int rc = verify_parsed(m->text, m->text_len, m, key);
+	m->authenticated = rc == 0 && m->has_mac;
+	return rc;
+}
+
 int manifest_load(const char *text, size_t len, const struct kahu_key *key,
 		  struct manifest **out)
 {
 	struct manifest *m = NULL;
 	int rc = manifest_parse(text, len, &m);
 	*out = NULL;
-	if (rc == 0 && (rc = verify_parsed(text, len, m, key)) == 0) {
+	if (rc == 0 && (rc = manifest_authenticate(m, key)) == 0) {
 		*out = m;
 		return 0;
 	}

@@ -92,21 +92,27 @@ void seal_reader_close(struct seal_reader *r)
 
 /* ---- sealed documents ---- */
 
-void seal_doc_mac(const json_t *doc, const struct kahu_key *key, const char ctx[8],
-		  const char *bind, char out[KAHU_HASH_HEX_LEN + 1])
+char *seal_canonical_without(const json_t *doc, const char *member)
 {
 	json_t *copy = json_copy((json_t *)doc);
 	if (!copy) {
 		fprintf(stderr, "kahu: out of memory (copying JSON)\n");
 		abort();
 	}
-	json_object_del(copy, "mac");
+	json_object_del(copy, member);
 	char *canon = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(copy);
 	if (!canon) {
 		fprintf(stderr, "kahu: out of memory (serializing JSON)\n");
 		abort();
 	}
+	return canon;
+}
+
+void seal_doc_mac(const json_t *doc, const struct kahu_key *key, const char ctx[8],
+		  const char *bind, char out[KAHU_HASH_HEX_LEN + 1])
+{
+	char *canon = seal_canonical_without(doc, "mac");
 	struct kbuf b = KBUF_INIT;
 	if (bind) {
 		kbuf_adds(&b, bind);

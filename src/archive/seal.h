@@ -58,6 +58,9 @@ void seal_reader_close(struct seal_reader *r);
 
 /* ---- sealed documents ---- */
 
+/* The canonical serialization of doc without its member `member` (allocated): what a
+ * sealed document's MAC, or a wrapped key's checksum, covers. */
+char *seal_canonical_without(const json_t *doc, const char *member);
 /* The MAC of doc (without its "mac") as lowercase hex. */
 void seal_doc_mac(const json_t *doc, const struct kahu_key *key, const char ctx[8],
 		  const char *bind, char out[KAHU_HASH_HEX_LEN + 1]);

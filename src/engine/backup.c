@@ -50,11 +50,11 @@ static int index_into_map(void *ud, const char *line, size_t len)
 static int load_index(struct kahu_store *st, const struct kahu_key *key, const char *name,
 		      struct strset *map)
 {
-	json_t *doc = NULL;
-	int rc = bread_manifest(st, key, name, 1, &doc, NULL);
+	struct manifest *m = NULL;
+	int rc = bread_manifest(st, key, name, 1, &m);
 	if (rc == 0)
-		rc = bread_index(st, key, name, doc, index_into_map, map);
-	json_decref(doc);
+		rc = bread_index(st, key, name, m, index_into_map, map);
+	manifest_free(m);
 	if (rc < 0)
 		kahu_error_wrap(rc, "reading the index of backup %s", name);
 	return rc;
@@ -174,11 +174,11 @@ static int carry_over(struct kahu_store *st, const struct kahu_key *key, const c
 	if (rc == 0 && ferror(*index))
 		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
 	/* The parent's lines of the types that did. */
-	json_t *pdoc = NULL;
-	if (rc == 0 && ((rc = bread_manifest(st, key, parent, 1, &pdoc, NULL)) < 0 ||
-			(rc = bread_index_spec(st, key, parent, pdoc, carry_parent_line, &c, &parent_spec)) < 0))
+	struct manifest *pm = NULL;
+	if (rc == 0 && ((rc = bread_manifest(st, key, parent, 1, &pm)) < 0 ||
+			(rc = bread_index_spec(st, key, parent, pm, carry_parent_line, &c, &parent_spec)) < 0))
 		kahu_error_wrap(rc, "carrying the failed types over from backup %s", parent);
-	json_decref(pdoc);
+	manifest_free(pm);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < plan->n; i++) {

@@ -54,18 +54,6 @@ int64_t repo_parse_time(const char *s)
 	return t;
 }
 
-/* A manifest time: RFC 3339 string or seconds since the epoch. */
-static int64_t json_time(json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_string(v)) {
-		int64_t t = repo_parse_time(json_string_value(v));
-		return t < 0 ? 0 : t;
-	}
-	return 0;
-}
-
 /* ---- open ---- */
 
 static char *opt_or_env(const char *opt, const char *env, enum repo_key_source opt_src,
@@ -776,39 +764,13 @@ static void catalog_free(struct catalog *c)
 	free(c->skipped);
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-/* The summary fields of a manifest (archive/manifest.h), unverified and leniently: a
- * listing shows what it can of an odd manifest instead of failing.  Full parsing and
- * authentication are manifest_load's job. */
-static void fill_from_manifest(struct repo_backup *b, json_t *m)
-{
-	b->manifest = m;
-	b->status = jstr(m, "status");
-	b->type = jstr(m, "type");
-	b->parent = jstr(m, "parent");
-	b->base = jstr(m, "base");
-	b->key_id = jstr(m, "key_id");
-	b->kahu_version = jstr(m, "kahu_version");
-	b->created = json_time(json_object_get(m, "created"));
-	b->completed = json_time(json_object_get(m, "completed"));
-	b->expires = json_time(json_object_get(m, "expires"));
-	json_t *sz = json_object_get(json_object_get(m, "sizes"), "stored");
-	if (json_is_integer(sz) && json_integer_value(sz) > 0)
-		b->size = (uint64_t)json_integer_value(sz);
-	json_t *counts = json_object_get(m, "counts");
-	b->counts = json_is_object(counts) ? counts : NULL;
-}
-
 static int hand_backup(struct repo *r, const struct group *g, repo_backup_fn cb, void *ud)
 {
 	struct repo_backup b = { 0 };
 	struct kbuf text = KBUF_INIT;
 	char *problem = NULL;
-	json_t *m = NULL;
+	json_t *doc = NULL;
+	struct manifest *m = NULL;
 	int rc;
 
 	b.name = g->name;
@@ -834,19 +796,22 @@ static int hand_backup(struct repo *r, const struct group *g, repo_backup_fn cb,
 		}
 		if (rc < 0)
 			problem = xstrdup(kahu_error_last());
-		else if (!(m = json_loadb(text.data, text.len, 0, &jerr)))
+		else if (!(doc = json_loadb(text.data ? text.data : "", text.len, 0, &jerr)))
 			problem = xasprintf("%s is not valid JSON (line %d: %s)", key, jerr.line,
 					    jerr.text);
-		else if (!json_is_object(m))
+		else if (!json_is_object(doc))
 			problem = xasprintf("%s is not a JSON object", key);
-		else
-			fill_from_manifest(&b, m);
+		else if (manifest_parse(text.data, text.len, &m) < 0)
+			problem = xasprintf("%s: %s", key, kahu_error_last());
+		kahu_error_clear();
+		b.m = m;
 		free(key);
 		b.problem = problem;
 	}
 	rc = cb(ud, &b);
 out:
-	json_decref(m);
+	json_decref(doc);
+	manifest_free(m);
 	free(problem);
 	kbuf_free(&text);
 	return rc;
@@ -1009,10 +974,6 @@ static struct key_seen *evidence_add(struct evidence *ev, const char *id, const 
 	return k;
 }
 
-static int is_key_id(const char *s, size_t n)
-{
-	return n == KAHU_KEY_ID_HEX_LEN && strspn(s, "0123456789abcdef") >= n;
-}
 
 static int evidence_backup(void *ud, const struct repo_backup *b)
 {
@@ -1021,35 +982,20 @@ static int evidence_backup(void *ud, const struct repo_backup *b)
 
 	if (!b->complete)
 		return 0;
-	if (b->problem || !b->manifest) {
+	if (!b->m) {
 		ev->nunusable++;
 		log_warn("backup %s: %s; it is not counted", b->name,
 			 b->problem ? b->problem : "no manifest");
 		return 0;
 	}
-	const char *enc = jstr(b->manifest, "encryption");
-	if (b->key_id && *b->key_id) {
-		id = b->key_id;
-		if (!is_key_id(id, strlen(id))) {
-			ev->nunusable++;
-			log_warn("backup %s: its manifest's \"key_id\" is not a key id; it is not "
-				 "counted", b->name);
-			return 0;
-		}
-	} else if (enc && strcmp(enc, "none") == 0) {
-		id = "";
-	} else {
-		ev->nunusable++;
-		log_warn("backup %s: its manifest names no key and is not marked unencrypted; it "
-			 "is not counted", b->name);
-		return 0;
-	}
+	/* A parsed manifest names a well-formed key id exactly when it is encrypted. */
+	id = b->m->key_id;
 	evidence_add(ev, id, b->name)->nbackups++;
 	strv_push(&ev->names, b->name);
 	strv_push(&ev->ids, id);
 	ev->nbackups++;
-	if (b->created > 0 && (!ev->oldest || b->created < ev->oldest))
-		ev->oldest = b->created;
+	if (b->m->created > 0 && (!ev->oldest || b->m->created < ev->oldest))
+		ev->oldest = b->m->created;
 	return 0;
 }
 

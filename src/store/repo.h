@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "archive/key.h"
+#include "archive/manifest.h"
 #include "store/config.h"
 #include "store/layout.h"
 #include "store/lock.h"
@@ -175,20 +176,13 @@ struct repo_backup {
 	uint64_t nobjects;        /* objects under backups/<name>/ (backup.json included) */
 	uint64_t stored_bytes;    /* their total size */
 	int64_t last_modified;    /* newest object's mtime, 0 when unknown */
-	/* Complete backups: the manifest (archive/manifest.h field names), parsed as JSON
-	 * but NOT verified (no MAC check: listing works without the key).  `problem` is set when backup.json cannot be read or
-	 * parsed (the fields below are then empty). */
+	/* Complete backups: the manifest (archive/manifest.h), parsed but NOT
+	 * authenticated (listing works without the key: manifest_authenticate, or
+	 * manifest_load of its text, checks it).  Borrowed, valid during the callback
+	 * only.  NULL, with `problem` saying why, when backup.json cannot be read or is
+	 * not a valid manifest. */
 	const char *problem;
-	json_t *manifest;         /* borrowed, valid during the callback only */
-	const char *status;       /* "Completed", "PartiallyFailed", "Failed"…, or NULL */
-	const char *type;         /* "full", "incremental", "differential", or NULL */
-	const char *parent;       /* incremental/differential: the backup it builds on */
-	const char *base;         /* ... and the full backup of its chain */
-	const char *key_id;       /* "" or NULL when unencrypted */
-	const char *kahu_version;
-	int64_t created, completed, expires; /* seconds since the epoch, 0 when absent */
-	uint64_t size;            /* the manifest's "sizes"."stored" (bytes), 0 when absent */
-	json_t *counts;           /* the manifest's "counts" object, or NULL */
+	const struct manifest *m;
 };
 
 /* Called once per backup, in name order, complete or not.  Return 0 to go on,
