@@ -486,11 +486,13 @@ static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_
 					    r->loc->name, damage, more);
 		free(more);
 	} else if (tried == 0) {
-		if (want_id[0])
+		if (want_id[0]) {
+			char *obj = layout_wrapped_key(want_id, 1);
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase for key %s "
-					    "(no %s%s.json); add one with 'kahu key add-passphrase'",
-					    r->loc->name, want_id, LAYOUT_KEYS, want_id);
-		else
+					    "(no %s); add one with 'kahu key add-passphrase'",
+					    r->loc->name, want_id, obj);
+			free(obj);
+		} else
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase-wrapped key "
 					    "(nothing under %s); add one with 'kahu key "
 					    "add-passphrase'", r->loc->name, LAYOUT_KEYS);
