@@ -27,3 +27,9 @@ UNIT_TESTS += tests/unit/check_zstream
 tests_unit_check_zstream_SOURCES = tests/unit/check_zstream.c tests/unit/check_main.h
 tests_unit_check_zstream_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_zstream_LDADD = $(ARCHIVE_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_seal
+UNIT_TESTS += tests/unit/check_seal
+tests_unit_check_seal_SOURCES = tests/unit/check_seal.c tests/unit/check_main.h
+tests_unit_check_seal_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_seal_LDADD = $(ARCHIVE_TEST_LIBS)

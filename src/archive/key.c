@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "archive/seal.h"
 #include "archive/stream.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -356,18 +357,7 @@ static char *b64(const uint8_t *bin, size_t len)
  * without "check". */
 static void wrapped_checksum(const json_t *doc, char out[KAHU_HASH_HEX_LEN + 1])
 {
-	json_t *copy = json_copy((json_t *)doc);
-	if (!copy) {
-		fprintf(stderr, "kahu: out of memory (copying JSON)\n");
-		abort();
-	}
-	json_object_del(copy, "check");
-	char *canon = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(copy);
-	if (!canon) {
-		fprintf(stderr, "kahu: out of memory (serializing JSON)\n");
-		abort();
-	}
+	char *canon = seal_canonical_without(doc, "check");
 	kahu_key_hash(canon, strlen(canon), out);
 	free(canon);
 }

@@ -105,10 +105,20 @@ struct manifest {
 	bool encrypted;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1]; /* "" when unencrypted */
 	bool has_mac;
+	/* The stored document as parsed (NUL-terminated), kept to authenticate it later
+	 * (manifest_authenticate); NULL for a manifest built to be written. */
+	char *text;
+	size_t text_len;
+	/* Set by manifest_authenticate and manifest_load: the MAC was checked with the
+	 * key.  Never true for an unencrypted manifest, which has no MAC. */
+	bool authenticated;
 };
 
 struct manifest *manifest_new(void); /* format = 1, everything else empty */
 void manifest_free(struct manifest *m);
+/* A copy of a parsed manifest (its text parsed again; authenticated as m is).  NULL
+ * for one that was not parsed (no text). */
+struct manifest *manifest_copy(const struct manifest *m);
 /* Copies. */
 void manifest_add_label(struct manifest *m, const char *key, const char *value);
 void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
@@ -133,8 +143,13 @@ int manifest_to_json(const struct manifest *m, const struct kahu_key *key, char 
 
 /* Parses and checks types, presence and bounds of every field; unknown fields are
  * ignored (and still covered by the MAC).  KAHU_EDATA with a message naming the field
- * for malformed input.  Does not authenticate: see manifest_verify. */
+ * for malformed input.  Does not authenticate (authenticated is false): see
+ * manifest_authenticate.  The text is kept in the manifest. */
 int manifest_parse(const char *text, size_t len, struct manifest **out);
+
+/* Authenticate a parsed manifest (its kept text) with `key`, as manifest_verify does;
+ * 0 sets authenticated when it carries a MAC. */
+int manifest_authenticate(struct manifest *m, const struct kahu_key *key);
 
 /* Authenticates the manifest text.
  *   key non-NULL: 0 when the MAC is valid.  KAHU_ECRYPTO "the manifest of backup X

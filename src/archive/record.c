@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/buf.h"
+#include "archive/seal.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -39,38 +39,11 @@ static int is_lower_hex(const char *s, size_t want)
 	return n == want;
 }
 
-/* The MAC of doc without "mac", for object_path, as lowercase hex. */
-static void compute_mac(const json_t *doc, const struct kahu_key *key, const char *object_path,
-			char out[KAHU_HASH_HEX_LEN + 1])
-{
-	json_t *copy = json_copy((json_t *)doc);
-	if (!copy) {
-		fprintf(stderr, "kahu: out of memory (copying JSON)\n");
-		abort();
-	}
-	json_object_del(copy, "mac");
-	char *canon = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(copy);
-	if (!canon) {
-		fprintf(stderr, "kahu: out of memory (serializing JSON)\n");
-		abort();
-	}
-	struct kbuf b = KBUF_INIT;
-	kbuf_adds(&b, object_path);
-	kbuf_addc(&b, '\0');
-	kbuf_adds(&b, canon);
-	kahu_key_keyed_hash(key, KAHU_SUBKEY_RECORD, b.data, b.len, out);
-	kbuf_free(&b);
-	free(canon);
-}
-
 void record_seal(json_t *doc, const struct kahu_key *key, const char *object_path)
 {
-	char id[KAHU_KEY_ID_HEX_LEN + 1], mac[KAHU_HASH_HEX_LEN + 1];
-	json_object_del(doc, "mac");
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
 	json_object_set_new(doc, "key_id", json_string(kahu_key_id_hex(key, id)));
-	compute_mac(doc, key, object_path, mac);
-	json_object_set_new(doc, "mac", json_string(mac));
+	seal_doc(doc, key, KAHU_SUBKEY_RECORD, object_path);
 }
 
 int record_is_sealed(const json_t *doc)
@@ -82,7 +55,8 @@ int record_verify(const json_t *doc, const struct kahu_key *key, const char *obj
 		  const char *what)
 {
 	json_t *jmac = json_object_get(doc, "mac"), *jid = json_object_get(doc, "key_id");
-	char id[KAHU_KEY_ID_HEX_LEN + 1], want[KAHU_HASH_HEX_LEN + 1];
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
+	int rc;
 
 	if (!jmac && !jid)
 		return RECORD_UNSEALED;
@@ -103,9 +77,7 @@ int record_verify(const json_t *doc, const struct kahu_key *key, const char *obj
 	if (strcmp(id, kid) != 0)
 		return kahu_error_set(KAHU_ECRYPTO, "%s was sealed with key %s, the key in use "
 				      "is %s", what, kid, id);
-	compute_mac(doc, key, object_path, want);
-	if (!kahu_ct_equal(want, mac, MAC_HEX_LEN))
-		return kahu_error_set(KAHU_ECRYPTO, "%s failed authentication: it was altered or "
-				      "forged", what);
+	if ((rc = seal_doc_verify(doc, key, KAHU_SUBKEY_RECORD, object_path, what)) < 0)
+		return rc;
 	return RECORD_AUTHENTIC;
 }

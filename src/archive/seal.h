@@ -1,13 +1,29 @@
-/* kahu — a sealed object: zstd, then the .kenc envelope when there is a key.  The
- * stored objects besides the metadata archive (a backup's log, a restore's result and
- * log) are written through this. */
+/* kahu — sealed objects, written and read back by one pair of functions each:
+ *
+ * Sealed streams: zstd, then the .kenc envelope when there is a key (envelope.h:
+ * bound to the object's path).  The stored objects besides the metadata archive (a
+ * backup's log, a restore's result and log) are written with seal_open … seal_finish
+ * and read back with seal_reader_open … seal_reader_finish.
+ *
+ * Sealed documents: a JSON object that carries its own MAC in "mac", the keyed
+ * BLAKE2b-256 (a subkey of the master key named by `ctx`: KAHU_SUBKEY_MAC for a
+ * backup's manifest, KAHU_SUBKEY_RECORD for a restore's record) over, when `bind` is
+ * not NULL, bind and one NUL byte, then the canonical serialization (keys sorted,
+ * compact: JSON_SORT_KEYS | JSON_COMPACT) of the whole document without "mac".  The
+ * verifier recomputes that serialization from the parsed JSON, so every member (also
+ * one a newer kahu adds) is covered; `bind` (a record's object path) ties a document
+ * to where it is stored.  seal_doc writes the MAC, seal_doc_verify checks it. */
 #ifndef KAHU_ARCHIVE_SEAL_H
 #define KAHU_ARCHIVE_SEAL_H
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "archive/key.h"
 #include "archive/stream.h"
+
+/* ---- sealed streams ---- */
 
 struct seal_writer {
 	struct kenc_writer *enc;
@@ -23,5 +39,36 @@ int seal_write_file(struct seal_writer *w, FILE *f);
 /* Flush the compressor and close the envelope. */
 int seal_finish(struct seal_writer *w);
 void seal_close(struct seal_writer *w); /* frees; zeroes the key state */
+
+struct seal_reader {
+	struct kenc_reader *enc;
+	struct zstream *z;
+};
+
+/* The reverse of seal_open: with a key, open the envelope of object_path (another key,
+ * a moved or altered object: KAHU_ECRYPTO), then decompress into out. */
+int seal_reader_open(struct seal_reader *r, const struct kahu_key *key, const char *object_path,
+		     kahu_write_fn out, void *ud);
+/* The stored bytes, in any pieces.  Data reaches `out` before the end is verified. */
+int seal_reader_feed(struct seal_reader *r, const void *buf, size_t len);
+/* The end: the envelope's last chunk, the end of the zstd stream (a truncated object:
+ * KAHU_ECRYPTO or KAHU_EDATA).  Only 0 means every byte was authentic and complete. */
+int seal_reader_finish(struct seal_reader *r);
+void seal_reader_close(struct seal_reader *r);
+
+/* ---- sealed documents ---- */
+
+/* The canonical serialization of doc without its member `member` (allocated): what a
+ * sealed document's MAC, or a wrapped key's checksum, covers. */
+char *seal_canonical_without(const json_t *doc, const char *member);
+/* The MAC of doc (without its "mac") as lowercase hex. */
+void seal_doc_mac(const json_t *doc, const struct kahu_key *key, const char ctx[8],
+		  const char *bind, char out[KAHU_HASH_HEX_LEN + 1]);
+/* Set doc's "mac" (replacing any), over everything else doc holds. */
+void seal_doc(json_t *doc, const struct kahu_key *key, const char ctx[8], const char *bind);
+/* Check doc's "mac", which must be a string: 0 when it matches; KAHU_ECRYPTO "<what>
+ * failed authentication: it was altered or forged" otherwise. */
+int seal_doc_verify(const json_t *doc, const struct kahu_key *key, const char ctx[8],
+		    const char *bind, const char *what);
 
 #endif

@@ -218,6 +218,17 @@ out:
 
 /* ---- backup list ---- */
 
+/* A manifest's labels as a JSON object (in its order: sorted by key), or NULL. */
+static json_t *labels_json(const struct manifest *m)
+{
+	if (!m)
+		return NULL;
+	json_t *labels = json_object();
+	for (size_t i = 0; i < m->n_labels; i++)
+		json_object_set_new(labels, m->labels[i].key, json_string(m->labels[i].value));
+	return labels;
+}
+
 struct list_ctx {
 	json_t *items;
 	struct labelsel *sel;
@@ -227,24 +238,29 @@ struct list_ctx {
 static int list_cb(void *ud, const struct repo_backup *b)
 {
 	struct list_ctx *lc = ud;
+	const struct manifest *m = b->m;
 	if (!b->complete)
 		return 0; /* leftovers of interrupted runs are not backups (prune removes them) */
-	if (lc->sel && !labelsel_match(lc->sel, json_object_get(b->manifest, "labels")))
+	json_t *labels = labels_json(m);
+	if (lc->sel && !labelsel_match(lc->sel, labels)) {
+		json_decref(labels);
 		return 0;
-	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:O?, s:s?}",
-			      "name", b->name, "status", b->problem ? "Unreadable" : b->status,
-			      "type", b->type, "parent", b->parent,
-			      "created", (json_int_t)b->created, "expires", (json_int_t)b->expires,
+	}
+	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:o?, s:s?}",
+			      "name", b->name,
+			      "status", m ? manifest_status_name(m->status) : "Unreadable",
+			      "type", m ? manifest_type_name(m->type) : NULL,
+			      "parent", m ? m->parent : NULL,
+			      "created", (json_int_t)(m ? m->created : 0),
+			      "expires", (json_int_t)(m ? m->expires : 0),
 			      "storedBytes", (json_int_t)b->stored_bytes,
-			      "items", (json_int_t)json_integer_value(json_object_get(b->counts, "items")),
-			      "labels", json_object_get(b->manifest, "labels"),
-			      "problem", b->problem);
-	if (!b->problem) {
+			      "items", (json_int_t)(m ? m->counts.items : 0),
+			      "labels", labels, "problem", b->problem);
+	if (m) {
 		/* Without encryption a manifest has no MAC: nothing vouches for it. */
-		int enc = b->key_id && *b->key_id;
-		json_object_set_new(j, "encrypted", json_boolean(enc));
-		if (!enc && lc->keyed && b->status) {
-			char *marked = xasprintf("%s (unauthenticated)", b->status);
+		json_object_set_new(j, "encrypted", json_boolean(m->encrypted));
+		if (!m->encrypted && lc->keyed) {
+			char *marked = xasprintf("%s (unauthenticated)", manifest_status_name(m->status));
 			json_object_set_new(j, "status", json_string(marked));
 			free(marked);
 		}
@@ -342,7 +358,7 @@ struct cat_entry {
 	char *parent, *base;
 	int doomed;            /* to be removed */
 	json_t *labels;
-	json_t *manifest;      /* as listed, not authenticated */
+	struct manifest *m;    /* as listed, not authenticated */
 	char *problem;
 };
 
@@ -358,11 +374,11 @@ static int cat_cb(void *ud, const struct repo_backup *b)
 	struct cat_entry *e = &c->v[c->n++];
 	memset(e, 0, sizeof *e);
 	e->name = xstrdup(b->name);
-	e->complete = b->complete && !b->problem;
-	e->parent = xstrdup(b->parent);
-	e->base = xstrdup(json_string_value(json_object_get(b->manifest, "base")));
-	e->labels = json_incref(json_object_get(b->manifest, "labels"));
-	e->manifest = json_incref(b->manifest);
+	e->complete = b->complete && b->m;
+	e->parent = xstrdup(b->m ? b->m->parent : NULL);
+	e->base = xstrdup(b->m ? b->m->base : NULL);
+	e->labels = labels_json(b->m);
+	e->m = manifest_copy(b->m);
 	e->problem = b->problem ? xstrdup(b->problem) : NULL;
 	return 0;
 }
@@ -374,7 +390,7 @@ static void catalog_free(struct catalog *c)
 		free(c->v[i].parent);
 		free(c->v[i].base);
 		json_decref(c->v[i].labels);
-		json_decref(c->v[i].manifest);
+		manifest_free(c->v[i].m);
 		free(c->v[i].problem);
 	}
 	free(c->v);
@@ -481,13 +497,11 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 		if (!sel || !e->complete || !labelsel_match(sel, e->labels))
 			continue;
 		struct repo_backup rb = { .name = e->name, .complete = 1, .problem = e->problem,
-					  .manifest = e->manifest };
+					  .m = e->m };
 		char *why = NULL;
 		struct manifest *m = backup_trusted_manifest(&rb, key, &why);
 		/* the authenticated labels decide */
-		json_t *labels = json_object();
-		for (size_t j = 0; m && j < m->n_labels; j++)
-			json_object_set_new(labels, m->labels[j].key, json_string(m->labels[j].value));
+		json_t *labels = m ? labels_json(m) : json_object();
 		if (!m)
 			log_warn("leaving backup %s alone: its labels match, but %s", e->name, why);
 		else if (labelsel_match(sel, labels))
@@ -548,7 +562,7 @@ struct prune_item {
 	char *name;
 	int complete;              /* backup.json exists */
 	char *problem;             /* it cannot be read */
-	json_t *manifest;          /* as listed, unverified */
+	struct manifest *listed;   /* as listed, unverified */
 	struct manifest *m;        /* authenticated */
 	char *why;                 /* why it is not */
 };
@@ -568,9 +582,8 @@ static int prune_cb(void *ud, const struct repo_backup *b)
 	it->name = xstrdup(b->name);
 	it->complete = b->complete;
 	it->problem = xstrdup(b->problem);
-	it->manifest = json_incref(b->manifest);
-	const char *enc = json_string_value(json_object_get(b->manifest, "encryption"));
-	if (b->manifest && (!enc || strcmp(enc, MANIFEST_ENC_NONE) != 0))
+	it->listed = manifest_copy(b->m);
+	if (b->m && b->m->encrypted)
 		pl->encrypted = 1;
 	return 0;
 }
@@ -580,7 +593,7 @@ static void prune_list_free(struct prune_list *pl)
 	for (size_t i = 0; i < pl->n; i++) {
 		free(pl->v[i].name);
 		free(pl->v[i].problem);
-		json_decref(pl->v[i].manifest);
+		manifest_free(pl->v[i].listed);
 		manifest_free(pl->v[i].m);
 		free(pl->v[i].why);
 	}
@@ -629,12 +642,12 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 			continue;
 		}
 		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
-					  .manifest = it->manifest };
+					  .m = it->listed };
 		if (!(it->m = backup_trusted_manifest(&rb, key, &it->why))) {
 			/* Left alone; what it says it builds on is kept too (retention.h). */
 			e->state = RET_UNTRUSTED;
-			e->parent = json_string_value(json_object_get(it->manifest, "parent"));
-			e->base = json_string_value(json_object_get(it->manifest, "base"));
+			e->parent = it->listed ? it->listed->parent : NULL;
+			e->base = it->listed ? it->listed->base : NULL;
 			log_warn("leaving backup %s alone: %s", it->name, it->why);
 			strv_push(&untrusted, it->name);
 			forged += !it->problem;
@@ -657,7 +670,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	/* Temporaries of puts a killed run never finished: we hold the lock, so none
 	 * is in progress. */
 	unsigned int temps = 0;
-	if (!dry && (rc = store_cleanup(repo_store(repo), "backups/", &temps)) < 0)
+	if (!dry && (rc = store_cleanup(repo_store(repo), LAYOUT_BACKUPS, &temps)) < 0)
 		goto out;
 	if (temps)
 		printf("removed %u unfinished upload%s of interrupted runs\n", temps, temps == 1 ? "" : "s");

@@ -6,6 +6,7 @@
 #include "archive/manifest.h"
 #include "archive/zstream.h"
 #include "engine/bread.h"
+#include "store/layout.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -26,7 +27,7 @@
 
 /* Open a backup's metadata bundle for reading: the manifest verified, the key. */
 struct opened {
-	struct manifest_view mv;
+	struct manifest *m;
 	const struct kahu_key *key;
 	struct bread *b;
 	struct bundle_reader *br;
@@ -37,11 +38,11 @@ static int open_metadata_common(const struct kahu_ctx *ctx, struct repo *repo, c
 {
 	int rc;
 	memset(op, 0, sizeof *op);
-	if ((rc = backup_read_trusted(ctx, repo, name, &op->mv)) < 0)
+	if ((rc = backup_read_trusted(ctx, repo, name, &op->m)) < 0)
 		return rc;
-	if (op->mv.encrypted && (rc = repo_key(repo, &op->key)) < 0)
+	if (op->m->encrypted && (rc = repo_key(repo, &op->key)) < 0)
 		return rc;
-	json_t *obj = bread_find_object(op->mv.doc, "metadata.tar.zst");
+	const struct manifest_object *obj = bread_find_object(op->m, LAYOUT_METADATA);
 	if (!obj)
 		return kahu_error_set(KAHU_EDATA, "the manifest of backup %s names no metadata archive", name);
 	rc = bundle ? bread_open_bundle(repo_store(repo), op->key, name, obj, &op->b)
@@ -71,7 +72,8 @@ static int close_metadata(struct opened *op, int check)
 	bread_free(op->b);
 	op->b = NULL;
 	op->br = NULL;
-	manifest_view_clear(&op->mv);
+	manifest_free(op->m);
+	op->m = NULL;
 	return rc;
 }
 
@@ -111,9 +113,8 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	memset(&op, 0, sizeof op);
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
-	encrypted = op.mv.encrypted;
-	const char *kid = json_string_value(json_object_get(op.mv.doc, "key_id"));
-	snprintf(key_id, sizeof key_id, "%s", encrypted && kid ? kid : "");
+	encrypted = op.m->encrypted;
+	snprintf(key_id, sizeof key_id, "%s", op.m->key_id);
 	while ((rc = bundle_next(op.br, &e)) == 1) {
 		if (strcmp(e.name, "kahu/backup.json") == 0) {
 			struct kbuf b = KBUF_INIT;
@@ -327,7 +328,7 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	memset(&op, 0, sizeof op);
 	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
-	int encrypted = op.mv.encrypted;
+	int encrypted = op.m->encrypted;
 	/* Every member is read through, so every chunk is authenticated; each object is
 	 * parsed as JSON to name a bad one precisely. */
 	while ((rc = bundle_next(op.br, &e)) == 1) {
@@ -355,23 +356,20 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	if ((rc = close_metadata(&op, 1)) < 0)
 		goto out;
 	/* The other objects: size and hash. */
-	struct manifest_view mv;
-	if ((rc = backup_read_manifest(repo, name, 1, &mv)) < 0)
+	struct manifest *m;
+	if ((rc = backup_read_manifest(repo, name, 1, &m)) < 0)
 		goto out;
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(mv.doc, "objects"), i, o) {
-		const char *p = json_string_value(json_object_get(o, "path"));
-		if (strncmp(p, "metadata.tar.zst", 16) == 0)
+	for (size_t i = 0; i < m->n_objects; i++) {
+		if (layout_rel_is(m->objects[i].path, LAYOUT_METADATA))
 			continue;
 		struct bread *b = NULL;
-		if ((rc = bread_open_raw(repo_store(repo), name, o, &b)) == 0)
+		if ((rc = bread_open_raw(repo_store(repo), name, &m->objects[i], &b)) == 0)
 			rc = bread_finish(b);
 		bread_free(b);
 		if (rc < 0)
 			break;
 	}
-	manifest_view_clear(&mv);
+	manifest_free(m);
 	if (rc < 0)
 		goto out;
 	if (encrypted)
@@ -399,16 +397,16 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
 	struct repo *repo = NULL;
-	struct manifest_view mv = { 0 };
+	struct manifest *m = NULL;
 	const struct kahu_key *key = NULL;
 	struct bread *b = NULL;
 	int rc;
 
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_trusted(ctx, repo, name, &mv)) < 0)
+	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_trusted(ctx, repo, name, &m)) < 0)
 		goto out;
-	if (mv.encrypted && (rc = repo_key(repo, &key)) < 0)
+	if (m->encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
-	json_t *obj = bread_find_object(mv.doc, "log.jsonl.zst");
+	const struct manifest_object *obj = bread_find_object(m, LAYOUT_LOG);
 	if (!obj) {
 		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s has no stored log", name);
 		goto out;
@@ -417,7 +415,7 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 		rc = bread_unpack(b, key, to_stdout, NULL);
 out:
 	bread_free(b);
-	manifest_view_clear(&mv);
+	manifest_free(m);
 	repo_close(repo);
 	return rc;
 }

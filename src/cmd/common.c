@@ -118,11 +118,12 @@ int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
 /* ---- reading a backup ---- */
 
 int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
-			struct manifest_view *mv)
+			struct manifest **out)
 {
 	struct run_repo rr;
 	int rc;
+	*out = NULL;
 	if ((rc = cmd_run_repo(ctx, &rr)) < 0)
 		return rc;
-	return run_read_trusted(&rr, repo, name, mv);
+	return run_read_trusted(&rr, repo, name, out);
 }

@@ -80,6 +80,6 @@ int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
  * --allow-unencrypted (cmd_unencrypted_rule); elsewhere a warning says it cannot be
  * authenticated. */
 int backup_read_trusted(const struct kahu_ctx *ctx, struct repo *repo, const char *name,
-			struct manifest_view *mv);
+			struct manifest **out);
 
 #endif

@@ -28,7 +28,7 @@ static int run_location_repair(struct kahu_ctx *ctx)
 	char created[32];
 	time_rfc3339((time_t)rr.created, created, sizeof created);
 	doc = json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:I, s:I, s:I}", "location", loc, "file",
-			REPO_INFO_KEY, "rewritten", rr.rewritten, "problem",
+			LAYOUT_REPO_FILE, "rewritten", rr.rewritten, "problem",
 			rr.was ? json_string(rr.was) : json_null(), "keyId",
 			rr.key_id[0] ? json_string(rr.key_id) : json_null(), "created", created,
 			"backups", (json_int_t)rr.nbackups, "authenticated",
@@ -47,9 +47,9 @@ static int run_location_repair(struct kahu_ctx *ctx)
 		else
 			snprintf(key, sizeof key, "no key (unencrypted)");
 		if (rr.rewritten)
-			printf("Rewrote %s on location %s (it was %s)\n", REPO_INFO_KEY, loc, rr.was);
+			printf("Rewrote %s on location %s (it was %s)\n", LAYOUT_REPO_FILE, loc, rr.was);
 		else
-			printf("%s on location %s is intact: nothing to repair\n", REPO_INFO_KEY, loc);
+			printf("%s on location %s is intact: nothing to repair\n", LAYOUT_REPO_FILE, loc);
 		printf("Key:      %s\n", key);
 		printf("Backups:  %" PRIu64 " (%" PRIu64 " authenticated with the key)\n",
 		       rr.nbackups, rr.nverified);

@@ -287,7 +287,7 @@ static int run_restore_logs(struct kahu_ctx *ctx)
 	    (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
 	    (rc = restore_record_load(&rr, repo, name, &summary, &trust)) < 0)
 		goto out;
-	rc = restore_record_read(repo, name, LOG_OBJECT, json_is_true(json_object_get(summary, "encrypted")), &plain);
+	rc = restore_record_read(repo, name, LAYOUT_LOG, json_is_true(json_object_get(summary, "encrypted")), &plain);
 	if (rc == KAHU_ENOTFOUND)
 		rc = kahu_error_set(rc, "restore %s has no stored log (it was killed, or made by an older kahu)", name);
 	if (rc == 0 && plain.len && fwrite(plain.data, 1, plain.len, stdout) != plain.len)
@@ -347,7 +347,7 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	}
 	int want_doc = details || ctx->out == OUT_JSON || ctx->out == OUT_YAML;
 	if (want_doc || cross) {
-		rc = restore_record_read(repo, name, RESULT_OBJECT, encrypted, &plain);
+		rc = restore_record_read(repo, name, LAYOUT_RESULT, encrypted, &plain);
 		if (rc == KAHU_ENOTFOUND && !want_doc) {
 			/* Nothing to check the record against: it stays marked. */
 			kahu_error_clear();

@@ -8,6 +8,7 @@
 #include "engine/scope.h"
 #include "kube/discovery.h"
 #include "kube/resource.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -30,11 +31,6 @@
 #define INDEX_MEMBER "kahu/index.jsonl"
 #define SPEC_MEMBER "kahu/backup.json"
 
-char *backup_object_path(const char *name, const char *what, int encrypted)
-{
-	return xasprintf("backups/%s/%s%s", name, what, encrypted ? ".kenc" : "");
-}
-
 /* ---- the parent's index, for incremental and differential backups ---- */
 
 static int index_into_map(void *ud, const char *line, size_t len)
@@ -54,11 +50,11 @@ static int index_into_map(void *ud, const char *line, size_t len)
 static int load_index(struct kahu_store *st, const struct kahu_key *key, const char *name,
 		      struct strset *map)
 {
-	json_t *doc = NULL;
-	int rc = bread_manifest(st, key, name, 1, &doc, NULL);
+	struct manifest *m = NULL;
+	int rc = bread_manifest(st, key, name, 1, &m);
 	if (rc == 0)
-		rc = bread_index(st, key, name, doc, index_into_map, map);
-	json_decref(doc);
+		rc = bread_index(st, key, name, m, index_into_map, map);
+	manifest_free(m);
 	if (rc < 0)
 		kahu_error_wrap(rc, "reading the index of backup %s", name);
 	return rc;
@@ -178,11 +174,11 @@ static int carry_over(struct kahu_store *st, const struct kahu_key *key, const c
 	if (rc == 0 && ferror(*index))
 		rc = kahu_error_set(KAHU_EIO, "cannot read the temporary index: %s", strerror(errno));
 	/* The parent's lines of the types that did. */
-	json_t *pdoc = NULL;
-	if (rc == 0 && ((rc = bread_manifest(st, key, parent, 1, &pdoc, NULL)) < 0 ||
-			(rc = bread_index_spec(st, key, parent, pdoc, carry_parent_line, &c, &parent_spec)) < 0))
+	struct manifest *pm = NULL;
+	if (rc == 0 && ((rc = bread_manifest(st, key, parent, 1, &pm)) < 0 ||
+			(rc = bread_index_spec(st, key, parent, pm, carry_parent_line, &c, &parent_spec)) < 0))
 		kahu_error_wrap(rc, "carrying the failed types over from backup %s", parent);
-	json_decref(pdoc);
+	manifest_free(pm);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < plan->n; i++) {
@@ -412,7 +408,7 @@ static int log_sink(void *ud, const void *buf, size_t len)
  * size, hash) is appended to `objects`. */
 static int store_log(const struct backup_spec *b, FILE *f, json_t *objects)
 {
-	char *path = backup_object_path(b->name, "log.jsonl.zst", b->key != NULL);
+	char *path = layout_backup_data(b->name, LAYOUT_LOG, b->key != NULL);
 	struct log_pipe lp = { .hash = kahu_hash_new() };
 	struct seal_writer sw = { 0 };
 	char hex[KAHU_HASH_HEX_LEN + 1];
@@ -427,7 +423,7 @@ static int store_log(const struct backup_spec *b, FILE *f, json_t *objects)
 	if (rc < 0)
 		goto out;
 	kahu_hash_final_hex(lp.hash, hex);
-	json_array_append_new(objects, json_pack("{s:s, s:I, s:s}", "path", strrchr(path, '/') + 1,
+	json_array_append_new(objects, json_pack("{s:s, s:I, s:s}", "path", layout_object_rel(path),
 						 "size", (json_int_t)lp.size, "blake2b", hex));
 out:
 	if (lp.put)
@@ -466,7 +462,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 			rc = kahu_error_code();
 			goto out;
 		}
-		meta_path = backup_object_path(b->name, "metadata.tar.zst", b->key != NULL);
+		meta_path = layout_backup_data(b->name, LAYOUT_METADATA, b->key != NULL);
 		if ((rc = store_put_begin_ex(b->st, meta_path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN,
 					     &w.put)) < 0 ||
 		    (rc = bundle_writer_new(b->key, meta_path, b->compression_level, 0, store_put_sink,
@@ -523,7 +519,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if (rc < 0)
 		goto out;
 	out->stored_bytes = bst.stored_bytes;
-	out->objects = json_pack("[{s:s, s:I, s:s}]", "path", strrchr(meta_path, '/') + 1,
+	out->objects = json_pack("[{s:s, s:I, s:s}]", "path", layout_object_rel(meta_path),
 				 "size", (json_int_t)bst.stored_bytes, "blake2b", bst.blake2b);
 	log_info("backup %s: %ld items, %s", b->name, w.items, out->status);
 	kahu_log_set_sink(NULL, NULL, 0);
@@ -591,7 +587,7 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 				    json_string_value(json_object_get(v, "blake2b")));
 	if ((rc = manifest_to_json(m, b->key, &text)) < 0)
 		goto out;
-	path = xasprintf("backups/%s/backup.json", b->name);
+	path = layout_backup_manifest(b->name);
 	rc = store_write_small_ex(b->st, path, KAHU_PUT_EXCLUSIVE, text, strlen(text));
 out:
 	free(text);

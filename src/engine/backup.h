@@ -78,6 +78,5 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 void backup_outcome_free(struct backup_outcome *o);
 
 /* Object paths of a backup on its location. */
-char *backup_object_path(const char *name, const char *what, int encrypted);
 
 #endif

@@ -1,8 +1,8 @@
 #include "engine/bread.h"
 #include "archive/key.h"
-#include "archive/envelope.h"
+#include "archive/seal.h"
 #include "archive/manifest.h"
-#include "archive/zstream.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -27,25 +27,24 @@ struct bread {
 #define MANIFEST_MAX (64u << 20)
 
 int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char *name,
-		   int verify, json_t **doc, int *encrypted)
+		   int verify, struct manifest **out)
 {
 	struct kbuf text = KBUF_INIT;
 	struct manifest *m = NULL;
-	char *path = xasprintf("backups/%s/backup.json", name);
+	char *path = layout_backup_manifest(name);
 	int rc;
 
-	*doc = NULL;
+	*out = NULL;
 	if ((rc = store_read_small(st, path, MANIFEST_MAX, &text)) < 0)
 		goto out;
-	if ((rc = manifest_parse(text.data, text.len, &m)) < 0) {
+	if ((rc = manifest_parse(text.data ? text.data : "", text.len, &m)) < 0) {
 		kahu_error_wrap(rc, "backup %s", name);
 		goto out;
 	}
-	if (encrypted)
-		*encrypted = m->encrypted;
-	if (verify && (rc = manifest_verify(text.data, text.len, m->encrypted ? key : NULL)) < 0)
+	if (verify && (rc = manifest_authenticate(m, m->encrypted ? key : NULL)) < 0)
 		goto out;
-	*doc = json_loadb(text.data, text.len, 0, NULL);
+	*out = m;
+	m = NULL;
 out:
 	manifest_free(m);
 	kbuf_free(&text);
@@ -53,15 +52,40 @@ out:
 	return rc;
 }
 
-json_t *bread_find_object(json_t *manifest, const char *prefix)
+int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest **out)
 {
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(manifest, "objects"), i, o) {
-		const char *p = json_string_value(json_object_get(o, "path"));
-		if (p && strncmp(p, prefix, strlen(prefix)) == 0)
-			return o;
+	const struct kahu_key *key = NULL;
+	struct manifest *m = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = repo_valid_name(name)) < 0)
+		return rc;
+	rc = bread_manifest(repo_store(repo), NULL, name, 0, &m);
+	if (rc == KAHU_ENOTFOUND) {
+		int state = repo_backup_exists(repo, name);
+		return kahu_error_set(KAHU_ENOTFOUND, state == REPO_BACKUP_INCOMPLETE ?
+				      "backup %s is incomplete (an interrupted run): only prune can remove it" :
+				      "no backup named %s on location %s", name, repo_location(repo)->name);
 	}
+	/* The key is needed only to authenticate an encrypted manifest. */
+	if (rc == 0 && verify && m->encrypted)
+		rc = repo_key(repo, &key);
+	if (rc == 0 && verify)
+		rc = manifest_authenticate(m, key);
+	if (rc < 0) {
+		manifest_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+const struct manifest_object *bread_find_object(const struct manifest *m, const char *object)
+{
+	for (size_t i = 0; m && i < m->n_objects; i++)
+		if (layout_rel_is(m->objects[i].path, object))
+			return &m->objects[i];
 	return NULL;
 }
 
@@ -95,7 +119,8 @@ int bread_pull(void *ud, void *buf, size_t cap, size_t *got)
 	return 0;
 }
 
-int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, struct bread **out)
+int bread_open_raw(struct kahu_store *st, const char *backup, const struct manifest_object *object,
+		   struct bread **out)
 {
 	struct bread *b = xcalloc(1, sizeof *b);
 	struct store_stat ss;
@@ -103,9 +128,9 @@ int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, st
 
 	*out = NULL;
 	b->st = st;
-	b->key = xasprintf("backups/%s/%s", backup, json_string_value(json_object_get(object, "path")));
-	b->size = (uint64_t)json_integer_value(json_object_get(object, "size"));
-	b->want_hash = xstrdup(json_string_value(json_object_get(object, "blake2b")));
+	b->key = layout_backup_object(backup, object->path);
+	b->size = object->size;
+	b->want_hash = xstrdup(object->blake2b);
 	b->hash = kahu_hash_new();
 	rc = store_stat(st, b->key, &ss);
 	if (rc == KAHU_ENOTFOUND)
@@ -122,7 +147,7 @@ int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, st
 }
 
 int bread_open_bundle(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		      json_t *object, struct bread **out)
+		      const struct manifest_object *object, struct bread **out)
 {
 	int rc = bread_open_raw(st, backup, object, out);
 	if (rc < 0)
@@ -171,15 +196,15 @@ void bread_free(struct bread *b)
 }
 
 int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		json_t *manifest, bread_line_fn fn, void *ud)
+		const struct manifest *m, bread_line_fn fn, void *ud)
 {
-	return bread_index_spec(st, key, backup, manifest, fn, ud, NULL);
+	return bread_index_spec(st, key, backup, m, fn, ud, NULL);
 }
 
 int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		     json_t *manifest, bread_line_fn fn, void *ud, json_t **spec)
+		     const struct manifest *m, bread_line_fn fn, void *ud, json_t **spec)
 {
-	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
+	const struct manifest_object *obj = bread_find_object(m, LAYOUT_METADATA);
 	struct bread *b = NULL;
 	struct bundle_entry e;
 	struct kbuf line = KBUF_INIT;
@@ -243,27 +268,18 @@ int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const ch
 
 int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out, void *ud)
 {
-	struct zstream *z = NULL;
-	struct kenc_reader *enc = NULL;
+	struct seal_reader sr;
 	char buf[65536];
 	size_t got;
-	int rc;
+	int rc = seal_reader_open(&sr, key, b->key, out, ud);
 
-	if ((rc = zs_decompress_new(out, ud, &z)) < 0 ||
-	    (key && (rc = kenc_reader_new(key, b->key, zs_feed_cb, z, &enc)) < 0))
-		goto out;
-	while ((rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
-		if ((rc = enc ? kenc_reader_feed(enc, buf, got) : zs_feed(z, buf, got)) < 0)
-			break;
-	if (rc == 0 && enc)
-		rc = kenc_reader_finish(enc);
+	while (rc == 0 && (rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
+		rc = seal_reader_feed(&sr, buf, got);
 	if (rc == 0)
-		rc = zs_finish(z);
+		rc = seal_reader_finish(&sr);
 	if (rc == 0)
 		rc = bread_finish(b);
-out:
-	zs_free(z);
-	kenc_reader_free(enc);
+	seal_reader_close(&sr);
 	return rc;
 }
 

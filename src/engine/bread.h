@@ -9,29 +9,38 @@
 #include <stddef.h>
 
 #include "archive/bundle.h"
+#include "archive/manifest.h"
 #include "archive/stream.h"
+#include "store/repo.h"
 
 struct kahu_store;
 struct kahu_key;
 struct bread;
 
-/* Read backups/<name>/backup.json, parse it and, with verify, authenticate it with
- * `key` (NULL for an unencrypted backup: KAHU_ECRYPTO if it is encrypted).  *doc is
- * the manifest document; *encrypted says whether it claims encryption.
- * KAHU_ENOTFOUND when there is no manifest. */
+/* Read backups/<name>/backup.json into the typed manifest (archive/manifest.h) and,
+ * with verify, authenticate it with `key` when it is encrypted (an unencrypted one has
+ * nothing to check; m->encrypted and m->authenticated say which).  KAHU_ENOTFOUND when
+ * there is no manifest, KAHU_EDATA when it is malformed, KAHU_ECRYPTO when it fails
+ * authentication. */
 int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char *name,
-		   int verify, json_t **doc, int *encrypted);
+		   int verify, struct manifest **out);
 
-/* The manifest entry of the first object whose path starts with `prefix`
- * ("metadata.tar.zst", "log.jsonl.zst"), or NULL. */
-json_t *bread_find_object(json_t *manifest, const char *prefix);
+/* A backup's manifest on a repository, read (and, with verify, authenticated with the
+ * repository's key, which is resolved only for an encrypted manifest).  KAHU_ENOTFOUND
+ * names an incomplete backup as such. */
+int backup_read_manifest(struct repo *repo, const char *name, int verify, struct manifest **out);
+
+/* The manifest's entry of the object `object` (LAYOUT_METADATA, LAYOUT_LOG), sealed or
+ * not, or NULL. */
+const struct manifest_object *bread_find_object(const struct manifest *m, const char *object);
 
 /* Open backups/<backup>/<path of the object> for reading.  KAHU_EDATA when it is
  * missing or its size differs from the manifest's (truncated or replaced). */
-int bread_open_raw(struct kahu_store *st, const char *backup, json_t *object, struct bread **out);
+int bread_open_raw(struct kahu_store *st, const char *backup, const struct manifest_object *object,
+		   struct bread **out);
 /* The same, read as a bundle with `key` (NULL: unencrypted). */
 int bread_open_bundle(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		      json_t *object, struct bread **out);
+		      const struct manifest_object *object, struct bread **out);
 /* Raw bytes (a bundle_source_fn). */
 int bread_pull(void *b, void *buf, size_t cap, size_t *got);
 struct bundle_reader *bread_bundle(struct bread *b);
@@ -55,11 +64,11 @@ char *bread_item_key(const char *group_resource, const char *ns, const char *nam
  * the newline), then verify the archive. */
 typedef int (*bread_line_fn)(void *ud, const char *line, size_t len);
 int bread_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		json_t *manifest, bread_line_fn fn, void *ud);
+		const struct manifest *m, bread_line_fn fn, void *ud);
 /* The same, and kahu/backup.json (which follows the index in the archive) into *spec:
  * what was asked and what happened per type.  KAHU_EDATA when it is missing or not a
  * JSON object; *spec is NULL on any error. */
 int bread_index_spec(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-		     json_t *manifest, bread_line_fn fn, void *ud, json_t **spec);
+		     const struct manifest *m, bread_line_fn fn, void *ud, json_t **spec);
 
 #endif

@@ -6,7 +6,6 @@ libkahu_engine_a_SOURCES = \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
-	src/engine/mview.c src/engine/mview.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
 	src/engine/restore_record.c src/engine/restore_record.h \

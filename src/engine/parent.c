@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "archive/manifest.h"
-#include "engine/mview.h"
+#include "engine/bread.h"
+#include "store/layout.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -15,16 +16,13 @@ struct manifest *backup_trusted_manifest(const struct repo_backup *b, const stru
 {
 	struct manifest *m = NULL;
 	*why = NULL;
-	if (b->problem || !b->manifest) {
+	if (!b->m) {
 		*why = xstrdup(b->problem ? b->problem : "its manifest cannot be read");
 		return NULL;
 	}
-	/* The parsed document, serialized again: the MAC covers its canonical form, so
-	 * what is authenticated is exactly what is acted on. */
-	char *text = json_dumps(b->manifest, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = text ? manifest_load(text, strlen(text), key, &m) :
-		 kahu_error_set(KAHU_ENOMEM, "cannot serialize the manifest of backup %s", b->name);
-	free(text);
+	/* The text as stored, parsed again and authenticated: what is acted on is exactly
+	 * what the MAC covers. */
+	int rc = manifest_load(b->m->text, b->m->text_len, key, &m);
 	if (rc < 0) {
 		*why = xstrdup(kahu_error_last());
 		kahu_error_clear();
@@ -32,7 +30,9 @@ struct manifest *backup_trusted_manifest(const struct repo_backup *b, const stru
 	}
 	if (strcmp(m->name, b->name) != 0) {
 		/* Authentic, but another backup's, copied over this one's. */
-		*why = xasprintf("backups/%s/backup.json is the manifest of backup %s", b->name, m->name);
+		char *path = layout_backup_manifest(b->name);
+		*why = xasprintf("%s is the manifest of backup %s", path, m->name);
+		free(path);
 		manifest_free(m);
 		return NULL;
 	}
@@ -71,10 +71,8 @@ static int collect_cb(void *ud, const struct repo_backup *b)
 {
 	struct parent_list *pl = ud;
 	char *why = NULL;
-	if (!b->complete || b->problem || !b->manifest || strcmp(b->name, pl->name) == 0)
-		return 0;
-	const char *digest = json_string_value(json_object_get(b->manifest, "scope_digest"));
-	if (!digest || strcmp(digest, pl->scope_digest) != 0)
+	if (!b->complete || !b->m || strcmp(b->name, pl->name) == 0 ||
+	    strcmp(b->m->scope_digest, pl->scope_digest) != 0)
 		return 0;
 	/* Of the same scope: what it says about itself counts once authenticated. */
 	struct manifest *m = backup_trusted_manifest(b, pl->key, &why);
@@ -117,18 +115,18 @@ int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *na
 {
 	int rc;
 	if (explicit_parent) {
-		struct manifest_view mv;
-		if ((rc = backup_read_manifest(repo, explicit_parent, 1, &mv)) < 0)
+		struct manifest *m;
+		if ((rc = backup_read_manifest(repo, explicit_parent, 1, &m)) < 0)
 			return kahu_error_wrap(rc, "--parent %s", explicit_parent);
-		if (mv.status && strcmp(mv.status, "Failed") == 0) {
-			manifest_view_clear(&mv);
+		if (m->status == MANIFEST_FAILED) {
+			manifest_free(m);
 			return kahu_error_set(KAHU_EUSAGE, "--parent %s: that backup is Failed (no resource type "
 					      "could be backed up), there is nothing to build on; name another one",
 					      explicit_parent);
 		}
 		*parent = xstrdup(explicit_parent);
-		*full = xstrdup(mv.chain_full ? mv.chain_full : explicit_parent);
-		manifest_view_clear(&mv);
+		*full = xstrdup(m->base ? m->base : explicit_parent);
+		manifest_free(m);
 		return 0;
 	}
 	struct parent_list pl = { .scope_digest = digest, .name = name, .key = key };

@@ -17,10 +17,10 @@
 struct kahu_key;
 struct manifest;
 
-/* The manifest of a listed backup, authenticated with `key` (NULL: only an unencrypted
- * manifest passes, there being nothing to check it with) and naming that backup: the
- * fields prune and the parent choice act on.  NULL, with the reason in *why
- * (allocated), when it cannot be read or trusted. */
+/* The manifest of a listed backup (b->m), authenticated with `key` (NULL: only an
+ * unencrypted manifest passes, there being nothing to check it with) and naming that
+ * backup: the fields prune and the parent choice act on (free with manifest_free).
+ * NULL, with the reason in *why (allocated), when it cannot be read or trusted. */
 struct manifest *backup_trusted_manifest(const struct repo_backup *b, const struct kahu_key *key,
 					 char **why);
 

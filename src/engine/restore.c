@@ -10,6 +10,7 @@
 #include "kube/discovery.h"
 #include "kube/pager.h"
 #include "kube/resource.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -258,9 +259,9 @@ static int same_hash(const struct kbuf *data, const char *hex)
 }
 
 static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const char *name,
-			json_t *manifest, struct spool *sp, int is_target)
+			const struct manifest *manifest, struct spool *sp, int is_target)
 {
-	json_t *obj = bread_find_object(manifest, "metadata.tar.zst");
+	const struct manifest_object *obj = bread_find_object(manifest, LAYOUT_METADATA);
 	struct bread *b = NULL;
 	struct bundle_entry e;
 	struct kbuf data = KBUF_INIT;
@@ -956,13 +957,12 @@ static const char *type_error(json_t *ty)
  * chain here.  Either way the items of a failed type are never dropped as deletions,
  * and the result says where they come from. */
 /* The key for one backup of the chain: none for one written without encryption. */
-static const struct kahu_key *chain_key(const struct restore_spec *s, json_t *manifest)
+static const struct kahu_key *chain_key(const struct restore_spec *s, const struct manifest *m)
 {
-	const char *enc = json_string_value(json_object_get(manifest, "encryption"));
-	return enc && strcmp(enc, MANIFEST_ENC_NONE) == 0 ? NULL : s->key;
+	return m->encrypted ? s->key : NULL;
 }
 
-static int final_index(const struct restore_spec *s, const struct strv *chain, json_t **manifests,
+static int final_index(const struct restore_spec *s, const struct strv *chain, struct manifest **manifests,
 		       struct spool *sp, struct restore_totals *t)
 {
 	struct index_pass ip = { .want = &sp->want, .encoded = &sp->encoded };
@@ -975,8 +975,7 @@ static int final_index(const struct restore_spec *s, const struct strv *chain, j
 	if ((rc = bread_index_spec(s->st, chain_key(s, manifests[0]), chain->v[0], manifests[0], want_line, &ip,
 				   &sp->backup_spec)) < 0)
 		return rc;
-	const char *status = json_string_value(json_object_get(manifests[0], "status"));
-	if (status && strcmp(status, "Failed") == 0)
+	if (manifests[0]->status == MANIFEST_FAILED)
 		warn(t, "backup %s is Failed: none of its resource types could be backed up", chain->v[0]);
 	json_array_foreach(json_object_get(sp->backup_spec, "types"), i, ty) {
 		const char *gr = json_string_value(json_object_get(ty, "resource"));
@@ -1039,7 +1038,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 {
 	struct spool sp = { 0 };
 	struct strv chain = STRV_INIT;
-	json_t **manifests = NULL;
+	struct manifest **manifests = NULL;
 	struct kube_discovery *bt = NULL;
 	struct run r = { .kc = kc, .s = s, .t = t };
 	int rc;
@@ -1052,19 +1051,18 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	/* The chain: the backup, its parent, … back to the full backup. */
 	const char *cur = s->backup;
 	while (cur) {
-		json_t *doc = NULL;
+		struct manifest *m = NULL;
 		if (chain.n > 1000) {
 			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s does not end", s->backup);
 			goto out;
 		}
-		int encrypted = 0;
-		if ((rc = bread_manifest(s->st, s->key, cur, 1, &doc, &encrypted)) < 0) {
+		if ((rc = bread_manifest(s->st, s->key, cur, 1, &m)) < 0) {
 			if (rc == KAHU_ENOTFOUND)
 				kahu_error_set(rc, chain.n ? "backup %s, which %s builds on, is missing" :
 					       "no backup named %s", cur, chain.n ? chain.v[chain.n - 1] : "");
 			goto out;
 		}
-		if (!encrypted && s->key && !s->allow_unencrypted) {
+		if (!m->encrypted && s->key && !s->allow_unencrypted) {
 			/* No MAC: anyone who can write to the location could have put it there. */
 			char *which = chain.n ? xasprintf("backup %s (in the chain of %s)", cur, s->backup) :
 				      xasprintf("backup %s", cur);
@@ -1073,19 +1071,14 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 					    "is yours, written with --no-encryption, accept it with "
 					    "--allow-unencrypted)", which);
 			free(which);
-			json_decref(doc);
+			manifest_free(m);
 			goto out;
 		}
 		strv_push(&chain, cur);
 		manifests = xrealloc(manifests, chain.n * sizeof *manifests);
-		manifests[chain.n - 1] = doc;
-		const char *type = json_string_value(json_object_get(doc, "type"));
-		if (type && strcmp(type, "differential") == 0)
-			cur = json_string_value(json_object_get(doc, "base"));
-		else if (type && strcmp(type, "incremental") == 0)
-			cur = json_string_value(json_object_get(doc, "parent"));
-		else
-			cur = NULL;
+		manifests[chain.n - 1] = m;
+		cur = m->type == MANIFEST_DIFFERENTIAL ? m->base :
+		      m->type == MANIFEST_INCREMENTAL ? m->parent : NULL;
 	}
 
 	/* Spool the items of the final index, newest archive first. */
@@ -1204,7 +1197,7 @@ out:
 		    t->failed == 0 ? "Completed" :
 		    (t->created + t->updated + t->skipped) ? "PartiallyFailed" : "Failed";
 	for (size_t i = 0; i < chain.n; i++)
-		json_decref(manifests[i]);
+		manifest_free(manifests[i]);
 	free(manifests);
 	strv_free(&chain);
 	spool_free(&sp);

@@ -6,11 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/record.h"
 #include "archive/seal.h"
-#include "archive/zstream.h"
+#include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -37,7 +36,7 @@ json_t *restore_item_json(const struct restore_item_result *r)
 int restore_record_put_summary(struct kahu_store *st, const struct kahu_key *key, const char *name,
 			 json_t *summary, unsigned flags)
 {
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	char *spath = layout_restore_summary(name);
 	json_t *doc = json_deep_copy(summary);
 	if (key)
 		record_seal(doc, key, spath);
@@ -95,7 +94,7 @@ void restore_record_settle(struct kahu_store *st, json_t *summary)
  * restores/NAME/log.jsonl.zst[.kenc]. */
 int restore_record_put_log(struct repo *repo, const struct kahu_key *key, const char *name, FILE *log)
 {
-	char *path = xasprintf("restores/%s/%s%s", name, LOG_OBJECT, key ? ".kenc" : "");
+	char *path = layout_restore_data(name, LAYOUT_LOG, key != NULL);
 	struct store_put *put = NULL;
 	struct seal_writer sw = { 0 };
 	int rc;
@@ -118,7 +117,7 @@ int restore_record_put_results(struct repo *repo, const struct kahu_key *key, co
 			 json_t *summary, FILE *lines)
 {
 	struct kahu_store *st = repo_store(repo);
-	char *path = xasprintf("restores/%s/%s%s", name, RESULT_OBJECT, key ? ".kenc" : "");
+	char *path = layout_restore_data(name, LAYOUT_RESULT, key != NULL);
 	struct store_put *put = NULL;
 	struct seal_writer sw = { 0 };
 	char *line = NULL, *head = NULL;
@@ -172,11 +171,9 @@ struct rlist {
 static int list_restore_cb(void *ud, const char *key, const struct store_stat *ss)
 {
 	struct rlist *rl = ud;
+	char *name = NULL;
 	(void)ss;
-	size_t l = strlen(key);
-	if (l < strlen("restores/") + 1 + sizeof SUMMARY_OBJECT ||
-	    strcmp(key + l - (sizeof SUMMARY_OBJECT - 1), SUMMARY_OBJECT) != 0 ||
-	    key[l - sizeof SUMMARY_OBJECT] != '/')
+	if (!layout_parse_restore_summary(key, &name))
 		return 0;
 	struct kbuf b = KBUF_INIT;
 	json_t *j = NULL;
@@ -184,12 +181,9 @@ static int list_restore_cb(void *ud, const char *key, const struct store_stat *s
 	if (rc == 0)
 		rc = record_parse(b.data, b.len, key, &j);
 	if (rc < 0) {
-		/* restores/<name>/restore.json: the name from the path */
-		const char *n = key + strlen("restores/");
-		char *name = xstrndup(n, (size_t)(key + l - sizeof SUMMARY_OBJECT - n));
+		/* the name from the path */
 		j = json_pack("{s:s, s:s, s:s}", "name", name, "status", "Unreadable", "problem",
 			      kahu_error_last());
-		free(name);
 		kahu_error_clear();
 	} else {
 		int sealed = record_is_sealed(j);
@@ -206,6 +200,7 @@ static int list_restore_cb(void *ud, const char *key, const struct store_stat *s
 	}
 	json_array_append_new(rl->items, j);
 	kbuf_free(&b);
+	free(name);
 	return 0;
 }
 
@@ -219,27 +214,21 @@ int restore_record_read(struct repo *repo, const char *name, const char *object,
 		       struct kbuf *plain)
 {
 	const struct kahu_key *key = NULL;
-	struct zstream *z = NULL;
-	struct kenc_reader *enc = NULL;
+	struct seal_reader sr = { 0 };
 	struct kbuf stored = KBUF_INIT;
-	char *path = xasprintf("restores/%s/%s%s", name, object, encrypted ? ".kenc" : "");
+	char *path = layout_restore_data(name, object, encrypted);
 	int rc = 0;
 	if (encrypted)
 		rc = repo_key(repo, &key);
 	if (rc == 0)
 		rc = store_get(repo_store(repo), path, 0, STORE_TO_END, collect, &stored);
 	if (rc == 0)
-		rc = zs_decompress_new(collect, plain, &z);
-	if (rc == 0 && key)
-		rc = kenc_reader_new(key, path, zs_feed_cb, z, &enc);
+		rc = seal_reader_open(&sr, key, path, collect, plain);
 	if (rc == 0)
-		rc = enc ? kenc_reader_feed(enc, stored.data, stored.len) : zs_feed(z, stored.data, stored.len);
-	if (rc == 0 && enc)
-		rc = kenc_reader_finish(enc);
+		rc = seal_reader_feed(&sr, stored.data, stored.len);
 	if (rc == 0)
-		rc = zs_finish(z);
-	zs_free(z);
-	kenc_reader_free(enc);
+		rc = seal_reader_finish(&sr);
+	seal_reader_close(&sr);
 	kbuf_free(&stored);
 	free(path);
 	return rc;
@@ -250,7 +239,7 @@ int restore_record_load(const struct run_repo *rr, struct repo *repo, const char
 		       enum record_trust *trust)
 {
 	struct kbuf sum = KBUF_INIT;
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	char *spath = layout_restore_summary(name);
 	char *what = xasprintf("the record of restore %s (%s)", name, spath);
 	const struct kahu_key *key = NULL;
 	json_t *doc = NULL;
@@ -288,23 +277,29 @@ int restore_record_load(const struct run_repo *rr, struct repo *repo, const char
 
 int restore_record_check(const char *name, json_t *summary, json_t *result)
 {
+	char *spath = layout_restore_summary(name);
 	const char *k;
 	json_t *v;
+	int rc = 0;
 	json_object_foreach(summary, k, v)
-		if (!json_equal(v, json_object_get(result, k)))
-			return kahu_error_set(KAHU_ECRYPTO, "restores/%s/%s disagrees with the "
-					      "restore's encrypted result on \"%s\": it was altered",
-					      name, SUMMARY_OBJECT, k);
+		if (!json_equal(v, json_object_get(result, k))) {
+			rc = kahu_error_set(KAHU_ECRYPTO, "%s disagrees with the restore's encrypted "
+					    "result on \"%s\": it was altered", spath, k);
+			goto out;
+		}
 	json_object_foreach(result, k, v)
-		if (strcmp(k, "items") != 0 && !json_object_get(summary, k))
-			return kahu_error_set(KAHU_ECRYPTO, "restores/%s/%s lacks \"%s\", which the "
-					      "restore's encrypted result holds: it was altered",
-					      name, SUMMARY_OBJECT, k);
-	return 0;
+		if (strcmp(k, "items") != 0 && !json_object_get(summary, k)) {
+			rc = kahu_error_set(KAHU_ECRYPTO, "%s lacks \"%s\", which the restore's "
+					    "encrypted result holds: it was altered", spath, k);
+			goto out;
+		}
+out:
+	free(spath);
+	return rc;
 }
 
 int restore_catalog_list(struct repo *repo, int keyed, json_t *items)
 {
 	struct rlist rl = { .st = repo_store(repo), .items = items, .keyed = keyed };
-	return store_list(rl.st, "restores/", list_restore_cb, &rl);
+	return store_list(rl.st, LAYOUT_RESTORES, list_restore_cb, &rl);
 }

@@ -13,9 +13,6 @@
 #include "store/repo.h"
 #include "util/buf.h"
 
-#define RESULT_OBJECT "result.json.zst"
-#define LOG_OBJECT "log.jsonl.zst"
-#define SUMMARY_OBJECT "restore.json"
 
 struct kahu_key;
 struct kahu_store;

@@ -62,10 +62,10 @@ int run_unencrypted_rule(const struct run_repo *rr, struct repo *repo, const cha
 }
 
 int run_read_trusted(const struct run_repo *rr, struct repo *repo, const char *name,
-		     struct manifest_view *mv)
+		     struct manifest **out)
 {
-	int rc = backup_read_manifest(repo, name, 1, mv);
-	if (rc < 0 || mv->encrypted)
+	int rc = backup_read_manifest(repo, name, 1, out);
+	if (rc < 0 || (*out)->encrypted)
 		return rc;
 	if (!run_repo_keyed(rr, repo)) {
 		log_warn("backup %s was written without encryption: its manifest carries no MAC and cannot be authenticated", name);
@@ -74,7 +74,9 @@ int run_read_trusted(const struct run_repo *rr, struct repo *repo, const char *n
 	char *what = xasprintf("backup %s is not encrypted", name);
 	rc = run_unencrypted_rule(rr, repo, what);
 	free(what);
-	if (rc < 0)
-		manifest_view_clear(mv);
+	if (rc < 0) {
+		manifest_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }

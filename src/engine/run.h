@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "engine/mview.h"
+#include "engine/bread.h"
 #include "store/lock.h"
 #include "store/repo.h"
 
@@ -42,8 +42,8 @@ int run_unencrypted_rule(const struct run_repo *rr, struct repo *repo, const cha
 /* backup_read_manifest, authenticated, for a run that trusts what the backup holds: a
  * backup that is not encrypted has no MAC, and on a keyed location it is refused
  * (KAHU_ECRYPTO) unless rr->allow_unencrypted (run_unencrypted_rule); elsewhere a
- * warning says it cannot be authenticated. */
+ * warning says it cannot be authenticated.  *out is freed with manifest_free. */
 int run_read_trusted(const struct run_repo *rr, struct repo *repo, const char *name,
-		     struct manifest_view *mv);
+		     struct manifest **out);
 
 #endif

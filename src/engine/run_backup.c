@@ -7,6 +7,7 @@
 #include "engine/parent.h"
 #include "engine/scope.h"
 #include "kube/discovery.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -61,7 +62,7 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	/* Leftovers of a killed run (temporaries of unfinished puts): we hold the lock, so
 	 * no run of ours is writing them. */
 	unsigned int temps = 0;
-	if ((rc = store_cleanup(repo_store(*repo), "backups/", &temps)) < 0)
+	if ((rc = store_cleanup(repo_store(*repo), LAYOUT_BACKUPS, &temps)) < 0)
 		return rc;
 	if (temps)
 		log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/mview.h"
 #include "engine/restore_record.h"
+#include "store/layout.h"
 #include "store/store.h"
 #include "util/fileio.h"
 #include "util/err.h"
@@ -60,7 +60,7 @@ static int prepare_location(const struct restore_create_spec *rs, struct repo *r
 	free(purpose);
 	if (err < 0)
 		return err;
-	char *spath = xasprintf("restores/%s/%s", name, SUMMARY_OBJECT);
+	char *spath = layout_restore_summary(name);
 	struct store_stat ss;
 	err = store_stat(repo_store(repo), spath, &ss);
 	free(spath);
@@ -83,16 +83,16 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	struct store_lock *lock = NULL;
 	struct kube_client *kc;
 	const struct kahu_key *key = NULL;
-	struct manifest_view mv = { 0 };
+	struct manifest *m = NULL;
 	int rc;
 
 	memset(res, 0, sizeof *res);
 	if ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
-	    (rc = run_read_trusted(rs->repo, repo, backup, &mv)) < 0)
+	    (rc = run_read_trusted(rs->repo, repo, backup, &m)) < 0)
 		goto out;
 	/* On a keyed location the key is used also for an unencrypted backup that was
 	 * accepted: the chain may hold encrypted ones, and the record is sealed with it. */
-	if ((mv.encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0)
+	if ((m->encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0)
 		goto out;
 	if (!rs->dry_run && (rc = prepare_location(rs, repo, &lock, &rctx, &logf)) < 0)
 		goto out;
@@ -195,7 +195,7 @@ out:
 	}
 	if (rctx.results)
 		fclose(rctx.results);
-	manifest_view_clear(&mv);
+	manifest_free(m);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();
 	repo_close(repo);

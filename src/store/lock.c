@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/layout.h"
 #include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -197,8 +198,7 @@ struct key_list {
 static int collect_key(void *ud, const char *key, const struct store_stat *sst)
 {
 	struct key_list *kl = ud;
-	size_t len = strlen(key);
-	if (len < 5 || strcmp(key + len - 5, ".json") != 0)
+	if (!layout_is_lock(key))
 		return 0;
 	strv_push(&kl->keys, key);
 	strv_push_owned(&kl->mtimes, xasprintf("%lld", (long long)sst->mtime));
@@ -225,7 +225,7 @@ static int read_lock(struct kahu_store *st, const char *key, int64_t mtime,
 int store_lock_list(struct kahu_store *st, store_lock_list_fn cb, void *ud)
 {
 	struct key_list kl = { STRV_INIT, STRV_INIT };
-	int err = store_list(st, STORE_LOCK_PREFIX, collect_key, &kl);
+	int err = store_list(st, LAYOUT_LOCKS, collect_key, &kl);
 	for (size_t i = 0; err == KAHU_OK && i < kl.keys.n; i++) {
 		struct store_lock_info li;
 		err = read_lock(st, kl.keys.v[i], strtoll(kl.mtimes.v[i], NULL, 10), &li);
@@ -454,7 +454,7 @@ int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t st
 		free(lk->info.id);
 		free(lk->info.key);
 		lk->info.id = random_id();
-		lk->info.key = xasprintf(STORE_LOCK_PREFIX "%s.json", lk->info.id);
+		lk->info.key = layout_lock(lk->info.id);
 		err = write_lock(lk, KAHU_PUT_EXCLUSIVE);
 		if (err != KAHU_EEXIST || attempt >= 4)
 			break;

@@ -16,7 +16,6 @@
 #include "store/store.h"
 
 #define STORE_LOCK_STALE_AFTER (6 * 3600)  /* seconds */
-#define STORE_LOCK_PREFIX "locks/"
 #define STORE_LOCK_MAX_SIZE 65536          /* bytes; a larger lock object is not ours */
 
 struct store_lock;

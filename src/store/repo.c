@@ -54,18 +54,6 @@ int64_t repo_parse_time(const char *s)
 	return t;
 }
 
-/* A manifest time: RFC 3339 string or seconds since the epoch. */
-static int64_t json_time(json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_string(v)) {
-		int64_t t = repo_parse_time(json_string_value(v));
-		return t < 0 ? 0 : t;
-	}
-	return 0;
-}
-
 /* ---- open ---- */
 
 static char *opt_or_env(const char *opt, const char *env, enum repo_key_source opt_src,
@@ -177,7 +165,7 @@ static int read_repo_info(struct repo *r)
 	free(r->info.problem);
 	free(r->info.kahu_version);
 	memset(&r->info, 0, sizeof r->info);
-	int rc = store_read_small(r->st, REPO_INFO_KEY, REPO_INFO_MAX_SIZE, &b);
+	int rc = store_read_small(r->st, LAYOUT_REPO_FILE, REPO_INFO_MAX_SIZE, &b);
 	if (rc == KAHU_ENOTFOUND) {
 		kahu_error_clear();
 		rc = 0;
@@ -226,7 +214,7 @@ int repo_open(const struct repo_opts *o, struct repo **out)
 		log_warn("location %s: %s is damaged (%s); its backups can still be read, but "
 			 "nothing is written to the location until 'kahu location repair "
 			 "--location %s' rewrites it from the key and the backups' manifests",
-			 r->loc->name, REPO_INFO_KEY, r->info.problem, r->loc->name);
+			 r->loc->name, LAYOUT_REPO_FILE, r->info.problem, r->loc->name);
 	*out = r;
 	return 0;
 fail:
@@ -273,7 +261,7 @@ int repo_check_writable(const struct repo *r)
 				      "nothing to the location until it is repaired: run 'kahu "
 				      "location repair --location %s', which rewrites it from the key "
 				      "in use and the backups' manifests", r->loc->name,
-				      REPO_INFO_KEY, r->info.problem, r->loc->name);
+				      LAYOUT_REPO_FILE, r->info.problem, r->loc->name);
 	return 0;
 }
 
@@ -323,7 +311,7 @@ int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 					"created", now, "kahuVersion", PACKAGE_VERSION);
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		json_decref(doc);
-		rc = store_write_small_ex(r->st, REPO_INFO_KEY, KAHU_PUT_EXCLUSIVE, text,
+		rc = store_write_small_ex(r->st, LAYOUT_REPO_FILE, KAHU_PUT_EXCLUSIVE, text,
 					  strlen(text));
 		free(text);
 		if (rc == 0) {
@@ -339,7 +327,7 @@ int repo_init_if_needed(struct repo *r, const struct kahu_key *key)
 		}
 		if (rc != KAHU_EEXIST)
 			return kahu_error_wrap(rc, "location %s: cannot write %s", r->loc->name,
-					       REPO_INFO_KEY);
+					       LAYOUT_REPO_FILE);
 		/* Another run was first: judge what it wrote. */
 		kahu_error_clear();
 		if ((rc = read_repo_info(r)) < 0 || (rc = repo_check_writable(r)) < 0)
@@ -416,12 +404,10 @@ struct wrapped_list {
 static int collect_wrapped(void *ud, const char *key, const struct store_stat *st)
 {
 	struct wrapped_list *wl = ud;
-	const char *base = key + strlen(REPO_KEYS_PREFIX);
-	size_t n = strlen(base);
+	char id[KAHU_KEY_ID_HEX_LEN + 1];
+	int form = layout_parse_wrapped_key(key, id);
 	(void)st;
-	if (strchr(base, '/') || n < 5 || strcmp(base + n - 5, ".json") != 0)
-		return 0;
-	if (wl->want_id[0] && strncmp(base, wl->want_id, KAHU_KEY_ID_HEX_LEN) != 0)
+	if (form < 0 || (wl->want_id[0] && (form == 0 || strcmp(id, wl->want_id) != 0)))
 		return 0;
 	strv_push(&wl->keys, key);
 	return 0;
@@ -445,8 +431,8 @@ static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_
 		kahu_error_wrap(rc, "%s", how);
 		goto out;
 	}
-	if ((rc = store_list(r->st, REPO_KEYS_PREFIX, collect_wrapped, &wl)) < 0) {
-		kahu_error_wrap(rc, "location %s: cannot list %s", r->loc->name, REPO_KEYS_PREFIX);
+	if ((rc = store_list(r->st, LAYOUT_KEYS, collect_wrapped, &wl)) < 0) {
+		kahu_error_wrap(rc, "location %s: cannot list %s", r->loc->name, LAYOUT_KEYS);
 		goto out;
 	}
 	for (size_t i = 0; i < wl.keys.n; i++) {
@@ -500,14 +486,16 @@ static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_
 					    r->loc->name, damage, more);
 		free(more);
 	} else if (tried == 0) {
-		if (want_id[0])
+		if (want_id[0]) {
+			char *obj = layout_wrapped_key(want_id, 1);
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase for key %s "
-					    "(no %s%s.json); add one with 'kahu key add-passphrase'",
-					    r->loc->name, want_id, REPO_KEYS_PREFIX, want_id);
-		else
+					    "(no %s); add one with 'kahu key add-passphrase'",
+					    r->loc->name, want_id, obj);
+			free(obj);
+		} else
 			rc = kahu_error_set(KAHU_ENOTFOUND, "location %s has no passphrase-wrapped key "
 					    "(nothing under %s); add one with 'kahu key "
-					    "add-passphrase'", r->loc->name, REPO_KEYS_PREFIX);
+					    "add-passphrase'", r->loc->name, LAYOUT_KEYS);
 	} else {
 		char *note = unchecked ? xasprintf(" (%s carries no checksum, so damage to it "
 						   "cannot be ruled out)", unchecked) : xstrdup("");
@@ -588,7 +576,7 @@ static int key_from_file_or_generate(struct repo *r, enum repo_key_source src, c
 				      "--passphrase-file or $KAHU_PASSPHRASE_FILE)%s",
 				      r->loc->name,
 				      src == REPO_KEY_LOCATION ? "location's key file" : "default key",
-				      path, REPO_INFO_KEY, r->info.damaged ? "damaged" : "missing",
+				      path, LAYOUT_REPO_FILE, r->info.damaged ? "damaged" : "missing",
 				      r->info.damaged ? ", then run 'kahu location repair'" : "");
 	if (r->info.key_id[0])
 		return kahu_error_set(KAHU_ENOTFOUND,
@@ -691,8 +679,7 @@ int repo_add_passphrase(struct repo *r, const struct kahu_key *key, const char *
 	kahu_key_id_hex(key, hex);
 	for (int n = 1; n <= REPO_MAX_PASSPHRASES; n++) {
 		free(obj);
-		obj = n == 1 ? xasprintf("%s%s.json", REPO_KEYS_PREFIX, hex) :
-			       xasprintf("%s%s-%d.json", REPO_KEYS_PREFIX, hex, n);
+		obj = layout_wrapped_key(hex, n);
 		rc = store_write_small_ex(r->st, obj, KAHU_PUT_EXCLUSIVE, json, strlen(json));
 		if (rc != KAHU_EEXIST)
 			break;
@@ -716,24 +703,7 @@ int repo_add_passphrase(struct repo *r, const struct kahu_key *key, const char *
 
 int repo_valid_name(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0)
-		return kahu_error_set(KAHU_EUSAGE, "a backup name must not be empty");
-	if (n > REPO_NAME_MAX)
-		return kahu_error_set(KAHU_EUSAGE, "backup name '%.40s…' is too long (%zu characters, "
-				      "at most %d)", name, n, REPO_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (!(islower(c) || isdigit(c) || c == '-' || c == '.') || c > 127)
-			return kahu_error_set(KAHU_EUSAGE, "invalid backup name '%s': character %zu "
-					      "is not a lowercase letter, digit, '-' or '.' (names "
-					      "follow Kubernetes' DNS-1123 subdomain rule)",
-					      name, i + 1);
-	}
-	if (!isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
-		return kahu_error_set(KAHU_EUSAGE, "invalid backup name '%s': it must start and end "
-				      "with a lowercase letter or a digit", name);
-	return 0;
+	return layout_name_check(name);
 }
 
 struct group {
@@ -752,15 +722,16 @@ struct catalog {
 static int collect_backup_objects(void *ud, const char *key, const struct store_stat *st)
 {
 	struct catalog *c = ud;
-	const char *rest = key + strlen(REPO_BACKUPS_PREFIX);
-	const char *slash = strchr(rest, '/');
-	size_t nlen = slash ? (size_t)(slash - rest) : strlen(rest);
-	char *name = xstrndup(rest, nlen);
+	char *name;
+	const char *rest;
 
-	if (!slash || repo_valid_name(name) < 0) {
+	layout_parse_backup_key(key, &name, &rest);
+	if (!name)
+		return 0;
+	if (!rest || layout_name_check(name) < 0) {
 		if (!c->skipped || strcmp(c->skipped, name) != 0)
-			log_info("ignoring %s%s%s: not a kahu backup", REPO_BACKUPS_PREFIX, name,
-				 slash ? "/" : "");
+			log_info("ignoring %s%s%s: not a kahu backup", LAYOUT_BACKUPS, name,
+				 rest ? "/" : "");
 		kahu_error_clear();
 		free(c->skipped);
 		c->skipped = name;
@@ -782,7 +753,7 @@ static int collect_backup_objects(void *ud, const char *key, const struct store_
 	g->bytes += st ? st->size : 0;
 	if (st && st->mtime > g->mtime)
 		g->mtime = st->mtime;
-	if (strcmp(slash + 1, REPO_MANIFEST_NAME) == 0)
+	if (strcmp(rest, LAYOUT_MANIFEST) == 0)
 		g->has_manifest = 1;
 	return 0;
 }
@@ -795,39 +766,13 @@ static void catalog_free(struct catalog *c)
 	free(c->skipped);
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-/* The summary fields of a manifest (archive/manifest.h), unverified and leniently: a
- * listing shows what it can of an odd manifest instead of failing.  Full parsing and
- * authentication are manifest_load's job. */
-static void fill_from_manifest(struct repo_backup *b, json_t *m)
-{
-	b->manifest = m;
-	b->status = jstr(m, "status");
-	b->type = jstr(m, "type");
-	b->parent = jstr(m, "parent");
-	b->base = jstr(m, "base");
-	b->key_id = jstr(m, "key_id");
-	b->kahu_version = jstr(m, "kahu_version");
-	b->created = json_time(json_object_get(m, "created"));
-	b->completed = json_time(json_object_get(m, "completed"));
-	b->expires = json_time(json_object_get(m, "expires"));
-	json_t *sz = json_object_get(json_object_get(m, "sizes"), "stored");
-	if (json_is_integer(sz) && json_integer_value(sz) > 0)
-		b->size = (uint64_t)json_integer_value(sz);
-	json_t *counts = json_object_get(m, "counts");
-	b->counts = json_is_object(counts) ? counts : NULL;
-}
-
 static int hand_backup(struct repo *r, const struct group *g, repo_backup_fn cb, void *ud)
 {
 	struct repo_backup b = { 0 };
 	struct kbuf text = KBUF_INIT;
 	char *problem = NULL;
-	json_t *m = NULL;
+	json_t *doc = NULL;
+	struct manifest *m = NULL;
 	int rc;
 
 	b.name = g->name;
@@ -836,7 +781,7 @@ static int hand_backup(struct repo *r, const struct group *g, repo_backup_fn cb,
 	b.stored_bytes = g->bytes;
 	b.last_modified = g->mtime;
 	if (g->has_manifest) {
-		char *key = xasprintf("%s%s/%s", REPO_BACKUPS_PREFIX, g->name, REPO_MANIFEST_NAME);
+		char *key = layout_backup_manifest(g->name);
 		json_error_t jerr;
 		rc = store_read_small(r->st, key, REPO_MANIFEST_MAX_SIZE, &text);
 		if (rc == KAHU_ENOTFOUND) {
@@ -853,19 +798,22 @@ static int hand_backup(struct repo *r, const struct group *g, repo_backup_fn cb,
 		}
 		if (rc < 0)
 			problem = xstrdup(kahu_error_last());
-		else if (!(m = json_loadb(text.data, text.len, 0, &jerr)))
+		else if (!(doc = json_loadb(text.data ? text.data : "", text.len, 0, &jerr)))
 			problem = xasprintf("%s is not valid JSON (line %d: %s)", key, jerr.line,
 					    jerr.text);
-		else if (!json_is_object(m))
+		else if (!json_is_object(doc))
 			problem = xasprintf("%s is not a JSON object", key);
-		else
-			fill_from_manifest(&b, m);
+		else if (manifest_parse(text.data, text.len, &m) < 0)
+			problem = xasprintf("%s: %s", key, kahu_error_last());
+		kahu_error_clear();
+		b.m = m;
 		free(key);
 		b.problem = problem;
 	}
 	rc = cb(ud, &b);
 out:
-	json_decref(m);
+	json_decref(doc);
+	manifest_free(m);
 	free(problem);
 	kbuf_free(&text);
 	return rc;
@@ -878,7 +826,7 @@ int repo_list_backups(struct repo *r, repo_backup_fn cb, void *ud)
 
 	/* Gather first, read manifests after: a provider need not support reads in the
 	 * middle of its own listing. */
-	if ((rc = store_list(r->st, REPO_BACKUPS_PREFIX, collect_backup_objects, &c)) < 0) {
+	if ((rc = store_list(r->st, LAYOUT_BACKUPS, collect_backup_objects, &c)) < 0) {
 		kahu_error_wrap(rc, "location %s: cannot list the backups", r->loc->name);
 		goto out;
 	}
@@ -910,7 +858,7 @@ int repo_backup_exists(struct repo *r, const char *name)
 	int rc;
 	if ((rc = repo_valid_name(name)) < 0)
 		return rc;
-	char *key = xasprintf("%s%s/%s", REPO_BACKUPS_PREFIX, name, REPO_MANIFEST_NAME);
+	char *key = layout_backup_manifest(name);
 	rc = store_stat(r->st, key, &st);
 	free(key);
 	if (rc == 0)
@@ -919,7 +867,7 @@ int repo_backup_exists(struct repo *r, const char *name)
 		return rc;
 	kahu_error_clear();
 	int any = 0;
-	char *prefix = xasprintf("%s%s/", REPO_BACKUPS_PREFIX, name);
+	char *prefix = layout_backup_dir(name);
 	rc = store_list(r->st, prefix, first_object, &any);
 	free(prefix);
 	if (rc < 0)
@@ -945,8 +893,8 @@ int repo_remove_backup(struct repo *r, const char *name, uint64_t *nremoved)
 		*nremoved = 0;
 	if ((rc = repo_check_writable(r)) < 0 || (rc = repo_valid_name(name)) < 0)
 		return rc;
-	manifest = xasprintf("%s%s/%s", REPO_BACKUPS_PREFIX, name, REPO_MANIFEST_NAME);
-	prefix = xasprintf("%s%s/", REPO_BACKUPS_PREFIX, name);
+	manifest = layout_backup_manifest(name);
+	prefix = layout_backup_dir(name);
 	/* The manifest first: from now on the backup is never listed as complete, even if
 	 * we are interrupted half-way through the data. */
 	rc = store_remove(r->st, manifest);
@@ -1028,10 +976,6 @@ static struct key_seen *evidence_add(struct evidence *ev, const char *id, const 
 	return k;
 }
 
-static int is_key_id(const char *s, size_t n)
-{
-	return n == KAHU_KEY_ID_HEX_LEN && strspn(s, "0123456789abcdef") >= n;
-}
 
 static int evidence_backup(void *ud, const struct repo_backup *b)
 {
@@ -1040,35 +984,20 @@ static int evidence_backup(void *ud, const struct repo_backup *b)
 
 	if (!b->complete)
 		return 0;
-	if (b->problem || !b->manifest) {
+	if (!b->m) {
 		ev->nunusable++;
 		log_warn("backup %s: %s; it is not counted", b->name,
 			 b->problem ? b->problem : "no manifest");
 		return 0;
 	}
-	const char *enc = jstr(b->manifest, "encryption");
-	if (b->key_id && *b->key_id) {
-		id = b->key_id;
-		if (!is_key_id(id, strlen(id))) {
-			ev->nunusable++;
-			log_warn("backup %s: its manifest's \"key_id\" is not a key id; it is not "
-				 "counted", b->name);
-			return 0;
-		}
-	} else if (enc && strcmp(enc, "none") == 0) {
-		id = "";
-	} else {
-		ev->nunusable++;
-		log_warn("backup %s: its manifest names no key and is not marked unencrypted; it "
-			 "is not counted", b->name);
-		return 0;
-	}
+	/* A parsed manifest names a well-formed key id exactly when it is encrypted. */
+	id = b->m->key_id;
 	evidence_add(ev, id, b->name)->nbackups++;
 	strv_push(&ev->names, b->name);
 	strv_push(&ev->ids, id);
 	ev->nbackups++;
-	if (b->created > 0 && (!ev->oldest || b->created < ev->oldest))
-		ev->oldest = b->created;
+	if (b->m->created > 0 && (!ev->oldest || b->m->created < ev->oldest))
+		ev->oldest = b->m->created;
 	return 0;
 }
 
@@ -1076,16 +1005,10 @@ static int evidence_backup(void *ud, const struct repo_backup *b)
 static int evidence_wrapped(void *ud, const char *key, const struct store_stat *st)
 {
 	struct evidence *ev = ud;
-	const char *base = key + strlen(REPO_KEYS_PREFIX);
-	size_t n = strlen(base);
-	(void)st;
-	if (strchr(base, '/') || n < 5 || strcmp(base + n - 5, ".json") != 0 ||
-	    !is_key_id(base, n < KAHU_KEY_ID_HEX_LEN ? n : KAHU_KEY_ID_HEX_LEN) ||
-	    (base[KAHU_KEY_ID_HEX_LEN] != '.' && base[KAHU_KEY_ID_HEX_LEN] != '-'))
-		return 0;
 	char id[KAHU_KEY_ID_HEX_LEN + 1];
-	memcpy(id, base, KAHU_KEY_ID_HEX_LEN);
-	id[KAHU_KEY_ID_HEX_LEN] = '\0';
+	(void)st;
+	if (layout_parse_wrapped_key(key, id) != 1)
+		return 0;
 	evidence_add(ev, id, key)->nwrapped++;
 	ev->nwrapped++;
 	return 0;
@@ -1097,9 +1020,9 @@ static int gather_evidence(struct repo *r, struct evidence *ev)
 	memset(ev, 0, sizeof *ev);
 	if ((rc = repo_list_backups(r, evidence_backup, ev)) < 0)
 		return rc;
-	if ((rc = store_list(r->st, REPO_KEYS_PREFIX, evidence_wrapped, ev)) < 0)
+	if ((rc = store_list(r->st, LAYOUT_KEYS, evidence_wrapped, ev)) < 0)
 		return kahu_error_wrap(rc, "location %s: cannot list %s", r->loc->name,
-				       REPO_KEYS_PREFIX);
+				       LAYOUT_KEYS);
 	return 0;
 }
 
@@ -1131,7 +1054,7 @@ static int disagreeing(struct repo *r, const struct evidence *ev)
 	int rc = kahu_error_set(KAHU_EDATA, "the backups and wrapped keys on location %s name "
 				"different keys: %s; a location's backups share one key, so kahu "
 				"cannot tell which one %s should name: move the backups of the "
-				"other keys elsewhere first", r->loc->name, all, REPO_INFO_KEY);
+				"other keys elsewhere first", r->loc->name, all, LAYOUT_REPO_FILE);
 	free(all);
 	strv_free(&parts);
 	return rc;
@@ -1156,12 +1079,12 @@ static int check_backups_key(struct repo *r, const struct kahu_key *key)
 		rc = kahu_error_set(KAHU_ECRYPTO, "location %s has no %s but holds %s; the key in "
 				    "use (%s) is %s: kahu does not start a location afresh with "
 				    "another key over existing backups; use their key", r->loc->name,
-				    REPO_INFO_KEY, seen, desc, hex[0] ? hex : "none (unencrypted)");
+				    LAYOUT_REPO_FILE, seen, desc, hex[0] ? hex : "none (unencrypted)");
 		free(desc);
 		free(seen);
 	} else if (ev.n == 1) {
 		log_info("location %s had no %s; its %" PRIu64 " backups and %" PRIu64 " wrapped "
-			 "keys are of the key in use: writing it again", r->loc->name, REPO_INFO_KEY,
+			 "keys are of the key in use: writing it again", r->loc->name, LAYOUT_REPO_FILE,
 			 ev.nbackups, ev.nwrapped);
 	}
 out:
@@ -1171,7 +1094,7 @@ out:
 
 static int location_in_use(struct repo *r)
 {
-	static const char *const prefixes[] = { REPO_BACKUPS_PREFIX, REPO_KEYS_PREFIX };
+	static const char *const prefixes[] = { LAYOUT_BACKUPS, LAYOUT_KEYS };
 	for (size_t i = 0; i < 2; i++) {
 		int any = 0;
 		int rc = store_list(r->st, prefixes[i], first_object, &any);
@@ -1193,8 +1116,7 @@ static uint64_t verify_manifests(struct repo *r, const struct evidence *ev, cons
 	for (size_t i = 0; i < ev->names.n; i++) {
 		if (strcmp(ev->ids.v[i], id) != 0)
 			continue;
-		char *obj = xasprintf("%s%s/%s", REPO_BACKUPS_PREFIX, ev->names.v[i],
-				      REPO_MANIFEST_NAME);
+		char *obj = layout_backup_manifest(ev->names.v[i]);
 		kbuf_reset(&text);
 		int rc = store_read_small(r->st, obj, REPO_MANIFEST_MAX_SIZE, &text);
 		if (rc == 0)
@@ -1246,7 +1168,7 @@ int repo_repair(struct repo *r, struct repo_repair *out)
 			if (ev.n == 0)
 				kahu_error_wrap(rc, "location %s holds neither backups nor wrapped "
 						"keys, so %s can only be written for the key in use",
-						r->loc->name, REPO_INFO_KEY);
+						r->loc->name, LAYOUT_REPO_FILE);
 			goto out;
 		}
 		if (!key)
@@ -1261,7 +1183,7 @@ int repo_repair(struct repo *r, struct repo_repair *out)
 					    "key in use (%s) is %s: %s is rewritten only for the key "
 					    "of the backups; give it with --key-file or "
 					    "--passphrase-file", r->loc->name, seen, desc, hex,
-					    REPO_INFO_KEY);
+					    LAYOUT_REPO_FILE);
 			free(seen);
 			goto out;
 		}
@@ -1272,7 +1194,7 @@ int repo_repair(struct repo *r, struct repo_repair *out)
 						    "naming key %s on location %s authenticates with "
 						    "the key in use (%s); %s is not rewritten",
 						    ev.v[0].nbackups, want, r->loc->name, desc,
-						    REPO_INFO_KEY);
+						    LAYOUT_REPO_FILE);
 				goto out;
 			}
 		}
@@ -1302,13 +1224,13 @@ int repo_repair(struct repo *r, struct repo_repair *out)
 				"kahuVersion", PACKAGE_VERSION);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
-	rc = store_write_small(r->st, REPO_INFO_KEY, text, strlen(text));
+	rc = store_write_small(r->st, LAYOUT_REPO_FILE, text, strlen(text));
 	free(text);
 	if (rc < 0) {
-		kahu_error_wrap(rc, "location %s: cannot write %s", r->loc->name, REPO_INFO_KEY);
+		kahu_error_wrap(rc, "location %s: cannot write %s", r->loc->name, LAYOUT_REPO_FILE);
 		goto out;
 	}
-	log_notice("location %s: rewrote %s (%s) for %s%s, at %s", r->loc->name, REPO_INFO_KEY,
+	log_notice("location %s: rewrote %s (%s) for %s%s, at %s", r->loc->name, LAYOUT_REPO_FILE,
 		   out->was, want[0] ? "key " : "no key", want, now);
 	out->rewritten = 1;
 	free(r->info.problem);

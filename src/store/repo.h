@@ -40,18 +40,15 @@
 #include <jansson.h>
 
 #include "archive/key.h"
+#include "archive/manifest.h"
 #include "store/config.h"
+#include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
 
-#define REPO_INFO_KEY "kahu-repo.json"
 #define REPO_INFO_KIND "KahuRepository"
 #define REPO_FORMAT_VERSION 1
-#define REPO_KEYS_PREFIX "keys/"
-#define REPO_BACKUPS_PREFIX "backups/"
-#define REPO_MANIFEST_NAME "backup.json"
 #define REPO_MANIFEST_MAX_SIZE (64u * 1024 * 1024) /* bytes */
-#define REPO_NAME_MAX 253
 
 /* Tests only: when set to "1", passphrases are wrapped with minimal Argon2id
  * parameters (KAHU_KDF_PARAMS_TEST) instead of the MODERATE default, with a warning. */
@@ -169,9 +166,8 @@ int repo_add_passphrase(struct repo *r, const struct kahu_key *key, const char *
 
 /* ---- catalog ---- */
 
-/* Is `name` a valid backup name: a DNS-1123 subdomain, lowercase letters, digits, '-'
- * and '.', starting and ending with a letter or digit, at most 253 characters?
- * 0, or KAHU_EUSAGE with a message that says what is wrong. */
+/* Is `name` a valid backup name (layout_name_check)?  0, or KAHU_EUSAGE with a message
+ * that says what is wrong. */
 int repo_valid_name(const char *name);
 
 struct repo_backup {
@@ -180,20 +176,13 @@ struct repo_backup {
 	uint64_t nobjects;        /* objects under backups/<name>/ (backup.json included) */
 	uint64_t stored_bytes;    /* their total size */
 	int64_t last_modified;    /* newest object's mtime, 0 when unknown */
-	/* Complete backups: the manifest (archive/manifest.h field names), parsed as JSON
-	 * but NOT verified (no MAC check: listing works without the key).  `problem` is set when backup.json cannot be read or
-	 * parsed (the fields below are then empty). */
+	/* Complete backups: the manifest (archive/manifest.h), parsed but NOT
+	 * authenticated (listing works without the key: manifest_authenticate, or
+	 * manifest_load of its text, checks it).  Borrowed, valid during the callback
+	 * only.  NULL, with `problem` saying why, when backup.json cannot be read or is
+	 * not a valid manifest. */
 	const char *problem;
-	json_t *manifest;         /* borrowed, valid during the callback only */
-	const char *status;       /* "Completed", "PartiallyFailed", "Failed"…, or NULL */
-	const char *type;         /* "full", "incremental", "differential", or NULL */
-	const char *parent;       /* incremental/differential: the backup it builds on */
-	const char *base;         /* ... and the full backup of its chain */
-	const char *key_id;       /* "" or NULL when unencrypted */
-	const char *kahu_version;
-	int64_t created, completed, expires; /* seconds since the epoch, 0 when absent */
-	uint64_t size;            /* the manifest's "sizes"."stored" (bytes), 0 when absent */
-	json_t *counts;           /* the manifest's "counts" object, or NULL */
+	const struct manifest *m;
 };
 
 /* Called once per backup, in name order, complete or not.  Return 0 to go on,

@@ -6,6 +6,7 @@ noinst_LIBRARIES += libkahu_store.a
 libkahu_store_a_SOURCES = \
 	src/store/store.c src/store/store.h \
 	src/store/loader.c src/store/loader.h \
+	src/store/layout.c src/store/layout.h \
 	src/store/lock.c src/store/lock.h \
 	backends/fs/fs.c include/kahu/backend.h
 # The build tree's module directories, searched only by the kahu of this build tree.
@@ -93,3 +94,9 @@ tests_unit_check_loader_CFLAGS = $(UNIT_CFLAGS) \
 	-DKAHU_FS_MODULE='"$(abs_top_builddir)/backends/fs/.libs/kahu-fs.so"'
 tests_unit_check_loader_LDADD = $(STORE_TEST_LIBS)
 EXTRA_tests_unit_check_loader_DEPENDENCIES = backends/fs/kahu-fs.la $(check_LTLIBRARIES)
+
+check_PROGRAMS += tests/unit/check_layout
+UNIT_TESTS += tests/unit/check_layout
+tests_unit_check_layout_SOURCES = tests/unit/check_layout.c tests/unit/check_main.h
+tests_unit_check_layout_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_layout_LDADD = $(STORE_TEST_LIBS)

@@ -188,6 +188,16 @@ download_fails forged 77 forged
 t_fail "describe of the forged backup fails too" "$KAHU" backup describe forged
 t_fail "... and logs" "$KAHU" backup logs forged
 
+# JSON, but not a manifest: listed as Unreadable, naming what is wrong; never read.
+mkdir -p "$B/odd" && printf '{"name":"odd","status":"Completed"}\n' >"$B/odd/backup.json"
+t_ok "backup list with a backup.json that is not a manifest" "$KAHU" backup list -o json
+t_py "... lists it Unreadable, naming what is wrong" "
+o = [b for b in d['backups'] if b['name'] == 'odd'][0]
+assert o['status'] == 'Unreadable' and 'backups/odd/backup.json: malformed manifest' in o['problem'], o" "$T_OUT"
+t_exit 65 "... verify of it exits 65" "$KAHU" backup verify odd
+t_grep "... saying what is wrong" "backup odd: malformed manifest" "$T_ERR"
+rm -r "$B/odd"
+
 rm "$B/nometa/metadata.tar.zst.kenc"
 t_exit 65 "verify of a backup whose archive was deleted exits 65" "$KAHU" backup verify nometa
 t_grep "... naming the missing object" "backups/nometa/metadata\.tar\.zst\.kenc is missing" "$T_ERR"

@@ -754,6 +754,86 @@ START_TEST(test_resource_path_encoded)
 }
 END_TEST
 
+/* What every reader gets: the typed manifest, with the text it was parsed from and
+ * whether it was authenticated. */
+START_TEST(test_typed_read)
+{
+	struct kahu_key *k = test_key(1), *k2 = test_key(2);
+	struct manifest *src = sample(), *m = NULL;
+	char *text = to_json(src, k);
+
+	/* parsed: every field typed, the text kept as it was, not yet authenticated */
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &m), 0);
+	ck_assert_str_eq(m->name, "nightly-2");
+	ck_assert_int_eq(m->status, MANIFEST_PARTIALLY_FAILED);
+	ck_assert_int_eq(m->type, MANIFEST_INCREMENTAL);
+	ck_assert_str_eq(m->parent, "nightly-1");
+	ck_assert_str_eq(m->base, "full-1");
+	ck_assert_uint_eq(m->counts.items, 412);
+	ck_assert_uint_eq(m->n_objects, 2);
+	ck_assert_str_eq(m->labels[0].key, "env"); /* sorted */
+	ck_assert(m->encrypted && m->has_mac && !m->authenticated);
+	ck_assert_uint_eq(m->text_len, strlen(text));
+	ck_assert(memcmp(m->text, text, m->text_len) == 0 && m->text[m->text_len] == '\0');
+
+	/* authenticated with its key only */
+	ck_assert_int_eq(manifest_authenticate(m, k2), KAHU_ECRYPTO);
+	ck_assert(!m->authenticated);
+	ck_assert_int_eq(manifest_authenticate(m, NULL), KAHU_ECRYPTO);
+	ck_assert(!m->authenticated);
+	ck_assert_int_eq(manifest_authenticate(m, k), 0);
+	ck_assert(m->authenticated);
+
+	/* a copy is the same manifest, authenticated as the original */
+	struct manifest *c = manifest_copy(m);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->name, m->name);
+	ck_assert_str_eq(c->objects[1].path, "volumes/0001.tar.zst.kenc");
+	ck_assert(c->authenticated);
+	ck_assert(memcmp(c->text, text, c->text_len) == 0);
+	manifest_free(c);
+	manifest_free(m);
+	m = NULL;
+
+	/* one byte of the text changed: parses, fails authentication */
+	char *p = strstr(text, "\"items\":412");
+	ck_assert_ptr_nonnull(p);
+	p[9] = '3';
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &m), 0);
+	ck_assert_int_eq(manifest_authenticate(m, k), KAHU_ECRYPTO);
+	ck_assert(!m->authenticated);
+	ck_assert_str_eq(kahu_error_last(), "the manifest of backup nightly-2 failed "
+			 "authentication: it was altered or forged");
+	manifest_free(m);
+	m = NULL;
+	free(text);
+
+	/* unencrypted: nothing to authenticate it with, never "authenticated" */
+	text = to_json(src, NULL);
+	ck_assert_int_eq(manifest_load(text, strlen(text), NULL, &m), 0);
+	ck_assert(!m->encrypted && !m->has_mac && !m->authenticated);
+	ck_assert_str_eq(m->key_id, "");
+	ck_assert_int_eq(manifest_authenticate(m, k), KAHU_ECRYPTO); /* a downgrade, with a key */
+	manifest_free(m);
+	m = NULL;
+	free(text);
+
+	/* refused forms: no manifest comes out */
+	static const char *const refused[] = {
+		"", "[]", "{\"format\":1}", "{\"format\":1,\"format\":1}",
+		"{\"format\":2,\"name\":\"x\"}",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		ck_assert_int_eq(manifest_parse(refused[i], strlen(refused[i]), &m), KAHU_EDATA);
+		ck_assert_ptr_null(m);
+	}
+	ck_assert_ptr_null(manifest_copy(src)); /* built, not parsed: no text */
+	manifest_free(src);
+	kahu_key_free(k);
+	kahu_key_free(k2);
+}
+END_TEST
+
 static Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
@@ -766,6 +846,7 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_to_json_refuses_bad_struct);
 	tcase_add_test(tc, test_scope_digest);
+	tcase_add_test(tc, test_typed_read);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_index_lines);

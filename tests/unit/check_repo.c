@@ -545,14 +545,18 @@ static void put(struct repo *r, const char *key, const char *text)
 }
 
 /* Written by hand after archive/manifest.h (the MAC is not checked by listing). */
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 static const char manifest1[] =
 	"{\"base\":\"b0\",\"completed\":\"2024-05-01T12:01:30.5Z\","
-	"\"counts\":{\"items\":42,\"types\":3},\"created\":\"2024-05-01T12:00:00Z\","
+	"\"counts\":{\"errors\":0,\"failed\":0,\"items\":42,\"skipped\":0,\"types\":3,"
+	"\"volumes\":0,\"warnings\":0},\"created\":\"2024-05-01T12:00:00Z\","
 	"\"encryption\":\"xchacha20poly1305-secretstream\","
-	"\"expires\":\"2024-06-01T14:00:00+02:00\",\"format\":1,\"kahu_version\":\"0.1.0\","
-	"\"key_id\":\"00112233445566778899aabbccddeeff\",\"mac\":\"xx\",\"name\":\"b1\","
-	"\"objects\":[],\"parent\":\"b0\",\"sizes\":{\"stored\":1234},"
-	"\"status\":\"Completed\",\"type\":\"incremental\"}\n";
+	"\"expires\":\"2024-06-01T12:00:00Z\",\"format\":1,\"kahu_version\":\"0.1.0\","
+	"\"key_id\":\"00112233445566778899aabbccddeeff\",\"labels\":{},\"mac\":\"" HEX64 "\","
+	"\"name\":\"b1\",\"objects\":[],\"parent\":\"b0\",\"scope_digest\":\"" HEX64 "\","
+	"\"sizes\":{\"stored\":1234},\"status\":\"Completed\",\"type\":\"incremental\"}\n";
+/* JSON, but not a manifest: listed with the problem. */
+static const char manifest_odd[] = "{\"name\":\"b7\",\"status\":\"Completed\"}";
 
 static void fill_catalog(struct repo *r)
 {
@@ -561,6 +565,7 @@ static void fill_catalog(struct repo *r)
 	put(r, "backups/b2/metadata.tar.zst.kenc", "01234");         /* interrupted */
 	put(r, "backups/b2/volumes/ns/pvc.tar.zst.kenc", "012");
 	put(r, "backups/b3/backup.json", "{\"name\": ");             /* damaged */
+	put(r, "backups/b7/backup.json", manifest_odd);               /* not a manifest */
 	put(r, "backups/Bad_Name/metadata.tar.zst.kenc", "x");       /* garbage */
 	put(r, "backups/loose", "x");
 	put(r, "backupsx/b4/backup.json", "{}");                     /* not under backups/ */
@@ -581,30 +586,38 @@ static int check_backup(void *ud, const struct repo_backup *b)
 		ck_assert_uint_eq(b->nobjects, 2);
 		ck_assert_uint_eq(b->stored_bytes, 10 + strlen(manifest1));
 		ck_assert_int_gt(b->last_modified, 0);
-		ck_assert_str_eq(b->status, "Completed");
-		ck_assert_str_eq(b->type, "incremental");
-		ck_assert_str_eq(b->parent, "b0");
-		ck_assert_str_eq(b->base, "b0");
-		ck_assert_str_eq(b->kahu_version, "0.1.0");
-		ck_assert_str_eq(b->key_id, "00112233445566778899aabbccddeeff");
-		ck_assert_int_eq(b->created, 1714564800);
-		ck_assert_int_eq(b->completed, 1714564890);
-		ck_assert_int_eq(b->expires, 1717243200);
-		ck_assert_uint_eq(b->size, 1234);
-		ck_assert_int_eq(json_integer_value(json_object_get(b->counts, "items")), 42);
-		ck_assert_ptr_nonnull(b->manifest);
+		const struct manifest *m = b->m;
+		ck_assert_ptr_nonnull(m);
+		ck_assert_int_eq(m->status, MANIFEST_COMPLETED);
+		ck_assert_int_eq(m->type, MANIFEST_INCREMENTAL);
+		ck_assert_str_eq(m->parent, "b0");
+		ck_assert_str_eq(m->base, "b0");
+		ck_assert_str_eq(m->kahu_version, "0.1.0");
+		ck_assert_str_eq(m->key_id, "00112233445566778899aabbccddeeff");
+		ck_assert(m->encrypted && !m->authenticated);
+		ck_assert_int_eq(m->created, 1714564800);
+		ck_assert_int_eq(m->completed, 1714564890);
+		ck_assert_int_eq(m->expires, 1717243200);
+		ck_assert_uint_eq(m->stored_bytes, 1234);
+		ck_assert_uint_eq(m->counts.items, 42);
+		ck_assert_uint_eq(m->text_len, strlen(manifest1));
 	} else if (strcmp(b->name, "b2") == 0) {
 		ck_assert(!b->complete);
 		ck_assert_ptr_null(b->problem);
-		ck_assert_ptr_null(b->manifest);
+		ck_assert_ptr_null(b->m);
 		ck_assert_uint_eq(b->nobjects, 2);
 		ck_assert_uint_eq(b->stored_bytes, 8);
-		ck_assert_ptr_null(b->status);
 	} else if (strcmp(b->name, "b3") == 0) {
 		ck_assert(b->complete);
 		ck_assert_ptr_nonnull(b->problem);
 		ck_assert_ptr_nonnull(strstr(b->problem, "not valid JSON"));
-		ck_assert_ptr_null(b->manifest);
+		ck_assert_ptr_null(b->m);
+	} else if (strcmp(b->name, "b7") == 0) {
+		ck_assert(b->complete);
+		ck_assert_ptr_null(b->m);
+		ck_assert_ptr_nonnull(b->problem);
+		ck_assert_msg(strstr(b->problem, "backups/b7/backup.json: malformed manifest") != NULL,
+			      "%s", b->problem);
 	}
 	if (s->stop_after && (int)s->names.n == s->stop_after)
 		return REPO_LIST_STOP;
@@ -621,7 +634,7 @@ START_TEST(test_catalog)
 	fill_catalog(r);
 	ck_assert_int_eq(repo_list_backups(r, check_backup, &s), KAHU_OK);
 	char *all = strv_join(&s.names, ",");
-	ck_assert_str_eq(all, "b1,b2,b3");
+	ck_assert_str_eq(all, "b1,b2,b3,b7");
 	free(all);
 	strv_free(&s.names);
 

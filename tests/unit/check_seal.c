@@ -1,0 +1,229 @@
+/* Unit tests: sealed objects (archive/seal.h), the writer and the reader of a sealed
+ * stream, and the MAC of a sealed document. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "check_main.h"
+#include "archive/key.h"
+#include "archive/seal.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define PATH "restores/r1/result.json.zst.kenc"
+
+static struct kahu_key *key, *key2;
+
+static void setup(void)
+{
+	ck_assert_int_eq(kahu_crypto_init(), 0);
+	ck_assert_int_eq(kahu_key_generate(&key), 0);
+	ck_assert_int_eq(kahu_key_generate(&key2), 0);
+}
+
+static void teardown(void)
+{
+	kahu_key_free(key);
+	kahu_key_free(key2);
+}
+
+static int collect(void *ud, const void *buf, size_t len)
+{
+	kbuf_add(ud, buf, len);
+	return 0;
+}
+
+/* Some text that compresses, longer than one envelope chunk. */
+static void sample(struct kbuf *b)
+{
+	for (int i = 0; i < 20000; i++) {
+		char line[32];
+		snprintf(line, sizeof line, "{\"line\":%d}\n", i);
+		kbuf_adds(b, line);
+	}
+}
+
+static void seal_sample(const struct kahu_key *k, const char *path, const struct kbuf *plain,
+			struct kbuf *stored)
+{
+	struct seal_writer w;
+	ck_assert_int_eq(seal_open(&w, k, path, 3, collect, stored), 0);
+	/* in two pieces */
+	ck_assert_int_eq(seal_write(&w, plain->data, 1000), 0);
+	ck_assert_int_eq(seal_write(&w, plain->data + 1000, plain->len - 1000), 0);
+	ck_assert_int_eq(seal_finish(&w), 0);
+	seal_close(&w);
+}
+
+/* Read stored back with k as if at path, fed in pieces of `step` bytes. */
+static int unseal(const struct kahu_key *k, const char *path, const struct kbuf *stored,
+		  size_t step, struct kbuf *plain)
+{
+	struct seal_reader r;
+	int rc = seal_reader_open(&r, k, path, collect, plain);
+	for (size_t off = 0; rc == 0 && off < stored->len; off += step)
+		rc = seal_reader_feed(&r, stored->data + off,
+				      stored->len - off < step ? stored->len - off : step);
+	if (rc == 0)
+		rc = seal_reader_finish(&r);
+	seal_reader_close(&r);
+	return rc;
+}
+
+START_TEST(test_stream_round_trip)
+{
+	const struct kahu_key *keys[] = { key, NULL };
+	for (size_t i = 0; i < 2; i++) {
+		struct kbuf plain = KBUF_INIT, stored = KBUF_INIT, back = KBUF_INIT;
+		sample(&plain);
+		seal_sample(keys[i], PATH, &plain, &stored);
+		ck_assert_uint_lt(stored.len, plain.len);
+		ck_assert_int_eq(unseal(keys[i], PATH, &stored, 4096, &back), 0);
+		ck_assert_uint_eq(back.len, plain.len);
+		ck_assert(memcmp(back.data, plain.data, plain.len) == 0);
+		kbuf_free(&plain);
+		kbuf_free(&stored);
+		kbuf_free(&back);
+	}
+}
+END_TEST
+
+START_TEST(test_stream_tampered)
+{
+	struct kbuf plain = KBUF_INIT, stored = KBUF_INIT, back = KBUF_INIT;
+	sample(&plain);
+	seal_sample(key, PATH, &plain, &stored);
+
+	/* a flipped byte in the header, the middle, the last chunk */
+	size_t at[] = { 20, stored.len / 2, stored.len - 3 };
+	for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+		stored.data[at[i]] ^= 0x01;
+		kbuf_reset(&back);
+		ck_assert_int_eq(unseal(key, PATH, &stored, 65536, &back), KAHU_ECRYPTO);
+		stored.data[at[i]] ^= 0x01;
+	}
+	/* moved to another path, read with another key, truncated */
+	kbuf_reset(&back);
+	ck_assert_int_eq(unseal(key, "restores/r2/result.json.zst.kenc", &stored, 65536, &back),
+			 KAHU_ECRYPTO);
+	kbuf_reset(&back);
+	ck_assert_int_eq(unseal(key2, PATH, &stored, 65536, &back), KAHU_ECRYPTO);
+	kbuf_reset(&back);
+	size_t full = stored.len;
+	stored.len = full - 100;
+	ck_assert_int_lt(unseal(key, PATH, &stored, 65536, &back), 0);
+	stored.len = full;
+	/* and intact again */
+	kbuf_reset(&back);
+	ck_assert_int_eq(unseal(key, PATH, &stored, 65536, &back), 0);
+	kbuf_free(&plain);
+	kbuf_free(&stored);
+	kbuf_free(&back);
+}
+END_TEST
+
+START_TEST(test_stream_unsealed_damage)
+{
+	/* Without a key only zstd checks the stream: a truncated one is still refused. */
+	struct kbuf plain = KBUF_INIT, stored = KBUF_INIT, back = KBUF_INIT;
+	sample(&plain);
+	seal_sample(NULL, "backups/b/log.jsonl.zst", &plain, &stored);
+	stored.len /= 2;
+	ck_assert_int_lt(unseal(NULL, "backups/b/log.jsonl.zst", &stored, 4096, &back), 0);
+	kbuf_free(&plain);
+	kbuf_free(&stored);
+	kbuf_free(&back);
+}
+END_TEST
+
+static json_t *doc_sample(void)
+{
+	return json_pack("{s:s, s:i, s:{s:i}, s:b}", "name", "r1", "n", 3, "counts", "items", 2,
+			 "encrypted", 1);
+}
+
+START_TEST(test_doc_round_trip)
+{
+	json_t *d = doc_sample();
+	seal_doc(d, key, KAHU_SUBKEY_RECORD, PATH);
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(d, "mac"))), KAHU_HASH_HEX_LEN);
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), 0);
+
+	/* stored with another layout (indented), parsed back: the same */
+	char *text = json_dumps(d, JSON_INDENT(3));
+	json_t *back = json_loads(text, 0, NULL);
+	ck_assert_int_eq(seal_doc_verify(back, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), 0);
+	json_decref(back);
+	free(text);
+
+	/* sealed again: the old MAC is replaced, not covered */
+	seal_doc(d, key, KAHU_SUBKEY_RECORD, PATH);
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), 0);
+
+	/* unbound (a manifest): another MAC than the bound one */
+	json_t *m = doc_sample();
+	seal_doc(m, key, KAHU_SUBKEY_MAC, NULL);
+	ck_assert_int_eq(seal_doc_verify(m, key, KAHU_SUBKEY_MAC, NULL, "the manifest"), 0);
+	ck_assert_str_ne(json_string_value(json_object_get(m, "mac")),
+			 json_string_value(json_object_get(d, "mac")));
+	json_decref(m);
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(test_doc_tampered)
+{
+	json_t *d = doc_sample();
+	seal_doc(d, key, KAHU_SUBKEY_RECORD, PATH);
+
+	/* a member changed, added, removed */
+	json_object_set_new(d, "n", json_integer(4));
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	ck_assert_str_eq(kahu_error_last(), "the doc failed authentication: it was altered or forged");
+	json_object_set_new(d, "n", json_integer(3));
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), 0);
+	json_object_set_new(d, "extra", json_true());
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	json_object_del(d, "extra");
+	json_object_del(d, "encrypted");
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	json_object_set_new(d, "encrypted", json_true());
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), 0);
+
+	/* another place, subkey or key; the MAC itself altered or missing */
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, "restores/r2/restore.json",
+					 "the doc"), KAHU_ECRYPTO);
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, NULL, "the doc"), KAHU_ECRYPTO);
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_MAC, PATH, "the doc"), KAHU_ECRYPTO);
+	ck_assert_int_eq(seal_doc_verify(d, key2, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	char mac[KAHU_HASH_HEX_LEN + 1];
+	snprintf(mac, sizeof mac, "%s", json_string_value(json_object_get(d, "mac")));
+	mac[5] = mac[5] == '0' ? '1' : '0';
+	json_object_set_new(d, "mac", json_string(mac));
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	json_object_set_new(d, "mac", json_integer(1));
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	json_object_del(d, "mac");
+	ck_assert_int_eq(seal_doc_verify(d, key, KAHU_SUBKEY_RECORD, PATH, "the doc"), KAHU_ECRYPTO);
+	json_decref(d);
+}
+END_TEST
+
+static Suite *seal_suite(void)
+{
+	Suite *s = suite_create("seal");
+	TCase *tc = tcase_create("seal");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_stream_round_trip);
+	tcase_add_test(tc, test_stream_tampered);
+	tcase_add_test(tc, test_stream_unsealed_damage);
+	tcase_add_test(tc, test_doc_round_trip);
+	tcase_add_test(tc, test_doc_tampered);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+KAHU_CHECK_MAIN(seal_suite)
