@@ -153,8 +153,11 @@ static void load_file(json_t *all, const char *path)
 	fclose(f);
 }
 
-/* Every object of the corpus manifests (List kinds expanded), or NULL without a corpus. */
-static json_t *corpus(void)
+/* Every object of the corpus manifests (List kinds expanded), or NULL without a corpus;
+ * read once, before the corpus cases (an unchecked fixture: forked cases inherit it). */
+static json_t *corpus_objects;
+
+static json_t *corpus_load(void)
 {
 	static const char *const files[] = {
 		"argo-cd/install.yaml", "cert-manager/cert-manager-resources.yaml",
@@ -187,6 +190,23 @@ static json_t *corpus(void)
 	free(dir);
 	ck_assert_uint_gt(json_array_size(all), 250);
 	return all;
+}
+
+static void corpus_setup(void)
+{
+	corpus_objects = corpus_load();
+}
+
+static void corpus_teardown(void)
+{
+	json_decref(corpus_objects);
+	corpus_objects = NULL;
+}
+
+/* A reference the caller drops. */
+static json_t *corpus(void)
+{
+	return corpus_objects ? json_incref(corpus_objects) : NULL;
 }
 
 static const char *kind_of(json_t *o)
@@ -849,6 +869,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("corpus");
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
 	tcase_add_test(tc, test_corpus_generic);
 	tcase_add_test(tc, test_corpus_services);
 	tcase_add_test(tc, test_corpus_pods);
