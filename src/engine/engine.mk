@@ -33,7 +33,8 @@ tests_unit_check_scope_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kub
 # Restore: what is restored and how it is cleaned, mapped and versioned (sanitize), and
 # the order of types (order).
 libkahu_engine_a_SOURCES += src/engine/order.c src/engine/order.h \
-	src/engine/sanitize.c src/engine/sanitize.h
+	src/engine/sanitize.c src/engine/sanitize.h \
+	src/engine/sanitize_kinds.c src/engine/sanitize_kinds.h
 
 check_PROGRAMS += tests/unit/check_order
 UNIT_TESTS += tests/unit/check_order
@@ -47,6 +48,14 @@ UNIT_TESTS += tests/unit/check_sanitize
 tests_unit_check_sanitize_SOURCES = tests/unit/check_sanitize.c tests/unit/check_main.h
 tests_unit_check_sanitize_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_sanitize_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
+	libkahu_util.a $(UNIT_LIBS)
+
+# check_sanitize_kinds reads the shared corpus of manifests with libyaml (skipped without it).
+check_PROGRAMS += tests/unit/check_sanitize_kinds
+UNIT_TESTS += tests/unit/check_sanitize_kinds
+tests_unit_check_sanitize_kinds_SOURCES = tests/unit/check_sanitize_kinds.c tests/unit/check_main.h
+tests_unit_check_sanitize_kinds_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_sanitize_kinds_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/check_collect

@@ -545,180 +545,322 @@ static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resour
 	return NULL;
 }
 
-static void restore_item(struct run *r, json_t *obj)
+/* ---- one item: a sequence of stages ----
+ *
+ * An item of the spool goes through the stages of item_stages[] in order, each a
+ * function with one job, carried by a struct item.  Before them, when the archives
+ * were spooled, each item was checked against its member name and index line (its
+ * identity and hash: spool_item, spool_backup); what failed there never reaches the
+ * stages (restore_type reports it).  Then:
+ *
+ *   decode     the spooled JSON line → it->obj
+ *   check      the object is of the type it is stored as
+ *   scope      the scope wants it (or, for a type restored only when referenced,
+ *              an included item needs it)
+ *   clean      restore_clean: skipped kinds and objects, server fields, status,
+ *              kahu's labels (the mapping is the next stage)
+ *   map        the namespace mapping (ns_map_apply); from here on it->ns and
+ *              it->tname are the target's
+ *   version    the target's resource for the object (restore_pick_version), which
+ *              must be the type it is stored as
+ *   namespace  its target namespace exists (created bare when the backup has none)
+ *   lookup     the object in the target: the type's LIST, else a GET
+ *   create     absent: created (a dry run: "would create")
+ *   compare    present: identical, differs, or patched (--existing-resource-policy)
+ *
+ * and item_record() reports the outcome.  A stage returns ITEM_NEXT, or ITEM_DONE
+ * when it has decided the outcome and the item ends there (item_done()).  create and
+ * compare decide the outcome of an item that got so far and return ITEM_NEXT unless
+ * it failed: stages after them see it->oc and act on what was written.
+ *
+ * Attach points for what comes:
+ *   - between map and version: stages that change the object before it is written
+ *     (a restore hook's init containers);
+ *   - after compare: stages that act on the object created (a PVC's volume data
+ *     written through a pod, a restore hook's command in a running pod), which look
+ *     at it->oc (OUTCOME_CREATED …) and may make it OUTCOME_FAILED with a reason. */
+
+enum { ITEM_NEXT = 0, ITEM_DONE = 1 };
+
+struct item {
+	struct run *r;
+	const char *gr;
+	const char *line;               /* the spooled JSON */
+	size_t len;
+	json_t *obj;                    /* decoded; cleaned and mapped in place */
+	char *src_ns, *name;            /* as stored */
+	int mapped;                     /* ns and tname are set: outcomes name the target */
+	const char *ns, *tname;         /* in the target (in obj) */
+	const struct kube_resource *tr; /* the target's resource */
+	int found;                      /* it exists in the target: live, or resp's body */
+	json_t *live;
+	struct kube_response resp;
+	/* the outcome */
+	int decided;
+	enum restore_outcome oc;
+	char *reason;
+	int with_obj;                   /* the object goes with the result */
+};
+
+/* Decide the outcome (reason copied; NULL for none); returns ITEM_DONE. */
+static int item_done(struct item *it, enum restore_outcome oc, const char *reason)
 {
-	const char *gr = r->cur->gr;
-	char *src_ns = xstrdup(meta(obj, "namespace"));
-	char *name = xstrdup(meta(obj, "name"));
-	const char *why = NULL;
-	char *owned_why = NULL;
-	const struct kube_resource *tr = NULL;
-	struct kube_response resp = { 0 };
-	char *path = NULL, *body = NULL;
-	json_t *live = NULL;
-	int rc;
+	it->decided = 1;
+	it->oc = oc;
+	free(it->reason);
+	it->reason = reason ? xstrdup(reason) : NULL;
+	it->with_obj = it->mapped;
+	return ITEM_DONE;
+}
 
-	/* The object must be of the type it is stored as: a member of configmaps holding a
-	 * ClusterRoleBinding is never created, whatever the scope lets through. */
-	if ((owned_why = type_mismatch(obj, gr, r->cur_src))) {
-		report(r, gr, src_ns, NULL, name, OUTCOME_FAILED, owned_why, NULL);
-		goto out;
+/* The same, taking an allocated reason. */
+static int item_done_take(struct item *it, enum restore_outcome oc, char *reason)
+{
+	item_done(it, oc, NULL);
+	it->reason = reason;
+	return ITEM_DONE;
+}
+
+static int stage_decode(struct item *it)
+{
+	it->obj = json_loadb(it->line, it->len, JSON_ALLOW_NUL, NULL);
+	if (!it->obj) {
+		it->name = xstrdup("?");
+		return item_done(it, OUTCOME_FAILED, "unreadable object in the backup");
 	}
-	/* Scope. */
+	it->src_ns = xstrdup(meta(it->obj, "namespace"));
+	it->name = xstrdup(meta(it->obj, "name"));
+	return ITEM_NEXT;
+}
+
+/* The object must be of the type it is stored as: a member of configmaps holding a
+ * ClusterRoleBinding is never created, whatever the scope lets through. */
+static int stage_check(struct item *it)
+{
+	char *why = type_mismatch(it->obj, it->gr, it->r->cur_src);
+	return why ? item_done_take(it, OUTCOME_FAILED, why) : ITEM_NEXT;
+}
+
+static int stage_scope(struct item *it)
+{
+	struct run *r = it->r;
 	if (r->cur_decision == SCOPE_TYPE_ONLY_REFERENCED) {
-		struct strset *set = strcmp(gr, "namespaces") == 0 ? &r->ref_ns :
-				     strcmp(gr, "persistentvolumes") == 0 ? &r->ref_pv : &r->ref_gr;
-		if (!strset_has(set, name) || scope_wants_referenced(r->s->scope, obj) != SCOPE_INCLUDED) {
-			report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, "excluded: not needed by included items", NULL);
-			goto out;
-		}
-	} else {
-		enum scope_reason sr = scope_wants_object(r->s->scope, r->cur_src, obj);
-		if (sr != SCOPE_INCLUDED) {
-			report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, scope_reason_name(sr), NULL);
-			goto out;
-		}
+		struct strset *set = strcmp(it->gr, "namespaces") == 0 ? &r->ref_ns :
+				     strcmp(it->gr, "persistentvolumes") == 0 ? &r->ref_pv : &r->ref_gr;
+		if (!strset_has(set, it->name) || scope_wants_referenced(r->s->scope, it->obj) != SCOPE_INCLUDED)
+			return item_done(it, OUTCOME_SKIPPED, "excluded: not needed by included items");
+		return ITEM_NEXT;
 	}
-	/* Clean and map. */
-	if (restore_clean(obj, gr, &r->copts, &why) == CLEAN_SKIP) {
-		report(r, gr, src_ns, NULL, name, OUTCOME_SKIPPED, why, NULL);
-		goto out;
-	}
-	const char *ns = meta(obj, "namespace");
-	const char *tname = meta(obj, "name");
-	if ((rc = restore_pick_version(obj, r->target, &tr, &owned_why)) < 0) {
-		if (r->s->dry_run && rc == KAHU_ENOTFOUND && dry_kind_known(r, obj)) {
-			/* Not served yet, but the CRD comes with this restore. */
-			report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE,
-			       "once its CRD, which this restore creates, is established", obj);
-			goto out;
-		}
-		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why ? owned_why : kahu_error_last(), obj);
-		goto out;
-	}
-	{
-		char *tgr = kube_group_resource(tr);
-		if (strcmp(tgr, gr) != 0)
-			owned_why = xasprintf("the stored %s object is served as %s by the target "
-					      "cluster, not as %s: not restored", tr->kind, tgr, gr);
-		free(tgr);
-		if (owned_why) {
-			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why, NULL);
-			goto out;
-		}
-	}
-	if (tr->namespaced && ns && (rc = ensure_namespace(r, ns, &owned_why)) < 0) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, owned_why, obj);
-		goto out;
-	}
-	path = kube_resource_path(tr, tr->namespaced ? ns : NULL, NULL);
-	body = json_dumps(obj, JSON_COMPACT);
+	enum scope_reason sr = scope_wants_object(r->s->scope, r->cur_src, it->obj);
+	return sr != SCOPE_INCLUDED ? item_done(it, OUTCOME_SKIPPED, scope_reason_name(sr)) : ITEM_NEXT;
+}
 
-	/* Look first, create only what is missing: a restore run again (or into a
-	 * cluster that has the objects) writes nothing for objects that are there, and a
-	 * user who may read but not create them gets "exists" rather than 403.  The
-	 * type's objects were listed before its items started (one LIST instead of a GET
-	 * per item); only those that exist are read one by one. */
-	int absent = 0;
+/* (r->copts has no mapping: that is the next stage's job) */
+static int stage_clean(struct item *it)
+{
+	const char *why = NULL;
+	if (restore_clean(it->obj, it->gr, &it->r->copts, &why) == CLEAN_SKIP)
+		return item_done(it, OUTCOME_SKIPPED, why);
+	return ITEM_NEXT;
+}
+
+static int stage_map(struct item *it)
+{
+	ns_map_apply(it->r->s->map, it->obj);
+	it->ns = meta(it->obj, "namespace");
+	it->tname = meta(it->obj, "name");
+	it->mapped = 1;
+	return ITEM_NEXT;
+}
+
+static int stage_version(struct item *it)
+{
+	struct run *r = it->r;
+	char *why = NULL;
+	int rc = restore_pick_version(it->obj, r->target, &it->tr, &why);
+	if (rc < 0) {
+		if (r->s->dry_run && rc == KAHU_ENOTFOUND && dry_kind_known(r, it->obj)) {
+			/* Not served yet, but the CRD comes with this restore. */
+			free(why);
+			return item_done(it, OUTCOME_WOULD_CREATE,
+					 "once its CRD, which this restore creates, is established");
+		}
+		return why ? item_done_take(it, OUTCOME_FAILED, why) : item_done(it, OUTCOME_FAILED, kahu_error_last());
+	}
+	char *tgr = kube_group_resource(it->tr);
+	if (strcmp(tgr, it->gr) != 0) {
+		item_done_take(it, OUTCOME_FAILED, xasprintf("the stored %s object is served as %s by the target "
+							     "cluster, not as %s: not restored", it->tr->kind, tgr, it->gr));
+		it->with_obj = 0;
+	}
+	free(tgr);
+	return it->decided ? ITEM_DONE : ITEM_NEXT;
+}
+
+static int stage_namespace(struct item *it)
+{
+	char *why = NULL;
+	if (it->tr->namespaced && it->ns && ensure_namespace(it->r, it->ns, &why) < 0)
+		return item_done_take(it, OUTCOME_FAILED, why);
+	return ITEM_NEXT;
+}
+
+static char *item_path(struct item *it)
+{
+	return kube_resource_path(it->tr, it->tr->namespaced ? it->ns : NULL, it->tname);
+}
+
+static int item_get(struct item *it)
+{
+	char *opath = item_path(it);
+	kube_response_clear(&it->resp);
+	int rc = kube_request(it->r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &it->resp);
+	free(opath);
+	return rc;
+}
+
+/* Look first, create only what is missing: a restore run again (or into a cluster that
+ * has the objects) writes nothing for objects that are there, and a user who may read
+ * but not create them gets "exists" rather than 403.  The type's objects were listed
+ * before its items started (one LIST instead of a GET per item); only those that exist
+ * are read one by one. */
+static int stage_lookup(struct item *it)
+{
+	struct run *r = it->r;
 	const char *where = NULL; /* of the listed object in r->live */
+	int absent = 0, rc;
 	if (r->have_existing) {
-		char *k = bread_item_key("", tr->namespaced ? ns : NULL, tname);
+		char *k = bread_item_key("", it->tr->namespaced ? it->ns : NULL, it->tname);
 		absent = !strset_has(&r->existing, k);
 		where = strset_get(&r->existing, k);
 		free(k);
 	}
-	if (absent) {
-		rc = KAHU_ENOTFOUND;
-	} else if (where && tr == r->live_type && (live = listed_object(r, where))) {
-		goto found;
-	} else {
-		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
-		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
-		free(opath);
+	if (absent)
+		return ITEM_NEXT;
+	if (where && it->tr == r->live_type && (it->live = listed_object(r, where))) {
+		it->found = 1;
+		return ITEM_NEXT;
 	}
+	rc = item_get(it);
 	if (rc == 0)
-		goto found;
-	if (rc != KAHU_ENOTFOUND) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
-		goto out;
-	}
+		it->found = 1;
+	else if (rc != KAHU_ENOTFOUND)
+		return item_done(it, OUTCOME_FAILED, kahu_error_last());
+	return ITEM_NEXT;
+}
+
+static void crd_created_or_found(struct item *it)
+{
+	if (!restore_is_crd(it->gr))
+		return;
+	pthread_mutex_lock(&it->r->lock);
+	strv_push(&it->r->crds, it->tname);
+	pthread_mutex_unlock(&it->r->lock);
+}
+
+static int stage_create(struct item *it)
+{
+	struct run *r = it->r;
+	if (it->found)
+		return ITEM_NEXT;
 	if (r->s->dry_run) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_CREATE, NULL, obj);
-		if (restore_is_crd(gr))
-			dry_kind_add(r, obj);
-		goto out;
+		item_done(it, OUTCOME_WOULD_CREATE, NULL);
+		if (restore_is_crd(it->gr))
+			dry_kind_add(r, it->obj);
+		return ITEM_NEXT;
 	}
-	kube_response_clear(&resp);
-	rc = kube_request(r->kc, "POST", path, NULL, "application/json", body, strlen(body), 0, &resp);
+	char *path = kube_resource_path(it->tr, it->tr->namespaced ? it->ns : NULL, NULL);
+	char *body = json_dumps(it->obj, JSON_COMPACT);
+	kube_response_clear(&it->resp);
+	int rc = kube_request(r->kc, "POST", path, NULL, "application/json", body, strlen(body), 0, &it->resp);
+	free(path);
+	free(body);
 	if (rc == 0) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_CREATED, NULL, obj);
-		if (restore_is_crd(gr)) {
-			pthread_mutex_lock(&r->lock);
-			strv_push(&r->crds, tname);
-			pthread_mutex_unlock(&r->lock);
-		}
-		goto out;
+		item_done(it, OUTCOME_CREATED, NULL);
+		crd_created_or_found(it);
+		return ITEM_NEXT;
 	}
-	if (rc != KAHU_ECONFLICT) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
-		goto out;
-	}
-	/* Created by someone else since the GET. */
-	kube_response_clear(&resp);
-	{
-		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
-		rc = kube_request(r->kc, "GET", opath, NULL, NULL, NULL, 0, 0, &resp);
-		free(opath);
-		if (rc < 0) {
-			report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, kahu_error_last(), obj);
-			goto out;
-		}
-	}
-found:
-	if (restore_is_crd(gr) && !r->s->dry_run) {
-		pthread_mutex_lock(&r->lock);
-		strv_push(&r->crds, tname);
-		pthread_mutex_unlock(&r->lock);
-	}
-	if (!live)
-		live = json_loadb(resp.body.data, resp.body.len, JSON_ALLOW_NUL, NULL);
-	if (!live) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_FAILED, "the server's answer is not JSON", obj);
-		goto out;
-	}
-	if (restore_same(obj, live)) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_SKIPPED, "exists, identical", obj);
-		goto out;
-	}
-	if (r->s->existing == EXISTING_NONE) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_SKIPPED, "exists, differs", obj);
-		goto out;
-	}
-	if (r->s->dry_run) {
-		report(r, gr, ns, src_ns, tname, OUTCOME_WOULD_UPDATE, NULL, obj);
-		goto out;
-	}
-	{
-		json_t *patch = restore_merge_patch(obj, live);
+	if (rc != KAHU_ECONFLICT)
+		return item_done(it, OUTCOME_FAILED, kahu_error_last());
+	/* Created by someone else since the lookup. */
+	if (item_get(it) < 0)
+		return item_done(it, OUTCOME_FAILED, kahu_error_last());
+	it->found = 1;
+	return ITEM_NEXT;
+}
+
+static int stage_compare(struct item *it)
+{
+	struct run *r = it->r;
+	if (!it->found)
+		return ITEM_NEXT;
+	if (!r->s->dry_run)
+		crd_created_or_found(it);
+	if (!it->live)
+		it->live = json_loadb(it->resp.body.data, it->resp.body.len, JSON_ALLOW_NUL, NULL);
+	if (!it->live)
+		return item_done(it, OUTCOME_FAILED, "the server's answer is not JSON");
+	if (restore_same(it->obj, it->live))
+		item_done(it, OUTCOME_SKIPPED, "exists, identical");
+	else if (r->s->existing == EXISTING_NONE)
+		item_done(it, OUTCOME_SKIPPED, "exists, differs");
+	else if (r->s->dry_run)
+		item_done(it, OUTCOME_WOULD_UPDATE, NULL);
+	else {
+		json_t *patch = restore_merge_patch(it->obj, it->live);
 		char *pbody = json_dumps(patch, JSON_COMPACT);
-		char *opath = kube_resource_path(tr, tr->namespaced ? ns : NULL, tname);
-		kube_response_clear(&resp);
-		rc = kube_request(r->kc, "PATCH", opath, NULL, "application/merge-patch+json", pbody,
-				  strlen(pbody), KUBE_REQ_IDEMPOTENT, &resp);
-		report(r, gr, ns, src_ns, tname, rc == 0 ? OUTCOME_UPDATED : OUTCOME_FAILED,
-		       rc == 0 ? NULL : kahu_error_last(), obj);
+		char *opath = item_path(it);
+		kube_response_clear(&it->resp);
+		int rc = kube_request(r->kc, "PATCH", opath, NULL, "application/merge-patch+json", pbody,
+				      strlen(pbody), KUBE_REQ_IDEMPOTENT, &it->resp);
+		item_done(it, rc == 0 ? OUTCOME_UPDATED : OUTCOME_FAILED, rc == 0 ? NULL : kahu_error_last());
 		free(opath);
 		free(pbody);
 		json_decref(patch);
 	}
-out:
-	json_decref(live);
-	kube_response_clear(&resp);
-	free(path);
-	free(body);
-	free(owned_why);
-	free(src_ns);
-	free(name);
+	return it->oc == OUTCOME_FAILED ? ITEM_DONE : ITEM_NEXT;
+}
+
+static const struct item_stage {
+	const char *name;
+	int (*run)(struct item *it);
+} item_stages[] = {
+	{ "decode", stage_decode },
+	{ "check", stage_check },
+	{ "scope", stage_scope },
+	{ "clean", stage_clean },
+	{ "map", stage_map },
+	{ "version", stage_version },
+	{ "namespace", stage_namespace },
+	{ "lookup", stage_lookup },
+	{ "create", stage_create },
+	{ "compare", stage_compare },
+};
+
+/* The outcome: counted, logged, passed to the caller (restore_spec.on_item).  Before
+ * the map stage an item is named as stored; from it on, as in the target, with its
+ * source namespace when that differs. */
+static void item_record(struct item *it)
+{
+	if (!it->decided)
+		return; /* (every path through the stages decides) */
+	report(it->r, it->gr, it->mapped ? it->ns : it->src_ns, it->mapped ? it->src_ns : NULL,
+	       it->mapped ? it->tname : it->name, it->oc, it->reason, it->with_obj ? it->obj : NULL);
+}
+
+static void restore_item(struct run *r, const char *line, size_t len)
+{
+	struct item it = { .r = r, .gr = r->cur->gr, .line = line, .len = len };
+	for (size_t i = 0; i < sizeof item_stages / sizeof item_stages[0]; i++)
+		if (item_stages[i].run(&it) == ITEM_DONE)
+			break;
+	item_record(&it);
+	json_decref(it.live);
+	json_decref(it.obj);
+	kube_response_clear(&it.resp);
+	free(it.reason);
+	free(it.src_ns);
+	free(it.name);
 }
 
 /* One pool job: the type's next item from its spool file (items are read in order;
@@ -732,16 +874,8 @@ static int item_job(void *ud, size_t job)
 	pthread_mutex_lock(&r->lock);
 	ssize_t n = r->stop ? -1 : getline(&line, &cap, r->cur->f);
 	pthread_mutex_unlock(&r->lock);
-	if (n > 0) {
-		json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
-		if (!obj) {
-			report(r, r->cur->gr, NULL, NULL, "?", OUTCOME_FAILED,
-			       "unreadable object in the backup", NULL);
-		} else {
-			restore_item(r, obj);
-			json_decref(obj);
-		}
-	}
+	if (n > 0)
+		restore_item(r, line, (size_t)n);
 	free(line);
 	return 0;
 }
@@ -1144,7 +1278,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	r.copts.preserve_nodeports = s->preserve_nodeports;
 	r.copts.restore_owned = s->restore_owned;
 	r.copts.status_include = s->status_include;
-	r.copts.map = s->map;
+	/* (no mapping in copts: the item's map stage applies s->map after cleaning) */
 	restore_clean_opts_init(&r.copts);
 
 	if ((rc = kube_discover(kc, &r.target)) < 0)

@@ -1,12 +1,13 @@
 /* kahu — cleaning, namespace mapping, version choice and comparison of restored
- * objects (see sanitize.h). */
+ * objects (see sanitize.h): the generic rules and the use of the per-kind table
+ * (sanitize_kinds.h, sanitize_kinds.c). */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/sanitize.h"
+#include "engine/sanitize_kinds.h"
 #include "kube/discovery.h"
 #include "kube/resource.h"
 #include "util/err.h"
@@ -16,24 +17,6 @@
 #include "util/strset.h"
 
 /* ---- small JSON helpers ---- */
-
-/* o[k1][k2]…, NULL-terminated list of keys; NULL when any step is missing. */
-static json_t *jget(json_t *o, ...)
-{
-	va_list ap;
-	const char *k;
-	va_start(ap, o);
-	while (o && (k = va_arg(ap, const char *)))
-		o = json_object_get(o, k);
-	va_end(ap);
-	return o;
-}
-#define JGET(o, ...) jget((o), __VA_ARGS__, (const char *)NULL)
-
-static const char *jstr(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 /* o[k] as an object, created when absent (or not an object). */
 static json_t *jobj(json_t *o, const char *k)
@@ -46,28 +29,12 @@ static json_t *jobj(json_t *o, const char *k)
 	return v;
 }
 
-static int starts_with(const char *s, const char *prefix)
-{
-	return s && strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 /* "apps/v1" -> group "apps"; "v1" -> "".  Returns the version part. */
 static const char *split_api_version(const char *av, char **group)
 {
 	const char *slash = strchr(av, '/');
 	*group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
 	return slash ? slash + 1 : av;
-}
-
-static int is_kind(json_t *obj, const char *group, const char *kind)
-{
-	const char *av = jstr(obj, "apiVersion"), *k = jstr(obj, "kind");
-	if (!av || !k || strcmp(k, kind) != 0)
-		return 0;
-	const char *slash = strchr(av, '/');
-	if (!*group)
-		return slash == NULL;
-	return slash && (size_t)(slash - av) == strlen(group) && strncmp(av, group, strlen(group)) == 0;
 }
 
 /* ---- names ---- */
@@ -91,25 +58,6 @@ static const char *dns_label_problem(const char *s, char *bad)
 		return "must start and end with a lowercase letter or a digit";
 	return NULL;
 }
-
-/* "<sa>-token-" followed by exactly five lowercase letters or digits: the Secrets the
- * token controller generated before Kubernetes 1.24. */
-static int is_generated_token_name(const char *name, const char *sa)
-{
-	if (!name || !sa || !*sa)
-		return 0;
-	size_t n = strlen(sa);
-	if (strncmp(name, sa, n) != 0 || strncmp(name + n, "-token-", 7) != 0)
-		return 0;
-	const char *suffix = name + n + 7;
-	if (strlen(suffix) != 5)
-		return 0;
-	for (const char *p = suffix; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p))
-			return 0;
-	return 1;
-}
-
 
 char *restore_label_value(const char *s)
 {
@@ -251,75 +199,17 @@ void ns_map_free(struct ns_map *m)
 	free(m);
 }
 
-/* Replace the string o[k] by its mapping, if any. */
-static void map_field(const struct ns_map *m, json_t *o, const char *k)
-{
-	const char *v = jstr(o, k);
-	if (!v)
-		return;
-	const char *t = ns_map_target(m, v);
-	if (t != v)
-		json_object_set_new(o, k, json_string(t));
-}
-
 void ns_map_apply(const struct ns_map *m, json_t *obj)
 {
 	if (!m || !json_is_object(obj))
 		return;
-	json_t *md = json_object_get(obj, "metadata");
-	map_field(m, md, "namespace");
-	if (is_kind(obj, "", "Namespace")) {
-		map_field(m, md, "name");
-		/* The API server keeps this label equal to the name; say so ourselves, or the
-		 * restored namespace never compares equal to the backup's. */
-		json_t *labels = json_object_get(md, "labels");
-		if (jstr(labels, "kubernetes.io/metadata.name") && jstr(md, "name"))
-			json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(jstr(md, "name")));
-	} else if (is_kind(obj, "rbac.authorization.k8s.io", "RoleBinding") ||
-		   is_kind(obj, "rbac.authorization.k8s.io", "ClusterRoleBinding")) {
-		size_t i;
-		json_t *s;
-		json_array_foreach(json_object_get(obj, "subjects"), i, s)
-			map_field(m, s, "namespace");
-	} else if (is_kind(obj, "", "PersistentVolume")) {
-		map_field(m, JGET(obj, "spec", "claimRef"), "namespace");
-	} else if (is_kind(obj, "admissionregistration.k8s.io", "MutatingWebhookConfiguration") ||
-		   is_kind(obj, "admissionregistration.k8s.io", "ValidatingWebhookConfiguration")) {
-		size_t i;
-		json_t *w;
-		json_array_foreach(json_object_get(obj, "webhooks"), i, w)
-			map_field(m, JGET(w, "clientConfig", "service"), "namespace");
-	} else if (is_kind(obj, "apiregistration.k8s.io", "APIService")) {
-		map_field(m, JGET(obj, "spec", "service"), "namespace");
-	} else if (is_kind(obj, "apiextensions.k8s.io", "CustomResourceDefinition")) {
-		map_field(m, JGET(obj, "spec", "conversion", "webhook", "clientConfig", "service"), "namespace");
-		map_field(m, JGET(obj, "spec", "conversion", "webhookClientConfig", "service"), "namespace");
-	}
+	sanitize_map_field(m, json_object_get(obj, "metadata"), "namespace");
+	const struct sanitize_kind *k = sanitize_kind_by_object(obj);
+	if (k && k->map)
+		k->map(m, obj);
 }
 
 /* ---- what is never restored ---- */
-
-static const struct {
-	const char *gr;
-	const char *why;
-} never_types[] = {
-	{ "nodes", "never restored: nodes belong to the cluster" },
-	{ "events", "never restored: events are history, not state" },
-	{ "events.events.k8s.io", "never restored: events are history, not state" },
-	{ "componentstatuses", "never restored: not an object the API server stores" },
-	{ "bindings", "never restored: not an object the API server stores" },
-	{ "tokenreviews.authentication.k8s.io", "never restored: not an object the API server stores" },
-	{ "selfsubjectreviews.authentication.k8s.io", "never restored: not an object the API server stores" },
-	{ "subjectaccessreviews.authorization.k8s.io", "never restored: not an object the API server stores" },
-	{ "selfsubjectaccessreviews.authorization.k8s.io", "never restored: not an object the API server stores" },
-	{ "selfsubjectrulesreviews.authorization.k8s.io", "never restored: not an object the API server stores" },
-	{ "localsubjectaccessreviews.authorization.k8s.io", "never restored: not an object the API server stores" },
-	{ "nodes.metrics.k8s.io", "never restored: not an object the API server stores" },
-	{ "pods.metrics.k8s.io", "never restored: not an object the API server stores" },
-	{ "csinodes.storage.k8s.io", "never restored: CSI node information belongs to the cluster's nodes" },
-	{ "volumeattachments.storage.k8s.io", "never restored: volume attachments belong to the cluster's nodes" },
-	{ "controllerrevisions.apps", "never restored: the StatefulSet or DaemonSet controller writes its own revisions" },
-};
 
 /* Controllers that recreate what they own from a template. */
 static const struct {
@@ -363,73 +253,15 @@ static const char *owned_reason(json_t *obj, const char *gr)
 	return NULL;
 }
 
-static int condition_true(json_t *obj, const char *type)
+/* Why obj (of type gr, whose row is k) is not restored, or NULL. */
+static const char *never_reason(json_t *obj, const char *gr, const struct sanitize_kind *k,
+				const struct restore_clean_opts *o)
 {
-	size_t i;
-	json_t *c;
-	json_array_foreach(JGET(obj, "status", "conditions"), i, c) {
-		const char *t = jstr(c, "type"), *s = jstr(c, "status");
-		if (t && s && strcmp(t, type) == 0 && strcmp(s, "True") == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int is_token_secret(json_t *obj)
-{
-	const char *type = jstr(obj, "type");
-	return type && strcmp(type, "kubernetes.io/service-account-token") == 0;
-}
-
-#define EP_CONTROLLER_ANNOTATION "endpoints.kubernetes.io/last-change-trigger-time"
-#define SLICE_MANAGED_BY "endpointslice.kubernetes.io/managed-by"
-
-static const char *never_reason(json_t *obj, const char *gr, const struct restore_clean_opts *o)
-{
-	json_t *md = json_object_get(obj, "metadata");
-	const char *ns = jstr(md, "namespace"), *name = jstr(md, "name");
-	json_t *labels = json_object_get(md, "labels"), *ann = json_object_get(md, "annotations");
-	int in_default = ns && strcmp(ns, "default") == 0;
-
-	for (size_t i = 0; i < sizeof never_types / sizeof never_types[0]; i++)
-		if (strcmp(gr, never_types[i].gr) == 0)
-			return never_types[i].why;
-
-	if (strcmp(gr, "leases.coordination.k8s.io") == 0 && ns &&
-	    (strcmp(ns, "kube-system") == 0 || strcmp(ns, "kube-node-lease") == 0))
-		return "never restored: leases of the cluster's own controllers and nodes";
-	if (strcmp(gr, "pods") == 0) {
-		const char *phase = jstr(json_object_get(obj, "status"), "phase");
-		if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
-			return "never restored: the pod has finished (phase Succeeded or Failed)";
-		if (json_object_get(ann, "kubernetes.io/config.mirror"))
-			return "never restored: mirror pod of a static pod (the kubelet creates it)";
-	}
-	if (strcmp(gr, "jobs.batch") == 0 && (condition_true(obj, "Complete") || condition_true(obj, "Failed")))
-		return "never restored: the job has finished";
-	if (strcmp(gr, "secrets") == 0 && is_token_secret(obj) &&
-	    is_generated_token_name(name, jstr(ann, "kubernetes.io/service-account.name")))
-		return "never restored: service-account token generated by the source cluster";
-	if (strcmp(gr, "apiservices.apiregistration.k8s.io") == 0 &&
-	    (!JGET(obj, "spec", "service") || json_is_null(JGET(obj, "spec", "service"))))
-		return "never restored: the API server serves this API itself";
-	if (in_default && name && strcmp(name, "kubernetes") == 0 &&
-	    (strcmp(gr, "services") == 0 || strcmp(gr, "endpoints") == 0 ||
-	     strcmp(gr, "endpointslices.discovery.k8s.io") == 0))
-		return "never restored: the API server's own Service";
-	if (strcmp(gr, "configmaps") == 0 && name && strcmp(name, "kube-root-ca.crt") == 0)
-		return "never restored: the cluster publishes its own root CA in kube-root-ca.crt";
-	if (strcmp(gr, "endpoints") == 0 && json_object_get(ann, EP_CONTROLLER_ANNOTATION))
-		return "never restored: the endpoints controller maintains the Endpoints of a Service with a selector";
-	if (strcmp(gr, "endpointslices.discovery.k8s.io") == 0) {
-		const char *by = jstr(labels, SLICE_MANAGED_BY);
-		if (by && (strcmp(by, "endpointslice-controller.k8s.io") == 0 ||
-			   strcmp(by, "endpointslicemirroring-controller.k8s.io") == 0))
-			return "never restored: Kubernetes' EndpointSlice controllers maintain it";
-	}
-	if (o->volume_data_restored && strcmp(gr, "persistentvolumes") == 0 &&
-	    json_is_object(JGET(obj, "spec", "claimRef")))
-		return "not restored: its claim is provisioned anew and kahu restores the volume's data";
+	const char *why = NULL;
+	if (k && k->never)
+		return k->never;
+	if (k && k->skip && (why = k->skip(obj, o)))
+		return why;
 	if (!o->restore_owned)
 		return owned_reason(obj, gr);
 	return NULL;
@@ -463,190 +295,6 @@ static int status_kept(const char *gr, const struct strv *inc)
 			return 1;
 	}
 	return 0;
-}
-
-/* nodePort values the operator wrote in the last kubectl apply: Velero keeps those. */
-static void explicit_node_ports(json_t *obj, struct strset *ports, json_int_t *health)
-{
-	const char *applied = jstr(JGET(obj, "metadata", "annotations"),
-				   "kubectl.kubernetes.io/last-applied-configuration");
-	*health = 0;
-	if (!applied)
-		return;
-	json_t *a = json_loads(applied, 0, NULL);
-	if (!a)
-		return;
-	size_t i;
-	json_t *p;
-	json_array_foreach(JGET(a, "spec", "ports"), i, p) {
-		json_t *np = json_object_get(p, "nodePort");
-		if (json_is_integer(np) && json_integer_value(np) > 0) {
-			char num[32];
-			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(np));
-			strset_add(ports, num);
-		}
-	}
-	json_t *h = JGET(a, "spec", "healthCheckNodePort");
-	if (json_is_integer(h))
-		*health = json_integer_value(h);
-	json_decref(a);
-}
-
-static void clean_service(json_t *obj, int preserve_nodeports)
-{
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec))
-		return;
-	/* Allocated by the source cluster; "None" is what makes a Service headless. */
-	const char *ip = jstr(spec, "clusterIP");
-	json_t *ips = json_object_get(spec, "clusterIPs");
-	int headless = ip ? strcmp(ip, "None") == 0
-			  : json_string_value(json_array_get(ips, 0)) &&
-			    strcmp(json_string_value(json_array_get(ips, 0)), "None") == 0;
-	if (!headless) {
-		json_object_del(spec, "clusterIP");
-		json_object_del(spec, "clusterIPs");
-	}
-	if (preserve_nodeports)
-		return;
-	struct strset keep = STRSET_INIT;
-	json_int_t health;
-	explicit_node_ports(obj, &keep, &health);
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(spec, "ports"), i, p) {
-		json_t *np = json_object_get(p, "nodePort");
-		if (!np)
-			continue;
-		char num[32];
-		snprintf(num, sizeof num, "%lld", (long long)json_integer_value(np));
-		if (!json_is_integer(np) || !strset_has(&keep, num))
-			json_object_del(p, "nodePort");
-	}
-	json_t *h = json_object_get(spec, "healthCheckNodePort");
-	if (h && !(json_is_integer(h) && health && json_integer_value(h) == health))
-		json_object_del(spec, "healthCheckNodePort");
-	strset_free(&keep);
-}
-
-static void clean_pv(json_t *obj)
-{
-	json_t *ref = JGET(obj, "spec", "claimRef");
-	json_object_del(ref, "uid");
-	json_object_del(ref, "resourceVersion");
-}
-
-static const char *const pvc_bind_annotations[] = {
-	"pv.kubernetes.io/bind-completed",
-	"pv.kubernetes.io/bound-by-controller",
-	"volume.kubernetes.io/selected-node",
-	"volume.beta.kubernetes.io/storage-provisioner",
-	"volume.kubernetes.io/storage-provisioner",
-};
-
-static void clean_pvc(json_t *obj, int reprovision)
-{
-	json_t *ann = JGET(obj, "metadata", "annotations");
-	for (size_t i = 0; i < sizeof pvc_bind_annotations / sizeof pvc_bind_annotations[0]; i++)
-		json_object_del(ann, pvc_bind_annotations[i]);
-	if (reprovision)
-		json_object_del(json_object_get(obj, "spec"), "volumeName");
-}
-
-static const char *pod_service_account(json_t *spec)
-{
-	const char *sa = jstr(spec, "serviceAccountName");
-	if (!sa || !*sa)
-		sa = jstr(spec, "serviceAccount");
-	return sa && *sa ? sa : "default";
-}
-
-/* Drop the volumes through which the source cluster gave the pod its token, and their
- * mounts: the target cluster injects its own. */
-static void drop_token_volumes(json_t *spec)
-{
-	char *prefix = xasprintf("%s-token-", pod_service_account(spec));
-	struct strset gone = STRSET_INIT;
-	json_t *vols = json_object_get(spec, "volumes");
-	for (size_t i = 0; i < json_array_size(vols);) {
-		json_t *v = json_array_get(vols, i);
-		const char *name = jstr(v, "name");
-		if (name && (starts_with(name, prefix) ||
-			     starts_with(jstr(json_object_get(v, "secret"), "secretName"), prefix) ||
-			     (starts_with(name, "kube-api-access-") && json_object_get(v, "projected")))) {
-			strset_add(&gone, name);
-			json_array_remove(vols, i);
-		} else {
-			i++;
-		}
-	}
-	if (gone.n) {
-		static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
-		for (size_t l = 0; l < 3; l++) {
-			size_t ci;
-			json_t *c;
-			json_array_foreach(json_object_get(spec, lists[l]), ci, c) {
-				json_t *mounts = json_object_get(c, "volumeMounts");
-				for (size_t i = 0; i < json_array_size(mounts);) {
-					if (strset_has(&gone, jstr(json_array_get(mounts, i), "name") ?: ""))
-						json_array_remove(mounts, i);
-					else
-						i++;
-				}
-			}
-		}
-	}
-	strset_free(&gone);
-	free(prefix);
-}
-
-static void clean_pod(json_t *obj)
-{
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec))
-		return;
-	json_object_del(spec, "nodeName");
-	drop_token_volumes(spec);
-}
-
-/* The API server generates a Job's selector from its UID and refuses one that is set
- * on create (unless manualSelector); the template carries the same labels. */
-static void clean_job(json_t *obj)
-{
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec) || json_is_true(json_object_get(spec, "manualSelector")))
-		return;
-	json_object_del(spec, "selector");
-	json_t *labels = JGET(spec, "template", "metadata", "labels");
-	json_object_del(labels, "controller-uid");
-	json_object_del(labels, "batch.kubernetes.io/controller-uid");
-}
-
-/* References to the token Secrets the source cluster generated for the account. */
-static void clean_service_account(json_t *obj)
-{
-	const char *sa = json_string_value(JGET(obj, "metadata", "name"));
-	json_t *secrets = json_object_get(obj, "secrets");
-	if (!json_is_array(secrets))
-		return;
-	for (size_t i = 0; i < json_array_size(secrets);) {
-		if (is_generated_token_name(jstr(json_array_get(secrets, i), "name"), sa))
-			json_array_remove(secrets, i);
-		else
-			i++;
-	}
-	if (json_array_size(secrets) == 0)
-		json_object_del(obj, "secrets");
-}
-
-/* A token Secret the operator asked for: let the target's token controller fill it
- * (the source's token is signed by the source's key; the account's UID changed). */
-static void clean_token_secret(json_t *obj)
-{
-	if (!is_token_secret(obj))
-		return;
-	json_object_del(obj, "data");
-	json_object_del(JGET(obj, "metadata", "annotations"), "kubernetes.io/service-account.uid");
 }
 
 void restore_clean_opts_init(struct restore_clean_opts *o)
@@ -698,26 +346,15 @@ int restore_clean(json_t *obj, const char *gr, const struct restore_clean_opts *
 	}
 	if (!gr)
 		gr = "";
-	if ((*skip_reason = never_reason(obj, gr, o)))
+	const struct sanitize_kind *k = sanitize_kind_by_type(gr);
+	if ((*skip_reason = never_reason(obj, gr, k, o)))
 		return CLEAN_SKIP;
 
 	strip_metadata(md);
 	if (!status_kept(gr, o->status_include))
 		json_object_del(obj, "status");
-	if (strcmp(gr, "services") == 0)
-		clean_service(obj, o->preserve_nodeports);
-	else if (strcmp(gr, "persistentvolumes") == 0)
-		clean_pv(obj);
-	else if (strcmp(gr, "persistentvolumeclaims") == 0)
-		clean_pvc(obj, o->volume_data_restored);
-	else if (strcmp(gr, "pods") == 0)
-		clean_pod(obj);
-	else if (strcmp(gr, "jobs.batch") == 0)
-		clean_job(obj);
-	else if (strcmp(gr, "serviceaccounts") == 0)
-		clean_service_account(obj);
-	else if (strcmp(gr, "secrets") == 0)
-		clean_token_secret(obj);
+	if (k && k->clean)
+		k->clean(obj, o);
 	ns_map_apply(o->map, obj);
 	set_label(md, KAHU_LABEL_BACKUP, o->backup_label, o->backup_name);
 	set_label(md, KAHU_LABEL_RESTORE, o->restore_label, o->restore_name);
@@ -969,12 +606,9 @@ static void diff_meta_map(json_t *want, json_t *live, json_t *mdpatch, const cha
 static json_t *live_view(json_t *live)
 {
 	json_t *l = json_deep_copy(live);
-	if (is_kind(l, "", "Pod") && json_is_object(json_object_get(l, "spec")))
-		drop_token_volumes(json_object_get(l, "spec"));
-	else if (is_kind(l, "", "ServiceAccount"))
-		clean_service_account(l);
-	else if (is_kind(l, "", "Secret") && is_token_secret(l))
-		json_object_del(l, "data");
+	const struct sanitize_kind *k = sanitize_kind_by_object(l);
+	if (k && k->live)
+		k->live(l);
 	return l;
 }
 

@@ -125,7 +125,10 @@ enum clean_verdict { CLEAN_RESTORE = 0, CLEAN_SKIP = 1 };
  * EndpointSlices managed by Kubernetes' controllers (label
  * endpointslice.kubernetes.io/managed-by), controller-owned objects (see the top),
  * PVs claimed by a PVC when volume_data_restored; and a malformed object (not a JSON
- * object, or without metadata.name). */
+ * object, or without metadata.name).
+ * The rules of single kinds (skips, cleaners, namespace references, the comparison's
+ * view of live objects) are rows of the table in sanitize_kinds.h; the metadata,
+ * status, owner, label and metadata.namespace rules apply to every object. */
 int restore_clean(json_t *obj, const char *group_resource, const struct restore_clean_opts *o,
 		  const char **skip_reason);
 

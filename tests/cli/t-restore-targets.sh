@@ -255,6 +255,23 @@ t_py "... the result names target and source namespaces" "
 i = [x for x in d['items'] if x['resource'] == 'configmaps' and x['name'] == 'shop-settings'][0]
 assert i['namespace'] == 'shop2' and i['sourceNamespace'] == 'shop' and i['outcome'] == 'created', i" "$T_DIR/t-map.result.json"
 
+# A mapping is applied once: with shop and blog swapped, shop's objects land in blog
+# (not back in shop) and the subjects of its RoleBinding trade places.
+t_ok "restore create --namespace-mappings shop:blog,blog:shop" \
+	"$KAHU" --kubeconfig "$MAP_KC" restore create t-swap --from-backup b1 --include-namespaces shop \
+	--namespace-mappings shop:blog,blog:shop
+"$KAHU" restore describe t-swap -o json >"$T_DIR/t-swap.result.json" 2>/dev/null
+t_py "... shop's ConfigMap is created in blog" "
+i = [x for x in d['items'] if x['resource'] == 'configmaps' and x['name'] == 'shop-settings'][0]
+assert i['namespace'] == 'blog' and i['sourceNamespace'] == 'shop' and i['outcome'] == 'created', i" "$T_DIR/t-swap.result.json"
+cluster_admin GET /_admin/dump >"$T_DIR/swapped.json"
+t_pyrun "... its RoleBinding in blog has the subjects blog and shop; nothing landed in shop" '
+objs = rt.load(sys.argv[1])
+d = {rt.key(o): o for o in objs}
+rb = d[("rbac.authorization.k8s.io", "RoleBinding", "blog", "shop-readers")]
+assert [s["namespace"] for s in rb["subjects"]] == ["blog", "shop"], rb["subjects"]
+assert not [rt.key(o) for o in objs if o["metadata"].get("namespace") == "shop"]' "$T_DIR/swapped.json"
+
 # ---- a type the target's user may not touch ----
 # User "limited" may not get secrets and roles (the test cluster's default --forbid):
 # those items fail with the server's reason, the others are restored.
