@@ -184,11 +184,11 @@ static int setup_core_dumps(void)
 
 static void setup_logging(const struct kahu_invocation *inv)
 {
-	int level = KAHU_LOG_NOTICE + inv_count(inv, "verbose");
-	if (inv_count(inv, "quiet"))
+	int level = KAHU_LOG_NOTICE + inv_count(inv, OPT_VERBOSE);
+	if (inv_count(inv, OPT_QUIET))
 		level = KAHU_LOG_ERROR;
 	kahu_log_set_level(level);
-	const char *lf = inv_str(inv, "log-format");
+	const char *lf = inv_str(inv, OPT_LOG_FORMAT);
 	kahu_log_set_format(lf && strcmp(lf, "json") == 0 ? KAHU_LOG_JSON : KAHU_LOG_TEXT);
 }
 
@@ -217,9 +217,9 @@ int main(int argc, char **argv)
 			 "credentials, keys and Secret data", ENV_DEBUG_CORE);
 	ctx.inv = &inv;
 	ctx.cmds = commands;
-	ctx.out = out_format_parse(inv_str(&inv, "output"));
-	ctx.progress = isatty(STDERR_FILENO) && !inv_count(&inv, "no-progress") &&
-		       !inv_count(&inv, "quiet") && !inv_count(&inv, "verbose");
+	ctx.out = out_format_parse(inv_str(&inv, OPT_OUTPUT));
+	ctx.progress = isatty(STDERR_FILENO) && !inv_count(&inv, OPT_NO_PROGRESS) &&
+		       !inv_count(&inv, OPT_QUIET) && !inv_count(&inv, OPT_VERBOSE);
 
 	if (inv.help || !inv.cmd || !inv.cmd->run) {
 		cli_print_help(commands, inv.cmd, NULL, stdout);

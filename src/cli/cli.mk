@@ -1,6 +1,6 @@
 noinst_LIBRARIES += libkahu_cli.a
 libkahu_cli_a_SOURCES = \
-	src/cli/cmdtab.h \
+	src/cli/cmdtab.h src/cli/options.h \
 	src/cli/parse.c \
 	src/cli/help.c \
 	src/cli/complete.c \

@@ -10,16 +10,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli/options.h"
 #include "util/strv.h"
 
 enum {
-	OPT_REPEAT = 1 << 0,   /* may be given several times; values accumulate */
-	OPT_COUNT = 1 << 1,    /* flag counted (-vvv) */
-	OPT_HIDDEN = 1 << 2,   /* not in help or completions */
+	OPTF_REPEAT = 1 << 0,  /* may be given several times; values accumulate */
+	OPTF_COUNT = 1 << 1,   /* flag counted (-vvv) */
+	OPTF_HIDDEN = 1 << 2,  /* not in help or completions */
 };
 
+/* One option of a table, written OPTION(ID, ...) so that its id and long name come
+ * from the one list (options.h). */
 struct kahu_opt {
-	const char *name;      /* long name without the dashes */
+	enum kahu_opt_id id;
+	const char *name;      /* long name without the dashes: kahu_opt_names.ID */
 	char short_name;       /* 0 when none */
 	const char *argname;   /* NULL for a flag, else what the value is ("FILE") */
 	const char *help;
@@ -31,19 +35,27 @@ struct kahu_opt {
 	const char *def;       /* default value shown in help, or NULL */
 };
 
-#define OPT_END { NULL, 0, NULL, NULL, NULL, 0, NULL }
+#define OPTION(ID, SHORT, ARGNAME, HELP, COMPLETE, FLAGS, DEF) \
+	{ OPT_##ID, kahu_opt_names.ID, SHORT, ARGNAME, HELP, COMPLETE, FLAGS, DEF }
+#define OPT_END { OPT_NONE, NULL, 0, NULL, NULL, NULL, 0, NULL }
 
 struct kahu_ctx;
 
+/* What the dispatcher (cmd_dispatch) does for a command, as git's RUN_SETUP: first the
+ * command's parse stage, so that a bad command line is a usage error before anything
+ * is opened; then what the flags ask for, in this order; then the handler; then it
+ * releases what it set up, also when the handler failed. */
 enum {
-	CMD_CLUSTER = 1 << 0,  /* talks to the cluster (ctx_kube_client, ctx_kube_config) */
+	CMD_CLUSTER = 1 << 0,  /* load the kubeconfig and build the API client (ctx->kcfg,
+				* ctx->kc) from the global flags */
 	CMD_HIDDEN = 1 << 1,
 	CMD_NOUN = 1 << 2,     /* a noun that groups verbs, no handler */
-	/* What the dispatcher does before the handler runs, and undoes after it, as
-	 * git's RUN_SETUP: */
-	CMD_REPO = 1 << 3,     /* open the location (ctx->repo) from the repository flags */
-	CMD_LOCK = 1 << 4,     /* also take its lock (ctx->lock; the purpose is the command's
-				* name; --lock-wait when the command has it) */
+	CMD_REPO = 1 << 3,     /* open the location (ctx->repo) from the repository flags
+				* (ctx->rr, filled in the parse stage) */
+	CMD_WRITE = 1 << 4,    /* open it, and refuse now when it takes no writes
+				* (repo_check_writable) */
+	CMD_LOCK = 1 << 5,     /* open it and take its lock (ctx->lock; the purpose is the
+				* command's name; --lock-wait when the command has it) */
 };
 
 struct kahu_cmd {
@@ -58,6 +70,12 @@ struct kahu_cmd {
 	unsigned flags;
 	/* What completes the positional arguments, as kahu_opt.complete. */
 	const char *args_complete;
+	/* The parse stage, NULL when there is nothing to check: the flags and arguments
+	 * checked and turned into what the handler needs, before anything is set up.  What
+	 * it makes it leaves in *spec (the handler finds it in ctx->spec); the dispatcher
+	 * frees it with spec_free after the handler.  On failure it leaves nothing. */
+	int (*parse)(struct kahu_ctx *ctx, void **spec);
+	void (*spec_free)(void *spec);
 };
 
 /* Parsed values of one invocation. */
@@ -65,13 +83,15 @@ struct opt_value {
 	const struct kahu_opt *opt;
 	int count;             /* times given */
 	char *value;           /* last value */
-	struct strv values;    /* every value (OPT_REPEAT) */
+	struct strv values;    /* every value (OPTF_REPEAT) */
 };
 
 struct kahu_invocation {
 	const struct kahu_cmd *cmd;
 	struct opt_value *vals;  /* one per global option, then one per command option */
 	size_t nvals;
+	struct opt_value *by_id[OPT_NIDS]; /* the same, by option id; NULL: not an option
+					    * of this command */
 	struct strv args;        /* positional arguments */
 	int help;                /* -h/--help was given */
 };
@@ -85,14 +105,16 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 	      struct kahu_invocation *inv);
 void cli_invocation_free(struct kahu_invocation *inv);
 
-/* Option access by long name (global or the command's).  An unknown name is a bug
- * and aborts.  opt_str returns the last value or NULL. */
-const char *inv_str(const struct kahu_invocation *inv, const char *name);
-int inv_count(const struct kahu_invocation *inv, const char *name);
-const struct strv *inv_list(const struct kahu_invocation *inv, const char *name);
+/* Option access by id (global or the command's).  An option the command does not
+ * have is a bug and aborts; inv_has asks first.  inv_str returns the last value or
+ * NULL. */
+int inv_has(const struct kahu_invocation *inv, enum kahu_opt_id id);
+const char *inv_str(const struct kahu_invocation *inv, enum kahu_opt_id id);
+int inv_count(const struct kahu_invocation *inv, enum kahu_opt_id id);
+const struct strv *inv_list(const struct kahu_invocation *inv, enum kahu_opt_id id);
 /* Integer option with bounds; KAHU_EUSAGE with a message when invalid. `*out` keeps
  * its value when the option was not given. */
-int inv_long(const struct kahu_invocation *inv, const char *name, long min, long max,
+int inv_long(const struct kahu_invocation *inv, enum kahu_opt_id id, long min, long max,
 	     long *out);
 
 /* The distinct words that may follow the command words `prefix` (NULL or "": the

@@ -11,7 +11,7 @@
 static void flag_words(const struct kahu_opt *o, struct kbuf *b)
 {
 	for (; o && o->name; o++) {
-		if (o->flags & OPT_HIDDEN)
+		if (o->flags & OPTF_HIDDEN)
 			continue;
 		if (b->len)
 			kbuf_addc(b, ' ');
@@ -40,7 +40,7 @@ static void all_opts(const struct kahu_cmd *const *cmds, const struct kahu_opt *
 			for (size_t i = 0; i < *n; i++)
 				if (strcmp((*out)[i]->name, o->name) == 0)
 					seen = 1;
-			if (seen || (o->flags & OPT_HIDDEN))
+			if (seen || (o->flags & OPTF_HIDDEN))
 				continue;
 			if (*n == cap)
 				*out = xrealloc(*out, (cap *= 2) * sizeof **out);
@@ -243,7 +243,7 @@ static void gen_fish(const struct kahu_cmd *const *cmds, FILE *f)
 		"end\n\n"
 		"complete -c kahu -f\n");
 	for (const struct kahu_opt *o = kahu_global_opts; o->name; o++)
-		if (!(o->flags & OPT_HIDDEN))
+		if (!(o->flags & OPTF_HIDDEN))
 			fish_opt(NULL, o, f);
 	for (size_t i = 0; cmds[i]; i++) {
 		const struct kahu_cmd *c = cmds[i];
@@ -261,7 +261,7 @@ static void gen_fish(const struct kahu_cmd *const *cmds, FILE *f)
 			continue;
 		cond = xasprintf("__kahu_at %s", c->name);
 		for (const struct kahu_opt *o = c->opts; o && o->name; o++)
-			if (!(o->flags & OPT_HIDDEN))
+			if (!(o->flags & OPTF_HIDDEN))
 				fish_opt(cond, o, f);
 		if (c->args_complete && c->args_complete[0] == '@')
 			fprintf(f, "complete -c kahu -n '%s' -a '(kahu __complete %s 2>/dev/null)'\n",

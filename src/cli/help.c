@@ -7,7 +7,7 @@
 static void print_opts(const struct kahu_opt *o, FILE *f)
 {
 	for (; o && o->name; o++) {
-		if (o->flags & OPT_HIDDEN)
+		if (o->flags & OPTF_HIDDEN)
 			continue;
 		struct kbuf left = KBUF_INIT;
 		if (o->short_name)
@@ -20,7 +20,7 @@ static void print_opts(const struct kahu_opt *o, FILE *f)
 		fprintf(f, "  %-34s %s", kbuf_str(&left), o->help);
 		if (o->def)
 			fprintf(f, " (default %s)", o->def);
-		if (o->flags & OPT_REPEAT)
+		if (o->flags & OPTF_REPEAT)
 			fprintf(f, " (repeatable)");
 		fputc('\n', f);
 		kbuf_free(&left);

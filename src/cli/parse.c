@@ -16,21 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct kahu_opt_names kahu_opt_names = {
+#define NAME_(id, name) name,
+	KAHU_OPTIONS(NAME_)
+#undef NAME_
+};
+
 const struct kahu_opt kahu_global_opts[] = {
-	{ "kubeconfig", 0, "FILE", "kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)", "file", 0, NULL },
-	{ "context", 0, "NAME", "kubeconfig context to use", "@context", 0, NULL },
-	{ "namespace", 'n', "NAMESPACE", "namespace for namespaced commands", "@namespace", 0, NULL },
-	{ "config", 0, "FILE", "kahu configuration file (default: $KAHU_CONFIG, then ~/.config/kahu/config.json)", "file", 0, NULL },
-	{ "output", 'o', "FORMAT", "output format: table, json, yaml or name (what each command accepts)", "table json yaml name", 0, NULL },
-	{ "verbose", 'v', NULL, "more output: -v requests and steps, -vv details, -vvv traces", NULL, OPT_COUNT, NULL },
-	{ "quiet", 'q', NULL, "print only errors and the result", NULL, 0, NULL },
-	{ "log-format", 0, "FORMAT", "format of log messages on stderr: text or json", "text json", 0, "text" },
-	{ "no-progress", 0, NULL, "do not show progress on a terminal", NULL, 0, NULL },
-	{ "insecure-skip-tls-verify", 0, NULL, "do not verify the API server's certificate (test clusters only)", NULL, 0, NULL },
-	{ "request-timeout", 0, "SECONDS", "timeout of one API request, its retries and their waits included", NULL, 0, "60" },
-	{ "max-requests", 0, "N", "most API requests in flight at once", NULL, 0, "8" },
-	{ "page-size", 0, "N", "items per page when listing (limit/continue)", NULL, 0, "500" },
-	{ "help", 'h', NULL, "show help for the command", NULL, 0, NULL },
+	OPTION(KUBECONFIG, 0, "FILE", "kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)", "file", 0, NULL),
+	OPTION(CONTEXT, 0, "NAME", "kubeconfig context to use", "@context", 0, NULL),
+	OPTION(NAMESPACE, 'n', "NAMESPACE", "namespace for namespaced commands", "@namespace", 0, NULL),
+	OPTION(CONFIG, 0, "FILE", "kahu configuration file (default: $KAHU_CONFIG, then ~/.config/kahu/config.json)", "file", 0, NULL),
+	OPTION(OUTPUT, 'o', "FORMAT", "output format: table, json, yaml or name (what each command accepts)", "table json yaml name", 0, NULL),
+	OPTION(VERBOSE, 'v', NULL, "more output: -v requests and steps, -vv details, -vvv traces", NULL, OPTF_COUNT, NULL),
+	OPTION(QUIET, 'q', NULL, "print only errors and the result", NULL, 0, NULL),
+	OPTION(LOG_FORMAT, 0, "FORMAT", "format of log messages on stderr: text or json", "text json", 0, "text"),
+	OPTION(NO_PROGRESS, 0, NULL, "do not show progress on a terminal", NULL, 0, NULL),
+	OPTION(INSECURE_SKIP_TLS_VERIFY, 0, NULL, "do not verify the API server's certificate (test clusters only)", NULL, 0, NULL),
+	OPTION(REQUEST_TIMEOUT, 0, "SECONDS", "timeout of one API request, its retries and their waits included", NULL, 0, "60"),
+	OPTION(MAX_REQUESTS, 0, "N", "most API requests in flight at once", NULL, 0, "8"),
+	OPTION(PAGE_SIZE, 0, "N", "items per page when listing (limit/continue)", NULL, 0, "500"),
+	OPTION(HELP, 'h', NULL, "show help for the command", NULL, 0, NULL),
 	OPT_END
 };
 
@@ -178,7 +184,7 @@ static int unknown_option(const struct kahu_cmd *cmd, const char *arg)
 	const struct kahu_opt *sets[2] = { kahu_global_opts, cmd ? cmd->opts : NULL };
 	for (int s = 0; s < 2; s++) {
 		for (const struct kahu_opt *o = sets[s]; o && o->name; o++) {
-			if (o->flags & OPT_HIDDEN)
+			if (o->flags & OPTF_HIDDEN)
 				continue;
 			if (!is_close(typed, o->name))
 				continue;
@@ -296,6 +302,15 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 	for (size_t i = 0; i < inv->nvals; i++) {
 		const struct kahu_opt *o = i < ng ? &kahu_global_opts[i] : &cmd->opts[i - ng];
 		inv->vals[i].opt = o;
+		/* A bug in the tables. */
+		int bad_id = o->id <= OPT_NONE || o->id >= OPT_NIDS;
+		if (bad_id || inv->by_id[o->id]) {
+			rc = kahu_error_set(KAHU_EINTERNAL, "option table of \"%s\": --%s %s",
+					    cmd ? cmd->name : "kahu", o->name,
+					    bad_id ? "has no id" : "is there twice");
+			goto out;
+		}
+		inv->by_id[o->id] = &inv->vals[i];
 		longopts[i].name = o->name;
 		longopts[i].has_arg = o->argname ? required_argument : no_argument;
 		longopts[i].val = 0x100 + (int)i;
@@ -353,7 +368,7 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 	}
 	for (int i = optind; i < n; i++)
 		strv_push(&inv->args, rest.v[i]);
-	if (inv_count(inv, "help"))
+	if (inv_count(inv, OPT_HELP))
 		inv->help = 1;
 
 	if (cmd && !inv->help && !(cmd->flags & CMD_NOUN)) {
@@ -370,7 +385,7 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 					    inv->args.v[cmd->max_args]);
 			goto out;
 		}
-		const char *fmt = inv_str(inv, "output");
+		const char *fmt = inv_str(inv, OPT_OUTPUT);
 		if (fmt) {
 			int ok = 0;
 			if (cmd->outputs) {
@@ -387,7 +402,7 @@ int cli_parse(const struct kahu_cmd *const *cmds, int argc, char **argv,
 				goto out;
 			}
 		}
-		const char *lf = inv_str(inv, "log-format");
+		const char *lf = inv_str(inv, OPT_LOG_FORMAT);
 		if (lf && strcmp(lf, "text") && strcmp(lf, "json")) {
 			rc = kahu_error_set(KAHU_EUSAGE, "--log-format must be text or json, not \"%s\"", lf);
 			goto out;
@@ -412,42 +427,48 @@ void cli_invocation_free(struct kahu_invocation *inv)
 	memset(inv, 0, sizeof *inv);
 }
 
-static const struct opt_value *lookup(const struct kahu_invocation *inv, const char *name)
+static const struct opt_value *lookup(const struct kahu_invocation *inv, enum kahu_opt_id id)
 {
-	for (size_t i = 0; i < inv->nvals; i++)
-		if (strcmp(inv->vals[i].opt->name, name) == 0)
-			return &inv->vals[i];
-	fprintf(stderr, "kahu: internal error: no option --%s for \"%s\"\n", name,
-		inv->cmd ? inv->cmd->name : "kahu");
+	const struct opt_value *v = id > OPT_NONE && id < OPT_NIDS ? inv->by_id[id] : NULL;
+	if (v)
+		return v;
+	fprintf(stderr, "kahu: internal error: option id %d is not an option of \"%s\"\n",
+		(int)id, inv->cmd ? inv->cmd->name : "kahu");
 	abort();
 }
 
-const char *inv_str(const struct kahu_invocation *inv, const char *name)
+int inv_has(const struct kahu_invocation *inv, enum kahu_opt_id id)
 {
-	return lookup(inv, name)->value;
+	return id > OPT_NONE && id < OPT_NIDS && inv->by_id[id];
 }
 
-int inv_count(const struct kahu_invocation *inv, const char *name)
+const char *inv_str(const struct kahu_invocation *inv, enum kahu_opt_id id)
 {
-	return lookup(inv, name)->count;
+	return lookup(inv, id)->value;
 }
 
-const struct strv *inv_list(const struct kahu_invocation *inv, const char *name)
+int inv_count(const struct kahu_invocation *inv, enum kahu_opt_id id)
 {
-	return &lookup(inv, name)->values;
+	return lookup(inv, id)->count;
 }
 
-int inv_long(const struct kahu_invocation *inv, const char *name, long min, long max, long *out)
+const struct strv *inv_list(const struct kahu_invocation *inv, enum kahu_opt_id id)
 {
-	const char *s = inv_str(inv, name);
+	return &lookup(inv, id)->values;
+}
+
+int inv_long(const struct kahu_invocation *inv, enum kahu_opt_id id, long min, long max, long *out)
+{
+	const struct opt_value *v = lookup(inv, id);
+	const char *s = v->value;
 	if (!s)
 		return 0;
 	char *end;
 	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
+	long n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < min || n > max)
 		return kahu_error_set(KAHU_EUSAGE, "--%s must be a whole number from %ld to %ld, not \"%s\"",
-				      name, min, max, s);
-	*out = v;
+				      v->opt->name, min, max, s);
+	*out = n;
 	return 0;
 }

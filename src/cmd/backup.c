@@ -144,75 +144,95 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 	}
 }
 
-static int run_backup_create(struct kahu_ctx *ctx)
+/* What backup create runs, from its command line. */
+struct create_spec {
+	struct backup_run_spec rs;
+	struct run_repo rr;
+	struct kahu_scope *scope;
+	json_t *labels;
+};
+
+static void create_spec_free(void *p)
+{
+	struct create_spec *s = p;
+	scope_free(s->scope);
+	json_decref(s->labels);
+	free(s);
+}
+
+static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
 	const char *name = inv->args.v[0];
-	struct kahu_scope *scope = NULL;
-	struct kube_client *kc;
-	struct kube_config *kcfg;
-	struct run_repo rr;
-	struct backup_run_result res = { 0 };
-	json_t *labels = NULL;
 	long parallel = 4, level = 3, page = 500;
 	int64_t ttl = 720 * 3600;
 	enum backup_kind kind = BACKUP_FULL;
 	int rc;
 
-	int nkinds = (inv_count(inv, "full") > 0) + (inv_count(inv, "incremental") > 0) +
-		     (inv_count(inv, "differential") > 0);
+	int nkinds = (inv_count(inv, OPT_FULL) > 0) + (inv_count(inv, OPT_INCREMENTAL) > 0) +
+		     (inv_count(inv, OPT_DIFFERENTIAL) > 0);
 	if (nkinds > 1)
 		return kahu_error_set(KAHU_EUSAGE, "--full, --incremental and --differential exclude each other");
-	if (inv_count(inv, "incremental"))
+	if (inv_count(inv, OPT_INCREMENTAL))
 		kind = BACKUP_INCREMENTAL;
-	if (inv_count(inv, "differential"))
+	if (inv_count(inv, OPT_DIFFERENTIAL))
 		kind = BACKUP_DIFFERENTIAL;
-	if (inv_str(inv, "parent") && kind == BACKUP_FULL)
+	if (inv_str(inv, OPT_PARENT) && kind == BACKUP_FULL)
 		return kahu_error_set(KAHU_EUSAGE, "--parent needs --incremental or --differential");
+	struct create_spec *s = xcalloc(1, sizeof *s);
 	if ((rc = repo_valid_name(name)) < 0 ||
-	    (rc = inv_long(inv, "parallel", 1, 64, &parallel)) < 0 ||
-	    (rc = inv_long(inv, "compression-level", 1, 19, &level)) < 0 ||
-	    (rc = inv_long(inv, "page-size", 1, 100000, &page)) < 0 ||
-	    (inv_str(inv, "ttl") && (rc = duration_parse(inv_str(inv, "ttl"), "--ttl", &ttl)) < 0) ||
-	    (rc = parse_labels(inv_list(inv, "labels"), &labels)) < 0 ||
-	    (rc = scope_from_flags(inv, &scope)) < 0 ||
-	    (rc = cmd_run_repo(ctx, &rr)) < 0 ||
-	    (rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &kcfg)) < 0)
-		goto out;
-
-	struct backup_run_spec rs = {
+	    (rc = inv_long(inv, OPT_PARALLEL, 1, 64, &parallel)) < 0 ||
+	    (rc = inv_long(inv, OPT_COMPRESSION_LEVEL, 1, 19, &level)) < 0 ||
+	    (rc = inv_long(inv, OPT_PAGE_SIZE, 1, 100000, &page)) < 0 ||
+	    (inv_str(inv, OPT_TTL) && (rc = duration_parse(inv_str(inv, OPT_TTL), "--ttl", &ttl)) < 0) ||
+	    (rc = parse_labels(inv_list(inv, OPT_LABELS), &s->labels)) < 0 ||
+	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
+	    (rc = cmd_run_repo(ctx, &s->rr)) < 0) {
+		create_spec_free(s);
+		return rc;
+	}
+	s->rs = (struct backup_run_spec){
 		.name = name,
-		.scope = scope,
+		.scope = s->scope,
 		.kind = kind,
-		.parent = inv_str(inv, "parent"),
+		.parent = inv_str(inv, OPT_PARENT),
 		.parallel = (int)parallel,
 		.page_size = page,
 		.compression_level = (int)level,
 		.ttl_seconds = ttl,
-		.labels = labels,
-		.dry_run = inv_count(inv, "dry-run") > 0,
-		.no_encryption = inv_count(inv, "no-encryption") > 0,
-		.kc = kc,
-		.server = kcfg->server,
-		.context = kcfg->context_name,
-		.repo = &rr,
+		.labels = s->labels,
+		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
+		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
+		.repo = &s->rr,
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
-		.ud = ctx,
 	};
-	rc = backup_run(&rs, &res);
+	*out = s;
+	return 0;
+}
+
+/* CMD_CLUSTER: ctx->kc and ctx->kcfg are there. */
+static int run_backup_create(struct kahu_ctx *ctx)
+{
+	struct create_spec *s = ctx->spec;
+	struct backup_run_result res = { 0 };
+	int rc;
+
+	s->rs.kc = ctx->kc;
+	s->rs.server = ctx->kcfg->server;
+	s->rs.context = ctx->kcfg->context_name;
+	s->rs.ud = ctx;
+	rc = backup_run(&s->rs, &res);
 	if (!res.have_outcome)
 		goto out;
-	if (rs.dry_run)
-		print_plan(ctx, &res.out, name);
+	if (s->rs.dry_run)
+		print_plan(ctx, &res.out, s->rs.name);
 	else
-		print_backup(ctx, &rs, &res);
+		print_backup(ctx, &s->rs, &res);
 	if (rc == KAHU_EFAIL || rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
 out:
 	backup_run_result_free(&res);
-	scope_free(scope);
-	json_decref(labels);
 	return rc;
 }
 
@@ -269,17 +289,31 @@ static int list_cb(void *ud, const struct repo_backup *b)
 	return 0;
 }
 
+/* --selector, parsed: the spec of list and delete. */
+static int parse_selector(struct kahu_ctx *ctx, void **out)
+{
+	const char *text = inv_str(ctx->inv, OPT_SELECTOR);
+	struct labelsel *sel = NULL;
+	int rc;
+	if (text && (rc = labelsel_parse(text, &sel)) < 0)
+		return rc;
+	*out = sel;
+	return 0;
+}
+
+static void selector_free(void *sel)
+{
+	labelsel_free(sel);
+}
+
+/* CMD_REPO */
 static int run_backup_list(struct kahu_ctx *ctx)
 {
-	struct repo *repo = NULL;
-	struct list_ctx lc = { .items = json_array() };
+	struct repo *repo = ctx->repo;
+	struct list_ctx lc = { .items = json_array(), .sel = ctx->spec };
 	int rc;
 
-	if (inv_str(ctx->inv, "selector") && (rc = labelsel_parse(inv_str(ctx->inv, "selector"), &lc.sel)) < 0)
-		goto out;
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0)
-		goto out;
-	lc.keyed = cmd_repo_keyed(ctx, repo);
+	lc.keyed = run_repo_keyed(&ctx->rr, repo);
 	if ((rc = repo_list_backups(repo, list_cb, &lc)) < 0)
 		goto out;
 
@@ -344,9 +378,7 @@ static int run_backup_list(struct kahu_ctx *ctx)
 	}
 	}
 out:
-	labelsel_free(lc.sel);
 	json_decref(lc.items);
-	repo_close(repo);
 	return rc;
 }
 
@@ -452,25 +484,27 @@ static int remove_doomed(struct repo *repo, struct catalog *c, int dry, const ch
 
 /* ---- backup delete ---- */
 
+static int parse_backup_delete(struct kahu_ctx *ctx, void **out)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	if ((inv->args.n > 0) + (inv_count(inv, OPT_ALL) > 0) + (inv_str(inv, OPT_SELECTOR) != NULL) != 1)
+		return kahu_error_set(KAHU_EUSAGE, "name the backups to delete, or give --all or --selector (one of them)");
+	return parse_selector(ctx, out);
+}
+
+/* CMD_LOCK | CMD_WRITE */
 static int run_backup_delete(struct kahu_ctx *ctx)
 {
 	const struct kahu_invocation *inv = ctx->inv;
-	int all = inv_count(inv, "all") > 0, cascade = inv_count(inv, "cascade") > 0;
-	const char *selector = inv_str(inv, "selector");
-	struct labelsel *sel = NULL;
-	struct repo *repo = NULL;
-	struct store_lock *lock = NULL;
+	int all = inv_count(inv, OPT_ALL) > 0, cascade = inv_count(inv, OPT_CASCADE) > 0;
+	struct labelsel *sel = ctx->spec;
+	struct repo *repo = ctx->repo;
 	struct catalog cat = { 0 };
 	struct strv deps = STRV_INIT;
 	const struct kahu_key *key = NULL;
 	int rc;
 
-	if ((inv->args.n > 0) + all + (selector != NULL) != 1)
-		return kahu_error_set(KAHU_EUSAGE, "name the backups to delete, or give --all or --selector (one of them)");
-	if (selector && (rc = labelsel_parse(selector, &sel)) < 0)
-		return rc;
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
-	    (rc = cmd_repo_lock(ctx, repo, "backup delete", &lock)) < 0 || (rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
+	if ((rc = repo_list_backups(repo, cat_cb, &cat)) < 0)
 		goto out;
 	for (size_t i = 0; i < inv->args.n; i++) {
 		struct cat_entry *e = cat_find(&cat, inv->args.v[i]);
@@ -485,7 +519,7 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 	 * authenticated: whoever can write to the location must not be able to make a
 	 * backup match (or a forged manifest pass for one).  That needs the key wherever
 	 * there is one. */
-	if (sel && cmd_repo_keyed(ctx, repo) && (rc = repo_key(repo, &key)) < 0) {
+	if (sel && run_repo_keyed(&ctx->rr, repo) && (rc = repo_key(repo, &key)) < 0) {
 		kahu_error_wrap(rc, "backup delete --selector matches labels of authenticated manifests only, "
 				"and needs the key of location %s for that", repo_location(repo)->name);
 		goto out;
@@ -540,17 +574,13 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 			       repo_location(repo)->name);
 	strv_free(&names);
 	free(list);
-	rc = confirm(what, inv_count(inv, "yes") > 0);
+	rc = confirm(what, inv_count(inv, OPT_YES) > 0);
 	free(what);
 	if (rc == 0)
 		rc = remove_doomed(repo, &cat, 0, "deleted");
 out:
-	if (lock && repo_unlock(lock) < 0 && rc == 0)
-		rc = kahu_error_code();
 	strv_free(&deps);
 	catalog_free(&cat);
-	labelsel_free(sel);
-	repo_close(repo);
 	return rc;
 }
 
@@ -601,26 +631,35 @@ static void prune_list_free(struct prune_list *pl)
 }
 
 
-static int run_backup_prune(struct kahu_ctx *ctx)
+static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
 	struct retention_policy pol = RETENTION_POLICY_NONE;
-	int dry = inv_count(inv, "dry-run") > 0;
-	struct repo *repo = NULL;
-	struct store_lock *lock = NULL;
+	int rc;
+	if ((rc = inv_long(inv, OPT_KEEP_LAST, 0, 100000, &pol.last)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_DAILY, 0, 100000, &pol.daily)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_WEEKLY, 0, 100000, &pol.weekly)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_MONTHLY, 0, 100000, &pol.monthly)) < 0)
+		return rc;
+	struct retention_policy *p = xmalloc(sizeof *p);
+	*p = pol;
+	*out = p;
+	return 0;
+}
+
+/* CMD_LOCK | CMD_WRITE */
+static int run_backup_prune(struct kahu_ctx *ctx)
+{
+	const struct retention_policy *pol = ctx->spec;
+	int dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0;
+	struct repo *repo = ctx->repo;
 	const struct kahu_key *key = NULL;
 	struct prune_list pl = { 0 };
 	struct retention_entry *ent = NULL;
 	struct strv untrusted = STRV_INIT;
 	int rc, forged = 0;
 
-	if ((rc = inv_long(inv, "keep-last", 0, 100000, &pol.last)) < 0 ||
-	    (rc = inv_long(inv, "keep-daily", 0, 100000, &pol.daily)) < 0 ||
-	    (rc = inv_long(inv, "keep-weekly", 0, 100000, &pol.weekly)) < 0 ||
-	    (rc = inv_long(inv, "keep-monthly", 0, 100000, &pol.monthly)) < 0)
-		return rc;
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = repo_check_writable(repo)) < 0 ||
-	    (rc = cmd_repo_lock(ctx, repo, "backup prune", &lock)) < 0 || (rc = repo_list_backups(repo, prune_cb, &pl)) < 0)
+	if ((rc = repo_list_backups(repo, prune_cb, &pl)) < 0)
 		goto out;
 
 	/* Expiry, status and times are trusted once the manifest is authenticated: that
@@ -659,7 +698,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		e->parent = it->m->parent;
 		e->base = it->m->base;
 	}
-	retention_decide(ent, pl.n, &pol, time(NULL));
+	retention_decide(ent, pl.n, pol, time(NULL));
 	for (size_t i = 0; i < pl.n; i++)
 		if (!ent[i].remove && ent[i].why == RET_KEEP_NEEDED)
 			log_info("keeping %s: %s builds on it", ent[i].name, ent[ent[i].needed_by].name);
@@ -697,40 +736,37 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		free(list);
 	}
 out:
-	if (lock && repo_unlock(lock) < 0 && rc == 0)
-		rc = kahu_error_code();
 	free(ent);
 	strv_free(&untrusted);
 	prune_list_free(&pl);
-	repo_close(repo);
 	return rc;
 }
 
 /* ---- tables ---- */
 
 #define SCOPE_OPTS \
-	{ "include-namespaces", 0, "NS,…", "namespaces to include (globs: *, ?, [..]; default all)", "@namespace", 0, NULL }, \
-	{ "exclude-namespaces", 0, "NS,…", "namespaces to leave out (globs); an exclude wins over an include", "@namespace", 0, NULL }, \
-	{ "include-resources", 0, "TYPE,…", "resource types to include: plural, type.group, Kind or short name (default all)", NULL, 0, NULL }, \
-	{ "exclude-resources", 0, "TYPE,…", "resource types to leave out", NULL, 0, NULL }, \
-	{ "include-cluster-resources", 0, "auto|true|false", "cluster-scoped objects: auto keeps all without a namespace filter, else only what included items need", "auto true false", 0, "auto" }, \
-	{ "selector", 'l', "SELECTOR", "only objects whose labels match (a=b, a!=b, a in (x,y), !a …)", NULL, 0, NULL }, \
-	{ "or-selector", 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL }, \
-	{ "include-names", 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL }, \
-	{ "exclude-names", 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL }
+	OPTION(INCLUDE_NAMESPACES, 0, "NS,…", "namespaces to include (globs: *, ?, [..]; default all)", "@namespace", 0, NULL), \
+	OPTION(EXCLUDE_NAMESPACES, 0, "NS,…", "namespaces to leave out (globs); an exclude wins over an include", "@namespace", 0, NULL), \
+	OPTION(INCLUDE_RESOURCES, 0, "TYPE,…", "resource types to include: plural, type.group, Kind or short name (default all)", NULL, 0, NULL), \
+	OPTION(EXCLUDE_RESOURCES, 0, "TYPE,…", "resource types to leave out", NULL, 0, NULL), \
+	OPTION(INCLUDE_CLUSTER_RESOURCES, 0, "auto|true|false", "cluster-scoped objects: auto keeps all without a namespace filter, else only what included items need", "auto true false", 0, "auto"), \
+	OPTION(SELECTOR, 'l', "SELECTOR", "only objects whose labels match (a=b, a!=b, a in (x,y), !a …)", NULL, 0, NULL), \
+	OPTION(OR_SELECTOR, 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL), \
+	OPTION(INCLUDE_NAMES, 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL), \
+	OPTION(EXCLUDE_NAMES, 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL)
 
 static const struct kahu_opt create_opts[] = {
 	SCOPE_OPTS,
-	{ "ttl", 0, "DURATION", "how long the backup is kept before prune removes it (0: forever)", NULL, 0, "720h" },
-	{ "labels", 0, "KEY=VALUE,…", "labels of the backup (for list -l and delete -l)", NULL, OPT_REPEAT, NULL },
-	{ "full", 0, NULL, "a full backup (the default)", NULL, 0, NULL },
-	{ "incremental", 0, NULL, "store only what changed since the newest backup of the same scope", NULL, 0, NULL },
-	{ "differential", 0, NULL, "store only what changed since the newest full backup of the same scope", NULL, 0, NULL },
-	{ "parent", 0, "BACKUP", "the backup an incremental or differential backup is based on", "@backup", 0, NULL },
-	{ "parallel", 0, "N", "resource types listed at once", NULL, 0, "4" },
-	{ "compression-level", 0, "N", "zstd level, 1 (fast) to 19 (small)", NULL, 0, "3" },
-	{ "dry-run", 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL },
-	{ "no-encryption", 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL },
+	OPTION(TTL, 0, "DURATION", "how long the backup is kept before prune removes it (0: forever)", NULL, 0, "720h"),
+	OPTION(LABELS, 0, "KEY=VALUE,…", "labels of the backup (for list -l and delete -l)", NULL, OPTF_REPEAT, NULL),
+	OPTION(FULL, 0, NULL, "a full backup (the default)", NULL, 0, NULL),
+	OPTION(INCREMENTAL, 0, NULL, "store only what changed since the newest backup of the same scope", NULL, 0, NULL),
+	OPTION(DIFFERENTIAL, 0, NULL, "store only what changed since the newest full backup of the same scope", NULL, 0, NULL),
+	OPTION(PARENT, 0, "BACKUP", "the backup an incremental or differential backup is based on", "@backup", 0, NULL),
+	OPTION(PARALLEL, 0, "N", "resource types listed at once", NULL, 0, "4"),
+	OPTION(COMPRESSION_LEVEL, 0, "N", "zstd level, 1 (fast) to 19 (small)", NULL, 0, "3"),
+	OPTION(DRY_RUN, 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL),
+	OPTION(NO_ENCRYPTION, 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -739,16 +775,16 @@ static const struct kahu_opt create_opts[] = {
 };
 
 static const struct kahu_opt list_opts[] = {
-	{ "selector", 'l', "SELECTOR", "only backups whose labels match", NULL, 0, NULL },
+	OPTION(SELECTOR, 'l', "SELECTOR", "only backups whose labels match", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	OPT_END
 };
 
 static const struct kahu_opt delete_opts[] = {
-	{ "all", 0, NULL, "delete every backup on the location", NULL, 0, NULL },
-	{ "selector", 'l', "SELECTOR", "delete the backups whose labels match", NULL, 0, NULL },
-	{ "cascade", 0, NULL, "also delete the incremental and differential backups built on them", NULL, 0, NULL },
-	{ "yes", 'y', NULL, "do not ask for confirmation", NULL, 0, NULL },
+	OPTION(ALL, 0, NULL, "delete every backup on the location", NULL, 0, NULL),
+	OPTION(SELECTOR, 'l', "SELECTOR", "delete the backups whose labels match", NULL, 0, NULL),
+	OPTION(CASCADE, 0, NULL, "also delete the incremental and differential backups built on them", NULL, 0, NULL),
+	OPTION(YES, 'y', NULL, "do not ask for confirmation", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -757,11 +793,11 @@ static const struct kahu_opt delete_opts[] = {
 };
 
 static const struct kahu_opt prune_opts[] = {
-	{ "keep-last", 0, "N", "keep the N newest backups (Failed ones do not count)", NULL, 0, NULL },
-	{ "keep-daily", 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL },
-	{ "keep-weekly", 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL },
-	{ "keep-monthly", 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL },
-	{ "dry-run", 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL },
+	OPTION(KEEP_LAST, 0, "N", "keep the N newest backups (Failed ones do not count)", NULL, 0, NULL),
+	OPTION(KEEP_DAILY, 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL),
+	OPTION(KEEP_WEEKLY, 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL),
+	OPTION(KEEP_MONTHLY, 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL),
+	OPTION(DRY_RUN, 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -776,7 +812,10 @@ const struct kahu_cmd cmd_backup_delete_entry = {
 	.max_args = -1,
 	.summary = "Delete backups (asks first unless --yes; keeps backup chains whole)",
 	.opts = delete_opts,
+	.parse = parse_backup_delete,
 	.run = run_backup_delete,
+	.spec_free = selector_free,
+	.flags = CMD_LOCK | CMD_WRITE,
 	.args_complete = "@backup",
 };
 
@@ -787,7 +826,10 @@ const struct kahu_cmd cmd_backup_prune_entry = {
 	.max_args = 0,
 	.summary = "Remove expired backups (or those no --keep-* policy keeps) and leftovers of interrupted runs",
 	.opts = prune_opts,
+	.parse = parse_backup_prune,
 	.run = run_backup_prune,
+	.spec_free = free,
+	.flags = CMD_LOCK | CMD_WRITE,
 };
 
 const struct kahu_cmd cmd_backup_entry = {
@@ -804,7 +846,9 @@ const struct kahu_cmd cmd_backup_create_entry = {
 	.summary = "Back up the cluster's resources into an encrypted, compressed archive",
 	.outputs = "table json yaml name",
 	.opts = create_opts,
+	.parse = parse_backup_create,
 	.run = run_backup_create,
+	.spec_free = create_spec_free,
 	.flags = CMD_CLUSTER,
 };
 
@@ -816,5 +860,8 @@ const struct kahu_cmd cmd_backup_list_entry = {
 	.summary = "List the backups on a location (no key needed)",
 	.outputs = "table json yaml name",
 	.opts = list_opts,
+	.parse = parse_selector,
 	.run = run_backup_list,
+	.spec_free = selector_free,
+	.flags = CMD_REPO,
 };

@@ -38,7 +38,7 @@ static int open_metadata_common(const struct kahu_ctx *ctx, struct repo *repo, c
 {
 	int rc;
 	memset(op, 0, sizeof *op);
-	if ((rc = backup_read_trusted(ctx, repo, name, &op->m)) < 0)
+	if ((rc = run_read_trusted(&ctx->rr, repo, name, &op->m)) < 0)
 		return rc;
 	if (op->m->encrypted && (rc = repo_key(repo, &op->key)) < 0)
 		return rc;
@@ -98,20 +98,21 @@ static int member_real_name(struct bundle_reader *br, char **out)
 	return rc;
 }
 
+/* CMD_REPO */
 static int run_backup_describe(struct kahu_ctx *ctx)
 {
-	struct repo *repo = NULL;
+	struct repo *repo = ctx->repo;
 	struct opened op;
 	struct bundle_entry e;
 	json_t *spec = NULL;
-	int details = inv_count(ctx->inv, "details") > 0;
+	int details = inv_count(ctx->inv, OPT_DETAILS) > 0;
 	json_t *items = details ? json_object() : NULL;
 	const char *name = ctx->inv->args.v[0];
 	int rc, encrypted = 0;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
 
 	memset(&op, 0, sizeof op);
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
+	if ((rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
 	encrypted = op.m->encrypted;
 	snprintf(key_id, sizeof key_id, "%s", op.m->key_id);
@@ -230,7 +231,6 @@ out:
 	close_metadata(&op, 0);
 	json_decref(spec);
 	json_decref(items);
-	repo_close(repo);
 	return rc;
 }
 
@@ -244,21 +244,27 @@ static int write_out(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+static int parse_backup_download(struct kahu_ctx *ctx, void **spec)
+{
+	(void)spec;
+	if (inv_str(ctx->inv, OPT_FILE) && inv_str(ctx->inv, OPT_EXTRACT))
+		return kahu_error_set(KAHU_EUSAGE, "-o/--file and --extract exclude each other");
+	return 0;
+}
+
+/* CMD_REPO */
 static int run_backup_download(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
-	const char *file = inv_str(ctx->inv, "file");
-	const char *dir = inv_str(ctx->inv, "extract");
-	struct repo *repo = NULL;
+	const char *file = inv_str(ctx->inv, OPT_FILE);
+	const char *dir = inv_str(ctx->inv, OPT_EXTRACT);
+	struct repo *repo = ctx->repo;
 	struct opened op;
 	char *tmp = NULL, *target = NULL;
-	int fd = -1, rc;
+	int fd, rc;
 
 	memset(&op, 0, sizeof op);
-	if (file && dir)
-		return kahu_error_set(KAHU_EUSAGE, "-o/--file and --extract exclude each other");
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = (dir ? open_metadata : open_metadata_source)(ctx, repo, name, &op)) < 0)
+	if ((rc = (dir ? open_metadata : open_metadata_source)(ctx, repo, name, &op)) < 0)
 		goto out;
 	if (dir) {
 		struct bundle_extract_stats es = { 0 };
@@ -273,60 +279,47 @@ static int run_backup_download(struct kahu_ctx *ctx)
 		printf(".\n");
 		goto out;
 	}
-	/* The tar file: written to a temporary name beside the target, renamed when the
-	 * whole bundle verified, so a bad backup never leaves a plausible file behind. */
-	target = xstrdup(file ? file : "");
-	if (!file) {
-		free(target);
-		target = xasprintf("%s.tar", name);
-	}
-	tmp = xasprintf("%s.part.XXXXXX", target);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot create %s: %s", tmp, strerror(errno));
+	/* The tar file: written to a private temporary file beside the target, put in its
+	 * place when the whole bundle verified, so a bad backup never leaves a plausible
+	 * file behind. */
+	target = file ? xstrdup(file) : xasprintf("%s.tar", name);
+	if ((fd = kahu_tmpfile_beside(target, ".part.", "the downloaded tar", &tmp)) < 0) {
+		rc = fd;
 		goto out;
 	}
 	/* The tar is the bundle's plaintext: no tar parsing needed. */
 	rc = bread_unpack(op.b, op.key, write_out, &fd);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	fd = -1;
-	if (rc == 0 && rename(tmp, target) != 0)
-		rc = kahu_error_set(KAHU_EIO, "cannot rename %s to %s: %s", tmp, target, strerror(errno));
+	if (rc == 0)
+		rc = kahu_tmpfile_commit(fd, tmp, target);
+	else
+		kahu_tmpfile_discard(fd, tmp);
 	if (rc < 0) {
-		unlink(tmp);
 		kahu_error_wrap(rc, "download of backup %s failed, nothing was written", name);
 		goto out;
 	}
 	fprintf(stderr, "Backup %s downloaded to %s (the decrypted tar: it holds Secrets in the clear, mode 0600).\n",
 		name, target);
 out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	close_metadata(&op, 0);
 	free(tmp);
 	free(target);
-	repo_close(repo);
 	return rc;
 }
 
 /* ---- verify ---- */
 
+/* CMD_REPO */
 static int run_backup_verify(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
-	struct repo *repo = NULL;
+	struct repo *repo = ctx->repo;
 	struct opened op;
 	struct bundle_entry e;
 	long members = 0;
 	int rc;
 
 	memset(&op, 0, sizeof op);
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = open_metadata(ctx, repo, name, &op)) < 0)
+	if ((rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
 	int encrypted = op.m->encrypted;
 	/* Every member is read through, so every chunk is authenticated; each object is
@@ -379,7 +372,6 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 		       "authenticated: it is not encrypted, its manifest carries no MAC.\n", name, members);
 out:
 	close_metadata(&op, 0);
-	repo_close(repo);
 	return rc;
 }
 
@@ -393,16 +385,17 @@ static int to_stdout(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+/* CMD_REPO */
 static int run_backup_logs(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
-	struct repo *repo = NULL;
+	struct repo *repo = ctx->repo;
 	struct manifest *m = NULL;
 	const struct kahu_key *key = NULL;
 	struct bread *b = NULL;
 	int rc;
 
-	if ((rc = cmd_open_repo(ctx, 0, &repo)) < 0 || (rc = backup_read_trusted(ctx, repo, name, &m)) < 0)
+	if ((rc = run_read_trusted(&ctx->rr, repo, name, &m)) < 0)
 		goto out;
 	if (m->encrypted && (rc = repo_key(repo, &key)) < 0)
 		goto out;
@@ -416,14 +409,13 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 out:
 	bread_free(b);
 	manifest_free(m);
-	repo_close(repo);
 	return rc;
 }
 
 /* ---- tables ---- */
 
 static const struct kahu_opt describe_opts[] = {
-	{ "details", 0, NULL, "also list every item, by type", NULL, 0, NULL },
+	OPTION(DETAILS, 0, NULL, "also list every item, by type", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -432,8 +424,8 @@ static const struct kahu_opt describe_opts[] = {
 };
 
 static const struct kahu_opt download_opts[] = {
-	{ "file", 'o', "FILE", "where to write the decrypted tar (default NAME.tar)", "file", 0, NULL },
-	{ "extract", 0, "DIR", "extract the backup's files into DIR instead (safe: no absolute paths, no .., no links)", "dir", 0, NULL },
+	OPTION(FILE, 'o', "FILE", "where to write the decrypted tar (default NAME.tar)", "file", 0, NULL),
+	OPTION(EXTRACT, 0, "DIR", "extract the backup's files into DIR instead (safe: no absolute paths, no .., no links)", "dir", 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -445,23 +437,26 @@ const struct kahu_cmd cmd_backup_describe_entry = {
 	.name = "backup describe", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Show a backup's scope, results and warnings per type (needs the key)",
 	.outputs = "table json yaml", .opts = describe_opts, .run = run_backup_describe,
-	.args_complete = "@backup",
+	.flags = CMD_REPO, .args_complete = "@backup",
 };
 
 const struct kahu_cmd cmd_backup_download_entry = {
 	.name = "backup download", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Write a backup's decrypted tar to a file, or extract it into a directory",
-	.opts = download_opts, .run = run_backup_download, .args_complete = "@backup",
+	.opts = download_opts, .parse = parse_backup_download, .run = run_backup_download,
+	.flags = CMD_REPO, .args_complete = "@backup",
 };
 
 const struct kahu_cmd cmd_backup_verify_entry = {
 	.name = "backup verify", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Check a backup: the manifest's MAC, every object's hash, every chunk's authentication",
-	.opts = cmd_repo_read_opts, .run = run_backup_verify, .args_complete = "@backup",
+	.opts = cmd_repo_read_opts, .run = run_backup_verify, .flags = CMD_REPO,
+	.args_complete = "@backup",
 };
 
 const struct kahu_cmd cmd_backup_logs_entry = {
 	.name = "backup logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print the log a backup stored with itself (JSON lines)",
-	.opts = cmd_repo_read_opts, .run = run_backup_logs, .args_complete = "@backup",
+	.opts = cmd_repo_read_opts, .run = run_backup_logs, .flags = CMD_REPO,
+	.args_complete = "@backup",
 };

@@ -120,10 +120,11 @@ static void print_table(json_t *rep, int nlistable, int ntypes)
 	}
 }
 
+/* CMD_CLUSTER */
 static int run_cluster_check(struct kahu_ctx *ctx)
 {
-	struct kube_config *cfg;
-	struct kube_client *kc;
+	struct kube_config *cfg = ctx->kcfg;
+	struct kube_client *kc = ctx->kc;
 	struct kube_discovery *d = NULL;
 	struct list_check lc = { 0 };
 	struct kahu_scope *scope = NULL;
@@ -131,8 +132,6 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	json_t *rep = NULL;
 	int rc, nlistable = 0;
 
-	if ((rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = ctx_kube_config(ctx, &cfg)) < 0)
-		return rc;
 	if ((rc = kube_discover(kc, &d)) < 0)
 		return kahu_error_wrap(rc, "cannot use the cluster at %s", cfg->server);
 
@@ -140,7 +139,7 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 	json_object_set_new(rep, "server", json_string(cfg->server));
 	json_object_set_new(rep, "serverVersion", json_string(d->server_version ? d->server_version : "unknown"));
 	json_object_set_new(rep, "context", json_string(cfg->context_name ? cfg->context_name : ""));
-	if (inv_str(ctx->inv, "namespace"))
+	if (inv_str(ctx->inv, OPT_NAMESPACE))
 		json_object_set_new(rep, "namespace", json_string(cfg->namespace));
 	json_t *user = whoami(kc);
 	json_object_set_new(rep, "user", user ? user : json_null());
@@ -171,10 +170,10 @@ static int run_cluster_check(struct kahu_ctx *ctx)
 
 	/* Can we list each type?  One LIST with limit=1 per type, a few at a time. */
 	lc.kc = kc;
-	lc.ns = inv_str(ctx->inv, "namespace") ? cfg->namespace : NULL;
+	lc.ns = inv_str(ctx->inv, OPT_NAMESPACE) ? cfg->namespace : NULL;
 	lc.result = xcalloc(lc.n + 1, sizeof *lc.result);
 	long maxreq = 8;
-	inv_long(ctx->inv, "max-requests", 1, 256, &maxreq);
+	inv_long(ctx->inv, OPT_MAX_REQUESTS, 1, 256, &maxreq);
 	/* The jobs never fail: the pool stops early only when the run is cancelled. */
 	kahu_pool_run(lc.n, (unsigned)maxreq, 0, list_job, &lc);
 	if (kahu_cancelled()) {

@@ -70,20 +70,20 @@ static int run_internal_complete(struct kahu_ctx *ctx)
 	const char *kind = ctx->inv->args.v[0];
 	if (strcmp(kind, "context") == 0) {
 		struct strv names = STRV_INIT;
-		struct kube_load_opts o = { .kubeconfig = inv_str(ctx->inv, "kubeconfig") };
+		struct kube_load_opts o = { .kubeconfig = inv_str(ctx->inv, OPT_KUBECONFIG) };
 		if (kube_config_list_contexts(&o, &names) == 0)
 			for (size_t i = 0; i < names.n; i++)
 				printf("%s\n", names.v[i]);
 		strv_free(&names);
 	} else if (strcmp(kind, "location") == 0) {
 		struct kahu_config *cfg = NULL;
-		if (config_load(inv_str(ctx->inv, "config"), &cfg) == 0)
+		if (config_load(inv_str(ctx->inv, OPT_CONFIG), &cfg) == 0)
 			for (size_t i = 0; i < cfg->nlocs; i++)
 				printf("%s\n", cfg->locs[i].name);
 		config_free(cfg);
 	} else if (strcmp(kind, "backup") == 0) {
 		struct repo *repo = NULL;
-		struct repo_opts o = { .config_path = inv_str(ctx->inv, "config") };
+		struct repo_opts o = { .config_path = inv_str(ctx->inv, OPT_CONFIG) };
 		if (repo_open(&o, &repo) == 0)
 			repo_list_backups(repo, print_backup_name, NULL);
 		repo_close(repo);
@@ -117,7 +117,7 @@ const struct kahu_cmd cmd_internal_complete_entry = {
 static void dump_opts(const char *cmd, const struct kahu_opt *o)
 {
 	for (; o && o->name; o++) {
-		if (o->flags & OPT_HIDDEN)
+		if (o->flags & OPTF_HIDDEN)
 			continue;
 		printf("option\t%s\t--%s", cmd, o->name);
 		if (o->short_name)

@@ -13,14 +13,14 @@ int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)
 {
 	if (!ctx->kcfg) {
 		struct kube_load_opts o = {
-			.kubeconfig = inv_str(ctx->inv, "kubeconfig"),
-			.context = inv_str(ctx->inv, "context"),
-			.namespace = inv_str(ctx->inv, "namespace"),
+			.kubeconfig = inv_str(ctx->inv, OPT_KUBECONFIG),
+			.context = inv_str(ctx->inv, OPT_CONTEXT),
+			.namespace = inv_str(ctx->inv, OPT_NAMESPACE),
 		};
 		int rc = kube_config_load(&o, &ctx->kcfg);
 		if (rc < 0)
 			return rc;
-		if (inv_count(ctx->inv, "insecure-skip-tls-verify"))
+		if (inv_count(ctx->inv, OPT_INSECURE_SKIP_TLS_VERIFY))
 			ctx->kcfg->insecure_skip_tls_verify = 1;
 	}
 	*out = ctx->kcfg;
@@ -34,8 +34,8 @@ int ctx_kube_client(struct kahu_ctx *ctx, struct kube_client **out)
 		struct kube_client_opts o = { .max_requests = 8, .max_tries = 10 };
 		long timeout = 60, maxreq = 8;
 		int rc;
-		if ((rc = inv_long(ctx->inv, "request-timeout", 1, 86400, &timeout)) < 0 ||
-		    (rc = inv_long(ctx->inv, "max-requests", 1, 256, &maxreq)) < 0 ||
+		if ((rc = inv_long(ctx->inv, OPT_REQUEST_TIMEOUT, 1, 86400, &timeout)) < 0 ||
+		    (rc = inv_long(ctx->inv, OPT_MAX_REQUESTS, 1, 256, &maxreq)) < 0 ||
 		    (rc = ctx_kube_config(ctx, &cfg)) < 0)
 			return rc;
 		o.timeout_ms = timeout * 1000;
@@ -58,10 +58,22 @@ void ctx_release(struct kahu_ctx *ctx)
 int cmd_dispatch(struct kahu_ctx *ctx)
 {
 	const struct kahu_cmd *c = ctx->inv->cmd;
+	unsigned repo_flags = c->flags & (CMD_REPO | CMD_WRITE | CMD_LOCK);
+	struct kube_client *kc;
 	int rc = 0;
-	if ((c->flags & (CMD_REPO | CMD_LOCK)) && (rc = cmd_open_repo(ctx, 0, &ctx->repo)) < 0)
+
+	/* The whole command line first: a usage error comes before anything is opened. */
+	if (c->parse && (rc = c->parse(ctx, &ctx->spec)) < 0)
 		goto out;
-	if ((c->flags & CMD_LOCK) && (rc = cmd_repo_lock(ctx, ctx->repo, c->name, &ctx->lock)) < 0)
+	if (repo_flags && (rc = cmd_run_repo(ctx, &ctx->rr)) < 0)
+		goto out;
+	if ((c->flags & CMD_CLUSTER) && (rc = ctx_kube_client(ctx, &kc)) < 0)
+		goto out;
+	if (repo_flags && (rc = run_open_repo(&ctx->rr, 0, &ctx->repo)) < 0)
+		goto out;
+	if ((c->flags & CMD_WRITE) && (rc = repo_check_writable(ctx->repo)) < 0)
+		goto out;
+	if ((c->flags & CMD_LOCK) && (rc = run_lock(&ctx->rr, ctx->repo, c->name, &ctx->lock)) < 0)
 		goto out;
 	rc = c->run(ctx);
 out:
@@ -73,5 +85,8 @@ out:
 	}
 	repo_close(ctx->repo);
 	ctx->repo = NULL;
+	if (ctx->spec && c->spec_free)
+		c->spec_free(ctx->spec);
+	ctx->spec = NULL;
 	return rc;
 }

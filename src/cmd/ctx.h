@@ -1,29 +1,31 @@
-/* kahu — what a command handler gets: the parsed invocation and lazily built shared
- * resources (kubeconfig, API client). */
+/* kahu — what a command handler gets: the parsed invocation, what its parse stage
+ * made, and what the dispatcher set up for it (cmdtab.h CMD_*): the location, its
+ * lock, the kubeconfig and the API client (these two also built on demand). */
 #ifndef KAHU_CMD_CTX_H
 #define KAHU_CMD_CTX_H
 
 #include "cli/cmdtab.h"
 #include "cli/output.h"
+#include "engine/run.h"
 
 struct kube_config;
 struct kube_client;
-struct repo;
-struct store_lock;
 
 struct kahu_ctx {
 	const struct kahu_invocation *inv;
 	const struct kahu_cmd *const *cmds;
 	enum out_format out;
 	int progress;                 /* show progress: stderr is a terminal, no --no-progress/-q */
-	struct kube_config *kcfg;
-	struct kube_client *kc;
-	struct repo *repo;            /* CMD_REPO, CMD_LOCK: opened by the dispatcher */
+	void *spec;                   /* what the command's parse stage made */
+	struct kube_config *kcfg;     /* CMD_CLUSTER, or ctx_kube_config */
+	struct kube_client *kc;       /* CMD_CLUSTER, or ctx_kube_client */
+	struct run_repo rr;           /* CMD_REPO, CMD_WRITE, CMD_LOCK: the location's flags */
+	struct repo *repo;            /* CMD_REPO, CMD_WRITE, CMD_LOCK: opened */
 	struct store_lock *lock;      /* CMD_LOCK: held while the handler runs */
 };
 
-/* Run the invocation's handler, with what its flags ask for set up first (CMD_REPO,
- * CMD_LOCK) and released after it, also when it fails. */
+/* Run the invocation's command: its parse stage, what its flags ask for (cmdtab.h),
+ * its handler; then release what was set up, also when something failed. */
 int cmd_dispatch(struct kahu_ctx *ctx);
 
 /* Load the kubeconfig per the global flags (once). */

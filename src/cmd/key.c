@@ -37,7 +37,7 @@ static int print_doc(struct kahu_ctx *ctx, json_t *doc)
 
 static int run_key_generate(struct kahu_ctx *ctx)
 {
-	const char *given = inv_str(ctx->inv, "file");
+	const char *given = inv_str(ctx->inv, OPT_FILE);
 	char *path = given && *given ? xstrdup(given) : config_default_key_path();
 	char hex[KAHU_KEY_ID_HEX_LEN + 1];
 	struct kahu_key *key = NULL;
@@ -94,6 +94,7 @@ static json_t *key_report(struct repo *r, const char *hex)
 	return doc;
 }
 
+/* CMD_REPO */
 static int run_key_id(struct kahu_ctx *ctx)
 {
 	struct repo *r = ctx->repo;
@@ -129,33 +130,52 @@ out:
 
 /* ---- kahu key add-passphrase ---- */
 
-static int run_key_add_passphrase(struct kahu_ctx *ctx)
+/* The new passphrase, read before the location is opened. */
+struct new_passphrase {
+	char *pass;
+	size_t len;
+};
+
+static void new_passphrase_free(void *p)
 {
-	const char *pfile = inv_str(ctx->inv, "passphrase-file");
-	struct repo_opts o;
-	struct repo *r = NULL;
-	const struct kahu_key *key;
-	char hex[KAHU_KEY_ID_HEX_LEN + 1];
-	char *pass = NULL, *object = NULL;
-	size_t plen = 0;
-	json_t *doc = NULL;
+	struct new_passphrase *np = p;
+	free_secret_str(np->pass);
+	free(np);
+}
+
+static int parse_key_add_passphrase(struct kahu_ctx *ctx, void **out)
+{
+	/* --passphrase-file is the new passphrase here (NEW_PASSPHRASE_FILE); the key in
+	 * use is found the usual way ($KAHU_PASSPHRASE_FILE may still unlock it with an
+	 * existing passphrase). */
+	const char *pfile = inv_str(ctx->inv, OPT_NEW_PASSPHRASE_FILE);
+	struct new_passphrase np = { 0 };
 	int rc;
 
 	if (!pfile || !*pfile)
 		return kahu_error_set(KAHU_EUSAGE, "key add-passphrase needs --passphrase-file FILE "
 				      "(a file, mode 0600, holding the new passphrase)");
-	if ((rc = kahu_passphrase_read_file(pfile, &pass, &plen)) < 0) {
-		kahu_error_wrap(rc, "--passphrase-file");
-		goto out;
-	}
-	/* --passphrase-file is the new passphrase here; the key in use is found the usual
-	 * way ($KAHU_PASSPHRASE_FILE may still unlock it with an existing passphrase). */
-	cmd_repo_opts(ctx, &o);
-	o.passphrase_file = NULL;
-	if ((rc = repo_open(&o, &r)) < 0 || (rc = repo_check_writable(r)) < 0 ||
-	    (rc = repo_key(r, &key)) < 0)
-		goto out;
-	if ((rc = repo_add_passphrase(r, key, pass, plen, NULL, &object)) < 0)
+	if ((rc = kahu_passphrase_read_file(pfile, &np.pass, &np.len)) < 0)
+		return kahu_error_wrap(rc, "--passphrase-file");
+	struct new_passphrase *p = xmalloc(sizeof *p);
+	*p = np;
+	*out = p;
+	return 0;
+}
+
+/* CMD_WRITE */
+static int run_key_add_passphrase(struct kahu_ctx *ctx)
+{
+	const struct new_passphrase *np = ctx->spec;
+	struct repo *r = ctx->repo;
+	const struct kahu_key *key;
+	char hex[KAHU_KEY_ID_HEX_LEN + 1];
+	char *object = NULL;
+	json_t *doc = NULL;
+	int rc;
+
+	if ((rc = repo_key(r, &key)) < 0 ||
+	    (rc = repo_add_passphrase(r, key, np->pass, np->len, NULL, &object)) < 0)
 		goto out;
 	kahu_key_id_hex(key, hex);
 	doc = json_pack("{s:s, s:s, s:s}", "keyId", hex, "location", repo_location(r)->name,
@@ -166,24 +186,22 @@ static int run_key_add_passphrase(struct kahu_ctx *ctx)
 		       repo_location(r)->name, object);
 	}
 out:
-	free_secret_str(pass);
 	free(object);
 	json_decref(doc);
-	repo_close(r);
 	return rc;
 }
 
 /* ---- tables ---- */
 
 static const struct kahu_opt key_generate_opts[] = {
-	{ "file", 0, "FILE", "where to write the new key (never overwritten)", "file", 0,
-	  "~/.config/kahu/keys/default.key" },
+	OPTION(FILE, 0, "FILE", "where to write the new key (never overwritten)", "file", 0,
+	       "~/.config/kahu/keys/default.key"),
 	OPT_END
 };
 
 static const struct kahu_opt key_add_passphrase_opts[] = {
-	{ "passphrase-file", 0, "FILE", "a file (mode 0600) holding the new passphrase", "file",
-	  0, NULL },
+	OPTION(NEW_PASSPHRASE_FILE, 0, "FILE", "a file (mode 0600) holding the new passphrase",
+	       "file", 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	OPT_END
@@ -226,5 +244,8 @@ const struct kahu_cmd cmd_key_add_passphrase_entry = {
 	.summary = "Store the key on a location wrapped with a passphrase",
 	.outputs = "table json yaml",
 	.opts = key_add_passphrase_opts,
+	.parse = parse_key_add_passphrase,
 	.run = run_key_add_passphrase,
+	.spec_free = new_passphrase_free,
+	.flags = CMD_WRITE,
 };

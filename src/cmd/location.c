@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+/* CMD_LOCK */
 static int run_location_repair(struct kahu_ctx *ctx)
 {
 	struct repo *r = ctx->repo;

@@ -142,46 +142,95 @@ static void print_restore(struct kahu_ctx *ctx, struct restore_cmd *rcmd, const 
 		       name, backup, tot->status, tot->created, tot->updated, tot->skipped, tot->failed, name);
 }
 
-static int run_restore_create(struct kahu_ctx *ctx)
+/* What restore create runs, from its command line. */
+struct create_spec {
+	struct restore_create_spec rs;
+	struct run_repo rr;
+	char *name;
+	struct kahu_scope *scope;
+	struct ns_map *map;
+	struct strv status_include;
+};
+
+static void create_spec_free(void *p)
+{
+	struct create_spec *s = p;
+	scope_free(s->scope);
+	ns_map_free(s->map);
+	strv_free(&s->status_include);
+	free(s->name);
+	free(s);
+}
+
+static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
-	const char *backup = inv_str(inv, "from-backup");
-	struct restore_cmd rcmd = { .ctx = ctx, .dry = inv_count(inv, "dry-run") > 0 };
-	struct kahu_scope *scope = NULL;
-	struct ns_map *map = NULL;
-	struct run_repo rr;
-	struct restore_create_result res = { 0 };
-	struct strv status_include = STRV_INIT;
-	char *name = NULL;
+	const char *backup = inv_str(inv, OPT_FROM_BACKUP);
 	long parallel = 8, crd_timeout = 60;
 	int rc;
 
 	if (!backup)
 		return kahu_error_set(KAHU_EUSAGE, "restore create needs --from-backup BACKUP");
+	struct create_spec *s = xcalloc(1, sizeof *s);
 	if (inv->args.n)
-		name = xstrdup(inv->args.v[0]);
+		s->name = xstrdup(inv->args.v[0]);
 	else {
 		char ts[32];
 		time_t now = time(NULL);
 		struct tm tm;
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &tm);
-		name = xasprintf("%s-%s", backup, ts);
+		s->name = xasprintf("%s-%s", backup, ts);
 	}
-	const char *policy = inv_str(inv, "existing-resource-policy");
+	const char *policy = inv_str(inv, OPT_EXISTING_RESOURCE_POLICY);
 	if (policy && strcmp(policy, "none") && strcmp(policy, "update")) {
 		rc = kahu_error_set(KAHU_EUSAGE, "--existing-resource-policy must be none or update, not \"%s\"", policy);
-		goto out;
+		goto fail;
 	}
-	for (size_t i = 0; i < inv_list(inv, "status-include-resources")->n; i++)
-		strv_split(&status_include, inv_list(inv, "status-include-resources")->v[i], ',');
-	if ((rc = repo_valid_name(name)) < 0 ||
-	    (rc = inv_long(inv, "parallel", 1, 64, &parallel)) < 0 ||
-	    (rc = inv_long(inv, "crd-timeout", 1, 3600, &crd_timeout)) < 0 ||
-	    (rc = scope_from_flags(inv, &scope)) < 0 ||
-	    (inv_str(inv, "namespace-mappings") && (rc = ns_map_parse(inv_str(inv, "namespace-mappings"), &map)) < 0) ||
-	    (rc = cmd_run_repo(ctx, &rr)) < 0)
-		goto out;
+	const struct strv *st = inv_list(inv, OPT_STATUS_INCLUDE_RESOURCES);
+	for (size_t i = 0; i < st->n; i++)
+		strv_split(&s->status_include, st->v[i], ',');
+	if ((rc = repo_valid_name(s->name)) < 0 ||
+	    (rc = inv_long(inv, OPT_PARALLEL, 1, 64, &parallel)) < 0 ||
+	    (rc = inv_long(inv, OPT_CRD_TIMEOUT, 1, 3600, &crd_timeout)) < 0 ||
+	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
+	    (inv_str(inv, OPT_NAMESPACE_MAPPINGS) &&
+	     (rc = ns_map_parse(inv_str(inv, OPT_NAMESPACE_MAPPINGS), &s->map)) < 0) ||
+	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
+		goto fail;
+	s->rs = (struct restore_create_spec){
+		.name = s->name,
+		.backup = backup,
+		.scope = s->scope,
+		.map = s->map,
+		.existing = policy && strcmp(policy, "update") == 0 ? EXISTING_UPDATE : EXISTING_NONE,
+		.restore_owned = inv_count(inv, OPT_RESTORE_OWNED) > 0,
+		.preserve_nodeports = inv_count(inv, OPT_PRESERVE_NODEPORTS) > 0,
+		.status_include = &s->status_include,
+		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
+		.parallel = (int)parallel,
+		.crd_timeout = (int)crd_timeout,
+		.repo = &s->rr,
+		.kube = restore_kube,
+		.on_item = on_item,
+		.progress = on_progress,
+		.phase = on_restore_phase,
+	};
+	*out = s;
+	return 0;
+fail:
+	create_spec_free(s);
+	return rc;
+}
+
+/* No CMD_CLUSTER: the engine asks for the cluster (restore_kube) only once the
+ * location and the backup are known good. */
+static int run_restore_create(struct kahu_ctx *ctx)
+{
+	struct create_spec *s = ctx->spec;
+	struct restore_cmd rcmd = { .ctx = ctx, .dry = s->rs.dry_run };
+	struct restore_create_result res = { 0 };
+	int rc;
 
 	if (rcmd.dry && ctx->out == OUT_YAML)
 		rcmd.dry_items = json_array();
@@ -189,38 +238,15 @@ static int run_restore_create(struct kahu_ctx *ctx)
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "ACTION", "REASON" };
 		rcmd.table = out_table_new(5, hdr);
 	}
-	struct restore_create_spec spec = {
-		.name = name,
-		.backup = backup,
-		.scope = scope,
-		.map = map,
-		.existing = policy && strcmp(policy, "update") == 0 ? EXISTING_UPDATE : EXISTING_NONE,
-		.restore_owned = inv_count(inv, "restore-owned") > 0,
-		.preserve_nodeports = inv_count(inv, "preserve-nodeports") > 0,
-		.status_include = &status_include,
-		.dry_run = rcmd.dry,
-		.parallel = (int)parallel,
-		.crd_timeout = (int)crd_timeout,
-		.repo = &rr,
-		.kube = restore_kube,
-		.on_item = on_item,
-		.progress = on_progress,
-		.phase = on_restore_phase,
-		.ud = &rcmd,
-	};
-	rc = restore_create(&spec, &res);
+	s->rs.ud = &rcmd;
+	rc = restore_create(&s->rs, &res);
 	if (res.summary)
-		print_restore(ctx, &rcmd, name, backup, &res);
+		print_restore(ctx, &rcmd, s->name, s->rs.backup, &res);
 	if (rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
-out:
 	out_table_free(rcmd.table);
 	json_decref(rcmd.dry_items);
 	restore_create_result_free(&res);
-	scope_free(scope);
-	ns_map_free(map);
-	strv_free(&status_include);
-	free(name);
 	return rc;
 }
 
@@ -228,12 +254,13 @@ out:
 
 
 
+/* CMD_REPO */
 static int run_restore_list(struct kahu_ctx *ctx)
 {
 	struct repo *repo = ctx->repo;
 	json_t *items = json_array();
 	int rc;
-	if ((rc = restore_catalog_list(repo, cmd_repo_keyed(ctx, repo), items)) < 0)
+	if ((rc = restore_catalog_list(repo, run_repo_keyed(&ctx->rr, repo), items)) < 0)
 		goto out;
 	size_t i;
 	json_t *r;
@@ -274,18 +301,23 @@ out:
 
 
 
+/* The restore's name, checked before the location is opened. */
+static int parse_restore_name(struct kahu_ctx *ctx, void **spec)
+{
+	(void)spec;
+	return repo_valid_name(ctx->inv->args.v[0]);
+}
+
+/* CMD_REPO */
 static int run_restore_logs(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
-	struct repo *repo = NULL;
+	struct repo *repo = ctx->repo;
 	struct kbuf plain = KBUF_INIT;
 	json_t *summary = NULL;
 	int rc;
 	enum record_trust trust;
-	struct run_repo rr;
-	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_run_repo(ctx, &rr)) < 0 ||
-	    (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = restore_record_load(&rr, repo, name, &summary, &trust)) < 0)
+	if ((rc = restore_record_load(&ctx->rr, repo, name, &summary, &trust)) < 0)
 		goto out;
 	rc = restore_record_read(repo, name, LAYOUT_LOG, json_is_true(json_object_get(summary, "encrypted")), &plain);
 	if (rc == KAHU_ENOTFOUND)
@@ -295,38 +327,55 @@ static int run_restore_logs(struct kahu_ctx *ctx)
 out:
 	kbuf_free(&plain);
 	json_decref(summary);
-	repo_close(repo);
 	return rc;
 }
 
+/* restore describe --outcome: the outcomes asked for (none: every item). */
+static int parse_restore_describe(struct kahu_ctx *ctx, void **out)
+{
+	const char *outcome = inv_str(ctx->inv, OPT_OUTCOME);
+	struct strv *want = xcalloc(1, sizeof *want);
+	if (outcome) {
+		strv_split(want, outcome, ',');
+		for (size_t i = 0; i < want->n; i++)
+			if (strcmp(want->v[i], "created") && strcmp(want->v[i], "updated") &&
+			    strcmp(want->v[i], "skipped") && strcmp(want->v[i], "failed")) {
+				int e = kahu_error_set(KAHU_EUSAGE, "--outcome takes created, updated, skipped "
+						       "or failed (comma-separated), not \"%s\"", want->v[i]);
+				strv_free(want);
+				free(want);
+				return e;
+			}
+	}
+	int rc = parse_restore_name(ctx, NULL);
+	if (rc < 0) {
+		strv_free(want);
+		free(want);
+		return rc;
+	}
+	*out = want;
+	return 0;
+}
+
+static void outcomes_free(void *p)
+{
+	strv_free(p);
+	free(p);
+}
+
+/* CMD_REPO */
 static int run_restore_describe(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
-	int details = inv_count(ctx->inv, "details") > 0;
-	const char *outcome = inv_str(ctx->inv, "outcome");
-	struct strv want = STRV_INIT;
-	if (outcome) {
-		strv_split(&want, outcome, ',');
-		for (size_t i = 0; i < want.n; i++)
-			if (strcmp(want.v[i], "created") && strcmp(want.v[i], "updated") &&
-			    strcmp(want.v[i], "skipped") && strcmp(want.v[i], "failed")) {
-				int e = kahu_error_set(KAHU_EUSAGE, "--outcome takes created, updated, skipped "
-						       "or failed (comma-separated), not \"%s\"", want.v[i]);
-				strv_free(&want);
-				return e;
-			}
-		details = 1;
-	}
-	struct repo *repo = NULL;
+	const struct strv *want = ctx->spec;
+	int details = inv_count(ctx->inv, OPT_DETAILS) > 0 || inv_str(ctx->inv, OPT_OUTCOME);
+	struct repo *repo = ctx->repo;
 	struct kbuf plain = KBUF_INIT;
 	json_t *summary = NULL, *doc = NULL;
+	enum record_trust trust;
 	int rc;
 
-	enum record_trust trust;
-	struct run_repo rr;
-	if ((rc = repo_valid_name(name)) < 0 || (rc = cmd_run_repo(ctx, &rr)) < 0 ||
-	    (rc = cmd_open_repo(ctx, 0, &repo)) < 0 ||
-	    (rc = restore_record_load(&rr, repo, name, &summary, &trust)) < 0)
+	if ((rc = restore_record_load(&ctx->rr, repo, name, &summary, &trust)) < 0)
 		goto out;
 	const char *status = json_string_value(json_object_get(summary, "status"));
 	int ended = !status || (strcmp(status, "InProgress") != 0 && strcmp(status, "Interrupted") != 0) ||
@@ -371,15 +420,15 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		json_object_set_new(doc, "authenticated", json_boolean(trust != TRUST_NONE));
 	}
 	restore_record_settle(repo_store(repo), summary);
-	if (want.n && doc) {
+	if (want->n && doc) {
 		/* Only the items with the outcomes asked for. */
 		json_t *items = json_object_get(doc, "items"), *kept = json_array();
 		size_t k;
 		json_t *it;
 		json_array_foreach(items, k, it) {
 			const char *oc = json_string_value(json_object_get(it, "outcome"));
-			for (size_t j = 0; oc && j < want.n; j++)
-				if (strcmp(oc, want.v[j]) == 0) {
+			for (size_t j = 0; oc && j < want->n; j++)
+				if (strcmp(oc, want->v[j]) == 0) {
 					json_array_append(kept, it);
 					break;
 				}
@@ -432,35 +481,33 @@ out:
 	kbuf_free(&plain);
 	json_decref(summary);
 	json_decref(doc);
-	repo_close(repo);
-	strv_free(&want);
 	return rc;
 }
 
 /* ---- tables ---- */
 
 #define RESTORE_SCOPE_OPTS \
-	{ "include-namespaces", 0, "NS,…", "namespaces (of the backup) to restore (globs; default all)", NULL, 0, NULL }, \
-	{ "exclude-namespaces", 0, "NS,…", "namespaces not to restore (globs); an exclude wins", NULL, 0, NULL }, \
-	{ "include-resources", 0, "TYPE,…", "resource types to restore: plural, type.group, Kind or short name", NULL, 0, NULL }, \
-	{ "exclude-resources", 0, "TYPE,…", "resource types not to restore", NULL, 0, NULL }, \
-	{ "include-cluster-resources", 0, "auto|true|false", "cluster-scoped objects: auto restores all without a namespace filter, else only what included items need", "auto true false", 0, "auto" }, \
-	{ "selector", 'l', "SELECTOR", "only objects whose labels match", NULL, 0, NULL }, \
-	{ "or-selector", 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL }, \
-	{ "include-names", 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL }, \
-	{ "exclude-names", 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL }
+	OPTION(INCLUDE_NAMESPACES, 0, "NS,…", "namespaces (of the backup) to restore (globs; default all)", NULL, 0, NULL), \
+	OPTION(EXCLUDE_NAMESPACES, 0, "NS,…", "namespaces not to restore (globs); an exclude wins", NULL, 0, NULL), \
+	OPTION(INCLUDE_RESOURCES, 0, "TYPE,…", "resource types to restore: plural, type.group, Kind or short name", NULL, 0, NULL), \
+	OPTION(EXCLUDE_RESOURCES, 0, "TYPE,…", "resource types not to restore", NULL, 0, NULL), \
+	OPTION(INCLUDE_CLUSTER_RESOURCES, 0, "auto|true|false", "cluster-scoped objects: auto restores all without a namespace filter, else only what included items need", "auto true false", 0, "auto"), \
+	OPTION(SELECTOR, 'l', "SELECTOR", "only objects whose labels match", NULL, 0, NULL), \
+	OPTION(OR_SELECTOR, 0, "SEL or SEL", "objects matching any of the selectors", NULL, 0, NULL), \
+	OPTION(INCLUDE_NAMES, 0, "GLOB,…", "only objects whose name (or namespace/name) matches", NULL, 0, NULL), \
+	OPTION(EXCLUDE_NAMES, 0, "GLOB,…", "leave out objects whose name (or namespace/name) matches", NULL, 0, NULL)
 
 static const struct kahu_opt create_opts[] = {
-	{ "from-backup", 0, "BACKUP", "the backup to restore (required)", "@backup", 0, NULL },
+	OPTION(FROM_BACKUP, 0, "BACKUP", "the backup to restore (required)", "@backup", 0, NULL),
 	RESTORE_SCOPE_OPTS,
-	{ "namespace-mappings", 0, "SRC:DST,…", "restore namespace SRC as DST (also RoleBinding subjects and PV claimRefs)", NULL, 0, NULL },
-	{ "existing-resource-policy", 0, "none|update", "an object that exists: none skips it (and says whether it differs), update patches it to the backup's state", "none update", 0, "none" },
-	{ "restore-owned", 0, NULL, "also restore objects that controllers recreate (pods of ReplicaSets, ReplicaSets of Deployments, Jobs of CronJobs…)", NULL, 0, NULL },
-	{ "preserve-nodeports", 0, NULL, "keep the nodePorts of Services", NULL, 0, NULL },
-	{ "status-include-resources", 0, "TYPE,…", "restore the status of these types too", NULL, OPT_REPEAT, NULL },
-	{ "parallel", 0, "N", "items of one type created at once", NULL, 0, "8" },
-	{ "crd-timeout", 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60" },
-	{ "dry-run", 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL },
+	OPTION(NAMESPACE_MAPPINGS, 0, "SRC:DST,…", "restore namespace SRC as DST (also RoleBinding subjects and PV claimRefs)", NULL, 0, NULL),
+	OPTION(EXISTING_RESOURCE_POLICY, 0, "none|update", "an object that exists: none skips it (and says whether it differs), update patches it to the backup's state", "none update", 0, "none"),
+	OPTION(RESTORE_OWNED, 0, NULL, "also restore objects that controllers recreate (pods of ReplicaSets, ReplicaSets of Deployments, Jobs of CronJobs…)", NULL, 0, NULL),
+	OPTION(PRESERVE_NODEPORTS, 0, NULL, "keep the nodePorts of Services", NULL, 0, NULL),
+	OPTION(STATUS_INCLUDE_RESOURCES, 0, "TYPE,…", "restore the status of these types too", NULL, OPTF_REPEAT, NULL),
+	OPTION(PARALLEL, 0, "N", "items of one type created at once", NULL, 0, "8"),
+	OPTION(CRD_TIMEOUT, 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60"),
+	OPTION(DRY_RUN, 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -470,8 +517,8 @@ static const struct kahu_opt create_opts[] = {
 };
 
 static const struct kahu_opt describe_opts[] = {
-	{ "details", 0, NULL, "list every item with its outcome", NULL, 0, NULL },
-	{ "outcome", 0, "OUTCOME,…", "list only the items with these outcomes: created, updated, skipped, failed (implies --details)", "created updated skipped failed", 0, NULL },
+	OPTION(DETAILS, 0, NULL, "list every item with its outcome", NULL, 0, NULL),
+	OPTION(OUTCOME, 0, "OUTCOME,…", "list only the items with these outcomes: created, updated, skipped, failed (implies --details)", "created updated skipped failed", 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -493,8 +540,8 @@ const struct kahu_cmd cmd_restore_entry = {
 const struct kahu_cmd cmd_restore_create_entry = {
 	.name = "restore create", .args = "[NAME]", .min_args = 0, .max_args = 1,
 	.summary = "Restore all or part of a backup, into the same or another cluster",
-	.outputs = "table json yaml name", .opts = create_opts, .run = run_restore_create,
-	.flags = CMD_CLUSTER,
+	.outputs = "table json yaml name", .opts = create_opts, .parse = parse_restore_create,
+	.run = run_restore_create, .spec_free = create_spec_free,
 };
 
 const struct kahu_cmd cmd_restore_list_entry = {
@@ -507,12 +554,14 @@ const struct kahu_cmd cmd_restore_list_entry = {
 const struct kahu_cmd cmd_restore_logs_entry = {
 	.name = "restore logs", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Print a restore's own log (JSON lines: what it said at info level and above)",
-	.opts = cmd_repo_read_opts, .run = run_restore_logs, .args_complete = "@restore",
+	.opts = cmd_repo_read_opts, .parse = parse_restore_name, .run = run_restore_logs,
+	.flags = CMD_REPO, .args_complete = "@restore",
 };
 
 const struct kahu_cmd cmd_restore_describe_entry = {
 	.name = "restore describe", .args = "NAME", .min_args = 1, .max_args = 1,
 	.summary = "Show a restore's result; --details lists every item's outcome",
-	.outputs = "table json yaml", .opts = describe_opts, .run = run_restore_describe,
+	.outputs = "table json yaml", .opts = describe_opts, .parse = parse_restore_describe,
+	.run = run_restore_describe, .spec_free = outcomes_free, .flags = CMD_REPO,
 	.args_complete = "@restore",
 };

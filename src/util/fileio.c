@@ -53,6 +53,62 @@ int kahu_tmpfile(const char *dir, const char *prefix, const char *what, int unli
 	return fd;
 }
 
+/* The directory that holds path's name: "." for a bare name, "/" for "/name". */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	return xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+int kahu_tmpfile_beside(const char *path, const char *suffix, const char *what, char **tmp)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = dir_of(path);
+	char *prefix = xasprintf("%s%s", slash ? slash + 1 : path, suffix);
+	int fd = kahu_tmpfile(dir, prefix, what, 0, tmp);
+	free(prefix);
+	free(dir);
+	return fd;
+}
+
+int kahu_tmpfile_commit(int fd, const char *tmp, const char *path)
+{
+	int rc = 0;
+	if (fsync(fd) != 0)
+		rc = kahu_error_set(errno == ENOSPC || errno == EDQUOT ? KAHU_ENOSPC : KAHU_EIO,
+				    "cannot write %s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = kahu_error_set(errno == ENOSPC || errno == EDQUOT ? KAHU_ENOSPC : KAHU_EIO,
+				    "cannot write %s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = kahu_error_set(KAHU_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	/* The rename itself made durable: sync the directory that holds the name. */
+	char *dir = dir_of(path);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) != 0) {
+			/* some file systems cannot sync a directory; the rename stands */
+		}
+		close(dfd);
+	}
+	free(dir);
+	return 0;
+}
+
+void kahu_tmpfile_discard(int fd, const char *tmp)
+{
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+}
+
 FILE *kahu_tmpstream(const char *dir, const char *prefix, const char *what)
 {
 	char *path;

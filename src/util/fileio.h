@@ -20,6 +20,18 @@ int kahu_tmpfile(const char *dir, const char *prefix, const char *what, int unli
  * the error set. */
 FILE *kahu_tmpstream(const char *dir, const char *prefix, const char *what);
 
+/* A file that takes the place of `path` only once it is whole, so that a failed or
+ * interrupted writer never leaves a plausible file behind: kahu_tmpfile beside path,
+ * named `<path><suffix>XXXXXX` (suffix ".part." say), kept.  Returns the descriptor
+ * and sets *tmp (free it), or an error as kahu_tmpfile. */
+int kahu_tmpfile_beside(const char *path, const char *suffix, const char *what, char **tmp);
+/* Its data synced, fd closed, tmp renamed over path, the directory synced.  fd is
+ * closed in any case, and tmp removed when this fails (KAHU_EIO, or KAHU_ENOSPC, with
+ * a message naming the file). */
+int kahu_tmpfile_commit(int fd, const char *tmp, const char *path);
+/* Give it up: fd closed (when >= 0), tmp removed (when not NULL). */
+void kahu_tmpfile_discard(int fd, const char *tmp);
+
 /* Read a file that must be private to its owner into buf (cap bytes, at most cap - 1
  * used; a larger file is refused, KAHU_EDATA).  `what` names it in messages ("key
  * file").  The type and permission checks are made on the opened descriptor, so a

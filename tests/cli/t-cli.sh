@@ -62,6 +62,25 @@ echo "$rc" >"$T_OUT"
 [ "$rc" -eq 74 ] || [ "$rc" -eq 0 ]
 t_result $? "a closed pipe does not crash kahu (exit $rc)"
 
+# A command's parse stage runs before the dispatcher opens what the command needs
+# (CMD_REPO, CMD_WRITE, CMD_LOCK, CMD_CLUSTER): a bad command line is a usage error
+# (64) even where the location or the cluster could not be opened at all.
+printf '{ not json' >"$T_DIR/bad-config.json"
+bad=(--config "$T_DIR/bad-config.json")
+t_exit 78 "a malformed configuration fails when the location is opened" "$KAHU" backup list "${bad[@]}"
+t_exit 64 "backup list: a bad --selector first" "$KAHU" backup list -l 'a in (' "${bad[@]}"
+t_exit 64 "backup delete: nothing named first" "$KAHU" backup delete "${bad[@]}"
+t_exit 64 "backup prune: a bad --keep-last first" "$KAHU" backup prune --keep-last x "${bad[@]}"
+t_grep "... says which flag" '--keep-last must be a whole number' "$T_ERR"
+t_exit 64 "backup prune: a bad --lock-wait first" "$KAHU" backup prune --lock-wait soon "${bad[@]}"
+t_exit 64 "backup download: -o with --extract first" "$KAHU" backup download b -o x.tar --extract x "${bad[@]}"
+t_exit 64 "restore describe: a bad --outcome first" "$KAHU" restore describe r --outcome gone "${bad[@]}"
+t_exit 64 "restore logs: a bad name first" "$KAHU" restore logs 'a/b' "${bad[@]}"
+t_exit 64 "key add-passphrase: no --passphrase-file first" "$KAHU" key add-passphrase "${bad[@]}"
+t_exit 66 "a missing kubeconfig fails when the cluster is opened" "$KAHU" backup create b --kubeconfig "$T_DIR/none"
+t_exit 64 "backup create: a bad --parallel first" "$KAHU" backup create b --parallel 0 --kubeconfig "$T_DIR/none"
+t_grep "... says which flag" '--parallel must be a whole number' "$T_ERR"
+
 t_ok "completion bash" "$KAHU" completion bash
 t_exit 64 "completion for an unknown shell" "$KAHU" completion tcsh
 t_grep "names the shells" 'bash, zsh or fish' "$T_ERR"

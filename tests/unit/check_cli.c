@@ -8,17 +8,17 @@
 static int run_nop(struct kahu_ctx *ctx) { (void)ctx; return 0; }
 
 static const struct kahu_opt create_opts[] = {
-	{ "selector", 'l', "SELECTOR", "label selector", NULL, 0, NULL },
-	{ "ttl", 0, "DURATION", "time to live", NULL, 0, "720h" },
-	{ "labels", 0, "K=V", "labels", NULL, OPT_REPEAT, NULL },
-	{ "dry-run", 0, NULL, "print the plan", NULL, 0, NULL },
+	OPTION(SELECTOR, 'l', "SELECTOR", "label selector", NULL, 0, NULL),
+	OPTION(TTL, 0, "DURATION", "time to live", NULL, 0, "720h"),
+	OPTION(LABELS, 0, "K=V", "labels", NULL, OPTF_REPEAT, NULL),
+	OPTION(DRY_RUN, 0, NULL, "print the plan", NULL, 0, NULL),
 	OPT_END
 };
 
 static const struct kahu_cmd c_backup = { .name = "backup", .summary = "Backups", .flags = CMD_NOUN };
-static const struct kahu_cmd c_create = { "backup create", "NAME", 1, 1, "Create a backup", NULL, create_opts, run_nop, 0, NULL };
-static const struct kahu_cmd c_list = { "backup list", "", 0, 0, "List backups", "table json", NULL, run_nop, 0, NULL };
-static const struct kahu_cmd c_version = { "version", "", 0, 0, "Version", "table json yaml", NULL, run_nop, 0, NULL };
+static const struct kahu_cmd c_create = { .name = "backup create", .args = "NAME", .min_args = 1, .max_args = 1, .summary = "Create a backup", .opts = create_opts, .run = run_nop };
+static const struct kahu_cmd c_list = { .name = "backup list", .args = "", .min_args = 0, .max_args = 0, .summary = "List backups", .outputs = "table json", .run = run_nop };
+static const struct kahu_cmd c_version = { .name = "version", .args = "", .min_args = 0, .max_args = 0, .summary = "Version", .outputs = "table json yaml", .run = run_nop };
 static const struct kahu_cmd *const cmds[] = { &c_backup, &c_create, &c_list, &c_version, NULL };
 
 static int parse(struct kahu_invocation *inv, const char *const *words)
@@ -39,19 +39,19 @@ START_TEST(test_globals_before_and_after)
 	const char *a[] = { "--context", "prod", "backup", "create", "nightly", "-l", "app=x", "-vv", "--ttl=24h", NULL };
 	ck_assert_int_eq(parse(&inv, a), 0);
 	ck_assert_ptr_eq(inv.cmd, &c_create);
-	ck_assert_str_eq(inv_str(&inv, "context"), "prod");
-	ck_assert_str_eq(inv_str(&inv, "selector"), "app=x");
-	ck_assert_str_eq(inv_str(&inv, "ttl"), "24h");
-	ck_assert_int_eq(inv_count(&inv, "verbose"), 2);
+	ck_assert_str_eq(inv_str(&inv, OPT_CONTEXT), "prod");
+	ck_assert_str_eq(inv_str(&inv, OPT_SELECTOR), "app=x");
+	ck_assert_str_eq(inv_str(&inv, OPT_TTL), "24h");
+	ck_assert_int_eq(inv_count(&inv, OPT_VERBOSE), 2);
 	ck_assert_uint_eq(inv.args.n, 1);
 	ck_assert_str_eq(inv.args.v[0], "nightly");
 	cli_invocation_free(&inv);
 
 	const char *b[] = { "backup", "create", "--context", "dev", "n1", "--labels", "a=b", "--labels", "c=d", NULL };
 	ck_assert_int_eq(parse(&inv, b), 0);
-	ck_assert_str_eq(inv_str(&inv, "context"), "dev");
-	ck_assert_uint_eq(inv_list(&inv, "labels")->n, 2);
-	ck_assert_str_eq(inv_list(&inv, "labels")->v[1], "c=d");
+	ck_assert_str_eq(inv_str(&inv, OPT_CONTEXT), "dev");
+	ck_assert_uint_eq(inv_list(&inv, OPT_LABELS)->n, 2);
+	ck_assert_str_eq(inv_list(&inv, OPT_LABELS)->v[1], "c=d");
 	cli_invocation_free(&inv);
 }
 END_TEST
@@ -124,7 +124,7 @@ START_TEST(test_argument_counts_and_values)
 	const char *e[] = { "--page-size", "abc", "version", NULL };
 	long v = 500;
 	ck_assert_int_eq(parse(&inv, e), 0);
-	ck_assert_int_eq(inv_long(&inv, "page-size", 1, 10000, &v), KAHU_EUSAGE);
+	ck_assert_int_eq(inv_long(&inv, OPT_PAGE_SIZE, 1, 10000, &v), KAHU_EUSAGE);
 	ck_assert_int_eq(v, 500);
 	cli_invocation_free(&inv);
 
@@ -189,6 +189,41 @@ START_TEST(test_yaml_output)
 }
 END_TEST
 
+/* Options by id: the long name comes from the one list, an option of another command
+ * is not there, and a table that names an option twice is a bug that is reported. */
+START_TEST(test_options_by_id)
+{
+	struct kahu_invocation inv;
+	ck_assert_str_eq(create_opts[0].name, "selector");
+	ck_assert_int_eq(create_opts[0].id, OPT_SELECTOR);
+	ck_assert_str_eq(kahu_opt_names.DRY_RUN, "dry-run");
+	ck_assert_str_eq(kahu_opt_names.NEW_PASSPHRASE_FILE, kahu_opt_names.PASSPHRASE_FILE);
+
+	const char *a[] = { "backup", "create", "n", "--dry-run", NULL };
+	ck_assert_int_eq(parse(&inv, a), 0);
+	ck_assert_int_eq(inv_has(&inv, OPT_DRY_RUN), 1);
+	ck_assert_int_eq(inv_count(&inv, OPT_DRY_RUN), 1);
+	ck_assert_int_eq(inv_has(&inv, OPT_CONFIG), 1);       /* global */
+	ck_assert_int_eq(inv_has(&inv, OPT_LOCK_WAIT), 0);    /* not this command's */
+	ck_assert_int_eq(inv_has(&inv, OPT_NONE), 0);
+	ck_assert_ptr_null(inv_str(&inv, OPT_TTL));
+	cli_invocation_free(&inv);
+
+	static const struct kahu_opt twice[] = {
+		OPTION(TTL, 0, "DURATION", "time to live", NULL, 0, NULL),
+		OPTION(TTL, 0, "DURATION", "time to live again", NULL, 0, NULL),
+		OPT_END
+	};
+	static const struct kahu_cmd c_twice = { .name = "twice", .args = "", .min_args = 0, .max_args = 0, .summary = "Twice", .opts = twice, .run = run_nop };
+	static const struct kahu_cmd *const tcmds[] = { &c_twice, NULL };
+	char *argv[] = { (char *)"kahu", (char *)"twice", NULL };
+	kahu_error_clear();
+	ck_assert_int_eq(cli_parse(tcmds, 2, argv, &inv), KAHU_EINTERNAL);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--ttl is there twice"));
+	cli_invocation_free(&inv);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -200,6 +235,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, test_edit_distance);
 	tcase_add_test(tc, test_completion_scripts);
 	tcase_add_test(tc, test_yaml_output);
+	tcase_add_test(tc, test_options_by_id);
 	suite_add_tcase(s, tc);
 	return s;
 }

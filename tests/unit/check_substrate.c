@@ -429,6 +429,80 @@ START_TEST(test_fileio)
 }
 END_TEST
 
+/* A file that replaces another only once it is whole: beside it while it is written,
+ * renamed over it on commit, gone on discard or a failed commit. */
+START_TEST(test_fileio_beside)
+{
+	char *dir = strdup("/tmp/kahu-check-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *target = NULL, *tmp = NULL;
+	ck_assert_int_gt(asprintf(&target, "%s/out.tar", dir), 0);
+
+	int fd = kahu_tmpfile_beside(target, ".part.", "the tar", &tmp);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(tmp);
+	ck_assert_int_eq(strncmp(tmp, target, strlen(target)), 0);
+	ck_assert_int_eq(strncmp(tmp + strlen(target), ".part.", 6), 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(access(target, F_OK), -1); /* not there before the commit */
+	ck_assert_int_eq(kahu_write_all(fd, "whole\n", 6), 0);
+	ck_assert_int_eq(kahu_tmpfile_commit(fd, tmp, target), 0);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(st.st_size, 6);
+	free(tmp);
+
+	/* Discarded: the target is as it was, nothing is left beside it. */
+	fd = kahu_tmpfile_beside(target, ".part.", "the tar", &tmp);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(kahu_write_all(fd, "half", 4), 0);
+	kahu_tmpfile_discard(fd, tmp);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_int_eq(st.st_size, 6);
+	free(tmp);
+
+	/* A commit that cannot rename (the target is a non-empty directory) fails,
+	 * names the file and leaves no temporary file. */
+	char *sub = NULL, *inner = NULL;
+	ck_assert_int_gt(asprintf(&sub, "%s/sub", dir), 0);
+	ck_assert_int_gt(asprintf(&inner, "%s/sub/x", dir), 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(mkdir(inner, 0700), 0);
+	fd = kahu_tmpfile_beside(sub, ".part.", "the tar", &tmp);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(kahu_tmpfile_commit(fd, tmp, sub), KAHU_EIO);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "cannot rename"));
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	free(tmp);
+
+	/* A bare name is beside it in the current directory. */
+	char *cwd = getcwd(NULL, 0);
+	ck_assert_int_eq(chdir(dir), 0);
+	fd = kahu_tmpfile_beside("bare", ".part.", "the tar", &tmp);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(strncmp(tmp, "./bare.part.", 12), 0);
+	ck_assert_int_eq(kahu_tmpfile_commit(fd, tmp, "bare"), 0);
+	ck_assert_int_eq(unlink("bare"), 0);
+	ck_assert_int_eq(chdir(cwd), 0);
+	free(cwd);
+	free(tmp);
+
+	ck_assert_int_eq(rmdir(inner), 0);
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(unlink(target), 0);
+	ck_assert_int_eq(rmdir(dir), 0); /* nothing else was left */
+	free(inner);
+	free(sub);
+	free(target);
+	free(dir);
+	kahu_error_clear();
+}
+END_TEST
+
 static Suite *substrate_suite(void)
 {
 	Suite *s = suite_create("substrate");
@@ -449,6 +523,7 @@ static Suite *substrate_suite(void)
 	tcase_add_test(tc, test_time_format);
 	tcase_add_test(tc, test_fnv1a);
 	tcase_add_test(tc, test_fileio);
+	tcase_add_test(tc, test_fileio_beside);
 	suite_add_tcase(s, tc);
 	return s;
 }
