@@ -92,7 +92,7 @@ bench_cluster_start() { # NAME [server args...]
 	B_PIDS+=("$pid")
 	echo "$pid" >"$dir/pid"
 	local i url=
-	for i in $(seq 1 1200); do # 120 s: 100,000 synthetic objects take a few seconds
+	for i in $(seq 1 6000); do # 600 s: generating 500 MiB of CRDs on a busy machine takes minutes
 		url=$(sed -n 's/^READY \(https:.*\)$/\1/p' "$dir/server.out" 2>/dev/null)
 		[ -n "$url" ] && break
 		kill -0 "$pid" 2>/dev/null || break

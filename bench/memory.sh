@@ -20,7 +20,8 @@
 # BENCH_CM_N (100000), BENCH_KUBECTL (1; 0 skips kubectl), BENCH_KUBECTL_CRDS_PAGES
 # ("500": kubectl over 500 MiB of CRDs is slow, so one page size unless asked),
 # BENCH_PROFILE (1: perf profile of the current kahu in (iii), when perf works),
-# BENCH_RESULTS, BENCH_KEEP.  Writes the "memory" section of bench/RESULTS.md.
+# BENCH_KUBECTL_REPS (BENCH_REPS), BENCH_DATA (a file that keeps the rows across runs:
+# run the scenarios one at a time into one report), BENCH_RESULTS, BENCH_KEEP.  Writes the "memory" section of bench/RESULTS.md.
 
 . "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] && KAHU_BASE=$1
@@ -40,10 +41,18 @@ CM_N=${BENCH_CM_N:-100000}
 WITH_KUBECTL=${BENCH_KUBECTL:-1}
 KUBECTL_CRD_PAGES=${BENCH_KUBECTL_CRDS_PAGES:-500}
 PROFILE=${BENCH_PROFILE:-1}
-DATA=$B_WORK/rows.tsv # scenario page tool rep wall rss_kib user sys bytes server_cpu items
-: >"$DATA"
-META=$B_WORK/meta.tsv # key value
-: >"$META"
+KUBECTL_REPS=${BENCH_KUBECTL_REPS:-$BENCH_REPS}
+# Rows (scenario page tool rep wall rss_kib user sys bytes server_cpu items) and notes
+# (key value); with BENCH_DATA=FILE they are kept in FILE and FILE.meta and added to, so
+# scenarios run one at a time make one report.
+if [ -n "${BENCH_DATA:-}" ]; then
+	DATA=$BENCH_DATA
+	touch "$DATA" "$DATA.meta"
+else
+	DATA=$B_WORK/rows.tsv
+	: >"$DATA" && : >"$DATA.meta"
+fi
+META=$DATA.meta
 export KAHU_KEY_FILE=$B_WORK/bench.key
 "$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1 || bench_die "kahu key generate failed"
 kv() { "$1" version 2>/dev/null | head -n 1; }
@@ -51,7 +60,12 @@ printf 'kahu\t%s\nkahu_path\t%s\n' "$(kv "$KAHU")" "$KAHU" >>"$META"
 [ -n "${KAHU_BASE:-}" ] && printf 'base\t%s\nbase_path\t%s\n' "$(kv "$KAHU_BASE")" "$KAHU_BASE" >>"$META"
 printf 'base_label\t%s\nkahu_label\t%s\n' "${KAHU_BASE_LABEL:-previous release}" \
 	"${KAHU_LABEL:-this build}" >>"$META"
-printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
+# when a scenario ran, and the load average (1, 5, 15 min) before and after it
+note_start() { B_T0=$(date -u +%H:%M) B_L0=$(cut -d' ' -f1-3 /proc/loadavg); }
+note_end() { # SCENARIO
+	printf 'ran_%s\t%s %s–%s UTC, load average %s before, %s after\n' "$1" "$(date -u +%Y-%m-%d)" \
+		"$B_T0" "$(date -u +%H:%M)" "$B_L0" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
+}
 
 # One measured run: appends a row to $DATA.  ITEMS_CMD prints how many objects the run
 # stored (kahu) or "-" (kubectl); BYTES_CMD the size of what it wrote.
@@ -100,7 +114,7 @@ measure() { # SCENARIO CLUSTER PAGES KUBECTL_PAGES KUBECTL_ARGS...
 				"$KAHU" -q backup delete "$name" --yes >/dev/null 2>&1 ||
 					rm -rf "$(backup_dir "$name")"
 			done
-			if [ "$WITH_KUBECTL" = 1 ] && [[ " $kpages " == *" $page "* ]]; then
+			if [ "$WITH_KUBECTL" = 1 ] && [[ " $kpages " == *" $page "* ]] && [ "$rep" -le "$KUBECTL_REPS" ]; then
 				run_one "$sc" "$page" kubectl "$rep" "$c" 'stat -c %s "$t.out"' 'echo -' \
 					"$KUBECTL" --kubeconfig "$kc" get "$@" -o json --chunk-size="$page"
 			fi
@@ -109,6 +123,7 @@ measure() { # SCENARIO CLUSTER PAGES KUBECTL_PAGES KUBECTL_ARGS...
 }
 
 for sc in $SCENARIOS; do
+	note_start
 	case $sc in
 	mixed)
 		bench_log "(i) $MIXED_N objects of 1-4 KB over 50 namespaces: starting the test cluster"
@@ -129,29 +144,29 @@ for sc in $SCENARIOS; do
 				"$(bench_kubeconfig "$sc")" --no-progress -q backup create prof >/dev/null 2>"$B_WORK/perf.err"; then
 			bench_log "(iii): reading the profile"
 			perf report -i "$B_WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-				grep -E '^ +[0-9.]+%' | head -n 8 >"$B_WORK/perf-dso.txt" || true
+				grep -E '^ +[0-9.]+%' | head -n 8 >"$DATA.perf-dso.txt" || true
 			perf report -i "$B_WORK/perf.data" --no-children --sort sym --stdio 2>/dev/null |
-				grep -E '^ +[0-9.]+%' | head -n 15 >"$B_WORK/perf-sym.txt" || true
+				grep -E '^ +[0-9.]+%' | head -n 15 >"$DATA.perf-sym.txt" || true
 		fi
 		;;
 	*) bench_die "unknown scenario $sc (mixed, crds, configmaps)" ;;
 	esac
 	bench_cluster_stop "$sc"
+	note_end "$sc"
 done
-printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 
 body=$B_WORK/section.md
 {
 	echo "## Memory and CPU: objects of real sizes, the previous release against this build"
 	echo
 	bench_machine
-	echo "- Load average (1, 5, 15 min) at the start: $(sed -n 's/^load_start\t//p' "$META"); at the end: $(sed -n 's/^load_end\t//p' "$META") (the machine's 2 cores may be shared: compare rows of one run, not across runs)"
+	echo "- The machine's 2 cores may be shared with other work: the load average is noted per scenario; compare the rows of one scenario (interleaved runs), not across reports"
 } >"$body"
-"$PYTHON" - "$DATA" "$META" "$B_WORK" "$MIXED_N" "$CRDS_N" "$CRD_SIZE" "$CM_N" >>"$body" <<'EOF'
+"$PYTHON" - "$DATA" "$META" "$DATA" "$MIXED_N" "$CRDS_N" "$CRD_SIZE" "$CM_N" >>"$body" <<'EOF'
 import os, sys
-data, metaf, work = sys.argv[1:4]
+data, metaf, perfbase = sys.argv[1:4]
 mixed_n, crds_n, crd_size, cm_n = map(int, sys.argv[4:8])
-meta = dict(l.rstrip("\n").split("\t", 1) for l in open(metaf) if "\t" in l)
+meta = dict(l.rstrip("\n").split("\t", 1) for l in open(metaf) if "\t" in l)  # the last of each key
 rows = {}
 for line in open(data):
     sc, page, tool, rep, wall, rss, user, sys_, nbytes, scpu, items = line.rstrip("\n").split("\t")
@@ -174,9 +189,8 @@ label = {"base": "kahu, %s (`%s`)" % (meta.get("base_label"), meta.get("base", "
          "kubectl": "kubectl get … -o json --chunk-size=P"}
 print("- kahu: `kahu --page-size P backup create` with otherwise default settings (encryption on, zstd 3, "
       "--parallel 4), the whole cluster, into a filesystem repository; kubectl: `kubectl get TYPES -o json "
-      "--chunk-size=P` to a file (its discovery cache warm). %s run(s) of each, interleaved; median with the range in parentheses. "
-      "Peak RSS and CPU (user + system) from GNU time; server CPU: the test server's during the run." %
-      max([len(v) for v in rows.values()] or [0]))
+      "--chunk-size=P` to a file (its discovery cache warm). Runs interleaved; median with the range in parentheses. "
+      "Peak RSS and CPU (user + system) from GNU time; server CPU: the test server's during the run.")
 print()
 scen = [("mixed", "(i) %s objects of 1–4 KB (ConfigMaps, Secrets, Services, Deployments over 50 namespaces)" % format(mixed_n, ","), mixed_n),
         ("crds", "(ii) %s CRDs of %s bytes (%.0f MiB of CRDs; realistic openAPI v3 schemas)" % (format(crds_n, ","), format(crd_size, ","), crds_n * crd_size / 1048576.0), crds_n),
@@ -187,14 +201,17 @@ for sc, title, n in scen:
         continue
     print("### " + title)
     print()
-    print("| page size | tool | wall s | peak RSS MiB | CPU s | CPU µs per object | objects stored | server CPU s | bytes written |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    if meta.get("ran_" + sc):
+        print("Ran " + meta["ran_" + sc] + ".")
+        print()
+    print("| page size | tool | runs | wall s | peak RSS MiB | CPU s | CPU µs per object | objects stored | server CPU s | bytes written |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for p, t in keys:
         rs = rows[(sc, p, t)]
         items = [r["items"] for r in rs if r["items"] is not None]
         per = n if not items else med(items)
-        print("| %d | %s | %s | %s | %s | %.1f | %s | %s | %s |" % (
-            p, label[t], cell(rs, "wall", "%.2f"), cell(rs, "rss", "%.1f"), cell(rs, "cpu", "%.2f"),
+        print("| %d | %s | %d | %s | %s | %s | %.1f | %s | %s | %s |" % (
+            p, label[t], len(rs), cell(rs, "wall", "%.2f"), cell(rs, "rss", "%.1f"), cell(rs, "cpu", "%.2f"),
             med([r["cpu"] for r in rs]) / per * 1e6, format(int(med(items)), ",") if items else "–",
             cell(rs, "scpu", "%.2f"), format(int(med([r["bytes"] for r in rs])), ",")))
     print()
@@ -228,14 +245,14 @@ if out:
     print("|---|---|---|")
     print("\n".join(out))
     print()
-pf = os.path.join(work, "perf-dso.txt")
+pf = perfbase + ".perf-dso.txt"
 if os.path.exists(pf) and os.path.getsize(pf):
     print("`perf record` of one run of this build in (iii), samples by library and the top functions (self time):")
     print()
     print("```")
     print(open(pf).read().rstrip())
     print()
-    print(open(os.path.join(work, "perf-sym.txt")).read().rstrip())
+    print(open(perfbase + ".perf-sym.txt").read().rstrip())
     print("```")
 EOF
 bench_results_write "$body"
