@@ -216,7 +216,7 @@ def crds(cluster, count, size=1048576, prefix="gen", seed=1):
     pool = _Pool.get(seed)
     t0 = time.time()
     ts = now_rfc3339()
-    total = 0
+    total = created = 0
     with cluster.lock:
         for i in range(count):
             rng = random.Random("%s/%d/%d" % (prefix, seed, i))
@@ -226,7 +226,8 @@ def crds(cluster, count, size=1048576, prefix="gen", seed=1):
             plural = kind.lower() + "s"
             name = "%s.%s" % (plural, group)
             if cluster.store.get(rt.storage_key, "", name) is not None:
-                continue
+                continue  # made by an earlier call with the same prefix and seed
+            created += 1
             schema = _crd_schema(rng, pool, size // 2 - 1500)
             cols = [{"jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "name": "READY",
                      "type": "string"},
@@ -253,7 +254,7 @@ def crds(cluster, count, size=1048576, prefix="gen", seed=1):
             total += _put(cluster, rt, obj)
             cluster.registry.add_crd(obj)
         cluster.store.bucket(rt.storage_key).ensure_sorted()
-    return {"created": count, "kind": "CustomResourceDefinition", "bytes": total,
+    return {"created": created, "kind": "CustomResourceDefinition", "bytes": total,
             "seconds": round(time.time() - t0, 3)}
 
 

@@ -809,7 +809,6 @@ def item_spans(body):
     if not isinstance(obj, dict) or not isinstance(obj.get("items"), list) or not obj["items"]:
         return []
     # find the array: the last top-level key "items" (what a JSON parser keeps)
-    i = 0
     start = None
     ws = " \t\r\n"
     i = text.index("{") + 1
