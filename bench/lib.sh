@@ -92,7 +92,7 @@ bench_cluster_start() { # NAME [server args...]
 	B_PIDS+=("$pid")
 	echo "$pid" >"$dir/pid"
 	local i url=
-	for i in $(seq 1 1200); do # 120 s: 100,000 synthetic objects take a few seconds
+	for i in $(seq 1 6000); do # 600 s: generating 500 MiB of CRDs on a busy machine takes minutes
 		url=$(sed -n 's/^READY \(https:.*\)$/\1/p' "$dir/server.out" 2>/dev/null)
 		[ -n "$url" ] && break
 		kill -0 "$pid" 2>/dev/null || break
@@ -195,8 +195,8 @@ if pat.search(text):
     text = pat.sub(lambda m: block, text)
 else:
     text = text.rstrip("\n") + "\n\n" + block + "\n"
-# backup before restore, whichever ran first
-order = ["backup", "restore"]
+# backup, restore, memory, whichever ran first
+order = ["backup", "restore", "memory"]
 parts = {}
 for n in order:
     m = re.search(re.escape("<!-- %s:begin -->" % n) + ".*?" + re.escape("<!-- %s:end -->" % n), text, re.S)

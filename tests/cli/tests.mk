@@ -4,6 +4,7 @@ CLI_TESTS += \
 	tests/cli/t-cli.sh \
 	tests/cli/t-docs.sh \
 	tests/cli/t-cluster-conformance.sh \
+	tests/cli/t-cluster-generate.sh \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
@@ -16,6 +17,7 @@ CLI_TESTS += \
 	tests/cli/t-names.sh \
 	tests/cli/t-backup-chain.sh \
 	tests/cli/t-lists.sh \
+	tests/cli/t-list-stream.sh \
 	tests/cli/t-restore.sh \
 	tests/cli/t-restore-targets.sh \
 	tests/cli/t-restore-compat.sh \

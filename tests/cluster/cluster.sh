@@ -47,7 +47,7 @@ cluster_start() {
 	local pid=$!
 	T_CLEANUP+=("kill $pid 2>/dev/null; wait $pid 2>/dev/null")
 	local i url=
-	for i in $(seq 1 300); do
+	for i in $(seq 1 1200); do # 120 s: large generated states on a busy machine
 		url=$(sed -n 's/^READY \(https:.*\)$/\1/p' "$dir/server.out" 2>/dev/null)
 		[ -n "$url" ] && break
 		if ! kill -0 "$pid" 2>/dev/null; then break; fi
@@ -119,7 +119,7 @@ cluster_stop() {
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
 	local i
-	for i in $(seq 1 300); do
+	for i in $(seq 1 1200); do # 120 s: saving a large state on a busy machine
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

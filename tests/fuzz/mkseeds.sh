@@ -17,7 +17,7 @@ C=$top_srcdir/tests/fuzz/corpus
 . "$top_srcdir/tests/cli/lib.sh" >/dev/null
 . "$top_srcdir/tests/cluster/cluster.sh"
 
-for t in discovery envelope extract index kubeconfig list manifest status; do
+for t in discovery envelope extract index kubeconfig list listscan manifest status; do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/gen-*
 done
@@ -214,6 +214,24 @@ k backup create fixture --no-encryption --include-namespaces kube-public -q >/de
 zstd -dq <"$T_DIR/small/kahu/backups/backups/fixture/metadata.tar.zst" >"$T_DIR/small.tar"
 { printf t; cat "$T_DIR/small.tar"; } >"$C/extract/gen-tar-small"
 { printf e; cat "$T_DIR/small.tar"; } >"$C/extract/gen-tar-small-encrypted"
+# ---- LIST bodies of generated objects for the item scanner (small sizes; the objects
+# as real servers write them: managedFields keys holding escaped JSON, \u003c escapes,
+# kubectl's last-applied-configuration, openAPI schemas); last, so the seeds above do
+# not hold these objects
+cluster_admin POST generate '{"what":"mixed","count":8,"namespaces":1,"min_size":900,"max_size":1400,"prefix":"fz"}' >/dev/null
+cluster_admin POST generate '{"what":"pods","count":2,"namespaces":1,"managed_fields":1500,"prefix":"fz"}' >/dev/null
+cluster_admin POST generate '{"what":"crds","count":1,"size":6000,"prefix":"fz"}' >/dev/null
+body '/api/v1/namespaces/fz-0/configmaps?labelSelector=app.kubernetes.io%2Fpart-of%3Dfz' >"$C/listscan/gen-configmaps.json"
+body '/api/v1/namespaces/fz-0/secrets?labelSelector=app.kubernetes.io%2Fpart-of%3Dfz' >"$C/listscan/gen-secrets.json"
+body '/api/v1/namespaces/fz-0/services' >"$C/listscan/gen-services.json"
+body '/apis/apps/v1/namespaces/fz-0/deployments' >"$C/listscan/gen-deployments.json"
+body '/api/v1/namespaces/fz-pods-0/pods' >"$C/listscan/gen-pods.json"
+body '/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldSelector=metadata.name%3D'"$(
+	body /apis/apiextensions.k8s.io/v1/customresourcedefinitions | python3 -c '
+import json, sys
+print([c["metadata"]["name"] for c in json.load(sys.stdin)["items"] if c["spec"]["group"].startswith("fz")][0])')" \
+	>"$C/listscan/gen-crd.json"
+
 cluster_stop main
 
 # ---- variants: envelope headers and manifests kahu must refuse or accept

@@ -428,6 +428,228 @@ START_TEST(test_same_in_any_pieces)
 }
 END_TEST
 
+/* Items shaped as real servers send them: managedFields keys holding escaped JSON,
+ * strings with escaped quotes and backslashes (one ending in a backslash), brackets and
+ * braces in strings, \u escapes (kube-apiserver writes <, > and & as \u003c, \u003e,
+ * \u0026), a member named "items" inside an item, kubectl's last-applied-configuration
+ * (JSON in a string), whitespace between every token. */
+static const char *const real_items[] = {
+	"{\"metadata\":{\"name\":\"web-0\",\"namespace\":\"shop\",\"managedFields\":[{\"manager\":"
+	"\"kubelet\",\"fieldsV1\":{\"f:status\":{\"f:conditions\":{\"k:{\\\"type\\\":\\\"Ready\\\"}\":"
+	"{\".\":{},\"f:status\":{}}}}}}]},\"spec\":{\"containers\":[{\"name\":\"app\",\"args\":"
+	"[\"--x=[1,2]\",\"{\\\"a\\\":\\\"}\\\"}\"]}]}}",
+	"{ \"kind\" : \"CustomResourceDefinition\" , \"spec\" : { \"description\" : \"Use "
+	"\\u003cname\\u003e \\u0026 \\\"quotes\\\" [a] {b}\\nC:\\\\dir\\\\\" , \"pattern\" : "
+	"\"^([a-z0-9]\\\\.)*$\" , \"e\" : \"\\ud83d\\ude00\\u00e9\\/\" } , \"items\" : [ { \"x\" : 1 } ,"
+	" [ ] , [ [ ] , { } ] ] }",
+	"{\"a\":\"\\\\\",\"b\":\"\\\\\\\"\",\"c\":\"]}\",\"d\":\"\\\"}]},{\\\"\",\"n\":[-1.5e-3,0,true,null]}",
+	"{\n}",
+	"{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":"
+	"\"{\\\"apiVersion\\\":\\\"v1\\\",\\\"kind\\\":\\\"Service\\\",\\\"spec\\\":{\\\"ports\\\":"
+	"[{\\\"port\\\":80}]}}\\n\"}}}",
+};
+#define N_REAL (sizeof real_items / sizeof real_items[0])
+
+/* The body of real_items, and where each item ends (the offset after its '}'). */
+static char *real_body(size_t *ends, size_t *len)
+{
+	static const char *const seps[N_REAL] = { " ,\n  ", ",", " ,\r\n\t", "\t,\t", "\n " };
+	struct kbuf b = KBUF_INIT;
+	kbuf_adds(&b, " {\n \"kind\" : \"List\" ,\n \"apiVersion\":\"v1\", \"items\" :\t[\n  ");
+	for (size_t i = 0; i < N_REAL; i++) {
+		kbuf_adds(&b, real_items[i]);
+		ends[i] = b.len;
+		kbuf_adds(&b, seps[i]);
+	}
+	kbuf_adds(&b, "] ,\n \"metadata\" : { \"continue\" : \"x]}\\\"\" }\n}\n");
+	*len = b.len;
+	return kbuf_detach(&b);
+}
+
+static size_t complete_at(const size_t *ends, size_t n, size_t cut)
+{
+	size_t k = 0;
+	while (k < n && ends[k] <= cut)
+		k++;
+	return k;
+}
+
+START_TEST(test_real_items)
+{
+	size_t ends[N_REAL], len;
+	char *body = real_body(ends, &len);
+	struct kbuf want = KBUF_INIT;
+	for (size_t i = 0; i < N_REAL; i++) {
+		kbuf_adds(&want, real_items[i]);
+		kbuf_addc(&want, '\n');
+	}
+	char *items = items_of(body, N_REAL);
+	ck_assert_str_eq(items, kbuf_str(&want));
+	/* each as jansson reads it from the whole body */
+	json_t *all = json_loadb(body, len, 0, NULL);
+	ck_assert_ptr_nonnull(all);
+	for (size_t i = 0; i < N_REAL; i++) {
+		json_t *it = json_loads(real_items[i], 0, NULL);
+		ck_assert_ptr_nonnull(it);
+		ck_assert(json_equal(it, json_array_get(json_object_get(all, "items"), i)));
+		json_decref(it);
+	}
+	json_decref(all);
+	free(items);
+	kbuf_free(&want);
+	free(body);
+}
+END_TEST
+
+/* Fed byte by byte, an item is handed on as soon as its last byte is in, never
+ * before: after each byte, the items handed on are exactly those complete. */
+START_TEST(test_item_handed_on_when_complete)
+{
+	size_t ends[N_REAL], len;
+	char *body = real_body(ends, &len);
+	struct got g = { KBUF_INIT, 0, -1 };
+	struct listscan *s = listscan_new(0, collect, &g);
+	for (size_t i = 0; i < len; i++) {
+		ck_assert_int_eq(listscan_feed(s, body + i, 1), 0);
+		ck_assert_msg(g.n == complete_at(ends, N_REAL, i + 1), "after %zu bytes: %zu items, want %zu",
+			      i + 1, g.n, complete_at(ends, N_REAL, i + 1));
+	}
+	ck_assert_int_eq(listscan_finish(s), 0);
+	ck_assert_str_eq(listscan_top(s, LISTSCAN_METADATA, NULL), "{ \"continue\" : \"x]}\\\"\" }");
+	listscan_free(s);
+	kbuf_free(&g.items);
+	free(body);
+}
+END_TEST
+
+/* Cut at every offset before the end, in pieces of every kind: a syntax error saying the
+ * response ends, and exactly the items complete before the cut, each whole. */
+START_TEST(test_real_cut_at_every_offset)
+{
+	size_t ends[N_REAL], len;
+	char *body = real_body(ends, &len);
+	size_t last = len;
+	while (last > 0 && strchr(" \t\r\n", body[last - 1]))
+		last--;
+	struct got whole = { KBUF_INIT, 0, -1 };
+	ck_assert_int_eq(scan(body, len, 0, 0, &whole, NULL), 0);
+	for (size_t cut = 0; cut < last; cut++) {
+		static const size_t pieces[] = { 0, 1, 2, 7 };
+		for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+			struct got g = { KBUF_INIT, 0, -1 };
+			struct listscan *s;
+			int rc = scan(body, cut, pieces[p], 0, &g, &s);
+			ck_assert_msg(rc == KAHU_EPROTO, "cut at %zu accepted", cut);
+			ck_assert_int_eq(listscan_error_kind(s), LISTSCAN_ESYNTAX);
+			ck_assert_msg(strstr(kahu_error_last(), "the response ends") ||
+				      strstr(kahu_error_last(), "the response is empty"),
+				      "cut at %zu: %s", cut, kahu_error_last());
+			ck_assert_uint_eq(g.n, complete_at(ends, N_REAL, cut));
+			ck_assert(strncmp(kbuf_str(&whole.items), kbuf_str(&g.items), g.items.len) == 0);
+			listscan_free(s);
+			kbuf_free(&g.items);
+		}
+	}
+	/* what follows the last item is only whitespace: those cuts are complete bodies */
+	for (size_t cut = last; cut <= len; cut++) {
+		struct got g = { KBUF_INIT, 0, -1 };
+		ck_assert_int_eq(scan(body, cut, 1, 0, &g, NULL), 0);
+		ck_assert_uint_eq(g.n, N_REAL);
+		kbuf_free(&g.items);
+	}
+	kbuf_free(&whole.items);
+	free(body);
+}
+END_TEST
+
+/* "items": [], null or missing, with whitespace anywhere and the other members before or
+ * after: no item, the right form, in every piece size; cut anywhere, an error. */
+START_TEST(test_empty_items_all_ways)
+{
+	static const struct {
+		const char *body;
+		enum listscan_items form;
+	} cases[] = {
+		{ "{\"items\":[]}", LISTSCAN_ITEMS_ARRAY },
+		{ " { \"items\" : [ \n\t ] , \"metadata\" : { \"resourceVersion\" : \"5\" } } ", LISTSCAN_ITEMS_ARRAY },
+		{ "{\"metadata\":{\"continue\":\"\"},\"kind\":\"PodList\",\"items\":[\r\n]}", LISTSCAN_ITEMS_ARRAY },
+		{ "{\"items\":null}", LISTSCAN_ITEMS_NULL },
+		{ "{\n\"items\"\n:\nnull\n,\n\"metadata\"\n:\n{}\n}\n", LISTSCAN_ITEMS_NULL },
+		{ "{\"kind\":\"PodList\",\"items\" : null , \"apiVersion\":\"v1\"}", LISTSCAN_ITEMS_NULL },
+		{ "{}", LISTSCAN_ITEMS_MISSING },
+		{ " {\t} ", LISTSCAN_ITEMS_MISSING },
+		{ "{\"kind\":\"PodList\",\"metadata\":{\"items\":[{\"a\":1}]},\"x\":[\"items\",[]]}",
+		  LISTSCAN_ITEMS_MISSING },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *body = cases[i].body;
+		size_t len = strlen(body);
+		for (size_t piece = 0; piece <= 5; piece++) {
+			struct got g = { KBUF_INIT, 0, -1 };
+			struct listscan *s;
+			ck_assert_msg(scan(body, len, piece, 0, &g, &s) == 0, "%s: %s", body, kahu_error_last());
+			ck_assert_msg(listscan_items_form(s) == cases[i].form, "%s: form %d", body,
+				      (int)listscan_items_form(s));
+			ck_assert_uint_eq(g.n, 0);
+			listscan_free(s);
+		}
+		size_t last = len;
+		while (last > 0 && strchr(" \t\r\n", body[last - 1]))
+			last--;
+		for (size_t cut = 0; cut < last; cut++) {
+			struct got g = { KBUF_INIT, 0, -1 };
+			ck_assert_msg(scan(body, cut, 1, 0, &g, NULL) == KAHU_EPROTO, "%s cut at %zu accepted",
+				      body, cut);
+			ck_assert_uint_eq(g.n, 0);
+		}
+	}
+}
+END_TEST
+
+/* One item of over 10 MiB as a large CRD is built (nested schemas, descriptions with
+ * escapes, \u escapes, brackets in strings), between two small ones, read in the pieces
+ * a transfer delivers (16 KiB, an odd 4093, whole): handed on byte for byte, once, and
+ * what follows it is kept. */
+START_TEST(test_big_real_item)
+{
+	struct kbuf item = KBUF_INIT;
+	kbuf_adds(&item, "{\"metadata\":{\"name\":\"big.example.io\"},\"spec\":{\"schema\":{");
+	for (size_t i = 0; item.len < 10u * 1024 * 1024; i++)
+		kbuf_addf(&item, "%s" "\"p%zu\":{\"description\":\"Field %zu of the \\\"spec\\\": see `spec.x[0]` "
+			  "and {name}.\\nPattern \\\\d+ \\u003cvalue\\u003e \\u0026 more; caf\\u00e9 "
+			  "\\ud83d\\ude00\",\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\","
+			  "\"items\":{\"type\":\"string\",\"enum\":[\"]\",\"}\",\"[{\"]}},\"b\":{\"anyOf\":"
+			  "[{\"type\":\"integer\"},{\"type\":\"string\"}],\"x-kubernetes-int-or-string\":true}},"
+			  "\"required\":[\"a\"]}", i ? "," : "", i, i);
+	kbuf_adds(&item, "}}}");
+	ck_assert_uint_gt(item.len, 10u * 1024 * 1024);
+	struct kbuf b = KBUF_INIT;
+	kbuf_adds(&b, "{\"kind\":\"CustomResourceDefinitionList\",\"items\":[{\"a\":1},");
+	kbuf_add(&b, item.data, item.len);
+	kbuf_adds(&b, ",{\"b\":\"]\"}],\"metadata\":{\"resourceVersion\":\"9\"}}");
+	json_t *j = json_loadb(item.data, item.len, 0, NULL);
+	ck_assert_ptr_nonnull(j); /* valid JSON, as jansson sees it */
+	json_decref(j);
+	static const size_t pieces[] = { 0, 16384, 4093 };
+	for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+		struct got g = { KBUF_INIT, 0, -1 };
+		struct listscan *s;
+		ck_assert_msg(scan(b.data, b.len, pieces[p], 64u * 1024 * 1024, &g, &s) == 0, "%s",
+			      kahu_error_last());
+		ck_assert_uint_eq(g.n, 3);
+		ck_assert_uint_eq(g.items.len, 8 + item.len + 1 + 10);
+		ck_assert(memcmp(g.items.data, "{\"a\":1}\n", 8) == 0);
+		ck_assert(memcmp(g.items.data + 8, item.data, item.len) == 0);
+		ck_assert(memcmp(g.items.data + 8 + item.len, "\n{\"b\":\"]\"}\n", 11) == 0);
+		ck_assert_str_eq(listscan_top(s, LISTSCAN_METADATA, NULL), "{\"resourceVersion\":\"9\"}");
+		listscan_free(s);
+		kbuf_free(&g.items);
+	}
+	kbuf_free(&b);
+	kbuf_free(&item);
+}
+END_TEST
+
 static Suite *listscan_suite(void)
 {
 	Suite *s = suite_create("listscan");
@@ -446,6 +668,11 @@ static Suite *listscan_suite(void)
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_callback_stops);
 	tcase_add_test(tc, test_same_in_any_pieces);
+	tcase_add_test(tc, test_real_items);
+	tcase_add_test(tc, test_item_handed_on_when_complete);
+	tcase_add_test(tc, test_real_cut_at_every_offset);
+	tcase_add_test(tc, test_empty_items_all_ways);
+	tcase_add_test(tc, test_big_real_item);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,7 +19,9 @@ Shaping actions change a list response (hostile or unusual servers):
                      would never end); a request without one gets the normal token
   chunked            the body in HTTP chunks of `piece` bytes (default 4096) with
                      `pause_ms` between them (default 0); with `hold` (a fraction of the
-                     body, e.g. 0.5) the rest waits there until POST /_admin/faults/release
+                     body, e.g. 0.5, or a list of them) the rest waits there until POST
+                     /_admin/faults/release (one release per hold point); GET
+                     /_admin/faults says where each held response stands
   cut-body           the body stops at `at` (a fraction, default 0.5, or `at_byte`) and the
                      connection is closed; `framing` "length" (default: Content-Length says
                      more was due) or "close" (no length: the close is the body's end)
@@ -67,7 +69,8 @@ class Rule:
             self.index = int(d.get("index", 1))
             self.piece = max(1, int(d.get("piece", 4096)))
             self.pause_ms = max(0, int(d.get("pause_ms", 0)))
-            self.hold = float(d["hold"]) if d.get("hold") is not None else None
+            h = d.get("hold")
+            self.hold = sorted(float(x) for x in (h if isinstance(h, list) else [h])) if h is not None else None
             self.at = float(d.get("at", 0.5))
             self.at_byte = int(d["at_byte"]) if d.get("at_byte") is not None else None
         except (TypeError, ValueError) as ex:

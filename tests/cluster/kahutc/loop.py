@@ -20,8 +20,8 @@ into a buffer, which the loop sends when the socket takes it.
   connection with SO_LINGER 0, which sends a TCP reset.
 - Responses on one connection go out in request order (pipelining works).
 - A shaped response (the chunked and cut-body faults) is its head followed by steps:
-  ("data", bytes) sent in turn, ("pause", seconds) a timer, ("hold", None) waiting
-  until an admin release (release_held), ("close", None) a clean close (TLS
+  ("data", bytes) sent in turn, ("pause", seconds) a timer, ("hold", INFO) waiting
+  until an admin release (release_held; INFO is what holding() reports), ("close", None) a clean close (TLS
   close_notify, then FIN) in the middle of the body.
 """
 
@@ -190,6 +190,14 @@ class LoopServer:
         self.release_count += 1
         self.wake.extend(self.held)
         return n
+
+    def holding(self):
+        """Where each held response stands: bytes and whole list items sent so far."""
+        out = []
+        for c in self.held:
+            if c.queue and c.queue[0].steps and c.queue[0].steps[0][0] == "hold":
+                out.append(c.queue[0].steps[0][1])
+        return out
 
     def shutdown(self):
         self.stopping = True

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from . import tls, seed as seedmod
+from . import tls, seed as seedmod, generate
 from .cluster import Cluster
 from .errors import ApiError
 from .faults import Faults, FaultError
@@ -37,6 +37,18 @@ def parse_args(argv):
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="create N synthetic ConfigMaps")
     p.add_argument("--synthetic-namespaces", type=int, default=10, metavar="K")
     p.add_argument("--synthetic-size", type=int, default=64, metavar="BYTES")
+    p.add_argument("--crds", type=int, default=0, metavar="N",
+                   help="generate N large CRDs (realistic openAPI v3 schemas)")
+    p.add_argument("--crd-size", type=int, default=1048576, metavar="BYTES", help="size of each generated CRD")
+    p.add_argument("--pods", type=int, default=0, metavar="N", help="generate N Pods with large managedFields")
+    p.add_argument("--pod-namespaces", type=int, default=10, metavar="K")
+    p.add_argument("--pod-managed-fields", type=int, default=16384, metavar="BYTES",
+                   help="size of each generated Pod's managedFields")
+    p.add_argument("--mixed", type=int, default=0, metavar="N",
+                   help="generate N objects of 1-4 KB: ConfigMaps, Secrets, Services, Deployments")
+    p.add_argument("--mixed-namespaces", type=int, default=50, metavar="K")
+    p.add_argument("--mixed-size", default="1024-4096", metavar="MIN-MAX", help="sizes of the mixed objects")
+    p.add_argument("--no-save", action="store_true", help="do not write store.json when stopped")
     p.add_argument("--fault", action="append", default=[], metavar="JSON", help="fault rule(s) (repeatable)")
     p.add_argument("--fresh", action="store_true", help="ignore a persisted store in the state dir")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
@@ -165,6 +177,17 @@ def main(argv=None):
                 return 2
         if opts.synthetic:
             seedmod.synthetic(app.cluster, opts.synthetic, opts.synthetic_namespaces, "ConfigMap", opts.synthetic_size)
+        if opts.crds:
+            generate.crds(app.cluster, opts.crds, opts.crd_size)
+        if opts.pods:
+            generate.pods(app.cluster, opts.pods, opts.pod_namespaces, opts.pod_managed_fields)
+        if opts.mixed:
+            lo, sep, hi = opts.mixed_size.partition("-")
+            try:
+                lo, hi = int(lo), int(hi if sep else lo)
+            except ValueError:
+                raise ValueError("--mixed-size: expected MIN-MAX in bytes, not %r" % opts.mixed_size)
+            generate.mixed(app.cluster, opts.mixed, opts.mixed_namespaces, lo, hi)
     except (FaultError, ValueError, OSError, RuntimeError, ApiError) as ex:
         sys.stderr.write("kahu-test-cluster: %s\n" % ex)
         return 2
@@ -197,7 +220,8 @@ def main(argv=None):
     while not stop.wait(1.0):
         pass
     try:
-        app.save()
+        if not opts.no_save:
+            app.save()
     except Exception as ex:
         sys.stderr.write("kahu-test-cluster: saving state failed: %s\n" % ex)
     srv.shutdown()

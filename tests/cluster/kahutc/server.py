@@ -13,7 +13,7 @@ import http.server
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit, parse_qsl, unquote
 
-from . import errors, seed as seedmod, tables
+from . import errors, generate, seed as seedmod, tables
 from .errors import ApiError
 from .faults import FaultError, BODY_ACTIONS, TRANSPORT_ACTIONS
 from .loop import LoopServer
@@ -255,19 +255,26 @@ class Handler(BaseHTTPRequestHandler):
         steps = []
         if rule.action == "chunked":
             hdr.append("Transfer-Encoding: chunked")
-            hold_at = int(len(body) * rule.hold) if rule.hold is not None else None
+            holds = [min(len(body), max(0, int(len(body) * h))) for h in rule.hold or []]
+            spans = item_spans(body) if holds else []
             pos = 0
-            while pos < len(body):
+            while pos < len(body) or holds:
+                while holds and holds[0] == pos:
+                    # what the client has when the response stops here
+                    steps.append(("hold", {"sent": pos, "size": len(body),
+                                           "items_sent": sum(1 for _, e in spans if e <= pos),
+                                           "items": len(spans),
+                                           "inside_item": any(b < pos < e for b, e in spans)}))
+                    holds.pop(0)
+                if pos >= len(body):
+                    break
                 n = rule.piece
-                if hold_at is not None and pos < hold_at < pos + n:
-                    n = hold_at - pos
+                if holds and pos < holds[0] < pos + n:
+                    n = holds[0] - pos
                 piece = body[pos:pos + n]
                 steps.append(("data", b"%x\r\n" % len(piece) + piece + b"\r\n"))
                 pos += len(piece)
-                if hold_at is not None and pos == hold_at:
-                    steps.append(("hold", None))
-                    hold_at = None
-                elif rule.pause_ms and pos < len(body):
+                if rule.pause_ms and pos < len(body) and not (holds and holds[0] == pos):
                     steps.append(("pause", rule.pause_ms / 1000.0))
             steps.append(("data", b"0\r\n\r\n"))
         else:
@@ -736,6 +743,24 @@ class Handler(BaseHTTPRequestHandler):
             rep = seedmod.synthetic(cl, d.get("count", 0), d.get("namespaces", 1), d.get("kind", "ConfigMap"),
                                     d.get("size", 64), d.get("prefix", "synthetic"))
             return self.send(200, rep)
+        if sub == "generate" and m == "POST":
+            d = jbody()
+            what = d.get("what")
+            try:
+                if what == "crds":
+                    rep = generate.crds(cl, d.get("count", 0), d.get("size", 1048576), d.get("prefix", "gen"),
+                                        d.get("seed", 1))
+                elif what == "pods":
+                    rep = generate.pods(cl, d.get("count", 0), d.get("namespaces", 10),
+                                        d.get("managed_fields", 16384), d.get("prefix", "gen"), d.get("seed", 1))
+                elif what == "mixed":
+                    rep = generate.mixed(cl, d.get("count", 0), d.get("namespaces", 50), d.get("min_size", 1024),
+                                         d.get("max_size", 4096), d.get("prefix", "mixed"), d.get("seed", 1))
+                else:
+                    raise errors.bad_request("generate: what must be crds, pods or mixed, not %r" % (what,))
+            except (TypeError, ValueError) as ex:
+                raise errors.bad_request("generate: %s" % ex)
+            return self.send(200, rep)
         if sub == "crd-delay" and m in ("POST", "PUT"):
             d = jbody()
             cl.crd_delay = float(d.get("seconds", d.get("delay", 0)))
@@ -754,6 +779,7 @@ class Handler(BaseHTTPRequestHandler):
             if m == "GET":
                 rep = app.faults.report()
                 rep["held"] = len(self.server.held)
+                rep["holding"] = self.server.holding()
                 return self.send(200, rep)
             if m == "DELETE":
                 app.faults.clear()
@@ -769,6 +795,50 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "health":
             return self.send(200, {"ok": True})
         raise ApiError(404, "NotFound", "no admin endpoint %s %s" % (m, path))
+
+
+def item_spans(body):
+    """(start, end) byte offsets of each element of the top-level "items" array of a
+    list body (empty when it has none): an item is complete once `end` bytes are sent."""
+    try:
+        text = body.decode("utf-8")
+        d = json.JSONDecoder()
+        obj, end = d.raw_decode(text)
+    except ValueError:
+        return []
+    if not isinstance(obj, dict) or not isinstance(obj.get("items"), list) or not obj["items"]:
+        return []
+    # find the array: the last top-level key "items" (what a JSON parser keeps)
+    start = None
+    ws = " \t\r\n"
+    i = text.index("{") + 1
+    while True:
+        while text[i] in ws + ",":
+            i += 1
+        if text[i] == "}":
+            break
+        key, i = d.raw_decode(text, i)
+        while text[i] in ws + ":":
+            i += 1
+        if key == "items":
+            start = i
+        _, i = d.raw_decode(text, i)
+    if start is None:
+        return []
+    out = []
+    i = start + 1
+    nbytes = len(text[:i].encode("utf-8"))
+    while True:
+        j = i
+        while text[j] in ws + ",":
+            j += 1
+        if text[j] == "]":
+            return out
+        _, k = d.raw_decode(text, j)
+        start = nbytes + len(text[i:j].encode("utf-8"))
+        nbytes = start + len(text[j:k].encode("utf-8"))
+        out.append((start, nbytes))
+        i = k
 
 
 def shape_list_body(rules, body, q):
