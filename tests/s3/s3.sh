@@ -44,7 +44,8 @@ _s3_wait_ready() {
 
 s3_start() {
 	mkdir -p "$T_DIR/s3-data" "$T_DIR/s3-state"
-	NODE_PATH=$S3_NODE_MODULES node "$S3_DIR/s3rver.js" "$T_DIR/s3-data" kahu kahu-other \
+	# s3rver encrypts continuation tokens with DES: OpenSSL 3 has it in its legacy provider.
+	NODE_PATH=$S3_NODE_MODULES node --openssl-legacy-provider "$S3_DIR/s3rver.js" "$T_DIR/s3-data" kahu kahu-other \
 		>"$T_DIR/s3rver.out" 2>"$T_DIR/s3rver.err" &
 	S3RVER_PID=$!
 	T_CLEANUP+=("kill $S3RVER_PID")

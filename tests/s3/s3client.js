@@ -5,6 +5,7 @@
 //   node s3client.js ENDPOINT BUCKET list [PREFIX]      -> "KEY SIZE" per line
 //   node s3client.js ENDPOINT BUCKET get KEY            -> the object on stdout
 //   node s3client.js ENDPOINT BUCKET head KEY           -> the answer's metadata as JSON
+//   node s3client.js ENDPOINT BUCKET fill PREFIX N      -> N small objects PREFIXi
 // Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 'use strict';
 const {
@@ -12,6 +13,7 @@ const {
   ListObjectsV2Command,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
 } = require('@aws-sdk/client-s3');
 
 async function main() {
@@ -20,6 +22,8 @@ async function main() {
     endpoint,
     region: process.env.AWS_REGION || 'us-east-1',
     forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: {
       accessKeyId: process.env.AWS_ACCESS_KEY_ID,
       secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
@@ -47,6 +51,16 @@ async function main() {
         retainUntil: r.ObjectLockRetainUntilDate || null,
       }) + '\n',
     );
+  } else if (op === 'fill') {
+    const n = Number(process.argv[6]);
+    for (let i = 0; i < n; i += 50) {
+      const batch = [];
+      for (let j = i; j < Math.min(n, i + 50); j++) {
+        const key = `${arg}${String(j).padStart(5, '0')}`;
+        batch.push(s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key })));
+      }
+      await Promise.all(batch);
+    }
   } else {
     throw new Error(`unknown operation ${op}`);
   }
