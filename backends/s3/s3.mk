@@ -3,7 +3,8 @@
 # against the public header only; it is not linked into kahu.
 backend_LTLIBRARIES += backends/s3/kahu-s3.la
 backends_s3_kahu_s3_la_SOURCES = backends/s3/s3.c backends/s3/sigv4.c backends/s3/sigv4.h \
-	backends/s3/creds.c backends/s3/creds.h include/kahu/backend.h
+	backends/s3/creds.c backends/s3/creds.h backends/s3/md5.c backends/s3/md5.h \
+	include/kahu/backend.h
 backends_s3_kahu_s3_la_CPPFLAGS = -I$(top_srcdir)/include
 backends_s3_kahu_s3_la_CFLAGS = $(WARN_CFLAGS) $(SAN_FLAGS) $(AX_PTHREAD_FLAGS) -fvisibility=hidden \
 	$(CURL_CFLAGS) $(SODIUM_CFLAGS)
@@ -18,3 +19,11 @@ UNIT_TESTS += tests/unit/check_sigv4
 tests_unit_check_sigv4_SOURCES = tests/unit/check_sigv4.c backends/s3/sigv4.c backends/s3/sigv4.h
 tests_unit_check_sigv4_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_sigv4_LDADD = $(UNIT_LIBS)
+
+# Its credentials file parsing and MD5.
+check_PROGRAMS += tests/unit/check_s3
+UNIT_TESTS += tests/unit/check_s3
+tests_unit_check_s3_SOURCES = tests/unit/check_s3.c backends/s3/creds.c backends/s3/creds.h \
+	backends/s3/md5.c backends/s3/md5.h
+tests_unit_check_s3_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_s3_LDADD = $(UNIT_LIBS)

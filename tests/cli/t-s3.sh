@@ -10,11 +10,11 @@
 . "$top_srcdir/tests/cluster/cluster.sh"
 . "$top_srcdir/tests/s3/s3.sh"
 
-if ! s3_available; then
-	t_skip "s3 provider tests" "$S3_MISSING"
-	t_done
-	exit 0
-fi
+s3_available
+case $? in
+1) t_skip "s3 provider tests" "$S3_MISSING"; t_done; exit 0 ;;
+2) t_result 1 "s3rver and the AWS SDK are installed: $S3_MISSING"; t_done; exit 1 ;;
+esac
 
 WEBID_TOKEN=web-identity-token-for-tests
 WEBID_ROLE=arn:aws:iam::123456789012:role/kahu-backup
@@ -57,7 +57,10 @@ write_config() { # extra locations JSON (",\"name\": {...}")
   "badlock": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$S3_ENDPOINT",
                                            "object-lock-mode": "forever", "object-lock-days": "7"}},
   "smallpart": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$S3_ENDPOINT",
-                                             "part-size": "1M"}}$1}}
+                                             "part-size": "1M"}},
+  "tls": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$CLUSTER_URL"}},
+  "tlsca": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$CLUSTER_URL",
+                                         "ca-bundle": "$CLUSTER_CA"}}$1}}
 EOF
 	chmod 600 "$CFG"
 }
@@ -154,6 +157,24 @@ s3_fault '{"status": 503, "times": 2, "method": "PUT"}'
 t_ok "a backup through two 503 SlowDown answers" kahu_k backup create m2 --include-namespaces default --location big
 s3_fault '{}'
 
+# a part whose connection is cut is sent again on its own
+s3_fault '{"drop": 1, "method": "PUT", "parts_only": true}'
+t_ok "a multipart backup whose first part upload is cut off" kahu_k backup create m4 --include-namespaces bulk --location big
+curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
+t_py "... the part was cut once" 'assert d["faults"] == 1, d' "$T_OUT"
+t_ok "... and the backup verifies" "$KAHU" backup verify m4 --location big
+# errors inside a 200 answer to CompleteMultipartUpload
+s3_fault '{"complete_error": "InternalError"}'
+t_ok "a 200 CompleteMultipartUpload answer with InternalError inside is retried" kahu_k backup create m5 --include-namespaces bulk --location big
+curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
+t_py "... (it was answered so once)" 'assert d["faults"] == 1, d' "$T_OUT"
+s3_fault '{"complete_error": "InvalidPart", "times": 100}'
+t_fail "InvalidPart inside a 200 CompleteMultipartUpload answer fails the backup" kahu_k backup create m6 --include-namespaces bulk --location big
+t_grep "... naming the object and the error" "completing the upload of backups/m6/.*InvalidPart" "$T_ERR"
+s3_fault '{}'
+curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
+t_py "... and its upload is aborted" 'assert d["uploads"] == 0, d' "$T_OUT"
+
 # ---- the server going away in the middle of an upload ----
 s3_fault '{"down_after_parts": 1}'
 t_fail "a backup whose server goes away after the first part fails" kahu_k backup create gone --include-namespaces bulk --location big
@@ -218,6 +239,12 @@ t_exit 78 "a missing bucket is a configuration error (78)" "$KAHU" backup list -
 t_grep "... naming it" "bucket no-such-bucket does not exist" "$T_ERR"
 t_exit 75 "an unreachable endpoint is a temporary failure (75)" "$KAHU" backup list --location down
 t_grep "... naming it" "cannot connect to the S3 endpoint http://127.0.0.1:1" "$T_ERR"
+
+# TLS: the test cluster's HTTPS port stands in for an endpoint with a private CA
+t_exit 74 "an endpoint whose certificate is not trusted is a TLS failure (74)" "$KAHU" backup list --location tls
+t_grep "... saying so" "TLS with the S3 endpoint 127.0.0.1:[0-9]+ failed.*ca-bundle" "$T_ERR"
+t_fail "with the CA in ca-bundle, TLS succeeds (the server is no S3)" "$KAHU" backup list --location tlsca
+t_nogrep "... no TLS error" "TLS" "$T_ERR"
 
 # credentials from a shared credentials file named by the location, with a profile
 cat >"$T_DIR/aws-credentials" <<EOF

@@ -1,7 +1,8 @@
 # kahu tests: an S3 server for the s3 provider's tests (sourced after tests/cli/lib.sh).
 #
 #   s3_available          0 when node and the pinned packages (tests/s3/node_modules,
-#                         `npm ci` in tests/s3) are there; else S3_MISSING says what lacks
+#                         `npm ci` in tests/s3) are there; 1 without node, 2 without the
+#                         packages; S3_MISSING then says what lacks
 #   s3_start [PROXY-FLAGS]  s3rver (bucket "kahu", data in $T_DIR/s3-data) on an ephemeral
 #                         port, and the verifying proxy (s3proxy.py) in front of it;
 #                         exports S3_ENDPOINT (the proxy's URL), S3_STATE (its state dir:
@@ -22,8 +23,8 @@ s3_available() {
 		return 1
 	fi
 	if [ ! -d "$S3_NODE_MODULES/s3rver" ] || [ ! -d "$S3_NODE_MODULES/@aws-sdk/client-s3" ]; then
-		S3_MISSING="the pinned npm packages are not installed (cd tests/s3 && npm ci)"
-		return 1
+		S3_MISSING="the pinned npm packages are not installed (cd tests/s3 && npm ci; scripts/install-deps does it)"
+		return 2
 	fi
 	return 0
 }

@@ -25,9 +25,16 @@ AssumeRoleWithWebIdentity for one token file content.
 Control (no signature, tests only):
   POST /__proxy/fault   {"down_after_parts": N}   every request after the N-th
                         UploadPart gets its connection closed without an answer
-                        {"status": 503, "times": K, "method": "PUT"}  K answers 503 SlowDown
+                        {"status": 503, "times": K}  K answers 503 SlowDown
+                        {"drop": K}  K requests get their connection closed unanswered
+                        (both: "method": M to match one method, "parts_only": true for
+                        UploadPart requests only)
+                        {"complete_error": CODE, "times": K}  K CompleteMultipartUpload
+                        answers are 200 with an <Error> CODE inside (not forwarded)
+                        {"hold": true}  requests get no answer until the next
+                        POST /__proxy/fault, then their connection is closed
                         {} clears
-  GET  /__proxy/stats   counters
+  GET  /__proxy/stats   counters ("faults": fired since the last POST /__proxy/fault)
 
 Usage: s3proxy.py --upstream PORT --state DIR --key AK:SECRET [--key ...]
                   [--sts-token TOKEN --sts-role ARN --sts-ttl SECONDS]
@@ -127,9 +134,11 @@ class State:
         self.uploads = {}            # upload id -> {"bucket","key","initiated","lock"}
         self.locks = {}              # "bucket/key" -> {"mode","until"}
         self.fault = {}
+        self.held = 0
+        self.release = threading.Event()
         self.parts_seen = 0
         self.down = False
-        self.stats = {"requests": 0, "refused_signature": 0, "sts": 0}
+        self.stats = {"requests": 0, "refused_signature": 0, "sts": 0, "faults": 0}
         p = os.path.join(directory, "state.json")
         if os.path.exists(p):
             with open(p) as f:
@@ -227,11 +236,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if st.down:
                 return self.drop()
             fault = st.fault
-            if fault.get("status") and fault.get("times", 0) > 0 and \
-                    fault.get("method", method) == method:
+            q0 = dict((k.decode(), v.decode()) for k, v in parse_query(raw_query))
+            applies = fault.get("method", method) == method and \
+                (not fault.get("parts_only") or "partNumber" in q0)
+            if applies and fault.get("status") and fault.get("times", 0) > 0:
                 fault["times"] -= 1
+                st.stats["faults"] += 1
                 return self.answer(*xml_error("SlowDown", "Please reduce your request rate.",
                                               fault["status"]))
+            hold = applies and fault.get("hold")
+            if hold:
+                st.held += 1
+                st.stats["faults"] += 1
+            release = st.release
+        if hold:
+            # A server that does not answer until the test says so.
+            release.wait()
+            with LOCK:
+                st.held -= 1
+            return self.drop()
+        with LOCK:
+            if applies and fault.get("drop", 0) > 0:
+                fault["drop"] -= 1
+                st.stats["faults"] += 1
+                return self.drop()
+            if method == "POST" and "uploadId" in q0 and fault.get("complete_error"):
+                # S3 may answer CompleteMultipartUpload with 200 and an error inside.
+                code = fault["complete_error"]
+                if fault.get("times", 1) > 0:
+                    fault["times"] = fault.get("times", 1) - 1
+                    st.stats["faults"] += 1
+                    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+                            '<Message>injected</Message></Error>' % code).encode()
+                    return self.answer(200, {"Content-Type": "application/xml"}, body)
 
         # Who signed it?
         status, hdrs, out = self.verify(method, raw_path, raw_query, body)
@@ -438,13 +475,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if raw_path == "/__proxy/fault" and method == "POST":
             with LOCK:
                 st.fault = json.loads(body or b"{}")
+                st.release.set()
+                st.release = threading.Event()
+                st.stats["faults"] = 0
                 st.parts_seen = 0
                 st.down = False
             return self.answer(200, {"Content-Type": "application/json"}, b"{}")
         if raw_path == "/__proxy/stats":
             with LOCK:
                 out = dict(st.stats, uploads=len(st.uploads), locks=len(st.locks),
-                           down=st.down)
+                           down=st.down, held=st.held)
             return self.answer(200, {"Content-Type": "application/json"},
                                json.dumps(out).encode())
         return self.answer(404, {}, b"")
