@@ -53,6 +53,7 @@
 #define S3_XML_MAX (64u * S3_MIB)      /* the largest answer body kept in memory */
 #define S3_ERRBODY_MAX (64u * 1024)    /* of an error answer */
 #define S3_REFRESH_MARGIN 300          /* renew web-identity credentials this early (s) */
+#define S3_TIDY_TIMEOUT 15             /* a request made after the interrupt (s) */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -353,10 +354,12 @@ struct s3_req {
 	char last_modified[64];
 	char retain_until[64];
 	char lock_mode[32];
+	char bucket_region[64];       /* x-amz-bucket-region */
 	/* internal */
 	struct kahu_backend_handle *h;
 	size_t sent;
 	int too_big;
+	int after_cancel;             /* started after the interrupt: kahu tidying up */
 };
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
@@ -365,6 +368,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		r->etag[0] = r->last_modified[0] = r->retain_until[0] = r->lock_mode[0] = '\0';
+		r->bucket_region[0] = '\0';
 		r->has_length = 0;
 		return len;
 	}
@@ -389,6 +393,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	} else if (nl == 35 && strncasecmp(data, "x-amz-object-lock-retain-until-date", 35) == 0) {
 		dst = r->retain_until;
 		dl = sizeof r->retain_until;
+	} else if (nl == 19 && strncasecmp(data, "x-amz-bucket-region", 19) == 0) {
+		dst = r->bucket_region;
+		dl = sizeof r->bucket_region;
 	} else if (nl == 22 && strncasecmp(data, "x-amz-object-lock-mode", 22) == 0) {
 		dst = r->lock_mode;
 		dl = sizeof r->lock_mode;
@@ -461,7 +468,9 @@ static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_
 	(void)b;
 	(void)c;
 	(void)d;
-	return cancelled(r->h) ? 1 : 0;
+	/* An interrupt ends the transfers it finds; the small calls kahu makes afterwards
+	 * to leave the location tidy run (with a time limit of their own). */
+	return !r->after_cancel && cancelled(r->h) ? 1 : 0;
 }
 
 static int webid_refresh(struct kahu_backend_handle *h);
@@ -497,6 +506,21 @@ static int http_rc(struct kahu_backend_handle *h, struct s3_req *r)
 	if (s == 404 && strcmp(code, "NoSuchBucket") == 0)
 		return seterr(h, KAHU_BACKEND_ECONFIG, "bucket %s does not exist (at %s://%s)",
 			      h->bucket, h->scheme, h->authority);
+	/* A bucket of another region: AWS says which (header, or <Region> in the body). */
+	char region[64] = "";
+	if (r->bucket_region[0]) {
+		snprintf(region, sizeof region, "%s", r->bucket_region);
+	} else if (r->resp.p) {
+		char *rg = xml_get(r->resp.p, r->resp.p + r->resp.len, "Region", NULL);
+		if (rg)
+			snprintf(region, sizeof region, "%s", rg);
+		free(rg);
+	}
+	if ((s == 301 || s == 400 || s == 307) && (*region || strcmp(code, "PermanentRedirect") == 0) &&
+	    strcmp(region, h->region) != 0)
+		return seterr(h, KAHU_BACKEND_ECONFIG,
+			      "bucket %s is in region %s, not %s: set the location's region",
+			      h->bucket, *region ? region : "(another)", h->region);
 	if (s == 404 && strcmp(code, "NoSuchUpload") == 0)
 		return seterr(h, KAHU_BACKEND_ENOTFOUND, "%s %s: the multipart upload is gone",
 			      r->method, what);
@@ -603,8 +627,7 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 	buf_free(&r->resp);
 	if (!r->body_max)
 		r->body_max = S3_XML_MAX;
-	if (cancelled(h))
-		return seterr(h, cancel_rc(h), "%s %s: interrupted", r->method, what_of(r));
+	r->after_cancel = cancelled(h);
 	if (h->creds.kind == S3_CREDS_WEB_IDENTITY &&
 	    (!h->creds.access_key || time(NULL) + S3_REFRESH_MARGIN >= h->creds.expires)) {
 		int rc = webid_refresh(h);
@@ -719,6 +742,8 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kahu-s3/" S3_VERSION);
+	if (r->after_cancel)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)S3_TIDY_TIMEOUT);
 	if (h->ca_bundle)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
 	if (h->insecure) {
@@ -842,7 +867,7 @@ static int webid_refresh(struct kahu_backend_handle *h)
 	CURL *c = h->curl;
 	curl_easy_reset(c);
 	struct s3_req r = {.method = "POST", .ukey = "AssumeRoleWithWebIdentity", .h = h,
-			   .body_max = S3_ERRBODY_MAX};
+			   .body_max = S3_ERRBODY_MAX, .after_cancel = cancelled(h)};
 	struct curl_slist *hl =
 		curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);

@@ -189,6 +189,27 @@ curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
 t_py "... aborts the unfinished upload" 'assert d["uploads"] == 0, d' "$T_OUT"
 t_ok "... and the location still works" kahu_k backup create m3 --include-namespaces default --location big
 
+# ---- Ctrl-C while a part upload waits for an answer that does not come ----
+s3_fault '{"hold": true, "method": "PUT", "parts_only": true}'
+"$KAHU" --kubeconfig "$KC" backup create int1 --include-namespaces bulk --location big \
+	>"$T_DIR/int.out" 2>"$T_DIR/int.err" &
+KPID=$!
+for i in $(seq 1 1200); do
+	curl -sS "$S3_ENDPOINT/__proxy/stats" | grep -q '"held": [1-9]' && break
+	sleep 0.1
+done
+kill -INT "$KPID"
+wait "$KPID"
+RC=$?
+[ "$RC" -eq 130 ]; t_result $? "Ctrl-C while a part gets no answer ends the backup at once (130, got $RC)"
+cp "$T_DIR/int.err" "$T_ERR"
+t_grep "... saying it was interrupted" "interrupt" "$T_ERR"
+curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
+t_py "... after aborting its upload (the tidy-up calls still go out)" 'assert d["uploads"] == 0, d' "$T_OUT"
+s3_fault '{}'
+s3_client kahu list big/backups/int1/ >"$T_OUT" 2>"$T_ERR"
+t_nogrep "... and nothing of it is visible" "metadata.tar|backup.json" "$T_OUT"
+
 # ---- more than 1,000 objects: ListObjectsV2 continuation ----
 t_ok "1,100 objects under the location's key prefix" s3_client kahu fill big/backups/m1/filler- 1100
 : >"$REQ"
@@ -276,6 +297,13 @@ t_exit 77 "... a token STS refuses is the auth error" webid "$KAHU" backup list 
 t_grep "... naming the role" "STS .* refused AssumeRoleWithWebIdentity for role $WEBID_ROLE" "$T_ERR"
 curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
 t_py "web identity credentials are renewed before they expire" 'assert d["sts"] >= 3, d' "$T_OUT"
+
+# a bucket in another region than the location says: AWS answers 400 with the region
+S3_PROXY_FLAGS+=(--region eu-west-3)
+s3_proxy_restart || t_result 1 "the proxy restarts"
+t_exit 78 "a location whose region is not the bucket's is a configuration error (78)" "$KAHU" backup list --location big
+t_grep "... naming the bucket's region" "bucket kahu is in region eu-west-3, not us-east-1: set the location's region" "$T_ERR"
+t_ok "... and a location with the right region works" "$KAHU" backup list --location s3
 
 s3_stop
 t_done

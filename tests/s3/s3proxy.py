@@ -36,7 +36,7 @@ Control (no signature, tests only):
                         {} clears
   GET  /__proxy/stats   counters ("faults": fired since the last POST /__proxy/fault)
 
-Usage: s3proxy.py --upstream PORT --state DIR --key AK:SECRET [--key ...]
+Usage: s3proxy.py --upstream PORT --state DIR --key AK:SECRET [--key ...] [--region R]
                   [--sts-token TOKEN --sts-role ARN --sts-ttl SECONDS]
 Prints "READY http://127.0.0.1:PORT".
 """
@@ -61,9 +61,9 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 LOCK = threading.Lock()
 
 
-def xml_error(code, message, status):
+def xml_error(code, message, status, extra=""):
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s'
-            '</Message></Error>' % (code, message)).encode()
+            '</Message>%s</Error>' % (code, message, extra)).encode()
     return status, {"Content-Type": "application/xml"}, body
 
 
@@ -320,6 +320,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if abs((now_utc() - t).total_seconds()) > 900:
             return xml_error("RequestTimeTooSkewed", "The difference between the request "
                              "time and the current time is too large.", 403)
+        want_region = self.server.args.region
+        if want_region and region != want_region:
+            st_, h_, b_ = xml_error("AuthorizationHeaderMalformed", "the region '%s' is wrong; "
+                                    "expecting '%s'" % (region, want_region), 400,
+                                    "<Region>%s</Region>" % want_region)
+            h_["x-amz-bucket-region"] = want_region
+            return st_, h_, b_
         if amz_date[:8] != date:
             return xml_error("SignatureDoesNotMatch", "the credential scope's date is not "
                              "the request's", 403)
@@ -527,6 +534,8 @@ def main():
     ap.add_argument("--state", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--key", action="append", default=[])
+    ap.add_argument("--region", help="the buckets' region: requests signed for another "
+                    "are refused as AWS does (400 AuthorizationHeaderMalformed)")
     ap.add_argument("--sts-token")
     ap.add_argument("--sts-role")
     ap.add_argument("--sts-ttl", type=int, default=3600)
