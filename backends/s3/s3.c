@@ -5,13 +5,15 @@
  * x-amz-content-sha256 with the hash of its body.
  *
  * Key "a/b" is the object "PREFIX/a/b" of the bucket (PREFIX: the location's `prefix`,
- * may be empty).  A put keeps up to `part-size` bytes in memory: an object that fits is
- * one PutObject at commit; a larger one is a multipart upload whose parts go out one at
- * a time as the buffer fills (memory: one part), the last part and
- * CompleteMultipartUpload at commit.  A part that fails transiently stays in the
- * buffer and the call reports ETRANSIENT (KAHU_BACKEND_CAP_PUT_RETRY): kahu waits and
- * calls again.  Abort (or a final failure) sends AbortMultipartUpload; uploads that
- * nobody aborted (a killed run, a server gone) are removed by cleanup().
+ * may be empty).  A put fills buffers of `part-size` bytes: an object that fits in one
+ * is one PutObject at commit; a larger one is a multipart upload whose parts go out as
+ * buffers fill, up to `parts-in-flight` at once on a curl multi handle that the writes
+ * drive (memory: parts-in-flight + 1 buffers), the last part and
+ * CompleteMultipartUpload at commit.  A part that fails transiently keeps its buffer
+ * and the call reports ETRANSIENT (KAHU_BACKEND_CAP_PUT_RETRY): kahu waits and calls
+ * again, and the call sends the failed parts first.  Abort (or a final failure) sends
+ * AbortMultipartUpload; uploads that nobody aborted (a killed run, a server gone) are
+ * removed by cleanup().
  *
  * Object Lock (object-lock-mode, object-lock-days): the objects under "backups/" get a
  * retention (mode and retain-until date) when written, and every PUT of such a location
@@ -48,7 +50,9 @@
 #define S3_MIB (1024u * 1024u)
 #define S3_PART_MIN (5ull * S3_MIB)
 #define S3_PART_MAX (5ull * 1024 * S3_MIB)
-#define S3_PART_DEFAULT (16ull * S3_MIB)
+#define S3_PART_DEFAULT (8ull * S3_MIB)
+#define S3_INFLIGHT_DEFAULT 4u
+#define S3_INFLIGHT_MAX 16u
 #define S3_PARTS_MAX 10000u
 #define S3_XML_MAX (64u * S3_MIB)      /* the largest answer body kept in memory */
 #define S3_ERRBODY_MAX (64u * 1024)    /* of an error answer */
@@ -263,6 +267,7 @@ struct kahu_backend_handle {
 	char *ca_bundle;
 	int insecure;
 	uint64_t part_size;
+	unsigned int parts_in_flight;         /* parts of one upload sent at once */
 	char *lock_mode;                      /* "GOVERNANCE"/"COMPLIANCE" or NULL */
 	unsigned int lock_days;
 	char *sts_endpoint;                   /* web identity */
@@ -272,16 +277,28 @@ struct kahu_backend_handle {
 	unsigned int nput;
 };
 
+/* A put stream's part buffers: one being filled, the others on their way. */
+enum part_state { PART_FREE = 0, PART_FILL, PART_FLIGHT, PART_FAILED };
+
+struct etag {
+	unsigned int num;
+	char *etag;
+};
+
 struct kahu_backend_put {
 	struct kahu_backend_handle *h;
 	char *key;                             /* full object key (with the prefix) */
 	char *ukey;                            /* kahu's key, for messages */
 	unsigned int flags;
-	unsigned char *part;                   /* the buffer: part_size bytes */
-	size_t fill;
+	struct part *slots;                    /* parts_in_flight + 1 */
+	unsigned int nslots;
+	struct part *fill;                     /* the slot being filled, or NULL */
+	CURLM *multi;                          /* the parts' transfers */
+	unsigned int inflight;
 	char *upload_id;                       /* multipart, once started */
-	unsigned int nparts;                   /* parts uploaded */
-	struct buf etags;                      /* "<Part>…</Part>" of the uploaded parts */
+	unsigned int next_num;                 /* part numbers given so far */
+	struct etag *etags;                    /* of the stored parts, in completion order */
+	unsigned int netags, capetags;
 	uint64_t total;
 };
 
@@ -357,6 +374,7 @@ struct s3_req {
 	char bucket_region[64];       /* x-amz-bucket-region */
 	/* internal */
 	struct kahu_backend_handle *h;
+	CURL *easy;                   /* the transfer's handle */
 	size_t sent;
 	int too_big;
 	int after_cancel;             /* started after the interrupt: kahu tidying up */
@@ -420,7 +438,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	struct s3_req *r = ud;
 	size_t len = size * n;
 	long status = 0;
-	curl_easy_getinfo(r->h->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->sink && status >= 200 && status < 300) {
 		if (r->sink(r->sink_ud, data, len) != 0) {
 			r->sink_stopped = 1;
@@ -617,17 +635,37 @@ static int decoded_path(struct kahu_backend_handle *h, const char *key, struct b
 	return 0;
 }
 
-/* Perform one request: sign, send, collect.  Returns 0 when the answer came (any
- * status: see r->status), or a provider code for a transfer failure. */
-static int perform(struct kahu_backend_handle *h, struct s3_req *r)
+/* One request on an easy handle: what must live until its transfer is done. */
+struct xfer {
+	struct curl_slist *hl;
+	char ebuf[CURL_ERROR_SIZE];
+};
+
+static void xfer_free(CURL *c, struct xfer *x)
+{
+	if (c)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	for (struct curl_slist *s = x->hl; s; s = s->next)
+		sodium_memzero(s->data, strlen(s->data));
+	curl_slist_free_all(x->hl);
+	x->hl = NULL;
+}
+
+/* Sign the request and set it up on the easy handle `c` (reset first).  Returns 0 or a
+ * provider code (credentials that cannot be renewed, out of memory). */
+static int xfer_setup(struct kahu_backend_handle *h, struct s3_req *r, CURL *c, struct xfer *x)
 {
 	r->h = h;
+	r->easy = c;
 	r->status = 0;
 	r->sent = 0;
+	r->sink_stopped = r->too_big = 0;
 	buf_free(&r->resp);
 	if (!r->body_max)
 		r->body_max = S3_XML_MAX;
 	r->after_cancel = cancelled(h);
+	x->hl = NULL;
+	x->ebuf[0] = '\0';
 	if (h->creds.kind == S3_CREDS_WEB_IDENTITY &&
 	    (!h->creds.access_key || time(NULL) + S3_REFRESH_MARGIN >= h->creds.expires)) {
 		int rc = webid_refresh(h);
@@ -635,9 +673,8 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 			return rc;
 	}
 
-	int rc = KAHU_BACKEND_EPERMANENT;
+	int rc = KAHU_BACKEND_OK;
 	struct buf path = {0}, encpath = {0}, url = {0}, host = {0};
-	struct curl_slist *hl = NULL;
 	struct sigv4_result sig = {0};
 	char date[17], phash[SIGV4_HASH_HEX];
 	amz_now(date, NULL);
@@ -701,34 +738,32 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 			buf_free(&line);
 			goto oom;
 		}
-		struct curl_slist *nl = curl_slist_append(hl, line.p);
+		struct curl_slist *nl = curl_slist_append(x->hl, line.p);
 		if (line.p)
 			sodium_memzero(line.p, line.len);
 		buf_free(&line);
 		if (!nl)
 			goto oom;
-		hl = nl;
+		x->hl = nl;
 	}
 	{
 		struct buf line = {0};
 		int bad = buf_str(&line, "Authorization: ") || buf_str(&line, sig.authorization);
-		struct curl_slist *nl = bad ? NULL : curl_slist_append(hl, line.p);
+		struct curl_slist *nl = bad ? NULL : curl_slist_append(x->hl, line.p);
 		buf_free(&line);
 		if (!nl)
 			goto oom;
-		hl = nl;
+		x->hl = nl;
 	}
-	struct curl_slist *nl = curl_slist_append(hl, "Expect:");
+	struct curl_slist *nl = curl_slist_append(x->hl, "Expect:");
 	if (!nl)
 		goto oom;
-	hl = nl;
+	x->hl = nl;
 
-	CURL *c = h->curl;
 	curl_easy_reset(c);
-	char ebuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->ebuf);
 	curl_easy_setopt(c, CURLOPT_URL, url.p);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hl);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
@@ -741,6 +776,7 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kahu-s3/" S3_VERSION);
 	if (r->after_cancel)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)S3_TIDY_TIMEOUT);
@@ -767,27 +803,11 @@ static int perform(struct kahu_backend_handle *h, struct s3_req *r)
 	} else if (strcmp(r->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
 	}
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (cc == CURLE_WRITE_ERROR && r->sink_stopped) {
-		rc = seterr(h, KAHU_BACKEND_ECALLBACK, "reading %s: stopped by kahu", what_of(r));
-	} else if (cc == CURLE_WRITE_ERROR && r->too_big) {
-		rc = seterr(h, KAHU_BACKEND_EPERMANENT, "%s %s: the answer is larger than %u MiB",
-			    r->method, what_of(r), S3_XML_MAX / S3_MIB);
-	} else if (cc != CURLE_OK) {
-		rc = curl_rc(h, r, cc, *ebuf ? ebuf : curl_easy_strerror(cc));
-	} else {
-		rc = KAHU_BACKEND_OK;
-	}
-	logf_(h, KAHU_BACKEND_LOG_TRACE, "%s %s -> %ld", r->method, what_of(r), r->status);
 	goto out;
 oom:
 	rc = seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
+	xfer_free(NULL, x);
 out:
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	for (struct curl_slist *s = hl; s; s = s->next)
-		sodium_memzero(s->data, strlen(s->data));
-	curl_slist_free_all(hl);
 	sigv4_result_free(&sig);
 	buf_free(&path);
 	buf_free(&encpath);
@@ -796,12 +816,44 @@ out:
 	return rc;
 }
 
-/* perform() and map a non-2xx answer. */
-static int request(struct kahu_backend_handle *h, struct s3_req *r)
+/* The transfer of `r` on `c` ended with `cc`: 0 when the answer came (any status: see
+ * r->status), or a provider code for a transfer failure. */
+static int xfer_done(struct kahu_backend_handle *h, struct s3_req *r, CURL *c, CURLcode cc,
+		     struct xfer *x)
 {
-	int rc = perform(h, r);
+	int rc;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (cc == CURLE_WRITE_ERROR && r->sink_stopped) {
+		rc = seterr(h, KAHU_BACKEND_ECALLBACK, "reading %s: stopped by kahu", what_of(r));
+	} else if (cc == CURLE_WRITE_ERROR && r->too_big) {
+		rc = seterr(h, KAHU_BACKEND_EPERMANENT, "%s %s: the answer is larger than %u MiB",
+			    r->method, what_of(r), S3_XML_MAX / S3_MIB);
+	} else if (cc != CURLE_OK) {
+		rc = curl_rc(h, r, cc, *x->ebuf ? x->ebuf : curl_easy_strerror(cc));
+	} else {
+		rc = KAHU_BACKEND_OK;
+	}
+	logf_(h, KAHU_BACKEND_LOG_TRACE, "%s %s -> %ld", r->method, what_of(r), r->status);
+	return rc;
+}
+
+/* Perform one request on the handle's own connection: sign, send, collect.  Returns 0
+ * when the answer came (any status: see r->status), or a provider code. */
+static int perform(struct kahu_backend_handle *h, struct s3_req *r)
+{
+	struct xfer x;
+	int rc = xfer_setup(h, r, h->curl, &x);
 	if (rc < 0)
 		return rc;
+	CURLcode cc = curl_easy_perform(h->curl);
+	rc = xfer_done(h, r, h->curl, cc, &x);
+	xfer_free(h->curl, &x);
+	return rc;
+}
+
+/* A non-2xx answer to `r` as a provider code. */
+static int answer_rc(struct kahu_backend_handle *h, struct s3_req *r)
+{
 	if (r->status >= 200 && r->status < 300)
 		return KAHU_BACKEND_OK;
 	if (r->status == 404 && !r->resp.len && r->key && !h->bucket_checked) {
@@ -817,6 +869,13 @@ static int request(struct kahu_backend_handle *h, struct s3_req *r)
 			h->bucket_checked = 1;
 	}
 	return http_rc(h, r);
+}
+
+/* perform() and map a non-2xx answer. */
+static int request(struct kahu_backend_handle *h, struct s3_req *r)
+{
+	int rc = perform(h, r);
+	return rc < 0 ? rc : answer_rc(h, r);
 }
 
 /* ---------------------------------------------------------------- web identity */
@@ -867,7 +926,7 @@ static int webid_refresh(struct kahu_backend_handle *h)
 	CURL *c = h->curl;
 	curl_easy_reset(c);
 	struct s3_req r = {.method = "POST", .ukey = "AssumeRoleWithWebIdentity", .h = h,
-			   .body_max = S3_ERRBODY_MAX, .after_cancel = cancelled(h)};
+			   .easy = c, .body_max = S3_ERRBODY_MAX, .after_cancel = cancelled(h)};
 	struct curl_slist *hl =
 		curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
@@ -975,7 +1034,9 @@ static const struct kahu_backend_option s3_options[] = {
 			     "environment, web identity, then ~/.aws/credentials)", 0},
 	{"profile", "profile of the credentials file (default $AWS_PROFILE, else default)", 0},
 	{"part-size", "multipart part size in bytes, K/M/G suffixes allowed (5M to 5G, default "
-		      "16M); objects up to it are one PUT; memory per upload is one part", 0},
+		      "8M); objects up to it are one PUT", 0},
+	{"parts-in-flight", "parts of one upload sent at once (1 to 16, default 4); an upload "
+			    "holds at most (parts-in-flight + 1) x part-size bytes", 0},
 	{"object-lock-mode", "governance or compliance: retention on every backup object "
 			     "(the bucket must have Object Lock enabled)", 0},
 	{"object-lock-days", "retention in days (with object-lock-mode)", 0},
@@ -1036,7 +1097,8 @@ static int s3_open(const struct kahu_host *host, const struct kahu_backend_kv *c
 	*out = NULL;
 	const char *bucket = NULL, *region = NULL, *endpoint = NULL, *path_style = NULL,
 		   *prefix = NULL, *ca = NULL, *insecure = NULL, *cred_file = NULL,
-		   *profile = NULL, *part = NULL, *lmode = NULL, *ldays = NULL, *sts = NULL;
+		   *profile = NULL, *part = NULL, *lmode = NULL, *ldays = NULL, *sts = NULL,
+		   *inflight = NULL;
 	struct {
 		const char *key;
 		const char **dst;
@@ -1045,7 +1107,7 @@ static int s3_open(const struct kahu_host *host, const struct kahu_backend_kv *c
 		{"path-style", &path_style}, {"prefix", &prefix}, {"ca-bundle", &ca},
 		{"insecure", &insecure}, {"credentials-file", &cred_file}, {"profile", &profile},
 		{"part-size", &part}, {"object-lock-mode", &lmode}, {"object-lock-days", &ldays},
-		{"sts-endpoint", &sts},
+		{"sts-endpoint", &sts}, {"parts-in-flight", &inflight},
 	};
 	for (size_t i = 0; i < nconfig; i++) {
 		size_t k;
@@ -1084,6 +1146,7 @@ static int s3_open(const struct kahu_host *host, const struct kahu_backend_kv *c
 	}
 	h->host = host;
 	h->part_size = S3_PART_DEFAULT;
+	h->parts_in_flight = S3_INFLIGHT_DEFAULT;
 	h->bucket = xstrdup(bucket);
 	h->region = xstrdup(region && *region ? region : "us-east-1");
 	int rc = KAHU_BACKEND_ECONFIG;
@@ -1170,6 +1233,17 @@ static int s3_open(const struct kahu_host *host, const struct kahu_backend_kv *c
 			goto fail;
 		}
 		h->part_size = v;
+	}
+
+	if (inflight) {
+		char *end;
+		unsigned long n = strtoul(inflight, &end, 10);
+		if (!*inflight || *end || *inflight == '-' || n < 1 || n > S3_INFLIGHT_MAX) {
+			snprintf(errbuf, errbuf_len, "parts-in-flight \"%s\" is not a number from 1 to %u",
+				 inflight, S3_INFLIGHT_MAX);
+			goto fail;
+		}
+		h->parts_in_flight = (unsigned int)n;
 	}
 
 	if (lmode && *lmode) {
@@ -1445,6 +1519,20 @@ static int s3_remove(struct kahu_backend_handle *h, const char *key)
 
 /* ---------------------------------------------------------------- put */
 
+struct part {
+	unsigned char *buf;        /* part_size bytes, allocated when first needed */
+	size_t len;
+	unsigned int num;          /* its part number once it was sent (1-based) */
+	enum part_state state;
+	CURL *easy;                /* its transfer, reused part after part */
+	struct s3_req req;
+	struct xfer x;
+	char numstr[16];
+	char md5[32];
+	int rc;                    /* PART_FAILED: the code of its last try */
+	char err[1024];            /* ... and the message */
+};
+
 static void lock_headers(struct kahu_backend_handle *h, const char *key, struct s3_req *r,
 			 char until[32])
 {
@@ -1458,19 +1546,42 @@ static void lock_headers(struct kahu_backend_handle *h, const char *key, struct 
 	r->hdr[r->nhdr++] = (struct s3_hdr){"x-amz-object-lock-retain-until-date", until};
 }
 
+static void slot_stop(struct kahu_backend_put *p, struct part *s)
+{
+	if (s->state == PART_FLIGHT) {
+		curl_multi_remove_handle(p->multi, s->easy);
+		xfer_free(s->easy, &s->x);
+		p->inflight--;
+		s->state = PART_FAILED;
+		s->rc = KAHU_BACKEND_EPERMANENT;
+	}
+	req_free(&s->req);
+}
+
 static void put_free(struct kahu_backend_put *p)
 {
 	if (!p)
 		return;
 	p->h->nput--;
+	for (unsigned int i = 0; p->slots && i < p->nslots; i++) {
+		struct part *s = &p->slots[i];
+		slot_stop(p, s);
+		if (s->easy)
+			curl_easy_cleanup(s->easy);
+		if (s->buf) {
+			sodium_memzero(s->buf, s->len);
+			free(s->buf);
+		}
+	}
+	if (p->multi)
+		curl_multi_cleanup(p->multi);
+	free(p->slots);
+	for (unsigned int i = 0; i < p->netags; i++)
+		free(p->etags[i].etag);
+	free(p->etags);
 	free(p->key);
 	free(p->ukey);
-	if (p->part) {
-		sodium_memzero(p->part, p->fill);
-		free(p->part);
-	}
 	free(p->upload_id);
-	buf_free(&p->etags);
 	free(p);
 }
 
@@ -1496,8 +1607,12 @@ static int s3_put_begin(struct kahu_backend_handle *h, const char *key, unsigned
 	p->flags = flags;
 	p->key = full_key(h, key);
 	p->ukey = xstrdup(key);
-	/* The part buffer is allocated by the first write (untouched pages cost nothing). */
-	if (!p->key || !p->ukey) {
+	/* One buffer being filled and up to parts_in_flight being sent.  Buffers are
+	 * allocated as they are needed: a small object costs one, and only its bytes. */
+	p->nslots = h->parts_in_flight + 1;
+	p->slots = calloc(p->nslots, sizeof *p->slots);
+	p->multi = curl_multi_init();
+	if (!p->key || !p->ukey || !p->slots || !p->multi) {
 		put_free(p);
 		return seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
 	}
@@ -1527,98 +1642,249 @@ static int mp_start(struct kahu_backend_put *p)
 	return rc;
 }
 
-/* UploadPart of the buffer as part nparts+1.  The buffer is kept until it succeeds. */
-static int mp_part(struct kahu_backend_put *p)
+/* Start sending the part in slot `s` (UploadPart); the upload is created first when
+ * this is its first part.  The buffer stays until the part is stored. */
+static int part_submit(struct kahu_backend_put *p, struct part *s)
 {
 	struct kahu_backend_handle *h = p->h;
-	if (p->nparts >= S3_PARTS_MAX)
-		return seterr(h, KAHU_BACKEND_EPERMANENT,
-			      "%s: more than %u parts of %llu bytes: raise part-size", p->ukey,
-			      S3_PARTS_MAX, (unsigned long long)h->part_size);
-	char num[16], md5[32];
-	snprintf(num, sizeof num, "%u", p->nparts + 1);
-	struct s3_req r = {.method = "PUT", .key = p->key, .ukey = p->ukey, .body = p->part,
-			   .body_len = p->fill};
-	r.query[r.nquery++] = (struct sigv4_pair){"partNumber", num};
-	r.query[r.nquery++] = (struct sigv4_pair){"uploadId", p->upload_id};
+	int rc;
+	if (!p->upload_id && (rc = mp_start(p)) < 0)
+		return rc;
+	if (!s->num) {
+		if (p->next_num >= S3_PARTS_MAX)
+			return seterr(h, KAHU_BACKEND_EPERMANENT,
+				      "%s: more than %u parts of %llu bytes: raise part-size", p->ukey,
+				      S3_PARTS_MAX, (unsigned long long)h->part_size);
+		s->num = ++p->next_num;
+	}
+	if (!s->easy && !(s->easy = curl_easy_init()))
+		return seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
+	snprintf(s->numstr, sizeof s->numstr, "%u", s->num);
+	req_free(&s->req);
+	memset(&s->req, 0, sizeof s->req);
+	struct s3_req *r = &s->req;
+	r->method = "PUT";
+	r->key = p->key;
+	r->ukey = p->ukey;
+	r->body = s->buf;
+	r->body_len = s->len;
+	r->query[r->nquery++] = (struct sigv4_pair){"partNumber", s->numstr};
+	r->query[r->nquery++] = (struct sigv4_pair){"uploadId", p->upload_id};
 	if (h->lock_mode) {
-		content_md5(p->part, p->fill, md5);
-		r.hdr[r.nhdr++] = (struct s3_hdr){"content-md5", md5};
+		content_md5(s->buf, s->len, s->md5);
+		r->hdr[r->nhdr++] = (struct s3_hdr){"content-md5", s->md5};
 	}
-	int rc = request(h, &r);
-	if (rc == KAHU_BACKEND_OK && !r.etag[0])
-		rc = seterr(h, KAHU_BACKEND_EPERMANENT, "part %s of %s: no ETag in the answer", num,
-			    p->ukey);
-	if (rc == KAHU_BACKEND_OK) {
-		if (buf_str(&p->etags, "<Part><PartNumber>") || buf_str(&p->etags, num) ||
-		    buf_str(&p->etags, "</PartNumber><ETag>") || buf_xml(&p->etags, r.etag) ||
-		    buf_str(&p->etags, "</ETag></Part>"))
-			rc = seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
-		else {
-			p->nparts++;
-			p->fill = 0;
+	if ((rc = xfer_setup(h, r, s->easy, &s->x)) < 0)
+		return rc;
+	if (curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+		xfer_free(s->easy, &s->x);
+		return seterr(h, KAHU_BACKEND_EPERMANENT, "part %u of %s: cannot start the transfer",
+			      s->num, p->ukey);
+	}
+	s->state = PART_FLIGHT;
+	p->inflight++;
+	if (p->fill == s)
+		p->fill = NULL;
+	return KAHU_BACKEND_OK;
+}
+
+/* Collect the parts whose transfer ended.  Returns the code of the first that failed
+ * (its message in errmsg), else 0. */
+static int parts_reap(struct kahu_backend_put *p)
+{
+	struct kahu_backend_handle *h = p->h;
+	int first = KAHU_BACKEND_OK;
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(p->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct part *s = NULL;
+		for (unsigned int i = 0; i < p->nslots; i++)
+			if (p->slots[i].state == PART_FLIGHT && p->slots[i].easy == m->easy_handle)
+				s = &p->slots[i];
+		if (!s)
+			continue;
+		CURLcode cc = m->data.result;
+		curl_multi_remove_handle(p->multi, s->easy);
+		p->inflight--;
+		int rc = xfer_done(h, &s->req, s->easy, cc, &s->x);
+		xfer_free(s->easy, &s->x);
+		if (rc == KAHU_BACKEND_OK)
+			rc = answer_rc(h, &s->req);
+		if (rc == KAHU_BACKEND_OK && !s->req.etag[0])
+			rc = seterr(h, KAHU_BACKEND_EPERMANENT, "part %u of %s: no ETag in the answer",
+				    s->num, p->ukey);
+		if (rc == KAHU_BACKEND_ENOTFOUND)
+			rc = seterr(h, KAHU_BACKEND_EPERMANENT, "part %u of %s: the upload is gone",
+				    s->num, p->ukey);
+		if (rc == KAHU_BACKEND_OK && p->netags == p->capetags) {
+			unsigned int nc = p->capetags ? p->capetags * 2 : 16;
+			struct etag *ne = realloc(p->etags, nc * sizeof *ne);
+			if (!ne)
+				rc = seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
+			else {
+				p->etags = ne;
+				p->capetags = nc;
+			}
 		}
-	} else if (rc == KAHU_BACKEND_ENOTFOUND) {
-		rc = seterr(h, KAHU_BACKEND_EPERMANENT, "part %s of %s: the upload is gone", num,
-			    p->ukey);
+		char *et = rc == KAHU_BACKEND_OK ? xstrdup(s->req.etag) : NULL;
+		if (rc == KAHU_BACKEND_OK && !et)
+			rc = seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
+		req_free(&s->req);
+		if (rc == KAHU_BACKEND_OK) {
+			p->etags[p->netags].num = s->num;
+			p->etags[p->netags++].etag = et;
+			sodium_memzero(s->buf, s->len);
+			s->len = 0;
+			s->num = 0;
+			s->state = PART_FREE;
+		} else {
+			s->state = PART_FAILED;
+			s->rc = rc;
+			memcpy(s->err, h->err, sizeof s->err - 1);
+			s->err[sizeof s->err - 1] = '\0';
+			if (first == KAHU_BACKEND_OK)
+				first = rc;
+		}
 	}
-	req_free(&r);
-	return rc;
+	if (first < 0) {
+		/* The message of the first failure is the one reported. */
+		for (unsigned int i = 0; i < p->nslots; i++)
+			if (p->slots[i].state == PART_FAILED && p->slots[i].rc == first) {
+				snprintf(h->err, sizeof h->err, "%s", p->slots[i].err);
+				break;
+			}
+	}
+	return first;
+}
+
+static struct part *slot_free(struct kahu_backend_put *p)
+{
+	for (unsigned int i = 0; i < p->nslots; i++)
+		if (p->slots[i].state == PART_FREE)
+			return &p->slots[i];
+	return NULL;
+}
+
+static unsigned int slots_free(const struct kahu_backend_put *p)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < p->nslots; i++)
+		n += p->slots[i].state == PART_FREE;
+	return n;
+}
+
+/* Move the transfers on: once without waiting (want 0), or until `want` slots are
+ * free (UINT_MAX: until none is in flight).  A part that fails ends the wait with its
+ * code. */
+static int parts_drive(struct kahu_backend_put *p, unsigned int want)
+{
+	for (;;) {
+		int running = 0;
+		if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+			return seterr(p->h, KAHU_BACKEND_EPERMANENT, "%s: the transfers failed",
+				      p->ukey);
+		int rc = parts_reap(p);
+		if (rc < 0)
+			return rc;
+		if (want == UINT_MAX ? p->inflight == 0 : slots_free(p) >= want)
+			return KAHU_BACKEND_OK;
+		/* The transfers' progress callbacks see an interrupt within a second. */
+		curl_multi_poll(p->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+/* Send again the parts whose last try failed transiently (kahu waited before this
+ * call); a part that failed for good fails the stream. */
+static int parts_resubmit(struct kahu_backend_put *p)
+{
+	for (unsigned int i = 0; i < p->nslots; i++) {
+		struct part *s = &p->slots[i];
+		if (s->state != PART_FAILED)
+			continue;
+		if (s->rc != KAHU_BACKEND_ETRANSIENT && s->rc != KAHU_BACKEND_ECANCELLED) {
+			snprintf(p->h->err, sizeof p->h->err, "%s", s->err);
+			return s->rc;
+		}
+		int rc = part_submit(p, s);
+		if (rc < 0)
+			return rc;
+	}
+	return KAHU_BACKEND_OK;
 }
 
 static int s3_put_write(struct kahu_backend_put *p, const void *buf, size_t len)
 {
 	struct kahu_backend_handle *h = p->h;
 	const unsigned char *b = buf;
-	size_t entry_fill = p->fill, taken = 0;
-	unsigned int entry_parts = p->nparts;
-	if (!p->part) {
-		p->part = malloc((size_t)h->part_size);
-		if (!p->part)
-			return seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory (a part of %llu bytes)",
-				      (unsigned long long)h->part_size);
-	}
+	size_t taken = 0;
+	int taken_sent = 0; /* some of this call's bytes are in a part on its way */
+	int rc;
+	/* Failures found before a byte is taken leave the stream as it was (PUT_RETRY):
+	 * parts to send again, the transfers moved on, and the free buffers this call
+	 * will need (so that no wait comes after its bytes went out). */
+	if ((rc = parts_resubmit(p)) < 0 || (rc = parts_drive(p, 0)) < 0)
+		return rc;
+	uint64_t cur = p->fill ? p->fill->len : 0;
+	uint64_t bufs = (cur + len + h->part_size - 1) / h->part_size;
+	uint64_t want = bufs - (p->fill ? 1 : 0);
+	if (want > p->nslots - 1)
+		want = p->nslots - 1;
+	if (want > 0 && (rc = parts_drive(p, (unsigned int)want)) < 0)
+		return rc;
 	while (len > 0) {
-		if (p->fill == h->part_size) {
-			int rc = KAHU_BACKEND_OK;
-			if (!p->upload_id)
-				rc = mp_start(p);
-			if (rc == KAHU_BACKEND_OK)
-				rc = mp_part(p);
-			if (rc < 0) {
-				if (rc == KAHU_BACKEND_ETRANSIENT && p->nparts != entry_parts) {
-					/* A part of this call went out already: it cannot be
-					 * taken back. */
-					return seterr(h, KAHU_BACKEND_EPERMANENT, "%s", h->err);
-				}
-				if (rc == KAHU_BACKEND_ETRANSIENT || rc == KAHU_BACKEND_ECANCELLED) {
-					/* As before the call: none of its bytes taken (an upload
-					 * that was started stays; the retry goes on with it). */
-					p->fill = entry_fill;
-					p->total -= (uint64_t)(taken);
-				}
-				return rc;
-			}
+		if (p->fill && p->fill->len == h->part_size) {
+			/* Full, and more bytes come: a multipart upload, this is a part. */
+			if ((rc = part_submit(p, p->fill)) < 0)
+				goto undo;
+			taken_sent |= taken > 0;
 		}
-		size_t room = (size_t)h->part_size - p->fill;
+		if (!p->fill) {
+			struct part *s = slot_free(p);
+			if (!s) { /* only for a write of more than parts-in-flight parts */
+				if ((rc = parts_drive(p, 1)) < 0)
+					goto undo;
+				s = slot_free(p);
+			}
+			if (!s->buf && !(s->buf = malloc((size_t)h->part_size)))
+				return seterr(h, KAHU_BACKEND_EPERMANENT,
+					      "out of memory (a part of %llu bytes)",
+					      (unsigned long long)h->part_size);
+			s->state = PART_FILL;
+			s->len = 0;
+			s->num = 0;
+			p->fill = s;
+		}
+		size_t room = (size_t)h->part_size - p->fill->len;
 		size_t take = len < room ? len : room;
-		memcpy(p->part + p->fill, b, take);
-		p->fill += take;
+		memcpy(p->fill->buf + p->fill->len, b, take);
+		p->fill->len += take;
 		p->total += take;
 		taken += take;
 		b += take;
 		len -= take;
 	}
 	return KAHU_BACKEND_OK;
+undo:
+	if (rc != KAHU_BACKEND_ETRANSIENT && rc != KAHU_BACKEND_ECANCELLED)
+		return rc;
+	if (taken_sent) /* they cannot be taken back; the message says why it failed */
+		return KAHU_BACKEND_EPERMANENT;
+	/* As before the call: the bytes it took are all in the buffer being filled. */
+	if (p->fill)
+		p->fill->len -= taken;
+	p->total -= taken;
+	return rc;
 }
 
 static int put_single(struct kahu_backend_put *p)
 {
 	struct kahu_backend_handle *h = p->h;
 	char until[32], md5[32];
-	struct s3_req r = {.method = "PUT", .key = p->key, .ukey = p->ukey, .body = p->part,
-			   .body_len = p->fill};
-	if (!p->part)
+	struct s3_req r = {.method = "PUT", .key = p->key, .ukey = p->ukey,
+			   .body = p->fill ? p->fill->buf : NULL, .body_len = p->fill ? p->fill->len : 0};
+	if (!r.body)
 		r.body = "";
 	lock_headers(h, p->ukey, &r, until);
 	if (h->lock_mode) {
@@ -1632,14 +1898,28 @@ static int put_single(struct kahu_backend_put *p)
 	return rc;
 }
 
+static int etag_cmp(const void *a, const void *b)
+{
+	const struct etag *x = a, *y = b;
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
 /* CompleteMultipartUpload.  S3 may answer 200 and still fail: the error is then in
  * the body. */
 static int mp_complete(struct kahu_backend_put *p)
 {
 	struct kahu_backend_handle *h = p->h;
 	struct buf body = {0};
-	if (buf_str(&body, "<CompleteMultipartUpload>") || buf_add(&body, p->etags.p, p->etags.len) ||
-	    buf_str(&body, "</CompleteMultipartUpload>")) {
+	qsort(p->etags, p->netags, sizeof *p->etags, etag_cmp);
+	int bad = buf_str(&body, "<CompleteMultipartUpload>");
+	for (unsigned int i = 0; !bad && i < p->netags; i++) {
+		char num[16];
+		snprintf(num, sizeof num, "%u", p->etags[i].num);
+		bad = buf_str(&body, "<Part><PartNumber>") || buf_str(&body, num) ||
+		      buf_str(&body, "</PartNumber><ETag>") || buf_xml(&body, p->etags[i].etag) ||
+		      buf_str(&body, "</ETag></Part>");
+	}
+	if (bad || buf_str(&body, "</CompleteMultipartUpload>")) {
 		buf_free(&body);
 		return seterr(h, KAHU_BACKEND_EPERMANENT, "out of memory");
 	}
@@ -1653,7 +1933,6 @@ static int mp_complete(struct kahu_backend_put *p)
 	if (rc == KAHU_BACKEND_OK) {
 		const char *s = r.resp.p ? r.resp.p : "";
 		if (strstr(s, "<Error>")) {
-			r.status = 500;
 			char code[64], msg[256];
 			error_code(&r, code, sizeof code, msg, sizeof msg);
 			if (!strcmp(code, "InternalError") || !strcmp(code, "SlowDown") || !*code)
@@ -1690,6 +1969,9 @@ static int s3_put_abort_upload(struct kahu_backend_put *p)
 	struct kahu_backend_handle *h = p->h;
 	char saved[sizeof h->err];
 	memcpy(saved, h->err, sizeof saved);
+	/* Parts still on their way first: an abort does not stop them. */
+	for (unsigned int i = 0; i < p->nslots; i++)
+		slot_stop(p, &p->slots[i]);
 	struct s3_req r = {.method = "DELETE", .key = p->key, .ukey = p->ukey};
 	r.query[r.nquery++] = (struct sigv4_pair){"uploadId", p->upload_id};
 	int rc = request(h, &r);
@@ -1705,24 +1987,25 @@ static int s3_put_abort_upload(struct kahu_backend_put *p)
 static int s3_put_commit(struct kahu_backend_put *p)
 {
 	struct kahu_backend_handle *h = p->h;
-	int rc;
-	if (!p->upload_id && p->nparts == 0) {
+	int rc = parts_resubmit(p);
+	if (rc == KAHU_BACKEND_OK && !p->upload_id && p->next_num == 0) {
 		rc = put_single(p);
-	} else {
-		rc = KAHU_BACKEND_OK;
-		if (p->fill > 0)
-			rc = mp_part(p);
+	} else if (rc == KAHU_BACKEND_OK) {
+		if (p->fill && p->fill->len > 0)
+			rc = part_submit(p, p->fill);
+		if (rc == KAHU_BACKEND_OK)
+			rc = parts_drive(p, UINT_MAX);
 		if (rc == KAHU_BACKEND_OK)
 			rc = mp_complete(p);
 	}
 	if (rc == KAHU_BACKEND_ETRANSIENT)
-		return rc; /* KAHU_BACKEND_CAP_PUT_RETRY: the stream stays as it was */
+		return rc; /* KAHU_BACKEND_CAP_PUT_RETRY: the stream stays, kahu calls again */
 	if (rc < 0)
 		s3_put_abort_upload(p);
 	else
 		logf_(h, KAHU_BACKEND_LOG_DEBUG, "stored %s (%llu bytes, %u part%s)", p->ukey,
-		      (unsigned long long)p->total, p->nparts ? p->nparts : 1,
-		      p->nparts > 1 ? "s" : "");
+		      (unsigned long long)p->total, p->next_num ? p->next_num : 1,
+		      p->next_num > 1 ? "s" : "");
 	put_free(p);
 	return rc;
 }

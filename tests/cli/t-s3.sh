@@ -58,6 +58,8 @@ write_config() { # extra locations JSON (",\"name\": {...}")
                                            "object-lock-mode": "forever", "object-lock-days": "7"}},
   "smallpart": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$S3_ENDPOINT",
                                              "part-size": "1M"}},
+  "noflight": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$S3_ENDPOINT",
+                                            "parts-in-flight": "0"}},
   "tls": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$CLUSTER_URL"}},
   "tlsca": {"provider": "s3", "config": {"bucket": "kahu", "endpoint": "$CLUSTER_URL",
                                          "ca-bundle": "$CLUSTER_CA"}}$1}}
@@ -138,8 +140,9 @@ t_ok "backup of 6+ MiB of incompressible data with 5 MiB parts" kahu_k backup cr
 "$PYTHON" - "$REQ" >"$T_OUT" 2>&1 <<'PY'
 import json, sys
 parts = [json.loads(l) for l in open(sys.argv[1])]
-parts = [r for r in parts if r["method"] == "PUT" and "partNumber" in r["query"]]
+parts = sorted((r for r in parts if r["method"] == "PUT" and r["part"]), key=lambda r: r["part"])
 assert len(parts) >= 2, parts
+assert [r["part"] for r in parts] == list(range(1, len(parts) + 1)), parts
 assert all(r["status"] == 200 for r in parts)
 assert all(r["body"] == 5 * 1024 * 1024 for r in parts[:-1]), [r["body"] for r in parts]
 print(len(parts), "parts")
@@ -151,10 +154,20 @@ SIZE=$(stat -c %s "$T_DIR/m1.bin")
 [ "$SIZE" -gt $((5 * 1024 * 1024)) ]; t_result $? "... the SDK reads the whole archive ($SIZE bytes)"
 t_exit 78 "part-size below S3's 5 MiB minimum is refused" kahu_k backup create sp --location smallpart
 t_grep "... naming the limits" "part-size \"1M\" is not a size from 5M to 5G" "$T_ERR"
+t_exit 78 "parts-in-flight 0 is refused" kahu_k backup create sp --location noflight
+t_grep "... naming the limits" "parts-in-flight \"0\" is not a number from 1 to 16" "$T_ERR"
 
 # transient failures: two 503 SlowDown answers to PUTs are retried
 s3_fault '{"status": 503, "times": 2, "method": "PUT"}'
 t_ok "a backup through two 503 SlowDown answers" kahu_k backup create m2 --include-namespaces default --location big
+s3_fault '{}'
+
+# parts go out in parallel: the proxy answers no part until two wait at once
+s3_fault '{"gather": 2, "method": "PUT", "parts_only": true}'
+t_ok "a multipart backup with parts in flight at once" kahu_k backup create mp --include-namespaces bulk --location big
+curl -sS "$S3_ENDPOINT/__proxy/stats" >"$T_OUT"
+t_py "... two parts were sent at the same time" 'assert d["gathered"] is True, d' "$T_OUT"
+t_ok "... and it verifies" "$KAHU" backup verify mp --location big
 s3_fault '{}'
 
 # a part whose connection is cut is sent again on its own

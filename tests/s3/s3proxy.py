@@ -31,6 +31,8 @@ Control (no signature, tests only):
                         UploadPart requests only)
                         {"complete_error": CODE, "times": K}  K CompleteMultipartUpload
                         answers are 200 with an <Error> CODE inside (not forwarded)
+                        {"gather": N}  requests get no answer until N of them wait
+                        at once (stats "gathered"), or 30 s passed
                         {"hold": true}  requests get no answer until the next
                         POST /__proxy/fault, then their connection is closed
                         {} clears
@@ -135,10 +137,13 @@ class State:
         self.locks = {}              # "bucket/key" -> {"mode","until"}
         self.fault = {}
         self.held = 0
+        self.gather_waiting = 0
+        self.gather_event = threading.Event()
         self.release = threading.Event()
         self.parts_seen = 0
         self.down = False
-        self.stats = {"requests": 0, "refused_signature": 0, "sts": 0, "faults": 0}
+        self.stats = {"requests": 0, "refused_signature": 0, "sts": 0, "faults": 0,
+                      "gathered": False}
         p = os.path.join(directory, "state.json")
         if os.path.exists(p):
             with open(p) as f:
@@ -244,11 +249,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.stats["faults"] += 1
                 return self.answer(*xml_error("SlowDown", "Please reduce your request rate.",
                                               fault["status"]))
+            gather = applies and fault.get("gather")
+            if gather:
+                st.gather_waiting += 1
+                if st.gather_waiting >= gather:
+                    st.stats["gathered"] = True
+                    st.gather_event.set()
+                gather_event = st.gather_event
             hold = applies and fault.get("hold")
             if hold:
                 st.held += 1
                 st.stats["faults"] += 1
             release = st.release
+        if gather:
+            # Answer none until `gather` of them wait at once: proof that the client
+            # sends them in parallel (a client that does not is answered after 30 s,
+            # and "gathered" stays false).
+            gather_event.wait(30)
         if hold:
             # A server that does not answer until the test says so.
             release.wait()
@@ -276,6 +293,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bucket, key = self.bucket_key(host, raw_path)
         q = dict((k.decode(), v.decode()) for k, v in parse_query(raw_query))
         rec = {"method": method, "bucket": bucket, "key": key, "query": sorted(q),
+               "part": int(q["partNumber"]) if q.get("partNumber", "").isdigit() else None,
                "ua": self.headers.get("User-Agent", ""),
                "content_sha256": self.headers.get("x-amz-content-sha256", ""),
                "content_md5": bool(self.headers.get("Content-MD5")),
@@ -484,6 +502,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.fault = json.loads(body or b"{}")
                 st.release.set()
                 st.release = threading.Event()
+                st.gather_event.set()
+                st.gather_event = threading.Event()
+                st.gather_waiting = 0
+                st.stats["gathered"] = False
                 st.stats["faults"] = 0
                 st.parts_seen = 0
                 st.down = False
