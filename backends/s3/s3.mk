@@ -11,7 +11,8 @@ backends_s3_kahu_s3_la_CFLAGS = $(WARN_CFLAGS) $(SAN_FLAGS) $(AX_PTHREAD_FLAGS) 
 backends_s3_kahu_s3_la_LIBADD = $(CURL_LIBS) $(SODIUM_LIBS)
 backends_s3_kahu_s3_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^kahu_backend_init$$'
-EXTRA_DIST += backends/s3/README.md
+EXTRA_DIST += backends/s3/README.md tests/s3/package.json tests/s3/package-lock.json \
+	tests/s3/s3rver.js tests/s3/s3client.js tests/s3/s3proxy.py tests/s3/s3.sh
 
 # The signer against the published known answers (the shared SigV4 corpus).
 check_PROGRAMS += tests/unit/check_sigv4
