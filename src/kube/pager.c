@@ -63,7 +63,7 @@
 #define MAX_EXPIRIES 10
 /* The queue between the reader and the caller. */
 #define QUEUE_ITEMS 1024
-#define QUEUE_BYTES ((size_t)4 * 1024 * 1024)
+#define QUEUE_BYTES ((size_t)512 * 1024)
 
 void kube_list_stats_clear(struct kube_list_stats *s)
 {
