@@ -435,7 +435,7 @@ static int run_location_remove(struct kahu_ctx *ctx)
 	}
 	const char *def = default_name(cfg);
 	if (def && strcmp(def, name) == 0) {
-		rc = kahu_error_set(KAHU_ECONFLICT, "location %s is the default location: make "
+		rc = kahu_error_set(KAHU_EUSAGE, "location %s is the default location: make "
 				    "another one the default first ('kahu location set-default "
 				    "NAME')", name);
 		goto out;
@@ -558,8 +558,15 @@ fail:
 			     step == 1 ? "writing" : step == 2 ? "reading back" :
 			     step == 3 ? "listing" : "deleting",
 			     step == 0 ? l->provider : key);
-	if (written && store_remove(st, key) < 0)
-		log_warn("location %s: the probe object %s could not be removed", name, key);
+	if (written && step != 4) {
+		/* Tidy up after a failed read or list; the failure is what is reported. */
+		char *msg = xstrdup(kahu_error_last());
+		if (store_remove(st, key) < 0)
+			log_warn("location %s: the probe object %s could not be removed: %s", name,
+				 key, kahu_error_last());
+		kahu_error_set(rc, "%s", msg);
+		free(msg);
+	}
 done:
 	store_close(st);
 	kbuf_free(&got);
