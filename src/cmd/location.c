@@ -511,6 +511,25 @@ static int run_location_probe(struct kahu_ctx *ctx)
 
 	if ((rc = store_open_provider(l->provider, l->kv, l->nkv, &st)) < 0)
 		goto fail;
+	if (l->access == LOCATION_READ_ONLY) {
+		/* Nothing is written to a read-only location: it is opened and listed. */
+		struct probe_list pl = { key, 0 };
+		step = 3;
+		if ((rc = store_list(st, "", probe_seen, &pl)) < 0)
+			goto fail;
+		if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
+			json_t *doc = json_pack("{s:s, s:s, s:b, s:n, s:[ss]}", "location", name,
+						"provider", l->provider, "ok", 1, "object",
+						"steps", "open", "list");
+			rc = ctx->out == OUT_YAML ? out_yaml(stdout, doc) : out_json(stdout, doc);
+			json_decref(doc);
+		} else {
+			printf("open    ok\nlist    ok\n");
+			printf("Location %s (provider %s) is read-only: opened and listed; write, "
+			       "read back and delete were not tried\n", name, l->provider);
+		}
+		goto done;
+	}
 	step = 1;
 	if ((rc = store_write_small(st, key, data, strlen(data))) < 0)
 		goto fail;
@@ -550,7 +569,8 @@ static int run_location_probe(struct kahu_ctx *ctx)
 	goto done;
 fail:
 	for (int i = 0; i < step && ctx->out == OUT_TABLE; i++)
-		printf("%-7s ok\n", steps[i]);
+		if (l->access != LOCATION_READ_ONLY || i == 0)
+			printf("%-7s ok\n", steps[i]);
 	if (ctx->out == OUT_TABLE)
 		printf("%-7s FAILED\n", steps[step]);
 	rc = kahu_error_wrap(rc, "location %s: probe failed at step %s (%s %s)", name,

@@ -137,6 +137,16 @@ PY
 t_exit 66 "location probe of a location whose provider is missing (66)" "$KAHU" location probe gone
 t_grep "... says the open step failed" "location gone: probe failed at step open \(opening the location with provider gone\)" "$T_ERR"
 
+"$PYTHON" - "$CONF" "$B" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["locations"]["ro"] = {"provider": "fs", "config": {"path": sys.argv[2]}, "access": "ReadOnly"}
+json.dump(d, open(sys.argv[1], "w"))
+PY
+t_ok "location probe of a read-only location" "$KAHU" location probe ro
+t_grep "... opens and lists it only, and says so" "is read-only: opened and listed; write, read back and delete were not tried" "$T_OUT"
+t_nogrep "... writing nothing" "^write" "$T_OUT"
+
 # ---- a failed write leaves the old file ----
 cp "$CONF" "$T_DIR/before.json"
 # (the limit applies to kahu alone: its messages go through a pipe, which has none)
