@@ -295,7 +295,7 @@ static const char *default_name(const struct kahu_config *cfg)
 {
 	const struct kahu_location *d;
 	int rc = config_location(cfg, NULL, &d);
-	kahu_error_set(KAHU_OK, "%s", "");
+	kahu_error_clear();
 	return rc == 0 ? d->name : NULL;
 }
 
