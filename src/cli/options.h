@@ -74,7 +74,12 @@
 	X(RESTORE_OWNED, "restore-owned") \
 	X(STATUS_INCLUDE_RESOURCES, "status-include-resources") \
 	X(TTL, "ttl") \
-	X(YES, "yes")
+	X(YES, "yes") \
+	/* provider and location commands */ \
+	X(PROVIDER, "provider") \
+	X(SET, "set") \
+	X(PREFIX, "prefix") \
+	X(DEFAULT, "default")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */

@@ -5,6 +5,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "store/config.h"
+#include "store/loader.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -63,6 +64,20 @@ static int print_backup_name(void *ud, const struct repo_backup *b)
 	return 0;
 }
 
+static void ignore_file(void *ud, const struct loader_file *f)
+{
+	(void)ud;
+	(void)f;
+}
+
+static void add_provider_name(void *ud, const struct kahu_backend *be, const char *origin)
+{
+	(void)origin;
+	struct strv *names = ud;
+	if (!strv_contains(names, be->name))
+		strv_push(names, be->name);
+}
+
 /* Dynamic completion values.  Failures print nothing: a completion must never spill
  * errors into the user's command line. */
 static int run_internal_complete(struct kahu_ctx *ctx)
@@ -81,6 +96,26 @@ static int run_internal_complete(struct kahu_ctx *ctx)
 			for (size_t i = 0; i < cfg->nlocs; i++)
 				printf("%s\n", cfg->locs[i].name);
 		config_free(cfg);
+	} else if (strcmp(kind, "provider") == 0) {
+		/* The providers the configuration names: its locations' and its passive ones;
+		 * and those of the plugin files found (loaded, not opened). */
+		struct kahu_config *cfg = NULL;
+		struct strv names = STRV_INIT;
+		if (config_load(inv_str(ctx->inv, OPT_CONFIG), &cfg) == 0) {
+			for (size_t i = 0; i < cfg->nlocs; i++)
+				if (!strv_contains(&names, cfg->locs[i].provider))
+					strv_push(&names, cfg->locs[i].provider);
+			for (size_t i = 0; i < cfg->npassive; i++)
+				if (!strv_contains(&names, cfg->passive[i]))
+					strv_push(&names, cfg->passive[i]);
+			loader_load_all(ignore_file, NULL);
+			loader_each_storage(add_provider_name, &names);
+		}
+		config_free(cfg);
+		strv_sort(&names);
+		for (size_t i = 0; i < names.n; i++)
+			printf("%s\n", names.v[i]);
+		strv_free(&names);
 	} else if (strcmp(kind, "backup") == 0) {
 		struct repo *repo = NULL;
 		struct repo_opts o = { .config_path = inv_str(ctx->inv, OPT_CONFIG) };

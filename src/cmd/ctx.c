@@ -71,7 +71,10 @@ int cmd_dispatch(struct kahu_ctx *ctx)
 		goto out;
 	if (repo_flags && (rc = run_open_repo(&ctx->rr, 0, &ctx->repo)) < 0)
 		goto out;
-	if ((c->flags & CMD_WRITE) && (rc = repo_check_writable(ctx->repo)) < 0)
+	if ((c->flags & CMD_WRITE) &&
+	    ((rc = repo_check_writable(ctx->repo)) < 0 ||
+	     (rc = config_check_provider_active(repo_config(ctx->repo),
+						repo_location(ctx->repo))) < 0))
 		goto out;
 	if ((c->flags & CMD_LOCK) && (rc = run_lock(&ctx->rr, ctx->repo, c->name, &ctx->lock)) < 0)
 		goto out;

@@ -62,6 +62,19 @@ extern const struct kahu_cmd cmd_key_id_entry;
 extern const struct kahu_cmd cmd_key_add_passphrase_entry;
 extern const struct kahu_cmd cmd_location_entry;
 extern const struct kahu_cmd cmd_location_repair_entry;
+extern const struct kahu_cmd cmd_location_add_entry;
+extern const struct kahu_cmd cmd_location_list_entry;
+extern const struct kahu_cmd cmd_location_describe_entry;
+extern const struct kahu_cmd cmd_location_remove_entry;
+extern const struct kahu_cmd cmd_location_set_default_entry;
+extern const struct kahu_cmd cmd_location_probe_entry;
+extern const struct kahu_cmd cmd_provider_entry;
+extern const struct kahu_cmd cmd_provider_list_entry;
+extern const struct kahu_cmd cmd_provider_describe_entry;
+extern const struct kahu_cmd cmd_provider_register_entry;
+extern const struct kahu_cmd cmd_provider_unregister_entry;
+extern const struct kahu_cmd cmd_provider_enable_entry;
+extern const struct kahu_cmd cmd_provider_disable_entry;
 
 /* The exit-status table lives in main.c; __dump-cli prints it for the docs test. */
 struct kahu_exit_code {

@@ -80,7 +80,8 @@ static json_t *key_report(struct repo *r, const char *hex)
 	const struct repo_key_origin *o = repo_key_origin(r);
 	const struct repo_info *ri = repo_get_info(r);
 	int from_pass = o->source == REPO_KEY_PASSPHRASE_FLAG ||
-			o->source == REPO_KEY_PASSPHRASE_ENV;
+			o->source == REPO_KEY_PASSPHRASE_ENV ||
+			o->source == REPO_KEY_PASSPHRASE_LOCATION;
 	json_t *doc = json_pack("{s:s, s:s, s:s}", "keyId", hex, "source",
 				repo_key_source_name(o->source), "location",
 				repo_location(r)->name);

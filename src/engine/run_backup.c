@@ -45,11 +45,13 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	const struct kahu_key *key = NULL;
 	int rc;
 	if ((rc = run_open_repo(rs->repo, !rs->no_encryption, repo)) < 0 ||
-	    (rc = repo_check_writable(*repo)) < 0)
+	    (rc = repo_check_writable(*repo)) < 0 ||
+	    (rc = config_check_provider_active(repo_config(*repo), repo_location(*repo))) < 0)
 		return rc;
-	if (rs->no_encryption) {
-		log_warn("--no-encryption: backup %s is stored in the clear (its Secrets too); "
-			 "use this for test clusters only", name);
+	if (rs->no_encryption || repo_location(*repo)->no_encryption) {
+		log_warn("%s: backup %s is stored in the clear (its Secrets too); use this for "
+			 "test clusters only", rs->no_encryption ? "--no-encryption" :
+			 "the location's \"encryption\": false", name);
 		if (run_repo_keyed(rs->repo, *repo))
 			log_warn("location %s is keyed: with no MAC, backup %s cannot be told from a "
 				 "forgery, so describe, verify, download, logs and restore will refuse "

@@ -1,5 +1,6 @@
 /* kahu — configuration file: locations and keys (see config.h). */
 #include "store/config.h"
+#include "store/loader.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -102,6 +103,7 @@ static void location_clear(struct kahu_location *l)
 	}
 	free(l->kv);
 	free(l->key_file);
+	free(l->passphrase_file);
 	memset(l, 0, sizeof *l);
 }
 
@@ -116,6 +118,8 @@ static void location_copy(struct kahu_location *dst, const struct kahu_location 
 		dst->kv[i].value = xstrdup(src->kv[i].value);
 	}
 	dst->key_file = xstrdup(src->key_file);
+	dst->passphrase_file = xstrdup(src->passphrase_file);
+	dst->no_encryption = src->no_encryption;
 	dst->access = src->access;
 	dst->embedded = src->embedded;
 }
@@ -216,7 +220,7 @@ static int parse_provider_config(const char *origin, const char *lname, json_t *
 	return 0;
 }
 
-static int location_name_ok(const char *s)
+int config_location_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]))
@@ -235,7 +239,7 @@ static int parse_location(const char *origin, const char *lname, json_t *o,
 	json_t *cfgv = NULL;
 
 	l->name = xstrdup(lname);
-	if (!location_name_ok(lname))
+	if (!config_location_name_ok(lname))
 		return field_error(origin, "locations.%s: a location name is 1 to 63 letters, "
 				   "digits, '-', '_' or '.', starting with a letter or digit", lname);
 	if (!json_is_object(o))
@@ -254,6 +258,16 @@ static int parse_location(const char *origin, const char *lname, json_t *o,
 				return field_error(origin, "locations.%s.keyFile: expected a file "
 						   "name (a string)", lname);
 			l->key_file = expand_path(json_string_value(v), base_dir);
+		} else if (strcmp(k, "passphraseFile") == 0) {
+			if (!json_is_string(v) || !*json_string_value(v))
+				return field_error(origin, "locations.%s.passphraseFile: expected a "
+						   "file name (a string)", lname);
+			l->passphrase_file = expand_path(json_string_value(v), base_dir);
+		} else if (strcmp(k, "encryption") == 0) {
+			if (!json_is_boolean(v))
+				return field_error(origin, "locations.%s.encryption: expected true "
+						   "or false", lname);
+			l->no_encryption = !json_is_true(v);
 		} else if (strcmp(k, "access") == 0) {
 			const char *a = json_string_value(v);
 			if (a && strcmp(a, "ReadWrite") == 0)
@@ -265,7 +279,7 @@ static int parse_location(const char *origin, const char *lname, json_t *o,
 						   "\"ReadWrite\" or \"ReadOnly\"", lname);
 		} else {
 			return field_error(origin, "locations.%s.%s: unknown field (known: "
-					   "provider, config, keyFile, access)", lname, k);
+					   "provider, config, keyFile, passphraseFile, encryption, access)", lname, k);
 		}
 	}
 	if (!l->provider)
@@ -273,6 +287,90 @@ static int parse_location(const char *origin, const char *lname, json_t *o,
 	l->kv = xcalloc(1, sizeof *l->kv);
 	if (cfgv)
 		return parse_provider_config(origin, lname, cfgv, l);
+	return 0;
+}
+
+static int provider_name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static void strlist_add(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void strlist_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int strlist_find(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int strlist_remove(char **v, size_t *n, const char *s)
+{
+	int i = strlist_find(v, *n, s);
+	if (i < 0)
+		return 0;
+	free(v[i]);
+	memmove(&v[i], &v[i + 1], (*n - (size_t)i - 1) * sizeof *v);
+	(*n)--;
+	return 1;
+}
+
+/* "providers": { "plugins": [FILE…], "passive": [NAME…] } */
+static int parse_providers(const char *origin, json_t *o, const char *base_dir,
+			   struct kahu_config *cfg)
+{
+	const char *k;
+	json_t *v;
+	if (!json_is_object(o))
+		return field_error(origin, "providers: expected an object, found %s",
+				   json_type_name(o));
+	json_object_foreach(o, k, v) {
+		int plugins = strcmp(k, "plugins") == 0;
+		if (!plugins && strcmp(k, "passive") != 0)
+			return field_error(origin, "providers.%s: unknown field (known: plugins, "
+					   "passive)", k);
+		if (!json_is_array(v))
+			return field_error(origin, "providers.%s: expected an array, found %s", k,
+					   json_type_name(v));
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			const char *s = json_string_value(e);
+			if (!s || !*s)
+				return field_error(origin, "providers.%s[%zu]: expected %s (a string)",
+						   k, i, plugins ? "a file name" : "a provider name");
+			if (plugins) {
+				char *p = expand_path(s, base_dir);
+				if (strlist_find(cfg->plugins, cfg->nplugins, p) < 0)
+					strlist_add(&cfg->plugins, &cfg->nplugins, p);
+				free(p);
+			} else {
+				if (!provider_name_ok(s))
+					return field_error(origin, "providers.passive[%zu]: \"%s\" is "
+							   "not a provider name (lowercase letters, "
+							   "digits and '-')", i, s);
+				if (strlist_find(cfg->passive, cfg->npassive, s) < 0)
+					strlist_add(&cfg->passive, &cfg->npassive, s);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -309,6 +407,10 @@ static int parse_doc(json_t *doc, const char *origin, const char *base_dir,
 				if (rc < 0)
 					return rc;
 			}
+		} else if (strcmp(k, "providers") == 0) {
+			int rc = parse_providers(origin, v, base_dir, cfg);
+			if (rc < 0)
+				return rc;
 		} else {
 			log_debug("%s: ignoring the unknown top-level field \"%s\"", origin, k);
 		}
@@ -452,8 +554,10 @@ int config_load(const char *explicit_path, struct kahu_config **out)
 	char *base = dir_of(path);
 	rc = parse_text(kbuf_str(&text), text.len, path, base, out);
 	free(base);
-	if (rc == 0)
+	if (rc == 0) {
 		(*out)->from_file = 1;
+		loader_set_registered((*out)->plugins, (*out)->nplugins);
+	}
 out:
 	kbuf_free(&text);
 	free(path);
@@ -469,6 +573,8 @@ void config_free(struct kahu_config *cfg)
 	free(cfg->locs);
 	free(cfg->default_location);
 	free(cfg->path);
+	strlist_free(cfg->plugins, cfg->nplugins);
+	strlist_free(cfg->passive, cfg->npassive);
 	json_decref(cfg->doc);
 	free(cfg);
 }
@@ -587,6 +693,10 @@ static json_t *location_json(const struct kahu_location *l)
 	json_t *o = json_pack("{s:s, s:o}", "provider", l->provider, "config", c);
 	if (l->key_file)
 		json_object_set_new(o, "keyFile", json_string(l->key_file));
+	if (l->passphrase_file)
+		json_object_set_new(o, "passphraseFile", json_string(l->passphrase_file));
+	if (l->no_encryption)
+		json_object_set_new(o, "encryption", json_false());
 	json_object_set_new(o, "access",
 			    json_string(l->access == LOCATION_READ_ONLY ? "ReadOnly" : "ReadWrite"));
 	return o;
@@ -611,6 +721,14 @@ static int mkdirs_private(const char *dir)
 	return 0;
 }
 
+static json_t *strlist_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 int config_save(struct kahu_config *cfg, const char *path)
 {
 	if (!path)
@@ -629,6 +747,16 @@ int config_save(struct kahu_config *cfg, const char *path)
 		if (!cfg->locs[i].embedded)
 			json_object_set_new(locs, cfg->locs[i].name, location_json(&cfg->locs[i]));
 	json_object_set_new(doc, "locations", locs);
+	if (cfg->nplugins || cfg->npassive) {
+		json_t *prov = json_object();
+		if (cfg->nplugins)
+			json_object_set_new(prov, "plugins", strlist_json(cfg->plugins, cfg->nplugins));
+		if (cfg->npassive)
+			json_object_set_new(prov, "passive", strlist_json(cfg->passive, cfg->npassive));
+		json_object_set_new(doc, "providers", prov);
+	} else {
+		json_object_del(doc, "providers");
+	}
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text) {
 		rc = kahu_error_set(KAHU_EINTERNAL, "cannot serialise the configuration");
@@ -636,51 +764,73 @@ int config_save(struct kahu_config *cfg, const char *path)
 	}
 	if ((rc = mkdirs_private(dir)) < 0)
 		goto out;
-	/* <path>.tmp.XXXXXX, next to it: the rename below replaces it in one step. */
-	const char *slash = strrchr(path, '/');
-	char *prefix = xasprintf("%s.tmp.", slash ? slash + 1 : path);
-	fd = kahu_tmpfile(dir, prefix, "the configuration", 0, &tmp);
-	free(prefix);
+	/* <path>.tmp.XXXXXX beside it: the rename in kahu_tmpfile_commit replaces it in one
+	 * step, so a reader sees the old file or the new one, never a part. */
+	fd = kahu_tmpfile_beside(path, ".tmp.", "the configuration", &tmp);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
 	}
 	if (fchmod(fd, 0600) < 0 || kahu_write_all(fd, text, strlen(text)) < 0 ||
-	    kahu_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+	    kahu_write_all(fd, "\n", 1) < 0) {
 		rc = kahu_error_set(errno == ENOSPC ? KAHU_ENOSPC : KAHU_EIO, "cannot write %s: %s",
 				    tmp, strerror(errno));
+		kahu_tmpfile_discard(fd, tmp);
 		goto out;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = kahu_error_set(KAHU_EIO, "cannot write %s: %s", tmp, strerror(errno));
+	rc = kahu_tmpfile_commit(fd, tmp, path);
+	if (rc < 0)
 		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = kahu_error_set(KAHU_EIO, "cannot rename %s to %s: %s", tmp, path,
-				    strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
 	json_decref(cfg->doc);
 	cfg->doc = doc;
 	doc = NULL;
 	cfg->from_file = 1;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
 	free(tmp);
 	free(text);
 	free(dir);
 	json_decref(doc);
 	return rc;
+}
+
+/* ---- providers ---- */
+
+int config_provider_passive(const struct kahu_config *cfg, const char *name)
+{
+	return strlist_find(cfg->passive, cfg->npassive, name) >= 0;
+}
+
+int config_check_provider_active(const struct kahu_config *cfg,
+				 const struct kahu_location *loc)
+{
+	if (!config_provider_passive(cfg, loc->provider))
+		return 0;
+	return kahu_error_set(KAHU_EPERM, "location %s: provider %s is disabled (passive): it "
+			      "serves reads and restores only, no new backups, deletions or "
+			      "prunes; 'kahu provider enable %s' makes it active again",
+			      loc->name, loc->provider, loc->provider);
+}
+
+int config_set_provider_passive(struct kahu_config *cfg, const char *name, int passive)
+{
+	if (passive) {
+		if (config_provider_passive(cfg, name))
+			return 0;
+		strlist_add(&cfg->passive, &cfg->npassive, name);
+		return 1;
+	}
+	return strlist_remove(cfg->passive, &cfg->npassive, name);
+}
+
+int config_add_plugin(struct kahu_config *cfg, const char *path)
+{
+	if (strlist_find(cfg->plugins, cfg->nplugins, path) >= 0)
+		return 0;
+	strlist_add(&cfg->plugins, &cfg->nplugins, path);
+	return 1;
+}
+
+int config_remove_plugin(struct kahu_config *cfg, const char *path)
+{
+	return strlist_remove(cfg->plugins, &cfg->nplugins, path);
 }

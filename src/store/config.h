@@ -8,7 +8,12 @@
  *     "locations": {
  *       "NAME": { "provider": "fs", "config": { "path": "/backups" },
  *                 "keyFile": "~/.config/kahu/keys/prod.key",     (optional)
- *                 "access": "ReadWrite" | "ReadOnly" } } }      (optional, ReadWrite)
+ *                 "passphraseFile": "~/.config/kahu/prod.pass",  (optional)
+ *                 "encryption": false,                           (optional, true)
+ *                 "access": "ReadWrite" | "ReadOnly" } },       (optional, ReadWrite)
+ *     "providers": {                                             (optional)
+ *       "plugins": [ "/opt/kahu/kahu-acme.so" ],   registered plugin files
+ *       "passive": [ "fs" ] } }                    disabled (passive) providers
  *
  * A missing file is not an error: the embedded default applies, one location `default`
  * = provider fs at $XDG_DATA_HOME/kahu/backups (~/.local/share/kahu/backups).  A file
@@ -52,6 +57,8 @@ struct kahu_location {
 	struct kahu_backend_kv *kv;   /* provider configuration, strings owned here */
 	size_t nkv;
 	char *key_file;               /* absolute or NULL when not configured */
+	char *passphrase_file;        /* "passphraseFile": absolute or NULL */
+	int no_encryption;            /* "encryption": false: backups in the clear */
 	enum location_access access;
 	int embedded;                 /* 1: the built-in default, not from a file */
 };
@@ -63,6 +70,10 @@ struct kahu_config {
 	struct kahu_location *locs;
 	size_t nlocs;
 	void *doc;                    /* the parsed document (json_t *), for saving */
+	char **plugins;               /* providers.plugins: registered files (absolute) */
+	size_t nplugins;
+	char **passive;               /* providers.passive: disabled provider names */
+	size_t npassive;
 };
 
 /* The configuration file to use: `explicit_path` when not NULL, else $KAHU_CONFIG,
@@ -88,6 +99,9 @@ void config_free(struct kahu_config *cfg);  /* NULL is fine */
  * named X (locations: a, b)". */
 int config_location(const struct kahu_config *cfg, const char *name,
 		    const struct kahu_location **out);
+/* Is `name` a valid location name: 1 to 63 letters, digits, '-', '_' or '.', starting
+ * with a letter or digit? */
+int config_location_name_ok(const char *name);
 /* The value of a provider configuration key, or NULL. */
 const char *location_config_get(const struct kahu_location *loc, const char *key);
 
@@ -97,9 +111,26 @@ void config_set_location(struct kahu_config *cfg, const struct kahu_location *lo
 /* Remove a location; KAHU_ENOTFOUND when there is none of that name. */
 int config_remove_location(struct kahu_config *cfg, const char *name);
 
-/* Write the configuration to `path` (NULL: cfg->path) atomically: a temporary file in
- * the same directory, mode 0600, fsync, rename; missing directories are created 0700.
+/* Write the configuration to `path` (NULL: cfg->path) atomically: a temporary file
+ * beside it, mode 0600, fsync, rename, the directory synced; missing directories are
+ * created 0700.  A failed write leaves the old file and no temporary file.  Unknown
+ * top-level fields of the file read are written back unchanged.
  * The embedded default location is not written unless it was set explicitly. */
 int config_save(struct kahu_config *cfg, const char *path);
+
+/* ---- providers: registered plugin files and states ---- */
+
+/* Is the provider `name` disabled (passive)? */
+int config_provider_passive(const struct kahu_config *cfg, const char *name);
+/* 0 when the provider of `loc` is active; KAHU_EPERM "provider X is disabled
+ * (passive): …" when it is passive (new backups, deletions and prunes refused). */
+int config_check_provider_active(const struct kahu_config *cfg,
+				 const struct kahu_location *loc);
+/* Mark a provider passive (1) or active (0); returns 1 when that changed the state. */
+int config_set_provider_passive(struct kahu_config *cfg, const char *name, int passive);
+/* Record a plugin file (absolute); 1 when added, 0 when it was there already. */
+int config_add_plugin(struct kahu_config *cfg, const char *path);
+/* Forget a plugin file; 1 when removed, 0 when it was not recorded. */
+int config_remove_plugin(struct kahu_config *cfg, const char *path);
 
 #endif

@@ -142,6 +142,11 @@ int layout_parse_wrapped_key(const char *key, char *id)
 	return 1;
 }
 
+char *layout_probe(const char *id)
+{
+	return xasprintf(LAYOUT_PROBES "%s", id);
+}
+
 char *layout_lock(const char *id)
 {
 	return xasprintf(LAYOUT_LOCKS "%s.json", id);

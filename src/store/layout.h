@@ -4,6 +4,8 @@
  *   kahu-repo.json                          the repository file (repo.h)
  *   keys/<keyid>.json, keys/<keyid>-<n>.json the master key wrapped by passphrases
  *   locks/<id>.json                         who is writing (lock.h)
+ *   probes/<id>                             `kahu location probe`'s object, removed
+ *                                           again by the probe
  *   backups/<name>/metadata.tar.zst[.kenc]  the resources (tar → zstd → envelope)
  *   backups/<name>/log.jsonl.zst[.kenc]     the backup's own log
  *   backups/<name>/backup.json              the manifest, written last
@@ -25,6 +27,7 @@
 #define LAYOUT_LOCKS "locks/"
 #define LAYOUT_BACKUPS "backups/"
 #define LAYOUT_RESTORES "restores/"
+#define LAYOUT_PROBES "probes/"
 
 /* Objects of a backup's directory. */
 #define LAYOUT_MANIFEST "backup.json"
@@ -80,6 +83,9 @@ char *layout_wrapped_key(const char *id_hex, int n);
  * under keys/ whose name ends in ".json" (id ""); -1 for anything else. */
 int layout_parse_wrapped_key(const char *key, char *id);
 
+/* probes/<id>: the object `kahu location probe` writes, reads back, lists and
+ * removes; `id` is the caller's (hex, unique per run). */
+char *layout_probe(const char *id);
 char *layout_lock(const char *id);              /* locks/<id>.json */
 /* Is a listed key a lock object (locks/<id>.json)? */
 int layout_is_lock(const char *key);

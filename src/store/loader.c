@@ -42,6 +42,7 @@ static struct loaded_file *files;
 static size_t nfiles;
 static struct storage_entry *storage;
 static size_t nstorage_all;
+static struct strv registered = STRV_INIT;
 
 /* ---- the search path ---- */
 
@@ -363,6 +364,15 @@ int loader_find_storage(const char *name, const struct kahu_backend **be, const 
 		if (err < 0)
 			break;
 	}
+	/* then the files registered in the configuration */
+	for (size_t i = 0; err == KAHU_OK && !e && i < registered.n; i++) {
+		char real[PATH_MAX];
+		if (realpath(registered.v[i], real) && find_file(real))
+			continue;
+		if (load_locked(registered.v[i], NULL) < 0)
+			log_warn("%s", kahu_error_last());
+		e = find_entry(name);
+	}
 	/* then whatever else is there */
 	for (size_t i = 0; err == KAHU_OK && !e && i < dirs.n; i++) {
 		scan_dir(dirs.v[i], name);
@@ -392,9 +402,82 @@ void loader_each_storage(void (*fn)(void *ud, const struct kahu_backend *be, con
 	pthread_mutex_unlock(&loader_mu);
 }
 
+void loader_set_registered(char *const *paths, size_t n)
+{
+	pthread_mutex_lock(&loader_mu);
+	strv_free(&registered);
+	for (size_t i = 0; i < n; i++)
+		strv_push(&registered, paths[i]);
+	pthread_mutex_unlock(&loader_mu);
+}
+
+/* Which of the search directories `i` of search_dirs is: the first ones come from
+ * KAHU_PLUGIN_PATH, then the module directory, then the build tree's. */
+static const char *dir_source(size_t i, size_t nenv)
+{
+	if (i < nenv)
+		return "KAHU_PLUGIN_PATH";
+	if (i == nenv)
+		return "module directory";
+	return "build tree";
+}
+
+static void report_file(const char *path, const char *source,
+			void (*fn)(void *ud, const struct loader_file *f), void *ud)
+{
+	char real[PATH_MAX];
+	struct loader_file f = { .path = path, .source = source };
+	pthread_mutex_lock(&loader_mu);
+	f.err = load_locked(path, NULL);
+	char *why = f.err < 0 ? xstrdup(kahu_error_last()) : NULL;
+	pthread_mutex_unlock(&loader_mu);
+	f.why = why;
+	f.real = realpath(path, real) ? real : NULL;
+	fn(ud, &f);
+	free(why);
+}
+
+void loader_load_all(void (*fn)(void *ud, const struct loader_file *f), void *ud)
+{
+	struct strv dirs = STRV_INIT, env = STRV_INIT;
+	const char *e = getenv(LOADER_ENV_PATH);
+	if (e)
+		strv_split(&env, e, ':');
+	search_dirs(&dirs);
+	for (size_t i = 0; i < dirs.n; i++) {
+		DIR *d = opendir(dirs.v[i]);
+		if (!d)
+			continue;
+		struct strv names = STRV_INIT;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL)
+			if (is_plugin_name(de->d_name))
+				strv_push(&names, de->d_name);
+		closedir(d);
+		strv_sort(&names);
+		for (size_t j = 0; j < names.n; j++) {
+			char *p = xasprintf("%s/%s", dirs.v[i], names.v[j]);
+			report_file(p, dir_source(i, env.n), fn, ud);
+			free(p);
+		}
+		strv_free(&names);
+	}
+	struct strv regs = STRV_INIT;
+	pthread_mutex_lock(&loader_mu);
+	for (size_t i = 0; i < registered.n; i++)
+		strv_push(&regs, registered.v[i]);
+	pthread_mutex_unlock(&loader_mu);
+	for (size_t i = 0; i < regs.n; i++)
+		report_file(regs.v[i], "registered", fn, ud);
+	strv_free(&regs);
+	strv_free(&env);
+	strv_free(&dirs);
+}
+
 void loader_reset(void)
 {
 	pthread_mutex_lock(&loader_mu);
+	strv_free(&registered);
 	for (size_t i = 0; i < nstorage_all; i++)
 		free(storage[i].origin);
 	free(storage);

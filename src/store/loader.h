@@ -38,6 +38,27 @@ int loader_find_storage(const char *name, const struct kahu_backend **be, const 
 void loader_each_storage(void (*fn)(void *ud, const struct kahu_backend *be, const char *origin),
 			 void *ud);
 
+/* Plugin files registered in the configuration (`kahu provider register`): when
+ * kahu-NAME.so is found in no directory, these files are loaded, in order, before the
+ * other kahu-*.so files of the directories.  Copied; replaces an earlier list. */
+void loader_set_registered(char *const *paths, size_t n);
+
+/* One plugin file found by loader_load_all. */
+struct loader_file {
+	const char *path;     /* as found (directory + name, or as registered) */
+	const char *source;   /* "KAHU_PLUGIN_PATH", "module directory", "build tree",
+			       * "registered" */
+	int err;              /* 0: loaded; else the refusal */
+	const char *why;      /* the refusal's message (naming the file), else NULL */
+	const char *real;     /* its real path (what providers' origins name), or NULL */
+};
+
+/* Load every plugin file there is (each kahu-*.so of each directory, in the search
+ * order, then the registered files) and call `fn` once per file, loaded or refused.
+ * Refusals are reported, not returned and not logged.  Afterwards
+ * loader_each_storage sees every provider they offer. */
+void loader_load_all(void (*fn)(void *ud, const struct loader_file *f), void *ud);
+
 /* Forget every registration and unload every file (unit tests only: no store may be
  * open on a provider of them). */
 void loader_reset(void);

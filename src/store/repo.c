@@ -207,6 +207,10 @@ int repo_open(const struct repo_opts *o, struct repo **out)
 	r->pass_file = opt_or_env(o->passphrase_file, KAHU_ENV_PASSPHRASE_FILE,
 				  REPO_KEY_PASSPHRASE_FLAG, REPO_KEY_PASSPHRASE_ENV,
 				  &r->pass_file_src);
+	if (!r->pass_file && r->loc->passphrase_file) {
+		r->pass_file = xstrdup(r->loc->passphrase_file);
+		r->pass_file_src = REPO_KEY_PASSPHRASE_LOCATION;
+	}
 	r->allow_generate = o->allow_key_generate;
 	if ((rc = read_repo_info(r)) < 0)
 		goto fail;
@@ -350,6 +354,7 @@ const char *repo_key_source_name(enum repo_key_source s)
 	case REPO_KEY_ENV: return "KAHU_KEY_FILE";
 	case REPO_KEY_PASSPHRASE_FLAG: return "passphrase-file";
 	case REPO_KEY_PASSPHRASE_ENV: return "KAHU_PASSPHRASE_FILE";
+	case REPO_KEY_PASSPHRASE_LOCATION: return "location-passphrase";
 	case REPO_KEY_LOCATION: return "location";
 	case REPO_KEY_DEFAULT: return "default";
 	case REPO_KEY_GENERATED: return "generated";
@@ -369,9 +374,11 @@ char *repo_key_origin_describe(const struct repo *r)
 		return xasprintf("$KAHU_KEY_FILE (%s)", p);
 	case REPO_KEY_PASSPHRASE_FLAG:
 	case REPO_KEY_PASSPHRASE_ENV:
+	case REPO_KEY_PASSPHRASE_LOCATION:
 		return xasprintf("passphrase from %s %s via %s on location %s",
 				 r->origin.source == REPO_KEY_PASSPHRASE_FLAG ? "--passphrase-file" :
-				 "$KAHU_PASSPHRASE_FILE", p,
+				 r->origin.source == REPO_KEY_PASSPHRASE_ENV ?
+				 "$KAHU_PASSPHRASE_FILE" : "the location's passphraseFile", p,
 				 r->origin.object ? r->origin.object : "?", r->loc->name);
 	case REPO_KEY_LOCATION:
 		return xasprintf("key file of location %s (%s)", r->loc->name, p);
@@ -419,7 +426,8 @@ static int collect_wrapped(void *ud, const char *key, const struct store_stat *s
 static int key_from_passphrase(struct repo *r, const char *want_id, struct kahu_key **out)
 {
 	const char *how = r->pass_file_src == REPO_KEY_PASSPHRASE_FLAG ? "--passphrase-file" :
-			  "$KAHU_PASSPHRASE_FILE";
+			  r->pass_file_src == REPO_KEY_PASSPHRASE_ENV ? "$KAHU_PASSPHRASE_FILE" :
+			  "the location's passphraseFile";
 	struct wrapped_list wl = { .want_id = want_id, .keys = STRV_INIT };
 	struct kbuf doc = KBUF_INIT;
 	char *pass = NULL, *damage = NULL, *unchecked = NULL;

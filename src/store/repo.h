@@ -21,8 +21,9 @@
  *
  * Key resolution (repo_key), first match wins:
  *   1. --key-file, else $KAHU_KEY_FILE: that key file (mode 0600 enforced);
- *   2. --passphrase-file, else $KAHU_PASSPHRASE_FILE: unwrap keys/<keyid>*.json on the
- *      location (each wrapped copy of the repository's key is tried);
+ *   2. --passphrase-file, else $KAHU_PASSPHRASE_FILE, else the location's
+ *      "passphraseFile": unwrap keys/<keyid>*.json on the location (each wrapped copy
+ *      of the repository's key is tried);
  *   3. the location's "keyFile" from the configuration;
  *   4. the default key, $XDG_CONFIG_HOME/kahu/keys/default.key.
  * A source that is named (1, 2, 3) but fails is an error; kahu does not fall through to
@@ -136,6 +137,7 @@ enum repo_key_source {
 	REPO_KEY_LOCATION,        /* the location's keyFile */
 	REPO_KEY_DEFAULT,         /* the default key file */
 	REPO_KEY_GENERATED,       /* generated just now (at the location's keyFile or the default) */
+	REPO_KEY_PASSPHRASE_LOCATION, /* the location's passphraseFile */
 };
 
 struct repo_key_origin {

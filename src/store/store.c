@@ -275,6 +275,24 @@ int store_open_provider(const char *name, const struct kahu_backend_kv *cfg, siz
 	return store_open_backend(be, origin, cfg, ncfg, out);
 }
 
+int store_find_provider(const char *name, const struct kahu_backend **be, const char **origin)
+{
+	int err = loader_find_storage(name, be, origin);
+	if (err != KAHU_ENOTFOUND)
+		return err;
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+		if (strcmp(builtins[i].name, name) != 0)
+			continue;
+		static const char *const builtin_origin[] = { "built-in fs" };
+		if (builtins[i].init(&the_host, be) < 0 || !*be)
+			return kahu_error_set(KAHU_EFAIL, "the built-in %s storage provider failed to "
+					      "initialize", name);
+		*origin = builtin_origin[i];
+		return store_check_abi(*be, *origin);
+	}
+	return err;
+}
+
 void store_close(struct kahu_store *st)
 {
 	if (!st)

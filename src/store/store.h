@@ -78,6 +78,10 @@ int store_open_provider(const char *name, const struct kahu_backend_kv *cfg, siz
  * unknown name. */
 int store_open_builtin(const char *name, const struct kahu_backend_kv *cfg, size_t ncfg,
 		       struct kahu_store **out);
+/* The provider `name` as store_open_provider would open it (the loader's, else the
+ * copy linked into kahu, whose origin is "built-in NAME"), without opening anything.
+ * *origin is valid while the process runs. */
+int store_find_provider(const char *name, const struct kahu_backend **be, const char **origin);
 void store_close(struct kahu_store *st);  /* NULL is fine */
 /* A second handle on the same location (the same provider and configuration), for
  * another thread: a handle is used by one thread at a time (backend.h). */

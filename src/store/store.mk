@@ -60,6 +60,7 @@ TEST_PLUGIN_CPPFLAGS = -I$(top_srcdir)/include
 check_LTLIBRARIES = tests/plugins/kahu-multi.la tests/plugins/kahu-badmajor.la \
 	tests/plugins/kahu-nosym.la tests/plugins/kahu-short.la tests/plugins/kahu-kind.la \
 	tests/plugins/kahu-flaky.la examples/provider/kahu-memory.la
+check_LTLIBRARIES += tests/plugins/kahu-probe.la
 tests_plugins_kahu_multi_la_SOURCES = tests/plugins/testplugin.c
 tests_plugins_kahu_multi_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_MULTI
 tests_plugins_kahu_multi_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
@@ -78,6 +79,9 @@ tests_plugins_kahu_kind_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
 tests_plugins_kahu_flaky_la_SOURCES = tests/plugins/testplugin.c
 tests_plugins_kahu_flaky_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS) -DTP_FLAKY
 tests_plugins_kahu_flaky_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_kahu_probe_la_SOURCES = tests/plugins/probeplugin.c
+tests_plugins_kahu_probe_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS)
+tests_plugins_kahu_probe_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
 # Built as a third party would: the public header, nothing of kahu's (see its README).
 examples_provider_kahu_memory_la_SOURCES = examples/provider/memory.c
 examples_provider_kahu_memory_la_CPPFLAGS = $(TEST_PLUGIN_CPPFLAGS)

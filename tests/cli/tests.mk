@@ -23,6 +23,8 @@ CLI_TESTS += \
 	tests/cli/t-restore-compat.sh \
 	tests/cli/t-trust.sh \
 	tests/cli/t-plugins.sh \
-	tests/cli/t-s3.sh
+	tests/cli/t-s3.sh \
+	tests/cli/t-provider.sh \
+	tests/cli/t-location.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py \
 	tests/cli/data/compat-81ea7f1

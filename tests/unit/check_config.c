@@ -308,6 +308,96 @@ START_TEST(test_save_roundtrip)
 }
 END_TEST
 
+START_TEST(test_providers_and_key_fields)
+{
+	char *p = write_file("p.json",
+			     "{\"version\": 1, \"locations\": {\"a\": {\"provider\": \"fs\", "
+			     "\"config\": {\"path\": \"/a\"}, \"passphraseFile\": \"pass\", "
+			     "\"encryption\": false}}, \"providers\": {\"plugins\": "
+			     "[\"mods/kahu-x.so\", \"/abs/kahu-y.so\"], \"passive\": [\"fs\"]}}", 0600);
+	struct kahu_config *cfg, *cfg2;
+	const struct kahu_location *l;
+	ck_assert_int_eq(config_load(p, &cfg), KAHU_OK);
+	ck_assert_int_eq(config_location(cfg, "a", &l), KAHU_OK);
+	char *pass = xasprintf("%s/pass", tmpdir);
+	ck_assert_str_eq(l->passphrase_file, pass);
+	ck_assert_int_eq(l->no_encryption, 1);
+	ck_assert_uint_eq(cfg->nplugins, 2);
+	char *rel = xasprintf("%s/mods/kahu-x.so", tmpdir);
+	ck_assert_str_eq(cfg->plugins[0], rel);
+	ck_assert_str_eq(cfg->plugins[1], "/abs/kahu-y.so");
+	ck_assert(config_provider_passive(cfg, "fs"));
+	ck_assert(!config_provider_passive(cfg, "s3"));
+	ck_assert_int_eq(config_check_provider_active(cfg, l), KAHU_EPERM);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "provider fs is disabled (passive)"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "kahu provider enable fs"));
+
+	/* Edits, and their round trip. */
+	ck_assert_int_eq(config_set_provider_passive(cfg, "fs", 1), 0);
+	ck_assert_int_eq(config_set_provider_passive(cfg, "s3", 1), 1);
+	ck_assert_int_eq(config_set_provider_passive(cfg, "fs", 0), 1);
+	ck_assert_int_eq(config_add_plugin(cfg, "/abs/kahu-y.so"), 0);
+	ck_assert_int_eq(config_remove_plugin(cfg, rel), 1);
+	ck_assert_int_eq(config_remove_plugin(cfg, rel), 0);
+	ck_assert_int_eq(config_save(cfg, NULL), KAHU_OK);
+	ck_assert_int_eq(config_load(p, &cfg2), KAHU_OK);
+	ck_assert_uint_eq(cfg2->nplugins, 1);
+	ck_assert_str_eq(cfg2->plugins[0], "/abs/kahu-y.so");
+	ck_assert(!config_provider_passive(cfg2, "fs"));
+	ck_assert(config_provider_passive(cfg2, "s3"));
+	ck_assert_int_eq(config_location(cfg2, "a", &l), KAHU_OK);
+	ck_assert_str_eq(l->passphrase_file, pass);
+	ck_assert_int_eq(l->no_encryption, 1);
+	ck_assert_int_eq(config_check_provider_active(cfg2, l), KAHU_OK);
+	/* Nothing but the file is left in its directory. */
+	char *dir_entries = xasprintf("ls -A %s | grep -c tmp", tmpdir);
+	FILE *ls = popen(dir_entries, "r");
+	char n[16] = { 0 };
+	ck_assert_ptr_nonnull(fgets(n, sizeof n, ls));
+	pclose(ls);
+	ck_assert_str_eq(n, "0\n");
+	free(dir_entries);
+
+	/* With nothing to record, "providers" goes. */
+	ck_assert_int_eq(config_set_provider_passive(cfg2, "s3", 0), 1);
+	ck_assert_int_eq(config_remove_plugin(cfg2, "/abs/kahu-y.so"), 1);
+	ck_assert_int_eq(config_save(cfg2, NULL), KAHU_OK);
+	FILE *f = fopen(p, "r");
+	char buf[4096] = { 0 };
+	ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, f), 0);
+	fclose(f);
+	ck_assert_ptr_null(strstr(buf, "providers"));
+	config_free(cfg2);
+	config_free(cfg);
+	free(rel);
+	free(pass);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_providers_malformed)
+{
+	static const char *const bad[][2] = {
+		{ "{\"providers\": []}", "providers: expected an object" },
+		{ "{\"providers\": {\"plugin\": []}}", "providers.plugin: unknown field" },
+		{ "{\"providers\": {\"plugins\": \"/x.so\"}}", "providers.plugins: expected an array" },
+		{ "{\"providers\": {\"plugins\": [1]}}", "providers.plugins[0]: expected a file name" },
+		{ "{\"providers\": {\"passive\": [\"Fs\"]}}", "providers.passive[0]: \"Fs\" is not a provider name" },
+		{ "{\"locations\": {\"a\": {\"provider\": \"fs\", \"encryption\": \"no\"}}}",
+		  "locations.a.encryption: expected true or false" },
+		{ "{\"locations\": {\"a\": {\"provider\": \"fs\", \"passphraseFile\": 3}}}",
+		  "locations.a.passphraseFile: expected a file name" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct kahu_config *cfg = NULL;
+		ck_assert_int_eq(config_parse(bad[i][0], strlen(bad[i][0]), "t.json", &cfg), KAHU_ECONFIG);
+		ck_assert_ptr_null(cfg);
+		ck_assert_msg(strstr(kahu_error_last(), bad[i][1]) != NULL, "%s: %s", bad[i][0],
+			      kahu_error_last());
+	}
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -321,6 +411,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_parse_error_position);
 	tcase_add_test(tc, test_permissions);
 	tcase_add_test(tc, test_save_roundtrip);
+	tcase_add_test(tc, test_providers_and_key_fields);
+	tcase_add_test(tc, test_providers_malformed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -238,6 +238,58 @@ START_TEST(test_search_path)
 }
 END_TEST
 
+struct reports {
+	unsigned loaded, refused, registered;
+	int saw_badmajor;
+};
+
+static void count_file(void *ud, const struct loader_file *f)
+{
+	struct reports *r = ud;
+	if (strcmp(f->source, "registered") == 0)
+		r->registered++;
+	if (f->err < 0) {
+		r->refused++;
+		ck_assert_ptr_nonnull(f->why);
+		ck_assert_msg(strstr(f->why, f->real ? f->real : f->path) != NULL, "%s", f->why);
+		if (strstr(f->path, "kahu-badmajor.so")) {
+			r->saw_badmajor = 1;
+			ck_assert_str_eq(f->source, "KAHU_PLUGIN_PATH");
+			ck_assert_msg(strstr(f->why, "ABI 2.0") != NULL, "%s", f->why);
+		}
+	} else {
+		r->loaded++;
+		ck_assert_ptr_null(f->why);
+	}
+}
+
+START_TEST(test_registered_files)
+{
+	const struct kahu_backend *be;
+	const char *origin;
+	char *multi = plugin("multi"), *r = real(multi);
+	/* Not on any search path: found through the registered file. */
+	ck_assert_int_eq(loader_find_storage("t-one", &be, &origin), KAHU_ENOTFOUND);
+	char *regs[] = { multi };
+	loader_set_registered(regs, 1);
+	ck_assert_msg(loader_find_storage("t-one", &be, &origin) == KAHU_OK, "%s", kahu_error_last());
+	ck_assert_str_eq(origin, r);
+
+	/* Every file there is: the path's, then the registered ones, refusals reported. */
+	setenv("KAHU_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+	struct reports rep = { 0 };
+	loader_load_all(count_file, &rep);
+	ck_assert_uint_eq(rep.registered, 1);
+	ck_assert_uint_ge(rep.refused, 4);  /* badmajor, nosym, short, kind */
+	ck_assert_uint_ge(rep.loaded, 2);   /* multi (twice: path and registered), flaky */
+	ck_assert(rep.saw_badmajor);
+	ck_assert_int_eq(loader_find_storage("flaky", &be, &origin), KAHU_OK);
+	unsetenv("KAHU_PLUGIN_PATH");
+	free(multi);
+	free(r);
+}
+END_TEST
+
 static int kbuf_sink(void *ud, const void *buf, size_t len)
 {
 	kbuf_add(ud, buf, len);
@@ -286,6 +338,7 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, test_refuse_writable_dir);
 	tcase_add_test(tc, test_refuse_foreign_owner);
 	tcase_add_test(tc, test_search_path);
+	tcase_add_test(tc, test_registered_files);
 	tcase_add_test(tc, test_example_provider);
 	suite_add_tcase(s, tc);
 	return s;
