@@ -74,7 +74,9 @@
 	X(RESTORE_OWNED, "restore-owned") \
 	X(STATUS_INCLUDE_RESOURCES, "status-include-resources") \
 	X(TTL, "ttl") \
-	X(YES, "yes")
+	X(YES, "yes") \
+	X(CLUSTER, "cluster") \
+	X(ALL_LOCATIONS, "all-locations")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */
