@@ -48,7 +48,7 @@ int cluster_identity_read(struct kube_client *kc, const char *server, struct man
 		json_decref(ns);
 	}
 	kube_response_clear(&resp);
-	out->server = xstrdup(server);
+	out->server = server ? xstrdup(server) : NULL;
 	if (why && unknown)
 		*unknown = why;
 	else
