@@ -216,8 +216,18 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
-		if (!rs->dry_run && rc != KAHU_EEXIST)
+		if (!rs->dry_run && rc != KAHU_EEXIST) {
 			discard_partial(repo, rs->name, rc);
+		} else if (!rs->dry_run) {
+			/* Another run wrote an object of this name although we hold the lock (its
+			 * lock lost, broken as stale): every object is written create-if-absent, so
+			 * ours stopped at the first one it had written; what is there is its. */
+			char *why = xstrdup(kahu_error_last());
+			kahu_error_set(rc, "backup %s already exists on location %s: another run wrote it "
+				       "while this one ran (%s); it was left alone", rs->name,
+				       repo_location(repo)->name, why);
+			free(why);
+		}
 		goto out;
 	}
 	res->have_outcome = 1;

@@ -6,7 +6,8 @@
 # --all-locations lists every location, one that cannot be opened (its provider is
 # gone) is a warning and exit 2; a backup name that exists is refused (exit 73), also
 # when two runs from two clusters race for it: exactly one wins, the other removes
-# nothing of the winner's.
+# nothing of the winner's; a lock is not taken for stale because its pid is missing
+# here when it was written in another pid namespace under the same host name.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 
@@ -181,6 +182,32 @@ t_result "$([ -z "$race_bad" ]; echo $?)" \
 [ -z "$race_bad" ] || echo "#  $race_bad"
 t_result "$([ -z "$(ls "$SHARED/locks")" ]; echo $?)" "no lock is left behind"
 t_result "$([ "$(ls "$SHARED/backups" | wc -l)" -eq 28 ]; echo $?)" "exactly one backup per name is on the location"
+
+# ---- the lock of a run elsewhere under the same host name ----
+# Runs of two clusters may share a host name (containers, pods on a node's network,
+# machines named alike) without sharing pids: such a run's lock is not taken for stale
+# because its pid does not exist here, which would let both write.
+sleep 0.1 &
+dead=$!
+wait $dead
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+mkdir -p "$SHARED/locks"
+cat >"$SHARED/locks/00000000c0ffee00.json" <<EOF
+{"kahu_lock": 1, "id": "00000000c0ffee00", "host": "$(uname -n)", "pid": $dead,
+ "pid_space": "00000000-0000-4000-8000-000000000000/4026531836", "user": "ops",
+ "started": "$now", "refreshed": "$now", "purpose": "backup create", "kahu_version": "0.1.0"}
+EOF
+chmod 600 "$SHARED/locks/00000000c0ffee00.json"
+t_exit 75 "a live lock of another pid namespace under this host name is not broken" \
+	kb backup create elsewhere "${SCOPE[@]}"
+t_grep "... the run stops at it" "location is locked by ops@$(uname -n) pid $dead" "$T_ERR"
+t_result "$([ -f "$SHARED/locks/00000000c0ffee00.json" ] && [ ! -e "$SHARED/backups/elsewhere" ]; echo $?)" \
+	"... which is still there, and nothing was written"
+space="$(cat /proc/sys/kernel/random/boot_id)/$(stat -L -c %i /proc/self/ns/pid)"
+sed -i "s|\"pid_space\": \"[^\"]*\"|\"pid_space\": \"$space\"|" "$SHARED/locks/00000000c0ffee00.json"
+t_ok "in this pid namespace, the lock of a process that is gone is broken" \
+	kb backup create elsewhere "${SCOPE[@]}"
+t_grep "... with a warning" "breaking stale lock locks/00000000c0ffee00\.json .*no longer exists" "$T_ERR"
 
 # ---- --all-locations ----
 t_ok "cluster a backs up to the other location" ka backup create on-other --location other "${SCOPE[@]}"
