@@ -59,6 +59,8 @@ complete -c kahu -n '__kahu_at backup create' -l passphrase-file -r -F -d 'a fil
 complete -c kahu -n '__kahu_at backup create' -l lock-wait -r -f -d 'when another run holds the location\'s lock, wait up to DURATION for it (e.g. 30s, 10m; default: give up at once, exit 75)'
 complete -c kahu -n '__kahu_at backup' -a list -d 'List the backups on a location (no key needed)'
 complete -c kahu -n '__kahu_at backup list' -l selector -s l -r -f -d 'only backups whose labels match'
+complete -c kahu -n '__kahu_at backup list' -l cluster -r -f -d 'only backups of this source cluster: its kube-system UID (or a prefix of at least 4 characters), its API server URL, or current (the current kubeconfig context\'s)'
+complete -c kahu -n '__kahu_at backup list' -l all-locations -d 'list the backups of every location of the configuration'
 complete -c kahu -n '__kahu_at backup list' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at backup' -a describe -d 'Show a backup\'s scope, results and warnings per type (needs the key)'
 complete -c kahu -n '__kahu_at backup describe' -l details -d 'also list every item, by type'

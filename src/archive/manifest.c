@@ -54,6 +54,8 @@ void manifest_free(struct manifest *m)
 	for (size_t i = 0; i < m->n_objects; i++)
 		free(m->objects[i].path);
 	free(m->objects);
+	free(m->cluster.server);
+	free(m->cluster.uid);
 	free(m->text);
 	free(m);
 }
@@ -88,6 +90,73 @@ void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 	o->path = xstrdup(path);
 	o->size = size;
 	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex);
+}
+
+void manifest_set_cluster(struct manifest *m, const char *server, const char *uid)
+{
+	free(m->cluster.server);
+	free(m->cluster.uid);
+	m->cluster.server = server ? xstrdup(server) : NULL;
+	m->cluster.uid = uid ? xstrdup(uid) : NULL;
+}
+
+void manifest_cluster_short(const struct manifest_cluster *c, char *out, size_t n)
+{
+	if (!n)
+		return;
+	if (c->uid && *c->uid) {
+		snprintf(out, n, "%.8s", c->uid);
+		return;
+	}
+	if (!c->server || !*c->server) {
+		snprintf(out, n, "-");
+		return;
+	}
+	/* scheme://[userinfo@]host[:port][/path] → host[:port] */
+	const char *h = strstr(c->server, "://");
+	h = h ? h + 3 : c->server;
+	size_t len = strcspn(h, "/?#");
+	const char *at = memchr(h, '@', len);
+	if (at) {
+		len -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), h);
+}
+
+/* URLs compared without a trailing "/" (what kubeconfigs differ in). */
+static bool same_server(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 0 && a[la - 1] == '/')
+		la--;
+	while (lb > 0 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+#define MANIFEST_UID_PREFIX_MIN 4
+
+bool manifest_cluster_matches(const struct manifest_cluster *c, const char *want)
+{
+	if (!c->server || !want || !*want)
+		return false;
+	if (c->uid) {
+		size_t n = strlen(want);
+		if (strcmp(c->uid, want) == 0 ||
+		    (n >= MANIFEST_UID_PREFIX_MIN && strncmp(c->uid, want, n) == 0))
+			return true;
+	}
+	return same_server(c->server, want);
+}
+
+bool manifest_cluster_same(const struct manifest_cluster *c, const struct manifest_cluster *cur)
+{
+	if (!c->server || !cur->server)
+		return false;
+	if (c->uid && cur->uid)
+		return strcmp(c->uid, cur->uid) == 0;
+	return same_server(c->server, cur->server);
 }
 
 void manifest_scope_digest(const struct kahu_key *key, const char *canonical_scope_json, size_t len,
@@ -217,6 +286,14 @@ static int check_struct(const struct manifest *m)
 			return BAD("manifest of %s: the size of %s is out of range", m->name,
 				   o->path);
 	}
+	if (m->cluster.uid && !m->cluster.server)
+		return BAD("manifest of %s: a cluster UID without its server", m->name);
+	if (m->cluster.server && (!*m->cluster.server || strlen(m->cluster.server) > MANIFEST_SERVER_MAX ||
+				  has_control(m->cluster.server)))
+		return BAD("manifest of %s: bad cluster server URL", m->name);
+	if (m->cluster.uid && (!*m->cluster.uid || strlen(m->cluster.uid) > MANIFEST_UID_MAX ||
+			       has_control(m->cluster.uid)))
+		return BAD("manifest of %s: bad cluster UID", m->name);
 	const uint64_t *nums[] = { &m->counts.items, &m->counts.types, &m->counts.skipped,
 				   &m->counts.failed, &m->counts.volumes, &m->counts.warnings,
 				   &m->counts.errors, &m->stored_bytes };
@@ -298,6 +375,13 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 			goto fail;
 		set_int(o, "size", m->objects[i].size);
 		json_object_set_new(o, "blake2b", json_string(m->objects[i].blake2b));
+	}
+	if (m->cluster.server) {
+		json_t *c = json_object();
+		json_object_set_new(root, "cluster", c);
+		if ((rc = set_str(c, "server", m->cluster.server, m->name)) < 0 ||
+		    (m->cluster.uid && (rc = set_str(c, "uid", m->cluster.uid, m->name)) < 0))
+			goto fail;
 	}
 	if (key) {
 		char id[KAHU_KEY_ID_HEX_LEN + 1];
@@ -522,6 +606,25 @@ static int parse_objects(const json_t *root, struct manifest *m)
 	return 0;
 }
 
+/* "cluster" (optional): {"server": URL, "uid": kube-system's UID (optional)}. */
+static int parse_cluster(const json_t *root, struct manifest *m)
+{
+	json_t *c;
+	const char *server, *uid;
+	int rc = get_field(root, "", "cluster", JSON_OBJECT, false, &c);
+	if (rc < 0 || !c)
+		return rc;
+	if ((rc = get_string(c, "cluster", "server", true, MANIFEST_SERVER_MAX, &server)) < 0 ||
+	    (rc = get_string(c, "cluster", "uid", false, MANIFEST_UID_MAX, &uid)) < 0)
+		return rc;
+	if (!*server)
+		return malformed("cluster \"server\" is empty");
+	if (uid && !*uid)
+		return malformed("cluster \"uid\" is empty");
+	manifest_set_cluster(m, server, uid);
+	return 0;
+}
+
 static int parse_crypto(const json_t *root, struct manifest *m)
 {
 	const char *enc, *id, *mac;
@@ -599,7 +702,7 @@ static int parse_root(const json_t *root, struct manifest *m)
 	if (!is_lower_hex(s, KAHU_HASH_HEX_LEN))
 		return malformed("\"scope_digest\" is not 64 lowercase hex digits");
 	memcpy(m->scope_digest, s, KAHU_HASH_HEX_LEN + 1);
-	if ((rc = parse_objects(root, m)) < 0)
+	if ((rc = parse_objects(root, m)) < 0 || (rc = parse_cluster(root, m)) < 0)
 		return rc;
 	return parse_crypto(root, m);
 }

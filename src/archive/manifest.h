@@ -14,11 +14,14 @@
  *    "key_id":"<32 hex>","labels":{"team":"shop"},"mac":"<64 hex>","name":"nightly-2",
  *    "objects":[{"blake2b":"<64 hex>","path":"metadata.tar.zst.kenc","size":123}],
  *    "parent":"nightly-1","scope_digest":"<64 hex>","sizes":{"stored":123},
- *    "status":"Completed","type":"incremental"}
+ *    "status":"Completed","type":"incremental",
+ *    "cluster":{"server":"https://api.prod:6443","uid":"<kube-system's uid>"}}
  *
  * "parent" and "base" are present for incremental and differential backups only,
  * "expires" only when the backup expires; object paths are relative to the backup's
- * directory (backups/<name>/).
+ * directory (backups/<name>/).  "cluster" names the source cluster (its API server URL
+ * and, when it could be read, the UID of its kube-system namespace); manifests written
+ * before it existed have none.
  *
  * Authentication: with a key, "mac" is the keyed BLAKE2b-256 (kahu_key_mac, "kahu-mac"
  * subkey) of the canonical serialization of the whole document without "mac".  The
@@ -49,6 +52,8 @@
 #define MANIFEST_OBJECTS_MAX 1000000
 #define MANIFEST_PATH_MAX 4096
 #define MANIFEST_STRING_MAX 256 /* kahu_version */
+#define MANIFEST_SERVER_MAX 2048 /* cluster.server */
+#define MANIFEST_UID_MAX 128     /* cluster.uid */
 
 enum manifest_status {
 	MANIFEST_COMPLETED,
@@ -83,6 +88,12 @@ struct manifest_counts {
 	uint64_t errors;
 };
 
+/* The source cluster of a backup: server NULL when not recorded (older manifests). */
+struct manifest_cluster {
+	char *server; /* the API server URL, as the kubeconfig gives it */
+	char *uid;    /* kube-system's metadata.uid; NULL when it could not be read */
+};
+
 struct manifest {
 	int format;                  /* MANIFEST_FORMAT_VERSION */
 	char *kahu_version;
@@ -100,6 +111,7 @@ struct manifest {
 	char scope_digest[KAHU_HASH_HEX_LEN + 1]; /* manifest_scope_digest() */
 	struct manifest_object *objects;
 	size_t n_objects;
+	struct manifest_cluster cluster; /* optional: "cluster" */
 	/* Filled by manifest_parse; ignored by manifest_to_json, which derives them from
 	 * its key argument. */
 	bool encrypted;
@@ -123,6 +135,19 @@ struct manifest *manifest_copy(const struct manifest *m);
 void manifest_add_label(struct manifest *m, const char *key, const char *value);
 void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1]);
+
+/* Copies (uid may be NULL). */
+void manifest_set_cluster(struct manifest *m, const char *server, const char *uid);
+/* The short form of a recorded cluster for tables: the first 8 characters of the UID,
+ * else the host[:port] of the server URL, else "-" (none recorded); cut to n - 1 bytes. */
+void manifest_cluster_short(const struct manifest_cluster *c, char *out, size_t n);
+/* Does `want` name the recorded cluster?  It matches the UID, a prefix of the UID (at
+ * least 4 characters), or the server URL (a trailing "/" ignored).  A manifest without
+ * a cluster matches nothing. */
+bool manifest_cluster_matches(const struct manifest_cluster *c, const char *want);
+/* Is `c` the same cluster as `cur` (an identity read from a live cluster)?  The UIDs
+ * when both are known, else the server URLs. */
+bool manifest_cluster_same(const struct manifest_cluster *c, const struct manifest_cluster *cur);
 
 const char *manifest_status_name(enum manifest_status s); /* "Completed", ... */
 const char *manifest_type_name(enum manifest_type t);     /* "full", ... */

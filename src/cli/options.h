@@ -79,7 +79,9 @@
 	X(PROVIDER, "provider") \
 	X(SET, "set") \
 	X(PREFIX, "prefix") \
-	X(DEFAULT, "default")
+	X(DEFAULT, "default") \
+	X(CLUSTER, "cluster") \
+	X(ALL_LOCATIONS, "all-locations")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */

@@ -12,6 +12,7 @@
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/kubeconfig.h"
+#include "store/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -253,7 +254,18 @@ struct list_ctx {
 	json_t *items;
 	struct labelsel *sel;
 	int keyed;       /* the location is keyed: unencrypted backups are marked */
+	const char *location;            /* of the backups being listed */
+	char *last_location;             /* the name of the last location opened */
+	const char *cluster;             /* --cluster, NULL: all */
+	struct manifest_cluster current; /* --cluster current: the current context's */
 };
+
+static json_t *cluster_json(const struct manifest *m)
+{
+	if (!m || !m->cluster.server)
+		return json_null();
+	return json_pack("{s:s, s:s?}", "server", m->cluster.server, "uid", m->cluster.uid);
+}
 
 static int list_cb(void *ud, const struct repo_backup *b)
 {
@@ -261,12 +273,15 @@ static int list_cb(void *ud, const struct repo_backup *b)
 	const struct manifest *m = b->m;
 	if (!b->complete)
 		return 0; /* leftovers of interrupted runs are not backups (prune removes them) */
+	if (lc->cluster && (!m || !(lc->current.server ? manifest_cluster_same(&m->cluster, &lc->current)
+						      : manifest_cluster_matches(&m->cluster, lc->cluster))))
+		return 0;
 	json_t *labels = labels_json(m);
 	if (lc->sel && !labelsel_match(lc->sel, labels)) {
 		json_decref(labels);
 		return 0;
 	}
-	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:o?, s:s?}",
+	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:o?, s:s?, s:o, s:s}",
 			      "name", b->name,
 			      "status", m ? manifest_status_name(m->status) : "Unreadable",
 			      "type", m ? manifest_type_name(m->type) : NULL,
@@ -275,7 +290,8 @@ static int list_cb(void *ud, const struct repo_backup *b)
 			      "expires", (json_int_t)(m ? m->expires : 0),
 			      "storedBytes", (json_int_t)b->stored_bytes,
 			      "items", (json_int_t)(m ? m->counts.items : 0),
-			      "labels", labels, "problem", b->problem);
+			      "labels", labels, "problem", b->problem,
+			      "cluster", cluster_json(m), "location", lc->location);
 	if (m) {
 		/* Without encryption a manifest has no MAC: nothing vouches for it. */
 		json_object_set_new(j, "encrypted", json_boolean(m->encrypted));
@@ -289,7 +305,7 @@ static int list_cb(void *ud, const struct repo_backup *b)
 	return 0;
 }
 
-/* --selector, parsed: the spec of list and delete. */
+/* --selector, parsed: the spec of delete. */
 static int parse_selector(struct kahu_ctx *ctx, void **out)
 {
 	const char *text = inv_str(ctx->inv, OPT_SELECTOR);
@@ -306,18 +322,164 @@ static void selector_free(void *sel)
 	labelsel_free(sel);
 }
 
-/* CMD_REPO */
+/* What backup list runs: its filters and where it looks. */
+struct list_spec {
+	struct labelsel *sel;
+	const char *cluster;
+	int all_locations;
+	struct run_repo rr;
+};
+
+static void list_spec_free(void *p)
+{
+	struct list_spec *s = p;
+	if (s)
+		labelsel_free(s->sel);
+	free(s);
+}
+
+static int parse_backup_list(struct kahu_ctx *ctx, void **out)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	struct list_spec *s = xcalloc(1, sizeof *s);
+	int rc;
+	s->cluster = inv_str(inv, OPT_CLUSTER);
+	s->all_locations = inv_count(inv, OPT_ALL_LOCATIONS) > 0;
+	if (s->cluster && !*s->cluster)
+		rc = kahu_error_set(KAHU_EUSAGE, "--cluster: empty; give a kube-system UID (or a prefix of "
+				    "at least 4 characters), an API server URL, or \"current\"");
+	else if (s->all_locations && inv_str(inv, OPT_LOCATION))
+		rc = kahu_error_set(KAHU_EUSAGE, "--all-locations and --location exclude each other");
+	else if ((rc = parse_selector(ctx, (void **)&s->sel)) == 0)
+		rc = cmd_run_repo(ctx, &s->rr);
+	if (rc < 0) {
+		list_spec_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The backups of one location into lc->items. */
+static int list_location(struct list_ctx *lc, const struct run_repo *rr)
+{
+	struct repo *repo = NULL;
+	int rc = run_open_repo(rr, 0, &repo);
+	if (rc == 0) {
+		lc->keyed = run_repo_keyed(rr, repo);
+		lc->location = repo_location(repo)->name;
+		free(lc->last_location);
+		lc->last_location = xstrdup(lc->location);
+		rc = repo_list_backups(repo, list_cb, lc);
+	}
+	lc->location = NULL;
+	repo_close(repo);
+	return rc;
+}
+
+/* --all-locations: every location of the configuration, in its order; one that cannot
+ * be listed is a warning, and the run's result KAHU_EPARTIAL (KAHU_EPARTIAL also when
+ * none could be: the first failure's code then). */
+static int list_all_locations(struct list_ctx *lc, const struct run_repo *rr0)
+{
+	struct kahu_config *cfg = NULL;
+	size_t failed = 0;
+	int first = 0;
+	int rc = config_load(rr0->opts.config_path, &cfg);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < cfg->nlocs; i++) {
+		struct run_repo rr = *rr0;
+		rr.opts.config = cfg;
+		rr.opts.location = cfg->locs[i].name;
+		if ((rc = list_location(lc, &rr)) < 0) {
+			if (rc == KAHU_EINTR) {
+				config_free(cfg);
+				return rc;
+			}
+			log_warn("location %s could not be listed, its backups are left out: %s",
+				 cfg->locs[i].name, kahu_error_last());
+			if (!failed++)
+				first = rc;
+		}
+	}
+	size_t n = cfg->nlocs;
+	config_free(cfg);
+	if (!failed)
+		return 0;
+	if (failed == n)
+		return kahu_error_set(first, "none of the %zu locations could be listed", n);
+	return kahu_error_set(KAHU_EPARTIAL, "%zu of the %zu locations could not be listed (see the warnings)",
+			      failed, n);
+}
+
+static void print_backup_table(const json_t *items)
+{
+	static const char *const hdr[] = { "NAME", "STATUS", "TYPE", "CREATED", "EXPIRES", "SIZE", "ITEMS",
+					   "CLUSTER", "LOCATION" };
+	struct out_table *t = out_table_new(9, hdr);
+	time_t now = time(NULL);
+	size_t i;
+	json_t *b;
+	json_array_foreach(items, i, b) {
+		char created[32] = "", expires[32] = "never", size[32], items_s[32], cluster[64];
+		time_t c = (time_t)json_integer_value(json_object_get(b, "created"));
+		time_t e = (time_t)json_integer_value(json_object_get(b, "expires"));
+		struct tm tm;
+		gmtime_r(&c, &tm);
+		strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", &tm);
+		if (e) {
+			if (e <= now)
+				snprintf(expires, sizeof expires, "expired");
+			else
+				duration_format(e - now, expires, sizeof expires);
+		}
+		out_human_bytes((unsigned long long)json_integer_value(json_object_get(b, "storedBytes")), size, sizeof size);
+		snprintf(items_s, sizeof items_s, "%lld", (long long)json_integer_value(json_object_get(b, "items")));
+		json_t *cj = json_object_get(b, "cluster");
+		struct manifest_cluster mc = {
+			.server = (char *)json_string_value(json_object_get(cj, "server")),
+			.uid = (char *)json_string_value(json_object_get(cj, "uid")),
+		};
+		manifest_cluster_short(&mc, cluster, sizeof cluster);
+		const char *row[] = { json_string_value(json_object_get(b, "name")),
+				      json_string_value(json_object_get(b, "status")),
+				      json_string_value(json_object_get(b, "type")),
+				      created, expires, size, items_s, cluster,
+				      json_string_value(json_object_get(b, "location")) };
+		out_table_row(t, row);
+	}
+	out_table_print(t, stdout);
+	out_table_free(t);
+}
+
+/* The location is opened here, not by the dispatcher: --all-locations opens each. */
 static int run_backup_list(struct kahu_ctx *ctx)
 {
-	struct repo *repo = ctx->repo;
-	struct list_ctx lc = { .items = json_array(), .sel = ctx->spec };
+	struct list_spec *s = ctx->spec;
+	struct list_ctx lc = { .items = json_array(), .sel = s->sel, .cluster = s->cluster };
 	int rc;
 
-	lc.keyed = run_repo_keyed(&ctx->rr, repo);
-	if ((rc = repo_list_backups(repo, list_cb, &lc)) < 0)
+	if (s->cluster && strcmp(s->cluster, "current") == 0) {
+		struct kube_config *cfg;
+		struct kube_client *kc;
+		char *unknown = NULL;
+		if ((rc = ctx_kube_config(ctx, &cfg)) < 0 || (rc = ctx_kube_client(ctx, &kc)) < 0 ||
+		    (rc = cluster_identity_read(kc, cfg->server, &lc.current, &unknown)) < 0)
+			goto out;
+		if (unknown) {
+			log_warn("the UID of namespace kube-system of the current cluster could not be read (%s): "
+				 "backups are matched by its server URL %s", unknown, cfg->server);
+			free(unknown);
+		}
+	}
+	rc = s->all_locations ? list_all_locations(&lc, &s->rr) : list_location(&lc, &s->rr);
+	if (rc < 0 && rc != KAHU_EPARTIAL)
 		goto out;
+	int partial = rc;
+	if (partial)
+		log_error("%s", kahu_error_last());
 
-	const char *loc = repo_location(repo)->name;
 	size_t i;
 	json_t *b;
 	switch (ctx->out) {
@@ -334,7 +496,6 @@ static int run_backup_list(struct kahu_ctx *ctx)
 			} else {
 				json_object_set_new(b, "expires", json_null());
 			}
-			json_object_set_new(b, "location", json_string(loc));
 		}
 		json_t *doc = json_pack("{s:O}", "backups", lc.items);
 		rc = ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
@@ -345,39 +506,21 @@ static int run_backup_list(struct kahu_ctx *ctx)
 		json_array_foreach(lc.items, i, b)
 			printf("backup/%s\n", json_string_value(json_object_get(b, "name")));
 		break;
-	default: {
-		static const char *const hdr[] = { "NAME", "STATUS", "TYPE", "CREATED", "EXPIRES", "SIZE", "ITEMS", "LOCATION" };
-		struct out_table *t = out_table_new(8, hdr);
-		time_t now = time(NULL);
-		json_array_foreach(lc.items, i, b) {
-			char created[32] = "", expires[32] = "never", size[32], items[32];
-			time_t c = (time_t)json_integer_value(json_object_get(b, "created"));
-			time_t e = (time_t)json_integer_value(json_object_get(b, "expires"));
-			struct tm tm;
-			gmtime_r(&c, &tm);
-			strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", &tm);
-			if (e) {
-				if (e <= now)
-					snprintf(expires, sizeof expires, "expired");
-				else
-					duration_format(e - now, expires, sizeof expires);
-			}
-			out_human_bytes((unsigned long long)json_integer_value(json_object_get(b, "storedBytes")), size, sizeof size);
-			snprintf(items, sizeof items, "%lld", (long long)json_integer_value(json_object_get(b, "items")));
-			const char *row[] = { json_string_value(json_object_get(b, "name")),
-					      json_string_value(json_object_get(b, "status")),
-					      json_string_value(json_object_get(b, "type")),
-					      created, expires, size, items, loc };
-			out_table_row(t, row);
-		}
+	default:
 		if (json_array_size(lc.items))
-			out_table_print(t, stdout);
+			print_backup_table(lc.items);
+		else if (s->all_locations)
+			fprintf(stderr, "No backups%s%s on any location.\n", s->cluster ? " of cluster " : "",
+				s->cluster ? s->cluster : "");
 		else
-			fprintf(stderr, "No backups on location %s.\n", loc);
-		out_table_free(t);
+			fprintf(stderr, "No backups%s%s on location %s.\n", s->cluster ? " of cluster " : "",
+				s->cluster ? s->cluster : "", lc.last_location ? lc.last_location : "?");
 	}
-	}
+	if (partial && rc == 0)
+		rc = kahu_error_set(KAHU_EPARTIAL, "some locations could not be listed");
 out:
+	cluster_identity_clear(&lc.current);
+	free(lc.last_location);
 	json_decref(lc.items);
 	return rc;
 }
@@ -776,6 +919,10 @@ static const struct kahu_opt create_opts[] = {
 
 static const struct kahu_opt list_opts[] = {
 	OPTION(SELECTOR, 'l', "SELECTOR", "only backups whose labels match", NULL, 0, NULL),
+	OPTION(CLUSTER, 0, "UID|URL|current", "only backups of this source cluster: its kube-system UID "
+	       "(or a prefix of at least 4 characters), its API server URL, or current (the current "
+	       "kubeconfig context's)", NULL, 0, NULL),
+	OPTION(ALL_LOCATIONS, 0, NULL, "list the backups of every location of the configuration", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	OPT_END
 };
@@ -860,8 +1007,7 @@ const struct kahu_cmd cmd_backup_list_entry = {
 	.summary = "List the backups on a location (no key needed)",
 	.outputs = "table json yaml name",
 	.opts = list_opts,
-	.parse = parse_selector,
+	.parse = parse_backup_list,
 	.run = run_backup_list,
-	.spec_free = selector_free,
-	.flags = CMD_REPO,
+	.spec_free = list_spec_free,
 };

@@ -110,12 +110,15 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	const char *name = ctx->inv->args.v[0];
 	int rc, encrypted = 0;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
+	char *cluster_server = NULL, *cluster_uid = NULL;
 
 	memset(&op, 0, sizeof op);
 	if ((rc = open_metadata(ctx, repo, name, &op)) < 0)
 		goto out;
 	encrypted = op.m->encrypted;
 	snprintf(key_id, sizeof key_id, "%s", op.m->key_id);
+	cluster_server = op.m->cluster.server ? xstrdup(op.m->cluster.server) : NULL;
+	cluster_uid = op.m->cluster.uid ? xstrdup(op.m->cluster.uid) : NULL;
 	while ((rc = bundle_next(op.br, &e)) == 1) {
 		if (strcmp(e.name, "kahu/backup.json") == 0) {
 			struct kbuf b = KBUF_INIT;
@@ -161,6 +164,10 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	}
 	if (items)
 		json_object_set(spec, "items_by_type", items);
+	/* JSON and YAML: the manifest's record of the cluster. */
+	if (cluster_server)
+		json_object_set_new(spec, "sourceCluster", json_pack("{s:s, s:s?}", "server", cluster_server,
+								      "uid", cluster_uid));
 	/* What the manifest's MAC vouches for: nothing, for an unencrypted backup. */
 	json_object_set_new(spec, "authenticated", json_boolean(encrypted));
 
@@ -184,6 +191,12 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	if (cl)
 		printf("Cluster:      %s (context %s, %s)\n", json_string_value(json_object_get(cl, "server")),
 		       json_string_value(json_object_get(cl, "context")), json_string_value(json_object_get(cl, "version")));
+	/* The source cluster's identity as the manifest (covered by its MAC) records it. */
+	if (cluster_uid)
+		printf("Cluster UID:  %s (namespace kube-system)\n", cluster_uid);
+	else
+		printf("Cluster UID:  %s\n", cluster_server ? "unknown (namespace kube-system could not be read)"
+		       : "not recorded (written before kahu recorded it)");
 	printf("Items:        %lld (%lld stored in this backup)\n",
 	       (long long)json_integer_value(json_object_get(spec, "items")),
 	       (long long)json_integer_value(json_object_get(spec, "storedItems")));
@@ -231,6 +244,8 @@ out:
 	close_metadata(&op, 0);
 	json_decref(spec);
 	json_decref(items);
+	free(cluster_server);
+	free(cluster_uid);
 	return rc;
 }
 

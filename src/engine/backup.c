@@ -581,6 +581,9 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 	}
 	m->counts.warnings = out->warnings;
 	snprintf(m->scope_digest, sizeof m->scope_digest, "%s", b->scope_digest ? b->scope_digest : "");
+	if (json_string_value(json_object_get(b->cluster, "server")))
+		manifest_set_cluster(m, json_string_value(json_object_get(b->cluster, "server")),
+				     json_string_value(json_object_get(b->cluster, "uid")));
 	json_array_foreach(out->objects, i, v)
 		manifest_add_object(m, json_string_value(json_object_get(v, "path")),
 				    (uint64_t)json_integer_value(json_object_get(v, "size")),

@@ -51,7 +51,8 @@ struct backup_spec {
 	int compression_level;
 	int64_t ttl_seconds;
 	json_t *labels;                       /* object of strings, may be NULL */
-	json_t *cluster;                      /* {server, context, version} recorded */
+	json_t *cluster;                      /* {server, context, version, uid} recorded;
+					       * server and uid also in the manifest */
 	int dry_run;
 	const char *scope_digest;             /* manifest_scope_digest of the canonical scope */
 	void (*progress)(void *ud, const struct backup_progress *p);

@@ -6,6 +6,7 @@
 #include "archive/manifest.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
+#include "kube/client.h"
 #include "kube/discovery.h"
 #include "store/layout.h"
 #include "store/store.h"
@@ -13,6 +14,54 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
+
+#define KUBE_SYSTEM_PATH "/api/v1/namespaces/kube-system"
+
+int cluster_identity_read(struct kube_client *kc, const char *server, struct manifest_cluster *out,
+			  char **unknown)
+{
+	struct kube_response resp = { 0 };
+	char *why = NULL;
+	memset(out, 0, sizeof *out);
+	if (unknown)
+		*unknown = NULL;
+	int rc = kube_request(kc, "GET", KUBE_SYSTEM_PATH, NULL, NULL, NULL, 0, KUBE_REQ_FEW_TRIES, &resp);
+	if (rc == KAHU_EFORBIDDEN || rc == KAHU_ENOTFOUND) {
+		why = xasprintf("%s", kahu_error_last());
+	} else if (rc < 0) {
+		kube_response_clear(&resp);
+		return kahu_error_wrap(rc, "cannot read the cluster's identity (GET %s)", KUBE_SYSTEM_PATH);
+	} else {
+		json_error_t jerr;
+		json_t *ns = json_loadb(kbuf_str(&resp.body), resp.body.len, 0, &jerr);
+		const char *uid = json_string_value(json_object_get(json_object_get(ns, "metadata"), "uid"));
+		if (uid && *uid && strlen(uid) <= MANIFEST_UID_MAX) {
+			int ok = 1;
+			for (const unsigned char *p = (const unsigned char *)uid; *p; p++)
+				if (*p < 0x20 || *p == 0x7f)
+					ok = 0;
+			if (ok)
+				out->uid = xstrdup(uid);
+		}
+		if (!out->uid)
+			why = xasprintf("GET %s answered without a usable metadata.uid", KUBE_SYSTEM_PATH);
+		json_decref(ns);
+	}
+	kube_response_clear(&resp);
+	out->server = server ? xstrdup(server) : NULL;
+	if (why && unknown)
+		*unknown = why;
+	else
+		free(why);
+	return 0;
+}
+
+void cluster_identity_clear(struct manifest_cluster *c)
+{
+	free(c->server);
+	free(c->uid);
+	memset(c, 0, sizeof *c);
+}
 
 /* A run that failed (full disk, lost cluster, interrupted): remove what it wrote of
  * backups/<name>/ (we hold the lock, and the name was free when we started), so that
@@ -119,10 +168,19 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct strv warnings = STRV_INIT;
 	char *full = NULL, *stext = NULL, *digest = NULL;
 	struct backup_spec b = { 0 };
+	struct manifest_cluster id = { 0 };
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	/* The cluster: what does it serve, what does the scope mean there? */
+	/* The cluster: which one is it, what does it serve, what does the scope mean there? */
+	char *unknown = NULL;
+	if ((rc = cluster_identity_read(rs->kc, rs->server, &id, &unknown)) < 0)
+		goto out;
+	if (unknown) {
+		log_warn("the UID of namespace kube-system could not be read (%s): backup %s records "
+			 "the cluster by its server URL %s alone", unknown, rs->name, rs->server);
+		free(unknown);
+	}
 	if ((rc = kube_discover(rs->kc, &res->disc)) < 0 ||
 	    (rc = scope_resolve(rs->scope, res->disc, &warnings)) < 0)
 		goto out;
@@ -142,8 +200,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.compression_level = rs->compression_level;
 	b.ttl_seconds = rs->ttl_seconds;
 	b.labels = rs->labels;
-	b.cluster = json_pack("{s:s, s:s?, s:s?}", "server", rs->server, "context", rs->context,
-			      "version", res->disc->server_version);
+	b.cluster = json_pack("{s:s, s:s?, s:s?, s:s?}", "server", rs->server, "context", rs->context,
+			      "version", res->disc->server_version, "uid", id.uid);
 	b.dry_run = rs->dry_run;
 	b.scope_digest = digest;
 	b.progress = rs->progress;
@@ -160,8 +218,18 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
-		if (!rs->dry_run && rc != KAHU_EEXIST)
+		if (!rs->dry_run && rc != KAHU_EEXIST) {
 			discard_partial(repo, rs->name, rc);
+		} else if (!rs->dry_run) {
+			/* Another run wrote an object of this name although we hold the lock (its
+			 * lock lost, broken as stale): every object is written create-if-absent, so
+			 * ours stopped at the first one it had written; what is there is its. */
+			char *why = xstrdup(kahu_error_last());
+			kahu_error_set(rc, "backup %s already exists on location %s: another run wrote it "
+				       "while this one ran (%s); it was left alone", rs->name,
+				       repo_location(repo)->name, why);
+			free(why);
+		}
 		goto out;
 	}
 	res->have_outcome = 1;
@@ -169,6 +237,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		rc = verdict(rs->name, &res->out);
 out:
 	json_decref(b.cluster);
+	cluster_identity_clear(&id);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();
 	repo_close(repo);

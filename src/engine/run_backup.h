@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "archive/manifest.h"
 #include "engine/backup.h"
 #include "engine/run.h"
 
@@ -44,6 +45,16 @@ struct backup_run_result {
 	char *parent;                      /* incremental/differential: the backup built on */
 	int have_outcome;                  /* 1: out holds a created (or planned) backup */
 };
+
+/* The identity of the cluster `kc` talks to (what a backup records, what
+ * `backup list --cluster current` compares with): `server` (the kubeconfig's URL) and
+ * the metadata.uid of its kube-system namespace (GET /api/v1/namespaces/kube-system).
+ * When that is forbidden, absent or carries no uid, out->uid is NULL and *unknown (when
+ * not NULL) gets the reason, allocated: the caller warns.  Other failures (unreachable,
+ * unauthorized, interrupted) are returned.  Free out with cluster_identity_clear. */
+int cluster_identity_read(struct kube_client *kc, const char *server, struct manifest_cluster *out,
+			  char **unknown);
+void cluster_identity_clear(struct manifest_cluster *c);
 
 /* Run the backup.  0 when it Completed (or was planned); KAHU_EFAIL when it is kept as
  * Failed and KAHU_EPARTIAL when PartiallyFailed (the outcome is valid in both cases,

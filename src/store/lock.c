@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ void store_lock_info_free(struct store_lock_info *li)
 	free(li->user);
 	free(li->purpose);
 	free(li->kahu_version);
+	free(li->pid_space);
 	memset(li, 0, sizeof *li);
 }
 
@@ -71,6 +73,22 @@ static char *local_host(void)
 		return xstrdup("unknown");
 	name[sizeof name - 1] = '\0';
 	return xstrdup(name);
+}
+
+char *store_lock_pid_space(void)
+{
+	char boot[80] = "";
+	struct stat st;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (!fgets(boot, sizeof boot, f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	if (!boot[0] || stat("/proc/self/ns/pid", &st) < 0)
+		return NULL;
+	return xasprintf("%s/%llu", boot, (unsigned long long)st.st_ino);
 }
 
 static char *local_user(void)
@@ -119,6 +137,8 @@ static char *lock_encode(const struct store_lock_info *li)
 			      "purpose", li->purpose, "kahu_version", li->kahu_version);
 	if (!o)
 		return NULL;  /* only when a string is not UTF-8 */
+	if (li->pid_space)
+		json_object_set_new(o, "pid_space", json_string(li->pid_space));
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -144,6 +164,8 @@ static void lock_decode(const char *key, const char *data, size_t len, int64_t m
 	li->purpose = json_str_or(ok ? o : NULL, "purpose", "?");
 	li->kahu_version = json_str_or(ok ? o : NULL, "kahu_version", "?");
 	li->pid = ok ? (long)json_integer_value(json_object_get(o, "pid")) : 0;
+	const char *space = ok ? json_string_value(json_object_get(o, "pid_space")) : NULL;
+	li->pid_space = space ? xstrdup(space) : NULL;
 	if (!ok || parse_time(json_string_value(json_object_get(o, "started")), &li->started) < 0)
 		li->started = mtime;
 	if (!ok || parse_time(json_string_value(json_object_get(o, "refreshed")), &li->refreshed) < 0)
@@ -169,6 +191,12 @@ int store_lock_is_stale(const struct store_lock_info *li, int64_t now, int64_t s
 		char *here = local_host();
 		int same_host = strcmp(here, li->host) == 0;
 		free(here);
+		if (same_host && li->pid_space) {
+			/* The same host name, but maybe another machine's or container's pids. */
+			char *space = store_lock_pid_space();
+			same_host = space && strcmp(space, li->pid_space) == 0;
+			free(space);
+		}
 		if (same_host && kill((pid_t)li->pid, 0) < 0 && errno == ESRCH) {
 			if (why)
 				*why = xasprintf("process %ld on %s no longer exists", li->pid, li->host);
@@ -301,6 +329,7 @@ static void note_holder(struct break_ctx *c, const struct store_lock_info *li)
 	c->holder.user = xstrdup(li->user);
 	c->holder.purpose = xstrdup(li->purpose);
 	c->holder.kahu_version = xstrdup(li->kahu_version);
+	c->holder.pid_space = li->pid_space ? xstrdup(li->pid_space) : NULL;
 }
 
 static int break_or_note(void *ud, const struct store_lock_info *li)
@@ -445,6 +474,7 @@ int store_lock_acquire_ex(struct kahu_store *st, const char *purpose, int64_t st
 	lk->info.purpose = xstrdup(purpose && *purpose ? purpose : "unspecified");
 	lk->info.kahu_version = xstrdup(PACKAGE_VERSION);
 	lk->info.pid = (long)getpid();
+	lk->info.pid_space = store_lock_pid_space();
 	lk->info.started = lk->info.refreshed = (int64_t)time(NULL);
 	lk->info.readable = 1;
 

@@ -29,6 +29,10 @@ struct store_lock_info {
 	char *purpose;
 	char *kahu_version;
 	long pid;
+	/* The pid namespace the pid belongs to, "<boot id>/<pid namespace inode>"
+	 * (store_lock_pid_space); NULL when the lock does not say (written by an older
+	 * kahu) or the holder could not tell. */
+	char *pid_space;
 	int64_t started;    /* seconds since the epoch */
 	int64_t refreshed;  /* last write by the holder; = started at first */
 	int readable;       /* 0: the object is not a kahu lock (the fields are guesses) */
@@ -63,13 +67,23 @@ typedef int (*store_lock_list_fn)(void *ud, const struct store_lock_info *li);
 int store_lock_list(struct kahu_store *st, store_lock_list_fn cb, void *ud);
 
 /* Is the lock stale at `now`?  If so and `why` is not NULL, *why gets an allocated
- * explanation ("process 123 on host1 no longer exists"). */
+ * explanation ("process 123 on host1 no longer exists").  A lock whose process is
+ * gone is stale only when that process was on this host (its name) and in this pid
+ * namespace of this boot (pid_space; a lock without one: the host name alone):
+ * containers, and pods on a node's network, share a host name with others whose pids
+ * cannot be seen from here.  Otherwise a lock is stale once it has not been
+ * refreshed for stale_after seconds. */
 int store_lock_is_stale(const struct store_lock_info *li, int64_t now, int64_t stale_after,
 			char **why);
 
 /* Remove every stale lock (with a warning each); live locks are left alone.
  * `broken` (may be NULL) receives how many were removed. */
 int store_lock_break_stale(struct kahu_store *st, int64_t stale_after, unsigned int *broken);
+
+/* This process's pid namespace: "<boot id>/<pid namespace inode>" (Linux: from
+ * /proc/sys/kernel/random/boot_id and /proc/self/ns/pid), or NULL when it cannot be
+ * told.  Allocated. */
+char *store_lock_pid_space(void);
 
 /* "user@host pid N since 2024-05-01T12:00:00Z (purpose)" — allocated. */
 char *store_lock_describe(const struct store_lock_info *li);

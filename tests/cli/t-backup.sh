@@ -178,9 +178,9 @@ t_result $? "the CRD widgets.demo.kahu.io and its custom resource shop/gizmo are
 
 # ---- list ----
 t_ok "backup list" "$KAHU" backup list
-t_grep "... header NAME STATUS TYPE CREATED EXPIRES SIZE ITEMS LOCATION" \
-	"^NAME +STATUS +TYPE +CREATED +EXPIRES +SIZE +ITEMS +LOCATION$" "$T_OUT"
-t_grep "... a row per backup" "^full1 +Completed +full +[0-9-]+ [0-9:]+ +(29d23h|30d0h) +[0-9.]+ [KM]iB +[0-9]+ +default$" "$T_OUT"
+t_grep "... header NAME STATUS TYPE CREATED EXPIRES SIZE ITEMS CLUSTER LOCATION" \
+	"^NAME +STATUS +TYPE +CREATED +EXPIRES +SIZE +ITEMS +CLUSTER +LOCATION$" "$T_OUT"
+t_grep "... a row per backup" "^full1 +Completed +full +[0-9-]+ [0-9:]+ +(29d23h|30d0h) +[0-9.]+ [KM]iB +[0-9]+ +[0-9a-f]{8} +default$" "$T_OUT"
 mv "$KEY" "$T_DIR/key.away"
 t_ok "backup list works without the key" "$KAHU" backup list -o json
 t_py "... -o json lists both backups with their fields" "

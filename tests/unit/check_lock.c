@@ -224,6 +224,60 @@ START_TEST(test_stale_dead_pid)
 }
 END_TEST
 
+/* A process of the same host name but another pid namespace (a container, a pod on the
+ * node's network, another machine named alike): its pid says nothing here, so its lock
+ * is not broken for a pid that does not exist here; in our own pid namespace it is. */
+START_TEST(test_stale_pid_space)
+{
+	char host[256];
+	hostname(host, sizeof host);
+	char *ours = store_lock_pid_space();
+	ck_assert_ptr_nonnull(ours); /* Linux: /proc */
+	long pid = dead_pid();
+	struct store_lock_info li = { 0 };
+	li.readable = 1;
+	li.host = host;
+	li.pid = pid;
+	li.started = li.refreshed = (int64_t)time(NULL);
+	char *why = NULL;
+	li.pid_space = (char *)"00000000-0000-4000-8000-000000000000/4026531836";
+	ck_assert_int_eq(store_lock_is_stale(&li, li.started + 1, STORE_LOCK_STALE_AFTER, &why), 0);
+	ck_assert_ptr_null(why);
+	li.pid_space = ours;
+	ck_assert_int_eq(store_lock_is_stale(&li, li.started + 1, STORE_LOCK_STALE_AFTER, &why), 1);
+	ck_assert_ptr_nonnull(strstr(why, "no longer exists"));
+	free(why);
+	why = NULL;
+	li.pid_space = NULL; /* a lock of an older kahu: the host name alone */
+	ck_assert_int_eq(store_lock_is_stale(&li, li.started + 1, STORE_LOCK_STALE_AFTER, &why), 1);
+	free(why);
+	/* an acquire leaves such a live lock alone, and its own lock records its space */
+	char when[40];
+	fmt_time(time(NULL) - 10, when, sizeof when);
+	char *body = xasprintf("{\"kahu_lock\": 1, \"id\": \"0000cafe\", \"host\": \"%s\", \"pid\": %ld, "
+			       "\"pid_space\": \"other-boot/1\", \"user\": \"bob\", \"started\": \"%s\", "
+			       "\"refreshed\": \"%s\", \"purpose\": \"backup create\", \"kahu_version\": \"0.1.0\"}",
+			       host, pid, when, when);
+	ck_assert_int_eq(store_write_small(st, "locks/0000cafe.json", body, strlen(body)), KAHU_OK);
+	free(body);
+	struct store_lock *lk = NULL;
+	ck_assert_int_eq(store_lock_acquire(st, "backup create other", &lk), KAHU_ELOCKED);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "location is locked by bob@"));
+	ck_assert_int_eq(count_locks(), 1);
+	ck_assert_int_eq(store_remove(st, "locks/0000cafe.json"), KAHU_OK);
+	ck_assert_int_eq(store_lock_acquire(st, "backup create other", &lk), KAHU_OK);
+	ck_assert_str_eq(store_lock_get_info(lk)->pid_space, ours);
+	struct kbuf b = KBUF_INIT;
+	ck_assert_int_eq(store_read_small(st, store_lock_get_info(lk)->key, STORE_LOCK_MAX_SIZE, &b), KAHU_OK);
+	json_t *o = json_loads(kbuf_str(&b), 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "pid_space")), ours);
+	json_decref(o);
+	kbuf_free(&b);
+	ck_assert_int_eq(store_lock_release(lk), KAHU_OK);
+	free(ours);
+}
+END_TEST
+
 START_TEST(test_stale_by_age)
 {
 	plant("0000old0", "far-away", 1234, time(NULL) - 7 * 3600, "backup create old");
@@ -514,6 +568,7 @@ static Suite *lock_suite(void)
 	tcase_add_test(tc, test_second_acquire_locked);
 	tcase_add_test(tc, test_foreign_live_lock);
 	tcase_add_test(tc, test_stale_dead_pid);
+	tcase_add_test(tc, test_stale_pid_space);
 	tcase_add_test(tc, test_stale_by_age);
 	tcase_add_test(tc, test_break_stale_explicit);
 	tcase_add_test(tc, test_release_vanished);

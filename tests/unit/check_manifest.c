@@ -834,6 +834,239 @@ START_TEST(test_typed_read)
 }
 END_TEST
 
+/* ---- the source cluster ("cluster": server URL, kube-system's UID) ---------------- */
+
+#define UID1 "3f2a9c1d-7e4b-4c1a-9d2e-0a1b2c3d4e5f"
+#define URL1 "https://api.prod.example:6443"
+
+static struct manifest *sample_cluster(const char *uid)
+{
+	struct manifest *m = sample();
+	manifest_set_cluster(m, URL1, uid);
+	return m;
+}
+
+/* A manifest with a cluster, its "cluster" member edited (value NULL: removed); parse
+ * must fail with msg. */
+static void expect_bad_cluster(const char *leaf, json_t *value, const char *msg)
+{
+	struct manifest *m = sample_cluster(UID1), *p = NULL;
+	char *text = to_json(m, NULL);
+	json_t *root = json_loads(text, 0, NULL);
+	if (!leaf)
+		json_object_set_new(root, "cluster", value);
+	else if (value)
+		json_object_set_new(json_object_get(root, "cluster"), leaf, value);
+	else
+		json_object_del(json_object_get(root, "cluster"), leaf);
+	char *bad = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_parse(bad, strlen(bad), &p), KAHU_EDATA);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(kahu_error_last(), msg);
+	free(bad);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+}
+
+START_TEST(test_cluster_roundtrip)
+{
+	struct kahu_key *key = test_key(9);
+	struct manifest *m = sample_cluster(UID1), *p = NULL;
+	char *text = to_json(m, key), *again;
+	ck_assert_ptr_nonnull(strstr(text, "\"cluster\":{\"server\":\"" URL1 "\",\"uid\":\"" UID1 "\"}"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_str_eq(p->cluster.server, URL1);
+	ck_assert_str_eq(p->cluster.uid, UID1);
+	again = to_json(p, key);
+	ck_assert_str_eq(again, text);
+	free(again);
+	struct manifest *c = manifest_copy(p);
+	ck_assert_str_eq(c->cluster.uid, UID1);
+	manifest_free(c);
+	manifest_free(p);
+	free(text);
+	manifest_free(m);
+
+	/* the UID unknown: the server alone */
+	m = sample_cluster(NULL);
+	text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"cluster\":{\"server\":\"" URL1 "\"}"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_str_eq(p->cluster.server, URL1);
+	ck_assert_ptr_null(p->cluster.uid);
+	manifest_free(p);
+	free(text);
+	manifest_free(m);
+
+	/* "uid": null reads as unknown */
+	m = sample_cluster(UID1);
+	text = to_json(m, NULL);
+	json_t *root = json_loads(text, 0, NULL);
+	json_object_set_new(json_object_get(root, "cluster"), "uid", json_null());
+	char *t2 = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_parse(t2, strlen(t2), &p), 0);
+	ck_assert_ptr_null(p->cluster.uid);
+	manifest_free(p);
+	free(t2);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+/* Manifests written before the member existed read as they did, and verify. */
+START_TEST(test_cluster_absent)
+{
+	struct kahu_key *key = test_key(10);
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, key);
+	ck_assert_ptr_null(strstr(text, "\"cluster\""));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_ptr_null(p->cluster.server);
+	ck_assert_ptr_null(p->cluster.uid);
+	char out[64];
+	manifest_cluster_short(&p->cluster, out, sizeof out);
+	ck_assert_str_eq(out, "-");
+	ck_assert(!manifest_cluster_matches(&p->cluster, UID1));
+	ck_assert(!manifest_cluster_matches(&p->cluster, URL1));
+	struct manifest_cluster cur = { .server = (char *)URL1, .uid = (char *)UID1 };
+	ck_assert(!manifest_cluster_same(&p->cluster, &cur));
+	manifest_free(p);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+/* The MAC covers the member: changed, removed or added, it fails authentication. */
+START_TEST(test_cluster_mac)
+{
+	struct kahu_key *key = test_key(11);
+	struct manifest *m = sample_cluster(UID1);
+	char *text = to_json(m, key);
+	json_t *root = json_loads(text, 0, NULL);
+	char *orig = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	struct walk w = { key, orig, 0, 0 };
+	walk_leaves(&w, root, json_object_get(root, "cluster"), "cluster");
+	ck_assert_int_eq(w.leaves, 2);
+	ck_assert_int_eq(w.crypto_fails, 2);
+	json_t *c = json_incref(json_object_get(root, "cluster"));
+	json_object_del(root, "cluster");
+	check_mutated(&w, root, "cluster removed");
+	ck_assert_int_eq(w.crypto_fails, 3);
+	json_object_set_new(root, "cluster", c);
+	json_object_del(c, "uid");
+	check_mutated(&w, root, "uid removed");
+	ck_assert_int_eq(w.crypto_fails, 4);
+	json_decref(root);
+	free(orig);
+	free(text);
+	manifest_free(m);
+	/* added to a manifest written without it */
+	m = sample();
+	text = to_json(m, key);
+	root = json_loads(text, 0, NULL);
+	orig = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	w = (struct walk){ key, orig, 0, 0 };
+	json_object_set_new(root, "cluster", json_pack("{s:s, s:s}", "server", URL1, "uid", UID1));
+	check_mutated(&w, root, "cluster added");
+	ck_assert_int_eq(w.crypto_fails, 1);
+	json_decref(root);
+	free(orig);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+START_TEST(test_cluster_malformed)
+{
+	expect_bad_cluster(NULL, json_string(URL1), "malformed manifest: \"cluster\" must be an "
+			   "object, not a string");
+	expect_bad_cluster("server", NULL, "malformed manifest: cluster \"server\" is missing");
+	expect_bad_cluster("server", json_integer(1), "malformed manifest: cluster \"server\" must "
+			   "be a string, not an integer");
+	expect_bad_cluster("server", json_string(""), "malformed manifest: cluster \"server\" is "
+			   "empty");
+	expect_bad_cluster("server", json_string("https://a\n"), "malformed manifest: cluster "
+			   "\"server\" contains a control character");
+	expect_bad_cluster("uid", json_string(""), "malformed manifest: cluster \"uid\" is empty");
+	expect_bad_cluster("uid", json_true(), "malformed manifest: cluster \"uid\" must be a "
+			   "string, not a boolean");
+	char big[MANIFEST_UID_MAX + 2];
+	memset(big, 'u', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	expect_bad_cluster("uid", json_string(big), "malformed manifest: cluster \"uid\" is longer "
+			   "than 128 bytes");
+
+	/* and the writer refuses what the parser would */
+	struct manifest *m = sample();
+	char *text = NULL;
+	manifest_set_cluster(m, NULL, UID1);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of nightly-2: a cluster UID without its server");
+	manifest_set_cluster(m, "https://x\x1b[2J", NULL);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of nightly-2: bad cluster server URL");
+	manifest_set_cluster(m, URL1, big);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of nightly-2: bad cluster UID");
+	ck_assert_ptr_null(text);
+	manifest_free(m);
+}
+END_TEST
+
+START_TEST(test_cluster_short_and_match)
+{
+	struct manifest_cluster c = { .server = (char *)URL1, .uid = (char *)UID1 };
+	char out[64];
+	manifest_cluster_short(&c, out, sizeof out);
+	ck_assert_str_eq(out, "3f2a9c1d");
+	c.uid = NULL;
+	manifest_cluster_short(&c, out, sizeof out);
+	ck_assert_str_eq(out, "api.prod.example:6443");
+	c.server = (char *)"https://admin@10.0.0.1:443/k8s/clusters/c-1?x=1";
+	manifest_cluster_short(&c, out, sizeof out);
+	ck_assert_str_eq(out, "10.0.0.1:443");
+	c.server = (char *)"https://a-very-long-host-name.example";
+	manifest_cluster_short(&c, out, 8);
+	ck_assert_str_eq(out, "a-very-");
+
+	c = (struct manifest_cluster){ .server = (char *)URL1, .uid = (char *)UID1 };
+	ck_assert(manifest_cluster_matches(&c, UID1));
+	ck_assert(manifest_cluster_matches(&c, "3f2a9c1d"));
+	ck_assert(manifest_cluster_matches(&c, "3f2a"));
+	ck_assert(!manifest_cluster_matches(&c, "3f2")); /* too short a prefix */
+	ck_assert(!manifest_cluster_matches(&c, "3f2a9c1e"));
+	ck_assert(!manifest_cluster_matches(&c, UID1 "0"));
+	ck_assert(manifest_cluster_matches(&c, URL1));
+	ck_assert(manifest_cluster_matches(&c, URL1 "/"));
+	ck_assert(!manifest_cluster_matches(&c, "https://api.prod.example"));
+	ck_assert(!manifest_cluster_matches(&c, "https://api.prod.example:64430"));
+	ck_assert(!manifest_cluster_matches(&c, ""));
+	c.uid = NULL;
+	ck_assert(!manifest_cluster_matches(&c, "3f2a9c1d"));
+	ck_assert(manifest_cluster_matches(&c, URL1));
+
+	/* the same cluster as a live one: by UID when both are known, else by URL */
+	struct manifest_cluster b = { .server = (char *)URL1, .uid = (char *)UID1 };
+	struct manifest_cluster cur = { .server = (char *)"https://other:6443", .uid = (char *)UID1 };
+	ck_assert(manifest_cluster_same(&b, &cur));     /* the URL changed, the UID did not */
+	cur.uid = (char *)"00000000-0000-4000-8000-000000000000";
+	cur.server = (char *)URL1;
+	ck_assert(!manifest_cluster_same(&b, &cur));    /* the URL reused by another cluster */
+	cur.uid = NULL;
+	ck_assert(manifest_cluster_same(&b, &cur));
+	b.uid = NULL;
+	cur.uid = (char *)UID1;
+	ck_assert(manifest_cluster_same(&b, &cur));
+	cur.server = (char *)"https://other:6443";
+	ck_assert(!manifest_cluster_same(&b, &cur));
+}
+END_TEST
+
 static Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
@@ -847,6 +1080,13 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, test_to_json_refuses_bad_struct);
 	tcase_add_test(tc, test_scope_digest);
 	tcase_add_test(tc, test_typed_read);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cluster");
+	tcase_add_test(tc, test_cluster_roundtrip);
+	tcase_add_test(tc, test_cluster_absent);
+	tcase_add_test(tc, test_cluster_mac);
+	tcase_add_test(tc, test_cluster_malformed);
+	tcase_add_test(tc, test_cluster_short_and_match);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_index_lines);
