@@ -727,6 +727,95 @@ const char *manifest_auth_warning(const struct manifest *m)
 
 /* ---- index lines ------------------------------------------------------------------- */
 
+/* The length of the UTF-8 sequence at s (n bytes left), 0 when it is not one jansson
+ * accepts in a string: no overlong forms, no surrogates, nothing beyond U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], cp;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;       /* a continuation byte, or an overlong 2-byte form */
+	if (c < 0xe0) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c < 0xf0) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c < 0xf5) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static bool valid_utf8(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str);
+	for (size_t i = 0; i < n;) {
+		size_t k = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* "key":"value" as jansson writes a string without JSON_ENSURE_ASCII: '"' and '\\'
+ * escaped, control characters as \b \f \n \r \t or \u00XX (uppercase hex), everything
+ * else (DEL, '/', non-ASCII) as it is.  value is valid UTF-8. */
+static void add_member(struct kbuf *out, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)value, *run = s;
+	kbuf_addc(out, '"');
+	kbuf_adds(out, key);
+	kbuf_add(out, "\":\"", 3);
+	for (;; s++) {
+		unsigned c = *s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		kbuf_add(out, run, (size_t)(s - run));
+		run = s + 1;
+		if (!c)
+			break;
+		char esc[6] = { '\\', 0 };
+		size_t k = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		kbuf_add(out, esc, k);
+	}
+	kbuf_addc(out, '"');
+}
+
+/* Printed directly, the bytes jansson's canonical form (JSON_SORT_KEYS | JSON_COMPACT)
+ * of the same object would have: members in key order, h n ns r rv uid. */
 int index_line_format(const struct index_entry *e, struct kbuf *out)
 {
 	if (!e->resource || !*e->resource || !e->name || !*e->name || (e->ns && !*e->ns))
@@ -735,25 +824,32 @@ int index_line_format(const struct index_entry *e, struct kbuf *out)
 	if (!is_lower_hex(e->hash, KAHU_HASH_HEX_LEN))
 		return kahu_error_set(KAHU_EUSAGE, "index line for %s %s: the hash is not 64 "
 				      "lowercase hex digits", e->resource, e->name);
-	json_t *o = json_object();
-	const char *keys[] = { "r", "ns", "n", "uid", "rv", "h" };
-	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv, e->hash };
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		if (!vals[i])
-			continue;
-		json_t *s = json_string(vals[i]);
-		if (!s) {
-			json_decref(o);
+	const char *keys[] = { "r", "ns", "n", "uid", "rv" };
+	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (vals[i] && !valid_utf8(vals[i]))
 			return kahu_error_set(KAHU_EUSAGE, "index line for %s: field \"%s\" is not "
 					      "valid UTF-8", e->resource, keys[i]);
-		}
-		json_object_set_new(o, keys[i], s);
+	kbuf_add(out, "{\"h\":\"", 6);
+	kbuf_add(out, e->hash, KAHU_HASH_HEX_LEN);
+	kbuf_addc(out, '"');
+	kbuf_addc(out, ',');
+	add_member(out, "n", e->name);
+	if (e->ns) {
+		kbuf_addc(out, ',');
+		add_member(out, "ns", e->ns);
 	}
-	char *text = canonical(o);
-	json_decref(o);
-	kbuf_adds(out, text);
-	kbuf_addc(out, '\n');
-	free(text);
+	kbuf_addc(out, ',');
+	add_member(out, "r", e->resource);
+	if (e->rv) {
+		kbuf_addc(out, ',');
+		add_member(out, "rv", e->rv);
+	}
+	if (e->uid) {
+		kbuf_addc(out, ',');
+		add_member(out, "uid", e->uid);
+	}
+	kbuf_add(out, "}\n", 2);
 	return 0;
 }
 
