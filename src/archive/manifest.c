@@ -762,10 +762,12 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-static bool valid_utf8(const char *str)
+/* Is str valid UTF-8?  Sets *len to its length. */
+static bool valid_utf8(const char *str, size_t *len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str);
+	*len = n;
 	for (size_t i = 0; i < n;) {
 		size_t k = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
 		if (!k)
@@ -775,43 +777,50 @@ static bool valid_utf8(const char *str)
 	return true;
 }
 
-/* "key":"value" as jansson writes a string without JSON_ENSURE_ASCII: '"' and '\\'
- * escaped, control characters as \b \f \n \r \t or \u00XX (uppercase hex), everything
- * else (DEL, '/', non-ASCII) as it is.  value is valid UTF-8. */
-static void add_member(struct kbuf *out, const char *key, const char *value)
+/* "key":"value" at p, as jansson writes a string without JSON_ENSURE_ASCII: '"' and
+ * '\\' escaped, control characters as \b \f \n \r \t or \u00XX (uppercase hex),
+ * everything else (DEL, '/', non-ASCII) as it is.  value is valid UTF-8; p has room for
+ * member_max(key, value) bytes.  Returns the end. */
+static char *put_member(char *p, const char *key, const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)value, *run = s;
-	kbuf_addc(out, '"');
-	kbuf_adds(out, key);
-	kbuf_add(out, "\":\"", 3);
-	for (;; s++) {
+	*p++ = '"';
+	while (*key)
+		*p++ = *key++;
+	*p++ = '"';
+	*p++ = ':';
+	*p++ = '"';
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
 		unsigned c = *s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*p++ = (char)c;
 			continue;
-		kbuf_add(out, run, (size_t)(s - run));
-		run = s + 1;
-		if (!c)
-			break;
-		char esc[6] = { '\\', 0 };
-		size_t k = 2;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			k = 6;
 		}
-		kbuf_add(out, esc, k);
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		default:
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
 	}
-	kbuf_addc(out, '"');
+	*p++ = '"';
+	return p;
+}
+
+/* The most put_member can write: every byte of the value escaped as \u00XX, a comma. */
+static size_t member_max(const char *key, size_t vlen)
+{
+	return strlen(key) + 6 + 6 * vlen + 1;
 }
 
 /* Printed directly, the bytes jansson's canonical form (JSON_SORT_KEYS | JSON_COMPACT)
@@ -826,30 +835,42 @@ int index_line_format(const struct index_entry *e, struct kbuf *out)
 				      "lowercase hex digits", e->resource, e->name);
 	const char *keys[] = { "r", "ns", "n", "uid", "rv" };
 	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv };
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-		if (vals[i] && !valid_utf8(vals[i]))
+	size_t room = 8 + KAHU_HASH_HEX_LEN + 2, n;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		if (!vals[i])
+			continue;
+		if (!valid_utf8(vals[i], &n))
 			return kahu_error_set(KAHU_EUSAGE, "index line for %s: field \"%s\" is not "
 					      "valid UTF-8", e->resource, keys[i]);
-	kbuf_add(out, "{\"h\":\"", 6);
-	kbuf_add(out, e->hash, KAHU_HASH_HEX_LEN);
-	kbuf_addc(out, '"');
-	kbuf_addc(out, ',');
-	add_member(out, "n", e->name);
-	if (e->ns) {
-		kbuf_addc(out, ',');
-		add_member(out, "ns", e->ns);
+		room += member_max(keys[i], n);
 	}
-	kbuf_addc(out, ',');
-	add_member(out, "r", e->resource);
+	kbuf_grow(out, room);
+	char *start = out->data + out->len, *p = start;
+	memcpy(p, "{\"h\":\"", 6);
+	p += 6;
+	memcpy(p, e->hash, KAHU_HASH_HEX_LEN);
+	p += KAHU_HASH_HEX_LEN;
+	*p++ = '"';
+	*p++ = ',';
+	p = put_member(p, "n", e->name);
+	if (e->ns) {
+		*p++ = ',';
+		p = put_member(p, "ns", e->ns);
+	}
+	*p++ = ',';
+	p = put_member(p, "r", e->resource);
 	if (e->rv) {
-		kbuf_addc(out, ',');
-		add_member(out, "rv", e->rv);
+		*p++ = ',';
+		p = put_member(p, "rv", e->rv);
 	}
 	if (e->uid) {
-		kbuf_addc(out, ',');
-		add_member(out, "uid", e->uid);
+		*p++ = ',';
+		p = put_member(p, "uid", e->uid);
 	}
-	kbuf_add(out, "}\n", 2);
+	*p++ = '}';
+	*p++ = '\n';
+	*p = '\0';
+	out->len += (size_t)(p - start);
 	return 0;
 }
 
