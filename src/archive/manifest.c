@@ -962,6 +962,8 @@ int bundle_resource_path(const char *group_resource, const char *ns, const char 
 	    (ns && (rc = path_component("namespace", ns)) < 0) ||
 	    (rc = path_component("name", name)) < 0)
 		return rc;
+	/* room for the usual name at once (an encoded one grows it) */
+	kbuf_grow(&b, 32 + strlen(group_resource) + (ns ? strlen(ns) : 0) + strlen(name));
 	kbuf_adds(&b, "resources/");
 	bundle_component_add(group_resource, strlen(group_resource), &b);
 	if (ns) {
