@@ -1,7 +1,7 @@
 /* kahu — the bundle reader: stored bytes -> .kenc envelope -> bounded zstd
- * decompression -> libarchive's tar reader, each stage checked for truncation, data
- * after its end and corruption.  See bundle.h; extraction to a directory is in
- * bundle_extract.c. */
+ * decompression (seal.c's pull-mode chain, seal_pull_*) -> libarchive's tar reader,
+ * each stage checked for truncation, data after its end and corruption.  See bundle.h;
+ * extraction to a directory is in bundle_extract.c. */
 #include "archive/bundle.h"
 #include "archive/bundle_int.h"
 
@@ -15,48 +15,21 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <zstd.h>
-#include <zstd_errors.h>
 
-#include "archive/envelope.h"
-#include "archive/zstream.h"
+#include "archive/seal.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-/* Stored bytes are pulled from the source in pieces of this size.  It must not exceed
- * KENC_CHUNK_CIPHER: then one feed completes at most one envelope chunk, whose
- * plaintext (64 KiB at most) always fits the empty compressed-data buffer. */
-#define SRC_PIECE (16 * 1024)
-#define CBUF_CAP (KENC_CHUNK_PLAIN > SRC_PIECE ? KENC_CHUNK_PLAIN : SRC_PIECE)
 /* Zero bytes tolerated after the tar end marker (tar writers pad to a block). */
 #define TRAILING_ZEROS_MAX (1024 * 1024)
 /* Tail of the previous decompressed piece kept for the end-of-tar check: libarchive
  * asks for a new piece when it needs at most a header's worth more. */
 #define PREV_TAIL 10240
 
-_Static_assert(SRC_PIECE <= KENC_CHUNK_CIPHER, "one feed must complete at most one chunk");
-
-static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-
 struct bundle_reader {
 	char *path;
-	bundle_source_fn src;
-	void *src_ud;
-	bool want_encrypted;
-	bool src_eof;
-	bool sniffed;             /* the first bytes were checked */
-	uint64_t stored;
-	uint8_t *sbuf;            /* stored bytes just read */
-	struct kenc_reader *kr;   /* NULL: unencrypted */
-	/* compressed bytes (plaintext of the envelope) */
-	uint8_t *cbuf;
-	size_t c_pos, c_len;
-	bool comp_eof;            /* nothing will follow what is in cbuf */
-	/* zstd */
-	ZSTD_DCtx *dctx;
-	bool z_input;             /* any compressed byte seen */
-	bool z_pending;           /* the last call filled dbuf: zstd may hold more */
-	bool frame_done;
-	uint8_t *dbuf;
+	struct seal_pull *sp;     /* stored bytes -> envelope -> zstd (seal.h) */
+	uint8_t *dbuf;            /* decompressed tar bytes */
 	size_t dcap;
 	size_t last_n;            /* bytes of dbuf handed to libarchive last */
 	uint8_t *prev_tail;       /* the end of the piece before */
@@ -86,164 +59,15 @@ static int reader_replay(struct bundle_reader *r)
 	return kahu_error_set(r->err, "%s", r->errmsg);
 }
 
-/* kenc reader output: one authenticated chunk at most per feed (see SRC_PIECE). */
-static int plain_in(void *ud, const void *buf, size_t len)
-{
-	struct bundle_reader *r = ud;
-	if (len > CBUF_CAP - r->c_len)
-		return kahu_error_set(KAHU_EINTERNAL, "%s: envelope chunk overflows the buffer",
-				      r->path);
-	memcpy(r->cbuf + r->c_len, buf, len);
-	r->c_len += len;
-	return 0;
-}
-
-/* The first bytes tell an envelope from a bare zstd stream: refuse a mismatch with
- * what the caller expects, in words a user understands. */
-static int sniff(struct bundle_reader *r, const uint8_t *p, size_t n)
-{
-	if (r->want_encrypted && n >= sizeof zstd_magic && !memcmp(p, zstd_magic, sizeof zstd_magic))
-		return kahu_error_set(KAHU_ECRYPTO,
-				      "%s is not encrypted, but a key was given: refusing an "
-				      "unencrypted object where an encrypted one is expected "
-				      "(written with --no-encryption, or replaced)", r->path);
-	if (!r->want_encrypted && n >= KENC_MAGIC_LEN && !memcmp(p, KENC_MAGIC, KENC_MAGIC_LEN)) {
-		uint8_t id[KAHU_KEY_ID_BYTES];
-		char hex[KAHU_KEY_ID_HEX_LEN + 1];
-		if (kenc_peek_key_id(p, n, id) == 0)
-			return kahu_error_set(KAHU_ECRYPTO,
-					      "%s is encrypted (with key %s), but no key was given",
-					      r->path, kahu_key_id_to_hex(id, hex));
-		return kahu_error_set(KAHU_ECRYPTO, "%s is encrypted, but no key was given",
-				      r->path);
-	}
-	if (!r->want_encrypted && n < sizeof zstd_magic && !memcmp(p, zstd_magic, n))
-		return kahu_error_set(KAHU_EDATA, "%s: truncated: %zu bytes, not even a zstd "
-				      "frame header", r->path, n);
-	if (!r->want_encrypted && (n < sizeof zstd_magic || memcmp(p, zstd_magic, sizeof zstd_magic)))
-		return kahu_error_set(KAHU_EDATA,
-				      "%s: not a kahu bundle (neither a zstd stream nor a kahu "
-				      "envelope)", r->path);
-	return 0;
-}
-
-/* Stored bytes -> the compressed-data buffer. */
-static int take_stored(struct bundle_reader *r, const uint8_t *p, size_t n)
-{
-	if (r->kr)
-		return kenc_reader_feed(r->kr, p, n);
-	return plain_in(r, p, n);
-}
-
-static int read_source(struct bundle_reader *r, uint8_t *buf, size_t cap, size_t *got)
-{
-	int rc = r->src(r->src_ud, buf, cap, got);
-	if (rc < 0)
-		return rc;
-	if (*got > cap)
-		return kahu_error_set(KAHU_EINTERNAL, "%s: the source returned more than asked",
-				      r->path);
-	if (*got == 0)
-		r->src_eof = true;
-	r->stored += *got;
-	return 0;
-}
-
-/* The first read: gather enough bytes to recognise the object. */
-static int first_read(struct bundle_reader *r)
-{
-	size_t have = 0, got;
-	int rc;
-	while (have < KENC_HEADER_SIZE && !r->src_eof) {
-		if ((rc = read_source(r, r->sbuf + have, SRC_PIECE - have, &got)) < 0)
-			return rc;
-		have += got;
-	}
-	r->sniffed = true;
-	if (have == 0)
-		return kahu_error_set(KAHU_EDATA, "%s: empty object (0 bytes), not a kahu bundle",
-				      r->path);
-	if ((rc = sniff(r, r->sbuf, have)) < 0)
-		return rc;
-	return take_stored(r, r->sbuf, have);
-}
-
-/* Refill the (empty) compressed-data buffer; at the end of the source, comp_eof. */
-static int pull_compressed(struct bundle_reader *r)
-{
-	int rc;
-	size_t got;
-	r->c_pos = r->c_len = 0;
-	if (!r->sniffed && (rc = first_read(r)) < 0)
-		return rc;
-	while (r->c_len == 0 && !r->comp_eof) {
-		if (r->src_eof) {
-			/* Decrypts the last (short) chunk; "truncated" without FINAL. */
-			if (r->kr && (rc = kenc_reader_finish(r->kr)) < 0)
-				return rc;
-			r->comp_eof = true;
-			break;
-		}
-		if ((rc = read_source(r, r->sbuf, SRC_PIECE, &got)) < 0)
-			return rc;
-		if (got && (rc = take_stored(r, r->sbuf, got)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Decompressed tar bytes into dbuf: *n > 0, or 0 at the end of the zstd stream.
- * Output per call is bounded by dcap whatever the input. */
+/* Decompressed tar bytes into dbuf: *n > 0, or 0 at the end of the zstd stream (its
+ * ends checked).  Output per call is bounded by dcap whatever the input. */
 static int produce(struct bundle_reader *r, size_t *n)
 {
-	int rc;
 	*n = 0;
 	if (r->err)
 		return reader_replay(r);
-	for (;;) {
-		if (r->c_pos == r->c_len && !r->z_pending) {
-			if (r->comp_eof)
-				break;
-			if ((rc = pull_compressed(r)) < 0)
-				return reader_fail(r, rc);
-			continue;
-		}
-		if (r->frame_done && r->c_pos < r->c_len)
-			return reader_fail(r, kahu_error_set(KAHU_EDATA,
-							     "%s: data after the end of the "
-							     "compressed stream", r->path));
-		ZSTD_inBuffer in = { r->cbuf + r->c_pos, r->c_len - r->c_pos, 0 };
-		ZSTD_outBuffer out = { r->dbuf, r->dcap, 0 };
-		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
-		r->c_pos += in.pos;
-		if (in.size)
-			r->z_input = true;
-		if (ZSTD_isError(ret)) {
-			if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
-				return reader_fail(r, kahu_error_set(KAHU_EDATA,
-					"%s: corrupt zstd data: the frame needs a window larger "
-					"than the %d MiB kahu allows", r->path,
-					1 << (ZS_WINDOW_LOG_MAX - 20)));
-			return reader_fail(r, kahu_error_set(KAHU_EDATA, "%s: corrupt zstd data: %s",
-							     r->path, ZSTD_getErrorName(ret)));
-		}
-		r->z_pending = out.pos == out.size;
-		if (ret == 0) {
-			r->frame_done = true;
-			r->z_pending = false;
-		}
-		if (out.pos) {
-			*n = out.pos;
-			return 0;
-		}
-	}
-	if (!r->frame_done)
-		return reader_fail(r, kahu_error_set(KAHU_EDATA,
-						     r->z_input ? "%s: truncated: the data ends "
-								  "inside the zstd frame"
-								: "%s: truncated: no compressed "
-								  "data", r->path));
-	return 0;
+	int rc = seal_pull_read(r->sp, r->dbuf, r->dcap, n);
+	return rc < 0 ? reader_fail(r, rc) : 0;
 }
 
 /* libarchive's client reader. */
@@ -271,25 +95,9 @@ int bundle_reader_new(const struct kahu_key *key, const char *object_path,
 	int rc;
 	struct bundle_reader *r = xcalloc(1, sizeof *r);
 	r->path = xstrdup(object_path);
-	r->src = src;
-	r->src_ud = src_ud;
-	r->want_encrypted = key != NULL;
 	*out = NULL;
-	if (key && (rc = kenc_reader_new(key, object_path, plain_in, r, &r->kr)) < 0)
+	if ((rc = seal_pull_new(key, object_path, src, src_ud, &r->sp)) < 0)
 		goto fail;
-	r->dctx = ZSTD_createDCtx();
-	if (!r->dctx) {
-		rc = kahu_error_set(KAHU_ENOMEM, "cannot create a zstd decompression context");
-		goto fail;
-	}
-	size_t zr = ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, ZS_WINDOW_LOG_MAX);
-	if (ZSTD_isError(zr)) {
-		rc = kahu_error_set(KAHU_EINTERNAL, "cannot configure zstd: %s",
-				    ZSTD_getErrorName(zr));
-		goto fail;
-	}
-	r->sbuf = xmalloc(SRC_PIECE);
-	r->cbuf = xmalloc(CBUF_CAP);
 	r->dcap = ZSTD_DStreamOutSize();
 	r->dbuf = xmalloc(r->dcap);
 	r->prev_tail = xmalloc(PREV_TAIL);
@@ -508,7 +316,7 @@ int bundle_reader_finish(struct bundle_reader *r)
 
 uint64_t bundle_reader_stored_bytes(const struct bundle_reader *r)
 {
-	return r->stored;
+	return r->sp ? seal_pull_stored(r->sp) : 0;
 }
 
 const char *bundle_reader_path(const struct bundle_reader *r)
@@ -527,10 +335,7 @@ void bundle_reader_free(struct bundle_reader *r)
 		return;
 	if (r->a)
 		archive_read_free(r->a);
-	ZSTD_freeDCtx(r->dctx);
-	kenc_reader_free(r->kr);
-	free(r->sbuf);
-	free(r->cbuf);
+	seal_pull_free(r->sp);
 	free(r->dbuf);
 	free(r->prev_tail);
 	free(r->name);

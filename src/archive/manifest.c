@@ -830,6 +830,104 @@ const char *manifest_auth_warning(const struct manifest *m)
 
 /* ---- index lines ------------------------------------------------------------------- */
 
+/* The length of the UTF-8 sequence at s (n bytes left), 0 when it is not one jansson
+ * accepts in a string: no overlong forms, no surrogates, nothing beyond U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], cp;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;       /* a continuation byte, or an overlong 2-byte form */
+	if (c < 0xe0) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c < 0xf0) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c < 0xf5) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Is str valid UTF-8?  Sets *len to its length. */
+static bool valid_utf8(const char *str, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str);
+	*len = n;
+	for (size_t i = 0; i < n;) {
+		size_t k = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* "key":"value" at p, as jansson writes a string without JSON_ENSURE_ASCII: '"' and
+ * '\\' escaped, control characters as \b \f \n \r \t or \u00XX (uppercase hex),
+ * everything else (DEL, '/', non-ASCII) as it is.  value is valid UTF-8; p has room for
+ * member_max(key, value) bytes.  Returns the end. */
+static char *put_member(char *p, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	*p++ = '"';
+	while (*key)
+		*p++ = *key++;
+	*p++ = '"';
+	*p++ = ':';
+	*p++ = '"';
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+		unsigned c = *s;
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*p++ = (char)c;
+			continue;
+		}
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		default:
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* The most put_member can write: every byte of the value escaped as \u00XX, a comma. */
+static size_t member_max(const char *key, size_t vlen)
+{
+	return strlen(key) + 6 + 6 * vlen + 1;
+}
+
+/* Printed directly, the bytes jansson's canonical form (JSON_SORT_KEYS | JSON_COMPACT)
+ * of the same object would have: members in key order, h n ns r rv uid. */
 int index_line_format(const struct index_entry *e, struct kbuf *out)
 {
 	if (!e->resource || !*e->resource || !e->name || !*e->name || (e->ns && !*e->ns))
@@ -838,25 +936,44 @@ int index_line_format(const struct index_entry *e, struct kbuf *out)
 	if (!is_lower_hex(e->hash, KAHU_HASH_HEX_LEN))
 		return kahu_error_set(KAHU_EUSAGE, "index line for %s %s: the hash is not 64 "
 				      "lowercase hex digits", e->resource, e->name);
-	json_t *o = json_object();
-	const char *keys[] = { "r", "ns", "n", "uid", "rv", "h" };
-	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv, e->hash };
+	const char *keys[] = { "r", "ns", "n", "uid", "rv" };
+	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv };
+	size_t room = 8 + KAHU_HASH_HEX_LEN + 2, n;
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		if (!vals[i])
 			continue;
-		json_t *s = json_string(vals[i]);
-		if (!s) {
-			json_decref(o);
+		if (!valid_utf8(vals[i], &n))
 			return kahu_error_set(KAHU_EUSAGE, "index line for %s: field \"%s\" is not "
 					      "valid UTF-8", e->resource, keys[i]);
-		}
-		json_object_set_new(o, keys[i], s);
+		room += member_max(keys[i], n);
 	}
-	char *text = canonical(o);
-	json_decref(o);
-	kbuf_adds(out, text);
-	kbuf_addc(out, '\n');
-	free(text);
+	kbuf_grow(out, room);
+	char *start = out->data + out->len, *p = start;
+	memcpy(p, "{\"h\":\"", 6);
+	p += 6;
+	memcpy(p, e->hash, KAHU_HASH_HEX_LEN);
+	p += KAHU_HASH_HEX_LEN;
+	*p++ = '"';
+	*p++ = ',';
+	p = put_member(p, "n", e->name);
+	if (e->ns) {
+		*p++ = ',';
+		p = put_member(p, "ns", e->ns);
+	}
+	*p++ = ',';
+	p = put_member(p, "r", e->resource);
+	if (e->rv) {
+		*p++ = ',';
+		p = put_member(p, "rv", e->rv);
+	}
+	if (e->uid) {
+		*p++ = ',';
+		p = put_member(p, "uid", e->uid);
+	}
+	*p++ = '}';
+	*p++ = '\n';
+	*p = '\0';
+	out->len += (size_t)(p - start);
 	return 0;
 }
 
@@ -948,6 +1065,8 @@ int bundle_resource_path(const char *group_resource, const char *ns, const char 
 	    (ns && (rc = path_component("namespace", ns)) < 0) ||
 	    (rc = path_component("name", name)) < 0)
 		return rc;
+	/* room for the usual name at once (an encoded one grows it) */
+	kbuf_grow(&b, 32 + strlen(group_resource) + (ns ? strlen(ns) : 0) + strlen(name));
 	kbuf_adds(&b, "resources/");
 	bundle_component_add(group_resource, strlen(group_resource), &b);
 	if (ns) {

@@ -2,6 +2,8 @@
 #include "archive/seal.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include "archive/zstream.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 /* ---- sealed streams ---- */
 
@@ -141,4 +144,210 @@ int seal_doc_verify(const json_t *doc, const struct kahu_key *key, const char ct
 		return kahu_error_set(KAHU_ECRYPTO, "%s failed authentication: it was altered or "
 				      "forged", what);
 	return 0;
+}
+
+/* ---- sealed objects read in pull mode ---- */
+
+/* Stored bytes are pulled from the source in pieces of this size.  It must not exceed
+ * KENC_CHUNK_CIPHER: then one feed completes at most one envelope chunk, whose
+ * plaintext (64 KiB at most) always fits the empty compressed-data buffer. */
+#define SRC_PIECE (16 * 1024)
+#define CBUF_CAP (KENC_CHUNK_PLAIN > SRC_PIECE ? KENC_CHUNK_PLAIN : SRC_PIECE)
+
+_Static_assert(SRC_PIECE <= KENC_CHUNK_CIPHER, "one feed must complete at most one chunk");
+
+static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+struct seal_pull {
+	char *path;
+	kahu_read_fn src;
+	void *src_ud;
+	bool want_encrypted;
+	bool src_eof;
+	bool sniffed;             /* the first bytes were checked */
+	bool ended;               /* the end was reached and checked */
+	uint64_t stored;
+	uint8_t *sbuf;            /* stored bytes just read */
+	struct kenc_reader *kr;   /* NULL: unencrypted */
+	/* compressed bytes (plaintext of the envelope) */
+	uint8_t *cbuf;
+	size_t c_pos, c_len;
+	bool comp_eof;            /* nothing will follow what is in cbuf */
+	struct zstream *z;
+};
+
+/* kenc reader output: one authenticated chunk at most per feed (see SRC_PIECE). */
+static int plain_in(void *ud, const void *buf, size_t len)
+{
+	struct seal_pull *p = ud;
+	if (len > CBUF_CAP - p->c_len)
+		return kahu_error_set(KAHU_EINTERNAL, "%s: envelope chunk overflows the buffer",
+				      p->path);
+	memcpy(p->cbuf + p->c_len, buf, len);
+	p->c_len += len;
+	return 0;
+}
+
+int seal_pull_new(const struct kahu_key *key, const char *object_path, kahu_read_fn src,
+		  void *src_ud, struct seal_pull **out)
+{
+	int rc;
+	struct seal_pull *p = xcalloc(1, sizeof *p);
+	p->path = xstrdup(object_path);
+	p->src = src;
+	p->src_ud = src_ud;
+	p->want_encrypted = key != NULL;
+	*out = NULL;
+	if ((key && (rc = kenc_reader_new(key, object_path, plain_in, p, &p->kr)) < 0) ||
+	    (rc = zs_decompress_new(NULL, NULL, &p->z)) < 0) {
+		seal_pull_free(p);
+		return rc;
+	}
+	zs_decompress_object(p->z, object_path);
+	p->sbuf = xmalloc(SRC_PIECE);
+	p->cbuf = xmalloc(CBUF_CAP);
+	*out = p;
+	return 0;
+}
+
+/* The first bytes tell an envelope from a bare zstd stream: refuse a mismatch with
+ * what the caller expects, in words a user understands. */
+static int sniff(struct seal_pull *p, const uint8_t *b, size_t n)
+{
+	if (p->want_encrypted && n >= sizeof zstd_magic && !memcmp(b, zstd_magic, sizeof zstd_magic))
+		return kahu_error_set(KAHU_ECRYPTO,
+				      "%s is not encrypted, but a key was given: refusing an "
+				      "unencrypted object where an encrypted one is expected "
+				      "(written with --no-encryption, or replaced)", p->path);
+	if (!p->want_encrypted && n >= KENC_MAGIC_LEN && !memcmp(b, KENC_MAGIC, KENC_MAGIC_LEN)) {
+		uint8_t id[KAHU_KEY_ID_BYTES];
+		char hex[KAHU_KEY_ID_HEX_LEN + 1];
+		if (kenc_peek_key_id(b, n, id) == 0)
+			return kahu_error_set(KAHU_ECRYPTO,
+					      "%s is encrypted (with key %s), but no key was given",
+					      p->path, kahu_key_id_to_hex(id, hex));
+		return kahu_error_set(KAHU_ECRYPTO, "%s is encrypted, but no key was given",
+				      p->path);
+	}
+	if (!p->want_encrypted && n < sizeof zstd_magic && !memcmp(b, zstd_magic, n))
+		return kahu_error_set(KAHU_EDATA, "%s: truncated: %zu bytes, not even a zstd "
+				      "frame header", p->path, n);
+	if (!p->want_encrypted && (n < sizeof zstd_magic || memcmp(b, zstd_magic, sizeof zstd_magic)))
+		return kahu_error_set(KAHU_EDATA,
+				      "%s: not a kahu bundle (neither a zstd stream nor a kahu "
+				      "envelope)", p->path);
+	return 0;
+}
+
+/* Stored bytes -> the compressed-data buffer. */
+static int take_stored(struct seal_pull *p, const uint8_t *b, size_t n)
+{
+	if (p->kr)
+		return kenc_reader_feed(p->kr, b, n);
+	return plain_in(p, b, n);
+}
+
+static int read_source(struct seal_pull *p, uint8_t *buf, size_t cap, size_t *got)
+{
+	int rc = p->src(p->src_ud, buf, cap, got);
+	if (rc < 0)
+		return rc;
+	if (*got > cap)
+		return kahu_error_set(KAHU_EINTERNAL, "%s: the source returned more than asked",
+				      p->path);
+	if (*got == 0)
+		p->src_eof = true;
+	p->stored += *got;
+	return 0;
+}
+
+/* The first read: gather enough bytes to recognise the object. */
+static int first_read(struct seal_pull *p)
+{
+	size_t have = 0, got;
+	int rc;
+	while (have < KENC_HEADER_SIZE && !p->src_eof) {
+		if ((rc = read_source(p, p->sbuf + have, SRC_PIECE - have, &got)) < 0)
+			return rc;
+		have += got;
+	}
+	p->sniffed = true;
+	if (have == 0)
+		return kahu_error_set(KAHU_EDATA, "%s: empty object (0 bytes), not a kahu bundle",
+				      p->path);
+	if ((rc = sniff(p, p->sbuf, have)) < 0)
+		return rc;
+	return take_stored(p, p->sbuf, have);
+}
+
+/* Refill the (empty) compressed-data buffer; at the end of the source, comp_eof. */
+static int pull_compressed(struct seal_pull *p)
+{
+	int rc;
+	size_t got;
+	p->c_pos = p->c_len = 0;
+	if (!p->sniffed && (rc = first_read(p)) < 0)
+		return rc;
+	while (p->c_len == 0 && !p->comp_eof) {
+		if (p->src_eof) {
+			/* Decrypts the last (short) chunk; "truncated" without FINAL. */
+			if (p->kr && (rc = kenc_reader_finish(p->kr)) < 0)
+				return rc;
+			p->comp_eof = true;
+			break;
+		}
+		if ((rc = read_source(p, p->sbuf, SRC_PIECE, &got)) < 0)
+			return rc;
+		if (got && (rc = take_stored(p, p->sbuf, got)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int seal_pull_read(struct seal_pull *p, void *buf, size_t cap, size_t *got)
+{
+	int rc;
+	size_t used, n;
+	*got = 0;
+	if (p->ended)
+		return 0;
+	for (;;) {
+		if (p->c_pos == p->c_len && !zs_pending(p->z)) {
+			if (p->comp_eof)
+				break;
+			if ((rc = pull_compressed(p)) < 0)
+				return rc;
+			continue;
+		}
+		rc = zs_step(p->z, p->cbuf + p->c_pos, p->c_len - p->c_pos, &used, buf, cap, &n);
+		p->c_pos += used;
+		if (rc < 0)
+			return rc;
+		if (n) {
+			*got = n;
+			return 0;
+		}
+	}
+	/* the end of the frame, of the envelope and of the source */
+	if ((rc = zs_finish(p->z)) < 0)
+		return rc;
+	p->ended = true;
+	return 0;
+}
+
+uint64_t seal_pull_stored(const struct seal_pull *p)
+{
+	return p->stored;
+}
+
+void seal_pull_free(struct seal_pull *p)
+{
+	if (!p)
+		return;
+	kenc_reader_free(p->kr);
+	zs_free(p->z);
+	free(p->sbuf);
+	free(p->cbuf);
+	free(p->path);
+	free(p);
 }

@@ -3,7 +3,9 @@
  * Sealed streams: zstd, then the .kenc envelope when there is a key (envelope.h:
  * bound to the object's path).  The stored objects besides the metadata archive (a
  * backup's log, a restore's result and log) are written with seal_open … seal_finish
- * and read back with seal_reader_open … seal_reader_finish.
+ * and read back with seal_reader_open … seal_reader_finish; the metadata archive is
+ * read through the same envelope and zstd stages in pull mode (seal_pull_*, for the
+ * bundle reader).
  *
  * Sealed documents: a JSON object that carries its own MAC in "mac", the keyed
  * BLAKE2b-256 (a subkey of the master key named by `ctx`: KAHU_SUBKEY_MAC for a
@@ -55,6 +57,24 @@ int seal_reader_feed(struct seal_reader *r, const void *buf, size_t len);
  * KAHU_ECRYPTO or KAHU_EDATA).  Only 0 means every byte was authentic and complete. */
 int seal_reader_finish(struct seal_reader *r);
 void seal_reader_close(struct seal_reader *r);
+
+/* The same chain in pull mode, for a reader that asks for data (libarchive's read
+ * callback reading a bundle): stored bytes are pulled from src in pieces, opened by
+ * the envelope when there is a key, decompressed by the same zstream (one frame, the
+ * whole object: zs_decompress_object) into the caller's buffer.  The first bytes are
+ * checked against what is expected ("PATH is not encrypted, but a key was given…",
+ * "PATH is encrypted (with key ID), but no key was given", "PATH: not a kahu bundle
+ * …", "PATH: empty object (0 bytes), not a kahu bundle").  Memory is fixed: a piece of
+ * stored bytes (16 KiB), one envelope chunk (64 KiB), zstd's window. */
+struct seal_pull;
+
+int seal_pull_new(const struct kahu_key *key, const char *object_path, kahu_read_fn src,
+		  void *src_ud, struct seal_pull **out);
+/* Decompressed bytes into buf (at most cap): *got > 0, or 0 at the end, which is then
+ * checked: the zstd frame, the envelope's last chunk and the source all ended there. */
+int seal_pull_read(struct seal_pull *p, void *buf, size_t cap, size_t *got);
+uint64_t seal_pull_stored(const struct seal_pull *p); /* bytes read from the source */
+void seal_pull_free(struct seal_pull *p);
 
 /* ---- sealed documents ---- */
 

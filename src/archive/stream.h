@@ -21,6 +21,10 @@
 
 typedef int (*kahu_write_fn)(void *ud, const void *buf, size_t len);
 
+/* A pull source: reads the next bytes into buf (at most cap); *got = 0 at the end.
+ * Returns 0 or a negative kahu_err with its message set. */
+typedef int (*kahu_read_fn)(void *ud, void *buf, size_t cap, size_t *got);
+
 /* A sink that appends to a struct kbuf (ud): for small objects and for tests. */
 static inline int kahu_write_to_kbuf(void *ud, const void *buf, size_t len)
 {

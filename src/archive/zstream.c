@@ -22,6 +22,9 @@ struct zstream {
 	uint8_t *obuf;
 	size_t ocap;
 	size_t last_ret;    /* decompressor: 0 when the last frame is complete */
+	bool pending;       /* decompressor: the last step filled its output: zstd may hold more */
+	bool frame_done;    /* decompressor: a frame ended, and nothing followed yet */
+	char *object;       /* decompressor: one frame, the whole of this object (zs_decompress_object) */
 	uint64_t bytes_in, bytes_out;
 	int err;            /* sticky */
 };
@@ -93,8 +96,7 @@ int zs_decompress_new(kahu_write_fn out, void *ud, struct zstream **zp)
 	z->dctx = dctx;
 	z->out = out;
 	z->ud = ud;
-	z->ocap = ZSTD_DStreamOutSize();
-	z->obuf = xmalloc(z->ocap);
+	z->ocap = ZSTD_DStreamOutSize(); /* (allocated by the first zs_feed: zs_step needs none) */
 	*zp = z;
 	return 0;
 }
@@ -149,13 +151,69 @@ static int compress_end(struct zstream *z)
 
 static int decompress_error(struct zstream *z, size_t r)
 {
-	if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
+	bool window = ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge;
+	int mib = 1 << (ZS_WINDOW_LOG_MAX - 20);
+	if (z->object)
+		return zs_fail(z, window ? kahu_error_set(KAHU_EDATA, "%s: corrupt zstd data: the "
+							  "frame needs a window larger than "
+							  "the %d MiB kahu allows", z->object, mib)
+					 : kahu_error_set(KAHU_EDATA, "%s: corrupt zstd data: %s",
+							  z->object, ZSTD_getErrorName(r)));
+	if (window)
 		return zs_fail(z, kahu_error_set(KAHU_EDATA,
 						 "zstd frame needs a window larger than the %d MiB "
-						 "kahu allows; refusing it",
-						 1 << (ZS_WINDOW_LOG_MAX - 20)));
+						 "kahu allows; refusing it", mib));
 	return zs_fail(z, kahu_error_set(KAHU_EDATA, "corrupt zstd data: %s",
 					 ZSTD_getErrorName(r)));
+}
+
+void zs_decompress_object(struct zstream *z, const char *object_path)
+{
+	free(z->object);
+	z->object = xstrdup(object_path);
+}
+
+/* One ZSTD_decompressStream call: the decoding both modes share.  Output is not
+ * counted here (emit counts what it hands on). */
+static int step(struct zstream *z, const void *in, size_t in_len, size_t *used, void *out,
+		size_t cap, size_t *produced)
+{
+	*used = *produced = 0;
+	if (z->object && z->frame_done && in_len)
+		return zs_fail(z, kahu_error_set(KAHU_EDATA, "%s: data after the end of the "
+						 "compressed stream", z->object));
+	ZSTD_inBuffer ib = { in, in_len, 0 };
+	ZSTD_outBuffer ob = { out, cap, 0 };
+	size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
+	*used = ib.pos;
+	z->bytes_in += ib.pos;
+	if (in_len)
+		z->got_input = true;
+	if (ZSTD_isError(r))
+		return decompress_error(z, r);
+	z->last_ret = r;
+	/* r == 0: a frame ended and everything was flushed.  Calling again with no input
+	 * would start the next frame and lose that fact. */
+	z->frame_done = r == 0;
+	z->pending = ob.pos == ob.size && r != 0;
+	*produced = ob.pos;
+	return 0;
+}
+
+int zs_step(struct zstream *z, const void *in, size_t in_len, size_t *used, void *out,
+	    size_t cap, size_t *produced)
+{
+	*used = *produced = 0;
+	int rc = check_state(z, false, "zs_step");
+	if (rc < 0 || (rc = step(z, in, in_len, used, out, cap, produced)) < 0)
+		return rc;
+	z->bytes_out += *produced;
+	return 0;
+}
+
+bool zs_pending(const struct zstream *z)
+{
+	return z->pending;
 }
 
 int zs_feed(struct zstream *z, const void *buf, size_t len)
@@ -163,23 +221,18 @@ int zs_feed(struct zstream *z, const void *buf, size_t len)
 	int rc = check_state(z, false, "zs_feed");
 	if (rc < 0 || len == 0)
 		return rc;
-	ZSTD_inBuffer in = { buf, len, 0 };
-	bool out_full = false;
-	z->bytes_in += len;
-	z->got_input = true;
-	/* Go on while there is input, or while the last call filled the output buffer
-	 * (zstd may hold more decoded data than fits). */
-	while (in.pos < in.size || out_full) {
-		ZSTD_outBuffer o = { z->obuf, z->ocap, 0 };
-		size_t r = ZSTD_decompressStream(z->dctx, &o, &in);
-		if (ZSTD_isError(r))
-			return decompress_error(z, r);
-		z->last_ret = r;
-		if ((rc = emit(z, o.pos)) < 0)
+	const uint8_t *p = buf;
+	size_t used, n;
+	if (!z->obuf)
+		z->obuf = xmalloc(z->ocap);
+	/* Go on while there is input, or while the last step filled the output buffer. */
+	while (len || z->pending) {
+		if ((rc = step(z, p, len, &used, z->obuf, z->ocap, &n)) < 0)
 			return rc;
-		/* r == 0: a frame ended and everything was flushed.  Calling again with
-		 * no input would start the next frame and lose that fact. */
-		out_full = o.pos == o.size && r != 0;
+		p += used;
+		len -= used;
+		if ((rc = emit(z, n)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -202,6 +255,10 @@ int zs_finish(struct zstream *z)
 	if (z->compress) {
 		if ((rc = compress_end(z)) < 0)
 			return rc;
+	} else if (z->object && (!z->got_input || z->last_ret != 0)) {
+		return zs_fail(z, kahu_error_set(KAHU_EDATA, z->got_input
+						 ? "%s: truncated: the data ends inside the zstd frame"
+						 : "%s: truncated: no compressed data", z->object));
 	} else if (!z->got_input) {
 		return zs_fail(z, kahu_error_set(KAHU_EDATA, "empty zstd stream (no frame)"));
 	} else if (z->last_ret != 0) {
@@ -221,6 +278,7 @@ void zs_free(struct zstream *z)
 		return;
 	ZSTD_freeCCtx(z->cctx);
 	ZSTD_freeDCtx(z->dctx);
+	free(z->object);
 	free(z->obuf);
 	free(z);
 }

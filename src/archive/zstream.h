@@ -2,9 +2,11 @@
  *
  * Compressor: ZSTD_compressStream2 with ZSTD_e_continue, then ZSTD_e_end at finish;
  * one frame per stream, with a content checksum.  Decompressor: accepts one or more
- * concatenated frames and fails at finish when the last frame is incomplete.  Its
- * window is limited to 2^ZS_WINDOW_LOG_MAX bytes (ZSTD_d_windowLogMax), so a hostile
- * frame cannot make it allocate more; every level kahu writes stays within it.
+ * concatenated frames (or exactly one, zs_decompress_object) and fails at finish when
+ * the last frame is incomplete; pushed (zs_feed, its output to the callback) or pulled
+ * (zs_step, into the caller's buffer), one decoding either way.  Its window is limited
+ * to 2^ZS_WINDOW_LOG_MAX bytes (ZSTD_d_windowLogMax), so a hostile frame cannot make
+ * it allocate more; every level kahu writes stays within it.
  *
  * Buffers are fixed (ZSTD_CStreamOutSize / ZSTD_DStreamOutSize); input is read straight
  * from the caller's buffer.  Errors: KAHU_EDATA for corrupt, truncated or oversized
@@ -13,6 +15,7 @@
 #ifndef KAHU_ARCHIVE_ZSTREAM_H
 #define KAHU_ARCHIVE_ZSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +34,19 @@ int zs_write(struct zstream *z, const void *buf, size_t len);
 
 int zs_decompress_new(kahu_write_fn out, void *ud, struct zstream **z);
 int zs_feed(struct zstream *z, const void *buf, size_t len);
+
+/* A decompressor for one object (a bundle): one frame that is the whole of it, data
+ * after the frame refused, and errors naming the object ("PATH: corrupt zstd data:
+ * …", "PATH: truncated: the data ends inside the zstd frame", "PATH: truncated: no
+ * compressed data", "PATH: data after the end of the compressed stream"). */
+void zs_decompress_object(struct zstream *z, const char *object_path);
+/* Pull mode (the decompressor's `out` is not used): decodes from in (in_len bytes;
+ * *used of them taken) into out, at most cap bytes (*produced).  The same decoding as
+ * zs_feed, one step of it: call again with the rest of the input, or with none while
+ * zs_pending says zstd holds more output than fit. */
+int zs_step(struct zstream *z, const void *in, size_t in_len, size_t *used, void *out,
+	    size_t cap, size_t *produced);
+bool zs_pending(const struct zstream *z);
 
 /* Compressor: ends the frame and flushes it.  Decompressor: KAHU_EDATA when the input
  * ended inside a frame (truncated) or held no frame at all. */

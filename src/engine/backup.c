@@ -247,8 +247,10 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 {
 	struct writer *w = ud;
 	json_t *md = json_object_get(obj, "metadata");
-	const char *ns = t->res->namespaced ? json_string_value(json_object_get(md, "namespace")) : NULL;
-	const char *name = json_string_value(json_object_get(md, "name"));
+	json_t *jns = t->res->namespaced ? json_object_get(md, "namespace") : NULL;
+	json_t *jname = json_object_get(md, "name");
+	const char *ns = json_string_value(jns);
+	const char *name = json_string_value(jname);
 	char hash[KAHU_HASH_HEX_LEN + 1];
 	int rc = 0;
 
@@ -257,8 +259,7 @@ static int emit(void *ud, struct plan_type *t, json_t *obj, const char *text, si
 	if (t->res->namespaced && (!ns || !*ns))
 		return fail_item(w, t, ns, name, "the server sent this namespaced object without "
 				 "metadata.namespace");
-	if (json_string_length(json_object_get(md, "name")) != strlen(name) ||
-	    (ns && json_string_length(json_object_get(md, "namespace")) != strlen(ns)))
+	if (json_string_length(jname) != strlen(name) || (ns && json_string_length(jns) != strlen(ns)))
 		return fail_item(w, t, ns, name, "its name or namespace holds a NUL character "
 				 "(\\u0000), which no Kubernetes name can");
 	kahu_key_hash(text, len, hash);

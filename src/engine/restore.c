@@ -880,26 +880,24 @@ static int item_job(void *ud, size_t job)
 	return 0;
 }
 
-static int add_existing(void *ud, json_t *item)
+/* Each listed object's text goes to the file as the pager hands it on (the server's
+ * bytes, apiVersion and kind inserted where missing: the text kube_list would parse),
+ * so it is parsed once, when an item compares against it. */
+static int add_existing(void *ud, const struct kube_item *item)
 {
-	struct run *r = ud; /* items come with apiVersion and kind (the pager adds them) */
-	const char *ns = meta(item, "namespace"), *name = meta(item, "name");
+	struct run *r = ud;
+	const char *ns = meta(item->summary, "namespace"), *name = meta(item->summary, "name");
 	if (!name)
 		return 0;
 	char *k = bread_item_key("", ns, name); /* escaped: a tab cannot merge two names */
-	char *v = NULL;
-	if (r->live) {
-		char *js = json_dumps(item, JSON_COMPACT);
-		off_t off = ftello(r->live);
-		if (js && off >= 0 && fputs(js, r->live) >= 0)
-			v = xasprintf("%lld %zu", (long long)off, strlen(js));
-		free(js);
-	}
-	if (v)
+	char v[64];
+	off_t off = r->live ? ftello(r->live) : -1;
+	if (off >= 0 && fwrite(item->text, 1, item->len, r->live) == item->len) {
+		snprintf(v, sizeof v, "%lld %zu", (long long)off, item->len);
 		strset_put(&r->existing, k, v);
-	else
+	} else {
 		strset_add(&r->existing, k);
-	free(v);
+	}
 	free(k);
 	return 0;
 }
@@ -923,7 +921,7 @@ static void list_existing(struct run *r, const char *gr)
 	if (!tr || !(tr->verbs & KUBE_VERB_LIST))
 		return;
 	r->live = kahu_tmpstream(r->spool_dir, "live.", "the listed objects"); /* NULL: looked up one by one */
-	if (kube_list(r->kc, tr, &lo, add_existing, r, &st) == 0) {
+	if (kube_list_text(r->kc, tr, &lo, add_existing, r, &st) == 0) {
 		r->have_existing = 1;
 		if (r->live && fflush(r->live) == 0 && !ferror(r->live))
 			r->live_type = tr;

@@ -42,6 +42,8 @@ struct walk {
 	/* objtext_member's */
 	const char *want;
 	struct span found;
+	/* labels_read's */
+	json_t *labels;
 };
 
 static int key_has_nul(const unsigned char *a, const unsigned char *b);
@@ -437,6 +439,52 @@ json_t *objtext_string(const char *val, size_t vlen)
 	return s;
 }
 
+/* A member of metadata.labels: its string value set under its decoded key; a value
+ * that is not a string ends the walk (the caller then reads the labels with jansson). */
+static int label_member(struct walk *w, const unsigned char *ka, const unsigned char *kb,
+			int kesc)
+{
+	const unsigned char *a = w->p;
+	if (*a != '"' || skip_string(w, NULL) < 0)
+		return fail(w, "not a string");
+	json_t *v = objtext_string((const char *)a, (size_t)(w->p - a));
+	size_t kn = (size_t)(kb - ka) - 2;
+	char small[128];
+	char *key = (char *)ka + 1;
+	long klen = (long)kn;
+	if (kesc) {
+		key = kn < sizeof small ? small : xmalloc(kn + 1);
+		klen = decode(ka + 1, kn, key);
+	}
+	int rc;
+	if (!v || klen < 0) {
+		json_decref(v);
+		rc = -1;
+	} else {
+		rc = json_object_setn_new(w->labels, key, (size_t)klen, v); /* (takes v) */
+	}
+	if (key != small && key != (char *)ka + 1)
+		free(key);
+	return rc < 0 ? fail(w, "a label cannot be read") : 0;
+}
+
+/* metadata.labels, the usual object of strings, read without a parser's buffers and
+ * copies; NULL for anything else (read by jansson then, as before). */
+static json_t *labels_read(const struct span *s)
+{
+	struct walk w = { 0 };
+	if (s->n < 2 || s->a[0] != '{')
+		return NULL;
+	w.s = w.p = s->a;
+	w.end = s->a + s->n;
+	w.labels = json_object();
+	if (object_each(&w, label_member) < 0 || w.p != w.end) {
+		json_decref(w.labels);
+		return NULL;
+	}
+	return w.labels;
+}
+
 void objtext_clear(struct objtext *o)
 {
 	if (!o)
@@ -483,7 +531,9 @@ int objtext_scan(const char *json, size_t len, struct objtext *out)
 		json_t *v = NULL;
 		if (!s->a)
 			continue;
-		if (f == MF_LABELS) {
+		if (f == MF_LABELS && (v = labels_read(s)) != NULL) {
+			/* (an object of strings) */
+		} else if (f == MF_LABELS) {
 			json_error_t jerr;
 			v = json_loadb((const char *)s->a, s->n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 			if (!v) {

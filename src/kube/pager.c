@@ -359,10 +359,11 @@ static int on_item(void *ud, const char *json, size_t len, size_t index)
 	if (!name || !*name || (l->r->namespaced && (!ns || !*ns)))
 		goto hand_on;
 	kbuf_reset(&l->key);
-	if (ns && *ns)
-		kbuf_addf(&l->key, "%s/%s", ns, name);
-	else
-		kbuf_adds(&l->key, name);
+	if (ns && *ns) {
+		kbuf_adds(&l->key, ns);
+		kbuf_addc(&l->key, '/');
+	}
+	kbuf_adds(&l->key, name);
 	if (l->skip_upto) {
 		if (strcmp(l->key.data, l->skip_upto) <= 0) {
 			l->skipped++;
@@ -374,8 +375,10 @@ static int on_item(void *ud, const char *json, size_t len, size_t index)
 	}
 	if (l->last_key.len && strcmp(l->key.data, l->last_key.data) <= 0)
 		l->ordered = 0;
-	kbuf_reset(&l->last_key);
-	kbuf_add(&l->last_key, l->key.data, l->key.len);
+	/* this key is the last one now; the other buffer is the next one's scratch */
+	struct kbuf prev = l->last_key;
+	l->last_key = l->key;
+	l->key = prev;
 
 hand_on:
 	if (!l->kind)

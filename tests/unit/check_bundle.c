@@ -15,6 +15,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zstd.h>
 
 #include "check_main.h"
 #include "archive/bundle.h"
@@ -618,6 +619,47 @@ START_TEST(test_garbage_after_end)
 		kbuf_free(&b);
 		kahu_key_free(key);
 	}
+}
+END_TEST
+
+/* A frame that declares a window beyond the limit (as a hostile one would) is refused
+ * without allocating it, plain or in an envelope, naming the object. */
+START_TEST(test_window_limit)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, ZS_WINDOW_LOG_MAX + 1)));
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1)));
+	struct kbuf tar = KBUF_INIT;
+	make_bundle(NULL, 200, 0, &tar, NULL); /* (its bytes are what is compressed) */
+	size_t cap = ZSTD_compressBound(tar.len);
+	uint8_t *frame = xmalloc(cap);
+	ZSTD_outBuffer o = { frame, cap, 0 };
+	ZSTD_inBuffer in = { tar.data, tar.len, 0 };
+	/* (no size pledged: zstd would shrink the window to fit it) */
+	ck_assert(!ZSTD_isError(ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue)));
+	in.size = in.pos = 0;
+	ck_assert_uint_eq(ZSTD_compressStream2(c, &o, &in, ZSTD_e_end), 0);
+	ZSTD_freeCCtx(c);
+	for (int enc = 0; enc < 2; enc++) {
+		struct kahu_key *key = enc ? test_key(19) : NULL;
+		struct kbuf b = KBUF_INIT;
+		struct kenc_writer *kw = NULL;
+		if (key) {
+			ck_assert_int_eq(kenc_writer_new(key, OBJ, kahu_write_to_kbuf, &b, &kw), 0);
+			ck_assert_int_eq(kenc_write_cb(kw, frame, o.pos), 0);
+			ck_assert_int_eq(kenc_writer_finish(kw), 0);
+			kenc_writer_free(kw);
+		} else {
+			kbuf_add(&b, frame, o.pos);
+		}
+		ck_assert_int_eq(read_through(key, OBJ, b.data, b.len, 4096), KAHU_EDATA);
+		ck_assert_str_eq(kahu_error_last(), OBJ ": corrupt zstd data: the frame needs a "
+				 "window larger than the 128 MiB kahu allows");
+		kbuf_free(&b);
+		kahu_key_free(key);
+	}
+	free(frame);
+	kbuf_free(&tar);
 }
 END_TEST
 
@@ -1285,6 +1327,7 @@ static Suite *bundle_suite(void)
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_truncation_where_detected);
 	tcase_add_test(tc, test_garbage_after_end);
+	tcase_add_test(tc, test_window_limit);
 	tcase_add_test(tc, test_source_error);
 	tcase_add_test(tc, test_corrupt_tar);
 	tcase_add_test(tc, test_sink_error_is_sticky);

@@ -1,4 +1,5 @@
 /* Unit tests: the backup manifest (backup.json), index lines, resource member names. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,6 +626,136 @@ START_TEST(test_index_lines)
 }
 END_TEST
 
+/* The index line as jansson writes it (the form index lines had before they were
+ * printed directly): NULL when a field is not valid UTF-8. */
+static char *index_line_jansson(const struct index_entry *e)
+{
+	json_t *o = json_object();
+	const char *keys[] = { "r", "ns", "n", "uid", "rv", "h" };
+	const char *vals[] = { e->resource, e->ns, e->name, e->uid, e->rv, e->hash };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		if (!vals[i])
+			continue;
+		json_t *s = json_string(vals[i]);
+		if (!s) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, keys[i], s);
+	}
+	char *text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(o);
+	char *line = xasprintf("%s\n", text);
+	free(text);
+	return line;
+}
+
+/* Formats e both ways: the same bytes, or both refuse it. */
+static void index_line_same(const struct index_entry *e)
+{
+	struct kbuf out = KBUF_INIT;
+	char *want = index_line_jansson(e);
+	int rc = index_line_format(e, &out);
+	if (!want) {
+		ck_assert_int_eq(rc, KAHU_EUSAGE);
+		ck_assert_msg(strstr(kahu_error_last(), "is not valid UTF-8") != NULL, "%s",
+			      kahu_error_last());
+		ck_assert_uint_eq(out.len, 0);
+	} else {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(kbuf_str(&out), want);
+		struct index_entry p;
+		ck_assert_int_eq(index_line_parse(out.data, out.len, &p), 0);
+		ck_assert_str_eq(p.name, e->name);
+		index_entry_clear(&p);
+	}
+	free(want);
+	kbuf_free(&out);
+}
+
+START_TEST(test_index_line_printer)
+{
+	/* every byte in every field, alone and among others; escapes, DEL, '/', UTF-8 of
+	 * each length, and what is not UTF-8 (overlong, surrogates, beyond U+10FFFF, cut
+	 * short, stray continuation bytes) */
+	static const char *const special[] = {
+		"web", "a\"b", "a\\b", "a/b", "\x7f", "tab\there", "nl\nx\r\b\f", "\x01\x1f\x1e",
+		"caf\xc3\xa9", "\xe2\x82\xac uro", "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",
+		"\xc2\x80\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
+		"\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xed\xa0\x80",
+		"\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80", "\xbf",
+		"\xc3", "\xe2\x82", "\xf0\x9f\x98", "a\xc3(", "\xe2(\xa1", "ns/with\"every\\thing\x1b[31m",
+	};
+	const size_t ns = sizeof special / sizeof *special;
+	struct index_entry e = { .resource = "configmaps", .ns = "shop", .name = "web",
+				 .uid = "u", .rv = "1" };
+	memcpy(e.hash, H1, sizeof e.hash);
+	for (size_t i = 0; i < ns; i++) {
+		e.resource = "configmaps"; e.ns = "shop"; e.name = "web"; e.uid = "u"; e.rv = "1";
+		const char **fields[] = { (const char **)&e.resource, (const char **)&e.ns,
+					  (const char **)&e.name, (const char **)&e.uid,
+					  (const char **)&e.rv };
+		for (size_t f = 0; f < 5; f++) {
+			const char *keep = *fields[f];
+			*fields[f] = special[i];
+			index_line_same(&e);
+			*fields[f] = keep;
+		}
+	}
+	char one[4] = "a?b";
+	for (unsigned c = 1; c < 256; c++) {
+		one[1] = (char)c;
+		e.resource = "configmaps"; e.ns = one; e.name = one; e.uid = NULL; e.rv = NULL;
+		index_line_same(&e);
+		e.ns = NULL; e.uid = one; e.rv = one;
+		index_line_same(&e);
+	}
+	/* random strings: mostly ASCII, some bytes of multibyte sequences, some control
+	 * characters, valid or not (a fixed seed: the same cases each run) */
+	uint32_t seed = 12345;
+	char buf[5][24];
+	for (int round = 0; round < 20000; round++) {
+		for (int f = 0; f < 5; f++) {
+			size_t n = 1 + (seed = seed * 1103515245u + 12345u) % 20;
+			for (size_t k = 0; k < n; k++) {
+				seed = seed * 1103515245u + 12345u;
+				unsigned r = seed >> 16, c;
+				switch (r % 8) {
+				case 0: c = 1 + (r >> 3) % 0x1f; break;          /* control */
+				case 1: c = 0x80 + (r >> 3) % 0x80; break;        /* high byte */
+				case 2: c = "\"\\/\x7f"[(r >> 3) % 4]; break;
+				default: c = 0x20 + (r >> 3) % 0x5f; break;       /* printable */
+				}
+				buf[f][k] = (char)c;
+			}
+			buf[f][n] = '\0';
+		}
+		seed = seed * 1103515245u + 12345u;
+		e.resource = buf[0];
+		e.ns = seed & 0x10000 ? buf[1] : NULL;
+		e.name = buf[2];
+		e.uid = seed & 0x20000 ? buf[3] : NULL;
+		e.rv = seed & 0x40000 ? buf[4] : NULL;
+		index_line_same(&e);
+	}
+	/* valid multibyte text at random: the same bytes as jansson's, each time */
+	static const char *const pieces[] = { "a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+					      "\"", "\\", "\n", "\x7f", "\xd7\x90", "\xe4\xb8\xad" };
+	for (int round = 0; round < 5000; round++) {
+		struct kbuf t = KBUF_INIT;
+		seed = seed * 1103515245u + 12345u;
+		unsigned n = 1 + (seed >> 16) % 12;
+		for (unsigned k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			kbuf_adds(&t, pieces[(seed >> 16) % 10]);
+		}
+		e.resource = "configmaps"; e.ns = t.data; e.name = t.data; e.uid = t.data; e.rv = NULL;
+		index_line_same(&e);
+		kbuf_free(&t);
+	}
+}
+END_TEST
+
 START_TEST(test_resource_path)
 {
 	char *p = NULL;
@@ -1090,6 +1221,7 @@ static Suite *manifest_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_index_lines);
+	tcase_add_test(tc, test_index_line_printer);
 	tcase_add_test(tc, test_resource_path);
 	tcase_add_test(tc, test_resource_path_encoded);
 	suite_add_tcase(s, tc);

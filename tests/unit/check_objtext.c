@@ -135,6 +135,35 @@ START_TEST(test_escapes)
 }
 END_TEST
 
+START_TEST(test_labels)
+{
+	/* read without jansson when they are an object of strings; the same as jansson's
+	 * reading in every case */
+	static const char *const cases[] = {
+		"{\"metadata\":{\"labels\":{}}}",
+		"{\"metadata\":{\"labels\":{ }}}",
+		"{\"metadata\":{\"labels\":{\"app\":\"web\",\"tier\":\"a b\"}}}",
+		"{\"metadata\":{\"labels\" : { \"app\" : \"web\" , \"x\":\"\" } }}",
+		"{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}}",
+		"{\"metadata\":{\"labels\":{\"k\\\"\\\\\\/\\n\":\"v\\u0000w\\ud83d\\ude00\"}}}",
+		"{\"metadata\":{\"labels\":{\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+		"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+		"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\":\"long escaped key\"}}}",
+		"{\"metadata\":{\"labels\":{\"caf\xc3\xa9\":\"\xe2\x82\xac\"}}}",
+		"{\"metadata\":{\"labels\":{\"a\":\"b\"},\"labels\":{\"c\":\"d\"}}}",
+		/* not an object of strings: as jansson reads them */
+		"{\"metadata\":{\"labels\":{\"a\":1,\"b\":\"c\"}}}",
+		"{\"metadata\":{\"labels\":{\"a\":\"b\",\"n\":null}}}",
+		"{\"metadata\":{\"labels\":{\"a\":{\"b\":\"c\"}}}}",
+		"{\"metadata\":{\"labels\":[\"a\"]}}",
+		"{\"metadata\":{\"labels\":\"a=b\"}}",
+		"{\"metadata\":{\"labels\":true}}",
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		same_as_jansson(cases[i]);
+}
+END_TEST
+
 START_TEST(test_missing_and_odd_metadata)
 {
 	struct objtext ot;
@@ -282,6 +311,7 @@ static Suite *objtext_suite(void)
 	tcase_add_test(tc, test_metadata_anywhere);
 	tcase_add_test(tc, test_nested_metadata_not_taken);
 	tcase_add_test(tc, test_escapes);
+	tcase_add_test(tc, test_labels);
 	tcase_add_test(tc, test_missing_and_odd_metadata);
 	tcase_add_test(tc, test_what_jansson_refuses);
 	tcase_add_test(tc, test_store);

@@ -224,6 +224,79 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* Pull mode: what zs_feed hands on, in pieces no larger than the caller's buffer. */
+static int pull(const void *buf, size_t n, size_t in_piece, size_t cap, const char *object,
+		struct kbuf *out)
+{
+	struct zstream *z = NULL;
+	const uint8_t *p = buf;
+	uint8_t *o = xmalloc(cap);
+	size_t used, got;
+	int rc = 0;
+	kahu_error_clear();
+	ck_assert_int_eq(zs_decompress_new(NULL, NULL, &z), 0);
+	if (object)
+		zs_decompress_object(z, object);
+	for (size_t off = 0; rc == 0 && (off < n || zs_pending(z));) {
+		size_t k = n - off < in_piece ? n - off : in_piece;
+		rc = zs_step(z, p + off, k, &used, o, cap, &got);
+		ck_assert_uint_le(got, cap);
+		ck_assert_uint_le(used, k);
+		kbuf_add(out, o, got);
+		off += used;
+	}
+	if (rc == 0)
+		rc = zs_finish(z);
+	if (rc == 0)
+		ck_assert_uint_eq(zs_bytes_out(z), out->len);
+	zs_free(z);
+	free(o);
+	return rc;
+}
+
+START_TEST(test_pull)
+{
+	uint8_t *data = make_data(1 << 20, 0);
+	struct kbuf c = KBUF_INIT, out = KBUF_INIT;
+	compress(3, 0, data, 1 << 20, 0, &c);
+	static const size_t caps[] = { 1, 4096, 131072 }, ins[] = { 1, 7, 65536, 1 << 22 };
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t j = 0; j < 4; j++) {
+			if (caps[i] == 1 && ins[j] < 65536)
+				continue; /* (slow, and nothing new) */
+			kbuf_reset(&out);
+			ck_assert_int_eq(pull(c.data, c.len, ins[j], caps[i], NULL, &out), 0);
+			ck_assert_uint_eq(out.len, 1 << 20);
+			ck_assert(memcmp(out.data, data, out.len) == 0);
+			kbuf_reset(&out);
+			ck_assert_int_eq(pull(c.data, c.len, ins[j], caps[i], "o/b.tar.zst", &out), 0);
+			ck_assert_uint_eq(out.len, 1 << 20);
+		}
+	}
+	/* one object, one frame: its own messages */
+	kbuf_reset(&out);
+	ck_assert_int_eq(pull(c.data, 0, 4096, 4096, "o/b.tar.zst", &out), KAHU_EDATA);
+	ck_assert_str_eq(kahu_error_last(), "o/b.tar.zst: truncated: no compressed data");
+	kbuf_reset(&out);
+	ck_assert_int_eq(pull(c.data, c.len - 1, 4096, 4096, "o/b.tar.zst", &out), KAHU_EDATA);
+	ck_assert_str_eq(kahu_error_last(), "o/b.tar.zst: truncated: the data ends inside the zstd frame");
+	compress(3, 0, data, 100, 0, &c);
+	kbuf_reset(&out);
+	ck_assert_int_eq(pull(c.data, c.len, 4096, 1 << 17, "o/b.tar.zst", &out), KAHU_EDATA);
+	ck_assert_str_eq(kahu_error_last(), "o/b.tar.zst: data after the end of the compressed stream");
+	/* …which a stream of frames accepts */
+	kbuf_reset(&out);
+	ck_assert_int_eq(pull(c.data, c.len, 4096, 1 << 17, NULL, &out), 0);
+	ck_assert_uint_eq(out.len, (1 << 20) + 100);
+	kbuf_reset(&out);
+	ck_assert_int_eq(pull(c.data, 4, 4096, 4096, NULL, &out), KAHU_EDATA);
+	assert_msg("truncated zstd stream");
+	kbuf_free(&c);
+	kbuf_free(&out);
+	free(data);
+}
+END_TEST
+
 START_TEST(test_window_limit)
 {
 	/* A frame that declares a 256 MiB window (as a hostile one would) is refused
@@ -356,6 +429,7 @@ static Suite *zstream_suite(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_window_limit);
+	tcase_add_test(tc, test_pull);
 	tcase_add_test(tc, test_api_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("pipeline");
