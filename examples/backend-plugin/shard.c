@@ -721,8 +721,14 @@ static int walk_dir(struct walk *w, int dfd, size_t rlen, int depth)
 		close(dfd);
 		return fail(w->h, errno, "read directory", w->rel[0] ? w->rel : "/");
 	}
-	struct dirent *de;
-	while (rc == KAHU_BACKEND_OK && (errno = 0, de = readdir(d)) != NULL) {
+	int read_errno = 0;
+	while (rc == KAHU_BACKEND_OK) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			read_errno = errno;
+			break;
+		}
 		const char *name = de->d_name;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
@@ -748,8 +754,8 @@ static int walk_dir(struct walk *w, int dfd, size_t rlen, int depth)
 		rc = walk_dir(w, sub, rlen + nl + 1, depth + 1);
 		w->rel[rlen] = '\0';
 	}
-	if (rc == KAHU_BACKEND_OK && errno)
-		rc = fail(w->h, errno, "read directory", w->rel[0] ? w->rel : "/");
+	if (rc == KAHU_BACKEND_OK && read_errno)
+		rc = fail(w->h, read_errno, "read directory", w->rel[0] ? w->rel : "/");
 	closedir(d);
 	return rc;
 }

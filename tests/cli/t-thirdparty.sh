@@ -65,7 +65,9 @@ cat >"$XDG_CONFIG_HOME/kahu/config.json" <<JSON
     "late": { "provider": "shard", "config": { "path": "$T_DIR/late", "mount-wait": "3600" } },
     "never": { "provider": "shard", "config": { "path": "$T_DIR/never", "mount-wait": "3600" } },
     "badwait": { "provider": "shard", "config": { "path": "$T_DIR/x", "mount-wait": "soon" } },
-    "relative": { "provider": "shard", "config": { "path": "x/y", "fsync": "no" } } } }
+    "relative": { "provider": "shard", "config": { "path": "x/y", "fsync": "no" } },
+    "unknown": { "provider": "shard", "config": { "path": "$T_DIR/x", "colour": "blue" } },
+    "nopath": { "provider": "shard", "config": { "fsync": "no" } } } }
 JSON
 chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
 
@@ -77,6 +79,10 @@ t_exit 78 "a mount-wait that is not a number is refused (78)" "$KAHU" backup lis
 t_grep "... with the provider's message" 'mount-wait "soon" is not a number of seconds' "$T_ERR"
 t_exit 78 "a relative path is refused (78)" "$KAHU" backup list --location relative
 t_grep "... saying so" 'path "x/y" is not an absolute path' "$T_ERR"
+t_exit 78 "a key the provider does not declare is refused (78)" "$KAHU" backup list --location unknown
+t_grep "... naming the keys it declares" '"colour" \(it accepts: path, mount-wait, fsync\)' "$T_ERR"
+t_exit 78 "a missing required key is refused (78)" "$KAHU" backup list --location nopath
+t_grep "... with the key's description" 'needs the configuration key "path" \(absolute path of the directory' "$T_ERR"
 
 # ---- a round trip through the test cluster ----
 cat >"$T_DIR/tp.yaml" <<'EOF'
