@@ -41,6 +41,8 @@
 #define SHARD_ROOT_MAX 512          /* longest "path": the layout needs the rest of PATH_MAX */
 #define SHARD_WAIT_MAX 86400        /* longest "mount-wait", seconds */
 #define SHARD_POLL_NS 100000000L    /* how often a wait looks again: 0.1 s */
+/* Most chunk directories a key has: its longest encoding cut into NAMES_CHUNK_MAX - 2. */
+#define SHARD_CHUNKS_MAX (3 * KAHU_BACKEND_KEY_MAX / (NAMES_CHUNK_MAX - 2))
 
 /* names.h is written for the ABI's key length. */
 typedef char shard_key_max_matches[NAMES_KEY_MAX == KAHU_BACKEND_KEY_MAX ? 1 : -1];
@@ -742,8 +744,10 @@ static int walk_dir(struct walk *w, int dfd, size_t rlen, int depth)
 		}
 		if (!S_ISDIR(st.st_mode) || rlen + nl + 2 >= sizeof w->rel)
 			continue;
-		/* Only shard levels, then only chunk directories of long names. */
-		if (depth < 2 ? !is_hex2(name) : (name[0] == '.' || name[nl - 1] != '~'))
+		/* Only shard levels, then only chunk directories of long names (a key has
+		 * at most SHARD_CHUNKS_MAX of them). */
+		if (depth < 2 ? !is_hex2(name)
+			      : (name[0] == '.' || name[nl - 1] != '~' || depth >= 2 + SHARD_CHUNKS_MAX))
 			continue;
 		int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
