@@ -46,10 +46,11 @@ size_t names_rel(const char *key, char *out, size_t outlen);
 size_t names_rel_max(size_t keylen);
 
 /* Decode the path of an object relative to the root ("ab/cd/<chunk>~/.../<last
- * chunk>") into the key (at most NAMES_KEY_MAX bytes and the NUL).  Returns 0, or -1 when `rel` is not something
- * names_rel() writes: a malformed escape, a byte the encoding never writes, a decoded
- * key longer than NAMES_KEY_MAX, or a path that does not re-encode to itself, shard
- * included (so a key returned here is one that names_rel() maps to the same file). */
+ * chunk>") into the key (at most NAMES_KEY_MAX bytes and the NUL).  Returns 0, or -1
+ * when `rel` is not something names_rel() writes: a malformed escape, a byte the
+ * encoding never writes, a decoded key longer than NAMES_KEY_MAX, or a path that does
+ * not re-encode to itself, shard included (so a key returned here is one that
+ * names_rel() maps to the same file). */
 int names_decode(const char *rel, char key[NAMES_KEY_MAX + 1]);
 
 #endif
