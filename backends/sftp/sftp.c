@@ -73,6 +73,9 @@ struct kahu_backend_handle {
 	int sink_stopped;        /* get(): the sink asked to stop */
 	struct timespec cancel_seen;
 	int cancel_noted;
+	struct timespec last_move;  /* when bytes last moved (or the request began) */
+	curl_off_t last_bytes;
+	int stalled;              /* the progress callback gave up on a silent server */
 	unsigned int nput;
 };
 
@@ -341,7 +344,16 @@ static int sftp_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_of
 			 curl_off_t ulnow)
 {
 	struct kahu_backend_handle *h = ud;
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	(void)dltotal, (void)ultotal;
+	/* libcurl's low-speed limit does not cover the waits for an SFTP answer (a
+	 * rename, a directory read): a server silent that long is given up on here. */
+	if (dlnow + ulnow != h->last_bytes) {
+		h->last_bytes = dlnow + ulnow;
+		clock_gettime(CLOCK_MONOTONIC, &h->last_move);
+	} else if (sftp_elapsed_ms(&h->last_move) >= SFTP_STALL_TIME * 1000) {
+		h->stalled = 1;
+		return 1;
+	}
 	if (!sftp_cancelled(h))
 		return 0;
 	if (!h->cancel_noted) {
@@ -361,6 +373,9 @@ static int sftp_prepare(struct kahu_backend_handle *h, const char *url)
 	h->hostkey_err[0] = '\0';
 	h->sink_stopped = 0;
 	h->cancel_noted = 0;  /* each request gets its grace after an interrupt */
+	h->stalled = 0;
+	h->last_bytes = 0;
+	clock_gettime(CLOCK_MONOTONIC, &h->last_move);
 	if (h->identity)
 		auth |= CURLSSH_AUTH_PUBLICKEY;
 	if (h->use_agent)
@@ -428,6 +443,10 @@ static int sftp_fail(struct kahu_backend_handle *h, CURLcode cc, const char *wha
 		return sftp_seterr(h, KAHU_BACKEND_ENOTFOUND, "%s on %s: not found", what,
 				   h->host_name);
 	case CURLE_ABORTED_BY_CALLBACK:
+		if (h->stalled)
+			return sftp_seterr(h, KAHU_BACKEND_ETRANSIENT,
+					   "%s on %s: the server sent nothing for %ld s", what,
+					   h->host_name, SFTP_STALL_TIME);
 		if (h->host->abi_minor >= 1)
 			return sftp_seterr(h, KAHU_BACKEND_ECANCELLED, "%s on %s: interrupted", what,
 					   h->host_name);
@@ -466,6 +485,32 @@ static int sftp_perform(struct kahu_backend_handle *h, const char *what)
 	if (cc == CURLE_OK)
 		return KAHU_BACKEND_OK;
 	return sftp_fail(h, cc, what);
+}
+
+/* Text collected from libcurl (a listing, quote command output), NUL-terminated. */
+struct sftp_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static size_t sftp_buf_write(char *data, size_t sz, size_t n, void *ud)
+{
+	struct sftp_buf *b = ud;
+	size_t add = sz * n;
+	if (b->len + add + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + add + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np)
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, add);
+	b->len += add;
+	b->p[b->len] = '\0';
+	return add;
 }
 
 static size_t sftp_discard(char *p, size_t sz, size_t n, void *ud)
@@ -528,6 +573,38 @@ static int sftp_stat_path(struct kahu_backend_handle *h, const char *path,
 	out->size = size > 0 ? (uint64_t)size : 0;
 	out->mtime = mtime > 0 ? (int64_t)mtime : 0;
 	return KAHU_BACKEND_OK;
+}
+
+/* After a write the server refused without saying why (OpenSSH answers a full disk
+ * with a plain "Failure"): ask the filesystem (statvfs@openssh.com) whether it is
+ * full.  1: no space (or no inodes) left; 0: not full, or the server cannot say. */
+static int sftp_disk_full(struct kahu_backend_handle *h, const char *dir)
+{
+	struct sftp_buf b = { NULL, 0, 0 };
+	char saved[sizeof h->err], *cmd = sftp_quote("statvfs", dir, NULL);
+	char *url = sftp_url(h, dir);
+	struct curl_slist *l = cmd ? curl_slist_append(NULL, cmd) : NULL;
+	int full = 0;
+	memcpy(saved, h->err, sizeof saved);
+	if (l && url && sftp_prepare(h, url) == KAHU_BACKEND_OK) {
+		curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_POSTQUOTE, l);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, sftp_buf_write);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &b);
+		if (curl_easy_perform(h->curl) == CURLE_OK && b.p) {
+			const char *bavail = strstr(b.p, "f_bavail: ");
+			const char *favail = strstr(b.p, "f_favail: ");
+			full = (bavail && strtoull(bavail + 10, NULL, 10) == 0) ||
+			       (favail && strtoull(favail + 10, NULL, 10) == 0);
+		}
+		curl_easy_setopt(h->curl, CURLOPT_POSTQUOTE, NULL);
+	}
+	curl_slist_free_all(l);
+	free(cmd);
+	free(url);
+	free(b.p);
+	memcpy(h->err, saved, sizeof saved);
+	return full;
 }
 
 /* ---- lifecycle ---- */
@@ -978,6 +1055,19 @@ static int sftp_put_commit(struct kahu_backend_put *p)
 	uploaded = cc == CURLE_QUOTE_ERROR && sent == (curl_off_t)size;
 	if (!uploaded) {
 		rc = sftp_fail(h, cc, what);
+		if (rc == KAHU_BACKEND_EPERMANENT) {
+			char *dir = sftp_strdup(tmp);
+			char *sl = dir ? strrchr(dir, '/') : NULL;
+			if (sl) {
+				*sl = '\0';
+				if (sftp_disk_full(h, *dir ? dir : "/"))
+					rc = sftp_seterr(h, KAHU_BACKEND_ENOSPACE,
+							 "%s on %s: no space left on the server "
+							 "(in %s)", what, h->host_name,
+							 *dir ? dir : "/");
+			}
+			free(dir);
+		}
 		sftp_drop_temp(h, tmp);
 		goto out;
 	}
@@ -1111,31 +1201,6 @@ struct sftp_ent {
 	uint64_t size;
 	int64_t mtime;
 };
-
-struct sftp_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static size_t sftp_buf_write(char *data, size_t sz, size_t n, void *ud)
-{
-	struct sftp_buf *b = ud;
-	size_t add = sz * n;
-	if (b->len + add + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + add + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return 0;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
 
 static int sftp_month(const char *m)
 {

@@ -20,6 +20,7 @@ CLI_TESTS += \
 	tests/cli/t-restore-targets.sh \
 	tests/cli/t-restore-compat.sh \
 	tests/cli/t-trust.sh \
-	tests/cli/t-plugins.sh
+	tests/cli/t-plugins.sh \
+	tests/cli/t-sftp.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py \
 	tests/cli/data/compat-81ea7f1

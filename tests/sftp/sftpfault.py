@@ -7,11 +7,14 @@ Runs the real sftp-server and copies the SFTP packets between it and the client.
 Before each client packet it looks at CONTROL-DIR/fault (one word, read anew for
 every packet, so a test switches faults while sshd runs):
 
-  hang-rename  on a RENAME request: create CONTROL-DIR/hung and answer nothing more
-               until the connection ends (the client waits; the test kills it).  The file uploaded before the
+  hang-rename [TEXT]
+               on a RENAME request (whose target path holds TEXT, when given): create
+               CONTROL-DIR/hung and answer nothing more until the connection ends
+               (the client waits; the test kills it).  The file uploaded before the
                rename stays under its temporary name.
-  disk-full    on a WRITE request: answer SSH_FX_NO_SPACE_ON_FILESYSTEM (14) instead
-               of writing.
+  disk-full    a full disk as OpenSSH's sftp-server shows it: a WRITE is answered
+               SSH_FX_FAILURE ("Failure": SFTP version 3 has no code for ENOSPC), and
+               statvfs@openssh.com says no block is available.
   (absent)     pass everything through.
 """
 import os
@@ -23,7 +26,9 @@ import threading
 FXP_WRITE = 6
 FXP_RENAME = 18
 FXP_STATUS = 101
-FX_NO_SPACE_ON_FILESYSTEM = 14
+FXP_EXTENDED = 200
+FXP_EXTENDED_REPLY = 201
+FX_FAILURE = 4
 
 
 def read_exact(f, n):
@@ -34,6 +39,20 @@ def read_exact(f, n):
             return None
         buf += chunk
     return buf
+
+
+def rename_target(body):
+    """The new path of a RENAME request (type, id, string oldpath, string newpath)."""
+    n = struct.unpack(">I", body[5:9])[0]
+    off = 9 + n
+    m = struct.unpack(">I", body[off:off + 4])[0]
+    return body[off + 4:off + 4 + m].decode("utf-8", "replace")
+
+
+def extension(body):
+    """The name of an EXTENDED request (type, id, string name, ...)."""
+    n = struct.unpack(">I", body[5:9])[0]
+    return body[9:9 + n]
 
 
 def fault(ctl):
@@ -77,16 +96,22 @@ def main():
             break
         kind = body[0]
         f = fault(ctl)
-        if kind == FXP_RENAME and f == "hang-rename":
+        if kind == FXP_RENAME and f.split(" ", 1)[0] == "hang-rename" and \
+                f[len("hang-rename"):].strip() in rename_target(body):
             open(os.path.join(ctl, "hung"), "w").close()
             while inp.read(65536):  # never answer; end with the connection
                 pass
             os._exit(0)
         if kind == FXP_WRITE and f == "disk-full":
-            req_id = body[1:5]
-            msg = b"No space left on device"
-            payload = (bytes([FXP_STATUS]) + req_id + struct.pack(">I", FX_NO_SPACE_ON_FILESYSTEM)
+            msg = b"Failure"
+            payload = (bytes([FXP_STATUS]) + body[1:5] + struct.pack(">I", FX_FAILURE)
                        + struct.pack(">I", len(msg)) + msg + struct.pack(">I", 0))
+            answer(struct.pack(">I", len(payload)) + payload)
+            continue
+        if kind == FXP_EXTENDED and f == "disk-full" and extension(body) == b"statvfs@openssh.com":
+            # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
+            vfs = (4096, 4096, 1000, 0, 0, 1000, 900, 900, 1, 0, 255)
+            payload = bytes([FXP_EXTENDED_REPLY]) + body[1:5] + struct.pack(">11Q", *vfs)
             answer(struct.pack(">I", len(payload)) + payload)
             continue
         server.stdin.write(hdr + body)

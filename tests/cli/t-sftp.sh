@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The sftp provider against OpenSSH's sshd on 127.0.0.1 (tests/sftp/sshd.sh): a location
+# of provider sftp in the configuration file; backup, list, describe, verify, download,
+# restore into another cluster, delete and prune through it; what kahu wrote read back
+# with the real sftp client (and verified from that copy); refusals: a key the server
+# does not accept, an unknown host key and a changed one (with the fingerprint ssh
+# shows), a key file or passphrase file readable by others, an unreachable server; a
+# killed run leaves only temporary names, removed by the next prune; a full disk on
+# the server; a key with a passphrase read from a private file, never shown.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/cluster/cluster.sh"
+. "$top_srcdir/tests/sftp/sshd.sh"
+
+if ! sshd_start; then
+	t_skip "sftp provider" "no usable OpenSSH sshd (install openssh-server)"
+	t_done
+	exit 0
+fi
+cluster_start main --seed "$top_srcdir/examples/demo-apps.yaml" ||
+	{ t_result 1 "test cluster starts"; t_done; exit 1; }
+KC=$CLUSTER_KUBECONFIG
+cluster_start dst || { t_result 1 "second test cluster starts"; t_done; exit 1; }
+KCD=$CLUSTER_KUBECONFIG
+kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
+kahu_d() { "$KAHU" --kubeconfig "$KCD" "$@"; }
+
+# Other keys: one the server does not know, one with a passphrase (authorized too), and
+# a host key the server does not have.
+ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/stranger"
+PASSPHRASE='correct horse battery staple 7f3a'
+ssh-keygen -q -t ed25519 -N "$PASSPHRASE" -f "$T_DIR/locked"
+cat "$T_DIR/locked.pub" >>"$SSHD_DIR/authorized_keys"
+printf '%s\n' "$PASSPHRASE" >"$T_DIR/pass" && chmod 600 "$T_DIR/pass"
+printf 'not the passphrase\n' >"$T_DIR/badpass" && chmod 600 "$T_DIR/badpass"
+ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/otherhost"
+printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T_DIR/otherhost.pub")" >"$T_DIR/kh-changed"
+printf '[127.0.0.1]:1 %s\n' "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY.pub")" >"$T_DIR/kh-unknown"
+FP=$(ssh-keygen -lf "$SSHD_HOSTKEY.pub" | awk '{print $2}')
+DOWN_PORT=$(sshd_free_port)
+
+REMOTE=$T_DIR/remote   # the location's directory on the server (this machine)
+mkdir -p "$XDG_CONFIG_HOME/kahu"
+loc() { # NAME PORT IDENTITY-FILE KNOWN-HOSTS [extra JSON members of "config"]
+	printf '"%s": { "provider": "sftp", "config": { "host": "127.0.0.1", "port": %s, "path": "%s", "identity-file": "%s", "known-hosts": "%s"%s } }' \
+		"$1" "$2" "$REMOTE" "$3" "$4" "${5:-}"
+}
+P=$SSHD_PORT K=$SSHD_KEY KH=$SSHD_KNOWN_HOSTS
+cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF
+{ "version": 1, "defaultLocation": "remote",
+  "locations": {
+    $(loc remote "$P" "$K" "$KH"),
+    $(loc wrongkey "$P" "$T_DIR/stranger" "$KH"),
+    $(loc unknown "$P" "$K" "$T_DIR/kh-unknown"),
+    $(loc nofile "$P" "$K" "$T_DIR/no-such-known-hosts"),
+    $(loc changed "$P" "$K" "$T_DIR/kh-changed"),
+    $(loc down "$DOWN_PORT" "$K" "$KH"),
+    $(loc locked "$P" "$T_DIR/locked" "$KH" ", \"passphrase-file\": \"$T_DIR/pass\""),
+    $(loc badpass "$P" "$T_DIR/locked" "$KH" ", \"passphrase-file\": \"$T_DIR/badpass\""),
+    $(loc nopass "$P" "$T_DIR/locked" "$KH"),
+    "copy": { "provider": "fs", "config": { "path": "$T_DIR/copy" } } } }
+EOF
+chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
+
+# ---- round trip ----
+t_ok "backup create b1 on the sftp location" kahu_k backup create b1 --include-namespaces shop
+t_grep "... completed" "^Backup b1 completed: [1-9][0-9]* items" "$T_OUT"
+t_ok "backup list" "$KAHU" backup list
+t_grep "... shows b1 Completed" "^b1 +Completed" "$T_OUT"
+t_ok "backup describe b1" "$KAHU" backup describe b1
+t_grep "... names it" "b1" "$T_OUT"
+t_ok "backup verify b1" "$KAHU" backup verify b1
+t_ok "backup download b1 --extract" "$KAHU" backup download b1 --extract "$T_DIR/x"
+[ -n "$(find "$T_DIR/x" -type f -path '*shop*' | head -n 1)" ]; t_result $? "... the namespace shop's objects are in it"
+t_ok "restore b1 into another cluster" kahu_d restore create r1 --from-backup b1
+t_grep "... completed" "^Restore r1 from backup b1: Completed\. [1-9][0-9]* created" "$T_OUT"
+curl -sS --fail --cacert "$CLUSTER_CA" -H "Authorization: Bearer $CLUSTER_TOKEN" \
+	"$CLUSTER_URL/api/v1/namespaces/shop" >"$T_OUT" 2>"$T_ERR"
+t_result $? "... the namespace shop exists there"
+t_ok "restore list shows r1" "$KAHU" restore list
+t_grep "... as r1" "^r1 " "$T_OUT"
+
+# ---- what is on the server, read with the real sftp client ----
+sshd_sftp "ls -la $REMOTE/backups/b1" >"$T_DIR/ls" 2>&1
+t_result $? "sftp (the OpenSSH client) lists backups/b1"
+cp "$T_DIR/ls" "$T_OUT"
+t_grep "... the manifest is there, mode 0600" "^-rw------- .* $REMOTE/backups/b1/backup\.json$" "$T_DIR/ls"
+t_grep "... the archive too" " $REMOTE/backups/b1/metadata\.tar\.zst\.kenc$" "$T_DIR/ls"
+t_nogrep "... and no temporary name" "\.tmp\." "$T_DIR/ls"
+mkdir -p "$T_DIR/copy"
+sshd_sftp "lcd $T_DIR/copy
+get -r $REMOTE/backups
+get -r $REMOTE/keys" >/dev/null 2>&1
+[ -s "$T_DIR/copy/backups/b1/backup.json" ]; t_result $? "sftp get -r copies the location"
+t_ok "... and that copy verifies (fs location)" "$KAHU" backup verify b1 --location copy
+
+# ---- delete and prune ----
+t_ok "backup create b2 --ttl 1s" kahu_k backup create b2 --include-namespaces shop --ttl 1s
+sleep 2
+t_ok "backup prune" "$KAHU" backup prune
+t_grep "... removes the expired b2" "removed b2" "$T_OUT"
+[ ! -e "$REMOTE/backups/b2/backup.json" ]; t_result $? "... its manifest is gone from the server"
+t_ok "backup delete b1 --yes" "$KAHU" backup delete b1 --yes
+"$KAHU" backup list -o name >"$T_OUT" 2>"$T_ERR"
+[ ! -s "$T_OUT" ]; t_result $? "... backup list is empty"
+[ -z "$(find "$REMOTE/backups" -type f 2>/dev/null)" ]; t_result $? "... no file left under backups/"
+
+# ---- refusals ----
+t_exit 77 "a key the server does not accept: 77" "$KAHU" backup list --location wrongkey
+t_grep "... authentication refused, naming user, host and key file" \
+	"authentication refused for $SSHD_USER@127\.0\.0\.1 port $SSHD_PORT with the key $T_DIR/stranger" "$T_ERR"
+
+t_exit 77 "an unknown host key: 77" "$KAHU" backup list --location unknown
+t_grep "... with its fingerprint as ssh shows it" "host key of \[127\.0\.0\.1\]:$SSHD_PORT is not known: .*ED25519 key ${FP//+/\\+}" "$T_ERR"
+t_grep "... and how to add it" "ssh-keyscan -p $SSHD_PORT -t ed25519 127\.0\.0\.1 >> $T_DIR/kh-unknown" "$T_ERR"
+t_exit 77 "no known_hosts file at all: 77" "$KAHU" backup list --location nofile
+t_grep "... saying the file does not exist" "no-such-known-hosts \(which does not exist\)" "$T_ERR"
+
+t_exit 77 "a changed host key: 77" "$KAHU" backup list --location changed
+t_grep "... says CHANGED, with the new fingerprint" "host key of \[127\.0\.0\.1\]:$SSHD_PORT has CHANGED: .*ED25519 key ${FP//+/\\+}" "$T_ERR"
+t_grep "... and how to replace the old key" "ssh-keygen -R '\[127\.0\.0\.1\]:$SSHD_PORT' -f $T_DIR/kh-changed" "$T_ERR"
+t_exit 77 "... a write is refused the same way" kahu_k backup create nope --include-namespaces shop --location changed
+[ ! -e "$REMOTE/backups/nope" ]; t_result $? "... and writes nothing"
+
+t_exit 75 "an unreachable server: 75 after the retries" "$KAHU" backup list --location down
+t_grep "... cannot connect, naming host and port" "cannot connect to 127\.0\.0\.1 port $DOWN_PORT" "$T_ERR"
+
+# ---- a key with a passphrase, read from a private file ----
+t_ok "a key with a passphrase from passphrase-file" "$KAHU" -vvv backup list --location locked
+cat "$T_OUT" "$T_ERR" >"$T_DIR/all"
+t_nogrep "... the passphrase is shown nowhere" "$PASSPHRASE" "$T_DIR/all"
+t_exit 77 "the wrong passphrase: 77" "$KAHU" -vvv backup list --location badpass
+t_grep "... auth refused, saying the passphrase may be wrong" "passphrase is wrong or missing" "$T_ERR"
+cat "$T_OUT" "$T_ERR" >"$T_DIR/all"
+t_nogrep "... and shows neither passphrase" "not the passphrase|$PASSPHRASE" "$T_DIR/all"
+t_exit 77 "no passphrase for a key that has one: 77" "$KAHU" backup list --location nopass
+chmod 640 "$T_DIR/pass"
+t_exit 77 "a passphrase-file readable by others is refused: 77" "$KAHU" backup list --location locked
+t_grep "... saying why" "permissions 0640 for passphrase-file '$T_DIR/pass' are too open" "$T_ERR"
+chmod 600 "$T_DIR/pass"
+chmod 644 "$T_DIR/locked"
+t_exit 77 "an identity-file readable by others is refused: 77" "$KAHU" backup list --location locked
+t_grep "... saying why" "permissions 0644 for identity-file '$T_DIR/locked' are too open" "$T_ERR"
+chmod 600 "$T_DIR/locked"
+
+# ---- a killed run leaves no visible partial object ----
+echo "hang-rename metadata.tar" >"$SSHD_DIR/fault"
+"$KAHU" --kubeconfig "$KC" backup create k1 --include-namespaces shop >"$T_DIR/k1.out" 2>"$T_DIR/k1.err" &
+pid=$!
+T_CLEANUP+=("kill -KILL $pid")
+# the server holds the rename of the uploaded archive: kahu is mid-commit
+timeout 60 bash -c "until [ -e '$SSHD_DIR/hung' ] || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done"
+[ -e "$SSHD_DIR/hung" ]; t_result $? "a backup stopped by the server at its archive's rename"
+kill -KILL $pid; wait $pid 2>/dev/null
+rm -f "$SSHD_DIR/fault" "$SSHD_DIR/hung"
+find "$REMOTE/backups" -name '.*.tmp.*' >"$T_DIR/temps"
+[ -s "$T_DIR/temps" ]; t_result $? "... killed: its upload is on the server under a temporary name"
+[ ! -e "$REMOTE/backups/k1/metadata.tar.zst.kenc" ] && [ ! -e "$REMOTE/backups/k1/backup.json" ]
+t_result $? "... and not under its name"
+t_ok "backup list does not show k1 as a backup" "$KAHU" backup list -o name
+t_nogrep "... (no k1)" "^backup/k1$" "$T_OUT"
+t_ok "the next prune" "$KAHU" backup prune
+[ -z "$(find "$REMOTE" -name '.*.tmp.*')" ]; t_result $? "... removes the temporary file"
+
+# ---- a full disk on the server ----
+echo disk-full >"$SSHD_DIR/fault"
+t_exit 74 "a full disk on the server: 74" kahu_k backup create full --include-namespaces shop
+t_grep "... no space left, naming the server" "no space left on the server" "$T_ERR"
+rm -f "$SSHD_DIR/fault"
+[ -z "$(find "$REMOTE" -name '.*.tmp.*')" ]; t_result $? "... and no temporary file stays"
+[ ! -e "$REMOTE/backups/full/backup.json" ]; t_result $? "... nor a manifest"
+
+sshd_stop
+t_done
