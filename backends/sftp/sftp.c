@@ -50,10 +50,13 @@
 #define SFTP_DEFAULT_PORT 22
 #define SFTP_CONNECT_TIMEOUT 30L       /* seconds */
 #define SFTP_STALL_TIME 60L            /* seconds without a byte: the server is stuck */
+/* An overall limit no real request reaches.  libcurl 7.88 runs SFTP's closing steps
+ * (the rename after an upload) in a loop that polls with the time left as its timeout:
+ * without a limit that is 0, and the wait for the server's answer spins a CPU. */
+#define SFTP_REQUEST_LIMIT (7L * 24 * 3600)
 #define SFTP_CANCEL_GRACE_MS 3000      /* see the top of the file */
 #define SFTP_LIST_DEPTH_MAX 64
 #define SFTP_PASSPHRASE_MAX 1024
-#define SFTP_COPY_CHUNK (64 * 1024)
 
 struct kahu_backend_handle {
 	const struct kahu_host *host;
@@ -76,6 +79,8 @@ struct kahu_backend_handle {
 	struct timespec last_move;  /* when bytes last moved (or the request began) */
 	curl_off_t last_bytes;
 	int stalled;              /* the progress callback gave up on a silent server */
+	int fresh;                /* the connection may be stuck: the next request opens
+				   * another */
 	unsigned int nput;
 };
 
@@ -397,8 +402,13 @@ static int sftp_prepare(struct kahu_backend_handle *h, const char *url)
 			curl_easy_setopt(c, CURLOPT_KEYPASSWD, h->passphrase);
 	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (h->fresh) {
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		h->fresh = 0;
+	}
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, SFTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, SFTP_REQUEST_LIMIT);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, SFTP_STALL_TIME);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -409,11 +419,30 @@ static int sftp_prepare(struct kahu_backend_handle *h, const char *url)
 	return KAHU_BACKEND_OK;
 }
 
+/* A request that ended without the server's answer (interrupted, timed out, the
+ * connection lost) leaves the connection unusable: the next one starts afresh. */
+static void sftp_note(struct kahu_backend_handle *h, CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SSH:
+		h->fresh = 1;
+		break;
+	default:
+		break;
+	}
+}
+
 /* Map a failed request to a code and a message about `what` (e.g. "reading x"). */
 static int sftp_fail(struct kahu_backend_handle *h, CURLcode cc, const char *what)
 {
 	const char *detail = h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc);
 	char where[600];
+	sftp_note(h, cc);
 	snprintf(where, sizeof where, "%s@%s port %ld", h->user, h->host_name, h->port);
 	switch (cc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -486,6 +515,7 @@ static int sftp_perform(struct kahu_backend_handle *h, const char *what)
 		return KAHU_BACKEND_OK;
 	return sftp_fail(h, cc, what);
 }
+
 
 /* Text collected from libcurl (a listing, quote command output), NUL-terminated. */
 struct sftp_buf {

@@ -150,6 +150,11 @@ T_CLEANUP+=("kill -KILL $pid")
 # the server holds the rename of the uploaded archive: kahu is mid-commit
 timeout 60 bash -c "until [ -e '$SSHD_DIR/hung' ] || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done"
 [ -e "$SSHD_DIR/hung" ]; t_result $? "a backup stopped by the server at its archive's rename"
+# CPU time (user + system, in clock ticks) kahu has used so far
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+c0=$(cpu_of $pid); sleep 2; c1=$(cpu_of $pid)
+echo "cpu ticks while waiting: $((c1 - c0))" >"$T_OUT"
+[ $((c1 - c0)) -lt 20 ]; t_result $? "... waiting for the server's answer costs no CPU"
 kill -KILL $pid; wait $pid 2>/dev/null
 rm -f "$SSHD_DIR/fault" "$SSHD_DIR/hung"
 find "$REMOTE/backups" -name '.*.tmp.*' >"$T_DIR/temps"
@@ -160,6 +165,23 @@ t_ok "backup list does not show k1 as a backup" "$KAHU" backup list -o name
 t_nogrep "... (no k1)" "^backup/k1$" "$T_OUT"
 t_ok "the next prune" "$KAHU" backup prune
 [ -z "$(find "$REMOTE" -name '.*.tmp.*')" ]; t_result $? "... removes the temporary file"
+
+# ---- Ctrl-C while the server does not answer ----
+echo "hang-rename metadata.tar" >"$SSHD_DIR/fault"
+"$KAHU" --kubeconfig "$KC" backup create c1 --include-namespaces shop >"$T_DIR/c1.out" 2>"$T_DIR/c1.err" &
+pid=$!
+T_CLEANUP+=("kill -KILL $pid")
+timeout 60 bash -c "until [ -e '$SSHD_DIR/hung' ] || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done"
+kill -INT $pid
+# a regression (a provider that never looks at the interrupt) must fail, not hang
+timeout 120 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done" || kill -KILL $pid
+wait $pid; rc=$?
+rm -f "$SSHD_DIR/fault" "$SSHD_DIR/hung"
+echo "exit $rc" >"$T_OUT"; cp "$T_DIR/c1.err" "$T_ERR"
+[ $rc -eq 130 ]; t_result $? "Ctrl-C while the server holds a rename: 130"
+t_grep "... saying it was interrupted" "interrupted" "$T_DIR/c1.err"
+[ -z "$(find "$REMOTE" -name '.*.tmp.*')" ]; t_result $? "... and the tidy-up removed the temporary upload"
+[ ! -e "$REMOTE/backups/c1/backup.json" ]; t_result $? "... and no manifest was written"
 
 # ---- a full disk on the server ----
 echo disk-full >"$SSHD_DIR/fault"
