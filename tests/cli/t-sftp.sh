@@ -5,8 +5,10 @@
 # with the real sftp client (and verified from that copy); refusals: a key the server
 # does not accept, an unknown host key and a changed one (with the fingerprint ssh
 # shows), a key file or passphrase file readable by others, an unreachable server; a
-# killed run leaves only temporary names, removed by the next prune; a full disk on
-# the server; a key with a passphrase read from a private file, never shown.
+# killed run leaves only temporary names, removed by the next prune; Ctrl-C while the
+# server does not answer; permission denied and a full disk on the server (injected
+# by the harness's SFTP fault proxy); a key with a passphrase read from a private
+# file, never shown; a known_hosts file with hashed names.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 . "$top_srcdir/tests/sftp/sshd.sh"
@@ -57,6 +59,7 @@ cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF
     $(loc locked "$P" "$T_DIR/locked" "$KH" ", \"passphrase-file\": \"$T_DIR/pass\""),
     $(loc badpass "$P" "$T_DIR/locked" "$KH" ", \"passphrase-file\": \"$T_DIR/badpass\""),
     $(loc nopass "$P" "$T_DIR/locked" "$KH"),
+    $(loc hashed "$P" "$K" "$T_DIR/kh-hashed"),
     "copy": { "provider": "fs", "config": { "path": "$T_DIR/copy" } } } }
 EOF
 chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
@@ -124,6 +127,11 @@ t_exit 77 "... a write is refused the same way" kahu_k backup create nope --incl
 t_exit 75 "an unreachable server: 75 after the retries" "$KAHU" backup list --location down
 t_grep "... cannot connect, naming host and port" "cannot connect to 127\.0\.0\.1 port $DOWN_PORT" "$T_ERR"
 
+cp "$SSHD_KNOWN_HOSTS" "$T_DIR/kh-hashed" && ssh-keygen -q -H -f "$T_DIR/kh-hashed" >/dev/null 2>&1
+rm -f "$T_DIR/kh-hashed.old"
+t_grep "(a known_hosts file with hashed host names)" "^\|1\|" "$T_DIR/kh-hashed"
+t_ok "a host key found under a hashed name is accepted" "$KAHU" backup list --location hashed
+
 # ---- a key with a passphrase, read from a private file ----
 t_ok "a key with a passphrase from passphrase-file" "$KAHU" -vvv backup list --location locked
 cat "$T_OUT" "$T_ERR" >"$T_DIR/all"
@@ -182,6 +190,12 @@ echo "exit $rc" >"$T_OUT"; cp "$T_DIR/c1.err" "$T_ERR"
 t_grep "... saying it was interrupted" "interrupted" "$T_DIR/c1.err"
 [ -z "$(find "$REMOTE" -name '.*.tmp.*')" ]; t_result $? "... and the tidy-up removed the temporary upload"
 [ ! -e "$REMOTE/backups/c1/backup.json" ]; t_result $? "... and no manifest was written"
+
+# ---- permission denied by the server ----
+echo deny-write >"$SSHD_DIR/fault"
+t_exit 77 "the server denies writing: 77" kahu_k backup create denied --include-namespaces shop
+t_grep "... permission denied, naming the object" "writing locks/.* on 127\.0\.0\.1: permission denied" "$T_ERR"
+rm -f "$SSHD_DIR/fault"
 
 # ---- a full disk on the server ----
 echo disk-full >"$SSHD_DIR/fault"

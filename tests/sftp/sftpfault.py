@@ -15,6 +15,7 @@ every packet, so a test switches faults while sshd runs):
   disk-full    a full disk as OpenSSH's sftp-server shows it: a WRITE is answered
                SSH_FX_FAILURE ("Failure": SFTP version 3 has no code for ENOSPC), and
                statvfs@openssh.com says no block is available.
+  deny-write   an OPEN for writing is answered SSH_FX_PERMISSION_DENIED (reads pass).
   (absent)     pass everything through.
 """
 import os
@@ -23,11 +24,14 @@ import subprocess
 import sys
 import threading
 
+FXP_OPEN = 3
 FXP_WRITE = 6
 FXP_RENAME = 18
 FXP_STATUS = 101
 FXP_EXTENDED = 200
 FXP_EXTENDED_REPLY = 201
+FX_PERMISSION_DENIED = 3
+FXF_WRITE = 0x02
 FX_FAILURE = 4
 
 
@@ -47,6 +51,19 @@ def rename_target(body):
     off = 9 + n
     m = struct.unpack(">I", body[off:off + 4])[0]
     return body[off + 4:off + 4 + m].decode("utf-8", "replace")
+
+
+def status(body, code, msg):
+    """A STATUS answer to the request `body`: its id, a code, a message."""
+    payload = (bytes([FXP_STATUS]) + body[1:5] + struct.pack(">I", code)
+               + struct.pack(">I", len(msg)) + msg + struct.pack(">I", 0))
+    return struct.pack(">I", len(payload)) + payload
+
+
+def open_flags(body):
+    """The pflags of an OPEN request (type, id, string filename, uint32 pflags, ...)."""
+    n = struct.unpack(">I", body[5:9])[0]
+    return struct.unpack(">I", body[9 + n:13 + n])[0]
 
 
 def extension(body):
@@ -103,10 +120,10 @@ def main():
                 pass
             os._exit(0)
         if kind == FXP_WRITE and f == "disk-full":
-            msg = b"Failure"
-            payload = (bytes([FXP_STATUS]) + body[1:5] + struct.pack(">I", FX_FAILURE)
-                       + struct.pack(">I", len(msg)) + msg + struct.pack(">I", 0))
-            answer(struct.pack(">I", len(payload)) + payload)
+            answer(status(body, FX_FAILURE, b"Failure"))
+            continue
+        if kind == FXP_OPEN and f == "deny-write" and open_flags(body) & FXF_WRITE:
+            answer(status(body, FX_PERMISSION_DENIED, b"Permission denied"))
             continue
         if kind == FXP_EXTENDED and f == "disk-full" and extension(body) == b"statvfs@openssh.com":
             # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
