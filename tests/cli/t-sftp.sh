@@ -107,6 +107,50 @@ t_ok "backup delete b1 --yes" "$KAHU" backup delete b1 --yes
 [ ! -s "$T_OUT" ]; t_result $? "... backup list is empty"
 [ -z "$(find "$REMOTE/backups" -type f 2>/dev/null)" ]; t_result $? "... no file left under backups/"
 
+# ---- the provider's operations, driven directly (tests/sftp/sftpdrv) ----
+MOD=$top_builddir/backends/sftp/.libs/kahu-sftp.so
+drv() { "$top_builddir/tests/sftp/sftpdrv" "$MOD" host=127.0.0.1 port="$SSHD_PORT" path="$T_DIR/direct" \
+	identity-file="$SSHD_KEY" known-hosts="$SSHD_KNOWN_HOSTS" -- "$@"; }
+KEY='d/it'"'"'s "quoted" & spaced.txt'
+printf '0123456789' >"$T_DIR/ten"
+printf 'other' >"$T_DIR/other"
+t_ok "put of a key with spaces and quotes" drv put "$KEY" <"$T_DIR/ten"
+t_ok "... get gives the bytes back" drv get "$KEY"
+cmp -s "$T_OUT" "$T_DIR/ten"; t_result $? "... all of them"
+t_ok "... a range" drv get "$KEY" 3 4
+[ "$(cat "$T_OUT")" = 3456 ]; t_result $? "... gives bytes 3 to 6"
+t_ok "... a range past the end" drv get "$KEY" 20 5
+[ ! -s "$T_OUT" ]; t_result $? "... gives nothing, and no error"
+t_ok "... stat" drv stat "$KEY"
+t_grep "... says 10 bytes" "^10 [1-9][0-9]+$" "$T_OUT"
+t_exit 6 "an exclusive put on an existing key: EEXISTS" drv put "$KEY" excl <"$T_DIR/other"
+t_grep "... saying so" "already exists" "$T_ERR"
+drv get "$KEY" >"$T_OUT" 2>/dev/null; cmp -s "$T_OUT" "$T_DIR/ten"; t_result $? "... the object is unchanged"
+t_ok "a plain put replaces it" drv put "$KEY" <"$T_DIR/other"
+drv get "$KEY" >"$T_OUT" 2>/dev/null; [ "$(cat "$T_OUT")" = other ]; t_result $? "... with the new bytes"
+for k in a/b a.txt a-c; do printf x | drv put "$k" 2>/dev/null; done
+t_ok "list" drv list ""
+printf '%s\n' "a-c 1" "a.txt 1" "a/b 1" "$KEY 5" >"$T_DIR/want"
+cmp -s "$T_OUT" "$T_DIR/want"
+t_result $? "... every key, in byte-wise order (a-c a.txt a/b d/…)"
+t_ok "list with a prefix" drv list "a/"
+[ "$(cat "$T_OUT")" = "a/b 1" ]; t_result $? "... only the keys under it"
+t_exit 1 "rm of a missing key: ENOTFOUND" drv rm nosuch/key
+t_ok "rm" drv rm a/b
+t_exit 1 "... then get: ENOTFOUND" drv get a/b
+sshd_sftp "put $T_DIR/ten $T_DIR/direct/d/.left.tmp.0123" >/dev/null 2>&1
+t_ok "a leftover temporary file is not listed" drv list ""
+t_nogrep "... (none)" "tmp" "$T_OUT"
+t_ok "cleanup" drv cleanup ""
+t_grep "... removes it" "^removed 1$" "$T_OUT"
+[ ! -e "$T_DIR/direct/d/.left.tmp.0123" ]; t_result $? "... from the server"
+t_ok "probe" drv probe
+[ -z "$(find "$T_DIR/direct" -name '.probe*')" ]; t_result $? "... leaves nothing behind"
+t_exit 7 "an unknown configuration key: ECONFIG" "$top_builddir/tests/sftp/sftpdrv" "$MOD" host=127.0.0.1 path=/x nosuch=1 -- probe
+"$top_builddir/tests/sftp/sftpdrv" "$MOD" host=127.0.0.1 path=relative -- probe >"$T_OUT" 2>"$T_ERR"
+[ $? -eq 7 ]; t_result $? "a relative path: ECONFIG"
+t_grep "... saying so" "path \"relative\" is not absolute" "$T_ERR"
+
 # ---- refusals ----
 t_exit 77 "a key the server does not accept: 77" "$KAHU" backup list --location wrongkey
 t_grep "... authentication refused, naming user, host and key file" \
