@@ -8,7 +8,7 @@
 # killed run leaves only temporary names, removed by the next prune; Ctrl-C while the
 # server does not answer; permission denied and a full disk on the server (injected
 # by the harness's SFTP fault proxy); a key with a passphrase read from a private
-# file, never shown; a known_hosts file with hashed names.
+# file, never shown; ssh-agent; a known_hosts file with hashed names.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 . "$top_srcdir/tests/sftp/sshd.sh"
@@ -60,6 +60,8 @@ cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF
     $(loc badpass "$P" "$T_DIR/locked" "$KH" ", \"passphrase-file\": \"$T_DIR/badpass\""),
     $(loc nopass "$P" "$T_DIR/locked" "$KH"),
     $(loc hashed "$P" "$K" "$T_DIR/kh-hashed"),
+    "agent": { "provider": "sftp", "config": { "host": "127.0.0.1", "port": $P, "path": "$REMOTE",
+               "use-agent": true, "known-hosts": "$KH" } },
     "copy": { "provider": "fs", "config": { "path": "$T_DIR/copy" } } } }
 EOF
 chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
@@ -193,6 +195,21 @@ chmod 644 "$T_DIR/locked"
 t_exit 77 "an identity-file readable by others is refused: 77" "$KAHU" backup list --location locked
 t_grep "... saying why" "permissions 0644 for identity-file '$T_DIR/locked' are too open" "$T_ERR"
 chmod 600 "$T_DIR/locked"
+
+# ---- ssh-agent ----
+if eval "$(ssh-agent -s -a "$T_DIR/agent.sock")" >/dev/null; then
+	T_CLEANUP+=("kill $SSH_AGENT_PID")
+	ssh-add -q "$T_DIR/stranger" 2>/dev/null
+	t_exit 77 "use-agent, the agent holding a key the server does not accept: 77" \
+		"$KAHU" backup list --location agent
+	t_grep "... authentication refused with the keys of ssh-agent" \
+		"authentication refused for $SSHD_USER@127\.0\.0\.1 port $SSHD_PORT with the keys of ssh-agent" "$T_ERR"
+	ssh-add -q "$SSHD_KEY" 2>/dev/null
+	t_ok "use-agent with the right key in the agent (no key file)" "$KAHU" backup list --location agent
+	kill "$SSH_AGENT_PID"; unset SSH_AUTH_SOCK SSH_AGENT_PID
+else
+	t_skip "ssh-agent" "ssh-agent does not start"
+fi
 
 # ---- a killed run leaves no visible partial object ----
 echo "hang-rename metadata.tar" >"$SSHD_DIR/fault"
