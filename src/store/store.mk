@@ -12,7 +12,7 @@ libkahu_store_a_SOURCES = \
 # The build tree's module directories, searched only by the kahu of this build tree.
 libkahu_store_a_CPPFLAGS = $(AM_CPPFLAGS) -DKAHU_BACKEND_STATIC \
 	-DKAHU_BUILD_DIR='"$(abs_top_builddir)"' \
-	-DKAHU_BUILD_MODULE_DIRS='"$(abs_top_builddir)/backends/fs/.libs:$(abs_top_builddir)/backends/s3/.libs"'
+	-DKAHU_BUILD_MODULE_DIRS='"$(abs_top_builddir)/backends/fs/.libs:$(abs_top_builddir)/backends/s3/.libs:$(abs_top_builddir)/backends/sftp/.libs"'
 
 kahuinclude_HEADERS += include/kahu/backend.h
 
