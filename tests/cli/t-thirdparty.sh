@@ -50,12 +50,6 @@ nm -D --defined-only "$PLUGIN" 2>/dev/null | awk '$2 ~ /^[TDBR]$/ {print $3}' | 
 printf 'kahu_backend_init\nkahu_plugin_init\n' | cmp -s - "$T_OUT"
 t_result $? "... exporting the two entry points and nothing else"
 
-# How kahu finds the plugin: its directory on KAHU_PLUGIN_PATH.  Once `kahu provider
-# register PATH` exists, this one line becomes:
-#   use_plugin() { "$KAHU" provider register "$PLUGIN" >/dev/null; }
-use_plugin() { export KAHU_PLUGIN_PATH=$STAGE$BACKENDDIR; }
-use_plugin
-
 LOC=$T_DIR/shard-loc
 mkdir -p "$XDG_CONFIG_HOME/kahu"
 cat >"$XDG_CONFIG_HOME/kahu/config.json" <<JSON
@@ -69,6 +63,13 @@ cat >"$XDG_CONFIG_HOME/kahu/config.json" <<JSON
     "unknown": { "provider": "shard", "config": { "path": "$T_DIR/x", "colour": "blue" } },
     "nopath": { "provider": "shard", "config": { "fsync": "no" } } } }
 JSON
+
+# kahu finds the plugin as an operator would make it known: `kahu provider register`
+# records its path in the configuration (after loading it once to check it).
+t_ok "kahu provider register of the installed kahu-shard.so" \
+	"$KAHU" provider register "$PLUGIN"
+t_ok "... kahu provider describe shard" "$KAHU" provider describe shard
+t_grep "... shows where it was loaded from" "$PLUGIN" "$T_OUT"
 chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
 
 t_ok "backup list through the plugin (an empty location)" "$KAHU" -vv backup list
