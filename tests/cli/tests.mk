@@ -28,6 +28,7 @@ CLI_TESTS += \
 	tests/cli/t-location.sh \
 	tests/cli/t-clusters.sh \
 	tests/cli/t-thirdparty.sh \
-	tests/cli/t-sftp.sh
+	tests/cli/t-sftp.sh \
+	tests/cli/t-multi-location.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py \
 	tests/cli/data/compat-81ea7f1
