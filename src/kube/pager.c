@@ -227,6 +227,11 @@ static int queue_put(struct lister *l, struct slot *item)
 	size_t bytes = item->len;
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop && (l->n == QUEUE_ITEMS || (l->n > 0 && l->bytes + bytes > QUEUE_BYTES))) {
+		/* The caller may be waiting for the items queued since the last piece's
+		 * flush: wake it before waiting for room, or both would wait for ever (a
+		 * large item and the next one ending in the same piece of the body). */
+		if (l->take_waiting)
+			pthread_cond_signal(&l->can_take);
 		l->put_waiting = 1;
 		pthread_cond_wait(&l->can_put, &l->lock);
 		l->put_waiting = 0;

@@ -1094,6 +1094,47 @@ START_TEST(test_pager_text)
 }
 END_TEST
 
+/* An item larger than the queue's byte bound followed, in the same piece of the body, by a
+ * small one: the reader must wake the caller (waiting for the large item) before it
+ * waits for room, or both wait for ever. */
+static int count_items(void *ud, const struct kube_item *it)
+{
+	(void)it;
+	(*(int *)ud)++;
+	return 0;
+}
+
+START_TEST(test_pager_large_then_small)
+{
+	struct kbuf body = KBUF_INIT;
+	kbuf_adds(&body, "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[");
+	for (int i = 0; i < 4; i++) {
+		kbuf_addf(&body, "%s{\"metadata\":{\"namespace\":\"n\",\"name\":\"big%d\"},\"data\":{\"k\":\"",
+			  i ? "," : "", i);
+		for (int k = 0; k < 600 * 1024 / 64; k++)
+			kbuf_adds(&body, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		kbuf_adds(&body, "\"}}");
+		for (int j = 0; j < 3; j++)
+			kbuf_addf(&body, ",{\"metadata\":{\"namespace\":\"n\",\"name\":\"small%d-%d\"}}", i, j);
+	}
+	kbuf_adds(&body, "]}");
+	char *answer = json_response(200, "OK", NULL, kbuf_str(&body));
+	struct server s = { 0 };
+	s.script[0] = answer;
+	s.nsteps = 1;
+	server_start(&s);
+	struct kube_client *c = client_for(s.port, 1);
+	int n = 0;
+	ck_assert_msg(kube_list_text(c, &configmaps, NULL, count_items, &n, NULL) == 0, "%s",
+		      kahu_error_last());
+	ck_assert_int_eq(n, 16);
+	kube_client_free(c);
+	server_stop(&s);
+	free(answer);
+	kbuf_free(&body);
+}
+END_TEST
+
 START_TEST(test_pager_repeated_continue)
 {
 	struct server s = { 0 };
@@ -1153,6 +1194,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_pager_bad_lists);
 	tcase_add_test(tc, test_pager_repeated_continue);
 	tcase_add_test(tc, test_pager_text);
+	tcase_add_test(tc, test_pager_large_then_small);
 	suite_add_tcase(s, tc);
 	return s;
 }
