@@ -195,8 +195,8 @@ if pat.search(text):
     text = pat.sub(lambda m: block, text)
 else:
     text = text.rstrip("\n") + "\n\n" + block + "\n"
-# backup, restore, memory, whichever ran first
-order = ["backup", "restore", "memory"]
+# backup, restore, memory, providers, whichever ran first
+order = ["backup", "restore", "memory", "providers"]
 parts = {}
 for n in order:
     m = re.search(re.escape("<!-- %s:begin -->" % n) + ".*?" + re.escape("<!-- %s:end -->" % n), text, re.S)
