@@ -268,6 +268,16 @@ static int fs_open(const struct kahu_host *host, const struct kahu_backend_kv *c
 	size_t n = strlen(h->root);
 	while (n > 1 && h->root[n - 1] == '/')
 		h->root[--n] = '\0';
+	/* A location that does not exist yet is made by the first write; one that is a
+	 * file (or lies below one) would list as empty and refuse every write later. */
+	struct stat st;
+	if ((stat(h->root, &st) == 0 && !S_ISDIR(st.st_mode)) ||
+	    (stat(h->root, &st) < 0 && errno == ENOTDIR)) {
+		snprintf(errbuf, errbuf_len, "path \"%s\" is not a directory", h->root);
+		free(h->root);
+		free(h);
+		return KAHU_BACKEND_ECONFIG;
+	}
 	h->host = host;
 	*out = h;
 	return KAHU_BACKEND_OK;

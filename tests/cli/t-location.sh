@@ -127,7 +127,7 @@ done
 : >"$T_DIR/afile"
 "$KAHU" location add fwrite --provider fs --set path="$T_DIR/afile/loc" >/dev/null 2>&1
 t_fail "location probe where the directory cannot be made" "$KAHU" location probe fwrite
-t_grep "... says the write step failed" "location fwrite: probe failed at step write \(writing probes/" "$T_ERR"
+t_grep "... says the open step failed: the path lies below a file" "location fwrite: probe failed at step open \(opening the location with provider fs\): fs: cannot open the location: path \"$T_DIR/afile/loc\" is not a directory" "$T_ERR"
 "$PYTHON" - "$CONF" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -155,5 +155,13 @@ t_exit 74 "location add when the file cannot be written (a file size limit of 0;
 t_grep "... says the write failed, naming the file" "error: cannot write $CONF\.tmp\.[A-Za-z0-9]+: File too large" "$T_OUT"
 cmp -s "$CONF" "$T_DIR/before.json"; t_result $? "... the old file is intact"
 [ "$(ls -A "$CONFDIR")" = config.json ]; t_result $? "... and no temporary file is left"
+
+# ---- an fs location whose path is a file lists nothing and writes nothing: refused ----
+printf 'not a directory\n' >"$T_DIR/afile"
+t_ok "location add f (fs) at a path that is a file" "$KAHU" location add f --provider fs --set path="$T_DIR/afile" --no-encryption
+t_exit 78 "backup list of it is refused (78), not an empty list" "$KAHU" backup list --location f
+t_grep "... naming the path" "path \"$T_DIR/afile\" is not a directory" "$T_ERR"
+"$KAHU" location add f2 --provider fs --set path="$T_DIR/afile/sub" --no-encryption >/dev/null 2>&1
+t_exit 78 "a path below a file is refused too (78)" "$KAHU" backup list --location f2
 
 t_done
