@@ -650,6 +650,11 @@ const char *kube_exec_protocol(const struct kube_exec *x)
 	return x->proto;
 }
 
+size_t kube_exec_ready(const struct kube_exec *x)
+{
+	return (x->spill.len - x->spill_pos) + x->piece_len;
+}
+
 unsigned long long kube_exec_stdout_bytes(const struct kube_exec *x)
 {
 	return x->stdout_bytes;

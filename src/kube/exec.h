@@ -75,6 +75,9 @@ int kube_exec_finish(struct kube_exec *x, int *exit_code);
 const char *kube_exec_stderr_tail(const struct kube_exec *x);
 /* "v5.channel.k8s.io" | "v4.channel.k8s.io" */
 const char *kube_exec_protocol(const struct kube_exec *x);
+/* stdout bytes already received and not yet read (kube_exec_read hands them over
+ * without waiting). */
+size_t kube_exec_ready(const struct kube_exec *x);
 /* stdout bytes received so far. */
 unsigned long long kube_exec_stdout_bytes(const struct kube_exec *x);
 /* stderr is also written to fd as it comes (best effort; -1: only the tail is kept). */
