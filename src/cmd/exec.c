@@ -76,6 +76,12 @@ static int run_internal_exec(struct kahu_ctx *ctx)
 	char *buf = NULL, *in = NULL;
 	int rc, code = 0;
 
+	/* --request-timeout, when given, is how long the stream may stay silent. */
+	long idle_s = 0;
+	if (inv_count(ctx->inv, OPT_REQUEST_TIMEOUT) &&
+	    (rc = inv_long(ctx->inv, OPT_REQUEST_TIMEOUT, 1, 86400, &idle_s)) < 0)
+		return rc;
+	o.idle_timeout_ms = (int)(idle_s * 1000);
 	if ((rc = kube_exec_open(ctx->kc, &o, &x)) < 0)
 		return rc;
 	kube_exec_set_stderr_fd(x, STDERR_FILENO);

@@ -8,7 +8,8 @@
 
 TOKEN=tok-$$-secret
 LOG=$T_DIR/requests.jsonl
-python3 "$top_srcdir/tests/cli/ws_exec_server.py" --log "$LOG" --token "$TOKEN" >"$T_DIR/server.out" 2>"$T_DIR/server.err" &
+PASSWORD=pw-$$-secret
+python3 "$top_srcdir/tests/cli/ws_exec_server.py" --log "$LOG" --token "$TOKEN" --basic "alice:$PASSWORD" >"$T_DIR/server.out" 2>"$T_DIR/server.err" &
 SRV=$!
 trap 'kill $SRV 2>/dev/null; t_cleanup' EXIT
 for _ in $(seq 1 200); do grep -q READY "$T_DIR/server.out" 2>/dev/null && break; sleep 0.05; done
@@ -22,9 +23,13 @@ clusters:
 users:
 - name: u
   user: {token: "$TOKEN"}
+- name: b
+  user: {username: alice, password: "$PASSWORD"}
 contexts:
 - name: ws
   context: {cluster: ws, user: u}
+- name: basic
+  context: {cluster: ws, user: b}
 current-context: ws
 EOK
 chmod 600 "$T_DIR/kubeconfig"
@@ -110,6 +115,29 @@ t_exit 65 "a masked frame from the server: DATAERR" "$KAHU" __exec ns1 masked --
 t_grep "... named" 'masked WebSocket frame from the server' "$T_ERR"
 t_exit 1 "a command that cannot start: its status's message" "$KAHU" __exec ns1 app -- /nonexistent/cmd
 t_grep "... named" 'the command in pod ns1/app failed: exec: ' "$T_ERR"
+t_ok "basic auth (a kubeconfig username and password) on the upgrade" \
+	"$KAHU" --context basic __exec ns1 app -- echo basic
+t_grep "... the command ran" '^basic$' "$T_OUT"
+last_request
+t_py "... sent as its Authorization header" '
+import base64
+assert d["headers"]["authorization"] == "Basic " + base64.b64encode(b"alice:'"$PASSWORD"'").decode(), d
+' "$T_DIR/req.json"
+t_nogrep "... the password is in no message" "$PASSWORD" "$T_ERR"
+
+t_exit 75 "--request-timeout: a stream silent for that long fails (TEMPFAIL)" \
+	"$KAHU" --request-timeout 1 __exec ns1 app -- sleep 30
+t_grep "... named" 'exec stream idle: nothing from pod ns1/app for 1000 ms' "$T_ERR"
+
+# Ctrl-C while the command runs: the wait ends at once, exit 130.
+"$KAHU" __exec ns1 app -- sh -c 'echo started; exec sleep 60' >"$T_DIR/int.out" 2>"$T_DIR/int.err" &
+pid=$!
+for _ in $(seq 1 400); do grep -q started "$T_DIR/int.out" && break; sleep 0.05; done
+kill -INT $pid
+wait $pid
+t_result $([ $? -eq 130 ]; echo $?) "SIGINT during a command: INTERRUPTED (130)"
+t_grep "... interrupted" 'interrupted' "$T_DIR/int.err"
+
 t_exit 64 "no command: usage" "$KAHU" __exec ns1 app
 t_nogrep "__exec is not in the help" '__exec' <("$KAHU" --help)
 

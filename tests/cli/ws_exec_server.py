@@ -157,7 +157,8 @@ class Handler(socketserver.BaseRequestHandler):
         parts = u.path.split("/")
         # /api/v1/namespaces/NS/pods/POD/exec
         ns, pod = parts[4], parts[6]
-        if hdrs.get("authorization") != "Bearer " + self.server.token or pod == "unauth":
+        basic = "Basic " + base64.b64encode(self.server.basic.encode()).decode()
+        if hdrs.get("authorization") not in ("Bearer " + self.server.token, basic) or pod == "unauth":
             return self.http_error(401, "Unauthorized", "Unauthorized", "Unauthorized")
         if pod == "forbidden":
             return self.http_error(403, "Forbidden", "Forbidden",
@@ -282,10 +283,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
     ap.add_argument("--token", required=True)
+    ap.add_argument("--basic", required=True, help="USER:PASSWORD accepted as basic auth")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.log = a.log
     srv.token = a.token
+    srv.basic = a.basic
     print("READY http://127.0.0.1:%d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 
