@@ -54,10 +54,14 @@ static int copy_stdin(struct kube_exec *x, char *in, char *out)
 					      strerror(errno));
 		if (n == 0)
 			return kube_exec_close_stdin(x);
-		if ((rc = kube_exec_write(x, in, (size_t)n)) < 0)
-			return rc;
-		if ((rc = drain_ready(x, out)) < 0)
-			return rc;
+		for (size_t off = 0; off < (size_t)n;) {
+			size_t w;
+			if ((rc = kube_exec_write_some(x, in + off, (size_t)n - off, &w)) < 0)
+				return rc;
+			off += w;
+			if ((rc = drain_ready(x, out)) < 0)
+				return rc;
+		}
 	}
 }
 

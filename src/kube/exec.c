@@ -194,6 +194,13 @@ static int wait_sock(struct kube_exec *x, short events, short *revents)
 
 /* Receives up to len bytes: 0 with *got (0: the server closed the connection); 1 when
  * the connection failed (*why says how; no message set); or the wait's error. */
+static int flush_out(struct kube_exec *x, bool block);
+
+static bool out_pending(const struct kube_exec *x)
+{
+	return x->out_pos < x->out.len;
+}
+
 static int net_recv(struct kube_exec *x, void *buf, size_t len, size_t *got, const char **why)
 {
 	for (;;) {
@@ -207,9 +214,13 @@ static int net_recv(struct kube_exec *x, void *buf, size_t len, size_t *got, con
 			*why = x->conn.errbuf[0] ? x->conn.errbuf : curl_easy_strerror(cc);
 			return 1;
 		}
+		/* Frames queued to send (stdin, its close, a pong) go on while waiting: the
+		 * command may need them before it writes again. */
 		short rev;
-		int rc = wait_sock(x, POLLIN, &rev);
+		int rc = wait_sock(x, out_pending(x) ? POLLIN | POLLOUT : POLLIN, &rev);
 		if (rc < 0)
+			return rc;
+		if ((rev & POLLOUT) && (rc = flush_out(x, false)) < 0)
 			return rc;
 	}
 }
@@ -396,8 +407,8 @@ static int pump(struct kube_exec *x)
 	int rc;
 	if ((rc = decode_buffered(x)) < 0)
 		return rc;
-	if (x->rpos < x->rlen || x->ended)
-		return 0; /* a stdout piece waits for the caller */
+	if (x->rpos < x->rlen || x->piece_len || x->ended)
+		return 0; /* a stdout piece in the buffer waits for the caller */
 	x->rpos = x->rlen = 0;
 	size_t n = 0;
 	CURLcode cc = curl_easy_recv(x->conn.h, x->rbuf, RBUF, &n);
@@ -546,6 +557,47 @@ int kube_exec_write(struct kube_exec *x, const void *buf, size_t len)
 	return 0;
 }
 
+int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_t *written)
+{
+	const uint8_t *p = buf;
+	static const uint8_t ch0 = CH_STDIN;
+	int rc;
+
+	*written = 0;
+	if (x->failed)
+		return kahu_error_restore(&x->err);
+	if (!x->want_stdin || x->stdin_closed)
+		return kahu_error_set(KAHU_EINTERNAL, "exec in %s: stdin is %s", x->what,
+				      x->want_stdin ? "closed" : "not open");
+	for (;;) {
+		if (x->ended) {
+			*written = len; /* the command has ended: the rest is dropped */
+			return 0;
+		}
+		if ((rc = flush_out(x, false)) < 0)
+			return rc;
+		/* Queue more while the socket takes it all. */
+		while (*written < len && !out_pending(x)) {
+			size_t n = len - *written < IN_FRAME_MAX ? len - *written : IN_FRAME_MAX;
+			out_frame(x, WS_OP_BINARY, &ch0, 1, p + *written, n);
+			*written += n;
+			if ((rc = flush_out(x, false)) < 0)
+				return rc;
+		}
+		if (*written || kube_exec_ready(x))
+			return 0;
+		/* Nothing went: wait for room, taking in what comes meanwhile (a stdout
+		 * piece ends the call, so that the caller reads it). */
+		if ((rc = pump(x)) < 0)
+			return rc;
+		if (kube_exec_ready(x) || rc > 0)
+			continue;
+		short rev;
+		if ((rc = wait_sock(x, x->ended ? POLLOUT : POLLOUT | POLLIN, &rev)) < 0)
+			return rc;
+	}
+}
+
 bool kube_exec_can_half_close(const struct kube_exec *x)
 {
 	return x->v5;
@@ -560,16 +612,9 @@ int kube_exec_close_stdin(struct kube_exec *x)
 		return 0;
 	}
 	static const uint8_t close0[2] = { CH_CLOSE, CH_STDIN };
-	if (x->piece_len) {
-		kbuf_add(&x->spill, x->piece, x->piece_len);
-		x->piece_len = 0;
-	}
 	x->stdin_closed = true;
 	out_frame(x, WS_OP_BINARY, NULL, 0, close0, sizeof close0);
-	x->writing = true;
-	int rc = flush_out(x, true);
-	x->writing = false;
-	return rc;
+	return flush_out(x, false); /* what is left goes on while reading */
 }
 
 /* The exit code from the Status: 0 or an error with the message set. */
@@ -833,15 +878,20 @@ static int refused(struct kube_exec *x, const struct kube_exec_opts *o, long sta
 				    "namespace %s%s%s", x->what, o->pod, o->namespace_, sep, sm);
 		break;
 	case 400:
-		if (strstr(sm, "not found") || strstr(sm, "not valid") || strstr(sm, "no container"))
+		if (strstr(sm, "is not valid for pod"))
 			rc = kahu_error_set(KAHU_ENOTFOUND, "exec in %s: 400 Bad Request: "
 					    "container %s not found%s%s", x->what,
 					    o->container ? o->container : "(default)", sep, sm);
-		else if (strstr(sm, "not running") || strstr(sm, "waiting") ||
-			 strstr(sm, "host assigned") || strstr(sm, "pending") ||
-			 strstr(sm, "Pending"))
-			rc = kahu_error_set(KAHU_ETEMP, "exec in %s: 400 Bad Request: the pod is "
-					    "not running%s%s", x->what, sep, sm);
+		else if (strstr(sm, "must be specified"))
+			rc = kahu_error_set(KAHU_EUSAGE, "exec in %s: 400 Bad Request: the pod has "
+					    "several containers, name one%s%s", x->what, sep, sm);
+		else if (strstr(sm, "container not found") || strstr(sm, "not running") ||
+			 strstr(sm, "waiting to start") || strstr(sm, "host assigned"))
+			rc = kahu_error_set(KAHU_ETEMP, "exec in %s: 400 Bad Request: the container "
+					    "is not running%s%s", x->what, sep, sm);
+		else if (strstr(sm, "completed pod"))
+			rc = kahu_error_set(KAHU_EFAIL, "exec in %s: 400 Bad Request: the pod has "
+					    "completed%s%s", x->what, sep, sm);
 		else
 			rc = kahu_error_set(KAHU_EPROTO, "exec in %s: 400 Bad Request%s%s",
 					    x->what, sep, sm);

@@ -25,8 +25,9 @@
  * Errors are 0 or a negative kahu_err with the message set (err.h):
  *   open:   the connection's (KAHU_EUNREACHABLE, KAHU_ETLS, KAHU_EINTR); 401 KAHU_EAUTH;
  *           403 KAHU_EFORBIDDEN naming the missing pods/exec (create) permission in the
- *           namespace; 404 KAHU_ENOTFOUND naming the pod; 400 naming a container not
- *           found (KAHU_ENOTFOUND) or a pod not running yet (KAHU_ETEMP); a server that
+ *           namespace; 404 KAHU_ENOTFOUND naming the pod; 400: a container not found
+ *           (KAHU_ENOTFOUND), not running yet (KAHU_ETEMP), none named in a pod of several
+ *           (KAHU_EUSAGE), a completed pod (KAHU_EFAIL), with the server's message; a server that
  *           speaks neither subprotocol, a bad handshake: KAHU_EPROTO;
  *   later:  "exec stream broken after N bytes" (KAHU_EIO) when the connection ends or
  *           resets before the Status came: the caller may run the command again;
@@ -56,16 +57,21 @@ struct kube_exec_opts {
 };
 
 /* stdout that arrives while kube_exec_write waits to send is kept, up to this much;
- * beyond it the write fails (a caller with much to write and much to read alternates
- * between kube_exec_write and kube_exec_read). */
-#define KUBE_EXEC_SPILL_MAX (16u << 20)
+ * beyond it the write fails: a caller with much to write and much to read uses
+ * kube_exec_write_some and reads what is ready between its calls. */
+#define KUBE_EXEC_SPILL_MAX (64u << 20)
 
 int kube_exec_open(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec **out);
 /* stdout: *got == 0 once stdout ended (the server closed the stream after the Status). */
 int kube_exec_read(struct kube_exec *x, void *buf, size_t len, size_t *got);
 /* stdin (drains incoming frames as needed: never deadlocks). */
 int kube_exec_write(struct kube_exec *x, const void *buf, size_t len);
-/* v5: close channel 0; v4: nothing to send (returns 0, kube_exec_can_half_close() false). */
+/* stdin, as much as goes without waiting for the caller to read: *written (> 0 unless
+ * stdout is ready to be read, kube_exec_ready) bytes were taken; the caller reads what
+ * is ready, then goes on.  Memory stays bounded whatever the command writes back.
+ * Frames queued but not yet sent go on during the following reads. */
+int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_t *written);
+/* v5: close channel 0 (the frame goes on during the following reads); v4: nothing to send (returns 0, kube_exec_can_half_close() false). */
 int kube_exec_close_stdin(struct kube_exec *x);
 bool kube_exec_can_half_close(const struct kube_exec *x);
 /* Reads to the end (stdout left unread is dropped); the exit code from the channel-3
