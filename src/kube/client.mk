@@ -57,3 +57,9 @@ tests_unit_check_ws_LDADD = $(KUBECLIENT_TEST_LIBS)
 
 # The WebSocket frame decoder's libFuzzer target and seeds.
 EXTRA_DIST += tests/fuzz/fuzz_ws.c tests/fuzz/corpus/ws
+
+check_PROGRAMS += tests/unit/check_exec
+UNIT_TESTS += tests/unit/check_exec
+tests_unit_check_exec_SOURCES = tests/unit/check_exec.c tests/unit/check_main.h
+tests_unit_check_exec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_exec_LDADD = $(KUBECLIENT_TEST_LIBS)

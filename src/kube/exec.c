@@ -257,9 +257,10 @@ static int flush_out(struct kube_exec *x, bool block)
 			continue;
 		}
 		if (cc != CURLE_AGAIN) {
-			if (x->status_done) {
-				/* The command has ended and the server went away: what it did
-				 * not read is dropped. */
+			if (x->status_done || x->ended) {
+				/* The command has ended or the server closed: what it did not
+				 * read (or the reply to its close) is dropped; a stream that
+				 * ended without a status is reported as broken by the reads. */
 				x->out_pos = x->out.len;
 				x->ended = true;
 				break;
