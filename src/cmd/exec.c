@@ -40,7 +40,7 @@ static int drain_ready(struct kube_exec *x, char *buf)
 	return 0;
 }
 
-static int copy_stdin(struct kube_exec *x, char *in, char *out)
+static int copy_stdin(struct kube_exec *x, char *in, char *out, bool write_all)
 {
 	int rc;
 	for (;;) {
@@ -54,6 +54,13 @@ static int copy_stdin(struct kube_exec *x, char *in, char *out)
 					      strerror(errno));
 		if (n == 0)
 			return kube_exec_close_stdin(x);
+		if (write_all) {
+			/* The whole chunk, stdout kept meanwhile (what a restore does). */
+			if ((rc = kube_exec_write(x, in, (size_t)n)) < 0 ||
+			    (rc = drain_ready(x, out)) < 0)
+				return rc;
+			continue;
+		}
 		for (size_t off = 0; off < (size_t)n;) {
 			size_t w;
 			if ((rc = kube_exec_write_some(x, in + off, (size_t)n - off, &w)) < 0)
@@ -95,7 +102,7 @@ static int run_internal_exec(struct kahu_ctx *ctx)
 		rc = kahu_error_set(KAHU_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (o.stdin_ && (rc = copy_stdin(x, in, buf)) < 0)
+	if (o.stdin_ && (rc = copy_stdin(x, in, buf, inv_count(ctx->inv, OPT_EXEC_WRITE_ALL) > 0)) < 0)
 		goto out;
 	for (;;) {
 		size_t got;
@@ -121,6 +128,7 @@ static const struct kahu_opt exec_opts[] = {
 	OPTION(EXEC_CONTAINER, 'c', "NAME", "the container (default: the pod's default)", NULL, OPTF_HIDDEN, NULL),
 	OPTION(EXEC_STDIN, 'i', NULL, "pass standard input to the command", NULL, OPTF_HIDDEN, NULL),
 	OPTION(EXEC_V4, 0, NULL, "offer v4.channel.k8s.io only", NULL, OPTF_HIDDEN, NULL),
+	OPTION(EXEC_WRITE_ALL, 0, NULL, "send each chunk of stdin whole, keeping stdout meanwhile", NULL, OPTF_HIDDEN, NULL),
 	OPT_END,
 };
 

@@ -18,10 +18,13 @@
  * copied once, by the kernel or the TLS library.  stderr keeps a 4 KiB tail (and goes
  * to a descriptor when one is set), channel 3 gathers the Status (at most STATUS_MAX).
  *
- * Sending: whole frames are appended to an output buffer and sent from it; a ping's
- * pong and the reply to a close go after the frames already there, never inside one.
- * While a write waits for the socket, what arrives is decoded (pings answered, stdout
- * kept in the spill buffer, bounded), so neither side can block the other for ever. */
+ * Sending: whole frames are appended to an output buffer and sent from it as the
+ * socket takes them, never waiting for the socket alone: a ping's pong and the reply
+ * to a close go after the frames already there, never inside one.  A write that cannot
+ * send takes in what arrives (pings answered) and returns once stdout is ready for the
+ * caller (kube_exec_write_some), or keeps that stdout for later reads, bounded
+ * (kube_exec_write); frames still queued go on while the caller reads.  So neither
+ * side can block the other for ever. */
 #include "kube/exec.h"
 
 #include <errno.h>
@@ -78,9 +81,8 @@ struct kube_exec {
 
 	const uint8_t *piece;       /* stdout ready for the caller (in rbuf) */
 	size_t piece_len;
-	struct kbuf spill;          /* stdout that came while writing */
+	struct kbuf spill;          /* stdout that came during kube_exec_write */
 	size_t spill_pos;
-	bool writing;
 
 	struct kbuf status;
 	bool status_done;
@@ -194,7 +196,7 @@ static int wait_sock(struct kube_exec *x, short events, short *revents)
 
 /* Receives up to len bytes: 0 with *got (0: the server closed the connection); 1 when
  * the connection failed (*why says how; no message set); or the wait's error. */
-static int flush_out(struct kube_exec *x, bool block);
+static int flush_out(struct kube_exec *x);
 
 static bool out_pending(const struct kube_exec *x)
 {
@@ -220,7 +222,7 @@ static int net_recv(struct kube_exec *x, void *buf, size_t len, size_t *got, con
 		int rc = wait_sock(x, out_pending(x) ? POLLIN | POLLOUT : POLLIN, &rev);
 		if (rc < 0)
 			return rc;
-		if ((rev & POLLOUT) && (rc = flush_out(x, false)) < 0)
+		if ((rev & POLLOUT) && (rc = flush_out(x)) < 0)
 			return rc;
 	}
 }
@@ -242,13 +244,10 @@ static void out_frame(struct kube_exec *x, enum ws_opcode op, const uint8_t *pre
 	x->out.data[x->out.len] = '\0';
 }
 
-static int pump(struct kube_exec *x);
-
-/* Sends what is queued.  block: until all is sent, taking in what arrives meanwhile;
- * otherwise as much as the socket takes now. */
-static int flush_out(struct kube_exec *x, bool block)
+/* Sends as much of what is queued as the socket takes now. */
+static int flush_out(struct kube_exec *x)
 {
-	while (x->out_pos < x->out.len) {
+	while (out_pending(x)) {
 		size_t n = 0;
 		CURLcode cc = curl_easy_send(x->conn.h, x->out.data + x->out_pos,
 					     x->out.len - x->out_pos, &n);
@@ -256,31 +255,17 @@ static int flush_out(struct kube_exec *x, bool block)
 			x->out_pos += n;
 			continue;
 		}
-		if (cc != CURLE_AGAIN) {
-			if (x->status_done || x->ended) {
-				/* The command has ended or the server closed: what it did not
-				 * read (or the reply to its close) is dropped; a stream that
-				 * ended without a status is reported as broken by the reads. */
-				x->out_pos = x->out.len;
-				x->ended = true;
-				break;
-			}
-			return broken(x, x->conn.errbuf[0] ? x->conn.errbuf : curl_easy_strerror(cc));
-		}
-		if (!block)
+		if (cc == CURLE_AGAIN)
 			return 0;
-		/* Before waiting, take in what the TLS layer may already hold. */
-		bool saved = x->writing;
-		x->writing = true;
-		int rc = x->ended ? 0 : pump(x);
-		x->writing = saved;
-		if (rc < 0)
-			return rc;
-		if (rc > 0)
-			continue; /* something came in: try to send again */
-		short rev;
-		if ((rc = wait_sock(x, x->ended ? POLLOUT : POLLOUT | POLLIN, &rev)) < 0)
-			return rc;
+		if (x->status_done || x->ended) {
+			/* The command has ended or the server closed: what it did not read
+			 * (or the reply to its close) is dropped; a stream that ended without
+			 * a status is reported as broken by the reads. */
+			x->out_pos = x->out.len;
+			x->ended = true;
+			break;
+		}
+		return broken(x, x->conn.errbuf[0] ? x->conn.errbuf : curl_easy_strerror(cc));
 	}
 	kbuf_reset(&x->out);
 	x->out_pos = 0;
@@ -297,18 +282,8 @@ static int on_payload(struct kube_exec *x, const uint8_t *p, size_t n)
 	switch (x->chan) {
 	case CH_STDOUT:
 		x->stdout_bytes += n;
-		if (x->writing) {
-			if (x->spill.len - x->spill_pos + n > KUBE_EXEC_SPILL_MAX) {
-				kahu_error_set(KAHU_EIO, "more than %u MiB of output from %s came "
-					       "while its input was written and was not read",
-					       KUBE_EXEC_SPILL_MAX >> 20, x->what);
-				return fail(x, KAHU_EIO);
-			}
-			kbuf_add(&x->spill, p, n);
-		} else {
-			x->piece = p;
-			x->piece_len = n;
-		}
+		x->piece = p;
+		x->piece_len = n;
 		return 0;
 	case CH_STDERR:
 		tail_add(x, p, n);
@@ -380,7 +355,7 @@ static int decode_buffered(struct kube_exec *x)
 		}
 		case WS_EV_PING:
 			out_frame(x, WS_OP_PONG, NULL, 0, ev.data, ev.len);
-			if ((rc = flush_out(x, false)) < 0)
+			if ((rc = flush_out(x)) < 0)
 				return rc;
 			break;
 		case WS_EV_PONG:
@@ -393,7 +368,7 @@ static int decode_buffered(struct kube_exec *x)
 					  ev.close_code, (int)ev.reason_len, (const char *)ev.reason);
 			out_frame(x, WS_OP_CLOSE, NULL, 0, code,
 				  ev.close_code == WS_CLOSE_NO_STATUS ? 0 : 2);
-			flush_out(x, false); /* best effort: the server may be gone */
+			flush_out(x); /* best effort: the server may be gone */
 			break;
 		}
 		}
@@ -523,41 +498,6 @@ int kube_exec_read(struct kube_exec *x, void *buf, size_t len, size_t *got)
 	}
 }
 
-int kube_exec_write(struct kube_exec *x, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	static const uint8_t ch0 = CH_STDIN;
-	int rc;
-
-	if (x->failed)
-		return kahu_error_restore(&x->err);
-	if (!x->want_stdin || x->stdin_closed)
-		return kahu_error_set(KAHU_EINTERNAL, "exec in %s: stdin is %s", x->what,
-				      x->want_stdin ? "closed" : "not open");
-	/* A stdout piece not yet read moves to the spill buffer: the receive buffer may
-	 * be refilled while writing. */
-	if (x->piece_len) {
-		kbuf_add(&x->spill, x->piece, x->piece_len);
-		x->piece_len = 0;
-	}
-	while (len) {
-		if (x->ended)
-			return 0; /* the command has ended: what it did not read is dropped */
-		size_t n = len < IN_FRAME_MAX ? len : IN_FRAME_MAX;
-		out_frame(x, WS_OP_BINARY, &ch0, 1, p, n);
-		p += n;
-		len -= n;
-		if (x->out.len - x->out_pos >= OUT_BATCH || !len) {
-			x->writing = true;
-			rc = flush_out(x, true);
-			x->writing = false;
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_t *written)
 {
 	const uint8_t *p = buf;
@@ -575,28 +515,53 @@ int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_
 			*written = len; /* the command has ended: the rest is dropped */
 			return 0;
 		}
-		if ((rc = flush_out(x, false)) < 0)
+		if ((rc = flush_out(x)) < 0)
 			return rc;
 		/* Queue more while the socket takes it all. */
 		while (*written < len && !out_pending(x)) {
 			size_t n = len - *written < IN_FRAME_MAX ? len - *written : IN_FRAME_MAX;
 			out_frame(x, WS_OP_BINARY, &ch0, 1, p + *written, n);
 			*written += n;
-			if ((rc = flush_out(x, false)) < 0)
+			if ((rc = flush_out(x)) < 0)
 				return rc;
 		}
-		if (*written || kube_exec_ready(x))
+		if (*written || x->piece_len)
 			return 0;
 		/* Nothing went: wait for room, taking in what comes meanwhile (a stdout
 		 * piece ends the call, so that the caller reads it). */
 		if ((rc = pump(x)) < 0)
 			return rc;
-		if (kube_exec_ready(x) || rc > 0)
+		if (x->piece_len || rc > 0)
 			continue;
 		short rev;
 		if ((rc = wait_sock(x, x->ended ? POLLOUT : POLLOUT | POLLIN, &rev)) < 0)
 			return rc;
 	}
+}
+
+int kube_exec_write(struct kube_exec *x, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		size_t w;
+		int rc = kube_exec_write_some(x, p, len, &w);
+		if (rc < 0)
+			return rc;
+		p += w;
+		len -= w;
+		/* stdout that came meanwhile is kept for the reads, bounded. */
+		if (x->piece_len) {
+			if (x->spill.len - x->spill_pos + x->piece_len > KUBE_EXEC_SPILL_MAX) {
+				kahu_error_set(KAHU_EIO, "more than %u MiB of output from %s came "
+					       "while its input was written and was not read",
+					       KUBE_EXEC_SPILL_MAX >> 20, x->what);
+				return fail(x, KAHU_EIO);
+			}
+			kbuf_add(&x->spill, x->piece, x->piece_len);
+			x->piece_len = 0;
+		}
+	}
+	return 0;
 }
 
 bool kube_exec_can_half_close(const struct kube_exec *x)
@@ -615,7 +580,7 @@ int kube_exec_close_stdin(struct kube_exec *x)
 	static const uint8_t close0[2] = { CH_CLOSE, CH_STDIN };
 	x->stdin_closed = true;
 	out_frame(x, WS_OP_BINARY, NULL, 0, close0, sizeof close0);
-	return flush_out(x, false); /* what is left goes on while reading */
+	return flush_out(x); /* what is left goes on while reading */
 }
 
 /* The exit code from the Status: 0 or an error with the message set. */

@@ -79,6 +79,9 @@ t_py "... with stdin=true" 'assert d["query"]["stdin"] == ["true"], d' "$T_DIR/r
 t_ok "24 MiB both ways at once (cat)" \
 	sh -c '"$0" __exec -i ns1 app -- cat <"$1" | sha256sum >"$2"' "$KAHU" "$T_DIR/data" "$T_DIR/sum"
 t_grep "... arrives intact" "^$want " "$T_DIR/sum"
+t_ok "... with --write-all (kube_exec_write: each chunk whole, stdout kept meanwhile)" \
+	sh -c '"$0" __exec -i --write-all ns1 app -- cat <"$1" | sha256sum >"$2"' "$KAHU" "$T_DIR/data" "$T_DIR/sum"
+t_grep "... arrives intact" "^$want " "$T_DIR/sum"
 t_exit 0 "empty stdin, empty stdout" sh -c '"$0" __exec -i ns1 app -- cat </dev/null' "$KAHU"
 t_ok "... nothing on stdout" test ! -s "$T_OUT"
 

@@ -99,6 +99,9 @@ t_ok "the file is removed" "$KAHU" __exec -c app default app -- rm /data/big
 t_ok "200 MiB both ways at once (cat)" \
 	sh -c '"$0" __exec -i -c app default app -- cat <"$1" | sha256sum >"$2"' "$KAHU" "$T_DIR/big" "$T_DIR/sum.kahu"
 t_grep "... intact" "^$want " "$T_DIR/sum.kahu"
+t_ok "... with --write-all (kube_exec_write: each chunk whole, stdout kept meanwhile)" \
+	sh -c '"$0" __exec -i --write-all -c app default app -- cat <"$1" | sha256sum >"$2"' "$KAHU" "$T_DIR/big" "$T_DIR/sum.kahu"
+t_grep "... intact" "^$want " "$T_DIR/sum.kahu"
 t_ok "... kubectl exec -i the same" \
 	sh -c '"$0" exec -i -c app app -- cat <"$1" | sha256sum >"$2"' "$KUBECTL" "$T_DIR/big" "$T_DIR/sum.kubectl"
 t_grep "... intact too" "^$want " "$T_DIR/sum.kubectl"
