@@ -56,6 +56,7 @@
 #define IN_FRAME_MAX (32u * 1024)   /* stdin bytes per frame */
 #define OUT_BATCH (256u * 1024)     /* frames gathered before they are sent */
 #define MAX_MESSAGE (1ull << 32)    /* the longest message accepted from the server */
+#define HANDSHAKE_IDLE_MS 60000     /* the upgrade's answer, when no idle timeout is set */
 
 #define PROTO_V5 "v5.channel.k8s.io"
 #define PROTO_V4 "v4.channel.k8s.io"
@@ -363,9 +364,16 @@ static int decode_buffered(struct kube_exec *x)
 		case WS_EV_CLOSE: {
 			uint8_t code[2] = { (uint8_t)(ev.close_code >> 8), (uint8_t)ev.close_code };
 			x->ended = true;
-			if (!x->status_done && ev.close_code != WS_CLOSE_NORMAL)
-				log_debug("exec stream from %s closed with code %u: %.*s", x->what,
-					  ev.close_code, (int)ev.reason_len, (const char *)ev.reason);
+			if (!x->status_done && ev.close_code != WS_CLOSE_NORMAL) {
+				struct kbuf r = KBUF_INIT;
+				kbuf_add(&r, ev.reason, ev.reason_len);
+				struct kbuf pr = KBUF_INIT;
+				kbuf_add_printable(&pr, kbuf_str(&r), 0);
+				log_debug("exec stream from %s closed with code %u: %s", x->what,
+					  ev.close_code, kbuf_str(&pr));
+				kbuf_free(&r);
+				kbuf_free(&pr);
+			}
 			out_frame(x, WS_OP_CLOSE, NULL, 0, code,
 				  ev.close_code == WS_CLOSE_NO_STATUS ? 0 : 2);
 			flush_out(x); /* best effort: the server may be gone */
@@ -1046,6 +1054,7 @@ int kube_exec_open(struct kube_client *c, const struct kube_exec_opts *o, struct
 	free(q);
 
 	int rc;
+	x->idle_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms : HANDSHAKE_IDLE_MS;
 	for (int attempt = 0;; attempt++) {
 		rc = handshake(x, o, path);
 		if (rc != 401 || attempt > 0)
@@ -1061,6 +1070,7 @@ int kube_exec_open(struct kube_client *c, const struct kube_exec_opts *o, struct
 		return rc;
 	}
 	x->failed = false;
+	x->idle_ms = o->idle_timeout_ms;
 	/* Bytes after the answer's head are frames already: keep them at the buffer's start. */
 	memmove(x->rbuf, x->rbuf + x->rpos, x->rlen - x->rpos);
 	x->rlen -= x->rpos;

@@ -132,6 +132,9 @@ t_exit 75 "--request-timeout: a stream silent for that long fails (TEMPFAIL)" \
 	"$KAHU" --request-timeout 1 __exec ns1 app -- sleep 30
 t_grep "... named" 'exec stream idle: nothing from pod ns1/app for 1000 ms' "$T_ERR"
 
+t_exit 75 "an upgrade never answered, with --request-timeout: TEMPFAIL" \
+	"$KAHU" --request-timeout 1 __exec ns1 silent -- true
+
 # Ctrl-C while the command runs: the wait ends at once, exit 130.
 "$KAHU" __exec ns1 app -- sh -c 'echo started; exec sleep 60' >"$T_DIR/int.out" 2>"$T_DIR/int.err" &
 pid=$!

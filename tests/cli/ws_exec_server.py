@@ -13,6 +13,7 @@ name chooses a behaviour:
   forbidden 403, missing 404, unauth 401, container "nope" 400 (container not found),
   break-N    stdout cut after N bytes: the connection closed, no status, no close frame
   nostatus   a close frame 1000 without a status
+  silent     no answer to the upgrade
   masked     a masked frame from the server
   anything else: the command.
 Every request is appended to --log as one JSON line (path, query, headers).
@@ -160,6 +161,9 @@ class Handler(socketserver.BaseRequestHandler):
         basic = "Basic " + base64.b64encode(self.server.basic.encode()).decode()
         if hdrs.get("authorization") not in ("Bearer " + self.server.token, basic) or pod == "unauth":
             return self.http_error(401, "Unauthorized", "Unauthorized", "Unauthorized")
+        if pod == "silent":  # never answers the upgrade
+            time.sleep(30)
+            return
         if pod == "forbidden":
             return self.http_error(403, "Forbidden", "Forbidden",
                                    'pods "forbidden" is forbidden: User "limited" cannot '
