@@ -107,6 +107,10 @@ t_ok "... kubectl exec -i the same" \
 t_grep "... intact too" "^$want " "$T_DIR/sum.kubectl"
 rm -f "$T_DIR/big"
 
+t_ok "a client certificate (context cert) carries the upgrade too" \
+	"$KAHU" --context cert __exec -c app default app -- echo by-cert
+t_grep "... the command ran" '^by-cert$' "$T_OUT"
+
 # The refusals, each with a documented exit status and a message naming its cause.
 t_exit 77 "403 for the limited context: NOPERM" "$KAHU" --context limited __exec -c app default app -- true
 t_grep "... names the missing pods/exec create permission in the namespace" \
