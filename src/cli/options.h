@@ -81,7 +81,12 @@
 	X(PREFIX, "prefix") \
 	X(DEFAULT, "default") \
 	X(CLUSTER, "cluster") \
-	X(ALL_LOCATIONS, "all-locations")
+	X(ALL_LOCATIONS, "all-locations") \
+	/* the hidden __exec */ \
+	X(EXEC_CONTAINER, "container") \
+	X(EXEC_STDIN, "stdin") \
+	X(EXEC_V4, "v4") \
+	X(EXEC_WRITE_ALL, "write-all")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */
