@@ -84,6 +84,15 @@ t_grep "the write is refused" 'Read-only file system' "$T_ERR"
 t_ok "the container sees the sandbox, not the host's root" k exec app -c app -- ls /
 t_nogrep "no host directories such as /work or /home" '^(work|home|srv)$' "$T_OUT"
 
+# kubectl >= 1.30 sends GET with "Sec-WebSocket-Protocol: v5.channel.k8s.io" alone; 1.32 too
+K132=$(dirname "$(readlink -f "$(command -v "$KUBECTL")")")/kubectl.1.32
+if [ -x "$K132" ]; then
+	t_ok "kubectl 1.32 exec with stdin" sh -c "'$K132' --kubeconfig '$CLUSTER_KUBECONFIG' exec -i app -c app -- sh -c 'cat; exit 4' <'$T_DIR/in.txt'; test \$? -eq 4"
+	t_grep "kubectl 1.32 gets stdout" '^line two$' "$T_OUT"
+else
+	t_skip "kubectl 1.32 exec" "kubectl.1.32 is not installed"
+fi
+
 # --- kubectl cp both ways ------------------------------------------------------------------
 mkdir -p "$T_DIR/src/sub dir" "$T_DIR/src/empty"
 head -c 2500000 /dev/urandom >"$T_DIR/src/sub dir/big.bin"
