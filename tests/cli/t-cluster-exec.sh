@@ -183,6 +183,15 @@ t_ok "the native sidecar can be exec'd into" k exec withsidecar -c side -- true
 t_exit 1 "a finished init container cannot" k exec withsidecar -c init -- true
 t_ok "a pod is deleted" k delete pod withsidecar
 t_exit 1 "it is gone" k get pod withsidecar
+t_ok "a pod for an exec that outlives it" k run doomed --image=debian:12 --restart=Never
+poll "it runs" is pod doomed '{.status.phase}' Running
+ec -c doomed doomed -- sleep 30 >"$T_DIR/doomed.out" 2>"$T_DIR/doomed.err" &
+doomed_pid=$!
+exec_active() { test "$(cluster_stats_get exec_active)" = 1; }
+poll "the exec stream is open" exec_active
+t_ok "the pod is deleted while the command runs" k delete pod doomed
+wait "$doomed_pid"
+t_ok "the exec ends with the killed command's exit code 137" test $? -eq 137
 
 # --- PVCs, PVs and their data -------------------------------------------------------------
 t_ok "GET /_admin/volume gives the PVC's data directory" cluster_admin GET '/_admin/volume?namespace=default&pvc=data'

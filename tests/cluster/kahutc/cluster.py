@@ -734,6 +734,8 @@ class Cluster:
             self.provisioner.after_pv_delete(obj)
         elif key == ("", "pods"):
             import shutil
+            from . import execws
+            execws.kill_all(obj["metadata"].get("uid") or "-")
             sd = getattr(self.opts, "state_dir", None)
             if sd and obj["metadata"].get("uid"):
                 shutil.rmtree(os.path.join(sd, "pods", obj["metadata"]["uid"]), ignore_errors=True)
