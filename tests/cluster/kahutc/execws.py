@@ -38,13 +38,15 @@ PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
-HIGH_WATER = 8 << 20          # bytes queued one way before its source is no longer read
+HIGH_WATER = 8 << 20          # stdin bytes queued before the socket is no longer read
+OUT_LOW = 512 << 10           # output bytes queued below which the command's pipes are read
 F_SETPIPE_SZ = 1031
 SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.py")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _applets = None
-_live = set()                 # running command processes (killed when the server stops)
+_live = {}                    # running command process -> its pod's uid (killed when the
+#                               server stops or the pod is deleted)
 _live_lock = threading.Lock()
 
 
@@ -71,9 +73,11 @@ def image_kind(image):
     return "host"
 
 
-def kill_all():
+def kill_all(pod_uid=None):
+    """Kill the exec commands of a pod (all of them without pod_uid): their streams end
+    with the Status of a killed command, as when a container stops."""
     with _live_lock:
-        procs = list(_live)
+        procs = [p for p, u in _live.items() if pod_uid is None or u == pod_uid]
     for p in procs:
         try:
             os.killpg(p.pid, signal.SIGKILL)
@@ -234,7 +238,7 @@ def sandbox_spec(cluster, pod, cont, argv, state_dir):
     uid = csc.get("runAsUser", psc.get("runAsUser"))
     gid = csc.get("runAsGroup", psc.get("runAsGroup"))
     kind = image_kind(cont.get("image"))
-    return {"statedir": state_dir, "root": os.path.join(cdir, "root"), "tmp": os.path.join(poddir, "tmp"), "image": kind,
+    return {"statedir": state_dir, "pod_uid": md["uid"], "root": os.path.join(cdir, "root"), "tmp": os.path.join(poddir, "tmp"), "image": kind,
             "busybox": shutil.which("busybox") or "/bin/busybox",
             "applets": busybox_applets() if kind == "busybox" else [],
             "mounts": mounts, "workdir": cont.get("workingDir") or "/", "env": env, "argv": list(argv),
@@ -372,6 +376,7 @@ class Session:
         self.frag = None
         self.client_closed = False
         self.proc = None
+        self.sel = None
         self.rmv = None
         self.more = False
         self.cun = c_unmask(spec["statedir"]) if opts["stdin"] else None
@@ -403,7 +408,15 @@ class Session:
                 self.proc.wait()
             if self.proc is not None:
                 with _live_lock:
-                    _live.discard(self.proc)
+                    _live.pop(self.proc, None)
+                for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                    if f is not None:
+                        try:
+                            f.close()
+                        except OSError:
+                            pass
+            if self.sel is not None:
+                self.sel.close()
             try:
                 self.sock.close()
             except OSError:
@@ -423,7 +436,7 @@ class Session:
         finally:
             os.close(w)
         with _live_lock:
-            _live.add(p)
+            _live[p] = self.spec.get("pod_uid")
         self.proc = p
         msg = b""
         while True:
@@ -495,8 +508,11 @@ class Session:
             # what to wait for
             want(sfd, (selectors.EVENT_READ if self.stdin_len < HIGH_WATER else 0) |
                  (selectors.EVENT_WRITE if self.out else 0))
+            # The command's output is read once what is queued for the client is below
+            # OUT_LOW: while the client is slower, the pipe fills, and each read then
+            # takes up to 1 MiB: big frames, few calls.
             for fd in list(srcs):
-                want(fd, selectors.EVENT_READ if self.outlen < HIGH_WATER else 0)
+                want(fd, selectors.EVENT_READ if self.outlen < OUT_LOW else 0)
             if stdin_fd is not None:
                 want(stdin_fd, selectors.EVENT_WRITE if self.stdin_q else 0)
                 if not self.stdin_q and self.stdin_close:
@@ -504,7 +520,8 @@ class Session:
                     p.stdin.close()
                     stdin_fd = None
             pending = self.stdin_len < HIGH_WATER and (self.more or sock.pending())
-            events = sel.select(0 if pending else 1.0)
+            # (no output pipes left: only the command's exit is awaited, checked often)
+            events = sel.select(0 if pending else (1.0 if srcs else 0.02))
             if pending:
                 if not self._read_sock():
                     return self._abort()
