@@ -193,16 +193,24 @@ spec:
 EOF
 }
 
-# The PVC's data directory on disk (GET /_admin/volume), empty when the server has none.
+# The PVC's data directory on disk: what GET /_admin/volume says, else where the test
+# cluster keeps it (STATE/volumes/<pv name>/); empty when the claim is not bound.
 volume_dir() { # CLUSTER NS PVC
-	bench_admin "$1" GET "volume?namespace=$2&pvc=$3" 2>/dev/null | "$PYTHON" -c '
+	local d pv
+	d=$(bench_admin "$1" GET "volume?namespace=$2&pvc=$3" 2>/dev/null | "$PYTHON" -c '
 import json, sys
 t = sys.stdin.read().strip()
 try:
     d = json.loads(t)
     print(d.get("path", "") if isinstance(d, dict) else d)
 except ValueError:
-    print(t)' || true
+    print(t)' || true)
+	if [ -z "$d" ]; then
+		pv=$("$KUBECTL" --kubeconfig "$(bench_kubeconfig "$1")" -n "$2" get pvc "$3" \
+			-o 'jsonpath={.spec.volumeName}' 2>/dev/null || true)
+		[ -n "$pv" ] && d=$B_WORK/$1/volumes/$pv
+	fi
+	echo "$d"
 }
 
 wait_running() { # NS POD
@@ -227,26 +235,13 @@ CLUSTER_WHY=
 VOL=$(volume_dir src bench data)
 TARGET=$(volume_dir src bench-hand target)
 SCRATCH=$(volume_dir src bench-hand scratch)
-if [ -z "$VOL" ] || [ -z "$TARGET" ] || [ -z "$SCRATCH" ] || [ ! -d "$VOL" ]; then
+if [ -z "$VOL" ] || [ -z "$TARGET" ] || [ -z "$SCRATCH" ]; then
 	CLUSTER_OK=0 CLUSTER_WHY="test cluster: no PVC data directories yet"
-elif ! wait_running bench app || ! wait_running bench-hand target; then
-	CLUSTER_OK=0 CLUSTER_WHY="test cluster: pods do not become Running"
-elif ! kc -n bench exec app -- true >"$B_WORK/exec.err" 2>&1; then
-	CLUSTER_OK=0 CLUSTER_WHY="test cluster: no pods/exec yet"
-	bench_log "kubectl exec: $(tr '\n' ' ' <"$B_WORK/exec.err" | cut -c1-300)"
+	VOL=$B_WORK/data
 fi
-[ "$CLUSTER_OK" = 1 ] || { bench_log "$CLUSTER_WHY: its rows are left out"; VOL=$B_WORK/data; }
-
-KAHU_OK=0
-KAHU_WHY="kahu: not built yet"
-if "$KAHU" backup create --help 2>/dev/null | grep -q -- --volume-data; then
-	KAHU_OK=1
-	if [ "$CLUSTER_OK" = 0 ]; then KAHU_OK=0 KAHU_WHY=$CLUSTER_WHY; fi
-fi
-[ "$KAHU_OK" = 1 ] || bench_log "$KAHU_WHY: kahu's rows are left out"
+mkdir -p "$VOL"
 
 # ------------------------------------------------------------------ the data
-mkdir -p "$VOL"
 if [ -n "${BENCH_VOLDATA:-}" ]; then
 	bench_log "copying $BENCH_VOLDATA into the volume"
 	cp -a "$BENCH_VOLDATA/." "$VOL/"
@@ -258,6 +253,30 @@ DATA_BYTES=$(find "$VOL" -type f -printf '%s\n' | awk '{ s += $1 } END { print s
 DATA_FILES=$(find "$VOL" -type f | wc -l)
 SRC_DIGEST=$(tree_digest "$VOL")
 bench_log "the volume: $DATA_BYTES bytes in $DATA_FILES files"
+
+# What the test cluster can do: pods Running, pods/exec, the PVC's directory at /data.
+if [ "$CLUSTER_OK" = 1 ]; then
+	mkdir -p "$TARGET" "$SCRATCH"
+	if ! wait_running bench app || ! wait_running bench-hand target; then
+		CLUSTER_OK=0 CLUSTER_WHY="test cluster: pods do not become Running"
+	elif ! kc -n bench exec app -- true >"$B_WORK/exec.err" 2>&1; then
+		CLUSTER_OK=0 CLUSTER_WHY="test cluster: no pods/exec yet"
+		bench_log "kubectl exec: $(tr '\n' ' ' <"$B_WORK/exec.err" | cut -c1-300)"
+	elif [ "$(kc -n bench exec app -- stat -c %s /data/db/prealloc.img 2>/dev/null)" != \
+		"$(stat -c %s "$VOL/db/prealloc.img")" ]; then
+		CLUSTER_OK=0 CLUSTER_WHY="test cluster: the PVC's directory is not the pod's /data"
+	fi
+fi
+[ "$CLUSTER_OK" = 1 ] || bench_log "$CLUSTER_WHY: its rows are left out"
+
+KAHU_OK=0
+KAHU_WHY="kahu: not built yet"
+if "$KAHU" backup create --help 2>/dev/null | grep -q -- --volume-data; then
+	KAHU_OK=1
+	if [ "$CLUSTER_OK" = 0 ]; then KAHU_OK=0 KAHU_WHY=$CLUSTER_WHY; fi
+fi
+[ "$KAHU_OK" = 1 ] || bench_log "$KAHU_WHY: kahu's rows are left out"
+
 # kahu's key, generated once before the runs (a user's first run does this)
 if [ "$KAHU_OK" = 1 ]; then
 	"$KAHU" --kubeconfig "$(bench_kubeconfig src)" --no-progress -q backup create warm \
@@ -283,6 +302,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		"dsize '$OUTF/ceiling.tar.zst'"
 	rm -f "$OUTF/ceiling.tar.zst"
 	if [ "$CLUSTER_OK" = 1 ]; then
+		measure exec_nop "$rep" src "$KC -n bench-hand exec target -- true" "echo -"
 		measure exec_out "$rep" src "$KC -n bench-hand exec target -- cat /scratch/big > /dev/null" "echo -"
 		measure exec_in "$rep" src "$KC -n bench-hand exec -i target -- sh -c 'cat > /dev/null' < '$SCRATCH/big'" "echo -"
 		# (d) the hand pipe, both ways
@@ -409,14 +429,22 @@ for rid, label, needs in ROWS:
 print()
 print("### The test cluster's exec throughput (%d MiB of random bytes)" % (exec_bytes >> 20))
 print()
+def exec_rate(rid):
+    """MB/s over the wall time, and over the wall time less that of `exec POD -- true`
+    (kubectl's start, the upgrade, the sandbox: paid once per command)."""
+    w, nop = med(rid, "wall"), med("exec_nop", "wall")
+    return exec_bytes / 1e6 / w, exec_bytes / 1e6 / max(w - nop, 0.01)
 if "exec_out" in rows:
-    print("| row | wall s | MB/s | CPU s (kubectl) | peak RSS MiB | server CPU s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| row | wall s | MB/s | MB/s less the fixed cost | CPU s (kubectl) | peak RSS MiB | server CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    rid = "exec_nop"
+    print("| `kubectl exec POD -- true` (the fixed cost) | %s | | | %s | %.1f | %s |" % (
+        cell(rid, "wall", "%.2f"), cell(rid, "cpu", "%.2f"), max(r["rss"] for r in rows[rid]), cell(rid, "scpu", "%.2f")))
     for rid, label in (("exec_out", "`kubectl exec POD -- cat BIG > /dev/null`"),
                        ("exec_in", "`kubectl exec -i POD -- sh -c 'cat > /dev/null' < BIG`")):
-        print("| %s | %s | %.0f | %s | %.1f | %s |" % (
-            label, cell(rid, "wall", "%.2f"), exec_bytes / 1e6 / med(rid, "wall"), cell(rid, "cpu", "%.2f"),
-            max(r["rss"] for r in rows[rid]), cell(rid, "scpu", "%.2f")))
+        print("| %s | %s | %.0f | %.0f | %s | %.1f | %s |" % (
+            (label, cell(rid, "wall", "%.2f")) + exec_rate(rid) + (cell(rid, "cpu", "%.2f"),
+            max(r["rss"] for r in rows[rid]), cell(rid, "scpu", "%.2f"))))
 else:
     print(cluster_why + ".")
 print()
@@ -464,10 +492,10 @@ if have_k:
 else:
     line("kahu's peak RSS ≤ 64 MiB at %.2f GiB" % gib, False, "", False, kahu_why)
 if "exec_out" in rows:
-    o = exec_bytes / 1e6 / med("exec_out", "wall")
-    i = exec_bytes / 1e6 / med("exec_in", "wall")
-    line("the test cluster's exec ≥ 300 MB/s, both ways", True, "stdout %.0f MB/s, stdin %.0f MB/s" % (o, i),
-         min(o, i) >= 300, "")
+    o = exec_rate("exec_out")[0]
+    i = exec_rate("exec_in")[0]
+    line("the test cluster's exec ≥ 300 MB/s, both ways (over the whole command)", True,
+         "stdout %.0f MB/s, stdin %.0f MB/s" % (o, i), min(o, i) >= 300, "")
 else:
     line("the test cluster's exec ≥ 300 MB/s, both ways", False, "", False, cluster_why)
 bad = [rid for rid in rows for r in rows[rid] if r["chk"] not in ("-", "ok")]
