@@ -6,6 +6,7 @@ CLI_TESTS += \
 	tests/cli/t-cluster-conformance.sh \
 	tests/cli/t-cluster-generate.sh \
 	tests/cli/t-cluster-check.sh \
+	tests/cli/t-cluster-exec.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-core-dumps.sh \
