@@ -249,7 +249,7 @@ else
 	bench_log "generating $SIZE of mixed data ($FILES small files) into the volume"
 	"$B_TOP/bench/mkvoldata.sh" --size "$SIZE" --files "$FILES" "$VOL" >"$B_WORK/mkvoldata.out"
 fi
-DATA_BYTES=$(find "$VOL" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+DATA_BYTES=$(find "$VOL" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }')
 DATA_FILES=$(find "$VOL" -type f | wc -l)
 SRC_DIGEST=$(tree_digest "$VOL")
 bench_log "the volume: $DATA_BYTES bytes in $DATA_FILES files"
@@ -297,7 +297,6 @@ fi
 KC="$KUBECTL --kubeconfig $(bench_kubeconfig src)"
 
 for rep in $(seq 1 "$BENCH_REPS"); do
-	# (f) the ceiling
 	# (f) the ceiling; zstd's own CPU too (GNU time around it alone), what kahu's CPU is
 	# held against
 	measure tar_zstd "$rep" - \
