@@ -242,7 +242,9 @@ fi
 mkdir -p "$VOL"
 
 # ------------------------------------------------------------------ the data
+DATA_FROM="bench/mkvoldata.sh --size $SIZE --files $FILES"
 if [ -n "${BENCH_VOLDATA:-}" ]; then
+	DATA_FROM="a copy of $BENCH_VOLDATA (BENCH_VOLDATA)"
 	bench_log "copying $BENCH_VOLDATA into the volume"
 	cp -a "$BENCH_VOLDATA/." "$VOL/"
 else
@@ -365,7 +367,7 @@ body=$B_WORK/section.md
 	bench_machine
 	echo "- restic: $RESTIC_V; borg: $BORG_V; $ZSTD_V; $TAR_V"
 	echo "- Load average: $LOAD_START at start, $LOAD_END at end (a shared machine: compare rows of one run only)"
-	echo "- Data: bench/mkvoldata.sh --size $SIZE --files $FILES: $(commas "$DATA_BYTES") bytes in $(commas "$DATA_FILES") files (text and logs, random bytes, zstd-compressed logs, zeros, $FILES files of 1-16 KiB), in the page cache; $BENCH_REPS run(s) of each row, interleaved; the median is shown, with the range in parentheses."
+	echo "- Data: $DATA_FROM: $(commas "$DATA_BYTES") bytes in $(commas "$DATA_FILES") files (text and logs, random bytes, zstd-compressed logs, zeros, $FILES files of 1-16 KiB), in the page cache; $BENCH_REPS run(s) of each row, interleaved; the median is shown, with the range in parentheses."
 	echo "- CPU: user + system of the measured command and its children (/usr/bin/time), per GiB of the volume; it does not include what the test server and the commands it runs for pods/exec use, which is the *server CPU* column (the server process and its reaped children). Peak RSS: the largest process of the row (for a pipe, its largest member)."
 	echo "- Stored: what the row wrote (the archive, the repository, kahu's backup directory); for the unchanged runs, what the repository grew by."
 	echo "- restic: default settings (repository format 2, compression auto), encrypts; borg: \`init -e repokey-blake2\`, \`create --compression zstd,3\`; both from a new repository, their caches in the run's HOME. Both read the PVC's directory on disk, not through the cluster. restic uses both cores."
