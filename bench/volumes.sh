@@ -253,6 +253,7 @@ else
 fi
 DATA_BYTES=$(find "$VOL" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }')
 DATA_FILES=$(find "$VOL" -type f | wc -l)
+SMALL=$(find "$VOL/small" -type f 2>/dev/null | wc -l)
 SRC_DIGEST=$(tree_digest "$VOL")
 bench_log "the volume: $DATA_BYTES bytes in $DATA_FILES files"
 
@@ -367,7 +368,7 @@ body=$B_WORK/section.md
 	bench_machine
 	echo "- restic: $RESTIC_V; borg: $BORG_V; $ZSTD_V; $TAR_V"
 	echo "- Load average: $LOAD_START at start, $LOAD_END at end (a shared machine: compare rows of one run only)"
-	echo "- Data: $DATA_FROM: $(commas "$DATA_BYTES") bytes in $(commas "$DATA_FILES") files (text and logs, random bytes, zstd-compressed logs, zeros, $FILES files of 1-16 KiB), in the page cache; $BENCH_REPS run(s) of each row, interleaved; the median is shown, with the range in parentheses."
+	echo "- Data: $DATA_FROM: $(commas "$DATA_BYTES") bytes in $(commas "$DATA_FILES") files (text and logs, random bytes, zstd-compressed logs, zeros, $SMALL files of 1-16 KiB), in the page cache; $BENCH_REPS run(s) of each row, interleaved; the median is shown, with the range in parentheses."
 	echo "- CPU: user + system of the measured command and its children (/usr/bin/time), per GiB of the volume; it does not include what the test server and the commands it runs for pods/exec use, which is the *server CPU* column (the server process and its reaped children). Peak RSS: the largest process of the row (for a pipe, its largest member)."
 	echo "- Stored: what the row wrote (the archive, the repository, kahu's backup directory); for the unchanged runs, what the repository grew by."
 	echo "- restic: default settings (repository format 2, compression auto), encrypts; borg: \`init -e repokey-blake2\`, \`create --compression zstd,3\`; both from a new repository, their caches in the run's HOME. Both read the PVC's directory on disk, not through the cluster. restic uses both cores."
