@@ -195,14 +195,16 @@ if pat.search(text):
     text = pat.sub(lambda m: block, text)
 else:
     text = text.rstrip("\n") + "\n\n" + block + "\n"
-# backup, restore, memory, providers, whichever ran first
-order = ["backup", "restore", "memory", "providers"]
+# backup, restore, memory, providers, volumes, whichever ran first; then any other
+# section (volumes-4G: volumes.sh at another size) in the order found
+order = ["backup", "restore", "memory", "providers", "volumes"]
+order += [n for n in re.findall(r"<!-- ([\w-]+):begin -->", text) if n not in order]
 parts = {}
 for n in order:
     m = re.search(re.escape("<!-- %s:begin -->" % n) + ".*?" + re.escape("<!-- %s:end -->" % n), text, re.S)
     if m:
         parts[n] = m.group(0)
-head = re.split(r"<!-- \w+:begin -->", text)[0].rstrip("\n")
+head = re.split(r"<!-- [\w-]+:begin -->", text)[0].rstrip("\n")
 text = head + "\n\n" + "\n\n".join(parts[n] for n in order if n in parts) + "\n"
 open(tmp, "w", encoding="utf-8").write(text)
 EOF
