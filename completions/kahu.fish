@@ -53,6 +53,7 @@ complete -c kahu -n '__kahu_at backup create' -l parallel -r -f -d 'resource typ
 complete -c kahu -n '__kahu_at backup create' -l compression-level -r -f -d 'zstd level, 1 (fast) to 19 (small)'
 complete -c kahu -n '__kahu_at backup create' -l dry-run -d 'list what would be backed up, write nothing'
 complete -c kahu -n '__kahu_at backup create' -l no-encryption -d 'store the backup unencrypted (test clusters only)'
+complete -c kahu -n '__kahu_at backup create' -l hooks -r -F -d 'a hooks file (kahu-hooks(5)): commands run in pods before and after the backup, and on this machine'
 complete -c kahu -n '__kahu_at backup create' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at backup create' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
 complete -c kahu -n '__kahu_at backup create' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'
