@@ -181,6 +181,7 @@ complete -c kahu -n '__kahu_at restore create' -l status-include-resources -r -f
 complete -c kahu -n '__kahu_at restore create' -l parallel -r -f -d 'items of one type created at once'
 complete -c kahu -n '__kahu_at restore create' -l crd-timeout -r -f -d 'how long to wait for a restored CRD to be established'
 complete -c kahu -n '__kahu_at restore create' -l dry-run -d 'print the cleaned objects in restore order with what would happen; write nothing'
+complete -c kahu -n '__kahu_at restore create' -l hooks -r -F -d 'a hooks file (kahu-hooks(5)): init containers added to restored pods, commands run in them once they run'
 complete -c kahu -n '__kahu_at restore create' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at restore create' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
 complete -c kahu -n '__kahu_at restore create' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'

@@ -9,6 +9,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
+	src/engine/restore_hooks.c src/engine/restore_hooks.h \
 	src/engine/restore_record.c src/engine/restore_record.h \
 	src/engine/retention.c src/engine/retention.h \
 	src/engine/run.c src/engine/run.h \

@@ -114,6 +114,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		.dry_run = rs->dry_run,
 		.parallel = rs->parallel,
 		.crd_timeout = rs->crd_timeout,
+		.hooks = rs->hooks,
 		.on_item = record_item,
 		.progress = pass_progress,
 		.ud = &rctx,
@@ -163,6 +164,8 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
 				 "encrypted", key != NULL);
 	res->fatal = fatal != 0;
+	if (tot->hooks)
+		json_object_set(res->summary, "hooks", tot->hooks);
 	if (fatal_msg)
 		json_object_set_new(res->summary, "error", json_string(fatal_msg));
 	if (!rs->dry_run) {
@@ -188,6 +191,9 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		rc = kahu_error_set(tot->created + tot->updated + tot->skipped ? KAHU_EPARTIAL : KAHU_EFAIL,
 				    "restore %s: %ld items failed (see kahu restore describe %s --details)",
 				    name, tot->failed, name);
+	else if (rc == 0 && tot->hooks_failed)
+		rc = kahu_error_set(KAHU_EPARTIAL, "restore %s is PartiallyFailed: %zu restore hooks failed "
+				    "(see kahu restore describe %s)", name, tot->hooks_failed, name);
 out:
 	if (logf) {
 		kahu_log_set_sink(NULL, NULL, 0);

@@ -5,7 +5,9 @@
 # on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
 # Continue (a warning); a hanging hook ended at its timeout; a named container that
 # does not exist; local hooks with the run in their environment; bad definitions
-# refused with exit 64 before anything is written; the outcomes in describe and -o json.
+# refused with exit 64 before anything is written; the outcomes in describe and -o json;
+# restore: init containers (annotations, the file's selectors) in the restored pod and
+# pod template, exec hooks run in the restored pod once it runs.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 
@@ -187,5 +189,77 @@ t_grep "it names the pod and the annotation" 'pod hk/badjson: annotation pre.hoo
 k delete -n hk pod badjson >/dev/null 2>&1
 ls "$LOC/backups" >"$T_DIR/after.ls"
 t_ok "nothing was written by the refused runs" cmp "$T_DIR/before.ls" "$T_DIR/after.ls"
+
+# ---- restore: init containers in the restored specs, exec hooks once the pod runs ----
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hr}"
+	pod rp hr '{app: r}' "{post.hook.restore.kahu.io/command: '[\"sh\", \"-c\", \"echo restored >> /m/r\"]',
+    post.hook.restore.kahu.io/container: side,
+    init.hook.restore.velero.io/container-image: 'busybox:1.36',
+    init.hook.restore.velero.io/container-name: warmup,
+    init.hook.restore.velero.io/command: '[\"true\"]'}"
+	cat <<'EOY'
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: hr}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: debian:12}]
+EOY
+} >"$T_DIR/restore.yaml"
+t_ok "a pod with restore hook annotations and a deployment" k apply -f "$T_DIR/restore.yaml"
+t_ok "the pod runs" wait_running hr rp
+cat >"$T_DIR/rhooks.yaml" <<'EOY'
+hooks:
+- name: prep
+  namespaces: [hr]
+  resources: [deployments]
+  init:
+  - name: prep
+    image: busybox:1.36
+    command: [sh, -c, 'echo prepared']
+- name: check
+  namespaces: [hr]
+  selector: app=r
+  restore-post:
+  - command: [sh, -c, 'echo not yet >&2; exit 4']
+    on-error: Continue
+    wait-timeout: 1m
+EOY
+t_ok "backup of the namespace" "$KAHU" backup create b4 --include-namespaces hr
+t_ok "the namespace is deleted" k delete namespace hr
+t_ok "restore with hooks" "$KAHU" restore create r4 --from-backup b4 --hooks "$T_DIR/rhooks.yaml" -o json
+cp "$T_OUT" "$T_DIR/r4.json"
+t_pyin "the restore hooks' outcomes are in the result" "$T_DIR/r4.json" <<'PY'
+h = d["hooks"]
+assert [(x["when"], x["pod"], x["container"], x["status"], x["exitCode"]) for x in h] == [
+    ("restore-post", "rp", "side", "Succeeded", 0),
+    ("restore-post", "rp", "app", "Warning", 4)], h
+assert h[1]["stderr"] == "not yet", h
+assert d["status"] == "Completed", d
+PY
+t_ok "the restore exec hook ran in the restored pod" test "$(k exec -n hr rp -c side -- cat /m/r)" = restored
+t_ok "the restored pod" k get pod -n hr rp -o json
+cp "$T_OUT" "$T_DIR/rp.json"
+t_pyin "its spec has the init container of its annotations, first" "$T_DIR/rp.json" <<'PY'
+c = d["spec"]["initContainers"][0]
+assert c == {"name": "warmup", "image": "busybox:1.36", "command": ["true"]} or \
+    {k: c[k] for k in ("name", "image", "command")} == {"name": "warmup", "image": "busybox:1.36", "command": ["true"]}, c
+PY
+t_ok "the restored deployment" k get deployment -n hr web -o json
+cp "$T_OUT" "$T_DIR/web.json"
+t_pyin "its pod template has the hooks file's init container" "$T_DIR/web.json" <<'PY'
+c = d["spec"]["template"]["spec"]["initContainers"][0]
+assert c["name"] == "prep" and c["image"] == "busybox:1.36" and c["command"] == ["sh", "-c", "echo prepared"], c
+PY
+t_ok "restore describe r4" "$KAHU" restore describe r4
+t_grep "describe lists the restore hooks" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded' "$T_OUT"
 
 t_done
