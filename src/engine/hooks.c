@@ -37,17 +37,18 @@ int hook_command_parse(const char *text, const char *where, struct strv *argv)
 		return kahu_error_set(KAHU_EUSAGE, "%s: invalid command: not a JSON array of strings "
 				      "(%s at column %d)", where, je.text, je.column);
 	if (!json_is_array(a) || json_array_size(a) == 0) {
+		int is_array = json_is_array(a);
 		json_decref(a);
 		return kahu_error_set(KAHU_EUSAGE, "%s: invalid command: %s", where,
-				      json_is_array(a) ? "the array is empty" : "not a JSON array of strings");
+				      is_array ? "the array is empty" : "not a JSON array of strings");
 	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v) || (i == 0 && !*json_string_value(v))) {
+			const char *what = json_is_string(v) ? "an empty program name" : "not a string";
 			json_decref(a);
-			return kahu_error_set(KAHU_EUSAGE, "%s: invalid command: element %zu is %s", where, i,
-					      json_is_string(v) ? "an empty program name" : "not a string");
+			return kahu_error_set(KAHU_EUSAGE, "%s: invalid command: element %zu is %s", where, i, what);
 		}
 	}
 	json_array_foreach(a, i, v)

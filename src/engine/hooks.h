@@ -172,5 +172,9 @@ int hook_run_pod(struct kube_client *kc, json_t *pod, const struct hook_exec *ho
  * then SIGKILL) at its timeout.  The outcome goes to `r`.  Returns 0 or KAHU_EINTR. */
 int hook_run_local(const struct hook_local *h, const char *when, const char *const *env,
 		   struct hook_results *r);
+/* The file's local hooks before (after 0) or after (1) a run, one after the other; a
+ * before hook that fails under on-error Fail skips the later before hooks.  `hs` may be
+ * NULL.  0 or KAHU_EINTR. */
+int hook_run_locals(const struct hook_set *hs, int after, const char *const *env, struct hook_results *r);
 
 #endif

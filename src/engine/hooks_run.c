@@ -556,21 +556,26 @@ int hook_backup_all(struct hook_backup *hb, enum hook_when when)
 	return kahu_pool_run(hb->npods, threads, KAHU_POOL_KEEP_GOING, hb_job, &j);
 }
 
-int hook_backup_local(struct hook_backup *hb, int after, const char *const *env)
+int hook_run_locals(const struct hook_set *hs, int after, const char *const *env, struct hook_results *r)
 {
-	if (!hb || !hb->hs)
+	if (!hs)
 		return 0;
-	const struct hook_local *v = after ? hb->hs->after : hb->hs->before;
-	size_t n = after ? hb->hs->nafter : hb->hs->nbefore;
+	const struct hook_local *v = after ? hs->after : hs->before;
+	size_t n = after ? hs->nafter : hs->nbefore;
 	for (size_t i = 0; i < n; i++) {
-		size_t failed = hb->results.failed;
-		int rc = hook_run_local(&v[i], after ? "after" : "before", env, &hb->results);
+		size_t failed = r->failed;
+		int rc = hook_run_local(&v[i], after ? "after" : "before", env, r);
 		if (rc < 0)
 			return rc;
-		if (hb->results.failed > failed && !after)
+		if (r->failed > failed && !after)
 			break;
 	}
 	return 0;
+}
+
+int hook_backup_local(struct hook_backup *hb, int after, const char *const *env)
+{
+	return hb ? hook_run_locals(hb->hs, after, env, &hb->results) : 0;
 }
 
 struct hook_results *hook_backup_results(struct hook_backup *hb)

@@ -232,19 +232,30 @@ hooks:
   - command: [sh, -c, 'echo not yet >&2; exit 4']
     on-error: Continue
     wait-timeout: 1m
+local:
+  before:
+  - command: [sh, -c, 'echo "$KAHU_PHASE $KAHU_OPERATION $KAHU_RESTORE_NAME $KAHU_BACKUP_NAME $KAHU_STATUS" >> "$MARKS/rlocal"']
+  after:
+  - command: [sh, -c, 'echo "$KAHU_PHASE $KAHU_OPERATION $KAHU_RESTORE_NAME $KAHU_BACKUP_NAME $KAHU_STATUS" >> "$MARKS/rlocal"']
 EOY
 t_ok "backup of the namespace" "$KAHU" backup create b4 --include-namespaces hr
 t_ok "the namespace is deleted" k delete namespace hr
+export MARKS=$MARK
 t_ok "restore with hooks" "$KAHU" restore create r4 --from-backup b4 --hooks "$T_DIR/rhooks.yaml" -o json
 cp "$T_OUT" "$T_DIR/r4.json"
 t_pyin "the restore hooks' outcomes are in the result" "$T_DIR/r4.json" <<'PY'
 h = d["hooks"]
-assert [(x["when"], x["pod"], x["container"], x["status"], x["exitCode"]) for x in h] == [
+assert [(x["when"], x.get("pod"), x.get("container"), x["status"], x["exitCode"]) for x in h] == [
+    ("before", None, None, "Succeeded", 0),
     ("restore-post", "rp", "side", "Succeeded", 0),
-    ("restore-post", "rp", "app", "Warning", 4)], h
+    ("restore-post", "rp", "app", "Warning", 4),
+    ("after", None, None, "Succeeded", 0)], h
+h = h[1:]
 assert h[1]["stderr"] == "not yet", h
 assert d["status"] == "Completed", d
 PY
+t_ok "the local restore hooks saw the run" test "$(cat "$MARK/rlocal")" = "before restore r4 b4 InProgress
+after restore r4 b4 Completed"
 t_ok "the restore exec hook ran in the restored pod" test "$(k exec -n hr rp -c side -- cat /m/r)" = restored
 t_ok "the restored pod" k get pod -n hr rp -o json
 cp "$T_OUT" "$T_DIR/rp.json"

@@ -5,6 +5,7 @@
 
 #include "check_main.h"
 #include "engine/hooks.h"
+#include "engine/restore_hooks.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -306,6 +307,44 @@ START_TEST(test_results_local)
 }
 END_TEST
 
+START_TEST(test_restore_init)
+{
+	json_error_t je;
+	json_t *cj = json_loads("{\"metadata\":{\"name\":\"nightly\",\"namespace\":\"ops\"},"
+				"\"spec\":{\"jobTemplate\":{\"spec\":{\"template\":{"
+				"\"metadata\":{\"annotations\":{\"init.hook.restore.kahu.io/container-image\":\"busybox\","
+				"\"init.hook.restore.kahu.io/container-name\":\"wait-db\","
+				"\"init.hook.restore.kahu.io/command\":\"[\\\"sleep\\\", \\\"1\\\"]\","
+				"\"init.hook.restore.velero.io/container-image\":\"ignored\"}},"
+				"\"spec\":{\"initContainers\":[{\"name\":\"own\"}],\"containers\":[{\"name\":\"job\"}]}}}}}}",
+				0, &je);
+	ck_assert_msg(cj != NULL, "%s", je.text);
+	char *why = NULL;
+	ck_assert_int_eq(restore_hooks_init(NULL, "cronjobs.batch", cj, &why), 0);
+	json_t *inits = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+		json_object_get(cj, "spec"), "jobTemplate"), "spec"), "template"), "spec"), "initContainers");
+	ck_assert_uint_eq(json_array_size(inits), 2);
+	char *first = json_dumps(json_array_get(inits, 0), JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_str_eq(first, "{\"command\":[\"sleep\",\"1\"],\"image\":\"busybox\",\"name\":\"wait-db\"}");
+	free(first);
+	/* Again (a restore run twice over what it wrote): not added twice. */
+	ck_assert_int_eq(restore_hooks_init(NULL, "cronjobs.batch", cj, &why), 0);
+	ck_assert_uint_eq(json_array_size(inits), 2);
+	/* Types without a pod template are left alone. */
+	ck_assert_int_eq(restore_hooks_init(NULL, "configmaps", cj, &why), 0);
+	json_decref(cj);
+
+	json_t *p = json_loads("{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"annotations\":"
+			       "{\"init.hook.restore.kahu.io/container-image\":\"busybox\","
+			       "\"init.hook.restore.kahu.io/command\":\"[1]\"}},\"spec\":{\"containers\":[]}}", 0, &je);
+	ck_assert_int_eq(restore_hooks_init(NULL, "pods", p, &why), KAHU_EUSAGE);
+	ck_assert_msg(why && strstr(why, "pods n/p: annotation init.hook.restore.kahu.io/command: invalid command") != NULL,
+		      "%s", why ? why : "(null)");
+	free(why);
+	json_decref(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hooks");
@@ -317,6 +356,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_results_local);
+	tcase_add_test(tc, test_restore_init);
 	suite_add_tcase(s, tc);
 	return s;
 }
