@@ -469,7 +469,7 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		printf("Warning:    %s\n", json_string_value(w));
 	if (json_string_value(json_object_get(summary, "error")))
 		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
-	cmd_print_hooks(stdout, json_object_get(summary, "hooks"));
+	cmd_print_hooks(stdout, json_object_get(doc, "hooks")); /* in the encrypted result only */
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);

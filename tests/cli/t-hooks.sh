@@ -270,7 +270,8 @@ t_pyin "its pod template has the hooks file's init container" "$T_DIR/web.json" 
 c = d["spec"]["template"]["spec"]["initContainers"][0]
 assert c["name"] == "prep" and c["image"] == "busybox:1.36" and c["command"] == ["sh", "-c", "echo prepared"], c
 PY
-t_ok "restore describe r4" "$KAHU" restore describe r4
+t_ok "restore describe r4 --details" "$KAHU" restore describe r4 --details
 t_grep "describe lists the restore hooks" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded' "$T_OUT"
+t_nogrep "the plain restore.json (readable without the key) has no hook commands" 'echo restored' "$LOC/restores/r4/restore.json"
 
 t_done
