@@ -274,4 +274,43 @@ t_ok "restore describe r4 --details" "$KAHU" restore describe r4 --details
 t_grep "describe lists the restore hooks" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded' "$T_OUT"
 t_nogrep "the plain restore.json (readable without the key) has no hook commands" 'echo restored' "$LOC/restores/r4/restore.json"
 
+# ---- examples/hooks: every file is accepted; notify.yaml posts to a local server ----
+for f in "$top_srcdir"/examples/hooks/*.yaml; do
+	t_ok "examples/hooks/$(basename "$f") is accepted" "$KAHU" backup create "ex-$(basename "$f" .yaml)" \
+		--include-namespaces hk --dry-run --hooks "$f"
+done
+if command -v curl >/dev/null 2>&1; then
+	cat >"$T_DIR/sink.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        with open(sys.argv[1], "ab") as f:
+            f.write(self.rfile.read(n) + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(s.server_port))
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()
+PY
+	"$PYTHON" "$T_DIR/sink.py" "$T_DIR/posts" "$T_DIR/port" &
+	sink=$!
+	T_CLEANUP+=("kill $sink")
+	while [ ! -s "$T_DIR/port" ] && kill -0 "$sink" 2>/dev/null; do sleep 0.1; done
+	export KAHU_NOTIFY_URL="http://127.0.0.1:$(cat "$T_DIR/port")/hook"
+	t_ok "backup with examples/hooks/notify.yaml" "$KAHU" backup create b5 --include-namespaces hk \
+		--hooks "$top_srcdir/examples/hooks/notify.yaml"
+	t_ok "the notifications arrived, before and after" test "$(cat "$T_DIR/posts")" = \
+'{"operation":"backup","backup":"b5","location":"default","phase":"before","status":"InProgress"}
+{"operation":"backup","backup":"b5","location":"default","phase":"after","status":"Completed"}'
+	kill "$sink"
+else
+	t_skip "examples/hooks/notify.yaml" "curl is not installed"
+fi
+
 t_done
