@@ -406,7 +406,7 @@ int hook_container_resolve(json_t *pod, const char *name, const char **container
 	const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
 	json_t *st = container_status(pod, slist, found);
 	*running = phase && strcmp(phase, "Running") == 0 &&
-		   (!st || json_object_get(json_object_get(st, "state"), "running") != NULL);
+		   st && json_object_get(json_object_get(st, "state"), "running") != NULL;
 	return 0;
 }
 

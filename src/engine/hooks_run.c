@@ -209,6 +209,7 @@ static int run_one(struct kube_client *kc, json_t *pod0, const struct hook_exec 
 			break;
 		if (now_ms() - start >= wait_s * 1000) {
 			char *states = hook_container_states(pod);
+			res->container = xstrdup(container);
 			const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
 			res->error = xasprintf("container %s is not running after %llds (pod phase %s; "
 					       "containers: %s)", container, (long long)wait_s,
@@ -240,7 +241,14 @@ static int run_one(struct kube_client *kc, json_t *pod0, const struct hook_exec 
 	};
 	struct kube_exec *x = NULL;
 	int64_t t0 = now_ms();
-	if ((rc = kube_exec_open(kc, &o, &x)) == 0) {
+	/* The server may not see the container running yet when its status says so
+	 * (KAHU_ETEMP): tried again within the wait. */
+	while ((rc = kube_exec_open(kc, &o, &x)) == KAHU_ETEMP && now_ms() - start < wait_s * 1000) {
+		if ((rc = kahu_cancel_sleep(500)) < 0)
+			break;
+		t0 = now_ms();
+	}
+	if (rc == 0) {
 		char buf[16384];
 		size_t got;
 		while ((rc = kube_exec_read(x, buf, sizeof buf, &got)) == 0 && got) {

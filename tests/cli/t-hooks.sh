@@ -126,6 +126,7 @@ t_grep "the message says hooks failed" 'PartiallyFailed: 1 hooks failed|Partiall
 t_grep "the failing hook is warned about with its stderr" 'pre hook annotation in pod hk/fail container app failed \(on-error Fail\).*exit code 3; stderr: frozen-no-more' "$T_DIR/b2.err"
 k delete -n hk pod fail cont hang >/dev/null 2>&1
 
+
 # ---- a hooks file: selectors, local hooks ----
 cat >"$T_DIR/hooks.yaml" <<EOY
 hooks:
