@@ -351,15 +351,21 @@ int hook_run_local(const struct hook_local *h, const char *when, const char *con
 		goto done;
 	}
 	if (pid == 0) {
+		/* Only async-signal-safe calls from here: kahu has other threads. */
 		setpgid(0, 0);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
+		/* Nothing of kahu's (connections, key files) reaches the hook. */
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
 		signal(SIGPIPE, SIG_DFL);
 		execvpe(h->argv.v[0], h->argv.v, envp);
-		dprintf(2, "cannot run %s: %s\n", h->argv.v[0], strerror(errno));
+		static const char msg[] = "cannot run the hook's program (not found or not executable)\n";
+		ssize_t w = write(2, msg, sizeof msg - 1);
+		(void)w;
 		_exit(127);
 	}
 	setpgid(pid, pid);

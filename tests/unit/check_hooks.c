@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -293,11 +295,26 @@ START_TEST(test_results_local)
 	strv_push(&cont.argv, "/nonexistent/kahu-hook");
 	ck_assert_int_eq(hook_run_local(&cont, "before", NULL, &r), 0);
 	ck_assert_int_eq(r.v[1].exit_code, 127);
+	ck_assert_str_eq(r.v[1].stderr_tail, "cannot run the hook's program (not found or not executable)");
 	ck_assert_uint_eq(r.warned, 1);
 	strv_free(&cont.argv);
 
+	/* kahu's descriptors do not reach the hook. */
+	int fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fd, 3);
+	struct hook_local fds = { .name = (char *)"fds", .timeout_s = 10, .on_error = HOOK_CONTINUE };
+	strv_push(&fds.argv, "sh");
+	strv_push(&fds.argv, "-c");
+	char *script = xasprintf("if [ -e /proc/self/fd/%d ]; then echo leaked; exit 1; fi", fd);
+	strv_push(&fds.argv, script);
+	ck_assert_int_eq(hook_run_local(&fds, "before", NULL, &r), 0);
+	ck_assert_int_eq(r.v[2].exit_code, 0);
+	free(script);
+	close(fd);
+	strv_free(&fds.argv);
+
 	json_t *j = hook_results_json(&r);
-	ck_assert_uint_eq(json_array_size(j), 2);
+	ck_assert_uint_eq(json_array_size(j), 3);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "status")), "Failed");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 1), "status")), "Warning");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "command")),
