@@ -59,6 +59,7 @@
 	X(FILE, "file") \
 	X(FROM_BACKUP, "from-backup") \
 	X(FULL, "full") \
+	X(HOOKS, "hooks") \
 	X(INCREMENTAL, "incremental") \
 	X(KEEP_DAILY, "keep-daily") \
 	X(KEEP_LAST, "keep-last") \

@@ -4,6 +4,7 @@
 #include "archive/manifest.h"
 #include "cli/progress.h"
 #include "engine/backup.h"
+#include "engine/hooks.h"
 #include "engine/labelsel.h"
 #include "engine/parent.h"
 #include "engine/retention.h"
@@ -119,6 +120,8 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 					rs->kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
 					"items", (json_int_t)out->items, "storedItems", (json_int_t)out->stored,
 					"storedBytes", (json_int_t)out->stored_bytes, "parent", parent);
+		if (res->hooks)
+			json_object_set(doc, "hooks", res->hooks);
 		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		json_decref(doc);
 	} else if (ctx->out == OUT_NAME) {
@@ -142,6 +145,7 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 				printf("    its %ld items are carried over from backup %s%s\n", t->carried, t->carried_from,
 				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
 		}
+		cmd_print_hooks(stdout, res->hooks);
 	}
 }
 
@@ -151,11 +155,13 @@ struct create_spec {
 	struct run_repo rr;
 	struct kahu_scope *scope;
 	json_t *labels;
+	struct hook_set *hooks;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
+	hook_set_free(s->hooks);
 	scope_free(s->scope);
 	json_decref(s->labels);
 	free(s);
@@ -188,11 +194,13 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 	    (inv_str(inv, OPT_TTL) && (rc = duration_parse(inv_str(inv, OPT_TTL), "--ttl", &ttl)) < 0) ||
 	    (rc = parse_labels(inv_list(inv, OPT_LABELS), &s->labels)) < 0 ||
 	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
+	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0) {
 		create_spec_free(s);
 		return rc;
 	}
 	s->rs = (struct backup_run_spec){
+		.hooks = s->hooks,
 		.name = name,
 		.scope = s->scope,
 		.kind = kind,
@@ -910,6 +918,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(COMPRESSION_LEVEL, 0, "N", "zstd level, 1 (fast) to 19 (small)", NULL, 0, "3"),
 	OPTION(DRY_RUN, 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL),
 	OPTION(NO_ENCRYPTION, 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL),
+	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): commands run in pods before and after the backup, and on this machine", "file", 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -230,6 +230,7 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	}
 	out_table_print(t, stdout);
 	out_table_free(t);
+	cmd_print_hooks(stdout, json_object_get(spec, "hooks"));
 	if (items) {
 		const char *k;
 		json_t *v;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/scope.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/timeutil.h"
 
@@ -65,4 +66,52 @@ int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
 	}
 	*out = s;
 	return 0;
+}
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+void cmd_print_hooks(FILE *f, json_t *hooks)
+{
+	size_t i, failed = 0, warned = 0;
+	json_t *h;
+	if (!json_array_size(hooks))
+		return;
+	json_array_foreach(hooks, i, h) {
+		failed += strcmp(js(h, "status"), "Failed") == 0;
+		warned += strcmp(js(h, "status"), "Warning") == 0;
+	}
+	fprintf(f, "\nHooks: %zu (%zu failed, %zu failed with on-error Continue)\n", json_array_size(hooks),
+		failed, warned);
+	json_array_foreach(hooks, i, h) {
+		struct kbuf b = KBUF_INIT;
+		kbuf_addf(&b, "  %s %s", js(h, "when"), js(h, "hook"));
+		if (*js(h, "pod")) {
+			kbuf_adds(&b, " in ");
+			kbuf_add_printable(&b, js(h, "namespace"), 0);
+			kbuf_addc(&b, '/');
+			kbuf_add_printable(&b, js(h, "pod"), 0);
+			if (*js(h, "container")) {
+				kbuf_adds(&b, " container ");
+				kbuf_add_printable(&b, js(h, "container"), 0);
+			}
+		}
+		kbuf_adds(&b, ": ");
+		kbuf_add_printable(&b, js(h, "command"), 0);
+		kbuf_addf(&b, ": %s (%lld ms)", js(h, "status"),
+			  (long long)json_integer_value(json_object_get(h, "durationMs")));
+		if (*js(h, "error")) {
+			kbuf_adds(&b, ": ");
+			kbuf_add_printable(&b, js(h, "error"), 0);
+		}
+		if (*js(h, "stderr")) {
+			kbuf_adds(&b, "; stderr: ");
+			kbuf_add_printable(&b, js(h, "stderr"), 0);
+		}
+		fprintf(f, "%s\n", kbuf_str(&b));
+		kbuf_free(&b);
+	}
 }

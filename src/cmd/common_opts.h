@@ -14,6 +14,9 @@
 #ifndef KAHU_CMD_COMMON_OPTS_H
 #define KAHU_CMD_COMMON_OPTS_H
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include "cmd/ctx.h"
 #include "engine/run.h"
 #include "store/repo.h"
@@ -52,6 +55,10 @@ extern const struct kahu_opt cmd_repo_read_opts[];
 int cmd_run_repo(const struct kahu_ctx *ctx, struct run_repo *rr);
 
 struct kahu_scope;
+
+/* Hook outcomes (engine/hooks.h hook_results_json) as lines under "Hooks:"; nothing
+ * when `hooks` is NULL or empty. */
+void cmd_print_hooks(FILE *f, json_t *hooks);
 
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);

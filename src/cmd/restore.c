@@ -6,6 +6,7 @@
 #include "archive/seal.h"
 #include "archive/zstream.h"
 #include "cli/progress.h"
+#include "engine/hooks.h"
 #include "engine/restore.h"
 #include "engine/restore_record.h"
 #include "engine/run_restore.h"
@@ -136,10 +137,12 @@ static void print_restore(struct kahu_ctx *ctx, struct restore_cmd *rcmd, const 
 		out_yaml(stdout, res->summary);
 	else if (ctx->out == OUT_NAME)
 		printf("restore/%s\n", name);
-	else
+	else {
 		printf("Restore %s from backup %s: %s. %ld created, %ld updated, %ld skipped, %ld failed.\n"
 		       "Details: kahu restore describe %s --details\n",
 		       name, backup, tot->status, tot->created, tot->updated, tot->skipped, tot->failed, name);
+		cmd_print_hooks(stdout, tot->hooks);
+	}
 }
 
 /* What restore create runs, from its command line. */
@@ -150,11 +153,13 @@ struct create_spec {
 	struct kahu_scope *scope;
 	struct ns_map *map;
 	struct strv status_include;
+	struct hook_set *hooks;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
+	hook_set_free(s->hooks);
 	scope_free(s->scope);
 	ns_map_free(s->map);
 	strv_free(&s->status_include);
@@ -196,6 +201,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
 	    (inv_str(inv, OPT_NAMESPACE_MAPPINGS) &&
 	     (rc = ns_map_parse(inv_str(inv, OPT_NAMESPACE_MAPPINGS), &s->map)) < 0) ||
+	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
 		goto fail;
 	s->rs = (struct restore_create_spec){
@@ -210,6 +216,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
 		.parallel = (int)parallel,
 		.crd_timeout = (int)crd_timeout,
+		.hooks = s->hooks,
 		.repo = &s->rr,
 		.kube = restore_kube,
 		.on_item = on_item,
@@ -462,6 +469,7 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		printf("Warning:    %s\n", json_string_value(w));
 	if (json_string_value(json_object_get(summary, "error")))
 		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
+	cmd_print_hooks(stdout, json_object_get(doc, "hooks")); /* in the encrypted result only */
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);
@@ -508,6 +516,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(PARALLEL, 0, "N", "items of one type created at once", NULL, 0, "8"),
 	OPTION(CRD_TIMEOUT, 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60"),
 	OPTION(DRY_RUN, 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL),
+	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): init containers added to restored pods, commands run in them once they run", "file", 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -1,6 +1,7 @@
 /* kahu — the backup engine (see backup.h). */
 #include "engine/backup.h"
 #include "engine/bread.h"
+#include "engine/hooks_backup.h"
 #include "archive/bundle.h"
 #include "archive/key.h"
 #include "archive/manifest.h"
@@ -480,7 +481,18 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 		.progress = on_progress,
 		.ud = &w,
 	};
-	if ((rc = collect_run(kc, b->scope, &out->plan, &co)) < 0)
+	if (b->hooks && !b->dry_run && (rc = hook_backup_all(b->hooks, HOOK_BACKUP_PRE)) < 0)
+		goto post;
+	rc = collect_run(kc, b->scope, &out->plan, &co);
+post:
+	if (b->hooks && !b->dry_run) {
+		/* A freeze is always thawed: post hooks run whatever happened before. */
+		int hrc = hook_backup_all(b->hooks, HOOK_BACKUP_POST);
+		if (rc == 0)
+			rc = hrc;
+		out->hooks_failed = hook_backup_results(b->hooks)->failed;
+	}
+	if (rc < 0)
 		goto out;
 
 	size_t failed = plan_failed_types(&out->plan);
@@ -488,7 +500,7 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	 * types failed: the backup failed; prune's policies do not count it, and no
 	 * incremental backup builds on it.  Objects that could not be stored on their own
 	 * (w.failed) make it PartiallyFailed. */
-	out->status = !failed ? (w.failed ? "PartiallyFailed" : "Completed") :
+	out->status = !failed ? (w.failed || out->hooks_failed ? "PartiallyFailed" : "Completed") :
 		      plan_kept_ok(&out->plan) ? "PartiallyFailed" : "Failed";
 	if (!b->dry_run && failed && b->kind != BACKUP_FULL && b->parent &&
 	    (rc = carry_over(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
@@ -504,6 +516,11 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	out->spec = spec_json(b, &out->plan, out->status, w.now, out->completed, w.items, w.stored);
 	if (w.failed)
 		json_object_set_new(out->spec, "failedItems", json_integer(w.failed));
+	if (b->hooks && hook_backup_results(b->hooks)->n) {
+		struct hook_results *hr = hook_backup_results(b->hooks);
+		json_object_set_new(out->spec, "hooks", hook_results_json(hr));
+		out->warnings += hr->warned + hr->failed;
+	}
 	if (b->dry_run)
 		goto out;
 

@@ -57,6 +57,12 @@ struct backup_spec {
 	const char *scope_digest;             /* manifest_scope_digest of the canonical scope */
 	void (*progress)(void *ud, const struct backup_progress *p);
 	void *progress_ud;
+	/* Hooks (engine/hooks_backup.h), NULL: none.  Until volume data is taken per pod,
+	 * every selected pod's pre hooks run before the collection and its post hooks
+	 * after it, whatever the collection's outcome; a failed hook under on-error Fail
+	 * makes the backup PartiallyFailed; every outcome is in kahu/backup.json
+	 * ("hooks") and the backup's log. */
+	struct hook_backup *hooks;
 };
 
 struct backup_outcome {
@@ -71,6 +77,7 @@ struct backup_outcome {
 	json_t *objects;                      /* [{path, size, blake2b}] of the data objects written,
 						 paths relative to backups/<name>/ */
 	time_t started, completed;
+	size_t hooks_failed;                  /* hooks that failed under on-error Fail */
 };
 
 int backup_create(struct kube_client *kc, const struct backup_spec *b, struct backup_outcome *out);

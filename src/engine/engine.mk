@@ -5,9 +5,11 @@ libkahu_engine_a_SOURCES = \
 	src/engine/backup.c src/engine/backup.h \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
+	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
+	src/engine/restore_hooks.c src/engine/restore_hooks.h \
 	src/engine/restore_record.c src/engine/restore_record.h \
 	src/engine/retention.c src/engine/retention.h \
 	src/engine/run.c src/engine/run.h \
@@ -78,4 +80,12 @@ UNIT_TESTS += tests/unit/check_parent
 tests_unit_check_parent_SOURCES = tests/unit/check_parent.c tests/unit/check_main.h
 tests_unit_check_parent_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_parent_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)
+
+# Hooks: definitions from annotations and the hooks file (libyaml), and the results.
+check_PROGRAMS += tests/unit/check_hooks
+UNIT_TESTS += tests/unit/check_hooks
+tests_unit_check_hooks_SOURCES = tests/unit/check_hooks.c tests/unit/check_main.h
+tests_unit_check_hooks_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_hooks_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)

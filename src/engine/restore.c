@@ -4,6 +4,7 @@
 #include "archive/manifest.h"
 #include "engine/bread.h"
 #include "engine/order.h"
+#include "engine/restore_hooks.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
 #include "kube/client.h"
@@ -403,6 +404,7 @@ struct run {
 	struct spool_type *cur;
 	const struct kube_resource *cur_src;
 	enum scope_type_decision cur_decision;
+	struct restore_hooks *hooks;       /* the restored pods' exec hooks */
 };
 
 static json_t *listed_object(struct run *r, const char *where);
@@ -561,12 +563,16 @@ static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resour
  *              kahu's labels (the mapping is the next stage)
  *   map        the namespace mapping (ns_map_apply); from here on it->ns and
  *              it->tname are the target's
+ *   hooks      restore hooks' init containers added to pods and pod templates
+ *              (restore_hooks.c)
  *   version    the target's resource for the object (restore_pick_version), which
  *              must be the type it is stored as
  *   namespace  its target namespace exists (created bare when the backup has none)
  *   lookup     the object in the target: the type's LIST, else a GET
  *   create     absent: created (a dry run: "would create")
  *   compare    present: identical, differs, or patched (--existing-resource-policy)
+ *   execs      a created pod with restore exec hooks is kept: they run at the end of
+ *              the restore, once its containers run (restore_hooks.c)
  *
  * and item_record() reports the outcome.  A stage returns ITEM_NEXT, or ITEM_DONE
  * when it has decided the outcome and the item ends there (item_done()).  create and
@@ -821,6 +827,25 @@ static int stage_compare(struct item *it)
 	return it->oc == OUTCOME_FAILED ? ITEM_DONE : ITEM_NEXT;
 }
 
+static int stage_hooks(struct item *it)
+{
+	char *why = NULL;
+	if (restore_hooks_init(it->r->s->hooks, it->gr, it->obj, &why) < 0)
+		return item_done_take(it, OUTCOME_FAILED, why);
+	return ITEM_NEXT;
+}
+
+static int stage_execs(struct item *it)
+{
+	char *why = NULL;
+	if (it->r->s->dry_run || it->oc != OUTCOME_CREATED || strcmp(it->gr, "pods") != 0)
+		return ITEM_NEXT;
+	if (restore_hooks_add_pod(it->r->hooks, it->obj, &why) < 0)
+		return item_done_take(it, OUTCOME_FAILED, xasprintf("created, but its restore hook is "
+								    "invalid: %s", why));
+	return ITEM_NEXT;
+}
+
 static const struct item_stage {
 	const char *name;
 	int (*run)(struct item *it);
@@ -830,11 +855,13 @@ static const struct item_stage {
 	{ "scope", stage_scope },
 	{ "clean", stage_clean },
 	{ "map", stage_map },
+	{ "hooks", stage_hooks },
 	{ "version", stage_version },
 	{ "namespace", stage_namespace },
 	{ "lookup", stage_lookup },
 	{ "create", stage_create },
 	{ "compare", stage_compare },
+	{ "execs", stage_execs },
 };
 
 /* The outcome: counted, logged, passed to the caller (restore_spec.on_item).  Before
@@ -1173,6 +1200,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	struct manifest **manifests = NULL;
 	struct kube_discovery *bt = NULL;
 	struct run r = { .kc = kc, .s = s, .t = t };
+	r.hooks = restore_hooks_new(kc, s->hooks, s->parallel);
 	int rc;
 
 	memset(t, 0, sizeof *t);
@@ -1318,6 +1346,19 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		restore_type(&r, st, src, dec);
 	}
 	rc = 0;
+	/* The restored pods' exec hooks, once everything is created. */
+	if (!r.stop && !kahu_cancelled() && restore_hooks_run(r.hooks) == 0 &&
+	    restore_hooks_results(r.hooks)->n) {
+		struct hook_results *hr = restore_hooks_results(r.hooks);
+		t->hooks = hook_results_json(hr);
+		t->hooks_failed = hr->failed;
+		for (size_t i = 0; i < hr->n; i++)
+			if (hr->v[i].error)
+				json_array_append_new(t->warnings, json_sprintf(
+					"restore hook %s in pod %s/%s failed (on-error %s): %s", hr->v[i].hook,
+					hr->v[i].namespace_, hr->v[i].pod,
+					hr->v[i].on_error == HOOK_FAIL ? "Fail" : "Continue", hr->v[i].error));
+	}
 	if (r.stop || kahu_cancelled()) {
 		t->interrupted = 1;
 		rc = kahu_error_set(KAHU_EINTR, "restore %s interrupted; %ld of %ld items were handled",
@@ -1326,7 +1367,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 out:
 	t->completed = time(NULL);
 	t->status = t->interrupted ? "Interrupted" : rc < 0 ? "Failed" :
-		    t->failed == 0 ? "Completed" :
+		    t->failed == 0 ? (t->hooks_failed ? "PartiallyFailed" : "Completed") :
 		    (t->created + t->updated + t->skipped) ? "PartiallyFailed" : "Failed";
 	for (size_t i = 0; i < chain.n; i++)
 		manifest_free(manifests[i]);
@@ -1346,11 +1387,13 @@ out:
 	strset_free(&r.dry_kinds);
 	restore_clean_opts_release(&r.copts);
 	pthread_mutex_destroy(&r.lock);
+	restore_hooks_free(r.hooks);
 	return rc;
 }
 
 void restore_totals_clear(struct restore_totals *t)
 {
 	json_decref(t->warnings);
+	json_decref(t->hooks);
 	memset(t, 0, sizeof *t);
 }

@@ -17,6 +17,8 @@
 
 #include "util/strv.h"
 
+struct hook_set;
+
 struct kube_client;
 struct kahu_store;
 struct kahu_key;
@@ -61,6 +63,8 @@ struct restore_spec {
 	int dry_run;
 	int parallel;
 	int crd_timeout;                   /* seconds to wait for a CRD to be established */
+	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL; hook
+					    * annotations are honoured either way */
 	/* Called for every item (from worker threads, serialised). */
 	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
 	void (*progress)(void *ud, long done, long total);
@@ -74,6 +78,8 @@ struct restore_totals {
 	time_t started, completed;
 	const char *status;  /* Completed, PartiallyFailed, Failed, Interrupted */
 	json_t *warnings;    /* array of strings */
+	json_t *hooks;       /* every restore hook's outcome (hook_results_json), or NULL */
+	size_t hooks_failed; /* of them, failed under on-error Fail */
 };
 
 /* Runs the restore.  Returns 0 when it ran to the end (look at totals for item

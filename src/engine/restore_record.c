@@ -148,7 +148,12 @@ int restore_record_put_results(struct repo *repo, const struct kahu_key *key, co
 	put = NULL;
 	if (rc < 0)
 		goto out;
-	rc = restore_record_put_summary(st, key, name, summary, 0); /* replaces the InProgress mark */
+	/* The plain summary (readable without the key) leaves out the hooks' outcomes:
+	 * their commands and standard error are for the encrypted result only. */
+	json_t *plain = json_deep_copy(summary);
+	json_object_del(plain, "hooks");
+	rc = restore_record_put_summary(st, key, name, plain, 0); /* replaces the InProgress mark */
+	json_decref(plain);
 out:
 	if (put)
 		store_put_abort(put);
@@ -288,7 +293,7 @@ int restore_record_check(const char *name, json_t *summary, json_t *result)
 			goto out;
 		}
 	json_object_foreach(result, k, v)
-		if (strcmp(k, "items") != 0 && !json_object_get(summary, k)) {
+		if (strcmp(k, "items") != 0 && strcmp(k, "hooks") != 0 && !json_object_get(summary, k)) {
 			rc = kahu_error_set(KAHU_ECRYPTO, "%s lacks \"%s\", which the restore's "
 					    "encrypted result holds: it was altered", spath, k);
 			goto out;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "archive/manifest.h"
+#include "engine/hooks_backup.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
 #include "kube/client.h"
@@ -153,12 +154,47 @@ static int verdict(const char *name, const struct backup_outcome *out)
 				      "no incremental backup builds on it", name, plan_failed_types(&out->plan), name);
 	if (strcmp(out->status, "Completed") == 0)
 		return 0;
+	if (out->hooks_failed && !out->failed && !plan_failed_types(&out->plan))
+		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu hooks failed "
+				      "(see the warnings)", name, out->hooks_failed);
 	if (out->failed)
 		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
 				      "%ld objects could not be backed up (see the warnings)",
 				      name, plan_failed_types(&out->plan), out->failed);
 	return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types "
 			      "could not be backed up", name, plan_failed_types(&out->plan));
+}
+
+/* The local hooks before (after 0) or after (1) the whole backup, with the run in
+ * their environment. */
+static void run_local_hooks(struct hook_backup *hb, int after, const char *name, const char *location,
+			    const char *status)
+{
+	char *env[] = {
+		xasprintf("KAHU_BACKUP_NAME=%s", name),
+		xasprintf("KAHU_LOCATION=%s", location),
+		xasprintf("KAHU_STATUS=%s", status),
+		xasprintf("KAHU_PHASE=%s", after ? "after" : "before"),
+		xstrdup("KAHU_OPERATION=backup"),
+		NULL,
+	};
+	hook_backup_local(hb, after, (const char *const *)env);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+}
+
+/* After the run: the local after-hooks, told how it ended; every hook's outcome for
+ * the caller.  The run's error message is kept. */
+static void after_hooks(struct hook_backup *hb, const char *name, const char *location, int rc,
+			struct backup_run_result *res)
+{
+	struct kahu_error_state st;
+	kahu_error_capture(&st);
+	const char *status = res->have_outcome ? res->out.status : rc == KAHU_EINTR ? "Interrupted" : "Failed";
+	run_local_hooks(hb, 1, name, location, status);
+	if (hook_backup_results(hb)->n)
+		res->hooks = hook_results_json(hook_backup_results(hb));
+	kahu_error_restore(&st);
 }
 
 int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
@@ -169,6 +205,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	char *full = NULL, *stext = NULL, *digest = NULL;
 	struct backup_spec b = { 0 };
 	struct manifest_cluster id = { 0 };
+	struct hook_backup *hb = NULL;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -186,6 +223,9 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		goto out;
 	for (size_t i = 0; i < warnings.n; i++)
 		log_warn("%s", warnings.v[i]);
+	/* Hook definitions are checked before anything is written. */
+	if ((rc = hook_backup_prepare(rs->kc, rs->hooks, rs->scope, res->disc, rs->parallel, &hb)) < 0)
+		goto out;
 	json_t *sj = scope_to_json(rs->scope);
 	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(sj);
@@ -206,10 +246,14 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.scope_digest = digest;
 	b.progress = rs->progress;
 	b.progress_ud = rs->ud;
+	b.hooks = hb;
 
 	if (!rs->dry_run && (rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0)
 		goto out;
 
+	const char *location = repo ? repo_location(repo)->name : "";
+	if (!rs->dry_run)
+		run_local_hooks(hb, 0, rs->name, location, "InProgress");
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
 	rc = backup_create(rs->kc, &b, &res->out);
@@ -236,7 +280,10 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (!rs->dry_run)
 		rc = verdict(rs->name, &res->out);
 out:
+	if (hb && !rs->dry_run && repo)
+		after_hooks(hb, rs->name, repo_location(repo)->name, rc, res);
 	json_decref(b.cluster);
+	hook_backup_free(hb);
 	cluster_identity_clear(&id);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();
@@ -252,6 +299,7 @@ void backup_run_result_free(struct backup_run_result *res)
 {
 	backup_outcome_free(&res->out);
 	kube_discovery_free(res->disc);
+	json_decref(res->hooks);
 	free(res->parent);
 	memset(res, 0, sizeof *res);
 }

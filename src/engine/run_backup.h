@@ -16,6 +16,7 @@
 struct kahu_scope;
 struct kube_client;
 struct kube_discovery;
+struct hook_set;
 
 struct backup_run_spec {
 	const char *name;
@@ -32,6 +33,8 @@ struct backup_run_spec {
 	struct kube_client *kc;
 	const char *server, *context;      /* recorded in the manifest */
 	const struct run_repo *repo;       /* the location (not used by a dry run) */
+	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL;
+					    * pods' hook annotations are honoured either way */
 	/* Called before collection starts ("planning" or "backing up") and, with NULL,
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);
@@ -44,6 +47,7 @@ struct backup_run_result {
 	struct kube_discovery *disc;       /* what the plan's types point into */
 	char *parent;                      /* incremental/differential: the backup built on */
 	int have_outcome;                  /* 1: out holds a created (or planned) backup */
+	json_t *hooks;                     /* every hook's outcome (hook_results_json), may be NULL */
 };
 
 /* The identity of the cluster `kc` talks to (what a backup records, what

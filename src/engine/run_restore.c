@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/hooks.h"
 #include "engine/restore_record.h"
 #include "store/layout.h"
 #include "store/store.h"
@@ -74,6 +75,39 @@ static int prepare_location(const struct restore_create_spec *rs, struct repo *r
 	return 0;
 }
 
+/* The hooks file's local hooks around the restore, with the run in their environment;
+ * their outcomes appended to tot->hooks. */
+static void restore_local_hooks(const struct restore_create_spec *rs, const char *location, int after,
+				struct restore_totals *tot)
+{
+	struct hook_results hr;
+	struct kahu_error_state st;
+	if (!rs->hooks || !(after ? rs->hooks->nafter : rs->hooks->nbefore))
+		return;
+	kahu_error_capture(&st);
+	hook_results_init(&hr);
+	char *env[] = {
+		xasprintf("KAHU_RESTORE_NAME=%s", rs->name),
+		xasprintf("KAHU_BACKUP_NAME=%s", rs->backup),
+		xasprintf("KAHU_LOCATION=%s", location),
+		xasprintf("KAHU_STATUS=%s", after && tot->status ? tot->status : "InProgress"),
+		xasprintf("KAHU_PHASE=%s", after ? "after" : "before"),
+		xstrdup("KAHU_OPERATION=restore"),
+		NULL,
+	};
+	hook_run_locals(rs->hooks, after, (const char *const *)env, &hr);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	json_t *j = hook_results_json(&hr);
+	if (!tot->hooks)
+		tot->hooks = json_array();
+	json_array_extend(tot->hooks, j);
+	json_decref(j);
+	tot->hooks_failed += hr.failed;
+	hook_results_free(&hr);
+	kahu_error_restore(&st);
+}
+
 int restore_create(const struct restore_create_spec *rs, struct restore_create_result *res)
 {
 	const char *name = rs->name, *backup = rs->backup;
@@ -114,6 +148,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		.dry_run = rs->dry_run,
 		.parallel = rs->parallel,
 		.crd_timeout = rs->crd_timeout,
+		.hooks = rs->hooks,
 		.on_item = record_item,
 		.progress = pass_progress,
 		.ud = &rctx,
@@ -137,9 +172,22 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	struct restore_totals *tot = &res->tot;
 	if (logf)
 		kahu_log_set_sink(log_line, logf, KAHU_LOG_INFO);
+	struct restore_totals before = { 0 };
+	if (!rs->dry_run)
+		restore_local_hooks(rs, repo_location(repo)->name, 0, &before);
 	if (rs->phase)
 		rs->phase(rs->ud, "restoring");
 	rc = restore_run(kc, &spec, tot);
+	if (before.hooks) {
+		/* The before hooks come first in the results. */
+		if (tot->hooks)
+			json_array_extend(before.hooks, tot->hooks);
+		json_decref(tot->hooks);
+		tot->hooks = before.hooks;
+		tot->hooks_failed += before.hooks_failed;
+		if (tot->status && strcmp(tot->status, "Completed") == 0 && before.hooks_failed)
+			tot->status = "PartiallyFailed";
+	}
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (logf)
@@ -163,6 +211,8 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
 				 "encrypted", key != NULL);
 	res->fatal = fatal != 0;
+	if (tot->hooks)
+		json_object_set(res->summary, "hooks", tot->hooks);
 	if (fatal_msg)
 		json_object_set_new(res->summary, "error", json_string(fatal_msg));
 	if (!rs->dry_run) {
@@ -188,6 +238,16 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		rc = kahu_error_set(tot->created + tot->updated + tot->skipped ? KAHU_EPARTIAL : KAHU_EFAIL,
 				    "restore %s: %ld items failed (see kahu restore describe %s --details)",
 				    name, tot->failed, name);
+	else if (rc == 0 && tot->hooks_failed)
+		rc = kahu_error_set(KAHU_EPARTIAL, "restore %s is PartiallyFailed: %zu restore hooks failed "
+				    "(see kahu restore describe %s)", name, tot->hooks_failed, name);
+	if (!rs->dry_run) {
+		/* After the result is stored: the after hooks' outcomes are in the output and
+		 * the log, not in the stored result. */
+		restore_local_hooks(rs, repo_location(repo)->name, 1, tot);
+		if (tot->hooks)
+			json_object_set(res->summary, "hooks", tot->hooks);
+	}
 out:
 	if (logf) {
 		kahu_log_set_sink(NULL, NULL, 0);

@@ -29,6 +29,7 @@ struct restore_create_spec {
 	int dry_run;                       /* nothing is written, no lock is taken */
 	int parallel;
 	int crd_timeout;
+	const struct hook_set *hooks;      /* the hooks file, may be NULL (engine/hooks.h) */
 	const struct run_repo *repo;
 	/* The cluster, asked for once the location and the backup are known good. */
 	int (*kube)(void *ud, struct kube_client **out);

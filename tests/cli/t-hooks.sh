@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Hooks (kahu-hooks(5)) against the test cluster: pre and post backup hooks from pod
+# annotations (kahu's and Velero's, kahu's win) and from a hooks file (namespace and
+# label selectors), run in the pods' containers through pods/exec; a failing hook under
+# on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
+# Continue (a warning); a hanging hook ended at its timeout; a named container that
+# does not exist; local hooks with the run in their environment; bad definitions
+# refused with exit 64 before anything is written; the outcomes in describe and -o json;
+# restore: init containers (annotations, the file's selectors) in the restored pod and
+# pod template, exec hooks run in the restored pod once it runs.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/cluster/cluster.sh"
+
+KUBECTL=${KUBECTL:-kubectl}
+if ! command -v "$KUBECTL" >/dev/null 2>&1; then
+	t_skip "hooks through the test cluster" "kubectl is not installed"
+	t_done
+	exit $?
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	t_skip "hooks through the test cluster" "the test cluster's exec sandboxes need root"
+	t_done
+	exit $?
+fi
+
+# t_pyin DESC FILE <<'PY' ... PY: Python on stdin, d = FILE's JSON.
+t_pyin() {
+	local d=$1
+	cp "$2" "$T_DIR/py.json"
+	t_run "$PYTHON" -c "import json, sys
+d = json.load(open(sys.argv[1]))
+exec(sys.stdin.read())" "$T_DIR/py.json"
+	local rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$T_ERR"
+	t_result $rc "$d"
+}
+
+t_ok "the test cluster starts" cluster_start main
+export KUBECONFIG=$CLUSTER_KUBECONFIG
+k() { "$KUBECTL" "$@"; }
+LOC=$XDG_DATA_HOME/kahu/backups
+MARK=$T_DIR/marks
+mkdir -p "$MARK"
+chmod 0777 "$MARK"
+
+# One pod per case; its containers share an emptyDir at /m, where hooks leave markers
+# (read back through pods/exec); local hooks write into $MARK on this machine.
+pod() { # name namespace labels annotations(yaml map) [extra containers]
+	cat <<EOY
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: $2
+  labels: $3
+  annotations: $4
+spec:
+  containers:
+  - {name: app, image: debian:12, volumeMounts: [{name: m, mountPath: /m}]}
+  - {name: side, image: debian:12, volumeMounts: [{name: m, mountPath: /m}]}
+  volumes:
+  - {name: m, emptyDir: {}}
+EOY
+}
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hk}"
+	pod kahu hk '{app: a}' "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo pre-kahu >> /m/kahu\"]',
+    pre.hook.backup.velero.io/command: '[\"sh\", \"-c\", \"echo pre-velero >> /m/kahu\"]',
+    post.hook.backup.velero.io/command: '[\"sh\", \"-c\", \"echo post-velero >> /m/kahu\"]',
+    post.hook.backup.velero.io/container: side}"
+} >"$T_DIR/ok.yaml"
+t_ok "pods with hook annotations" k apply -f "$T_DIR/ok.yaml"
+wait_running() {
+	for _ in $(seq 1 600); do
+		[ "$(k get pod -n "$1" "$2" -o 'jsonpath={.status.phase}' 2>/dev/null)" = Running ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+t_ok "the pod runs" wait_running hk kahu
+mark() { k exec -n hk kahu -c app -- cat "/m/$1"; }
+
+t_ok "backup with annotation hooks" "$KAHU" backup create b1 --include-namespaces hk -o json
+cp "$T_OUT" "$T_DIR/b1.json"
+t_ok "kahu's pre hook ran, Velero's post hook ran (kahu's group wins per hook)" \
+	test "$(mark kahu)" = "pre-kahu
+post-velero"
+t_pyin "-o json lists both outcomes" "$T_DIR/b1.json" <<'PY'
+h = d["hooks"]
+assert [(x["when"], x["source"], x["container"], x["status"], x["exitCode"]) for x in h] == [
+    ("pre", "kahu annotation", "app", "Succeeded", 0),
+    ("post", "velero annotation", "side", "Succeeded", 0)], h
+assert d["status"] == "Completed", d
+PY
+t_ok "describe b1" "$KAHU" backup describe b1
+t_grep "describe shows the hooks" '^  pre annotation in hk/kahu container app: sh -c echo pre-kahu.*: Succeeded' "$T_OUT"
+t_ok "backup logs b1" "$KAHU" backup logs b1
+t_grep "the stored log has the hook outcome" 'pre hook annotation in pod hk/kahu container app' "$T_OUT"
+
+# ---- failures: Fail, Continue, timeout, a missing container at run time ----
+{
+	pod fail hk '{app: f}' '{pre.hook.backup.kahu.io/command: "[\"sh\", \"-c\", \"echo frozen-no-more >&2; exit 3\"]"}'
+	pod cont hk '{app: c}' '{pre.hook.backup.kahu.io/command: "[\"false\"]", pre.hook.backup.kahu.io/on-error: Continue}'
+	pod hang hk '{app: h}' '{pre.hook.backup.kahu.io/command: "[\"sleep\", \"600\"]", pre.hook.backup.kahu.io/timeout: 2s}'
+} >"$T_DIR/fail.yaml"
+t_ok "pods with failing hooks" k apply -f "$T_DIR/fail.yaml"
+t_ok "they run" wait_running hk hang
+t_exit 2 "a hook failing under Fail: PartiallyFailed, exit 2" "$KAHU" backup create b2 --include-namespaces hk -o json
+cp "$T_ERR" "$T_DIR/b2.err"
+t_pyin "the outcomes: exit code and stderr of Fail, a warning for Continue, the timeout" "$T_OUT" <<'PY'
+assert d["status"] == "PartiallyFailed", d
+by = {x["pod"]: x for x in d["hooks"] if x["when"] == "pre"}
+f = by["fail"]
+assert f["status"] == "Failed" and f["exitCode"] == 3 and f["stderr"] == "frozen-no-more", f
+assert f["error"] == "exit code 3", f
+c = by["cont"]
+assert c["status"] == "Warning" and c["exitCode"] == 1 and c["onError"] == "Continue", c
+h = by["hang"]
+assert h["status"] == "Failed" and h["error"].startswith("timed out after 2s"), h
+assert h["exitCode"] == -1, h
+PY
+t_grep "the message says hooks failed" 'PartiallyFailed: 1 hooks failed|PartiallyFailed: 2 hooks failed' "$T_DIR/b2.err"
+t_grep "the failing hook is warned about with its stderr" 'pre hook annotation in pod hk/fail container app failed \(on-error Fail\).*exit code 3; stderr: frozen-no-more' "$T_DIR/b2.err"
+k delete -n hk pod fail cont hang >/dev/null 2>&1
+
+
+# ---- a hooks file: selectors, local hooks ----
+cat >"$T_DIR/hooks.yaml" <<EOY
+hooks:
+- name: only-a
+  namespaces: [hk]
+  selector: app=a
+  pre:
+  - container: side
+    command: [sh, -c, 'echo file-pre >> /m/file']
+  post:
+  - command: [sh, -c, 'echo file-post >> /m/file']
+- name: elsewhere
+  namespaces: [other]
+  pre:
+  - command: [sh, -c, 'echo wrong >> /m/file']
+- name: no-match
+  selector: app=zzz
+  pre:
+  - command: [sh, -c, 'echo wrong >> /m/file']
+local:
+  before:
+  - name: env-before
+    command: [sh, -c, 'echo "\$KAHU_PHASE \$KAHU_OPERATION \$KAHU_BACKUP_NAME \$KAHU_LOCATION \$KAHU_STATUS" >> $MARK/local']
+  after:
+  - name: env-after
+    command: [sh, -c, 'echo "\$KAHU_PHASE \$KAHU_OPERATION \$KAHU_BACKUP_NAME \$KAHU_LOCATION \$KAHU_STATUS" >> $MARK/local']
+EOY
+t_ok "backup with a hooks file" "$KAHU" backup create b3 --include-namespaces hk --hooks "$T_DIR/hooks.yaml"
+cp "$T_OUT" "$T_DIR/b3.out"
+t_ok "the file's hooks ran only in the selected pod, in order" test "$(mark file)" = "file-pre
+file-post"
+t_ok "the local hooks saw the run" test "$(cat "$MARK/local")" = "before backup b3 default InProgress
+after backup b3 default Completed"
+t_grep "the human output lists the hooks" '^Hooks: 6 \(0 failed' "$T_DIR/b3.out"
+
+# ---- bad definitions: exit 64, nothing written ----
+ls "$LOC/backups" >"$T_DIR/before.ls"
+cat >"$T_DIR/bad1.yaml" <<'EOY'
+hooks:
+- name: x
+  pre:
+  - command: [true]
+    onError: Fail
+EOY
+t_exit 64 "an unknown key in the hooks file exits 64" "$KAHU" backup create bad1 --hooks "$T_DIR/bad1.yaml"
+t_grep "it names the file and line" "bad1.yaml:5: unknown key \"onError\" in an exec hook" "$T_ERR"
+cat >"$T_DIR/bad2.yaml" <<'EOY'
+hooks:
+- name: wrong-container
+  namespaces: [hk]
+  pre:
+  - container: postgres
+    command: [true]
+EOY
+t_exit 64 "a container that no selected pod has exits 64" "$KAHU" backup create bad2 --include-namespaces hk --hooks "$T_DIR/bad2.yaml"
+t_grep "it lists the pod's containers and their states" 'pre hook wrong-container \(.*bad2.yaml:5\): pod hk/kahu has no container "postgres" \(its containers: app \(running\), side \(running\)\)' "$T_ERR"
+pod badjson hk '{app: b}' '{pre.hook.backup.kahu.io/command: "[\"sh\", "}' >"$T_DIR/badjson.yaml"
+t_ok "a pod whose hook command is not JSON" k apply -f "$T_DIR/badjson.yaml"
+t_exit 64 "an invalid command annotation exits 64" "$KAHU" backup create bad3 --include-namespaces hk
+t_grep "it names the pod and the annotation" 'pod hk/badjson: annotation pre.hook.backup.kahu.io/command: invalid command' "$T_ERR"
+k delete -n hk pod badjson >/dev/null 2>&1
+ls "$LOC/backups" >"$T_DIR/after.ls"
+t_ok "nothing was written by the refused runs" cmp "$T_DIR/before.ls" "$T_DIR/after.ls"
+
+# ---- restore: init containers in the restored specs, exec hooks once the pod runs ----
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hr}"
+	pod rp hr '{app: r}' "{post.hook.restore.kahu.io/command: '[\"sh\", \"-c\", \"echo restored >> /m/r\"]',
+    post.hook.restore.kahu.io/container: side,
+    init.hook.restore.velero.io/container-image: 'busybox:1.36',
+    init.hook.restore.velero.io/container-name: warmup,
+    init.hook.restore.velero.io/command: '[\"true\"]'}"
+	cat <<'EOY'
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: hr}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: debian:12}]
+EOY
+} >"$T_DIR/restore.yaml"
+t_ok "a pod with restore hook annotations and a deployment" k apply -f "$T_DIR/restore.yaml"
+t_ok "the pod runs" wait_running hr rp
+cat >"$T_DIR/rhooks.yaml" <<'EOY'
+hooks:
+- name: prep
+  namespaces: [hr]
+  resources: [deployments]
+  init:
+  - name: prep
+    image: busybox:1.36
+    command: [sh, -c, 'echo prepared']
+- name: check
+  namespaces: [hr]
+  selector: app=r
+  restore-post:
+  - command: [sh, -c, 'echo not yet >&2; exit 4']
+    on-error: Continue
+    wait-timeout: 1m
+local:
+  before:
+  - command: [sh, -c, 'echo "$KAHU_PHASE $KAHU_OPERATION $KAHU_RESTORE_NAME $KAHU_BACKUP_NAME $KAHU_STATUS" >> "$MARKS/rlocal"']
+  after:
+  - command: [sh, -c, 'echo "$KAHU_PHASE $KAHU_OPERATION $KAHU_RESTORE_NAME $KAHU_BACKUP_NAME $KAHU_STATUS" >> "$MARKS/rlocal"']
+EOY
+t_ok "backup of the namespace" "$KAHU" backup create b4 --include-namespaces hr
+t_ok "the namespace is deleted" k delete namespace hr
+export MARKS=$MARK
+t_ok "restore with hooks" "$KAHU" restore create r4 --from-backup b4 --hooks "$T_DIR/rhooks.yaml" -o json
+cp "$T_OUT" "$T_DIR/r4.json"
+t_pyin "the restore hooks' outcomes are in the result" "$T_DIR/r4.json" <<'PY'
+h = d["hooks"]
+assert [(x["when"], x.get("pod"), x.get("container"), x["status"], x["exitCode"]) for x in h] == [
+    ("before", None, None, "Succeeded", 0),
+    ("restore-post", "rp", "side", "Succeeded", 0),
+    ("restore-post", "rp", "app", "Warning", 4),
+    ("after", None, None, "Succeeded", 0)], h
+h = h[1:]
+assert h[1]["stderr"] == "not yet", h
+assert d["status"] == "Completed", d
+PY
+t_ok "the local restore hooks saw the run" test "$(cat "$MARK/rlocal")" = "before restore r4 b4 InProgress
+after restore r4 b4 Completed"
+t_ok "the restore exec hook ran in the restored pod" test "$(k exec -n hr rp -c side -- cat /m/r)" = restored
+t_ok "the restored pod" k get pod -n hr rp -o json
+cp "$T_OUT" "$T_DIR/rp.json"
+t_pyin "its spec has the init container of its annotations, first" "$T_DIR/rp.json" <<'PY'
+c = d["spec"]["initContainers"][0]
+assert c == {"name": "warmup", "image": "busybox:1.36", "command": ["true"]} or \
+    {k: c[k] for k in ("name", "image", "command")} == {"name": "warmup", "image": "busybox:1.36", "command": ["true"]}, c
+PY
+t_ok "the restored deployment" k get deployment -n hr web -o json
+cp "$T_OUT" "$T_DIR/web.json"
+t_pyin "its pod template has the hooks file's init container" "$T_DIR/web.json" <<'PY'
+c = d["spec"]["template"]["spec"]["initContainers"][0]
+assert c["name"] == "prep" and c["image"] == "busybox:1.36" and c["command"] == ["sh", "-c", "echo prepared"], c
+PY
+t_ok "restore describe r4 --details" "$KAHU" restore describe r4 --details
+t_grep "describe lists the restore hooks" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded' "$T_OUT"
+t_nogrep "the plain restore.json (readable without the key) has no hook commands" 'echo restored' "$LOC/restores/r4/restore.json"
+
+# ---- examples/hooks: every file is accepted; notify.yaml posts to a local server ----
+for f in "$top_srcdir"/examples/hooks/*.yaml; do
+	t_ok "examples/hooks/$(basename "$f") is accepted" "$KAHU" backup create "ex-$(basename "$f" .yaml)" \
+		--include-namespaces hk --dry-run --hooks "$f"
+done
+if command -v curl >/dev/null 2>&1; then
+	cat >"$T_DIR/sink.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        with open(sys.argv[1], "ab") as f:
+            f.write(self.rfile.read(n) + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(s.server_port))
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()
+PY
+	"$PYTHON" "$T_DIR/sink.py" "$T_DIR/posts" "$T_DIR/port" &
+	sink=$!
+	T_CLEANUP+=("kill $sink")
+	while [ ! -s "$T_DIR/port" ] && kill -0 "$sink" 2>/dev/null; do sleep 0.1; done
+	export KAHU_NOTIFY_URL="http://127.0.0.1:$(cat "$T_DIR/port")/hook"
+	t_ok "backup with examples/hooks/notify.yaml" "$KAHU" backup create b5 --include-namespaces hk \
+		--hooks "$top_srcdir/examples/hooks/notify.yaml"
+	t_ok "the notifications arrived, before and after" test "$(cat "$T_DIR/posts")" = \
+'{"operation":"backup","backup":"b5","location":"default","phase":"before","status":"InProgress"}
+{"operation":"backup","backup":"b5","location":"default","phase":"after","status":"Completed"}'
+	kill "$sink"
+else
+	t_skip "examples/hooks/notify.yaml" "curl is not installed"
+fi
+
+t_done
