@@ -81,7 +81,10 @@
 	X(PREFIX, "prefix") \
 	X(DEFAULT, "default") \
 	X(CLUSTER, "cluster") \
-	X(ALL_LOCATIONS, "all-locations")
+	X(ALL_LOCATIONS, "all-locations") \
+	/* volume data */ \
+	X(VOLUME, "volume") \
+	X(PATH, "path")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */
