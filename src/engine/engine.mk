@@ -91,3 +91,10 @@ tests_unit_check_voldata_SOURCES = tests/unit/check_voldata.c tests/unit/check_m
 tests_unit_check_voldata_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_voldata_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_util.a $(UNIT_LIBS)
+
+# The driver of tests/cli/t-voldata.sh: a volume's data written into an existing backup
+# with the volume data core through local ops.
+check_PROGRAMS += tests/cli/voldrv
+tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
+tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)

@@ -74,7 +74,7 @@ int vol_path_check(const char *path, size_t len, const char *what)
 	if (!why)
 		return 0;
 	char *p = vol_path_printable(path, len);
-	int rc = kahu_error_set(KAHU_EDATA, "%s: %s: %s", what, p, why);
+	int rc = kahu_error_set(KAHU_EDATA, "%s %s: %s", what, p, why);
 	free(p);
 	return rc;
 }
@@ -145,7 +145,7 @@ int vol_listing_record(const char *rec, size_t len, const char *nonce, struct vo
 		return kahu_error_set(KAHU_EDATA, "volume listing: a name that does not start with \"./\"");
 	p += 2;
 	size_t plen = (size_t)(end - p);
-	int rc = vol_path_check(p, plen, "volume listing");
+	int rc = vol_path_check(p, plen, "volume listing: refused path");
 	if (rc < 0)
 		return rc;
 	if ((int64_t)v[6] < 0 || (int64_t)v[7] < 0)

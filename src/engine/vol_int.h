@@ -67,7 +67,7 @@ int vol_index_parse_ex(const char *line, size_t len, struct vol_entry *e, bool c
 /* Bytewise order of two paths (as LC_ALL=C sort). */
 int vol_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* A path the composer may send: relative, no empty, "." or ".." component, no NUL.
- * 0, or KAHU_EDATA "PATH: why" (PATH escaped for a terminal). */
+ * 0, or KAHU_EDATA "WHAT PATH: why" (PATH quoted and escaped for a terminal). */
 int vol_path_check(const char *path, size_t len, const char *what);
 /* The path escaped for messages (allocated). */
 char *vol_path_printable(const char *path, size_t len);
