@@ -352,6 +352,7 @@ struct ingest {
 	long plan_pos;
 	uint64_t done;            /* transfer-list entries handled */
 	uint64_t done_off;        /* their bytes in the transfer list */
+	char *said;               /* the last transfer command's stderr, for messages */
 };
 
 static bool needs_xfer(struct ingest *g, char flag, const struct vol_entry *e)
@@ -865,18 +866,20 @@ static int transfer_once(struct ingest *g, bool *broken, int *exit_code)
 	}
 	if (rc < 0)
 		goto out;
+	free(g->said);
+	g->said = said(s->ops->stderr_tail ? s->ops->stderr_tail(g->h) : NULL);
 	rc = s->ops->finish(g->h, exit_code);
 	g->h = NULL;
 out:
 	if (rc < 0 && g->h) {
-		if (*exit_code == 0 && s->ops->stderr_tail) {
-			const char *t = s->ops->stderr_tail(g->h);
-			if (t && *t && !*broken) {
-				struct kbuf b = KBUF_INIT;
-				kbuf_add_printable(&b, t, 0);
-				kahu_error_wrap(rc, "%s; the transfer command said", kbuf_str(&b));
-				kbuf_free(&b);
+		if (!*broken && rc != KAHU_EINTR && s->ops->stderr_tail) {
+			char *msg = said(s->ops->stderr_tail(g->h));
+			if (*msg) {
+				char *last = xstrdup(kahu_error_last());
+				kahu_error_set(rc, "%s (the transfer command said%s)", last, msg);
+				free(last);
 			}
+			free(msg);
 		}
 		s->ops->abort(g->h);
 		g->h = NULL;
@@ -1016,10 +1019,11 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 		rc = transfer_once(&g, &broken, &code);
 		if (rc == 0 && code != 0) {
 			if (code == 123 || code == 1 || code == 2)
-				log_warn("volume %s: the transfer command exited with status %d (files changed or vanished while read)",
-					 s->vid, code);
+				log_warn("volume %s: the transfer command exited with status %d (files changed or vanished while read)%s",
+					 s->vid, code, g.said ? g.said : "");
 			else
-				rc = kahu_error_set(KAHU_EFAIL, "the volume's transfer command exited with status %d", code);
+				rc = kahu_error_set(KAHU_EFAIL, "the volume's transfer command exited with status %d%s",
+						    code, g.said ? g.said : "");
 		}
 		if (rc == 0 || !broken || rc == KAHU_EINTR)
 			break;
@@ -1095,6 +1099,7 @@ out:
 	strv_free(&g.written);
 	json_decref(g.objects);
 	free(g.rbuf);
+	free(g.said);
 	return rc;
 }
 
