@@ -131,6 +131,8 @@ static int l_write(void *hp, const void *buf, size_t len)
 static int l_close_stdin(void *hp)
 {
 	struct local_h *h = hp;
+	if (h->cfg->no_half_close)
+		return 0;
 	if (h->in_fd >= 0)
 		close(h->in_fd);
 	h->in_fd = -1;

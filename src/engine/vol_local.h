@@ -18,6 +18,8 @@ struct vol_local {
 					      (NULL: any) */
 	unsigned cuts;        /* how many streams were cut (out) */
 	const char *path_env; /* NULL: inherit PATH; else PATH for the commands */
+	bool no_half_close;   /* as pods/exec v4: close_stdin does nothing, stdin stays open
+				 until the command has exited */
 };
 
 extern const struct vol_exec_ops vol_local_ops;

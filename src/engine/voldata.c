@@ -1135,6 +1135,9 @@ struct composer {
 	void *progress_ud;
 	uint64_t done;
 	char *buf;
+	bool count_only;       /* only the tar's length: no content read, nothing counted */
+	uint64_t out_bytes;    /* tar bytes written */
+	uint64_t count_bytes;  /* the length computed by the counting pass */
 };
 
 static la_ssize_t segr_read_cb(struct archive *a, void *ud, const void **buf)
@@ -1274,11 +1277,16 @@ static int compose_entry(struct composer *c, const struct vol_entry *e, bool as_
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_set_size(ae, (la_int64_t)e->size);
 	}
-	if (e->type == VOL_T_FILE && e->size > 0)
+	if (e->type == VOL_T_FILE && e->size > 0 && !c->count_only)
 		rc = segr_find(c, e->backup, e->segment, e->path);
 	if (rc == 0 && archive_write_header(c->aw, ae) < ARCHIVE_WARN)
 		rc = aw_err(c, c->aw);
 	archive_entry_free(ae);
+	if (c->count_only) { /* the member's data: the padding finish_entry writes */
+		if (rc == 0 && archive_write_finish_entry(c->aw) < ARCHIVE_WARN)
+			rc = aw_err(c, c->aw);
+		return rc;
+	}
 	if (rc == 0 && e->type == VOL_T_FILE && e->size > 0) {
 		struct segr *r = segr_of(c, e->backup);
 		struct kahu_hash *hh = kahu_hash_new();
@@ -1443,11 +1451,25 @@ struct ops_sink {
 	void *h;
 };
 
+static la_ssize_t count_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	struct composer *c = ud;
+	(void)a;
+	(void)buf;
+	c->out_bytes += len;
+	return (la_ssize_t)len;
+}
+
 static la_ssize_t ops_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
 	struct ops_sink *s = ud;
 	if (s->c->sink_rc < 0)
 		return -1;
+	if (s->c->out_bytes + len > s->c->count_bytes) {
+		s->c->sink_rc = kahu_error_set(KAHU_EINTERNAL, "the volume's tar is longer than its length computed before");
+		return -1;
+	}
+	s->c->out_bytes += len;
 	int rc = s->ops->write(s->h, buf, len);
 	if (rc < 0) {
 		s->c->sink_rc = rc;
@@ -1544,13 +1566,48 @@ out:
 	return rc;
 }
 
-/* One `tar -x` in the volume fed with the composed tar. */
+/* The length of the tar compose_all will write: the same headers, the content as the
+ * padding libarchive writes for it. */
+static int count_tar(struct composer *c, FILE *idx, bool dirs_only, uint64_t *len)
+{
+	int rc = 0;
+	c->count_only = true;
+	c->out_bytes = 0;
+	c->sink_rc = 0;
+	c->aw = archive_write_new();
+	archive_write_set_format_pax_restricted(c->aw);
+	archive_write_set_bytes_in_last_block(c->aw, 1);
+	if (archive_write_open2(c->aw, c, NULL, count_write_cb, NULL, NULL) != ARCHIVE_OK)
+		rc = aw_err(c, c->aw);
+	if (rc == 0)
+		rc = compose_all(c, idx, NULL, dirs_only);
+	if (rc == 0 && archive_write_close(c->aw) != ARCHIVE_OK)
+		rc = aw_err(c, c->aw);
+	archive_write_free(c->aw);
+	c->aw = NULL;
+	c->count_only = false;
+	*len = c->out_bytes;
+	c->out_bytes = 0;
+	return rc;
+}
+
+/* One `tar -x` in the volume fed with the composed tar.  `head -c LENGTH` ends its
+ * input: tar needs no end of stdin (pods/exec v4 cannot half-close, and both GNU tar
+ * and busybox's read their input to its end). */
+static const char RESTORE_SCRIPT[] =
+	"head -c \"$2\" | tar -x -f - --numeric-owner -C \"$1\"";
+
 static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool dirs_only)
 {
 	struct ops_sink sink = { .c = c, .ops = s->ops };
 	int rc, code = 0;
-	const char *argv[] = { "tar", "-x", "-f", "-", "--numeric-owner", "-C", s->mount_path, NULL };
+	char lens[24];
+	if ((rc = count_tar(c, idx, dirs_only, &c->count_bytes)) < 0)
+		return rc;
+	snprintf(lens, sizeof lens, "%" PRIu64, c->count_bytes);
+	const char *argv[] = { "sh", "-c", RESTORE_SCRIPT, "sh", s->mount_path, lens, NULL };
 	c->sink_rc = 0;
+	c->out_bytes = 0;
 	if ((rc = s->ops->start(s->ctx, argv, true, &sink.h)) < 0)
 		return rc;
 	c->aw = archive_write_new();
@@ -1562,6 +1619,9 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 		rc = compose_all(c, idx, NULL, dirs_only);
 	if (rc == 0 && archive_write_close(c->aw) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
+	if (rc == 0 && c->out_bytes != c->count_bytes)
+		rc = kahu_error_set(KAHU_EINTERNAL, "the volume's tar has %" PRIu64 " bytes, not the %" PRIu64 " computed before",
+				    c->out_bytes, c->count_bytes);
 	if (rc == 0)
 		rc = s->ops->close_stdin(sink.h);
 	if (rc == 0) {

@@ -14,13 +14,19 @@
  * the master key (unkeyed without a key), so names reveal no namespace or PVC.
  *
  * Commands (argv, run in the container; GNU and busybox 1.35 alike):
- *   listing   sh -c 'cd "$1" && find . -xdev ! -path . -print0 | LC_ALL=C sort -z |
+ *   listing   sh -c 'cd "$1" || exit 2; printf "NONCE|now|%s\n" "$(date +%s)";
+ *             find . -xdev ! -path . -print0 | LC_ALL=C sort -z |
  *             xargs -0 -r stat -c "NONCE|%i|%h|%f|%u|%g|%s|%Y|%Z|%n"' sh MOUNT
- *   transfer  sh -c 'cd "$1" && exec xargs -0 -r tar -c -f - --no-recursion
- *             --numeric-owner --' sh MOUNT   (NUL-separated list on stdin; busybox's
- *             tar has no -T; several tar archives may follow each other on stdout)
- *   restore   tar -x -f - --numeric-owner -C MOUNT   (tar on stdin, closed at the end)
- *   delete    sh -c 'cd "$1" && xargs -0 -r rm -rf --' sh MOUNT
+ *   transfer  sh -c 'cd "$1" || exit 2; head -c "$2" | LC_ALL=C sort -z | xargs -0 -r
+ *             tar -c -f - --no-recursion --numeric-owner --' sh MOUNT LISTBYTES
+ *             (NUL-separated list on stdin; busybox's tar has no -T; several tar
+ *             archives may follow each other on stdout)
+ *   restore   sh -c 'head -c "$2" | tar -x -f - --numeric-owner -C "$1"' sh MOUNT TARBYTES
+ *             (twice: all entries, then the directories again for their times)
+ *   delete    sh -c 'cd "$1" || exit 2; head -c "$2" | xargs -0 -r rm -rf --' sh MOUNT LISTBYTES
+ * Every command that reads stdin reads exactly LISTBYTES/TARBYTES through `head -c`: no
+ * command needs the end of stdin (pods/exec v4 cannot half-close; close_stdin may do
+ * nothing).
  *
  * All functions return 0 or a negative kahu_err with the message set (util/err.h). */
 #ifndef KAHU_ENGINE_VOLDATA_H
