@@ -1052,6 +1052,7 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 			rc = kahu_error_set(KAHU_EINTR, "interrupted");
 			break;
 		}
+		rc = 0; /* the stream broke after its last member: nothing is left to send */
 	}
 	if (rc < 0)
 		goto fail;
