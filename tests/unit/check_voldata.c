@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "archive/bundle.h"
 #include "archive/key.h"
 #include "archive/seal.h"
 #include "engine/vol_int.h"
@@ -181,6 +182,15 @@ static void round_trip(bool busybox)
 	ck_assert_uint_ge(r.segments, 2); /* 100 kB segments */
 	ck_assert_uint_eq(r.counts.dirs, 6);
 	ck_assert_uint_ge(json_array_size(r.objects), r.segments + 1);
+	/* what the caller adds to the manifest's objects is what a manifest accepts */
+	size_t i;
+	json_t *o;
+	json_array_foreach(r.objects, i, o) {
+		const char *p = json_string_value(json_object_get(o, "path"));
+		ck_assert_msg(bundle_name_check(p) == 0, "%s", kahu_error_last());
+		ck_assert_msg(strncmp(p, "volumes/", 8) == 0, "%s", p);
+		ck_assert_int_eq(strlen(json_string_value(json_object_get(o, "blake2b"))), 64);
+	}
 	restore("full", dst, busybox, false, &rr);
 	same_tree(src, dst);
 	ck_assert_uint_eq(rr.dirs, 6);
