@@ -367,6 +367,39 @@ START_TEST(test_exclusions)
 }
 END_TEST
 
+/* A container whose tar sends what was not asked for (after a file it was asked for):
+ * refused, and the segment already written is removed again. */
+START_TEST(test_hostile_transfer)
+{
+	struct vol_backup_result r;
+	char fake[400], path[900];
+	make_tree(src);
+	snprintf(fake, sizeof fake, "%s/fake", tmp);
+	sh("mkdir -p '%s/evil/x' '%s/fake' && printf pwned > '%s/evil/x/f'", tmp, tmp, tmp);
+	char script[420];
+	snprintf(script, sizeof script, "%s/tar", fake);
+	FILE *f = fopen(script, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "#!/bin/sh\n/usr/bin/tar -c -f - -C '%s' './a dir/sub/rand.bin'\n"
+		   "exec /usr/bin/tar -c -P -f - -C '%s/evil/x' ../x/f\n", src, tmp);
+	fclose(f);
+	sh("chmod +x '%s'", script);
+	snprintf(path, sizeof path, "%s:%s", fake, getenv("PATH"));
+	local.path_env = path;
+	struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = src,
+				     .backup = "evil", .vid = vid, .st = st, .key = key, .retries = 0,
+				     .segment_bytes = 1000 /* the first segment is committed */ };
+	ck_assert_int_eq(vol_backup(&s, &r), KAHU_EDATA);
+	ck_assert_msg(strstr(r.reason, "volume tar: unexpected member \"../x/f\""), "%s", r.reason);
+	ck_assert_ptr_null(r.objects);
+	char *left = sh_out("find '%s' -type f -path '*evil*' 2>/dev/null; true", loc);
+	ck_assert_msg(left[0] == 0, "left behind: %s", left);
+	free(left);
+	vol_backup_result_free(&r);
+	local.path_env = NULL;
+}
+END_TEST
+
 /* An index written by someone else, with the key (the location's writer is hostile). */
 static void put_index(const char *name, const char *text)
 {
@@ -567,6 +600,7 @@ static Suite *voldata_suite(void)
 	tcase_add_test(tc, test_cut_repeated_fails);
 	tcase_add_test(tc, test_hostile_index);
 	tcase_add_test(tc, test_exclusions);
+	tcase_add_test(tc, test_hostile_transfer);
 	/* Not under the sanitizers: their shadow memory and quarantine are not kahu's RSS,
 	 * and 8 GiB through them takes long. */
 #if defined(__SANITIZE_ADDRESS__)
