@@ -87,7 +87,10 @@
 	X(EXEC_CONTAINER, "container") \
 	X(EXEC_STDIN, "stdin") \
 	X(EXEC_V4, "v4") \
-	X(EXEC_WRITE_ALL, "write-all")
+	X(EXEC_WRITE_ALL, "write-all") \
+	/* volume data */ \
+	X(VOLUME, "volume") \
+	X(PATH, "path")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */
