@@ -1,0 +1,344 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "check_main.h"
+#include "engine/volsel.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+START_TEST(test_mode)
+{
+	enum vol_mode m = VOL_MODE_NONE;
+	ck_assert_int_eq(vol_mode_parse("auto", &m), 0);
+	ck_assert_int_eq(m, VOL_MODE_AUTO);
+	ck_assert_int_eq(vol_mode_parse("csi", &m), 0);
+	ck_assert_int_eq(m, VOL_MODE_CSI);
+	ck_assert_int_eq(vol_mode_parse("FS", &m), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--volume-data: \"FS\""));
+	ck_assert_int_eq(vol_mode_parse("", &m), KAHU_EUSAGE);
+}
+END_TEST
+
+START_TEST(test_quantity)
+{
+	static const struct { const char *s; uint64_t v; } ok[] = {
+		{ "0", 0 }, { "2048", 2048 }, { "10Gi", 10ULL << 30 }, { "1Ki", 1024 },
+		{ "500M", 500000000 }, { "1.5Gi", 3ULL << 29 }, { "1e3", 1000 }, { "1E2", 100 },
+		{ "0.5", 1 }, { "1k", 1000 }, { "2Ti", 2ULL << 40 }, { "+3", 3 }, { ".5Ki", 512 },
+	};
+	static const char *bad[] = { "", "Gi", "10GB", "10 Gi", "-1", "1.", "abc", "1e", "10gi",
+				     "99999999999Ei" };
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		uint64_t v = 7;
+		ck_assert_msg(vol_quantity_parse(ok[i].s, &v) == 0, "%s", ok[i].s);
+		ck_assert_msg(v == ok[i].v, "%s: %llu", ok[i].s, (unsigned long long)v);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint64_t v;
+		ck_assert_msg(vol_quantity_parse(bad[i], &v) < 0, "\"%s\" accepted", bad[i]);
+	}
+}
+END_TEST
+
+static struct vol_policy *policy(const char *text)
+{
+	struct vol_policy *p = NULL;
+	int rc = vol_policy_parse(text, strlen(text), "pol.yaml", &p);
+	ck_assert_msg(rc == 0, "%s", kahu_error_last());
+	return p;
+}
+
+static void policy_bad(const char *text, const char *want)
+{
+	struct vol_policy *p = NULL;
+	ck_assert_int_eq(vol_policy_parse(text, strlen(text), "pol.yaml", &p), KAHU_EUSAGE);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(kahu_error_last(), want), "got \"%s\", want \"%s\"", kahu_error_last(), want);
+}
+
+START_TEST(test_policy_errors)
+{
+	policy_bad("rules: [", "pol.yaml:2: ");
+	policy_bad("- a\n", "pol.yaml:1: expected a mapping");
+	policy_bad("version: 2\nrules: []\n", "pol.yaml:1: version: only version 1");
+	policy_bad("version: 1\nrulez: []\n", "pol.yaml:2: unknown key \"rulez\"");
+	policy_bad("version: 1\n", "rules: expected a list");
+	policy_bad("rules:\n  - match: {storageClass: a}\n", "pol.yaml:2: the rule has no action");
+	policy_bad("rules:\n  - action: skip\n  - action: copy\n", "pol.yaml:3: action: \"copy\"");
+	policy_bad("rules:\n  - action: skip\n    match:\n      size: \"10Gi\"\n",
+		   "pol.yaml:4: size: \"10Gi\": a comparison starts");
+	policy_bad("rules:\n  - action: skip\n    match:\n      size: \">10GB\"\n",
+		   "pol.yaml:4: size: \"10GB\" is not a quantity");
+	policy_bad("rules:\n  - action: skip\n    match:\n      accessModes: [RWO]\n",
+		   "pol.yaml:4: accessModes: \"RWO\"");
+	policy_bad("rules:\n  - action: skip\n    match:\n      selector: \"a in (b\"\n",
+		   "pol.yaml:4: selector: invalid label selector");
+	policy_bad("rules:\n  - action: skip\n    match:\n      color: red\n",
+		   "pol.yaml:4: match: unknown key \"color\"");
+	policy_bad("rules:\n  - action: skip\n    match:\n      storageClass: []\n",
+		   "storageClass: the list is empty");
+}
+END_TEST
+
+static struct vol_pvc pvc(void)
+{
+	return (struct vol_pvc){
+		.namespace_ = "ns", .name = "data", .storage_class = "standard",
+		.access_modes = VOL_ACCESS_RWO, .size = 1ULL << 30, .bound = 1,
+	};
+}
+
+START_TEST(test_choose_order)
+{
+	struct vol_choice c;
+	struct vol_pvc p = pvc();
+
+	vol_choose(VOL_MODE_AUTO, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	ck_assert_str_eq(c.reason, "--volume-data auto: not a CSI volume");
+	p.driver = "hostpath.csi.k8s.io";
+	vol_choose(VOL_MODE_AUTO, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	ck_assert_ptr_nonnull(strstr(c.reason, "no VolumeSnapshotClass for driver hostpath.csi.k8s.io"));
+	p.snapshot_class = "snap";
+	vol_choose(VOL_MODE_AUTO, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_CSI);
+	ck_assert_int_eq(c.failed, 0);
+	vol_choose(VOL_MODE_FS, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	vol_choose(VOL_MODE_NONE, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+	ck_assert_str_eq(c.reason, "--volume-data none");
+
+	/* csi asked where no class exists: the volume fails with the reason */
+	p.snapshot_class = NULL;
+	vol_choose(VOL_MODE_CSI, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_CSI);
+	ck_assert_int_eq(c.failed, 1);
+	ck_assert_str_eq(c.reason, "--volume-data csi, but no VolumeSnapshotClass is for driver hostpath.csi.k8s.io");
+	p.driver = NULL;
+	vol_choose(VOL_MODE_CSI, NULL, &p, &c);
+	ck_assert_int_eq(c.failed, 1);
+	ck_assert_ptr_nonnull(strstr(c.reason, "not a CSI volume"));
+
+	/* the annotation wins over Velero's, the policy and the mode */
+	p = pvc();
+	struct vol_policy *pol = policy("rules:\n  - action: skip\n");
+	p.annotation = "fs";
+	p.velero_exclude_pod = "ns/app";
+	vol_choose(VOL_MODE_NONE, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);       /* none wins over everything */
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	ck_assert_str_eq(c.reason, "annotation kahu.io/volume-backup=fs");
+	p.annotation = "Snapshot";
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.failed, 1);
+	ck_assert_ptr_nonnull(strstr(c.reason, "\"Snapshot\" is not one of fs, csi, skip"));
+	p.annotation = NULL;
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+	ck_assert_str_eq(c.reason, "excluded by backup.velero.io/backup-volumes-excludes of pod ns/app");
+	p.driver = "d";
+	p.snapshot_class = "snap";
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_CSI);
+	vol_choose(VOL_MODE_FS, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+	p.velero_exclude_pod = NULL;
+	p.velero_include_pod = "ns/app";
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	p.velero_include_pod = NULL;
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:2 (rule 1)");
+	vol_policy_free(pol);
+
+	p.bound = 0;
+	vol_choose(VOL_MODE_FS, NULL, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+	ck_assert_str_eq(c.reason, "not bound to a volume");
+}
+END_TEST
+
+START_TEST(test_policy_match)
+{
+	struct vol_policy *pol = policy(
+		"version: 1\n"
+		"rules:\n"
+		"  - match:\n"
+		"      storageClass: [\"scratch-*\", tmp]\n"
+		"    action: skip\n"
+		"  - match:\n"
+		"      size: \">100Gi\"\n"
+		"      accessModes: ReadWriteOnce\n"
+		"    action: csi\n"
+		"  - match:\n"
+		"      selector: \"app in (db,cache),!nobackup\"\n"
+		"      size: \">=1Gi,<=100Gi\"\n"
+		"    action: fs\n"
+		"  - action: skip\n");
+	ck_assert_uint_eq(vol_policy_rules(pol), 4);
+	struct vol_choice c;
+	struct vol_pvc p = pvc();
+	json_t *labels = json_pack("{s:s}", "app", "db");
+	p.labels = labels;
+
+	p.storage_class = "scratch-fast";
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:3 (rule 1)");
+	p.storage_class = "tmp";
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_SKIP);
+
+	p.storage_class = "standard";
+	p.size = 200ULL << 30;
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_CSI);
+	ck_assert_int_eq(c.failed, 1);   /* no class for a non-CSI volume */
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:6 (rule 2), but the volume is not a CSI volume");
+	p.access_modes = VOL_ACCESS_RWX;  /* rule 2 needs RWO */
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:14 (rule 4)");
+
+	p.size = 1ULL << 30;              /* >= 1Gi: rule 3 */
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_int_eq(c.method, VOL_METHOD_FS);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:10 (rule 3)");
+	p.size = (1ULL << 30) - 1;
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:14 (rule 4)");
+	p.size = 100ULL << 30;
+	json_object_set_new(labels, "nobackup", json_string(""));
+	vol_choose(VOL_MODE_AUTO, pol, &p, &c);
+	ck_assert_str_eq(c.reason, "volume policy pol.yaml:14 (rule 4)");
+	json_decref(labels);
+	vol_policy_free(pol);
+}
+END_TEST
+
+START_TEST(test_policy_load_missing)
+{
+	struct vol_policy *p = NULL;
+	ck_assert_int_eq(vol_policy_load("/nonexistent/pol.yaml", &p), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--volume-policy: cannot read /nonexistent/pol.yaml"));
+}
+END_TEST
+
+static json_t *pod(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	ck_assert_msg(j != NULL, "%s", e.text);
+	return j;
+}
+
+START_TEST(test_index)
+{
+	struct vol_index *ix = vol_index_new();
+	json_t *p1 = pod("{\"metadata\":{\"name\":\"app-0\",\"namespace\":\"ns\","
+			 "\"annotations\":{\"backup.velero.io/backup-volumes\":\"data, logs\"}},"
+			 "\"spec\":{\"nodeName\":\"node-1\",\"volumes\":["
+			 "{\"name\":\"data\",\"persistentVolumeClaim\":{\"claimName\":\"data-app-0\"}},"
+			 "{\"name\":\"cfg\",\"configMap\":{\"name\":\"c\"}},"
+			 "{\"name\":\"scratch\",\"ephemeral\":{}}],"
+			 "\"initContainers\":[{\"name\":\"init\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/init\"}]}],"
+			 "\"containers\":[{\"name\":\"side\"},"
+			 "{\"name\":\"main\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/var/lib/data\",\"readOnly\":true},"
+			 "{\"name\":\"scratch\",\"mountPath\":\"/tmp/s\"}]}]},"
+			 "\"status\":{\"phase\":\"Running\"}}");
+	json_t *p2 = pod("{\"metadata\":{\"name\":\"job\",\"namespace\":\"ns\","
+			 "\"annotations\":{\"backup.velero.io/backup-volumes-excludes\":\"v\"}},"
+			 "\"spec\":{\"nodeName\":\"node-2\",\"volumes\":["
+			 "{\"name\":\"v\",\"persistentVolumeClaim\":{\"claimName\":\"shared\",\"readOnly\":true}}],"
+			 "\"initContainers\":[{\"name\":\"init\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/s\"}]}],"
+			 "\"containers\":[{\"name\":\"c\"}]},"
+			 "\"status\":{\"phase\":\"Running\"}}");
+	json_t *p3 = pod("{\"metadata\":{\"name\":\"done\",\"namespace\":\"ns\"},"
+			 "\"spec\":{\"volumes\":[{\"name\":\"v\",\"persistentVolumeClaim\":{\"claimName\":\"old\"}}],"
+			 "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/o\"}]}]},"
+			 "\"status\":{\"phase\":\"Succeeded\"}}");
+	json_t *p4 = pod("{\"metadata\":{\"name\":\"gone\",\"namespace\":\"ns\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"},"
+			 "\"spec\":{\"volumes\":[{\"name\":\"v\",\"persistentVolumeClaim\":{\"claimName\":\"del\"}}],"
+			 "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/o\"}]}]},"
+			 "\"status\":{\"phase\":\"Running\"}}");
+	json_t *p5 = pod("{\"metadata\":{\"namespace\":\"ns\"}}");
+	ck_assert_int_eq(vol_index_add_pod(ix, p1), 0);
+	ck_assert_int_eq(vol_index_add_pod(ix, p2), 0);
+	ck_assert_int_eq(vol_index_add_pod(ix, p3), 0);
+	ck_assert_int_eq(vol_index_add_pod(ix, p4), 0);
+	ck_assert_int_eq(vol_index_add_pod(ix, p5), KAHU_EDATA);
+	/* many claims: the table grows */
+	for (int i = 0; i < 300; i++) {
+		char buf[512];
+		snprintf(buf, sizeof buf, "{\"metadata\":{\"name\":\"p%d\",\"namespace\":\"n%d\"},"
+			 "\"spec\":{\"nodeName\":\"n\",\"volumes\":[{\"name\":\"v\",\"persistentVolumeClaim\":{\"claimName\":\"c%d\"}}],"
+			 "\"containers\":[{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/m\"}]}]},"
+			 "\"status\":{\"phase\":\"Running\"}}", i, i % 7, i);
+		json_t *j = pod(buf);
+		ck_assert_int_eq(vol_index_add_pod(ix, j), 0);
+		json_decref(j);
+	}
+	ck_assert_uint_eq(vol_index_size(ix), 4 + 300);
+
+	const struct vol_claim_use *u = vol_index_get(ix, "ns", "data-app-0");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_uint_eq(u->nmounts, 1);
+	const struct vol_mount *m = vol_claim_best_mount(u);
+	ck_assert_str_eq(m->pod, "app-0");
+	ck_assert_str_eq(m->container, "main");           /* not the init container */
+	ck_assert_str_eq(m->mount_path, "/var/lib/data");
+	ck_assert_str_eq(m->node, "node-1");
+	ck_assert_int_eq(m->read_only, 1);
+	ck_assert_int_eq(m->init, 0);
+	ck_assert_str_eq(u->velero_include_pod, "ns/app-0");
+	ck_assert_ptr_null(u->velero_exclude_pod);
+
+	u = vol_index_get(ix, "ns", "app-0-scratch");   /* generic ephemeral volume */
+	ck_assert_ptr_nonnull(u);
+	ck_assert_str_eq(vol_claim_best_mount(u)->mount_path, "/tmp/s");
+
+	u = vol_index_get(ix, "ns", "shared");
+	m = vol_claim_best_mount(u);
+	ck_assert_str_eq(m->container, "init");
+	ck_assert_int_eq(m->init, 1);
+	ck_assert_int_eq(m->read_only, 1);               /* the claim reference is read-only */
+	ck_assert_str_eq(u->velero_exclude_pod, "ns/job");
+
+	u = vol_index_get(ix, "ns", "old");               /* known, but no running pod */
+	ck_assert_ptr_nonnull(u);
+	ck_assert_ptr_null(vol_claim_best_mount(u));
+	ck_assert_ptr_null(vol_index_get(ix, "ns", "del"));
+	ck_assert_ptr_null(vol_index_get(ix, "other", "data-app-0"));
+	u = vol_index_get(ix, "n3", "c164");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_str_eq(u->mounts[0].pod, "p164");
+
+	json_decref(p1);
+	json_decref(p2);
+	json_decref(p3);
+	json_decref(p4);
+	json_decref(p5);
+	vol_index_free(ix);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("volsel");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_mode);
+	tcase_add_test(tc, test_quantity);
+	tcase_add_test(tc, test_policy_errors);
+	tcase_add_test(tc, test_choose_order);
+	tcase_add_test(tc, test_policy_match);
+	tcase_add_test(tc, test_policy_load_missing);
+	tcase_add_test(tc, test_index);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+KAHU_CHECK_MAIN(suite)
