@@ -82,10 +82,12 @@ tests_unit_check_parent_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive
 
 # Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
 # (volcsi), and the run's volume plan (volrun).
-libkahu_engine_a_SOURCES += src/engine/volsel.c src/engine/volsel.h
+libkahu_engine_a_SOURCES += src/engine/volhelper.c src/engine/volhelper.h \
+	src/engine/volsel.c src/engine/volsel.h
 
 check_PROGRAMS += tests/unit/check_volsel
 UNIT_TESTS += tests/unit/check_volsel
 tests_unit_check_volsel_SOURCES = tests/unit/check_volsel.c tests/unit/check_main.h
 tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
+	libkahu_util.a $(UNIT_LIBS)

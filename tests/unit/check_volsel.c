@@ -1,12 +1,15 @@
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "check_main.h"
+#include "engine/volhelper.h"
 #include "engine/volsel.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/strv.h"
 
 START_TEST(test_mode)
 {
@@ -326,6 +329,143 @@ START_TEST(test_index)
 }
 END_TEST
 
+
+START_TEST(test_helper_flags)
+{
+	json_t *j = NULL;
+	ck_assert_int_eq(vol_helper_parse_resources("cpu=500m, memory=256Mi", &j), 0);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(s, "{\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"},"
+			    "\"requests\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}");
+	free(s);
+	json_decref(j);
+	ck_assert_int_eq(vol_helper_parse_resources("gpu=1", &j), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "\"gpu\" is not one of cpu, memory"));
+	ck_assert_int_eq(vol_helper_parse_resources("cpu=lots", &j), KAHU_EUSAGE);
+	ck_assert_int_eq(vol_helper_parse_resources("cpu", &j), KAHU_EUSAGE);
+	ck_assert_int_eq(vol_helper_parse_resources("cpu=1,cpu=2", &j), KAHU_EUSAGE);
+	ck_assert_int_eq(vol_helper_parse_resources("", &j), KAHU_EUSAGE);
+	ck_assert_ptr_null(j);
+
+	struct strv v = STRV_INIT;
+	strv_push(&v, "disk=ssd,zone=a");
+	strv_push(&v, "kubernetes.io/os=linux");
+	ck_assert_int_eq(vol_helper_parse_node_selector(&v, &j), 0);
+	ck_assert_uint_eq(json_object_size(j), 3);
+	json_decref(j);
+	strv_push(&v, "bad key=x");
+	ck_assert_int_eq(vol_helper_parse_node_selector(&v, &j), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--helper-node-selector: \"bad key=x\""));
+	strv_free(&v);
+
+	strv_push(&v, "dedicated=backup:NoSchedule,gpu");
+	strv_push(&v, "*");
+	ck_assert_int_eq(vol_helper_parse_tolerations(&v, &j), 0);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(s, "[{\"effect\":\"NoSchedule\",\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"backup\"},"
+			    "{\"key\":\"gpu\",\"operator\":\"Exists\"},{\"operator\":\"Exists\"}]");
+	free(s);
+	json_decref(j);
+	strv_push(&v, "a:Sometimes");
+	ck_assert_int_eq(vol_helper_parse_tolerations(&v, &j), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "effect \"Sometimes\""));
+	strv_free(&v);
+
+	ck_assert_int_eq(vol_helper_parse_image("busybox:1.36"), 0);
+	ck_assert_int_eq(vol_helper_parse_image("bad image"), KAHU_EUSAGE);
+	ck_assert_int_eq(vol_helper_parse_image(""), KAHU_EUSAGE);
+}
+END_TEST
+
+START_TEST(test_helper_spec)
+{
+	struct vol_run_id run;
+	vol_run_id_init(&run, "boot/4026531836");
+	json_t *res = NULL, *tol = NULL;
+	struct strv v = STRV_INIT;
+	strv_push(&v, "dedicated=backup:NoSchedule");
+	ck_assert_int_eq(vol_helper_parse_resources("cpu=100m", &res), 0);
+	ck_assert_int_eq(vol_helper_parse_tolerations(&v, &tol), 0);
+	struct vol_helper_opts o = { .resources = res, .tolerations = tol, .lifetime_s = 3600 };
+	json_t *pod = vol_helper_spec(&o, &run, VOL_PURPOSE_BACKUP, "ns", "data", "node-1", NULL, 1000);
+	json_t *md = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
+	const char *name = json_string_value(json_object_get(md, "name"));
+	ck_assert_int_eq(strncmp(name, "kahu-helper-", 12), 0);
+	ck_assert_uint_eq(strlen(name), 22);
+	json_t *labels = json_object_get(md, "labels");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "app.kubernetes.io/managed-by")), "kahu");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "kahu.io/purpose")), "volume-backup");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "kahu.io/run")), run.id);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "annotations"), "kahu.io/pid-space")),
+			 "boot/4026531836");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "annotations"), "kahu.io/expires")),
+			 "1970-01-01T01:17:40Z");   /* 1000 + 3600 + 60 */
+	ck_assert_str_eq(json_string_value(json_object_get(spec, "nodeName")), "node-1");
+	json_t *c = json_array_get(json_object_get(spec, "containers"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(c, "image")), "busybox:1.36");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(c, "command"), 0)), "sleep");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(c, "command"), 1)), "3600");
+	ck_assert(json_is_true(json_object_get(json_array_get(json_object_get(c, "volumeMounts"), 0), "readOnly")));
+	ck_assert_ptr_nonnull(json_object_get(c, "resources"));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(spec, "securityContext"), "runAsUser")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(
+		json_object_get(spec, "volumes"), 0), "persistentVolumeClaim"), "claimName")), "data");
+	ck_assert_uint_eq(json_array_size(json_object_get(spec, "tolerations")), 1);
+	json_decref(pod);
+
+	/* restore: read-write; no node known: the PV's node affinity */
+	json_t *aff = json_pack("{s:{s:[{s:[{s:s,s:s,s:[s]}]}]}}", "required", "nodeSelectorTerms",
+				"matchExpressions", "key", "kubernetes.io/hostname", "operator", "In",
+				"values", "node-2");
+	o.image = "registry.example/tools:1";
+	pod = vol_helper_spec(&o, &run, VOL_PURPOSE_RESTORE, "ns", "data", NULL, aff, 1000);
+	spec = json_object_get(pod, "spec");
+	c = json_array_get(json_object_get(spec, "containers"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(c, "image")), "registry.example/tools:1");
+	ck_assert(json_is_false(json_object_get(json_array_get(json_object_get(c, "volumeMounts"), 0), "readOnly")));
+	ck_assert_ptr_null(json_object_get(spec, "nodeName"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(spec, "affinity"), "nodeAffinity"),
+					      "requiredDuringSchedulingIgnoredDuringExecution"));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(pod, "metadata"),
+		"labels"), "kahu.io/purpose")), "volume-restore");
+	json_decref(pod);
+	json_decref(aff);
+	json_decref(res);
+	json_decref(tol);
+	strv_free(&v);
+	vol_run_id_clear(&run);
+}
+END_TEST
+
+START_TEST(test_owner_alive)
+{
+	char buf[512];
+	json_t *md;
+	/* ours: this process */
+	snprintf(buf, sizeof buf, "{\"labels\":{\"kahu.io/run\":\"%ld-0-0\"},\"annotations\":"
+		 "{\"kahu.io/pid-space\":\"S\",\"kahu.io/expires\":\"1970-01-01T00:00:00Z\"}}", (long)getpid());
+	md = json_loads(buf, 0, NULL);
+	ck_assert_int_eq(vol_owner_alive(md, "S", 2000000000), 1);
+	/* same pid space, a pid that cannot exist: dead whatever the expiry says */
+	json_decref(md);
+	md = json_loads("{\"labels\":{\"kahu.io/run\":\"2147483646-0-0\"},\"annotations\":"
+			"{\"kahu.io/pid-space\":\"S\",\"kahu.io/expires\":\"2100-01-01T00:00:00Z\"}}", 0, NULL);
+	ck_assert_int_eq(vol_owner_alive(md, "S", 1000), 0);
+	/* another pid space: judged by the expiry */
+	ck_assert_int_eq(vol_owner_alive(md, "T", 1000), 1);
+	ck_assert_int_eq(vol_owner_alive(md, "T", 5000000000LL), 0);
+	ck_assert_int_eq(vol_owner_alive(md, NULL, 1000), 1);
+	json_decref(md);
+	/* no expiry elsewhere: dead; no run label: not ours, alive */
+	md = json_loads("{\"labels\":{\"kahu.io/run\":\"12-0-0\"}}", 0, NULL);
+	ck_assert_int_eq(vol_owner_alive(md, "S", 1000), 0);
+	json_decref(md);
+	md = json_loads("{\"labels\":{}}", 0, NULL);
+	ck_assert_int_eq(vol_owner_alive(md, "S", 1000), 1);
+	json_decref(md);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("volsel");
@@ -337,6 +477,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_policy_match);
 	tcase_add_test(tc, test_policy_load_missing);
 	tcase_add_test(tc, test_index);
+	tcase_add_test(tc, test_helper_flags);
+	tcase_add_test(tc, test_helper_spec);
+	tcase_add_test(tc, test_owner_alive);
 	suite_add_tcase(s, tc);
 	return s;
 }
