@@ -82,7 +82,8 @@ tests_unit_check_parent_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive
 
 # Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
 # (volcsi), and the run's volume plan (volrun).
-libkahu_engine_a_SOURCES += src/engine/volhelper.c src/engine/volhelper.h \
+libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
+	src/engine/volhelper.c src/engine/volhelper.h \
 	src/engine/volsel.c src/engine/volsel.h
 
 check_PROGRAMS += tests/unit/check_volsel

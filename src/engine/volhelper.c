@@ -234,8 +234,8 @@ static const char *purpose_label(enum vol_purpose p)
 	return p == VOL_PURPOSE_RESTORE ? "volume-restore" : "volume-backup";
 }
 
-static json_t *meta(const struct vol_run_id *run, const char *purpose, const char *name,
-		    const char *ns, int64_t expires)
+json_t *vol_object_meta(const struct vol_run_id *run, const char *purpose, const char *name,
+			const char *ns, int64_t expires)
 {
 	char when[KAHU_TIME_LEN + 1];
 	kahu_time_format(expires, when);
@@ -295,7 +295,7 @@ json_t *vol_helper_spec(const struct vol_helper_opts *o, const struct vol_run_id
 	if (o->tolerations && json_array_size(o->tolerations))
 		json_object_set(spec, "tolerations", o->tolerations);
 	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Pod",
-			 "metadata", meta(run, purpose_label(purpose), name, ns, now + lifetime + 60),
+			 "metadata", vol_object_meta(run, purpose_label(purpose), name, ns, now + lifetime + 60),
 			 "spec", spec);
 }
 
@@ -375,6 +375,11 @@ int vol_tracker_cleanup(struct vol_tracker *t)
 		forget_at(t, i);
 	}
 	return first;
+}
+
+struct kube_client *vol_tracker_client(struct vol_tracker *t)
+{
+	return t->kc;
 }
 
 void vol_tracker_free(struct vol_tracker *t)

@@ -45,6 +45,11 @@ void vol_run_id_clear(struct vol_run_id *r);
  * reported alive. */
 int vol_owner_alive(json_t *md, const char *our_pid_space, int64_t now);
 
+/* metadata for an object a run creates: namespace, name (NULL: none), the labels and
+ * annotations above, kahu.io/expires = `expires`. */
+json_t *vol_object_meta(const struct vol_run_id *run, const char *purpose, const char *name,
+			const char *ns, int64_t expires);
+
 /* ---- helper pods ---- */
 
 struct vol_helper_opts {
@@ -99,6 +104,7 @@ void vol_tracker_forget(struct vol_tracker *t, const char *path);
  * Ctrl-C too); returns 0 or the first failure (each one is also logged). */
 int vol_tracker_cleanup(struct vol_tracker *t);
 void vol_tracker_free(struct vol_tracker *t);   /* cleans up first */
+struct kube_client *vol_tracker_client(struct vol_tracker *t);
 
 /* ---- leftovers of killed runs ---- */
 

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "check_main.h"
+#include "engine/volcsi.h"
 #include "engine/volhelper.h"
 #include "engine/volsel.h"
 #include "util/err.h"
@@ -466,6 +467,27 @@ START_TEST(test_owner_alive)
 }
 END_TEST
 
+START_TEST(test_snapclass)
+{
+	json_t *items = json_loads("["
+		"{\"metadata\":{\"name\":\"a-plain\"},\"driver\":\"d1\"},"
+		"{\"metadata\":{\"name\":\"a-default\",\"annotations\":{\"snapshot.storage.kubernetes.io/is-default-class\":\"true\"}},\"driver\":\"d1\"},"
+		"{\"metadata\":{\"name\":\"b-off\",\"annotations\":{\"snapshot.storage.kubernetes.io/is-default-class\":\"false\"}},\"driver\":\"d2\"},"
+		"{\"metadata\":{\"name\":\"nodriver\"}}]", 0, NULL);
+	struct vol_snapclasses *c = vol_snapclasses_from(items);
+	ck_assert_str_eq(vol_snapclass_for(c, "d1", NULL), "a-default");
+	ck_assert_str_eq(vol_snapclass_for(c, "d1", "a-plain"), "a-plain");
+	ck_assert_ptr_null(vol_snapclass_for(c, "d2", NULL));       /* not the default */
+	ck_assert_str_eq(vol_snapclass_for(c, "d2", "b-off"), "b-off");
+	ck_assert_ptr_null(vol_snapclass_for(c, "d2", "a-plain"));  /* another driver's */
+	ck_assert_ptr_null(vol_snapclass_for(c, NULL, NULL));
+	ck_assert_int_eq(vol_snapclass_exists(c, "b-off"), 1);
+	ck_assert_int_eq(vol_snapclass_exists(c, "nodriver"), 0);
+	vol_snapclasses_free(c);
+	json_decref(items);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("volsel");
@@ -480,6 +502,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_helper_flags);
 	tcase_add_test(tc, test_helper_spec);
 	tcase_add_test(tc, test_owner_alive);
+	tcase_add_test(tc, test_snapclass);
 	suite_add_tcase(s, tc);
 	return s;
 }
