@@ -11,6 +11,7 @@
 #include "engine/run_restore.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
+#include "engine/volrun.h"
 #include "kube/client.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -150,11 +151,13 @@ struct create_spec {
 	struct kahu_scope *scope;
 	struct ns_map *map;
 	struct strv status_include;
+	struct vol_opts vol;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
+	vol_opts_clear(&s->vol);
 	scope_free(s->scope);
 	ns_map_free(s->map);
 	strv_free(&s->status_include);
@@ -196,8 +199,14 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
 	    (inv_str(inv, OPT_NAMESPACE_MAPPINGS) &&
 	     (rc = ns_map_parse(inv_str(inv, OPT_NAMESPACE_MAPPINGS), &s->map)) < 0) ||
+	    (rc = vol_flags_parse(inv, 1, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
 		goto fail;
+	if (s->vol.volumes_only) {
+		rc = kahu_error_set(KAHU_EUSAGE, "--volumes-only: restoring volume data in place is not "
+				    "available in this version of kahu");
+		goto fail;
+	}
 	s->rs = (struct restore_create_spec){
 		.name = s->name,
 		.backup = backup,
@@ -508,6 +517,12 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(PARALLEL, 0, "N", "items of one type created at once", NULL, 0, "8"),
 	OPTION(CRD_TIMEOUT, 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60"),
 	OPTION(DRY_RUN, 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL),
+	OPTION(RESTORE_VOLUMES, 0, "true|false", "restore the data of the backed-up volumes into their claims", "true false", 0, "true"),
+	OPTION(VOLUMES_ONLY, 0, NULL, "restore only volume data, in place, into the claims that exist", NULL, 0, NULL),
+	OPTION(PVC, 0, "[NS/]NAME,…", "restore the data of these claims only", NULL, OPTF_REPEAT, NULL),
+	OPTION(SCALE_DOWN, 0, NULL, "with --volumes-only: scale the workloads that mount the claims to zero, and back afterwards", NULL, 0, NULL),
+	OPTION(DELETE_EXTRA_FILES, 0, NULL, "remove files the backup does not have, so that each volume equals the backup", NULL, 0, NULL),
+	KAHU_VOL_HELPER_OPTS,
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -6,10 +6,14 @@
 #include "archive/manifest.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
+#include "engine/volcsi.h"
+#include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "store/layout.h"
+#include "store/lock.h"
 #include "store/store.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -143,8 +147,111 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	return 0;
 }
 
+/* ---- volume data ---- */
+
+struct vol_ctx {
+	const struct kahu_scope *scope;
+	const struct kube_resource *pvc_res;   /* NULL: the cluster serves no claims */
+	struct repo *repo;                     /* NULL: a dry run */
+};
+
+static int vol_ns_in_scope(void *ud, const char *ns)
+{
+	struct vol_ctx *v = ud;
+	return scope_wants_namespace(v->scope, ns);
+}
+
+static int vol_claim_in_scope(void *ud, json_t *claim)
+{
+	struct vol_ctx *v = ud;
+	return v->pvc_res && scope_wants_type(v->scope, v->pvc_res) == SCOPE_TYPE_YES &&
+	       scope_wants_object(v->scope, v->pvc_res, claim) == SCOPE_INCLUDED;
+}
+
+static int vol_backup_committed(void *ud, const char *name)
+{
+	struct vol_ctx *v = ud;
+	return !v->repo || repo_backup_exists(v->repo, name) == REPO_BACKUP_COMPLETE;
+}
+
+/* Before collection: what killed runs left removed (not in a dry run), the plan. */
+static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_result *res,
+			struct vol_ctx *vc, const struct vol_run_id *run, struct vol_plan *plan)
+{
+	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc };
+	int rc;
+	if (!rs->dry_run) {
+		struct vol_leftovers lo;
+		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, &lo)) < 0)
+			return rc;
+		if (lo.pods + lo.claims + lo.snapshots)
+			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
+				   "%ld temporary claim%s, %ld snapshot%s", lo.pods, lo.pods == 1 ? "" : "s",
+				   lo.claims, lo.claims == 1 ? "" : "s", lo.snapshots, lo.snapshots == 1 ? "" : "s");
+		if (lo.kept_alive)
+			log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
+				 lo.kept_alive == 1 ? "" : "s");
+	}
+	if ((rc = vol_plan_build(rs->kc, rs->vol, &sc, rs->page_size, plan)) < 0)
+		return rc;
+	res->volumes = vol_plan_json(plan, rs->vol);
+	return 0;
+}
+
+static void vol_status(json_t *v, const char *status, const char *reason)
+{
+	json_object_set_new(v, "status", json_string(status));
+	if (reason)
+		json_object_set_new(v, "reason", json_string(reason));
+}
+
+/* After the metadata: each volume of the plan, its result in res->volumes.  CSI
+ * snapshots kept with the backup stay tracked (removed if the backup is not
+ * committed) until the caller forgets them. */
+static void volumes_run(const struct backup_run_spec *rs, struct backup_run_result *res,
+			const struct vol_run_id *run, struct vol_tracker *vt,
+			const struct vol_plan *plan, struct strv *kept)
+{
+	for (size_t i = 0; i < plan->n && !kahu_cancelled(); i++) {
+		const struct vol_plan_item *it = &plan->items[i];
+		json_t *v = json_array_get(res->volumes, i);
+		if (it->choice.failed) {
+			vol_status(v, "Failed", NULL);
+			res->volumes_failed++;
+			log_warn("volume %s/%s: %s", it->namespace_, it->claim, it->choice.reason);
+			continue;
+		}
+		if (it->choice.method == VOL_METHOD_SKIP) {
+			vol_status(v, "Skipped", NULL);
+			continue;
+		}
+		if (it->choice.method == VOL_METHOD_CSI && !rs->vol->move_data) {
+			struct vol_snapshot snap;
+			int rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class, rs->name, 0,
+						   rs->vol->csi_timeout_s, &snap);
+			if (rc < 0) {
+				vol_status(v, "Failed", kahu_error_last());
+				res->volumes_failed++;
+				log_warn("volume %s/%s: %s", it->namespace_, it->claim, kahu_error_last());
+				continue;
+			}
+			vol_status(v, "Completed", NULL);
+			json_object_set_new(v, "snapshot", vol_snapshot_json(&snap));
+			strv_push_owned(kept, xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
+							"volumesnapshots/%s", snap.namespace_, snap.name));
+			log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
+				   it->claim, snap.name, snap.content ? snap.content : "unknown");
+			vol_snapshot_clear(&snap);
+			continue;
+		}
+		/* The file copy (exec in the application's pod, or a helper pod; also after a
+		 * CSI snapshot with --snapshot-move-data) runs through the volume data core. */
+		vol_status(v, "NotRun", "the file copy of volume data is not available in this build");
+	}
+}
+
 /* The run's verdict from its outcome: 0, KAHU_EFAIL or KAHU_EPARTIAL. */
-static int verdict(const char *name, const struct backup_outcome *out)
+static int verdict(const char *name, const struct backup_outcome *out, long volumes_failed)
 {
 	if (strcmp(out->status, "Failed") == 0)
 		return kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
@@ -153,6 +260,10 @@ static int verdict(const char *name, const struct backup_outcome *out)
 				      "no incremental backup builds on it", name, plan_failed_types(&out->plan), name);
 	if (strcmp(out->status, "Completed") == 0)
 		return 0;
+	if (volumes_failed && !plan_failed_types(&out->plan) && !out->failed)
+		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: the data of %ld "
+				      "volume%s could not be backed up (see the warnings)", name,
+				      volumes_failed, volumes_failed == 1 ? "" : "s");
 	if (out->failed)
 		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
 				      "%ld objects could not be backed up (see the warnings)",
@@ -169,6 +280,11 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	char *full = NULL, *stext = NULL, *digest = NULL;
 	struct backup_spec b = { 0 };
 	struct manifest_cluster id = { 0 };
+	struct vol_plan vplan = { 0 };
+	struct vol_run_id vrun = { { 0 }, NULL };
+	struct vol_tracker *vt = NULL;
+	struct strv kept = STRV_INIT;
+	struct vol_ctx vc = { 0 };
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -209,12 +325,33 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 
 	if (!rs->dry_run && (rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0)
 		goto out;
+	if (rs->vol) {
+		char *space = store_lock_pid_space();
+		vol_run_id_init(&vrun, space);
+		free(space);
+		vc.scope = rs->scope;
+		vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
+		vc.repo = repo;
+		if ((rc = volumes_plan(rs, res, &vc, &vrun, &vplan)) < 0)
+			goto out;
+		vt = vol_tracker_new(rs->kc);
+	}
 
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
 	rc = backup_create(rs->kc, &b, &res->out);
+	if (rc == 0 && !rs->dry_run && rs->vol) {
+		volumes_run(rs, res, &vrun, vt, &vplan, &kept);
+		if (kahu_cancelled())
+			rc = kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data");
+		else if (res->volumes_failed && strcmp(res->out.status, "Completed") == 0)
+			res->out.status = "PartiallyFailed";
+	}
 	if (rc == 0 && !rs->dry_run)
 		rc = backup_write_manifest(&b, &res->out);
+	if (rc == 0)
+		for (size_t i = 0; i < kept.n; i++)
+			vol_tracker_forget(vt, kept.v[i]);   /* kept with the committed backup */
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
@@ -234,8 +371,18 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	}
 	res->have_outcome = 1;
 	if (!rs->dry_run)
-		rc = verdict(rs->name, &res->out);
+		rc = verdict(rs->name, &res->out, res->volumes_failed);
 out:
+	if (vt) {
+		int crc = vol_tracker_cleanup(vt);
+		if (crc < 0 && rc == 0)
+			log_warn("volume data: not everything kahu created in the cluster could be removed; "
+				 "the next backup create or restore create removes it");
+		vol_tracker_free(vt);
+	}
+	vol_plan_clear(&vplan);
+	vol_run_id_clear(&vrun);
+	strv_free(&kept);
 	json_decref(b.cluster);
 	cluster_identity_clear(&id);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
@@ -250,6 +397,7 @@ out:
 
 void backup_run_result_free(struct backup_run_result *res)
 {
+	json_decref(res->volumes);
 	backup_outcome_free(&res->out);
 	kube_discovery_free(res->disc);
 	free(res->parent);

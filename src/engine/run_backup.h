@@ -16,6 +16,7 @@
 struct kahu_scope;
 struct kube_client;
 struct kube_discovery;
+struct vol_opts;
 
 struct backup_run_spec {
 	const char *name;
@@ -32,6 +33,7 @@ struct backup_run_spec {
 	struct kube_client *kc;
 	const char *server, *context;      /* recorded in the manifest */
 	const struct run_repo *repo;       /* the location (not used by a dry run) */
+	const struct vol_opts *vol;        /* volume data (engine/volrun.h); NULL: none */
 	/* Called before collection starts ("planning" or "backing up") and, with NULL,
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);
@@ -44,6 +46,11 @@ struct backup_run_result {
 	struct kube_discovery *disc;       /* what the plan's types point into */
 	char *parent;                      /* incremental/differential: the backup built on */
 	int have_outcome;                  /* 1: out holds a created (or planned) backup */
+	/* Per claim in scope: the volume plan (vol_plan_json) with, once the backup ran,
+	 * each volume's "status" (Completed, Failed, Skipped, NotRun) and what was
+	 * recorded ("snapshot"); NULL without volume data. */
+	json_t *volumes;
+	long volumes_failed;
 };
 
 /* The identity of the cluster `kc` talks to (what a backup records, what
