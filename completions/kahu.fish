@@ -92,6 +92,8 @@ complete -c kahu -n '__kahu_at backup delete' -a '(kahu __complete backup 2>/dev
 complete -c kahu -n '__kahu_at backup' -a download -d 'Write a backup\'s decrypted tar to a file, or extract it into a directory'
 complete -c kahu -n '__kahu_at backup download' -l file -s o -r -F -d 'where to write the decrypted tar (default NAME.tar)'
 complete -c kahu -n '__kahu_at backup download' -l extract -r -a '(__fish_complete_directories)' -d 'extract the backup\'s files into DIR instead (safe: no absolute paths, no .., no links)'
+complete -c kahu -n '__kahu_at backup download' -l volume -r -f -d 'with --extract: extract the data of this volume instead'
+complete -c kahu -n '__kahu_at backup download' -l path -r -f -d 'with --volume: only the paths matching GLOB (and what is below them); may be repeated'
 complete -c kahu -n '__kahu_at backup download' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
 complete -c kahu -n '__kahu_at backup download' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
 complete -c kahu -n '__kahu_at backup download' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'

@@ -97,7 +97,9 @@
 	X(VOLUMES_ONLY, "volumes-only") \
 	X(PVC, "pvc") \
 	X(SCALE_DOWN, "scale-down") \
-	X(DELETE_EXTRA_FILES, "delete-extra-files")
+	X(DELETE_EXTRA_FILES, "delete-extra-files") \
+	X(VOLUME, "volume") \
+	X(PATH, "path")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */

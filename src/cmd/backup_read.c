@@ -6,6 +6,7 @@
 #include "archive/manifest.h"
 #include "archive/zstream.h"
 #include "engine/bread.h"
+#include "engine/voldata.h"
 #include "store/layout.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -262,9 +263,65 @@ static int write_out(void *ud, const void *buf, size_t len)
 static int parse_backup_download(struct kahu_ctx *ctx, void **spec)
 {
 	(void)spec;
+	const char *vol = inv_str(ctx->inv, OPT_VOLUME);
 	if (inv_str(ctx->inv, OPT_FILE) && inv_str(ctx->inv, OPT_EXTRACT))
 		return kahu_error_set(KAHU_EUSAGE, "-o/--file and --extract exclude each other");
+	if (vol && !inv_str(ctx->inv, OPT_EXTRACT))
+		return kahu_error_set(KAHU_EUSAGE, "--volume needs --extract DIR");
+	if (inv_count(ctx->inv, OPT_PATH) && !vol)
+		return kahu_error_set(KAHU_EUSAGE, "--path selects files of a volume: it needs --volume NAMESPACE/PVC");
+	if (vol) {
+		const char *slash = strchr(vol, '/');
+		if (!slash || slash == vol || !slash[1] || strchr(slash + 1, '/'))
+			return kahu_error_set(KAHU_EUSAGE, "--volume %s: expected NAMESPACE/PVC", vol);
+	}
 	return 0;
+}
+
+/* backup download NAME --volume NS/PVC --extract DIR [--path GLOB]… */
+static int download_volume(struct kahu_ctx *ctx, const char *name, const char *vol, const char *dir)
+{
+	struct repo *repo = ctx->repo;
+	struct manifest *m = NULL;
+	const struct kahu_key *key = NULL;
+	json_t *cat = NULL;
+	char *ns = xstrdup(vol), *pvc = strchr(ns, '/');
+	int rc;
+
+	*pvc++ = 0;
+	if ((rc = run_read_trusted(&ctx->rr, repo, name, &m)) < 0 ||
+	    (m->encrypted && (rc = repo_key(repo, &key)) < 0) ||
+	    (rc = vol_cat_read(repo_store(repo), key, name, &cat)) < 0)
+		goto out;
+	json_t *line = vol_cat_find(cat, ns, pvc);
+	struct vol_cat_entry e;
+	if (!line) {
+		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no data of volume %s", name, vol);
+		goto out;
+	}
+	if ((rc = vol_cat_entry_from_json(line, &e)) < 0)
+		goto out;
+	if (!e.status || strcmp(e.status, "Completed") != 0) {
+		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no data of volume %s (%s%s%s)", name, vol,
+				    e.status ? e.status : "no status", e.reason ? ": " : "", e.reason ? e.reason : "");
+		goto out;
+	}
+	const struct strv *paths = inv_list(ctx->inv, OPT_PATH);
+	struct vol_extract_spec x = { .st = repo_store(repo), .key = key, .backup = name, .vid = e.vid,
+				      .dest = dir, .paths = paths && paths->n ? (const char *const *)paths->v : NULL };
+	struct vol_restore_result r;
+	if ((rc = vol_extract_local(&x, &r)) < 0) {
+		kahu_error_wrap(rc, "extracting volume %s of backup %s into %s", vol, name, dir);
+		goto out;
+	}
+	printf("Extracted volume %s of backup %s into %s: %llu files, %llu directories, %llu links, %llu bytes.\n",
+	       vol, name, dir, (unsigned long long)r.files, (unsigned long long)r.dirs,
+	       (unsigned long long)r.links, (unsigned long long)r.bytes);
+out:
+	json_decref(cat);
+	manifest_free(m);
+	free(ns);
+	return rc;
 }
 
 /* CMD_REPO */
@@ -279,6 +336,8 @@ static int run_backup_download(struct kahu_ctx *ctx)
 	int fd, rc;
 
 	memset(&op, 0, sizeof op);
+	if (inv_str(ctx->inv, OPT_VOLUME))
+		return download_volume(ctx, name, inv_str(ctx->inv, OPT_VOLUME), dir);
 	if ((rc = (dir ? open_metadata : open_metadata_source)(ctx, repo, name, &op)) < 0)
 		goto out;
 	if (dir) {
@@ -441,6 +500,8 @@ static const struct kahu_opt describe_opts[] = {
 static const struct kahu_opt download_opts[] = {
 	OPTION(FILE, 'o', "FILE", "where to write the decrypted tar (default NAME.tar)", "file", 0, NULL),
 	OPTION(EXTRACT, 0, "DIR", "extract the backup's files into DIR instead (safe: no absolute paths, no .., no links)", "dir", 0, NULL),
+	OPTION(VOLUME, 0, "NAMESPACE/PVC", "with --extract: extract the data of this volume instead", NULL, 0, NULL),
+	OPTION(PATH, 0, "GLOB", "with --volume: only the paths matching GLOB (and what is below them); may be repeated", NULL, OPTF_REPEAT, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -13,7 +13,10 @@ libkahu_engine_a_SOURCES = \
 	src/engine/run.c src/engine/run.h \
 	src/engine/run_backup.c src/engine/run_backup.h \
 	src/engine/run_restore.c src/engine/run_restore.h \
-	src/engine/scope.c src/engine/scope.h
+	src/engine/scope.c src/engine/scope.h \
+	src/engine/vol_index.c src/engine/vol_int.h \
+	src/engine/vol_local.c src/engine/vol_local.h \
+	src/engine/voldata.c src/engine/voldata.h
 
 check_PROGRAMS += tests/unit/check_labelsel
 UNIT_TESTS += tests/unit/check_labelsel
@@ -93,3 +96,19 @@ tests_unit_check_volsel_SOURCES = tests/unit/check_volsel.c tests/unit/check_mai
 tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
+
+# Volume data: listing, index, segments, restore composer, catalog, through local ops
+# with GNU tar and busybox's applets.
+check_PROGRAMS += tests/unit/check_voldata
+UNIT_TESTS += tests/unit/check_voldata
+tests_unit_check_voldata_SOURCES = tests/unit/check_voldata.c tests/unit/check_main.h
+tests_unit_check_voldata_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_voldata_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)
+
+# The driver of tests/cli/t-voldata.sh: a volume's data written into an existing backup
+# with the volume data core through local ops.
+check_PROGRAMS += tests/cli/voldrv
+tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
+tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)

@@ -57,6 +57,39 @@ char *layout_backup_object(const char *name, const char *rel)
 	return xasprintf(LAYOUT_BACKUPS "%s/%s", name, rel);
 }
 
+int layout_vid_check(const char *vid)
+{
+	if (!vid || strlen(vid) != 32 || strspn(vid, "0123456789abcdef") != 32)
+		return kahu_error_set(KAHU_EDATA, "not a volume id (32 lowercase hex digits)");
+	return 0;
+}
+
+char *layout_volume_catalog(const char *name, int encrypted)
+{
+	return layout_backup_data(name, LAYOUT_VOLUMES_CATALOG, encrypted);
+}
+
+char *layout_volume_index(const char *name, const char *vid, int encrypted)
+{
+	return xasprintf(LAYOUT_BACKUPS "%s/volumes/%s/" LAYOUT_VOLUME_INDEX "%s", name, vid,
+			 encrypted ? LAYOUT_SEALED : "");
+}
+
+char *layout_volume_segment(const char *name, const char *vid, long seg, int encrypted)
+{
+	return xasprintf(LAYOUT_BACKUPS "%s/volumes/%s/data-%06ld.tar.zst%s", name, vid, seg,
+			 encrypted ? LAYOUT_SEALED : "");
+}
+
+const char *layout_backup_rel(const char *name, const char *path)
+{
+	size_t nb = strlen(LAYOUT_BACKUPS), nn = strlen(name);
+	if (strncmp(path, LAYOUT_BACKUPS, nb) == 0 && strncmp(path + nb, name, nn) == 0 &&
+	    path[nb + nn] == '/')
+		return path + nb + nn + 1;
+	return path;
+}
+
 const char *layout_object_rel(const char *path)
 {
 	const char *slash = strrchr(path, '/');

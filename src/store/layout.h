@@ -9,6 +9,9 @@
  *   backups/<name>/metadata.tar.zst[.kenc]  the resources (tar → zstd → envelope)
  *   backups/<name>/log.jsonl.zst[.kenc]     the backup's own log
  *   backups/<name>/backup.json              the manifest, written last
+ *   backups/<name>/volumes.jsonl.zst[.kenc] the catalog of the backup's volumes
+ *   backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc]       a volume's file index
+ *   backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc] its content segments
  *   restores/<name>/result.json.zst[.kenc]  every item's outcome
  *   restores/<name>/log.jsonl.zst[.kenc]    the restore's own log
  *   restores/<name>/restore.json            the restore's summary
@@ -63,6 +66,24 @@ int layout_rel_is(const char *rel, const char *object);
  * "<name>/" in key; NULL when nothing does, an object directly under backups/), 0 when
  * key is not under backups/.  The name is not checked. */
 int layout_parse_backup_key(const char *key, char **name, const char **rest);
+
+/* ---- volume data (engine/voldata.h) ---- */
+
+#define LAYOUT_VOLUMES_CATALOG "volumes.jsonl.zst"
+#define LAYOUT_VOLUME_INDEX "index.jsonl.zst"
+#define LAYOUT_VOLUME_SEGMENT_MAX 999999
+
+/* Is vid a volume id: 32 lowercase hex digits?  0, or KAHU_EDATA. */
+int layout_vid_check(const char *vid);
+/* backups/<name>/volumes.jsonl.zst[.kenc] */
+char *layout_volume_catalog(const char *name, int encrypted);
+/* backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc] */
+char *layout_volume_index(const char *name, const char *vid, int encrypted);
+/* backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc], seg 1..999999 */
+char *layout_volume_segment(const char *name, const char *vid, long seg, int encrypted);
+/* What follows "backups/<name>/" in path: the name the manifest's `objects` gives it
+ * (path itself when it is not under that directory). */
+const char *layout_backup_rel(const char *name, const char *path);
 
 /* ---- restores ---- */
 

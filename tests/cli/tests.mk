@@ -29,7 +29,8 @@ CLI_TESTS += \
 	tests/cli/t-clusters.sh \
 	tests/cli/t-thirdparty.sh \
 	tests/cli/t-sftp.sh \
-	tests/cli/t-multi-location.sh
+	tests/cli/t-multi-location.sh \
+	tests/cli/t-voldata.sh
 CLI_TESTS += tests/cli/t-volumes-plan.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py \
 	tests/cli/data/compat-81ea7f1

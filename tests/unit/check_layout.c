@@ -27,6 +27,19 @@ START_TEST(test_backup_paths)
 	ck_assert_str_eq(layout_object_rel("backups/n/log.jsonl.zst.kenc"), "log.jsonl.zst.kenc");
 	ck_assert_str_eq(layout_object_rel("plain"), "plain");
 	ck_assert_str_eq(LAYOUT_REPO_FILE, "kahu-repo.json");
+	/* volume data */
+	const char *vid = "0123456789abcdef0123456789abcdef";
+	eq_free(layout_volume_catalog("n", 1), "backups/n/volumes.jsonl.zst.kenc");
+	eq_free(layout_volume_catalog("n", 0), "backups/n/volumes.jsonl.zst");
+	eq_free(layout_volume_index("n", vid, 1), "backups/n/volumes/0123456789abcdef0123456789abcdef/index.jsonl.zst.kenc");
+	eq_free(layout_volume_segment("n", vid, 7, 0),
+		"backups/n/volumes/0123456789abcdef0123456789abcdef/data-000007.tar.zst");
+	ck_assert_str_eq(layout_backup_rel("n", "backups/n/volumes/x/data-000001.tar.zst"),
+			 "volumes/x/data-000001.tar.zst");
+	ck_assert_str_eq(layout_backup_rel("n", "backups/nn/x"), "backups/nn/x");
+	ck_assert_int_eq(layout_vid_check(vid), 0);
+	ck_assert_int_ne(layout_vid_check("0123456789ABCDEF0123456789abcdef"), 0);
+	ck_assert_int_ne(layout_vid_check("../"), 0);
 }
 END_TEST
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# kahu backup download --volume NS/PVC --extract DIR [--path GLOB]: a volume's data,
+# written into backups by the volume data core (tests/cli/voldrv, through local ops as
+# the backup run does through pods/exec), extracted without a cluster: byte for byte
+# with modes, times, owners (as root), symlinks, hard links, empty directories and odd
+# names; an incremental backup's chain; selected paths; a hostile index refused before
+# anything is written; usage errors.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/cluster/cluster.sh"
+
+DRV=$top_builddir/tests/cli/voldrv
+cat >"$T_DIR/ns.yaml" <<'EOF2'
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+EOF2
+cluster_start src --seed "$T_DIR/ns.yaml" || { t_result 1 "test cluster starts"; t_done; exit 1; }
+KC=$CLUSTER_KUBECONFIG_SRC
+kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
+export KAHU_KEY_FILE=$T_DIR/test.key
+"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
+LOC=$T_DIR/loc
+mkdir -p "$XDG_CONFIG_HOME/kahu"
+cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF2
+{"version": 1, "defaultLocation": "default",
+ "locations": {"default": {"provider": "fs", "config": {"path": "$LOC"}}}}
+EOF2
+chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
+
+# What an extraction must reproduce (symlink times aside).
+snapshot() {
+	(cd "$1" && find . ! -path . \( -type d -printf '%P|d|%m|%U|%G|%Ts\n' \) -o \
+		\( -type l -printf '%P|l|%U|%G|%l\n' \) -o \
+		\( ! -type d ! -type l -printf '%P|%y|%m|%U|%G|%Ts|%s|%n\n' \) | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+same() { snapshot "$1" >"$T_DIR/a.snap"; snapshot "$2" >"$T_DIR/b.snap"; diff "$T_DIR/a.snap" "$T_DIR/b.snap"; }
+
+V=$T_DIR/vol
+mkdir -p "$V/a dir/sub" "$V/empty" "$V/d/e"
+printf 'hello\n' >"$V/a dir/one.txt"
+head -c 200000 /dev/urandom >"$V/a dir/sub/rand.bin"
+printf 'x' >"$V/$(printf 'new\nline')"
+printf 'ü' >"$V/ünï cödé ✓.txt"
+: >"$V/emptyfile"
+ln "$V/a dir/one.txt" "$V/hard1"
+ln -s 'a dir/one.txt' "$V/link1"
+ln -s ../../outside "$V/d/up"
+chmod 0600 "$V/a dir/one.txt"
+chmod 4755 "$V/a dir/sub/rand.bin"
+touch -d '2002-03-04 05:06:07' "$V/a dir/sub/rand.bin"
+[ "$(id -u)" = 0 ] && chown 1234:5678 "$V/a dir/sub/rand.bin" && chown -h 42:43 "$V/link1"
+find "$V" -type d -exec touch -d '2003-04-05 06:07:08' {} +
+sleep 1 # the listing's second is past: no entry is "racy"
+
+t_ok "full backup b1 (resources)" kahu_k backup create b1 --include-namespaces app
+t_ok "the volume app/data written into b1" "$DRV" backup "$LOC" "$KAHU_KEY_FILE" b1 app/data "$V"
+t_grep "its counts" '"files":5,"dirs":5,"links":3' "$T_OUT"
+t_ok "download --volume app/data --extract" kahu_k backup download b1 --volume app/data --extract "$T_DIR/x1"
+t_grep "it says what it extracted" 'Extracted volume app/data of backup b1 into .*: 5 files, 5 directories, 3 links, 200009 bytes' "$T_OUT"
+t_ok "the extracted volume equals the original" same "$V" "$T_DIR/x1"
+t_ok "object names reveal no namespace or PVC" sh -c "! find '$LOC' | grep -E 'app|data-0+1.*app|/data/'"
+
+# an incremental backup: added, changed, deleted
+printf 'added' >"$V/a dir/added.txt"
+printf 'more' >>"$V/hard1"
+rm "$V/ünï cödé ✓.txt"
+touch -d '2003-04-05 06:07:08' "$V/a dir" "$V"
+sleep 1
+t_ok "incremental backup b2" kahu_k backup create b2 --incremental --include-namespaces app
+t_ok "the volume written into b2 against b1" "$DRV" backup "$LOC" "$KAHU_KEY_FILE" b2 app/data "$V" b1
+t_grep "only what changed was transferred" '"transferred":(1[0-9]|[5-9]),' "$T_OUT"
+t_ok "b2 extracts to the new state" kahu_k backup download b2 --volume app/data --extract "$T_DIR/x2"
+t_ok "the extracted volume equals the changed one" same "$V" "$T_DIR/x2"
+t_ok "b1 still extracts to the old state" kahu_k backup download b1 --volume app/data --extract "$T_DIR/x1b"
+t_ok "  (the same as before)" same "$T_DIR/x1" "$T_DIR/x1b"
+
+t_ok "--path selects a subtree" kahu_k backup download b2 --volume app/data --extract "$T_DIR/x3" --path 'a dir/sub'
+t_ok "  only it" sh -c "test -f '$T_DIR/x3/a dir/sub/rand.bin' && ! test -e '$T_DIR/x3/hard1' && ! test -e '$T_DIR/x3/a dir/one.txt'"
+
+t_exit 66 "a volume the backup does not hold is exit 66" kahu_k backup download b2 --volume app/other --extract "$T_DIR/x4"
+t_grep "  named" 'holds no data of volume app/other' "$T_ERR"
+t_exit 64 "--volume without --extract is a usage error" kahu_k backup download b2 --volume app/data
+t_exit 64 "--volume needs NAMESPACE/PVC" kahu_k backup download b2 --volume data --extract "$T_DIR/x5"
+t_exit 64 "--path needs --volume" kahu_k backup download b2 --path x --extract "$T_DIR/x5"
+
+# hostile indexes: refused before anything is written
+t_ok "backup b3" kahu_k backup create b3 --include-namespaces app
+line() { printf '{"ctime":1,"gid":0,"ino":1,"mode":420,"mtime":1,"nlink":1,%s,"size":0,%s"type":"%s","uid":0}' "$1" "$3" "$2"; }
+t_ok "a hostile index written into b3" "$DRV" hostile "$LOC" "$KAHU_KEY_FILE" b3 app/data \
+	"$(line '"path":"a"' l '"target":"/etc",')" "$(line '"path":"a/passwd"' f '')"
+t_exit 65 "an entry below a symlink is refused (65)" kahu_k backup download b3 --volume app/data --extract "$T_DIR/x6"
+t_grep "  naming the path" 'refused path "a/passwd": below a symlink' "$T_ERR"
+t_ok "  and nothing was written" sh -c "! test -e '$T_DIR/x6/a'"
+t_ok "backup b4" kahu_k backup create b4 --include-namespaces app
+t_ok "an index with ../ written into b4" "$DRV" hostile "$LOC" "$KAHU_KEY_FILE" b4 app/data \
+	"$(line '"path":"ok"' d '')" "$(line '"path":"ok/../../escape"' f '')"
+t_exit 65 "a .. component is refused (65)" kahu_k backup download b4 --volume app/data --extract "$T_DIR/x7"
+t_grep "  naming the path" 'refused path "ok/../../escape": ".." component' "$T_ERR"
+t_ok "  and nothing was written" sh -c "! test -e '$T_DIR/x7/ok' && ! test -e '$T_DIR/escape'"
+
+t_done
