@@ -66,6 +66,7 @@ static const struct kahu_cmd *const commands[] = {
 	&cmd_version_entry,
 	&cmd_internal_complete_entry,
 	&cmd_internal_dump_cli_entry,
+	&cmd_internal_exec_entry,
 	NULL,
 };
 
@@ -247,8 +248,9 @@ int main(int argc, char **argv)
 		rc = orc;
 	if (rc < 0 && rc != KAHU_EPARTIAL && kahu_error_last()[0])
 		log_error("%s", kahu_error_last());
+	int status = rc == 0 && ctx.exit_status ? ctx.exit_status : exit_code_for(rc);
 	ctx_release(&ctx);
 	cli_invocation_free(&inv);
 	curl_global_cleanup();
-	return exit_code_for(rc);
+	return status;
 }

@@ -99,7 +99,12 @@
 	X(SCALE_DOWN, "scale-down") \
 	X(DELETE_EXTRA_FILES, "delete-extra-files") \
 	X(VOLUME, "volume") \
-	X(PATH, "path")
+	X(PATH, "path") \
+	/* the hidden __exec */ \
+	X(EXEC_CONTAINER, "container") \
+	X(EXEC_STDIN, "stdin") \
+	X(EXEC_V4, "v4") \
+	X(EXEC_WRITE_ALL, "write-all")
 
 enum kahu_opt_id {
 	OPT_NONE = 0,          /* the end of a table */

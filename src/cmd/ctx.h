@@ -22,6 +22,8 @@ struct kahu_ctx {
 	struct run_repo rr;           /* CMD_REPO, CMD_WRITE, CMD_LOCK: the location's flags */
 	struct repo *repo;            /* CMD_REPO, CMD_WRITE, CMD_LOCK: opened */
 	struct store_lock *lock;      /* CMD_LOCK: held while the handler runs */
+	int exit_status;              /* when the handler succeeded: the process's exit status
+					* (__exec: the remote command's), 0 for the usual */
 };
 
 /* Run the invocation's command: its parse stage, what its flags ask for (cmdtab.h),
@@ -40,6 +42,7 @@ extern const struct kahu_cmd cmd_completion_entry;
 extern const struct kahu_cmd cmd_help_entry;
 extern const struct kahu_cmd cmd_internal_complete_entry;
 extern const struct kahu_cmd cmd_internal_dump_cli_entry;
+extern const struct kahu_cmd cmd_internal_exec_entry;
 extern const struct kahu_cmd cmd_backup_entry;
 extern const struct kahu_cmd cmd_backup_create_entry;
 extern const struct kahu_cmd cmd_backup_list_entry;

@@ -7,7 +7,9 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/discovery.c src/kube/discovery.h \
 	src/kube/listscan.c src/kube/listscan.h \
 	src/kube/objtext.c src/kube/objtext.h \
-	src/kube/pager.c src/kube/pager.h
+	src/kube/pager.c src/kube/pager.h \
+	src/kube/ws.c src/kube/ws.h \
+	src/kube/exec.c src/kube/exec.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
@@ -46,3 +48,18 @@ tests_unit_check_objtext_LDADD = $(KUBECLIENT_TEST_LIBS)
 
 # The object reader's libFuzzer target and seeds.
 EXTRA_DIST += tests/fuzz/fuzz_objtext.c tests/fuzz/corpus/objtext
+
+check_PROGRAMS += tests/unit/check_ws
+UNIT_TESTS += tests/unit/check_ws
+tests_unit_check_ws_SOURCES = tests/unit/check_ws.c tests/unit/check_main.h
+tests_unit_check_ws_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_ws_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+# The WebSocket frame decoder's libFuzzer target and seeds.
+EXTRA_DIST += tests/fuzz/fuzz_ws.c tests/fuzz/corpus/ws
+
+check_PROGRAMS += tests/unit/check_exec
+UNIT_TESTS += tests/unit/check_exec
+tests_unit_check_exec_SOURCES = tests/unit/check_exec.c tests/unit/check_main.h
+tests_unit_check_exec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_exec_LDADD = $(KUBECLIENT_TEST_LIBS)

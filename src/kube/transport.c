@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "kube/auth.h"
 #include "kube/kubeconfig.h"
@@ -395,7 +396,23 @@ static void setup_handle(struct kube_transport *t, CURL *h, const char *url, cha
 	}
 }
 
-static void apply_credential(CURL *h, const struct kube_credential *cr, struct curl_slist **hdrs)
+/* "Authorization: Basic base64(user:password)", for requests libcurl does not write. */
+static char *basic_auth_line(const char *user, const char *password)
+{
+	char *plain = xasprintf("%s:%s", user, password);
+	size_t pl = strlen(plain);
+	size_t bl = sodium_base64_encoded_len(pl, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = xmalloc(bl);
+	sodium_bin2base64(b64, bl, (const unsigned char *)plain, pl,
+			  sodium_base64_VARIANT_ORIGINAL);
+	char *line = xasprintf("Authorization: Basic %s", b64);
+	free_secret_str(plain);
+	free_secret_str(b64);
+	return line;
+}
+
+static void apply_credential(CURL *h, const struct kube_credential *cr, struct curl_slist **hdrs,
+			     bool raw)
 {
 	if (cr->cert_pem && cr->cert_len && cr->key_pem && cr->key_len) {
 		struct curl_blob cert = { cr->cert_pem, cr->cert_len, CURL_BLOB_COPY };
@@ -411,6 +428,10 @@ static void apply_credential(CURL *h, const struct kube_credential *cr, struct c
 		char *a = xasprintf("Authorization: Bearer %s", cr->token);
 		*hdrs = add_header(*hdrs, a);
 		free_secret_str(a);
+	} else if (cr->username && cr->password && raw) {
+		char *a = basic_auth_line(cr->username, cr->password);
+		*hdrs = add_header(*hdrs, a);
+		free_secret_str(a);
 	} else if (cr->username && cr->password) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, cr->username);
@@ -418,8 +439,8 @@ static void apply_credential(CURL *h, const struct kube_credential *cr, struct c
 	}
 }
 
-int kube_transport_open(struct kube_transport *t, const char *path,
-			const char *const *headers, struct kube_conn *conn)
+static int open_conn(struct kube_transport *t, const char *path, const char *const *headers,
+		     struct kube_conn *conn, bool raw)
 {
 	int rc;
 
@@ -438,9 +459,28 @@ int kube_transport_open(struct kube_transport *t, const char *path,
 		conn->headers = add_header(conn->headers, headers[i]);
 	if (t->host_header)
 		conn->headers = add_header(conn->headers, t->host_header);
-	apply_credential(conn->h, &conn->cred, &conn->headers);
+	apply_credential(conn->h, &conn->cred, &conn->headers, raw);
 	curl_easy_setopt(conn->h, CURLOPT_HTTPHEADER, conn->headers);
+	if (raw) {
+		curl_easy_setopt(conn->h, CURLOPT_CONNECT_ONLY, 1L);
+		/* A plain-http URL through a proxy is tunnelled too: the connection must
+		 * reach the server itself. */
+		if (t->proxy)
+			curl_easy_setopt(conn->h, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	}
 	return 0;
+}
+
+int kube_transport_open(struct kube_transport *t, const char *path,
+			const char *const *headers, struct kube_conn *conn)
+{
+	return open_conn(t, path, headers, conn, false);
+}
+
+int kube_transport_open_raw(struct kube_transport *t, const char *path,
+			    const char *const *headers, struct kube_conn *conn)
+{
+	return open_conn(t, path, headers, conn, true);
 }
 
 static void give_back(struct kube_transport *t, struct kube_conn *conn, bool keep)

@@ -72,6 +72,15 @@ struct kube_conn {
  * held. */
 int kube_transport_open(struct kube_transport *t, const char *path,
 			const char *const *headers, struct kube_conn *conn);
+/* The same for a connection the caller takes over (pods/exec's WebSocket): the handle
+ * is also set CONNECT_ONLY (curl_easy_perform only connects: TCP, the proxy's tunnel,
+ * TLS) with HTTP/1.1, and the credentials sent as headers are all in conn->headers, so
+ * that the caller's hand-written request carries them: the bearer token, or basic
+ * auth as its own Authorization line (on the handle libcurl would send it only with
+ * a request it writes).  A client certificate stays on the handle (TLS).  Give it
+ * back with kube_transport_discard. */
+int kube_transport_open_raw(struct kube_transport *t, const char *path,
+			    const char *const *headers, struct kube_conn *conn);
 /* Gives the handle back (to the pool, its connection kept alive) and frees the slot;
  * the headers and credentials are wiped first.  A thread that is about to wait
  * closes first, so that it holds no slot others could use. */

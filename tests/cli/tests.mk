@@ -6,6 +6,7 @@ CLI_TESTS += \
 	tests/cli/t-cluster-conformance.sh \
 	tests/cli/t-cluster-generate.sh \
 	tests/cli/t-cluster-check.sh \
+	tests/cli/t-cluster-exec.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-core-dumps.sh \
@@ -30,7 +31,9 @@ CLI_TESTS += \
 	tests/cli/t-thirdparty.sh \
 	tests/cli/t-sftp.sh \
 	tests/cli/t-multi-location.sh \
-	tests/cli/t-voldata.sh
+	tests/cli/t-voldata.sh \
+	tests/cli/t-exec-ws.sh \
+	tests/cli/t-exec.sh
 CLI_TESTS += tests/cli/t-volumes-plan.sh
-EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py \
+EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py tests/cli/ws_exec_server.py \
 	tests/cli/data/compat-81ea7f1

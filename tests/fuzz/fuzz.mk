@@ -18,6 +18,7 @@ FUZZ_PROGS += tests/fuzz/fuzz_retryafter
 FUZZ_PROGS += tests/fuzz/fuzz_status
 FUZZ_PROGS += tests/fuzz/fuzz_volindex
 FUZZ_PROGS += tests/fuzz/fuzz_vollisting
+FUZZ_PROGS += tests/fuzz/fuzz_ws
 
 # Every build compiles them (on `make check`).  With --enable-fuzz (CC=clang) they link
 # libFuzzer's main; otherwise a plain main (replay.c) that runs the files it is given

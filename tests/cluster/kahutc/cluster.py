@@ -848,6 +848,22 @@ class Provisioner:
         sd = getattr(self.cluster.opts, "state_dir", None) or "."
         return os.path.join(sd, "volumes", pv_name)
 
+    def claim_dir(self, ns, claim):
+        """The data directory of a bound claim (created if missing), or None."""
+        e = self.cluster.store.get(("", "persistentvolumeclaims"), ns, claim or "")
+        if e is None:
+            return None
+        vn = (e.obj.get("spec") or {}).get("volumeName")
+        if not vn or (e.obj.get("status") or {}).get("phase") != "Bound":
+            return None
+        pv = self.cluster.store.get(("", "persistentvolumes"), "", vn)
+        path = None
+        if pv is not None:
+            path = ((pv.obj.get("spec") or {}).get("hostPath") or {}).get("path")
+        path = path or self.data_dir(vn)
+        os.makedirs(path, exist_ok=True)
+        return path
+
     def admit_claim(self, pvc, dry):
         spec = pvc.setdefault("spec", {})
         spec.setdefault("volumeMode", "Filesystem")

@@ -8,7 +8,9 @@ A rule: {"match": {"method": "GET", "path_regex": "...", "verb": "list", "resour
 (absent = always).  expire-continue fires on list requests that carry a continue token;
 with `page` only on the request for that page (page 1 = the first, token-less request,
 so page >= 2).  slow answers after delay_ms (the request takes effect at once, its
-response is held; other connections are served meanwhile).  exec-break is reserved for the exec-stream issue (accepted, not yet used).
+response is held; other connections are served meanwhile).  exec-break matches pods/exec requests (verb create, resource pods) and cuts the
+stream's TCP connection (a reset, no Status, no close frame) once `after_bytes` bytes of
+stdout (default 0) have been sent.
 
 Shaping actions change a list response (hostile or unusual servers):
   ignore-limit       the whole list in one response, whatever `limit` asks
@@ -163,6 +165,16 @@ class Faults:
                     self.fired_total += 1
                     out.append(r)
         return out
+
+    def exec_break(self, ctx):
+        """For an exec request: after how many bytes of stdout the exec-break rule
+        matching it cuts the connection (None: no rule fires)."""
+        with self.lock:
+            for r in self.rules:
+                if r.action == "exec-break" and r.matches(ctx) and r.take():
+                    self.fired_total += 1
+                    return max(0, int(r.spec.get("after_bytes", 0) or 0))
+        return None
 
     def expire_continue(self, ctx, page):
         with self.lock:

@@ -315,16 +315,43 @@ class LoopServer:
         h.delay = 0.0
         h.reset_after = None
         h.steps = None
+        h.takeover = None
         try:
             h.handle_one_request()
         except Exception:
             sys.stderr.write("kahu-test-cluster: request from %s failed:\n%s" % (c.addr, traceback.format_exc()))
             h.close_connection = True
+        if h.takeover is not None:
+            return self._hand_over(c, h.takeover, counted)
         ready = time.monotonic() + h.delay if h.delay else 0.0
         c.queue.append(Response(ready, h.wfile.getvalue(), counted, h.reset_after is not None,
                                 bool(h.close_connection), h.steps))
         if h.close_connection:
             c.inbuf.clear()   # nothing after a closing response is answered
+
+    def _hand_over(self, c, takeover, counted):
+        """The connection leaves the loop for a thread of its own (an exec stream):
+        takeover(sock, bytes of earlier responses not yet sent, bytes the client sent
+        after the request)."""
+        queued = b"".join(bytes(r.data[r.off:]) for r in c.queue)
+        for r in c.queue:
+            if r.counted:
+                self.stats.leave()
+        c.queue.clear()
+        pre = bytes(c.inbuf)
+        c.inbuf.clear()
+        if c.events:
+            try:
+                self.sel.unregister(c.sock)
+            except (KeyError, ValueError):
+                pass
+        c.events = 0
+        c.closed = True
+        self.conns.discard(c)
+        self.held.discard(c)
+        if counted:
+            self.stats.leave()
+        threading.Thread(target=takeover, args=(c.sock, queued, pre), daemon=True).start()
 
     def _flush(self, c):
         now = time.monotonic()

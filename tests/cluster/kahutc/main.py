@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from . import tls, seed as seedmod, generate
+from . import tls, seed as seedmod, generate, execws
 from .cluster import Cluster
 from .errors import ApiError
 from .faults import Faults, FaultError
@@ -112,6 +112,8 @@ class App:
         if "system:masters" in groups:
             return True
         if user == "limited":
+            if resource == "pods/exec":
+                return False
             if (verb in READ_VERBS or verb == "*") and ((group or "", resource) in self.forbid):
                 return False
             return True
@@ -226,5 +228,6 @@ def main(argv=None):
         sys.stderr.write("kahu-test-cluster: saving state failed: %s\n" % ex)
     srv.shutdown()
     srv.server_close()
+    execws.kill_all()
     sys.stderr.flush()
     os._exit(0)

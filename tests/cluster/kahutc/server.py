@@ -13,7 +13,7 @@ import http.server
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit, parse_qsl, unquote
 
-from . import errors, generate, seed as seedmod, tables
+from . import errors, execws, generate, seed as seedmod, tables
 from .errors import ApiError
 from .faults import FaultError, BODY_ACTIONS, TRANSPORT_ACTIONS
 from .loop import LoopServer
@@ -27,6 +27,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.in_flight = 0
+        self.exec_active = 0
         self.reset()
 
     def reset(self):
@@ -39,6 +40,7 @@ class Stats:
             self.by_code = {}
             self.writes = 0
             self.dry_run = 0
+            self.exec_total = 0
             self.peak = self.in_flight
             self.started = time.time()
 
@@ -47,6 +49,15 @@ class Stats:
             self.in_flight += 1
             if self.in_flight > self.peak:
                 self.peak = self.in_flight
+
+    def exec_begin(self):
+        with self.lock:
+            self.exec_active += 1
+            self.exec_total += 1
+
+    def exec_end(self):
+        with self.lock:
+            self.exec_active -= 1
 
     def leave(self):
         with self.lock:
@@ -77,6 +88,7 @@ class Stats:
                     "writes": self.writes, "dry_run": self.dry_run, "peak_concurrency": self.peak,
                     "in_flight": self.in_flight, "by_path": self.by_path, "by_resource": self.by_resource,
                     "by_code": self.by_code, "faults_fired": faults.fired_total,
+                    "exec_sessions": self.exec_total, "exec_active": self.exec_active,
                     "seconds": round(time.time() - self.started, 3)}
 
 
@@ -391,6 +403,8 @@ class Handler(BaseHTTPRequestHandler):
         app.authorize(self.user, self.groups, req)
         if rt.review:
             return self.review(req, body)
+        if req.sub == "exec" and rt.key == ("", "pods"):
+            return self.exec_upgrade(req, rt, ctx)
         if req.sub and req.sub not in ("status", "scale"):
             raise ApiError(405, "MethodNotAllowed", "the kahu test cluster does not implement %s/%s yet"
                            % (rt.plural, req.sub))
@@ -463,6 +477,40 @@ class Handler(BaseHTTPRequestHandler):
             obj, code = cl.update(rt, v, ns, req.name, obj_body, self.q, ua, dry, req.sub)
             return self.send(code, obj)
         raise errors.method_not_allowed()
+
+    def exec_upgrade(self, req, rt, ctx):
+        """pods/exec: the checks a real server makes before it upgrades, then the
+        connection goes to an exec session (execws.py) on a thread of its own."""
+        from urllib.parse import parse_qs
+        app = self.server.app
+        cl = app.cluster
+        if not app.allowed(self.user, self.groups, "create", "", "pods/exec"):
+            raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: User "%s" cannot create resource "pods/exec" '
+                           'in API group "" in the namespace "%s"' % (req.name, self.user, req.ns),
+                           {"name": req.name, "kind": "pods"})
+        pod = cl.get(rt, req.version, req.ns, req.name).obj
+        qs = parse_qs(self.query, keep_blank_values=True)
+        argv = qs.get("command") or []
+        if not argv:
+            raise errors.bad_request("you must specify at least 1 command")
+        opts = {k: (qs.get(k) or ["false"])[-1].lower() in ("1", "true") for k in ("stdin", "stdout", "stderr", "tty")}
+        if not (opts["stdin"] or opts["stdout"] or opts["stderr"]):
+            raise errors.bad_request("you must specify at least 1 of stdin, stdout, stderr")
+        cont = execws.find_container(pod, (qs.get("container") or [""])[-1])
+        execws.check_running(pod, cont.get("name"))
+        proto = execws.negotiate(self.headers)
+        spec = execws.sandbox_spec(cl, pod, cont, argv, app.state_dir)
+        brk = app.faults.exec_break(ctx)
+        head = execws.upgrade_head(self.headers, proto, self.audit_id)
+        self.code = 101
+        self.log_request(101)
+        stats = app.stats
+
+        def takeover(sock, queued, pre):
+            stats.exec_begin()
+            execws.Session(sock, pre, queued + head, proto, spec, opts, brk, stats.exec_end).run()
+        self.takeover = takeover
+        self.close_connection = True
 
     def apply_faults(self, ctx):
         """Apply the fault rules matching ctx (once per request); True when a fault
@@ -544,7 +592,9 @@ class Handler(BaseHTTPRequestHandler):
         if len(rest) > 3:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         m = self.command
-        if m in ("GET", "HEAD"):
+        if req.sub in ("exec", "attach", "portforward") and m in ("GET", "POST"):
+            req.verb = "create"     # as a real server authorizes connect requests
+        elif m in ("GET", "HEAD"):
             if req.name:
                 req.verb = "get"
             else:
@@ -695,7 +745,10 @@ class Handler(BaseHTTPRequestHandler):
             if ra:
                 if rt.plural == "localsubjectaccessreviews":
                     ra["namespace"] = req.ns
-                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""))
+                res = ra.get("resource", "")
+                if ra.get("subresource"):
+                    res += "/" + ra["subresource"]
+                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), res)
             else:
                 allowed = app.known_user(user, groups)
             st = {"allowed": allowed}
