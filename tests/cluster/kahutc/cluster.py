@@ -9,7 +9,8 @@ import threading
 import time
 import uuid
 
-from . import errors
+from . import errors, podsecurity
+from .volumes import Provisioner, Snapshotter, STORAGE_CLASSES, SNAPSHOT_CLASSES, SNAP_GROUP
 from .errors import ApiError
 from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
 from .registry import Registry
@@ -118,6 +119,10 @@ class Cluster:
         self.synthetic_seq = 0
         self.used_node_ports = set()
         self.provisioner = Provisioner(self)
+        self.snapshotter = Snapshotter(self, self.provisioner)
+        self.pod_start_delay = float(getattr(opts, "pod_start_delay", 0) or 0)
+        self.snapshot_delay = float(getattr(opts, "snapshot_delay", 0) or 0)
+        self.nodes = max(1, int(getattr(opts, "nodes", 1) or 1))
         self._local = threading.local()   # .immediate: establish CRDs now (seeding);
         #                                   .unchecked_names: accept any name (hostile seeds)
         self.lock = self.store.lock
@@ -141,6 +146,12 @@ class Cluster:
         out = {"kind": rt.kind, "apiVersion": rt.api_version(version)}
         out.update(obj)
         return out
+
+    def node_names(self):
+        rt = self.registry.by_key[("", "nodes")]
+        with self.lock:
+            names = sorted(e.obj["metadata"]["name"] for _, _, _, e in self.store.scan(rt.storage_key, None))
+        return names or [NODE_NAME]
 
     def ns_exists(self, ns):
         return self.store.get(("", "namespaces"), "", ns) is not None
@@ -593,24 +604,78 @@ class Cluster:
         if old is not None:
             obj["status"] = old.get("status", {})
             return
+        podsecurity.admit(self, obj)
         spec = obj.setdefault("spec", {})
-        spec.setdefault("nodeName", NODE_NAME)
+        if not spec.get("nodeName"):
+            node = None
+            for v in spec.get("volumes") or []:
+                claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim:
+                    node = self.provisioner.node_of_claim(obj["metadata"].get("namespace", ""), claim)
+                    if node:
+                        break
+            spec["nodeName"] = node or self.node_names()[0]
         spec.setdefault("restartPolicy", "Always")
         spec.setdefault("dnsPolicy", "ClusterFirst")
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
-        n = self.next_pod_ip
-        self.next_pod_ip += 1
-        ip = "10.244.%d.%d" % (n // 250, n % 250 + 2)
+        obj["status"] = self.pod_status(obj, running=self.pod_start_delay <= 0)
+
+    def node_ip(self, node):
+        names = self.node_names()
+        return "10.0.0.%d" % (10 + (names.index(node) if node in names else 0))
+
+    def pod_status(self, obj, running, old=None):
+        """The kubelet's status of a pod: Pending (containers being created) or Running
+        (every container and native sidecar running and ready, other init containers
+        completed)."""
+        spec = obj.get("spec") or {}
         t = now_rfc3339()
-        cs = [{"name": c.get("name"), "image": c.get("image"), "ready": True, "restartCount": 0, "started": True,
-               "state": {"running": {"startedAt": t}}} for c in spec.get("containers") or []]
-        # (the exec/volume issue will drive phase from a configurable start delay)
-        obj["status"] = {"phase": "Running", "hostIP": "10.0.0.10", "podIP": ip, "podIPs": [{"ip": ip}],
-                         "startTime": t, "conditions": [{"type": c, "status": "True", "lastTransitionTime": t}
-                                                        for c in ("Initialized", "Ready", "ContainersReady",
-                                                                  "PodScheduled")],
-                         "containerStatuses": cs, "qosClass": "BestEffort"}
+        st = {"phase": "Running" if running else "Pending", "hostIP": self.node_ip(spec.get("nodeName")),
+              "startTime": (old or {}).get("startTime") or t, "qosClass": "BestEffort"}
+        if running:
+            n = self.next_pod_ip
+            self.next_pod_ip += 1
+            ip = "10.244.%d.%d" % (n // 250, n % 250 + 2)
+            st["podIP"] = ip
+            st["podIPs"] = [{"ip": ip}]
+            st["hostIPs"] = [{"ip": st["hostIP"]}]
+        conds = ("PodScheduled", "Initialized", "Ready", "ContainersReady") if running else ("PodScheduled",)
+        st["conditions"] = [{"type": c, "status": "True", "lastProbeTime": None, "lastTransitionTime": t}
+                            for c in conds]
+        if not running:
+            st["conditions"] += [{"type": c, "status": "False", "lastProbeTime": None, "lastTransitionTime": t,
+                                  "reason": "ContainersNotReady" if c != "Initialized" else "PodInitializing"}
+                                 for c in ("Initialized", "Ready", "ContainersReady")]
+
+        def cstatus(c, sidecar=False, init=False):
+            d = {"name": c.get("name"), "image": c.get("image"), "imageID": "", "restartCount": 0}
+            if running and init and not sidecar:
+                d.update(ready=True, started=False,
+                         state={"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": t, "finishedAt": t}})
+            elif running:
+                d.update(ready=True, started=True, containerID="containerd://" + new_uid().replace("-", ""),
+                         state={"running": {"startedAt": t}})
+            else:
+                d.update(ready=False, started=False, state={"waiting": {"reason": "PodInitializing" if init
+                                                                        else "ContainerCreating"}})
+            return d
+        st["containerStatuses"] = [cstatus(c) for c in spec.get("containers") or []]
+        inits = spec.get("initContainers") or []
+        if inits:
+            st["initContainerStatuses"] = [cstatus(c, c.get("restartPolicy") == "Always", True) for c in inits]
+        return st
+
+    def start_pod(self, ns, name, uid):
+        """The pod's start delay has passed: Running."""
+        rt = self.registry.by_key[("", "pods")]
+        with self.lock:
+            e = self.store.get(rt.storage_key, ns, name)
+            if e is None or e.obj["metadata"]["uid"] != uid or (e.obj.get("status") or {}).get("phase") != "Pending":
+                return
+            new = jcopy(e.obj)
+            new["status"] = self.pod_status(new, True, e.obj.get("status"))
+            self._store(rt, new)
 
     def _validate_crd(self, obj):
         spec = obj.get("spec") or {}
@@ -643,6 +708,13 @@ class Cluster:
             self._schedule_establish(md["name"])
         elif key == ("", "persistentvolumeclaims"):
             self.provisioner.after_claim(obj)
+        elif key == ("", "pods") and (obj.get("status") or {}).get("phase") == "Pending" and self.pod_start_delay > 0:
+            t = threading.Timer(self.pod_start_delay, self.start_pod,
+                                args=(md["namespace"], md["name"], md["uid"]))
+            t.daemon = True
+            t.start()
+        elif key == (SNAP_GROUP, "volumesnapshots"):
+            self.snapshotter.after_create(obj)
 
     def _after_update(self, rt, obj, old):
         if rt.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
@@ -658,6 +730,17 @@ class Cluster:
             self.store.drop_bucket((g, p))
         elif key == ("", "persistentvolumeclaims"):
             self.provisioner.release_claim(obj)
+        elif key == ("", "persistentvolumes"):
+            self.provisioner.after_pv_delete(obj)
+        elif key == ("", "pods"):
+            import shutil
+            sd = getattr(self.opts, "state_dir", None)
+            if sd and obj["metadata"].get("uid"):
+                shutil.rmtree(os.path.join(sd, "pods", obj["metadata"]["uid"]), ignore_errors=True)
+        elif key == (SNAP_GROUP, "volumesnapshots"):
+            self.snapshotter.after_delete_snapshot(obj)
+        elif key == (SNAP_GROUP, "volumesnapshotcontents"):
+            self.snapshotter.after_delete_content(obj)
 
     def _schedule_establish(self, name):
         if self.crd_delay > 0 and not getattr(self._local, "immediate", False):
@@ -736,24 +819,26 @@ class Cluster:
                                     "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io"}},
             "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.10"], "conditions": {"ready": True}}],
             "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]})
-        sysq(R[("", "nodes")], "", {"metadata": {"name": NODE_NAME, "labels": {
-            "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-            "node-role.kubernetes.io/control-plane": ""}},
-            "spec": {"podCIDR": "10.244.0.0/24"},
-            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                       "addresses": [{"type": "InternalIP", "address": "10.0.0.10"},
-                                     {"type": "Hostname", "address": NODE_NAME}],
-                       "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"},
-                       "nodeInfo": {"kubeletVersion": "v1.30.6", "operatingSystem": "linux",
-                                    "architecture": "amd64"}}})
+        nodes = [NODE_NAME] if self.nodes == 1 else ["node-%d" % (i + 1) for i in range(self.nodes)]
+        for i, node in enumerate(nodes):
+            labels = {"kubernetes.io/hostname": node, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+            if i == 0:
+                labels["node-role.kubernetes.io/control-plane"] = ""
+            sysq(R[("", "nodes")], "", {"metadata": {"name": node, "labels": labels},
+                 "spec": {"podCIDR": "10.244.%d.0/24" % i},
+                 "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                            "addresses": [{"type": "InternalIP", "address": "10.0.0.%d" % (10 + i)},
+                                          {"type": "Hostname", "address": node}],
+                            "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+                            "nodeInfo": {"kubeletVersion": "v1.30.6", "operatingSystem": "linux",
+                                         "architecture": "amd64"}}})
         for pc, val in (("system-cluster-critical", 2000000000), ("system-node-critical", 2000001000)):
             sysq(R[("scheduling.k8s.io", "priorityclasses")], "", {"metadata": {"name": pc}, "value": val,
                                                                    "preemptionPolicy": "PreemptLowerPriority",
                                                                    "description": "Used for system critical pods "
                                                                    "that must run in the cluster."})
-        sysq(R[("storage.k8s.io", "storageclasses")], "", {
-            "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-            "provisioner": Provisioner.NAME, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"})
+        for sc in STORAGE_CLASSES:
+            sysq(R[("storage.k8s.io", "storageclasses")], "", jcopy(sc))
         sysq(R[("rbac.authorization.k8s.io", "clusterroles")], "", {
             "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
                          "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
@@ -778,7 +863,15 @@ class Cluster:
                                        "insecureSkipTLSVerify": True,
                                        "service": {"name": "metrics-server", "namespace": "kube-system", "port": 443}}})
         for crd in snapshot_crds():
-            sysq(R[("apiextensions.k8s.io", "customresourcedefinitions")], "", crd)
+            self._local.immediate = True
+            try:
+                sysq(R[("apiextensions.k8s.io", "customresourcedefinitions")], "", crd)
+            finally:
+                self._local.immediate = False
+        vsc = self.registry.by_key.get((SNAP_GROUP, "volumesnapshotclasses"))
+        if vsc is not None:
+            for c in SNAPSHOT_CLASSES:
+                sysq(vsc, "", jcopy(c))
         self.crd_delay = delay
 
     # ---------------------------------------------------------------- persistence
@@ -808,6 +901,14 @@ class Cluster:
                             self.used_node_ports.add(port["nodePort"])
             for b in self.store.buckets.values():
                 b.ensure_sorted()
+            pods = self.registry.by_key[("", "pods")]
+            for _, _, _, e in self.store.scan(pods.storage_key, None):
+                if (e.obj.get("status") or {}).get("phase") == "Pending":
+                    md = e.obj["metadata"]
+                    t = threading.Timer(self.pod_start_delay, self.start_pod,
+                                        args=(md["namespace"], md["name"], md["uid"]))
+                    t.daemon = True
+                    t.start()
             for crd in crds:
                 conds = (crd.get("status") or {}).get("conditions") or []
                 if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
@@ -834,112 +935,6 @@ class Cluster:
 
 # Types whose status a create keeps (set by the server itself or harmless).
 KEEP_STATUS_ON_CREATE = {("", "nodes"), ("apiregistration.k8s.io", "apiservices")}
-
-
-class Provisioner:
-    """Binds PVCs to PersistentVolumes it creates.  The volume-data issue hooks in here
-    (data_dir(): a per-PV directory under STATE/volumes, created by that issue)."""
-    NAME = "kahu.io/test-provisioner"
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-
-    def data_dir(self, pv_name):
-        sd = getattr(self.cluster.opts, "state_dir", None) or "."
-        return os.path.join(sd, "volumes", pv_name)
-
-    def claim_dir(self, ns, claim):
-        """The data directory of a bound claim (created if missing), or None."""
-        e = self.cluster.store.get(("", "persistentvolumeclaims"), ns, claim or "")
-        if e is None:
-            return None
-        vn = (e.obj.get("spec") or {}).get("volumeName")
-        if not vn or (e.obj.get("status") or {}).get("phase") != "Bound":
-            return None
-        pv = self.cluster.store.get(("", "persistentvolumes"), "", vn)
-        path = None
-        if pv is not None:
-            path = ((pv.obj.get("spec") or {}).get("hostPath") or {}).get("path")
-        path = path or self.data_dir(vn)
-        os.makedirs(path, exist_ok=True)
-        return path
-
-    def admit_claim(self, pvc, dry):
-        spec = pvc.setdefault("spec", {})
-        spec.setdefault("volumeMode", "Filesystem")
-        if spec.get("storageClassName") is None and not spec.get("volumeName"):
-            spec["storageClassName"] = "standard"
-        pvc["status"] = {"phase": "Pending"}
-        if spec.get("volumeName") or spec.get("storageClassName") == "":
-            return
-        md = pvc["metadata"]
-        spec["volumeName"] = "pvc-" + md["uid"]
-        ann = md.setdefault("annotations", {})
-        ann["pv.kubernetes.io/bind-completed"] = "yes"
-        ann["pv.kubernetes.io/bound-by-controller"] = "yes"
-        ann["volume.beta.kubernetes.io/storage-provisioner"] = self.NAME
-        ann["volume.kubernetes.io/storage-provisioner"] = self.NAME
-        req = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
-        pvc["status"] = {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-                         "capacity": {"storage": req}}
-
-    def after_claim(self, pvc):
-        spec = pvc["spec"]
-        md = pvc["metadata"]
-        c = self.cluster
-        pv_rt = c.registry.by_key[("", "persistentvolumes")]
-        if pvc["status"].get("phase") != "Bound":
-            # a claim naming an existing PV binds to it
-            vn = spec.get("volumeName")
-            pv = c.store.get(("", "persistentvolumes"), "", vn) if vn else None
-            if pv is not None:
-                new = jcopy(pv.obj)
-                new["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": md["namespace"],
-                                           "name": md["name"], "uid": md["uid"], "apiVersion": "v1",
-                                           "resourceVersion": md["resourceVersion"]}
-                new["status"] = {"phase": "Bound"}
-                c._store(pv_rt, new)
-                nc = jcopy(pvc)
-                nc["status"] = {"phase": "Bound", "accessModes": pv.obj["spec"].get("accessModes", []),
-                                "capacity": pv.obj["spec"].get("capacity", {})}
-                c._store(c.registry.by_key[("", "persistentvolumeclaims")], nc)
-            return
-        name = spec["volumeName"]
-        if c.store.get(("", "persistentvolumes"), "", name) is not None:
-            return
-        pv = {"metadata": {"name": name, "uid": new_uid(), "creationTimestamp": now_rfc3339(),
-                           "annotations": {"pv.kubernetes.io/provisioned-by": self.NAME},
-                           "finalizers": ["kubernetes.io/pv-protection"]},
-              "spec": {"capacity": dict(pvc["status"].get("capacity") or {}),
-                       "accessModes": list(pvc["status"].get("accessModes") or []),
-                       "persistentVolumeReclaimPolicy": "Delete",
-                       "storageClassName": spec.get("storageClassName"), "volumeMode": spec.get("volumeMode"),
-                       "hostPath": {"path": self.data_dir(name), "type": ""},
-                       "claimRef": {"kind": "PersistentVolumeClaim", "namespace": md["namespace"],
-                                    "name": md["name"], "uid": md["uid"], "apiVersion": "v1",
-                                    "resourceVersion": md["resourceVersion"]}},
-              "status": {"phase": "Bound"}}
-        c._store(pv_rt, ordered(pv))
-
-    def release_claim(self, pvc):
-        c = self.cluster
-        vn = (pvc.get("spec") or {}).get("volumeName")
-        if not vn:
-            return
-        e = c.store.get(("", "persistentvolumes"), "", vn)
-        if e is None:
-            return
-        pv = e.obj
-        cref = pv["spec"].get("claimRef") or {}
-        if cref.get("uid") != pvc["metadata"]["uid"]:
-            return
-        pv_rt = c.registry.by_key[("", "persistentvolumes")]
-        if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
-            c._really_delete(pv_rt, pv)
-        else:
-            new = jcopy(pv)
-            new["status"] = {"phase": "Released"}
-            c._store(pv_rt, new)
 
 
 def snapshot_crds():

@@ -38,7 +38,8 @@ PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
-HIGH_WATER = 8 << 20          # bytes queued one way before its source is no longer read
+HIGH_WATER = 8 << 20          # stdin bytes queued before the socket is no longer read
+OUT_LOW = 512 << 10           # output bytes queued below which the command's pipes are read
 F_SETPIPE_SZ = 1031
 SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.py")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -495,8 +496,11 @@ class Session:
             # what to wait for
             want(sfd, (selectors.EVENT_READ if self.stdin_len < HIGH_WATER else 0) |
                  (selectors.EVENT_WRITE if self.out else 0))
+            # The command's output is read once what is queued for the client is below
+            # OUT_LOW: while the client is slower, the pipe fills, and each read then
+            # takes up to 1 MiB: big frames, few calls.
             for fd in list(srcs):
-                want(fd, selectors.EVENT_READ if self.outlen < HIGH_WATER else 0)
+                want(fd, selectors.EVENT_READ if self.outlen < OUT_LOW else 0)
             if stdin_fd is not None:
                 want(stdin_fd, selectors.EVENT_WRITE if self.stdin_q else 0)
                 if not self.stdin_q and self.stdin_close:

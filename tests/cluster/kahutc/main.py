@@ -51,6 +51,12 @@ def parse_args(argv):
     p.add_argument("--no-save", action="store_true", help="do not write store.json when stopped")
     p.add_argument("--fault", action="append", default=[], metavar="JSON", help="fault rule(s) (repeatable)")
     p.add_argument("--fresh", action="store_true", help="ignore a persisted store in the state dir")
+    p.add_argument("--pod-start-delay", type=float, default=0.0, metavar="S",
+                   help="seconds a new pod stays Pending before it is Running (default 0)")
+    p.add_argument("--snapshot-delay", type=float, default=0.0, metavar="S",
+                   help="seconds until a VolumeSnapshot is readyToUse (default 0; at least the copy's time)")
+    p.add_argument("--nodes", type=int, default=1, metavar="N",
+                   help="nodes of a fresh cluster: node-1..node-N (one: kahu-test-node)")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
     return p.parse_args(argv)
 

@@ -823,6 +823,15 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "continue-ttl" and m in ("POST", "PUT"):
             cl.continue_ttl = float(jbody().get("seconds", 0))
             return self.send(200, {"seconds": cl.continue_ttl})
+        if sub in ("pod-start-delay", "snapshot-delay"):
+            attr = sub.replace("-", "_")
+            if m in ("POST", "PUT"):
+                setattr(cl, attr, float(jbody().get("seconds", 0)))
+            return self.send(200, {"seconds": getattr(cl, attr)})
+        if sub == "volume" and m == "GET":
+            if not self.q.get("namespace") or not self.q.get("pvc"):
+                raise errors.bad_request("volume: namespace and pvc are required")
+            return self.send(200, cl.provisioner.claim_info(self.q["namespace"], self.q["pvc"]))
         if sub == "save" and m == "POST":
             p = app.save()
             return self.send(200, {"saved": p})
