@@ -202,9 +202,9 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 	    (rc = vol_flags_parse(inv, 1, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
 		goto fail;
-	if (s->vol.volumes_only) {
-		rc = kahu_error_set(KAHU_EUSAGE, "--volumes-only: restoring volume data in place is not "
-				    "available in this version of kahu");
+	if (s->vol.volumes_only && !inv_str(inv, OPT_INCLUDE_NAMESPACES)) {
+		rc = kahu_error_set(KAHU_EUSAGE, "--volumes-only writes into existing claims in place: name "
+				    "their namespaces with --include-namespaces");
 		goto fail;
 	}
 	s->rs = (struct restore_create_spec){
@@ -219,6 +219,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
 		.parallel = (int)parallel,
 		.crd_timeout = (int)crd_timeout,
+		.vol = &s->vol,
 		.repo = &s->rr,
 		.kube = restore_kube,
 		.on_item = on_item,

@@ -112,3 +112,6 @@ check_PROGRAMS += tests/cli/voldrv
 tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
+
+# Volume data in a restore: claims re-provisioned and filled, in place too (volrestore).
+libkahu_engine_a_SOURCES += src/engine/volrestore.c src/engine/volrestore.h

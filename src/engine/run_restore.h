@@ -16,6 +16,7 @@ struct kahu_scope;
 struct kube_client;
 struct ns_map;
 struct strv;
+struct vol_opts;
 
 struct restore_create_spec {
 	const char *name;                  /* the restore's name */
@@ -29,6 +30,8 @@ struct restore_create_spec {
 	int dry_run;                       /* nothing is written, no lock is taken */
 	int parallel;
 	int crd_timeout;
+	/* Volume data: the restore flags (volrun.h; NULL: the defaults, data restored). */
+	const struct vol_opts *vol;
 	const struct run_repo *repo;
 	/* The cluster, asked for once the location and the backup are known good. */
 	int (*kube)(void *ud, struct kube_client **out);
