@@ -115,3 +115,9 @@ tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libk
 
 # Volume data in a restore: claims re-provisioned and filled, in place too (volrestore).
 libkahu_engine_a_SOURCES += src/engine/volrestore.c src/engine/volrestore.h
+check_PROGRAMS += tests/unit/check_volrestore
+UNIT_TESTS += tests/unit/check_volrestore
+tests_unit_check_volrestore_SOURCES = tests/unit/check_volrestore.c tests/unit/check_main.h
+tests_unit_check_volrestore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_volrestore_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
