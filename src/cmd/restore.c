@@ -70,9 +70,13 @@ static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 				json_array_append(rc->dry_items, j);
 			}
 		} else {
+			char *vreason = r->volume && !r->reason ?
+					xasprintf("its volume data would be restored (%lld files)",
+						  (long long)json_integer_value(json_object_get(r->volume, "files"))) : NULL;
 			const char *row[] = { r->resource, r->ns ? r->ns : "", r->name ? r->name : "",
-					      restore_outcome_name(r->outcome), r->reason ? r->reason : "" };
+					      restore_outcome_name(r->outcome), vreason ? vreason : r->reason ? r->reason : "" };
 			out_table_row(rc->table, row);
+			free(vreason);
 		}
 	} else if (r->outcome == OUTCOME_FAILED) {
 		log_warn("%s %s%s%s: %s", r->resource, r->ns ? r->ns : "", r->ns ? "/" : "", r->name ? r->name : "",
@@ -472,6 +476,28 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		printf("Warning:    %s\n", json_string_value(w));
 	if (json_string_value(json_object_get(summary, "error")))
 		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
+	json_t *vc = json_object_get(summary, "volumes");
+	if (vc)
+		printf("Volumes:    %lld restored, %lld failed\n",
+		       (long long)json_integer_value(json_object_get(vc, "restored")),
+		       (long long)json_integer_value(json_object_get(vc, "failed")));
+	if (details)
+		json_array_foreach(json_object_get(doc, "items"), i, w) {
+			json_t *v = json_object_get(w, "volume");
+			if (!v)
+				continue;
+			const char *reason = json_string_value(json_object_get(v, "reason"));
+			printf("Volume %s/%s: %s, %s, %lld files, %lld bytes, %lld ms, %lld bytes/s%s%s\n",
+			       json_string_value(json_object_get(w, "namespace")),
+			       json_string_value(json_object_get(w, "name")),
+			       json_string_value(json_object_get(v, "method")),
+			       json_string_value(json_object_get(v, "status")),
+			       (long long)json_integer_value(json_object_get(v, "files")),
+			       (long long)json_integer_value(json_object_get(v, "bytes")),
+			       (long long)json_integer_value(json_object_get(v, "durationMs")),
+			       (long long)json_integer_value(json_object_get(v, "bytesPerSecond")),
+			       reason ? ": " : "", reason ? reason : "");
+		}
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);

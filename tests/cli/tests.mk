@@ -35,5 +35,6 @@ CLI_TESTS += \
 	tests/cli/t-exec-ws.sh \
 	tests/cli/t-exec.sh
 CLI_TESTS += tests/cli/t-volumes-plan.sh
+CLI_TESTS += tests/cli/t-volume-restore.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py tests/cli/ws_exec_server.py \
 	tests/cli/data/compat-81ea7f1
