@@ -869,7 +869,8 @@ static int stage_inplace(struct item *it)
 		if (rc < 0)
 			return item_done(it, OUTCOME_FAILED, kahu_error_last());
 	}
-	json_t *pods = volr_mounting_pods(v, it->ns, it->tname);
+	/* (a dry run with --scale-down scales nothing: its pods would be gone) */
+	json_t *pods = r->s->dry_run && r->s->scale_down ? json_array() : volr_mounting_pods(v, it->ns, it->tname);
 	if (!pods)
 		return item_done(it, OUTCOME_FAILED, kahu_error_last());
 	if (json_array_size(pods)) {
