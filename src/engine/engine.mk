@@ -87,7 +87,7 @@ tests_unit_check_parent_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive
 # (volcsi), and the run's volume plan (volrun).
 libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
 	src/engine/volhelper.c src/engine/volhelper.h \
-	src/engine/volrun.c src/engine/volrun.h \
+	src/engine/volrun.c src/engine/volrun.h src/engine/volrun_exec.c \
 	src/engine/volsel.c src/engine/volsel.h
 
 check_PROGRAMS += tests/unit/check_volsel

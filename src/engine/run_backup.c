@@ -7,6 +7,7 @@
 #include "engine/parent.h"
 #include "engine/scope.h"
 #include "engine/volcsi.h"
+#include "engine/voldata.h"
 #include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -18,6 +19,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
+#include "util/timeutil.h"
+
+#include <time.h>
 
 #define KUBE_SYSTEM_PATH "/api/v1/namespaces/kube-system"
 
@@ -205,48 +209,192 @@ static void vol_status(json_t *v, const char *status, const char *reason)
 		json_object_set_new(v, "reason", json_string(reason));
 }
 
-/* After the metadata: each volume of the plan, its result in res->volumes.  CSI
- * snapshots kept with the backup stay tracked (removed if the backup is not
- * committed) until the caller forgets them. */
-static void volumes_run(const struct backup_run_spec *rs, struct backup_run_result *res,
-			const struct vol_run_id *run, struct vol_tracker *vt,
-			const struct vol_plan *plan, struct strv *kept)
+/* One volume's catalog line and result fields from what vol_backup returned. */
+static void vol_result(json_t *v, const struct vol_backup_result *r)
+{
+	double secs = r->duration_ms > 0 ? r->duration_ms / 1000.0 : 0;
+	json_object_set_new(v, "files", json_integer((json_int_t)r->counts.files));
+	json_object_set_new(v, "bytesRead", json_integer((json_int_t)r->counts.bytes_read));
+	json_object_set_new(v, "bytesStored", json_integer((json_int_t)r->counts.bytes_stored));
+	json_object_set_new(v, "bytesIncremental", json_integer((json_int_t)r->counts.bytes_transferred));
+	json_object_set_new(v, "unchanged", json_integer((json_int_t)r->counts.unchanged));
+	json_object_set_new(v, "durationMs", json_integer((json_int_t)r->duration_ms));
+	json_object_set_new(v, "throughputBytesPerSecond",
+			    json_integer(secs > 0 ? (json_int_t)(r->counts.bytes_read / secs) : 0));
+	json_object_set_new(v, "retries", json_integer(r->retries));
+}
+
+/* The file copy of one volume: in the application's container when it has the tools,
+ * else in a helper pod mounting `claim` (the plan's claim, or a temporary one). */
+static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *b,
+		    const struct vol_run_id *run, struct vol_tracker *vt, const struct vol_plan_item *it,
+		    const char *claim, int try_app, json_t *v, json_t *objects, unsigned *retries)
+{
+	struct vol_kube_target tgt = { .kc = rs->kc, .namespace_ = it->namespace_ };
+	const char *mount = NULL, *helper = NULL;
+	char *helper_path = NULL;
+	int rc;
+
+	if (try_app && it->pod) {
+		tgt.pod = it->pod;
+		tgt.container = it->container;
+		if ((rc = vol_kube_probe_tools(&tgt)) == 0) {
+			mount = it->mount_path;
+			json_object_set_new(v, "method", json_string("exec"));
+		} else {
+			log_info("volume %s/%s: %s; using a helper pod", it->namespace_, it->claim,
+				 kahu_error_last());
+			json_object_set_new(v, "appPodUnusable", json_string(kahu_error_last()));
+			if (kahu_cancelled())
+				return rc;
+		}
+	}
+	if (!mount) {
+		if (strcmp(json_string_value(json_object_get(v, "method")), "exec") == 0)
+			json_object_set_new(v, "method", json_string("helper"));
+		json_t *spec = vol_helper_spec(&rs->vol->helper, run, VOL_PURPOSE_BACKUP, it->namespace_,
+					       claim, claim == it->claim ? it->node : NULL,
+					       claim == it->claim ? it->node_affinity : NULL, (int64_t)time(NULL));
+		rc = vol_helper_start(vt, &rs->vol->helper, spec, &helper);
+		json_decref(spec);
+		if (rc < 0)
+			return rc;
+		helper_path = xasprintf("/api/v1/namespaces/%s/pods/%s", it->namespace_, helper);
+		json_object_set_new(v, "helperPod", json_string(helper));
+		tgt.pod = helper;
+		tgt.container = "helper";
+		mount = VOL_HELPER_MOUNT;
+	}
+	char vid[VOL_ID_HEX_LEN + 1];
+	vol_id(b->key, it->namespace_, it->claim, vid);
+	struct vol_backup_spec vs = {
+		.ops = &vol_kube_exec_ops, .ctx = &tgt, .mount_path = mount, .backup = rs->name,
+		.vid = vid, .st = b->st, .key = b->key, .compression_level = b->compression_level,
+		.parent = b->parent,
+		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
+		.retries = -1,
+	};
+	struct vol_backup_result r = { 0 };
+	rc = vol_backup(&vs, &r);
+	*retries = r.retries;
+	vol_result(v, &r);
+	if (rc == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(r.objects, i, o)
+			json_array_append(objects, o);
+	}
+	vol_backup_result_free(&r);
+	if (helper_path) {
+		char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+		if (vol_tracker_delete(vt, helper_path) < 0)
+			log_warn("cannot remove helper pod %s/%s: %s", it->namespace_, helper, kahu_error_last());
+		if (msg)
+			kahu_error_set(rc, "%s", msg);
+		free(msg);
+	}
+	free(helper_path);
+	return rc;
+}
+
+/* After the metadata: each volume of the plan, its result in res->volumes, its
+ * catalog line in `lines`, its objects in the manifest's.  CSI snapshots kept with the
+ * backup stay tracked (removed if the backup is not committed) until the caller
+ * forgets them. */
+static void volumes_run(const struct backup_run_spec *rs, const struct backup_spec *b,
+			struct backup_run_result *res, const struct vol_run_id *run,
+			struct vol_tracker *vt, const struct vol_plan *plan, struct strv *kept,
+			json_t *lines)
 {
 	for (size_t i = 0; i < plan->n && !kahu_cancelled(); i++) {
 		const struct vol_plan_item *it = &plan->items[i];
-		json_t *v = json_array_get(res->volumes, i);
+		json_t *v = json_array_get(res->volumes, i), *csi = NULL;
+		const char *method = json_string_value(json_object_get(v, "method"));
+		unsigned retries = 0;
+		int rc = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (it->choice.failed) {
 			vol_status(v, "Failed", NULL);
 			res->volumes_failed++;
 			log_warn("volume %s/%s: %s", it->namespace_, it->claim, it->choice.reason);
-			continue;
-		}
-		if (it->choice.method == VOL_METHOD_SKIP) {
+		} else if (it->choice.method == VOL_METHOD_SKIP) {
 			vol_status(v, "Skipped", NULL);
-			continue;
-		}
-		if (it->choice.method == VOL_METHOD_CSI && !rs->vol->move_data) {
+		} else if (it->choice.method == VOL_METHOD_CSI) {
 			struct vol_snapshot snap;
-			int rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class, rs->name, 0,
-						   rs->vol->csi_timeout_s, &snap);
+			int move = rs->vol->move_data;
+			rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class,
+					       rs->name, move, rs->vol->csi_timeout_s, &snap);
+			if (rc == 0) {
+				csi = vol_snapshot_json(&snap);
+				json_object_set(v, "snapshot", csi);
+				char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
+						       "volumesnapshots/%s", snap.namespace_, snap.name);
+				log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
+					   it->claim, snap.name, snap.content ? snap.content : "unknown");
+				if (move) {
+					char *temp = NULL;
+					rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
+					if (rc == 0) {
+						json_object_set_new(v, "temporaryClaim", json_string(temp));
+						rc = vol_copy(rs, b, run, vt, it, temp, 0, v, res->out.objects, &retries);
+						char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
+								     it->namespace_, temp);
+						char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+						vol_tracker_delete(vt, cp);
+						if (msg)
+							kahu_error_set(rc, "%s", msg);
+						free(msg);
+						free(cp);
+					}
+					free(temp);
+					vol_tracker_delete(vt, path);   /* at once after data movement */
+					json_object_set_new(v, "method", json_string("csi+data"));
+					free(path);
+				} else {
+					strv_push_owned(kept, path);
+				}
+				vol_snapshot_clear(&snap);
+			}
+		} else {
+			rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, res->out.objects, &retries);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (it->choice.method != VOL_METHOD_SKIP && !it->choice.failed) {
 			if (rc < 0) {
 				vol_status(v, "Failed", kahu_error_last());
 				res->volumes_failed++;
 				log_warn("volume %s/%s: %s", it->namespace_, it->claim, kahu_error_last());
-				continue;
+			} else {
+				vol_status(v, "Completed", NULL);
 			}
-			vol_status(v, "Completed", NULL);
-			json_object_set_new(v, "snapshot", vol_snapshot_json(&snap));
-			strv_push_owned(kept, xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
-							"volumesnapshots/%s", snap.namespace_, snap.name));
-			log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
-				   it->claim, snap.name, snap.content ? snap.content : "unknown");
-			vol_snapshot_clear(&snap);
-			continue;
+			if (!json_object_get(v, "durationMs"))
+				json_object_set_new(v, "durationMs", json_integer((json_int_t)ms));
 		}
-		/* The file copy (exec in the application's pod, or a helper pod; also after a
-		 * CSI snapshot with --snapshot-move-data) runs through the volume data core. */
-		vol_status(v, "NotRun", "the file copy of volume data is not available in this build");
+		method = json_string_value(json_object_get(v, "method"));
+		char vid[VOL_ID_HEX_LEN + 1];
+		vol_id(b->key, it->namespace_, it->claim, vid);
+		struct vol_cat_entry e = {
+			.vid = vid, .namespace_ = it->namespace_, .pvc = it->claim, .pv = it->pv,
+			.storage_class = it->storage_class, .driver = it->driver, .capacity = it->capacity,
+			.method = method,
+			.status = json_string_value(json_object_get(v, "status")),
+			.reason = json_string_value(json_object_get(v, "reason")),
+			.parent = b->parent,
+			.counts = {
+				.files = (uint64_t)json_integer_value(json_object_get(v, "files")),
+				.bytes_read = (uint64_t)json_integer_value(json_object_get(v, "bytesRead")),
+				.bytes_stored = (uint64_t)json_integer_value(json_object_get(v, "bytesStored")),
+				.bytes_transferred = (uint64_t)json_integer_value(json_object_get(v, "bytesIncremental")),
+				.unchanged = (uint64_t)json_integer_value(json_object_get(v, "unchanged")),
+			},
+			.duration_ms = json_integer_value(json_object_get(v, "durationMs")),
+			.retries = retries,
+			.csi = csi,
+		};
+		json_array_append_new(lines, vol_cat_entry_json(&e));
+		json_decref(csi);
 	}
 }
 
@@ -340,11 +488,18 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
 	rc = backup_create(rs->kc, &b, &res->out);
-	if (rc == 0 && !rs->dry_run && rs->vol) {
-		volumes_run(rs, res, &vrun, vt, &vplan, &kept);
+	if (rc == 0 && !rs->dry_run && rs->vol && vplan.n) {
+		json_t *lines = json_array();
+		if (!res->out.objects)
+			res->out.objects = json_array();
+		volumes_run(rs, &b, res, &vrun, vt, &vplan, &kept, lines);
 		if (kahu_cancelled())
 			rc = kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data");
-		else if (res->volumes_failed && strcmp(res->out.status, "Completed") == 0)
+		else
+			rc = vol_cat_write(b.st, b.key, rs->name, rs->compression_level, lines,
+					   res->out.objects);
+		json_decref(lines);
+		if (rc == 0 && res->volumes_failed && strcmp(res->out.status, "Completed") == 0)
 			res->out.status = "PartiallyFailed";
 	}
 	if (rc == 0 && !rs->dry_run)

@@ -5,7 +5,7 @@
  *
  * Snapshots and temporary claims are created through the run's vol_tracker: removed
  * when the run ends unless the caller forgets a snapshot kept with a committed backup
- * (then `backup delete` and `prune` remove it, vol_snapshot_delete). */
+ * (vol_snapshot_delete removes such a snapshot later). */
 #ifndef KAHU_ENGINE_VOLCSI_H
 #define KAHU_ENGINE_VOLCSI_H
 

@@ -498,11 +498,11 @@ int vol_helper_start(struct vol_tracker *t, const struct vol_helper_opts *o, jso
 		kube_response_clear(&r);
 		if (rc < 0)
 			break;
-		const char *phase = jstr(json_object_get(p, "status"), "phase");
-		int running = phase && strcmp(phase, "Running") == 0;
-		int ended = phase && (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0);
+		const char *ph = jstr(json_object_get(p, "status"), "phase");
+		int running = ph && strcmp(ph, "Running") == 0;
+		int ended = ph && (strcmp(ph, "Failed") == 0 || strcmp(ph, "Succeeded") == 0);
 		pod_state(p, state, sizeof state);
-		json_decref(p); /* (phase pointed into it) */
+		json_decref(p);
 		if (running)
 			break;
 		if (ended) {

@@ -82,4 +82,19 @@ const char *vol_plan_method(const struct vol_plan_item *it, const struct vol_opt
 json_t *vol_plan_json(const struct vol_plan *p, const struct vol_opts *o);
 void vol_plan_clear(struct vol_plan *p);
 
+/* ---- commands in a pod: pods/exec as the volume data core's ops ---- */
+
+struct vol_exec_ops;
+/* Where commands run: ctx of vol_kube_exec_ops. */
+struct vol_kube_target {
+	struct kube_client *kc;
+	const char *namespace_, *pod, *container;
+	int idle_timeout_ms;             /* 0: 120 s without a frame breaks the stream */
+};
+extern const struct vol_exec_ops vol_kube_exec_ops;
+/* Whether the container has what the file copy runs (sh, find, stat, sort, xargs, tar):
+ * 0 when it has; otherwise a negative code with the reason (a missing tool: exit
+ * 126/127 or "not found"; or the failure of the probe itself). */
+int vol_kube_probe_tools(const struct vol_kube_target *t);
+
 #endif
