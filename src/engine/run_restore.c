@@ -51,13 +51,14 @@ static void pass_progress(void *ud, long done, long total)
 		rc->rs->progress(rc->rs->ud, done, total);
 }
 
-/* pods/exec as the ops of the volume data core: not yet wired (every volume fails
- * with "no exec channel"). */
-static const struct vol_exec_ops *const restore_exec_ops = NULL;
+/* pods/exec as the ops of the volume data core (volrun.h): a target per helper pod. */
+static const struct vol_exec_ops *const restore_exec_ops = &vol_kube_exec_ops;
 static void *restore_exec_ctx(void *ud, struct kube_client *kc, const char *ns, const char *pod)
 {
-	(void)ud, (void)kc, (void)ns, (void)pod;
-	return NULL;
+	(void)ud;
+	struct vol_kube_target *t = xcalloc(1, sizeof *t);
+	*t = (struct vol_kube_target){ .kc = kc, .namespace_ = ns, .pod = pod };
+	return t;
 }
 
 /* The location side before the run: the name free, our lock, the temporaries. */

@@ -4,7 +4,6 @@
  *
  *   voldrv backup LOCDIR KEYFILE BACKUP NS/PVC SRCDIR [PARENT]   (KEYFILE "-": none)
  *   voldrv hostile LOCDIR KEYFILE BACKUP NS/PVC LINE...          an index of these lines
- *   voldrv csi LOCDIR KEYFILE BACKUP NS/PVC SNAPSHOT             a CSI snapshot, no data moved
  *
  * Prints the volume's counts as JSON; exit 0, or 1 with the message on stderr. */
 #include <stdio.h>
@@ -79,14 +78,10 @@ int main(int argc, char **argv)
 		free(path);
 		kbuf_free(&text);
 		kbuf_free(&out);
-	} else if (!strcmp(argv[1], "csi")) {
-		ce.method = "csi";
-		ce.csi = json_pack("{s:s,s:s}", "namespace", ns, "name", argv[6]);
 	} else {
 		return fprintf(stderr, "voldrv: unknown command %s\n", argv[1]), 64;
 	}
 	json_array_append_new(lines, vol_cat_entry_json(&ce));
-	json_decref(ce.csi);
 	if (vol_cat_write(st, key, argv[4], 3, lines, objects) < 0)
 		return fail("catalog");
 	json_decref(lines);
