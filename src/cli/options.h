@@ -83,6 +83,22 @@
 	X(DEFAULT, "default") \
 	X(CLUSTER, "cluster") \
 	X(ALL_LOCATIONS, "all-locations") \
+	/* volume data */ \
+	X(VOLUME_DATA, "volume-data") \
+	X(VOLUME_POLICY, "volume-policy") \
+	X(EXCLUDE_VOLUME_PATHS, "exclude-volume-paths") \
+	X(HELPER_IMAGE, "helper-image") \
+	X(HELPER_RESOURCES, "helper-resources") \
+	X(HELPER_NODE_SELECTOR, "helper-node-selector") \
+	X(HELPER_TOLERATIONS, "helper-tolerations") \
+	X(SNAPSHOT_CLASS, "snapshot-class") \
+	X(CSI_SNAPSHOT_TIMEOUT, "csi-snapshot-timeout") \
+	X(SNAPSHOT_MOVE_DATA, "snapshot-move-data") \
+	X(RESTORE_VOLUMES, "restore-volumes") \
+	X(VOLUMES_ONLY, "volumes-only") \
+	X(PVC, "pvc") \
+	X(SCALE_DOWN, "scale-down") \
+	X(DELETE_EXTRA_FILES, "delete-extra-files") \
 	/* the hidden __exec */ \
 	X(EXEC_CONTAINER, "container") \
 	X(EXEC_STDIN, "stdin") \

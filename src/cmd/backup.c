@@ -10,6 +10,7 @@
 #include "engine/retention.h"
 #include "engine/run_backup.h"
 #include "engine/scope.h"
+#include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/kubeconfig.h"
@@ -67,11 +68,47 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
 }
 
-static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, const char *name)
+/* One line per claim: what happens to its data, and why. */
+static void print_volumes(const json_t *vols, int with_status)
+{
+	size_t i;
+	json_t *v;
+	if (!json_array_size(vols))
+		return;
+	printf("\nVolumes:\n");
+	static const char *const hdr[] = { "PVC", "METHOD", "STATUS", "WHERE", "REASON" };
+	struct out_table *t = out_table_new(5, hdr);
+	json_array_foreach(vols, i, v) {
+		const char *ns = json_string_value(json_object_get(v, "namespace"));
+		const char *pvc = json_string_value(json_object_get(v, "pvc"));
+		const char *pod = json_string_value(json_object_get(v, "pod"));
+		const char *status = json_string_value(json_object_get(v, "status"));
+		char *id = xasprintf("%s/%s", ns ? ns : "", pvc ? pvc : "");
+		char *where = pod ? xasprintf("%s/%s:%s", pod,
+					      json_string_value(json_object_get(v, "container")),
+					      json_string_value(json_object_get(v, "mountPath")))
+				  : xstrdup("");
+		if (!status)
+			status = json_is_true(json_object_get(v, "failed")) ? "Failed" : "";
+		const char *row[] = { id, json_string_value(json_object_get(v, "method")),
+				      with_status ? status : (json_is_true(json_object_get(v, "failed")) ? "Failed" : "planned"),
+				      where, json_string_value(json_object_get(v, "reason")) };
+		out_table_row(t, row);
+		free(id);
+		free(where);
+	}
+	out_table_print(t, stdout);
+	out_table_free(t);
+}
+
+static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, const char *name,
+		       const json_t *volumes)
 {
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
 		json_t *doc = json_pack("{s:s, s:b, s:O}", "name", name, "dryRun", 1, "plan",
 					json_object_get(o->spec, "types"));
+		if (volumes)
+			json_object_set(doc, "volumes", (json_t *)volumes);
 		if (ctx->out == OUT_JSON)
 			out_json(stdout, doc);
 		else
@@ -96,6 +133,7 @@ static void print_plan(struct kahu_ctx *ctx, const struct backup_outcome *o, con
 	}
 	out_table_print(t, stdout);
 	out_table_free(t);
+	print_volumes(volumes, 0);
 	printf("\nDry run: backup %s would hold %ld objects of %zu types; nothing was written.\n",
 	       name, o->items, o->plan.n);
 }
@@ -122,6 +160,8 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 					"storedBytes", (json_int_t)out->stored_bytes, "parent", parent);
 		if (res->hooks)
 			json_object_set(doc, "hooks", res->hooks);
+		if (res->volumes)
+			json_object_set(doc, "volumes", res->volumes);
 		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		json_decref(doc);
 	} else if (ctx->out == OUT_NAME) {
@@ -146,6 +186,7 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 				       t->carried_incomplete ? " (which could not back up all of them either)" : "");
 		}
 		cmd_print_hooks(stdout, res->hooks);
+		print_volumes(res->volumes, 1);
 	}
 }
 
@@ -156,12 +197,14 @@ struct create_spec {
 	struct kahu_scope *scope;
 	json_t *labels;
 	struct hook_set *hooks;
+	struct vol_opts vol;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
 	hook_set_free(s->hooks);
+	vol_opts_clear(&s->vol);
 	scope_free(s->scope);
 	json_decref(s->labels);
 	free(s);
@@ -195,6 +238,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 	    (rc = parse_labels(inv_list(inv, OPT_LABELS), &s->labels)) < 0 ||
 	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
 	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
+	    (rc = vol_flags_parse(inv, 0, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0) {
 		create_spec_free(s);
 		return rc;
@@ -213,6 +257,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
 		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
 		.repo = &s->rr,
+		.vol = &s->vol,
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
 	};
@@ -235,7 +280,7 @@ static int run_backup_create(struct kahu_ctx *ctx)
 	if (!res.have_outcome)
 		goto out;
 	if (s->rs.dry_run)
-		print_plan(ctx, &res.out, s->rs.name);
+		print_plan(ctx, &res.out, s->rs.name, res.volumes);
 	else
 		print_backup(ctx, &s->rs, &res);
 	if (rc == KAHU_EFAIL || rc == KAHU_EPARTIAL)
@@ -919,6 +964,20 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(DRY_RUN, 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL),
 	OPTION(NO_ENCRYPTION, 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL),
 	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): commands run in pods before and after the backup, and on this machine", "file", 0, NULL),
+	OPTION(VOLUME_DATA, 0, "none|fs|csi|auto", "the data of the PVCs in scope: none, fs (their files "
+	       "through pods/exec), csi (a VolumeSnapshot), auto (csi where a VolumeSnapshotClass is for "
+	       "the PV's driver, else fs)", "none fs csi auto", 0, "auto"),
+	OPTION(VOLUME_POLICY, 0, "FILE", "rules that skip a claim or choose fs or csi by storage class, "
+	       "labels, access mode or size (kahu-volume-policy(5))", "file", 0, NULL),
+	OPTION(EXCLUDE_VOLUME_PATHS, 0, "GLOB", "leave out the files of volumes whose path (from the "
+	       "volume's root) matches", NULL, OPTF_REPEAT, NULL),
+	KAHU_VOL_HELPER_OPTS,
+	OPTION(SNAPSHOT_CLASS, 0, "NAME", "the VolumeSnapshotClass of CSI snapshots (default: the "
+	       "driver's default class)", NULL, 0, NULL),
+	OPTION(CSI_SNAPSHOT_TIMEOUT, 0, "DURATION", "how long to wait for a VolumeSnapshot to be "
+	       "readyToUse", NULL, 0, "10m"),
+	OPTION(SNAPSHOT_MOVE_DATA, 0, NULL, "copy a CSI snapshot's files into the backup (through a "
+	       "temporary claim and a helper pod), then delete the snapshot", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -6,6 +6,7 @@
 
 #include "engine/scope.h"
 #include "util/buf.h"
+#include "engine/volrun.h"
 #include "util/err.h"
 #include "util/timeutil.h"
 
@@ -114,4 +115,41 @@ void cmd_print_hooks(FILE *f, json_t *hooks)
 		fprintf(f, "%s\n", kbuf_str(&b));
 		kbuf_free(&b);
 	}
+}
+
+static const char *opt_if(const struct kahu_invocation *inv, enum kahu_opt_id id)
+{
+	return inv_has(inv, id) ? inv_str(inv, id) : NULL;
+}
+
+static const struct strv *list_if(const struct kahu_invocation *inv, enum kahu_opt_id id)
+{
+	return inv_has(inv, id) ? inv_list(inv, id) : NULL;
+}
+
+static int count_if(const struct kahu_invocation *inv, enum kahu_opt_id id)
+{
+	return inv_has(inv, id) && inv_count(inv, id) > 0;
+}
+
+int vol_flags_parse(const struct kahu_invocation *inv, int restore, struct vol_opts *out)
+{
+	const struct vol_flags f = {
+		.volume_data = opt_if(inv, OPT_VOLUME_DATA),
+		.volume_policy = opt_if(inv, OPT_VOLUME_POLICY),
+		.helper_image = opt_if(inv, OPT_HELPER_IMAGE),
+		.helper_resources = opt_if(inv, OPT_HELPER_RESOURCES),
+		.snapshot_class = opt_if(inv, OPT_SNAPSHOT_CLASS),
+		.csi_snapshot_timeout = opt_if(inv, OPT_CSI_SNAPSHOT_TIMEOUT),
+		.exclude_paths = list_if(inv, OPT_EXCLUDE_VOLUME_PATHS),
+		.node_selector = list_if(inv, OPT_HELPER_NODE_SELECTOR),
+		.tolerations = list_if(inv, OPT_HELPER_TOLERATIONS),
+		.snapshot_move_data = count_if(inv, OPT_SNAPSHOT_MOVE_DATA),
+		.restore_volumes = opt_if(inv, OPT_RESTORE_VOLUMES),
+		.pvcs = list_if(inv, OPT_PVC),
+		.volumes_only = count_if(inv, OPT_VOLUMES_ONLY),
+		.scale_down = count_if(inv, OPT_SCALE_DOWN),
+		.delete_extra_files = count_if(inv, OPT_DELETE_EXTRA_FILES),
+	};
+	return vol_opts_parse(&f, restore, out);
 }

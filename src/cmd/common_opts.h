@@ -63,4 +63,18 @@ void cmd_print_hooks(FILE *f, json_t *hooks);
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
 
+/* The helper pod flags of backup create and restore create. */
+#define KAHU_VOL_HELPER_OPTS \
+	OPTION(HELPER_IMAGE, 0, "IMAGE", "the image of helper pods (it needs sh, find, stat, xargs, " \
+	       "sort and tar)", NULL, 0, "busybox:1.36"), \
+	OPTION(HELPER_RESOURCES, 0, "cpu=Q,memory=Q", "requests and limits of helper pods", NULL, 0, NULL), \
+	OPTION(HELPER_NODE_SELECTOR, 0, "KEY=VALUE,…", "the nodeSelector of helper pods", NULL, OPTF_REPEAT, NULL), \
+	OPTION(HELPER_TOLERATIONS, 0, "KEY[=VALUE][:EFFECT],…", "tolerations of helper pods (* tolerates " \
+	       "every taint)", NULL, OPTF_REPEAT, NULL)
+
+struct vol_opts;
+/* The volume data flags the command has (engine/volrun.h), checked: `restore` reads
+ * the restore's.  KAHU_EUSAGE naming the flag. */
+int vol_flags_parse(const struct kahu_invocation *inv, int restore, struct vol_opts *out);
+
 #endif

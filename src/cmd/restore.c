@@ -12,6 +12,7 @@
 #include "engine/run_restore.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
+#include "engine/volrun.h"
 #include "kube/client.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -70,9 +71,13 @@ static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 				json_array_append(rc->dry_items, j);
 			}
 		} else {
+			char *vreason = r->volume && !r->reason ?
+					xasprintf("its volume data would be restored (%lld files)",
+						  (long long)json_integer_value(json_object_get(r->volume, "files"))) : NULL;
 			const char *row[] = { r->resource, r->ns ? r->ns : "", r->name ? r->name : "",
-					      restore_outcome_name(r->outcome), r->reason ? r->reason : "" };
+					      restore_outcome_name(r->outcome), vreason ? vreason : r->reason ? r->reason : "" };
 			out_table_row(rc->table, row);
+			free(vreason);
 		}
 	} else if (r->outcome == OUTCOME_FAILED) {
 		log_warn("%s %s%s%s: %s", r->resource, r->ns ? r->ns : "", r->ns ? "/" : "", r->name ? r->name : "",
@@ -154,12 +159,14 @@ struct create_spec {
 	struct ns_map *map;
 	struct strv status_include;
 	struct hook_set *hooks;
+	struct vol_opts vol;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
 	hook_set_free(s->hooks);
+	vol_opts_clear(&s->vol);
 	scope_free(s->scope);
 	ns_map_free(s->map);
 	strv_free(&s->status_include);
@@ -202,8 +209,14 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 	    (inv_str(inv, OPT_NAMESPACE_MAPPINGS) &&
 	     (rc = ns_map_parse(inv_str(inv, OPT_NAMESPACE_MAPPINGS), &s->map)) < 0) ||
 	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
+	    (rc = vol_flags_parse(inv, 1, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
 		goto fail;
+	if (s->vol.volumes_only && !inv_str(inv, OPT_INCLUDE_NAMESPACES)) {
+		rc = kahu_error_set(KAHU_EUSAGE, "--volumes-only writes into existing claims in place: name "
+				    "their namespaces with --include-namespaces");
+		goto fail;
+	}
 	s->rs = (struct restore_create_spec){
 		.name = s->name,
 		.backup = backup,
@@ -217,6 +230,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.parallel = (int)parallel,
 		.crd_timeout = (int)crd_timeout,
 		.hooks = s->hooks,
+		.vol = &s->vol,
 		.repo = &s->rr,
 		.kube = restore_kube,
 		.on_item = on_item,
@@ -470,6 +484,28 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	if (json_string_value(json_object_get(summary, "error")))
 		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
 	cmd_print_hooks(stdout, json_object_get(doc, "hooks")); /* in the encrypted result only */
+	json_t *vc = json_object_get(summary, "volumes");
+	if (vc)
+		printf("Volumes:    %lld restored, %lld failed\n",
+		       (long long)json_integer_value(json_object_get(vc, "restored")),
+		       (long long)json_integer_value(json_object_get(vc, "failed")));
+	if (details)
+		json_array_foreach(json_object_get(doc, "items"), i, w) {
+			json_t *v = json_object_get(w, "volume");
+			if (!v)
+				continue;
+			const char *reason = json_string_value(json_object_get(v, "reason"));
+			printf("Volume %s/%s: %s, %s, %lld files, %lld bytes, %lld ms, %lld bytes/s%s%s\n",
+			       json_string_value(json_object_get(w, "namespace")),
+			       json_string_value(json_object_get(w, "name")),
+			       json_string_value(json_object_get(v, "method")),
+			       json_string_value(json_object_get(v, "status")),
+			       (long long)json_integer_value(json_object_get(v, "files")),
+			       (long long)json_integer_value(json_object_get(v, "bytes")),
+			       (long long)json_integer_value(json_object_get(v, "durationMs")),
+			       (long long)json_integer_value(json_object_get(v, "bytesPerSecond")),
+			       reason ? ": " : "", reason ? reason : "");
+		}
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);
@@ -517,6 +553,12 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(CRD_TIMEOUT, 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60"),
 	OPTION(DRY_RUN, 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL),
 	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): init containers added to restored pods, commands run in them once they run", "file", 0, NULL),
+	OPTION(RESTORE_VOLUMES, 0, "true|false", "restore the data of the backed-up volumes into their claims", "true false", 0, "true"),
+	OPTION(VOLUMES_ONLY, 0, NULL, "restore only volume data, in place, into the claims that exist", NULL, 0, NULL),
+	OPTION(PVC, 0, "[NS/]NAME,…", "restore the data of these claims only", NULL, OPTF_REPEAT, NULL),
+	OPTION(SCALE_DOWN, 0, NULL, "with --volumes-only: scale the workloads that mount the claims to zero, and back afterwards", NULL, 0, NULL),
+	OPTION(DELETE_EXTRA_FILES, 0, NULL, "remove files the backup does not have, so that each volume equals the backup", NULL, 0, NULL),
+	KAHU_VOL_HELPER_OPTS,
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

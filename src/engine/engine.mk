@@ -93,6 +93,20 @@ tests_unit_check_hooks_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hooks_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
 
+# Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
+# (volcsi), and the run's volume plan (volrun).
+libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
+	src/engine/volhelper.c src/engine/volhelper.h \
+	src/engine/volrun.c src/engine/volrun.h src/engine/volrun_exec.c \
+	src/engine/volsel.c src/engine/volsel.h
+
+check_PROGRAMS += tests/unit/check_volsel
+UNIT_TESTS += tests/unit/check_volsel
+tests_unit_check_volsel_SOURCES = tests/unit/check_volsel.c tests/unit/check_main.h
+tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
+	libkahu_util.a $(UNIT_LIBS)
+
 # Volume data: listing, index, segments, restore composer, catalog, through local ops
 # with GNU tar and busybox's applets.
 check_PROGRAMS += tests/unit/check_voldata
@@ -108,3 +122,12 @@ check_PROGRAMS += tests/cli/voldrv
 tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
+
+# Volume data in a restore: claims re-provisioned and filled, in place too (volrestore).
+libkahu_engine_a_SOURCES += src/engine/volrestore.c src/engine/volrestore.h
+check_PROGRAMS += tests/unit/check_volrestore
+UNIT_TESTS += tests/unit/check_volrestore
+tests_unit_check_volrestore_SOURCES = tests/unit/check_volrestore.c tests/unit/check_main.h
+tests_unit_check_volrestore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_volrestore_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)

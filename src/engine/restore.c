@@ -7,6 +7,7 @@
 #include "engine/restore_hooks.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
+#include "engine/volrestore.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/pager.h"
@@ -415,11 +416,16 @@ static const char *meta(json_t *o, const char *f)
 }
 
 static void report(struct run *r, const char *gr, const char *ns, const char *src_ns, const char *name,
-		   enum restore_outcome oc, const char *reason, json_t *obj)
+		   enum restore_outcome oc, const char *reason, json_t *obj, json_t *volume)
 {
 	struct restore_item_result res = { gr, ns, src_ns && ns && strcmp(src_ns, ns) ? src_ns : NULL,
-					   name, oc, reason };
+					   name, oc, reason, volume };
 	pthread_mutex_lock(&r->lock);
+	if (volume) {
+		r->t->volumes++;
+		if (oc == OUTCOME_FAILED)
+			r->t->volumes_failed++;
+	}
 	switch (oc) {
 	case OUTCOME_CREATED: case OUTCOME_WOULD_CREATE: r->t->created++; break;
 	case OUTCOME_UPDATED: case OUTCOME_WOULD_UPDATE: r->t->updated++; break;
@@ -606,6 +612,8 @@ struct item {
 	enum restore_outcome oc;
 	char *reason;
 	int with_obj;                   /* the object goes with the result */
+	int vol_fill;                   /* a claim whose data this restore writes */
+	json_t *volume;                 /* its volume's result */
 };
 
 /* Decide the outcome (reason copied; NULL for none); returns ITEM_DONE. */
@@ -706,6 +714,8 @@ static int stage_version(struct item *it)
 static int stage_namespace(struct item *it)
 {
 	char *why = NULL;
+	if (it->r->s->volumes_only)
+		return ITEM_NEXT; /* nothing is created in place */
 	if (it->tr->namespaced && it->ns && ensure_namespace(it->r, it->ns, &why) < 0)
 		return item_done_take(it, OUTCOME_FAILED, why);
 	return ITEM_NEXT;
@@ -846,6 +856,83 @@ static int stage_execs(struct item *it)
 	return ITEM_NEXT;
 }
 
+/* Volume data, before the mapping: a PV whose claim's data is restored is not
+ * restored (the claim gets a new volume); such a claim loses its volumeName. */
+static int stage_volprep(struct item *it)
+{
+	struct volr *v = it->r->s->vol;
+	if (!v)
+		return ITEM_NEXT;
+	if (strcmp(it->gr, "persistentvolumes") == 0) {
+		const char *why = volr_pv_skip(v, it->obj);
+		return why ? item_done(it, OUTCOME_SKIPPED, why) : ITEM_NEXT;
+	}
+	if (strcmp(it->gr, "persistentvolumeclaims") == 0)
+		it->vol_fill = volr_pvc_prepare(v, it->src_ns, it->obj);
+	return ITEM_NEXT;
+}
+
+/* --volumes-only: the claim must exist; nothing is created or changed but its data,
+ * which goes in while no running pod mounts it read-write (after --scale-down scaled
+ * the workloads that mount it to zero). */
+static int stage_inplace(struct item *it)
+{
+	struct run *r = it->r;
+	if (!r->s->volumes_only)
+		return ITEM_NEXT;
+	struct volr *v = r->s->vol;
+	if (!v || !volr_has(v, it->src_ns, it->name))
+		return item_done(it, OUTCOME_SKIPPED, "no volume data in the backup");
+	if (!it->found)
+		return item_done(it, OUTCOME_FAILED, "the claim does not exist (--volumes-only writes into "
+				 "existing claims only)");
+	if (!r->s->dry_run && r->s->scale_down) {
+		struct strv one = STRV_INIT;
+		strv_push(&one, it->tname);
+		int rc = volr_scale_down(v, it->ns, &one);
+		strv_free(&one);
+		if (rc < 0)
+			return item_done(it, OUTCOME_FAILED, kahu_error_last());
+	}
+	/* (a dry run with --scale-down scales nothing: its pods would be gone) */
+	json_t *pods = r->s->dry_run && r->s->scale_down ? json_array() : volr_mounting_pods(v, it->ns, it->tname);
+	if (!pods)
+		return item_done(it, OUTCOME_FAILED, kahu_error_last());
+	if (json_array_size(pods)) {
+		item_done_take(it, OUTCOME_FAILED,
+			       xasprintf("pod %s/%s runs and mounts the claim read-write: not written in place "
+					 "(stop it, or let kahu scale its workload to zero with --scale-down)",
+					 it->ns, json_string_value(json_array_get(pods, 0))));
+		json_decref(pods);
+		return ITEM_DONE;
+	}
+	json_decref(pods);
+	int failed = 0;
+	it->volume = volr_fill(v, it->src_ns, it->ns, it->tname, &failed);
+	if (failed)
+		return item_done_take(it, OUTCOME_FAILED, xasprintf("volume data: %s",
+			json_string_value(json_object_get(it->volume, "reason"))));
+	return item_done(it, r->s->dry_run ? OUTCOME_WOULD_UPDATE : OUTCOME_UPDATED,
+			 r->s->dry_run ? "its volume data would be written in place" : "volume data written in place");
+}
+
+/* A claim this restore created gets its data now, before the types that come after
+ * it (pods, workloads) are created. */
+static int stage_voldata(struct item *it)
+{
+	struct run *r = it->r;
+	if (!it->vol_fill || !r->s->vol)
+		return ITEM_NEXT;
+	if (it->oc != OUTCOME_CREATED && it->oc != OUTCOME_WOULD_CREATE)
+		return ITEM_NEXT; /* it existed: its data is left as it is */
+	int failed = 0;
+	it->volume = volr_fill(r->s->vol, it->src_ns, it->ns, it->tname, &failed);
+	if (failed)
+		return item_done_take(it, OUTCOME_FAILED, xasprintf("created, but its volume data was not restored: %s",
+			json_string_value(json_object_get(it->volume, "reason"))));
+	return ITEM_NEXT;
+}
+
 static const struct item_stage {
 	const char *name;
 	int (*run)(struct item *it);
@@ -854,13 +941,16 @@ static const struct item_stage {
 	{ "check", stage_check },
 	{ "scope", stage_scope },
 	{ "clean", stage_clean },
+	{ "volprep", stage_volprep },
 	{ "map", stage_map },
 	{ "hooks", stage_hooks },
 	{ "version", stage_version },
 	{ "namespace", stage_namespace },
 	{ "lookup", stage_lookup },
+	{ "inplace", stage_inplace },
 	{ "create", stage_create },
 	{ "compare", stage_compare },
+	{ "voldata", stage_voldata },
 	{ "execs", stage_execs },
 };
 
@@ -872,7 +962,7 @@ static void item_record(struct item *it)
 	if (!it->decided)
 		return; /* (every path through the stages decides) */
 	report(it->r, it->gr, it->mapped ? it->ns : it->src_ns, it->mapped ? it->src_ns : NULL,
-	       it->mapped ? it->tname : it->name, it->oc, it->reason, it->with_obj ? it->obj : NULL);
+	       it->mapped ? it->tname : it->name, it->oc, it->reason, it->with_obj ? it->obj : NULL, it->volume);
 }
 
 static void restore_item(struct run *r, const char *line, size_t len)
@@ -883,6 +973,7 @@ static void restore_item(struct run *r, const char *line, size_t len)
 			break;
 	item_record(&it);
 	json_decref(it.live);
+	json_decref(it.volume);
 	json_decref(it.obj);
 	kube_response_clear(&it.resp);
 	free(it.reason);
@@ -983,7 +1074,7 @@ static void restore_type(struct run *r, struct spool_type *t, const struct kube_
 	json_array_foreach(t->refused, ri, x)
 		report(r, t->gr, json_string_value(json_array_get(x, 0)), NULL,
 		       json_string_value(json_array_get(x, 1)), OUTCOME_FAILED,
-		       json_string_value(json_array_get(x, 2)), NULL);
+		       json_string_value(json_array_get(x, 2)), NULL, NULL);
 	list_existing(r, t->gr);
 	log_info("%s: %ld item%s to restore%s", t->gr, t->n, t->n == 1 ? "" : "s",
 		 r->have_existing ? "" : " (its existing objects could not be listed: each is looked up)");
@@ -1319,6 +1410,9 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		struct spool_type *st = &sp.t[i];
 		const struct kube_resource *src = find_gr(bt, st->gr);
 		enum scope_type_decision dec = src ? scope_wants_type(s->scope, src) : SCOPE_TYPE_NO;
+		int only_claims = s->volumes_only && strcmp(st->gr, "persistentvolumeclaims") != 0;
+		if (only_claims)
+			dec = SCOPE_TYPE_NO;
 		if (!crds_done && !restore_is_crd(st->gr)) {
 			/* Custom resources come after their CRDs are served. */
 			crds_done = 1;
@@ -1332,7 +1426,8 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		}
 		if (dec == SCOPE_TYPE_NO) {
 			/* Report the type's items as excluded without reading them one by one. */
-			char *why = xasprintf("excluded: type %s not in the scope", st->gr);
+			char *why = only_claims ? xasprintf("not restored: --volumes-only writes the data of claims only") :
+				    xasprintf("excluded: type %s not in the scope", st->gr);
 			long n = st->n + (long)json_array_size(st->refused);
 			pthread_mutex_lock(&r.lock);
 			t->skipped += n;

@@ -24,6 +24,7 @@ struct kahu_store;
 struct kahu_key;
 struct kahu_scope;
 struct ns_map;
+struct volr;
 
 enum existing_policy { EXISTING_NONE, EXISTING_UPDATE };
 
@@ -43,6 +44,8 @@ struct restore_item_result {
 	const char *name;
 	enum restore_outcome outcome;
 	const char *reason;     /* why skipped or failed; NULL when created */
+	json_t *volume;         /* a claim whose data was restored (or would be): the
+				 * volume's result (volrestore.h); else NULL */
 };
 
 struct restore_spec {
@@ -65,6 +68,12 @@ struct restore_spec {
 	int crd_timeout;                   /* seconds to wait for a CRD to be established */
 	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL; hook
 					    * annotations are honoured either way */
+	/* Volume data (volrestore.h): claims with data in the backup are re-provisioned
+	 * and filled after they are created, before any later type (pods, workloads);
+	 * NULL: none.  volumes_only: only claims are handled, in place: an existing claim
+	 * gets its data, nothing is created or changed. */
+	struct volr *vol;
+	int volumes_only, scale_down;
 	/* Called for every item (from worker threads, serialised). */
 	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
 	void (*progress)(void *ud, long done, long total);
@@ -80,6 +89,7 @@ struct restore_totals {
 	json_t *warnings;    /* array of strings */
 	json_t *hooks;       /* every restore hook's outcome (hook_results_json), or NULL */
 	size_t hooks_failed; /* of them, failed under on-error Fail */
+	long volumes, volumes_failed; /* claims whose data was (or would be) restored, failed */
 };
 
 /* Runs the restore.  Returns 0 when it ran to the end (look at totals for item

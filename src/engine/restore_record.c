@@ -27,6 +27,8 @@ json_t *restore_item_json(const struct restore_item_result *r)
 		json_object_set_new(j, "sourceNamespace", json_string(r->source_ns));
 	if (r->reason)
 		json_object_set_new(j, "reason", json_string(r->reason));
+	if (r->volume)
+		json_object_set(j, "volume", r->volume);
 	return j;
 }
 

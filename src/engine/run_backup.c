@@ -7,14 +7,22 @@
 #include "engine/hooks_backup.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
+#include "engine/volcsi.h"
+#include "engine/voldata.h"
+#include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "store/layout.h"
+#include "store/lock.h"
 #include "store/store.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strv.h"
+#include "util/timeutil.h"
+
+#include <time.h>
 
 #define KUBE_SYSTEM_PATH "/api/v1/namespaces/kube-system"
 
@@ -144,8 +152,255 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	return 0;
 }
 
+/* ---- volume data ---- */
+
+struct vol_ctx {
+	const struct kahu_scope *scope;
+	const struct kube_resource *pvc_res;   /* NULL: the cluster serves no claims */
+	struct repo *repo;                     /* NULL: a dry run */
+};
+
+static int vol_ns_in_scope(void *ud, const char *ns)
+{
+	struct vol_ctx *v = ud;
+	return scope_wants_namespace(v->scope, ns);
+}
+
+static int vol_claim_in_scope(void *ud, json_t *claim)
+{
+	struct vol_ctx *v = ud;
+	return v->pvc_res && scope_wants_type(v->scope, v->pvc_res) == SCOPE_TYPE_YES &&
+	       scope_wants_object(v->scope, v->pvc_res, claim) == SCOPE_INCLUDED;
+}
+
+static int vol_backup_committed(void *ud, const char *name)
+{
+	struct vol_ctx *v = ud;
+	return !v->repo || repo_backup_exists(v->repo, name) == REPO_BACKUP_COMPLETE;
+}
+
+/* Before collection: what killed runs left removed (not in a dry run), the plan. */
+static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_result *res,
+			struct vol_ctx *vc, const struct vol_run_id *run, struct vol_plan *plan)
+{
+	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc };
+	int rc;
+	if (!rs->dry_run) {
+		struct vol_leftovers lo;
+		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, &lo)) < 0)
+			return rc;
+		if (lo.pods + lo.claims + lo.snapshots)
+			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
+				   "%ld temporary claim%s, %ld snapshot%s", lo.pods, lo.pods == 1 ? "" : "s",
+				   lo.claims, lo.claims == 1 ? "" : "s", lo.snapshots, lo.snapshots == 1 ? "" : "s");
+		if (lo.kept_alive)
+			log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
+				 lo.kept_alive == 1 ? "" : "s");
+	}
+	if ((rc = vol_plan_build(rs->kc, rs->vol, &sc, rs->page_size, plan)) < 0)
+		return rc;
+	res->volumes = vol_plan_json(plan, rs->vol);
+	return 0;
+}
+
+static void vol_status(json_t *v, const char *status, const char *reason)
+{
+	json_object_set_new(v, "status", json_string(status));
+	if (reason)
+		json_object_set_new(v, "reason", json_string(reason));
+}
+
+/* One volume's catalog line and result fields from what vol_backup returned. */
+static void vol_result(json_t *v, const struct vol_backup_result *r)
+{
+	double secs = r->duration_ms > 0 ? r->duration_ms / 1000.0 : 0;
+	json_object_set_new(v, "files", json_integer((json_int_t)r->counts.files));
+	json_object_set_new(v, "bytesRead", json_integer((json_int_t)r->counts.bytes_read));
+	json_object_set_new(v, "bytesStored", json_integer((json_int_t)r->counts.bytes_stored));
+	json_object_set_new(v, "bytesIncremental", json_integer((json_int_t)r->counts.bytes_transferred));
+	json_object_set_new(v, "unchanged", json_integer((json_int_t)r->counts.unchanged));
+	json_object_set_new(v, "durationMs", json_integer((json_int_t)r->duration_ms));
+	json_object_set_new(v, "throughputBytesPerSecond",
+			    json_integer(secs > 0 ? (json_int_t)(r->counts.bytes_read / secs) : 0));
+	json_object_set_new(v, "retries", json_integer(r->retries));
+}
+
+/* The file copy of one volume: in the application's container when it has the tools,
+ * else in a helper pod mounting `claim` (the plan's claim, or a temporary one). */
+static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *b,
+		    const struct vol_run_id *run, struct vol_tracker *vt, const struct vol_plan_item *it,
+		    const char *claim, int try_app, json_t *v, json_t *objects, unsigned *retries)
+{
+	struct vol_kube_target tgt = { .kc = rs->kc, .namespace_ = it->namespace_ };
+	const char *mount = NULL, *helper = NULL;
+	char *helper_path = NULL;
+	int rc;
+
+	if (try_app && it->pod) {
+		tgt.pod = it->pod;
+		tgt.container = it->container;
+		if ((rc = vol_kube_probe_tools(&tgt)) == 0) {
+			mount = it->mount_path;
+			json_object_set_new(v, "method", json_string("exec"));
+		} else {
+			log_info("volume %s/%s: %s; using a helper pod", it->namespace_, it->claim,
+				 kahu_error_last());
+			json_object_set_new(v, "appPodUnusable", json_string(kahu_error_last()));
+			if (kahu_cancelled())
+				return rc;
+		}
+	}
+	if (!mount) {
+		if (strcmp(json_string_value(json_object_get(v, "method")), "exec") == 0)
+			json_object_set_new(v, "method", json_string("helper"));
+		json_t *spec = vol_helper_spec(&rs->vol->helper, run, VOL_PURPOSE_BACKUP, it->namespace_,
+					       claim, claim == it->claim ? it->node : NULL,
+					       claim == it->claim ? it->node_affinity : NULL, (int64_t)time(NULL));
+		rc = vol_helper_start(vt, &rs->vol->helper, spec, &helper);
+		json_decref(spec);
+		if (rc < 0)
+			return rc;
+		helper_path = xasprintf("/api/v1/namespaces/%s/pods/%s", it->namespace_, helper);
+		json_object_set_new(v, "helperPod", json_string(helper));
+		tgt.pod = helper;
+		tgt.container = "helper";
+		mount = VOL_HELPER_MOUNT;
+	}
+	char vid[VOL_ID_HEX_LEN + 1];
+	vol_id(b->key, it->namespace_, it->claim, vid);
+	struct vol_backup_spec vs = {
+		.ops = &vol_kube_exec_ops, .ctx = &tgt, .mount_path = mount, .backup = rs->name,
+		.vid = vid, .st = b->st, .key = b->key, .compression_level = b->compression_level,
+		.parent = b->parent,
+		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
+		.retries = -1,
+	};
+	struct vol_backup_result r = { 0 };
+	rc = vol_backup(&vs, &r);
+	*retries = r.retries;
+	vol_result(v, &r);
+	if (rc == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(r.objects, i, o)
+			json_array_append(objects, o);
+	}
+	vol_backup_result_free(&r);
+	if (helper_path) {
+		char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+		if (vol_tracker_delete(vt, helper_path) < 0)
+			log_warn("cannot remove helper pod %s/%s: %s", it->namespace_, helper, kahu_error_last());
+		if (msg)
+			kahu_error_set(rc, "%s", msg);
+		free(msg);
+	}
+	free(helper_path);
+	return rc;
+}
+
+/* After the metadata: each volume of the plan, its result in res->volumes, its
+ * catalog line in `lines`, its objects in the manifest's.  CSI snapshots kept with the
+ * backup stay tracked (removed if the backup is not committed) until the caller
+ * forgets them. */
+static void volumes_run(const struct backup_run_spec *rs, const struct backup_spec *b,
+			struct backup_run_result *res, const struct vol_run_id *run,
+			struct vol_tracker *vt, const struct vol_plan *plan, struct strv *kept,
+			json_t *lines)
+{
+	for (size_t i = 0; i < plan->n && !kahu_cancelled(); i++) {
+		const struct vol_plan_item *it = &plan->items[i];
+		json_t *v = json_array_get(res->volumes, i), *csi = NULL;
+		const char *method = json_string_value(json_object_get(v, "method"));
+		unsigned retries = 0;
+		int rc = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (it->choice.failed) {
+			vol_status(v, "Failed", NULL);
+			res->volumes_failed++;
+			log_warn("volume %s/%s: %s", it->namespace_, it->claim, it->choice.reason);
+		} else if (it->choice.method == VOL_METHOD_SKIP) {
+			vol_status(v, "Skipped", NULL);
+		} else if (it->choice.method == VOL_METHOD_CSI) {
+			struct vol_snapshot snap;
+			int move = rs->vol->move_data;
+			rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class,
+					       rs->name, move, rs->vol->csi_timeout_s, &snap);
+			if (rc == 0) {
+				csi = vol_snapshot_json(&snap);
+				json_object_set(v, "snapshot", csi);
+				char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
+						       "volumesnapshots/%s", snap.namespace_, snap.name);
+				log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
+					   it->claim, snap.name, snap.content ? snap.content : "unknown");
+				if (move) {
+					char *temp = NULL;
+					rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
+					if (rc == 0) {
+						json_object_set_new(v, "temporaryClaim", json_string(temp));
+						rc = vol_copy(rs, b, run, vt, it, temp, 0, v, res->out.objects, &retries);
+						char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
+								     it->namespace_, temp);
+						char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+						vol_tracker_delete(vt, cp);
+						if (msg)
+							kahu_error_set(rc, "%s", msg);
+						free(msg);
+						free(cp);
+					}
+					free(temp);
+					vol_tracker_delete(vt, path);   /* at once after data movement */
+					json_object_set_new(v, "method", json_string("csi+data"));
+					free(path);
+				} else {
+					strv_push_owned(kept, path);
+				}
+				vol_snapshot_clear(&snap);
+			}
+		} else {
+			rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, res->out.objects, &retries);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (it->choice.method != VOL_METHOD_SKIP && !it->choice.failed) {
+			if (rc < 0) {
+				vol_status(v, "Failed", kahu_error_last());
+				res->volumes_failed++;
+				log_warn("volume %s/%s: %s", it->namespace_, it->claim, kahu_error_last());
+			} else {
+				vol_status(v, "Completed", NULL);
+			}
+			if (!json_object_get(v, "durationMs"))
+				json_object_set_new(v, "durationMs", json_integer((json_int_t)ms));
+		}
+		method = json_string_value(json_object_get(v, "method"));
+		char vid[VOL_ID_HEX_LEN + 1];
+		vol_id(b->key, it->namespace_, it->claim, vid);
+		struct vol_cat_entry e = {
+			.vid = vid, .namespace_ = it->namespace_, .pvc = it->claim, .pv = it->pv,
+			.storage_class = it->storage_class, .driver = it->driver, .capacity = it->capacity,
+			.method = method,
+			.status = json_string_value(json_object_get(v, "status")),
+			.reason = json_string_value(json_object_get(v, "reason")),
+			.parent = b->parent,
+			.counts = {
+				.files = (uint64_t)json_integer_value(json_object_get(v, "files")),
+				.bytes_read = (uint64_t)json_integer_value(json_object_get(v, "bytesRead")),
+				.bytes_stored = (uint64_t)json_integer_value(json_object_get(v, "bytesStored")),
+				.bytes_transferred = (uint64_t)json_integer_value(json_object_get(v, "bytesIncremental")),
+				.unchanged = (uint64_t)json_integer_value(json_object_get(v, "unchanged")),
+			},
+			.duration_ms = json_integer_value(json_object_get(v, "durationMs")),
+			.retries = retries,
+			.csi = csi,
+		};
+		json_array_append_new(lines, vol_cat_entry_json(&e));
+		json_decref(csi);
+	}
+}
+
 /* The run's verdict from its outcome: 0, KAHU_EFAIL or KAHU_EPARTIAL. */
-static int verdict(const char *name, const struct backup_outcome *out)
+static int verdict(const char *name, const struct backup_outcome *out, long volumes_failed)
 {
 	if (strcmp(out->status, "Failed") == 0)
 		return kahu_error_set(KAHU_EFAIL, "backup %s Failed: %zu resource types could not be backed up and "
@@ -157,6 +412,10 @@ static int verdict(const char *name, const struct backup_outcome *out)
 	if (out->hooks_failed && !out->failed && !plan_failed_types(&out->plan))
 		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu hooks failed "
 				      "(see the warnings)", name, out->hooks_failed);
+	if (volumes_failed && !plan_failed_types(&out->plan) && !out->failed)
+		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: the data of %ld "
+				      "volume%s could not be backed up (see the warnings)", name,
+				      volumes_failed, volumes_failed == 1 ? "" : "s");
 	if (out->failed)
 		return kahu_error_set(KAHU_EPARTIAL, "backup %s is PartiallyFailed: %zu types and "
 				      "%ld objects could not be backed up (see the warnings)",
@@ -206,6 +465,11 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct backup_spec b = { 0 };
 	struct manifest_cluster id = { 0 };
 	struct hook_backup *hb = NULL;
+	struct vol_plan vplan = { 0 };
+	struct vol_run_id vrun = { { 0 }, NULL };
+	struct vol_tracker *vt = NULL;
+	struct strv kept = STRV_INIT;
+	struct vol_ctx vc = { 0 };
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -250,6 +514,17 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 
 	if (!rs->dry_run && (rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0)
 		goto out;
+	if (rs->vol) {
+		char *space = store_lock_pid_space();
+		vol_run_id_init(&vrun, space);
+		free(space);
+		vc.scope = rs->scope;
+		vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
+		vc.repo = repo;
+		if ((rc = volumes_plan(rs, res, &vc, &vrun, &vplan)) < 0)
+			goto out;
+		vt = vol_tracker_new(rs->kc);
+	}
 
 	const char *location = repo ? repo_location(repo)->name : "";
 	if (!rs->dry_run)
@@ -257,8 +532,25 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
 	rc = backup_create(rs->kc, &b, &res->out);
+	if (rc == 0 && !rs->dry_run && rs->vol && vplan.n) {
+		json_t *lines = json_array();
+		if (!res->out.objects)
+			res->out.objects = json_array();
+		volumes_run(rs, &b, res, &vrun, vt, &vplan, &kept, lines);
+		if (kahu_cancelled())
+			rc = kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data");
+		else
+			rc = vol_cat_write(b.st, b.key, rs->name, rs->compression_level, lines,
+					   res->out.objects);
+		json_decref(lines);
+		if (rc == 0 && res->volumes_failed && strcmp(res->out.status, "Completed") == 0)
+			res->out.status = "PartiallyFailed";
+	}
 	if (rc == 0 && !rs->dry_run)
 		rc = backup_write_manifest(&b, &res->out);
+	if (rc == 0)
+		for (size_t i = 0; i < kept.n; i++)
+			vol_tracker_forget(vt, kept.v[i]);   /* kept with the committed backup */
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
@@ -278,10 +570,20 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	}
 	res->have_outcome = 1;
 	if (!rs->dry_run)
-		rc = verdict(rs->name, &res->out);
+		rc = verdict(rs->name, &res->out, res->volumes_failed);
 out:
 	if (hb && !rs->dry_run && repo)
 		after_hooks(hb, rs->name, repo_location(repo)->name, rc, res);
+	if (vt) {
+		int crc = vol_tracker_cleanup(vt);
+		if (crc < 0 && rc == 0)
+			log_warn("volume data: not everything kahu created in the cluster could be removed; "
+				 "the next backup create or restore create removes it");
+		vol_tracker_free(vt);
+	}
+	vol_plan_clear(&vplan);
+	vol_run_id_clear(&vrun);
+	strv_free(&kept);
 	json_decref(b.cluster);
 	hook_backup_free(hb);
 	cluster_identity_clear(&id);
@@ -297,6 +599,7 @@ out:
 
 void backup_run_result_free(struct backup_run_result *res)
 {
+	json_decref(res->volumes);
 	backup_outcome_free(&res->out);
 	kube_discovery_free(res->disc);
 	json_decref(res->hooks);

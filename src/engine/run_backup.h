@@ -17,6 +17,7 @@ struct kahu_scope;
 struct kube_client;
 struct kube_discovery;
 struct hook_set;
+struct vol_opts;
 
 struct backup_run_spec {
 	const char *name;
@@ -35,6 +36,7 @@ struct backup_run_spec {
 	const struct run_repo *repo;       /* the location (not used by a dry run) */
 	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL;
 					    * pods' hook annotations are honoured either way */
+	const struct vol_opts *vol;        /* volume data (engine/volrun.h); NULL: none */
 	/* Called before collection starts ("planning" or "backing up") and, with NULL,
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);
@@ -48,6 +50,11 @@ struct backup_run_result {
 	char *parent;                      /* incremental/differential: the backup built on */
 	int have_outcome;                  /* 1: out holds a created (or planned) backup */
 	json_t *hooks;                     /* every hook's outcome (hook_results_json), may be NULL */
+	/* Per claim in scope: the volume plan (vol_plan_json) with, once the backup ran,
+	 * each volume's "status" (Completed, Failed, Skipped, NotRun) and what was
+	 * recorded ("snapshot"); NULL without volume data. */
+	json_t *volumes;
+	long volumes_failed;
 };
 
 /* The identity of the cluster `kc` talks to (what a backup records, what

@@ -9,6 +9,9 @@
 
 #include "engine/hooks.h"
 #include "engine/restore_record.h"
+#include "engine/voldata.h"
+#include "engine/volrestore.h"
+#include "engine/volrun.h"
 #include "store/layout.h"
 #include "store/store.h"
 #include "util/fileio.h"
@@ -47,6 +50,16 @@ static void pass_progress(void *ud, long done, long total)
 	struct run_ctx *rc = ud;
 	if (rc->rs->progress)
 		rc->rs->progress(rc->rs->ud, done, total);
+}
+
+/* pods/exec as the ops of the volume data core (volrun.h): a target per helper pod. */
+static const struct vol_exec_ops *const restore_exec_ops = &vol_kube_exec_ops;
+static void *restore_exec_ctx(void *ud, struct kube_client *kc, const char *ns, const char *pod)
+{
+	(void)ud;
+	struct vol_kube_target *t = xcalloc(1, sizeof *t);
+	*t = (struct vol_kube_target){ .kc = kc, .namespace_ = ns, .pod = pod };
+	return t;
 }
 
 /* The location side before the run: the name free, our lock, the temporaries. */
@@ -108,6 +121,30 @@ static void restore_local_hooks(const struct restore_create_spec *rs, const char
 	kahu_error_restore(&st);
 }
 
+/* The backup's volume catalog, when volume data is restored.  How commands run in the
+ * helper pods: pods/exec through the volume data core's ops. */
+static int open_volumes(const struct restore_create_spec *rs, struct repo *repo, const struct kahu_key *key,
+			struct kube_client *kc, struct volr **out)
+{
+	const struct vol_opts *o = rs->vol;
+	*out = NULL;
+	if (o && !o->restore_volumes && !o->volumes_only)
+		return 0;
+	struct volr_spec vs = {
+		.kc = kc, .st = repo_store(repo), .key = key, .backup = rs->backup, .dry_run = rs->dry_run,
+		.delete_extra = o && o->delete_extra, .volumes_only = o && o->volumes_only,
+		.scale_down = o && o->scale_down, .pvcs = o ? &o->pvcs : NULL, .helper = o ? &o->helper : NULL,
+		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,
+	};
+	int rc = volr_open(&vs, out);
+	if (rc < 0)
+		return rc;
+	if (!*out && vs.volumes_only)
+		return kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no volume data: nothing to restore with "
+				      "--volumes-only", rs->backup);
+	return 0;
+}
+
 int restore_create(const struct restore_create_spec *rs, struct restore_create_result *res)
 {
 	const char *name = rs->name, *backup = rs->backup;
@@ -118,6 +155,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	struct kube_client *kc;
 	const struct kahu_key *key = NULL;
 	struct manifest *m = NULL;
+	struct volr *vol = NULL;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -131,6 +169,8 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	if (!rs->dry_run && (rc = prepare_location(rs, repo, &lock, &rctx, &logf)) < 0)
 		goto out;
 	if ((rc = rs->kube(rs->ud, &kc)) < 0)
+		goto out;
+	if ((rc = open_volumes(rs, repo, m->encrypted ? key : NULL, kc, &vol)) < 0)
 		goto out;
 
 	struct restore_spec spec = {
@@ -149,6 +189,9 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		.parallel = rs->parallel,
 		.crd_timeout = rs->crd_timeout,
 		.hooks = rs->hooks,
+		.vol = vol,
+		.volumes_only = rs->vol && rs->vol->volumes_only,
+		.scale_down = rs->vol && rs->vol->scale_down,
 		.on_item = record_item,
 		.progress = pass_progress,
 		.ud = &rctx,
@@ -188,6 +231,12 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		if (tot->status && strcmp(tot->status, "Completed") == 0 && before.hooks_failed)
 			tot->status = "PartiallyFailed";
 	}
+	if (vol && volr_scale_back(vol) < 0) {
+		char *w = xasprintf("workloads scaled to zero for the restore could not all be scaled back "
+				    "(see the restore's log)");
+		json_array_append_new(tot->warnings, json_string(w));
+		free(w);
+	}
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (logf)
@@ -213,6 +262,10 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	res->fatal = fatal != 0;
 	if (tot->hooks)
 		json_object_set(res->summary, "hooks", tot->hooks);
+	if (vol)
+		json_object_set_new(res->summary, "volumes", json_pack("{s:I, s:I}",
+			"restored", (json_int_t)(tot->volumes - tot->volumes_failed),
+			"failed", (json_int_t)tot->volumes_failed));
 	if (fatal_msg)
 		json_object_set_new(res->summary, "error", json_string(fatal_msg));
 	if (!rs->dry_run) {
@@ -255,6 +308,7 @@ out:
 	}
 	if (rctx.results)
 		fclose(rctx.results);
+	volr_free(vol);
 	manifest_free(m);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();

@@ -16,6 +16,7 @@ struct kahu_scope;
 struct kube_client;
 struct ns_map;
 struct strv;
+struct vol_opts;
 
 struct restore_create_spec {
 	const char *name;                  /* the restore's name */
@@ -30,6 +31,8 @@ struct restore_create_spec {
 	int parallel;
 	int crd_timeout;
 	const struct hook_set *hooks;      /* the hooks file, may be NULL (engine/hooks.h) */
+	/* Volume data: the restore flags (volrun.h; NULL: the defaults, data restored). */
+	const struct vol_opts *vol;
 	const struct run_repo *repo;
 	/* The cluster, asked for once the location and the backup are known good. */
 	int (*kube)(void *ud, struct kube_client **out);

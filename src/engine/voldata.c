@@ -291,6 +291,10 @@ static const char TRANSFER_SCRIPT[] =
 
 static const char DELETE_SCRIPT[] =
 	"cd \"$1\" || exit 2; head -c \"$2\" | xargs -0 -r rm -rf --";
+/* Symlink owners: "UID:GID\0./PATH\0" pairs on stdin (busybox's tar -x does not set a
+ * symlink's owner; GNU tar does, and this does it again). */
+static const char LCHOWN_SCRIPT[] =
+	"cd \"$1\" || exit 2; head -c \"$2\" | xargs -0 -r -n 2 chown -h";
 
 /* List the volume into a spool (rewound); nonce: 16 random hex. */
 static int run_listing(const struct vol_exec_ops *ops, void *ctx, const char *mount, char *nonce,
@@ -1497,6 +1501,52 @@ static int open_final_index(struct kahu_store *st, const struct kahu_key *key, c
 	return rc;
 }
 
+/* The owners of the symlinks that tar -x may have left to root. */
+static int symlink_owners(const struct vol_restore_spec *s, FILE *idx)
+{
+	struct vol_entry ie = { .segment = -1 };
+	FILE *list = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t len = 0;
+	ssize_t n;
+	int rc = 0;
+	if (!(list = tmp_or_fail(&rc)))
+		return rc;
+	rewind(idx);
+	while ((n = getline(&line, &cap, idx)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = 0;
+		if ((rc = vol_index_parse(line, (size_t)n, &ie)) < 0)
+			goto out;
+		if (ie.type != VOL_T_SYMLINK || (ie.uid == 0 && ie.gid == 0))
+			continue;
+		int w = fprintf(list, "%" PRIu64 ":%" PRIu64, ie.uid, ie.gid);
+		fputc(0, list);
+		fprintf(list, "./%s", ie.path);
+		fputc(0, list);
+		len += (uint64_t)w + 1 + ie.path_len + 3;
+	}
+	if (len > 0) {
+		char lens[24];
+		int code = 0;
+		snprintf(lens, sizeof lens, "%" PRIu64, len);
+		const char *argv[] = { "sh", "-c", LCHOWN_SCRIPT, "sh", s->mount_path, lens, NULL };
+		fflush(list);
+		char *msg = NULL;
+		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg);
+		if (rc == 0 && code != 0)
+			rc = kahu_error_set(KAHU_EFAIL, "setting the owners of symlinks failed (exit status %d)%s",
+					    code, msg);
+		free(msg);
+	}
+out:
+	vol_entry_clear(&ie);
+	free(line);
+	fclose(list);
+	return rc;
+}
+
 /* delete_extra: list the volume, remove what the index lacks. */
 static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *deleted)
 {
@@ -1665,6 +1715,8 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 	rc = run_tar_x(s, &c, idx, false);
 	if (rc == 0)
 		rc = run_tar_x(s, &c, idx, true);
+	if (rc == 0)
+		rc = symlink_owners(s, idx);
 	if (rc == 0 && s->delete_extra)
 		rc = delete_extra(s, idx, &res->deleted);
 	composer_free(&c);

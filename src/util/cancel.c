@@ -49,13 +49,24 @@ void kahu_cancel(int why)
 	}
 }
 
+/* A thread that removes what an interrupted run created (kahu_cancel_shield) sees no
+ * cancellation: its requests and waits run to their own timeouts. */
+static _Thread_local int shielded;
+
+void kahu_cancel_shield(int on)
+{
+	shielded = on ? 1 : 0;
+}
+
 int kahu_cancelled(void)
 {
-	return atomic_load(&reason);
+	return shielded ? 0 : atomic_load(&reason);
 }
 
 int kahu_cancel_fd(void)
 {
+	if (shielded)
+		return -1;
 	kahu_cancel_init();
 	return atomic_load(&rfd);
 }
@@ -73,7 +84,7 @@ int kahu_cancel_sleep(long ms)
 	int64_t end = mono_ms() + (ms > 0 ? ms : 0);
 
 	for (;;) {
-		if (atomic_load(&reason))
+		if (kahu_cancelled())
 			return KAHU_EINTR;
 		int64_t left = end - mono_ms();
 		if (left <= 0)

@@ -20,6 +20,11 @@ int kahu_cancelled(void);
 int kahu_cancel_sleep(long ms);
 /* A descriptor that becomes readable once cancelled (never read it), or -1. */
 int kahu_cancel_fd(void);
+/* Shield the calling thread from the token (on != 0) or stop (0): while shielded,
+ * kahu_cancelled() is 0, kahu_cancel_fd() is -1 and kahu_cancel_sleep() sleeps its
+ * time, so that what an interrupted run created in the cluster (helper pods,
+ * snapshots) can still be removed; those requests end by their own timeouts. */
+void kahu_cancel_shield(int on);
 /* Back to "not cancelled" (unit tests). */
 void kahu_cancel_reset(void);
 

@@ -123,6 +123,24 @@ START_TEST(test_cancel_state)
 }
 END_TEST
 
+/* A shielded thread (removing what an interrupted run created) sees no cancellation;
+ * unshielded, it sees it again. */
+START_TEST(test_cancel_shield)
+{
+	kahu_cancel_reset();
+	kahu_cancel(SIGINT);
+	kahu_cancel_shield(1);
+	ck_assert_int_eq(kahu_cancelled(), 0);
+	ck_assert_int_eq(kahu_cancel_fd(), -1);
+	ck_assert_int_eq(kahu_cancel_sleep(1), 0);
+	kahu_cancel_shield(0);
+	ck_assert_int_eq(kahu_cancelled(), SIGINT);
+	ck_assert_int_ge(kahu_cancel_fd(), 0);
+	ck_assert_int_eq(kahu_cancel_sleep(1), KAHU_EINTR);
+	kahu_cancel_reset();
+}
+END_TEST
+
 /* ---- backoff ---- */
 
 START_TEST(test_backoff_delay)
@@ -526,6 +544,7 @@ static Suite *substrate_suite(void)
 	tcase_add_test(tc, test_cancel_wakes_retry);
 	tcase_add_test(tc, test_cancel_from_signal_handler);
 	tcase_add_test(tc, test_cancel_state);
+	tcase_add_test(tc, test_cancel_shield);
 	tcase_add_test(tc, test_backoff_delay);
 	tcase_add_test(tc, test_backoff_budget);
 	tcase_add_test(tc, test_retry_after);

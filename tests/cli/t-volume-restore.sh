@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# kahu restore create with volume data: the backup's claims re-provisioned in another
+# test-cluster instance and filled through a helper pod before the pods that mount
+# them (every file compared: sha256, modes, owners, mtimes, symlinks, hard links, empty
+# directories, odd names); in place (--volumes-only) with and without
+# --delete-extra-files, refused while a pod mounts the claim, --scale-down and back; the
+# PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource;
+# a hostile index refused; helper pods gone after success, failure and Ctrl-C; results in
+# describe and -o json; the dry run.  The hostile index is written into a backup by the
+# volume data core through local ops (tests/cli/voldrv).
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/cluster/cluster.sh"
+
+DRV=$top_builddir/tests/cli/voldrv
+cat >"$T_DIR/app.yaml" <<'EOF2'
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: app}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: standard
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: app, labels: {app: web}}
+spec:
+  containers:
+  - {name: web, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes:
+  - {name: d, persistentVolumeClaim: {claimName: data}}
+EOF2
+cat >"$T_DIR/deploy.yaml" <<'EOF2'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+      volumes:
+      - {name: d, persistentVolumeClaim: {claimName: data}}
+EOF2
+cluster_start src --seed "$T_DIR/app.yaml" || { t_result 1 "test cluster src starts"; t_done; exit 1; }
+cluster_start dst || { t_result 1 "test cluster dst starts"; t_done; exit 1; }
+SRC=$CLUSTER_KUBECONFIG_SRC DST=$CLUSTER_KUBECONFIG_DST
+ks() { "$KAHU" --kubeconfig "$SRC" "$@"; }
+kd() { "$KAHU" --kubeconfig "$DST" "$@"; }
+export KAHU_KEY_FILE=$T_DIR/test.key
+"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
+LOC=$T_DIR/loc
+mkdir -p "$XDG_CONFIG_HOME/kahu"
+cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF2
+{"version": 1, "defaultLocation": "default",
+ "locations": {"default": {"provider": "fs", "config": {"path": "$LOC"}}}}
+EOF2
+chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
+
+voldir() { # NAME NS PVC -> the claim's data directory in instance NAME
+	CLUSTER_USE=$1 cluster_admin GET "volume?namespace=$2&pvc=$3" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])'
+}
+helpers() { # NAME -> the helper pods in instance NAME
+	CLUSTER_USE=$1 cluster_admin GET "/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkahu" |
+		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'
+}
+no_helpers() { [ "$(helpers "$1")" = 0 ]; }
+api() { # NAME METHOD PATH [BODY]: quiet, the exit status says
+	CLUSTER_USE=$1 cluster_admin "${@:2}" >/dev/null 2>&1
+}
+absent() { ! api "$@"; }
+snapshot() {
+	(cd "$1" && find . ! -path . \( -type d -printf '%P|d|%m|%U|%G|%Ts\n' \) -o \
+		\( -type l -printf '%P|l|%U|%G|%l\n' \) -o \
+		\( ! -type d ! -type l -printf '%P|%y|%m|%U|%G|%Ts|%s|%n\n' \) | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+same() { snapshot "$1" >"$T_DIR/a.snap"; snapshot "$2" >"$T_DIR/b.snap"; diff "$T_DIR/a.snap" "$T_DIR/b.snap"; }
+
+# The volume's content, in the source claim's data directory.
+V=$(voldir src app data)
+[ -n "$V" ] && [ -d "$V" ]; t_result $? "the source claim has a data directory"
+mkdir -p "$V/a dir/sub" "$V/empty" "$V/d/e"
+printf 'hello\n' >"$V/a dir/one.txt"
+head -c 300000 /dev/urandom >"$V/a dir/sub/rand.bin"
+printf 'x' >"$V/$(printf 'new\nline')"
+printf 'ü' >"$V/ünï cödé ✓.txt"
+: >"$V/emptyfile"
+ln "$V/a dir/one.txt" "$V/hard1"
+ln -s 'a dir/one.txt' "$V/link1"
+chmod 0600 "$V/a dir/one.txt"
+chmod 4755 "$V/a dir/sub/rand.bin"
+touch -d '2002-03-04 05:06:07' "$V/a dir/sub/rand.bin"
+[ "$(id -u)" = 0 ] && chown 1234:5678 "$V/a dir/sub/rand.bin" && chown -h 42:43 "$V/link1"
+find "$V" -type d -exec touch -d '2003-04-05 06:07:08' {} +
+cp -a "$V" "$T_DIR/orig"
+sleep 1 # the listing's second is past: no entry is "racy"
+
+t_ok "backup b1 of namespace app with its files (exec in pod web-0)" \
+	ks backup create b1 --include-namespaces app --volume-data fs
+
+# dry run
+t_ok "a dry run" kd restore create r0 --from-backup b1 --dry-run -o json
+t_grep "  says the claim's data would be restored" '"status": "WouldRestore"' "$T_OUT"
+t_grep "  and that the PV is not restored" 'newly provisioned volume' "$T_OUT"
+t_ok "  and created nothing (no claim in dst)" absent dst GET /api/v1/namespaces/app/persistentvolumeclaims/data
+
+# into another cluster
+t_ok "restore r1 into the second cluster" kd restore create r1 --from-backup b1
+D=$(voldir dst app data)
+t_ok "the claim is bound to a new volume" test -n "$D" -a -d "$D" -a "$D" != "$V"
+t_ok "every file equals the backup's (sha256, modes, owners, mtimes, links, odd names)" same "$T_DIR/orig" "$D"
+t_ok "no helper pod is left" no_helpers dst
+t_ok "the pod that mounts the claim was restored" api dst GET /api/v1/namespaces/app/pods/web-0
+t_ok "describe -o json" kd restore describe r1 --details -o json
+t_grep "  has the volume's result" '"method": "helper"' "$T_OUT"
+t_grep "  with its files" '"files": 5' "$T_OUT"
+t_grep "  and the PV skipped with why" 'restores its claim.s data into a newly provisioned volume' "$T_OUT"
+t_ok "describe (text)" kd restore describe r1 --details
+t_grep "  names the volume" 'Volume app/data: helper, Completed, 5 files' "$T_OUT"
+t_ok "the stored log names it" kd restore logs r1
+t_grep "  with its size" 'volume app/data: 5 files' "$T_OUT"
+
+# in place
+printf 'changed' >"$V/a dir/one.txt"
+printf 'extra' >"$V/extra.txt"
+rm -f "$V/link1"
+t_exit 64 "--volumes-only needs --include-namespaces (64)" ks restore create r2 --from-backup b1 --volumes-only
+t_exit 2 "in place while pod web-0 mounts the claim: refused (PartiallyFailed, 2)" \
+	ks restore create r2 --from-backup b1 --volumes-only --include-namespaces app
+t_grep "  naming the pod" 'pod app/web-0 runs and mounts the claim read-write' "$T_ERR"
+t_ok "  and nothing was written" test -e "$V/extra.txt" -a ! -e "$V/link1"
+t_ok "the pod stops" api src DELETE /api/v1/namespaces/app/pods/web-0
+t_ok "in place without --delete-extra-files" ks restore create r3 --from-backup b1 --volumes-only --include-namespaces app
+t_ok "  the files are back" sh -c "cmp '$V/a dir/one.txt' '$T_DIR/orig/a dir/one.txt' && test -L '$V/link1'"
+t_ok "  the extra file stays" test -e "$V/extra.txt"
+t_ok "  no helper pod is left" no_helpers src
+t_ok "in place with --delete-extra-files, --pvc data" ks restore create r4 --from-backup b1 --volumes-only \
+	--include-namespaces app --pvc data --delete-extra-files
+t_ok "  the volume equals the backup exactly" same "$T_DIR/orig" "$V"
+t_ok "  nothing but the claim's data was touched (no pod recreated)" \
+	absent src GET /api/v1/namespaces/app/pods/web-0
+
+# --scale-down: the Deployment goes to zero, its pods go, the data goes in, it comes back
+sed -e 's/name: web-0/name: web-abc/' "$T_DIR/app.yaml" | awk '/^kind: Pod/{p=1} p' | sed '1i apiVersion: v1' >"$T_DIR/pod.yaml"
+t_ok "a Deployment mounting the claim" api src POST seed @"$T_DIR/deploy.yaml"
+t_ok "  and a running pod of it" api src POST seed @"$T_DIR/pod.yaml"
+printf 'extra' >"$V/extra2.txt"
+"$KAHU" --kubeconfig "$SRC" restore create r5 --from-backup b1 --volumes-only --include-namespaces app \
+	--scale-down --delete-extra-files \
+	>"$T_DIR/r5.out" 2>"$T_DIR/r5.err" &
+R5=$!
+replicas() { CLUSTER_USE=src cluster_admin GET /apis/apps/v1/namespaces/app/deployments/web |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"].get("replicas"))'; }
+for _ in $(seq 600); do [ "$(replicas)" = 0 ] && break; sleep 0.1; done
+t_ok "--scale-down scaled the Deployment to zero" test "$(replicas)" = 0
+# (the test cluster runs no controllers: the pod goes as a ReplicaSet would remove it)
+CLUSTER_USE=src cluster_admin DELETE /api/v1/namespaces/app/pods/web-abc >/dev/null
+wait $R5; rc=$?
+[ $rc -eq 0 ] || cat "$T_DIR/r5.err"
+t_result $rc "  the restore ran once the pod was gone"
+t_ok "  the Deployment is back at 2 replicas" test "$(replicas)" = 2
+t_ok "  the volume equals the backup" same "$T_DIR/orig" "$V"
+
+# a hostile index: refused before anything is written, the helper removed
+line() { printf '{"ctime":1,"gid":0,"ino":1,"mode":420,"mtime":1,"nlink":1,%s,"size":0,%s"type":"%s","uid":0}' "$1" "$3" "$2"; }
+t_ok "backup b3 without volume data" ks backup create b3 --include-namespaces app --volume-data none
+rm -f "$LOC/backups/b3/volumes.jsonl.zst.kenc" # (its catalog of skipped claims: replaced)
+t_ok "an index with ../ written into b3" "$DRV" hostile "$LOC" "$KAHU_KEY_FILE" b3 app/data \
+	"$(line '"path":"ok"' d '')" "$(line '"path":"ok/../../escape"' f '')"
+t_exit 2 "restoring it in place fails the volume (PartiallyFailed, 2)" \
+	ks restore create r6 --from-backup b3 --volumes-only --include-namespaces app --scale-down
+t_grep "  naming the path" 'refused path .*ok/../../escape' "$T_ERR"
+t_ok "  nothing escaped" sh -c "! test -e '$(dirname "$V")/escape' && ! test -e '$V/ok'"
+t_ok "  no helper pod is left" no_helpers src
+t_ok "describe -o json of r6" ks restore describe r6 --details -o json
+t_grep "  the volume Failed with its reason" '"status": "Failed"' "$T_OUT"
+
+claim_from_snapshot() {
+	CLUSTER_USE=src cluster_admin GET /api/v1/namespaces/app/persistentvolumeclaims/data |
+		python3 -c 'import json,sys; s=json.load(sys.stdin)["spec"]; d=s.get("dataSource",{}); sys.exit(d.get("kind")!="VolumeSnapshot" or not d.get("name"))'
+}
+# CSI without moved data: the claim is provisioned from the snapshot
+t_ok "backup b4 with a CSI snapshot, no data moved" ks backup create b4 --include-namespaces app --volume-data csi
+t_ok "the claim is deleted" api src DELETE /api/v1/namespaces/app/persistentvolumeclaims/data
+t_ok "restore r7 in the same cluster" ks restore create r7 --from-backup b4 --include-namespaces app
+t_ok "  the claim's dataSource is the snapshot" claim_from_snapshot
+for _ in $(seq 300); do N=$(voldir src app data 2>/dev/null) && [ -n "$N" ] && break; sleep 0.1; done
+t_ok "  bound to a volume with the snapshot's content" same "$T_DIR/orig" "$N"
+
+# Ctrl-C while the helper pod starts: it is removed
+CLUSTER_USE=dst cluster_admin POST pod-start-delay '{"seconds": 3600}' >/dev/null
+CLUSTER_USE=dst cluster_admin DELETE /api/v1/namespaces/app/persistentvolumeclaims/data >/dev/null
+CLUSTER_USE=dst cluster_admin DELETE /api/v1/namespaces/app/pods/web-0 >/dev/null
+"$KAHU" --kubeconfig "$DST" restore create r8 --from-backup b1 >"$T_DIR/r8.out" 2>"$T_DIR/r8.err" &
+R8=$!
+for _ in $(seq 600); do [ "$(helpers dst)" = 1 ] && break; sleep 0.1; done
+t_ok "a helper pod is waited for" test "$(helpers dst)" = 1
+kill -INT $R8
+wait $R8; rc=$?
+[ $rc -eq 130 ]; t_result $? "Ctrl-C ends the restore (exit 130, got $rc)"
+t_ok "  and its helper pod is gone" no_helpers dst
+
+t_done

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Volume data through the test cluster: files copied over pods/exec in the application's
+# container, in a helper pod when there is none or it lacks tar, after a CSI snapshot
+# with --snapshot-move-data; snapshots kept otherwise; what the backup holds extracted
+# and compared with the claims' data directories; helper pods, temporary claims and
+# data-movement snapshots gone after success, failure (Pod Security) and SIGINT.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/cluster/cluster.sh"
+
+cat >"$T_DIR/seed.yaml" <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: vol}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: app-data, namespace: vol}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: notar-data, namespace: vol}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: orphan, namespace: vol}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: vol}
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    volumeMounts: [{name: d, mountPath: /data}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: app-data}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slim, namespace: vol}
+spec:
+  containers:
+  - name: main
+    image: gcr.io/distroless/static
+    volumeMounts: [{name: d, mountPath: /srv}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: notar-data}}]
+EOF
+cluster_start main --seed "$T_DIR/seed.yaml" || { t_result 1 "test cluster starts"; t_done; exit 1; }
+KC=$CLUSTER_KUBECONFIG
+kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
+export KAHU_KEY_FILE=$T_DIR/test.key
+"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
+
+datadir() { # pvc → its data directory
+	cluster_admin GET "/_admin/volume?namespace=vol&pvc=$1" |
+		"$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("path") or d.get("dir") or d)'
+}
+fill() { # dir seed
+	mkdir -p "$1/sub dir/deep" "$1/empty"
+	printf 'hello %s\n' "$2" >"$1/a.txt"
+	head -c 300000 /dev/urandom >"$1/sub dir/blob.bin"
+	printf 'x' >"$1/sub dir/deep/$(printf 'new\nline')"
+	printf 'utf8' >"$1/ünïcödé"
+	ln -s a.txt "$1/link"
+	ln "$1/a.txt" "$1/hard"
+	chmod 640 "$1/a.txt"
+}
+tree_sum() { # dir → a listing of types, modes, sizes, link targets and hashes
+	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
+		if [ -L "$f" ]; then printf 'l %q -> %s\n' "$f" "$(readlink "$f")"
+		elif [ -d "$f" ]; then printf 'd %q %s\n' "$f" "$(stat -c %a "$f")"
+		else printf 'f %q %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"; fi
+	done)
+}
+for c in app-data notar-data orphan; do
+	d=$(datadir $c)
+	[ -d "$d" ] && fill "$d" "$c"
+	tree_sum "$d" >"$T_DIR/want-$c"
+done
+[ -s "$T_DIR/want-orphan" ]
+t_result $? "the claims' data directories are filled"
+
+# vol FILE PVC FIELD
+vol() {
+	"$PYTHON" - "$@" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for v in doc.get("volumes", []):
+    if v["namespace"] + "/" + v["pvc"] == sys.argv[2]:
+        x = v
+        for k in sys.argv[3].split("."):
+            x = x.get(k, "") if isinstance(x, dict) else ""
+        print("true" if x is True else "false" if x is False else x)
+        break
+else:
+    print("(absent)")
+PY
+}
+check() { # file pvc field want
+	local got; got=$(vol "$1" "$2" "$3")
+	[ "$got" = "$4" ]; local rc=$?
+	[ $rc -eq 0 ] || echo "#   $2 $3: got \"$got\", want \"$4\""
+	t_result $rc "... $2: $3 is $4"
+}
+kahu_objects() { # kind → names of objects kahu made in namespace vol
+	cluster_admin GET "/_admin/dump?namespace=vol" | "$PYTHON" -c '
+import json, sys
+for o in json.load(sys.stdin)["items"]:
+    if o["kind"] == sys.argv[1] and o["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "kahu":
+        print(o["metadata"]["name"])' "$1"
+}
+same_tree() { # backup pvc
+	rm -rf "$T_DIR/x"
+	kahu_k backup download "$1" --volume "vol/$2" --extract "$T_DIR/x" >"$T_OUT" 2>"$T_ERR" &&
+		tree_sum "$T_DIR/x" >"$T_DIR/got" && diff "$T_DIR/want-$2" "$T_DIR/got" >"$T_OUT"
+}
+
+# ---- files ----
+t_ok "backup create copies the files of every claim (--volume-data fs)" \
+	kahu_k backup create f1 --include-namespaces vol --volume-data fs -o json
+cp "$T_OUT" "$T_DIR/f1.json"
+check "$T_DIR/f1.json" vol/app-data method exec
+check "$T_DIR/f1.json" vol/app-data status Completed
+check "$T_DIR/f1.json" vol/notar-data method helper
+check "$T_DIR/f1.json" vol/notar-data status Completed
+check "$T_DIR/f1.json" vol/orphan method helper
+check "$T_DIR/f1.json" vol/orphan status Completed
+[ "$(vol "$T_DIR/f1.json" vol/app-data files)" -ge 3 ] && [ "$(vol "$T_DIR/f1.json" vol/app-data bytesRead)" -gt 300000 ]
+t_result $? "... with files and bytes read per volume"
+[ -z "$(kahu_objects Pod)" ]
+t_result $? "... and no helper pod is left"
+for c in app-data notar-data orphan; do
+	same_tree f1 $c
+	t_result $? "... vol/$c extracts exactly as it was (names, modes, links, contents)"
+done
+t_ok "backup verify checks the volume objects" kahu_k backup verify f1
+
+# ---- CSI snapshots ----
+t_ok "backup create takes CSI snapshots where a class is for the driver (auto)" \
+	kahu_k backup create s1 --include-namespaces vol -o json
+cp "$T_OUT" "$T_DIR/s1.json"
+check "$T_DIR/s1.json" vol/orphan method csi
+check "$T_DIR/s1.json" vol/orphan status Completed
+[ "$(kahu_objects VolumeSnapshot | wc -l)" -eq 3 ]
+t_result $? "... the three snapshots stay with the backup"
+t_ok "--snapshot-move-data copies the snapshots' files" \
+	kahu_k backup create m1 --include-namespaces vol --snapshot-move-data -o json
+cp "$T_OUT" "$T_DIR/m1.json"
+check "$T_DIR/m1.json" vol/orphan method csi+data
+check "$T_DIR/m1.json" vol/orphan status Completed
+same_tree m1 orphan
+t_result $? "... vol/orphan extracts exactly as it was"
+[ "$(kahu_objects VolumeSnapshot | wc -l)" -eq 3 ] && [ -z "$(kahu_objects PersistentVolumeClaim)" ] &&
+	[ -z "$(kahu_objects Pod)" ]
+t_result $? "... and its snapshots, temporary claims and helper pods are gone"
+
+# ---- Pod Security refuses the helper: the volume fails, with what to do ----
+cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}' >/dev/null
+t_exit 2 "a helper refused by Pod Security admission fails its volume (PartiallyFailed)" \
+	kahu_k backup create p1 --include-namespaces vol --volume-data fs
+t_grep "... naming the enforce level and what to set" \
+	'enforces "restricted".*pod-security.kubernetes.io/enforce=privileged.*--volume-data csi' "$T_ERR"
+[ -z "$(kahu_objects Pod)" ]
+t_result $? "... and no helper pod is left"
+cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol"}}' >/dev/null
+
+# ---- SIGINT while a helper pod starts ----
+cluster_admin POST /_admin/pod-start-delay '{"seconds":3600}' >/dev/null
+"$KAHU" --kubeconfig "$KC" backup create i1 --include-namespaces vol --volume-data fs >"$T_DIR/i1.out" 2>"$T_DIR/i1.err" &
+kpid=$!
+for i in $(seq 1 600); do [ -n "$(kahu_objects Pod)" ] && break; sleep 0.1; done
+[ -n "$(kahu_objects Pod)" ]
+t_result $? "a helper pod is created (and stays Pending)"
+kill -INT $kpid
+wait $kpid
+rc=$?
+cp "$T_DIR/i1.err" "$T_ERR"
+[ $rc -eq 130 ]
+t_result $? "SIGINT stops the run (exit 130, got $rc)"
+[ -z "$(kahu_objects Pod)" ]
+t_result $? "... and its helper pod is deleted"
+cluster_admin POST /_admin/pod-start-delay '{"seconds":0}' >/dev/null
+
+t_done
