@@ -441,6 +441,8 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	struct writer w = { .b = b, .now = time(NULL) };
 	char *meta_path = NULL;
 	struct bundle_stats bst = { 0 };
+	json_t *between_objects = NULL;     /* what `between` stored (volume data) */
+	long between_failed = 0;
 	int rc;
 
 	FILE *logf = NULL;
@@ -484,6 +486,10 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 	if (b->hooks && !b->dry_run && (rc = hook_backup_all(b->hooks, HOOK_BACKUP_PRE)) < 0)
 		goto post;
 	rc = collect_run(kc, b->scope, &out->plan, &co);
+	if (rc == 0 && b->between && !b->dry_run) {
+		between_objects = json_array();
+		rc = b->between(b->between_ud, between_objects, &between_failed);
+	}
 post:
 	if (b->hooks && !b->dry_run) {
 		/* A freeze is always thawed: post hooks run whatever happened before. */
@@ -500,7 +506,7 @@ post:
 	 * types failed: the backup failed; prune's policies do not count it, and no
 	 * incremental backup builds on it.  Objects that could not be stored on their own
 	 * (w.failed) make it PartiallyFailed. */
-	out->status = !failed ? (w.failed || out->hooks_failed ? "PartiallyFailed" : "Completed") :
+	out->status = !failed ? (w.failed || out->hooks_failed || between_failed ? "PartiallyFailed" : "Completed") :
 		      plan_kept_ok(&out->plan) ? "PartiallyFailed" : "Failed";
 	if (!b->dry_run && failed && b->kind != BACKUP_FULL && b->parent &&
 	    (rc = carry_over(b->st, b->key, b->kind == BACKUP_DIFFERENTIAL && b->chain_full ?
@@ -539,11 +545,14 @@ post:
 	out->stored_bytes = bst.stored_bytes;
 	out->objects = json_pack("[{s:s, s:I, s:s}]", "path", layout_object_rel(meta_path),
 				 "size", (json_int_t)bst.stored_bytes, "blake2b", bst.blake2b);
+	if (between_objects)
+		json_array_extend(out->objects, between_objects);
 	log_info("backup %s: %ld items, %s", b->name, w.items, out->status);
 	kahu_log_set_sink(NULL, NULL, 0);
 	if ((rc = store_log(b, logf, out->objects)) < 0)
 		goto out;
 out:
+	json_decref(between_objects);
 	if (logf) {
 		kahu_log_set_sink(NULL, NULL, 0);
 		fclose(logf);

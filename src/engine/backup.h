@@ -57,12 +57,19 @@ struct backup_spec {
 	const char *scope_digest;             /* manifest_scope_digest of the canonical scope */
 	void (*progress)(void *ud, const struct backup_progress *p);
 	void *progress_ud;
-	/* Hooks (engine/hooks_backup.h), NULL: none.  Until volume data is taken per pod,
-	 * every selected pod's pre hooks run before the collection and its post hooks
-	 * after it, whatever the collection's outcome; a failed hook under on-error Fail
+	/* Hooks (engine/hooks_backup.h), NULL: none.  Every selected pod's pre hooks run
+	 * before the collection and its post hooks after the collection and the volume
+	 * data (`between`), whatever their outcome; a failed hook under on-error Fail
 	 * makes the backup PartiallyFailed; every outcome is in kahu/backup.json
 	 * ("hooks") and the backup's log. */
 	struct hook_backup *hooks;
+	/* Called after a collection that succeeded, before the post hooks (not in a dry
+	 * run): the volume data.  What it stores it appends to `objects` ({path, size,
+	 * blake2b}, relative to the backup), which go into the manifest after the
+	 * metadata's; `*failed` > 0 makes the backup PartiallyFailed; a negative return
+	 * fails the run.  NULL: nothing between. */
+	int (*between)(void *ud, json_t *objects, long *failed);
+	void *between_ud;
 };
 
 struct backup_outcome {

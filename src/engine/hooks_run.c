@@ -433,6 +433,7 @@ struct hb_pod {
 	json_t *pod;
 	struct hook_exec *pre, *post;
 	size_t npre, npost;
+	int post_ran;            /* its post hooks were started (each pod's run once) */
 };
 
 struct hook_backup {
@@ -568,10 +569,21 @@ struct hb_job {
 	enum hook_when when;
 };
 
+/* Post hooks thaw what pre hooks froze: they run shielded from the cancel token, so
+ * that an interrupted backup still runs them (each ends by its own timeout). */
+static int hb_post(struct hook_backup *hb, size_t i)
+{
+	hb->pods[i].post_ran = 1;
+	kahu_cancel_shield(1);
+	int rc = hook_backup_pod(hb, HOOK_BACKUP_POST, i);
+	kahu_cancel_shield(0);
+	return rc;
+}
+
 static int hb_job(void *ud, size_t i)
 {
 	struct hb_job *j = ud;
-	return hook_backup_pod(j->hb, j->when, i);
+	return j->when == HOOK_BACKUP_POST ? hb_post(j->hb, i) : hook_backup_pod(j->hb, j->when, i);
 }
 
 int hook_backup_all(struct hook_backup *hb, enum hook_when when)
@@ -580,7 +592,18 @@ int hook_backup_all(struct hook_backup *hb, enum hook_when when)
 		return 0;
 	struct hb_job j = { hb, when };
 	unsigned threads = (unsigned)(hb->npods < (size_t)hb->parallel ? hb->npods : (size_t)hb->parallel);
-	return kahu_pool_run(hb->npods, threads, KAHU_POOL_KEEP_GOING, hb_job, &j);
+	int rc = kahu_pool_run(hb->npods, threads, KAHU_POOL_KEEP_GOING, hb_job, &j);
+	if (when != HOOK_BACKUP_POST)
+		return rc;
+	/* The pool hands out no more jobs once the run is interrupted: the pods it did
+	 * not get to have their post hooks run here, one after the other. */
+	for (size_t i = 0; i < hb->npods; i++)
+		if (!hb->pods[i].post_ran) {
+			int prc = hb_post(hb, i);
+			if (rc == 0 || rc == KAHU_EINTR)
+				rc = prc < 0 ? prc : rc;
+		}
+	return rc;
 }
 
 int hook_run_locals(const struct hook_set *hs, int after, const char *const *env, struct hook_results *r)

@@ -305,7 +305,7 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 static void volumes_run(const struct backup_run_spec *rs, const struct backup_spec *b,
 			struct backup_run_result *res, const struct vol_run_id *run,
 			struct vol_tracker *vt, const struct vol_plan *plan, struct strv *kept,
-			json_t *lines)
+			json_t *lines, json_t *objects)
 {
 	for (size_t i = 0; i < plan->n && !kahu_cancelled(); i++) {
 		const struct vol_plan_item *it = &plan->items[i];
@@ -338,7 +338,7 @@ static void volumes_run(const struct backup_run_spec *rs, const struct backup_sp
 					rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
 					if (rc == 0) {
 						json_object_set_new(v, "temporaryClaim", json_string(temp));
-						rc = vol_copy(rs, b, run, vt, it, temp, 0, v, res->out.objects, &retries);
+						rc = vol_copy(rs, b, run, vt, it, temp, 0, v, objects, &retries);
 						char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
 								     it->namespace_, temp);
 						char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
@@ -358,7 +358,7 @@ static void volumes_run(const struct backup_run_spec *rs, const struct backup_sp
 				vol_snapshot_clear(&snap);
 			}
 		} else {
-			rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, res->out.objects, &retries);
+			rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, objects, &retries);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -397,6 +397,31 @@ static void volumes_run(const struct backup_run_spec *rs, const struct backup_sp
 		json_array_append_new(lines, vol_cat_entry_json(&e));
 		json_decref(csi);
 	}
+}
+
+/* backup_create's `between`: the volume data, after the metadata's collection and
+ * before the pods' post hooks, so that a freeze holds while a pod's data is read. */
+struct vol_between {
+	const struct backup_run_spec *rs;
+	const struct backup_spec *b;
+	struct backup_run_result *res;
+	const struct vol_run_id *run;
+	struct vol_tracker *vt;
+	const struct vol_plan *plan;
+	struct strv *kept;
+};
+
+static int volumes_between(void *ud, json_t *objects, long *failed)
+{
+	struct vol_between *vb = ud;
+	json_t *lines = json_array();
+	volumes_run(vb->rs, vb->b, vb->res, vb->run, vb->vt, vb->plan, vb->kept, lines, objects);
+	int rc = kahu_cancelled() ? kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data")
+				  : vol_cat_write(vb->b->st, vb->b->key, vb->rs->name, vb->rs->compression_level,
+						  lines, objects);
+	json_decref(lines);
+	*failed = vb->res->volumes_failed;
+	return rc;
 }
 
 /* The run's verdict from its outcome: 0, KAHU_EFAIL or KAHU_EPARTIAL. */
@@ -531,21 +556,12 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		run_local_hooks(hb, 0, rs->name, location, "InProgress");
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
-	rc = backup_create(rs->kc, &b, &res->out);
-	if (rc == 0 && !rs->dry_run && rs->vol && vplan.n) {
-		json_t *lines = json_array();
-		if (!res->out.objects)
-			res->out.objects = json_array();
-		volumes_run(rs, &b, res, &vrun, vt, &vplan, &kept, lines);
-		if (kahu_cancelled())
-			rc = kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data");
-		else
-			rc = vol_cat_write(b.st, b.key, rs->name, rs->compression_level, lines,
-					   res->out.objects);
-		json_decref(lines);
-		if (rc == 0 && res->volumes_failed && strcmp(res->out.status, "Completed") == 0)
-			res->out.status = "PartiallyFailed";
+	struct vol_between vb = { rs, &b, res, &vrun, vt, &vplan, &kept };
+	if (!rs->dry_run && rs->vol && vplan.n) {
+		b.between = volumes_between;
+		b.between_ud = &vb;
 	}
+	rc = backup_create(rs->kc, &b, &res->out);
 	if (rc == 0 && !rs->dry_run)
 		rc = backup_write_manifest(&b, &res->out);
 	if (rc == 0)
