@@ -257,7 +257,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
 		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
 		.repo = &s->rr,
-		.vol = &s->vol,
+		.vol = s->vol.mode == VOL_MODE_NONE ? NULL : &s->vol,   /* none: no volume work at all */
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
 	};
@@ -966,7 +966,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): commands run in pods before and after the backup, and on this machine", "file", 0, NULL),
 	OPTION(VOLUME_DATA, 0, "none|fs|csi|auto", "the data of the PVCs in scope: none, fs (their files "
 	       "through pods/exec), csi (a VolumeSnapshot), auto (csi where a VolumeSnapshotClass is for "
-	       "the PV's driver, else fs)", "none fs csi auto", 0, "auto"),
+	       "the PV's driver, else fs)", "none fs csi auto", 0, "none"),
 	OPTION(VOLUME_POLICY, 0, "FILE", "rules that skip a claim or choose fs or csi by storage class, "
 	       "labels, access mode or size (kahu-volume-policy(5))", "file", 0, NULL),
 	OPTION(EXCLUDE_VOLUME_PATHS, 0, "GLOB", "leave out the files of volumes whose path (from the "

@@ -132,7 +132,7 @@ int vol_opts_parse(const struct vol_flags *f, int restore, struct vol_opts *out)
 {
 	int rc;
 	memset(out, 0, sizeof *out);
-	out->mode = VOL_MODE_AUTO;
+	out->mode = VOL_MODE_NONE;   /* until restore writes volume data back */
 	out->csi_timeout_s = 600;
 	out->restore_volumes = 1;
 	if (f->helper_image) {

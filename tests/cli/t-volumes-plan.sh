@@ -217,7 +217,7 @@ check() { # pvc field want
 	[ $rc -eq 0 ] || echo "#   $1 $2: got \"$got\", want \"$3\""
 	t_result $rc "... $1: $2 is $3"
 }
-t_ok "a dry run plans the volumes (auto)" kahu_k backup create p1 --dry-run --include-namespaces app -o json
+t_ok "a dry run plans the volumes (auto)" kahu_k backup create p1 --dry-run --include-namespaces app --volume-data auto -o json
 cp "$T_OUT" "$T_DIR/p1.json"
 check app/data method csi
 check app/data snapshotClass csi-hostpath-snapclass
@@ -283,19 +283,18 @@ check app/legacy failed true
 check app/legacy reason "volume policy $T_DIR/policy.yaml:14 (rule 4), but the volume is not a CSI volume"
 
 t_ok "--snapshot-class picks a class of the driver" \
-	kahu_k backup create p3 --dry-run --include-namespaces app --snapshot-class csi-other -o json
+	kahu_k backup create p3 --dry-run --include-namespaces app --volume-data auto --snapshot-class csi-other -o json
 cp "$T_OUT" "$T_DIR/p1.json"
 check app/db method helper    # csi-other is another driver's: auto falls back to fs
 t_exit 66 "--snapshot-class naming no class of the cluster fails" \
-	kahu_k backup create p3 --dry-run --include-namespaces app --snapshot-class nope
+	kahu_k backup create p3 --dry-run --include-namespaces app --volume-data auto --snapshot-class nope
 t_grep "... naming it" "the cluster has no VolumeSnapshotClass nope" "$T_ERR"
-t_ok "--volume-data none plans no volume data" \
-	kahu_k backup create p4 --dry-run --include-namespaces app --volume-data none -o json
+t_ok "no volume data by default" \
+	kahu_k backup create p4 --dry-run --include-namespaces app -o json
 cp "$T_OUT" "$T_DIR/p1.json"
-check app/db method skip
-check app/db reason "--volume-data none"
+check app/db method "(absent)"
 t_ok "claims excluded by the scope are not planned" \
-	kahu_k backup create p5 --dry-run --include-namespaces app --exclude-names 'app/db' -o json
+	kahu_k backup create p5 --dry-run --include-namespaces app --volume-data auto --exclude-names 'app/db' -o json
 cp "$T_OUT" "$T_DIR/p1.json"
 check app/db method "(absent)"
 check app/data method csi
@@ -309,7 +308,7 @@ for o in json.load(sys.stdin)["items"]:
         print(o["metadata"]["name"])'
 }
 t_ok "backup create snapshots app/data and waits until it is readyToUse" \
-	kahu_k backup create c1 --include-namespaces app --include-names data -o json
+	kahu_k backup create c1 --include-namespaces app --include-names data --volume-data auto -o json
 cp "$T_OUT" "$T_DIR/c1.json"
 snap=$(snap_names)
 check_c1() { local got; got=$(vol "$T_DIR/c1.json" "$1" "$2"); [ "$got" = "$3" ]; local rc=$?
@@ -332,14 +331,14 @@ t_grep "... and the backup's name" '"kahu.io/backup": ?"c1"' "$T_DIR/snap.json"
 # PartiallyFailed, the snapshot is removed.
 cluster_admin POST /_admin/snapshot-delay '{"seconds":100000}' >/dev/null
 t_exit 2 "a snapshot not ready within --csi-snapshot-timeout fails its volume" \
-	kahu_k backup create c2 --include-namespaces app --include-names data --csi-snapshot-timeout 1s
+	kahu_k backup create c2 --include-namespaces app --include-names data --volume-data auto --csi-snapshot-timeout 1s
 t_grep "... PartiallyFailed, naming the volume data" "PartiallyFailed: the data of 1 volume could not be backed up" "$T_ERR"
 t_grep "... the reason names the timeout" "is not readyToUse after 1s \(--csi-snapshot-timeout\)" "$T_ERR"
 [ "$(snap_names)" = "$snap" ]
 t_result $? "... its snapshot was removed, c1's stays"
 
 # Ctrl-C while waiting for a snapshot: the snapshot is removed all the same.
-"$KAHU" --kubeconfig "$KC" backup create c3 --include-namespaces app --include-names data >"$T_DIR/c3.out" 2>"$T_DIR/c3.err" &
+"$KAHU" --kubeconfig "$KC" backup create c3 --include-namespaces app --include-names data --volume-data auto >"$T_DIR/c3.out" 2>"$T_DIR/c3.err" &
 kpid=$!
 for i in $(seq 1 600); do [ "$(snap_names | wc -l)" -ge 2 ] && break; sleep 0.1; done
 kill -INT $kpid
@@ -382,7 +381,7 @@ leftover() { # kind name purpose run pid-space expires [backup]
 cluster_admin POST /_admin/seed "@$T_DIR/leftovers.json" >"$T_OUT"
 t_result $? "leftovers of killed and live runs are seeded"
 
-t_ok "the next backup create runs" kahu_k backup create c4 --include-namespaces app --volume-data none
+t_ok "the next backup create with volume data runs" kahu_k backup create c4 --include-namespaces app --include-names scratch --volume-data fs
 t_grep "... and says what it removed" "removed what interrupted runs left in the cluster: 2 helper pods, 1 temporary claim, 2 snapshots" "$T_ERR"
 cluster_admin GET "/_admin/dump?namespace=app" | "$PYTHON" -c '
 import json, sys
