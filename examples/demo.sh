@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kahu's demo on the bundled test cluster: start the test Kubernetes API server with
 # sample applications (examples/demo-apps.yaml), check the cluster, and show what kahu
-# sees.  Run it through `scripts/demo` (which installs and builds first) or `make demo`.
+# sees: back up objects and a volume's files, delete a namespace, restore it and compare
+# the files.  Run it through `scripts/demo` (which installs and builds first) or `make demo`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 KAHU=${KAHU:-$top/build/kahu}
@@ -28,18 +29,31 @@ mkdir -p "$HOME"
 
 show() {
 	if command -v kubectl >/dev/null; then
-		kubectl get deploy,sts,cronjob,svc,cm,secrets,pvc,widgets -n "$1" 2>&1 | grep -v '^No resources' || true
+		kubectl get deploy,sts,cronjob,pods,svc,cm,secrets,pvc,widgets -n "$1" 2>&1 | grep -v '^No resources' || true
 	fi
 }
+
+# A command in the pod shop-files, which mounts the claim shop-data at /data.
+in_pod() {
+	if command -v kubectl >/dev/null; then
+		kubectl exec -n shop shop-files -- "$@"
+	else
+		"$KAHU" __exec shop shop-files -- "$@"
+	fi
+}
+files() { in_pod sh -c 'cd /data && find . -type f | sort | xargs sha256sum'; }
 
 step "kahu cluster check"
 "$KAHU" cluster check
 
-step "What namespace shop holds"
+step "What namespace shop holds, and the files in its volume shop-data"
 show shop
+in_pod sh -c 'mkdir -p /data/orders /data/img && printf "order 1001: 3 lamps\\n" >/data/orders/1001.txt &&
+	head -c 4194304 /dev/urandom >/data/img/catalogue.bin && ln -s orders/1001.txt /data/latest'
+files
 
-step "kahu backup create demo (encrypted, compressed; the key is generated on first use)"
-"$KAHU" backup create demo
+step "kahu backup create demo --volume-data fs (objects and volume data; encrypted, compressed; the key is generated on first use)"
+"$KAHU" backup create demo --volume-data fs
 "$KAHU" backup list
 
 step "Disaster: the namespace shop is deleted"
@@ -55,8 +69,10 @@ step "kahu restore create --from-backup demo --include-namespaces shop"
 "$KAHU" restore create shop-back --from-backup demo --include-namespaces shop
 "$KAHU" restore describe shop-back --details | grep -v ' excluded: '
 
-step "What namespace shop holds again"
+step "What namespace shop holds again, and its volume's files (the same sums)"
 show shop
+for _ in $(seq 1 50); do in_pod true >/dev/null 2>&1 && break; sleep 0.2; done
+files
 
 step "Done"
 echo "The test cluster is stopped and its state removed."
