@@ -7,7 +7,8 @@
 # timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
-# (a failing after hook shown on stderr and in -o json); bad definitions
+# (a failing after hook shown on stderr and in -o json); bad definitions (an unknown key,
+# an invalid command, an unknown on-error value, a bad duration, a missing container)
 # refused with exit 64 before anything is written; the outcomes in describe and -o json;
 # restore: init containers (annotations, the file's selectors) in the restored pod and
 # pod template, exec hooks run in the restored pod once it runs (it starts Pending).
@@ -286,6 +287,18 @@ t_ok "a pod whose hook command is not JSON" k apply -f "$T_DIR/badjson.yaml"
 t_exit 64 "an invalid command annotation exits 64" "$KAHU" backup create bad3 --include-namespaces hk
 t_grep "it names the pod and the annotation" 'pod hk/badjson: annotation pre.hook.backup.kahu.io/command: invalid command' "$T_ERR"
 k delete -n hk pod badjson >/dev/null 2>&1
+pod badonerr hk '{app: b}' '{pre.hook.backup.kahu.io/command: "[\"true\"]", pre.hook.backup.kahu.io/on-error: Retry}' >"$T_DIR/badonerr.yaml"
+t_ok "a pod whose hook has an unknown on-error value" k apply -f "$T_DIR/badonerr.yaml"
+t_exit 64 "an unknown on-error value exits 64" "$KAHU" backup create bad4 --include-namespaces hk
+t_grep "it names the pod, the annotation and the values allowed" \
+	'pod hk/badonerr: annotation pre.hook.backup.kahu.io/on-error: unknown on-error value "Retry" \(Fail or Continue\)' "$T_ERR"
+k delete -n hk pod badonerr >/dev/null 2>&1
+pod badtime hk '{app: b}' '{post.hook.backup.velero.io/command: "[\"true\"]", post.hook.backup.velero.io/timeout: soon}' >"$T_DIR/badtime.yaml"
+t_ok "a pod whose Velero hook has a bad timeout" k apply -f "$T_DIR/badtime.yaml"
+t_exit 64 "a bad duration exits 64" "$KAHU" backup create bad5 --include-namespaces hk
+t_grep "it names the pod, the annotation and the value" \
+	'pod hk/badtime: annotation post.hook.backup.velero.io/timeout: invalid duration "soon"' "$T_ERR"
+k delete -n hk pod badtime >/dev/null 2>&1
 ls "$LOC/backups" >"$T_DIR/after.ls"
 t_ok "nothing was written by the refused runs" cmp "$T_DIR/before.ls" "$T_DIR/after.ls"
 
