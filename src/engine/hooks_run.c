@@ -230,7 +230,8 @@ static int run_one(struct kube_client *kc, json_t *pod0, const struct hook_exec 
 			goto out;
 		}
 		json_decref(pod);
-		pod = fresh;
+		pod = hook_pod_trim(fresh);
+		json_decref(fresh);
 	}
 	res->container = xstrdup(container);
 
