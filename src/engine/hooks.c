@@ -363,6 +363,61 @@ char *hook_container_states(json_t *pod)
 	return kbuf_detach(&b);
 }
 
+/* Copies the members `keys` of `src` that are present into `dst`. */
+static void copy_members(json_t *dst, json_t *src, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(src, *keys);
+		if (v)
+			json_object_set(dst, *keys, v);
+	}
+}
+
+/* An array of objects, each cut down to `keys`; NULL when `src` is not an array. */
+static json_t *trim_array(json_t *src, const char *const *keys)
+{
+	if (!json_is_array(src))
+		return NULL;
+	json_t *a = json_array(), *e;
+	size_t i;
+	json_array_foreach(src, i, e) {
+		json_t *o = json_object();
+		if (json_is_object(e))
+			copy_members(o, e, keys);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *hook_pod_trim(json_t *pod)
+{
+	static const char *const meta_keys[] = { "name", "namespace", "labels", "annotations", NULL };
+	static const char *const cont_keys[] = { "name", NULL };
+	static const char *const init_keys[] = { "name", "restartPolicy", NULL };
+	static const char *const st_keys[] = { "name", "state", NULL };
+	static const char *const lists[][2] = {
+		{ "containers", "containerStatuses" }, { "initContainers", "initContainerStatuses" },
+	};
+	json_t *out = json_object(), *meta = json_object(), *spec = json_object(), *status = json_object();
+	json_t *src_spec = json_object_get(pod, "spec"), *src_status = json_object_get(pod, "status");
+
+	copy_members(meta, json_object_get(pod, "metadata"), meta_keys);
+	for (int l = 0; l < 2; l++) {
+		json_t *a = trim_array(json_object_get(src_spec, lists[l][0]), l ? init_keys : cont_keys);
+		if (a)
+			json_object_set_new(spec, lists[l][0], a);
+		if ((a = trim_array(json_object_get(src_status, lists[l][1]), st_keys)))
+			json_object_set_new(status, lists[l][1], a);
+	}
+	json_t *phase = json_object_get(src_status, "phase");
+	if (phase)
+		json_object_set(status, "phase", phase);
+	json_object_set_new(out, "metadata", meta);
+	json_object_set_new(out, "spec", spec);
+	json_object_set_new(out, "status", status);
+	return out;
+}
+
 int hook_container_resolve(json_t *pod, const char *name, const char **container, int *running)
 {
 	json_t *spec = json_object_get(pod, "spec"), *c;

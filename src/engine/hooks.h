@@ -128,6 +128,12 @@ int hook_selector_match(const struct hook_selector *sel, const char *resource, c
 int hook_container_resolve(json_t *pod, const char *name, const char **container, int *running);
 /* "app (running), sidecar (waiting: ContainerCreating)" into a new string. */
 char *hook_container_states(json_t *pod);
+/* What hooks need of a Pod, copied into a new object: metadata name, namespace, labels
+ * and annotations; each container's and init container's name (and restartPolicy);
+ * the phase and each container's and init container's name and state.  The rest of a
+ * pod (its specs, managedFields, environment) is left out, so that a backup keeps no
+ * more of each pod than this. */
+json_t *hook_pod_trim(json_t *pod);
 
 /* Outcomes. */
 struct hook_result {

@@ -13,9 +13,10 @@ struct kahu_scope;
 struct kube_discovery;
 struct hook_backup;
 
-/* Lists the pods (one LIST), keeps those in scope with hooks from their annotations or
- * `hs` (may be NULL), and checks the definitions: KAHU_EUSAGE for a bad annotation or
- * a container that no selected pod of the definition has.  *out is set even on error
+/* Lists the pods (paged, one pod at a time), keeps those in scope with hooks from their
+ * annotations or `hs` (may be NULL), cut down to what hooks need (hook_pod_trim), and
+ * checks the definitions: KAHU_EUSAGE for a bad annotation or a container that no
+ * selected pod of the definition has.  *out is set even on error
  * (free it with hook_backup_free). */
 int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const struct kahu_scope *scope,
 			const struct kube_discovery *disc, int parallel, struct hook_backup **out);

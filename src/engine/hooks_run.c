@@ -10,6 +10,7 @@
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/exec.h"
+#include "kube/pager.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -228,7 +230,8 @@ static int run_one(struct kube_client *kc, json_t *pod0, const struct hook_exec 
 			goto out;
 		}
 		json_decref(pod);
-		pod = fresh;
+		pod = hook_pod_trim(fresh);
+		json_decref(fresh);
 	}
 	res->container = xstrdup(container);
 
@@ -237,7 +240,9 @@ static int run_one(struct kube_client *kc, json_t *pod0, const struct hook_exec 
 		.pod = name,
 		.container = container,
 		.argv = (const char *const *)h->argv.v,
-		.idle_timeout_ms = (int)(h->timeout_s * 1000),
+		/* The timeout ends the exec whatever the command writes (only stderr, or
+		 * nothing at all). */
+		.timeout_ms = h->timeout_s > INT_MAX / 1000 ? INT_MAX : (int)(h->timeout_s * 1000),
 	};
 	struct kube_exec *x = NULL;
 	int64_t t0 = now_ms();
@@ -490,13 +495,41 @@ static int check_rule_containers(struct hook_backup *hb)
 	return 0;
 }
 
+struct hb_list {
+	struct hook_backup *hb;
+	const struct hook_set *hs;
+	const struct kahu_scope *scope;
+	const struct kube_resource *r;
+};
+
+/* One pod of the list: kept, cut down to what hooks need, when it has hooks. */
+static int hb_list_item(void *ud, json_t *pod)
+{
+	struct hb_list *l = ud;
+	struct hb_pod p = { 0 };
+	int rc;
+	if (scope_wants_object(l->scope, l->r, pod) != SCOPE_INCLUDED)
+		return 0;
+	if ((rc = hook_pod_hooks(l->hs, pod, HOOK_BACKUP_PRE, &p.pre, &p.npre)) < 0 ||
+	    (rc = hook_pod_hooks(l->hs, pod, HOOK_BACKUP_POST, &p.post, &p.npost)) < 0) {
+		hb_pod_clear(&p);
+		return rc;
+	}
+	if (!p.npre && !p.npost)
+		return 0;
+	p.pod = hook_pod_trim(pod);
+	struct hook_backup *hb = l->hb;
+	hb->pods = xrealloc(hb->pods, (hb->npods + 1) * sizeof *hb->pods);
+	hb->pods[hb->npods++] = p;
+	return 0;
+}
+
 int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const struct kahu_scope *scope,
 			const struct kube_discovery *disc, int parallel, struct hook_backup **out)
 {
 	const struct kube_resource *r = kube_discovery_find(disc, "pods");
 	struct hook_backup *hb = xcalloc(1, sizeof *hb);
-	struct kube_response resp = { 0 };
-	json_t *list = NULL;
+	struct kube_list_stats stats = { 0 };
 	int rc = 0;
 
 	hb->kc = kc;
@@ -506,7 +539,13 @@ int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const
 	*out = hb;
 	if (!r || scope_wants_type(scope, r) != SCOPE_TYPE_YES)
 		return 0;
-	if ((rc = kube_request(kc, "GET", "/api/v1/pods", NULL, NULL, NULL, 0, 0, &resp)) < 0) {
+	/* Paged, one pod at a time: no more than one pod's text is read at once, and of
+	 * the pods with hooks only what hooks need is kept. */
+	struct kube_list_opts lo = { .label_selector = scope_server_label_selector(scope) };
+	struct hb_list l = { hb, hs, scope, r };
+	if ((rc = kube_list(kc, r, &lo, hb_list_item, &l, &stats)) < 0) {
+		if (rc == KAHU_EUSAGE)
+			goto out; /* a bad hook annotation, the pod named */
 		/* Without a hooks file's exec hooks, pods that cannot be listed (forbidden)
 		 * have no hooks to run: said, and the backup goes on (its list of pods
 		 * fails the same way and says so). */
@@ -520,35 +559,16 @@ int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const
 		log_info("the pods could not be listed for their hook annotations, which are not run: %s",
 			 kahu_error_last());
 		kahu_error_clear();
+		/* What was kept of a list cut short is dropped: no hook runs on half a list. */
+		for (size_t i = 0; i < hb->npods; i++)
+			hb_pod_clear(&hb->pods[i]);
+		hb->npods = 0;
 		rc = 0;
 		goto out;
 	}
-	json_error_t je;
-	if (!(list = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &je))) {
-		rc = kahu_error_set(KAHU_EDATA, "the list of pods is not JSON: %s", je.text);
-		goto out;
-	}
-	size_t i;
-	json_t *pod;
-	json_array_foreach(json_object_get(list, "items"), i, pod) {
-		if (scope_wants_object(scope, r, pod) != SCOPE_INCLUDED)
-			continue;
-		struct hb_pod p = { 0 };
-		if ((rc = hook_pod_hooks(hs, pod, HOOK_BACKUP_PRE, &p.pre, &p.npre)) < 0 ||
-		    (rc = hook_pod_hooks(hs, pod, HOOK_BACKUP_POST, &p.post, &p.npost)) < 0) {
-			hb_pod_clear(&p);
-			goto out;
-		}
-		if (!p.npre && !p.npost)
-			continue;
-		p.pod = json_incref(pod);
-		hb->pods = xrealloc(hb->pods, (hb->npods + 1) * sizeof *hb->pods);
-		hb->pods[hb->npods++] = p;
-	}
 	rc = check_rule_containers(hb);
 out:
-	json_decref(list);
-	kube_response_clear(&resp);
+	kube_list_stats_clear(&stats);
 	return rc;
 }
 

@@ -130,7 +130,7 @@ int restore_hooks_add_pod(struct restore_hooks *rh, json_t *pod, char **why)
 	}
 	if (!p.n)
 		return 0;
-	p.pod = json_incref(pod);
+	p.pod = hook_pod_trim(pod); /* kept to the end of the restore: only what hooks need */
 	pthread_mutex_lock(&rh->mu);
 	rh->pods = xrealloc(rh->pods, (rh->npods + 1) * sizeof *rh->pods);
 	rh->pods[rh->npods++] = p;

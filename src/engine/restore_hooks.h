@@ -21,7 +21,8 @@ struct restore_hooks;
 int restore_hooks_init(const struct hook_set *hs, const char *gr, json_t *obj, char **why);
 
 struct restore_hooks *restore_hooks_new(struct kube_client *kc, const struct hook_set *hs, int parallel);
-/* A pod the restore created: kept when it has restore exec hooks (thread-safe).
+/* A pod the restore created: kept, cut down to what hooks need (hook_pod_trim), when it
+ * has restore exec hooks (thread-safe).
  * KAHU_EUSAGE with *why for a bad annotation. */
 int restore_hooks_add_pod(struct restore_hooks *rh, json_t *pod, char **why);
 /* Runs the kept pods' hooks, pods in parallel (bounded).  0 or KAHU_EINTR. */

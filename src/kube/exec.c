@@ -28,11 +28,13 @@
 #include "kube/exec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -71,6 +73,8 @@ struct kube_exec {
 	const char *proto;
 	bool v5, want_stdin, stdin_closed;
 	int idle_ms;
+	int timeout_ms;             /* the whole command's, from open; 0: none */
+	int64_t deadline;           /* monotonic ms; 0: none */
 	int stderr_fd;
 
 	struct ws_decoder dec;
@@ -158,6 +162,30 @@ char *kube_exec_query(const struct kube_exec_opts *o)
 
 /* ---- waiting and raw I/O ---------------------------------------------------------- */
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Past the command's timeout, whatever arrives (stderr, stdout, nothing): KAHU_ETEMP.
+ * Else 0, with *left the ms until then (-1: no timeout). */
+static int check_deadline(struct kube_exec *x, int *left)
+{
+	*left = -1;
+	if (!x->deadline)
+		return 0;
+	int64_t l = x->deadline - mono_ms();
+	if (l <= 0) {
+		kahu_error_set(KAHU_ETEMP, "exec in %s: the command did not end within %d ms",
+			       x->what, x->timeout_ms);
+		return fail(x, KAHU_ETEMP);
+	}
+	*left = l > INT_MAX ? INT_MAX : (int)l;
+	return 0;
+}
+
 /* Waits until the socket is ready for `events`; returns the revents, or an error:
  * KAHU_EINTR when cancelled, KAHU_ETEMP after the idle timeout. */
 static int wait_sock(struct kube_exec *x, short events, short *revents)
@@ -170,7 +198,13 @@ static int wait_sock(struct kube_exec *x, short events, short *revents)
 		}
 		struct pollfd p[2] = { { .fd = x->fd, .events = events },
 				       { .fd = cfd, .events = POLLIN } };
+		int left, rc;
+		if ((rc = check_deadline(x, &left)) < 0)
+			return rc;
 		int timeout = x->idle_ms > 0 ? x->idle_ms : -1;
+		int by_deadline = left >= 0 && (timeout < 0 || left < timeout);
+		if (by_deadline)
+			timeout = left;
 		if (cfd < 0 && (timeout < 0 || timeout > 100))
 			timeout = 100; /* no descriptor for the token: look at it often */
 		int n = poll(p, cfd >= 0 ? 2 : 1, timeout);
@@ -182,8 +216,8 @@ static int wait_sock(struct kube_exec *x, short events, short *revents)
 			return fail(x, KAHU_EIO);
 		}
 		if (n == 0) {
-			if (cfd < 0 && (x->idle_ms <= 0 || x->idle_ms > 100))
-				continue; /* approximate: only the token's slice elapsed */
+			if (by_deadline || (cfd < 0 && (x->idle_ms <= 0 || x->idle_ms > 100)))
+				continue; /* the deadline (checked above), or only the token's slice elapsed */
 			kahu_error_set(KAHU_ETEMP, "exec stream idle: nothing from %s for %d ms",
 				       x->what, x->idle_ms);
 			return fail(x, KAHU_ETEMP);
@@ -208,6 +242,9 @@ static int net_recv(struct kube_exec *x, void *buf, size_t len, size_t *got, con
 {
 	for (;;) {
 		size_t n = 0;
+		int left, rc;
+		if ((rc = check_deadline(x, &left)) < 0)
+			return rc;
 		CURLcode cc = curl_easy_recv(x->conn.h, buf, len, &n);
 		if (cc == CURLE_OK) {
 			*got = n;
@@ -220,8 +257,7 @@ static int net_recv(struct kube_exec *x, void *buf, size_t len, size_t *got, con
 		/* Frames queued to send (stdin, its close, a pong) go on while waiting: the
 		 * command may need them before it writes again. */
 		short rev;
-		int rc = wait_sock(x, out_pending(x) ? POLLIN | POLLOUT : POLLIN, &rev);
-		if (rc < 0)
+		if ((rc = wait_sock(x, out_pending(x) ? POLLIN | POLLOUT : POLLIN, &rev)) < 0)
 			return rc;
 		if ((rev & POLLOUT) && (rc = flush_out(x)) < 0)
 			return rc;
@@ -1071,6 +1107,8 @@ int kube_exec_open(struct kube_client *c, const struct kube_exec_opts *o, struct
 	}
 	x->failed = false;
 	x->idle_ms = o->idle_timeout_ms;
+	x->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
+	x->deadline = x->timeout_ms ? mono_ms() + x->timeout_ms : 0;
 	/* Bytes after the answer's head are frames already: keep them at the buffer's start. */
 	memmove(x->rbuf, x->rbuf + x->rpos, x->rlen - x->rpos);
 	x->rlen -= x->rpos;

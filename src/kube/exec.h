@@ -31,7 +31,8 @@
  *           speaks neither subprotocol, a bad handshake: KAHU_EPROTO;
  *   later:  "exec stream broken after N bytes" (KAHU_EIO) when the connection ends or
  *           resets before the Status came: the caller may run the command again;
- *           KAHU_ETEMP when nothing arrived for idle_timeout_ms; KAHU_EINTR when the run
+ *           KAHU_ETEMP when nothing arrived for idle_timeout_ms or the command had not
+ *           ended timeout_ms after open (checked whatever arrives); KAHU_EINTR when the run
  *           was cancelled (util/cancel.h); KAHU_EPROTO for a frame or channel that
  *           breaks the protocol; KAHU_EFAIL for a Status that is neither success nor
  *           an exit code (the command could not be started: its message). */
@@ -53,6 +54,8 @@ struct kube_exec_opts {
 	const char *const *argv;                     /* NULL-terminated */
 	bool stdin_;                                 /* open channel 0 */
 	int idle_timeout_ms;                         /* no frame for this long: KAHU_ETEMP; 0 = none */
+	int timeout_ms;                              /* the command not ended this long after open:
+						      * KAHU_ETEMP, whatever it writes; 0 = none */
 	unsigned flags;                              /* KUBE_EXEC_V4_ONLY (tests), ... */
 };
 

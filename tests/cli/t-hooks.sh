@@ -3,11 +3,15 @@
 # annotations (kahu's and Velero's, kahu's win) and from a hooks file (namespace and
 # label selectors), run in the pods' containers through pods/exec; a failing hook under
 # on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
-# Continue (a warning); a hanging hook ended at its timeout; a named container that
-# does not exist; local hooks with the run in their environment; bad definitions
+# Continue (a warning); a hanging hook and one that writes only to stderr ended at their
+# timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
+# hooked; a native sidecar targeted; a pod that never runs reported with its state; a
+# named container that does not exist; local hooks with the run in their environment
+# (a failing after hook shown on stderr and in -o json); bad definitions (an unknown key,
+# an invalid command, an unknown on-error value, a bad duration, a missing container)
 # refused with exit 64 before anything is written; the outcomes in describe and -o json;
 # restore: init containers (annotations, the file's selectors) in the restored pod and
-# pod template, exec hooks run in the restored pod once it runs.
+# pod template, exec hooks run in the restored pod once it runs (it starts Pending).
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 
@@ -83,8 +87,12 @@ wait_running() {
 t_ok "the pod runs" wait_running hk kahu
 mark() { k exec -n hk kahu -c app -- cat "/m/$1"; }
 
+# The pods are listed paged (limit=) for their hooks: a list of pods without a limit fails.
+t_ok "a list of pods without limit= fails (500)" cluster_admin POST faults \
+	'[{"match":{"resource":"pods","verb":"list","query_regex":"^(?!.*limit=)"},"action":"500"}]'
 t_ok "backup with annotation hooks" "$KAHU" backup create b1 --include-namespaces hk -o json
 cp "$T_OUT" "$T_DIR/b1.json"
+t_ok "faults cleared" cluster_admin DELETE faults
 t_ok "kahu's pre hook ran, Velero's post hook ran (kahu's group wins per hook)" \
 	test "$(mark kahu)" = "pre-kahu
 post-velero"
@@ -105,9 +113,12 @@ t_grep "the stored log has the hook outcome" 'pre hook annotation in pod hk/kahu
 	pod fail hk '{app: f}' '{pre.hook.backup.kahu.io/command: "[\"sh\", \"-c\", \"echo frozen-no-more >&2; exit 3\"]"}'
 	pod cont hk '{app: c}' '{pre.hook.backup.kahu.io/command: "[\"false\"]", pre.hook.backup.kahu.io/on-error: Continue}'
 	pod hang hk '{app: h}' '{pre.hook.backup.kahu.io/command: "[\"sleep\", \"600\"]", pre.hook.backup.kahu.io/timeout: 2s}'
+	# Writes only to stderr, every half second for 30s: its timeout (2s) still ends it.
+	pod noisy hk '{app: noisy}' '{pre.hook.backup.kahu.io/command: "[\"sh\", \"-c\", \"i=0; while [ $i -lt 60 ]; do echo tick >&2; sleep 0.5; i=$((i+1)); done\"]", pre.hook.backup.kahu.io/timeout: 2s}'
 } >"$T_DIR/fail.yaml"
 t_ok "pods with failing hooks" k apply -f "$T_DIR/fail.yaml"
 t_ok "they run" wait_running hk hang
+t_ok "they all run" wait_running hk noisy
 t_exit 2 "a hook failing under Fail: PartiallyFailed, exit 2" "$KAHU" backup create b2 --include-namespaces hk -o json
 cp "$T_ERR" "$T_DIR/b2.err"
 t_pyin "the outcomes: exit code and stderr of Fail, a warning for Continue, the timeout" "$T_OUT" <<'PY'
@@ -121,11 +132,81 @@ assert c["status"] == "Warning" and c["exitCode"] == 1 and c["onError"] == "Cont
 h = by["hang"]
 assert h["status"] == "Failed" and h["error"].startswith("timed out after 2s"), h
 assert h["exitCode"] == -1, h
+n = by["noisy"]
+assert n["status"] == "Failed" and n["error"].startswith("timed out after 2s"), n
+assert n["exitCode"] == -1 and n["stderr"].endswith("tick"), n
 PY
-t_grep "the message says hooks failed" 'PartiallyFailed: 1 hooks failed|PartiallyFailed: 2 hooks failed' "$T_DIR/b2.err"
+t_grep "the message says hooks failed" 'PartiallyFailed: 3 hooks failed' "$T_DIR/b2.err"
 t_grep "the failing hook is warned about with its stderr" 'pre hook annotation in pod hk/fail container app failed \(on-error Fail\).*exit code 3; stderr: frozen-no-more' "$T_DIR/b2.err"
-k delete -n hk pod fail cont hang >/dev/null 2>&1
+k delete -n hk pod fail cont hang noisy >/dev/null 2>&1
 
+# ---- pods not Running yet, native sidecars, a pod that never runs ----
+# sc runs at once; never stays Pending (start delay 1h); late is Pending for a few
+# seconds and its hook (timeout 1m) waits for it.
+delay() { cluster_admin POST pod-start-delay "{\"seconds\":$1}"; }
+wpod() { # name annotations(yaml map) [initContainers]
+	cat <<EOY
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: hw
+  annotations: $2
+spec:
+  initContainers: ${3:-[]}
+  containers:
+  - {name: app, image: debian:12, volumeMounts: [{name: m, mountPath: /m}]}
+  volumes:
+  - {name: m, emptyDir: {}}
+EOY
+}
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hw}"
+	wpod sc "{pre.hook.backup.kahu.io/container: proxy,
+    pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo in-sidecar >> /m/sc\"]'}" \
+		"[{name: init, image: debian:12, command: ['true']},
+    {name: proxy, image: debian:12, restartPolicy: Always, volumeMounts: [{name: m, mountPath: /m}]}]"
+} >"$T_DIR/sc.yaml"
+t_ok "a pod with a native sidecar" k apply -f "$T_DIR/sc.yaml"
+t_ok "it runs" wait_running hw sc
+t_ok "pods start after an hour from now" delay 3600
+wpod never "{pre.hook.backup.kahu.io/command: '[\"true\"]', pre.hook.backup.kahu.io/timeout: 2s}" >"$T_DIR/never.yaml"
+t_ok "a pod that will not run" k apply -f "$T_DIR/never.yaml"
+t_ok "pods start after 5s from now" delay 5
+wpod late "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo late >> /m/late\"]', pre.hook.backup.kahu.io/timeout: 1m}" >"$T_DIR/late.yaml"
+t_ok "a pod that runs in a few seconds" k apply -f "$T_DIR/late.yaml"
+t_ok "pods start at once again" delay 0
+late_phase=$(k get pod -n hw late -o 'jsonpath={.status.phase}')
+t_exit 2 "backup: the pod that never runs fails its hook (PartiallyFailed, exit 2)" \
+	"$KAHU" backup create b6 --include-namespaces hw -o json
+cp "$T_OUT" "$T_DIR/b6.json"
+cp "$T_ERR" "$T_DIR/b6.err"
+t_pyin "the sidecar's hook ran in it; the late pod's after it ran; the other reported with its state" "$T_DIR/b6.json" <<'PY'
+by = {x["pod"]: x for x in d["hooks"]}
+assert sorted(by) == ["late", "never", "sc"], d["hooks"]
+s = by["sc"]
+assert s["container"] == "proxy" and s["status"] == "Succeeded" and s["exitCode"] == 0, s
+l = by["late"]
+assert l["container"] == "app" and l["status"] == "Succeeded" and l["exitCode"] == 0, l
+n = by["never"]
+assert n["status"] == "Failed" and n["exitCode"] == -1 and n["container"] == "app", n
+assert n["error"] == "container app is not running after 2s (pod phase Pending; containers: " \
+    "app (waiting: ContainerCreating))", n
+assert d["status"] == "PartiallyFailed", d
+PY
+t_grep "the unstarted pod is warned about with its state" \
+	'pre hook annotation in pod hw/never container app failed \(on-error Fail\).*not running after 2s \(pod phase Pending' "$T_DIR/b6.err"
+t_ok "the sidecar's marker is in the shared volume" test "$(k exec -n hw sc -c app -- cat /m/sc)" = in-sidecar
+t_ok "the late pod's marker is in its volume" test "$(k exec -n hw late -c app -- cat /m/late)" = late
+if [ "$late_phase" = Pending ]; then
+	t_ok "the late pod was Pending when the backup started (its hook waited for it)" true
+else
+	t_skip "the late pod was Pending when the backup started" "it was $late_phase already (a slow machine)"
+fi
+k delete namespace hw --wait=false >/dev/null 2>&1
 
 # ---- a hooks file: selectors, local hooks ----
 cat >"$T_DIR/hooks.yaml" <<EOY
@@ -161,6 +242,24 @@ file-post"
 t_ok "the local hooks saw the run" test "$(cat "$MARK/local")" = "before backup b3 default InProgress
 after backup b3 default Completed"
 t_grep "the human output lists the hooks" '^Hooks: 6 \(0 failed' "$T_DIR/b3.out"
+# An after hook runs once the backup is recorded: its failure is on stderr and in the
+# output, and leaves the recorded status and the exit status alone.
+cat >"$T_DIR/after.yaml" <<'EOY'
+local:
+  after:
+  - name: notify-down
+    command: [sh, -c, 'echo notify down >&2; exit 5']
+EOY
+t_ok "a backup whose after hook fails exits 0" "$KAHU" backup create b7 --include-namespaces hk \
+	--hooks "$T_DIR/after.yaml" -o json
+cp "$T_ERR" "$T_DIR/b7.err"
+t_pyin "-o json has the after hook's failure" "$T_OUT" <<'PY'
+a = [x for x in d["hooks"] if x["when"] == "after"]
+assert len(a) == 1 and a[0]["status"] == "Failed" and a[0]["exitCode"] == 5, a
+assert a[0]["stderr"] == "notify down" and a[0]["hook"] == "notify-down", a
+assert d["status"] == "Completed", d
+PY
+t_grep "stderr has the after hook's failure" 'after hook notify-down failed \(on-error Fail\).*exit code 5; stderr: notify down' "$T_DIR/b7.err"
 
 # ---- bad definitions: exit 64, nothing written ----
 ls "$LOC/backups" >"$T_DIR/before.ls"
@@ -188,6 +287,18 @@ t_ok "a pod whose hook command is not JSON" k apply -f "$T_DIR/badjson.yaml"
 t_exit 64 "an invalid command annotation exits 64" "$KAHU" backup create bad3 --include-namespaces hk
 t_grep "it names the pod and the annotation" 'pod hk/badjson: annotation pre.hook.backup.kahu.io/command: invalid command' "$T_ERR"
 k delete -n hk pod badjson >/dev/null 2>&1
+pod badonerr hk '{app: b}' '{pre.hook.backup.kahu.io/command: "[\"true\"]", pre.hook.backup.kahu.io/on-error: Retry}' >"$T_DIR/badonerr.yaml"
+t_ok "a pod whose hook has an unknown on-error value" k apply -f "$T_DIR/badonerr.yaml"
+t_exit 64 "an unknown on-error value exits 64" "$KAHU" backup create bad4 --include-namespaces hk
+t_grep "it names the pod, the annotation and the values allowed" \
+	'pod hk/badonerr: annotation pre.hook.backup.kahu.io/on-error: unknown on-error value "Retry" \(Fail or Continue\)' "$T_ERR"
+k delete -n hk pod badonerr >/dev/null 2>&1
+pod badtime hk '{app: b}' '{post.hook.backup.velero.io/command: "[\"true\"]", post.hook.backup.velero.io/timeout: soon}' >"$T_DIR/badtime.yaml"
+t_ok "a pod whose Velero hook has a bad timeout" k apply -f "$T_DIR/badtime.yaml"
+t_exit 64 "a bad duration exits 64" "$KAHU" backup create bad5 --include-namespaces hk
+t_grep "it names the pod, the annotation and the value" \
+	'pod hk/badtime: annotation post.hook.backup.velero.io/timeout: invalid duration "soon"' "$T_ERR"
+k delete -n hk pod badtime >/dev/null 2>&1
 ls "$LOC/backups" >"$T_DIR/after.ls"
 t_ok "nothing was written by the refused runs" cmp "$T_DIR/before.ls" "$T_DIR/after.ls"
 
@@ -242,8 +353,11 @@ EOY
 t_ok "backup of the namespace" "$KAHU" backup create b4 --include-namespaces hr
 t_ok "the namespace is deleted" k delete namespace hr
 export MARKS=$MARK
+# The restored pod is Pending for a few seconds: its exec hooks wait for it to run.
+t_ok "pods start after 3s from now" delay 3
 t_ok "restore with hooks" "$KAHU" restore create r4 --from-backup b4 --hooks "$T_DIR/rhooks.yaml" -o json
 cp "$T_OUT" "$T_DIR/r4.json"
+t_ok "pods start at once again" delay 0
 t_pyin "the restore hooks' outcomes are in the result" "$T_DIR/r4.json" <<'PY'
 h = d["hooks"]
 assert [(x["when"], x.get("pod"), x.get("container"), x["status"], x["exitCode"]) for x in h] == [

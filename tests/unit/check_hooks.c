@@ -154,6 +154,61 @@ START_TEST(test_containers)
 }
 END_TEST
 
+START_TEST(test_pod_trim)
+{
+	/* A full pod: what hooks do not need (the images, the environment, the volumes,
+	 * managedFields, the owner) is left out; what they need gives the same answers. */
+	json_t *full = pod("{\"pre.hook.backup.kahu.io/command\":\"[\\\"true\\\"]\"}");
+	json_t *meta = json_object_get(full, "metadata");
+	json_object_set_new(meta, "managedFields", json_pack("[{s:s}]", "manager", "kubectl"));
+	json_object_set_new(meta, "uid", json_string("u-1"));
+	json_t *c0 = json_array_get(json_object_get(json_object_get(full, "spec"), "containers"), 0);
+	json_object_set_new(c0, "image", json_string("postgres:16"));
+	json_object_set_new(c0, "env", json_pack("[{s:s, s:s}]", "name", "PGPASSWORD", "value", "s3cret"));
+	json_object_set_new(json_object_get(full, "spec"), "volumes", json_pack("[{s:s}]", "name", "data"));
+	json_object_set_new(json_object_get(full, "status"), "podIP", json_string("10.0.0.9"));
+
+	json_t *t = hook_pod_trim(full);
+	char *text = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(text,
+		"{\"metadata\":{\"annotations\":{\"pre.hook.backup.kahu.io/command\":\"[\\\"true\\\"]\"},"
+		"\"labels\":{\"app\":\"pg\"},\"name\":\"db-0\",\"namespace\":\"db\"},"
+		"\"spec\":{\"containers\":[{\"name\":\"pg\"},{\"name\":\"metrics\"}],"
+		"\"initContainers\":[{\"name\":\"setup\"},{\"name\":\"proxy\",\"restartPolicy\":\"Always\"}]},"
+		"\"status\":{\"containerStatuses\":[{\"name\":\"pg\",\"state\":{\"running\":{}}},"
+		"{\"name\":\"metrics\",\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}],"
+		"\"initContainerStatuses\":[{\"name\":\"setup\",\"state\":{\"terminated\":{\"reason\":\"Completed\"}}},"
+		"{\"name\":\"proxy\",\"state\":{\"running\":{}}}],\"phase\":\"Running\"}}");
+	free(text);
+
+	struct hook_exec *h = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(hook_pod_hooks(NULL, t, HOOK_BACKUP_PRE, &h, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	free_hooks(h, n);
+	const char *c;
+	int running;
+	ck_assert_int_eq(hook_container_resolve(t, "proxy", &c, &running), 0);
+	ck_assert_int_eq(running, 1);
+	char *a = hook_container_states(full), *b = hook_container_states(t);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	json_decref(t);
+
+	/* A pod with nothing but a name (or members of the wrong types) trims to empty parts. */
+	json_t *odd = json_pack("{s:{s:s}, s:s, s:{s:i}}", "metadata", "name", "x", "spec", "weird",
+				"status", "containerStatuses", 3);
+	t = hook_pod_trim(odd);
+	text = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(text, "{\"metadata\":{\"name\":\"x\"},\"spec\":{},\"status\":{}}");
+	free(text);
+	json_decref(t);
+	json_decref(odd);
+	json_decref(full);
+}
+END_TEST
+
 static const char *FILE1 =
 	"hooks:\n"
 	"- name: freeze\n"
@@ -370,6 +425,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_duration_on_error);
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_containers);
+	tcase_add_test(tc, test_pod_trim);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_results_local);
