@@ -212,7 +212,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
 				 "encrypted", key != NULL);
 	res->fatal = fatal != 0;
-	if (vol)
+	if (vol && tot->volumes)
 		json_object_set_new(res->summary, "volumes", json_pack("{s:I, s:I}",
 			"restored", (json_int_t)(tot->volumes - tot->volumes_failed),
 			"failed", (json_int_t)tot->volumes_failed));
