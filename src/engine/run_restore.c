@@ -262,7 +262,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	res->fatal = fatal != 0;
 	if (tot->hooks)
 		json_object_set(res->summary, "hooks", tot->hooks);
-	if (vol)
+	if (vol && tot->volumes)
 		json_object_set_new(res->summary, "volumes", json_pack("{s:I, s:I}",
 			"restored", (json_int_t)(tot->volumes - tot->volumes_failed),
 			"failed", (json_int_t)tot->volumes_failed));

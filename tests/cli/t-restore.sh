@@ -483,7 +483,8 @@ json.dump({av.rpartition("/")[0] + "/" + kind: r + ("." + g if g else "") for (a
           open(sys.argv[4], "w"))' "$CLUSTER_URL" "$CLUSTER_TOKEN" "$CLUSTER_CA" "$T_DIR/disc.json"
 t_result $? "discovery read independently of kahu"
 state before
-t_ok "backup create full1" kahu_k backup create full1
+# (objects only: volume data in a restore is t-volume-restore.sh's)
+t_ok "backup create full1" kahu_k backup create full1 --volume-data none
 
 # ---- wipe, then a dry run ----
 wipe; t_result $? "the seeded namespaces, cluster objects and CRDs are deleted"
@@ -730,11 +731,11 @@ kahu_k restore create rbase --from-backup full1 >/dev/null 2>&1
 cluster_admin POST seed '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"changes-inc","namespace":"chain"},"data":{"v":"2"}}' >/dev/null
 cluster_admin DELETE /api/v1/namespaces/chain/configmaps/deleted-inc >/dev/null
 state at-inc
-t_ok "backup create inc1 --incremental (one change, one deletion)" kahu_k backup create inc1 --incremental
+t_ok "backup create inc1 --incremental (one change, one deletion)" kahu_k backup create inc1 --incremental --volume-data none
 cluster_admin POST seed '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"changes-diff","namespace":"chain"},"data":{"v":"3"}}' >/dev/null
 cluster_admin DELETE /api/v1/namespaces/chain/secrets/deleted-diff >/dev/null
 state at-diff
-t_ok "backup create diff1 --differential (another change, another deletion)" kahu_k backup create diff1 --differential
+t_ok "backup create diff1 --differential (another change, another deletion)" kahu_k backup create diff1 --differential --volume-data none
 t_ok "backup list -o json" "$KAHU" backup list -o json
 t_py "... inc1 is an incremental backup on full1, diff1 a differential one" "
 b = {x['name']: x for x in d['backups']}
