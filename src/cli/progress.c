@@ -47,25 +47,39 @@ void progress_start(int on, const char *what)
 	kahu_log_set_progress_hooks(clear_line, redraw);
 }
 
-void progress_update(const char *fmt, ...)
+/* force: draw even within the throttle (a new volume's first line). */
+static void __attribute__((format(printf, 2, 0))) update(int force, const char *fmt, va_list ap)
 {
 	if (!enabled)
 		return;
 	double t = now();
 	pthread_mutex_lock(&lock);
-	if (shown && t - last < 0.1) {
+	if (!force && shown && t - last < 0.1) {
 		pthread_mutex_unlock(&lock);
 		return;
 	}
 	last = t;
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
 	fprintf(stderr, "\r\033[K%s: %s", label, line);
 	fflush(stderr);
 	shown = 1;
 	pthread_mutex_unlock(&lock);
+}
+
+void progress_update(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	update(0, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3))) update_f(int force, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	update(force, fmt, ap);
+	va_end(ap);
 }
 
 void progress_done(void)
@@ -90,4 +104,27 @@ void progress_backup(uint64_t types_done, uint64_t types_total, long objects, ui
 	progress_update("%llu/%llu types, %ld objects, %s, %.0f objects/s",
 			(unsigned long long)types_done, (unsigned long long)types_total, objects,
 			size, dt > 0 ? (double)objects / dt : 0.0);
+}
+
+void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files)
+{
+	static char current[512];
+	static double vol_started;
+	char id[512], size[32], rate[32];
+	int first = 0;
+	if (!enabled)
+		return;
+	snprintf(id, sizeof id, "%s/%s", namespace_, pvc);
+	pthread_mutex_lock(&lock);
+	if (strcmp(id, current) != 0) {
+		snprintf(current, sizeof current, "%s", id);
+		vol_started = now();
+		first = 1;
+	}
+	double dt = now() - vol_started;
+	pthread_mutex_unlock(&lock);
+	out_human_bytes(bytes, size, sizeof size);
+	out_human_bytes(dt > 0 ? (unsigned long long)((double)bytes / dt) : 0, rate, sizeof rate);
+	update_f(first, "volume %s: %s read, %llu entries, %s/s", id, size,
+			(unsigned long long)files, rate);
 }

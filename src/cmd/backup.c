@@ -68,6 +68,13 @@ static void on_backup_progress(void *ud, const struct backup_progress *p)
 	progress_backup(p->types_done, p->types_total, p->objects, p->bytes_stored);
 }
 
+static void on_volume_progress(void *ud, const char *namespace_, const char *pvc, uint64_t bytes,
+			       uint64_t files)
+{
+	(void)ud;
+	progress_volume(namespace_, pvc, bytes, files);
+}
+
 /* One line per claim: what happens to its data, and why. */
 static void print_volumes(const json_t *vols, int with_status)
 {
@@ -260,6 +267,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.vol = s->vol.mode == VOL_MODE_NONE ? NULL : &s->vol,   /* none: no volume work at all */
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
+		.vol_progress = on_volume_progress,
 	};
 	*out = s;
 	return 0;

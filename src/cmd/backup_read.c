@@ -99,6 +99,92 @@ static int member_real_name(struct bundle_reader *br, char **out)
 	return rc;
 }
 
+/* What a catalog's method means to a reader. */
+static const char *method_text(const char *m)
+{
+	if (!m)
+		return "";
+	if (strcmp(m, "exec") == 0)
+		return "exec in app pod";
+	if (strcmp(m, "helper") == 0)
+		return "helper pod";
+	if (strcmp(m, "csi") == 0)
+		return "CSI snapshot";
+	if (strcmp(m, "csi+data") == 0)
+		return "CSI + data movement";
+	return m;
+}
+
+/* The catalog's lines, each with its throughput (bytes read a second) added: the
+ * backup's `volumes` for describe.  *vols NULL when the backup has no catalog. */
+static int read_volumes(struct repo *repo, const struct kahu_key *key, const char *name, json_t **vols)
+{
+	json_t *lines = NULL, *line;
+	size_t i;
+	int rc = vol_cat_read(repo_store(repo), key, name, &lines);
+	*vols = NULL;
+	if (rc == KAHU_ENOTFOUND) {
+		kahu_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return kahu_error_wrap(rc, "reading the volume catalog of backup %s", name);
+	json_array_foreach(lines, i, line) {
+		struct vol_cat_entry e;
+		if ((rc = vol_cat_entry_from_json(line, &e)) < 0) {
+			json_decref(lines);
+			return kahu_error_wrap(rc, "the volume catalog of backup %s, line %zu", name, i + 1);
+		}
+		json_int_t tp = e.duration_ms > 0 ?
+			(json_int_t)((double)e.counts.bytes_read * 1000.0 / (double)e.duration_ms) : 0;
+		json_object_set_new(line, "throughputBytesPerSecond", json_integer(tp));
+	}
+	*vols = lines;
+	return 0;
+}
+
+static void print_catalog_volumes(json_t *vols)
+{
+	size_t i;
+	json_t *v;
+	if (!vols)
+		return;
+	printf("\nVolumes:\n");
+	if (!json_array_size(vols)) {
+		printf("  none\n");
+		return;
+	}
+	static const char *const hdr[] = { "  PVC", "METHOD", "STATUS", "FILES", "READ", "STORED",
+					   "INCREMENTAL", "DURATION", "THROUGHPUT", "RETRIES", "REASON" };
+	struct out_table *t = out_table_new(11, hdr);
+	json_array_foreach(vols, i, v) {
+		struct vol_cat_entry e;
+		if (vol_cat_entry_from_json(v, &e) < 0)
+			continue;   /* read_volumes checked every line */
+		char files[32], rd[32], st[32], inc[32], dur[32], tp[40], retries[16];
+		int csi_only = e.method && strcmp(e.method, "csi") == 0;
+		char *id = xasprintf("  %s/%s", e.namespace_ ? e.namespace_ : "", e.pvc ? e.pvc : "");
+		snprintf(files, sizeof files, "%llu", (unsigned long long)e.counts.files);
+		out_human_bytes(e.counts.bytes_read, rd, sizeof rd);
+		out_human_bytes(e.counts.bytes_stored, st, sizeof st);
+		out_human_bytes(e.counts.bytes_transferred, inc, sizeof inc);
+		snprintf(dur, sizeof dur, "%.1fs", e.duration_ms > 0 ? (double)e.duration_ms / 1000.0 : 0.0);
+		out_human_bytes((unsigned long long)json_integer_value(json_object_get(v, "throughputBytesPerSecond")),
+				tp, sizeof tp - 2);
+		strcat(tp, "/s");
+		snprintf(retries, sizeof retries, "%u", e.retries);
+		/* A CSI snapshot without data movement reads no file: its counts say nothing. */
+		const char *row[] = { id, method_text(e.method), e.status ? e.status : "",
+				      csi_only ? "-" : files, csi_only ? "-" : rd, csi_only ? "-" : st,
+				      csi_only ? "-" : inc, dur, csi_only ? "-" : tp, retries,
+				      e.reason ? e.reason : "" };
+		out_table_row(t, row);
+		free(id);
+	}
+	out_table_print(t, stdout);
+	out_table_free(t);
+}
+
 /* CMD_REPO */
 static int run_backup_describe(struct kahu_ctx *ctx)
 {
@@ -107,7 +193,7 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	struct bundle_entry e;
 	json_t *spec = NULL;
 	int details = inv_count(ctx->inv, OPT_DETAILS) > 0;
-	json_t *items = details ? json_object() : NULL;
+	json_t *items = details ? json_object() : NULL, *vols = NULL;
 	const char *name = ctx->inv->args.v[0];
 	int rc, encrypted = 0;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
@@ -157,12 +243,26 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 			free(p);
 		}
 	}
-	if (rc < 0 || (rc = close_metadata(&op, 1)) < 0)
+	if (rc < 0)
 		goto out;
-	if (!spec) {
-		rc = kahu_error_set(KAHU_EDATA, "backup %s has no kahu/backup.json", name);
-		goto out;
+	{
+		const struct kahu_key *key = op.key;
+		if ((rc = close_metadata(&op, 1)) < 0)
+			goto out;
+		if (!spec) {
+			rc = kahu_error_set(KAHU_EDATA, "backup %s has no kahu/backup.json", name);
+			goto out;
+		}
+		/* The rest of the backup is still worth showing when its catalog is not
+		 * (backup verify checks every object): a warning, and the reason in the output. */
+		if (read_volumes(repo, key, name, &vols) < 0) {
+			log_warn("%s", kahu_error_last());
+			json_object_set_new(spec, "volumesError", json_string(kahu_error_last()));
+			kahu_error_clear();
+		}
 	}
+	if (vols)
+		json_object_set(spec, "volumes", vols);
 	if (items)
 		json_object_set(spec, "items_by_type", items);
 	/* JSON and YAML: the manifest's record of the cluster. */
@@ -232,6 +332,9 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	out_table_print(t, stdout);
 	out_table_free(t);
 	cmd_print_hooks(stdout, json_object_get(spec, "hooks"));
+	if (json_is_string(json_object_get(spec, "volumesError")))
+		printf("\nVolumes:      not shown: %s\n", json_string_value(json_object_get(spec, "volumesError")));
+	print_catalog_volumes(vols);
 	if (items) {
 		const char *k;
 		json_t *v;
@@ -246,6 +349,7 @@ out:
 	close_metadata(&op, 0);
 	json_decref(spec);
 	json_decref(items);
+	json_decref(vols);
 	free(cluster_server);
 	free(cluster_uid);
 	return rc;

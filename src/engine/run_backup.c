@@ -225,6 +225,17 @@ static void vol_result(json_t *v, const struct vol_backup_result *r)
 	json_object_set_new(v, "retries", json_integer(r->retries));
 }
 
+struct vol_progress_ud {
+	const struct backup_run_spec *rs;
+	const struct vol_plan_item *it;
+};
+
+static void vol_copy_progress(void *ud, const struct vol_progress *p)
+{
+	const struct vol_progress_ud *u = ud;
+	u->rs->vol_progress(u->rs->ud, u->it->namespace_, u->it->claim, p->bytes, p->files);
+}
+
 /* The file copy of one volume: in the application's container when it has the tools,
  * else in a helper pod mounting `claim` (the plan's claim, or a temporary one). */
 static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *b,
@@ -275,6 +286,11 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
 		.retries = -1,
 	};
+	struct vol_progress_ud pud = { rs, it };
+	if (rs->vol_progress) {
+		vs.progress = vol_copy_progress;
+		vs.progress_ud = &pud;
+	}
 	struct vol_backup_result r = { 0 };
 	rc = vol_backup(&vs, &r);
 	*retries = r.retries;

@@ -41,6 +41,9 @@ struct backup_run_spec {
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);
 	void (*progress)(void *ud, const struct backup_progress *p);
+	/* While a volume's data is read: tar bytes and entries so far; may be NULL. */
+	void (*vol_progress)(void *ud, const char *namespace_, const char *pvc, uint64_t bytes,
+			     uint64_t files);
 	void *ud;
 };
 

@@ -144,6 +144,42 @@ for c in app-data notar-data orphan; do
 done
 t_ok "backup verify checks the volume objects" kahu_k backup verify f1
 
+# ---- describe: the catalog's volumes ----
+t_ok "backup describe shows the backup's volumes" kahu_k backup describe f1
+t_grep "... under Volumes, with bytes read, stored and incremental, duration and throughput" \
+	'^ +PVC +METHOD +STATUS +FILES +READ +STORED +INCREMENTAL +DURATION +THROUGHPUT +RETRIES +REASON' "$T_OUT"
+t_grep "... vol/app-data: exec in the app pod, Completed" '^ +vol/app-data +exec in app pod +Completed +[0-9]+ +[0-9.]+ [KM]iB ' "$T_OUT"
+t_grep "... vol/orphan: a helper pod" '^ +vol/orphan +helper pod +Completed ' "$T_OUT"
+t_ok "backup describe -o json carries them as volumes" kahu_k backup describe f1 -o json
+cp "$T_OUT" "$T_DIR/d1.json"
+check "$T_DIR/d1.json" vol/app-data method exec
+check "$T_DIR/d1.json" vol/app-data status Completed
+check "$T_DIR/d1.json" vol/notar-data method helper
+check "$T_DIR/d1.json" vol/app-data retries 0
+[ "$(vol "$T_DIR/d1.json" vol/app-data counts.files)" = "$(vol "$T_DIR/f1.json" vol/app-data files)" ] &&
+	[ "$(vol "$T_DIR/d1.json" vol/app-data counts.bytesRead)" = "$(vol "$T_DIR/f1.json" vol/app-data bytesRead)" ] &&
+	[ "$(vol "$T_DIR/d1.json" vol/app-data counts.bytesStored)" -gt 0 ] &&
+	[ "$(vol "$T_DIR/d1.json" vol/app-data counts.bytesTransferred)" -gt 0 ] &&
+	[ -n "$(vol "$T_DIR/d1.json" vol/app-data durationMs)" ] &&
+	[ -n "$(vol "$T_DIR/d1.json" vol/app-data throughputBytesPerSecond)" ]
+t_result $? "... with the files and bytes the backup reported, bytes stored, incremental, duration, throughput"
+t_ok "backup describe -o yaml carries them too" kahu_k backup describe f1 -o yaml
+t_grep "... (yaml)" '^volumes:' "$T_OUT"
+
+# ---- progress per volume on a terminal ----
+t_ok "backup create on a terminal shows each volume's progress" \
+	script -qec "'$KAHU' --kubeconfig '$KC' backup create tty1 --include-namespaces vol --volume-data fs" "$T_DIR/tty1.typescript"
+t_grep "... bytes, entries and rate of vol/app-data" \
+	'volume vol/app-data: [0-9.]+ (B|KiB|MiB) read, [0-9]+ entries, [0-9.]+ (B|KiB|MiB|GiB)/s' "$T_DIR/tty1.typescript"
+t_grep "... and of vol/orphan (helper pod)" 'volume vol/orphan: [0-9.]+ (B|KiB|MiB) read' "$T_DIR/tty1.typescript"
+t_ok "-o json on a terminal" \
+	script -qec "'$KAHU' --kubeconfig '$KC' backup create tty2 --include-namespaces vol --volume-data fs -o json >'$T_DIR/tty2.json'" "$T_DIR/tty2.typescript"
+"$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$T_DIR/tty2.json" &&
+	! grep -q 'volume vol/' "$T_DIR/tty2.json"
+t_result $? "... keeps the progress out of the JSON on stdout"
+t_ok "not on a terminal" kahu_k backup create tty3 --include-namespaces vol --volume-data fs
+t_nogrep "... no volume progress on stderr" 'volume vol/.* read' "$T_ERR"
+
 # ---- CSI snapshots ----
 t_ok "backup create takes CSI snapshots where a class is for the driver (auto)" \
 	kahu_k backup create s1 --include-namespaces vol --volume-data auto -o json
@@ -157,6 +193,10 @@ t_ok "--snapshot-move-data copies the snapshots' files" \
 cp "$T_OUT" "$T_DIR/m1.json"
 check "$T_DIR/m1.json" vol/orphan method csi+data
 check "$T_DIR/m1.json" vol/orphan status Completed
+t_ok "backup describe m1" kahu_k backup describe m1
+t_grep "... names CSI + data movement" '^ +vol/orphan +CSI \+ data movement +Completed' "$T_OUT"
+t_ok "backup describe s1" kahu_k backup describe s1
+t_grep "... names a CSI snapshot, without file counts" '^ +vol/orphan +CSI snapshot +Completed +- +- ' "$T_OUT"
 same_tree m1 orphan
 t_result $? "... vol/orphan extracts exactly as it was"
 [ "$(kahu_objects VolumeSnapshot | wc -l)" -eq 3 ] && [ -z "$(kahu_objects PersistentVolumeClaim)" ] &&
@@ -172,6 +212,12 @@ t_grep "... naming the enforce level and what to set" \
 [ -z "$(kahu_objects Pod)" ]
 t_result $? "... and no helper pod is left"
 cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol"}}' >/dev/null
+t_ok "backup describe shows a failed volume" kahu_k backup describe p1 -o json
+check "$T_OUT" vol/orphan status Failed
+vol "$T_OUT" vol/orphan reason | grep -q 'enforces "restricted"'
+t_result $? "... with the reason of its failure (-o json)"
+t_ok "backup describe p1" kahu_k backup describe p1
+t_grep "... with the reason of its failure (text)" '^ +vol/orphan +helper pod +Failed .*enforces "restricted"' "$T_OUT"
 
 # ---- SIGINT while a helper pod starts ----
 cluster_admin POST /_admin/pod-start-delay '{"seconds":3600}' >/dev/null
