@@ -116,7 +116,7 @@ void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, ui
 		return;
 	snprintf(id, sizeof id, "%s/%s", namespace_, pvc);
 	pthread_mutex_lock(&lock);
-	if (strcmp(id, current) != 0) {
+	if (strcmp(id, current) != 0 || (bytes == 0 && files == 0)) {
 		snprintf(current, sizeof current, "%s", id);
 		vol_started = now();
 		first = 1;

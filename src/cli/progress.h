@@ -15,7 +15,8 @@ void progress_done(void);
 void progress_backup(uint64_t types_done, uint64_t types_total, long objects, uint64_t bytes);
 
 /* The line while a volume's data is read: namespace/pvc, bytes read, entries, and the
- * rate since this volume's first call (a new namespace/pvc starts a new rate). */
+ * rate since the volume started: a new namespace/pvc, or 0 bytes and 0 entries, starts
+ * it anew, and that line is drawn at once. */
 void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files);
 
 #endif

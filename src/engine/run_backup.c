@@ -290,6 +290,8 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	if (rs->vol_progress) {
 		vs.progress = vol_copy_progress;
 		vs.progress_ud = &pud;
+		/* The volume's copy starts: its rate counts from here (listing included). */
+		rs->vol_progress(rs->ud, it->namespace_, it->claim, 0, 0);
 	}
 	struct vol_backup_result r = { 0 };
 	rc = vol_backup(&vs, &r);

@@ -41,7 +41,8 @@ struct backup_run_spec {
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);
 	void (*progress)(void *ud, const struct backup_progress *p);
-	/* While a volume's data is read: tar bytes and entries so far; may be NULL. */
+	/* While a volume's data is read: tar bytes and entries so far, first with 0 and 0
+	 * when its copy starts; may be NULL. */
 	void (*vol_progress)(void *ud, const char *namespace_, const char *pvc, uint64_t bytes,
 			     uint64_t files);
 	void *ud;
