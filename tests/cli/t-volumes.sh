@@ -179,6 +179,15 @@ t_ok "-o json on a terminal" \
 t_result $? "... keeps the progress out of the JSON on stdout"
 t_ok "not on a terminal" kahu_k backup create tty3 --include-namespaces vol --volume-data fs
 t_nogrep "... no volume progress on stderr" 'volume vol/.* read' "$T_ERR"
+cat_obj=$(find "$T_DIR/home" -path '*/backups/tty3/volumes.jsonl*' -type f | head -1)
+[ -n "$cat_obj" ] && printf 'garbage' >"$cat_obj"
+t_result $? "tty3's volume catalog is damaged"
+t_ok "backup describe still shows a backup whose catalog cannot be read" kahu_k backup describe tty3
+t_grep "... saying why under Volumes" '^Volumes: +not shown: .*volume catalog of backup tty3' "$T_OUT"
+t_grep "... and warning" 'volume catalog of backup tty3' "$T_ERR"
+t_ok "... -o json" kahu_k backup describe tty3 -o json
+"$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert "volumes" not in d and "tty3" in d["volumesError"]' "$T_OUT"
+t_result $? "... carries volumesError instead of volumes"
 
 # ---- CSI snapshots ----
 t_ok "backup create takes CSI snapshots where a class is for the driver (auto)" \
