@@ -172,6 +172,9 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		goto out;
 	if ((rc = open_volumes(rs, repo, m->encrypted ? key : NULL, kc, &vol)) < 0)
 		goto out;
+	/* Helper pods of killed runs in the namespaces written into go before ours come. */
+	if (vol && !rs->dry_run && (rc = volr_leftovers_remove(vol, rs->map)) < 0)
+		goto out;
 
 	struct restore_spec spec = {
 		.name = name,

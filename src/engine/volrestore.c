@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/sanitize.h"
 #include "engine/voldata.h"
 #include "kube/client.h"
 #include "store/lock.h"
@@ -107,6 +108,42 @@ static int is_csi_only(json_t *l)
 int volr_has(struct volr *v, const char *src_ns, const char *name)
 {
 	return usable(v, src_ns, name) != NULL;
+}
+
+struct target_ns {
+	struct volr *v;
+	const struct ns_map *map;
+};
+
+/* Whether the restore may write a claim's data through a helper pod in `ns`. */
+static int writes_into(void *ud, const char *ns)
+{
+	struct target_ns *t = ud;
+	size_t i;
+	json_t *l;
+	json_array_foreach(t->v->lines, i, l) {
+		const char *src = jstr_of(l, "namespace"), *dst = ns_map_target(t->map, src);
+		if (dst && strcmp(dst, ns) == 0 && usable(t->v, src, jstr_of(l, "pvc")) && !is_csi_only(l))
+			return 1;
+	}
+	return 0;
+}
+
+int volr_leftovers_remove(struct volr *v, const struct ns_map *map)
+{
+	struct target_ns t = { v, map };
+	struct vol_leftovers lo;
+	int rc = vol_leftovers_remove(v->s.kc, &v->run, writes_into, NULL, &t, &lo);
+	if (rc < 0)
+		return rc;
+	if (lo.pods + lo.claims)
+		log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
+			   "%ld temporary claim%s", lo.pods, lo.pods == 1 ? "" : "s",
+			   lo.claims, lo.claims == 1 ? "" : "s");
+	if (lo.kept_alive)
+		log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
+			 lo.kept_alive == 1 ? "" : "s");
+	return 0;
 }
 
 const char *volr_pv_skip(struct volr *v, json_t *pv)

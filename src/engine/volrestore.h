@@ -23,6 +23,7 @@ struct kube_client;
 struct kahu_store;
 struct kahu_key;
 struct vol_exec_ops;
+struct ns_map;
 
 struct volr_spec {
 	struct kube_client *kc;
@@ -50,6 +51,12 @@ struct volr;
  * data: nothing to do). */
 int volr_open(const struct volr_spec *s, struct volr **out);
 void volr_free(struct volr *v);
+
+/* Before any helper pod of this run: remove what killed kahu runs left (helper pods,
+ * temporary claims; vol_leftovers_remove) in the namespaces the restore writes claims'
+ * data into (the claims' namespaces mapped through `map`, which may be NULL).  Logs
+ * what was removed; an error only when the cluster could not be listed. */
+int volr_leftovers_remove(struct volr *v, const struct ns_map *map);
 
 /* A PV of the backup (as stored): the reason it is not restored (its claim's data is
  * restored into a newly provisioned volume), or NULL. */
