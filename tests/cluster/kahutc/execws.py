@@ -29,6 +29,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -770,7 +771,10 @@ class Session:
                 pass
 
     def _break(self):
-        """exec-break: everything queued so far goes out, then the TCP connection is reset."""
+        """exec-break: everything queued so far goes out, then the TCP connection is reset.
+        The reset waits (at most 5 s) until the peer has acknowledged every byte sent:
+        a reset discards what is still in the send queue, so the peer would otherwise
+        get fewer bytes than after_bytes, and how many would depend on timing."""
         sock = self.sock
         try:
             sock.setblocking(True)
@@ -778,6 +782,15 @@ class Session:
                 sock.sendall(self.out.popleft())
         except (OSError, ssl.SSLError):
             pass
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end:
+            try:
+                queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+            except (OSError, ValueError):
+                break
+            if queued <= 0:
+                break
+            time.sleep(0.002)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
