@@ -57,6 +57,7 @@ complete -c kahu -n '__kahu_at backup create' -l hooks -r -F -d 'a hooks file (k
 complete -c kahu -n '__kahu_at backup create' -l volume-data -r -f -a 'none fs csi auto' -d 'the data of the PVCs in scope: none, fs (their files through pods/exec), csi (a VolumeSnapshot), auto (csi where a VolumeSnapshotClass is for the PV\'s driver, else fs)'
 complete -c kahu -n '__kahu_at backup create' -l volume-policy -r -F -d 'rules that skip a claim or choose fs or csi by storage class, labels, access mode or size (kahu-volume-policy(5))'
 complete -c kahu -n '__kahu_at backup create' -l exclude-volume-paths -r -f -d 'leave out the files of volumes whose path (from the volume\'s root) matches'
+complete -c kahu -n '__kahu_at backup create' -l volume-location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'another configured location for the volume data (the metadata goes to --location); default: beside the metadata, or where the parent\'s is'
 complete -c kahu -n '__kahu_at backup create' -l helper-image -r -f -d 'the image of helper pods (it needs sh, find, stat, xargs, sort and tar)'
 complete -c kahu -n '__kahu_at backup create' -l helper-resources -r -f -d 'requests and limits of helper pods'
 complete -c kahu -n '__kahu_at backup create' -l helper-node-selector -r -f -d 'the nodeSelector of helper pods'

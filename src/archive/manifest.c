@@ -56,6 +56,9 @@ void manifest_free(struct manifest *m)
 	free(m->objects);
 	free(m->cluster.server);
 	free(m->cluster.uid);
+	free(m->volume_location.name);
+	free(m->volume_location.provider);
+	free(m->volume_location.token);
 	free(m->text);
 	free(m);
 }
@@ -90,6 +93,22 @@ void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 	o->path = xstrdup(path);
 	o->size = size;
 	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex);
+}
+
+void manifest_set_volume_location(struct manifest *m, const char *name, const char *provider,
+				  const char *token)
+{
+	free(m->volume_location.name);
+	free(m->volume_location.provider);
+	free(m->volume_location.token);
+	m->volume_location.name = name ? xstrdup(name) : NULL;
+	m->volume_location.provider = name && provider ? xstrdup(provider) : NULL;
+	m->volume_location.token = name && token ? xstrdup(token) : NULL;
+}
+
+bool manifest_object_in_volloc(const struct manifest *m, const char *rel)
+{
+	return m->volume_location.name && rel && strncmp(rel, "volumes/", 8) == 0;
 }
 
 void manifest_set_cluster(struct manifest *m, const char *server, const char *uid)
@@ -294,6 +313,14 @@ static int check_struct(const struct manifest *m)
 	if (m->cluster.uid && (!*m->cluster.uid || strlen(m->cluster.uid) > MANIFEST_UID_MAX ||
 			       has_control(m->cluster.uid)))
 		return BAD("manifest of %s: bad cluster UID", m->name);
+	if (m->volume_location.name) {
+		const struct manifest_volloc *vl = &m->volume_location;
+		if (!*vl->name || strlen(vl->name) > MANIFEST_VOLLOC_NAME_MAX || has_control(vl->name) ||
+		    !vl->provider || !*vl->provider || strlen(vl->provider) > MANIFEST_VOLLOC_NAME_MAX ||
+		    has_control(vl->provider) || !vl->token ||
+		    !is_lower_hex(vl->token, MANIFEST_VOLLOC_TOKEN_LEN))
+			return BAD("manifest of %s: bad volume_location", m->name);
+	}
 	const uint64_t *nums[] = { &m->counts.items, &m->counts.types, &m->counts.skipped,
 				   &m->counts.failed, &m->counts.volumes, &m->counts.warnings,
 				   &m->counts.errors, &m->stored_bytes };
@@ -381,6 +408,14 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 		json_object_set_new(root, "cluster", c);
 		if ((rc = set_str(c, "server", m->cluster.server, m->name)) < 0 ||
 		    (m->cluster.uid && (rc = set_str(c, "uid", m->cluster.uid, m->name)) < 0))
+			goto fail;
+	}
+	if (m->volume_location.name) {
+		json_t *c = json_object();
+		json_object_set_new(root, "volume_location", c);
+		if ((rc = set_str(c, "name", m->volume_location.name, m->name)) < 0 ||
+		    (rc = set_str(c, "provider", m->volume_location.provider, m->name)) < 0 ||
+		    (rc = set_str(c, "token", m->volume_location.token, m->name)) < 0)
 			goto fail;
 	}
 	if (key) {
@@ -625,6 +660,27 @@ static int parse_cluster(const json_t *root, struct manifest *m)
 	return 0;
 }
 
+/* "volume_location" (optional): {"name", "provider", "token": 32 hex}. */
+static int parse_volloc(const json_t *root, struct manifest *m)
+{
+	json_t *c;
+	const char *name, *provider, *token;
+	int rc = get_field(root, "", "volume_location", JSON_OBJECT, false, &c);
+	if (rc < 0 || !c)
+		return rc;
+	if ((rc = get_string(c, "volume_location", "name", true, MANIFEST_VOLLOC_NAME_MAX, &name)) < 0 ||
+	    (rc = get_string(c, "volume_location", "provider", true, MANIFEST_VOLLOC_NAME_MAX, &provider)) < 0 ||
+	    (rc = get_string(c, "volume_location", "token", true, MANIFEST_VOLLOC_TOKEN_LEN, &token)) < 0)
+		return rc;
+	if (!*name || has_control(name) || !*provider || has_control(provider))
+		return malformed("volume_location \"name\" or \"provider\" is empty or holds a control character");
+	if (!is_lower_hex(token, MANIFEST_VOLLOC_TOKEN_LEN))
+		return malformed("volume_location \"token\" is not %d lowercase hex digits",
+				 MANIFEST_VOLLOC_TOKEN_LEN);
+	manifest_set_volume_location(m, name, provider, token);
+	return 0;
+}
+
 static int parse_crypto(const json_t *root, struct manifest *m)
 {
 	const char *enc, *id, *mac;
@@ -702,7 +758,8 @@ static int parse_root(const json_t *root, struct manifest *m)
 	if (!is_lower_hex(s, KAHU_HASH_HEX_LEN))
 		return malformed("\"scope_digest\" is not 64 lowercase hex digits");
 	memcpy(m->scope_digest, s, KAHU_HASH_HEX_LEN + 1);
-	if ((rc = parse_objects(root, m)) < 0 || (rc = parse_cluster(root, m)) < 0)
+	if ((rc = parse_objects(root, m)) < 0 || (rc = parse_cluster(root, m)) < 0 ||
+	    (rc = parse_volloc(root, m)) < 0)
 		return rc;
 	return parse_crypto(root, m);
 }

@@ -54,6 +54,7 @@
 #define MANIFEST_STRING_MAX 256 /* kahu_version */
 #define MANIFEST_SERVER_MAX 2048 /* cluster.server */
 #define MANIFEST_UID_MAX 128     /* cluster.uid */
+#define MANIFEST_VOLLOC_NAME_MAX 256 /* volume_location.name, .provider */
 
 enum manifest_status {
 	MANIFEST_COMPLETED,
@@ -94,6 +95,18 @@ struct manifest_cluster {
 	char *uid;    /* kube-system's metadata.uid; NULL when it could not be read */
 };
 
+/* Where the volume data of a backup is when it is not beside the metadata
+ * (`backup create --volume-location`): the location's name and provider as configured
+ * when the backup was written, and the token also written into that location's marker
+ * object (store/volloc.h), so that a location renamed, reconfigured or replaced is
+ * detected.  name NULL: the volume data is beside the metadata. */
+#define MANIFEST_VOLLOC_TOKEN_LEN 32  /* lowercase hex */
+struct manifest_volloc {
+	char *name;
+	char *provider;
+	char *token;
+};
+
 struct manifest {
 	int format;                  /* MANIFEST_FORMAT_VERSION */
 	char *kahu_version;
@@ -112,6 +125,7 @@ struct manifest {
 	struct manifest_object *objects;
 	size_t n_objects;
 	struct manifest_cluster cluster; /* optional: "cluster" */
+	struct manifest_volloc volume_location; /* optional: "volume_location" */
 	/* Filled by manifest_parse; ignored by manifest_to_json, which derives them from
 	 * its key argument. */
 	bool encrypted;
@@ -135,6 +149,14 @@ struct manifest *manifest_copy(const struct manifest *m);
 void manifest_add_label(struct manifest *m, const char *key, const char *value);
 void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
 			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1]);
+
+/* Copies; name NULL clears it. */
+void manifest_set_volume_location(struct manifest *m, const char *name, const char *provider,
+				  const char *token);
+/* Is the object `rel` (as the manifest's `objects` name it) stored in the volume
+ * location rather than beside the manifest?  True for volumes/<vid>/… objects of a
+ * manifest with a volume_location; the catalog stays beside the manifest. */
+bool manifest_object_in_volloc(const struct manifest *m, const char *rel);
 
 /* Copies (uid may be NULL). */
 void manifest_set_cluster(struct manifest *m, const char *server, const char *uid);

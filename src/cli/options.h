@@ -86,6 +86,7 @@
 	/* volume data */ \
 	X(VOLUME_DATA, "volume-data") \
 	X(VOLUME_POLICY, "volume-policy") \
+	X(VOLUME_LOCATION, "volume-location") \
 	X(EXCLUDE_VOLUME_PATHS, "exclude-volume-paths") \
 	X(HELPER_IMAGE, "helper-image") \
 	X(HELPER_RESOURCES, "helper-resources") \

@@ -250,6 +250,17 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		create_spec_free(s);
 		return rc;
 	}
+	const char *vloc = inv_str(inv, OPT_VOLUME_LOCATION);
+	if (vloc && !config_location_name_ok(vloc))
+		rc = kahu_error_set(KAHU_EUSAGE, "--volume-location %s: not a location name (1 to 63 letters, "
+				    "digits, '-', '_' or '.', starting with a letter or digit)", vloc);
+	else if (vloc && s->vol.mode == VOL_MODE_NONE)
+		rc = kahu_error_set(KAHU_EUSAGE, "--volume-location %s: the backup carries no volume data "
+				    "(--volume-data none); give --volume-data fs, csi or auto", vloc);
+	if (rc < 0) {
+		create_spec_free(s);
+		return rc;
+	}
 	s->rs = (struct backup_run_spec){
 		.hooks = s->hooks,
 		.name = name,
@@ -265,6 +276,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
 		.repo = &s->rr,
 		.vol = s->vol.mode == VOL_MODE_NONE ? NULL : &s->vol,   /* none: no volume work at all */
+		.volume_location = inv_str(inv, OPT_VOLUME_LOCATION),
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
 		.vol_progress = on_volume_progress,
@@ -979,6 +991,9 @@ static const struct kahu_opt create_opts[] = {
 	       "labels, access mode or size (kahu-volume-policy(5))", "file", 0, NULL),
 	OPTION(EXCLUDE_VOLUME_PATHS, 0, "GLOB", "leave out the files of volumes whose path (from the "
 	       "volume's root) matches", NULL, OPTF_REPEAT, NULL),
+	OPTION(VOLUME_LOCATION, 0, "NAME", "another configured location for the volume data (the "
+	       "metadata goes to --location); default: beside the metadata, or where the parent's is",
+	       "@location", 0, NULL),
 	KAHU_VOL_HELPER_OPTS,
 	OPTION(SNAPSHOT_CLASS, 0, "NAME", "the VolumeSnapshotClass of CSI snapshots (default: the "
 	       "driver's default class)", NULL, 0, NULL),

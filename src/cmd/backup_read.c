@@ -8,6 +8,7 @@
 #include "engine/bread.h"
 #include "engine/voldata.h"
 #include "store/layout.h"
+#include "store/volloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -193,7 +194,7 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	struct bundle_entry e;
 	json_t *spec = NULL;
 	int details = inv_count(ctx->inv, OPT_DETAILS) > 0;
-	json_t *items = details ? json_object() : NULL, *vols = NULL;
+	json_t *items = details ? json_object() : NULL, *vols = NULL, *volloc = NULL;
 	const char *name = ctx->inv->args.v[0];
 	int rc, encrypted = 0;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
@@ -206,6 +207,9 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	snprintf(key_id, sizeof key_id, "%s", op.m->key_id);
 	cluster_server = op.m->cluster.server ? xstrdup(op.m->cluster.server) : NULL;
 	cluster_uid = op.m->cluster.uid ? xstrdup(op.m->cluster.uid) : NULL;
+	if (op.m->volume_location.name)
+		volloc = json_pack("{s:s, s:s}", "name", op.m->volume_location.name, "provider",
+				   op.m->volume_location.provider);
 	while ((rc = bundle_next(op.br, &e)) == 1) {
 		if (strcmp(e.name, "kahu/backup.json") == 0) {
 			struct kbuf b = KBUF_INIT;
@@ -269,6 +273,9 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	if (cluster_server)
 		json_object_set_new(spec, "sourceCluster", json_pack("{s:s, s:s?}", "server", cluster_server,
 								      "uid", cluster_uid));
+	/* Where the volume data is, when not beside the metadata (store/volloc.h). */
+	if (volloc)
+		json_object_set(spec, "volumeLocation", volloc);
 	/* What the manifest's MAC vouches for: nothing, for an unencrypted backup. */
 	json_object_set_new(spec, "authenticated", json_boolean(encrypted));
 
@@ -298,6 +305,10 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	else
 		printf("Cluster UID:  %s\n", cluster_server ? "unknown (namespace kube-system could not be read)"
 		       : "not recorded (written before kahu recorded it)");
+	if (volloc)
+		printf("Volume data:  on location %s (provider %s)\n",
+		       json_string_value(json_object_get(volloc, "name")),
+		       json_string_value(json_object_get(volloc, "provider")));
 	printf("Items:        %lld (%lld stored in this backup)\n",
 	       (long long)json_integer_value(json_object_get(spec, "items")),
 	       (long long)json_integer_value(json_object_get(spec, "storedItems")));
@@ -350,6 +361,7 @@ out:
 	json_decref(spec);
 	json_decref(items);
 	json_decref(vols);
+	json_decref(volloc);
 	free(cluster_server);
 	free(cluster_uid);
 	return rc;
@@ -386,7 +398,7 @@ static int parse_backup_download(struct kahu_ctx *ctx, void **spec)
 /* backup download NAME --volume NS/PVC --extract DIR [--path GLOB]… */
 static int download_volume(struct kahu_ctx *ctx, const char *name, const char *vol, const char *dir)
 {
-	struct repo *repo = ctx->repo;
+	struct repo *repo = ctx->repo, *vrepo = NULL;
 	struct manifest *m = NULL;
 	const struct kahu_key *key = NULL;
 	json_t *cat = NULL;
@@ -411,8 +423,11 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 				    e.status ? e.status : "no status", e.reason ? ": " : "", e.reason ? e.reason : "");
 		goto out;
 	}
+	/* The volume objects' location, when the backup put them elsewhere. */
+	if ((rc = volloc_open_for(repo, m, &vrepo)) < 0)
+		goto out;
 	const struct strv *paths = inv_list(ctx->inv, OPT_PATH);
-	struct vol_extract_spec x = { .st = repo_store(repo), .key = key, .backup = name, .vid = e.vid,
+	struct vol_extract_spec x = { .st = repo_store(vrepo ? vrepo : repo), .key = key, .backup = name, .vid = e.vid,
 				      .dest = dir, .paths = paths && paths->n ? (const char *const *)paths->v : NULL };
 	struct vol_restore_result r;
 	if ((rc = vol_extract_local(&x, &r)) < 0) {
@@ -424,6 +439,7 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 	       (unsigned long long)r.links, (unsigned long long)r.bytes);
 out:
 	json_decref(cat);
+	repo_close(vrepo);
 	manifest_free(m);
 	free(ns);
 	return rc;
@@ -495,6 +511,7 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 	struct opened op;
 	struct bundle_entry e;
 	long members = 0;
+	char *volumes_on = NULL;
 	int rc;
 
 	memset(&op, 0, sizeof op);
@@ -529,27 +546,37 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 		goto out;
 	/* The other objects: size and hash. */
 	struct manifest *m;
+	struct repo *vrepo = NULL;
 	if ((rc = backup_read_manifest(repo, name, 1, &m)) < 0)
 		goto out;
-	for (size_t i = 0; i < m->n_objects; i++) {
+	/* The volume objects on the volume location (store/volloc.h), its marker checked. */
+	rc = volloc_open_for(repo, m, &vrepo);
+	for (size_t i = 0; rc == 0 && i < m->n_objects; i++) {
 		if (layout_rel_is(m->objects[i].path, LAYOUT_METADATA))
 			continue;
+		struct repo *where = vrepo && manifest_object_in_volloc(m, m->objects[i].path) ? vrepo : repo;
 		struct bread *b = NULL;
-		if ((rc = bread_open_raw(repo_store(repo), name, &m->objects[i], &b)) == 0)
+		if ((rc = bread_open_raw(repo_store(where), name, &m->objects[i], &b)) == 0)
 			rc = bread_finish(b);
 		bread_free(b);
-		if (rc < 0)
-			break;
+		if (rc < 0 && where == vrepo)
+			kahu_error_wrap(rc, "volume location %s", repo_location(vrepo)->name);
 	}
+	if (rc == 0 && vrepo)
+		volumes_on = xstrdup(repo_location(vrepo)->name);
+	repo_close(vrepo);
 	manifest_free(m);
 	if (rc < 0)
 		goto out;
+	if (volumes_on)
+		printf("The volume data of backup %s on location %s matches its manifest.\n", name, volumes_on);
 	if (encrypted)
 		printf("Backup %s is intact: manifest authenticated, %ld archive members read and checked.\n", name, members);
 	else
 		printf("Backup %s matches its manifest (%ld archive members read and checked), but is NOT "
 		       "authenticated: it is not encrypted, its manifest carries no MAC.\n", name, members);
 out:
+	free(volumes_on);
 	close_metadata(&op, 0);
 	return rc;
 }

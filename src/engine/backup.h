@@ -70,6 +70,10 @@ struct backup_spec {
 	 * fails the run.  NULL: nothing between. */
 	int (*between)(void *ud, json_t *objects, long *failed);
 	void *between_ud;
+	/* The volume data on another location (store/volloc.h): its store, and its name,
+	 * provider and token recorded in the manifest.  NULL: beside the metadata. */
+	struct kahu_store *vol_st;
+	const char *vol_location, *vol_provider, *vol_token;
 };
 
 struct backup_outcome {

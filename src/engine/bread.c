@@ -64,6 +64,10 @@ int backup_read_manifest(struct repo *repo, const char *name, int verify, struct
 	rc = bread_manifest(repo_store(repo), NULL, name, 0, &m);
 	if (rc == KAHU_ENOTFOUND) {
 		int state = repo_backup_exists(repo, name);
+		if (state == REPO_BACKUP_VOLUME_DATA)
+			return kahu_error_set(KAHU_ENOTFOUND, "no backup named %s on location %s: backups/%s/ "
+					      "there holds the volume data of a backup of another location",
+					      name, repo_location(repo)->name, name);
 		return kahu_error_set(KAHU_ENOTFOUND, state == REPO_BACKUP_INCOMPLETE ?
 				      "backup %s is incomplete (an interrupted run): only prune can remove it" :
 				      "no backup named %s on location %s", name, repo_location(repo)->name);

@@ -15,6 +15,7 @@
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
+#include "store/volloc.h"
 #include "util/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -93,6 +94,32 @@ static void discard_partial(struct repo *repo, const char *name, int rc)
 	free(why);
 }
 
+/* The volume location of a run (prepare_volume_location). */
+struct volloc_run {
+	struct repo *repo;
+	struct store_lock *lock;
+	char token[MANIFEST_VOLLOC_TOKEN_LEN + 1];
+	int marked;                        /* the marker is ours: remove it on failure */
+};
+
+/* The same for what a failed run wrote to its volume location (once: the marker
+ * goes last).  Keeps the error code and message; a failure to remove is logged. */
+static void discard_volloc(struct volloc_run *vr, const char *name)
+{
+	struct kahu_error_state est;
+	kahu_error_capture(&est);
+	uint64_t n = 0;
+	if (volloc_remove(vr->repo, name, vr->token, &n) < 0)
+		log_warn("backup %s: what it wrote to location %s could not be removed (%s); the next "
+			 "backup create of that name with --volume-location %s removes it", name,
+			 repo_location(vr->repo)->name, kahu_error_last(), repo_location(vr->repo)->name);
+	else if (n)
+		log_info("removed the %llu object%s backup %s had written to location %s",
+			 (unsigned long long)n, n == 1 ? "" : "s", name, repo_location(vr->repo)->name);
+	vr->marked = 0;
+	kahu_error_restore(&est);
+}
+
 /* The location side before collection: opened, keyed, locked, cleared of leftovers,
  * the parent chosen.  Fills what `b` needs of it. */
 static int prepare_location(const struct backup_run_spec *rs, struct backup_run_result *res,
@@ -130,6 +157,10 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	if (state == REPO_BACKUP_COMPLETE)
 		return kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
 				      name, repo_location(*repo)->name);
+	if (state == REPO_BACKUP_VOLUME_DATA)
+		return kahu_error_set(KAHU_EEXIST, "the name %s is taken on location %s: it holds the volume "
+				      "data of a backup of another location; choose another name", name,
+				      repo_location(*repo)->name);
 	if (state == REPO_BACKUP_INCOMPLETE) {
 		/* We hold the lock: nobody is writing it.  A leftover of an interrupted run. */
 		log_warn("removing the leftovers of an interrupted backup named %s", name);
@@ -149,6 +180,102 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	if (res->parent)
 		log_notice("%s backup based on %s", rs->kind == BACKUP_INCREMENTAL ? "incremental" : "differential",
 			   res->parent);
+	return 0;
+}
+
+/* The location of the volume data when it is not beside the metadata (store/volloc.h):
+ * chosen (--volume-location, else where the parent's volume data is), opened, locked,
+ * cleared of what a killed run of this name left, and claimed with its marker.  Fills
+ * b->vol_*; nothing when the volume data stays beside the metadata. */
+static int parent_has_volume_data(const struct manifest *pm)
+{
+	for (size_t i = 0; i < pm->n_objects; i++)
+		if (strncmp(pm->objects[i].path, "volumes/", 8) == 0)
+			return 1;
+	return 0;
+}
+
+static int prepare_volume_location(const struct backup_run_spec *rs, struct backup_run_result *res,
+				   struct repo *repo, struct volloc_run *vr, struct backup_spec *b)
+{
+	const char *meta = repo_location(repo)->name, *name = rs->name;
+	const char *want = rs->volume_location && strcmp(rs->volume_location, meta) != 0 ?
+			   rs->volume_location : NULL;
+	struct manifest *pm = NULL;
+	char *inherited = NULL;
+	int rc;
+	if (res->parent) {
+		/* The chain's volume data stays on one location: the parent's index is read,
+		 * and unchanged files' segments are found, where the parent put them. */
+		if ((rc = backup_read_manifest(repo, res->parent, 0, &pm)) < 0)
+			return rc;
+		const char *ploc = pm->volume_location.name && strcmp(pm->volume_location.name, meta) != 0 ?
+				   pm->volume_location.name : NULL;
+		if (parent_has_volume_data(pm)) {
+			if (!rs->volume_location) {
+				want = inherited = ploc ? xstrdup(ploc) : NULL;
+			} else if ((want == NULL) != (ploc == NULL) || (want && strcmp(want, ploc) != 0)) {
+				rc = kahu_error_set(KAHU_EUSAGE, "backup %s, the parent of this %s backup, keeps its "
+						    "volume data on location %s: the volume data of a chain stays on "
+						    "one location (give --volume-location %s, or none, or make a full "
+						    "backup)", res->parent, rs->kind == BACKUP_INCREMENTAL ?
+						    "incremental" : "differential", ploc ? ploc : meta, ploc ? ploc : meta);
+				manifest_free(pm);
+				return rc;
+			}
+			if (ploc && !rs->volume_location)
+				log_notice("volume data goes to location %s, where backup %s keeps its own", ploc,
+					   res->parent);
+		}
+		manifest_free(pm);
+	}
+	if (!want)
+		return 0;
+	rc = volloc_open(repo, want, name, &vr->repo);
+	free(inherited);
+	if (rc < 0)
+		return rc;
+	want = repo_location(vr->repo)->name;
+	if ((rc = repo_check_writable(vr->repo)) < 0 ||
+	    (rc = config_check_provider_active(repo_config(vr->repo), repo_location(vr->repo))) < 0 ||
+	    (rc = run_lock(rs->repo, vr->repo, "backup create (volume data)", &vr->lock)) < 0)
+		return rc;
+	int state = repo_backup_exists(vr->repo, name);
+	if (state == REPO_BACKUP_VOLUME_DATA) {
+		struct volloc_marker mk = { 0 };
+		if ((rc = volloc_marker_read(vr->repo, name, &mk)) < 0)
+			return rc;
+		if (strcmp(mk.location, meta) == 0 && strcmp(mk.backup, name) == 0) {
+			/* Ours, from a run that was killed before its manifest was written (the
+			 * name is free on the metadata location, and we hold both locks). */
+			log_warn("removing the volume data an interrupted backup named %s left on location %s",
+				 name, want);
+			rc = volloc_remove(vr->repo, name, mk.token, NULL);
+		} else {
+			rc = kahu_error_set(KAHU_EEXIST, "the name %s is taken on volume location %s: it holds "
+					    "the volume data of backup %s of location %s; choose another name",
+					    name, want, mk.backup, mk.location);
+		}
+		volloc_marker_clear(&mk);
+		if (rc < 0)
+			return rc;
+	} else if (state == REPO_BACKUP_COMPLETE || state == REPO_BACKUP_INCOMPLETE) {
+		return kahu_error_set(KAHU_EEXIST, "the name %s is taken on volume location %s: %s; choose "
+				      "another name", name, want, state == REPO_BACKUP_COMPLETE ?
+				      "a backup of that name is there" :
+				      "the leftovers of an interrupted backup of that name are there");
+	} else if (state < 0) {
+		return state;
+	}
+	volloc_token_new(vr->token);
+	if ((rc = volloc_marker_write(vr->repo, name, meta, vr->token)) < 0)
+		return rc;
+	vr->marked = 1;
+	b->vol_st = repo_store(vr->repo);
+	b->vol_location = repo_location(vr->repo)->name;
+	b->vol_provider = repo_location(vr->repo)->provider;
+	b->vol_token = vr->token;
+	log_notice("volume data of backup %s goes to location %s", name, want);
 	return 0;
 }
 
@@ -281,7 +408,8 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	vol_id(b->key, it->namespace_, it->claim, vid);
 	struct vol_backup_spec vs = {
 		.ops = &vol_kube_exec_ops, .ctx = &tgt, .mount_path = mount, .backup = rs->name,
-		.vid = vid, .st = b->st, .key = b->key, .compression_level = b->compression_level,
+		.vid = vid, .st = b->vol_st ? b->vol_st : b->st, .key = b->key,
+		.compression_level = b->compression_level,
 		.parent = b->parent,
 		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
 		.retries = -1,
@@ -513,6 +641,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct vol_tracker *vt = NULL;
 	struct strv kept = STRV_INIT;
 	struct vol_ctx vc = { 0 };
+	struct volloc_run vr = { 0 };
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -555,7 +684,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.progress_ud = rs->ud;
 	b.hooks = hb;
 
-	if (!rs->dry_run && (rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0)
+	if (!rs->dry_run && ((rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0 ||
+			     (rc = prepare_volume_location(rs, res, repo, &vr, &b)) < 0))
 		goto out;
 	if (rs->vol) {
 		char *space = store_lock_pid_space();
@@ -589,6 +719,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
 		if (!rs->dry_run && rc != KAHU_EEXIST) {
+			if (vr.marked)
+				discard_volloc(&vr, rs->name);
 			discard_partial(repo, rs->name, rc);
 		} else if (!rs->dry_run) {
 			/* Another run wrote an object of this name although we hold the lock (its
@@ -621,6 +753,11 @@ out:
 	json_decref(b.cluster);
 	hook_backup_free(hb);
 	cluster_identity_clear(&id);
+	if (rc < 0 && rc != KAHU_EEXIST && vr.marked && !res->have_outcome)
+		discard_volloc(&vr, rs->name);
+	if (vr.lock && repo_unlock(vr.lock) < 0 && rc == 0)
+		rc = kahu_error_code();
+	repo_close(vr.repo);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();
 	repo_close(repo);

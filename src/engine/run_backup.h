@@ -37,6 +37,9 @@ struct backup_run_spec {
 	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL;
 					    * pods' hook annotations are honoured either way */
 	const struct vol_opts *vol;        /* volume data (engine/volrun.h); NULL: none */
+	/* The location the volume data goes to (store/volloc.h), NULL: beside the metadata
+	 * (or where the parent's is, for an incremental or differential backup). */
+	const char *volume_location;
 	/* Called before collection starts ("planning" or "backing up") and, with NULL,
 	 * when it ends; both may be NULL. */
 	void (*phase)(void *ud, const char *what);

@@ -11,6 +11,7 @@
 #include "engine/restore_record.h"
 #include "engine/voldata.h"
 #include "engine/volrestore.h"
+#include "store/volloc.h"
 #include "engine/volrun.h"
 #include "store/layout.h"
 #include "store/store.h"
@@ -123,21 +124,27 @@ static void restore_local_hooks(const struct restore_create_spec *rs, const char
 
 /* The backup's volume catalog, when volume data is restored.  How commands run in the
  * helper pods: pods/exec through the volume data core's ops. */
-static int open_volumes(const struct restore_create_spec *rs, struct repo *repo, const struct kahu_key *key,
-			struct kube_client *kc, struct volr **out)
+static int open_volumes(const struct restore_create_spec *rs, struct repo *repo, const struct manifest *m,
+			const struct kahu_key *key, struct kube_client *kc, struct repo **vrepo,
+			struct volr **out)
 {
 	const struct vol_opts *o = rs->vol;
+	int rc;
 	*out = NULL;
 	if (o && !o->restore_volumes && !o->volumes_only)
 		return 0;
+	/* The volume objects' location, when the backup put them elsewhere. */
+	if ((rc = volloc_open_for(repo, m, vrepo)) < 0)
+		return o && o->volumes_only ? rc :
+		       kahu_error_wrap(rc, "backup %s: its volume data cannot be read (--restore-volumes=false "
+				       "restores the rest without it)", rs->backup);
 	struct volr_spec vs = {
-		.kc = kc, .st = repo_store(repo), .key = key, .backup = rs->backup, .dry_run = rs->dry_run,
+		.kc = kc, .st = repo_store(repo), .vol_st = *vrepo ? repo_store(*vrepo) : NULL, .key = key, .backup = rs->backup, .dry_run = rs->dry_run,
 		.delete_extra = o && o->delete_extra, .volumes_only = o && o->volumes_only,
 		.scale_down = o && o->scale_down, .pvcs = o ? &o->pvcs : NULL, .helper = o ? &o->helper : NULL,
 		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,
 	};
-	int rc = volr_open(&vs, out);
-	if (rc < 0)
+	if ((rc = volr_open(&vs, out)) < 0)
 		return rc;
 	if (!*out && vs.volumes_only)
 		return kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no volume data: nothing to restore with "
@@ -156,6 +163,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	const struct kahu_key *key = NULL;
 	struct manifest *m = NULL;
 	struct volr *vol = NULL;
+	struct repo *vrepo = NULL;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -170,7 +178,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		goto out;
 	if ((rc = rs->kube(rs->ud, &kc)) < 0)
 		goto out;
-	if ((rc = open_volumes(rs, repo, m->encrypted ? key : NULL, kc, &vol)) < 0)
+	if ((rc = open_volumes(rs, repo, m, m->encrypted ? key : NULL, kc, &vrepo, &vol)) < 0)
 		goto out;
 	/* Helper pods of killed runs in the namespaces written into go before ours come. */
 	if (vol && !rs->dry_run && (rc = volr_leftovers_remove(vol, rs->map)) < 0)
@@ -312,6 +320,7 @@ out:
 	if (rctx.results)
 		fclose(rctx.results);
 	volr_free(vol);
+	repo_close(vrepo);
 	manifest_free(m);
 	if (lock && repo_unlock(lock) < 0 && rc == 0)
 		rc = kahu_error_code();

@@ -256,7 +256,8 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 	log_info("volume %s/%s: writing its data through helper pod %s", ns, name, pod);
 	ctx = v->s.exec_ctx ? v->s.exec_ctx(v->s.exec_ud, v->s.kc, ns, pod) : NULL;
 	struct vol_restore_spec rs = {
-		.ops = v->s.ops, .ctx = ctx, .mount_path = VOL_HELPER_MOUNT, .st = v->s.st,
+		.ops = v->s.ops, .ctx = ctx, .mount_path = VOL_HELPER_MOUNT,
+		.st = v->s.vol_st ? v->s.vol_st : v->s.st,
 		.key = v->s.key, .backup = v->s.backup, .vid = vid, .delete_extra = v->s.delete_extra != 0,
 	};
 	rc = vol_restore(&rs, &vr);

@@ -28,6 +28,8 @@ struct ns_map;
 struct volr_spec {
 	struct kube_client *kc;
 	struct kahu_store *st;
+	struct kahu_store *vol_st;       /* the volume objects' location (store/volloc.h);
+					    NULL: st, beside the catalog */
 	const struct kahu_key *key;      /* the chosen backup's key; NULL: unencrypted */
 	const char *backup;
 	int dry_run;

@@ -64,6 +64,11 @@ int layout_vid_check(const char *vid)
 	return 0;
 }
 
+char *layout_volume_marker(const char *name)
+{
+	return xasprintf(LAYOUT_BACKUPS "%s/" LAYOUT_VOLUME_MARKER, name);
+}
+
 char *layout_volume_catalog(const char *name, int encrypted)
 {
 	return layout_backup_data(name, LAYOUT_VOLUMES_CATALOG, encrypted);

@@ -12,6 +12,8 @@
  *   backups/<name>/volumes.jsonl.zst[.kenc] the catalog of the backup's volumes
  *   backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc]       a volume's file index
  *   backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc] its content segments
+ *   backups/<name>/volume-data.json         on a volume location (store/volloc.h): whose
+ *                                           volume data the directory holds
  *   restores/<name>/result.json.zst[.kenc]  every item's outcome
  *   restores/<name>/log.jsonl.zst[.kenc]    the restore's own log
  *   restores/<name>/restore.json            the restore's summary
@@ -73,6 +75,10 @@ int layout_parse_backup_key(const char *key, char **name, const char **rest);
 #define LAYOUT_VOLUME_INDEX "index.jsonl.zst"
 #define LAYOUT_VOLUME_SEGMENT_MAX 999999
 
+/* On a volume location (store/volloc.h): the marker of a backup's volume data. */
+#define LAYOUT_VOLUME_MARKER "volume-data.json"
+/* backups/<name>/volume-data.json */
+char *layout_volume_marker(const char *name);
 /* Is vid a volume id: 32 lowercase hex digits?  0, or KAHU_EDATA. */
 int layout_vid_check(const char *vid);
 /* backups/<name>/volumes.jsonl.zst[.kenc] */

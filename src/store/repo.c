@@ -2,6 +2,7 @@
  * backups, locks (see repo.h). */
 #include "store/repo.h"
 #include "archive/manifest.h"
+#include "store/volloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -719,6 +720,7 @@ struct group {
 	uint64_t nobjects, bytes;
 	int64_t mtime;
 	int has_manifest;
+	int has_marker;   /* volume data of another location's backup (store/volloc.h) */
 };
 
 struct catalog {
@@ -763,6 +765,8 @@ static int collect_backup_objects(void *ud, const char *key, const struct store_
 		g->mtime = st->mtime;
 	if (strcmp(rest, LAYOUT_MANIFEST) == 0)
 		g->has_manifest = 1;
+	if (strcmp(rest, LAYOUT_VOLUME_MARKER) == 0)
+		g->has_marker = 1;
 	return 0;
 }
 
@@ -839,6 +843,10 @@ int repo_list_backups(struct repo *r, repo_backup_fn cb, void *ud)
 		goto out;
 	}
 	for (size_t i = 0; i < c.n; i++) {
+		/* The volume data of a backup whose metadata is on another location: not a
+		 * backup of this one, nor the leftover of one. */
+		if (c.g[i].has_marker && !c.g[i].has_manifest)
+			continue;
 		rc = hand_backup(r, &c.g[i], cb, ud);
 		if (rc == REPO_LIST_STOP) {
 			rc = 0;
@@ -874,6 +882,14 @@ int repo_backup_exists(struct repo *r, const char *name)
 	if (rc != KAHU_ENOTFOUND)
 		return rc;
 	kahu_error_clear();
+	key = layout_volume_marker(name);
+	rc = store_stat(r->st, key, &st);
+	free(key);
+	if (rc == 0)
+		return REPO_BACKUP_VOLUME_DATA;
+	if (rc != KAHU_ENOTFOUND)
+		return rc;
+	kahu_error_clear();
 	int any = 0;
 	char *prefix = layout_backup_dir(name);
 	rc = store_list(r->st, prefix, first_object, &any);
@@ -901,6 +917,10 @@ int repo_remove_backup(struct repo *r, const char *name, uint64_t *nremoved)
 		*nremoved = 0;
 	if ((rc = repo_check_writable(r)) < 0 || (rc = repo_valid_name(name)) < 0)
 		return rc;
+	/* The volume data on another location first (store/volloc.h): when that fails,
+	 * nothing here is touched and the backup stays whole. */
+	if ((rc = volloc_remove_for(r, name, &n)) < 0)
+		goto out;
 	manifest = layout_backup_manifest(name);
 	prefix = layout_backup_dir(name);
 	/* The manifest first: from now on the backup is never listed as complete, even if

@@ -193,19 +193,23 @@ typedef int (*repo_backup_fn)(void *ud, const struct repo_backup *b);
 #define REPO_LIST_STOP 1
 
 /* Every backup on the location.  Objects under backups/ whose name is not a valid
- * backup name are skipped (with an info message). */
+ * backup name are skipped (with an info message), and so is the volume data of
+ * another location's backups (store/volloc.h). */
 int repo_list_backups(struct repo *r, repo_backup_fn cb, void *ud);
 
 enum repo_backup_state {
 	REPO_BACKUP_ABSENT = 0,
 	REPO_BACKUP_COMPLETE = 1,  /* backup.json exists */
-	REPO_BACKUP_INCOMPLETE = 2 /* objects, but no backup.json: an interrupted run */
+	REPO_BACKUP_INCOMPLETE = 2, /* objects, but no backup.json: an interrupted run */
+	REPO_BACKUP_VOLUME_DATA = 3 /* no backup.json, a volume data marker: the volume data
+				       of a backup of another location (store/volloc.h) */
 };
 /* One of repo_backup_state (>= 0) or a negative kahu_err. */
 int repo_backup_exists(struct repo *r, const char *name);
 
-/* Remove a backup: backup.json FIRST (so a half-removed backup is never listed as
- * complete), then its data objects.  KAHU_ENOTFOUND when there is nothing of that
+/* Remove a backup: its volume data on another location first when its manifest names
+ * one (volloc_remove_for: when that fails, nothing is removed), then backup.json (so
+ * a half-removed backup is never listed as complete), then its data objects.  KAHU_ENOTFOUND when there is nothing of that
  * name; KAHU_EPERM on a read-only location.  `nremoved` may be NULL. */
 int repo_remove_backup(struct repo *r, const char *name, uint64_t *nremoved);
 

@@ -3,7 +3,8 @@
 # link libkahu_archive.a after it.
 libkahu_store_a_SOURCES += \
 	src/store/config.c src/store/config.h \
-	src/store/repo.c src/store/repo.h
+	src/store/repo.c src/store/repo.h \
+	src/store/volloc.c src/store/volloc.h
 
 REPO_TEST_LIBS = libkahu_store.a libkahu_archive.a libkahu_util.a $(UNIT_LIBS)
 
