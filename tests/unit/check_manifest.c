@@ -1198,6 +1198,121 @@ START_TEST(test_cluster_short_and_match)
 }
 END_TEST
 
+
+/* ---- the volume location ("volume_location": name, provider, token) ---------------- */
+
+#define TOKEN1 "0123456789abcdef0123456789abcdef"
+
+START_TEST(test_volloc_roundtrip_and_mac)
+{
+	struct kahu_key *key = test_key(12);
+	struct manifest *m = sample(), *p = NULL;
+	manifest_set_volume_location(m, "vols", "s3", TOKEN1);
+	char *text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"volume_location\":{\"name\":\"vols\",\"provider\":\"s3\","
+				     "\"token\":\"" TOKEN1 "\"}"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_str_eq(p->volume_location.name, "vols");
+	ck_assert_str_eq(p->volume_location.provider, "s3");
+	ck_assert_str_eq(p->volume_location.token, TOKEN1);
+	ck_assert(manifest_object_in_volloc(p, "volumes/0123/index.jsonl.zst.kenc"));
+	ck_assert(!manifest_object_in_volloc(p, "volumes.jsonl.zst.kenc"));
+	ck_assert(!manifest_object_in_volloc(p, "metadata.tar.zst.kenc"));
+	struct manifest *c = manifest_copy(p);
+	ck_assert_str_eq(c->volume_location.token, TOKEN1);
+	manifest_free(c);
+	manifest_free(p);
+
+	/* the MAC covers every leaf, the member's removal and its addition */
+	json_t *root = json_loads(text, 0, NULL);
+	char *orig = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	struct walk w = { key, orig, 0, 0 };
+	walk_leaves(&w, root, json_object_get(root, "volume_location"), "volume_location");
+	ck_assert_int_eq(w.leaves, 3);
+	ck_assert_int_eq(w.crypto_fails, 3);
+	json_t *v = json_incref(json_object_get(root, "volume_location"));
+	json_object_del(root, "volume_location");
+	check_mutated(&w, root, "volume_location removed");
+	ck_assert_int_eq(w.crypto_fails, 4);
+	json_decref(v);
+	json_decref(root);
+	free(orig);
+	free(text);
+	manifest_free(m);
+
+	m = sample();
+	text = to_json(m, key);
+	ck_assert_ptr_null(strstr(text, "volume_location"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_ptr_null(p->volume_location.name);
+	ck_assert(!manifest_object_in_volloc(p, "volumes/0123/index.jsonl.zst.kenc"));
+	manifest_free(p);
+	root = json_loads(text, 0, NULL);
+	orig = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	w = (struct walk){ key, orig, 0, 0 };
+	json_object_set_new(root, "volume_location", json_pack("{s:s, s:s, s:s}", "name", "vols",
+							       "provider", "fs", "token", TOKEN1));
+	check_mutated(&w, root, "volume_location added");
+	ck_assert_int_eq(w.crypto_fails, 1);
+	json_decref(root);
+	free(orig);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
+static void expect_bad_volloc(const char *leaf, json_t *value, const char *msg)
+{
+	struct manifest *m = sample(), *p = NULL;
+	manifest_set_volume_location(m, "vols", "fs", TOKEN1);
+	char *text = to_json(m, NULL);
+	json_t *root = json_loads(text, 0, NULL);
+	if (!leaf)
+		json_object_set_new(root, "volume_location", value);
+	else if (value)
+		json_object_set_new(json_object_get(root, "volume_location"), leaf, value);
+	else
+		json_object_del(json_object_get(root, "volume_location"), leaf);
+	char *bad = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_int_eq(manifest_parse(bad, strlen(bad), &p), KAHU_EDATA);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(kahu_error_last(), msg);
+	free(bad);
+	json_decref(root);
+	free(text);
+	manifest_free(m);
+}
+
+START_TEST(test_volloc_malformed)
+{
+	expect_bad_volloc(NULL, json_string("vols"), "malformed manifest: \"volume_location\" must be "
+			  "an object, not a string");
+	expect_bad_volloc("name", NULL, "malformed manifest: volume_location \"name\" is missing");
+	expect_bad_volloc("token", NULL, "malformed manifest: volume_location \"token\" is missing");
+	expect_bad_volloc("name", json_string(""), "malformed manifest: volume_location \"name\" or "
+			  "\"provider\" is empty or holds a control character");
+	expect_bad_volloc("token", json_string("0123456789ABCDEF0123456789ABCDEF"), "malformed manifest: "
+			  "volume_location \"token\" is not 32 lowercase hex digits");
+	expect_bad_volloc("token", json_string("abc"), "malformed manifest: volume_location \"token\" "
+			  "is not 32 lowercase hex digits");
+
+	/* and the writer refuses what the parser would */
+	struct manifest *m = sample();
+	char *text = NULL;
+	manifest_set_volume_location(m, "vols", "fs", "xyz");
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_str_eq(kahu_error_last(), "manifest of nightly-2: bad volume_location");
+	manifest_set_volume_location(m, "a\nb", "fs", TOKEN1);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), KAHU_EUSAGE);
+	ck_assert_ptr_null(text);
+	manifest_set_volume_location(m, NULL, NULL, NULL);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), 0);
+	free(text);
+	manifest_free(m);
+}
+END_TEST
+
 static Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
@@ -1218,6 +1333,10 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, test_cluster_mac);
 	tcase_add_test(tc, test_cluster_malformed);
 	tcase_add_test(tc, test_cluster_short_and_match);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("volume_location");
+	tcase_add_test(tc, test_volloc_roundtrip_and_mac);
+	tcase_add_test(tc, test_volloc_malformed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_index_lines);

@@ -12,6 +12,7 @@
 #include "store/lock.h"
 #include "store/repo.h"
 #include "store/store.h"
+#include "store/volloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -776,6 +777,97 @@ static char *read_text(const char *path)
 	return buf;
 }
 
+
+/* A manifest of `name` whose volume data is on location `vloc` with `token`. */
+static struct manifest *put_volloc_manifest(struct repo *r, const char *name, const char *vloc,
+					    const char *token)
+{
+	struct manifest *m = manifest_new(), *p = NULL;
+	char *text = NULL, *obj = xasprintf("backups/%s/backup.json", name);
+	m->kahu_version = xstrdup("0.1.0");
+	m->name = xstrdup(name);
+	m->created = 1714564800;
+	m->completed = m->created + 60;
+	m->status = MANIFEST_COMPLETED;
+	m->type = MANIFEST_FULL;
+	manifest_scope_digest(NULL, "{}", 2, m->scope_digest);
+	manifest_add_object(m, "volumes/v1/index.jsonl.zst", 1,
+			    "0000000000000000000000000000000000000000000000000000000000000000");
+	manifest_set_volume_location(m, vloc, "fs", token);
+	ck_assert_msg(manifest_to_json(m, NULL, &text) == 0, "%s", kahu_error_last());
+	put(r, obj, text);
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &p), 0);
+	free(text);
+	free(obj);
+	manifest_free(m);
+	return p;
+}
+
+#define TOK_A "0123456789abcdef0123456789abcdef"
+#define TOK_B "fedcba9876543210fedcba9876543210"
+
+START_TEST(test_volume_location)
+{
+	struct repo *meta = open_repo("plain", NULL, NULL, 0, KAHU_OK), *vl = NULL, *got = NULL;
+	struct seen s = { STRV_INIT, 0 };
+
+	ck_assert_int_eq(volloc_open(meta, "nosuch", "b9", &vl), KAHU_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "the volume data of backup b9 is on location "
+				     "nosuch, which the configuration does not define"));
+	ck_assert_int_eq(volloc_open(meta, "other", "b9", &vl), KAHU_OK);
+
+	/* the marker claims the name on the volume location */
+	ck_assert_int_eq(volloc_marker_write(vl, "b9", "plain", TOK_A), KAHU_OK);
+	ck_assert_int_eq(volloc_marker_write(vl, "b9", "loc", TOK_B), KAHU_EEXIST);
+	ck_assert_str_eq(kahu_error_last(), "the name b9 is taken on volume location other: it holds "
+			 "the volume data of backup b9 of location plain");
+	put(vl, "backups/b9/volumes/v1/index.jsonl.zst", "i");
+	put(vl, "backups/b9/volumes/v1/data-000001.tar.zst", "d");
+	/* ... and is no backup of that location, nor the leftover of one */
+	ck_assert_int_eq(repo_backup_exists(vl, "b9"), REPO_BACKUP_VOLUME_DATA);
+	ck_assert_int_eq(repo_list_backups(vl, check_backup, &s), KAHU_OK);
+	ck_assert_uint_eq(s.names.n, 0);
+
+	/* readers check the marker against the manifest */
+	struct manifest *m = put_volloc_manifest(meta, "b9", "other", TOK_A);
+	ck_assert_int_eq(volloc_open_for(meta, m, &got), KAHU_OK);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(repo_location(got)->name, "other");
+	repo_close(got);
+	manifest_free(m);
+	m = put_volloc_manifest(meta, "b8", "other", TOK_A);
+	ck_assert_int_eq(volloc_open_for(meta, m, &got), KAHU_ENOTFOUND);
+	ck_assert_ptr_null(got);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "location other holds no volume data of backup b8"));
+	manifest_free(m);
+
+	/* a marker of another run: nothing removed, the metadata kept */
+	put_volloc_manifest(meta, "b9", "other", TOK_B);  /* (overwrites b9's manifest) */
+	manifest_free(put_volloc_manifest(meta, "b7", "nosuch", TOK_B));
+	ck_assert_int_eq(repo_remove_backup(meta, "b9", NULL), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "backup b9 was not deleted: its volume data on "
+				     "location other could not be removed, so its metadata on location "
+				     "plain is kept as it was"));
+	ck_assert_int_eq(repo_backup_exists(meta, "b9"), REPO_BACKUP_COMPLETE);
+	ck_assert_int_eq(repo_backup_exists(vl, "b9"), REPO_BACKUP_VOLUME_DATA);
+	ck_assert_int_eq(repo_remove_backup(meta, "b7", NULL), KAHU_ENOTFOUND);
+	ck_assert_int_eq(repo_backup_exists(meta, "b7"), REPO_BACKUP_COMPLETE);
+
+	/* the matching manifest: both parts go, the volume location's first */
+	manifest_free(put_volloc_manifest(meta, "b9", "other", TOK_A));
+	uint64_t n = 0;
+	ck_assert_int_eq(repo_remove_backup(meta, "b9", &n), KAHU_OK);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(repo_backup_exists(vl, "b9"), REPO_BACKUP_ABSENT);
+	ck_assert_int_eq(repo_backup_exists(meta, "b9"), REPO_BACKUP_ABSENT);
+	/* b8's volume data is gone already: the metadata goes alone */
+	ck_assert_int_eq(repo_remove_backup(meta, "b8", NULL), KAHU_OK);
+	strv_free(&s.names);
+	repo_close(vl);
+	repo_close(meta);
+}
+END_TEST
+
 START_TEST(test_damaged)
 {
 	static const struct {
@@ -1023,6 +1115,7 @@ static Suite *repo_suite(void)
 	tcase_add_test(tc, test_valid_name);
 	tcase_add_test(tc, test_catalog);
 	tcase_add_test(tc, test_remove_order);
+	tcase_add_test(tc, test_volume_location);
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_damaged);
 	tcase_add_test(tc, test_repair);
