@@ -169,6 +169,8 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 			json_object_set(doc, "hooks", res->hooks);
 		if (res->volumes)
 			json_object_set(doc, "volumes", res->volumes);
+		if (res->volume_location)
+			json_object_set_new(doc, "volumeLocation", json_string(res->volume_location));
 		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		json_decref(doc);
 	} else if (ctx->out == OUT_NAME) {
@@ -194,6 +196,8 @@ static void print_backup(struct kahu_ctx *ctx, const struct backup_run_spec *rs,
 		}
 		cmd_print_hooks(stdout, res->hooks);
 		print_volumes(res->volumes, 1);
+		if (res->volume_location)
+			printf("  Volume data on location %s.\n", res->volume_location);
 	}
 }
 

@@ -275,6 +275,7 @@ static int prepare_volume_location(const struct backup_run_spec *rs, struct back
 	b->vol_location = repo_location(vr->repo)->name;
 	b->vol_provider = repo_location(vr->repo)->provider;
 	b->vol_token = vr->token;
+	res->volume_location = xstrdup(b->vol_location);
 	log_notice("volume data of backup %s goes to location %s", name, want);
 	return 0;
 }
@@ -775,5 +776,6 @@ void backup_run_result_free(struct backup_run_result *res)
 	kube_discovery_free(res->disc);
 	json_decref(res->hooks);
 	free(res->parent);
+	free(res->volume_location);
 	memset(res, 0, sizeof *res);
 }

@@ -62,6 +62,8 @@ struct backup_run_result {
 	 * recorded ("snapshot"); NULL without volume data. */
 	json_t *volumes;
 	long volumes_failed;
+	char *volume_location;             /* the volume data's location when not beside the
+					    * metadata (store/volloc.h), else NULL */
 };
 
 /* The identity of the cluster `kc` talks to (what a backup records, what

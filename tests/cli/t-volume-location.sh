@@ -100,6 +100,7 @@ t_ok "  and nothing was written" sh -c "! test -e '$META/backups/b0' && ! test -
 # ---- a full backup, its volume data on vols ----
 t_ok "backup b1 --volume-data fs --volume-location vols" \
 	ks backup create b1 --include-namespaces app --volume-data fs --volume-location vols
+t_grep "  says where the volume data went" '^  Volume data on location vols\.$' "$T_OUT"
 objects "$META" b1 >"$T_DIR/meta.b1"
 objects "$VOLS" b1 >"$T_DIR/vols.b1"
 t_grep "the metadata location holds the manifest, the metadata and the catalog" '^volumes.jsonl.zst.kenc$' "$T_DIR/meta.b1"
@@ -178,6 +179,22 @@ t_ok "what a killed run of b6 left on vols is removed by the next b6" \
 	ks backup create b6 --include-namespaces app --volume-data fs --volume-location vols --ttl 1s
 t_grep "  with a warning" 'removing the volume data an interrupted backup named b6 left on location vols' "$T_ERR"
 t_ok "  and only b6's own objects are there" gone "$VOLS/backups/b6/volumes/0123456789abcdef0123456789abcdef"
+
+# ---- a run that fails removes what it wrote on both locations ----
+helpers() { CLUSTER_USE=src cluster_admin GET "/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkahu" |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'; }
+CLUSTER_USE=src cluster_admin POST pod-start-delay '{"seconds": 3600}' >/dev/null
+"$KAHU" --kubeconfig "$SRC" backup create b10 --include-namespaces app --volume-data fs --volume-location vols \
+	>"$T_DIR/b10.out" 2>"$T_DIR/b10.err" &
+B10=$!
+for _ in $(seq 600); do [ "$(helpers)" = 1 ] && break; sleep 0.1; done
+t_ok "backup b10 waits for its helper pod, its marker written on vols" \
+	sh -c "test '$(helpers)' = 1 && test -s '$VOLS/backups/b10/volume-data.json'"
+kill -INT $B10
+wait $B10; rc=$?
+[ $rc -eq 130 ]; t_result $? "Ctrl-C ends it (exit 130, got $rc)"
+t_ok "  nothing of b10 is left on meta or on vols" gone "$META/backups/b10" "$VOLS/backups/b10"
+CLUSTER_USE=src cluster_admin POST pod-start-delay '{"seconds": 0}' >/dev/null
 
 # ---- the volume location missing, unreachable, or not holding this backup's data ----
 mv "$VOLS" "$T_DIR/vols.away"

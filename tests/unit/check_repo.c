@@ -842,7 +842,7 @@ START_TEST(test_volume_location)
 	manifest_free(m);
 
 	/* a marker of another run: nothing removed, the metadata kept */
-	put_volloc_manifest(meta, "b9", "other", TOK_B);  /* (overwrites b9's manifest) */
+	manifest_free(put_volloc_manifest(meta, "b9", "other", TOK_B));  /* (b9's manifest replaced) */
 	manifest_free(put_volloc_manifest(meta, "b7", "nosuch", TOK_B));
 	ck_assert_int_eq(repo_remove_backup(meta, "b9", NULL), KAHU_EDATA);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "backup b9 was not deleted: its volume data on "
