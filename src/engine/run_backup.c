@@ -183,10 +183,7 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	return 0;
 }
 
-/* The location of the volume data when it is not beside the metadata (store/volloc.h):
- * chosen (--volume-location, else where the parent's volume data is), opened, locked,
- * cleared of what a killed run of this name left, and claimed with its marker.  Fills
- * b->vol_*; nothing when the volume data stays beside the metadata. */
+/* Did the parent store volume objects (volumes/<vid>/…)? */
 static int parent_has_volume_data(const struct manifest *pm)
 {
 	for (size_t i = 0; i < pm->n_objects; i++)
@@ -195,6 +192,10 @@ static int parent_has_volume_data(const struct manifest *pm)
 	return 0;
 }
 
+/* The location of the volume data when it is not beside the metadata (store/volloc.h):
+ * chosen (--volume-location, else where the parent's volume data is), opened, locked,
+ * cleared of what a killed run of this name left, and claimed with its marker.  Fills
+ * b->vol_*; nothing when the volume data stays beside the metadata. */
 static int prepare_volume_location(const struct backup_run_spec *rs, struct backup_run_result *res,
 				   struct repo *repo, struct volloc_run *vr, struct backup_spec *b)
 {
@@ -719,9 +720,11 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, NULL);
 	if (rc < 0) {
+		/* What this run wrote on the volume location is its own (its marker, its
+		 * token), whatever happened on the metadata location. */
+		if (vr.marked)
+			discard_volloc(&vr, rs->name);
 		if (!rs->dry_run && rc != KAHU_EEXIST) {
-			if (vr.marked)
-				discard_volloc(&vr, rs->name);
 			discard_partial(repo, rs->name, rc);
 		} else if (!rs->dry_run) {
 			/* Another run wrote an object of this name although we hold the lock (its
@@ -754,7 +757,7 @@ out:
 	json_decref(b.cluster);
 	hook_backup_free(hb);
 	cluster_identity_clear(&id);
-	if (rc < 0 && rc != KAHU_EEXIST && vr.marked && !res->have_outcome)
+	if (rc < 0 && vr.marked && !res->have_outcome)
 		discard_volloc(&vr, rs->name);
 	if (vr.lock && repo_unlock(vr.lock) < 0 && rc == 0)
 		rc = kahu_error_code();
