@@ -858,6 +858,9 @@ static int rule_apply(struct rule *r, const char *gr, json_t **obj, json_t **pat
 
 int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json_t **applied, char **why)
 {
+	/* The patches make new documents, never change the one they are given: the
+	 * object as it came is kept for a failure. */
+	json_t *orig = json_incref(*obj);
 	*applied = NULL;
 	for (size_t i = 0; ts && i < ts->n; i++) {
 		struct rule *r = &ts->r[i];
@@ -866,6 +869,8 @@ int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json
 		if (rc < 0) {
 			json_decref(*applied);
 			*applied = NULL;
+			json_decref(*obj);
+			*obj = orig;
 			return -1;
 		}
 		if (!rc)
@@ -876,6 +881,7 @@ int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json
 		json_array_append_new(*applied, json_pack("{s:s, s:s, s:s, s:o}", "rule", r->name, "source", r->source,
 							  "type", kind_names[r->kind], "patch", patch));
 	}
+	json_decref(orig);
 	return 0;
 }
 

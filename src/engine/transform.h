@@ -49,7 +49,8 @@ size_t transform_count(const struct transform_set *ts);
  * its target namespace; replaced by the patched object).  *applied: NULL when no rule
  * applied, else a new array of {"rule", "source", "type", "patch"} in the order they
  * applied.  0, or -1 with *why (allocated) when a patch could not apply: the item
- * fails.  Thread-safe (the per-rule counts are atomic). */
+ * fails, *obj is the object as it came (no rule's change kept).  Thread-safe (the
+ * per-rule counts are atomic). */
 int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json_t **applied, char **why);
 
 /* One warning per rule that applied to no object (appended, allocated). */

@@ -385,12 +385,14 @@ END_TEST
 
 START_TEST(test_apply_failure)
 {
-	struct transform_set *ts = parse_ok("rules:\n- name: bad\n  jsonPatch:\n  - {op: remove, path: /spec/nothing}\n");
+	struct transform_set *ts = parse_ok("rules:\n- name: good\n  mergePatch: {spec: {a: 1}}\n"
+					    "- name: bad\n  jsonPatch:\n  - {op: remove, path: /spec/nothing}\n");
 	json_t *o = J("{\"metadata\":{\"name\":\"a\"},\"spec\":{}}"), *applied = NULL;
 	char *why = NULL;
 	ck_assert_int_eq(transform_apply(ts, "configmaps", &o, &applied, &why), -1);
-	ck_assert_str_eq(why, "transform rule bad (t.yaml:2): operation 1 (remove /spec/nothing): /spec/nothing does not exist");
+	ck_assert_str_eq(why, "transform rule bad (t.yaml:4): operation 1 (remove /spec/nothing): /spec/nothing does not exist");
 	ck_assert_ptr_null(applied);
+	assert_json(o, "{\"metadata\":{\"name\":\"a\"},\"spec\":{}}", "no rule's change kept");
 	free(why);
 	json_decref(o);
 	transform_free(ts);
