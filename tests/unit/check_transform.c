@@ -415,6 +415,29 @@ START_TEST(test_yaml_values)
 }
 END_TEST
 
+/* Several files: the second one's rules come after the first one's. */
+START_TEST(test_two_files)
+{
+	struct transform_set *ts = NULL;
+	const char *a = "rules:\n- name: a\n  mergePatch: {data: {x: \"1\"}}\n";
+	const char *b = "rules:\n- name: b\n  jsonPatch:\n  - {op: test, path: /data/x, value: \"1\"}\n"
+			"  - {op: add, path: /data/y, value: \"2\"}\n";
+	ck_assert_int_eq(transform_parse(a, strlen(a), "a.yaml", &ts), 0);
+	ck_assert_int_eq(transform_parse(b, strlen(b), "b.yaml", &ts), 0);
+	ck_assert_int_eq(transform_count(ts), 2);
+	ck_assert_int_eq(transform_parse("rules: 1\n", 9, "c.yaml", &ts), KAHU_EUSAGE);
+	ck_assert_int_eq(transform_count(ts), 2);
+	int rc;
+	json_t *applied = NULL;
+	json_t *o = apply(ts, "configmaps", "{\"metadata\":{\"name\":\"c\"}}", &rc, &applied);
+	assert_json(o, "{\"metadata\":{\"name\":\"c\"},\"data\":{\"x\":\"1\",\"y\":\"2\"}}", "two files");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(applied, 1), "source")), "b.yaml:2");
+	json_decref(applied);
+	json_decref(o);
+	transform_free(ts);
+}
+END_TEST
+
 /* ---- the shortcuts ---- */
 
 START_TEST(test_shortcuts)
@@ -487,6 +510,7 @@ static Suite *transform_suite(void)
 	tcase_add_test(tc, test_match_and_apply);
 	tcase_add_test(tc, test_apply_failure);
 	tcase_add_test(tc, test_yaml_values);
+	tcase_add_test(tc, test_two_files);
 	tcase_add_test(tc, test_shortcuts);
 	suite_add_tcase(s, tc);
 	return s;
