@@ -244,11 +244,52 @@ static int ystrings(const struct yctx *y, yaml_node_t *n, const char *key, struc
 	return 0;
 }
 
+/* A repetition operator right after another (a** or a+{2}): undefined in POSIX EREs,
+ * and what makes glibc's compiler take minutes.  NULL when there is none, else where. */
+static const char *double_repetition(const char *re)
+{
+	int prev_rep = 0;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			prev_rep = 0;
+		} else if (*p == '[') {
+			/* a bracket expression: "]" first is a literal */
+			const char *q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				return NULL; /* (regcomp refuses it) */
+			p = q;
+			prev_rep = 0;
+		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			if (prev_rep)
+				return p;
+			if (*p == '{' && strchr(p, '}'))
+				p = strchr(p, '}');
+			prev_rep = 1;
+		} else {
+			prev_rep = 0;
+		}
+	}
+	return NULL;
+}
+
 static int yregex(const struct yctx *y, yaml_node_t *n, const char *key, regex_t **out)
 {
 	const char *s = yscalar(n);
 	if (!s)
 		return yerr(y, n, "%s: expected a regular expression", key);
+	if (strlen(s) > 1024)
+		return yerr(y, n, "%s: a regular expression longer than 1024 characters", key);
+	const char *dr = double_repetition(s);
+	if (dr)
+		return yerr(y, n, "%s: invalid regular expression \"%s\": a repetition operator right after "
+			    "another (at character %zu)", key, s, (size_t)(dr - s) + 1);
 	regex_t *re = xmalloc(sizeof *re);
 	int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
 	if (rc) {

@@ -286,6 +286,12 @@ START_TEST(test_file_errors)
 	parse_fails("rules:\n- mergePatch: {}\n  conditions:\n  - path: /a\n    exists: maybe\n",
 		    "t.yaml:5: exists: expected true or false");
 	parse_fails("rules:\n- mergePatch: {}\n  resources: []\n", "t.yaml:3: resources: the list is empty");
+	parse_fails("rules:\n- mergePatch: {}\n  nameRegex: \"^w**\"\n",
+		    "t.yaml:3: nameRegex: invalid regular expression \"^w**\": a repetition operator right after another (at character 4)");
+	parse_fails("rules:\n- mergePatch: {}\n  conditions:\n  - path: /a\n    matches: \"a{2}+\"\n",
+		    "t.yaml:5: matches: invalid regular expression");
+	/* escaped and bracketed operators are literals */
+	transform_free(parse_ok("rules:\n- mergePatch: {}\n  nameRegex: \"^a\\\\**[*+]+x?$\"\n"));
 	parse_fails("rules:\n- mergePatch: &a {x: *a}\n", "t.yaml:");
 }
 END_TEST
