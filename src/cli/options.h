@@ -60,6 +60,7 @@
 	X(FROM_BACKUP, "from-backup") \
 	X(FULL, "full") \
 	X(HOOKS, "hooks") \
+	X(IMAGE_MAPPINGS, "image-mappings") \
 	X(INCREMENTAL, "incremental") \
 	X(KEEP_DAILY, "keep-daily") \
 	X(KEEP_LAST, "keep-last") \
@@ -72,8 +73,11 @@
 	X(PARALLEL, "parallel") \
 	X(PARENT, "parent") \
 	X(PRESERVE_NODEPORTS, "preserve-nodeports") \
+	X(REPLICAS_OVERRIDE, "replicas-override") \
 	X(RESTORE_OWNED, "restore-owned") \
 	X(STATUS_INCLUDE_RESOURCES, "status-include-resources") \
+	X(STORAGE_CLASS_MAPPINGS, "storage-class-mappings") \
+	X(TRANSFORM, "transform") \
 	X(TTL, "ttl") \
 	X(YES, "yes") \
 	/* provider and location commands */ \

@@ -12,6 +12,7 @@
 #include "engine/run_restore.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
+#include "engine/transform.h"
 #include "engine/volrun.h"
 #include "kube/client.h"
 #include "store/store.h"
@@ -38,6 +39,17 @@ struct restore_cmd {
 };
 
 
+/* "a, b": the rules of an item's transforms. */
+static char *transforms_names(json_t *xf)
+{
+	struct kbuf b = KBUF_INIT;
+	size_t i;
+	json_t *e;
+	json_array_foreach(xf, i, e)
+		kbuf_addf(&b, "%s%s", i ? ", " : "", json_string_value(json_object_get(e, "rule")));
+	return kbuf_detach(&b);
+}
+
 static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 {
 	struct restore_cmd *rc = ud;
@@ -62,6 +74,14 @@ static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 			} else if (obj) {
 				json_object_set(j, "object", obj);
 			}
+			if (r->transforms && strcmp(r->resource, "secrets") == 0) {
+				/* A patch of a Secret may hold its values: the rules are named only. */
+				json_t *xf = json_deep_copy(r->transforms), *e;
+				size_t xi;
+				json_array_foreach(xf, xi, e)
+					json_object_del(e, "patch");
+				json_object_set_new(j, "transforms", xf);
+			}
 			if (f == OUT_JSON) {
 				char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 				printf("%s%s", rc->first ? ",\n" : "[\n", s);
@@ -74,9 +94,18 @@ static void on_item(void *ud, const struct restore_item_result *r, json_t *obj)
 			char *vreason = r->volume && !r->reason ?
 					xasprintf("its volume data would be restored (%lld files)",
 						  (long long)json_integer_value(json_object_get(r->volume, "files"))) : NULL;
+			char *xreason = NULL;
+			const char *reason = vreason ? vreason : r->reason ? r->reason : "";
+			if (r->transforms) {
+				char *rules = transforms_names(r->transforms);
+				xreason = xasprintf("%s%stransformed by %s", reason, *reason ? "; " : "", rules);
+				free(rules);
+				reason = xreason;
+			}
 			const char *row[] = { r->resource, r->ns ? r->ns : "", r->name ? r->name : "",
-					      restore_outcome_name(r->outcome), vreason ? vreason : r->reason ? r->reason : "" };
+					      restore_outcome_name(r->outcome), reason };
 			out_table_row(rc->table, row);
+			free(xreason);
 			free(vreason);
 		}
 	} else if (r->outcome == OUTCOME_FAILED) {
@@ -159,6 +188,7 @@ struct create_spec {
 	struct ns_map *map;
 	struct strv status_include;
 	struct hook_set *hooks;
+	struct transform_set *xform;
 	struct vol_opts vol;
 };
 
@@ -166,12 +196,41 @@ static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
 	hook_set_free(s->hooks);
+	transform_free(s->xform);
 	vol_opts_clear(&s->vol);
 	scope_free(s->scope);
 	ns_map_free(s->map);
 	strv_free(&s->status_include);
 	free(s->name);
 	free(s);
+}
+
+static int transform_file(struct transform_set **ts, const char *path)
+{
+	return transform_load(path, ts);
+}
+
+/* The transform files (their rules in the order given), then the shortcuts. */
+static int transform_flags(const struct kahu_invocation *inv, struct transform_set **ts)
+{
+	static const struct {
+		enum kahu_opt_id id;
+		int (*add)(struct transform_set **ts, const char *spec);
+	} flags[] = {
+		{ OPT_TRANSFORM, transform_file },
+		{ OPT_STORAGE_CLASS_MAPPINGS, transform_add_storage_classes },
+		{ OPT_IMAGE_MAPPINGS, transform_add_images },
+		{ OPT_REPLICAS_OVERRIDE, transform_add_replicas },
+	};
+	for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+		const struct strv *v = inv_list(inv, flags[f].id);
+		for (size_t i = 0; i < v->n; i++) {
+			int rc = flags[f].add(ts, v->v[i]);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 static int parse_restore_create(struct kahu_ctx *ctx, void **out)
@@ -209,6 +268,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 	    (inv_str(inv, OPT_NAMESPACE_MAPPINGS) &&
 	     (rc = ns_map_parse(inv_str(inv, OPT_NAMESPACE_MAPPINGS), &s->map)) < 0) ||
 	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
+	    (rc = transform_flags(inv, &s->xform)) < 0 ||
 	    (rc = vol_flags_parse(inv, 1, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0)
 		goto fail;
@@ -230,6 +290,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.parallel = (int)parallel,
 		.crd_timeout = (int)crd_timeout,
 		.hooks = s->hooks,
+		.xform = s->xform,
 		.vol = &s->vol,
 		.repo = &s->rr,
 		.kube = restore_kube,
@@ -506,6 +567,17 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 			       (long long)json_integer_value(json_object_get(v, "bytesPerSecond")),
 			       reason ? ": " : "", reason ? reason : "");
 		}
+	if (details)
+		json_array_foreach(json_object_get(doc, "items"), i, w) {
+			json_t *xf = json_object_get(w, "transforms");
+			if (!xf)
+				continue;
+			char *rules = transforms_names(xf);
+			const char *wns = json_string_value(json_object_get(w, "namespace"));
+			printf("Transformed %s %s%s%s: %s\n", json_string_value(json_object_get(w, "resource")),
+			       wns ? wns : "", wns ? "/" : "", json_string_value(json_object_get(w, "name")), rules);
+			free(rules);
+		}
 	if (details) {
 		static const char *const hdr[] = { "TYPE", "NAMESPACE", "NAME", "OUTCOME", "REASON" };
 		struct out_table *t = out_table_new(5, hdr);
@@ -553,6 +625,10 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(CRD_TIMEOUT, 0, "SECONDS", "how long to wait for a restored CRD to be established", NULL, 0, "60"),
 	OPTION(DRY_RUN, 0, NULL, "print the cleaned objects in restore order with what would happen; write nothing", NULL, 0, NULL),
 	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): init containers added to restored pods, commands run in them once they run", "file", 0, NULL),
+	OPTION(TRANSFORM, 0, "FILE", "a transform file (kahu-transform(5)): rules that patch objects before they are created", "file", OPTF_REPEAT, NULL),
+	OPTION(STORAGE_CLASS_MAPPINGS, 0, "OLD:NEW,…", "give claims, PVs and StatefulSets' claim templates of storage class OLD the class NEW", NULL, OPTF_REPEAT, NULL),
+	OPTION(IMAGE_MAPPINGS, 0, "OLD:NEW,…", "replace the image prefix OLD with NEW in pods, pod templates and cron jobs (OLD=NEW when a prefix holds a colon)", NULL, OPTF_REPEAT, NULL),
+	OPTION(REPLICAS_OVERRIDE, 0, "NS/KIND/NAME=N,…", "restore a Deployment, StatefulSet, ReplicaSet or ReplicationController with N replicas", NULL, OPTF_REPEAT, NULL),
 	OPTION(RESTORE_VOLUMES, 0, "true|false", "restore the data of the backed-up volumes into their claims", "true false", 0, "true"),
 	OPTION(VOLUMES_ONLY, 0, NULL, "restore only volume data, in place, into the claims that exist", NULL, 0, NULL),
 	OPTION(PVC, 0, "[NS/]NAME,…", "restore the data of these claims only", NULL, OPTF_REPEAT, NULL),

@@ -131,3 +131,13 @@ tests_unit_check_volrestore_SOURCES = tests/unit/check_volrestore.c tests/unit/c
 tests_unit_check_volrestore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_volrestore_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
+
+# Restore transforms (kahu-transform(5)): the patch kinds (pure: RFC 6902, RFC 7386,
+# strategic merge) and the rules of the transform file and the shortcuts.
+libkahu_engine_a_SOURCES += src/engine/transform.c src/engine/transform.h \
+	src/engine/transform_patch.c src/engine/transform_patch.h
+check_PROGRAMS += tests/unit/check_transform
+UNIT_TESTS += tests/unit/check_transform
+tests_unit_check_transform_SOURCES = tests/unit/check_transform.c tests/unit/check_main.h
+tests_unit_check_transform_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_transform_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)

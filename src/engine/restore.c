@@ -7,6 +7,7 @@
 #include "engine/restore_hooks.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
+#include "engine/transform.h"
 #include "engine/volrestore.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -416,10 +417,10 @@ static const char *meta(json_t *o, const char *f)
 }
 
 static void report(struct run *r, const char *gr, const char *ns, const char *src_ns, const char *name,
-		   enum restore_outcome oc, const char *reason, json_t *obj, json_t *volume)
+		   enum restore_outcome oc, const char *reason, json_t *obj, json_t *volume, json_t *xf)
 {
 	struct restore_item_result res = { gr, ns, src_ns && ns && strcmp(src_ns, ns) ? src_ns : NULL,
-					   name, oc, reason, volume };
+					   name, oc, reason, volume, xf };
 	pthread_mutex_lock(&r->lock);
 	if (volume) {
 		r->t->volumes++;
@@ -569,6 +570,8 @@ static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resour
  *              kahu's labels (the mapping is the next stage)
  *   map        the namespace mapping (ns_map_apply); from here on it->ns and
  *              it->tname are the target's
+ *   transform  the transform rules and shortcuts (transform.c): the object patched,
+ *              the rules that applied kept for its result
  *   hooks      restore hooks' init containers added to pods and pod templates
  *              (restore_hooks.c)
  *   version    the target's resource for the object (restore_pick_version), which
@@ -614,6 +617,7 @@ struct item {
 	int with_obj;                   /* the object goes with the result */
 	int vol_fill;                   /* a claim whose data this restore writes */
 	json_t *volume;                 /* its volume's result */
+	json_t *xf;                     /* the transform rules that applied, or NULL */
 };
 
 /* Decide the outcome (reason copied; NULL for none); returns ITEM_DONE. */
@@ -684,6 +688,27 @@ static int stage_map(struct item *it)
 	it->ns = meta(it->obj, "namespace");
 	it->tname = meta(it->obj, "name");
 	it->mapped = 1;
+	return ITEM_NEXT;
+}
+
+/* Transforms, on the mapped object; a rule may rename it or move it to another
+ * namespace, so ns and tname are read again. */
+static int stage_transform(struct item *it)
+{
+	char *why = NULL;
+	if (!it->r->s->xform)
+		return ITEM_NEXT;
+	if (transform_apply(it->r->s->xform, it->gr, &it->obj, &it->xf, &why) < 0)
+		return item_done_take(it, OUTCOME_FAILED, why);
+	it->ns = meta(it->obj, "namespace");
+	it->tname = meta(it->obj, "name");
+	if (!json_is_object(it->obj) || !it->tname || !*it->tname) {
+		it->tname = it->name;
+		it->ns = it->src_ns;
+		item_done(it, OUTCOME_FAILED, "the transforms left the object without metadata.name");
+		it->with_obj = 0;
+		return ITEM_DONE;
+	}
 	return ITEM_NEXT;
 }
 
@@ -943,6 +968,7 @@ static const struct item_stage {
 	{ "clean", stage_clean },
 	{ "volprep", stage_volprep },
 	{ "map", stage_map },
+	{ "transform", stage_transform },
 	{ "hooks", stage_hooks },
 	{ "version", stage_version },
 	{ "namespace", stage_namespace },
@@ -962,7 +988,8 @@ static void item_record(struct item *it)
 	if (!it->decided)
 		return; /* (every path through the stages decides) */
 	report(it->r, it->gr, it->mapped ? it->ns : it->src_ns, it->mapped ? it->src_ns : NULL,
-	       it->mapped ? it->tname : it->name, it->oc, it->reason, it->with_obj ? it->obj : NULL, it->volume);
+	       it->mapped ? it->tname : it->name, it->oc, it->reason, it->with_obj ? it->obj : NULL, it->volume,
+	       it->xf);
 }
 
 static void restore_item(struct run *r, const char *line, size_t len)
@@ -974,6 +1001,7 @@ static void restore_item(struct run *r, const char *line, size_t len)
 	item_record(&it);
 	json_decref(it.live);
 	json_decref(it.volume);
+	json_decref(it.xf);
 	json_decref(it.obj);
 	kube_response_clear(&it.resp);
 	free(it.reason);
@@ -1074,7 +1102,7 @@ static void restore_type(struct run *r, struct spool_type *t, const struct kube_
 	json_array_foreach(t->refused, ri, x)
 		report(r, t->gr, json_string_value(json_array_get(x, 0)), NULL,
 		       json_string_value(json_array_get(x, 1)), OUTCOME_FAILED,
-		       json_string_value(json_array_get(x, 2)), NULL, NULL);
+		       json_string_value(json_array_get(x, 2)), NULL, NULL, NULL);
 	list_existing(r, t->gr);
 	log_info("%s: %ld item%s to restore%s", t->gr, t->n, t->n == 1 ? "" : "s",
 		 r->have_existing ? "" : " (its existing objects could not be listed: each is looked up)");
@@ -1441,6 +1469,13 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		restore_type(&r, st, src, dec);
 	}
 	rc = 0;
+	if (!r.stop && !kahu_cancelled()) {
+		struct strv unused = STRV_INIT;
+		transform_unused(s->xform, &unused);
+		for (size_t i = 0; i < unused.n; i++)
+			warn(t, "%s", unused.v[i]);
+		strv_free(&unused);
+	}
 	/* The restored pods' exec hooks, once everything is created. */
 	if (!r.stop && !kahu_cancelled() && restore_hooks_run(r.hooks) == 0 &&
 	    restore_hooks_results(r.hooks)->n) {

@@ -24,6 +24,7 @@ struct kahu_store;
 struct kahu_key;
 struct kahu_scope;
 struct ns_map;
+struct transform_set;
 struct volr;
 
 enum existing_policy { EXISTING_NONE, EXISTING_UPDATE };
@@ -46,6 +47,8 @@ struct restore_item_result {
 	const char *reason;     /* why skipped or failed; NULL when created */
 	json_t *volume;         /* a claim whose data was restored (or would be): the
 				 * volume's result (volrestore.h); else NULL */
+	json_t *transforms;     /* the transform rules that changed it, in order
+				 * ({rule, source, type, patch}: transform.h), or NULL */
 };
 
 struct restore_spec {
@@ -68,6 +71,9 @@ struct restore_spec {
 	int crd_timeout;                   /* seconds to wait for a CRD to be established */
 	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL; hook
 					    * annotations are honoured either way */
+	struct transform_set *xform;       /* the transform rules (transform.h), may be NULL:
+					    * applied after the mapping; rules that changed no
+					    * object are warnings at the end */
 	/* Volume data (volrestore.h): claims with data in the backup are re-provisioned
 	 * and filled after they are created, before any later type (pods, workloads);
 	 * NULL: none.  volumes_only: only claims are handled, in place: an existing claim

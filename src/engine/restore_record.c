@@ -29,6 +29,8 @@ json_t *restore_item_json(const struct restore_item_result *r)
 		json_object_set_new(j, "reason", json_string(r->reason));
 	if (r->volume)
 		json_object_set(j, "volume", r->volume);
+	if (r->transforms)
+		json_object_set(j, "transforms", r->transforms);
 	return j;
 }
 

@@ -200,6 +200,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		.parallel = rs->parallel,
 		.crd_timeout = rs->crd_timeout,
 		.hooks = rs->hooks,
+		.xform = rs->xform,
 		.vol = vol,
 		.volumes_only = rs->vol && rs->vol->volumes_only,
 		.scale_down = rs->vol && rs->vol->scale_down,

@@ -31,6 +31,7 @@ struct restore_create_spec {
 	int parallel;
 	int crd_timeout;
 	const struct hook_set *hooks;      /* the hooks file, may be NULL (engine/hooks.h) */
+	struct transform_set *xform;       /* transform rules, may be NULL (engine/transform.h) */
 	/* Volume data: the restore flags (volrun.h; NULL: the defaults, data restored). */
 	const struct vol_opts *vol;
 	const struct run_repo *repo;
