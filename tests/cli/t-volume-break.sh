@@ -3,7 +3,8 @@
 # exec-break): the backup resumes from the last complete file and the volume restores
 # byte for byte; when every try is cut, the volume fails with its reason, the backup is
 # PartiallyFailed (exit 2), nothing of that volume is on the location or in the
-# manifest, and the other volume of the backup restores exactly.
+# manifest, and the other volume of the backup restores exactly; the listing cut once
+# is listed again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 
@@ -126,5 +127,16 @@ restored_equal vol2 other "$O"
 t_result $? "... the other volume of b2 restores into a fresh namespace byte for byte"
 [ -z "$(vol_kahu main Pod)" ] && [ -z "$(vol_kahu main PersistentVolumeClaim)" ]
 t_result $? "no helper pod or temporary claim is left"
+
+# ---- the listing cut once: listed again ----
+cluster_admin PUT /_admin/faults '[{"match":{"path_regex":"/pods/app/exec$","query_regex":"xdev"},"action":"exec-break","after_bytes":100,"times":1}]' >/dev/null
+t_ok "a backup whose listing is cut once completes" \
+	kahu_main backup create b3 --include-namespaces vol --volume-data fs -o json
+cp "$T_OUT" "$T_DIR/b3.json"
+cluster_admin DELETE /_admin/faults >/dev/null
+vol_check "$T_DIR/b3.json" vol/data status Completed
+vol_check "$T_DIR/b3.json" vol/data retries 1
+t_ok "... its volume extracts exactly" kahu_main backup download b3 --volume vol/data --extract "$T_DIR/x3"
+t_ok "... (equal)" vol_same "$D" "$T_DIR/x3"
 
 t_done
