@@ -892,8 +892,12 @@ static int stage_volprep(struct item *it)
 		const char *why = volr_pv_skip(v, it->obj);
 		return why ? item_done(it, OUTCOME_SKIPPED, why) : ITEM_NEXT;
 	}
-	if (strcmp(it->gr, "persistentvolumeclaims") == 0)
+	if (strcmp(it->gr, "persistentvolumeclaims") == 0) {
+		char *why = volr_pvc_refused(v, it->src_ns, ns_map_target(it->r->s->map, it->src_ns), it->name);
+		if (why)
+			return item_done_take(it, OUTCOME_FAILED, why);
 		it->vol_fill = volr_pvc_prepare(v, it->src_ns, it->obj);
+	}
 	return ITEM_NEXT;
 }
 

@@ -174,7 +174,7 @@ int volr_pvc_prepare(struct volr *v, const char *src_ns, json_t *pvc)
 	}
 	if (is_csi_only(l)) {
 		/* The data is in the snapshot: the claim is provisioned from it (in the
-		 * cluster the snapshot was taken in, under its namespace's mapping). */
+		 * cluster and namespace the snapshot was taken in: volr_pvc_refused). */
 		const char *snap = jstr_of(json_object_get(l, "csi"), "name");
 		if (snap) {
 			json_t *ds = json_pack("{s:s,s:s,s:s}", "apiGroup", "snapshot.storage.k8s.io",
@@ -184,6 +184,33 @@ int volr_pvc_prepare(struct volr *v, const char *src_ns, json_t *pvc)
 		}
 	}
 	return 1;
+}
+
+char *volr_pvc_refused(struct volr *v, const char *src_ns, const char *dst_ns, const char *name)
+{
+	json_t *l = usable(v, src_ns, name);
+	if (!l || v->s.volumes_only || !is_csi_only(l))
+		return NULL;
+	const char *snap = jstr_of(json_object_get(l, "csi"), "name");
+	if (!snap)
+		return xasprintf("its data is in a CSI snapshot the backup's volume catalog does not name");
+	if (!v->s.kc || !dst_ns)
+		return NULL;
+	char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/volumesnapshots/%s", dst_ns, snap);
+	struct kube_response r = { 0 };
+	int rc = kube_request(v->s.kc, "GET", path, NULL, NULL, NULL, 0, 0, &r);
+	kube_response_clear(&r);
+	free(path);
+	if (rc == 0)
+		return NULL;
+	if (rc == KAHU_ENOTFOUND)
+		return xasprintf("its data is in CSI snapshot %s, which namespace %s of the target cluster does "
+				 "not hold (a claim is provisioned only from a snapshot of its own namespace, "
+				 "in the cluster it was taken in): not created; restore the backup into "
+				 "namespace %s of the cluster it was taken in, or back up with --snapshot-move-data",
+				 snap, dst_ns, src_ns);
+	return xasprintf("its data is in CSI snapshot %s/%s, which could not be read: %s", dst_ns, snap,
+			 kahu_error_last());
 }
 
 static int64_t mono_ms(void)

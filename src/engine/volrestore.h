@@ -70,6 +70,13 @@ const char *volr_pv_skip(struct volr *v, json_t *pv);
  * its data, 0 when not. */
 int volr_pvc_prepare(struct volr *v, const char *src_ns, json_t *pvc);
 
+/* A claim of the backup whose data is in a CSI snapshot without moved data cannot be
+ * created in `dst_ns` (its namespace in the target) when that namespace of the target
+ * cluster has no VolumeSnapshot of that name (another namespace, another cluster, the
+ * snapshot deleted): the claim would stay Pending.  Returns the reason (free it), or
+ * NULL when the claim may be created. */
+char *volr_pvc_refused(struct volr *v, const char *src_ns, const char *dst_ns, const char *name);
+
 /* Whether the claim `src_ns`/`name` has volume data in the backup. */
 int volr_has(struct volr *v, const char *src_ns, const char *name);
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# What a killed kahu run leaves in the cluster: a run killed with SIGKILL while its helper
-# pod starts cannot remove the pod; the next backup create removes it, and so does the
-# next restore create in the namespaces it writes claims' data into (and only there).
+# What kahu leaves in the cluster: nothing after a backup with CSI data movement that
+# succeeds, fails (its helper refused by Pod Security) or is stopped by SIGINT while its
+# helper pod starts (helper pods, temporary claims, data-movement snapshots), nor after
+# a restore whose helper is refused; a run killed with SIGKILL while its helper pod
+# starts cannot remove the pod: the next backup create removes it, and so does the next
+# restore create in the namespaces it writes claims' data into (and only there).
+# (t-volumes.sh checks the file copy's helper after success, failure and SIGINT,
+# t-volume-restore.sh the restore's.)
 . "$(dirname "$0")/lib.sh"
-. "$top_srcdir/tests/cluster/cluster.sh"
+. "$(dirname "$0")/vollib.sh"
 
 cat >"$T_DIR/seed.yaml" <<'EOF2'
 apiVersion: v1
@@ -17,24 +22,20 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 EOF2
-cluster_start main --seed "$T_DIR/seed.yaml" || { t_result 1 "test cluster starts"; t_done; exit 1; }
+vol_setup
+vol_cluster main "$T_DIR/seed.yaml"
 KC=$CLUSTER_KUBECONFIG
-kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
-export KAHU_KEY_FILE=$T_DIR/test.key
-"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
+kahu_k() { kahu_main "$@"; }
 
-d=$(cluster_admin GET "/_admin/volume?namespace=vol&pvc=orphan" |
-	"$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("path") or d.get("dir") or d)')
+d=$(vol_dir main vol orphan)
 mkdir -p "$d" && printf 'hello\n' >"$d/a.txt"
 t_ok "the claim's data directory is filled" test -s "$d/a.txt"
 
-helpers() { # namespace → names of kahu's helper pods in it
-	cluster_admin GET "/_admin/dump?namespace=$1" | "$PYTHON" -c '
-import json, sys
-for o in json.load(sys.stdin)["items"]:
-    l = o["metadata"].get("labels", {})
-    if o["kind"] == "Pod" and l.get("app.kubernetes.io/managed-by") == "kahu":
-        print(o["metadata"]["name"])'
+helpers() { vol_kahu main Pod "$1"; } # namespace → names of kahu's helper pods in it
+nothing_left() { # nothing kahu made is left in the cluster (what is, on stdout)
+	local k out=
+	for k in Pod PersistentVolumeClaim VolumeSnapshot; do out+=$(vol_kahu main $k); done
+	[ -z "$out" ] || { echo "left: $out"; return 1; }
 }
 delay() { cluster_admin POST /_admin/pod-start-delay "{\"seconds\":$1}" >/dev/null; }
 # kill9 NAMESPACE LOG ARGS…: run kahu in the background, SIGKILL it once its helper pod
@@ -49,7 +50,39 @@ kill9() {
 	helpers "$ns"
 }
 
-# ---- backup ----
+# ---- backup with CSI data movement: success, failure, SIGINT ----
+t_ok "a backup with --snapshot-move-data succeeds" \
+	kahu_k backup create m1 --include-namespaces vol --volume-data csi --snapshot-move-data -o json
+vol_check "$T_OUT" vol/orphan method csi+data
+t_ok "... and leaves no helper pod, temporary claim or snapshot" nothing_left
+cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}' >/dev/null
+t_exit 2 "a backup with --snapshot-move-data whose helper Pod Security refuses is PartiallyFailed (2)" \
+	kahu_k backup create m2 --include-namespaces vol --volume-data csi --snapshot-move-data
+t_grep "... saying why" 'enforces "restricted"' "$T_ERR"
+t_ok "... and leaves no helper pod, temporary claim or snapshot" nothing_left
+cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol"}}' >/dev/null
+delay 3600
+"$KAHU" --kubeconfig "$KC" backup create m3 --include-namespaces vol --volume-data csi --snapshot-move-data \
+	>"$T_DIR/m3.out" 2>"$T_DIR/m3.err" &
+kpid=$!
+for _ in $(seq 1 1200); do [ -n "$(helpers vol)" ] && break; sleep 0.1; done
+[ -n "$(helpers vol)" ] && [ -n "$(vol_kahu main PersistentVolumeClaim vol)" ]
+t_result $? "a backup with --snapshot-move-data has its temporary claim and helper pod (Pending)"
+kill -INT $kpid
+wait $kpid; rc=$?
+[ $rc -eq 130 ]
+t_result $? "... SIGINT stops it (exit 130, got $rc)"
+t_ok "... and it leaves no helper pod, temporary claim or snapshot" nothing_left
+delay 0
+
+# ---- a restore whose helper pod Pod Security refuses ----
+cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol9","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}' >/dev/null
+t_exit 2 "a restore whose helper Pod Security refuses is PartiallyFailed (2)" \
+	kahu_k restore create rf --from-backup m1 --namespace-mappings vol:vol9
+t_grep "... saying why" 'enforces "restricted"' "$T_ERR"
+t_ok "... and leaves no helper pod" test -z "$(helpers vol9)"
+
+# ---- SIGKILL: backup ----
 delay 3600
 pod=$(kill9 vol "$T_DIR/k1" backup create k1 --include-namespaces vol --volume-data fs)
 [ -n "$pod" ]
@@ -62,7 +95,7 @@ t_grep "... saying it removed the helper pod left by the killed run" \
 [ -z "$(helpers vol)" ]
 t_result $? "... and no helper pod is left"
 
-# ---- restore ----
+# ---- SIGKILL: restore ----
 delay 3600
 pod=$(kill9 vol2 "$T_DIR/r1" restore create r1 --from-backup k2 --namespace-mappings vol:vol2)
 [ -n "$pod" ]

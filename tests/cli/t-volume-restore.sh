@@ -9,7 +9,7 @@
 # describe and -o json; the dry run.  The hostile index is written into a backup by the
 # volume data core through local ops (tests/cli/voldrv).
 . "$(dirname "$0")/lib.sh"
-. "$top_srcdir/tests/cluster/cluster.sh"
+. "$(dirname "$0")/vollib.sh"
 
 DRV=$top_builddir/tests/cli/voldrv
 cat >"$T_DIR/app.yaml" <<'EOF2'
@@ -49,58 +49,25 @@ spec:
       volumes:
       - {name: d, persistentVolumeClaim: {claimName: data}}
 EOF2
-cluster_start src --seed "$T_DIR/app.yaml" || { t_result 1 "test cluster src starts"; t_done; exit 1; }
-cluster_start dst || { t_result 1 "test cluster dst starts"; t_done; exit 1; }
+vol_setup
+vol_cluster src "$T_DIR/app.yaml"
+vol_cluster dst ""
 SRC=$CLUSTER_KUBECONFIG_SRC DST=$CLUSTER_KUBECONFIG_DST
-ks() { "$KAHU" --kubeconfig "$SRC" "$@"; }
-kd() { "$KAHU" --kubeconfig "$DST" "$@"; }
-export KAHU_KEY_FILE=$T_DIR/test.key
-"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
-LOC=$T_DIR/loc
-mkdir -p "$XDG_CONFIG_HOME/kahu"
-cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF2
-{"version": 1, "defaultLocation": "default",
- "locations": {"default": {"provider": "fs", "config": {"path": "$LOC"}}}}
-EOF2
-chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
-
-voldir() { # NAME NS PVC -> the claim's data directory in instance NAME
-	CLUSTER_USE=$1 cluster_admin GET "volume?namespace=$2&pvc=$3" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])'
-}
-helpers() { # NAME -> the helper pods in instance NAME
-	CLUSTER_USE=$1 cluster_admin GET "/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkahu" |
-		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'
-}
+ks() { kahu_src "$@"; }
+kd() { kahu_dst "$@"; }
+voldir() { vol_dir "$@"; } # NAME NS PVC -> the claim's data directory in instance NAME
+helpers() { vol_kahu "$1" Pod | wc -l; } # NAME -> how many helper pods instance NAME has
 no_helpers() { [ "$(helpers "$1")" = 0 ]; }
 api() { # NAME METHOD PATH [BODY]: quiet, the exit status says
 	CLUSTER_USE=$1 cluster_admin "${@:2}" >/dev/null 2>&1
 }
 absent() { ! api "$@"; }
-snapshot() {
-	(cd "$1" && find . ! -path . \( -type d -printf '%P|d|%m|%U|%G|%Ts\n' \) -o \
-		\( -type l -printf '%P|l|%U|%G|%l\n' \) -o \
-		\( ! -type d ! -type l -printf '%P|%y|%m|%U|%G|%Ts|%s|%n\n' \) | LC_ALL=C sort &&
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-}
-same() { snapshot "$1" >"$T_DIR/a.snap"; snapshot "$2" >"$T_DIR/b.snap"; diff "$T_DIR/a.snap" "$T_DIR/b.snap"; }
+same() { vol_same "$@"; }
 
 # The volume's content, in the source claim's data directory.
 V=$(voldir src app data)
 [ -n "$V" ] && [ -d "$V" ]; t_result $? "the source claim has a data directory"
-mkdir -p "$V/a dir/sub" "$V/empty" "$V/d/e"
-printf 'hello\n' >"$V/a dir/one.txt"
-head -c 300000 /dev/urandom >"$V/a dir/sub/rand.bin"
-printf 'x' >"$V/$(printf 'new\nline')"
-printf 'ü' >"$V/ünï cödé ✓.txt"
-: >"$V/emptyfile"
-ln "$V/a dir/one.txt" "$V/hard1"
-ln -s 'a dir/one.txt' "$V/link1"
-chmod 0600 "$V/a dir/one.txt"
-chmod 4755 "$V/a dir/sub/rand.bin"
-touch -d '2002-03-04 05:06:07' "$V/a dir/sub/rand.bin"
-[ "$(id -u)" = 0 ] && chown 1234:5678 "$V/a dir/sub/rand.bin" && chown -h 42:43 "$V/link1"
-find "$V" -type d -exec touch -d '2003-04-05 06:07:08' {} +
+vol_fill "$V"
 cp -a "$V" "$T_DIR/orig"
 sleep 1 # the listing's second is past: no entry is "racy"
 

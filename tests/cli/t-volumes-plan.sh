@@ -5,7 +5,7 @@
 # from one pod list; CSI snapshots created, waited for, recorded and kept, or removed
 # after a timeout and after Ctrl-C; what killed runs left removed, a live run's kept.
 . "$(dirname "$0")/lib.sh"
-. "$top_srcdir/tests/cluster/cluster.sh"
+. "$(dirname "$0")/vollib.sh"
 
 # ---- bad values: exit 64 before anything is opened (no kubeconfig exists) ----
 cat >"$T_DIR/bad-policy.yaml" <<'EOF'
@@ -184,28 +184,11 @@ spec:
   - {name: lg, persistentVolumeClaim: {claimName: logs}}
 status: {phase: Running}
 EOF
-cluster_start main --seed "$T_DIR/seed.yaml" || { t_result 1 "test cluster starts"; t_done; exit 1; }
+vol_setup
+vol_cluster main "$T_DIR/seed.yaml"
 KC=$CLUSTER_KUBECONFIG
-kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
-export KAHU_KEY_FILE=$T_DIR/test.key
-"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
-
-# vol FILE PVC FIELD: a field of a claim's entry in a JSON result's "volumes"
-vol() {
-	"$PYTHON" - "$@" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for v in doc.get("volumes", []):
-    if v["namespace"] + "/" + v["pvc"] == sys.argv[2]:
-        x = v
-        for k in sys.argv[3].split("."):
-            x = x.get(k, "") if isinstance(x, dict) else ""
-        print("true" if x is True else "false" if x is False else x)
-        break
-else:
-    print("(absent)")
-PY
-}
+kahu_k() { kahu_main "$@"; }
+vol() { vol_field "$@"; } # FILE PVC FIELD: a field of a claim's entry in a JSON result's "volumes"
 
 # ---- the plan ----
 # The test cluster provisions claims on its CSI driver hostpath.csi.kahu.io, whose

@@ -5,7 +5,7 @@
 # and compared with the claims' data directories; helper pods, temporary claims and
 # data-movement snapshots gone after success, failure (Pod Security) and SIGINT.
 . "$(dirname "$0")/lib.sh"
-. "$top_srcdir/tests/cluster/cluster.sh"
+. "$(dirname "$0")/vollib.sh"
 
 cat >"$T_DIR/seed.yaml" <<'EOF'
 apiVersion: v1
@@ -54,74 +54,27 @@ spec:
     volumeMounts: [{name: d, mountPath: /srv}]
   volumes: [{name: d, persistentVolumeClaim: {claimName: notar-data}}]
 EOF
-cluster_start main --seed "$T_DIR/seed.yaml" || { t_result 1 "test cluster starts"; t_done; exit 1; }
+vol_setup
+vol_cluster main "$T_DIR/seed.yaml"
 KC=$CLUSTER_KUBECONFIG
-kahu_k() { "$KAHU" --kubeconfig "$KC" "$@"; }
-export KAHU_KEY_FILE=$T_DIR/test.key
-"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
+kahu_k() { kahu_main "$@"; }
 
-datadir() { # pvc → its data directory
-	cluster_admin GET "/_admin/volume?namespace=vol&pvc=$1" |
-		"$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("path") or d.get("dir") or d)'
-}
-fill() { # dir seed
-	mkdir -p "$1/sub dir/deep" "$1/empty"
-	printf 'hello %s\n' "$2" >"$1/a.txt"
-	head -c 300000 /dev/urandom >"$1/sub dir/blob.bin"
-	printf 'x' >"$1/sub dir/deep/$(printf 'new\nline')"
-	printf 'utf8' >"$1/ünïcödé"
-	ln -s a.txt "$1/link"
-	ln "$1/a.txt" "$1/hard"
-	chmod 640 "$1/a.txt"
-}
-tree_sum() { # dir → a listing of types, modes, sizes, link targets and hashes
-	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
-		if [ -L "$f" ]; then printf 'l %q -> %s\n' "$f" "$(readlink "$f")"
-		elif [ -d "$f" ]; then printf 'd %q %s\n' "$f" "$(stat -c %a "$f")"
-		else printf 'f %q %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"; fi
-	done)
-}
 for c in app-data notar-data orphan; do
-	d=$(datadir $c)
-	[ -d "$d" ] && fill "$d" "$c"
-	tree_sum "$d" >"$T_DIR/want-$c"
+	d=$(vol_dir main vol $c)
+	[ -d "$d" ] && vol_fill "$d" && printf '%s\n' "$c" >"$d/seed.txt" && touch -d '2003-04-05 06:07:08' "$d"
+	cp -a "$d" "$T_DIR/want-$c"
 done
-[ -s "$T_DIR/want-orphan" ]
+[ -s "$T_DIR/want-orphan/seed.txt" ]
 t_result $? "the claims' data directories are filled"
+sleep 1 # the listing's second is past: no entry is "racy"
 
-# vol FILE PVC FIELD
-vol() {
-	"$PYTHON" - "$@" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for v in doc.get("volumes", []):
-    if v["namespace"] + "/" + v["pvc"] == sys.argv[2]:
-        x = v
-        for k in sys.argv[3].split("."):
-            x = x.get(k, "") if isinstance(x, dict) else ""
-        print("true" if x is True else "false" if x is False else x)
-        break
-else:
-    print("(absent)")
-PY
-}
-check() { # file pvc field want
-	local got; got=$(vol "$1" "$2" "$3")
-	[ "$got" = "$4" ]; local rc=$?
-	[ $rc -eq 0 ] || echo "#   $2 $3: got \"$got\", want \"$4\""
-	t_result $rc "... $2: $3 is $4"
-}
-kahu_objects() { # kind → names of objects kahu made in namespace vol
-	cluster_admin GET "/_admin/dump?namespace=vol" | "$PYTHON" -c '
-import json, sys
-for o in json.load(sys.stdin)["items"]:
-    if o["kind"] == sys.argv[1] and o["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "kahu":
-        print(o["metadata"]["name"])' "$1"
-}
+vol() { vol_field "$@"; }
+check() { vol_check "$@"; }
+kahu_objects() { vol_kahu main "$1" vol; } # kind → names of objects kahu made in namespace vol
 same_tree() { # backup pvc
 	rm -rf "$T_DIR/x"
 	kahu_k backup download "$1" --volume "vol/$2" --extract "$T_DIR/x" >"$T_OUT" 2>"$T_ERR" &&
-		tree_sum "$T_DIR/x" >"$T_DIR/got" && diff "$T_DIR/want-$2" "$T_DIR/got" >"$T_OUT"
+		vol_same "$T_DIR/want-$2" "$T_DIR/x" >"$T_OUT"
 }
 
 # ---- files ----
@@ -140,7 +93,7 @@ t_result $? "... with files and bytes read per volume"
 t_result $? "... and no helper pod is left"
 for c in app-data notar-data orphan; do
 	same_tree f1 $c
-	t_result $? "... vol/$c extracts exactly as it was (names, modes, links, contents)"
+	t_result $? "... vol/$c extracts exactly as it was (names, types, modes, owners, mtimes, links, sha256)"
 done
 t_ok "backup verify checks the volume objects" kahu_k backup verify f1
 
@@ -179,7 +132,7 @@ t_ok "-o json on a terminal" \
 t_result $? "... keeps the progress out of the JSON on stdout"
 t_ok "not on a terminal" kahu_k backup create tty3 --include-namespaces vol --volume-data fs
 t_nogrep "... no volume progress on stderr" 'volume vol/.* read' "$T_ERR"
-cat_obj=$(find "$T_DIR/home" -path '*/backups/tty3/volumes.jsonl*' -type f | head -1)
+cat_obj=$(find "$LOC" -path '*/backups/tty3/volumes.jsonl*' -type f | head -1)
 [ -n "$cat_obj" ] && printf 'garbage' >"$cat_obj"
 t_result $? "tty3's volume catalog is damaged"
 t_ok "backup describe still shows a backup whose catalog cannot be read" kahu_k backup describe tty3
