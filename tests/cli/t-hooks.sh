@@ -3,7 +3,10 @@
 # annotations (kahu's and Velero's, kahu's win) and from a hooks file (namespace and
 # label selectors), run in the pods' containers through pods/exec; a failing hook under
 # on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
-# Continue (a warning); a hanging hook and one that writes only to stderr ended at their
+# Continue (a warning); per pod, pre hooks, then that pod's volume data, then its post
+# hooks (a marker a pre hook writes is in the backed-up data, not in the live volume
+# after the backup; a failed pre hook skips that pod's data), pods without volumes
+# hooked around the metadata, the pods listed once; a hanging hook and one that writes only to stderr ended at their
 # timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
@@ -139,6 +142,99 @@ PY
 t_grep "the message says hooks failed" 'PartiallyFailed: 3 hooks failed' "$T_DIR/b2.err"
 t_grep "the failing hook is warned about with its stderr" 'pre hook annotation in pod hk/fail container app failed \(on-error Fail\).*exit code 3; stderr: frozen-no-more' "$T_DIR/b2.err"
 k delete -n hk pod fail cont hang noisy >/dev/null 2>&1
+
+# ---- per pod: pre hooks → that pod's volume data → post hooks ----
+# db's pre hook leaves a marker in its claim, its post hook removes it: the backed-up
+# data has the marker, the live volume has not.  plain has no claim: its hooks run
+# around the metadata, before db's.  bad's pre hook fails under Fail: its claim's data
+# is not read (the reason says why), its post hook still runs, db's data is read.
+vpod() { # name claim annotations(yaml map)
+	cat <<EOY
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: $2, namespace: hv}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: hv
+  annotations: $3
+spec:
+  containers:
+  - {name: main, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: $2}}]
+EOY
+}
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hv}"
+	vpod db db-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"date > /data/.frozen\"]',
+    post.hook.backup.kahu.io/command: '[\"rm\", \"/data/.frozen\"]'}"
+	echo "---"
+	echo "apiVersion: v1"
+	echo "kind: Pod"
+	echo "metadata:"
+	echo "  name: plain"
+	echo "  namespace: hv"
+	echo "  annotations: {pre.hook.backup.kahu.io/command: '[\"true\"]', post.hook.backup.kahu.io/command: '[\"true\"]'}"
+	echo "spec: {containers: [{name: main, image: busybox:1.36, command: [sleep, \"3600\"]}]}"
+} >"$T_DIR/hv.yaml"
+t_ok "a pod whose hooks freeze its volume, and one without a volume" k apply -f "$T_DIR/hv.yaml"
+t_ok "db runs" wait_running hv db
+t_ok "plain runs" wait_running hv plain
+# Every list of all pods but those of kahu's own helpers (by label, the leftovers of
+# killed runs) is counted: a rule that holds them for 1 ms.
+t_ok "a rule that counts lists of all pods" cluster_admin POST faults \
+	'[{"match":{"resource":"pods","verb":"list","path_regex":"^/api/v1/pods$","query_regex":"^(?!.*labelSelector)"},"action":"slow","delay_ms":1}]'
+t_ok "backup with volume data and hooks" "$KAHU" backup create v1 --include-namespaces hv --volume-data fs -o json
+cp "$T_OUT" "$T_DIR/v1.json"
+t_ok "the rule's counts" cluster_admin GET faults
+cp "$T_OUT" "$T_DIR/v1.faults"
+t_ok "faults cleared" cluster_admin DELETE faults
+t_pyin "Completed; plain's hooks around the metadata, then db's around its data" "$T_DIR/v1.json" <<'PY'
+assert d["status"] == "Completed", d
+assert [(x["when"], x["pod"], x["status"]) for x in d["hooks"]] == [
+    ("pre", "plain", "Succeeded"), ("post", "plain", "Succeeded"),
+    ("pre", "db", "Succeeded"), ("post", "db", "Succeeded")], d["hooks"]
+v = {x["pvc"]: x for x in d["volumes"]}
+assert v["db-data"]["status"] == "Completed" and v["db-data"]["method"] == "exec", v
+PY
+t_pyin "the pods were listed once for the hooks and the volume plan together" "$T_DIR/v1.faults" <<'PY'
+rules = d if isinstance(d, list) else d.get("rules", d.get("faults"))
+assert len(rules) == 1 and rules[0]["seen"] == 1, d
+PY
+t_ok "download --volume hv/db-data --extract" "$KAHU" backup download v1 --volume hv/db-data --extract "$T_DIR/v1x"
+t_ok "the backed-up data has the pre hook's marker" test -s "$T_DIR/v1x/.frozen"
+t_ok "the live volume has it no longer (the post hook ran after the data was read)" \
+	k exec -n hv db -- sh -c '! test -e /data/.frozen'
+vpod bad bad-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo cannot freeze >&2; exit 3\"]',
+    post.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo thawed > /data/.thawed\"]'}" >"$T_DIR/bad.yaml"
+t_ok "a pod whose pre hook fails" k apply -f "$T_DIR/bad.yaml"
+t_ok "it runs" wait_running hv bad
+t_exit 2 "its pre hook fails under Fail: PartiallyFailed, exit 2" \
+	"$KAHU" backup create v2 --include-namespaces hv --volume-data fs -o json
+cp "$T_ERR" "$T_DIR/v2.err"
+t_pyin "its claim's data was not read, and says why; db's was" "$T_OUT" <<'PY'
+assert d["status"] == "PartiallyFailed", d
+v = {x["pvc"]: x for x in d["volumes"]}
+b = v["bad-data"]
+assert b["status"] == "Failed", b
+assert b["reason"] == "its data was not read: pod hv/bad: pre hook annotation (kahu annotation) " \
+    "failed: exit code 3", b
+assert v["db-data"]["status"] == "Completed", v
+h = [(x["when"], x["pod"], x["status"]) for x in d["hooks"] if x["pod"] == "bad"]
+assert h == [("pre", "bad", "Failed"), ("post", "bad", "Succeeded")], d["hooks"]
+PY
+t_grep "the failed pre hook is warned about with its stderr" \
+	'pre hook annotation in pod hv/bad container main failed \(on-error Fail\).*exit code 3; stderr: cannot freeze' "$T_DIR/v2.err"
+t_ok "its post hook ran all the same" k exec -n hv bad -- test -s /data/.thawed
+k delete namespace hv --wait=false >/dev/null 2>&1
 
 # ---- pods not Running yet, native sidecars, a pod that never runs ----
 # sc runs at once; never stays Pending (start delay 1h); late is Pending for a few
