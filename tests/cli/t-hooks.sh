@@ -10,7 +10,8 @@
 # timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
-# (a failing after hook shown on stderr and in -o json); bad definitions (an unknown key,
+# (a failing after hook shown on stderr and in -o json, and, run once the backup is
+# recorded, not in its stored log or describe); bad definitions (an unknown key,
 # an invalid command, an unknown on-error value, a bad duration, a missing container)
 # refused with exit 64 before anything is written; the outcomes in describe and -o json;
 # restore: init containers (annotations, the file's selectors) in the restored pod and
@@ -356,6 +357,13 @@ assert a[0]["stderr"] == "notify down" and a[0]["hook"] == "notify-down", a
 assert d["status"] == "Completed", d
 PY
 t_grep "stderr has the after hook's failure" 'after hook notify-down failed \(on-error Fail\).*exit code 5; stderr: notify down' "$T_DIR/b7.err"
+# It ran once the manifest (the commit point, its MAC over every object) was written:
+# nothing stored holds its outcome, and the recorded status is the one it was told.
+t_ok "backup logs b7" "$KAHU" backup logs b7
+t_nogrep "the stored log does not have the after hook" 'notify-down' "$T_OUT"
+t_ok "backup describe b7 -o json" "$KAHU" backup describe b7 -o json
+t_nogrep "describe (kahu/backup.json) does not have it" 'notify-down' "$T_OUT"
+t_grep "and the backup is recorded Completed" '"status": "Completed"' "$T_OUT"
 
 # ---- bad definitions: exit 64, nothing written ----
 ls "$LOC/backups" >"$T_DIR/before.ls"
