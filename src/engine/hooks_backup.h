@@ -33,10 +33,6 @@ int hook_backup_add_pod(struct hook_backup *hb, json_t *pod);
  * container that no selected pod of a definition has.  A list that failed without a
  * hooks file's exec hooks runs no pod hooks (said in the log) and returns 0. */
 int hook_backup_listed(struct hook_backup *hb, int list_rc);
-/* hook_backup_new with a list of its own (paged, one pod at a time).  *out is set even
- * on error. */
-int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const struct kahu_scope *scope,
-			const struct kube_discovery *disc, int parallel, struct hook_backup **out);
 size_t hook_backup_npods(const struct hook_backup *hb);
 /* Pod i's namespace, name and the claims it mounts; returns 1 when it has pre hooks. */
 int hook_backup_pod_info(const struct hook_backup *hb, size_t i, const char **namespace_,
@@ -46,14 +42,17 @@ int hook_backup_pod_info(const struct hook_backup *hb, size_t i, const char **na
 void hook_backup_defer(struct hook_backup *hb, size_t i);
 /* The pre (HOOK_BACKUP_PRE) or post (HOOK_BACKUP_POST) hooks of pod `i`, one after the
  * other; the first failure under on-error Fail stops the rest and is described in
- * *failed (when not NULL; free it), else *failed is NULL.  Post hooks run at most once
- * per pod, shielded from the cancel token.  0 or KAHU_EINTR. */
+ * *failed (when not NULL; free it), else *failed is NULL.  Post hooks run once per
+ * pod, shielded from the cancel token, and only once its pre hooks were started
+ * (whatever their outcome; a pod without pre hooks: once they were asked for), so
+ * that nothing is thawed that was not frozen.  0 or KAHU_EINTR. */
 int hook_backup_pod(struct hook_backup *hb, enum hook_when when, size_t i, char **failed);
 /* hook_backup_pod for every pod not deferred, in parallel on at most `parallel`
  * threads. */
 int hook_backup_all(struct hook_backup *hb, enum hook_when when);
-/* The post hooks of every pod whose post hooks have not run yet (an interrupted run,
- * a volume step that did not reach a pod), one pod after the other.  0 or KAHU_EINTR. */
+/* The post hooks of every pod whose pre hooks were started and whose post hooks have
+ * not run yet (an interrupted run, a failed volume step), one pod after the other.
+ * 0 or KAHU_EINTR. */
 int hook_backup_finish(struct hook_backup *hb);
 /* The local hooks before (after 0) or after (1) the run, `env` added to their
  * environment.  A before hook that fails under on-error Fail skips the ones after it. */

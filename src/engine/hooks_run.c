@@ -10,7 +10,6 @@
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/exec.h"
-#include "kube/pager.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -451,6 +450,7 @@ struct hb_pod {
 	size_t npre, npost;
 	struct strv claims;      /* the claims it mounts (its namespace's) */
 	int deferred;            /* its hooks run around its volumes' data (hook_backup_defer) */
+	int pre_started;         /* its turn came: its pre hooks (if any) were started */
 	int post_ran;            /* its post hooks were started (each pod's run once) */
 };
 
@@ -596,27 +596,6 @@ int hook_backup_listed(struct hook_backup *hb, int list_rc)
 	return 0;
 }
 
-static int hb_list_item(void *ud, json_t *pod)
-{
-	return hook_backup_add_pod(ud, pod);
-}
-
-int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const struct kahu_scope *scope,
-			const struct kube_discovery *disc, int parallel, struct hook_backup **out)
-{
-	struct hook_backup *hb = hook_backup_new(kc, hs, scope, disc, parallel);
-	struct kube_list_stats stats = { 0 };
-	*out = hb;
-	if (!hb->r)
-		return 0;
-	/* Paged, one pod at a time: no more than one pod's text is read at once, and of
-	 * the pods with hooks only what hooks need is kept. */
-	struct kube_list_opts lo = { .label_selector = scope_server_label_selector(scope) };
-	int rc = hook_backup_listed(hb, kube_list(kc, hb->r, &lo, hb_list_item, hb, &stats));
-	kube_list_stats_clear(&stats);
-	return rc;
-}
-
 size_t hook_backup_npods(const struct hook_backup *hb)
 {
 	return hb ? hb->npods : 0;
@@ -647,8 +626,11 @@ int hook_backup_pod(struct hook_backup *hb, enum hook_when when, size_t i, char 
 	int post = when == HOOK_BACKUP_POST;
 	if (failed)
 		*failed = NULL;
-	if (post) {
-		if (p->post_ran)
+	if (!post) {
+		p->pre_started = 1;
+	} else {
+		/* Nothing to thaw before the pod's turn came; its post hooks run once. */
+		if (!p->pre_started || p->post_ran)
 			return 0;
 		p->post_ran = 1;
 		kahu_cancel_shield(1);
@@ -688,7 +670,8 @@ int hook_backup_finish(struct hook_backup *hb)
 {
 	/* The pool hands out no more jobs once the run is interrupted, and a volume step
 	 * that failed or was interrupted may not have reached every pod: the post hooks
-	 * not run yet are run here, one pod after the other. */
+	 * of the pods whose pre hooks were started and whose post hooks have not run are
+	 * run here, one pod after the other. */
 	int rc = 0;
 	for (size_t i = 0; hb && i < hb->npods; i++)
 		if (!hb->pods[i].post_ran) {

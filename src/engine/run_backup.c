@@ -340,6 +340,7 @@ struct vol_step {
 	json_t **objects;                /* per volume: what it stored */
 	size_t *unit_of;                 /* per volume and per hooked pod (after the volumes) */
 	size_t nunits;
+	int threads;                     /* units run at once */
 };
 
 static void vol_failed(struct vol_step *vs)
@@ -349,16 +350,19 @@ static void vol_failed(struct vol_step *vs)
 	pthread_mutex_unlock(&vs->mu);
 }
 
-/* Volume i of the plan: its result in res->volumes, its catalog line and its objects.
- * `skip`: why its data is not read (a pre hook failed), else NULL. */
-static void volume_one(struct vol_step *vs, size_t i, const char *skip)
+/* Volume i of the plan: its result in res->volumes, its catalog line and its objects,
+ * written through `st` (this thread's handle on the location).  `skip`: why its data
+ * is not read (a pre hook failed), else NULL. */
+static void volume_one(struct vol_step *vs, size_t i, struct kahu_store *st, const char *skip)
 {
 	const struct backup_run_spec *rs = vs->rs;
-	const struct backup_spec *b = vs->b;
+	struct backup_spec bl = *vs->b;
+	const struct backup_spec *b = &bl;
 	const struct vol_run_id *run = vs->run;
 	struct vol_tracker *vt = vs->vt;
 	const struct vol_plan *plan = vs->plan;
 	struct backup_run_result *res = vs->res;
+	bl.st = st;
 	const struct vol_plan_item *it = &plan->items[i];
 	json_t *v = json_array_get(res->volumes, i), *csi = NULL, *objects = vs->objects[i];
 	const char *method = json_string_value(json_object_get(v, "method"));
@@ -520,7 +524,12 @@ static int vol_unit_job(void *ud, size_t u)
 	struct vol_step *vs = ud;
 	size_t n = vs->plan->n, m = hook_backup_npods(vs->hb);
 	char *skip = NULL;
+	struct kahu_store *st = vs->b->st;
 	int rc = 0;
+	/* A handle on the location is used by one thread at a time: units run in
+	 * parallel write through handles of their own. */
+	if (vs->threads > 1 && (rc = store_reopen(vs->b->st, &st)) < 0)
+		return rc;
 	for (size_t p = 0; p < m && rc == 0 && !skip; p++) {
 		if (vs->unit_of[n + p] != u)
 			continue;
@@ -535,7 +544,7 @@ static int vol_unit_job(void *ud, size_t u)
 	}
 	for (size_t i = 0; i < n && rc == 0 && !kahu_cancelled(); i++)
 		if (vs->unit_of[i] == u)
-			volume_one(vs, i, skip);
+			volume_one(vs, i, st, skip);
 	for (size_t p = 0; p < m; p++)
 		if (vs->unit_of[n + p] == u) {
 			int prc = hook_backup_pod(vs->hb, HOOK_BACKUP_POST, p, NULL);
@@ -543,6 +552,8 @@ static int vol_unit_job(void *ud, size_t u)
 				rc = prc;
 		}
 	free(skip);
+	if (st != vs->b->st)
+		store_close(st);
 	return rc;
 }
 
@@ -558,8 +569,8 @@ static int volumes_between(void *ud, json_t *objects, long *failed)
 	for (size_t i = 0; i < n; i++)
 		vs->objects[i] = json_array();
 	unsigned par = vs->rs->parallel > 0 ? (unsigned)vs->rs->parallel : 1;
-	int rc = kahu_pool_run(vs->nunits, vs->nunits < par ? (unsigned)vs->nunits : par,
-			       KAHU_POOL_KEEP_GOING, vol_unit_job, vs);
+	vs->threads = (int)(vs->nunits < par ? vs->nunits : par);
+	int rc = kahu_pool_run(vs->nunits, (unsigned)vs->threads, KAHU_POOL_KEEP_GOING, vol_unit_job, vs);
 	for (size_t i = 0; i < n; i++) {
 		if (vs->lines[i])
 			json_array_append_new(lines, vs->lines[i]);
@@ -599,7 +610,9 @@ static int pod_list_item(void *ud, json_t *pod)
  * scope with hooks, cut down to what hooks need) and the volume plan (which running
  * pod mounts which claim), so that no more than one pod's text is held at once
  * besides what each keeps.  The hooks' definitions are checked here, before anything
- * is written; a failed list is the volume plan's error only if it needs the pods. */
+ * is written; a failed list is the volume plan's error only if it needs the pods.
+ * The collection lists pods on its own: it stores the server's text as it arrives,
+ * unparsed, and runs after the pre hooks that this list is needed for. */
 static int pods_list(const struct backup_run_spec *rs, const struct kube_discovery *disc,
 		     struct hook_backup *hb, struct vol_pods *vp)
 {
@@ -754,6 +767,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		vc.repo = repo;
 		if ((rc = volumes_plan(rs, res, &vc, &vrun, vpods, &vplan)) < 0)
 			goto out;
+		vol_pods_free(vpods);   /* the plan has what it needed of the pods */
+		vpods = NULL;
 		vt = vol_tracker_new(rs->kc);
 	}
 

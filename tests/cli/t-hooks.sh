@@ -5,8 +5,9 @@
 # on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
 # Continue (a warning); per pod, pre hooks, then that pod's volume data, then its post
 # hooks (a marker a pre hook writes is in the backed-up data, not in the live volume
-# after the backup; a failed pre hook skips that pod's data), pods without volumes
-# hooked around the metadata, the pods listed once; a hanging hook and one that writes only to stderr ended at their
+# after the backup; a failed pre hook skips that pod's data; post hooks run after
+# SIGINT), pods without volumes hooked around the metadata, the pods listed once; a
+# hanging hook and one that writes only to stderr ended at their
 # timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
@@ -177,6 +178,23 @@ EOY
 	echo "metadata: {name: hv}"
 	vpod db db-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"date > /data/.frozen\"]',
     post.hook.backup.kahu.io/command: '[\"rm\", \"/data/.frozen\"]'}"
+	# db2 mounts db's claim too: one group, both pods' pre hooks before the data.
+	cat <<'EOY'
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db2
+  namespace: hv
+  annotations:
+    pre.hook.backup.kahu.io/command: '["sh", "-c", "date > /data/.frozen2; while test -e /data/.hold; do sleep 0.1; done"]'
+    pre.hook.backup.kahu.io/timeout: 10m
+    post.hook.backup.kahu.io/command: '["rm", "/data/.frozen2"]'
+spec:
+  containers:
+  - {name: main, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: db-data}}]
+EOY
 	echo "---"
 	echo "apiVersion: v1"
 	echo "kind: Pod"
@@ -189,6 +207,7 @@ EOY
 t_ok "a pod whose hooks freeze its volume, and one without a volume" k apply -f "$T_DIR/hv.yaml"
 t_ok "db runs" wait_running hv db
 t_ok "plain runs" wait_running hv plain
+t_ok "db2 runs" wait_running hv db2
 # Every list of all pods but those of kahu's own helpers (by label, the leftovers of
 # killed runs) is counted: a rule that holds them for 1 ms.
 t_ok "a rule that counts lists of all pods" cluster_admin POST faults \
@@ -202,7 +221,8 @@ t_pyin "Completed; plain's hooks around the metadata, then db's around its data"
 assert d["status"] == "Completed", d
 assert [(x["when"], x["pod"], x["status"]) for x in d["hooks"]] == [
     ("pre", "plain", "Succeeded"), ("post", "plain", "Succeeded"),
-    ("pre", "db", "Succeeded"), ("post", "db", "Succeeded")], d["hooks"]
+    ("pre", "db", "Succeeded"), ("pre", "db2", "Succeeded"),
+    ("post", "db", "Succeeded"), ("post", "db2", "Succeeded")], d["hooks"]
 v = {x["pvc"]: x for x in d["volumes"]}
 assert v["db-data"]["status"] == "Completed" and v["db-data"]["method"] == "exec", v
 PY
@@ -211,9 +231,10 @@ rules = d if isinstance(d, list) else d.get("rules", d.get("faults"))
 assert len(rules) == 1 and rules[0]["seen"] == 1, d
 PY
 t_ok "download --volume hv/db-data --extract" "$KAHU" backup download v1 --volume hv/db-data --extract "$T_DIR/v1x"
-t_ok "the backed-up data has the pre hook's marker" test -s "$T_DIR/v1x/.frozen"
-t_ok "the live volume has it no longer (the post hook ran after the data was read)" \
-	k exec -n hv db -- sh -c '! test -e /data/.frozen'
+t_ok "the backed-up data has the pre hooks' markers (db's and db2's)" \
+	test -s "$T_DIR/v1x/.frozen" -a -s "$T_DIR/v1x/.frozen2"
+t_ok "the live volume has them no longer (the post hooks ran after the data was read)" \
+	k exec -n hv db -- sh -c '! test -e /data/.frozen && ! test -e /data/.frozen2'
 vpod bad bad-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo cannot freeze >&2; exit 3\"]',
     post.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo thawed > /data/.thawed\"]'}" >"$T_DIR/bad.yaml"
 t_ok "a pod whose pre hook fails" k apply -f "$T_DIR/bad.yaml"
@@ -235,6 +256,26 @@ PY
 t_grep "the failed pre hook is warned about with its stderr" \
 	'pre hook annotation in pod hv/bad container main failed \(on-error Fail\).*exit code 3; stderr: cannot freeze' "$T_DIR/v2.err"
 t_ok "its post hook ran all the same" k exec -n hv bad -- test -s /data/.thawed
+# SIGINT while db2's pre hook waits (for /data/.hold to go), db frozen already: the
+# group's data is not read, and both pods' post hooks still run (shielded).
+k delete -n hv pod bad --wait=false >/dev/null 2>&1
+t_ok "db2's pre hook will wait" k exec -n hv db -- touch /data/.hold
+"$KAHU" -v backup create v3 --include-namespaces hv --volume-data fs >"$T_DIR/v3.out" 2>"$T_DIR/v3.err" &
+kpid=$!
+frozen() { k exec -n hv db -- test -e /data/.frozen -a -e /data/.frozen2 2>/dev/null; }
+for _ in $(seq 1 1200); do frozen && break; sleep 0.1; done
+t_ok "both pre hooks ran (db2's waits)" frozen
+kill -INT $kpid
+wait $kpid
+rc=$?
+k exec -n hv db -- rm -f /data/.hold
+cp "$T_DIR/v3.err" "$T_ERR"
+[ $rc -eq 130 ]
+t_result $? "SIGINT stops the run (exit 130, got $rc)"
+t_ok "the post hooks ran all the same: the live volume has no marker" \
+	k exec -n hv db -- sh -c '! test -e /data/.frozen && ! test -e /data/.frozen2'
+t_grep "db's post hook is in the log" 'post hook annotation in pod hv/db container main: rm /data/.frozen exited 0' "$T_DIR/v3.err"
+t_grep "db2's too" 'post hook annotation in pod hv/db2 container main: rm /data/.frozen2 exited 0' "$T_DIR/v3.err"
 k delete namespace hv --wait=false >/dev/null 2>&1
 
 # ---- pods not Running yet, native sidecars, a pod that never runs ----
