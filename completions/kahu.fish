@@ -49,7 +49,7 @@ complete -c kahu -n '__kahu_at backup create' -l full -d 'a full backup (the def
 complete -c kahu -n '__kahu_at backup create' -l incremental -d 'store only what changed since the newest backup of the same scope'
 complete -c kahu -n '__kahu_at backup create' -l differential -d 'store only what changed since the newest full backup of the same scope'
 complete -c kahu -n '__kahu_at backup create' -l parent -r -f -a '(kahu __complete backup 2>/dev/null)' -d 'the backup an incremental or differential backup is based on'
-complete -c kahu -n '__kahu_at backup create' -l parallel -r -f -d 'resource types listed at once'
+complete -c kahu -n '__kahu_at backup create' -l parallel -r -f -d 'resource types listed, and pods with hooks and volumes handled, at once'
 complete -c kahu -n '__kahu_at backup create' -l compression-level -r -f -d 'zstd level, 1 (fast) to 19 (small)'
 complete -c kahu -n '__kahu_at backup create' -l dry-run -d 'list what would be backed up, write nothing'
 complete -c kahu -n '__kahu_at backup create' -l no-encryption -d 'store the backup unencrypted (test clusters only)'

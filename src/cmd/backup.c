@@ -983,7 +983,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(INCREMENTAL, 0, NULL, "store only what changed since the newest backup of the same scope", NULL, 0, NULL),
 	OPTION(DIFFERENTIAL, 0, NULL, "store only what changed since the newest full backup of the same scope", NULL, 0, NULL),
 	OPTION(PARENT, 0, "BACKUP", "the backup an incremental or differential backup is based on", "@backup", 0, NULL),
-	OPTION(PARALLEL, 0, "N", "resource types listed at once", NULL, 0, "4"),
+	OPTION(PARALLEL, 0, "N", "resource types listed, and pods with hooks and volumes handled, at once", NULL, 0, "4"),
 	OPTION(COMPRESSION_LEVEL, 0, "N", "zstd level, 1 (fast) to 19 (small)", NULL, 0, "3"),
 	OPTION(DRY_RUN, 0, NULL, "list what would be backed up, write nothing", NULL, 0, NULL),
 	OPTION(NO_ENCRYPTION, 0, NULL, "store the backup unencrypted (test clusters only)", NULL, 0, NULL),

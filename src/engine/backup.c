@@ -483,17 +483,23 @@ int backup_create(struct kube_client *kc, const struct backup_spec *b, struct ba
 		.progress = on_progress,
 		.ud = &w,
 	};
-	if (b->hooks && !b->dry_run && (rc = hook_backup_all(b->hooks, HOOK_BACKUP_PRE)) < 0)
-		goto post;
-	rc = collect_run(kc, b->scope, &out->plan, &co);
+	/* The hooks of pods whose volumes' data is not read run around the collection;
+	 * the others' around their volumes' data, in `between`. */
+	int hooks = b->hooks && !b->dry_run;
+	if (!hooks || (rc = hook_backup_all(b->hooks, HOOK_BACKUP_PRE)) == 0)
+		rc = collect_run(kc, b->scope, &out->plan, &co);
+	if (hooks) {
+		int hrc = hook_backup_all(b->hooks, HOOK_BACKUP_POST);
+		if (rc == 0)
+			rc = hrc;
+	}
 	if (rc == 0 && b->between && !b->dry_run) {
 		between_objects = json_array();
 		rc = b->between(b->between_ud, between_objects, &between_failed);
 	}
-post:
-	if (b->hooks && !b->dry_run) {
+	if (hooks) {
 		/* A freeze is always thawed: post hooks run whatever happened before. */
-		int hrc = hook_backup_all(b->hooks, HOOK_BACKUP_POST);
+		int hrc = hook_backup_finish(b->hooks);
 		if (rc == 0)
 			rc = hrc;
 		out->hooks_failed = hook_backup_results(b->hooks)->failed;

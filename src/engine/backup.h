@@ -57,14 +57,15 @@ struct backup_spec {
 	const char *scope_digest;             /* manifest_scope_digest of the canonical scope */
 	void (*progress)(void *ud, const struct backup_progress *p);
 	void *progress_ud;
-	/* Hooks (engine/hooks_backup.h), NULL: none.  Every selected pod's pre hooks run
-	 * before the collection and its post hooks after the collection and the volume
-	 * data (`between`), whatever their outcome; a failed hook under on-error Fail
-	 * makes the backup PartiallyFailed; every outcome is in kahu/backup.json
-	 * ("hooks") and the backup's log. */
+	/* Hooks (engine/hooks_backup.h), NULL: none.  The pre hooks of every selected pod
+	 * not deferred (hook_backup_defer) run before the collection and its post hooks
+	 * after it, whatever their outcome; deferred pods' hooks run in `between`, around
+	 * their volumes' data; then every post hook not run yet (hook_backup_finish).  A
+	 * failed hook under on-error Fail makes the backup PartiallyFailed; every outcome
+	 * is in kahu/backup.json ("hooks") and the backup's log. */
 	struct hook_backup *hooks;
-	/* Called after a collection that succeeded, before the post hooks (not in a dry
-	 * run): the volume data.  What it stores it appends to `objects` ({path, size,
+	/* Called after a collection that succeeded and the post hooks of the pods not
+	 * deferred (not in a dry run): the volume data, with the deferred pods' hooks.  What it stores it appends to `objects` ({path, size,
 	 * blake2b}, relative to the backup), which go into the manifest after the
 	 * metadata's; `*failed` > 0 makes the backup PartiallyFailed; a negative return
 	 * fails the run.  NULL: nothing between. */

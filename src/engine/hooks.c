@@ -545,6 +545,18 @@ static int yduration(const struct yctx *y, yaml_node_t *n, const char *key, int6
 	return hook_duration_parse(s, where, out);
 }
 
+/* An on-error value, its errors naming FILE:LINE. */
+static int yon_error(const struct yctx *y, yaml_node_t *n, const char *key, enum hook_on_error *out)
+{
+	char where[512];
+	const char *s = NULL;
+	int rc;
+	if ((rc = ystring(y, n, key, &s)) < 0)
+		return rc;
+	snprintf(where, sizeof where, "%s:%lu: %s", y->file, (unsigned long)n->start_mark.line + 1, key);
+	return hook_on_error_parse(s, where, out);
+}
+
 #define YMAP_FOREACH_P(y, n, kn, vn, it)                                                  \
 	for (yaml_node_pair_t *it = (n)->data.mapping.pairs.start;                          \
 	     it < (n)->data.mapping.pairs.top && ((kn) = ynode(y, it->key), (vn) = ynode(y, it->value), 1); \
@@ -583,12 +595,7 @@ static int yexec(const struct yctx *y, yaml_node_t *n, const char *rule, int res
 				return rc;
 			have_cmd = 1;
 		} else if (strcmp(k, "on-error") == 0) {
-			char where[512];
-			if ((rc = ystring(y, vn, k, &s)) < 0)
-				return rc;
-			snprintf(where, sizeof where, "%s:%lu: on-error", y->file,
-				 (unsigned long)vn->start_mark.line + 1);
-			if ((rc = hook_on_error_parse(s, where, &h->on_error)) < 0)
+			if ((rc = yon_error(y, vn, k, &h->on_error)) < 0)
 				return rc;
 		} else if (strcmp(k, restore ? "exec-timeout" : "timeout") == 0) {
 			if ((rc = yduration(y, vn, k, &h->timeout_s)) < 0)
@@ -750,12 +757,7 @@ static int ylocals(const struct yctx *y, yaml_node_t *n, struct hook_local **v, 
 				if ((rc = yduration(y, vn, k, &h->timeout_s)) < 0)
 					return rc;
 			} else if (strcmp(k, "on-error") == 0) {
-				char where[512];
-				if ((rc = ystring(y, vn, k, &s)) < 0)
-					return rc;
-				snprintf(where, sizeof where, "%s:%lu: on-error", y->file,
-					 (unsigned long)vn->start_mark.line + 1);
-				if ((rc = hook_on_error_parse(s, where, &h->on_error)) < 0)
+				if ((rc = yon_error(y, vn, k, &h->on_error)) < 0)
 					return rc;
 			} else {
 				return yerr(y, kn, "unknown key \"%s\" in a local hook (name, command, timeout, on-error)", k);

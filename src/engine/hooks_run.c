@@ -10,7 +10,6 @@
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/exec.h"
-#include "kube/pager.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
@@ -287,13 +286,18 @@ out:
 	return rc;
 }
 
-int hook_run_pod(struct kube_client *kc, json_t *pod, const struct hook_exec *hooks, size_t n,
-		 enum hook_when when, struct hook_results *r)
+/* The hooks one after the other; the first that fails under on-error Fail stops the
+ * rest and, when `failed` is not NULL, is described there. */
+static int run_pod(struct kube_client *kc, json_t *pod, const struct hook_exec *hooks, size_t n,
+		   enum hook_when when, struct hook_results *r, char **failed)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct hook_result res = { 0 };
 		int rc = run_one(kc, pod, &hooks[i], when, &res);
 		int stop = res.error && res.on_error == HOOK_FAIL;
+		if (stop && failed)
+			*failed = xasprintf("%s hook %s (%s) failed: %s", when_name(when), res.hook,
+					    res.source, res.error);
 		hook_results_add(r, &res);
 		if (rc < 0)
 			return rc;
@@ -301,6 +305,12 @@ int hook_run_pod(struct kube_client *kc, json_t *pod, const struct hook_exec *ho
 			break;
 	}
 	return 0;
+}
+
+int hook_run_pod(struct kube_client *kc, json_t *pod, const struct hook_exec *hooks, size_t n,
+		 enum hook_when when, struct hook_results *r)
+{
+	return run_pod(kc, pod, hooks, n, when, r, NULL);
 }
 
 /* ---- local hooks ---- */
@@ -438,12 +448,17 @@ struct hb_pod {
 	json_t *pod;
 	struct hook_exec *pre, *post;
 	size_t npre, npost;
+	struct strv claims;      /* the claims it mounts (its namespace's) */
+	int deferred;            /* its hooks run around its volumes' data (hook_backup_defer) */
+	int pre_started;         /* its turn came: its pre hooks (if any) were started */
 	int post_ran;            /* its post hooks were started (each pod's run once) */
 };
 
 struct hook_backup {
 	struct kube_client *kc;
 	const struct hook_set *hs;
+	const struct kahu_scope *scope;
+	const struct kube_resource *r;   /* pods, when the scope lists them; else NULL */
 	struct hb_pod *pods;
 	size_t npods;
 	int parallel;
@@ -458,6 +473,7 @@ static void hb_pod_clear(struct hb_pod *p)
 		hook_exec_clear(&p->post[i]);
 	free(p->pre);
 	free(p->post);
+	strv_free(&p->claims);
 	json_decref(p->pod);
 }
 
@@ -495,81 +511,89 @@ static int check_rule_containers(struct hook_backup *hb)
 	return 0;
 }
 
-struct hb_list {
-	struct hook_backup *hb;
-	const struct hook_set *hs;
-	const struct kahu_scope *scope;
-	const struct kube_resource *r;
-};
+/* The claims a pod mounts: persistentVolumeClaim volumes, and generic ephemeral
+ * volumes (their claim is named POD-VOLUME). */
+static void pod_claims(json_t *pod, struct strv *out)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
+		const char *vname = json_string_value(json_object_get(v, "name"));
+		const char *claim = json_string_value(json_object_get(json_object_get(v, "persistentVolumeClaim"),
+								      "claimName"));
+		if (claim)
+			strv_push(out, claim);
+		else if (vname && name && json_object_get(v, "ephemeral"))
+			strv_push_owned(out, xasprintf("%s-%s", name, vname));
+	}
+}
+
+struct hook_backup *hook_backup_new(struct kube_client *kc, const struct hook_set *hs,
+				    const struct kahu_scope *scope, const struct kube_discovery *disc,
+				    int parallel)
+{
+	struct hook_backup *hb = xcalloc(1, sizeof *hb);
+	hb->kc = kc;
+	hb->hs = hs;
+	hb->scope = scope;
+	hb->parallel = parallel > 0 ? parallel : 1;
+	hook_results_init(&hb->results);
+	const struct kube_resource *r = kube_discovery_find(disc, "pods");
+	if (r && scope_wants_type(scope, r) == SCOPE_TYPE_YES)
+		hb->r = r;
+	return hb;
+}
+
+int hook_backup_wants_pods(const struct hook_backup *hb)
+{
+	return hb && hb->r;
+}
 
 /* One pod of the list: kept, cut down to what hooks need, when it has hooks. */
-static int hb_list_item(void *ud, json_t *pod)
+int hook_backup_add_pod(struct hook_backup *hb, json_t *pod)
 {
-	struct hb_list *l = ud;
 	struct hb_pod p = { 0 };
 	int rc;
-	if (scope_wants_object(l->scope, l->r, pod) != SCOPE_INCLUDED)
+	if (!hb->r || scope_wants_object(hb->scope, hb->r, pod) != SCOPE_INCLUDED)
 		return 0;
-	if ((rc = hook_pod_hooks(l->hs, pod, HOOK_BACKUP_PRE, &p.pre, &p.npre)) < 0 ||
-	    (rc = hook_pod_hooks(l->hs, pod, HOOK_BACKUP_POST, &p.post, &p.npost)) < 0) {
+	if ((rc = hook_pod_hooks(hb->hs, pod, HOOK_BACKUP_PRE, &p.pre, &p.npre)) < 0 ||
+	    (rc = hook_pod_hooks(hb->hs, pod, HOOK_BACKUP_POST, &p.post, &p.npost)) < 0) {
 		hb_pod_clear(&p);
 		return rc;
 	}
 	if (!p.npre && !p.npost)
 		return 0;
 	p.pod = hook_pod_trim(pod);
-	struct hook_backup *hb = l->hb;
+	pod_claims(pod, &p.claims);
 	hb->pods = xrealloc(hb->pods, (hb->npods + 1) * sizeof *hb->pods);
 	hb->pods[hb->npods++] = p;
 	return 0;
 }
 
-int hook_backup_prepare(struct kube_client *kc, const struct hook_set *hs, const struct kahu_scope *scope,
-			const struct kube_discovery *disc, int parallel, struct hook_backup **out)
+int hook_backup_listed(struct hook_backup *hb, int list_rc)
 {
-	const struct kube_resource *r = kube_discovery_find(disc, "pods");
-	struct hook_backup *hb = xcalloc(1, sizeof *hb);
-	struct kube_list_stats stats = { 0 };
-	int rc = 0;
-
-	hb->kc = kc;
-	hb->hs = hs;
-	hb->parallel = parallel > 0 ? parallel : 1;
-	hook_results_init(&hb->results);
-	*out = hb;
-	if (!r || scope_wants_type(scope, r) != SCOPE_TYPE_YES)
-		return 0;
-	/* Paged, one pod at a time: no more than one pod's text is read at once, and of
-	 * the pods with hooks only what hooks need is kept. */
-	struct kube_list_opts lo = { .label_selector = scope_server_label_selector(scope) };
-	struct hb_list l = { hb, hs, scope, r };
-	if ((rc = kube_list(kc, r, &lo, hb_list_item, &l, &stats)) < 0) {
-		if (rc == KAHU_EUSAGE)
-			goto out; /* a bad hook annotation, the pod named */
-		/* Without a hooks file's exec hooks, pods that cannot be listed (forbidden)
-		 * have no hooks to run: said, and the backup goes on (its list of pods
-		 * fails the same way and says so). */
-		int file_execs = 0;
-		for (size_t i = 0; hs && i < hs->nrules; i++)
-			file_execs += hs->rules[i].npre + hs->rules[i].npost != 0;
-		if (file_execs || rc == KAHU_EINTR) {
-			rc = kahu_error_wrap(rc, "cannot list the pods for their hooks");
-			goto out;
-		}
-		log_info("the pods could not be listed for their hook annotations, which are not run: %s",
-			 kahu_error_last());
-		kahu_error_clear();
-		/* What was kept of a list cut short is dropped: no hook runs on half a list. */
-		for (size_t i = 0; i < hb->npods; i++)
-			hb_pod_clear(&hb->pods[i]);
-		hb->npods = 0;
-		rc = 0;
-		goto out;
-	}
-	rc = check_rule_containers(hb);
-out:
-	kube_list_stats_clear(&stats);
-	return rc;
+	int rc = list_rc;
+	if (rc == 0)
+		return check_rule_containers(hb);
+	if (rc == KAHU_EUSAGE)
+		return rc; /* a bad hook annotation, the pod named */
+	/* Without a hooks file's exec hooks, pods that cannot be listed (forbidden) have
+	 * no hooks to run: said, and the backup goes on (its list of pods fails the same
+	 * way and says so). */
+	int file_execs = 0;
+	for (size_t i = 0; hb->hs && i < hb->hs->nrules; i++)
+		file_execs += hb->hs->rules[i].npre + hb->hs->rules[i].npost != 0;
+	if (file_execs || rc == KAHU_EINTR)
+		return kahu_error_wrap(rc, "cannot list the pods for their hooks");
+	log_info("the pods could not be listed for their hook annotations, which are not run: %s",
+		 kahu_error_last());
+	kahu_error_clear();
+	/* What was kept of a list cut short is dropped: no hook runs on half a list. */
+	for (size_t i = 0; i < hb->npods; i++)
+		hb_pod_clear(&hb->pods[i]);
+	hb->npods = 0;
+	return 0;
 }
 
 size_t hook_backup_npods(const struct hook_backup *hb)
@@ -577,51 +601,83 @@ size_t hook_backup_npods(const struct hook_backup *hb)
 	return hb ? hb->npods : 0;
 }
 
-int hook_backup_pod(struct hook_backup *hb, enum hook_when when, size_t i)
+int hook_backup_pod_info(const struct hook_backup *hb, size_t i, const char **namespace_,
+			 const char **name, const struct strv **claims)
 {
-	struct hb_pod *p = &hb->pods[i];
-	return hook_run_pod(hb->kc, p->pod, when == HOOK_BACKUP_PRE ? p->pre : p->post,
-			    when == HOOK_BACKUP_PRE ? p->npre : p->npost, when, &hb->results);
+	json_t *md = json_object_get(hb->pods[i].pod, "metadata");
+	*namespace_ = json_string_value(json_object_get(md, "namespace"));
+	*name = json_string_value(json_object_get(md, "name"));
+	*claims = &hb->pods[i].claims;
+	return hb->pods[i].npre > 0;
 }
 
-struct hb_job {
-	struct hook_backup *hb;
-	enum hook_when when;
-};
-
-/* Post hooks thaw what pre hooks froze: they run shielded from the cancel token, so
- * that an interrupted backup still runs them (each ends by its own timeout). */
-static int hb_post(struct hook_backup *hb, size_t i)
+void hook_backup_defer(struct hook_backup *hb, size_t i)
 {
-	hb->pods[i].post_ran = 1;
-	kahu_cancel_shield(1);
-	int rc = hook_backup_pod(hb, HOOK_BACKUP_POST, i);
-	kahu_cancel_shield(0);
+	hb->pods[i].deferred = 1;
+}
+
+/* The hooks of pod i at `when`; *failed (when not NULL) gets the first failure under
+ * on-error Fail ("pre hook NAME failed: WHY"), else NULL.  Post hooks thaw what pre
+ * hooks froze: they run shielded from the cancel token, so that an interrupted backup
+ * still runs them (each ends by its own timeout), and once per pod. */
+int hook_backup_pod(struct hook_backup *hb, enum hook_when when, size_t i, char **failed)
+{
+	struct hb_pod *p = &hb->pods[i];
+	int post = when == HOOK_BACKUP_POST;
+	if (failed)
+		*failed = NULL;
+	if (!post) {
+		p->pre_started = 1;
+	} else {
+		/* Nothing to thaw before the pod's turn came; its post hooks run once. */
+		if (!p->pre_started || p->post_ran)
+			return 0;
+		p->post_ran = 1;
+		kahu_cancel_shield(1);
+	}
+	int rc = run_pod(hb->kc, p->pod, post ? p->post : p->pre, post ? p->npost : p->npre, when,
+			 &hb->results, failed);
+	if (post)
+		kahu_cancel_shield(0);
 	return rc;
 }
 
-static int hb_job(void *ud, size_t i)
+static int hb_pre_job(void *ud, size_t i)
 {
-	struct hb_job *j = ud;
-	return j->when == HOOK_BACKUP_POST ? hb_post(j->hb, i) : hook_backup_pod(j->hb, j->when, i);
+	struct hook_backup *hb = ud;
+	return hb->pods[i].deferred ? 0 : hook_backup_pod(hb, HOOK_BACKUP_PRE, i, NULL);
+}
+
+static int hb_post_job(void *ud, size_t i)
+{
+	struct hook_backup *hb = ud;
+	return hb->pods[i].deferred ? 0 : hook_backup_pod(hb, HOOK_BACKUP_POST, i, NULL);
 }
 
 int hook_backup_all(struct hook_backup *hb, enum hook_when when)
 {
-	if (!hb || !hb->npods)
+	size_t n = 0;
+	for (size_t i = 0; hb && i < hb->npods; i++)
+		n += !hb->pods[i].deferred;
+	if (!n)
 		return 0;
-	struct hb_job j = { hb, when };
-	unsigned threads = (unsigned)(hb->npods < (size_t)hb->parallel ? hb->npods : (size_t)hb->parallel);
-	int rc = kahu_pool_run(hb->npods, threads, KAHU_POOL_KEEP_GOING, hb_job, &j);
-	if (when != HOOK_BACKUP_POST)
-		return rc;
-	/* The pool hands out no more jobs once the run is interrupted: the pods it did
-	 * not get to have their post hooks run here, one after the other. */
-	for (size_t i = 0; i < hb->npods; i++)
+	unsigned threads = (unsigned)(n < (size_t)hb->parallel ? n : (size_t)hb->parallel);
+	return kahu_pool_run(hb->npods, threads, KAHU_POOL_KEEP_GOING,
+			     when == HOOK_BACKUP_POST ? hb_post_job : hb_pre_job, hb);
+}
+
+int hook_backup_finish(struct hook_backup *hb)
+{
+	/* The pool hands out no more jobs once the run is interrupted, and a volume step
+	 * that failed or was interrupted may not have reached every pod: the post hooks
+	 * of the pods whose pre hooks were started and whose post hooks have not run are
+	 * run here, one pod after the other. */
+	int rc = 0;
+	for (size_t i = 0; hb && i < hb->npods; i++)
 		if (!hb->pods[i].post_ran) {
-			int prc = hb_post(hb, i);
-			if (rc == 0 || rc == KAHU_EINTR)
-				rc = prc < 0 ? prc : rc;
+			int prc = hook_backup_pod(hb, HOOK_BACKUP_POST, i, NULL);
+			if (rc == 0)
+				rc = prc;
 		}
 	return rc;
 }

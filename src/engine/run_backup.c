@@ -1,5 +1,7 @@
 #include "engine/run_backup.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
+#include "kube/pager.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -20,6 +23,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/pool.h"
 #include "util/strv.h"
 #include "util/timeutil.h"
 
@@ -310,7 +314,8 @@ static int vol_backup_committed(void *ud, const char *name)
 
 /* Before collection: what killed runs left removed (not in a dry run), the plan. */
 static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_result *res,
-			struct vol_ctx *vc, const struct vol_run_id *run, struct vol_plan *plan)
+			struct vol_ctx *vc, const struct vol_run_id *run, const struct vol_pods *pods,
+			struct vol_plan *plan)
 {
 	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc };
 	int rc;
@@ -326,7 +331,7 @@ static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_resu
 			log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
 				 lo.kept_alive == 1 ? "" : "s");
 	}
-	if ((rc = vol_plan_build(rs->kc, rs->vol, &sc, rs->page_size, plan)) < 0)
+	if ((rc = vol_plan_build(rs->kc, rs->vol, &sc, rs->page_size, pods, plan)) < 0)
 		return rc;
 	res->volumes = vol_plan_json(plan, rs->vol);
 	return 0;
@@ -446,110 +451,12 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	return rc;
 }
 
-/* After the metadata: each volume of the plan, its result in res->volumes, its
- * catalog line in `lines`, its objects in the manifest's.  CSI snapshots kept with the
- * backup stay tracked (removed if the backup is not committed) until the caller
- * forgets them. */
-static void volumes_run(const struct backup_run_spec *rs, const struct backup_spec *b,
-			struct backup_run_result *res, const struct vol_run_id *run,
-			struct vol_tracker *vt, const struct vol_plan *plan, struct strv *kept,
-			json_t *lines, json_t *objects)
-{
-	for (size_t i = 0; i < plan->n && !kahu_cancelled(); i++) {
-		const struct vol_plan_item *it = &plan->items[i];
-		json_t *v = json_array_get(res->volumes, i), *csi = NULL;
-		const char *method = json_string_value(json_object_get(v, "method"));
-		unsigned retries = 0;
-		int rc = 0;
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (it->choice.failed) {
-			vol_status(v, "Failed", NULL);
-			res->volumes_failed++;
-			log_warn("volume %s/%s: %s", it->namespace_, it->claim, it->choice.reason);
-		} else if (it->choice.method == VOL_METHOD_SKIP) {
-			vol_status(v, "Skipped", NULL);
-		} else if (it->choice.method == VOL_METHOD_CSI) {
-			struct vol_snapshot snap;
-			int move = rs->vol->move_data;
-			rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class,
-					       rs->name, move, rs->vol->csi_timeout_s, &snap);
-			if (rc == 0) {
-				csi = vol_snapshot_json(&snap);
-				json_object_set(v, "snapshot", csi);
-				char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
-						       "volumesnapshots/%s", snap.namespace_, snap.name);
-				log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
-					   it->claim, snap.name, snap.content ? snap.content : "unknown");
-				if (move) {
-					char *temp = NULL;
-					rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
-					if (rc == 0) {
-						json_object_set_new(v, "temporaryClaim", json_string(temp));
-						rc = vol_copy(rs, b, run, vt, it, temp, 0, v, objects, &retries);
-						char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
-								     it->namespace_, temp);
-						char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
-						vol_tracker_delete(vt, cp);
-						if (msg)
-							kahu_error_set(rc, "%s", msg);
-						free(msg);
-						free(cp);
-					}
-					free(temp);
-					vol_tracker_delete(vt, path);   /* at once after data movement */
-					json_object_set_new(v, "method", json_string("csi+data"));
-					free(path);
-				} else {
-					strv_push_owned(kept, path);
-				}
-				vol_snapshot_clear(&snap);
-			}
-		} else {
-			rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, objects, &retries);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (it->choice.method != VOL_METHOD_SKIP && !it->choice.failed) {
-			if (rc < 0) {
-				vol_status(v, "Failed", kahu_error_last());
-				res->volumes_failed++;
-				log_warn("volume %s/%s: %s", it->namespace_, it->claim, kahu_error_last());
-			} else {
-				vol_status(v, "Completed", NULL);
-			}
-			if (!json_object_get(v, "durationMs"))
-				json_object_set_new(v, "durationMs", json_integer((json_int_t)ms));
-		}
-		method = json_string_value(json_object_get(v, "method"));
-		char vid[VOL_ID_HEX_LEN + 1];
-		vol_id(b->key, it->namespace_, it->claim, vid);
-		struct vol_cat_entry e = {
-			.vid = vid, .namespace_ = it->namespace_, .pvc = it->claim, .pv = it->pv,
-			.storage_class = it->storage_class, .driver = it->driver, .capacity = it->capacity,
-			.method = method,
-			.status = json_string_value(json_object_get(v, "status")),
-			.reason = json_string_value(json_object_get(v, "reason")),
-			.parent = b->parent,
-			.counts = {
-				.files = (uint64_t)json_integer_value(json_object_get(v, "files")),
-				.bytes_read = (uint64_t)json_integer_value(json_object_get(v, "bytesRead")),
-				.bytes_stored = (uint64_t)json_integer_value(json_object_get(v, "bytesStored")),
-				.bytes_transferred = (uint64_t)json_integer_value(json_object_get(v, "bytesIncremental")),
-				.unchanged = (uint64_t)json_integer_value(json_object_get(v, "unchanged")),
-			},
-			.duration_ms = json_integer_value(json_object_get(v, "durationMs")),
-			.retries = retries,
-			.csi = csi,
-		};
-		json_array_append_new(lines, vol_cat_entry_json(&e));
-		json_decref(csi);
-	}
-}
-
-/* backup_create's `between`: the volume data, after the metadata's collection and
- * before the pods' post hooks, so that a freeze holds while a pod's data is read. */
-struct vol_between {
+/* The volume step: the plan's volumes in units run in parallel (at most --parallel at
+ * once).  A unit is the volumes of the pods with hooks that mount them, with those
+ * pods: their pre hooks, then the volumes' data (or snapshots), then their post hooks,
+ * so that an application is frozen only while its own data is read.  Pods that share
+ * a volume are in one unit; a volume that no pod with hooks mounts is a unit alone. */
+struct vol_step {
 	const struct backup_run_spec *rs;
 	const struct backup_spec *b;
 	struct backup_run_result *res;
@@ -557,19 +464,317 @@ struct vol_between {
 	struct vol_tracker *vt;
 	const struct vol_plan *plan;
 	struct strv *kept;
+	struct hook_backup *hb;
+	pthread_mutex_t mu;              /* kept, res->volumes_failed */
+	json_t **lines;                  /* per volume: its catalog line */
+	json_t **objects;                /* per volume: what it stored */
+	size_t *unit_of;                 /* per volume and per hooked pod (after the volumes) */
+	size_t nunits;
+	int threads;                     /* units run at once */
 };
 
+static void vol_failed(struct vol_step *vs)
+{
+	pthread_mutex_lock(&vs->mu);
+	vs->res->volumes_failed++;
+	pthread_mutex_unlock(&vs->mu);
+}
+
+/* Volume i of the plan: its result in res->volumes, its catalog line and its objects,
+ * written through `st` (this thread's handle on the location).  `skip`: why its data
+ * is not read (a pre hook failed), else NULL. */
+static void volume_one(struct vol_step *vs, size_t i, struct kahu_store *st, struct kahu_store *vst,
+		       const char *skip)
+{
+	const struct backup_run_spec *rs = vs->rs;
+	struct backup_spec bl = *vs->b;
+	const struct backup_spec *b = &bl;
+	const struct vol_run_id *run = vs->run;
+	struct vol_tracker *vt = vs->vt;
+	const struct vol_plan *plan = vs->plan;
+	struct backup_run_result *res = vs->res;
+	bl.st = st;
+	bl.vol_st = vst;
+	const struct vol_plan_item *it = &plan->items[i];
+	json_t *v = json_array_get(res->volumes, i), *csi = NULL, *objects = vs->objects[i];
+	const char *method = json_string_value(json_object_get(v, "method"));
+	unsigned retries = 0;
+	int rc = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (it->choice.failed) {
+		vol_status(v, "Failed", NULL);
+		vol_failed(vs);
+		log_warn("volume %s/%s: %s", it->namespace_, it->claim, it->choice.reason);
+	} else if (skip) {
+		rc = kahu_error_set(KAHU_EFAIL, "its data was not read: %s", skip);
+	} else if (it->choice.method == VOL_METHOD_SKIP) {
+		vol_status(v, "Skipped", NULL);
+	} else if (it->choice.method == VOL_METHOD_CSI) {
+		struct vol_snapshot snap;
+		int move = rs->vol->move_data;
+		rc = vol_snapshot_take(vt, run, it->namespace_, it->claim, it->snapshot_class,
+				       rs->name, move, rs->vol->csi_timeout_s, &snap);
+		if (rc == 0) {
+			csi = vol_snapshot_json(&snap);
+			json_object_set(v, "snapshot", csi);
+			char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/"
+					       "volumesnapshots/%s", snap.namespace_, snap.name);
+			log_notice("volume %s/%s: VolumeSnapshot %s ready (content %s)", it->namespace_,
+				   it->claim, snap.name, snap.content ? snap.content : "unknown");
+			if (move) {
+				char *temp = NULL;
+				rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
+				if (rc == 0) {
+					json_object_set_new(v, "temporaryClaim", json_string(temp));
+					rc = vol_copy(rs, b, run, vt, it, temp, 0, v, objects, &retries);
+					char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
+							     it->namespace_, temp);
+					char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+					vol_tracker_delete(vt, cp);
+					if (msg)
+						kahu_error_set(rc, "%s", msg);
+					free(msg);
+					free(cp);
+				}
+				free(temp);
+				vol_tracker_delete(vt, path);   /* at once after data movement */
+				json_object_set_new(v, "method", json_string("csi+data"));
+				free(path);
+			} else {
+				pthread_mutex_lock(&vs->mu);
+				strv_push_owned(vs->kept, path);
+				pthread_mutex_unlock(&vs->mu);
+			}
+			vol_snapshot_clear(&snap);
+		}
+	} else {
+		rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, objects, &retries);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (it->choice.method != VOL_METHOD_SKIP && !it->choice.failed) {
+		if (rc < 0) {
+			vol_status(v, "Failed", kahu_error_last());
+			vol_failed(vs);
+			log_warn("volume %s/%s: %s", it->namespace_, it->claim, kahu_error_last());
+		} else {
+			vol_status(v, "Completed", NULL);
+		}
+		if (!json_object_get(v, "durationMs"))
+			json_object_set_new(v, "durationMs", json_integer((json_int_t)ms));
+	}
+	method = json_string_value(json_object_get(v, "method"));
+	char vid[VOL_ID_HEX_LEN + 1];
+	vol_id(b->key, it->namespace_, it->claim, vid);
+	struct vol_cat_entry e = {
+		.vid = vid, .namespace_ = it->namespace_, .pvc = it->claim, .pv = it->pv,
+		.storage_class = it->storage_class, .driver = it->driver, .capacity = it->capacity,
+		.method = method,
+		.status = json_string_value(json_object_get(v, "status")),
+		.reason = json_string_value(json_object_get(v, "reason")),
+		.parent = b->parent,
+		.counts = {
+			.files = (uint64_t)json_integer_value(json_object_get(v, "files")),
+			.bytes_read = (uint64_t)json_integer_value(json_object_get(v, "bytesRead")),
+			.bytes_stored = (uint64_t)json_integer_value(json_object_get(v, "bytesStored")),
+			.bytes_transferred = (uint64_t)json_integer_value(json_object_get(v, "bytesIncremental")),
+			.unchanged = (uint64_t)json_integer_value(json_object_get(v, "unchanged")),
+		},
+		.duration_ms = json_integer_value(json_object_get(v, "durationMs")),
+		.retries = retries,
+		.csi = csi,
+	};
+	vs->lines[i] = vol_cat_entry_json(&e);
+	json_decref(csi);
+}
+
+/* A volume whose data or snapshot is taken: a pod's hooks are run around it. */
+static int volume_taken(const struct vol_plan_item *it)
+{
+	return !it->choice.failed && it->choice.method != VOL_METHOD_SKIP;
+}
+
+static size_t uf_find(size_t *up, size_t x)
+{
+	while (up[x] != x)
+		x = up[x] = up[up[x]];
+	return x;
+}
+
+/* The units: volumes 0…n-1 and hooked pods n…n+m-1 joined when a pod mounts a taken
+ * volume (those pods deferred: their hooks run here); vs->unit_of[x] is x's unit, or
+ * SIZE_MAX for a pod whose hooks run around the metadata. */
+static void vol_units(struct vol_step *vs)
+{
+	size_t n = vs->plan->n, m = hook_backup_npods(vs->hb);
+	size_t *up = xcalloc(n + m, sizeof *up);
+	int *joined = xcalloc(m ? m : 1, sizeof *joined);
+	for (size_t x = 0; x < n + m; x++)
+		up[x] = x;
+	for (size_t p = 0; p < m; p++) {
+		const char *ns, *name;
+		const struct strv *claims;
+		hook_backup_pod_info(vs->hb, p, &ns, &name, &claims);
+		for (size_t c = 0; c < claims->n; c++)
+			for (size_t i = 0; i < n; i++) {
+				const struct vol_plan_item *it = &vs->plan->items[i];
+				if (volume_taken(it) && strcmp(it->namespace_, ns) == 0 &&
+				    strcmp(it->claim, claims->v[c]) == 0) {
+					up[uf_find(up, n + p)] = uf_find(up, i);
+					joined[p] = 1;
+				}
+			}
+	}
+	/* Units numbered in the order of their first volume. */
+	size_t *num = xcalloc(n + m, sizeof *num);
+	vs->unit_of = xcalloc(n + m, sizeof *vs->unit_of);
+	for (size_t x = 0; x < n + m; x++)
+		num[x] = SIZE_MAX;
+	vs->nunits = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t r = uf_find(up, i);
+		if (num[r] == SIZE_MAX)
+			num[r] = vs->nunits++;
+		vs->unit_of[i] = num[r];
+	}
+	for (size_t p = 0; p < m; p++) {
+		vs->unit_of[n + p] = joined[p] ? num[uf_find(up, n + p)] : SIZE_MAX;
+		if (joined[p])
+			hook_backup_defer(vs->hb, p);
+	}
+	free(num);
+	free(joined);
+	free(up);
+}
+
+/* One unit: its pods' pre hooks (the first failure under on-error Fail ends them, and
+ * the unit's volumes are not read), its volumes, its pods' post hooks whatever
+ * happened. */
+static int vol_unit_job(void *ud, size_t u)
+{
+	struct vol_step *vs = ud;
+	size_t n = vs->plan->n, m = hook_backup_npods(vs->hb);
+	char *skip = NULL;
+	struct kahu_store *st = vs->b->st;
+	int rc = 0;
+	/* A handle on the location is used by one thread at a time: units run in
+	 * parallel write through handles of their own. */
+	struct kahu_store *vst = vs->b->vol_st;
+	if (vs->threads > 1 && (rc = store_reopen(vs->b->st, &st)) < 0)
+		return rc;
+	if (vs->threads > 1 && vst && (rc = store_reopen(vs->b->vol_st, &vst)) < 0) {
+		store_close(st);
+		return rc;
+	}
+	for (size_t p = 0; p < m && rc == 0 && !skip; p++) {
+		if (vs->unit_of[n + p] != u)
+			continue;
+		char *failed = NULL;
+		const char *ns, *name;
+		const struct strv *claims;
+		hook_backup_pod_info(vs->hb, p, &ns, &name, &claims);
+		rc = hook_backup_pod(vs->hb, HOOK_BACKUP_PRE, p, &failed);
+		if (failed)
+			skip = xasprintf("pod %s/%s: %s", ns, name, failed);
+		free(failed);
+	}
+	for (size_t i = 0; i < n && rc == 0 && !kahu_cancelled(); i++)
+		if (vs->unit_of[i] == u)
+			volume_one(vs, i, st, vst, skip);
+	for (size_t p = 0; p < m; p++)
+		if (vs->unit_of[n + p] == u) {
+			int prc = hook_backup_pod(vs->hb, HOOK_BACKUP_POST, p, NULL);
+			if (rc == 0)
+				rc = prc;
+		}
+	free(skip);
+	if (st != vs->b->st)
+		store_close(st);
+	if (vst != vs->b->vol_st)
+		store_close(vst);
+	return rc;
+}
+
+/* backup_create's `between`: the volume data with the hooks of the pods that mount
+ * the volumes, after the metadata's collection. */
 static int volumes_between(void *ud, json_t *objects, long *failed)
 {
-	struct vol_between *vb = ud;
+	struct vol_step *vs = ud;
+	size_t n = vs->plan->n;
 	json_t *lines = json_array();
-	volumes_run(vb->rs, vb->b, vb->res, vb->run, vb->vt, vb->plan, vb->kept, lines, objects);
-	int rc = kahu_cancelled() ? kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data")
-				  : vol_cat_write(vb->b->st, vb->b->key, vb->rs->name, vb->rs->compression_level,
-						  lines, objects);
+	vs->lines = xcalloc(n, sizeof *vs->lines);
+	vs->objects = xcalloc(n, sizeof *vs->objects);
+	for (size_t i = 0; i < n; i++)
+		vs->objects[i] = json_array();
+	unsigned par = vs->rs->parallel > 0 ? (unsigned)vs->rs->parallel : 1;
+	vs->threads = (int)(vs->nunits < par ? vs->nunits : par);
+	int rc = kahu_pool_run(vs->nunits, (unsigned)vs->threads, KAHU_POOL_KEEP_GOING, vol_unit_job, vs);
+	for (size_t i = 0; i < n; i++) {
+		if (vs->lines[i])
+			json_array_append_new(lines, vs->lines[i]);
+		json_array_extend(objects, vs->objects[i]);
+		json_decref(vs->objects[i]);
+	}
+	free(vs->lines);
+	free(vs->objects);
+	vs->lines = vs->objects = NULL;
+	if (rc == 0 && kahu_cancelled())
+		rc = KAHU_EINTR;
+	if (rc == KAHU_EINTR)
+		rc = kahu_error_set(KAHU_EINTR, "interrupted while backing up volume data");
+	else if (rc == 0)
+		rc = vol_cat_write(vs->b->st, vs->b->key, vs->rs->name, vs->rs->compression_level, lines, objects);
 	json_decref(lines);
-	*failed = vb->res->volumes_failed;
+	*failed = vs->res->volumes_failed;
 	return rc;
+}
+
+/* ---- the run's one list of pods ---- */
+
+struct pod_list {
+	struct hook_backup *hb;
+	struct vol_pods *vp;
+};
+
+static int pod_list_item(void *ud, json_t *pod)
+{
+	struct pod_list *l = ud;
+	if (l->vp)
+		vol_pods_add(l->vp, pod);
+	return hook_backup_add_pod(l->hb, pod);
+}
+
+/* The pods, listed once (paged, one pod at a time) for both the hooks (the pods in
+ * scope with hooks, cut down to what hooks need) and the volume plan (which running
+ * pod mounts which claim), so that no more than one pod's text is held at once
+ * besides what each keeps.  The hooks' definitions are checked here, before anything
+ * is written; a failed list is the volume plan's error only if it needs the pods.
+ * The collection lists pods on its own: it stores the server's text as it arrives,
+ * unparsed, and runs after the pre hooks that this list is needed for. */
+static int pods_list(const struct backup_run_spec *rs, const struct kube_discovery *disc,
+		     struct hook_backup *hb, struct vol_pods *vp)
+{
+	int hooks = hook_backup_wants_pods(hb);
+	if (!hooks && !vp)
+		return hook_backup_listed(hb, 0);
+	const struct kube_resource *r = kube_discovery_find(disc, "pods");
+	struct kube_resource core = { .group = "", .version = "v1", .resource = "pods", .namespaced = 1 };
+	struct kube_list_opts lo = {
+		.page_size = rs->page_size,
+		/* Without the volume plan only pods with hooks matter: the scope's selector
+		 * is the server's to apply. */
+		.label_selector = vp ? NULL : scope_server_label_selector(rs->scope),
+	};
+	struct pod_list l = { hb, vp };
+	struct kube_list_stats st = { 0 };
+	int rc = kube_list(rs->kc, r ? r : &core, &lo, pod_list_item, &l, &st);
+	kube_list_stats_clear(&st);
+	if (rc == KAHU_EUSAGE || rc == KAHU_EINTR)
+		return rc == KAHU_EINTR ? kahu_error_wrap(rc, "listing the pods") : rc;
+	if (vp)
+		vol_pods_listed(vp, rc);
+	return hook_backup_listed(hb, hooks ? rc : 0);
 }
 
 /* The run's verdict from its outcome: 0, KAHU_EFAIL or KAHU_EPARTIAL. */
@@ -644,6 +849,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct strv kept = STRV_INIT;
 	struct vol_ctx vc = { 0 };
 	struct volloc_run vr = { 0 };
+	struct vol_pods *vpods = NULL;
+	const struct vol_scope vsc = { vol_claim_in_scope, vol_ns_in_scope, &vc };
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -662,7 +869,12 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	for (size_t i = 0; i < warnings.n; i++)
 		log_warn("%s", warnings.v[i]);
 	/* Hook definitions are checked before anything is written. */
-	if ((rc = hook_backup_prepare(rs->kc, rs->hooks, rs->scope, res->disc, rs->parallel, &hb)) < 0)
+	hb = hook_backup_new(rs->kc, rs->hooks, rs->scope, res->disc, rs->parallel);
+	vc.scope = rs->scope;
+	vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
+	if (rs->vol)
+		vpods = vol_pods_new(&vsc);
+	if ((rc = pods_list(rs, res->disc, hb, vpods)) < 0)
 		goto out;
 	json_t *sj = scope_to_json(rs->scope);
 	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -693,11 +905,11 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		char *space = store_lock_pid_space();
 		vol_run_id_init(&vrun, space);
 		free(space);
-		vc.scope = rs->scope;
-		vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
 		vc.repo = repo;
-		if ((rc = volumes_plan(rs, res, &vc, &vrun, &vplan)) < 0)
+		if ((rc = volumes_plan(rs, res, &vc, &vrun, vpods, &vplan)) < 0)
 			goto out;
+		vol_pods_free(vpods);   /* the plan has what it needed of the pods */
+		vpods = NULL;
 		vt = vol_tracker_new(rs->kc);
 	}
 
@@ -706,12 +918,17 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		run_local_hooks(hb, 0, rs->name, location, "InProgress");
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
-	struct vol_between vb = { rs, &b, res, &vrun, vt, &vplan, &kept };
+	struct vol_step vs = { .rs = rs, .b = &b, .res = res, .run = &vrun, .vt = vt, .plan = &vplan,
+			       .kept = &kept, .hb = hb };
+	pthread_mutex_init(&vs.mu, NULL);
 	if (!rs->dry_run && rs->vol && vplan.n) {
+		vol_units(&vs);
 		b.between = volumes_between;
-		b.between_ud = &vb;
+		b.between_ud = &vs;
 	}
 	rc = backup_create(rs->kc, &b, &res->out);
+	free(vs.unit_of);
+	pthread_mutex_destroy(&vs.mu);
 	if (rc == 0 && !rs->dry_run)
 		rc = backup_write_manifest(&b, &res->out);
 	if (rc == 0)
@@ -752,6 +969,7 @@ out:
 		vol_tracker_free(vt);
 	}
 	vol_plan_clear(&vplan);
+	vol_pods_free(vpods);
 	vol_run_id_clear(&vrun);
 	strv_free(&kept);
 	json_decref(b.cluster);

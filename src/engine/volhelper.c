@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -303,6 +304,7 @@ json_t *vol_helper_spec(const struct vol_helper_opts *o, const struct vol_run_id
 
 struct vol_tracker {
 	struct kube_client *kc;
+	pthread_mutex_t mu;     /* volumes are backed up in parallel */
 	struct strv paths;      /* object paths, oldest first */
 	struct strv names;      /* their names (for vol_helper_start's *name) */
 };
@@ -311,6 +313,7 @@ struct vol_tracker *vol_tracker_new(struct kube_client *kc)
 {
 	struct vol_tracker *t = xcalloc(1, sizeof *t);
 	t->kc = kc;
+	pthread_mutex_init(&t->mu, NULL);
 	return t;
 }
 
@@ -326,11 +329,13 @@ static void forget_at(struct vol_tracker *t, size_t i)
 
 void vol_tracker_forget(struct vol_tracker *t, const char *path)
 {
+	pthread_mutex_lock(&t->mu);
 	for (size_t i = t->paths.n; i-- > 0;)
 		if (strcmp(t->paths.v[i], path) == 0) {
 			forget_at(t, i);
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&t->mu);
 }
 
 /* DELETE `path` shielded from the cancel token; 404 is success. */
@@ -389,11 +394,13 @@ void vol_tracker_free(struct vol_tracker *t)
 	vol_tracker_cleanup(t);
 	strv_free(&t->paths);
 	strv_free(&t->names);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
 
-int vol_tracker_create(struct vol_tracker *t, const char *collection_path, json_t *obj,
-		       json_t **created)
+/* vol_tracker_create; *tracked (when not NULL) gets the tracked name. */
+static int tracker_create(struct vol_tracker *t, const char *collection_path, json_t *obj,
+			  json_t **created, const char **tracked)
 {
 	char *body = json_dumps(obj, JSON_COMPACT);
 	struct kube_response r = { 0 };
@@ -415,14 +422,24 @@ int vol_tracker_create(struct vol_tracker *t, const char *collection_path, json_
 		kube_response_clear(&r);
 		return kahu_error_set(KAHU_EPROTO, "POST %s: the answer names no object", collection_path);
 	}
+	pthread_mutex_lock(&t->mu);
 	strv_push_owned(&t->paths, xasprintf("%s/%s", collection_path, name));
 	strv_push(&t->names, name);
+	if (tracked)
+		*tracked = t->names.v[t->names.n - 1];
+	pthread_mutex_unlock(&t->mu);
 	kube_response_clear(&r);
 	if (created)
 		*created = got;
 	else
 		json_decref(got);
 	return 0;
+}
+
+int vol_tracker_create(struct vol_tracker *t, const char *collection_path, json_t *obj,
+		       json_t **created)
+{
+	return tracker_create(t, collection_path, obj, created, NULL);
 }
 
 /* The message for a helper refused by Pod Security admission. */
@@ -474,7 +491,8 @@ int vol_helper_start(struct vol_tracker *t, const struct vol_helper_opts *o, jso
 	json_t *md = json_object_get(spec, "metadata");
 	const char *ns = jstr(md, "namespace");
 	char *coll = xasprintf("/api/v1/namespaces/%s/pods", ns);
-	int rc = vol_tracker_create(t, coll, spec, NULL);
+	const char *pod = NULL;
+	int rc = tracker_create(t, coll, spec, NULL, &pod);
 	if (rc == KAHU_EFORBIDDEN && strstr(kahu_error_last(), "PodSecurity")) {
 		char *msg = xstrdup(kahu_error_last());
 		rc = psa_refused(t, ns, msg);
@@ -486,7 +504,6 @@ int vol_helper_start(struct vol_tracker *t, const struct vol_helper_opts *o, jso
 		free(coll);
 		return rc;
 	}
-	const char *pod = t->names.v[t->names.n - 1];
 	char *path = xasprintf("%s/%s", coll, pod);
 	long timeout_ms = (o->start_timeout_s > 0 ? o->start_timeout_s : 300) * 1000L, waited = 0;
 	long step = 200;

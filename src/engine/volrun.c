@@ -207,6 +207,44 @@ static int pod_item(void *ud, json_t *item)
 	return 0;
 }
 
+struct vol_pods {
+	struct pods pd;
+	long listed;
+	int rc;                  /* the list's outcome */
+	char *why;               /* its message when it failed */
+};
+
+struct vol_pods *vol_pods_new(const struct vol_scope *sc)
+{
+	static const struct vol_scope all = { 0 };
+	struct vol_pods *p = xcalloc(1, sizeof *p);
+	p->pd.sc = sc ? sc : &all;
+	p->pd.ix = vol_index_new();
+	return p;
+}
+
+void vol_pods_add(struct vol_pods *p, json_t *pod)
+{
+	p->listed++;
+	pod_item(&p->pd, pod);
+}
+
+void vol_pods_listed(struct vol_pods *p, int rc)
+{
+	p->rc = rc < 0 ? rc : 0;
+	free(p->why);
+	p->why = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+}
+
+void vol_pods_free(struct vol_pods *p)
+{
+	if (!p)
+		return;
+	vol_index_free(p->pd.ix);
+	free(p->why);
+	free(p);
+}
+
 static int list_all(struct kube_client *kc, const char *group, const char *resource,
 		    int namespaced, long page_size, kube_item_fn fn, void *ud, long *items)
 {
@@ -237,14 +275,14 @@ static uint64_t claim_size(json_t *claim, const char **text)
 }
 
 int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struct vol_scope *sc,
-		   long page_size, struct vol_plan *out)
+		   long page_size, const struct vol_pods *pods, struct vol_plan *out)
 {
 	static const struct vol_scope all = { 0 };
 	if (!sc)
 		sc = &all;
 	struct claims cl = { .sc = sc, .items = json_array() };
 	struct pvs pv = { .by_name = json_object() };
-	struct pods pd = { .sc = sc, .ix = vol_index_new() };
+	struct pods pd = { .sc = sc, .ix = pods ? pods->pd.ix : vol_index_new() };
 	struct vol_snapclasses *classes = NULL;
 	int rc;
 
@@ -253,9 +291,17 @@ int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struc
 		goto out;
 	if (json_array_size(cl.items) && o->mode != VOL_MODE_NONE) {
 		if ((rc = vol_snapclasses_load(kc, &classes)) < 0 ||
-		    (rc = list_all(kc, "", "persistentvolumes", 0, page_size, pv_item, &pv, NULL)) < 0 ||
-		    (rc = list_all(kc, "", "pods", 1, page_size, pod_item, &pd, &out->pods_listed)) < 0)
+		    (rc = list_all(kc, "", "persistentvolumes", 0, page_size, pv_item, &pv, NULL)) < 0)
 			goto out;
+		if (pods) {
+			out->pods_listed = pods->listed;
+			if (pods->rc < 0) {
+				rc = kahu_error_set(pods->rc, "listing pods for the volume plan: %s", pods->why);
+				goto out;
+			}
+		} else if ((rc = list_all(kc, "", "pods", 1, page_size, pod_item, &pd, &out->pods_listed)) < 0) {
+			goto out;
+		}
 		if (o->snapshot_class && !vol_snapclass_exists(classes, o->snapshot_class)) {
 			rc = kahu_error_set(KAHU_ENOTFOUND, "--snapshot-class: the cluster has no "
 					    "VolumeSnapshotClass %s", o->snapshot_class);
@@ -316,7 +362,8 @@ int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struc
 out:
 	json_decref(cl.items);
 	json_decref(pv.by_name);
-	vol_index_free(pd.ix);
+	if (!pods)
+		vol_index_free(pd.ix);
 	vol_snapclasses_free(classes);
 	if (rc < 0)
 		vol_plan_clear(out);

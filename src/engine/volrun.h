@@ -71,10 +71,21 @@ struct vol_scope {
 	void *ud;
 };
 
+/* Which pod mounts which claim, from a list of pods the caller made (one list of pods
+ * per run, shared with the hooks): vol_pods_new, vol_pods_add for each pod listed (the
+ * pods of namespaces in `sc` are indexed, only what the plan needs of each is kept),
+ * vol_pods_listed with the list's outcome (a negative code: the message is kept, and a
+ * plan that needs the pods fails with it). */
+struct vol_pods;
+struct vol_pods *vol_pods_new(const struct vol_scope *sc);
+void vol_pods_add(struct vol_pods *p, json_t *pod);
+void vol_pods_listed(struct vol_pods *p, int rc);
+void vol_pods_free(struct vol_pods *p);
+
 /* The plan for the claims in scope: claims, PVs, VolumeSnapshotClasses and pods each
- * listed once, with the pager. */
+ * listed once, with the pager; the pods from `pods` when not NULL. */
 int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struct vol_scope *sc,
-		   long page_size, struct vol_plan *out);
+		   long page_size, const struct vol_pods *pods, struct vol_plan *out);
 /* As text and JSON: one object per claim {namespace, pvc, pv, storageClass, driver,
  * capacity, method ("skip", "exec", "helper", "csi", "csi+data"), failed, reason, pod,
  * container, mountPath, node}. */

@@ -3,11 +3,16 @@
 # annotations (kahu's and Velero's, kahu's win) and from a hooks file (namespace and
 # label selectors), run in the pods' containers through pods/exec; a failing hook under
 # on-error Fail (PartiallyFailed, exit 2, its exit code and stderr in the results) and
-# Continue (a warning); a hanging hook and one that writes only to stderr ended at their
+# Continue (a warning); per pod, pre hooks, then that pod's volume data, then its post
+# hooks (a marker a pre hook writes is in the backed-up data, not in the live volume
+# after the backup; a failed pre hook skips that pod's data; post hooks run after
+# SIGINT), pods without volumes hooked around the metadata, the pods listed once; a
+# hanging hook and one that writes only to stderr ended at their
 # timeout; pods listed paged for their hooks; a pod not yet Running waited for, then
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
-# (a failing after hook shown on stderr and in -o json); bad definitions (an unknown key,
+# (a failing after hook shown on stderr and in -o json, and, run once the backup is
+# recorded, not in its stored log or describe); bad definitions (an unknown key,
 # an invalid command, an unknown on-error value, a bad duration, a missing container)
 # refused with exit 64 before anything is written; the outcomes in describe and -o json;
 # restore: init containers (annotations, the file's selectors) in the restored pod and
@@ -140,6 +145,139 @@ t_grep "the message says hooks failed" 'PartiallyFailed: 3 hooks failed' "$T_DIR
 t_grep "the failing hook is warned about with its stderr" 'pre hook annotation in pod hk/fail container app failed \(on-error Fail\).*exit code 3; stderr: frozen-no-more' "$T_DIR/b2.err"
 k delete -n hk pod fail cont hang noisy >/dev/null 2>&1
 
+# ---- per pod: pre hooks → that pod's volume data → post hooks ----
+# db's pre hook leaves a marker in its claim, its post hook removes it: the backed-up
+# data has the marker, the live volume has not.  plain has no claim: its hooks run
+# around the metadata, before db's.  bad's pre hook fails under Fail: its claim's data
+# is not read (the reason says why), its post hook still runs, db's data is read.
+vpod() { # name claim annotations(yaml map)
+	cat <<EOY
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: $2, namespace: hv}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: hv
+  annotations: $3
+spec:
+  containers:
+  - {name: main, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: $2}}]
+EOY
+}
+{
+	echo "apiVersion: v1"
+	echo "kind: Namespace"
+	echo "metadata: {name: hv}"
+	vpod db db-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"date > /data/.frozen\"]',
+    post.hook.backup.kahu.io/command: '[\"rm\", \"/data/.frozen\"]'}"
+	# db2 mounts db's claim too: one group, both pods' pre hooks before the data.
+	cat <<'EOY'
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db2
+  namespace: hv
+  annotations:
+    pre.hook.backup.kahu.io/command: '["sh", "-c", "date > /data/.frozen2; while test -e /data/.hold; do sleep 0.1; done"]'
+    pre.hook.backup.kahu.io/timeout: 10m
+    post.hook.backup.kahu.io/command: '["rm", "/data/.frozen2"]'
+spec:
+  containers:
+  - {name: main, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: db-data}}]
+EOY
+	echo "---"
+	echo "apiVersion: v1"
+	echo "kind: Pod"
+	echo "metadata:"
+	echo "  name: plain"
+	echo "  namespace: hv"
+	echo "  annotations: {pre.hook.backup.kahu.io/command: '[\"true\"]', post.hook.backup.kahu.io/command: '[\"true\"]'}"
+	echo "spec: {containers: [{name: main, image: busybox:1.36, command: [sleep, \"3600\"]}]}"
+} >"$T_DIR/hv.yaml"
+t_ok "a pod whose hooks freeze its volume, and one without a volume" k apply -f "$T_DIR/hv.yaml"
+t_ok "db runs" wait_running hv db
+t_ok "plain runs" wait_running hv plain
+t_ok "db2 runs" wait_running hv db2
+# Every list of all pods but those of kahu's own helpers (by label, the leftovers of
+# killed runs) is counted: a rule that holds them for 1 ms.
+t_ok "a rule that counts lists of all pods" cluster_admin POST faults \
+	'[{"match":{"resource":"pods","verb":"list","path_regex":"^/api/v1/pods$","query_regex":"^(?!.*labelSelector)"},"action":"slow","delay_ms":1}]'
+t_ok "backup with volume data and hooks" "$KAHU" backup create v1 --include-namespaces hv --volume-data fs -o json
+cp "$T_OUT" "$T_DIR/v1.json"
+t_ok "the rule's counts" cluster_admin GET faults
+cp "$T_OUT" "$T_DIR/v1.faults"
+t_ok "faults cleared" cluster_admin DELETE faults
+t_pyin "Completed; plain's hooks around the metadata, then db's around its data" "$T_DIR/v1.json" <<'PY'
+assert d["status"] == "Completed", d
+assert [(x["when"], x["pod"], x["status"]) for x in d["hooks"]] == [
+    ("pre", "plain", "Succeeded"), ("post", "plain", "Succeeded"),
+    ("pre", "db", "Succeeded"), ("pre", "db2", "Succeeded"),
+    ("post", "db", "Succeeded"), ("post", "db2", "Succeeded")], d["hooks"]
+v = {x["pvc"]: x for x in d["volumes"]}
+assert v["db-data"]["status"] == "Completed" and v["db-data"]["method"] == "exec", v
+PY
+t_pyin "the pods were listed once for the hooks and the volume plan together" "$T_DIR/v1.faults" <<'PY'
+rules = d if isinstance(d, list) else d.get("rules", d.get("faults"))
+assert len(rules) == 1 and rules[0]["seen"] == 1, d
+PY
+t_ok "download --volume hv/db-data --extract" "$KAHU" backup download v1 --volume hv/db-data --extract "$T_DIR/v1x"
+t_ok "the backed-up data has the pre hooks' markers (db's and db2's)" \
+	test -s "$T_DIR/v1x/.frozen" -a -s "$T_DIR/v1x/.frozen2"
+t_ok "the live volume has them no longer (the post hooks ran after the data was read)" \
+	k exec -n hv db -- sh -c '! test -e /data/.frozen && ! test -e /data/.frozen2'
+vpod bad bad-data "{pre.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo cannot freeze >&2; exit 3\"]',
+    post.hook.backup.kahu.io/command: '[\"sh\", \"-c\", \"echo thawed > /data/.thawed\"]'}" >"$T_DIR/bad.yaml"
+t_ok "a pod whose pre hook fails" k apply -f "$T_DIR/bad.yaml"
+t_ok "it runs" wait_running hv bad
+t_exit 2 "its pre hook fails under Fail: PartiallyFailed, exit 2" \
+	"$KAHU" backup create v2 --include-namespaces hv --volume-data fs -o json
+cp "$T_ERR" "$T_DIR/v2.err"
+t_pyin "its claim's data was not read, and says why; db's was" "$T_OUT" <<'PY'
+assert d["status"] == "PartiallyFailed", d
+v = {x["pvc"]: x for x in d["volumes"]}
+b = v["bad-data"]
+assert b["status"] == "Failed", b
+assert b["reason"] == "its data was not read: pod hv/bad: pre hook annotation (kahu annotation) " \
+    "failed: exit code 3", b
+assert v["db-data"]["status"] == "Completed", v
+h = [(x["when"], x["pod"], x["status"]) for x in d["hooks"] if x["pod"] == "bad"]
+assert h == [("pre", "bad", "Failed"), ("post", "bad", "Succeeded")], d["hooks"]
+PY
+t_grep "the failed pre hook is warned about with its stderr" \
+	'pre hook annotation in pod hv/bad container main failed \(on-error Fail\).*exit code 3; stderr: cannot freeze' "$T_DIR/v2.err"
+t_ok "its post hook ran all the same" k exec -n hv bad -- test -s /data/.thawed
+# SIGINT while db2's pre hook waits (for /data/.hold to go), db frozen already: the
+# group's data is not read, and both pods' post hooks still run (shielded).
+k delete -n hv pod bad --wait=false >/dev/null 2>&1
+t_ok "db2's pre hook will wait" k exec -n hv db -- touch /data/.hold
+"$KAHU" -v backup create v3 --include-namespaces hv --volume-data fs >"$T_DIR/v3.out" 2>"$T_DIR/v3.err" &
+kpid=$!
+frozen() { k exec -n hv db -- test -e /data/.frozen -a -e /data/.frozen2 2>/dev/null; }
+for _ in $(seq 1 1200); do frozen && break; sleep 0.1; done
+t_ok "both pre hooks ran (db2's waits)" frozen
+kill -INT $kpid
+wait $kpid
+rc=$?
+k exec -n hv db -- rm -f /data/.hold
+cp "$T_DIR/v3.err" "$T_ERR"
+[ $rc -eq 130 ]
+t_result $? "SIGINT stops the run (exit 130, got $rc)"
+t_ok "the post hooks ran all the same: the live volume has no marker" \
+	k exec -n hv db -- sh -c '! test -e /data/.frozen && ! test -e /data/.frozen2'
+t_grep "db's post hook is in the log" 'post hook annotation in pod hv/db container main: rm /data/.frozen exited 0' "$T_DIR/v3.err"
+t_grep "db2's too" 'post hook annotation in pod hv/db2 container main: rm /data/.frozen2 exited 0' "$T_DIR/v3.err"
+k delete namespace hv --wait=false >/dev/null 2>&1
+
 # ---- pods not Running yet, native sidecars, a pod that never runs ----
 # sc runs at once; never stays Pending (start delay 1h); late is Pending for a few
 # seconds and its hook (timeout 1m) waits for it.
@@ -260,6 +398,13 @@ assert a[0]["stderr"] == "notify down" and a[0]["hook"] == "notify-down", a
 assert d["status"] == "Completed", d
 PY
 t_grep "stderr has the after hook's failure" 'after hook notify-down failed \(on-error Fail\).*exit code 5; stderr: notify down' "$T_DIR/b7.err"
+# It ran once the manifest (the commit point, its MAC over every object) was written:
+# nothing stored holds its outcome, and the recorded status is the one it was told.
+t_ok "backup logs b7" "$KAHU" backup logs b7
+t_nogrep "the stored log does not have the after hook" 'notify-down' "$T_OUT"
+t_ok "backup describe b7 -o json" "$KAHU" backup describe b7 -o json
+t_nogrep "describe (kahu/backup.json) does not have it" 'notify-down' "$T_OUT"
+t_grep "and the backup is recorded Completed" '"status": "Completed"' "$T_OUT"
 
 # ---- bad definitions: exit 64, nothing written ----
 ls "$LOC/backups" >"$T_DIR/before.ls"

@@ -7,7 +7,11 @@
 
 #include "check_main.h"
 #include "engine/hooks.h"
+#include "engine/hooks_backup.h"
 #include "engine/restore_hooks.h"
+#include "engine/scope.h"
+#include "kube/discovery.h"
+#include "util/strv.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -417,6 +421,56 @@ START_TEST(test_restore_init)
 }
 END_TEST
 
+/* A backup's pods from the run's list: only those in scope with hooks kept, with the
+ * claims they mount; post hooks of a pod whose pre hooks never started do not run. */
+START_TEST(test_backup_pods)
+{
+	static const char core[] = "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\",\"resources\":["
+		"{\"name\":\"pods\",\"namespaced\":true,\"kind\":\"Pod\",\"verbs\":[\"create\",\"delete\",\"get\",\"list\"]}]}";
+	struct kube_discovery *d = kube_discovery_new();
+	ck_assert_int_eq(kube_discovery_parse_resource_list(d, "", "v1", 1, core, strlen(core)), 0);
+	struct kahu_scope *sc = scope_new();
+	ck_assert_int_eq(scope_resolve(sc, d, NULL), 0);
+	struct hook_backup *hb = hook_backup_new(NULL, NULL, sc, d, 4);
+	ck_assert_int_eq(hook_backup_wants_pods(hb), 1);
+
+	json_t *hooked = pod("{\"pre.hook.backup.kahu.io/command\":\"[\\\"sync\\\"]\","
+			     "\"post.hook.backup.kahu.io/command\":\"[\\\"true\\\"]\"}");
+	json_object_set_new(json_object_get(hooked, "spec"), "volumes", json_pack(
+		"[{s:s, s:{s:s}}, {s:s, s:{}}, {s:s, s:{}}]",
+		"name", "data", "persistentVolumeClaim", "claimName", "pg-data",
+		"name", "scratch", "ephemeral",
+		"name", "tmp", "emptyDir"));
+	json_t *plain = pod("{}");
+	ck_assert_int_eq(hook_backup_add_pod(hb, plain), 0);
+	ck_assert_int_eq(hook_backup_add_pod(hb, hooked), 0);
+	ck_assert_int_eq(hook_backup_listed(hb, 0), 0);
+	ck_assert_uint_eq(hook_backup_npods(hb), 1);
+	const char *ns, *name;
+	const struct strv *claims;
+	ck_assert_int_eq(hook_backup_pod_info(hb, 0, &ns, &name, &claims), 1);
+	ck_assert_str_eq(ns, "db");
+	ck_assert_str_eq(name, "db-0");
+	ck_assert_uint_eq(claims->n, 2);
+	ck_assert_str_eq(claims->v[0], "pg-data");
+	ck_assert_str_eq(claims->v[1], "db-0-scratch");
+	/* Its turn never came: nothing to thaw, no client needed. */
+	ck_assert_int_eq(hook_backup_pod(hb, HOOK_BACKUP_POST, 0, NULL), 0);
+	ck_assert_int_eq(hook_backup_finish(hb), 0);
+	ck_assert_uint_eq(hook_backup_results(hb)->n, 0);
+	/* Deferred pods are left to the volume step. */
+	hook_backup_defer(hb, 0);
+	ck_assert_int_eq(hook_backup_all(hb, HOOK_BACKUP_PRE), 0);
+	ck_assert_uint_eq(hook_backup_results(hb)->n, 0);
+
+	json_decref(hooked);
+	json_decref(plain);
+	hook_backup_free(hb);
+	scope_free(sc);
+	kube_discovery_free(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hooks");
@@ -430,6 +484,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_results_local);
 	tcase_add_test(tc, test_restore_init);
+	tcase_add_test(tc, test_backup_pods);
 	suite_add_tcase(s, tc);
 	return s;
 }
