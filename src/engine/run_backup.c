@@ -158,6 +158,8 @@ struct vol_ctx {
 	const struct kahu_scope *scope;
 	const struct kube_resource *pvc_res;   /* NULL: the cluster serves no claims */
 	struct repo *repo;                     /* NULL: a dry run */
+	struct strv ns;                        /* the scope's plain namespace list… */
+	int literal;                           /* …when it is one */
 };
 
 static int vol_ns_in_scope(void *ud, const char *ns)
@@ -183,11 +185,13 @@ static int vol_backup_committed(void *ud, const char *name)
 static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_result *res,
 			struct vol_ctx *vc, const struct vol_run_id *run, struct vol_plan *plan)
 {
-	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc };
+	vc->literal = scope_literal_namespaces(vc->scope, &vc->ns);
+	const struct strv *nsl = vc->literal ? &vc->ns : NULL;   /* where lists go when forbidden across the cluster */
+	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc, nsl };
 	int rc;
 	if (!rs->dry_run) {
 		struct vol_leftovers lo;
-		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, &lo)) < 0)
+		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, nsl, &lo)) < 0)
 			return rc;
 		if (lo.pods + lo.claims + lo.snapshots)
 			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
@@ -509,7 +513,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct manifest_cluster id = { 0 };
 	struct hook_backup *hb = NULL;
 	struct vol_plan vplan = { 0 };
-	struct vol_run_id vrun = { { 0 }, NULL };
+	struct vol_run_id vrun = { { 0 }, NULL, NULL };
 	struct vol_tracker *vt = NULL;
 	struct strv kept = STRV_INIT;
 	struct vol_ctx vc = { 0 };
@@ -561,6 +565,10 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		char *space = store_lock_pid_space();
 		vol_run_id_init(&vrun, space);
 		free(space);
+		const struct repo_info *ri = repo ? repo_get_info(repo) : NULL;
+		if (ri && ri->exists && ri->created > 0)
+			vrun.location = xasprintf("%.16s%s%lld", ri->key_id, *ri->key_id ? "-" : "",
+						  (long long)ri->created);
 		vc.scope = rs->scope;
 		vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
 		vc.repo = repo;
@@ -617,6 +625,7 @@ out:
 	}
 	vol_plan_clear(&vplan);
 	vol_run_id_clear(&vrun);
+	strv_free(&vc.ns);
 	strv_free(&kept);
 	json_decref(b.cluster);
 	hook_backup_free(hb);

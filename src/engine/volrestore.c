@@ -1,5 +1,6 @@
 /* kahu — volume data in a restore (see volrestore.h). */
 #include "engine/volrestore.h"
+#include "engine/volcsi.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -133,7 +134,16 @@ int volr_leftovers_remove(struct volr *v, const struct ns_map *map)
 {
 	struct target_ns t = { v, map };
 	struct vol_leftovers lo;
-	int rc = vol_leftovers_remove(v->s.kc, &v->run, writes_into, NULL, &t, &lo);
+	struct strv nsl = STRV_INIT;   /* listed one by one when forbidden across the cluster */
+	size_t i;
+	json_t *l;
+	json_array_foreach(v->lines, i, l) {
+		const char *dst = ns_map_target(map, jstr_of(l, "namespace"));
+		if (dst && !strv_contains(&nsl, dst) && writes_into(&t, dst))
+			strv_push(&nsl, dst);
+	}
+	int rc = vol_leftovers_remove(v->s.kc, &v->run, writes_into, NULL, &t, &nsl, &lo);
+	strv_free(&nsl);
 	if (rc < 0)
 		return rc;
 	if (lo.pods + lo.claims)
@@ -175,7 +185,11 @@ int volr_pvc_prepare(struct volr *v, const char *src_ns, json_t *pvc)
 	if (is_csi_only(l)) {
 		/* The data is in the snapshot: the claim is provisioned from it (in the
 		 * cluster the snapshot was taken in, under its namespace's mapping). */
-		const char *snap = jstr_of(json_object_get(l, "csi"), "name");
+		json_t *csi = json_object_get(l, "csi");
+		const char *snap = jstr_of(csi, "name");
+		if (snap && !v->s.dry_run && v->s.kc && jstr_of(csi, "namespace") &&
+		    vol_snapshot_ensure(v->s.kc, jstr_of(csi, "namespace"), snap, jstr_of(csi, "content")) < 0)
+			log_warn("claim %s/%s: %s", src_ns, jstr_of(md, "name"), kahu_error_last());
 		if (snap) {
 			json_t *ds = json_pack("{s:s,s:s,s:s}", "apiGroup", "snapshot.storage.k8s.io",
 					       "kind", "VolumeSnapshot", "name", snap);

@@ -36,6 +36,6 @@ CLI_TESTS += \
 	tests/cli/t-hooks.sh \
 	tests/cli/t-voldata.sh
 CLI_TESTS += tests/cli/t-volumes-plan.sh tests/cli/t-volumes.sh
-CLI_TESTS += tests/cli/t-volume-restore.sh tests/cli/t-volume-leftovers.sh
+CLI_TESTS += tests/cli/t-volume-restore.sh tests/cli/t-volume-leftovers.sh tests/cli/t-volume-tenant.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py tests/cli/ws_exec_server.py \
 	tests/cli/data/compat-81ea7f1
