@@ -55,14 +55,16 @@ print("\n".join(sorted(o["metadata"]["name"] for o in json.load(sys.stdin)["item
                        if o["metadata"]["name"].startswith("kahu-"))))'
 }
 
-# The Namespace object itself is cluster-scoped: tenant may not read it, so that type
-# fails and the backup is PartiallyFailed (exit 2); everything else is backed up.
+# What the namespace's objects refer to is cluster-scoped (its Namespace object, the PVs
+# of its claims, CRDs): tenant may not read those types, so they fail and the backup is
+# PartiallyFailed (exit 2); everything in the namespace is backed up.
 t_exit 2 "backup create as tenant, with the defaults, in its namespace" \
 	"$KAHU" --kubeconfig "$KC" --context tenant backup create t1 --include-namespaces tenant -o json
 cp "$T_OUT" "$T_DIR/t1.json"
 cp "$T_ERR" "$T_DIR/t1.err"
-t_grep "... PartiallyFailed for the one type it may not read" "backup t1 is PartiallyFailed: 1 types could not be backed up" "$T_DIR/t1.err"
-t_grep "... Namespaces" "cannot back up namespaces: .*forbidden" "$T_DIR/t1.err"
+t_grep "... PartiallyFailed for the three types it may not read" "backup t1 is PartiallyFailed: 3 types could not be backed up" "$T_DIR/t1.err"
+t_grep "... namespaces" "cannot back up namespaces: .*forbidden" "$T_DIR/t1.err"
+t_grep "... persistentvolumes" "cannot back up persistentvolumes: .*forbidden" "$T_DIR/t1.err"
 "$PYTHON" - "$T_DIR/t1.json" <<'PY'
 import json, sys
 v = {(x["namespace"], x["pvc"]): x for x in json.load(open(sys.argv[1]))["volumes"]}
