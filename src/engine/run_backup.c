@@ -572,8 +572,11 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		vc.scope = rs->scope;
 		vc.pvc_res = kube_discovery_find(res->disc, "persistentvolumeclaims");
 		vc.repo = repo;
-		if ((rc = volumes_plan(rs, res, &vc, &vrun, &vplan)) < 0)
+		if ((rc = volumes_plan(rs, res, &vc, &vrun, &vplan)) < 0) {
+			if (!rs->dry_run)
+				discard_partial(repo, rs->name, rc);   /* says nothing was kept */
 			goto out;
+		}
 		vt = vol_tracker_new(rs->kc);
 	}
 

@@ -8,8 +8,10 @@
  *     app.kubernetes.io/managed-by: kahu
  *     kahu.io/run: <run id>            (pid, a hash of the pid space, random)
  *     kahu.io/purpose: volume-backup | volume-restore | volume-temp | volume-move | volume-snapshot
- * and the annotations kahu.io/pid-space (the run's host: its boot id and pid namespace,
- * as the lock's) and kahu.io/expires (RFC 3339: when the run will no longer use it).
+ * (a snapshot kept with a backup also kahu.io/backup: <name> and kahu.io/location: the
+ * location's identity) and the annotations kahu.io/pid-space (the run's host: its boot
+ * id and pid namespace, as the lock's) and kahu.io/expires (RFC 3339: when the run will
+ * no longer use it).
  * A run that finds such an object judges its owner in its own pid space only (the pid
  * alive: a concurrent run; its objects are left alone); an owner elsewhere is judged
  * by kahu.io/expires. */
