@@ -461,4 +461,19 @@ t_grep "... d4 removed" "^removed d4 " "$T_OUT"
 	[ ! -d "$CLUSTER_DIR/snapshots/$d4content" ]
 t_result $? "... with its snapshot, content and data"
 
+# ---- a kept snapshot belongs to its location: a run into another leaves it alone ----
+t_ok "location add second (fs)" "$KAHU" location add second --provider fs --set "path=$T_DIR/second"
+t_ok "backup create e1 --snapshot-move-data=false (default location)" \
+	kahu_k backup create e1 --include-namespaces app --include-names data --snapshot-move-data=false -o json
+e1snap=$(snap_of "$T_OUT")
+cluster_admin GET "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$e1snap" >"$T_DIR/e1snap.json"
+t_grep "... the snapshot is labelled with the location" '"kahu.io/location": ?"[0-9a-f]{16}-[0-9]+"' "$T_DIR/e1snap.json"
+t_ok "backup create into location second (where no backup e1 exists)" \
+	kahu_k backup create s2 --location second --include-namespaces app --include-names scratch
+[ "$(snap_names | grep -cx "$e1snap")" = 1 ]
+t_result $? "... leaves e1's snapshot alone"
+t_ok "backup delete e1" kahu_k backup delete e1 --yes
+[ "$(snap_names | grep -cx "$e1snap")" = 0 ]
+t_result $? "... deletes it"
+
 t_done
