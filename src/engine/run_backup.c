@@ -191,8 +191,11 @@ static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_resu
 	int rc;
 	if (!rs->dry_run) {
 		struct vol_leftovers lo;
-		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, nsl, &lo)) < 0)
+		rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, nsl, &lo);
+		if (rc == KAHU_EINTR)
 			return rc;
+		if (rc < 0)   /* housekeeping: the backup goes on (the next run looks again) */
+			log_warn("%s", kahu_error_last());
 		if (lo.pods + lo.claims + lo.snapshots)
 			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
 				   "%ld temporary claim%s, %ld snapshot%s", lo.pods, lo.pods == 1 ? "" : "s",
