@@ -52,8 +52,8 @@ in_pod sh -c 'mkdir -p /data/orders /data/img && printf "order 1001: 3 lamps\\n"
 	head -c 4194304 /dev/urandom >/data/img/catalogue.bin && ln -s orders/1001.txt /data/latest'
 files
 
-step "kahu backup create demo --volume-data fs (objects and volume data; encrypted, compressed; the key is generated on first use)"
-"$KAHU" backup create demo --volume-data fs
+step "kahu backup create demo (objects and volume data: the claim's CSI snapshot copied into the backup; encrypted, compressed; the key is generated on first use)"
+"$KAHU" backup create demo
 "$KAHU" backup list
 
 step "Disaster: the namespace shop is deleted"

@@ -10,6 +10,7 @@
 #include "engine/retention.h"
 #include "engine/run_backup.h"
 #include "engine/scope.h"
+#include "engine/volcsi.h"
 #include "engine/volrun.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -683,7 +684,113 @@ static int confirm(const char *what, int yes)
 	return 0;
 }
 
-static int remove_doomed(struct repo *repo, struct catalog *c, int dry, const char *verb)
+/* ---- the CSI snapshots a backup kept in the cluster ---- */
+
+struct kept_ctx {
+	struct kahu_ctx *ctx;
+	struct kube_client *kc;          /* the current context's cluster, once asked for */
+	struct manifest_cluster cur;     /* its identity */
+	int tried;                       /* kc asked for (kc NULL: failed, why in `why`) */
+	char *why;
+	long failed;                     /* snapshots left: failures, each warned */
+};
+
+static void kept_fail(struct kept_ctx *k, const char *backup, json_t *snaps, const char *why)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(snaps, i, s) {
+		log_warn("VolumeSnapshot %s/%s of backup %s was not deleted: %s",
+			 json_string_value(json_object_get(s, "namespace")),
+			 json_string_value(json_object_get(s, "name")), backup, why);
+		k->failed++;
+	}
+}
+
+/* Before backup `name` (manifest `m`, as listed) is removed: the snapshots it kept in
+ * the cluster (--snapshot-move-data=false) deleted, data included, in the current
+ * context's cluster if that is the backup's.  A snapshot already gone is no error; one
+ * that cannot be deleted is warned about with the reason and counted, and the backup
+ * is removed all the same (its cluster may be gone for good). */
+static void delete_kept(struct kept_ctx *k, struct repo *repo, const struct manifest *m,
+			const char *name)
+{
+	int has_catalog = 0;
+	for (size_t i = 0; m && i < m->n_objects; i++)
+		if (strncmp(m->objects[i].path, LAYOUT_VOLUMES_CATALOG, strlen(LAYOUT_VOLUMES_CATALOG)) == 0)
+			has_catalog = 1;
+	if (!has_catalog)
+		return;
+	const struct kahu_key *key = NULL;
+	json_t *snaps = NULL;
+	int rc;
+	if ((run_repo_keyed(&k->ctx->rr, repo) && (rc = repo_key(repo, &key)) < 0) ||
+	    (rc = vol_kept_snapshots(repo_store(repo), key, name, &snaps)) < 0) {
+		log_warn("the CSI snapshots backup %s kept in the cluster, if any, were not deleted: %s",
+			 name, kahu_error_last());
+		k->failed++;
+		json_decref(snaps);
+		return;
+	}
+	if (!json_array_size(snaps)) {
+		json_decref(snaps);
+		return;
+	}
+	if (!k->tried) {
+		k->tried = 1;
+		char *unknown = NULL;
+		if ((rc = ctx_kube_client(k->ctx, &k->kc)) < 0 ||
+		    (rc = cluster_identity_read(k->kc, k->ctx->kcfg->server, &k->cur, &unknown)) < 0) {
+			k->why = xasprintf("the cluster cannot be used: %s", kahu_error_last());
+			k->kc = NULL;
+		}
+		free(unknown);
+	}
+	if (!k->kc) {
+		kept_fail(k, name, snaps, k->why);
+	} else if (m->cluster.server && !manifest_cluster_same(&m->cluster, &k->cur)) {
+		char *why = xasprintf("the current context's cluster (%s) is not the one the backup was "
+				      "taken in (%s); delete it with a context of that cluster",
+				      k->cur.server, m->cluster.server);
+		kept_fail(k, name, snaps, why);
+		free(why);
+	} else {
+		size_t i;
+		json_t *s;
+		json_array_foreach(snaps, i, s) {
+			const char *ns = json_string_value(json_object_get(s, "namespace"));
+			const char *sn = json_string_value(json_object_get(s, "name"));
+			if (vol_snapshot_delete(k->kc, ns, sn, json_string_value(json_object_get(s, "content"))) < 0) {
+				log_warn("VolumeSnapshot %s/%s of backup %s was not deleted: %s", ns, sn, name,
+					 kahu_error_last());
+				k->failed++;
+			} else {
+				log_info("deleted VolumeSnapshot %s/%s of backup %s with its content", ns, sn, name);
+			}
+		}
+	}
+	json_decref(snaps);
+}
+
+/* The verdict once the backups are removed: rc, or KAHU_EPARTIAL when snapshots were
+ * left. */
+static int kept_done(struct kept_ctx *k, int rc)
+{
+	if (rc == 0 && k->failed)
+		rc = kahu_error_set(KAHU_EPARTIAL, "the backups were removed, but %ld CSI snapshot%s they kept "
+				    "in the cluster could not be deleted (see the warnings); the next backup create "
+				    "into this location removes those in its namespaces (or set their VolumeSnapshotContent's "
+				    "deletionPolicy to Delete and delete them by hand)", k->failed,
+				    k->failed == 1 ? "" : "s");
+	if (rc == KAHU_EPARTIAL)
+		log_error("%s", kahu_error_last());   /* main does not print a partial outcome */
+	cluster_identity_clear(&k->cur);
+	free(k->why);
+	return rc;
+}
+
+static int remove_doomed(struct repo *repo, struct catalog *c, int dry, const char *verb,
+			 struct kept_ctx *k)
 {
 	int rc = 0;
 	size_t n = 0;
@@ -694,6 +801,8 @@ static int remove_doomed(struct repo *repo, struct catalog *c, int dry, const ch
 			printf("would %s %s%s\n", verb, c->v[i].name, c->v[i].complete ? "" : " (leftover of an interrupted run)");
 			continue;
 		}
+		if (c->v[i].complete)
+			delete_kept(k, repo, c->v[i].m, c->v[i].name);
 		if ((rc = repo_remove_backup(repo, c->v[i].name, NULL)) < 0)
 			return kahu_error_wrap(rc, "deleting backup %s (%zu deleted before it)", c->v[i].name, n);
 		printf("%s %s%s\n", verb, c->v[i].name, c->v[i].complete ? "" : " (leftover of an interrupted run)");
@@ -796,8 +905,10 @@ static int run_backup_delete(struct kahu_ctx *ctx)
 	free(list);
 	rc = confirm(what, inv_count(inv, OPT_YES) > 0);
 	free(what);
-	if (rc == 0)
-		rc = remove_doomed(repo, &cat, 0, "deleted");
+	if (rc == 0) {
+		struct kept_ctx k = { .ctx = ctx };
+		rc = kept_done(&k, remove_doomed(repo, &cat, 0, "deleted", &k));
+	}
 out:
 	strv_free(&deps);
 	catalog_free(&cat);
@@ -936,9 +1047,12 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	if (!n && !temps && !untrusted.n)
 		printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
 	size_t done = 0;
+	struct kept_ctx k = { .ctx = ctx };
 	for (size_t i = 0; i < pl.n && rc == 0; i++) {
 		if (!ent[i].remove)
 			continue;
+		if (!dry && pl.v[i].m)
+			delete_kept(&k, repo, pl.v[i].m, ent[i].name);
 		if (!dry && (rc = repo_remove_backup(repo, ent[i].name, NULL)) < 0) {
 			kahu_error_wrap(rc, "removing backup %s (%zu removed before it)", ent[i].name, done);
 			break;
@@ -955,6 +1069,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 				    forged ? "authenticated" : "read", list);
 		free(list);
 	}
+	rc = kept_done(&k, rc);
 out:
 	free(ent);
 	strv_free(&untrusted);
@@ -990,7 +1105,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(HOOKS, 0, "FILE", "a hooks file (kahu-hooks(5)): commands run in pods before and after the backup, and on this machine", "file", 0, NULL),
 	OPTION(VOLUME_DATA, 0, "none|fs|csi|auto", "the data of the PVCs in scope: none, fs (their files "
 	       "through pods/exec), csi (a VolumeSnapshot), auto (csi where a VolumeSnapshotClass is for "
-	       "the PV's driver, else fs)", "none fs csi auto", 0, "none"),
+	       "the PV's driver, else fs)", "none fs csi auto", 0, "auto"),
 	OPTION(VOLUME_POLICY, 0, "FILE", "rules that skip a claim or choose fs or csi by storage class, "
 	       "labels, access mode or size (kahu-volume-policy(5))", "file", 0, NULL),
 	OPTION(EXCLUDE_VOLUME_PATHS, 0, "GLOB", "leave out the files of volumes whose path (from the "
@@ -1003,8 +1118,9 @@ static const struct kahu_opt create_opts[] = {
 	       "driver's default class)", NULL, 0, NULL),
 	OPTION(CSI_SNAPSHOT_TIMEOUT, 0, "DURATION", "how long to wait for a VolumeSnapshot to be "
 	       "readyToUse", NULL, 0, "10m"),
-	OPTION(SNAPSHOT_MOVE_DATA, 0, NULL, "copy a CSI snapshot's files into the backup (through a "
-	       "temporary claim and a helper pod), then delete the snapshot", NULL, 0, NULL),
+	OPTION(SNAPSHOT_MOVE_DATA, 0, "true|false", "copy a CSI snapshot's files into the backup (through a "
+	       "temporary claim and a helper pod), then delete the snapshot; false keeps the snapshot "
+	       "in the cluster with the backup", "true false", 0, "true"),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

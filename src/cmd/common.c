@@ -144,7 +144,7 @@ int vol_flags_parse(const struct kahu_invocation *inv, int restore, struct vol_o
 		.exclude_paths = list_if(inv, OPT_EXCLUDE_VOLUME_PATHS),
 		.node_selector = list_if(inv, OPT_HELPER_NODE_SELECTOR),
 		.tolerations = list_if(inv, OPT_HELPER_TOLERATIONS),
-		.snapshot_move_data = count_if(inv, OPT_SNAPSHOT_MOVE_DATA),
+		.snapshot_move_data = opt_if(inv, OPT_SNAPSHOT_MOVE_DATA),
 		.restore_volumes = opt_if(inv, OPT_RESTORE_VOLUMES),
 		.pvcs = list_if(inv, OPT_PVC),
 		.volumes_only = count_if(inv, OPT_VOLUMES_ONLY),

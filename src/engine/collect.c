@@ -318,29 +318,6 @@ static int type_job(void *ud, size_t job)
 	return 0;
 }
 
-/* A plain include list of namespaces (no glob characters) is listed namespace by
- * namespace instead of across the cluster: faster, and it works for users whose
- * rights end at their namespaces.  Returns 1 and fills `out` with the namespaces the
- * filter keeps (maybe none) for such a list, 0 otherwise. */
-static int literal_namespaces(const struct kahu_scope *scope, struct strv *out)
-{
-	if (!scope_has_namespace_filter(scope))
-		return 0;
-	json_t *j = scope_to_json(scope);
-	json_t *inc = json_object_get(j, "includeNamespaces");
-	int literal = 1;
-	size_t i;
-	json_t *v;
-	json_array_foreach(inc, i, v)
-		if (!json_string_value(v) || strpbrk(json_string_value(v), "*?["))
-			literal = 0;
-	json_array_foreach(inc, i, v)
-		if (literal && scope_wants_namespace(scope, json_string_value(v)))
-			strv_push(out, json_string_value(v));
-	json_decref(j);
-	return literal;
-}
-
 int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct plan *plan,
 		const struct collect_opts *o)
 {
@@ -348,7 +325,7 @@ int collect_run(struct kube_client *kc, const struct kahu_scope *scope, struct p
 	unsigned parallel = o->parallel > 0 ? (unsigned)o->parallel : 4;
 
 	pthread_mutex_init(&run.lock, NULL);
-	run.per_namespace = literal_namespaces(scope, &run.literal_ns);
+	run.per_namespace = scope_literal_namespaces(scope, &run.literal_ns);
 
 	/* Phase 1: the types listed for themselves, in parallel.  The pool's own error is
 	 * only a cancellation seen between two types. */

@@ -104,8 +104,8 @@ check_PROGRAMS += tests/unit/check_volsel
 UNIT_TESTS += tests/unit/check_volsel
 tests_unit_check_volsel_SOURCES = tests/unit/check_volsel.c tests/unit/check_main.h
 tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
-	libkahu_util.a $(UNIT_LIBS)
+tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
 # Volume data: listing, index, segments, restore composer, catalog, through local ops
 # with GNU tar and busybox's applets.

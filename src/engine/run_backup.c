@@ -291,6 +291,8 @@ struct vol_ctx {
 	const struct kahu_scope *scope;
 	const struct kube_resource *pvc_res;   /* NULL: the cluster serves no claims */
 	struct repo *repo;                     /* NULL: a dry run */
+	struct strv ns;                        /* the scope's plain namespace list… */
+	int literal;                           /* …when it is one */
 };
 
 static int vol_ns_in_scope(void *ud, const char *ns)
@@ -317,12 +319,17 @@ static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_resu
 			struct vol_ctx *vc, const struct vol_run_id *run, const struct vol_pods *pods,
 			struct vol_plan *plan)
 {
-	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc };
+	vc->literal = scope_literal_namespaces(vc->scope, &vc->ns);
+	const struct strv *nsl = vc->literal ? &vc->ns : NULL;   /* where lists go when forbidden across the cluster */
+	const struct vol_scope sc = { vol_claim_in_scope, vol_ns_in_scope, vc, nsl };
 	int rc;
 	if (!rs->dry_run) {
 		struct vol_leftovers lo;
-		if ((rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, &lo)) < 0)
+		rc = vol_leftovers_remove(rs->kc, run, vol_ns_in_scope, vol_backup_committed, vc, nsl, &lo);
+		if (rc == KAHU_EINTR)
 			return rc;
+		if (rc < 0)   /* housekeeping: the backup goes on (the next run looks again) */
+			log_warn("%s", kahu_error_last());
 		if (lo.pods + lo.claims + lo.snapshots)
 			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
 				   "%ld temporary claim%s, %ld snapshot%s", lo.pods, lo.pods == 1 ? "" : "s",
@@ -770,6 +777,19 @@ static int pods_list(const struct backup_run_spec *rs, const struct kube_discove
 	struct kube_list_stats st = { 0 };
 	int rc = kube_list(rs->kc, r ? r : &core, &lo, pod_list_item, &l, &st);
 	kube_list_stats_clear(&st);
+	struct strv nsl = STRV_INIT;
+	if (rc == KAHU_EFORBIDDEN && scope_literal_namespaces(rs->scope, &nsl)) {
+		/* rights that end at some namespaces: the namespaces in scope, one by one */
+		log_info("listing pods across the cluster is forbidden: listing namespace by namespace");
+		kahu_error_clear();
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < nsl.n; i++) {
+			lo.namespace = nsl.v[i];
+			rc = kube_list(rs->kc, r ? r : &core, &lo, pod_list_item, &l, &st);
+			kube_list_stats_clear(&st);
+		}
+	}
+	strv_free(&nsl);
 	if (rc == KAHU_EUSAGE || rc == KAHU_EINTR)
 		return rc == KAHU_EINTR ? kahu_error_wrap(rc, "listing the pods") : rc;
 	if (vp)
@@ -844,13 +864,13 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct manifest_cluster id = { 0 };
 	struct hook_backup *hb = NULL;
 	struct vol_plan vplan = { 0 };
-	struct vol_run_id vrun = { { 0 }, NULL };
+	struct vol_run_id vrun = { { 0 }, NULL, NULL };
 	struct vol_tracker *vt = NULL;
 	struct strv kept = STRV_INIT;
 	struct vol_ctx vc = { 0 };
 	struct volloc_run vr = { 0 };
 	struct vol_pods *vpods = NULL;
-	const struct vol_scope vsc = { vol_claim_in_scope, vol_ns_in_scope, &vc };
+	const struct vol_scope vsc = { vol_claim_in_scope, vol_ns_in_scope, &vc, NULL };
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -905,9 +925,16 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		char *space = store_lock_pid_space();
 		vol_run_id_init(&vrun, space);
 		free(space);
+		const struct repo_info *ri = repo ? repo_get_info(repo) : NULL;
+		if (ri && ri->exists && ri->created > 0)
+			vrun.location = xasprintf("%.16s%s%lld", ri->key_id, *ri->key_id ? "-" : "",
+						  (long long)ri->created);
 		vc.repo = repo;
-		if ((rc = volumes_plan(rs, res, &vc, &vrun, vpods, &vplan)) < 0)
+		if ((rc = volumes_plan(rs, res, &vc, &vrun, vpods, &vplan)) < 0) {
+			if (!rs->dry_run)
+				discard_partial(repo, rs->name, rc);   /* says nothing was kept */
 			goto out;
+		}
 		vol_pods_free(vpods);   /* the plan has what it needed of the pods */
 		vpods = NULL;
 		vt = vol_tracker_new(rs->kc);
@@ -971,6 +998,7 @@ out:
 	vol_plan_clear(&vplan);
 	vol_pods_free(vpods);
 	vol_run_id_clear(&vrun);
+	strv_free(&vc.ns);
 	strv_free(&kept);
 	json_decref(b.cluster);
 	hook_backup_free(hb);

@@ -487,6 +487,28 @@ out:
 
 /* ---- decisions ---- */
 
+/* A plain include list of namespaces (no glob characters) is listed namespace by
+ * namespace instead of across the cluster: faster, and it works for users whose rights
+ * end at their namespaces. */
+int scope_literal_namespaces(const struct kahu_scope *scope, struct strv *out)
+{
+	if (!scope_has_namespace_filter(scope))
+		return 0;
+	json_t *j = scope_to_json(scope);
+	json_t *inc = json_object_get(j, "includeNamespaces");
+	int literal = 1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(inc, i, v)
+		if (!json_string_value(v) || strpbrk(json_string_value(v), "*?["))
+			literal = 0;
+	json_array_foreach(inc, i, v)
+		if (literal && scope_wants_namespace(scope, json_string_value(v)))
+			strv_push(out, json_string_value(v));
+	json_decref(j);
+	return literal;
+}
+
 int scope_has_namespace_filter(const struct kahu_scope *s)
 {
 	return !s->ns_inc_all;

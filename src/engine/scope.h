@@ -119,6 +119,9 @@ const char *scope_reason_name(enum scope_reason r);  /* "included", "excluded: n
  * or-selector (the server has no OR).  Owned by the scope. */
 const char *scope_server_label_selector(const struct kahu_scope *s);
 int scope_has_namespace_filter(const struct kahu_scope *s);
+/* For a plain include list of namespaces (no glob characters): 1, and `out` filled
+ * with the namespaces the filter keeps (maybe none); 0 otherwise. */
+int scope_literal_namespaces(const struct kahu_scope *s, struct strv *out);
 enum scope_cluster_mode scope_cluster_mode(const struct kahu_scope *s);
 
 /* Canonical description, stored in kahu/backup.json and compared to find a parent of

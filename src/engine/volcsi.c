@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "engine/labelsel.h"
+#include "engine/voldata.h"
 #include "engine/volhelper.h"
 #include "kube/client.h"
 #include "kube/pager.h"
@@ -165,6 +166,9 @@ int vol_snapshot_take(struct vol_tracker *t, const struct vol_run_id *run, const
 				     (int64_t)time(NULL) + timeout_s + 86400);
 	if (backup && label_value_valid(backup, &why))
 		json_object_set_new(json_object_get(md, "labels"), VOL_LABEL_BACKUP, json_string(backup));
+	if (!move && run->location)
+		json_object_set_new(json_object_get(md, "labels"), VOL_LABEL_LOCATION,
+				    json_string(run->location));
 	if (backup)
 		json_object_set_new(json_object_get(md, "annotations"), VOL_LABEL_BACKUP, json_string(backup));
 	json_t *obj = json_pack("{s:s,s:s,s:o,s:{s:s,s:{s:s}}}",
@@ -232,6 +236,15 @@ int vol_snapshot_take(struct vol_tracker *t, const struct vol_run_id *run, const
 					 kahu_error_last());
 			json_decref(content);
 			free(cp);
+			/* A snapshot kept with the backup outlives its VolumeSnapshot object, as
+			 * Velero's: deleting that object by accident keeps the data. */
+			if (!move) {
+				if (vol_content_retain(kc, out->content) == 0)
+					out->retained = 1;
+				else
+					log_warn("%s: the snapshot's data goes with VolumeSnapshot %s/%s if that "
+						 "object is deleted", kahu_error_last(), ns, name);
+			}
 		}
 	} else {
 		vol_tracker_delete(t, path);
@@ -295,21 +308,114 @@ json_t *vol_snapshot_json(const struct vol_snapshot *s)
 	if (s->ready_at)
 		json_object_set_new(o, "readyAt", json_string(s->ready_at));
 	json_object_set_new(o, "dataMoved", json_boolean(s->move));
+	if (s->retained)
+		json_object_set_new(o, "deletionPolicy", json_string("Retain"));
 	return o;
 }
 
-int vol_snapshot_delete(struct kube_client *kc, const char *ns, const char *name)
+int vol_snapshot_delete(struct kube_client *kc, const char *ns, const char *name,
+			const char *content)
 {
 	char *path = xasprintf(SNAP_API "/namespaces/%s/volumesnapshots/%s", ns, name);
-	struct kube_response r = { 0 };
-	int rc = kube_request(kc, "DELETE", path, NULL, NULL, NULL, 0, KUBE_REQ_IDEMPOTENT, &r);
+	int rc = vol_snapshot_remove(kc, path, content);
+	free(path);
+	return rc;
+}
+
+int vol_kept_snapshots(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		       json_t **out)
+{
+	json_t *lines = NULL, *line;
+	size_t i;
+	*out = json_array();
+	int rc = vol_cat_read(st, key, backup, &lines);
 	if (rc == KAHU_ENOTFOUND) {
 		kahu_error_clear();
-		rc = 0;
-	} else if (rc < 0) {
-		kahu_error_wrap(rc, "cannot delete VolumeSnapshot %s/%s", ns, name);
+		return 0;
 	}
+	if (rc < 0)
+		return kahu_error_wrap(rc, "reading the volume catalog of backup %s", backup);
+	json_array_foreach(lines, i, line) {
+		json_t *csi = json_object_get(line, "csi");
+		const char *m = jstr(line, "method"), *status = jstr(line, "status");
+		const char *ns = jstr(csi, "namespace"), *name = jstr(csi, "name");
+		if (!m || strcmp(m, "csi") != 0 || !status || strcmp(status, "Completed") != 0 ||
+		    !ns || !name || json_is_true(json_object_get(csi, "dataMoved")))
+			continue;
+		json_t *k = json_pack("{s:s,s:s}", "namespace", ns, "name", name);
+		if (jstr(csi, "content"))
+			json_object_set(k, "content", json_object_get(csi, "content"));
+		json_array_append_new(*out, k);
+	}
+	json_decref(lines);
+	return 0;
+}
+
+int vol_snapshot_ensure(struct kube_client *kc, const char *ns, const char *name,
+			const char *content)
+{
+	char *path = xasprintf(SNAP_API "/namespaces/%s/volumesnapshots/%s", ns, name);
+	char *cpath = content ? xasprintf(SNAP_API "/volumesnapshotcontents/%s", content) : NULL;
+	json_t *snap = NULL, *vsc = NULL, *created = NULL;
+	int rc;
+	if ((snap = get_json(kc, path, &rc)) || rc != KAHU_ENOTFOUND)
+		goto out;   /* there (or it cannot be read: the restore says so later) */
+	if (!content) {
+		rc = kahu_error_set(KAHU_ENOTFOUND, "VolumeSnapshot %s/%s is gone and the backup "
+				    "records no content", ns, name);
+		goto out;
+	}
+	if (!(vsc = get_json(kc, cpath, &rc))) {
+		kahu_error_wrap(rc, "VolumeSnapshot %s/%s is gone, and its content %s cannot be read",
+				ns, name, content);
+		goto out;
+	}
+	/* Bound again to its content, as a pre-provisioned snapshot: the snapshot names
+	 * the content, the content names the new snapshot (its uid included). */
+	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:{s:s}}}",
+				"apiVersion", "snapshot.storage.k8s.io/v1", "kind", "VolumeSnapshot",
+				"metadata", "name", name, "namespace", ns,
+				"labels", VOL_LABEL_MANAGED, "kahu",
+				"spec", "source", "volumeSnapshotContentName", content);
+	const char *klass = jstr(json_object_get(vsc, "spec"), "volumeSnapshotClassName");
+	if (klass)
+		json_object_set_new(json_object_get(obj, "spec"), "volumeSnapshotClassName", json_string(klass));
+	char *body = json_dumps(obj, JSON_COMPACT);
+	char *coll = xasprintf(SNAP_API "/namespaces/%s/volumesnapshots", ns);
+	struct kube_response r = { 0 };
+	rc = kube_request(kc, "POST", coll, NULL, "application/json", body, strlen(body), 0, &r);
+	if (rc == 0)
+		created = json_loadb(r.body.data, r.body.len, 0, NULL);
 	kube_response_clear(&r);
+	free(body);
+	free(coll);
+	json_decref(obj);
+	if (rc < 0) {
+		kahu_error_wrap(rc, "cannot create VolumeSnapshot %s/%s again from its content %s", ns,
+				name, content);
+		goto out;
+	}
+	const char *uid = jstr(json_object_get(created, "metadata"), "uid");
+	json_t *patch = json_pack("{s:{s:{s:s,s:s,s:s,s:s,s:s?}}}", "spec", "volumeSnapshotRef",
+				  "apiVersion", "snapshot.storage.k8s.io/v1", "kind", "VolumeSnapshot",
+				  "name", name, "namespace", ns, "uid", uid);
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	rc = kube_request(kc, "PATCH", cpath, NULL, "application/merge-patch+json", body, strlen(body),
+			  KUBE_REQ_IDEMPOTENT, &r);
+	kube_response_clear(&r);
+	free(body);
+	if (rc < 0)
+		kahu_error_wrap(rc, "VolumeSnapshot %s/%s was created again, but its content %s cannot "
+				"be bound to it", ns, name, content);
+	else
+		log_notice("VolumeSnapshot %s/%s was gone: created again from its content %s", ns, name,
+			   content);
+out:
+	json_decref(snap);
+	json_decref(vsc);
+	json_decref(created);
 	free(path);
+	free(cpath);
 	return rc;
 }

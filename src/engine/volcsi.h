@@ -5,13 +5,17 @@
  *
  * Snapshots and temporary claims are created through the run's vol_tracker: removed
  * when the run ends unless the caller forgets a snapshot kept with a committed backup
- * (vol_snapshot_delete removes such a snapshot later). */
+ * (vol_snapshot_delete removes such a snapshot later, with backup delete and prune).
+ * A kept snapshot's VolumeSnapshotContent is set to deletionPolicy Retain once it is
+ * ready, so that deleting the VolumeSnapshot object by accident keeps its data. */
 #ifndef KAHU_ENGINE_VOLCSI_H
 #define KAHU_ENGINE_VOLCSI_H
 
 #include <jansson.h>
 #include <stdint.h>
 
+struct kahu_key;
+struct kahu_store;
 struct kube_client;
 struct vol_tracker;
 struct vol_run_id;
@@ -37,6 +41,7 @@ struct vol_snapshot {
 	char *restore_size;             /* a quantity as the API gives it, or NULL */
 	char *ready_at;                 /* RFC 3339 */
 	int move;                       /* created for data movement (removed at once) */
+	int retained;                   /* its content's deletionPolicy set to Retain */
 };
 
 /* Create a VolumeSnapshot of `claim` with class `klass` (labels as in volhelper.h:
@@ -54,8 +59,21 @@ int vol_snapshot_temp_claim(struct vol_tracker *t, const struct vol_run_id *run,
 			    const struct vol_snapshot *s, json_t *source_claim, char **name);
 /* What the backup's volume catalog records. */
 json_t *vol_snapshot_json(const struct vol_snapshot *s);
-/* Delete a snapshot kept with a backup; 404 is success. */
-int vol_snapshot_delete(struct kube_client *kc, const char *ns, const char *name);
+/* Delete a snapshot kept with a backup, its content (`content`, NULL: the one the
+ * snapshot names) and data with it (vol_snapshot_remove); what is gone is no error. */
+int vol_snapshot_delete(struct kube_client *kc, const char *ns, const char *name,
+			const char *content);
 void vol_snapshot_clear(struct vol_snapshot *s);
+/* Make sure VolumeSnapshot ns/name of a backup exists before a claim is provisioned
+ * from it: when the object was deleted but its content (Retain) is there, the snapshot
+ * is created again bound to `content` (spec.source.volumeSnapshotContentName), and the
+ * content's volumeSnapshotRef names it.  0 when it exists or was created again;
+ * otherwise the reason (KAHU_ENOTFOUND when snapshot and content are gone). */
+int vol_snapshot_ensure(struct kube_client *kc, const char *ns, const char *name,
+			const char *content);
+/* The snapshots backup `backup` kept in the cluster, from its volume catalog: *out an
+ * array of {namespace, name, content?} (empty when it has no catalog). */
+int vol_kept_snapshots(struct kahu_store *st, const struct kahu_key *key, const char *backup,
+		       json_t **out);
 
 #endif

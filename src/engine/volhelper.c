@@ -32,12 +32,15 @@ void vol_run_id_init(struct vol_run_id *r, const char *pid_space)
 	snprintf(r->id, sizeof r->id, "%ld-%08x-%02x%02x%02x", (long)getpid(), (unsigned)h,
 		 rnd[0], rnd[1], rnd[2]);
 	r->pid_space = xstrdup(pid_space);
+	r->location = NULL;
 }
 
 void vol_run_id_clear(struct vol_run_id *r)
 {
 	free(r->pid_space);
 	r->pid_space = NULL;
+	free(r->location);
+	r->location = NULL;
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -339,7 +342,7 @@ void vol_tracker_forget(struct vol_tracker *t, const char *path)
 }
 
 /* DELETE `path` shielded from the cancel token; 404 is success. */
-static int delete_now(struct kube_client *kc, const char *path)
+static int delete_raw(struct kube_client *kc, const char *path)
 {
 	struct kube_response r = { 0 };
 	static const char body[] = "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
@@ -351,6 +354,101 @@ static int delete_now(struct kube_client *kc, const char *path)
 	if (rc == KAHU_ENOTFOUND)
 		rc = 0;
 	kube_response_clear(&r);
+	return rc;
+}
+
+#define SNAP_CONTENTS "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/"
+
+/* Set a VolumeSnapshotContent's deletionPolicy, shielded from the cancel token; 404 is
+ * KAHU_ENOTFOUND (the caller decides). */
+static int content_policy(struct kube_client *kc, const char *content, const char *policy)
+{
+	char *path = xasprintf(SNAP_CONTENTS "%s", content);
+	char *body = xasprintf("{\"spec\":{\"deletionPolicy\":\"%s\"}}", policy);
+	struct kube_response r = { 0 };
+	kahu_cancel_shield(1);
+	int rc = kube_request(kc, "PATCH", path, NULL, "application/merge-patch+json", body,
+			      strlen(body), KUBE_REQ_IDEMPOTENT | KUBE_REQ_FEW_TRIES, &r);
+	kahu_cancel_shield(0);
+	kube_response_clear(&r);
+	free(body);
+	free(path);
+	return rc;
+}
+
+int vol_content_retain(struct kube_client *kc, const char *content)
+{
+	int rc = content_policy(kc, content, "Retain");
+	if (rc < 0)
+		return kahu_error_wrap(rc, "cannot set deletionPolicy Retain on VolumeSnapshotContent %s",
+				       content);
+	return 0;
+}
+
+int vol_snapshot_remove(struct kube_client *kc, const char *snap_path, const char *content)
+{
+	char *found = NULL;
+	int rc;
+	if (!content) {
+		/* the content the snapshot is bound to (a kept one's is Retain) */
+		struct kube_response r = { 0 };
+		kahu_cancel_shield(1);
+		rc = kube_request(kc, "GET", snap_path, NULL, NULL, NULL, 0,
+				  KUBE_REQ_IDEMPOTENT | KUBE_REQ_FEW_TRIES, &r);
+		kahu_cancel_shield(0);
+		if (rc == 0) {
+			json_t *snap = json_loadb(r.body.data, r.body.len, 0, NULL);
+			const char *c = jstr(json_object_get(snap, "status"), "boundVolumeSnapshotContentName");
+			found = c ? xstrdup(c) : NULL;
+			json_decref(snap);
+		}
+		kube_response_clear(&r);
+		if (rc == KAHU_ENOTFOUND) {
+			kahu_error_clear();
+			return 0;
+		}
+		if (rc < 0)
+			return kahu_error_wrap(rc, "cannot read %s", snap_path);
+		content = found;
+	}
+	/* The content first: with Delete, the snapshot's data goes with it. */
+	if (content && (rc = content_policy(kc, content, "Delete")) < 0 && rc != KAHU_ENOTFOUND) {
+		kahu_error_wrap(rc, "cannot set deletionPolicy Delete on VolumeSnapshotContent %s "
+				"(the snapshot and its data were left)", content);
+		free(found);
+		return rc;
+	}
+	if ((rc = delete_raw(kc, snap_path)) < 0) {
+		kahu_error_wrap(rc, "cannot delete %s", snap_path);
+		if (content) {
+			/* kept whole: the data stays with the content, as before */
+			struct kahu_error_state es;
+			kahu_error_capture(&es);
+			content_policy(kc, content, "Retain");
+			kahu_error_restore(&es);
+		}
+	} else if (content) {
+		/* A snapshot controller deletes the content of a deleted snapshot itself; the
+		 * content of one deleted earlier (by hand: it was Retain) is deleted here. */
+		char *cp = xasprintf(SNAP_CONTENTS "%s", content);
+		if ((rc = delete_raw(kc, cp)) < 0)
+			kahu_error_wrap(rc, "cannot delete VolumeSnapshotContent %s", content);
+		free(cp);
+	}
+	free(found);
+	return rc;
+}
+
+/* What a run deletes: a VolumeSnapshot with its content, anything else as it is.  The
+ * caller's error message is kept when it succeeds (it often runs after a failure). */
+static int delete_now(struct kube_client *kc, const char *path)
+{
+	struct kahu_error_state es;
+	kahu_error_capture(&es);
+	int rc = strstr(path, "/volumesnapshots/") ? vol_snapshot_remove(kc, path, NULL)
+						   : delete_raw(kc, path);
+	if (rc == 0)
+		kahu_error_restore(&es);
 	return rc;
 }
 
@@ -558,6 +656,7 @@ struct sweep {
 	int (*in_scope)(void *ud, const char *ns);
 	int (*committed)(void *ud, const char *name);
 	void *ud;
+	const struct strv *namespaces;
 	const struct kube_resource *res;
 	long *count, kept;
 	int64_t now;
@@ -579,9 +678,11 @@ static int sweep_item(void *ud, json_t *item)
 	}
 	if (strcmp(purpose, "volume-snapshot") == 0) {
 		/* kept with a backup: removed only when that backup was never committed */
-		const char *b = jstr(labels, VOL_LABEL_BACKUP);
+		const char *b = jstr(labels, VOL_LABEL_BACKUP), *loc = jstr(labels, VOL_LABEL_LOCATION);
 		if (!s->committed || !b || s->committed(s->ud, b))
 			return 0;
+		if (loc && (!s->run->location || strcmp(loc, s->run->location) != 0))
+			return 0;   /* a backup of another location's */
 	}
 	strv_push_owned(&s->doomed, kube_resource_path(s->res, ns, name));
 	return 0;
@@ -599,6 +700,29 @@ static int sweep_type(struct sweep *s, const char *group, const char *version,
 	s->count = count;
 	int rc = kube_list(s->kc, &r, &lo, sweep_item, s, &st);
 	kube_list_stats_clear(&st);
+	if (rc == KAHU_EFORBIDDEN && s->namespaces) {
+		/* A user whose rights end at some namespaces: those in scope, one by one. */
+		log_info("listing %s across the cluster is forbidden (%s): listing the %zu namespace%s "
+			 "in scope", resource, kahu_error_last(), s->namespaces->n,
+			 s->namespaces->n == 1 ? "" : "s");
+		kahu_error_clear();
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < s->namespaces->n; i++) {
+			lo.namespace = s->namespaces->v[i];
+			if (s->in_scope && !s->in_scope(s->ud, lo.namespace))
+				continue;
+			rc = kube_list(s->kc, &r, &lo, sweep_item, s, &st);
+			kube_list_stats_clear(&st);
+			if (rc < 0)
+				kahu_error_wrap(rc, "listing %s in namespace %s", resource, lo.namespace);
+		}
+	} else if (rc == KAHU_EFORBIDDEN) {
+		log_warn("what interrupted runs left was not looked for: listing %s across the cluster "
+			 "is forbidden (%s); name the namespaces with --include-namespaces to have them "
+			 "looked at one by one", resource, kahu_error_last());
+		kahu_error_clear();
+		rc = 0;
+	}
 	free(sel);
 	if (rc == KAHU_ENOTFOUND && *group) {
 		rc = 0;   /* the snapshot API is not installed */
@@ -620,10 +744,11 @@ static int sweep_type(struct sweep *s, const char *group, const char *version,
 int vol_leftovers_remove(struct kube_client *kc, const struct vol_run_id *run,
 			 int (*in_scope)(void *ud, const char *ns),
 			 int (*backup_committed)(void *ud, const char *name), void *ud,
-			 struct vol_leftovers *out)
+			 const struct strv *namespaces, struct vol_leftovers *out)
 {
 	struct sweep s = { .kc = kc, .run = run, .in_scope = in_scope,
-			   .committed = backup_committed, .ud = ud, .now = (int64_t)time(NULL) };
+			   .committed = backup_committed, .ud = ud, .namespaces = namespaces,
+			   .now = (int64_t)time(NULL) };
 	int rc;
 	memset(out, 0, sizeof *out);
 	if ((rc = sweep_type(&s, "", "v1", "pods", "volume-backup,volume-restore", &out->pods)) < 0 ||

@@ -8,8 +8,10 @@
  *     app.kubernetes.io/managed-by: kahu
  *     kahu.io/run: <run id>            (pid, a hash of the pid space, random)
  *     kahu.io/purpose: volume-backup | volume-restore | volume-temp | volume-move | volume-snapshot
- * and the annotations kahu.io/pid-space (the run's host: its boot id and pid namespace,
- * as the lock's) and kahu.io/expires (RFC 3339: when the run will no longer use it).
+ * (a snapshot kept with a backup also kahu.io/backup: <name> and kahu.io/location: the
+ * location's identity) and the annotations kahu.io/pid-space (the run's host: its boot
+ * id and pid namespace, as the lock's) and kahu.io/expires (RFC 3339: when the run will
+ * no longer use it).
  * A run that finds such an object judges its owner in its own pid space only (the pid
  * alive: a concurrent run; its objects are left alone); an owner elsewhere is judged
  * by kahu.io/expires. */
@@ -27,6 +29,7 @@ struct kube_client;
 #define VOL_LABEL_RUN "kahu.io/run"
 #define VOL_LABEL_PURPOSE "kahu.io/purpose"
 #define VOL_LABEL_BACKUP "kahu.io/backup"
+#define VOL_LABEL_LOCATION "kahu.io/location"
 #define VOL_ANN_PID_SPACE "kahu.io/pid-space"
 #define VOL_ANN_EXPIRES "kahu.io/expires"
 #define VOL_HELPER_IMAGE "busybox:1.36"
@@ -36,6 +39,10 @@ struct kube_client;
 struct vol_run_id {
 	char id[64];            /* the kahu.io/run label */
 	char *pid_space;        /* NULL when unknown (then nothing is judged alive by pid) */
+	/* The location's identity (key id and creation time of its repository): the
+	 * kahu.io/location label of the snapshots kept with a backup, so that a run into
+	 * another location leaves them alone.  NULL: unknown (not labelled). */
+	char *location;
 };
 void vol_run_id_init(struct vol_run_id *r, const char *pid_space);
 void vol_run_id_clear(struct vol_run_id *r);
@@ -106,6 +113,20 @@ int vol_tracker_cleanup(struct vol_tracker *t);
 void vol_tracker_free(struct vol_tracker *t);   /* cleans up first */
 struct kube_client *vol_tracker_client(struct vol_tracker *t);
 
+/* ---- snapshots ---- */
+
+/* Delete the VolumeSnapshot at `snap_path` (.../namespaces/NS/volumesnapshots/NAME) and
+ * its content (`content`, NULL: the one its status names), data included: the
+ * content's deletionPolicy is set to Delete first (kahu keeps its snapshots' contents
+ * Retain), then the snapshot and the content are deleted.  Shielded from the cancel
+ * token; what is already gone is no error.  A failure names the object and the
+ * server's reason; when the policy cannot be set, nothing is deleted.  The tracker and
+ * the leftover sweep delete snapshots this way too. */
+int vol_snapshot_remove(struct kube_client *kc, const char *snap_path, const char *content);
+/* Set a VolumeSnapshotContent's deletionPolicy to Retain (a snapshot kept with a
+ * backup survives the deletion of its VolumeSnapshot object). */
+int vol_content_retain(struct kube_client *kc, const char *content);
+
 /* ---- leftovers of killed runs ---- */
 
 struct vol_leftovers {
@@ -115,10 +136,14 @@ struct vol_leftovers {
 /* Remove what dead runs left: helper pods, temporary claims and data-movement snapshots
  * in namespaces `in_scope` accepts (NULL: all), and snapshots kept with a backup when
  * `backup_committed` (may be NULL: kept ones are left alone) says the backup named by
- * their kahu.io/backup label was never committed.  One labelled LIST per type. */
+ * their kahu.io/backup label is not on the location (never committed, or deleted) and
+ * their kahu.io/location label, when they have one, is run->location.  One labelled LIST per type across
+ * the cluster; when that is forbidden (a user whose rights end at some namespaces), one
+ * per namespace of `namespaces` (the namespaces in scope, NULL: not known: then the
+ * sweep is skipped with a warning). */
 int vol_leftovers_remove(struct kube_client *kc, const struct vol_run_id *run,
 			 int (*in_scope)(void *ud, const char *ns),
 			 int (*backup_committed)(void *ud, const char *name), void *ud,
-			 struct vol_leftovers *out);
+			 const struct strv *namespaces, struct vol_leftovers *out);
 
 #endif

@@ -1,5 +1,6 @@
 /* kahu — volume data in a restore (see volrestore.h). */
 #include "engine/volrestore.h"
+#include "engine/volcsi.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -133,7 +134,16 @@ int volr_leftovers_remove(struct volr *v, const struct ns_map *map)
 {
 	struct target_ns t = { v, map };
 	struct vol_leftovers lo;
-	int rc = vol_leftovers_remove(v->s.kc, &v->run, writes_into, NULL, &t, &lo);
+	struct strv nsl = STRV_INIT;   /* listed one by one when forbidden across the cluster */
+	size_t i;
+	json_t *l;
+	json_array_foreach(v->lines, i, l) {
+		const char *dst = ns_map_target(map, jstr_of(l, "namespace"));
+		if (dst && !strv_contains(&nsl, dst) && writes_into(&t, dst))
+			strv_push(&nsl, dst);
+	}
+	int rc = vol_leftovers_remove(v->s.kc, &v->run, writes_into, NULL, &t, &nsl, &lo);
+	strv_free(&nsl);
 	if (rc < 0)
 		return rc;
 	if (lo.pods + lo.claims)
@@ -196,6 +206,12 @@ char *volr_pvc_refused(struct volr *v, const char *src_ns, const char *dst_ns, c
 		return xasprintf("its data is in a CSI snapshot the backup's volume catalog does not name");
 	if (!v->s.kc || !dst_ns)
 		return NULL;
+	json_t *csi = json_object_get(l, "csi");
+	const char *snap_ns = jstr_of(csi, "namespace");
+	/* A VolumeSnapshot deleted while its content (Retain) stayed: made again, bound to it. */
+	if (!v->s.dry_run && snap_ns && strcmp(snap_ns, dst_ns) == 0 &&
+	    vol_snapshot_ensure(v->s.kc, snap_ns, snap, jstr_of(csi, "content")) < 0)
+		log_warn("claim %s/%s: %s", src_ns, name, kahu_error_last());
 	char *path = xasprintf("/apis/snapshot.storage.k8s.io/v1/namespaces/%s/volumesnapshots/%s", dst_ns, snap);
 	struct kube_response r = { 0 };
 	int rc = kube_request(v->s.kc, "GET", path, NULL, NULL, NULL, 0, 0, &r);

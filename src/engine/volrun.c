@@ -73,8 +73,18 @@ static int parse_backup(const struct vol_flags *f, struct vol_opts *o)
 					      f->csi_snapshot_timeout);
 		o->csi_timeout_s = (long)secs;
 	}
-	o->move_data = f->snapshot_move_data;
-	if (o->mode == VOL_MODE_NONE && (o->move_data || o->snapshot_class || o->policy ||
+	if (f->snapshot_move_data) {
+		if (strcmp(f->snapshot_move_data, "true") == 0)
+			o->move_data = 1;
+		else if (strcmp(f->snapshot_move_data, "false") == 0)
+			o->move_data = 0;
+		else
+			return kahu_error_set(KAHU_EUSAGE, "--snapshot-move-data: \"%s\" is not true or false "
+					      "(--snapshot-move-data=false keeps CSI snapshots in the cluster "
+					      "instead of copying their files into the backup)",
+					      f->snapshot_move_data);
+	}
+	if (o->mode == VOL_MODE_NONE && (f->snapshot_move_data || o->snapshot_class || o->policy ||
 					  o->exclude.n))
 		return kahu_error_set(KAHU_EUSAGE, "--volume-data none backs up no volume data: "
 				      "--snapshot-move-data, --snapshot-class, --volume-policy and "
@@ -132,7 +142,8 @@ int vol_opts_parse(const struct vol_flags *f, int restore, struct vol_opts *out)
 {
 	int rc;
 	memset(out, 0, sizeof *out);
-	out->mode = VOL_MODE_NONE;   /* until restore writes volume data back */
+	out->mode = VOL_MODE_AUTO;
+	out->move_data = 1;          /* a default backup is portable: snapshots' files copied */
 	out->csi_timeout_s = 600;
 	out->restore_volumes = 1;
 	if (f->helper_image) {
@@ -246,16 +257,31 @@ void vol_pods_free(struct vol_pods *p)
 }
 
 static int list_all(struct kube_client *kc, const char *group, const char *resource,
-		    int namespaced, long page_size, kube_item_fn fn, void *ud, long *items)
+		    int namespaced, long page_size, const struct strv *nsl, kube_item_fn fn,
+		    void *ud, long *items)
 {
 	struct kube_resource r = { .group = (char *)group, .version = "v1",
 				   .resource = (char *)resource, .namespaced = namespaced };
 	struct kube_list_opts lo = { .page_size = page_size };
 	struct kube_list_stats st = { 0 };
 	int rc = kube_list(kc, &r, &lo, fn, ud, &st);
-	if (items)
-		*items = st.items;
+	long n = st.items;
 	kube_list_stats_clear(&st);
+	if (rc == KAHU_EFORBIDDEN && namespaced && nsl) {
+		/* rights that end at some namespaces: the namespaces in scope, one by one */
+		log_info("listing %s across the cluster is forbidden: listing namespace by namespace",
+			 resource);
+		kahu_error_clear();
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < nsl->n; i++) {
+			lo.namespace = nsl->v[i];
+			rc = kube_list(kc, &r, &lo, fn, ud, &st);
+			n += st.items;
+			kube_list_stats_clear(&st);
+		}
+	}
+	if (items)
+		*items = n;
 	if (rc < 0)
 		return kahu_error_wrap(rc, "listing %s for the volume plan", resource);
 	return 0;
@@ -287,21 +313,47 @@ int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struc
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = list_all(kc, "", "persistentvolumeclaims", 1, page_size, claim_item, &cl, NULL)) < 0)
+	if ((rc = list_all(kc, "", "persistentvolumeclaims", 1, page_size, sc->namespaces, claim_item,
+			   &cl, NULL)) == KAHU_EFORBIDDEN) {
+		/* the claims type fails in the collection too: the backup is PartiallyFailed */
+		log_warn("%s: no volume data is backed up", kahu_error_last());
+		kahu_error_clear();
+		rc = 0;
+		json_array_clear(cl.items);
+	}
+	if (rc < 0)
 		goto out;
 	if (json_array_size(cl.items) && o->mode != VOL_MODE_NONE) {
-		if ((rc = vol_snapclasses_load(kc, &classes)) < 0 ||
-		    (rc = list_all(kc, "", "persistentvolumes", 0, page_size, pv_item, &pv, NULL)) < 0)
+		/* Cluster-scoped: a user whose rights end at some namespaces may read neither. */
+		if ((rc = vol_snapclasses_load(kc, &classes)) == KAHU_EFORBIDDEN ||
+		    (rc == 0 && (rc = list_all(kc, "", "persistentvolumes", 0, page_size, NULL, pv_item,
+					       &pv, NULL)) == KAHU_EFORBIDDEN)) {
+			log_warn("%s: no claim is taken for a CSI volume (their files are copied)",
+				 kahu_error_last());
+			vol_snapclasses_free(classes);
+			classes = NULL;
+			json_object_clear(pv.by_name);
+			rc = 0;
+		}
+		if (rc < 0)
 			goto out;
 		if (pods) {
 			out->pods_listed = pods->listed;
-			if (pods->rc < 0) {
+			if (pods->rc == KAHU_EFORBIDDEN) {
+				log_warn("listing pods: %s: the files of the claims are read through helper pods",
+					 pods->why);
+			} else if (pods->rc < 0) {
 				rc = kahu_error_set(pods->rc, "listing pods for the volume plan: %s", pods->why);
 				goto out;
 			}
-		} else if ((rc = list_all(kc, "", "pods", 1, page_size, pod_item, &pd, &out->pods_listed)) < 0) {
-			goto out;
+		} else if ((rc = list_all(kc, "", "pods", 1, page_size, sc->namespaces, pod_item, &pd,
+					  &out->pods_listed)) == KAHU_EFORBIDDEN) {
+			log_warn("%s: the files of the claims are read through helper pods", kahu_error_last());
+			kahu_error_clear();
+			rc = 0;
 		}
+		if (rc < 0)
+			goto out;
 		if (o->snapshot_class && !vol_snapclass_exists(classes, o->snapshot_class)) {
 			rc = kahu_error_set(KAHU_ENOTFOUND, "--snapshot-class: the cluster has no "
 					    "VolumeSnapshotClass %s", o->snapshot_class);

@@ -18,8 +18,8 @@ struct kahu_scope;
 struct vol_flags {
 	const char *volume_data, *volume_policy, *helper_image, *helper_resources;
 	const char *snapshot_class, *csi_snapshot_timeout;
+	const char *snapshot_move_data;  /* "true" | "false" */
 	const struct strv *exclude_paths, *node_selector, *tolerations;
-	int snapshot_move_data;
 	/* restore */
 	const char *restore_volumes;     /* "true" | "false" */
 	const struct strv *pvcs;
@@ -27,13 +27,13 @@ struct vol_flags {
 };
 
 struct vol_opts {
-	enum vol_mode mode;
+	enum vol_mode mode;              /* default auto */
 	struct vol_policy *policy;
 	struct strv exclude;             /* --exclude-volume-paths globs */
 	struct vol_helper_opts helper;   /* its JSON members owned here */
 	char *snapshot_class;
 	long csi_timeout_s;              /* default 600 */
-	int move_data;
+	int move_data;                   /* default 1 */
 	int restore_volumes;             /* default 1 */
 	struct strv pvcs;                /* --pvc names */
 	int volumes_only, scale_down, delete_extra;
@@ -69,6 +69,10 @@ struct vol_scope {
 	int (*claim_in_scope)(void *ud, json_t *claim);
 	int (*ns_in_scope)(void *ud, const char *ns);
 	void *ud;
+	/* The namespaces in scope when they are known (a plain --include-namespaces list),
+	 * else NULL: claims and pods are listed in each when listing them across the
+	 * cluster is forbidden (a user whose rights end at some namespaces). */
+	const struct strv *namespaces;
 };
 
 /* Which pod mounts which claim, from a list of pods the caller made (one list of pods
@@ -83,7 +87,9 @@ void vol_pods_listed(struct vol_pods *p, int rc);
 void vol_pods_free(struct vol_pods *p);
 
 /* The plan for the claims in scope: claims, PVs, VolumeSnapshotClasses and pods each
- * listed once, with the pager; the pods from `pods` when not NULL. */
+ * listed once, with the pager; the pods from `pods` when not NULL (claims and pods
+ * per namespace of sc->namespaces when a list across the cluster is forbidden; without
+ * the right to list PVs or classes, no claim is taken for a CSI volume, with a warning). */
 int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struct vol_scope *sc,
 		   long page_size, const struct vol_pods *pods, struct vol_plan *out);
 /* As text and JSON: one object per claim {namespace, pvc, pv, storageClass, driver,

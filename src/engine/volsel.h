@@ -15,7 +15,7 @@
  *      backup.velero.io/backup-volumes gets fs;
  *   5. the volume policy file (kahu-volume-policy(5)): the first rule that matches;
  *   6. --volume-data: fs, csi, or auto (csi when a VolumeSnapshotClass matches the
- *      PV's CSI driver, else fs); none, the default, was handled by 2.
+ *      PV's CSI driver, else fs; the default); none was handled by 2.
  * A claim that must be snapshotted (csi) but has no matching class fails alone, with
  * that reason.
  *

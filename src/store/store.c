@@ -679,6 +679,8 @@ struct list_ctx {
 	store_list_fn cb;
 	void *ud;
 	char *last;    /* last key delivered: a retry skips up to it */
+	int retry;     /* a retry (the first listing skips nothing: a provider or server
+			* that does not list in key order must lose no key) */
 	int cb_err;
 	int stopped;
 };
@@ -686,7 +688,7 @@ struct list_ctx {
 static int list_sink(void *ud, const char *key, const struct kahu_backend_stat *bst)
 {
 	struct list_ctx *l = ud;
-	if (l->last && strcmp(key, l->last) <= 0)
+	if (l->retry && l->last && strcmp(key, l->last) <= 0)
 		return 0;
 	struct store_stat sst = { bst->size, bst->mtime };
 	int r = l->cb(l->ud, key, &sst);
@@ -712,6 +714,7 @@ int store_list(struct kahu_store *st, const char *prefix, store_list_fn cb, void
 		return err;
 	struct list_ctx l = { .cb = cb, .ud = ud };
 	for (unsigned int attempt = 1;; attempt++) {
+		l.retry = attempt > 1;
 		int rc = st->be->list(st->h, prefix, list_sink, &l);
 		if (rc == KAHU_BACKEND_OK || l.stopped) {
 			err = KAHU_OK;

@@ -116,6 +116,8 @@ t_exit 2 "backup create as user 'limited' (secrets and roles forbidden) exits 2"
 	kahu_k --context limited backup create partial
 t_grep "... naming the forbidden types" "secrets: .*forbidden" "$T_OUT"
 t_grep "... and saying PartiallyFailed" "PartiallyFailed" "$T_ERR"
+t_grep "... its volume shop/shop-data failed (by default its data is backed up): 'limited' may not create pods/exec" \
+	'volume shop/shop-data: .*pods/exec' "$T_ERR"
 t_ok "backup list" "$KAHU" backup list
 t_grep "... shows it PartiallyFailed" "^partial +PartiallyFailed +full " "$T_OUT"
 t_ok "backup describe partial" "$KAHU" backup describe partial

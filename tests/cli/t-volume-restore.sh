@@ -156,12 +156,28 @@ claim_from_snapshot() {
 		python3 -c 'import json,sys; s=json.load(sys.stdin)["spec"]; d=s.get("dataSource",{}); sys.exit(d.get("kind")!="VolumeSnapshot" or not d.get("name"))'
 }
 # CSI without moved data: the claim is provisioned from the snapshot
-t_ok "backup b4 with a CSI snapshot, no data moved" ks backup create b4 --include-namespaces app --volume-data csi
+t_ok "backup b4 with a CSI snapshot, no data moved" ks backup create b4 --include-namespaces app --volume-data csi --snapshot-move-data=false
 t_ok "the claim is deleted" api src DELETE /api/v1/namespaces/app/persistentvolumeclaims/data
 t_ok "restore r7 in the same cluster" ks restore create r7 --from-backup b4 --include-namespaces app
 t_ok "  the claim's dataSource is the snapshot" claim_from_snapshot
 for _ in $(seq 300); do N=$(voldir src app data 2>/dev/null) && [ -n "$N" ] && break; sleep 0.1; done
 t_ok "  bound to a volume with the snapshot's content" same "$T_DIR/orig" "$N"
+# The VolumeSnapshot object deleted by hand: its content is Retain, so the data stays,
+# and a restore creates the snapshot again from it.
+snap4=$(CLUSTER_USE=src cluster_admin GET /apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots |
+	python3 -c 'import json,sys; print(" ".join(o["metadata"]["name"] for o in json.load(sys.stdin)["items"]
+	          if o["metadata"].get("labels",{}).get("kahu.io/backup") == "b4"))')
+t_ok "b4's VolumeSnapshot ($snap4) is deleted by hand" \
+	api src DELETE "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$snap4"
+t_ok "the claim is deleted again" api src DELETE /api/v1/namespaces/app/persistentvolumeclaims/data
+t_ok "restore r7b in the same cluster" ks restore create r7b --from-backup b4 --include-namespaces app
+t_grep "  creates the snapshot again from its content" "VolumeSnapshot app/$snap4 was gone: created again from its content" "$T_ERR"
+for _ in $(seq 300); do N=$(voldir src app data 2>/dev/null) && [ -n "$N" ] && break; sleep 0.1; done
+t_ok "  the claim is bound to a volume with the snapshot's content" same "$T_DIR/orig" "$N"
+t_ok "backup delete b4 deletes the snapshot, its content and data" ks backup delete b4 --yes
+CLUSTER_USE=src cluster_admin GET /apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents >"$T_OUT"
+! grep -q snapcontent "$T_OUT" && absent src GET "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$snap4"
+t_result $? "  no VolumeSnapshot or content is left"
 
 # Ctrl-C while the helper pod starts: it is removed
 CLUSTER_USE=dst cluster_admin POST pod-start-delay '{"seconds": 3600}' >/dev/null

@@ -34,7 +34,11 @@ bad "--helper-image with a blank is refused" backup create b --helper-image "bus
 bad "--snapshot-class Bad_Name is refused" backup create b --snapshot-class Bad_Name
 bad "--csi-snapshot-timeout 5 is refused" backup create b --csi-snapshot-timeout 5
 bad "--exclude-volume-paths /abs is refused" backup create b --exclude-volume-paths /var/cache
-bad "--volume-data none with --snapshot-move-data is refused" backup create b --volume-data none --snapshot-move-data
+bad "--volume-data none with --snapshot-move-data is refused" backup create b --volume-data none --snapshot-move-data true
+bad "--volume-data none with --snapshot-move-data=false is refused too" backup create b --volume-data none --snapshot-move-data=false
+bad "--snapshot-move-data yes is refused" backup create b --snapshot-move-data yes
+t_grep "... naming the flag and its values" 'snapshot-move-data: "yes" is not true or false' "$T_ERR"
+bad "--snapshot-move-data without a value is refused" backup create b --snapshot-move-data
 bad "restore --restore-volumes=maybe is refused" restore create --from-backup b --restore-volumes maybe
 bad "restore --scale-down without --volumes-only is refused" restore create --from-backup b --scale-down
 bad "restore --pvc with a bad name is refused" restore create --from-backup b --pvc 'a/B_c'
@@ -202,9 +206,9 @@ check() { # pvc field want
 }
 t_ok "a dry run plans the volumes (auto)" kahu_k backup create p1 --dry-run --include-namespaces app --volume-data auto -o json
 cp "$T_OUT" "$T_DIR/p1.json"
-check app/data method csi
+check app/data method csi+data
 check app/data snapshotClass csi-hostpath-snapclass
-check app/db method csi
+check app/db method csi+data
 check app/db snapshotClass csi-snap
 check app/db reason "--volume-data auto: VolumeSnapshotClass csi-snap is for driver hostpath.csi.k8s.io"
 check app/tmp method helper
@@ -213,7 +217,7 @@ check app/legacy method helper
 check app/legacy reason "--volume-data auto: not a CSI volume"
 check app/scratch method skip
 check app/scratch reason "annotation kahu.io/volume-backup=skip"
-check app/logs method csi
+check app/logs method csi+data
 check app/logs reason "no file copy: backup.velero.io/backup-volumes-excludes of pod app/web (VolumeSnapshotClass csi-hostpath-snapclass)"
 check app/weird failed true
 check app/weird reason 'annotation kahu.io/volume-backup="snapshot" is not one of fs, csi, skip'
@@ -259,9 +263,9 @@ cp "$T_OUT" "$T_DIR/p1.json"
 check app/tmp reason "volume policy $T_DIR/policy.yaml:3 (rule 1)"
 check app/data method exec
 check app/data reason "volume policy $T_DIR/policy.yaml:6 (rule 2)"
-check app/db method csi
+check app/db method csi+data
 check app/db reason "volume policy $T_DIR/policy.yaml:10 (rule 3) (VolumeSnapshotClass csi-snap)"
-check app/idle method csi
+check app/idle method csi+data
 check app/legacy failed true
 check app/legacy reason "volume policy $T_DIR/policy.yaml:14 (rule 4), but the volume is not a CSI volume"
 
@@ -272,15 +276,25 @@ check app/db method helper    # csi-other is another driver's: auto falls back t
 t_exit 66 "--snapshot-class naming no class of the cluster fails" \
 	kahu_k backup create p3 --dry-run --include-namespaces app --volume-data auto --snapshot-class nope
 t_grep "... naming it" "the cluster has no VolumeSnapshotClass nope" "$T_ERR"
-t_ok "no volume data by default" \
+t_ok "by default, auto with data movement" \
 	kahu_k backup create p4 --dry-run --include-namespaces app -o json
+cp "$T_OUT" "$T_DIR/p1.json"
+check app/db method csi+data
+check app/tmp method helper
+check app/db reason "--volume-data auto: VolumeSnapshotClass csi-snap is for driver hostpath.csi.k8s.io"
+t_ok "--snapshot-move-data=false keeps the snapshots in the cluster" \
+	kahu_k backup create p4 --dry-run --include-namespaces app --snapshot-move-data=false -o json
+cp "$T_OUT" "$T_DIR/p1.json"
+check app/db method csi
+t_ok "--volume-data none backs up no volume data" \
+	kahu_k backup create p4 --dry-run --include-namespaces app --volume-data none -o json
 cp "$T_OUT" "$T_DIR/p1.json"
 check app/db method "(absent)"
 t_ok "claims excluded by the scope are not planned" \
 	kahu_k backup create p5 --dry-run --include-namespaces app --volume-data auto --exclude-names 'app/db' -o json
 cp "$T_OUT" "$T_DIR/p1.json"
 check app/db method "(absent)"
-check app/data method csi
+check app/data method csi+data
 
 # ---- CSI snapshots in a real backup ----
 snap_names() { # the VolumeSnapshots of namespace app, one per line
@@ -291,7 +305,7 @@ for o in json.load(sys.stdin)["items"]:
         print(o["metadata"]["name"])'
 }
 t_ok "backup create snapshots app/data and waits until it is readyToUse" \
-	kahu_k backup create c1 --include-namespaces app --include-names data --volume-data auto -o json
+	kahu_k backup create c1 --include-namespaces app --include-names data --snapshot-move-data=false -o json
 cp "$T_OUT" "$T_DIR/c1.json"
 snap=$(snap_names)
 check_c1() { local got; got=$(vol "$T_DIR/c1.json" "$1" "$2"); [ "$got" = "$3" ]; local rc=$?
@@ -309,6 +323,15 @@ t_result $? "... with the snapshot handle and restore size"
 t_result $? "... the snapshot stays with the backup"
 t_grep "... labelled with the purpose" '"kahu.io/purpose": ?"volume-snapshot"' "$T_DIR/snap.json"
 t_grep "... and the backup's name" '"kahu.io/backup": ?"c1"' "$T_DIR/snap.json"
+content_policy() { # the deletionPolicy of a VolumeSnapshotContent, "(gone)" when it does not exist
+	cluster_admin GET "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/$1" 2>/dev/null |
+		"$PYTHON" -c 'import json, sys
+try: print(json.load(sys.stdin)["spec"]["deletionPolicy"])
+except Exception: print("(gone)")'
+}
+[ "$(content_policy "$content")" = Retain ]
+t_result $? "... its VolumeSnapshotContent's deletionPolicy is Retain"
+check_c1 app/data snapshot.deletionPolicy Retain
 
 # A snapshot that does not become ready in time: the volume fails, the backup is
 # PartiallyFailed, the snapshot is removed.
@@ -373,5 +396,67 @@ print("\n".join(sorted(o["metadata"]["name"] for o in json.load(sys.stdin)["item
 printf '%s\n' kahu-helper-far-live kahu-helper-live kahu-snap-committed "$snap" | sort >"$T_DIR/want"
 diff "$T_DIR/want" "$T_OUT" >"$T_ERR"
 t_result $? "... a live run's helpers and a committed backup's snapshot stay, the rest is gone"
+
+# ---- snapshots kept with a backup go with it (backup delete, backup prune) ----
+snap_of() { vol "$1" app/data snapshot.name; }
+content_of() { vol "$1" app/data snapshot.content; }
+t_ok "backup create d1 --snapshot-move-data=false" \
+	kahu_k backup create d1 --include-namespaces app --include-names data --snapshot-move-data=false -o json
+cp "$T_OUT" "$T_DIR/d1.json"
+d1snap=$(snap_of "$T_DIR/d1.json"); d1content=$(content_of "$T_DIR/d1.json")
+[ -n "$d1snap" ] && [ -n "$d1content" ] && [ -d "$CLUSTER_DIR/snapshots/$d1content" ]
+t_result $? "... its snapshot's data is in the cluster"
+cluster_admin DELETE "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$d1snap" >/dev/null
+[ "$(content_policy "$d1content")" = Retain ] && [ -d "$CLUSTER_DIR/snapshots/$d1content" ]
+t_result $? "deleting d1's VolumeSnapshot object by hand keeps its content and data (Retain)"
+t_ok "backup delete d1: a snapshot already gone is no error" kahu_k backup delete d1 --yes
+[ "$(content_policy "$d1content")" = "(gone)" ] && [ ! -d "$CLUSTER_DIR/snapshots/$d1content" ]
+t_result $? "... the content left behind and its data are deleted"
+
+t_ok "backup create d2 --snapshot-move-data=false" \
+	kahu_k backup create d2 --include-namespaces app --include-names data --snapshot-move-data=false -o json
+cp "$T_OUT" "$T_DIR/d2.json"
+d2snap=$(snap_of "$T_DIR/d2.json"); d2content=$(content_of "$T_DIR/d2.json")
+cluster_admin POST faults '[{"match":{"verb":"delete","resource":"volumesnapshots"},"action":"403"}]' >/dev/null
+t_exit 2 "backup delete d2 whose snapshot cannot be deleted exits 2 (PARTIAL)" kahu_k backup delete d2 --yes
+t_grep "... naming the snapshot and the server's reason" \
+	"VolumeSnapshot app/$d2snap of backup d2 was not deleted: .*forbidden: injected fault" "$T_ERR"
+t_grep "... and saying what is left" "1 CSI snapshot they kept in the cluster could not be deleted" "$T_ERR"
+cluster_admin DELETE faults >/dev/null
+kahu_k backup list -o name >"$T_OUT" 2>&1
+! grep -qx d2 "$T_OUT" && [ "$(snap_names | grep -cx "$d2snap")" = 1 ] &&
+	[ "$(content_policy "$d2content")" = Retain ] && [ -d "$CLUSTER_DIR/snapshots/$d2content" ]
+t_result $? "... the backup is gone, its snapshot stays whole (Retain)"
+t_ok "the next backup create with volume data runs" \
+	kahu_k backup create d3 --include-namespaces app --include-names scratch
+[ "$(snap_names | grep -cx "$d2snap")" = 0 ] && [ "$(content_policy "$d2content")" = "(gone)" ] &&
+	[ ! -d "$CLUSTER_DIR/snapshots/$d2content" ]
+t_result $? "... and removes the snapshot of deleted backup d2, content and data"
+
+t_ok "backup create d4 --snapshot-move-data=false" \
+	kahu_k backup create d4 --include-namespaces app --include-names data --snapshot-move-data=false -o json
+cp "$T_OUT" "$T_DIR/d4.json"
+d4snap=$(snap_of "$T_DIR/d4.json"); d4content=$(content_of "$T_DIR/d4.json")
+t_ok "backup create d5 (no snapshot kept)" kahu_k backup create d5 --include-namespaces app --include-names scratch
+t_ok "backup prune --keep-last 1 removes d4" kahu_k backup prune --keep-last 1
+t_grep "... d4 removed" "^removed d4 " "$T_OUT"
+[ "$(snap_names | grep -cx "$d4snap")" = 0 ] && [ "$(content_policy "$d4content")" = "(gone)" ] &&
+	[ ! -d "$CLUSTER_DIR/snapshots/$d4content" ]
+t_result $? "... with its snapshot, content and data"
+
+# ---- a kept snapshot belongs to its location: a run into another leaves it alone ----
+t_ok "location add second (fs)" "$KAHU" location add second --provider fs --set "path=$T_DIR/second"
+t_ok "backup create e1 --snapshot-move-data=false (default location)" \
+	kahu_k backup create e1 --include-namespaces app --include-names data --snapshot-move-data=false -o json
+e1snap=$(snap_of "$T_OUT")
+cluster_admin GET "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$e1snap" >"$T_DIR/e1snap.json"
+t_grep "... the snapshot is labelled with the location" '"kahu.io/location": ?"[0-9a-f]{16}-[0-9]+"' "$T_DIR/e1snap.json"
+t_ok "backup create into location second (where no backup e1 exists)" \
+	kahu_k backup create s2 --location second --include-namespaces app --include-names scratch
+[ "$(snap_names | grep -cx "$e1snap")" = 1 ]
+t_result $? "... leaves e1's snapshot alone"
+t_ok "backup delete e1" kahu_k backup delete e1 --yes
+[ "$(snap_names | grep -cx "$e1snap")" = 0 ]
+t_result $? "... deletes it"
 
 t_done

@@ -143,15 +143,15 @@ t_ok "... -o json" kahu_k backup describe tty3 -o json
 t_result $? "... carries volumesError instead of volumes"
 
 # ---- CSI snapshots ----
-t_ok "backup create takes CSI snapshots where a class is for the driver (auto)" \
-	kahu_k backup create s1 --include-namespaces vol --volume-data auto -o json
+t_ok "backup create --snapshot-move-data=false takes CSI snapshots where a class is for the driver (auto)" \
+	kahu_k backup create s1 --include-namespaces vol --volume-data auto --snapshot-move-data=false -o json
 cp "$T_OUT" "$T_DIR/s1.json"
 check "$T_DIR/s1.json" vol/orphan method csi
 check "$T_DIR/s1.json" vol/orphan status Completed
 [ "$(kahu_objects VolumeSnapshot | wc -l)" -eq 3 ]
 t_result $? "... the three snapshots stay with the backup"
-t_ok "--snapshot-move-data copies the snapshots' files" \
-	kahu_k backup create m1 --include-namespaces vol --volume-data auto --snapshot-move-data -o json
+t_ok "by default (auto, --snapshot-move-data true) the snapshots' files are copied" \
+	kahu_k backup create m1 --include-namespaces vol -o json
 cp "$T_OUT" "$T_DIR/m1.json"
 check "$T_DIR/m1.json" vol/orphan method csi+data
 check "$T_DIR/m1.json" vol/orphan status Completed

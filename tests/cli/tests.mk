@@ -37,7 +37,7 @@ CLI_TESTS += \
 	tests/cli/t-hooks.sh \
 	tests/cli/t-voldata.sh
 CLI_TESTS += tests/cli/t-volumes-plan.sh tests/cli/t-volumes.sh
-CLI_TESTS += tests/cli/t-volume-restore.sh tests/cli/t-volume-leftovers.sh
+CLI_TESTS += tests/cli/t-volume-restore.sh tests/cli/t-volume-leftovers.sh tests/cli/t-volume-tenant.sh
 CLI_TESTS += tests/cli/t-volume-break.sh tests/cli/t-volume-sparse.sh tests/cli/t-volume-chain.sh
 CLI_TESTS += tests/cli/t-volume-csi.sh tests/cli/t-volume-location.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py tests/cli/ws_exec_server.py \

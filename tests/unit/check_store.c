@@ -522,6 +522,39 @@ START_TEST(test_exclusive_put)
 }
 END_TEST
 
+/* A provider (or a server behind it) that does not list in key order: S3 servers sort,
+ * s3rver's file system store lists "volumes/..." before "volumes.jsonl...".  The first
+ * listing must deliver every key. */
+static int unordered_list(struct kahu_backend_handle *h, const char *prefix, kahu_backend_list_fn cb,
+			  void *ud)
+{
+	(void)h; (void)prefix;
+	static const char *const keys[] = { "backups/b1/volumes/v/index.jsonl.zst",
+					    "backups/b1/volumes.jsonl.zst", "backups/b1/log.jsonl.zst" };
+	struct kahu_backend_stat st;
+	memset(&st, 0, sizeof st);
+	st.size = 1;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (cb(ud, keys[i], &st) != 0)
+			return KAHU_BACKEND_ECALLBACK;
+	return KAHU_BACKEND_OK;
+}
+
+START_TEST(test_list_unordered)
+{
+	const struct kahu_backend *fsb;
+	ck_assert_int_eq(kahu_backend_fs_init(store_host(), &fsb), 0);
+	fake = *fsb;
+	fake.list = unordered_list;
+	struct kahu_backend_kv cfg[] = { { "path", root } };
+	struct kahu_store *st = NULL;
+	ck_assert_int_eq(store_open_backend(&fake, "unordered.so", cfg, 1, &st), KAHU_OK);
+	check_list(st, "backups/b1/", "backups/b1/volumes/v/index.jsonl.zst=1 "
+		   "backups/b1/volumes.jsonl.zst=1 backups/b1/log.jsonl.zst=1");
+	store_close(st);
+}
+END_TEST
+
 /* ---- ABI and configuration ---- */
 
 START_TEST(test_abi_major_mismatch)
@@ -1050,6 +1083,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_existing_root_mode_kept);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_list_stop);
+	tcase_add_test(tc, test_list_unordered);
 	tcase_add_test(tc, test_stat_remove);
 	tcase_add_test(tc, test_get_range);
 	tcase_add_test(tc, test_get_range_emulated);

@@ -7,6 +7,7 @@
 #include "check_main.h"
 #include "engine/volcsi.h"
 #include "engine/volhelper.h"
+#include "engine/volrun.h"
 #include "engine/volsel.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -488,6 +489,35 @@ START_TEST(test_snapclass)
 }
 END_TEST
 
+/* The defaults of backup create: auto, with data movement; --snapshot-move-data takes
+ * true or false; --volume-data none refuses it either way. */
+START_TEST(test_backup_defaults)
+{
+	struct vol_opts o;
+	struct vol_flags f = { 0 };
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), 0);
+	ck_assert_int_eq(o.mode, VOL_MODE_AUTO);
+	ck_assert_int_eq(o.move_data, 1);
+	vol_opts_clear(&o);
+	f.snapshot_move_data = "false";
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), 0);
+	ck_assert_int_eq(o.move_data, 0);
+	vol_opts_clear(&o);
+	f.snapshot_move_data = "yes";
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--snapshot-move-data: \"yes\" is not true or false"));
+	f.snapshot_move_data = "true";
+	f.volume_data = "none";
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), KAHU_EUSAGE);
+	f.snapshot_move_data = "false";
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), KAHU_EUSAGE);
+	f.snapshot_move_data = NULL;
+	ck_assert_int_eq(vol_opts_parse(&f, 0, &o), 0);
+	ck_assert_int_eq(o.mode, VOL_MODE_NONE);
+	vol_opts_clear(&o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("volsel");
@@ -503,6 +533,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_helper_spec);
 	tcase_add_test(tc, test_owner_alive);
 	tcase_add_test(tc, test_snapclass);
+	tcase_add_test(tc, test_backup_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,6 +25,9 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
     p.add_argument("--state-dir", required=True, help="certificates, tokens, kubeconfig, persisted store")
     p.add_argument("--kubeconfig", help="kubeconfig to write (default STATE/kubeconfig)")
+    p.add_argument("--tenant-namespaces", default="tenant", metavar="NS,...",
+                   help="the namespaces user 'tenant' may use (anything in them, pods/exec too; "
+                        "nothing cluster-scoped, no list across namespaces; default tenant)")
     p.add_argument("--forbid", action="append", metavar="RESOURCE[.GROUP]",
                    help="resource the 'limited' user may not get/list/watch (repeatable; "
                         "default: secrets, roles.rbac.authorization.k8s.io)")
@@ -75,7 +78,9 @@ class App:
         self.tokens_by_value = {
             self.tokens["admin"]: (ADMIN_USER, ["system:masters", "system:authenticated"]),
             self.tokens["limited"]: ("limited", ["system:authenticated"]),
+            self.tokens["tenant"]: ("tenant", ["system:authenticated"]),
         }
+        self.tenant_namespaces = set(n for n in (opts.tenant_namespaces or "").split(",") if n)
         self.forbid = set()
         for f in (opts.forbid if opts.forbid else DEFAULT_FORBID):
             res, _, grp = f.partition(".")
@@ -112,11 +117,15 @@ class App:
         return None, []
 
     def known_user(self, user, groups):
-        return "system:masters" in groups or user == "limited"
+        return "system:masters" in groups or user in ("limited", "tenant")
 
-    def allowed(self, user, groups, verb, group, resource):
+    def allowed(self, user, groups, verb, group, resource, ns=None):
         if "system:masters" in groups:
             return True
+        if user == "tenant":
+            # RoleBindings in its namespaces only: nothing cluster-scoped, no list
+            # across namespaces
+            return bool(ns) and ns in self.tenant_namespaces
         if user == "limited":
             if resource == "pods/exec":
                 return False
@@ -126,7 +135,7 @@ class App:
         return user not in ("", None, "system:anonymous")
 
     def authorize(self, user, groups, req):
-        if self.allowed(user, groups, req.verb, req.group, req.resource):
+        if self.allowed(user, groups, req.verb, req.group, req.resource, req.ns):
             return
         res = req.resource
         subject = '%s "%s"' % (res if not req.group else "%s.%s" % (res, req.group), req.name) if req.name else \

@@ -484,7 +484,7 @@ class Handler(BaseHTTPRequestHandler):
         from urllib.parse import parse_qs
         app = self.server.app
         cl = app.cluster
-        if not app.allowed(self.user, self.groups, "create", "", "pods/exec"):
+        if not app.allowed(self.user, self.groups, "create", "", "pods/exec", req.ns):
             raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: User "%s" cannot create resource "pods/exec" '
                            'in API group "" in the namespace "%s"' % (req.name, self.user, req.ns),
                            {"name": req.name, "kind": "pods"})
@@ -748,7 +748,8 @@ class Handler(BaseHTTPRequestHandler):
                 res = ra.get("resource", "")
                 if ra.get("subresource"):
                     res += "/" + ra["subresource"]
-                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), res)
+                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), res,
+                                      ra.get("namespace"))
             else:
                 allowed = app.known_user(user, groups)
             st = {"allowed": allowed}

@@ -57,7 +57,7 @@ def ensure_tokens(state_dir):
                 parts = line.split()
                 if len(parts) == 2:
                     tokens[parts[1]] = parts[0]
-    for user in ("admin", "limited"):
+    for user in ("admin", "limited", "tenant"):
         if user not in tokens:
             tokens[user] = secrets.token_hex(24)
     _write_private(path, "".join("%s %s\n" % (t, u) for u, t in sorted(tokens.items())))
@@ -80,7 +80,7 @@ def _b64file(path):
 
 
 def write_kubeconfig(path, url, certs, tokens, name="kahu-test"):
-    """Contexts: admin (default), cert, cert-data, limited, badtoken.  JSON is valid YAML."""
+    """Contexts: admin (default), cert, cert-data, limited, tenant, badtoken.  JSON is valid YAML."""
     import json
     ca = _b64file(certs["ca.crt"])
     cluster = {"name": name, "cluster": {"server": url, "certificate-authority-data": ca}}
@@ -90,6 +90,7 @@ def write_kubeconfig(path, url, certs, tokens, name="kahu-test"):
         {"name": "cert-data", "user": {"client-certificate-data": _b64file(certs["client.crt"]),
                                        "client-key-data": _b64file(certs["client.key"])}},
         {"name": "limited", "user": {"token": tokens["limited"]}},
+        {"name": "tenant", "user": {"token": tokens["tenant"]}},
         {"name": "badtoken", "user": {"token": "not-a-valid-token-" + secrets.token_hex(8)}},
     ]
     contexts = [{"name": u["name"], "context": {"cluster": name, "user": u["name"], "namespace": "default"}}
