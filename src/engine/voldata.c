@@ -219,6 +219,7 @@ static int sealed_spool(struct kahu_store *st, const struct kahu_key *key, char 
 struct sealed_out {
 	struct store_put *put;
 	struct seal_writer sw;
+	struct seal_async *as;  /* instead of sw: sealed on a thread of its own */
 	struct kahu_hash *hash;
 	uint64_t size;
 	char *path;
@@ -232,23 +233,31 @@ static int sealed_out_sink(void *ud, const void *buf, size_t len)
 	return store_put_write(o->put, buf, len);
 }
 
-static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, char *path,
-			struct sealed_out *o)
+/* async: compressed, encrypted and stored on a thread of its own (seal_async_open;
+ * sealed_out_sink then runs there, using o->put alone until the thread is joined). */
+static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, bool async,
+			char *path, struct sealed_out *o)
 {
 	memset(o, 0, sizeof *o);
 	o->path = path;
 	o->hash = kahu_hash_new();
 	int rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &o->put);
 	if (rc == 0)
-		rc = seal_open(&o->sw, key, path, level, sealed_out_sink, o);
+		rc = async ? seal_async_open(&o->as, key, path, level, sealed_out_sink, o)
+			   : seal_open(&o->sw, key, path, level, sealed_out_sink, o);
 	return rc;
+}
+
+static int sealed_write(struct sealed_out *o, const void *buf, size_t len)
+{
+	return o->as ? seal_async_write(o->as, buf, len) : seal_write(&o->sw, buf, len);
 }
 
 /* Commit; its {path, size, blake2b} (path relative to backups/<backup>/) into objects. */
 static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objects)
 {
 	char hex[KAHU_HASH_HEX_LEN + 1];
-	int rc = seal_finish(&o->sw);
+	int rc = o->as ? seal_async_finish(o->as) : seal_finish(&o->sw);
 	if (rc == 0) {
 		rc = store_put_commit(o->put);
 		o->put = NULL;
@@ -264,6 +273,7 @@ static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objec
 
 static void sealed_discard(struct sealed_out *o)
 {
+	seal_async_free(o->as); /* the thread is joined before the put is aborted */
 	if (o->put)
 		store_put_abort(o->put);
 	seal_close(&o->sw);
@@ -501,7 +511,7 @@ static la_ssize_t seg_write_cb(struct archive *a, void *ud, const void *buf, siz
 	(void)a;
 	if (g->sink_rc < 0)
 		return -1;
-	int rc = seal_write(&g->seg.sw, buf, len);
+	int rc = sealed_write(&g->seg, buf, len);
 	if (rc < 0) {
 		g->sink_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
@@ -517,7 +527,7 @@ static int seg_open(struct ingest *g)
 	g->seg_no++;
 	char *path = layout_volume_segment(g->s->backup, g->s->vid, g->seg_no, g->s->key != NULL);
 	strv_push(&g->written, path);
-	int rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, path, &g->seg);
+	int rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, true, path, &g->seg);
 	if (rc < 0)
 		return rc;
 	g->seg_in = 0;
@@ -908,7 +918,7 @@ static int write_index(struct ingest *g)
 
 	char *path = layout_volume_index(g->s->backup, g->s->vid, g->s->key != NULL);
 	strv_push(&g->written, path);
-	rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, path, &o);
+	rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, false, path, &o);
 	rewind(g->plan);
 	rewind(g->results);
 	while (rc == 0 && (rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
@@ -1871,7 +1881,7 @@ int vol_cat_write(struct kahu_store *st, const struct kahu_key *key, const char 
 	struct sealed_out o;
 	size_t i;
 	json_t *v;
-	int rc = sealed_begin(st, key, level, layout_volume_catalog(backup, key != NULL), &o);
+	int rc = sealed_begin(st, key, level, false, layout_volume_catalog(backup, key != NULL), &o);
 	json_array_foreach(lines, i, v) {
 		if (rc < 0)
 			break;
