@@ -219,7 +219,7 @@ static int sealed_spool(struct kahu_store *st, const struct kahu_key *key, char 
 struct sealed_out {
 	struct store_put *put;
 	struct seal_writer sw;
-	struct seal_async *as;  /* instead of sw: sealed on a thread of its own */
+	struct seal_async *as;  /* instead of sw: sealed on threads of its own */
 	struct kahu_hash *hash;
 	uint64_t size;
 	char *path;
@@ -233,8 +233,8 @@ static int sealed_out_sink(void *ud, const void *buf, size_t len)
 	return store_put_write(o->put, buf, len);
 }
 
-/* async: compressed, encrypted and stored on a thread of its own (seal_async_open;
- * sealed_out_sink then runs there, using o->put alone until the thread is joined). */
+/* async: compressed, encrypted and stored on threads of its own (seal_async_open;
+ * sealed_out_sink then runs on one of them, using o->put alone until it is joined). */
 static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, bool async,
 			char *path, struct sealed_out *o)
 {
@@ -273,7 +273,7 @@ static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objec
 
 static void sealed_discard(struct sealed_out *o)
 {
-	seal_async_free(o->as); /* the thread is joined before the put is aborted */
+	seal_async_free(o->as); /* its threads are joined before the put is aborted */
 	if (o->put)
 		store_put_abort(o->put);
 	seal_close(&o->sw);
