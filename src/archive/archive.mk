@@ -5,7 +5,7 @@ libkahu_archive_a_SOURCES = \
 	src/archive/stream.h \
 	src/archive/key.c src/archive/key.h \
 	src/archive/envelope.c src/archive/envelope.h \
-	src/archive/seal.c src/archive/seal.h \
+	src/archive/seal.c src/archive/seal.h src/archive/seal_async.c \
 	src/archive/zstream.c src/archive/zstream.h
 
 ARCHIVE_TEST_LIBS = libkahu_archive.a libkahu_util.a $(UNIT_LIBS)

@@ -42,6 +42,27 @@ int seal_write_file(struct seal_writer *w, FILE *f);
 int seal_finish(struct seal_writer *w);
 void seal_close(struct seal_writer *w); /* frees; zeroes the key state */
 
+/* The same sealed stream with its work on threads of its own, so that a producer (the
+ * volume ingest: receiving, parsing, hashing) and the compressor use two cores: one
+ * thread compresses, another encrypts and calls `out` (which runs there).  The bytes
+ * written are copied into a bounded queue of SA_BLOCKS blocks of SA_BLOCK bytes (4 MiB)
+ * and the compressed ones into another of 1 MiB, so memory stays flat; a write waits
+ * while the queue is full.  The output is the stream seal_open would write.  The first
+ * error of either thread (its code and message, or KAHU_EINTR "interrupted" when the
+ * run is cancelled) is returned by the next seal_async_write or by seal_async_finish;
+ * seal_async_free stops and joins the threads whatever state they are in. */
+#define SA_BLOCK (512 * 1024)
+#define SA_BLOCKS 8
+
+struct seal_async;
+
+int seal_async_open(struct seal_async **a, const struct kahu_key *key, const char *object_path,
+		    int level, kahu_write_fn out, void *ud);
+int seal_async_write(struct seal_async *a, const void *buf, size_t len);
+/* What is queued, then the end of the stream (seal_finish); the thread is joined. */
+int seal_async_finish(struct seal_async *a);
+void seal_async_free(struct seal_async *a); /* NULL is fine */
+
 struct seal_reader {
 	struct kenc_reader *enc;
 	struct zstream *z;

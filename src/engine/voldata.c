@@ -219,6 +219,7 @@ static int sealed_spool(struct kahu_store *st, const struct kahu_key *key, char 
 struct sealed_out {
 	struct store_put *put;
 	struct seal_writer sw;
+	struct seal_async *as;  /* instead of sw: sealed on threads of its own */
 	struct kahu_hash *hash;
 	uint64_t size;
 	char *path;
@@ -232,23 +233,31 @@ static int sealed_out_sink(void *ud, const void *buf, size_t len)
 	return store_put_write(o->put, buf, len);
 }
 
-static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, char *path,
-			struct sealed_out *o)
+/* async: compressed, encrypted and stored on threads of its own (seal_async_open;
+ * sealed_out_sink then runs on one of them, using o->put alone until it is joined). */
+static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, bool async,
+			char *path, struct sealed_out *o)
 {
 	memset(o, 0, sizeof *o);
 	o->path = path;
 	o->hash = kahu_hash_new();
 	int rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &o->put);
 	if (rc == 0)
-		rc = seal_open(&o->sw, key, path, level, sealed_out_sink, o);
+		rc = async ? seal_async_open(&o->as, key, path, level, sealed_out_sink, o)
+			   : seal_open(&o->sw, key, path, level, sealed_out_sink, o);
 	return rc;
+}
+
+static int sealed_write(struct sealed_out *o, const void *buf, size_t len)
+{
+	return o->as ? seal_async_write(o->as, buf, len) : seal_write(&o->sw, buf, len);
 }
 
 /* Commit; its {path, size, blake2b} (path relative to backups/<backup>/) into objects. */
 static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objects)
 {
 	char hex[KAHU_HASH_HEX_LEN + 1];
-	int rc = seal_finish(&o->sw);
+	int rc = o->as ? seal_async_finish(o->as) : seal_finish(&o->sw);
 	if (rc == 0) {
 		rc = store_put_commit(o->put);
 		o->put = NULL;
@@ -264,6 +273,7 @@ static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objec
 
 static void sealed_discard(struct sealed_out *o)
 {
+	seal_async_free(o->as); /* its threads are joined before the put is aborted */
 	if (o->put)
 		store_put_abort(o->put);
 	seal_close(&o->sw);
@@ -401,51 +411,91 @@ static int read_plan_line(FILE *f, char **line, size_t *cap, char *flag, struct 
 	return rc < 0 ? rc : 1;
 }
 
+/* A cursor over an index (one line per entry, sorted by path): the other side of a
+ * merge join with a listing.  f NULL: an empty index. */
+struct idx_cursor {
+	FILE *f;
+	struct vol_entry e;       /* the entry at the cursor, when have */
+	char *line;
+	size_t cap;
+	bool have, end;
+};
+
+static void idx_cursor_init(struct idx_cursor *c, FILE *f)
+{
+	memset(c, 0, sizeof *c);
+	c->f = f;
+	c->e.segment = -1;
+	c->end = f == NULL;
+}
+
+/* Moves past the entries before `path` (the listing's next one): then c->have says
+ * whether an entry is at the cursor (its path not before `path`).  0 or an error. */
+static int idx_cursor_seek(struct idx_cursor *c, const char *path, size_t len)
+{
+	while (!c->end) {
+		if (!c->have) {
+			ssize_t n = getline(&c->line, &c->cap, c->f);
+			if (n <= 0) {
+				c->end = true;
+				break;
+			}
+			if (c->line[n - 1] == '\n')
+				c->line[--n] = 0;
+			int rc = vol_index_parse(c->line, (size_t)n, &c->e);
+			if (rc < 0)
+				return rc;
+			c->have = true;
+		}
+		if (vol_path_cmp(c->e.path, c->e.path_len, path, len) >= 0)
+			break;
+		c->have = false;
+	}
+	return 0;
+}
+
+/* The entry at the cursor is `path`'s (after idx_cursor_seek to it). */
+static bool idx_cursor_at(const struct idx_cursor *c, const char *path)
+{
+	return c->have && !strcmp(c->e.path, path);
+}
+
+static void idx_cursor_free(struct idx_cursor *c)
+{
+	vol_entry_clear(&c->e);
+	free(c->line);
+}
+
 /* The merge join of the listing with the parent's index (both sorted): the plan. */
 static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *parent)
 {
 	struct vol_listing l;
-	struct vol_entry cur = { .segment = -1 }, par = { .segment = -1 };
-	char *pline = NULL;
-	size_t pcap = 0;
-	bool have_par = false, par_end = parent == NULL;
+	struct vol_entry cur = { .segment = -1 };
+	struct idx_cursor pc;
+	struct vol_entry *par = &pc.e;
 	int rc;
 
+	idx_cursor_init(&pc, parent);
 	vol_listing_init(&l, listing, nonce);
 	while ((rc = vol_listing_next(&l, &cur)) == 1) {
 		if (vol_glob_match_any(g->s->exclude, cur.path))
 			continue;
 		/* the parent's entries before this one were deleted */
-		while (!par_end) {
-			if (!have_par) {
-				ssize_t n = getline(&pline, &pcap, parent);
-				if (n <= 0) {
-					par_end = true;
-					break;
-				}
-				if (pline[n - 1] == '\n')
-					pline[--n] = 0;
-				if ((rc = vol_index_parse(pline, (size_t)n, &par)) < 0)
-					goto out;
-				have_par = true;
-			}
-			if (vol_path_cmp(par.path, par.path_len, cur.path, cur.path_len) >= 0)
-				break;
-			have_par = false;
-		}
+		if ((rc = idx_cursor_seek(&pc, cur.path, cur.path_len)) < 0)
+			goto out;
 		char flag = 'X';
 		/* changed in the second the listing began: a later change in that second
 		 * would leave size and times as they are */
 		cur.racy = l.now >= 0 && (cur.ctime >= l.now || cur.mtime >= l.now);
-		if (have_par && !strcmp(par.path, cur.path) && unchanged(&cur, &par)) {
+		if (idx_cursor_at(&pc, cur.path) && unchanged(&cur, par)) {
 			flag = 'K';
-			cur.type = par.type;
-			memcpy(cur.hash, par.hash, sizeof cur.hash);
-			cur.target = par.target;
-			par.target = NULL;
-			cur.backup = par.backup;
-			par.backup = NULL;
-			cur.segment = par.segment;
+			cur.type = par->type;
+			memcpy(cur.hash, par->hash, sizeof cur.hash);
+			cur.target = par->target;
+			par->target = NULL;
+			cur.backup = par->backup;
+			par->backup = NULL;
+			cur.segment = par->segment;
 		}
 		if ((cur.type == VOL_T_FILE || cur.type == VOL_T_HARDLINK) && cur.nlink > 1) {
 			char ino[24];
@@ -460,8 +510,7 @@ static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *p
 	}
 out:
 	vol_entry_clear(&cur);
-	vol_entry_clear(&par);
-	free(pline);
+	idx_cursor_free(&pc);
 	vol_listing_free(&l);
 	if (rc == 0 && fflush(g->plan) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
@@ -501,7 +550,7 @@ static la_ssize_t seg_write_cb(struct archive *a, void *ud, const void *buf, siz
 	(void)a;
 	if (g->sink_rc < 0)
 		return -1;
-	int rc = seal_write(&g->seg.sw, buf, len);
+	int rc = sealed_write(&g->seg, buf, len);
 	if (rc < 0) {
 		g->sink_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
@@ -517,7 +566,7 @@ static int seg_open(struct ingest *g)
 	g->seg_no++;
 	char *path = layout_volume_segment(g->s->backup, g->s->vid, g->seg_no, g->s->key != NULL);
 	strv_push(&g->written, path);
-	int rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, path, &g->seg);
+	int rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, true, path, &g->seg);
 	if (rc < 0)
 		return rc;
 	g->seg_in = 0;
@@ -908,7 +957,7 @@ static int write_index(struct ingest *g)
 
 	char *path = layout_volume_index(g->s->backup, g->s->vid, g->s->key != NULL);
 	strv_push(&g->written, path);
-	rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, path, &o);
+	rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, false, path, &o);
 	rewind(g->plan);
 	rewind(g->results);
 	while (rc == 0 && (rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
@@ -1553,10 +1602,8 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 	char nonce[VOL_NONCE_LEN + 1];
 	FILE *listing = NULL, *list = NULL;
 	struct vol_listing l;
-	struct vol_entry cur = { .segment = -1 }, ie = { .segment = -1 };
-	char *line = NULL;
-	size_t cap = 0;
-	bool have = false, end = false;
+	struct vol_entry cur = { .segment = -1 };
+	struct idx_cursor ic;
 	uint64_t len = 0;
 	int rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, &listing);
 	if (rc < 0)
@@ -1566,26 +1613,12 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 		return rc;
 	}
 	rewind(idx);
+	idx_cursor_init(&ic, idx);
 	vol_listing_init(&l, listing, nonce);
 	while ((rc = vol_listing_next(&l, &cur)) == 1) {
-		while (!end) {
-			if (!have) {
-				ssize_t n = getline(&line, &cap, idx);
-				if (n <= 0) {
-					end = true;
-					break;
-				}
-				if (line[n - 1] == '\n')
-					line[--n] = 0;
-				if ((rc = vol_index_parse(line, (size_t)n, &ie)) < 0)
-					goto out;
-				have = true;
-			}
-			if (vol_path_cmp(ie.path, ie.path_len, cur.path, cur.path_len) >= 0)
-				break;
-			have = false;
-		}
-		if (have && !strcmp(ie.path, cur.path))
+		if ((rc = idx_cursor_seek(&ic, cur.path, cur.path_len)) < 0)
+			goto out;
+		if (idx_cursor_at(&ic, cur.path))
 			continue;
 		fprintf(list, "./%s", cur.path);
 		fputc(0, list);
@@ -1610,8 +1643,7 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 out:
 	vol_listing_free(&l);
 	vol_entry_clear(&cur);
-	vol_entry_clear(&ie);
-	free(line);
+	idx_cursor_free(&ic);
 	fclose(listing);
 	fclose(list);
 	return rc;
@@ -1871,7 +1903,7 @@ int vol_cat_write(struct kahu_store *st, const struct kahu_key *key, const char 
 	struct sealed_out o;
 	size_t i;
 	json_t *v;
-	int rc = sealed_begin(st, key, level, layout_volume_catalog(backup, key != NULL), &o);
+	int rc = sealed_begin(st, key, level, false, layout_volume_catalog(backup, key != NULL), &o);
 	json_array_foreach(lines, i, v) {
 		if (rc < 0)
 			break;

@@ -10,6 +10,7 @@
 #include "archive/key.h"
 #include "archive/seal.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 
 #define PATH "restores/r1/result.json.zst.kenc"
@@ -211,6 +212,152 @@ START_TEST(test_doc_tampered)
 }
 END_TEST
 
+/* ---- the sealed stream on a thread of its own ---- */
+
+/* Bytes that do not compress (xorshift), so the output grows with the input. */
+static void noise(struct kbuf *b, size_t n)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		kbuf_addc(b, (char)(x >> 32));
+	}
+}
+
+/* Written in uneven pieces, more than the queue holds. */
+static int async_write_all(struct seal_async *a, const struct kbuf *plain)
+{
+	size_t pos = 0, step = 1;
+	while (pos < plain->len) {
+		size_t n = plain->len - pos < step ? plain->len - pos : step;
+		int rc = seal_async_write(a, plain->data + pos, n);
+		if (rc < 0)
+			return rc;
+		pos += n;
+		step = step * 7 + 13;
+		if (step > 3 * SA_BLOCK)
+			step = 1;
+	}
+	return 0;
+}
+
+START_TEST(test_async_round_trip)
+{
+	struct kbuf plain = KBUF_INIT, sync = KBUF_INIT, stored = KBUF_INIT, back = KBUF_INIT;
+	size_t total = (size_t)SA_BLOCKS * SA_BLOCK * 2 + 12345;
+	while (plain.len < total / 2)
+		sample(&plain);
+	noise(&plain, total - plain.len);
+	/* without a key: the same bytes as the stream written in the caller's thread */
+	struct seal_writer w;
+	ck_assert_int_eq(seal_open(&w, NULL, PATH, 3, collect, &sync), 0);
+	ck_assert_int_eq(seal_write(&w, plain.data, plain.len), 0);
+	ck_assert_int_eq(seal_finish(&w), 0);
+	seal_close(&w);
+	struct seal_async *a;
+	ck_assert_int_eq(seal_async_open(&a, NULL, PATH, 3, collect, &stored), 0);
+	ck_assert_int_eq(async_write_all(a, &plain), 0);
+	ck_assert_int_eq(seal_async_finish(a), 0);
+	seal_async_free(a);
+	ck_assert_uint_eq(stored.len, sync.len);
+	ck_assert(memcmp(stored.data, sync.data, sync.len) == 0);
+	/* with a key: it reads back */
+	kbuf_reset(&stored);
+	ck_assert_int_eq(seal_async_open(&a, key, PATH, 3, collect, &stored), 0);
+	ck_assert_int_eq(async_write_all(a, &plain), 0);
+	ck_assert_int_eq(seal_async_finish(a), 0);
+	seal_async_free(a);
+	ck_assert_int_eq(unseal(key, PATH, &stored, 65536, &back), 0);
+	ck_assert_uint_eq(back.len, plain.len);
+	ck_assert(memcmp(back.data, plain.data, plain.len) == 0);
+	/* nothing written: an empty stream, which reads back as empty */
+	kbuf_reset(&stored);
+	kbuf_reset(&back);
+	ck_assert_int_eq(seal_async_open(&a, key, PATH, 3, collect, &stored), 0);
+	ck_assert_int_eq(seal_async_finish(a), 0);
+	seal_async_free(a);
+	ck_assert_int_eq(unseal(key, PATH, &stored, 65536, &back), 0);
+	ck_assert_uint_eq(back.len, 0);
+	kbuf_free(&plain);
+	kbuf_free(&sync);
+	kbuf_free(&stored);
+	kbuf_free(&back);
+}
+END_TEST
+
+struct failing_sink {
+	size_t got, limit;
+};
+
+static int failing_out(void *ud, const void *buf, size_t len)
+{
+	struct failing_sink *f = ud;
+	(void)buf;
+	if (f->got + len > f->limit)
+		return kahu_error_set(KAHU_ENOSPC, "the test sink is full after %zu bytes", f->got);
+	f->got += len;
+	return 0;
+}
+
+START_TEST(test_async_sink_error)
+{
+	/* The output fails on the thread: its code and message reach the writer (a write
+	 * or the finish), in the writer's thread; the thread is joined by free. */
+	struct kbuf plain = KBUF_INIT;
+	noise(&plain, (size_t)SA_BLOCKS * SA_BLOCK * 3);
+	struct failing_sink f = { 0, 1 << 20 };
+	struct seal_async *a;
+	kahu_error_clear();
+	ck_assert_int_eq(seal_async_open(&a, key, PATH, 3, failing_out, &f), 0);
+	int rc = async_write_all(a, &plain);
+	if (rc == 0)
+		rc = seal_async_finish(a);
+	ck_assert_int_eq(rc, KAHU_ENOSPC);
+	ck_assert(strncmp(kahu_error_last(), "the test sink is full after ", 28) == 0);
+	ck_assert_int_le(f.got, 1 << 20);
+	/* and it stays failed */
+	ck_assert_int_eq(seal_async_write(a, plain.data, 10), KAHU_ENOSPC);
+	seal_async_free(a);
+	/* an error in the last, partial block comes from the finish */
+	f = (struct failing_sink){ 0, 0 };
+	ck_assert_int_eq(seal_async_open(&a, NULL, PATH, 3, failing_out, &f), 0);
+	ck_assert_int_eq(seal_async_write(a, plain.data, 1000), 0);
+	ck_assert_int_eq(seal_async_finish(a), KAHU_ENOSPC);
+	seal_async_free(a);
+	kbuf_free(&plain);
+}
+END_TEST
+
+START_TEST(test_async_cancel_and_abandon)
+{
+	struct kbuf plain = KBUF_INIT, stored = KBUF_INIT;
+	noise(&plain, (size_t)SA_BLOCKS * SA_BLOCK * 3);
+	struct seal_async *a;
+	/* cancelled: the thread stops at its next block, and the writer hears of it */
+	ck_assert_int_eq(seal_async_open(&a, key, PATH, 3, collect, &stored), 0);
+	kahu_cancel(2);
+	int rc = async_write_all(a, &plain);
+	if (rc == 0)
+		rc = seal_async_finish(a);
+	kahu_cancel_reset();
+	ck_assert_int_eq(rc, KAHU_EINTR);
+	ck_assert_str_eq(kahu_error_last(), "interrupted");
+	seal_async_free(a);
+	/* abandoned with blocks queued, or before anything was written: free stops and
+	 * joins the thread (no finish) */
+	ck_assert_int_eq(seal_async_open(&a, key, PATH, 3, collect, &stored), 0);
+	ck_assert_int_eq(seal_async_write(a, plain.data, (size_t)SA_BLOCKS * SA_BLOCK), 0);
+	seal_async_free(a);
+	ck_assert_int_eq(seal_async_open(&a, NULL, PATH, 3, collect, &stored), 0);
+	seal_async_free(a);
+	seal_async_free(NULL);
+	kbuf_free(&plain);
+	kbuf_free(&stored);
+}
+END_TEST
+
 static Suite *seal_suite(void)
 {
 	Suite *s = suite_create("seal");
@@ -222,6 +369,9 @@ static Suite *seal_suite(void)
 	tcase_add_test(tc, test_stream_unsealed_damage);
 	tcase_add_test(tc, test_doc_round_trip);
 	tcase_add_test(tc, test_doc_tampered);
+	tcase_add_test(tc, test_async_round_trip);
+	tcase_add_test(tc, test_async_sink_error);
+	tcase_add_test(tc, test_async_cancel_and_abandon);
 	suite_add_tcase(s, tc);
 	return s;
 }
