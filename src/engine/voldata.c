@@ -1426,7 +1426,7 @@ static bool selected(const char *const *paths, const char *path)
 enum compose_pass {
 	PASS_ALL,       /* every entry in index order (libarchive's disk writer) */
 	PASS_NONDIRS,   /* everything but directories */
-	PASS_DIRS,      /* the directories, after everything inside them */
+	PASS_DIRS,      /* a directory (compose_dirs_backwards) */
 	PASS_FIXDIRS,   /* again, the directories in c->fixdirs */
 };
 
@@ -1439,58 +1439,127 @@ static bool created_last(const struct vol_entry *e)
 	       (e->type == VOL_T_SYMLINK && e->target && (e->target[0] == '/' || strstr(e->target, "..")));
 }
 
-/* The index through compose_entry, the entries of one pass. */
-static int compose_all(struct composer *c, FILE *idx, const char *const *paths, enum compose_pass pass)
+/* One index line at the file's position into compose_entry (when the pass takes it).
+ * 1: composed or skipped, 0: the end of the index, or an error. */
+static int compose_line(struct composer *c, FILE *idx, struct vol_entry *e, char **line, size_t *cap,
+			const char *const *paths, enum compose_pass pass, FILE *dirs)
+{
+	off_t at = dirs ? ftello(idx) : 0;
+	ssize_t n = getline(line, cap, idx);
+	if (n <= 0)
+		return 0;
+	if ((*line)[n - 1] == '\n')
+		(*line)[--n] = 0;
+	int rc = vol_index_parse(*line, (size_t)n, e);
+	if (rc < 0)
+		return rc;
+	bool dir = e->type == VOL_T_DIR;
+	if (!selected(paths, e->path))
+		return 1;
+	if (pass == PASS_NONDIRS && dir) {
+		/* its place, for the directories' pass (backwards) */
+		uint64_t off = (uint64_t)at;
+		if (fwrite(&off, sizeof off, 1, dirs) != 1)
+			return kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
+		return 1;
+	}
+	if ((pass == PASS_DIRS || pass == PASS_FIXDIRS) && !dir)
+		return 1;
+	if (pass == PASS_FIXDIRS && !strset_has(&c->fixdirs, e->path))
+		return 1;
+	if (paths && e->type == VOL_T_HARDLINK && !selected(paths, e->target)) {
+		char *p = vol_path_printable(e->path, e->path_len);
+		log_warn("volume: %s is a hard link to a path not selected: not extracted", p);
+		free(p);
+		return 1;
+	}
+	if (pass == PASS_NONDIRS && created_last(e)) {
+		char *slash = strrchr(e->path, '/');
+		if (slash) {
+			*slash = 0;
+			strset_add(&c->fixdirs, e->path);
+			*slash = '/';
+		}
+	}
+	if (kahu_cancelled())
+		return kahu_error_set(KAHU_EINTR, "interrupted");
+	rc = compose_entry(c, e, pass == PASS_FIXDIRS);
+	return rc < 0 ? rc : 1;
+}
+
+/* The index through compose_entry, the entries of one pass; PASS_NONDIRS notes where
+ * each directory's line is in `dirs`. */
+static int compose_all(struct composer *c, FILE *idx, const char *const *paths, enum compose_pass pass,
+		       FILE *dirs)
 {
 	struct vol_entry e = { .segment = -1 };
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
+	int rc;
 	rewind(idx);
-	while (rc == 0 && (n = getline(&line, &cap, idx)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = 0;
-		if ((rc = vol_index_parse(line, (size_t)n, &e)) < 0)
+	while ((rc = compose_line(c, idx, &e, &line, &cap, paths, pass, dirs)) == 1)
+		;
+	vol_entry_clear(&e);
+	free(line);
+	return rc;
+}
+
+/* The directories noted in `dirs`, last first: a directory comes after everything
+ * below it (the index is sorted bytewise, so a parent precedes its children), and
+ * creating a directory never changes a parent whose times are set already. */
+static int compose_dirs_backwards(struct composer *c, FILE *idx, FILE *dirs)
+{
+	struct vol_entry e = { .segment = -1 };
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t offs[1024];
+	int rc = 0;
+	if (fflush(dirs) != 0)
+		return kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
+	off_t end = ftello(dirs);
+	uint64_t left = end > 0 ? (uint64_t)end / sizeof offs[0] : 0;
+	while (rc == 0 && left > 0) {
+		size_t n = left < 1024 ? (size_t)left : 1024;
+		left -= n;
+		if (pread(fileno(dirs), offs, n * sizeof offs[0], (off_t)(left * sizeof offs[0])) !=
+		    (ssize_t)(n * sizeof offs[0])) {
+			rc = kahu_error_set(KAHU_EIO, "cannot read a temporary file: %s", strerror(errno));
 			break;
-		bool dir = e.type == VOL_T_DIR;
-		if (!selected(paths, e.path) || (pass == PASS_NONDIRS && dir) ||
-		    ((pass == PASS_DIRS || pass == PASS_FIXDIRS) && !dir) ||
-		    (pass == PASS_FIXDIRS && !strset_has(&c->fixdirs, e.path)))
-			continue;
-		if (paths && e.type == VOL_T_HARDLINK && !selected(paths, e.target)) {
-			char *p = vol_path_printable(e.path, e.path_len);
-			log_warn("volume: %s is a hard link to a path not selected: not extracted", p);
-			free(p);
-			continue;
 		}
-		if (pass == PASS_NONDIRS && created_last(&e)) {
-			char *slash = strrchr(e.path, '/');
-			if (slash) {
-				*slash = 0;
-				strset_add(&c->fixdirs, e.path);
-				*slash = '/';
+		for (size_t i = n; rc == 0 && i-- > 0;) {
+			if (fseeko(idx, (off_t)offs[i], SEEK_SET) != 0) {
+				rc = kahu_error_set(KAHU_EIO, "cannot read a temporary file: %s", strerror(errno));
+				break;
 			}
+			rc = compose_line(c, idx, &e, &line, &cap, NULL, PASS_DIRS, NULL);
+			if (rc == 0)
+				rc = kahu_error_set(KAHU_EIO, "a temporary file ended early");
+			else if (rc == 1)
+				rc = 0;
 		}
-		if (kahu_cancelled())
-			rc = kahu_error_set(KAHU_EINTR, "interrupted");
-		else
-			rc = compose_entry(c, &e, pass == PASS_FIXDIRS);
 	}
 	vol_entry_clear(&e);
 	free(line);
 	return rc;
 }
 
-/* The restore's tar: everything but the directories, then the directories, so that a
- * directory's mode and times are set after its contents are created (each tar makes a
- * missing parent itself).  fix: only the directories that hold an entry created last. */
+/* The restore's tar: everything but the directories, then the directories, deepest
+ * first, so that a directory's mode and times are set after its contents are created
+ * (each tar makes a missing parent itself).  fix: only the directories that hold an
+ * entry created last. */
 static int compose_restore(struct composer *c, FILE *idx, bool fix)
 {
 	if (fix)
-		return compose_all(c, idx, NULL, PASS_FIXDIRS);
-	int rc = compose_all(c, idx, NULL, PASS_NONDIRS);
-	return rc < 0 ? rc : compose_all(c, idx, NULL, PASS_DIRS);
+		return compose_all(c, idx, NULL, PASS_FIXDIRS, NULL);
+	int rc = 0;
+	FILE *dirs = tmp_or_fail(&rc);
+	if (!dirs)
+		return rc;
+	rc = compose_all(c, idx, NULL, PASS_NONDIRS, dirs);
+	if (rc == 0)
+		rc = compose_dirs_backwards(c, idx, dirs);
+	fclose(dirs);
+	return rc;
 }
 
 static la_ssize_t ops_write_cb(struct archive *a, void *ud, const void *buf, size_t len);
@@ -1823,7 +1892,7 @@ int vol_extract_local(const struct vol_extract_spec *s, struct vol_restore_resul
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	c.aw = archive_write_disk_new();
 	archive_write_disk_set_options(c.aw, flags);
-	rc = compose_all(&c, idx, s->paths, PASS_ALL);
+	rc = compose_all(&c, idx, s->paths, PASS_ALL, NULL);
 	if (rc == 0 && archive_write_close(c.aw) != ARCHIVE_OK)
 		rc = aw_err(&c, c.aw);
 out:

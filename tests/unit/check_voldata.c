@@ -321,7 +321,7 @@ static int counting_start(void *ctx, const char *const *argv, bool want_stdin, v
 
 /* A tree whose entries every tar creates in order (no hard links, no symlink to an
  * absolute or ".." target) is restored by one `tar -x`, directories' modes and times
- * included; where stdin can be closed, tar reads it to its end without `head` (a
+ * included (also of directories that hold only directories); where stdin can be closed, tar reads it to its end without `head` (a
  * `head` that fails is first in PATH).  With hard links, only the directories holding
  * them go through a second, small one. */
 static void one_pass(bool busybox)
@@ -330,7 +330,7 @@ static void one_pass(bool busybox)
 	struct vol_restore_result rr;
 	struct vol_exec_ops ops = vol_local_ops;
 	ops.start = counting_start;
-	sh("cd '%s' && mkdir -p 'p/q/r' 'ro' 'e' && printf one > 'p/q/r/f' && printf two > 'p/g' && "
+	sh("cd '%s' && mkdir -p 'p/q/r' 'ro' 'e' 'n/m/k' 'p/only/dirs' && printf one > 'p/q/r/f' && printf two > 'p/g' && "
 	   "head -c 200000 /dev/urandom > 'p/q/big' && printf three > 'ro/h' && ln -s 'q/r/f' 'p/rel' && "
 	   "mkfifo 'p/fifo' && chmod 0555 ro && chmod 0750 'p/q' && "
 	   "find . -type d -exec touch -d '2004-05-06 07:08:09' {} +", src);
