@@ -106,25 +106,62 @@ void progress_backup(uint64_t types_done, uint64_t types_total, long objects, ui
 			size, dt > 0 ? (double)objects / dt : 0.0);
 }
 
-void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files)
+/* The volumes whose lines are drawn, each with the time its copy started: a restore
+ * writes several at once (a line per update, the latest volume's). */
+#define VOL_SLOTS 16
+static struct {
+	char id[512];
+	double started, used;
+} vols[VOL_SLOTS];
+
+/* Seconds since the volume `id` started; a new id, or bytes and files 0, starts it
+ * anew (*first set).  With the lock held. */
+static double vol_elapsed(const char *id, uint64_t bytes, uint64_t files, int *first)
 {
-	static char current[512];
-	static double vol_started;
+	double t = now();
+	int slot = -1, oldest = 0;
+	for (int i = 0; i < VOL_SLOTS; i++) {
+		if (vols[i].id[0] && strcmp(vols[i].id, id) == 0) {
+			slot = i;
+			break;
+		}
+		if (vols[i].used < vols[oldest].used)
+			oldest = i;
+	}
+	*first = slot < 0 || (bytes == 0 && files == 0);
+	if (slot < 0) {
+		slot = oldest;
+		snprintf(vols[slot].id, sizeof vols[slot].id, "%s", id);
+	}
+	if (*first)
+		vols[slot].started = t;
+	vols[slot].used = t;
+	return t - vols[slot].started;
+}
+
+static void volume_line(const char *namespace_, const char *pvc, const char *verb, uint64_t bytes,
+			uint64_t files)
+{
 	char id[512], size[32], rate[32];
-	int first = 0;
+	int first;
 	if (!enabled)
 		return;
 	snprintf(id, sizeof id, "%s/%s", namespace_, pvc);
 	pthread_mutex_lock(&lock);
-	if (strcmp(id, current) != 0 || (bytes == 0 && files == 0)) {
-		snprintf(current, sizeof current, "%s", id);
-		vol_started = now();
-		first = 1;
-	}
-	double dt = now() - vol_started;
+	double dt = vol_elapsed(id, bytes, files, &first);
 	pthread_mutex_unlock(&lock);
 	out_human_bytes(bytes, size, sizeof size);
 	out_human_bytes(dt > 0 ? (unsigned long long)((double)bytes / dt) : 0, rate, sizeof rate);
-	update_f(first, "volume %s: %s read, %llu entries, %s/s", id, size,
-			(unsigned long long)files, rate);
+	update_f(first, "volume %s: %s %s, %llu entries, %s/s", id, size, verb,
+		 (unsigned long long)files, rate);
+}
+
+void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files)
+{
+	volume_line(namespace_, pvc, "read", bytes, files);
+}
+
+void progress_volume_written(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files)
+{
+	volume_line(namespace_, pvc, "written", bytes, files);
 }

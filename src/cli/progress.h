@@ -18,5 +18,8 @@ void progress_backup(uint64_t types_done, uint64_t types_total, long objects, ui
  * rate since the volume started: a new namespace/pvc, or 0 bytes and 0 entries, starts
  * it anew, and that line is drawn at once. */
 void progress_volume(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files);
+/* The same while a volume's data is written (restore): content bytes written.  Several
+ * volumes may be written at once, each with its own rate. */
+void progress_volume_written(const char *namespace_, const char *pvc, uint64_t bytes, uint64_t files);
 
 #endif

@@ -121,6 +121,13 @@ static void on_progress(void *ud, long done, long total)
 	progress_update("%ld/%ld items", done, total);
 }
 
+static void on_volume_progress(void *ud, const char *namespace_, const char *pvc, uint64_t bytes,
+			       uint64_t files)
+{
+	(void)ud;
+	progress_volume_written(namespace_, pvc, bytes, files);
+}
+
 
 
 
@@ -296,6 +303,7 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.kube = restore_kube,
 		.on_item = on_item,
 		.progress = on_progress,
+		.vol_progress = on_volume_progress,
 		.phase = on_restore_phase,
 	};
 	*out = s;

@@ -143,6 +143,7 @@ static int open_volumes(const struct restore_create_spec *rs, struct repo *repo,
 		.delete_extra = o && o->delete_extra, .volumes_only = o && o->volumes_only,
 		.scale_down = o && o->scale_down, .pvcs = o ? &o->pvcs : NULL, .helper = o ? &o->helper : NULL,
 		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,
+		.progress = rs->vol_progress, .progress_ud = rs->ud,
 	};
 	if ((rc = volr_open(&vs, out)) < 0)
 		return rc;

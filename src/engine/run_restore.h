@@ -7,6 +7,8 @@
 #ifndef KAHU_ENGINE_RUN_RESTORE_H
 #define KAHU_ENGINE_RUN_RESTORE_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "engine/restore.h"
@@ -40,6 +42,10 @@ struct restore_create_spec {
 	/* Every item (after it is recorded), as restore_spec.on_item. */
 	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
 	void (*progress)(void *ud, long done, long total);
+	/* While a claim's data is written: content bytes and entries so far, first with 0
+	 * and 0 when its copy starts; may be NULL.  From worker threads. */
+	void (*vol_progress)(void *ud, const char *namespace_, const char *pvc, uint64_t bytes,
+			     uint64_t files);
 	/* Called before the restore starts ("restoring") and, with NULL, when it ends. */
 	void (*phase)(void *ud, const char *what);
 	void *ud;

@@ -303,7 +303,7 @@ static void set_name(json_t *o, const char *key, const char *key64, const char *
 	free(b);
 }
 
-char *vol_index_format(const struct vol_entry *e)
+char *vol_index_format_json(const struct vol_entry *e)
 {
 	json_t *o = json_object();
 	char t[2] = { e->type, 0 };
@@ -380,12 +380,7 @@ static int get_uint(json_t *o, const char *key, uint64_t *out)
 	return 0;
 }
 
-int vol_index_parse(const char *line, size_t len, struct vol_entry *e)
-{
-	return vol_index_parse_ex(line, len, e, true);
-}
-
-int vol_index_parse_ex(const char *line, size_t len, struct vol_entry *e, bool complete)
+int vol_index_parse_json(const char *line, size_t len, struct vol_entry *e, bool complete)
 {
 	json_error_t jerr;
 	const char *why = NULL;
@@ -452,4 +447,277 @@ bad:
 	json_decref(o);
 	vol_entry_clear(e);
 	return kahu_error_set(KAHU_EDATA, "volume index: %s", why);
+}
+
+/* ---- index lines without jansson ----
+ *
+ * An index holds one line per entry and an incremental backup reads and writes every
+ * line of its parent's index (the plan, the transfer list, the new index), so the
+ * common lines take a direct path: names of printable ASCII without '"' or '\', the
+ * keys kahu writes, sorted, no white space.  Anything else goes through jansson
+ * (vol_index_format_json, vol_index_parse_json), and so does a line the direct parser
+ * would refuse, so that the message is the same; the direct forms give what the
+ * jansson forms give (fuzz_volindex compares them). */
+
+static bool plain(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+static void put_str(struct kbuf *b, const char *key, const char *v)
+{
+	kbuf_addf(b, "%s\"%s\":\"%s\"", b->len > 1 ? "," : "", key, v);
+}
+
+static void put_int(struct kbuf *b, const char *key, long long v)
+{
+	char num[24], *q = num + sizeof num;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	*--q = 0;
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--q = '-';
+	if (b->len > 1)
+		kbuf_addc(b, ',');
+	kbuf_addc(b, '"');
+	kbuf_adds(b, key);
+	kbuf_adds(b, "\":");
+	kbuf_adds(b, q);
+}
+
+char *vol_index_format(const struct vol_entry *e)
+{
+	char t[2] = { e->type, 0 };
+	bool loc = e->backup && e->segment >= 0;
+	if (!plain(e->path) || (e->target && !plain(e->target)) || !plain(e->hash) || !plain(t) ||
+	    (loc && !plain(e->backup)))
+		return vol_index_format_json(e);
+	struct kbuf b = KBUF_INIT;
+	kbuf_addc(&b, '{');
+	/* the keys in bytewise order, as JSON_SORT_KEYS */
+	if (loc)
+		put_str(&b, "backup", e->backup);
+	put_int(&b, "ctime", (long long)e->ctime);
+	put_int(&b, "gid", (long long)e->gid);
+	if (e->hash[0])
+		put_str(&b, "hash", e->hash);
+	put_int(&b, "ino", (long long)e->ino);
+	put_int(&b, "mode", (long long)e->mode);
+	put_int(&b, "mtime", (long long)e->mtime);
+	put_int(&b, "nlink", (long long)e->nlink);
+	put_str(&b, "path", e->path);
+	if (e->racy)
+		kbuf_adds(&b, ",\"racy\":true");
+	if (loc)
+		put_int(&b, "segment", (long long)e->segment);
+	put_int(&b, "size", (long long)e->size);
+	if (e->target)
+		put_str(&b, "target", e->target);
+	put_str(&b, "type", t);
+	put_int(&b, "uid", (long long)e->uid);
+	kbuf_addc(&b, '}');
+	return kbuf_detach(&b);
+}
+
+enum fast_val { FV_STR, FV_INT, FV_TRUE, FV_FALSE };
+
+/* One value at *p: a string of plain bytes (start, length), a non-negative integer
+ * that fits json_int_t, or true/false.  false: not such a value. */
+static bool fast_value(const char **p, const char *end, enum fast_val *kind, const char **s,
+		       size_t *slen, uint64_t *num)
+{
+	const char *q = *p;
+	if (q >= end)
+		return false;
+	if (*q == '"') {
+		const char *start = ++q;
+		while (q < end && *q != '"') {
+			unsigned char c = (unsigned char)*q;
+			if (c < 0x20 || c > 0x7e || c == '\\')
+				return false;
+			q++;
+		}
+		if (q >= end)
+			return false;
+		*kind = FV_STR;
+		*s = start;
+		*slen = (size_t)(q - start);
+		*p = q + 1;
+		return true;
+	}
+	if (*q >= '0' && *q <= '9') {
+		uint64_t v = 0;
+		const char *start = q;
+		for (; q < end && *q >= '0' && *q <= '9'; q++) {
+			if (q - start >= 18 || (q > start && *start == '0'))
+				return false; /* long (jansson's range checks them) or a leading zero */
+			v = v * 10 + (uint64_t)(*q - '0');
+		}
+		*kind = FV_INT;
+		*num = v;
+		*p = q;
+		return true;
+	}
+	if (end - q >= 4 && !memcmp(q, "true", 4)) {
+		*kind = FV_TRUE;
+		*p = q + 4;
+		return true;
+	}
+	if (end - q >= 5 && !memcmp(q, "false", 5)) {
+		*kind = FV_FALSE;
+		*p = q + 5;
+		return true;
+	}
+	return false;
+}
+
+static char *span_dup(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+static bool is_hash(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The direct parse: 1 with *e, or 0 (e cleared) when the line is not one it takes or
+ * would be refused: the caller then asks jansson. */
+static int parse_fast(const char *line, size_t len, struct vol_entry *e, bool complete)
+{
+	enum { K_MODE, K_UID, K_GID, K_SIZE, K_MTIME, K_CTIME, K_INO, K_NLINK, K_N };
+	static const char *const keys[] = { "backup", "ctime", "gid", "hash", "ino", "mode", "mtime",
+					    "nlink", "path", "racy", "segment", "size", "target",
+					    "type", "uid" };
+	static const int num_of[] = { -1, K_CTIME, K_GID, -1, K_INO, K_MODE, K_MTIME, K_NLINK, -1,
+				      -1, -1, K_SIZE, -1, -1, K_UID };
+	const char *p = line, *end = line + len;
+	const char *type = NULL, *backup = NULL, *path = NULL, *target = NULL;
+	size_t type_len = 0, backup_len = 0, path_len = 0, target_len = 0;
+	uint64_t num[K_N], segment = 0;
+	unsigned have = 0;             /* the numbers present, a bit each */
+	bool has_seg = false, racy = false;
+	int last = -1;
+
+	vol_entry_clear(e);
+	if (p >= end || *p++ != '{' || p >= end || *p == '}')
+		return 0;
+	for (;;) {
+		if (p >= end || *p++ != '"')
+			return 0;
+		const char *k = p;
+		while (p < end && *p != '"')
+			p++;
+		if (p >= end)
+			return 0;
+		size_t klen = (size_t)(p - k);
+		p++;
+		int ki = -1;
+		for (int i = last + 1; i < (int)(sizeof keys / sizeof keys[0]); i++)
+			if (strlen(keys[i]) == klen && !memcmp(keys[i], k, klen)) {
+				ki = i;
+				break;
+			}
+		if (ki < 0 || p >= end || *p++ != ':')
+			return 0; /* unknown, out of order or repeated: jansson's turn */
+		last = ki;
+		enum fast_val kind;
+		const char *s = NULL;
+		size_t slen = 0;
+		uint64_t v = 0;
+		if (!fast_value(&p, end, &kind, &s, &slen, &v))
+			return 0;
+		const char *key = keys[ki];
+		if (num_of[ki] >= 0) {
+			if (kind != FV_INT)
+				return 0;
+			num[num_of[ki]] = v;
+			have |= 1u << num_of[ki];
+		} else if (!strcmp(key, "segment")) {
+			if (kind != FV_INT)
+				return 0;
+			segment = v;
+			has_seg = true;
+		} else if (!strcmp(key, "racy")) {
+			if (kind != FV_TRUE && kind != FV_FALSE)
+				return 0;
+			racy = kind == FV_TRUE;
+		} else if (kind != FV_STR) {
+			return 0;
+		} else if (!strcmp(key, "backup")) {
+			backup = s, backup_len = slen;
+		} else if (!strcmp(key, "hash")) {
+			if (!is_hash(s, slen))
+				return 0;
+			memcpy(e->hash, s, 64);
+			e->hash[64] = 0;
+		} else if (!strcmp(key, "path")) {
+			path = s, path_len = slen;
+		} else if (!strcmp(key, "target")) {
+			target = s, target_len = slen;
+		} else { /* type */
+			type = s, type_len = slen;
+		}
+		if (p >= end)
+			return 0;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p++ != '}' || p != end)
+			return 0;
+		break;
+	}
+	char t = type && type_len == 1 ? type[0] : 0;
+	bool link = t == VOL_T_SYMLINK || t == VOL_T_HARDLINK;
+	if (!path || !t || !strchr("fdlhp", t) || have != (1u << K_N) - 1 || num[K_MODE] > 07777 ||
+	    (complete && link && !target) || (!link && target) || (backup != NULL) != has_seg ||
+	    segment > 999999 ||
+	    (complete && t == VOL_T_FILE && num[K_SIZE] > 0 && (!backup || !e->hash[0]))) {
+		e->hash[0] = 0;
+		return 0;
+	}
+	e->path = span_dup(path, path_len);
+	e->path_len = path_len;
+	e->type = t;
+	e->mode = (uint32_t)num[K_MODE];
+	e->uid = num[K_UID];
+	e->gid = num[K_GID];
+	e->size = num[K_SIZE];
+	e->mtime = (int64_t)num[K_MTIME];
+	e->ctime = (int64_t)num[K_CTIME];
+	e->ino = num[K_INO];
+	e->nlink = num[K_NLINK];
+	e->target = target ? span_dup(target, target_len) : NULL;
+	e->racy = racy;
+	if (backup) {
+		e->backup = span_dup(backup, backup_len);
+		e->segment = (long)segment;
+	}
+	return 1;
+}
+
+int vol_index_parse(const char *line, size_t len, struct vol_entry *e)
+{
+	return vol_index_parse_ex(line, len, e, true);
+}
+
+int vol_index_parse_ex(const char *line, size_t len, struct vol_entry *e, bool complete)
+{
+	if (parse_fast(line, len, e, complete) == 1)
+		return 0;
+	return vol_index_parse_json(line, len, e, complete);
 }

@@ -63,6 +63,10 @@ char *vol_index_format(const struct vol_entry *e);
 int vol_index_parse(const char *line, size_t len, struct vol_entry *e);
 /* complete false: a file's content location may be missing (a plan, before transfer). */
 int vol_index_parse_ex(const char *line, size_t len, struct vol_entry *e, bool complete);
+/* The same through jansson, whatever the line: the reference the direct forms above
+ * are checked against (they take the common lines without it, and give these results). */
+char *vol_index_format_json(const struct vol_entry *e);
+int vol_index_parse_json(const char *line, size_t len, struct vol_entry *e, bool complete);
 
 /* Bytewise order of two paths (as LC_ALL=C sort). */
 int vol_path_cmp(const char *a, size_t alen, const char *b, size_t blen);

@@ -139,6 +139,12 @@ static int l_close_stdin(void *hp)
 	return 0;
 }
 
+static bool l_can_close_stdin(void *hp)
+{
+	struct local_h *h = hp;
+	return !h->cfg->no_half_close;
+}
+
 static const char *l_stderr_tail(void *hp)
 {
 	struct local_h *h = hp;
@@ -196,4 +202,5 @@ const struct vol_exec_ops vol_local_ops = {
 	.finish = l_finish,
 	.stderr_tail = l_stderr_tail,
 	.abort = l_abort,
+	.can_close_stdin = l_can_close_stdin,
 };

@@ -1192,6 +1192,7 @@ struct composer {
 	bool count_only;       /* only the tar's length: no content read, nothing counted */
 	uint64_t out_bytes;    /* tar bytes written */
 	uint64_t count_bytes;  /* the length computed by the counting pass */
+	struct strset fixdirs; /* directories holding an entry some tar creates last */
 };
 
 static la_ssize_t segr_read_cb(struct archive *a, void *ud, const void **buf)
@@ -1296,6 +1297,7 @@ static void composer_free(struct composer *c)
 		free(r);
 	}
 	free(c->buf);
+	strset_free(&c->fixdirs);
 }
 
 static int aw_err(struct composer *c, struct archive *aw)
@@ -1359,6 +1361,11 @@ static int compose_entry(struct composer *c, const struct vol_entry *e, bool as_
 			if (archive_write_data(c->aw, c->buf, (size_t)n) < 0) {
 				rc = aw_err(c, c->aw);
 				break;
+			}
+			if (c->progress && (total & ((1u << 20) - 1)) < (uint64_t)n) {
+				/* a large file: every MiB */
+				struct vol_progress p = { c->res->bytes + total, c->done };
+				c->progress(c->progress_ud, &p);
 			}
 		}
 		kahu_hash_final_hex(hh, hex);
@@ -1464,36 +1471,143 @@ static bool selected(const char *const *paths, const char *path)
 	return !paths || vol_glob_match_any(paths, path);
 }
 
-/* The whole index through compose_entry; dirs_only: the directories alone, again
- * (both tars create links last, which changes their directories' times). */
-static int compose_all(struct composer *c, FILE *idx, const char *const *paths, bool dirs_only)
+/* Which entries of the index a pass over it composes. */
+enum compose_pass {
+	PASS_ALL,       /* every entry in index order (libarchive's disk writer) */
+	PASS_NONDIRS,   /* everything but directories */
+	PASS_DIRS,      /* a directory (compose_dirs_backwards) */
+	PASS_FIXDIRS,   /* again, the directories in c->fixdirs */
+};
+
+/* Whether some tar creates this entry only at its end, after the directories' times
+ * are set: busybox's tar defers every hard link and, as GNU tar does, a symlink whose
+ * target is absolute or holds "..". */
+static bool created_last(const struct vol_entry *e)
+{
+	return e->type == VOL_T_HARDLINK ||
+	       (e->type == VOL_T_SYMLINK && e->target && (e->target[0] == '/' || strstr(e->target, "..")));
+}
+
+/* One index line at the file's position into compose_entry (when the pass takes it).
+ * 1: composed or skipped, 0: the end of the index, or an error. */
+static int compose_line(struct composer *c, FILE *idx, struct vol_entry *e, char **line, size_t *cap,
+			const char *const *paths, enum compose_pass pass, FILE *dirs)
+{
+	off_t at = dirs ? ftello(idx) : 0;
+	ssize_t n = getline(line, cap, idx);
+	if (n <= 0)
+		return 0;
+	if ((*line)[n - 1] == '\n')
+		(*line)[--n] = 0;
+	int rc = vol_index_parse(*line, (size_t)n, e);
+	if (rc < 0)
+		return rc;
+	bool dir = e->type == VOL_T_DIR;
+	if (!selected(paths, e->path))
+		return 1;
+	if (pass == PASS_NONDIRS && dir) {
+		/* its place, for the directories' pass (backwards) */
+		uint64_t off = (uint64_t)at;
+		if (fwrite(&off, sizeof off, 1, dirs) != 1)
+			return kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
+		return 1;
+	}
+	if ((pass == PASS_DIRS || pass == PASS_FIXDIRS) && !dir)
+		return 1;
+	if (pass == PASS_FIXDIRS && !strset_has(&c->fixdirs, e->path))
+		return 1;
+	if (paths && e->type == VOL_T_HARDLINK && !selected(paths, e->target)) {
+		char *p = vol_path_printable(e->path, e->path_len);
+		log_warn("volume: %s is a hard link to a path not selected: not extracted", p);
+		free(p);
+		return 1;
+	}
+	if (pass == PASS_NONDIRS && created_last(e)) {
+		char *slash = strrchr(e->path, '/');
+		if (slash) {
+			*slash = 0;
+			strset_add(&c->fixdirs, e->path);
+			*slash = '/';
+		}
+	}
+	if (kahu_cancelled())
+		return kahu_error_set(KAHU_EINTR, "interrupted");
+	rc = compose_entry(c, e, pass == PASS_FIXDIRS);
+	return rc < 0 ? rc : 1;
+}
+
+/* The index through compose_entry, the entries of one pass; PASS_NONDIRS notes where
+ * each directory's line is in `dirs`. */
+static int compose_all(struct composer *c, FILE *idx, const char *const *paths, enum compose_pass pass,
+		       FILE *dirs)
 {
 	struct vol_entry e = { .segment = -1 };
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
+	int rc;
 	rewind(idx);
-	while (rc == 0 && (n = getline(&line, &cap, idx)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = 0;
-		if ((rc = vol_index_parse(line, (size_t)n, &e)) < 0)
+	while ((rc = compose_line(c, idx, &e, &line, &cap, paths, pass, dirs)) == 1)
+		;
+	vol_entry_clear(&e);
+	free(line);
+	return rc;
+}
+
+/* The directories noted in `dirs`, last first: a directory comes after everything
+ * below it (the index is sorted bytewise, so a parent precedes its children), and
+ * creating a directory never changes a parent whose times are set already. */
+static int compose_dirs_backwards(struct composer *c, FILE *idx, FILE *dirs)
+{
+	struct vol_entry e = { .segment = -1 };
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t offs[1024];
+	int rc = 0;
+	if (fflush(dirs) != 0)
+		return kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
+	off_t end = ftello(dirs);
+	uint64_t left = end > 0 ? (uint64_t)end / sizeof offs[0] : 0;
+	while (rc == 0 && left > 0) {
+		size_t n = left < 1024 ? (size_t)left : 1024;
+		left -= n;
+		if (pread(fileno(dirs), offs, n * sizeof offs[0], (off_t)(left * sizeof offs[0])) !=
+		    (ssize_t)(n * sizeof offs[0])) {
+			rc = kahu_error_set(KAHU_EIO, "cannot read a temporary file: %s", strerror(errno));
 			break;
-		if (!selected(paths, e.path) || (dirs_only && e.type != VOL_T_DIR))
-			continue;
-		if (paths && e.type == VOL_T_HARDLINK && !selected(paths, e.target)) {
-			char *p = vol_path_printable(e.path, e.path_len);
-			log_warn("volume: %s is a hard link to a path not selected: not extracted", p);
-			free(p);
-			continue;
 		}
-		if (kahu_cancelled())
-			rc = kahu_error_set(KAHU_EINTR, "interrupted");
-		else
-			rc = compose_entry(c, &e, dirs_only);
+		for (size_t i = n; rc == 0 && i-- > 0;) {
+			if (fseeko(idx, (off_t)offs[i], SEEK_SET) != 0) {
+				rc = kahu_error_set(KAHU_EIO, "cannot read a temporary file: %s", strerror(errno));
+				break;
+			}
+			rc = compose_line(c, idx, &e, &line, &cap, NULL, PASS_DIRS, NULL);
+			if (rc == 0)
+				rc = kahu_error_set(KAHU_EIO, "a temporary file ended early");
+			else if (rc == 1)
+				rc = 0;
+		}
 	}
 	vol_entry_clear(&e);
 	free(line);
+	return rc;
+}
+
+/* The restore's tar: everything but the directories, then the directories, deepest
+ * first, so that a directory's mode and times are set after its contents are created
+ * (each tar makes a missing parent itself).  fix: only the directories that hold an
+ * entry created last. */
+static int compose_restore(struct composer *c, FILE *idx, bool fix)
+{
+	if (fix)
+		return compose_all(c, idx, NULL, PASS_FIXDIRS, NULL);
+	int rc = 0;
+	FILE *dirs = tmp_or_fail(&rc);
+	if (!dirs)
+		return rc;
+	rc = compose_all(c, idx, NULL, PASS_NONDIRS, dirs);
+	if (rc == 0)
+		rc = compose_dirs_backwards(c, idx, dirs);
+	fclose(dirs);
 	return rc;
 }
 
@@ -1649,21 +1763,32 @@ out:
 	return rc;
 }
 
-/* The length of the tar compose_all will write: the same headers, the content as the
- * padding libarchive writes for it. */
-static int count_tar(struct composer *c, FILE *idx, bool dirs_only, uint64_t *len)
+/* The blocks libarchive hands to the command's stdin: large, so that pods/exec carries
+ * few large frames. */
+#define RESTORE_BLOCK (256 * 1024)
+
+static struct archive *restore_writer(void)
+{
+	struct archive *aw = archive_write_new();
+	archive_write_set_format_pax_restricted(aw);
+	archive_write_set_bytes_per_block(aw, RESTORE_BLOCK);
+	archive_write_set_bytes_in_last_block(aw, 1);
+	return aw;
+}
+
+/* The length of the tar compose_restore will write: the same headers, the content as
+ * the padding libarchive writes for it. */
+static int count_tar(struct composer *c, FILE *idx, bool fix, uint64_t *len)
 {
 	int rc = 0;
 	c->count_only = true;
 	c->out_bytes = 0;
 	c->sink_rc = 0;
-	c->aw = archive_write_new();
-	archive_write_set_format_pax_restricted(c->aw);
-	archive_write_set_bytes_in_last_block(c->aw, 1);
+	c->aw = restore_writer();
 	if (archive_write_open2(c->aw, c, NULL, count_write_cb, NULL, NULL) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
 	if (rc == 0)
-		rc = compose_all(c, idx, NULL, dirs_only);
+		rc = compose_restore(c, idx, fix);
 	if (rc == 0 && archive_write_close(c->aw) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
 	archive_write_free(c->aw);
@@ -1674,35 +1799,47 @@ static int count_tar(struct composer *c, FILE *idx, bool dirs_only, uint64_t *le
 	return rc;
 }
 
-/* One `tar -x` in the volume fed with the composed tar.  `head -c LENGTH` ends its
- * input: tar needs no end of stdin (pods/exec v4 cannot half-close, and both GNU tar
- * and busybox's read their input to its end). */
+/* One `tar -x` in the volume fed with the composed tar.  Its first line of input says
+ * how the tar ends: "eof" when kahu can close the command's stdin (pods/exec v5, a
+ * pipe), so tar reads it directly; else the tar's length, and `head -c LENGTH` ends
+ * the input, since tar needs the end of its input (pods/exec v4 cannot half-close, and
+ * both GNU tar and busybox's read their input to its end).  The length then comes from
+ * a counting pass that reads no content.  `read` takes the line byte by byte, leaving
+ * the tar on stdin. */
 static const char RESTORE_SCRIPT[] =
-	"head -c \"$2\" | tar -x -f - --numeric-owner -C \"$1\"";
+	"IFS= read -r how || exit 2; "
+	"if [ \"$how\" = eof ]; then exec tar -x -f - --numeric-owner -C \"$1\"; fi; "
+	"head -c \"$how\" | tar -x -f - --numeric-owner -C \"$1\"";
 
-static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool dirs_only)
+static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool fix)
 {
 	struct ops_sink sink = { .c = c, .ops = s->ops };
 	int rc, code = 0;
-	char lens[24];
-	if ((rc = count_tar(c, idx, dirs_only, &c->count_bytes)) < 0)
-		return rc;
-	snprintf(lens, sizeof lens, "%" PRIu64, c->count_bytes);
-	const char *argv[] = { "sh", "-c", RESTORE_SCRIPT, "sh", s->mount_path, lens, NULL };
+	char how[32];
+	const char *argv[] = { "sh", "-c", RESTORE_SCRIPT, "sh", s->mount_path, NULL };
 	c->sink_rc = 0;
 	c->out_bytes = 0;
 	if ((rc = s->ops->start(s->ctx, argv, true, &sink.h)) < 0)
 		return rc;
-	c->aw = archive_write_new();
-	archive_write_set_format_pax_restricted(c->aw);
-	archive_write_set_bytes_in_last_block(c->aw, 1);
+	bool eof = s->ops->can_close_stdin && s->ops->can_close_stdin(sink.h);
+	if (eof) {
+		c->count_bytes = UINT64_MAX;
+		snprintf(how, sizeof how, "eof\n");
+	} else {
+		if ((rc = count_tar(c, idx, fix, &c->count_bytes)) < 0)
+			goto out;
+		snprintf(how, sizeof how, "%" PRIu64 "\n", c->count_bytes);
+	}
+	if ((rc = s->ops->write(sink.h, how, strlen(how))) < 0)
+		goto out;
+	c->aw = restore_writer();
 	if (archive_write_open2(c->aw, &sink, NULL, ops_write_cb, NULL, NULL) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
 	if (rc == 0)
-		rc = compose_all(c, idx, NULL, dirs_only);
+		rc = compose_restore(c, idx, fix);
 	if (rc == 0 && archive_write_close(c->aw) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
-	if (rc == 0 && c->out_bytes != c->count_bytes)
+	if (rc == 0 && !eof && c->out_bytes != c->count_bytes)
 		rc = kahu_error_set(KAHU_EINTERNAL, "the volume's tar has %" PRIu64 " bytes, not the %" PRIu64 " computed before",
 				    c->out_bytes, c->count_bytes);
 	if (rc == 0)
@@ -1721,6 +1858,7 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 			rc = kahu_error_set(KAHU_EFAIL, "tar -x in the volume exited with status %d%s", code, msg);
 		free(msg);
 	}
+out:
 	if (c->aw) {
 		if (c->sink_rc == 0)
 			c->sink_rc = rc < 0 ? rc : KAHU_EFAIL; /* no more writes to the command */
@@ -1735,7 +1873,8 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res)
 {
 	struct composer c = { .st = s->st, .key = s->key, .vid = s->vid, .res = res,
-			      .progress = s->progress, .progress_ud = s->progress_ud };
+			      .progress = s->progress, .progress_ud = s->progress_ud,
+			      .fixdirs = STRSET_INIT };
 	FILE *idx = NULL;
 	int64_t t0 = now_ms();
 	int rc;
@@ -1745,7 +1884,8 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 		return rc;
 	c.buf = xmalloc(IO_CHUNK);
 	rc = run_tar_x(s, &c, idx, false);
-	if (rc == 0)
+	/* the directories holding what a tar created at its end, once more (few) */
+	if (rc == 0 && c.fixdirs.n > 0)
 		rc = run_tar_x(s, &c, idx, true);
 	if (rc == 0)
 		rc = symlink_owners(s, idx);
@@ -1759,7 +1899,8 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 
 int vol_extract_local(const struct vol_extract_spec *s, struct vol_restore_result *res)
 {
-	struct composer c = { .st = s->st, .key = s->key, .vid = s->vid, .res = res };
+	struct composer c = { .st = s->st, .key = s->key, .vid = s->vid, .res = res,
+			      .fixdirs = STRSET_INIT };
 	FILE *idx = NULL;
 	int64_t t0 = now_ms();
 	int rc, cwd = -1, dfd = -1;
@@ -1783,7 +1924,7 @@ int vol_extract_local(const struct vol_extract_spec *s, struct vol_restore_resul
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	c.aw = archive_write_disk_new();
 	archive_write_disk_set_options(c.aw, flags);
-	rc = compose_all(&c, idx, s->paths, false);
+	rc = compose_all(&c, idx, s->paths, PASS_ALL, NULL);
 	if (rc == 0 && archive_write_close(c.aw) != ARCHIVE_OK)
 		rc = aw_err(&c, c.aw);
 out:

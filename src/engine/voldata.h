@@ -46,7 +46,9 @@ struct kahu_key;
  * stream is an error (KAHU_EIO "… stream broken after N bytes"), which vol_backup
  * retries.  finish reads to the end, gives the exit code and frees the handle; abort
  * frees it without finishing.  stderr_tail: the last few KiB of stderr, for messages
- * (valid until finish or abort; may return NULL). */
+ * (valid until finish or abort; may return NULL).  can_close_stdin (may be NULL: no):
+ * whether close_stdin ends the command's input (pods/exec v5, pipes), known once
+ * started. */
 struct vol_exec_ops {
 	int (*start)(void *ctx, const char *const *argv, bool want_stdin, void **h);
 	int (*read)(void *h, void *buf, size_t len, size_t *got);
@@ -55,6 +57,7 @@ struct vol_exec_ops {
 	int (*finish)(void *h, int *exit_code);
 	const char *(*stderr_tail)(void *h);
 	void (*abort)(void *h);
+	bool (*can_close_stdin)(void *h);
 };
 
 /* ---- volume ids ---- */

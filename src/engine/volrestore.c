@@ -76,6 +76,17 @@ void volr_free(struct volr *v)
 	free(v);
 }
 
+struct fill_progress {
+	struct volr *v;
+	const char *ns, *name;
+};
+
+static void fill_progress(void *ud, const struct vol_progress *p)
+{
+	const struct fill_progress *f = ud;
+	f->v->s.progress(f->v->s.progress_ud, f->ns, f->name, p->bytes, p->files);
+}
+
 /* The catalog line of a claim whose data the restore writes: completed, with data
  * (file copy, or a CSI snapshot whose data was moved into the backup) or a CSI
  * snapshot to provision from. */
@@ -303,6 +314,12 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 		.st = v->s.vol_st ? v->s.vol_st : v->s.st,
 		.key = v->s.key, .backup = v->s.backup, .vid = vid, .delete_extra = v->s.delete_extra != 0,
 	};
+	struct fill_progress fp = { v, ns, name };
+	if (v->s.progress) {
+		rs.progress = fill_progress;
+		rs.progress_ud = &fp;
+		v->s.progress(v->s.progress_ud, ns, name, 0, 0);
+	}
 	rc = vol_restore(&rs, &vr);
 	if (rc < 0)
 		fail(r, failed, "", kahu_error_last());

@@ -15,6 +15,8 @@
 #ifndef KAHU_ENGINE_VOLRESTORE_H
 #define KAHU_ENGINE_VOLRESTORE_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "engine/volhelper.h"
@@ -45,6 +47,11 @@ struct volr_spec {
 	void *(*exec_ctx)(void *ud, struct kube_client *kc, const char *ns, const char *pod);
 	void (*exec_ctx_free)(void *ctx);
 	void *exec_ud;
+	/* While a claim's data is written: content bytes and entries so far, first with 0
+	 * and 0 when its copy starts (ns/name: the claim in the target); may be NULL.
+	 * Called from the restore's worker threads. */
+	void (*progress)(void *ud, const char *ns, const char *name, uint64_t bytes, uint64_t files);
+	void *progress_ud;
 };
 
 struct volr;

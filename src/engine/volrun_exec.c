@@ -52,6 +52,11 @@ static const char *kx_stderr_tail(void *h)
 	return kube_exec_stderr_tail(h);
 }
 
+static bool kx_can_close_stdin(void *h)
+{
+	return kube_exec_can_half_close(h);
+}
+
 static void kx_abort(void *h)
 {
 	kube_exec_free(h);
@@ -65,6 +70,7 @@ const struct vol_exec_ops vol_kube_exec_ops = {
 	.finish = kx_finish,
 	.stderr_tail = kx_stderr_tail,
 	.abort = kx_abort,
+	.can_close_stdin = kx_can_close_stdin,
 };
 
 int vol_kube_probe_tools(const struct vol_kube_target *t)

@@ -55,7 +55,7 @@
 #define RESP_BODY_MAX (64u * 1024)  /* the body of a refused Upgrade */
 #define STATUS_MAX (64u * 1024)     /* the channel-3 Status */
 #define TAIL_MAX 4096u              /* stderr kept for messages */
-#define IN_FRAME_MAX (32u * 1024)   /* stdin bytes per frame */
+#define IN_FRAME_MAX (1024u * 1024) /* stdin bytes per frame (at most) */
 #define OUT_BATCH (256u * 1024)     /* frames gathered before they are sent */
 #define MAX_MESSAGE (1ull << 32)    /* the longest message accepted from the server */
 #define HANDSHAKE_IDLE_MS 60000     /* the upgrade's answer, when no idle timeout is set */

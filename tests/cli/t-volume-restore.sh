@@ -6,8 +6,9 @@
 # --delete-extra-files, refused while a pod mounts the claim, --scale-down and back; the
 # PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource;
 # a hostile index refused; helper pods gone after success, failure and Ctrl-C; results in
-# describe and -o json; the dry run.  The hostile index is written into a backup by the
-# volume data core through local ops (tests/cli/voldrv).
+# describe and -o json; the dry run; the volume's progress on a terminal only.  The
+# hostile index is written into a backup by the volume data core through local ops
+# (tests/cli/voldrv).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 
@@ -82,6 +83,7 @@ t_ok "  and created nothing (no claim in dst)" absent dst GET /api/v1/namespaces
 
 # into another cluster
 t_ok "restore r1 into the second cluster" kd restore create r1 --from-backup b1
+t_nogrep "  not on a terminal: no volume progress on stderr" 'volume app/data: .* written' "$T_ERR"
 D=$(voldir dst app data)
 t_ok "the claim is bound to a new volume" test -n "$D" -a -d "$D" -a "$D" != "$V"
 t_ok "every file equals the backup's (sha256, modes, owners, mtimes, links, odd names)" same "$T_DIR/orig" "$D"
@@ -115,6 +117,11 @@ t_ok "in place with --delete-extra-files, --pvc data" ks restore create r4 --fro
 t_ok "  the volume equals the backup exactly" same "$T_DIR/orig" "$V"
 t_ok "  nothing but the claim's data was touched (no pod recreated)" \
 	absent src GET /api/v1/namespaces/app/pods/web-0
+t_ok "in place on a terminal" \
+	script -qec "'$KAHU' --kubeconfig '$SRC' restore create rt --from-backup b1 --volumes-only --include-namespaces app" \
+	"$T_DIR/rt.typescript"
+t_grep "  shows the volume's bytes written, entries and rate" \
+	'volume app/data: [0-9.]+ (B|KiB|MiB) written, [0-9]+ entries, [0-9.]+ (B|KiB|MiB|GiB)/s' "$T_DIR/rt.typescript"
 
 # --scale-down: the Deployment goes to zero, its pods go, the data goes in, it comes back
 sed -e 's/name: web-0/name: web-abc/' "$T_DIR/app.yaml" | awk '/^kind: Pod/{p=1} p' | sed '1i apiVersion: v1' >"$T_DIR/pod.yaml"

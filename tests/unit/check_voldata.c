@@ -311,6 +311,72 @@ START_TEST(test_chain_gnu_no_half_close)
 }
 END_TEST
 
+/* Counting the commands a restore starts. */
+static unsigned started;
+static int counting_start(void *ctx, const char *const *argv, bool want_stdin, void **h)
+{
+	started++;
+	return vol_local_ops.start(ctx, argv, want_stdin, h);
+}
+
+/* A tree whose entries every tar creates in order (no hard links, no symlink to an
+ * absolute or ".." target) is restored by one `tar -x`, directories' modes and times
+ * included (also of directories that hold only directories); where stdin can be closed, tar reads it to its end without `head` (a
+ * `head` that fails is first in PATH).  With hard links, only the directories holding
+ * them go through a second, small one. */
+static void one_pass(bool busybox)
+{
+	struct vol_backup_result r;
+	struct vol_restore_result rr;
+	struct vol_exec_ops ops = vol_local_ops;
+	ops.start = counting_start;
+	sh("cd '%s' && mkdir -p 'p/q/r' 'ro' 'e' 'n/m/k' 'p/only/dirs' && printf one > 'p/q/r/f' && printf two > 'p/g' && "
+	   "head -c 200000 /dev/urandom > 'p/q/big' && printf three > 'ro/h' && ln -s 'q/r/f' 'p/rel' && "
+	   "mkfifo 'p/fifo' && chmod 0555 ro && chmod 0750 'p/q' && "
+	   "find . -type d -exec touch -d '2004-05-06 07:08:09' {} +", src);
+	backup("one", NULL, busybox, &r, 0);
+	sh("mkdir -p '%s/nohead' && printf '#!/bin/sh\\nexit 99\\n' > '%s/nohead/head' && chmod +x '%s/nohead/head'",
+	   tmp, tmp, tmp);
+	char path[900];
+	if (busybox)
+		snprintf(path, sizeof path, "%s/nohead:%s:/usr/bin:/bin", tmp, bbdir);
+	else
+		snprintf(path, sizeof path, "%s/nohead:/usr/bin:/bin", tmp);
+	struct vol_restore_spec s = { .ops = &ops, .ctx = &local, .mount_path = dst, .st = st,
+				      .key = key, .backup = "one", .vid = vid };
+	local.path_env = path;
+	started = 0;
+	ck_assert_msg(vol_restore(&s, &rr) == 0, "vol_restore: %s", kahu_error_last());
+	ck_assert_uint_eq(started, 1);
+	same_tree(src, dst);
+	vol_backup_result_free(&r);
+	/* a hard link: its directory once more, in a second command */
+	sh("cd '%s' && ln 'p/q/r/f' 'p/q/hl' && touch -d '2004-05-06 07:08:09' 'p/q'", src);
+	sh("chmod -R u+w '%s' && rm -rf '%s' && mkdir '%s'", dst, dst, dst);
+	backup("one2", NULL, busybox, &r, 0);
+	s.backup = "one2";
+	started = 0;
+	ck_assert_msg(vol_restore(&s, &rr) == 0, "vol_restore: %s", kahu_error_last());
+	ck_assert_uint_eq(started, 2);
+	same_tree(src, dst);
+	vol_backup_result_free(&r);
+	local.path_env = NULL;
+}
+
+START_TEST(test_one_pass_gnu)
+{
+	one_pass(false);
+}
+END_TEST
+
+START_TEST(test_one_pass_busybox)
+{
+	if (!have_busybox())
+		return;
+	one_pass(true);
+}
+END_TEST
+
 START_TEST(test_cut_resumed)
 {
 	struct vol_backup_result r;
@@ -596,6 +662,8 @@ static Suite *voldata_suite(void)
 	tcase_add_test(tc, test_chain_gnu);
 	tcase_add_test(tc, test_chain_busybox);
 	tcase_add_test(tc, test_chain_gnu_no_half_close);
+	tcase_add_test(tc, test_one_pass_gnu);
+	tcase_add_test(tc, test_one_pass_busybox);
 	tcase_add_test(tc, test_cut_resumed);
 	tcase_add_test(tc, test_cut_repeated_fails);
 	tcase_add_test(tc, test_hostile_index);
