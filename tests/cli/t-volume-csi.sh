@@ -44,7 +44,7 @@ sleep 1
 
 # ---- data moved: restored into the other cluster ----
 t_ok "backup m1: CSI snapshot with --snapshot-move-data" \
-	kahu_src backup create m1 --include-namespaces db --volume-data csi --snapshot-move-data -o json
+	kahu_src backup create m1 --include-namespaces db --volume-data csi --snapshot-move-data true -o json
 cp "$T_OUT" "$T_DIR/m1.json"
 vol_check "$T_DIR/m1.json" db/data method csi+data
 vol_check "$T_DIR/m1.json" db/data status Completed
@@ -65,7 +65,7 @@ t_py "... the claim was provisioned empty and filled (no dataSource)" 'assert no
 
 # ---- no data moved: restored through the snapshot in the same cluster ----
 t_ok "backup s1: CSI snapshot, no data moved" \
-	kahu_src backup create s1 --include-namespaces db --volume-data csi -o json
+	kahu_src backup create s1 --include-namespaces db --volume-data csi --snapshot-move-data false -o json
 cp "$T_OUT" "$T_DIR/s1.json"
 vol_check "$T_DIR/s1.json" db/data method csi
 vol_check "$T_DIR/s1.json" db/data status Completed

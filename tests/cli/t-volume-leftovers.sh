@@ -52,17 +52,17 @@ kill9() {
 
 # ---- backup with CSI data movement: success, failure, SIGINT ----
 t_ok "a backup with --snapshot-move-data succeeds" \
-	kahu_k backup create m1 --include-namespaces vol --volume-data csi --snapshot-move-data -o json
+	kahu_k backup create m1 --include-namespaces vol --volume-data csi --snapshot-move-data true -o json
 vol_check "$T_OUT" vol/orphan method csi+data
 t_ok "... and leaves no helper pod, temporary claim or snapshot" nothing_left
 cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}' >/dev/null
 t_exit 2 "a backup with --snapshot-move-data whose helper Pod Security refuses is PartiallyFailed (2)" \
-	kahu_k backup create m2 --include-namespaces vol --volume-data csi --snapshot-move-data
+	kahu_k backup create m2 --include-namespaces vol --volume-data csi --snapshot-move-data true
 t_grep "... saying why" 'enforces "restricted"' "$T_ERR"
 t_ok "... and leaves no helper pod, temporary claim or snapshot" nothing_left
 cluster_admin POST /_admin/seed '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"vol"}}' >/dev/null
 delay 3600
-"$KAHU" --kubeconfig "$KC" backup create m3 --include-namespaces vol --volume-data csi --snapshot-move-data \
+"$KAHU" --kubeconfig "$KC" backup create m3 --include-namespaces vol --volume-data csi --snapshot-move-data true \
 	>"$T_DIR/m3.out" 2>"$T_DIR/m3.err" &
 kpid=$!
 for _ in $(seq 1 1200); do [ -n "$(helpers vol)" ] && break; sleep 0.1; done

@@ -88,7 +88,7 @@ sleep 1 # the listing's second is past: no entry is "racy"
 
 # ---- usage ----
 t_exit 64 "--volume-location without volume data is a usage error (64)" \
-	ks backup create b0 --include-namespaces app --volume-location vols
+	ks backup create b0 --include-namespaces app --volume-data none --volume-location vols
 t_grep "  saying why" 'carries no volume data' "$T_ERR"
 t_exit 64 "--volume-location with a bad name (64)" \
 	ks backup create b0 --include-namespaces app --volume-data fs --volume-location 'a/b'
