@@ -1883,14 +1883,17 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 	if ((rc = open_final_index(s->st, s->key, s->backup, s->vid, &idx)) < 0)
 		return rc;
 	c.buf = xmalloc(IO_CHUNK);
-	rc = run_tar_x(s, &c, idx, false);
+	/* What the backup lacks goes first: removed afterwards, it would change the times
+	 * of the directories the tar has just set. */
+	if (s->delete_extra)
+		rc = delete_extra(s, idx, &res->deleted);
+	if (rc == 0)
+		rc = run_tar_x(s, &c, idx, false);
 	/* the directories holding what a tar created at its end, once more (few) */
 	if (rc == 0 && c.fixdirs.n > 0)
 		rc = run_tar_x(s, &c, idx, true);
 	if (rc == 0)
 		rc = symlink_owners(s, idx);
-	if (rc == 0 && s->delete_extra)
-		rc = delete_extra(s, idx, &res->deleted);
 	composer_free(&c);
 	fclose(idx);
 	res->duration_ms = now_ms() - t0;
