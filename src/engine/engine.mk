@@ -5,6 +5,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/backup.c src/engine/backup.h \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
+	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/parent.c src/engine/parent.h \

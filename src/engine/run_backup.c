@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "archive/manifest.h"
+#include "engine/bread.h"
+#include "engine/hook_record.h"
 #include "engine/hooks_backup.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
@@ -840,17 +842,37 @@ static void run_local_hooks(struct hook_backup *hb, int after, const char *name,
 		free(env[i]);
 }
 
+/* The after hooks' outcomes kept beside the committed backup (engine/hook_record.h),
+ * still under the run's lock.  Optional: a failure is a warning, the backup and its
+ * status stay as they are. */
+static void keep_after_hooks(struct repo *repo, const struct kahu_key *key, const char *name,
+			     json_t *hooks)
+{
+	struct manifest *m = NULL;
+	int rc = backup_read_manifest(repo, name, 0, &m);
+	if (rc == 0)
+		rc = hook_record_put(repo_store(repo), key, name, m, hooks);
+	if (rc < 0)
+		log_warn("backup %s: the outcome of its after hooks was not stored with it (%s); the "
+			 "backup is as recorded, describe and logs will not show them", name,
+			 kahu_error_last());
+	manifest_free(m);
+}
+
 /* After the run: the local after-hooks, told how it ended; every hook's outcome for
- * the caller.  The run's error message is kept. */
-static void after_hooks(struct hook_backup *hb, const char *name, const char *location, int rc,
-			struct backup_run_result *res)
+ * the caller, and, for a committed backup, the after hooks' stored beside it.  The
+ * run's error message is kept. */
+static void after_hooks(struct hook_backup *hb, struct repo *repo, const struct kahu_key *key,
+			const char *name, int rc, struct backup_run_result *res)
 {
 	struct kahu_error_state st;
 	kahu_error_capture(&st);
 	const char *status = res->have_outcome ? res->out.status : rc == KAHU_EINTR ? "Interrupted" : "Failed";
-	run_local_hooks(hb, 1, name, location, status);
+	run_local_hooks(hb, 1, name, repo_location(repo)->name, status);
 	if (hook_backup_results(hb)->n)
 		res->hooks = hook_results_json(hook_backup_results(hb));
+	if (res->have_outcome && res->hooks)
+		keep_after_hooks(repo, key, name, res->hooks);
 	kahu_error_restore(&st);
 }
 
@@ -987,7 +1009,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		rc = verdict(rs->name, &res->out, res->volumes_failed);
 out:
 	if (hb && !rs->dry_run && repo)
-		after_hooks(hb, rs->name, repo_location(repo)->name, rc, res);
+		after_hooks(hb, repo, b.key, rs->name, rc, res);
 	if (vt) {
 		int crc = vol_tracker_cleanup(vt);
 		if (crc < 0 && rc == 0)

@@ -9,6 +9,9 @@
  *   backups/<name>/metadata.tar.zst[.kenc]  the resources (tar → zstd → envelope)
  *   backups/<name>/log.jsonl.zst[.kenc]     the backup's own log
  *   backups/<name>/backup.json              the manifest, written last
+ *   backups/<name>/after-hooks.json.zst[.kenc] the local after hooks' outcomes, written
+ *                                           after the manifest (engine/hook_record.h);
+ *                                           optional, not in the manifest's objects
  *   backups/<name>/volumes.jsonl.zst[.kenc] the catalog of the backup's volumes
  *   backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc]       a volume's file index
  *   backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc] its content segments
@@ -38,6 +41,8 @@
 #define LAYOUT_MANIFEST "backup.json"
 #define LAYOUT_METADATA "metadata.tar.zst"
 #define LAYOUT_LOG "log.jsonl.zst"
+/* Written after the manifest, not listed in it: the local after hooks' outcomes. */
+#define LAYOUT_AFTER_HOOKS "after-hooks.json.zst"
 /* Objects of a restore's directory (and LAYOUT_LOG). */
 #define LAYOUT_RESULT "result.json.zst"
 #define LAYOUT_SUMMARY "restore.json"
@@ -55,7 +60,8 @@ int layout_name_check(const char *name);
 
 char *layout_backup_dir(const char *name);      /* backups/<name>/ */
 char *layout_backup_manifest(const char *name); /* backups/<name>/backup.json */
-/* backups/<name>/<object>[.kenc]: object is LAYOUT_METADATA or LAYOUT_LOG. */
+/* backups/<name>/<object>[.kenc]: object is LAYOUT_METADATA, LAYOUT_LOG or
+ * LAYOUT_AFTER_HOOKS. */
 char *layout_backup_data(const char *name, const char *object, int encrypted);
 /* backups/<name>/<rel>, rel as a manifest names an object. */
 char *layout_backup_object(const char *name, const char *rel);
