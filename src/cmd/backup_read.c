@@ -6,6 +6,7 @@
 #include "archive/manifest.h"
 #include "archive/zstream.h"
 #include "engine/bread.h"
+#include "engine/hook_record.h"
 #include "engine/voldata.h"
 #include "store/layout.h"
 #include "store/volloc.h"
@@ -194,7 +195,8 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	struct bundle_entry e;
 	json_t *spec = NULL;
 	int details = inv_count(ctx->inv, OPT_DETAILS) > 0;
-	json_t *items = details ? json_object() : NULL, *vols = NULL, *volloc = NULL;
+	json_t *items = details ? json_object() : NULL, *vols = NULL, *volloc = NULL, *after = NULL;
+	char *after_error = NULL;
 	const char *name = ctx->inv->args.v[0];
 	int rc, encrypted = 0;
 	char key_id[KAHU_KEY_ID_HEX_LEN + 1] = "";
@@ -251,6 +253,15 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 		goto out;
 	{
 		const struct kahu_key *key = op.key;
+		/* The local after hooks ran once the manifest was written: their outcomes are
+		 * beside it (engine/hook_record.h), when kept.  One that is refused is a
+		 * warning; the rest of the backup still shows. */
+		if (hook_record_get(repo_store(repo), key, name, op.m, &after, NULL) < 0) {
+			log_warn("backup %s: the outcome of its after hooks is not shown: %s", name,
+				 kahu_error_last());
+			after_error = xstrdup(kahu_error_last());
+			kahu_error_clear();
+		}
 		if ((rc = close_metadata(&op, 1)) < 0)
 			goto out;
 		if (!spec) {
@@ -267,6 +278,10 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	}
 	if (vols)
 		json_object_set(spec, "volumes", vols);
+	if (after)
+		json_object_set(spec, "afterHooks", after);
+	if (after_error)
+		json_object_set_new(spec, "afterHooksError", json_string(after_error));
 	if (items)
 		json_object_set(spec, "items_by_type", items);
 	/* JSON and YAML: the manifest's record of the cluster. */
@@ -343,6 +358,10 @@ static int run_backup_describe(struct kahu_ctx *ctx)
 	out_table_print(t, stdout);
 	out_table_free(t);
 	cmd_print_hooks(stdout, json_object_get(spec, "hooks"));
+	cmd_print_hooks_titled(stdout, "After hooks (run once the backup was committed, kept beside it)",
+			       after);
+	if (after_error)
+		printf("\nAfter hooks:  not shown: %s\n", after_error);
 	if (json_is_string(json_object_get(spec, "volumesError")))
 		printf("\nVolumes:      not shown: %s\n", json_string_value(json_object_get(spec, "volumesError")));
 	print_catalog_volumes(vols);
@@ -362,6 +381,8 @@ out:
 	json_decref(items);
 	json_decref(vols);
 	json_decref(volloc);
+	json_decref(after);
+	free(after_error);
 	free(cluster_server);
 	free(cluster_uid);
 	return rc;
@@ -591,6 +612,45 @@ static int to_stdout(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+/* The local after hooks' outcomes kept beside the backup (engine/hook_record.h), as
+ * lines of the log's form after it, each marked "afterCommit": they ran once the
+ * manifest was written.  A record that is refused is a warning. */
+static void print_after_hooks_log(struct repo *repo, const struct kahu_key *key, const char *name,
+				  const struct manifest *m)
+{
+	json_t *hooks = NULL, *h;
+	char *written = NULL, when[40];
+	size_t i;
+	if (hook_record_get(repo_store(repo), key, name, m, &hooks, &written) < 0) {
+		log_warn("backup %s: the outcome of its after hooks is not shown: %s", name, kahu_error_last());
+		kahu_error_clear();
+		return;
+	}
+	time_rfc3339(m->completed, when, sizeof when);
+	json_array_foreach(hooks, i, h) {
+		const char *err = json_string_value(json_object_get(h, "error"));
+		const char *tail = json_string_value(json_object_get(h, "stderr"));
+		const char *cmd = json_string_value(json_object_get(h, "command"));
+		const char *hook = json_string_value(json_object_get(h, "hook"));
+		char *msg = err ? xasprintf("after hook %s failed (on-error %s): %s: %s%s%s", hook ? hook : "",
+					    json_string_value(json_object_get(h, "onError")) ?: "",
+					    cmd ? cmd : "", err, tail ? "; stderr: " : "", tail ? tail : "")
+				: xasprintf("after hook %s: %s exited 0 after %lld ms", hook ? hook : "",
+					    cmd ? cmd : "",
+					    (long long)json_integer_value(json_object_get(h, "durationMs")));
+		json_t *line = json_pack("{s:s, s:s, s:s, s:b, s:O}", "time", written ? written : when,
+					 "level", err ? "warn" : "info", "msg", msg, "afterCommit", 1,
+					 "hook", h);
+		char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+		json_decref(line);
+		free(msg);
+	}
+	json_decref(hooks);
+	free(written);
+}
+
 /* CMD_REPO */
 static int run_backup_logs(struct kahu_ctx *ctx)
 {
@@ -612,6 +672,8 @@ static int run_backup_logs(struct kahu_ctx *ctx)
 	}
 	if ((rc = bread_open_raw(repo_store(repo), name, obj, &b)) == 0)
 		rc = bread_unpack(b, key, to_stdout, NULL);
+	if (rc == 0)
+		print_after_hooks_log(repo, key, name, m);
 out:
 	bread_free(b);
 	manifest_free(m);

@@ -77,6 +77,11 @@ static const char *js(json_t *o, const char *k)
 
 void cmd_print_hooks(FILE *f, json_t *hooks)
 {
+	cmd_print_hooks_titled(f, "Hooks", hooks);
+}
+
+void cmd_print_hooks_titled(FILE *f, const char *title, json_t *hooks)
+{
 	size_t i, failed = 0, warned = 0;
 	json_t *h;
 	if (!json_array_size(hooks))
@@ -85,8 +90,8 @@ void cmd_print_hooks(FILE *f, json_t *hooks)
 		failed += strcmp(js(h, "status"), "Failed") == 0;
 		warned += strcmp(js(h, "status"), "Warning") == 0;
 	}
-	fprintf(f, "\nHooks: %zu (%zu failed, %zu failed with on-error Continue)\n", json_array_size(hooks),
-		failed, warned);
+	fprintf(f, "\n%s: %zu (%zu failed, %zu failed with on-error Continue)\n", title,
+		json_array_size(hooks), failed, warned);
 	json_array_foreach(hooks, i, h) {
 		struct kbuf b = KBUF_INIT;
 		kbuf_addf(&b, "  %s %s", js(h, "when"), js(h, "hook"));

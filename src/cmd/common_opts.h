@@ -59,6 +59,8 @@ struct kahu_scope;
 /* Hook outcomes (engine/hooks.h hook_results_json) as lines under "Hooks:"; nothing
  * when `hooks` is NULL or empty. */
 void cmd_print_hooks(FILE *f, json_t *hooks);
+/* The same under another title ("<title>: N (…)"). */
+void cmd_print_hooks_titled(FILE *f, const char *title, json_t *hooks);
 
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);

@@ -12,7 +12,9 @@
 # hooked; a native sidecar targeted; a pod that never runs reported with its state; a
 # named container that does not exist; local hooks with the run in their environment
 # (a failing after hook shown on stderr and in -o json, and, run once the backup is
-# recorded, not in its stored log or describe); bad definitions (an unknown key,
+# recorded, kept beside it: in describe and backup logs, marked as run after the
+# commit; another backup's or a truncated object refused with a warning, the rest
+# shown; removed by backup delete); bad definitions (an unknown key,
 # an invalid command, an unknown on-error value, a bad duration, a missing container)
 # refused with exit 64 before anything is written; the outcomes in describe and -o json;
 # restore: init containers (annotations, the file's selectors) in the restored pod and
@@ -399,12 +401,80 @@ assert d["status"] == "Completed", d
 PY
 t_grep "stderr has the after hook's failure" 'after hook notify-down failed \(on-error Fail\).*exit code 5; stderr: notify down' "$T_DIR/b7.err"
 # It ran once the manifest (the commit point, its MAC over every object) was written:
-# nothing stored holds its outcome, and the recorded status is the one it was told.
+# its outcome is kept beside the backup, sealed and bound to that manifest, not in
+# kahu/backup.json, and the recorded status is the one it was told.
+t_ok "b7's after hooks are stored beside it, sealed" test -f "$LOC/backups/b7/after-hooks.json.zst.kenc"
+t_ok "the backup without after hooks (b1) has no such object" \
+	test ! -e "$LOC/backups/b1/after-hooks.json.zst.kenc" -a ! -e "$LOC/backups/b1/after-hooks.json.zst"
 t_ok "backup logs b7" "$KAHU" backup logs b7
-t_nogrep "the stored log does not have the after hook" 'notify-down' "$T_OUT"
+"$PYTHON" -c 'import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+a = [l for l in ls if "notify-down" in l["msg"]]
+assert len(a) == 1 and a[0] is ls[-1], ls[-3:]
+assert a[0]["afterCommit"] is True and a[0]["level"] == "warn", a
+assert "exit code 5; stderr: notify down" in a[0]["msg"], a
+h = a[0]["hook"]
+assert h["when"] == "after" and h["exitCode"] == 5 and h["stderr"] == "notify down", h
+assert h["command"] == "sh -c echo notify down >&2; exit 5" and "durationMs" in h, h' "$T_OUT" >"$T_DIR/py.out" 2>&1
+t_result $? "the log ends with the after hook's outcome, marked as run after the commit"
 t_ok "backup describe b7 -o json" "$KAHU" backup describe b7 -o json
-t_nogrep "describe (kahu/backup.json) does not have it" 'notify-down' "$T_OUT"
-t_grep "and the backup is recorded Completed" '"status": "Completed"' "$T_OUT"
+cp "$T_OUT" "$T_DIR/b7.json"
+t_pyin "describe -o json has it under afterHooks, not in kahu/backup.json's hooks" "$T_DIR/b7.json" <<'PY'
+a = d["afterHooks"]
+assert len(a) == 1 and a[0]["hook"] == "notify-down" and a[0]["exitCode"] == 5, a
+assert a[0]["status"] == "Failed" and a[0]["stderr"] == "notify down" and a[0]["when"] == "after", a
+assert not [x for x in d.get("hooks", []) if x["when"] == "after"], d.get("hooks")
+assert "afterHooksError" not in d and d["status"] == "Completed", d
+PY
+t_ok "backup describe b7" "$KAHU" backup describe b7
+t_grep "describe shows it, run after the commit" \
+	'^After hooks \(run once the backup was committed, kept beside it\): 1 \(1 failed' "$T_OUT"
+t_grep "with its command, exit code and stderr" \
+	'^  after notify-down: sh -c echo notify down >&2; exit 5: Failed \([0-9]+ ms\): exit code 5; stderr: notify down' "$T_OUT"
+t_ok "backup verify b7: the object the manifest does not list is no error" "$KAHU" backup verify b7
+t_grep "verify says intact" 'Backup b7 is intact' "$T_OUT"
+# Another backup's object moved in (the envelope binds it to its path), a truncated one:
+# refused with a warning, the rest still shows, exit 0.
+cp "$LOC/backups/b7/after-hooks.json.zst.kenc" "$T_DIR/b7-after.kenc"
+cp "$LOC/backups/b3/after-hooks.json.zst.kenc" "$LOC/backups/b7/after-hooks.json.zst.kenc"
+t_ok "describe b7 with b3's object swapped in exits 0" "$KAHU" backup describe b7
+t_grep "the rest still shows" '^Status: +Completed' "$T_OUT"
+t_nogrep "b3's after hook is not shown as b7's" 'env-after' "$T_OUT"
+t_grep "it says why after hooks are not shown" '^After hooks: +not shown: .*after-hooks.json.zst.kenc' "$T_OUT"
+t_grep "and warns" 'warning: backup b7: the outcome of its after hooks is not shown: .*after-hooks.json.zst.kenc' "$T_ERR"
+t_ok "backup logs b7 with b3's object exits 0" "$KAHU" backup logs b7
+t_nogrep "the log has none of b3's after hooks" 'env-after|afterCommit' "$T_OUT"
+t_grep "and warns" 'the outcome of its after hooks is not shown' "$T_ERR"
+head -c 40 "$T_DIR/b7-after.kenc" >"$LOC/backups/b7/after-hooks.json.zst.kenc"
+t_ok "describe b7 -o json with a truncated object exits 0" "$KAHU" backup describe b7 -o json
+t_pyin "afterHooksError says why, the rest is there" "$T_OUT" <<'PY'
+assert "afterHooks" not in d and "after-hooks.json.zst.kenc" in d["afterHooksError"], d.get("afterHooksError")
+assert d["status"] == "Completed" and d["types"], d
+PY
+# backup delete removes it with everything else under the backup.
+cp "$T_DIR/b7-after.kenc" "$LOC/backups/b7/after-hooks.json.zst.kenc"
+t_ok "backup delete b7" "$KAHU" backup delete b7 --yes
+[ ! -e "$LOC/backups/b7" ] || [ -z "$(find "$LOC/backups/b7" -type f)" ]
+t_result $? "nothing of b7 is left, its after hooks' object neither"
+# A new backup of the same name: the object of the earlier one (same path, same key)
+# is bound to another manifest.
+t_ok "b7 again, with the after hook" "$KAHU" backup create b7 --include-namespaces hk --hooks "$T_DIR/after.yaml"
+cp "$T_DIR/b7-after.kenc" "$LOC/backups/b7/after-hooks.json.zst.kenc"
+t_ok "describe the new b7 with the earlier b7's object exits 0" "$KAHU" backup describe b7
+t_grep "it is refused: written for another manifest" \
+	'^After hooks: +not shown: .*written for another backup \(b7, an earlier one of this name\)' "$T_OUT"
+# Unencrypted backups keep it unkeyed, bound by the manifest's hash it holds.
+t_ok "an unencrypted backup with the after hook" "$KAHU" backup create u7 --no-encryption \
+	--include-namespaces hk --hooks "$T_DIR/after.yaml"
+t_ok "its after hooks are stored unkeyed" test -f "$LOC/backups/u7/after-hooks.json.zst"
+t_ok "describe u7 --allow-unencrypted" "$KAHU" backup describe u7 --allow-unencrypted
+t_grep "shows them" '^  after notify-down: .*Failed' "$T_OUT"
+t_ok "another unencrypted backup with the after hook" "$KAHU" backup create u8 --no-encryption \
+	--include-namespaces hk --hooks "$T_DIR/after.yaml"
+cp "$LOC/backups/u7/after-hooks.json.zst" "$LOC/backups/u8/after-hooks.json.zst"
+t_ok "describe u8 with u7's object exits 0" "$KAHU" backup describe u8 --allow-unencrypted
+t_grep "it is refused: written for another backup" '^After hooks: +not shown: .*written for another backup \(u7\)' "$T_OUT"
+t_grep "the rest still shows" '^Status: +Completed' "$T_OUT"
 
 # ---- bad definitions: exit 64, nothing written ----
 ls "$LOC/backups" >"$T_DIR/before.ls"
