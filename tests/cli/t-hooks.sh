@@ -463,6 +463,21 @@ cp "$T_DIR/b7-after.kenc" "$LOC/backups/b7/after-hooks.json.zst.kenc"
 t_ok "describe the new b7 with the earlier b7's object exits 0" "$KAHU" backup describe b7
 t_grep "it is refused: written for another manifest" \
 	'^After hooks: +not shown: .*written for another backup \(b7, an earlier one of this name\)' "$T_OUT"
+# Storing it fails (the after hook itself puts something at its name): a warning, the
+# backup and its status as they were, exit 0.
+cat >"$T_DIR/after-block.yaml" <<EOY
+local:
+  after:
+  - name: block
+    command: [sh, -c, 'echo x > "$LOC/backups/\$KAHU_BACKUP_NAME/after-hooks.json.zst.kenc"']
+EOY
+t_ok "a backup whose after hooks cannot be stored exits 0" "$KAHU" backup create w7 \
+	--include-namespaces hk --hooks "$T_DIR/after-block.yaml"
+t_grep "a warning names the reason" \
+	'warning: backup w7: the outcome of its after hooks was not stored with it \(.*after-hooks.json.zst.kenc.*\); the backup is as recorded' "$T_ERR"
+t_ok "backup describe w7" "$KAHU" backup describe w7
+t_grep "w7 is Completed" '^Status: +Completed' "$T_OUT"
+t_ok "backup delete w7" "$KAHU" backup delete w7 --yes
 # Unencrypted backups keep it unkeyed, bound by the manifest's hash it holds.
 t_ok "an unencrypted backup with the after hook" "$KAHU" backup create u7 --no-encryption \
 	--include-namespaces hk --hooks "$T_DIR/after.yaml"
