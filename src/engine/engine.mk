@@ -94,6 +94,14 @@ tests_unit_check_hooks_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hooks_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a \
 	libkahu_util.a $(UNIT_LIBS)
 
+# The stored outcome of a backup's local after hooks, through the fs provider.
+check_PROGRAMS += tests/unit/check_hook_record
+UNIT_TESTS += tests/unit/check_hook_record
+tests_unit_check_hook_record_SOURCES = tests/unit/check_hook_record.c tests/unit/check_main.h
+tests_unit_check_hook_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_hook_record_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)
+
 # Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
 # (volcsi), and the run's volume plan (volrun).
 libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
