@@ -776,21 +776,11 @@ static int pods_list(const struct backup_run_spec *rs, const struct kube_discove
 		.label_selector = vp ? NULL : scope_server_label_selector(rs->scope),
 	};
 	struct pod_list l = { hb, vp };
-	struct kube_list_stats st = { 0 };
-	int rc = kube_list(rs->kc, r ? r : &core, &lo, pod_list_item, &l, &st);
-	kube_list_stats_clear(&st);
 	struct strv nsl = STRV_INIT;
-	if (rc == KAHU_EFORBIDDEN && scope_literal_namespaces(rs->scope, &nsl)) {
-		/* rights that end at some namespaces: the namespaces in scope, one by one */
-		log_info("listing pods across the cluster is forbidden: listing namespace by namespace");
-		kahu_error_clear();
-		rc = 0;
-		for (size_t i = 0; rc == 0 && i < nsl.n; i++) {
-			lo.namespace = nsl.v[i];
-			rc = kube_list(rs->kc, r ? r : &core, &lo, pod_list_item, &l, &st);
-			kube_list_stats_clear(&st);
-		}
-	}
+	int each = scope_literal_namespaces(rs->scope, &nsl);   /* where to list when forbidden */
+	static const char *const none[1];
+	const char *const *nsv = !each ? NULL : nsl.n ? (const char *const *)nsl.v : none;
+	int rc = kube_list_or_each_ns(rs->kc, r ? r : &core, &lo, nsv, nsl.n, pod_list_item, &l, NULL);
 	strv_free(&nsl);
 	if (rc == KAHU_EUSAGE || rc == KAHU_EINTR)
 		return rc == KAHU_EINTR ? kahu_error_wrap(rc, "listing the pods") : rc;

@@ -695,28 +695,18 @@ static int sweep_type(struct sweep *s, const char *group, const char *version,
 				   .resource = (char *)resource, .namespaced = 1 };
 	char *sel = xasprintf(VOL_LABEL_MANAGED "=kahu," VOL_LABEL_PURPOSE " in (%s)", purposes);
 	struct kube_list_opts lo = { .label_selector = sel };
-	struct kube_list_stats st = { 0 };
 	s->res = &r;
 	s->count = count;
-	int rc = kube_list(s->kc, &r, &lo, sweep_item, s, &st);
-	kube_list_stats_clear(&st);
-	if (rc == KAHU_EFORBIDDEN && s->namespaces) {
-		/* A user whose rights end at some namespaces: those in scope, one by one. */
-		log_info("listing %s across the cluster is forbidden (%s): listing the %zu namespace%s "
-			 "in scope", resource, kahu_error_last(), s->namespaces->n,
-			 s->namespaces->n == 1 ? "" : "s");
-		kahu_error_clear();
-		rc = 0;
-		for (size_t i = 0; rc == 0 && i < s->namespaces->n; i++) {
-			lo.namespace = s->namespaces->v[i];
-			if (s->in_scope && !s->in_scope(s->ud, lo.namespace))
-				continue;
-			rc = kube_list(s->kc, &r, &lo, sweep_item, s, &st);
-			kube_list_stats_clear(&st);
-			if (rc < 0)
-				kahu_error_wrap(rc, "listing %s in namespace %s", resource, lo.namespace);
-		}
-	} else if (rc == KAHU_EFORBIDDEN) {
+	/* A user whose rights end at some namespaces: those in scope, one by one. */
+	struct strv in = STRV_INIT;
+	static const char *const none[1];
+	for (size_t i = 0; s->namespaces && i < s->namespaces->n; i++)
+		if (!s->in_scope || s->in_scope(s->ud, s->namespaces->v[i]))
+			strv_push(&in, s->namespaces->v[i]);
+	const char *const *nsv = !s->namespaces ? NULL : in.n ? (const char *const *)in.v : none;
+	int rc = kube_list_or_each_ns(s->kc, &r, &lo, nsv, in.n, sweep_item, s, NULL);
+	strv_free(&in);
+	if (rc == KAHU_EFORBIDDEN && !s->namespaces) {
 		log_warn("what interrupted runs left was not looked for: listing %s across the cluster "
 			 "is forbidden (%s); name the namespaces with --include-namespaces to have them "
 			 "looked at one by one", resource, kahu_error_last());

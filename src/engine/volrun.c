@@ -263,25 +263,10 @@ static int list_all(struct kube_client *kc, const char *group, const char *resou
 	struct kube_resource r = { .group = (char *)group, .version = "v1",
 				   .resource = (char *)resource, .namespaced = namespaced };
 	struct kube_list_opts lo = { .page_size = page_size };
-	struct kube_list_stats st = { 0 };
-	int rc = kube_list(kc, &r, &lo, fn, ud, &st);
-	long n = st.items;
-	kube_list_stats_clear(&st);
-	if (rc == KAHU_EFORBIDDEN && namespaced && nsl) {
-		/* rights that end at some namespaces: the namespaces in scope, one by one */
-		log_info("listing %s across the cluster is forbidden: listing namespace by namespace",
-			 resource);
-		kahu_error_clear();
-		rc = 0;
-		for (size_t i = 0; rc == 0 && i < nsl->n; i++) {
-			lo.namespace = nsl->v[i];
-			rc = kube_list(kc, &r, &lo, fn, ud, &st);
-			n += st.items;
-			kube_list_stats_clear(&st);
-		}
-	}
-	if (items)
-		*items = n;
+	static const char *const none[1];
+	const struct strv *each = namespaced ? nsl : NULL;
+	const char *const *nsv = !each ? NULL : each->n ? (const char *const *)each->v : none;
+	int rc = kube_list_or_each_ns(kc, &r, &lo, nsv, each ? each->n : 0, fn, ud, items);
 	if (rc < 0)
 		return kahu_error_wrap(rc, "listing %s for the volume plan", resource);
 	return 0;

@@ -739,3 +739,32 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	struct parse_ctx pc = { fn, ud };
 	return kube_list_text(c, r, o, parse_item, &pc, stats);
 }
+
+int kube_list_or_each_ns(struct kube_client *c, const struct kube_resource *r,
+			 const struct kube_list_opts *o, const char *const *namespaces, size_t n,
+			 kube_item_fn fn, void *ud, long *items)
+{
+	struct kube_list_opts lo = *o;
+	struct kube_list_stats st = { 0 };
+	lo.namespace = NULL;
+	int rc = kube_list(c, r, &lo, fn, ud, &st);
+	long count = st.items;
+	kube_list_stats_clear(&st);
+	if (rc == KAHU_EFORBIDDEN && namespaces) {
+		log_info("listing %s across the cluster is forbidden (%s): listing the %zu namespace%s "
+			 "in scope", r->resource, kahu_error_last(), n, n == 1 ? "" : "s");
+		kahu_error_clear();
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			lo.namespace = namespaces[i];
+			rc = kube_list(c, r, &lo, fn, ud, &st);
+			count += st.items;
+			kube_list_stats_clear(&st);
+			if (rc < 0)
+				kahu_error_wrap(rc, "listing %s in namespace %s", r->resource, namespaces[i]);
+		}
+	}
+	if (items)
+		*items = count;
+	return rc;
+}

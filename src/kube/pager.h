@@ -63,5 +63,13 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	      const struct kube_list_opts *o, kube_item_fn fn, void *ud,
 	      struct kube_list_stats *stats);
 void kube_list_stats_clear(struct kube_list_stats *s);
+/* kube_list across the cluster; when that is forbidden (KAHU_EFORBIDDEN) and `namespaces`
+ * is not NULL, in each of those namespaces instead (rights that end at some namespaces).
+ * Without `namespaces` (NULL; an empty list is not NULL), a refusal is returned as
+ * kube_list returns it.  *items (may be
+ * NULL): the items listed in all. */
+int kube_list_or_each_ns(struct kube_client *c, const struct kube_resource *r,
+			 const struct kube_list_opts *o, const char *const *namespaces, size_t n,
+			 kube_item_fn fn, void *ud, long *items);
 
 #endif
