@@ -6,17 +6,12 @@
 #include <time.h>
 
 #include "archive/seal.h"
+#include "archive/stream.h"
 #include "store/layout.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
-
-static int collect(void *ud, const void *buf, size_t len)
-{
-	kbuf_add(ud, buf, len);
-	return 0;
-}
 
 /* The hash that binds a record to the manifest as stored. */
 static int manifest_binding(const struct manifest *m, char out[KAHU_HASH_HEX_LEN + 1])
@@ -56,7 +51,7 @@ int hook_record_put(struct kahu_store *st, const struct kahu_key *key, const cha
 	char *path = layout_backup_data(name, LAYOUT_AFTER_HOOKS, key != NULL);
 	struct kbuf sealed = KBUF_INIT;
 	struct seal_writer sw = { 0 };
-	if ((rc = seal_open(&sw, key, path, 3, collect, &sealed)) == 0 &&
+	if ((rc = seal_open(&sw, key, path, 3, kahu_write_to_kbuf, &sealed)) == 0 &&
 	    (rc = seal_write(&sw, text, strlen(text))) == 0 &&
 	    (rc = seal_write(&sw, "\n", 1)) == 0 && (rc = seal_finish(&sw)) == 0)
 		rc = store_write_small_ex(st, path, KAHU_PUT_EXCLUSIVE, sealed.data, sealed.len);
@@ -87,7 +82,7 @@ int hook_record_get(struct kahu_store *st, const struct kahu_key *key, const cha
 		goto out;
 	}
 	if (rc < 0 ||
-	    (rc = seal_reader_open(&sr, key, path, collect, &plain)) < 0 ||
+	    (rc = seal_reader_open(&sr, key, path, kahu_write_to_kbuf, &plain)) < 0 ||
 	    (rc = seal_reader_feed(&sr, stored.data, stored.len)) < 0 ||
 	    (rc = seal_reader_finish(&sr)) < 0 || (rc = manifest_binding(m, bind)) < 0)
 		goto out;
