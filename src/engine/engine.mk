@@ -141,6 +141,9 @@ tests_unit_check_volrestore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_volrestore_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
+# Reading kahu's YAML files node by node (the hooks file, the transform file).
+libkahu_engine_a_SOURCES += src/engine/ynode.c src/engine/ynode.h
+
 # Restore transforms (kahu-transform(5)): the patch kinds (pure: RFC 6902, RFC 7386,
 # strategic merge) and the rules of the transform file and the shortcuts.
 libkahu_engine_a_SOURCES += src/engine/transform.c src/engine/transform.h \

@@ -3,6 +3,7 @@
 #include "engine/hooks.h"
 
 #include "engine/labelsel.h"
+#include "engine/ynode.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -476,17 +477,16 @@ static int yerr(const struct yctx *y, yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int yerr(const struct yctx *y, yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = ynode_verror(y->file, n, fmt, ap);
 	va_end(ap);
-	return kahu_error_set(KAHU_EUSAGE, "%s:%lu: %s", y->file, (unsigned long)n->start_mark.line + 1, msg);
+	return rc;
 }
 
 static const char *yscalar(yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return ynode_scalar(n);
 }
 
 static yaml_node_t *ynode(const struct yctx *y, int id)
@@ -505,19 +505,7 @@ static int ystring(const struct yctx *y, yaml_node_t *n, const char *key, const 
 /* A list of strings, or one string. */
 static int ystrings(const struct yctx *y, yaml_node_t *n, const char *key, struct strv *out)
 {
-	if (yscalar(n)) {
-		strv_push(out, yscalar(n));
-		return 0;
-	}
-	if (n->type != YAML_SEQUENCE_NODE)
-		return yerr(y, n, "%s: expected a list of strings", key);
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = ynode(y, *it);
-		if (!yscalar(e))
-			return yerr(y, e, "%s: expected a string", key);
-		strv_push(out, yscalar(e));
-	}
-	return 0;
+	return ynode_strings(y->doc, y->file, n, key, false, out);
 }
 
 /* A command: a list of strings (argv) or a string (a JSON array, or one word). */

@@ -2,6 +2,7 @@
 #include "engine/transform.h"
 #include "engine/labelsel.h"
 #include "engine/transform_patch.h"
+#include "engine/ynode.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -115,17 +116,16 @@ struct yctx {
 static int yerr(const struct yctx *y, yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int yerr(const struct yctx *y, yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = ynode_verror(y->file, n, fmt, ap);
 	va_end(ap);
-	return kahu_error_set(KAHU_EUSAGE, "%s:%lu: %s", y->file, (unsigned long)n->start_mark.line + 1, msg);
+	return rc;
 }
 
 static const char *yscalar(yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return ynode_scalar(n);
 }
 
 static yaml_node_t *ynode(const struct yctx *y, int id)
@@ -227,21 +227,7 @@ static int yjson(struct yctx *y, yaml_node_t *n, int depth, json_t **out)
 
 static int ystrings(const struct yctx *y, yaml_node_t *n, const char *key, struct strv *out)
 {
-	yaml_node_t *e;
-	if (yscalar(n)) {
-		strv_push(out, yscalar(n));
-		return 0;
-	}
-	if (n->type != YAML_SEQUENCE_NODE)
-		return yerr(y, n, "%s: expected a list of strings", key);
-	YSEQ_FOREACH(y, n, e) {
-		if (!yscalar(e))
-			return yerr(y, e, "%s: expected a string", key);
-		strv_push(out, yscalar(e));
-	}
-	if (!out->n)
-		return yerr(y, n, "%s: the list is empty", key);
-	return 0;
+	return ynode_strings(y->doc, y->file, n, key, true, out);
 }
 
 /* A repetition operator right after another (a** or a+{2}): undefined in POSIX EREs,
