@@ -507,6 +507,10 @@ static int yembedded(struct yctx *y, yaml_node_t *n, const char *key, yaml_docum
 	size_t base = n->start_mark.line + (n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
 					    n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE);
 	size_t l = strlen(s);
+	/* Aliases can repeat a large text: each parse is charged to the budget. */
+	if (y->budget < l / 64 + 1)
+		return yerr(y, n, "%s: more than 100000 values (aliases expanded)", key);
+	y->budget -= l / 64 + 1;
 	*padded = xmalloc(base + l + 1);
 	memset(*padded, '\n', base);
 	memcpy(*padded + base, s, l + 1);
