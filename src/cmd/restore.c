@@ -398,7 +398,6 @@ static int parse_restore_name(struct kahu_ctx *ctx, void **spec)
 	return repo_valid_name(ctx->inv->args.v[0]);
 }
 
-/* CMD_REPO */
 /* The local after hooks' outcomes kept beside restore `name`'s record
  * (engine/restore_record.h), for a restore that ended: 0 with *after ({"hooks": […],
  * "written": when they were kept}, or NULL when there are none), or -1 with *why
@@ -433,6 +432,7 @@ static int restore_after_hooks(struct repo *repo, const char *name, json_t *summ
 	return 0;
 }
 
+/* CMD_REPO */
 static int run_restore_logs(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];

@@ -369,7 +369,7 @@ sed 's/operation: replace/operation: swap/' "$T_DIR/velero-cm.yaml" >"$T_DIR/vel
 t_exit 64 "a Velero ConfigMap with an unknown operation: exit 64" \
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-backup b1 --transform "$T_DIR/velero-cm-bad.yaml"
 t_grep "... FILE:LINE of the file (inside the ConfigMap's data)" \
-	'velero-cm-bad.yaml:17: patches: operation 2: unknown op "swap"' "$T_ERR"
+	'velero-cm-bad.yaml:18: patches: operation 2: unknown op "swap"' "$T_ERR"
 t_ok "dry run with Velero's format as a ConfigMap (-o json)" \
 	"$KAHU" --kubeconfig "$TGT_KC" restore create d4 --from-backup b1 --include-namespaces move \
 	--transform "$T_DIR/velero-cm.yaml" --dry-run -o json
