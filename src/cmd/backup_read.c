@@ -618,35 +618,15 @@ static int to_stdout(void *ud, const void *buf, size_t len)
 static void print_after_hooks_log(struct repo *repo, const struct kahu_key *key, const char *name,
 				  const struct manifest *m)
 {
-	json_t *hooks = NULL, *h;
+	json_t *hooks = NULL;
 	char *written = NULL, when[40];
-	size_t i;
 	if (hook_record_get(repo_store(repo), key, name, m, &hooks, &written) < 0) {
 		log_warn("backup %s: the outcome of its after hooks is not shown: %s", name, kahu_error_last());
 		kahu_error_clear();
 		return;
 	}
 	time_rfc3339(m->completed, when, sizeof when);
-	json_array_foreach(hooks, i, h) {
-		const char *err = json_string_value(json_object_get(h, "error"));
-		const char *tail = json_string_value(json_object_get(h, "stderr"));
-		const char *cmd = json_string_value(json_object_get(h, "command"));
-		const char *hook = json_string_value(json_object_get(h, "hook"));
-		char *msg = err ? xasprintf("after hook %s failed (on-error %s): %s: %s%s%s", hook ? hook : "",
-					    json_string_value(json_object_get(h, "onError")) ?: "",
-					    cmd ? cmd : "", err, tail ? "; stderr: " : "", tail ? tail : "")
-				: xasprintf("after hook %s: %s exited 0 after %lld ms", hook ? hook : "",
-					    cmd ? cmd : "",
-					    (long long)json_integer_value(json_object_get(h, "durationMs")));
-		json_t *line = json_pack("{s:s, s:s, s:s, s:b, s:O}", "time", written ? written : when,
-					 "level", err ? "warn" : "info", "msg", msg, "afterCommit", 1,
-					 "hook", h);
-		char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		printf("%s\n", text);
-		free(text);
-		json_decref(line);
-		free(msg);
-	}
+	cmd_print_after_hooks_log(stdout, hooks, written ? written : when);
 	json_decref(hooks);
 	free(written);
 }

@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "engine/volrun.h"
 #include "util/err.h"
+#include "util/mem.h"
 #include "util/timeutil.h"
 
 /* --config, and --location, --key-file and --passphrase-file when the command has
@@ -73,6 +74,29 @@ static const char *js(json_t *o, const char *k)
 {
 	const char *v = json_string_value(json_object_get(o, k));
 	return v ? v : "";
+}
+
+void cmd_print_after_hooks_log(FILE *f, json_t *hooks, const char *when)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(hooks, i, h) {
+		const char *err = json_string_value(json_object_get(h, "error"));
+		const char *tail = json_string_value(json_object_get(h, "stderr"));
+		char *msg = err ? xasprintf("after hook %s failed (on-error %s): %s: %s%s%s", js(h, "hook"),
+					    js(h, "onError"), js(h, "command"), err, tail ? "; stderr: " : "",
+					    tail ? tail : "")
+				: xasprintf("after hook %s: %s exited 0 after %lld ms", js(h, "hook"),
+					    js(h, "command"),
+					    (long long)json_integer_value(json_object_get(h, "durationMs")));
+		json_t *line = json_pack("{s:s, s:s, s:s, s:b, s:O}", "time", when, "level", err ? "warn" : "info",
+					 "msg", msg, "afterCommit", 1, "hook", h);
+		char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fprintf(f, "%s\n", text);
+		free(text);
+		json_decref(line);
+		free(msg);
+	}
 }
 
 void cmd_print_hooks(FILE *f, json_t *hooks)

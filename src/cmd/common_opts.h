@@ -62,6 +62,11 @@ void cmd_print_hooks(FILE *f, json_t *hooks);
 /* The same under another title ("<title>: N (…)"). */
 void cmd_print_hooks_titled(FILE *f, const char *title, json_t *hooks);
 
+/* The local after hooks' outcomes kept beside a backup or a restore
+ * (engine/hook_record.h) as lines of the stored log's form, each marked "afterCommit"
+ * (they ran once the run's commit point was written), at time `when`. */
+void cmd_print_after_hooks_log(FILE *f, json_t *hooks, const char *when);
+
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
 

@@ -398,6 +398,40 @@ static int parse_restore_name(struct kahu_ctx *ctx, void **spec)
 	return repo_valid_name(ctx->inv->args.v[0]);
 }
 
+/* The local after hooks' outcomes kept beside restore `name`'s record
+ * (engine/restore_record.h), for a restore that ended: 0 with *after ({"hooks": […],
+ * "written": when they were kept}, or NULL when there are none), or -1 with *why
+ * (allocated) and a warning when the object is refused: the rest still shows. */
+static int restore_after_hooks(struct repo *repo, const char *name, json_t *summary, json_t **after,
+			       char **why)
+{
+	const struct kahu_key *key = NULL;
+	char *written = NULL;
+	json_t *hooks = NULL;
+	int rc = 0;
+	*after = NULL;
+	*why = NULL;
+	const char *status = json_string_value(json_object_get(summary, "status"));
+	if (!status || strcmp(status, "InProgress") == 0 || strcmp(status, "Interrupted") == 0)
+		return 0;
+	if (json_is_true(json_object_get(summary, "encrypted")))
+		rc = repo_key(repo, &key);
+	if (rc == 0)
+		rc = restore_record_get_after_hooks(repo_store(repo), key, name, &hooks, &written);
+	if (rc < 0) {
+		log_warn("restore %s: the outcome of its after hooks is not shown: %s", name, kahu_error_last());
+		*why = xstrdup(kahu_error_last());
+		kahu_error_clear();
+		return -1;
+	}
+	if (hooks) {
+		*after = json_pack("{s:O, s:s?}", "hooks", hooks, "written", written);
+		json_decref(hooks);
+	}
+	free(written);
+	return 0;
+}
+
 /* CMD_REPO */
 static int run_restore_logs(struct kahu_ctx *ctx)
 {
@@ -414,6 +448,19 @@ static int run_restore_logs(struct kahu_ctx *ctx)
 		rc = kahu_error_set(rc, "restore %s has no stored log (it was killed, or made by an older kahu)", name);
 	if (rc == 0 && plain.len && fwrite(plain.data, 1, plain.len, stdout) != plain.len)
 		rc = kahu_error_set(KAHU_EIO, "write error on standard output: %s", strerror(errno));
+	if (rc == 0) {
+		/* Then the local after hooks' outcomes kept beside the record, marked as run
+		 * once it was written; one that is refused is a warning. */
+		json_t *after = NULL;
+		char *why = NULL;
+		if (restore_after_hooks(repo, name, summary, &after, &why) == 0 && after) {
+			const char *c = json_string_value(json_object_get(summary, "completed"));
+			const char *w = json_string_value(json_object_get(after, "written"));
+			cmd_print_after_hooks_log(stdout, json_object_get(after, "hooks"), w ? w : c ? c : "");
+		}
+		json_decref(after);
+		free(why);
+	}
 out:
 	kbuf_free(&plain);
 	json_decref(summary);
@@ -461,7 +508,8 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	int details = inv_count(ctx->inv, OPT_DETAILS) > 0 || inv_str(ctx->inv, OPT_OUTCOME);
 	struct repo *repo = ctx->repo;
 	struct kbuf plain = KBUF_INIT;
-	json_t *summary = NULL, *doc = NULL;
+	json_t *summary = NULL, *doc = NULL, *after = NULL;
+	char *after_error = NULL;
 	enum record_trust trust;
 	int rc;
 
@@ -484,7 +532,10 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		}
 		details = 0;
 	}
-	int want_doc = details || ctx->out == OUT_JSON || ctx->out == OUT_YAML;
+	/* The hooks' outcomes are in the encrypted result only: read for them too. */
+	json_t *hc = json_object_get(summary, "hookCounts");
+	int want_doc = details || ctx->out == OUT_JSON || ctx->out == OUT_YAML ||
+		       (ended && json_integer_value(json_object_get(hc, "total")) > 0);
 	if (want_doc || cross) {
 		rc = restore_record_read(repo, name, LAYOUT_RESULT, encrypted, &plain);
 		if (rc == KAHU_ENOTFOUND && !want_doc) {
@@ -510,6 +561,11 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 		json_object_set_new(doc, "authenticated", json_boolean(trust != TRUST_NONE));
 	}
 	restore_record_settle(repo_store(repo), summary);
+	restore_after_hooks(repo, name, summary, &after, &after_error);
+	if (doc && after)
+		json_object_set(doc, "afterHooks", json_object_get(after, "hooks"));
+	if (doc && after_error)
+		json_object_set_new(doc, "afterHooksError", json_string(after_error));
 	if (want->n && doc) {
 		/* Only the items with the outcomes asked for. */
 		json_t *items = json_object_get(doc, "items"), *kept = json_array();
@@ -553,6 +609,10 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	if (json_string_value(json_object_get(summary, "error")))
 		printf("Error:      %s\n", json_string_value(json_object_get(summary, "error")));
 	cmd_print_hooks(stdout, json_object_get(doc, "hooks")); /* in the encrypted result only */
+	cmd_print_hooks_titled(stdout, "After hooks (run once the restore was recorded, kept beside it)",
+			       json_object_get(after, "hooks"));
+	if (after_error)
+		printf("\nAfter hooks:  not shown: %s\n", after_error);
 	json_t *vc = json_object_get(summary, "volumes");
 	if (vc)
 		printf("Volumes:    %lld restored, %lld failed\n",
@@ -605,6 +665,8 @@ out:
 	kbuf_free(&plain);
 	json_decref(summary);
 	json_decref(doc);
+	json_decref(after);
+	free(after_error);
 	return rc;
 }
 

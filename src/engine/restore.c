@@ -901,6 +901,16 @@ static int stage_volprep(struct item *it)
 	return ITEM_NEXT;
 }
 
+/* A claim provisioned from a CSI snapshot: its storage class as it will be created
+ * (after the mapping and the transforms) must be one of the snapshot's driver. */
+static int stage_volclass(struct item *it)
+{
+	if (!it->vol_fill || !it->r->s->vol || strcmp(it->gr, "persistentvolumeclaims") != 0)
+		return ITEM_NEXT;
+	char *why = volr_pvc_class_refused(it->r->s->vol, it->src_ns, it->name, it->obj);
+	return why ? item_done_take(it, OUTCOME_FAILED, why) : ITEM_NEXT;
+}
+
 /* --volumes-only: the claim must exist; nothing is created or changed but its data,
  * which goes in while no running pod mounts it read-write (after --scale-down scaled
  * the workloads that mount it to zero). */
@@ -973,6 +983,7 @@ static const struct item_stage {
 	{ "volprep", stage_volprep },
 	{ "map", stage_map },
 	{ "transform", stage_transform },
+	{ "volclass", stage_volclass },
 	{ "hooks", stage_hooks },
 	{ "version", stage_version },
 	{ "namespace", stage_namespace },

@@ -9,6 +9,7 @@
 #include "archive/key.h"
 #include "archive/record.h"
 #include "archive/seal.h"
+#include "engine/hook_record.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -311,4 +312,50 @@ int restore_catalog_list(struct repo *repo, int keyed, json_t *items)
 {
 	struct rlist rl = { .st = repo_store(repo), .items = items, .keyed = keyed };
 	return store_list(rl.st, LAYOUT_RESTORES, list_restore_cb, &rl);
+}
+
+/* restore.json as stored, the point the after hooks' record is bound to. */
+static int after_hooks_owner(struct kahu_store *st, const struct kahu_key *key, const char *name,
+			     struct kbuf *bound, char **path, struct hook_record_owner *o)
+{
+	char *spath = layout_restore_summary(name);
+	int rc = store_read_small(st, spath, RECORD_TEXT_MAX, bound);
+	free(spath);
+	*path = layout_restore_data(name, LAYOUT_AFTER_HOOKS, key != NULL);
+	*o = (struct hook_record_owner){
+		.member = "restore", .name = name, .path = *path, .bound_member = "record",
+		.bound = bound->data ? bound->data : "", .bound_len = bound->len,
+	};
+	return rc;
+}
+
+int restore_record_put_after_hooks(struct kahu_store *st, const struct kahu_key *key, const char *name,
+				   json_t *hooks)
+{
+	struct kbuf bound = KBUF_INIT;
+	struct hook_record_owner o;
+	char *path = NULL;
+	int rc = after_hooks_owner(st, key, name, &bound, &path, &o);
+	if (rc == 0)
+		rc = hook_record_write(st, key, &o, hooks);
+	kbuf_free(&bound);
+	free(path);
+	return rc;
+}
+
+int restore_record_get_after_hooks(struct kahu_store *st, const struct kahu_key *key, const char *name,
+				   json_t **hooks, char **written)
+{
+	struct kbuf bound = KBUF_INIT;
+	struct hook_record_owner o;
+	char *path = NULL;
+	int rc = after_hooks_owner(st, key, name, &bound, &path, &o);
+	*hooks = NULL;
+	if (written)
+		*written = NULL;
+	if (rc == 0)
+		rc = hook_record_read(st, key, &o, hooks, written);
+	kbuf_free(&bound);
+	free(path);
+	return rc;
 }

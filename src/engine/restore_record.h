@@ -1,7 +1,8 @@
 /* kahu — the restore records of a location (FORMAT.md: restores/<name>/): the catalog
  * beside the backup catalog.  A restore leaves restore.json (its summary, sealed with
  * the key when there is one; InProgress while it runs), result.json.zst[.kenc] (every
- * item's outcome, after a head that repeats the summary) and log.jsonl.zst[.kenc]. */
+ * item's outcome, after a head that repeats the summary), log.jsonl.zst[.kenc] and,
+ * when local after hooks ran, after-hooks.json.zst[.kenc]. */
 #ifndef KAHU_ENGINE_RESTORE_RECORD_H
 #define KAHU_ENGINE_RESTORE_RECORD_H
 
@@ -63,6 +64,19 @@ enum record_trust {
  * TRUST_NONE.  The MAC members are removed from *out. */
 int restore_record_load(const struct run_repo *rr, struct repo *repo, const char *name, json_t **out,
 			enum record_trust *trust);
+
+/* The outcomes of the restore's local after hooks (run once restore.json, the
+ * restore's commit point, is written), kept beside it in
+ * restores/<name>/after-hooks.json.zst[.kenc] (engine/hook_record.h), bound to
+ * restore.json's stored bytes.  `hooks`: the restore's hook outcomes, of which those
+ * whose `when` is "after" are kept; `key` the restore's (NULL when not encrypted).
+ * put: 0, 1 when there was nothing to keep, or an error.  get: 1 with *hooks (and
+ * *written, may be NULL), 0 when there is none, or an error (KAHU_ECRYPTO, KAHU_EDATA:
+ * moved from another restore, altered, or written for another record). */
+int restore_record_put_after_hooks(struct kahu_store *st, const struct kahu_key *key, const char *name,
+				   json_t *hooks);
+int restore_record_get_after_hooks(struct kahu_store *st, const struct kahu_key *key, const char *name,
+				   json_t **hooks, char **written);
 
 /* A record without a MAC against the head of the restore's encrypted result, which
  * repeats it: any difference means restore.json was altered (KAHU_ECRYPTO). */

@@ -273,14 +273,20 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
 				 "encrypted", key != NULL);
 	res->fatal = fatal != 0;
-	if (tot->hooks)
+	if (tot->hooks) {
+		/* Counts in the plain summary (restore describe reads the encrypted result
+		 * for the outcomes when there are any); the outcomes in the result only. */
 		json_object_set(res->summary, "hooks", tot->hooks);
+		json_object_set_new(res->summary, "hookCounts", json_pack("{s:I, s:I}",
+			"total", (json_int_t)json_array_size(tot->hooks), "failed", (json_int_t)tot->hooks_failed));
+	}
 	if (vol && tot->volumes)
 		json_object_set_new(res->summary, "volumes", json_pack("{s:I, s:I}",
 			"restored", (json_int_t)(tot->volumes - tot->volumes_failed),
 			"failed", (json_int_t)tot->volumes_failed));
 	if (fatal_msg)
 		json_object_set_new(res->summary, "error", json_string(fatal_msg));
+	int stored = 0;
 	if (!rs->dry_run) {
 		int wrc = restore_record_put_log(repo, key, name, logf);
 		if (wrc < 0)
@@ -290,6 +296,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 			log_error("cannot store the result of restore %s: %s", name, kahu_error_last());
 		if (wrc < 0 && !interrupted && !fatal)
 			rc = wrc;
+		stored = wrc == 0;
 	}
 	if (fatal)
 		rc = kahu_error_set(fatal, "%s (restore %s stopped after %ld items; what it did is recorded: "
@@ -308,11 +315,21 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		rc = kahu_error_set(KAHU_EPARTIAL, "restore %s is PartiallyFailed: %zu restore hooks failed "
 				    "(see kahu restore describe %s)", name, tot->hooks_failed, name);
 	if (!rs->dry_run) {
-		/* After the result is stored: the after hooks' outcomes are in the output and
-		 * the log, not in the stored result. */
+		/* After the result is stored, to be told the final status: the after hooks'
+		 * outcomes are in the output, and kept beside the record (bound to it) while
+		 * the lock is still held.  Failing to keep them is a warning. */
 		restore_local_hooks(rs, repo_location(repo)->name, 1, tot);
 		if (tot->hooks)
 			json_object_set(res->summary, "hooks", tot->hooks);
+		if (stored && tot->hooks) {
+			struct kahu_error_state es;
+			kahu_error_capture(&es);
+			if (restore_record_put_after_hooks(repo_store(repo), key, name, tot->hooks) < 0)
+				log_warn("restore %s: the outcome of its after hooks was not stored with it "
+					 "(%s); the restore is as recorded, describe and logs will not show "
+					 "them", name, kahu_error_last());
+			kahu_error_restore(&es);
+		}
 	}
 out:
 	if (logf) {

@@ -3,6 +3,7 @@
 #include "engine/labelsel.h"
 #include "engine/transform_patch.h"
 #include "engine/ynode.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 enum rule_kind { RK_JSON, RK_MERGE, RK_STRATEGIC, RK_STORAGE_CLASS, RK_IMAGE, RK_REPLICAS };
@@ -40,6 +42,7 @@ struct rule {
 	struct strv from, to;   /* storage classes, image prefixes */
 	char *ns, *res, *obj;   /* replicas override: its object */
 	long replicas;
+	size_t group;           /* rules made from one Velero rule: 1 + its index; 0 for others */
 	long applied;           /* atomic */
 };
 
@@ -111,6 +114,7 @@ struct yctx {
 	const char *text;   /* the file's text: a node's explicit tag is seen in it */
 	size_t len;
 	size_t budget;    /* nodes left to convert (aliases can multiply them) */
+	int nested;       /* the text of a ConfigMap's data key */
 };
 
 static int yerr(const struct yctx *y, yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -442,12 +446,636 @@ static int yrule(struct yctx *y, yaml_node_t *n, struct transform_set *ts, struc
 	return 0;
 }
 
+/* ---- Velero's resource modifiers (kahu-transform(5), VELERO'S FORMAT) ----
+ *
+ * A file with `resourceModifierRules` (version v1), or a ConfigMap holding such a file
+ * in its one data key, is translated into kahu's rules: each Velero rule becomes one
+ * rule per patch kind it has (its JSON patches together; each merge and strategic patch
+ * alone), with the rule's conditions.  Errors name FILE:LINE like the rest. */
+
+/* A Velero patch value is a string read as Velero reads it: "" and "\"…\"" are
+ * strings (the quotes removed), null, true and false (any case) and numbers are JSON's,
+ * text starting with { or [ is JSON, anything else a string.  (The YAML quoting is not
+ * seen: Velero reads every value into a string first.)  A mapping or a list is taken
+ * as the JSON value it is. */
+static int velero_value(struct yctx *y, yaml_node_t *n, const char *key, json_t **out)
+{
+	const char *s = yscalar(n);
+	*out = NULL;
+	if (!s)
+		return yjson(y, n, 0, out);
+	size_t l = strlen(s);
+	if (!l) {
+		*out = json_string("");
+	} else if (l >= 2 && s[0] == '"' && s[l - 1] == '"') {
+		*out = json_stringn(s + 1, l - 2);
+	} else if (strcmp(s, "null") == 0) {
+		*out = json_null();
+	} else if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0) {
+		*out = json_boolean(tolower((unsigned char)s[0]) == 't');
+	} else if (s[0] == '{' || s[0] == '[') {
+		json_error_t je;
+		if (!(*out = json_loads(s, JSON_DECODE_ANY, &je)))
+			return yerr(y, n, "%s: text starting with %c is read as JSON, and it is not valid JSON: %s",
+				    key, s[0], je.text);
+	} else {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (!*end && !errno && (isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+')) {
+			*out = json_integer(v);
+		} else {
+			double d = strtod(s, &end);
+			if (!*end && (isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+' || s[0] == '.') &&
+			    strspn(s, "0123456789.eE+-") == l)
+				*out = json_real(d);
+			else
+				*out = json_string(s);
+		}
+	}
+	return 0;
+}
+
+/* Text held in a scalar (a ConfigMap's data, a patchData) parsed as YAML, its lines
+ * counted in the file: it is preceded by as many newlines as lines come before it. */
+static int yembedded(struct yctx *y, yaml_node_t *n, const char *key, yaml_document_t *doc, char **padded)
+{
+	const char *s = yscalar(n);
+	yaml_parser_t parser;
+	if (!s)
+		return yerr(y, n, "%s: expected a string holding YAML", key);
+	size_t base = n->start_mark.line + (n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+					    n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE);
+	size_t l = strlen(s);
+	/* Aliases can repeat a large text: each parse is charged to the budget. */
+	if (y->budget < l / 64 + 1)
+		return yerr(y, n, "%s: more than 100000 values (aliases expanded)", key);
+	y->budget -= l / 64 + 1;
+	*padded = xmalloc(base + l + 1);
+	memset(*padded, '\n', base);
+	memcpy(*padded + base, s, l + 1);
+	if (!yaml_parser_initialize(&parser))
+		return kahu_error_set(KAHU_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)*padded, base + l);
+	int rc = 0;
+	if (!yaml_parser_load(&parser, doc))
+		rc = kahu_error_set(KAHU_EUSAGE, "%s:%lu: %s: invalid YAML: %s", y->file,
+				    (unsigned long)parser.problem_mark.line + 1, key,
+				    parser.problem ? parser.problem : "unreadable");
+	else if (!yaml_document_get_root_node(doc)) {
+		yaml_document_delete(doc);
+		rc = yerr(y, n, "%s: empty", key);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* patchData: YAML or JSON text (a mapping given as such is taken too). */
+static int velero_patch_data(struct yctx *y, yaml_node_t *n, json_t **out)
+{
+	yaml_document_t doc;
+	char *padded = NULL;
+	int rc;
+	*out = NULL;
+	if (n->type == YAML_MAPPING_NODE)
+		return yjson(y, n, 0, out);
+	if ((rc = yembedded(y, n, "patchData", &doc, &padded)) < 0) {
+		free(padded);
+		return rc;
+	}
+	struct yctx in = { .doc = &doc, .file = y->file, .text = padded, .len = strlen(padded), .budget = y->budget };
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	rc = yjson(&in, root, 0, out);
+	y->budget = in.budget;
+	if (rc == 0 && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		rc = yerr(&in, root, "patchData: expected a mapping (the fields to merge)");
+	}
+	yaml_document_delete(&doc);
+	free(padded);
+	return rc;
+}
+
+/* Velero's resourceNameRegex is an RE2 expression; kahu's a POSIX extended one: \d,
+ * \w and \s (and \D, \W, \S) outside brackets are rewritten, RE2's (?…) groups and
+ * flags have no POSIX form and are refused. */
+static int velero_regex(struct yctx *y, yaml_node_t *n, char **out)
+{
+	const char *s = yscalar(n);
+	struct kbuf b = KBUF_INIT;
+	int in_bracket = 0;
+	if (!s)
+		return yerr(y, n, "resourceNameRegex: expected a regular expression");
+	for (const char *p = s; *p; p++) {
+		if (!in_bracket && p[0] == '(' && p[1] == '?') {
+			kbuf_free(&b);
+			return yerr(y, n, "resourceNameRegex: \"%s\": RE2's (?…) groups and flags have no POSIX "
+				    "form (kahu's regular expressions are POSIX extended ones)", s);
+		}
+		if (*p == '\\' && p[1]) {
+			const char *cls = NULL;
+			switch (p[1]) {
+			case 'd': cls = "[0-9]"; break;
+			case 'D': cls = "[^0-9]"; break;
+			case 'w': cls = "[A-Za-z0-9_]"; break;
+			case 'W': cls = "[^A-Za-z0-9_]"; break;
+			case 's': cls = "[[:space:]]"; break;
+			case 'S': cls = "[^[:space:]]"; break;
+			}
+			if (cls && !in_bracket)
+				kbuf_adds(&b, cls);
+			else
+				kbuf_add(&b, p, 2);
+			p++;
+			continue;
+		}
+		if (*p == '[' && !in_bracket) {
+			in_bracket = 1;
+			kbuf_addc(&b, *p);
+			if (p[1] == '^')
+				kbuf_addc(&b, *++p);
+			if (p[1] == ']')
+				kbuf_addc(&b, *++p);
+			continue;
+		}
+		if (*p == ']' && in_bracket)
+			in_bracket = 0;
+		kbuf_addc(&b, *p);
+	}
+	*out = xstrdup(kbuf_str(&b));
+	kbuf_free(&b);
+	return 0;
+}
+
+/* labelSelector {matchLabels, matchExpressions} as kahu's selector text. */
+static int velero_selector(struct yctx *y, yaml_node_t *n, char **out)
+{
+	yaml_node_t *kn, *vn, *e, *ekn, *evn, *v;
+	struct kbuf b = KBUF_INIT;
+	int rc = 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(y, n, "labelSelector: expected a mapping (matchLabels, matchExpressions)");
+	YMAP_FOREACH(y, n, kn, vn) {
+		const char *k = yscalar(kn) ? yscalar(kn) : "";
+		if (strcmp(k, "matchLabels") == 0) {
+			if (vn->type != YAML_MAPPING_NODE) {
+				rc = yerr(y, vn, "matchLabels: expected a mapping of labels");
+				goto out;
+			}
+			yaml_node_t *lk, *lv;
+			for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+				lk = ynode(y, q->key);
+				lv = ynode(y, q->value);
+				if (!yscalar(lk) || !yscalar(lv)) {
+					rc = yerr(y, lk, "matchLabels: expected label: value");
+					goto out;
+				}
+				kbuf_addf(&b, "%s%s=%s", b.len ? "," : "", yscalar(lk), yscalar(lv));
+			}
+		} else if (strcmp(k, "matchExpressions") == 0) {
+			if (vn->type != YAML_SEQUENCE_NODE) {
+				rc = yerr(y, vn, "matchExpressions: expected a list");
+				goto out;
+			}
+			YSEQ_FOREACH(y, vn, e) {
+				const char *key = NULL, *op = NULL;
+				yaml_node_t *vals = NULL;
+				if (e->type != YAML_MAPPING_NODE) {
+					rc = yerr(y, e, "matchExpressions: expected a mapping (key, operator, values)");
+					goto out;
+				}
+				for (yaml_node_pair_t *q = e->data.mapping.pairs.start; q < e->data.mapping.pairs.top; q++) {
+					ekn = ynode(y, q->key);
+					evn = ynode(y, q->value);
+					const char *ek = yscalar(ekn) ? yscalar(ekn) : "";
+					if (strcmp(ek, "key") == 0)
+						key = yscalar(evn);
+					else if (strcmp(ek, "operator") == 0)
+						op = yscalar(evn);
+					else if (strcmp(ek, "values") == 0)
+						vals = evn;
+					else {
+						rc = yerr(y, ekn, "unknown key \"%s\" in a match expression (key, operator, values)", ek);
+						goto out;
+					}
+				}
+				if (!key || !op) {
+					rc = yerr(y, e, "a match expression needs key and operator");
+					goto out;
+				}
+				int set = strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0;
+				if (!set && strcmp(op, "Exists") && strcmp(op, "DoesNotExist")) {
+					rc = yerr(y, e, "operator \"%s\": expected In, NotIn, Exists or DoesNotExist", op);
+					goto out;
+				}
+				if (set != (vals && vals->type == YAML_SEQUENCE_NODE &&
+					    vals->data.sequence.items.top > vals->data.sequence.items.start)) {
+					rc = yerr(y, e, "operator %s %s values", op, set ? "needs" : "takes no");
+					goto out;
+				}
+				if (b.len)
+					kbuf_addc(&b, ',');
+				if (!set) {
+					kbuf_addf(&b, "%s%s", strcmp(op, "Exists") ? "!" : "", key);
+					continue;
+				}
+				kbuf_addf(&b, "%s %s (", key, strcmp(op, "In") == 0 ? "in" : "notin");
+				int first = 1;
+				for (yaml_node_item_t *vi = vals->data.sequence.items.start;
+				     vi < vals->data.sequence.items.top; vi++) {
+					v = ynode(y, *vi);
+					if (!yscalar(v)) {
+						rc = yerr(y, v, "values: expected strings");
+						goto out;
+					}
+					kbuf_addf(&b, "%s%s", first ? "" : ",", yscalar(v));
+					first = 0;
+				}
+				kbuf_addc(&b, ')');
+			}
+		} else {
+			rc = yerr(y, kn, "unknown key \"%s\" in labelSelector (matchLabels, matchExpressions)", k);
+			goto out;
+		}
+	}
+	*out = xstrdup(kbuf_str(&b));
+out:
+	kbuf_free(&b);
+	return rc;
+}
+
+/* What a Velero rule's conditions select, given to each rule made from it. */
+struct vcond {
+	char *resource, *regex, *selector;
+	struct strv namespaces;
+	struct cond *matches;
+	size_t nmatches;
+};
+
+static void vcond_clear(struct vcond *c)
+{
+	free(c->resource);
+	free(c->regex);
+	free(c->selector);
+	strv_free(&c->namespaces);
+	for (size_t i = 0; i < c->nmatches; i++) {
+		free(c->matches[i].path);
+		json_decref(c->matches[i].equals);
+	}
+	free(c->matches);
+}
+
+static int velero_conditions(struct yctx *y, yaml_node_t *n, struct vcond *c)
+{
+	yaml_node_t *kn, *vn, *e, *mk, *mv;
+	int rc;
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(y, n, "conditions: expected a mapping (groupResource, resourceNameRegex, namespaces, "
+			    "labelSelector, matches)");
+	YMAP_FOREACH(y, n, kn, vn) {
+		const char *k = yscalar(kn) ? yscalar(kn) : "";
+		if (strcmp(k, "groupResource") == 0) {
+			if (!yscalar(vn) || !*yscalar(vn))
+				return yerr(y, vn, "groupResource: expected a resource (persistentvolumeclaims, "
+					    "deployments.apps, *)");
+			free(c->resource);
+			c->resource = xstrdup(yscalar(vn));
+			for (char *p = c->resource; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+		} else if (strcmp(k, "resourceNameRegex") == 0) {
+			regex_t *re = NULL;
+			free(c->regex);
+			c->regex = NULL;
+			if ((rc = velero_regex(y, vn, &c->regex)) < 0)
+				return rc;
+			/* checked as kahu will compile it */
+			yaml_node_t tmp = *vn;
+			tmp.data.scalar.value = (yaml_char_t *)c->regex;
+			if ((rc = yregex(y, &tmp, k, &re)) < 0)
+				return rc;
+			regfree(re);
+			free(re);
+		} else if (strcmp(k, "namespaces") == 0) {
+			if ((rc = ynode_strings(y->doc, y->file, vn, k, false, &c->namespaces)) < 0)
+				return rc;
+		} else if (strcmp(k, "labelSelector") == 0) {
+			struct labelsel *sel = NULL;
+			free(c->selector);
+			c->selector = NULL;
+			if ((rc = velero_selector(y, vn, &c->selector)) < 0)
+				return rc;
+			if ((rc = labelsel_parse(c->selector, &sel)) < 0)
+				return kahu_error_wrap(rc, "%s:%lu: labelSelector", y->file,
+						       (unsigned long)vn->start_mark.line + 1);
+			labelsel_free(sel);
+		} else if (strcmp(k, "matches") == 0) {
+			if (vn->type != YAML_SEQUENCE_NODE)
+				return yerr(y, vn, "matches: expected a list of {path, value}");
+			YSEQ_FOREACH(y, vn, e) {
+				if (e->type != YAML_MAPPING_NODE)
+					return yerr(y, e, "matches: expected a mapping (path, value)");
+				c->matches = xrealloc(c->matches, (c->nmatches + 1) * sizeof *c->matches);
+				struct cond *m = &c->matches[c->nmatches++];
+				memset(m, 0, sizeof *m);
+				m->exists = -1;
+				for (yaml_node_pair_t *mp = e->data.mapping.pairs.start; mp < e->data.mapping.pairs.top; mp++) {
+					mk = ynode(y, mp->key);
+					mv = ynode(y, mp->value);
+					const char *mkey = yscalar(mk) ? yscalar(mk) : "";
+					if (strcmp(mkey, "path") == 0) {
+						free(m->path);
+						m->path = NULL;
+						if ((rc = ypointer(y, mv, mkey, &m->path)) < 0)
+							return rc;
+					} else if (strcmp(mkey, "value") == 0) {
+						json_decref(m->equals);
+						m->equals = NULL;
+						if ((rc = velero_value(y, mv, mkey, &m->equals)) < 0)
+							return rc;
+					} else {
+						return yerr(y, mk, "unknown key \"%s\" in matches (path, value)", mkey);
+					}
+				}
+				if (!m->path || !m->equals)
+					return yerr(y, e, "a match needs path and value");
+			}
+		} else {
+			return yerr(y, kn, "unknown key \"%s\" in conditions (groupResource, resourceNameRegex, "
+				    "namespaces, labelSelector, matches)", k);
+		}
+	}
+	if (!c->resource)
+		return yerr(y, n, "conditions without groupResource (Velero requires it; \"*\" is every resource)");
+	return 0;
+}
+
+/* A kahu rule from a Velero rule's conditions and one patch. */
+static void velero_emit(struct transform_set **ts, const struct vcond *c, size_t group, enum rule_kind kind,
+			json_t *patch, char *name, char *source)
+{
+	struct rule *r = rule_new(ts);
+	r->group = group;
+	r->name = name;
+	r->source = source;
+	r->kind = kind;
+	r->patch = patch;
+	strv_push(&r->resources, c->resource);
+	for (size_t i = 0; i < c->namespaces.n; i++)
+		strv_push(&r->namespaces, c->namespaces.v[i]);
+	if (c->regex) {
+		r->name_re = xmalloc(sizeof *r->name_re);
+		if (regcomp(r->name_re, c->regex, REG_EXTENDED | REG_NOSUB) != 0) {
+			free(r->name_re); /* (compiled once already: cannot happen) */
+			r->name_re = NULL;
+		}
+	}
+	if (c->selector && labelsel_parse(c->selector, &r->sel) < 0)
+		kahu_error_clear();
+	if (c->nmatches) {
+		r->conds = xcalloc(c->nmatches, sizeof *r->conds);
+		r->nconds = c->nmatches;
+		for (size_t i = 0; i < c->nmatches; i++) {
+			r->conds[i].path = xstrdup(c->matches[i].path);
+			r->conds[i].equals = json_incref(c->matches[i].equals);
+			r->conds[i].exists = -1;
+		}
+	}
+}
+
+static char *vsource(const struct yctx *y, yaml_node_t *n)
+{
+	return xasprintf("%s:%lu", y->file, (unsigned long)n->start_mark.line + 1);
+}
+
+static int velero_rule(struct yctx *y, yaml_node_t *n, size_t idx, struct transform_set **ts)
+{
+	/* One group per Velero rule in the whole set (files are appended). */
+	size_t group = 1;
+	for (size_t i = 0; *ts && i < (*ts)->n; i++)
+		if ((*ts)->r[i].group >= group)
+			group = (*ts)->r[i].group + 1;
+	yaml_node_t *kn, *vn, *e, *pk, *pv;
+	yaml_node_t *conds = NULL, *patches = NULL, *merges = NULL, *strategics = NULL;
+	struct vcond c = { 0 };
+	json_t *ops = NULL;
+	char *why = NULL;
+	int rc = 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(y, n, "a rule of resourceModifierRules: expected a mapping (conditions, patches, "
+			    "mergePatches, strategicPatches)");
+	YMAP_FOREACH(y, n, kn, vn) {
+		const char *k = yscalar(kn) ? yscalar(kn) : "";
+		yaml_node_t **slot = strcmp(k, "conditions") == 0 ? &conds : strcmp(k, "patches") == 0 ? &patches :
+				     strcmp(k, "mergePatches") == 0 ? &merges :
+				     strcmp(k, "strategicPatches") == 0 ? &strategics : NULL;
+		if (!slot)
+			return yerr(y, kn, "unknown key \"%s\" in a rule of resourceModifierRules (conditions, "
+				    "patches, mergePatches, strategicPatches)", k);
+		if (slot != &conds && vn->type != YAML_SEQUENCE_NODE)
+			return yerr(y, vn, "%s: expected a list", k);
+		*slot = vn;
+	}
+	if (!conds)
+		return yerr(y, n, "a rule of resourceModifierRules without conditions (groupResource is required)");
+	if ((rc = velero_conditions(y, conds, &c)) < 0)
+		goto out;
+	int any = 0;
+	if (patches && patches->data.sequence.items.top > patches->data.sequence.items.start) {
+		ops = json_array();
+		YSEQ_FOREACH(y, patches, e) {
+			json_t *op = json_object();
+			json_array_append_new(ops, op);
+			if (e->type != YAML_MAPPING_NODE) {
+				rc = yerr(y, e, "patches: expected a mapping (operation, path, from, value)");
+				goto out;
+			}
+			YMAP_FOREACH(y, e, pk, pv) {
+				const char *k = yscalar(pk) ? yscalar(pk) : "";
+				json_t *v = NULL;
+				if (strcmp(k, "operation") == 0 || strcmp(k, "path") == 0 || strcmp(k, "from") == 0) {
+					if (!yscalar(pv)) {
+						rc = yerr(y, pv, "%s: expected a string", k);
+						goto out;
+					}
+					json_object_set_new(op, k[0] == 'o' ? "op" : k, json_string(yscalar(pv)));
+				} else if (strcmp(k, "value") == 0) {
+					if ((rc = velero_value(y, pv, k, &v)) < 0)
+						goto out;
+					json_object_set_new(op, "value", v);
+				} else {
+					rc = yerr(y, pk, "unknown key \"%s\" in a patch (operation, path, from, value)", k);
+					goto out;
+				}
+			}
+			const char *o = json_string_value(json_object_get(op, "op"));
+			/* Velero gives a missing value as the empty string. */
+			if (o && !json_object_get(op, "value") &&
+			    (strcmp(o, "add") == 0 || strcmp(o, "replace") == 0 || strcmp(o, "test") == 0))
+				json_object_set_new(op, "value", json_string(""));
+			if (!json_object_get(op, "from") && o && (strcmp(o, "copy") == 0 || strcmp(o, "move") == 0)) {
+				rc = yerr(y, e, "patches: operation %s needs from", o);
+				goto out;
+			}
+			/* Checked one at a time, for its line; numbered in the list. */
+			json_t *one = json_pack("[O]", op);
+			rc = json_patch_check(one, &why);
+			json_decref(one);
+			if (rc < 0) {
+				if (strncmp(why, "operation 1", 11) == 0)
+					rc = yerr(y, e, "patches: operation %zu%s", json_array_size(ops), why + 11);
+				else
+					rc = yerr(y, e, "patches: %s", why);
+				goto out;
+			}
+		}
+		velero_emit(ts, &c, group, RK_JSON, ops, xasprintf("resourceModifierRules[%zu].patches", idx),
+			    vsource(y, patches));
+		ops = NULL;
+		any = 1;
+	}
+	for (int s = 0; s < 2; s++) {
+		yaml_node_t *list = s ? strategics : merges;
+		const char *key = s ? "strategicPatches" : "mergePatches";
+		size_t j = 0;
+		if (!list)
+			continue;
+		YSEQ_FOREACH(y, list, e) {
+			json_t *patch = NULL;
+			yaml_node_t *data = NULL;
+			if (e->type != YAML_MAPPING_NODE) {
+				rc = yerr(y, e, "%s: expected a mapping (patchData)", key);
+				goto out;
+			}
+			YMAP_FOREACH(y, e, pk, pv) {
+				if (!yscalar(pk) || strcmp(yscalar(pk), "patchData") != 0) {
+					rc = yerr(y, pk, "unknown key \"%s\" in %s (patchData)",
+						  yscalar(pk) ? yscalar(pk) : "", key);
+					goto out;
+				}
+				data = pv;
+			}
+			if (!data) {
+				rc = yerr(y, e, "%s: an entry without patchData", key);
+				goto out;
+			}
+			if ((rc = velero_patch_data(y, data, &patch)) < 0)
+				goto out;
+			if (s) {
+				json_t *m = json_strategic_merge(NULL, patch, &why);
+				json_decref(m);
+				if (!m) {
+					json_decref(patch);
+					rc = yerr(y, data, "strategicPatches: %s", why);
+					goto out;
+				}
+			}
+			velero_emit(ts, &c, group, s ? RK_STRATEGIC : RK_MERGE, patch,
+				    xasprintf("resourceModifierRules[%zu].%s[%zu]", idx, key, j++), vsource(y, e));
+			any = 1;
+		}
+	}
+	if (!any)
+		rc = yerr(y, n, "a rule of resourceModifierRules without patches, mergePatches or strategicPatches");
+out:
+	free(why);
+	json_decref(ops);
+	vcond_clear(&c);
+	return rc;
+}
+
+static int velero_root(struct yctx *y, yaml_node_t *root, struct transform_set **ts)
+{
+	yaml_node_t *kn, *vn, *e, *version = NULL, *rules = NULL;
+	int rc;
+	YMAP_FOREACH(y, root, kn, vn) {
+		const char *k = yscalar(kn) ? yscalar(kn) : "";
+		if (strcmp(k, "version") == 0)
+			version = vn;
+		else if (strcmp(k, "resourceModifierRules") == 0)
+			rules = vn;
+		else
+			return yerr(y, kn, "unknown key \"%s\" in Velero's resource modifiers (version, "
+				    "resourceModifierRules)", k);
+	}
+	if (!version)
+		return yerr(y, root, "Velero's resource modifiers without version (v1)");
+	if (!rules)
+		return yerr(y, root, "Velero's resource modifiers without resourceModifierRules");
+	if (!yscalar(version) || strcmp(yscalar(version), "v1") != 0)
+		return yerr(y, version, "version: Velero's resource modifiers are known in version v1 only");
+	if (rules->type != YAML_SEQUENCE_NODE || rules->data.sequence.items.top == rules->data.sequence.items.start)
+		return yerr(y, rules, "resourceModifierRules: expected a non-empty list");
+	size_t i = 0;
+	YSEQ_FOREACH(y, rules, e)
+		if ((rc = velero_rule(y, e, i++, ts)) < 0)
+			return rc;
+	return 0;
+}
+
+static int yroot(struct yctx *y, yaml_node_t *root, struct transform_set **ts);
+
+/* A ConfigMap (as Velero takes its resource modifiers): the file in its one data key. */
+static int configmap_root(struct yctx *y, yaml_node_t *root, struct transform_set **ts)
+{
+	yaml_node_t *kn, *vn, *data = NULL, *dk = NULL, *dv = NULL;
+	YMAP_FOREACH(y, root, kn, vn)
+		if (yscalar(kn) && strcmp(yscalar(kn), "data") == 0)
+			data = vn;
+	if (!data || data->type != YAML_MAPPING_NODE)
+		return yerr(y, root, "a ConfigMap without data: the rules are expected in its one data key");
+	size_t n = (size_t)(data->data.mapping.pairs.top - data->data.mapping.pairs.start);
+	if (n != 1)
+		return yerr(y, data, "data: a ConfigMap of resource modifiers has exactly one key (it has %zu)", n);
+	YMAP_FOREACH(y, data, kn, vn) {
+		dk = kn;
+		dv = vn;
+	}
+	const char *key = yscalar(dk) ? yscalar(dk) : "data";
+	yaml_document_t doc;
+	char *padded = NULL;
+	int rc = yembedded(y, dv, key, &doc, &padded);
+	if (rc == 0) {
+		struct yctx in = { .doc = &doc, .file = y->file, .text = padded, .len = strlen(padded),
+				   .budget = y->budget, .nested = 1 };
+		yaml_node_t *r = yaml_document_get_root_node(&doc);
+		rc = yroot(&in, r, ts);
+		y->budget = in.budget;
+		yaml_document_delete(&doc);
+	}
+	free(padded);
+	return rc;
+}
+
+/* Which format: Velero's (resourceModifierRules), a ConfigMap holding a file, or kahu's. */
+static int yformat(const struct yctx *y, yaml_node_t *root)
+{
+	yaml_node_t *kn, *vn;
+	int velero = 0, cm = 0;
+	YMAP_FOREACH(y, root, kn, vn) {
+		const char *k = yscalar(kn) ? yscalar(kn) : "";
+		if (strcmp(k, "resourceModifierRules") == 0)
+			velero = 1;
+		else if (strcmp(k, "kind") == 0 && yscalar(vn) && strcmp(yscalar(vn), "ConfigMap") == 0)
+			cm = 1;
+	}
+	return velero ? 1 : cm ? 2 : 0;
+}
+
 static int yroot(struct yctx *y, yaml_node_t *root, struct transform_set **ts)
 {
 	yaml_node_t *kn, *vn, *e;
 	int rc, have_rules = 0;
 	if (root->type != YAML_MAPPING_NODE)
 		return yerr(y, root, "the transform file: expected a mapping (version, rules)");
+	switch (yformat(y, root)) {
+	case 1:
+		return velero_root(y, root, ts);
+	case 2:
+		if (y->nested)
+			return yerr(y, root, "a ConfigMap inside a ConfigMap");
+		return configmap_root(y, root, ts);
+	}
 	YMAP_FOREACH(y, root, kn, vn) {
 		const char *k = yscalar(kn) ? yscalar(kn) : "";
 		if (strcmp(k, "version") == 0) {
@@ -502,9 +1130,15 @@ int transform_parse(const char *text, size_t len, const char *name, struct trans
 	}
 	/* Appended to what the caller has. */
 	if (*out && ts) {
+		size_t groups = 0;
+		for (size_t i = 0; i < (*out)->n; i++)
+			if ((*out)->r[i].group > groups)
+				groups = (*out)->r[i].group;
 		for (size_t i = 0; i < ts->n; i++) {
 			struct rule *r = rule_new(out);
 			*r = ts->r[i];
+			if (r->group)
+				r->group += groups;
 		}
 		free(ts->r);
 		free(ts);
@@ -827,7 +1461,7 @@ static json_t *replicas_ops(const struct rule *r, const char *gr, json_t *obj)
 }
 
 /* One rule on *obj: 1 applied, 0 not (not selected, a test failed), -1 with *why. */
-static int rule_apply(struct rule *r, const char *gr, json_t **obj, json_t **patch, char **why)
+static int rule_apply(struct rule *r, const char *gr, json_t *base, json_t **obj, json_t **patch, char **why)
 {
 	json_t *ops = NULL, *m;
 	char *e = NULL;
@@ -835,7 +1469,7 @@ static int rule_apply(struct rule *r, const char *gr, json_t **obj, json_t **pat
 	*patch = NULL;
 	switch (r->kind) {
 	case RK_JSON: case RK_MERGE: case RK_STRATEGIC:
-		if (!selects(r, gr, *obj))
+		if (!selects(r, gr, base))
 			return 0;
 		if (r->kind == RK_MERGE) {
 			m = json_merge_patch(*obj, r->patch);
@@ -887,13 +1521,20 @@ int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json
 {
 	/* The patches make new documents, never change the one they are given: the
 	 * object as it came is kept for a failure. */
-	json_t *orig = json_incref(*obj);
+	json_t *orig = json_incref(*obj), *base = NULL;
 	*applied = NULL;
 	for (size_t i = 0; ts && i < ts->n; i++) {
 		struct rule *r = &ts->r[i];
 		json_t *patch = NULL;
-		int rc = rule_apply(r, gr, obj, &patch, why);
+		/* The rules of one Velero rule select on the object as it was before the
+		 * first of them (its conditions are judged once, as Velero does). */
+		if (!r->group || i == 0 || ts->r[i - 1].group != r->group) {
+			json_decref(base);
+			base = json_incref(*obj);
+		}
+		int rc = rule_apply(r, gr, r->group ? base : *obj, obj, &patch, why);
 		if (rc < 0) {
+			json_decref(base);
 			json_decref(*applied);
 			*applied = NULL;
 			json_decref(*obj);
@@ -908,6 +1549,7 @@ int transform_apply(struct transform_set *ts, const char *gr, json_t **obj, json
 		json_array_append_new(*applied, json_pack("{s:s, s:s, s:s, s:o}", "rule", r->name, "source", r->source,
 							  "type", kind_names[r->kind], "patch", patch));
 	}
+	json_decref(base);
 	json_decref(orig);
 	return 0;
 }

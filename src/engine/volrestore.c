@@ -240,6 +240,75 @@ char *volr_pvc_refused(struct volr *v, const char *src_ns, const char *dst_ns, c
 			 kahu_error_last());
 }
 
+static int get_json(struct volr *v, const char *path, json_t **out);
+
+/* The target cluster's default StorageClass (allocated), or NULL. */
+static char *default_class(struct volr *v)
+{
+	struct kube_response r = { 0 };
+	char *name = NULL;
+	if (kube_request(v->s.kc, "GET", "/apis/storage.k8s.io/v1/storageclasses", NULL, NULL, NULL, 0, 0, &r) == 0) {
+		json_t *list = json_loadb(r.body.data, r.body.len, 0, NULL), *it;
+		size_t i;
+		json_array_foreach(json_object_get(list, "items"), i, it) {
+			json_t *ann = json_object_get(json_object_get(it, "metadata"), "annotations");
+			const char *d = jstr_of(ann, "storageclass.kubernetes.io/is-default-class");
+			if (d && strcmp(d, "true") == 0 && !name)
+				name = xstrdup(jstr_of(json_object_get(it, "metadata"), "name") ?: "");
+		}
+		json_decref(list);
+	}
+	kahu_error_clear();
+	kube_response_clear(&r);
+	return name;
+}
+
+char *volr_pvc_class_refused(struct volr *v, const char *src_ns, const char *name, json_t *pvc)
+{
+	json_t *l = usable(v, src_ns, name);
+	if (!l || v->s.volumes_only || !is_csi_only(l) || !v->s.kc)
+		return NULL;
+	const char *driver = jstr_of(l, "driver"), *snap = jstr_of(json_object_get(l, "csi"), "name");
+	if (!driver)
+		return NULL; /* (a catalog that does not record it) */
+	json_t *cls = json_object_get(json_object_get(pvc, "spec"), "storageClassName");
+	char *klass = json_is_string(cls) ? xstrdup(json_string_value(cls)) : default_class(v);
+	if (!klass)
+		return xasprintf("its data is in CSI snapshot %s (driver %s); it has no storage class and the "
+				 "target cluster has no default one, so no volume would be provisioned from it: not "
+				 "created; give it a class of driver %s (--storage-class-mappings, --transform)",
+				 snap ? snap : "?", driver, driver);
+	if (!*klass) {
+		free(klass);
+		return xasprintf("its data is in CSI snapshot %s (driver %s); its storageClassName is "" "
+				 "(after the mappings and transforms), so no volume would be provisioned from it: "
+				 "not created", snap ? snap : "?", driver);
+	}
+	char *path = xasprintf("/apis/storage.k8s.io/v1/storageclasses/%s", klass);
+	json_t *sc = NULL;
+	char *why = NULL;
+	int rc = get_json(v, path, &sc);
+	const char *prov = jstr_of(sc, "provisioner");
+	if (rc == KAHU_ENOTFOUND)
+		why = xasprintf("its data is in CSI snapshot %s (driver %s); its storage class in the target, %s "
+				"(after the mappings and transforms), does not exist there, so the claim would stay "
+				"Pending: not created", snap ? snap : "?", driver, klass);
+	else if (rc < 0)
+		log_warn("claim %s/%s: storage class %s could not be read to check it provisions from CSI "
+			 "snapshots of driver %s: %s", src_ns, name, klass, driver, kahu_error_last());
+	else if (prov && strcmp(prov, driver) != 0)
+		why = xasprintf("its data is in CSI snapshot %s, taken by driver %s; its storage class in the "
+				"target, %s (after the mappings and transforms), is provisioned by %s, which cannot "
+				"provision a volume from it: not created; map it to a class of driver %s, or back "
+				"up with --snapshot-move-data", snap ? snap : "?", driver, klass, prov, driver);
+	if (rc < 0)
+		kahu_error_clear();
+	json_decref(sc);
+	free(path);
+	free(klass);
+	return why;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;

@@ -84,6 +84,14 @@ int volr_pvc_prepare(struct volr *v, const char *src_ns, json_t *pvc);
  * NULL when the claim may be created. */
 char *volr_pvc_refused(struct volr *v, const char *src_ns, const char *dst_ns, const char *name);
 
+/* A claim of the backup provisioned from a CSI snapshot (volr_pvc_prepare), `pvc` the
+ * object as it will be created (mapped and transformed): its storage class there must
+ * be one the snapshot's CSI driver provisions, else the claim would stay Pending.  The
+ * class is read from the target cluster (a claim without one: its default class).
+ * Returns the reason it is not created (free it), or NULL (also when the class cannot
+ * be read for another reason than its absence: a warning). */
+char *volr_pvc_class_refused(struct volr *v, const char *src_ns, const char *name, json_t *pvc);
+
 /* Whether the claim `src_ns`/`name` has volume data in the backup. */
 int volr_has(struct volr *v, const char *src_ns, const char *name);
 

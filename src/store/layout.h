@@ -20,6 +20,8 @@
  *   restores/<name>/result.json.zst[.kenc]  every item's outcome
  *   restores/<name>/log.jsonl.zst[.kenc]    the restore's own log
  *   restores/<name>/restore.json            the restore's summary
+ *   restores/<name>/after-hooks.json.zst[.kenc] the local after hooks' outcomes, written
+ *                                           after restore.json; optional
  *
  * ".kenc" marks an object sealed with the key (archive/seal.h); without encryption it
  * is absent.  A manifest names its data objects relative to the backup's directory
@@ -101,7 +103,7 @@ const char *layout_backup_rel(const char *name, const char *path);
 
 char *layout_restore_dir(const char *name);     /* restores/<name>/ */
 char *layout_restore_summary(const char *name); /* restores/<name>/restore.json */
-/* restores/<name>/<object>[.kenc]: object is LAYOUT_RESULT or LAYOUT_LOG. */
+/* restores/<name>/<object>[.kenc]: object is LAYOUT_RESULT, LAYOUT_LOG or LAYOUT_AFTER_HOOKS. */
 char *layout_restore_data(const char *name, const char *object, int encrypted);
 /* A listed key: 1 with *name (allocated) when it is restores/<name>/restore.json with
  * a non-empty name of one component, else 0. */

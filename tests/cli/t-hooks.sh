@@ -618,6 +618,79 @@ PY
 t_ok "restore describe r4 --details" "$KAHU" restore describe r4 --details
 t_grep "describe lists the restore hooks" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded' "$T_OUT"
 t_nogrep "the plain restore.json (readable without the key) has no hook commands" 'echo restored' "$LOC/restores/r4/restore.json"
+# The local after hook ran once restore.json (the commit point) was written: its outcome
+# is kept beside it, and shown by later invocations.
+t_ok "r4's after hooks are stored beside its record, sealed" test -f "$LOC/restores/r4/after-hooks.json.zst.kenc"
+t_ok "restore describe r4 (no --details)" "$KAHU" restore describe r4
+t_grep "it shows the exec hooks' outcomes too" '^  restore-post annotation in hr/rp container side: sh -c echo restored >> /m/r: Succeeded \([0-9]+ ms\)' "$T_OUT"
+t_grep "and the one that failed under Continue, with its exit code and stderr" \
+	'^  restore-post check in hr/rp container app: sh -c echo not yet >&2; exit 4: Warning \([0-9]+ ms\): .*exit code 4.*; stderr: not yet' "$T_OUT"
+t_grep "describe r4 shows the after hook, kept beside the record" \
+	'^After hooks \(run once the restore was recorded, kept beside it\): 1 \(0 failed' "$T_OUT"
+t_grep "with its command and outcome" '^  after sh: sh -c echo "\$KAHU_PHASE .*: Succeeded \([0-9]+ ms\)' "$T_OUT"
+t_ok "restore logs r4" "$KAHU" restore logs r4
+cp "$T_OUT" "$T_DIR/r4.log"
+t_grep "the stored log has the exec hooks' outcomes" \
+	'restore-post hook annotation in pod hr/rp container side: sh -c echo restored >> /m/r exited 0 after' "$T_DIR/r4.log"
+t_grep "and the local before hook's" 'before hook sh: sh -c echo .* exited 0 after' "$T_DIR/r4.log"
+tail -n 1 "$T_DIR/r4.log" >"$T_DIR/r4.last"
+t_pyin "the log ends with the after hook's outcome, marked as run after the commit" "$T_DIR/r4.last" <<'PY'
+assert d["afterCommit"] is True and d["level"] == "info" and d["hook"]["when"] == "after", d
+assert d["hook"]["exitCode"] == 0 and "exited 0 after" in d["msg"], d
+PY
+cat >"$T_DIR/rafter.yaml" <<'EOY'
+local:
+  after:
+  - name: notify-down
+    command: [sh, -c, 'echo notify down >&2; exit 5']
+EOY
+t_ok "a restore whose after hook fails exits 0" "$KAHU" restore create r5 --from-backup b4 \
+	--hooks "$T_DIR/rafter.yaml"
+cp "$T_ERR" "$T_DIR/r5.err"
+t_grep "stderr has the after hook's failure" 'after hook notify-down failed \(on-error Fail\).*exit code 5; stderr: notify down' "$T_DIR/r5.err"
+t_ok "r5's after hooks are stored beside its record" test -f "$LOC/restores/r5/after-hooks.json.zst.kenc"
+t_nogrep "the plain restore.json has no hook commands" 'notify down' "$LOC/restores/r5/restore.json"
+t_ok "restore describe r5 -o json (a second invocation)" "$KAHU" restore describe r5 -o json
+t_pyin "it has the after hook's outcome under afterHooks: exit code, stderr tail, duration" "$T_OUT" <<'PY'
+a = d["afterHooks"]
+assert len(a) == 1, a
+h = a[0]
+assert h["when"] == "after" and h["hook"] == "notify-down" and h["status"] == "Failed", h
+assert h["exitCode"] == 5 and h["stderr"] == "notify down" and isinstance(h["durationMs"], int), h
+assert h["command"] == "sh -c echo notify down >&2; exit 5", h
+assert "afterHooksError" not in d and d["status"] == "Completed", d
+assert not [x for x in d.get("hooks", []) if x["when"] == "after"], d.get("hooks")
+PY
+t_ok "restore describe r5" "$KAHU" restore describe r5
+t_grep "describe shows the failed after hook" \
+	'^  after notify-down: sh -c echo notify down >&2; exit 5: Failed \([0-9]+ ms\): exit code 5; stderr: notify down' "$T_OUT"
+t_grep "the status is the one recorded" '^Status: +Completed' "$T_OUT"
+t_ok "restore logs r5" "$KAHU" restore logs r5
+tail -n 1 "$T_OUT" >"$T_DIR/r5.last"
+t_pyin "the log ends with the failed after hook, marked as run after the commit" "$T_DIR/r5.last" <<'PY'
+assert d["afterCommit"] is True and d["level"] == "warn", d
+h = d["hook"]
+assert h["exitCode"] == 5 and h["stderr"] == "notify down" and h["when"] == "after", h
+assert "after hook notify-down failed (on-error Fail)" in d["msg"], d
+PY
+# Another restore's object moved in (the envelope binds it to its path), a truncated one:
+# refused with a warning, the rest still shows, exit 0.
+cp "$LOC/restores/r5/after-hooks.json.zst.kenc" "$T_DIR/r5-after.kenc"
+cp "$LOC/restores/r4/after-hooks.json.zst.kenc" "$LOC/restores/r5/after-hooks.json.zst.kenc"
+t_ok "describe r5 with r4's object exits 0" "$KAHU" restore describe r5
+t_nogrep "r4's after hook is not shown as r5's" 'KAHU_PHASE' "$T_OUT"
+t_grep "it says why after hooks are not shown" '^After hooks: +not shown: .*restores/r5/after-hooks.json.zst.kenc' "$T_OUT"
+t_grep "and warns" 'warning: restore r5: the outcome of its after hooks is not shown: ' "$T_ERR"
+t_grep "the rest still shows" '^Status: +Completed' "$T_OUT"
+t_ok "logs r5 with r4's object exits 0" "$KAHU" restore logs r5
+t_nogrep "the log has none of r4's after hooks" 'KAHU_PHASE|afterCommit' "$T_OUT"
+t_grep "and warns" 'the outcome of its after hooks is not shown' "$T_ERR"
+head -c 40 "$T_DIR/r5-after.kenc" >"$LOC/restores/r5/after-hooks.json.zst.kenc"
+t_ok "describe r5 -o json with a truncated object" "$KAHU" restore describe r5 -o json
+t_pyin "afterHooksError says why, the rest is there" "$T_OUT" <<'PY'
+assert "afterHooks" not in d and "after-hooks.json.zst.kenc" in d["afterHooksError"], d.get("afterHooksError")
+assert d["status"] == "Completed" and "items" in d, d
+PY
 
 # ---- examples/hooks: every file is accepted; notify.yaml posts to a local server ----
 for f in "$top_srcdir"/examples/hooks/*.yaml; do

@@ -6,7 +6,8 @@
 # results and describe; a rule that applies to nothing is a warning; a patch that cannot
 # apply fails its item only; a dry run shows the patched objects and the patches and
 # writes nothing; errors of the file and of the flags (exit 64, FILE:LINE) before
-# anything is written.
+# anything is written; Velero's resource modifiers (a file, and a ConfigMap holding
+# one: FILE:LINE inside its data) translated into rules and restored with.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 
@@ -328,5 +329,75 @@ t_pyrun "... it was not created; the other objects were" '
 dst = {xf.key(o) for o in xf.load(sys.argv[1])}
 assert ("ConfigMap", "move", "settings") not in dst
 assert ("Deployment", "move", "web") in dst' "$T_DIR/tgt2.json"
+
+
+# ---- Velero's resource modifiers (a file, and the same as a ConfigMap) ----
+cat >"$T_DIR/velero-mods.yaml" <<'EOF'
+version: v1
+resourceModifierRules:
+- conditions:
+    groupResource: persistentvolumeclaims
+    resourceNameRegex: "^da"
+    namespaces: [move]
+    labelSelector:
+      matchLabels: {app: db}
+  patches:
+  - operation: test
+    path: /spec/storageClassName
+    value: gp2
+  - operation: replace
+    path: /spec/storageClassName
+    value: standard
+- conditions:
+    groupResource: deployments.apps
+    matches:
+    - path: /spec/replicas
+      value: "3"
+  mergePatches:
+  - patchData: |
+      spec:
+        replicas: 1
+  strategicPatches:
+  - patchData: |
+      {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "registry.new/web:2"}]}}}}
+EOF
+{
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mods, namespace: velero}\ndata:\n  mods.yaml: |\n'
+	sed 's/^/    /' "$T_DIR/velero-mods.yaml"
+} >"$T_DIR/velero-cm.yaml"
+sed 's/operation: replace/operation: swap/' "$T_DIR/velero-cm.yaml" >"$T_DIR/velero-cm-bad.yaml"
+t_exit 64 "a Velero ConfigMap with an unknown operation: exit 64" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-backup b1 --transform "$T_DIR/velero-cm-bad.yaml"
+t_grep "... FILE:LINE of the file (inside the ConfigMap's data)" \
+	'velero-cm-bad.yaml:18: patches: operation 2: unknown op "swap"' "$T_ERR"
+t_ok "dry run with Velero's format as a ConfigMap (-o json)" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create d4 --from-backup b1 --include-namespaces move \
+	--transform "$T_DIR/velero-cm.yaml" --dry-run -o json
+t_py "... the rules it translates to applied" '
+items = {(i["resource"], i["name"]): i for i in d}
+assert items[("persistentvolumeclaims", "data")]["object"]["spec"]["storageClassName"] == "standard"
+assert [t["rule"] for t in items[("deployments.apps", "web")]["transforms"]] == [
+    "resourceModifierRules[1].mergePatches[0]", "resourceModifierRules[1].strategicPatches[0]"]
+assert items[("deployments.apps", "web")]["transforms"][0]["source"].endswith("velero-cm.yaml:27")' "$T_OUT"
+cluster_start tgt3 || { t_result 1 "fourth cluster starts"; t_done; exit 1; }
+t_ok "restore with a Velero resource modifiers file (auto-detected)" \
+	"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" restore create r3 --from-backup b1 --include-namespaces move \
+	--transform "$T_DIR/velero-mods.yaml"
+cluster_admin GET /_admin/dump?namespace=move >"$T_DIR/tgt3.json"
+t_pyrun "... the objects are changed as Velero's rules say" '
+src = {xf.key(o): o for o in xf.load(sys.argv[1])}
+dst = {xf.key(o): o for o in xf.load(sys.argv[2])}
+assert dst[("PersistentVolumeClaim", "move", "data")]["spec"]["storageClassName"] == "standard"
+assert dst[("PersistentVolumeClaim", "move", "scratch")]["spec"]["storageClassName"] == "fast"
+w = xf.norm(dst[("Deployment", "move", "web")])
+want = xf.norm(src[("Deployment", "move", "web")])
+want["spec"]["replicas"] = 1
+want["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.new/web:2"
+assert w == want, (w, want)
+assert xf.norm(dst[("StatefulSet", "move", "db")]) == xf.norm(src[("StatefulSet", "move", "db")])' "$T_DIR/src.json" "$T_DIR/tgt3.json"
+t_ok "restore describe r3 --details" "$KAHU" restore describe r3 --details
+t_grep "... names the translated rules applied" \
+	"^Transformed deployments.apps move/web: resourceModifierRules\[1\].mergePatches\[0\], resourceModifierRules\[1\].strategicPatches\[0\]$" "$T_OUT"
+t_grep "... (a claim)" "^Transformed persistentvolumeclaims move/data: resourceModifierRules\[0\].patches$" "$T_OUT"
 
 t_done

@@ -4,7 +4,9 @@
 # them (every file compared: sha256, modes, owners, mtimes, symlinks, hard links, empty
 # directories, odd names); in place (--volumes-only) with and without
 # --delete-extra-files, refused while a pod mounts the claim, --scale-down and back; the
-# PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource;
+# PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource
+# (refused when the claim's class in the target, after the mappings and transforms, is
+# of another CSI driver; provisioned from it in another class of its driver);
 # a hostile index refused; helper pods gone after success, failure and Ctrl-C; results in
 # describe and -o json; the dry run; the volume's progress on a terminal only.  The
 # hostile index is written into a backup by the volume data core through local ops
@@ -181,6 +183,27 @@ t_ok "restore r7b in the same cluster" ks restore create r7b --from-backup b4 --
 t_grep "  creates the snapshot again from its content" "VolumeSnapshot app/$snap4 was gone: created again from its content" "$T_ERR"
 for _ in $(seq 300); do N=$(voldir src app data 2>/dev/null) && [ -n "$N" ] && break; sleep 0.1; done
 t_ok "  the claim is bound to a volume with the snapshot's content" same "$T_DIR/orig" "$N"
+# The class the claim is created with is the one the restore checks against the
+# snapshot's driver: after --storage-class-mappings (or a transform), not the backup's.
+t_ok "the claim is deleted again" api src DELETE /api/v1/namespaces/app/persistentvolumeclaims/data
+t_exit 2 "restore r7c mapping the class to fast (another CSI driver): the claim fails (exit 2)" \
+	ks restore create r7c --from-backup b4 --include-namespaces app --storage-class-mappings standard:fast
+t_ok "  restore describe r7c --outcome failed" ks restore describe r7c --outcome failed
+t_grep "  the reason names the target class and both drivers" \
+	'persistentvolumeclaims +app +data +failed +its data is in CSI snapshot .*taken by driver hostpath.csi.kahu.io; its storage class in the target, fast \(after the mappings and transforms\), is provisioned by fast.csi.kahu.io' "$T_OUT"
+t_ok "  the claim was not created" absent src GET /api/v1/namespaces/app/persistentvolumeclaims/data
+printf '{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"standard-b"},"provisioner":"hostpath.csi.kahu.io","reclaimPolicy":"Delete","volumeBindingMode":"Immediate"}' >"$T_DIR/sc.json"
+t_ok "a second class of the snapshot's driver (standard-b)" \
+	api src POST /apis/storage.k8s.io/v1/storageclasses "@$T_DIR/sc.json"
+printf 'rules:\n- name: to-b\n  resources: [persistentvolumeclaims]\n  mergePatch: {spec: {storageClassName: standard-b}}\n' >"$T_DIR/to-b.yaml"
+t_ok "restore r7d with a transform that gives the claim class standard-b" \
+	ks restore create r7d --from-backup b4 --include-namespaces app --transform "$T_DIR/to-b.yaml"
+t_ok "  the claim's dataSource is the snapshot" claim_from_snapshot
+CLUSTER_USE=src cluster_admin GET /api/v1/namespaces/app/persistentvolumeclaims/data >"$T_DIR/r7d-pvc.json"
+t_ok "  and its class is the transformed one" \
+	python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["spec"]["storageClassName"] != "standard-b")' "$T_DIR/r7d-pvc.json"
+for _ in $(seq 300); do N=$(voldir src app data 2>/dev/null) && [ -n "$N" ] && break; sleep 0.1; done
+t_ok "  bound to a volume with the snapshot's content" same "$T_DIR/orig" "$N"
 t_ok "backup delete b4 deletes the snapshot, its content and data" ks backup delete b4 --yes
 CLUSTER_USE=src cluster_admin GET /apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents >"$T_OUT"
 ! grep -q snapcontent "$T_OUT" && absent src GET "/apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/$snap4"

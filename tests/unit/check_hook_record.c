@@ -1,6 +1,7 @@
-/* The stored outcome of a backup's local after hooks (engine/hook_record.h): written
- * and read back, keyed and not; refused when moved from another backup, written for
- * another manifest, or altered; absent when there is none. */
+/* The stored outcome of the local after hooks of a backup or a restore
+ * (engine/hook_record.h): written and read back, keyed and not; refused when moved
+ * from another backup, written for another manifest or record, or altered; absent when
+ * there is none. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,45 @@ START_TEST(test_not_a_record)
 }
 END_TEST
 
+/* A restore's record (hook_record_write/read with the restore as owner): bound to the
+ * bytes of its restore.json; another record's bytes, or a reader that takes it for a
+ * backup's, refuse it. */
+START_TEST(test_restore_owner)
+{
+	const char *rec1 = "{\"name\":\"r1\",\"status\":\"Completed\",\"mac\":\"aa\"}";
+	const char *rec2 = "{\"name\":\"r1\",\"status\":\"Completed\",\"mac\":\"bb\"}";
+	char *path = layout_restore_data("r1", LAYOUT_AFTER_HOOKS, 1);
+	struct hook_record_owner o = { .member = "restore", .name = "r1", .path = path, .bound_member = "record",
+				       .bound = rec1, .bound_len = strlen(rec1) };
+	json_t *hooks = outcomes(), *got = NULL;
+	char *written = NULL;
+	ck_assert_int_eq(hook_record_read(st, key, &o, &got, &written), 0);
+	ck_assert_int_eq(hook_record_write(st, key, &o, hooks), 0);
+	ck_assert_int_eq(hook_record_read(st, key, &o, &got, &written), 1);
+	ck_assert_uint_eq(json_array_size(got), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(got, 0), "hook")), "notify");
+	ck_assert_ptr_nonnull(written);
+	json_decref(got);
+	free(written);
+	/* restore.json rewritten (another run of the same name) */
+	struct hook_record_owner o2 = o;
+	o2.bound = rec2;
+	o2.bound_len = strlen(rec2);
+	ck_assert_int_eq(hook_record_read(st, key, &o2, &got, NULL), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "written for another restore (r1, an earlier one of this name)"));
+	kahu_error_clear();
+	/* read as if it were a backup's */
+	struct hook_record_owner ob = o;
+	ob.member = "backup";
+	ob.bound_member = "manifest";
+	ck_assert_int_eq(hook_record_read(st, key, &ob, &got, NULL), KAHU_EDATA);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "not a record of after hooks"));
+	kahu_error_clear();
+	json_decref(hooks);
+	free(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hook_record");
@@ -185,6 +225,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_unkeyed);
 	tcase_add_test(tc, test_nothing_after);
 	tcase_add_test(tc, test_not_a_record);
+	tcase_add_test(tc, test_restore_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }

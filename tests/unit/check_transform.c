@@ -503,6 +503,198 @@ START_TEST(test_shortcuts)
 }
 END_TEST
 
+/* ---- Velero's resource modifiers, translated ---- */
+
+static const char VELERO[] =
+	"version: v1\n"                                                    /* 1 */
+	"resourceModifierRules:\n"                                         /* 2 */
+	"- conditions:\n"                                                  /* 3 */
+	"    groupResource: persistentvolumeclaims\n"                      /* 4 */
+	"    resourceNameRegex: \"^mysql\\\\d+$\"\n"                        /* 5 */
+	"    namespaces: [bar, foo]\n"                                     /* 6 */
+	"    labelSelector:\n"                                             /* 7 */
+	"      matchLabels: {foo: bar}\n"                                  /* 8 */
+	"      matchExpressions:\n"                                        /* 9 */
+	"      - {key: tier, operator: In, values: [db, cache]}\n"         /* 10 */
+	"      - {key: legacy, operator: DoesNotExist}\n"                  /* 11 */
+	"    matches:\n"                                                   /* 12 */
+	"    - path: /spec/storageClassName\n"                             /* 13 */
+	"      value: premium\n"                                           /* 14 */
+	"  patches:\n"                                                     /* 15 */
+	"  - operation: replace\n"                                         /* 16 */
+	"    path: /spec/storageClassName\n"                               /* 17 */
+	"    value: \"standard\"\n"                                        /* 18 */
+	"  - operation: add\n"                                             /* 19 */
+	"    path: /metadata/labels/n\n"                                   /* 20 */
+	"    value: \"3\"\n"                                               /* 21 */
+	"  - operation: add\n"                                             /* 22 */
+	"    path: /metadata/labels/s\n"                                   /* 23 */
+	"    value: '\"3\"'\n"                                             /* 24 */
+	"  - operation: add\n"                                             /* 25 */
+	"    path: /metadata/annotations\n"                                /* 26 */
+	"    value: '{\"a\": true}'\n"                                     /* 27 */
+	"  mergePatches:\n"                                                /* 28 */
+	"  - patchData: |\n"                                               /* 29 */
+	"      metadata:\n"                                                /* 30 */
+	"        labels:\n"                                                /* 31 */
+	"          moved: \"yes\"\n"                                       /* 32 */
+	"- conditions:\n"                                                  /* 33 */
+	"    groupResource: deployments.apps\n"                            /* 34 */
+	"  strategicPatches:\n"                                            /* 35 */
+	"  - patchData: |\n"                                               /* 36 */
+	"      {\"spec\": {\"template\": {\"spec\": {\"containers\": [{\"name\": \"w\", \"image\": \"repo2/web:1\"}]}}}}\n";
+
+static const char PVC[] =
+	"{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"mysql12\",\"namespace\":\"foo\","
+	"\"labels\":{\"foo\":\"bar\",\"tier\":\"db\"}},\"spec\":{\"storageClassName\":\"premium\"}}";
+
+START_TEST(test_velero_translation)
+{
+	struct transform_set *ts = parse_ok(VELERO);
+	json_t *applied = NULL;
+	int rc;
+	/* rule 0: its JSON patches, then its merge patch; rule 1: a strategic patch */
+	ck_assert_uint_eq(transform_count(ts), 3);
+	json_t *o = apply(ts, "persistentvolumeclaims", PVC, &rc, &applied);
+	ck_assert_int_eq(rc, 0);
+	assert_json(o, "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"mysql12\","
+		    "\"namespace\":\"foo\",\"labels\":{\"foo\":\"bar\",\"tier\":\"db\",\"n\":3,\"s\":\"3\",\"moved\":\"yes\"},"
+		    "\"annotations\":{\"a\":true}},\"spec\":{\"storageClassName\":\"standard\"}}", "velero pvc");
+	ck_assert_uint_eq(json_array_size(applied), 2);
+	assert_json(json_object_get(json_array_get(applied, 0), "rule"), "\"resourceModifierRules[0].patches\"", "name");
+	assert_json(json_object_get(json_array_get(applied, 0), "source"), "\"t.yaml:16\"", "source");
+	assert_json(json_object_get(json_array_get(applied, 0), "type"), "\"jsonPatch\"", "type");
+	assert_json(json_object_get(json_array_get(applied, 1), "rule"), "\"resourceModifierRules[0].mergePatches[0]\"", "name");
+	assert_json(json_object_get(json_array_get(applied, 1), "source"), "\"t.yaml:29\"", "source");
+	json_decref(applied);
+	json_decref(o);
+	/* what the conditions leave out: another name, namespace, label, class; a legacy label */
+	static const char *const misses[] = {
+		"\"name\":\"mysql\",", "\"namespace\":\"baz\",", "\"tier\":\"web\"", "\"storageClassName\":\"gold\"",
+		"\"tier\":\"db\",\"legacy\":\"x\"",
+	};
+	static const char *const from[] = {
+		"\"name\":\"mysql12\",", "\"namespace\":\"foo\",", "\"tier\":\"db\"", "\"storageClassName\":\"premium\"",
+		"\"tier\":\"db\"",
+	};
+	for (size_t i = 0; i < sizeof misses / sizeof misses[0]; i++) {
+		char *pvc = xstrdup(PVC), *at = strstr(pvc, from[i]);
+		ck_assert_ptr_nonnull(at);
+		char *other = xasprintf("%.*s%s%s", (int)(at - pvc), pvc, misses[i], at + strlen(from[i]));
+		o = apply(ts, "persistentvolumeclaims", other, &rc, &applied);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(applied == NULL, "case %zu applied", i);
+		json_decref(o);
+		free(other);
+		free(pvc);
+	}
+	o = apply(ts, "deployments.apps", DEPLOY, &rc, &applied);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(json_array_size(applied), 1);
+	assert_json(json_object_get(json_array_get(applied, 0), "type"), "\"strategicPatch\"", "type");
+	assert_json(jptr_get(o, "/spec/template/spec/containers"), "[{\"name\":\"w\",\"image\":\"repo2/web:1\"}]", "smp");
+	json_decref(applied);
+	json_decref(o);
+	transform_free(ts);
+
+	/* A test that does not hold leaves the object alone (Velero's conditional patch);
+	 * groupResource "*" is every resource; values: null, booleans, numbers, strings. */
+	ts = parse_ok("version: v1\nresourceModifierRules:\n- conditions: {groupResource: \"*\"}\n  patches:\n"
+		      "  - {operation: test, path: /spec/replicas, value: \"3\"}\n"
+		      "  - {operation: replace, path: /spec/replicas, value: \"1\"}\n"
+		      "  - {operation: add, path: /spec/paused, value: \"TRUE\"}\n"
+		      "  - {operation: add, path: /spec/x, value: null}\n"
+		      "  - {operation: add, path: /spec/e, value: \"\"}\n"
+		      "  - {operation: add, path: /spec/f, value: \"1.5\"}\n"
+		      "  - {operation: add, path: /spec/w, value: plain words}\n"
+		      "  - {operation: copy, from: /spec/replicas, path: /spec/copied}\n");
+	o = apply(ts, "deployments.apps", DEPLOY, &rc, &applied);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(json_array_size(applied), 1);
+	assert_json(json_object_get(o, "spec"), "{\"replicas\":1,\"paused\":true,\"x\":null,\"e\":\"\",\"f\":1.5,"
+		    "\"w\":\"plain words\",\"copied\":1,\"template\":{\"spec\":{\"containers\":"
+		    "[{\"name\":\"w\",\"image\":\"registry.old/web:1\"}],\"initContainers\":[{\"name\":\"i\","
+		    "\"image\":\"docker.io/busybox\"}]}}}", "values");
+	json_decref(applied);
+	json_decref(o);
+	o = apply(ts, "deployments.apps", "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"replicas\":2}}", &rc, &applied);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_null(applied);
+	assert_json(o, "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"replicas\":2}}", "test failed: unchanged");
+	json_decref(o);
+	transform_free(ts);
+}
+END_TEST
+
+START_TEST(test_velero_configmap)
+{
+	/* As `kubectl create cm --from-file` makes it; the lines are the file's. */
+	struct transform_set *ts = parse_ok(
+		"apiVersion: v1\n"
+		"kind: ConfigMap\n"
+		"metadata: {name: mods, namespace: velero}\n"
+		"data:\n"
+		"  mods.yaml: |\n"
+		"    version: v1\n"
+		"    resourceModifierRules:\n"
+		"    - conditions:\n"
+		"        groupResource: deployments.apps\n"
+		"      mergePatches:\n"
+		"      - patchData: '{\"spec\": {\"replicas\": 0}}'\n");
+	json_t *applied = NULL;
+	int rc;
+	json_t *o = apply(ts, "deployments.apps", DEPLOY, &rc, &applied);
+	ck_assert_int_eq(rc, 0);
+	assert_json(jptr_get(o, "/spec/replicas"), "0", "replicas");
+	assert_json(json_object_get(json_array_get(applied, 0), "source"), "\"t.yaml:11\"", "source");
+	json_decref(applied);
+	json_decref(o);
+	transform_free(ts);
+	parse_fails("kind: ConfigMap\ndata:\n  a: |\n    version: v1\n    resourceModifierRules:\n    - conditions: {}\n",
+		    "t.yaml:6: conditions without groupResource");
+	parse_fails("kind: ConfigMap\ndata:\n  a: x\n  b: y\n", "t.yaml:3: data: a ConfigMap of resource modifiers has exactly one key (it has 2)");
+	parse_fails("kind: ConfigMap\nmetadata: {name: x}\n", "t.yaml:1: a ConfigMap without data");
+	parse_fails("kind: ConfigMap\ndata:\n  a: |\n    kind: ConfigMap\n    data: {b: c}\n", "t.yaml:4: a ConfigMap inside a ConfigMap");
+	parse_fails("kind: ConfigMap\ndata:\n  a: |\n    rules: [\n", "t.yaml:5: a: invalid YAML");
+}
+END_TEST
+
+START_TEST(test_velero_errors)
+{
+	const char *h = "version: v1\nresourceModifierRules:\n";
+	struct { const char *rest, *msg; } bad[] = {
+		{ "- conditions: {groupResource: pods}\n", "t.yaml:3: a rule of resourceModifierRules without patches" },
+		{ "- patches: [{operation: remove, path: /a}]\n", "t.yaml:3: a rule of resourceModifierRules without conditions" },
+		{ "- conditions: {groupResource: pods, kind: x}\n  patches: []\n", "t.yaml:3: unknown key \"kind\" in conditions" },
+		{ "- conditions: {groupResource: pods}\n  patch: []\n", "t.yaml:4: unknown key \"patch\" in a rule of resourceModifierRules" },
+		{ "- conditions: {groupResource: pods}\n  patches:\n  - {operation: frob, path: /a}\n", "t.yaml:5: patches: operation 1: unknown op \"frob\"" },
+		{ "- conditions: {groupResource: pods}\n  patches:\n  - {operation: replace, path: a, value: x}\n", "t.yaml:5: patches: operation 1 (replace): path: \"a\" is not a JSON Pointer" },
+		{ "- conditions: {groupResource: pods}\n  patches:\n  - {operation: copy, path: /a}\n", "t.yaml:5: patches: operation copy needs from" },
+		{ "- conditions: {groupResource: pods}\n  patches:\n  - {operation: add, path: /a, value: '{x'}\n", "t.yaml:5: value: text starting with { is read as JSON, and it is not valid JSON" },
+		{ "- conditions: {groupResource: pods}\n  patches:\n  - {op: add, path: /a}\n", "t.yaml:5: unknown key \"op\" in a patch (operation, path, from, value)" },
+		{ "- conditions: {groupResource: pods, resourceNameRegex: \"(?i)^a\"}\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:3: resourceNameRegex: \"(?i)^a\": RE2's (?" },
+		{ "- conditions: {groupResource: pods, resourceNameRegex: \"a(\"}\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:3: resourceNameRegex: invalid regular expression" },
+		{ "- conditions:\n    groupResource: pods\n    labelSelector: {matchExpressions: [{key: a, operator: Near}]}\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:5: operator \"Near\": expected In, NotIn, Exists or DoesNotExist" },
+		{ "- conditions:\n    groupResource: pods\n    labelSelector: {matchExpressions: [{key: a, operator: In}]}\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:5: operator In needs values" },
+		{ "- conditions:\n    groupResource: pods\n    labelSelector: {matchLabels: {\"a b\": c}}\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:5: labelSelector" },
+		{ "- conditions:\n    groupResource: pods\n    matches: [{path: /a}]\n  patches: [{operation: remove, path: /a}]\n", "t.yaml:5: a match needs path and value" },
+		{ "- conditions: {groupResource: pods}\n  mergePatches:\n  - patchData: |\n      a: [\n", "t.yaml:7: patchData: invalid YAML" },
+		{ "- conditions: {groupResource: pods}\n  mergePatches:\n  - patchData: \"[1]\"\n", "t.yaml:5: patchData: expected a mapping" },
+		{ "- conditions: {groupResource: pods}\n  mergePatches:\n  - data: x\n", "t.yaml:5: unknown key \"data\" in mergePatches (patchData)" },
+		{ "- conditions: {groupResource: pods}\n  strategicPatches:\n  - patchData: |\n      containers:\n      - image: x\n", "t.yaml:5: strategicPatches: containers: element 1 has no name" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *text = xasprintf("%s%s", h, bad[i].rest);
+		parse_fails(text, bad[i].msg);
+		free(text);
+	}
+	parse_fails("resourceModifierRules: []\n", "t.yaml:1: Velero's resource modifiers without version (v1)");
+	parse_fails("version: v2\nresourceModifierRules: []\n", "t.yaml:1: version: Velero's resource modifiers are known in version v1 only");
+	parse_fails("version: v1\nresourceModifierRules: []\n", "t.yaml:2: resourceModifierRules: expected a non-empty list");
+	parse_fails("version: v1\nresourceModifierRules: []\nrules: []\n", "t.yaml:3: unknown key \"rules\" in Velero's resource modifiers");
+}
+END_TEST
+
 static Suite *transform_suite(void)
 {
 	Suite *s = suite_create("transform");
@@ -518,6 +710,9 @@ static Suite *transform_suite(void)
 	tcase_add_test(tc, test_yaml_values);
 	tcase_add_test(tc, test_two_files);
 	tcase_add_test(tc, test_shortcuts);
+	tcase_add_test(tc, test_velero_translation);
+	tcase_add_test(tc, test_velero_configmap);
+	tcase_add_test(tc, test_velero_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
