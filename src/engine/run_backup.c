@@ -129,7 +129,7 @@ static void discard_volloc(struct volloc_run *vr, const char *name)
 /* The location side before collection: opened, keyed, locked, cleared of leftovers,
  * the parent chosen.  Fills what `b` needs of it. */
 static int prepare_location(const struct backup_run_spec *rs, struct backup_run_result *res,
-			    const char *stext, char *digest, struct repo **repo,
+			    const struct manifest_cluster *id, const char *stext, char *digest, struct repo **repo,
 			    struct store_lock **lock, char **full, struct backup_spec *b)
 {
 	const char *name = rs->name;
@@ -179,7 +179,8 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	}
 	manifest_scope_digest(key, stext, strlen(stext), digest);
 	if (rs->kind != BACKUP_FULL &&
-	    (rc = parent_resolve(*repo, key, name, rs->parent, rs->kind, digest, &res->parent, full)) < 0)
+	    (rc = parent_resolve_in_cluster(*repo, key, name, rs->parent, rs->kind, digest, id, &res->parent,
+					    full)) < 0)
 		return rc;
 	b->st = repo_store(*repo);
 	b->key = key;
@@ -933,7 +934,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.progress_ud = rs->ud;
 	b.hooks = hb;
 
-	if (!rs->dry_run && ((rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0 ||
+	if (!rs->dry_run && ((rc = prepare_location(rs, res, &id, stext, digest, &repo, &lock, &full, &b)) < 0 ||
 			     (rc = prepare_volume_location(rs, res, repo, &vr, &b)) < 0))
 		goto out;
 	if (rs->vol) {
