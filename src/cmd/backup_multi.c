@@ -173,7 +173,7 @@ static void print_summary(struct kahu_ctx *ctx, const char *base, struct multi_b
 		const char *row[] = { m->context, m->rs.name, m->status, items, stored, vol, dur,
 				      m->error ? m->error : "" };
 		out_table_row(t, row);
-		completed += m->rc == 0;
+		completed += m->started && m->rc == 0;
 	}
 	out_table_print(t, stdout);
 	out_table_free(t);

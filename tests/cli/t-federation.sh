@@ -167,6 +167,35 @@ c = {x['context']: x for x in d['clusters']}
 assert c['alpha']['parent'] == 'f-alpha', c['alpha']
 assert c['beta']['parent'] == 'g-beta', c['beta']" "$T_OUT"
 
+# ---- Ctrl-C stops every cluster's backup and reports each ----
+# alpha's and beta's lists are held (slow), gamma waits for its turn (2 at once).
+for c in a b; do
+	CLUSTER_USE=$c cluster_admin POST /_admin/faults \
+		'[{"match":{"verb":"list","resource":"configmaps"},"action":"slow","delay_ms":60000,"times":1000}]' >/dev/null
+done
+"$KAHU" backup create stop --contexts alpha,beta,gamma "${SCOPE[@]}" >"$T_DIR/stop.out" 2>"$T_DIR/stop.err" &
+pid=$!
+held() { # NAME: the held list has reached cluster NAME
+	CLUSTER_USE=$1 cluster_admin GET /_admin/faults | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+rules = d if isinstance(d, list) else d.get("rules", d.get("faults", []))
+sys.exit(0 if any(r.get("seen", 0) > 0 for r in rules) else 1)'
+}
+for i in $(seq 1 600); do held a && held b && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+held a && held b; t_result $? "alpha's and beta's backups are both listing"
+kill -INT $pid
+wait $pid; rc=$?
+cp "$T_DIR/stop.out" "$T_OUT"; cp "$T_DIR/stop.err" "$T_ERR"
+[ $rc -eq 130 ]; t_result $? "SIGINT: exit 130 (got $rc)"
+t_grep "... alpha's line: Interrupted" '^alpha +stop-alpha +Interrupted ' "$T_OUT"
+t_grep "... beta's line: Interrupted" '^beta +stop-beta +Interrupted ' "$T_OUT"
+t_grep "... gamma's: not started" '^gamma +stop-gamma +NotStarted ' "$T_OUT"
+t_grep "... the message" 'interrupted: 0 of 3 cluster backups completed; not completed: alpha \(Interrupted\), beta \(Interrupted\); 1 not started' "$T_ERR"
+(cd "$LOC" && find locks backups -type f \( -path '*stop-*' -o -path 'locks/*' \)) >"$T_OUT" 2>&1
+[ ! -s "$T_OUT" ]; t_result $? "... no lock and no file of the backups is left"
+for c in a b; do CLUSTER_USE=$c cluster_admin DELETE /_admin/faults >/dev/null; done
+
 # ---- a dry run writes nothing ----
 snapshot "$T_DIR/before"
 t_ok "--dry-run plans each cluster's backup" "$KAHU" backup create dry --all-contexts "${SCOPE[@]}" --dry-run
