@@ -7,7 +7,6 @@
 #include "engine/backup.h"
 #include "engine/hooks.h"
 #include "engine/labelsel.h"
-#include "engine/multi.h"
 #include "engine/parent.h"
 #include "engine/retention.h"
 #include "engine/run_backup.h"

@@ -489,9 +489,15 @@ START_TEST(test_fileio)
 	ck_assert_int_eq(memcmp(buf, "secret\n", 7), 0);
 	ck_assert_int_eq(kahu_read_private(path, "key file", buf, 7, &len), KAHU_EDATA);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "too large"));
-	chmod(path, 0640);
+	chmod(path, 0644);
 	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len), KAHU_EPERM);
-	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "permissions 0640"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "permissions 0644"));
+	/* group-readable: only a file root owns (a Secret in a pod with an fsGroup) */
+	chmod(path, 0640);
+	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len),
+			 geteuid() == 0 ? 0 : KAHU_EPERM);
+	chmod(path, 0660);
+	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len), KAHU_EPERM);
 	ck_assert_int_eq(kahu_read_private(dir, "key file", buf, sizeof buf, &len), KAHU_EDATA);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "is a directory"));
 	unlink(path);
