@@ -89,7 +89,7 @@ cmp -s "$T_DIR/before" "$T_DIR/after"; t_result $? "... and none of them wrote a
 # ---- three clusters, one unreachable: exit 2, the report says which ----
 cluster_stop c
 t_exit 2 "three contexts, gamma's cluster stopped: exit 2" \
-	"$KAHU" backup create nightly --contexts alpha,beta,gamma "${SCOPE[@]}" --request-timeout 5
+	"$KAHU" backup create nightly --contexts alpha,beta,gamma "${SCOPE[@]}" --request-timeout 30
 cp "$T_OUT" "$T_DIR/summary.txt"; cp "$T_ERR" "$T_DIR/summary.err"
 t_grep "... alpha's line: Completed" '^alpha +nightly-alpha +Completed +[0-9]+ ' "$T_DIR/summary.txt"
 t_grep "... beta's line: Completed" '^beta +nightly-beta +Completed +[0-9]+ ' "$T_DIR/summary.txt"
@@ -112,7 +112,7 @@ t_nogrep "... and nothing of nightly-beta" 'nightly-beta' "$T_OUT"
 
 # The JSON report.
 t_exit 2 "the same run with -o json" \
-	"$KAHU" backup create nightly2 --contexts alpha,beta,gamma "${SCOPE[@]}" --request-timeout 5 -o json
+	"$KAHU" backup create nightly2 --contexts alpha,beta,gamma "${SCOPE[@]}" --request-timeout 30 -o json
 t_py "... a line per cluster: context, backup, status, items, bytes, duration, the failure" "
 assert d['name'] == 'nightly2' and d['status'] == 'PartiallyFailed', d
 c = {x['context']: x for x in d['clusters']}
@@ -126,7 +126,7 @@ assert g['status'] == 'Failed' and g['items'] == 0 and g['error'], g
 assert g['server'] == '$CLUSTER_URL_C', g" "$T_OUT"
 
 # None reachable: the usual failure code (69), no backup.
-t_exit 69 "only gamma: unreachable, exit 69" "$KAHU" backup create lone --contexts gamma --request-timeout 5
+t_exit 69 "only gamma: unreachable, exit 69" "$KAHU" backup create lone --contexts gamma --request-timeout 30
 t_grep "... its line" '^gamma +lone-gamma +Failed' "$T_OUT"
 
 # ---- each good backup is restorable, also into another cluster ----

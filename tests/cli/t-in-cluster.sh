@@ -52,8 +52,8 @@ in_pod() {
 # What exists before, to show that nothing is written outside the location.
 PWHOME=$(getent passwd "$(id -u)" | cut -d: -f6)
 state() {
-	(cd "$POD" && find . -path ./tmp -prune -o -print | sort)
-	ls -la "$POD/tmp"
+	(cd "$POD" && find . -path ./tmp -prune -o -printf '%p %s %T@\n' | sort)   # names, sizes, times
+	ls -A "$POD/tmp"   # temporary files are unlinked: it stays empty
 	for d in "$PWHOME/.config/kahu" "$PWHOME/.local/share/kahu" "$PWHOME/.kube"; do
 		[ -e "$d" ] && (find "$d" | sort)
 	done
