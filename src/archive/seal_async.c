@@ -25,6 +25,7 @@
 #include "archive/zstream.h"
 #include "util/cancel.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #define STAGE_SLOTS_MAX 8
@@ -35,6 +36,7 @@ _Static_assert(SA_BLOCKS <= STAGE_SLOTS_MAX && OUT_BLOCKS <= STAGE_SLOTS_MAX, "t
 
 struct stage {
 	kahu_write_fn fn;        /* what the thread does with a block */
+	struct kahu_log_scope *log_scope; /* the starting thread's (util/log.h) */
 	void *ud;
 	int (*finish)(void *ud); /* then, at the end (may be NULL) */
 	void *finish_ud;
@@ -63,6 +65,7 @@ static void *stage_main(void *arg)
 {
 	struct stage *s = arg;
 	int rc = 0;
+	kahu_log_scope_enter(s->log_scope);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->count && !s->closing && !s->stop)
@@ -112,6 +115,7 @@ static int stage_start(struct stage *s, size_t block, unsigned nslots, kahu_writ
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_space, NULL);
 	pthread_cond_init(&s->cv_data, NULL);
+	s->log_scope = kahu_log_scope_current();
 	if (pthread_create(&s->th, NULL, stage_main, s) != 0)
 		return kahu_error_set(KAHU_ENOMEM, "cannot start a compression thread");
 	s->started = true;

@@ -48,8 +48,10 @@
 	X(EXCLUDE_NAMES, "exclude-names") \
 	/* the commands' own */ \
 	X(ALL, "all") \
+	X(ALL_CONTEXTS, "all-contexts") \
 	X(CASCADE, "cascade") \
 	X(COMPRESSION_LEVEL, "compression-level") \
+	X(CONTEXTS, "contexts") \
 	X(CRD_TIMEOUT, "crd-timeout") \
 	X(DETAILS, "details") \
 	X(DIFFERENTIAL, "differential") \
@@ -71,6 +73,7 @@
 	X(NO_ENCRYPTION, "no-encryption") \
 	X(OUTCOME, "outcome") \
 	X(PARALLEL, "parallel") \
+	X(PARALLEL_CLUSTERS, "parallel-clusters") \
 	X(PARENT, "parent") \
 	X(PRESERVE_NODEPORTS, "preserve-nodeports") \
 	X(REPLICAS_OVERRIDE, "replicas-override") \

@@ -1,5 +1,6 @@
 /* kahu backup create|list|delete|prune — writing and managing backups on a location.
  * (describe, download, verify and logs, which read backups, are in backup_read.c.) */
+#include "cmd/backup_multi.h"
 #include "cmd/common_opts.h"
 #include "archive/manifest.h"
 #include "cli/progress.h"
@@ -210,11 +211,16 @@ struct create_spec {
 	json_t *labels;
 	struct hook_set *hooks;
 	struct vol_opts vol;
+	struct strv contexts;        /* --contexts, --all-contexts: a backup of each… */
+	struct strv names;           /* …named NAME-CONTEXT (engine/multi.h) */
+	long parallel_clusters;
 };
 
 static void create_spec_free(void *p)
 {
 	struct create_spec *s = p;
+	strv_free(&s->contexts);
+	strv_free(&s->names);
 	hook_set_free(s->hooks);
 	vol_opts_clear(&s->vol);
 	scope_free(s->scope);
@@ -286,18 +292,28 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.progress = on_backup_progress,
 		.vol_progress = on_volume_progress,
 	};
+	if ((rc = backup_multi_parse(ctx->inv, name, &s->contexts, &s->names, &s->parallel_clusters)) < 0) {
+		create_spec_free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
 
-/* CMD_CLUSTER: ctx->kc and ctx->kcfg are there. */
+/* The cluster is loaded here (not by the dispatcher): with --contexts each backup has
+ * its own (backup_multi.c). */
 static int run_backup_create(struct kahu_ctx *ctx)
 {
 	struct create_spec *s = ctx->spec;
 	struct backup_run_result res = { 0 };
+	struct kube_client *kc;
 	int rc;
 
-	s->rs.kc = ctx->kc;
+	if (s->contexts.n)
+		return backup_multi_run(ctx, &s->rs, &s->contexts, &s->names, s->parallel_clusters);
+	if ((rc = ctx_kube_client(ctx, &kc)) < 0)
+		return rc;
+	s->rs.kc = kc;
 	s->rs.server = ctx->kcfg->server;
 	s->rs.context = ctx->kcfg->context_name;
 	s->rs.ud = ctx;
@@ -1121,6 +1137,11 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(SNAPSHOT_MOVE_DATA, 0, "true|false", "copy a CSI snapshot's files into the backup (through a "
 	       "temporary claim and a helper pod), then delete the snapshot; false keeps the snapshot "
 	       "in the cluster with the backup", "true false", 0, "true"),
+	OPTION(CONTEXTS, 0, "CONTEXT,…", "back up each of these kubeconfig contexts' clusters: a "
+	       "backup named NAME-CONTEXT each, in parallel, and a summary", "@context", OPTF_REPEAT, NULL),
+	OPTION(ALL_CONTEXTS, 0, NULL, "the same for every context of the kubeconfig", NULL, 0, NULL),
+	OPTION(PARALLEL_CLUSTERS, 0, "N", "with --contexts or --all-contexts: clusters backed up at once",
+	       NULL, 0, "2"),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
@@ -1207,7 +1228,7 @@ const struct kahu_cmd cmd_backup_create_entry = {
 	.parse = parse_backup_create,
 	.run = run_backup_create,
 	.spec_free = create_spec_free,
-	.flags = CMD_CLUSTER,
+	.flags = 0,   /* the cluster (or clusters) loaded by run_backup_create */
 };
 
 const struct kahu_cmd cmd_backup_list_entry = {

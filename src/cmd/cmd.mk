@@ -6,7 +6,7 @@ libkahu_cmd_a_SOURCES = \
 	src/cmd/cluster.c
 libkahu_cmd_a_SOURCES += src/cmd/common.c src/cmd/common_opts.h
 libkahu_cmd_a_SOURCES += src/cmd/key.c
-libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_read.c
+libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_multi.c src/cmd/backup_multi.h src/cmd/backup_read.c
 libkahu_cmd_a_SOURCES += src/cmd/restore.c
 libkahu_cmd_a_SOURCES += src/cmd/location.c
 libkahu_cmd_a_SOURCES += src/cmd/provider.c

@@ -8,6 +8,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/labelsel.c src/engine/labelsel.h \
+	src/engine/multi.c src/engine/multi.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
 	src/engine/restore_hooks.c src/engine/restore_hooks.h \
@@ -26,6 +27,13 @@ UNIT_TESTS += tests/unit/check_labelsel
 tests_unit_check_labelsel_SOURCES = tests/unit/check_labelsel.c tests/unit/check_main.h
 tests_unit_check_labelsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_labelsel_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_multi
+UNIT_TESTS += tests/unit/check_multi
+tests_unit_check_multi_SOURCES = tests/unit/check_multi.c tests/unit/check_main.h
+tests_unit_check_multi_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_multi_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
 # check_scope resolves resource names through kube/discovery, which lives in
 # libkahu_kubeclient.a with the HTTP client (hence kubeconfig too).

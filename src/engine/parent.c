@@ -61,6 +61,7 @@ long parent_choose(const struct parent_candidate *v, size_t n, const char *scope
 struct parent_list {
 	const char *scope_digest;
 	const char *name;          /* the backup being created */
+	const struct manifest_cluster *cluster; /* only its backups, when not NULL */
 	const struct kahu_key *key;
 	struct parent_candidate *v;
 	char **base;               /* per candidate: the full backup its chain starts from */
@@ -79,6 +80,12 @@ static int collect_cb(void *ud, const struct repo_backup *b)
 	if (!m) {
 		log_warn("backup %s is not considered as a parent: %s", b->name, why);
 		free(why);
+		return 0;
+	}
+	if (pl->cluster && !manifest_cluster_same(&m->cluster, pl->cluster)) {
+		log_debug("backup %s is not considered as a parent: it is of another cluster (%s)", b->name,
+			  m->cluster.server ? m->cluster.server : "unknown");
+		manifest_free(m);
 		return 0;
 	}
 	if (pl->n == pl->cap) {
@@ -113,6 +120,14 @@ int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *na
 		   const char *explicit_parent, enum backup_kind kind, const char *digest,
 		   char **parent, char **full)
 {
+	return parent_resolve_in_cluster(repo, key, name, explicit_parent, kind, digest, NULL, parent,
+					 full);
+}
+
+int parent_resolve_in_cluster(struct repo *repo, const struct kahu_key *key, const char *name,
+			      const char *explicit_parent, enum backup_kind kind, const char *digest,
+			      const struct manifest_cluster *cluster, char **parent, char **full)
+{
 	int rc;
 	if (explicit_parent) {
 		struct manifest *m;
@@ -129,7 +144,7 @@ int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *na
 		manifest_free(m);
 		return 0;
 	}
-	struct parent_list pl = { .scope_digest = digest, .name = name, .key = key };
+	struct parent_list pl = { .scope_digest = digest, .name = name, .key = key, .cluster = cluster };
 	if ((rc = repo_list_backups(repo, collect_cb, &pl)) < 0) {
 		parent_list_free(&pl);
 		return rc;
@@ -138,9 +153,9 @@ int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *na
 	if (i < 0) {
 		parent_list_free(&pl);
 		return kahu_error_set(KAHU_ENOTFOUND,
-				      "no completed %sbackup of the same scope on this location to base a%s %s backup on; "
+				      "no completed %sbackup of the same scope%s on this location to base a%s %s backup on; "
 				      "create a full backup first (or name one with --parent)",
-				      kind == BACKUP_DIFFERENTIAL ? "full " : "",
+				      kind == BACKUP_DIFFERENTIAL ? "full " : "", cluster ? " of this cluster" : "",
 				      kind == BACKUP_INCREMENTAL ? "n" : "",
 				      kind == BACKUP_INCREMENTAL ? "incremental" : "differential");
 	}

@@ -45,5 +45,13 @@ long parent_choose(const struct parent_candidate *v, size_t n, const char *scope
 int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *name,
 		   const char *explicit_parent, enum backup_kind kind, const char *digest,
 		   char **parent, char **full);
+/* The same, the parent chosen (when none is named) among the backups of `cluster` (the
+ * identity backup_run read, archive/manifest.h manifest_cluster_same) only: the
+ * backups of several clusters on one location have the same scope digest when their
+ * flags are the same (backup create --contexts).  NULL: any cluster. */
+struct manifest_cluster;
+int parent_resolve_in_cluster(struct repo *repo, const struct kahu_key *key, const char *name,
+			      const char *explicit_parent, enum backup_kind kind, const char *digest,
+			      const struct manifest_cluster *cluster, char **parent, char **full);
 
 #endif

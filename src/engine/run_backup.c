@@ -129,7 +129,7 @@ static void discard_volloc(struct volloc_run *vr, const char *name)
 /* The location side before collection: opened, keyed, locked, cleared of leftovers,
  * the parent chosen.  Fills what `b` needs of it. */
 static int prepare_location(const struct backup_run_spec *rs, struct backup_run_result *res,
-			    const char *stext, char *digest, struct repo **repo,
+			    const struct manifest_cluster *id, const char *stext, char *digest, struct repo **repo,
 			    struct store_lock **lock, char **full, struct backup_spec *b)
 {
 	const char *name = rs->name;
@@ -150,15 +150,17 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	} else if ((rc = repo_key(*repo, &key)) < 0 || (rc = repo_init_if_needed(*repo, key)) < 0) {
 		return rc;
 	}
-	if ((rc = run_lock(rs->repo, *repo, "backup create", lock)) < 0)
-		return rc;
-	/* Leftovers of a killed run (temporaries of unfinished puts): we hold the lock, so
-	 * no run of ours is writing them. */
-	unsigned int temps = 0;
-	if ((rc = store_cleanup(repo_store(*repo), LAYOUT_BACKUPS, &temps)) < 0)
-		return rc;
-	if (temps)
-		log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
+	if (!rs->location_locked) {
+		if ((rc = run_lock(rs->repo, *repo, "backup create", lock)) < 0)
+			return rc;
+		/* Leftovers of a killed run (temporaries of unfinished puts): we hold the
+		 * lock, so no run of ours is writing them. */
+		unsigned int temps = 0;
+		if ((rc = store_cleanup(repo_store(*repo), LAYOUT_BACKUPS, &temps)) < 0)
+			return rc;
+		if (temps)
+			log_info("removed %u unfinished upload%s of interrupted runs", temps, temps == 1 ? "" : "s");
+	}
 	int state = repo_backup_exists(*repo, name);
 	if (state == REPO_BACKUP_COMPLETE)
 		return kahu_error_set(KAHU_EEXIST, "backup %s already exists on location %s; choose another name",
@@ -177,7 +179,8 @@ static int prepare_location(const struct backup_run_spec *rs, struct backup_run_
 	}
 	manifest_scope_digest(key, stext, strlen(stext), digest);
 	if (rs->kind != BACKUP_FULL &&
-	    (rc = parent_resolve(*repo, key, name, rs->parent, rs->kind, digest, &res->parent, full)) < 0)
+	    (rc = parent_resolve_in_cluster(*repo, key, name, rs->parent, rs->kind, digest, id, &res->parent,
+					    full)) < 0)
 		return rc;
 	b->st = repo_store(*repo);
 	b->key = key;
@@ -245,7 +248,8 @@ static int prepare_volume_location(const struct backup_run_spec *rs, struct back
 	want = repo_location(vr->repo)->name;
 	if ((rc = repo_check_writable(vr->repo)) < 0 ||
 	    (rc = config_check_provider_active(repo_config(vr->repo), repo_location(vr->repo))) < 0 ||
-	    (rc = run_lock(rs->repo, vr->repo, "backup create (volume data)", &vr->lock)) < 0)
+	    (!(rs->location_locked && rs->volume_location) &&
+	     (rc = run_lock(rs->repo, vr->repo, "backup create (volume data)", &vr->lock)) < 0))
 		return rc;
 	int state = repo_backup_exists(vr->repo, name);
 	if (state == REPO_BACKUP_VOLUME_DATA) {
@@ -930,7 +934,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.progress_ud = rs->ud;
 	b.hooks = hb;
 
-	if (!rs->dry_run && ((rc = prepare_location(rs, res, stext, digest, &repo, &lock, &full, &b)) < 0 ||
+	if (!rs->dry_run && ((rc = prepare_location(rs, res, &id, stext, digest, &repo, &lock, &full, &b)) < 0 ||
 			     (rc = prepare_volume_location(rs, res, repo, &vr, &b)) < 0))
 		goto out;
 	if (rs->vol) {

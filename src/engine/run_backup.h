@@ -34,6 +34,11 @@ struct backup_run_spec {
 	struct kube_client *kc;
 	const char *server, *context;      /* recorded in the manifest */
 	const struct run_repo *repo;       /* the location (not used by a dry run) */
+	/* The caller holds the lock of the location, and of volume_location when that is
+	 * named, for this run and others beside it (engine/multi.h): this run takes
+	 * neither and leaves the unfinished uploads there alone (they may be its
+	 * siblings'); the caller removed those of killed runs before it started. */
+	int location_locked;
 	const struct hook_set *hooks;      /* the hooks file (engine/hooks.h), may be NULL;
 					    * pods' hook annotations are honoured either way */
 	const struct vol_opts *vol;        /* volume data (engine/volrun.h); NULL: none */

@@ -183,6 +183,7 @@ static void slot_free(struct slot *s)
 
 struct lister {
 	struct kube_client *c;
+	struct kahu_log_scope *log_scope;  /* the starting thread's (util/log.h) */
 	const struct kube_resource *r;
 	const struct kube_list_opts *o;
 	char *base;
@@ -603,6 +604,7 @@ static int read_pages(struct lister *l)
 static void *reader(void *arg)
 {
 	struct lister *l = arg;
+	kahu_log_scope_enter(l->log_scope);
 	int rc = read_pages(l);
 	pthread_mutex_lock(&l->lock);
 	l->rc = rc;
@@ -641,6 +643,7 @@ int kube_list_text(struct kube_client *c, const struct kube_resource *r,
 	pthread_cond_init(&l->can_put, NULL);
 	pthread_cond_init(&l->can_take, NULL);
 
+	l->log_scope = kahu_log_scope_current();
 	if (pthread_create(&th, NULL, reader, l) != 0) {
 		rc = kahu_error_set(KAHU_ENOMEM, "listing %s: cannot start a thread", l->type);
 		goto out;

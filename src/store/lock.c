@@ -23,6 +23,7 @@
 
 struct store_lock {
 	struct kahu_store *st;
+	struct kahu_log_scope *log_scope; /* the taking thread's (util/log.h) */
 	struct store_lock_info info;
 	char *content;  /* what we wrote, to detect an overwrite */
 	/* The refresher: a thread that rewrites the lock (its `refreshed` time) every
@@ -386,6 +387,7 @@ static int write_lock(struct store_lock *lk, unsigned int flags)
 static void *refresher(void *arg)
 {
 	struct store_lock *lk = arg;
+	kahu_log_scope_enter(lk->log_scope);
 	pthread_mutex_lock(&lk->mu);
 	while (!lk->stop) {
 		struct timespec until;
@@ -423,6 +425,7 @@ static void refresher_start(struct store_lock *lk, int64_t stale_after)
 	}
 	pthread_mutex_init(&lk->mu, NULL);
 	pthread_cond_init(&lk->cv, NULL);
+	lk->log_scope = kahu_log_scope_current();
 	if (pthread_create(&lk->th, NULL, refresher, lk) != 0) {
 		pthread_cond_destroy(&lk->cv);
 		pthread_mutex_destroy(&lk->mu);

@@ -170,11 +170,16 @@ int kahu_read_private(const char *path, const char *what, char *buf, size_t cap,
 		rc = kahu_error_set(KAHU_EIO, "cannot read %s '%s': %s", what, path, strerror(errno));
 		goto out;
 	}
-	if (st.st_mode & 077) {
+	/* Readable by its owner only; a file root owns may also be readable by its group
+	 * (no more), as a Secret mounted in a pod with an fsGroup is (root's, mode 0440):
+	 * root chose who is in that group. */
+	mode_t too_open = st.st_uid == 0 ? (mode_t)(S_IWGRP | S_IXGRP | S_IRWXO) : (mode_t)077;
+	if (st.st_mode & too_open) {
 		rc = kahu_error_set(KAHU_EPERM,
 				    "permissions %04o for '%s' are too open; the %s must be readable "
-				    "by its owner only (chmod 600)",
-				    (unsigned)(st.st_mode & 07777), path, what);
+				    "by its owner only (chmod 600)%s",
+				    (unsigned)(st.st_mode & 07777), path, what, st.st_uid == 0 ?
+				    ", or, as root's, by its group at most (chmod 640)" : "");
 		goto out;
 	}
 	size_t len = 0;

@@ -38,7 +38,8 @@ void kahu_tmpfile_discard(int fd, const char *tmp);
  * symlink (Kubernetes Secret volumes are symlinks) is judged by its target and cannot
  * be swapped in between; a FIFO is refused without waiting for a writer.  Missing:
  * KAHU_ENOTFOUND; not a regular file: KAHU_EDATA; readable or writable by group or
- * others, or not readable: KAHU_EPERM; else KAHU_EIO. */
+ * others (a file root owns may be readable by its group: a Secret mounted in a pod
+ * with an fsGroup is root's, mode 0440), or not readable: KAHU_EPERM; else KAHU_EIO. */
 int kahu_read_private(const char *path, const char *what, char *buf, size_t cap,
 		      size_t *lenp);
 

@@ -36,6 +36,21 @@ void kahu_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 #define log_debug(...) kahu_log(KAHU_LOG_DEBUG, __VA_ARGS__)
 #define log_trace(...) kahu_log(KAHU_LOG_TRACE, __VA_ARGS__)
 
+/* A log scope: what one of several runs in the process logs (kahu backup create
+ * --contexts: a backup per cluster, each on its own thread).  A thread in a scope has
+ * its terminal lines prefixed with the scope's label ("[prod] "; JSON lines get a
+ * "context" field), and kahu_log_set_sink sets the scope's sink, not the process's, so
+ * each run's stored log receives its own messages only.  Threads a run starts enter
+ * its scope (kahu_log_scope_current() read by the starting thread, entered by the new
+ * one: the worker pool, the list reader, the sealing stages, the lock refresher do).
+ * A thread in no scope logs as before. */
+struct kahu_log_scope;
+struct kahu_log_scope *kahu_log_scope_new(const char *label);
+void kahu_log_scope_free(struct kahu_log_scope *s);
+/* Make `s` the calling thread's scope (NULL: none). */
+void kahu_log_scope_enter(struct kahu_log_scope *s);
+struct kahu_log_scope *kahu_log_scope_current(void);
+
 /* Hook so a progress line on the terminal can be cleared before a message and
  * redrawn after it. */
 void kahu_log_set_progress_hooks(void (*clear)(void), void (*redraw)(void));

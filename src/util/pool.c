@@ -1,6 +1,7 @@
 #include "util/pool.h"
 #include "util/cancel.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <pthread.h>
@@ -14,6 +15,7 @@ struct pool {
 	pthread_mutex_t lock;   /* guards the fields below */
 	size_t next;            /* the next job to hand out */
 	int stop;               /* a job failed (without KEEP_GOING) */
+	struct kahu_log_scope *log_scope; /* the caller's (util/log.h) */
 	size_t failed_job;      /* the lowest index of a failed job, when err.code < 0 */
 	struct kahu_error_state err;
 };
@@ -21,6 +23,7 @@ struct pool {
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
+	kahu_log_scope_enter(p->log_scope);
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		int go = p->next < p->njobs && !p->stop && !kahu_cancelled();
@@ -55,6 +58,7 @@ int kahu_pool_run(size_t njobs, unsigned threads, unsigned flags, kahu_pool_fn f
 	p->ud = ud;
 	p->njobs = njobs;
 	p->flags = flags;
+	p->log_scope = kahu_log_scope_current();
 	pthread_mutex_init(&p->lock, NULL);
 	if (threads < 1)
 		threads = 1;

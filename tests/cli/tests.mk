@@ -33,6 +33,8 @@ CLI_TESTS += \
 	tests/cli/t-sftp.sh \
 	tests/cli/t-multi-location.sh \
 	tests/cli/t-exec-ws.sh \
+	tests/cli/t-federation.sh \
+	tests/cli/t-in-cluster.sh \
 	tests/cli/t-exec.sh \
 	tests/cli/t-hooks.sh \
 	tests/cli/t-voldata.sh

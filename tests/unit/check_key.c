@@ -205,7 +205,7 @@ START_TEST(test_keyfile_no_overwrite)
 }
 END_TEST
 
-static const mode_t open_modes[] = { 0644, 0640, 0604, 0620, 0602, 0660, 0666, 0610 };
+static const mode_t open_modes[] = { 0644, 0604, 0620, 0602, 0660, 0666, 0610, 0444 };
 
 START_TEST(test_keyfile_mode_refused)
 {
@@ -218,7 +218,8 @@ START_TEST(test_keyfile_mode_refused)
 	ck_assert_int_eq(kahu_key_load(path, &l), KAHU_EPERM);
 	ck_assert_ptr_null(l);
 	char *want = xasprintf("permissions %04o for '%s' are too open; the key file must be "
-			       "readable by its owner only (chmod 600)", (unsigned)mode, path);
+			       "readable by its owner only (chmod 600)%s", (unsigned)mode, path,
+			       geteuid() == 0 ? ", or, as root's, by its group at most (chmod 640)" : "");
 	ck_assert_str_eq(kahu_error_last(), want);
 	free(want);
 	kahu_key_free(k);
@@ -251,6 +252,31 @@ START_TEST(test_keyfile_mode_accepted)
 	kahu_key_free(k);
 	free(path);
 	free(link);
+}
+END_TEST
+
+/* Group-readable: a Secret mounted in a pod with an fsGroup is root's, mode 0440, the
+ * group the pod's.  Accepted when root owns the file, refused when another user does. */
+START_TEST(test_keyfile_root_group_readable)
+{
+	struct kahu_key *k = NULL, *l = NULL;
+	char *path = tpath("kahu.key");
+	ck_assert_int_eq(kahu_key_generate(&k), 0);
+	ck_assert_int_eq(kahu_key_save(k, path), 0);
+	static const mode_t modes[] = { 0440, 0640 };
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(chmod(path, modes[i]), 0);
+		ck_assert_int_eq(kahu_key_load(path, &l), geteuid() == 0 ? 0 : KAHU_EPERM);
+		kahu_key_free(l);
+		l = NULL;
+	}
+	ck_assert_int_eq(chmod(path, 0460), 0);   /* group-writable: never */
+	ck_assert_int_eq(kahu_key_load(path, &l), KAHU_EPERM);
+	ck_assert_int_eq(chmod(path, 0441), 0);   /* others: never */
+	ck_assert_int_eq(kahu_key_load(path, &l), KAHU_EPERM);
+	ck_assert_ptr_null(l);
+	kahu_key_free(k);
+	free(path);
 }
 END_TEST
 
@@ -687,7 +713,10 @@ START_TEST(test_passphrase_file)
 				     "are too open; the passphrase file must be readable by its "
 				     "owner only (chmod 600)"));
 	ck_assert_ptr_null(strstr(kahu_error_last(), "secret"));
-	ck_assert_int_eq(read_pass("secret\n", 7, 0640, &p, &len), KAHU_EPERM);
+	ck_assert_int_eq(read_pass("secret\n", 7, 0660, &p, &len), KAHU_EPERM);
+	ck_assert_int_eq(read_pass("secret\n", 7, 0640, &p, &len), geteuid() == 0 ? 0 : KAHU_EPERM);
+	free_secret_str(p);
+	p = NULL;
 	ck_assert_int_eq(read_pass("\n", 1, 0600, &p, &len), KAHU_EDATA);
 	ck_assert_int_eq(read_pass("", 0, 0600, &p, &len), KAHU_EDATA);
 	ck_assert_int_eq(read_pass("se\0cret", 7, 0600, &p, &len), KAHU_EDATA);
@@ -739,6 +768,7 @@ static Suite *key_suite(void)
 	tcase_add_loop_test(tc, test_keyfile_mode_refused, 0,
 			    (int)(sizeof open_modes / sizeof open_modes[0]));
 	tcase_add_test(tc, test_keyfile_mode_accepted);
+	tcase_add_test(tc, test_keyfile_root_group_readable);
 	tcase_add_test(tc, test_keyfile_bad_content);
 	tcase_add_test(tc, test_keyfile_missing);
 	tcase_add_test(tc, test_passphrase_file);

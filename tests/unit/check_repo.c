@@ -493,10 +493,10 @@ START_TEST(test_passphrases)
 	free(w2);
 
 	/* A passphrase file others can read. */
-	ck_assert_int_eq(chmod(p1, 0640), 0);
+	ck_assert_int_eq(chmod(p1, 0644), 0);
 	r = open_repo("plain", NULL, p1, 0, KAHU_OK);
 	key_hex(r, KAHU_EPERM, got);
-	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "0640"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "0644"));
 	repo_close(r);
 
 	/* Adding a passphrase for another key than the repository's is refused. */

@@ -13,10 +13,12 @@
 
 #include "check_main.h"
 #include "util/backoff.h"
+#include "util/buf.h"
 #include "util/cancel.h"
 #include "util/err.h"
 #include "util/fileio.h"
 #include "util/hash.h"
+#include "util/log.h"
 #include "util/pool.h"
 #include "util/timeutil.h"
 
@@ -317,6 +319,67 @@ START_TEST(test_pool_cancelled)
 }
 END_TEST
 
+/* ---- log scopes: several runs at once, each its own stored log ---- */
+
+struct scoped {
+	const char *label;
+	struct kbuf got;     /* the sink's lines (called under the log's lock) */
+	size_t lines;
+};
+
+static void scoped_sink(void *ud, int level, const char *json_line)
+{
+	struct scoped *sc = ud;
+	(void)level;
+	kbuf_adds(&sc->got, json_line);
+	kbuf_addc(&sc->got, '\n');
+	sc->lines++;
+}
+
+static int scoped_inner(void *ud, size_t i)
+{
+	struct scoped *sc = ud;
+	log_info("from %s job %zu", sc->label, i);
+	return 0;
+}
+
+static int scoped_outer(void *ud, size_t i)
+{
+	struct scoped *sc = (struct scoped *)ud + i;
+	struct kahu_log_scope *s = kahu_log_scope_new(sc->label);
+	kahu_log_scope_enter(s);
+	kahu_log_set_sink(scoped_sink, sc, KAHU_LOG_INFO);
+	/* the pool's threads log into the scope of the thread that started them */
+	int rc = kahu_pool_run(40, 4, 0, scoped_inner, sc);
+	kahu_log_set_sink(NULL, NULL, 0);
+	kahu_log_scope_enter(NULL);
+	kahu_log_scope_free(s);
+	return rc;
+}
+
+START_TEST(test_log_scopes)
+{
+	struct scoped sc[2] = { { "alpha", KBUF_INIT, 0 }, { "beta", KBUF_INIT, 0 } };
+	struct scoped global = { "global", KBUF_INIT, 0 };
+	kahu_cancel_reset();
+	kahu_log_set_sink(scoped_sink, &global, KAHU_LOG_INFO);
+	ck_assert_int_eq(kahu_pool_run(2, 2, 0, scoped_outer, sc), 0);
+	log_info("outside every scope");
+	kahu_log_set_sink(NULL, NULL, 0);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_uint_eq(sc[k].lines, 40);
+		ck_assert_ptr_null(strstr(kbuf_str(&sc[k].got), k ? "from alpha" : "from beta"));
+		ck_assert_ptr_null(strstr(kbuf_str(&sc[k].got), "outside"));
+		ck_assert_ptr_nonnull(strstr(kbuf_str(&sc[k].got), k ? "from beta job 39" : "from alpha job 0"));
+		kbuf_free(&sc[k].got);
+	}
+	ck_assert_uint_eq(global.lines, 1);
+	ck_assert_ptr_nonnull(strstr(kbuf_str(&global.got), "outside every scope"));
+	kbuf_free(&global.got);
+	ck_assert_ptr_null(kahu_log_scope_current());
+}
+END_TEST
+
 /* ---- RFC 3339 ---- */
 
 static int64_t parsed(const char *s, unsigned flags)
@@ -426,9 +489,15 @@ START_TEST(test_fileio)
 	ck_assert_int_eq(memcmp(buf, "secret\n", 7), 0);
 	ck_assert_int_eq(kahu_read_private(path, "key file", buf, 7, &len), KAHU_EDATA);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "too large"));
-	chmod(path, 0640);
+	chmod(path, 0644);
 	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len), KAHU_EPERM);
-	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "permissions 0640"));
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "permissions 0644"));
+	/* group-readable: only a file root owns (a Secret in a pod with an fsGroup) */
+	chmod(path, 0640);
+	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len),
+			 geteuid() == 0 ? 0 : KAHU_EPERM);
+	chmod(path, 0660);
+	ck_assert_int_eq(kahu_read_private(path, "key file", buf, sizeof buf, &len), KAHU_EPERM);
 	ck_assert_int_eq(kahu_read_private(dir, "key file", buf, sizeof buf, &len), KAHU_EDATA);
 	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "is a directory"));
 	unlink(path);
@@ -552,6 +621,7 @@ static Suite *substrate_suite(void)
 	tcase_add_test(tc, test_pool_all_ok);
 	tcase_add_test(tc, test_pool_error_reaches_caller);
 	tcase_add_test(tc, test_pool_cancelled);
+	tcase_add_test(tc, test_log_scopes);
 	tcase_add_test(tc, test_time_accepted);
 	tcase_add_test(tc, test_time_refused);
 	tcase_add_test(tc, test_time_format);
