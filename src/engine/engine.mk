@@ -9,6 +9,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/parent.c src/engine/parent.h \
+	src/engine/plan.c src/engine/plan.h \
 	src/engine/restore.c src/engine/restore.h \
 	src/engine/restore_hooks.c src/engine/restore_hooks.h \
 	src/engine/restore_record.c src/engine/restore_record.h \
