@@ -44,6 +44,10 @@ static int cron_next(const struct cron *c, int64_t after, int64_t *next)
 	*next = after + 7 * 86400;
 	return 0;
 }
+static const char *cron_text(const struct cron *c)
+{
+	return c->text;
+}
 #endif
 
 #define PLAN_MAX_SIZE (1024 * 1024)
@@ -445,7 +449,7 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 	/* the volume flags, all together, as backup create checks them */
 	struct backup_args a;
 	struct vol_opts vo;
-	plan_backup_args(p, &a);
+	backup_plan_args(p, &a);
 	memset(&vo, 0, sizeof vo);
 	if (!p->volume_policy) {   /* the policy file is read by validate and run */
 		rc = vol_opts_parse(&a.vol, 0, &vo);
@@ -566,7 +570,7 @@ static struct backup_plan *backup_plan_new(const char *origin)
 	return p;
 }
 
-int plan_parse(const char *text, size_t len, const char *origin, struct backup_plan **out)
+int backup_plan_parse(const char *text, size_t len, const char *origin, struct backup_plan **out)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -611,7 +615,7 @@ int plan_parse(const char *text, size_t len, const char *origin, struct backup_p
 	return 0;
 }
 
-int plan_load_file(const char *path, struct backup_plan **out)
+int backup_plan_load_file(const char *path, struct backup_plan **out)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f)
@@ -633,17 +637,17 @@ int plan_load_file(const char *path, struct backup_plan **out)
 	if (f != stdin)
 		fclose(f);
 	if (rc == 0)
-		rc = plan_parse(kbuf_str(&b), b.len, strcmp(path, "-") ? path : "<stdin>", out);
+		rc = backup_plan_parse(kbuf_str(&b), b.len, strcmp(path, "-") ? path : "<stdin>", out);
 	kbuf_free(&b);
 	return rc;
 }
 
-int plan_from_json(const json_t *doc, const char *origin, struct backup_plan **out)
+int backup_plan_from_json(const json_t *doc, const char *origin, struct backup_plan **out)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text)
 		return kahu_error_set(KAHU_EUSAGE, "%s: not a JSON document", origin);
-	int rc = plan_parse(text, strlen(text), origin, out);
+	int rc = backup_plan_parse(text, strlen(text), origin, out);
 	free(text);
 	return rc;
 }
@@ -692,7 +696,7 @@ int plan_name_check(const char *name)
 	return 0;
 }
 
-void plan_backup_args(const struct backup_plan *p, struct backup_args *a)
+void backup_plan_args(const struct backup_plan *p, struct backup_args *a)
 {
 	memset(a, 0, sizeof *a);
 	a->include_namespaces = p->include_namespaces;
@@ -831,4 +835,18 @@ int plan_now(int64_t *now, int *fake)
 const char *plan_cadence_name(enum plan_cadence c)
 {
 	return c == PLAN_CADENCE_INCREMENTAL ? "incremental" : c == PLAN_CADENCE_DIFFERENTIAL ? "differential" : "full";
+}
+
+int backup_plan_next_run(const struct backup_plan *p, int64_t after, int64_t *next)
+{
+	if (!p->cron || cron_next(p->cron, after, next) < 0) {
+		kahu_error_clear();
+		return -1;
+	}
+	return 0;
+}
+
+const char *backup_plan_schedule_text(const struct backup_plan *p)
+{
+	return p->cron ? cron_text(p->cron) : NULL;
 }

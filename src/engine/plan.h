@@ -91,11 +91,11 @@ struct backup_plan {
 /* Parse a plan document (YAML; JSON is YAML too).  `origin` names it in messages
  * ("FILE:LINE: spec.parallel: …").  KAHU_EUSAGE for anything wrong, KAHU_ENOTFOUND for
  * an unknown time zone. */
-int plan_parse(const char *text, size_t len, const char *origin, struct backup_plan **out);
+int backup_plan_parse(const char *text, size_t len, const char *origin, struct backup_plan **out);
 /* The same, from a file (KAHU_ENOTFOUND, KAHU_EIO when unreadable). */
-int plan_load_file(const char *path, struct backup_plan **out);
+int backup_plan_load_file(const char *path, struct backup_plan **out);
 /* The same, from the document as JSON (the configuration's `plans` entry). */
-int plan_from_json(const json_t *doc, const char *origin, struct backup_plan **out);
+int backup_plan_from_json(const json_t *doc, const char *origin, struct backup_plan **out);
 void backup_plan_free(struct backup_plan *p);
 
 /* A plan name: 1 to PLAN_NAME_MAX lowercase letters, digits and '-', starting and
@@ -104,7 +104,7 @@ int plan_name_check(const char *name);
 
 /* The backup args of one run of the plan (pointing into p; kind and parent are the
  * caller's). */
-void plan_backup_args(const struct backup_plan *p, struct backup_args *a);
+void backup_plan_args(const struct backup_plan *p, struct backup_args *a);
 
 /* ---- a run's decisions (pure) ---- */
 
@@ -141,7 +141,13 @@ int plan_decide(const struct backup_plan *p, const struct plan_past *v, size_t n
  * does not parse).  *fake says which. */
 int plan_now(int64_t *now, int *fake);
 
-/* "0 3 * * 0" or NULL, for display. */
+/* The first run of the plan's schedule strictly after `after`: 0, or -1 when it has no
+ * schedule or none comes within five years. */
+int backup_plan_next_run(const struct backup_plan *p, int64_t after, int64_t *next);
+/* The schedule for display ("0 3 * * *  (Europe/Berlin)"), or NULL without one. */
+const char *backup_plan_schedule_text(const struct backup_plan *p);
+
+/* "full", "incremental", "differential". */
 const char *plan_cadence_name(enum plan_cadence c);
 
 #endif
