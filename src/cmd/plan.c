@@ -147,18 +147,20 @@ static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg
 	struct backup_args a;
 	struct vol_opts vo;
 	int rc;
-	if ((rc = config_location(cfg, p->location, &loc)) < 0 ||
-	    (p->volume_location && (rc = config_location(cfg, p->volume_location, &loc)) < 0))
-		return kahu_error_wrap(rc, "plan %s (%s)", p->name, p->origin);
+	/* what the plan names that is not there is the plan's error: a usage error */
+	if ((rc = config_location(cfg, p->location, &loc)) < 0)
+		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.location", p->origin);
+	if (p->volume_location && (rc = config_location(cfg, p->volume_location, &loc)) < 0)
+		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.volumes.location", p->origin);
 	if (p->hooks_file && (rc = hook_set_load(p->hooks_file, &hooks)) < 0)
-		return kahu_error_wrap(rc, "plan %s (%s): spec.hooksFile", p->name, p->origin);
+		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.hooksFile", p->origin);
 	hook_set_free(hooks);
 	backup_plan_args(p, &a);
 	memset(&vo, 0, sizeof vo);
 	rc = vol_opts_parse(&a.vol, 0, &vo);
 	vol_opts_clear(&vo);
 	if (rc < 0)
-		return kahu_error_wrap(rc, "plan %s (%s): spec.volumes", p->name, p->origin);
+		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.volumes", p->origin);
 	return 0;
 }
 
@@ -448,7 +450,7 @@ static int run_plan_list(struct kahu_ctx *ctx)
 			backup_plan_free(p);
 		}
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		json_t *doc = json_pack("{s:o}", "items", items);
+		json_t *doc = json_pack("{s:o}", "plans", items);
 		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		json_decref(doc);
 	} else if (ctx->out == OUT_NAME) {
@@ -903,7 +905,7 @@ static int run_plan_status(struct kahu_ctx *ctx)
 	}
 	rc = 0;
 	if (ctx->out == OUT_JSON || ctx->out == OUT_YAML) {
-		json_t *doc = json_pack("{s:O}", "items", items);
+		json_t *doc = json_pack("{s:O}", "plans", items);
 		ctx->out == OUT_JSON ? out_json(stdout, doc) : out_yaml(stdout, doc);
 		json_decref(doc);
 	} else if (!names.n) {

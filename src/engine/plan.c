@@ -104,6 +104,16 @@ static int ystr(const struct yp *y, const yaml_node_t *n, const char *field, cha
 	return 0;
 }
 
+/* A file: an absolute path (a plan runs from cron, in no working directory of yours). */
+static int ypath(const struct yp *y, const yaml_node_t *n, const char *field, char **out)
+{
+	int rc = ystr(y, n, field, out);
+	if (rc == 0 && **out != '/')
+		rc = yerr(y, n, "%s: \"%s\" is not an absolute path (a plan runs from cron, a timer or a "
+			  "CronJob, whose working directory is not yours)", field, *out);
+	return rc;
+}
+
 static int ylong(const struct yp *y, const yaml_node_t *n, const char *field, long min, long max,
 		 long *out)
 {
@@ -312,7 +322,7 @@ static int yvolumes(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 				return yerr(y, vn, "spec.volumes.data: expected none, fs, csi or auto");
 			rc = ystr(y, vn, "spec.volumes.data", &p->volume_data);
 		} else if (!strcmp(k, "policyFile"))
-			rc = ystr(y, vn, "spec.volumes.policyFile", &p->volume_policy);
+			rc = ypath(y, vn, "spec.volumes.policyFile", &p->volume_policy);
 		else if (!strcmp(k, "excludePaths"))
 			rc = ylist(y, vn, "spec.volumes.excludePaths", &p->exclude_paths);
 		else if (!strcmp(k, "snapshotMoveData"))
@@ -411,7 +421,7 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 		else if (!strcmp(k, "pageSize"))
 			rc = ylong(y, vn, field, 1, 100000, &p->page_size);
 		else if (!strcmp(k, "hooksFile"))
-			rc = ystr(y, vn, field, &p->hooks_file);
+			rc = ypath(y, vn, field, &p->hooks_file);
 		else if (!strcmp(k, "volumes"))
 			rc = yvolumes(y, vn, p);
 		else if (!strcmp(k, "location")) {
