@@ -11,7 +11,9 @@ libkahu_util_a_SOURCES = \
 	src/util/backoff.c src/util/backoff.h \
 	src/util/pool.c src/util/pool.h \
 	src/util/hash.c src/util/hash.h \
-	src/util/fileio.c src/util/fileio.h
+	src/util/fileio.c src/util/fileio.h \
+	src/util/tzif.c src/util/tzif.h \
+	src/util/cron.c src/util/cron.h
 
 check_PROGRAMS += tests/unit/check_util
 UNIT_TESTS += tests/unit/check_util
