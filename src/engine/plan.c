@@ -20,35 +20,7 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 
-#if __has_include("util/cron.h")
 #include "util/cron.h"
-#else
-/* Until util/cron.h is there: schedules are kept as text, unchecked. */
-struct cron { char *text; };
-static int cron_parse(const char *expr, const char *tz, struct cron **out)
-{
-	(void)tz;
-	*out = xcalloc(1, sizeof **out);
-	(*out)->text = xstrdup(expr);
-	return 0;
-}
-static void cron_free(struct cron *c)
-{
-	if (c)
-		free(c->text);
-	free(c);
-}
-static int cron_next(const struct cron *c, int64_t after, int64_t *next)
-{
-	(void)c;
-	*next = after + 7 * 86400;
-	return 0;
-}
-static const char *cron_text(const struct cron *c)
-{
-	return c->text;
-}
-#endif
 
 #define PLAN_MAX_SIZE (1024 * 1024)
 
@@ -73,7 +45,8 @@ static int ywrap(const struct yp *y, const yaml_node_t *n, const char *field, in
 {
 	char msg[1024];
 	snprintf(msg, sizeof msg, "%s", kahu_error_last());
-	return kahu_error_set(rc == KAHU_ENOTFOUND ? KAHU_ENOTFOUND : KAHU_EUSAGE, "%s:%lu: %s: %s",
+	(void)rc;
+	return kahu_error_set(KAHU_EUSAGE, "%s:%lu: %s: %s",
 			      y->file, (unsigned long)n->start_mark.line + 1, field, msg);
 }
 
