@@ -139,6 +139,14 @@ static int plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *n
 	return rc;
 }
 
+static int keep_supported(const struct backup_plan *p)
+{
+	if (p->keep.hourly >= 0 || p->keep.yearly >= 0)
+		return kahu_error_set(KAHU_EUSAGE, "plan %s: keepHourly and keepYearly are not supported by "
+				      "this build's retention", p->name);
+	return 0;
+}
+
 /* What a plan needs of the configuration and this machine: its locations, its files. */
 static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg)
 {
@@ -147,6 +155,8 @@ static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg
 	struct backup_args a;
 	struct vol_opts vo;
 	int rc;
+	if ((rc = keep_supported(p)) < 0)
+		return rc;
 	/* what the plan names that is not there is the plan's error: a usage error */
 	if ((rc = config_location(cfg, p->location, &loc)) < 0)
 		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.location", p->origin);
@@ -643,13 +653,6 @@ static void retention_policy_of(const struct backup_plan *p, struct retention_po
 	pol->monthly = p->keep.monthly;
 }
 
-static int keep_supported(const struct backup_plan *p)
-{
-	if (p->keep.hourly >= 0 || p->keep.yearly >= 0)
-		return kahu_error_set(KAHU_EUSAGE, "plan %s: keepHourly and keepYearly are not supported by "
-				      "this build's retention", p->name);
-	return 0;
-}
 
 /* ---- plan run ---- */
 
@@ -677,7 +680,7 @@ static int parse_plan_run(struct kahu_ctx *ctx, void **out)
 	const char *cm = inv_has(ctx->inv, OPT_FROM_CONFIGMAP) ? inv_str(ctx->inv, OPT_FROM_CONFIGMAP) : NULL;
 	if ((rc = plan_now(&s->now, &fake)) < 0 || (rc = load_config(ctx, &s->cfg)) < 0 ||
 	    (!cm && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0) ||
-	    (s->p && (rc = keep_supported(s->p)) < 0)) {
+	    0) {
 		run_spec_free(s);
 		return rc;
 	}
@@ -711,7 +714,7 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	struct strv labels = STRV_INIT;
 	int rc;
 
-	if (!s->p && ((rc = plan_get(ctx, s->cfg, name, &s->p)) < 0 || (rc = keep_supported(s->p)) < 0))
+	if (!s->p && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)
 		goto out;
 	const struct backup_plan *p = s->p;
 	if ((rc = plan_check(p, s->cfg)) < 0)
