@@ -327,7 +327,7 @@ static const char *const spec_fields =
 	"timeZone, cadence, retention";
 
 /* Scope checks: the same functions the flags go through. */
-static int yscope_check(const struct yp *y, yaml_node_t *spec, const struct backup_plan *p)
+static int yscope_check(const struct yp *y, const yaml_node_t *spec, const struct backup_plan *p)
 {
 	struct kahu_scope *s = scope_new();
 	int rc;
@@ -342,9 +342,9 @@ static int yscope_check(const struct yp *y, yaml_node_t *spec, const struct back
 	return rc;
 }
 
-static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
+static int yspec(const struct yp *y, yaml_node_t *spec_key, yaml_node_t *n, struct backup_plan *p)
 {
-	yaml_node_t *kn, *vn, *sched = NULL, *full = NULL, *tz = NULL;
+	yaml_node_t *kn, *vn, *sched = NULL, *full = NULL, *tz = NULL, *vol_key = NULL, *or_sel = NULL;
 	int rc = ymap(y, n, "spec");
 	if (rc < 0)
 		return rc;
@@ -367,8 +367,10 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 			rc = ystr(y, vn, field, &p->include_cluster_resources);
 		} else if (!strcmp(k, "selector"))
 			rc = ystr(y, vn, field, &p->selector);
-		else if (!strcmp(k, "orSelector"))
+		else if (!strcmp(k, "orSelector")) {
+			or_sel = vn;
 			rc = ystr(y, vn, field, &p->or_selector);
+		}
 		else if (!strcmp(k, "includeNames"))
 			rc = ycsv(y, vn, field, &p->include_names);
 		else if (!strcmp(k, "excludeNames"))
@@ -395,8 +397,10 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 			rc = ylong(y, vn, field, 1, 100000, &p->page_size);
 		else if (!strcmp(k, "hooksFile"))
 			rc = ypath(y, vn, field, &p->hooks_file);
-		else if (!strcmp(k, "volumes"))
+		else if (!strcmp(k, "volumes")) {
+			vol_key = kn;
 			rc = yvolumes(y, vn, p);
+		}
 		else if (!strcmp(k, "location")) {
 			if ((rc = ystr(y, vn, field, &p->location)) == 0 && !config_location_name_ok(p->location))
 				rc = yerr(y, vn, "%s: \"%s\" is not a location name", field, p->location);
@@ -416,18 +420,20 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 		if (rc < 0)
 			return rc;
 	}
-	if (sched && (rc = ycron(y, sched, "spec.schedule", p->time_zone, &p->schedule, &p->cron)) < 0)
-		return rc;
-	if (full && (rc = ycron(y, full, "spec.cadence.full", p->time_zone, &p->full_schedule, &p->full_cron)) < 0)
-		return rc;
-	if (tz && !sched && !full) {
-		/* a zone alone: still checked */
+	if (p->selector && p->or_selector)
+		return yerr(y, or_sel, "spec.orSelector: give either selector or orSelector, not both");
+	if (tz) {
+		/* the zone first, so that its error names its line */
 		struct cron *c = NULL;
 		if ((rc = cron_parse("@daily", p->time_zone, &c)) < 0)
 			return ywrap(y, tz, "spec.timeZone", rc);
 		cron_free(c);
 	}
-	if ((rc = yscope_check(y, n, p)) < 0)
+	if (sched && (rc = ycron(y, sched, "spec.schedule", p->time_zone, &p->schedule, &p->cron)) < 0)
+		return rc;
+	if (full && (rc = ycron(y, full, "spec.cadence.full", p->time_zone, &p->full_schedule, &p->full_cron)) < 0)
+		return rc;
+	if ((rc = yscope_check(y, spec_key, p)) < 0)
 		return rc;
 	/* the volume flags, all together, as backup create checks them */
 	struct backup_args a;
@@ -438,7 +444,7 @@ static int yspec(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 		rc = vol_opts_parse(&a.vol, 0, &vo);
 		vol_opts_clear(&vo);
 		if (rc < 0)
-			return ywrap(y, n, "spec.volumes", rc);
+			return ywrap(y, vol_key ? vol_key : spec_key, "spec.volumes", rc);
 	}
 	return 0;
 }
@@ -507,7 +513,7 @@ static json_t *to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 
 static int yroot(const struct yp *y, yaml_node_t *root, struct backup_plan *p)
 {
-	yaml_node_t *kn, *vn, *spec = NULL, *meta = NULL;
+	yaml_node_t *kn, *vn, *spec = NULL, *meta = NULL, *spec_key = NULL;
 	int rc, have_api = 0, have_kind = 0;
 	if (root->type != YAML_MAPPING_NODE)
 		return yerr(y, root, "a plan: expected a mapping (apiVersion, kind, metadata, spec)");
@@ -525,6 +531,7 @@ static int yroot(const struct yp *y, yaml_node_t *root, struct backup_plan *p)
 			meta = vn;
 		} else if (!strcmp(k, "spec")) {
 			spec = vn;
+			spec_key = kn;
 		} else {
 			return unknown(y, kn, "", "apiVersion, kind, metadata, spec");
 		}
@@ -539,7 +546,7 @@ static int yroot(const struct yp *y, yaml_node_t *root, struct backup_plan *p)
 		return rc;
 	if (!spec)
 		return yerr(y, root, "spec: missing");
-	return yspec(y, spec, p);
+	return yspec(y, spec_key, spec, p);
 }
 
 static struct backup_plan *backup_plan_new(const char *origin)
