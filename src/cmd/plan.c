@@ -678,9 +678,9 @@ static int parse_plan_run(struct kahu_ctx *ctx, void **out)
 	int fake, rc;
 	const char *name = ctx->inv->args.n ? ctx->inv->args.v[0] : NULL;
 	const char *cm = inv_has(ctx->inv, OPT_FROM_CONFIGMAP) ? inv_str(ctx->inv, OPT_FROM_CONFIGMAP) : NULL;
+	/* a ConfigMap is read once the cluster is set up (run_plan_run) */
 	if ((rc = plan_now(&s->now, &fake)) < 0 || (rc = load_config(ctx, &s->cfg)) < 0 ||
-	    (!cm && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0) ||
-	    0) {
+	    (!cm && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)) {
 		run_spec_free(s);
 		return rc;
 	}
@@ -1090,7 +1090,6 @@ const struct kahu_cmd cmd_plan_run_entry = {
 	.min_args = 0,
 	.max_args = 1,
 	.summary = "Run a plan once: its backup (full or incremental by its cadence), then its retention",
-	.outputs = "table json yaml name",
 	.opts = run_opts,
 	.parse = parse_plan_run,
 	.run = run_plan_run,
