@@ -89,6 +89,11 @@ t_ok "plan apply -f stores the plan" "$KAHU" plan apply -f "$T_DIR/nightly.yaml"
 t_grep "... created" "^plan/nightly created$" "$T_OUT"
 t_ok "plan apply again" "$KAHU" plan apply -f "$T_DIR/nightly.yaml"
 t_grep "... unchanged" "^plan/nightly unchanged$" "$T_OUT"
+sed 's/keepLast: 2/keepLast: 3/' "$T_DIR/nightly.yaml" >"$T_DIR/nightly3.yaml"
+t_ok "plan apply of a changed plan" "$KAHU" plan apply -f "$T_DIR/nightly3.yaml"
+t_grep "... configured" "^plan/nightly configured$" "$T_OUT"
+t_ok "plan apply -f - (standard input) of the first again" sh -c '"$0" plan apply -f - <"$1"' "$KAHU" "$T_DIR/nightly.yaml"
+t_grep "... configured" "^plan/nightly configured$" "$T_OUT"
 t_ok "the configuration file stays 0600" test "$(stat -c %a "$CFG")" = 600
 t_py "... its locations kept, the plan in its plans object" "
 assert 'main' in d['locations'] and d['plans']['nightly']['spec']['retention']['keepLast'] == 2
@@ -133,6 +138,22 @@ assert s['lastRun']['type'] == 'incremental', s
 assert s['nextRun'] == '2026-01-06T03:00:00Z', s
 assert s['retentionHolds'] is True and s['backups'] == 2, s
 " "$T_OUT"
+
+# ---- a good backup whose retention fails: exit 2, the backup kept ----
+# Sunday's manifest altered: it no longer authenticates, so the cadence leaves it out
+# (Tuesday is full: the plan has no trusted full backup) and the retention may not
+# remove on its word.
+"$PYTHON" - "$LOC/backups/nightly-20260104-030000/backup.json" <<'EOF2'
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b'"tier":"gold"' in b
+open(sys.argv[1], "wb").write(b.replace(b'"tier":"gold"', b'"tier":"gole"'))
+EOF2
+export KAHU_NOW=2026-01-06T03:00:00Z
+t_exit 2 "plan run when the plan's retention fails after a good backup: exit 2" kahu_k plan run nightly
+t_grep "... the cadence leaves the altered backup out" "backup nightly-20260106-030000, full \(the plan has no full" "$T_OUT"
+t_grep "... the message says the backup was written and why retention failed" "backup nightly-20260106-030000 is Completed, but the plan's retention failed: .*nightly-20260104-030000" "$T_ERR"
+t_ok "... and the backup is there" test -e "$LOC/backups/nightly-20260106-030000/backup.json"
 
 # ---- the test clock only goes back ----
 KAHU_NOW=2999-01-01T00:00:00Z t_exit 64 "KAHU_NOW later than the real clock is refused" kahu_k plan run nightly
