@@ -22,6 +22,7 @@
 #include "util/mem.h"
 #include "util/strv.h"
 #include "util/timeutil.h"
+#include "util/tzif.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,13 +140,6 @@ static int plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *n
 	return rc;
 }
 
-static int keep_supported(const struct backup_plan *p)
-{
-	if (p->keep.hourly >= 0 || p->keep.yearly >= 0)
-		return kahu_error_set(KAHU_EUSAGE, "plan %s: keepHourly and keepYearly are not supported by "
-				      "this build's retention", p->name);
-	return 0;
-}
 
 /* What a plan needs of the configuration and this machine: its locations, its files. */
 static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg)
@@ -155,8 +149,6 @@ static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg
 	struct backup_args a;
 	struct vol_opts vo;
 	int rc;
-	if ((rc = keep_supported(p)) < 0)
-		return rc;
 	/* what the plan names that is not there is the plan's error: a usage error */
 	if ((rc = config_location(cfg, p->location, &loc)) < 0)
 		return kahu_error_wrap(KAHU_EUSAGE, "%s: spec.location", p->origin);
@@ -644,13 +636,25 @@ static int history_read(struct repo *repo, const char *plan, int authenticate, s
 	return 0;
 }
 
-static void retention_policy_of(const struct backup_plan *p, struct retention_policy *pol)
+/* The plan's retention as prune's policy; its periods on the calendar of the plan's
+ * time zone (*zone: loaded here, the caller frees it). */
+static int retention_policy_of(const struct backup_plan *p, struct retention_policy *pol, struct tzif **zone)
 {
 	*pol = (struct retention_policy)RETENTION_POLICY_NONE;
 	pol->last = p->keep.last;
+	pol->hourly = p->keep.hourly;
 	pol->daily = p->keep.daily;
 	pol->weekly = p->keep.weekly;
 	pol->monthly = p->keep.monthly;
+	pol->yearly = p->keep.yearly;
+	*zone = NULL;
+	if (p->time_zone && strcmp(p->time_zone, "UTC")) {
+		int rc = tzif_load(p->time_zone, zone);
+		if (rc < 0)
+			return kahu_error_wrap(rc, "plan %s: spec.timeZone", p->name);
+		pol->zone = *zone;
+	}
+	return 0;
 }
 
 
@@ -712,6 +716,7 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	char *bname = NULL, *status = NULL, *label = NULL;
 	void *spec = NULL;
 	struct strv labels = STRV_INIT;
+	struct tzif *zone = NULL;
 	int rc;
 
 	if (!s->p && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)
@@ -736,7 +741,8 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	const char *parent = d.parent >= 0 ? past[d.parent].name : NULL;
 	const char *kind = d.kind == BACKUP_FULL ? "full" : d.kind == BACKUP_INCREMENTAL ? "incremental" : "differential";
 	struct retention_policy pol;
-	retention_policy_of(p, &pol);
+	if ((rc = retention_policy_of(p, &pol, &zone)) < 0)
+		goto out;
 
 	if (dry) {
 		printf("Plan %s would run backup %s: %s%s%s (%s).\n", p->name, bname, kind,
@@ -804,6 +810,7 @@ out:
 	free(status);
 	free(label);
 	strv_free(&labels);
+	tzif_free(zone);
 	return rc;
 }
 
@@ -861,8 +868,14 @@ static json_t *plan_status_json(struct kahu_ctx *ctx, const struct backup_plan *
 		}
 	}
 	struct retention_policy pol;
-	retention_policy_of(p, &pol);
+	struct tzif *zone = NULL;
+	if (retention_policy_of(p, &pol, &zone) < 0) {
+		json_object_set_new(j, "problem", json_string(kahu_error_last()));
+		free(ent);
+		goto out;
+	}
 	retention_decide(ent, h.n, &pol, now);
+	tzif_free(zone);
 	long over = 0;
 	for (size_t i = 0; i < h.n; i++)
 		over += ent[i].remove != 0;

@@ -154,7 +154,7 @@ out:
 static int printable(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || (unsigned char)*s > 0x7e)
 			return 0;
 	return 1;
 }
@@ -260,6 +260,8 @@ int cron_next(const struct cron *c, int64_t after, int64_t *next)
 	int64_t wall = tzif_local(c->tz, after);
 	int64_t t = floor_div(wall, 60) * 60 + 60; /* local wall-clock seconds, on a minute */
 	int64_t limit = wall + (int64_t)(5 * 365 + 2) * DAY;
+	if (limit > TIME_MAX)
+		limit = TIME_MAX;
 	while (t <= limit) {
 		int64_t days = floor_div(t, DAY), sod = t - days * DAY, y;
 		unsigned m, d;
