@@ -724,8 +724,11 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	const struct backup_plan *p = s->p;
 	if ((rc = plan_check(p, s->cfg)) < 0)
 		goto out;
-	if (p->context && !inv_str(ctx->inv, OPT_CONTEXT))
+	if (p->context && !inv_str(ctx->inv, OPT_CONTEXT)) {
+		/* the plan's cluster (a ConfigMap was read through the current context) */
+		ctx_release(ctx);
 		ctx->context = p->context;
+	}
 
 	/* The plan's past, from its own backups on its location. */
 	if ((rc = open_location(ctx, p, &rr, &repo)) < 0 || (rc = history_read(repo, p->name, 1, &h)) < 0)

@@ -840,3 +840,8 @@ const char *backup_plan_schedule_text(const struct backup_plan *p)
 {
 	return p->cron ? cron_text(p->cron) : NULL;
 }
+
+int backup_plan_has_volumes(const struct backup_plan *p)
+{
+	return !p->volume_data || strcmp(p->volume_data, "none") != 0;
+}

@@ -147,6 +147,11 @@ int backup_plan_next_run(const struct backup_plan *p, int64_t after, int64_t *ne
 /* The schedule for display ("0 3 * * *  (Europe/Berlin)"), or NULL without one. */
 const char *backup_plan_schedule_text(const struct backup_plan *p);
 
+/* Does a run of the plan take volume data (spec.volumes.data other than none; the
+ * default, auto, does)?  What installing it must allow: helper pods, pods/exec,
+ * snapshots. */
+int backup_plan_has_volumes(const struct backup_plan *p);
+
 /* "full", "incremental", "differential". */
 const char *plan_cadence_name(enum plan_cadence c);
 

@@ -195,6 +195,20 @@ t_grep "... created" "^plan/gitops created$" "$T_OUT"
 t_exit 66 "a ConfigMap that does not exist: exit 66" kahu_k plan validate --from-configmap kahu/absent
 t_exit 64 "--from-configmap without a namespace: exit 64" kahu_k plan validate --from-configmap absent
 
+# ---- the plan's context ----
+cat >"$T_DIR/ctx.yaml" <<'EOF2'
+apiVersion: kahu.io/v1
+kind: BackupPlan
+metadata: {name: ctx}
+spec:
+  includeNamespaces: [app]
+  context: badtoken
+  volumes: {data: none}
+EOF2
+t_exit 80 "plan run -f uses the plan's context (one whose token is refused: exit 80)" kahu_k plan run -f "$T_DIR/ctx.yaml"
+t_ok "... and --context on the command line wins" kahu_k --context admin plan run -f "$T_DIR/ctx.yaml"
+t_grep "... a full backup of plan ctx" "^Backup ctx-[0-9]{8}-[0-9]{6} completed" "$T_OUT"
+
 # ---- delete ----
 t_ok "plan delete nightly" "$KAHU" plan delete nightly
 t_ok "plan list" "$KAHU" plan list -o name

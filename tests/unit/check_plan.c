@@ -87,6 +87,7 @@ static void check_full(const struct backup_plan *p)
 	ck_assert_int_eq(p->page_size, 250);
 	ck_assert_str_eq(p->hooks_file, "/etc/kahu/hooks.yaml");
 	ck_assert_str_eq(p->volume_data, "fs");
+	ck_assert_int_eq(backup_plan_has_volumes(p), 1);
 	ck_assert_uint_eq(p->exclude_paths.n, 2);
 	ck_assert_str_eq(p->exclude_paths.v[1], "tmp/*");
 	ck_assert_str_eq(p->snapshot_move_data, "false");
@@ -158,6 +159,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p->keep.yearly, -1);
 	ck_assert_ptr_null(p->location);
 	ck_assert_ptr_null(p->schedule);
+	ck_assert_int_eq(backup_plan_has_volumes(p), 1);   /* auto */
 	int64_t next;
 	ck_assert_int_eq(backup_plan_next_run(p, 0, &next), -1);
 	backup_plan_free(p);
