@@ -102,6 +102,10 @@ t_ok "plan list" "$KAHU" plan list
 t_grep "... shows it with its schedule and cadence" "nightly +0 3 \* \* \* +incremental \(full: 0 3 \* \* 0\) +main +last=2" "$T_OUT"
 t_ok "plan describe nightly -o yaml" "$KAHU" plan describe nightly -o yaml
 t_grep "... prints the document" "kind: BackupPlan" "$T_OUT"
+t_ok "plan describe nightly" "$KAHU" plan describe nightly
+t_grep "... shows the schedule as cron reads it" "^Schedule: +0 3 \* \* \*  \(UTC\)$" "$T_OUT"
+t_grep "... and where the plan is kept" "^Source: +.*config.json: plans.nightly$" "$T_OUT"
+t_ok "plan validate NAME checks a plan of the configuration" "$KAHU" plan validate nightly
 
 # ---- run: Saturday, Sunday, Monday ----
 export KAHU_NOW=2026-01-03T03:00:00Z
@@ -130,6 +134,8 @@ assert m['type'] == 'incremental' and m['parent'] == 'nightly-20260104-030000', 
 assert m['labels'] == {'kahu.io/plan': 'nightly', 'tier': 'gold'}, m['labels']
 assert 'kahu.io/plan' not in (items['nightly-20250101-000000'].get('labels') or {})
 " "$T_OUT"
+t_ok "plan status" "$KAHU" plan status
+t_grep "... a line per plan: last backup, result, last and next run, retention" "^nightly +nightly-20260105-030000 +Completed +2026-01-05T03:00:00Z +2026-01-06T03:00:00Z +holds \(2 backups\)" "$T_OUT"
 t_ok "plan status nightly -o json" "$KAHU" plan status nightly -o json
 t_py "status: the last run, its result, the next run, retention holds" "
 s = d['plans'][0]
