@@ -16,6 +16,7 @@
 #define OFF_MIN (-89999)           /* RFC 8536 3.2: -24:59:59 */
 #define OFF_MAX 93599              /* +25:59:59 */
 #define DAY 86400
+#define TZIF_T_MAX ((int64_t)1 << 52) /* instants beyond are read as this one (no overflow) */
 
 /* A day of the POSIX TZ string's rule: Jn, n or Mm.w.d, and the local time of day. */
 struct rule_date {
@@ -129,6 +130,10 @@ static int32_t rule_offset(const struct tzif *z, int64_t t)
 
 int32_t tzif_offset(const struct tzif *z, int64_t t)
 {
+	if (t > TZIF_T_MAX)
+		t = TZIF_T_MAX;
+	if (t < -TZIF_T_MAX)
+		t = -TZIF_T_MAX;
 	if (z->ntrans == 0 || t >= z->trans[z->ntrans - 1]) {
 		if (z->has_rule)
 			return rule_offset(z, t);
@@ -155,6 +160,10 @@ int64_t tzif_local(const struct tzif *z, int64_t t)
 
 int tzif_resolve(const struct tzif *z, int64_t local, int64_t *first)
 {
+	if (local > TZIF_T_MAX)
+		local = TZIF_T_MAX;
+	if (local < -TZIF_T_MAX)
+		local = -TZIF_T_MAX;
 	int n = 0;
 	int64_t best = 0;
 	for (size_t i = 0; i < z->noffs; i++) {
@@ -211,7 +220,9 @@ struct header {
 	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 };
 
-static int read_header(struct tzif_parse_state *st, struct header *h)
+/* The header at st->p.  `check`: validate the counts (not for the version 1 header of
+ * a version 2+ file, whose data readers skip: RFC 8536 section 4). */
+static int read_header(struct tzif_parse_state *st, struct header *h, int check)
 {
 	if (st->end - st->p < 44)
 		return bad(st, "shorter than its header");
@@ -228,6 +239,8 @@ static int read_header(struct tzif_parse_state *st, struct header *h)
 	h->typecnt = be32(c + 16);
 	h->charcnt = be32(c + 20);
 	st->p += 44;
+	if (!check)
+		return 0;
 	if (h->typecnt == 0 || h->typecnt > TZIF_MAX_TYPES)
 		return bad(st, "no local time types, or more than 256");
 	if (h->charcnt == 0)
@@ -456,9 +469,12 @@ int tzif_parse(const unsigned char *data, size_t len, const char *name, struct t
 	int rc;
 	*out = NULL;
 	z->name = xstrdup(name);
-	if ((rc = read_header(&st, &h)) < 0)
+	if ((rc = read_header(&st, &h, 0)) < 0)
 		goto fail;
 	if (h.version == 0) {
+		st.p -= 44;
+		if ((rc = read_header(&st, &h, 1)) < 0)
+			goto fail;
 		if ((rc = read_block(&st, &h, 0, z)) < 0)
 			goto fail;
 		if (st.p != st.end) {
@@ -471,7 +487,7 @@ int tzif_parse(const unsigned char *data, size_t len, const char *name, struct t
 			goto fail;
 		}
 		st.p += block_size(&h, 0);
-		if ((rc = read_header(&st, &h)) < 0)
+		if ((rc = read_header(&st, &h, 1)) < 0)
 			goto fail;
 		if (h.version == 0) {
 			rc = bad(&st, "second header of version 1");

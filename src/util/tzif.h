@@ -26,7 +26,8 @@ int tzif_parse(const unsigned char *data, size_t len, const char *name, struct t
 void tzif_free(struct tzif *z);
 /* The zone's name ("UTC" for the built-in one). */
 const char *tzif_name(const struct tzif *z);
-/* The offset from UTC, in seconds east, in effect at instant t (seconds since the epoch). */
+/* The offset from UTC, in seconds east, in effect at instant t (seconds since the epoch;
+ * instants beyond ±2^52 s, some 142 million years, are read as ±2^52). */
 int32_t tzif_offset(const struct tzif *z, int64_t t);
 
 /* Local wall-clock time as seconds since 1970-01-01 00:00 of that clock (t + offset),

@@ -3,6 +3,7 @@
 # tests/fuzz/corpus/<name>/ and the inputs of fixed findings in
 # tests/fuzz/regressions/<name>/.  Adding a target is one line here.
 FUZZ_PROGS =
+FUZZ_PROGS += tests/fuzz/fuzz_cron
 FUZZ_PROGS += tests/fuzz/fuzz_discovery
 FUZZ_PROGS += tests/fuzz/fuzz_envelope
 FUZZ_PROGS += tests/fuzz/fuzz_execcred

@@ -182,6 +182,21 @@ START_TEST(test_table)
 		ck_assert_str_eq(tzif_name(z), "t");
 		tzif_free(z);
 	}
+	/* A version 2 file whose version 1 part is empty (no types: readers skip it). */
+	{
+		struct zdef d2 = { '2', 3, trans, idx, 2, off, "", 0 };
+		struct tzb full, slim;
+		build(&full, &d2);
+		slim.n = 0;
+		header(&slim, '2', 0, 0, 0, 0, 0, 0);
+		size_t v1 = 44 + 3 * 5 + 2 * 6 + 4;
+		memcpy(slim.b + slim.n, full.b + v1, full.n - v1);
+		slim.n += full.n - v1;
+		struct tzif *zs;
+		ck_assert_msg(tzif_parse(slim.b, slim.n, "slim", &zs) == 0, "%s", kahu_error_last());
+		ck_assert_int_eq(tzif_offset(zs, 1500), 7200);
+		tzif_free(zs);
+	}
 	/* With a footer, the rule takes over after the last transition. */
 	struct zdef d = { '2', 3, trans, idx, 2, off, "<+01>-1", 0 };
 	struct tzb b;
@@ -291,8 +306,8 @@ static size_t malformed(int k, struct tzb *b, const char **msg)
 	case 2: build(b, &d); b->b[4] = '5'; *msg = "unknown version"; break;
 	case 3: build(b, &d); b->b[v2 + 4] = 0; *msg = "second header of version 1"; break;
 	case 4: d.ntypes = 0; build(b, &d); *msg = "no local time types, or more than 256"; break;
-	case 5: build(b, &d); memset(b->b + 40, 0, 4); *msg = "no time zone designations"; break;
-	case 6: build(b, &d); b->b[23] = 1; *msg = "UT/local or standard/wall indicators do not match the types"; break;
+	case 5: build(b, &d); memset(b->b + v2 + 40, 0, 4); *msg = "no time zone designations"; break;
+	case 6: build(b, &d); b->b[v2 + 23] = 1; *msg = "UT/local or standard/wall indicators do not match the types"; break;
 	case 7: d.leapcnt = 1; build(b, &d); *msg = "leap-second records"; break;
 	case 8: build(b, &d); b->b[v2 + 35] = 200; *msg = "truncated data block"; break;
 	case 9: d.trans = trans_desc; build(b, &d); *msg = "transition times not in ascending order"; break;
