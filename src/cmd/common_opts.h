@@ -97,6 +97,15 @@ struct prune_opts {
 };
 int cmd_prune(struct kahu_ctx *ctx, struct repo *repo, struct prune_opts *o);
 
+/* One run of a plan (kahu-plan(1) plan run) at `now` (engine/plan.h plan_now), with the
+ * configuration `cfg` it is checked against: the cadence's decision from the plan's own
+ * backups, the backup, then its retention; `dry`: say what it would do.  The backup's
+ * codes (0, KAHU_EPARTIAL, KAHU_EFAIL) or the failure's. */
+struct backup_plan;
+struct kahu_config;
+int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
+		      int64_t now, int dry);
+
 /* The helper pod flags of backup create and restore create. */
 #define KAHU_VOL_HELPER_OPTS \
 	OPTION(HELPER_IMAGE, 0, "IMAGE", "the image of helper pods (it needs sh, find, stat, xargs, " \

@@ -706,7 +706,15 @@ static int run_plan_run(struct kahu_ctx *ctx)
 {
 	struct run_spec *s = ctx->spec;
 	const char *name = ctx->inv->args.n ? ctx->inv->args.v[0] : NULL;
-	int dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0;
+	int rc;
+	if (!s->p && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)
+		return rc;
+	return cmd_plan_run_once(ctx, s->p, s->cfg, s->now, inv_count(ctx->inv, OPT_DRY_RUN) > 0);
+}
+
+int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
+		      int64_t now, int dry)
+{
 	struct run_repo rr;
 	struct repo *repo = NULL;
 	struct history h = { 0 };
@@ -719,10 +727,7 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	struct tzif *zone = NULL;
 	int rc;
 
-	if (!s->p && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)
-		goto out;
-	const struct backup_plan *p = s->p;
-	if ((rc = plan_check(p, s->cfg)) < 0)
+	if ((rc = plan_check(p, cfg)) < 0)
 		goto out;
 	if (p->context && !inv_str(ctx->inv, OPT_CONTEXT)) {
 		/* the plan's cluster (a ConfigMap was read through the current context) */
@@ -738,9 +743,9 @@ static int run_plan_run(struct kahu_ctx *ctx)
 		past[i] = (struct plan_past){ .name = h.v[i].name, .when = h.v[i].when,
 					      .full = h.v[i].m->type == MANIFEST_FULL,
 					      .failed = h.v[i].m->status == MANIFEST_FAILED };
-	if ((rc = plan_decide(p, past, h.n, s->now, &d)) < 0)
+	if ((rc = plan_decide(p, past, h.n, now, &d)) < 0)
 		goto out;
-	bname = plan_backup_name(p->name, s->now);
+	bname = plan_backup_name(p->name, now);
 	const char *parent = d.parent >= 0 ? past[d.parent].name : NULL;
 	const char *kind = d.kind == BACKUP_FULL ? "full" : d.kind == BACKUP_INCREMENTAL ? "incremental" : "differential";
 	struct retention_policy pol;
@@ -753,8 +758,8 @@ static int run_plan_run(struct kahu_ctx *ctx)
 		const char *base = NULL;
 		if (d.parent >= 0)
 			base = h.v[d.parent].m->type == MANIFEST_FULL ? parent : h.v[d.parent].m->base;
-		struct prune_opts po = { .pol = &pol, .dry = 1, .plan = p->name, .now = s->now, .add = bname,
-					 .add_parent = parent, .add_base = base, .add_when = s->now };
+		struct prune_opts po = { .pol = &pol, .dry = 1, .plan = p->name, .now = now, .add = bname,
+					 .add_parent = parent, .add_base = base, .add_when = now };
 		char *keep = keep_text(p);
 		printf("Retention (%s), once it is written:\n", keep);
 		free(keep);
@@ -787,7 +792,7 @@ static int run_plan_run(struct kahu_ctx *ctx)
 	/* The plan's retention, under the location's lock, on the plan's backups only. */
 	int brc = rc;
 	struct store_lock *lock = NULL;
-	struct prune_opts po = { .pol = &pol, .plan = p->name, .now = s->now };
+	struct prune_opts po = { .pol = &pol, .plan = p->name, .now = now };
 	if ((rc = open_location(ctx, p, &rr, &repo)) == 0 &&
 	    (rc = run_lock(&rr, repo, "plan run", &lock)) == 0) {
 		rc = cmd_prune(ctx, repo, &po);
