@@ -84,6 +84,10 @@ bad nohooks "s|^  location: main|  location: main\n  hooksFile: $T_DIR/none.yaml
 t_exit 64 "a hooks file that does not exist is refused" "$KAHU" plan validate -f "$T_DIR/nohooks.yaml"
 t_exit 66 "a plan file that does not exist: exit 66" "$KAHU" plan validate -f "$T_DIR/absent.yaml"
 
+for f in "$top_srcdir"/examples/plans/*.yaml; do
+	t_ok "examples/plans/$(basename "$f") is valid" "$KAHU" plan validate -f "$f"
+done
+
 # ---- apply, list, describe: the configuration holds it, written privately ----
 t_ok "plan apply -f stores the plan" "$KAHU" plan apply -f "$T_DIR/nightly.yaml"
 t_grep "... created" "^plan/nightly created$" "$T_OUT"
