@@ -4,3 +4,4 @@ dist_man_MANS += man/kahu-provider.1 man/kahu-config.5
 dist_man_MANS += man/kahu-hooks.5
 dist_man_MANS += man/kahu-transform.5
 dist_man_MANS += man/kahu-volume-policy.5
+dist_man_MANS += man/kahu-plan.1 man/kahu-plan.5

@@ -50,6 +50,7 @@
 	X(ALL, "all") \
 	X(ALL_CONTEXTS, "all-contexts") \
 	X(CASCADE, "cascade") \
+	X(CADENCE, "cadence") \
 	X(COMPRESSION_LEVEL, "compression-level") \
 	X(CONTEXTS, "contexts") \
 	X(CRD_TIMEOUT, "crd-timeout") \
@@ -60,14 +61,18 @@
 	X(EXTRACT, "extract") \
 	X(FILE, "file") \
 	X(FROM_BACKUP, "from-backup") \
+	X(FROM_CONFIGMAP, "from-configmap") \
 	X(FULL, "full") \
+	X(FULL_SCHEDULE, "full-schedule") \
 	X(HOOKS, "hooks") \
 	X(IMAGE_MAPPINGS, "image-mappings") \
 	X(INCREMENTAL, "incremental") \
 	X(KEEP_DAILY, "keep-daily") \
+	X(KEEP_HOURLY, "keep-hourly") \
 	X(KEEP_LAST, "keep-last") \
 	X(KEEP_MONTHLY, "keep-monthly") \
 	X(KEEP_WEEKLY, "keep-weekly") \
+	X(KEEP_YEARLY, "keep-yearly") \
 	X(LABELS, "labels") \
 	X(NAMESPACE_MAPPINGS, "namespace-mappings") \
 	X(NO_ENCRYPTION, "no-encryption") \
@@ -78,8 +83,10 @@
 	X(PRESERVE_NODEPORTS, "preserve-nodeports") \
 	X(REPLICAS_OVERRIDE, "replicas-override") \
 	X(RESTORE_OWNED, "restore-owned") \
+	X(SCHEDULE, "schedule") \
 	X(STATUS_INCLUDE_RESOURCES, "status-include-resources") \
 	X(STORAGE_CLASS_MAPPINGS, "storage-class-mappings") \
+	X(TIME_ZONE, "time-zone") \
 	X(TRANSFORM, "transform") \
 	X(TTL, "ttl") \
 	X(YES, "yes") \

@@ -8,6 +8,7 @@
 #include "engine/hooks.h"
 #include "engine/labelsel.h"
 #include "engine/parent.h"
+#include "engine/plan.h"
 #include "engine/retention.h"
 #include "engine/run_backup.h"
 #include "engine/scope.h"
@@ -22,6 +23,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+#include "util/tzif.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,40 +230,31 @@ static void create_spec_free(void *p)
 	free(s);
 }
 
-static int parse_backup_create(struct kahu_ctx *ctx, void **out)
+/* The spec of a backup from its args: backup create's flags and a plan's spec both
+ * come through here (common_opts.h). */
+int cmd_backup_create_spec(struct kahu_ctx *ctx, const char *name, const struct backup_args *a,
+			   void **out)
 {
-	const struct kahu_invocation *inv = ctx->inv;
-	const char *name = inv->args.v[0];
-	long parallel = 4, level = 3, page = 500;
 	int64_t ttl = 720 * 3600;
-	enum backup_kind kind = BACKUP_FULL;
 	int rc;
 
-	int nkinds = (inv_count(inv, OPT_FULL) > 0) + (inv_count(inv, OPT_INCREMENTAL) > 0) +
-		     (inv_count(inv, OPT_DIFFERENTIAL) > 0);
-	if (nkinds > 1)
-		return kahu_error_set(KAHU_EUSAGE, "--full, --incremental and --differential exclude each other");
-	if (inv_count(inv, OPT_INCREMENTAL))
-		kind = BACKUP_INCREMENTAL;
-	if (inv_count(inv, OPT_DIFFERENTIAL))
-		kind = BACKUP_DIFFERENTIAL;
-	if (inv_str(inv, OPT_PARENT) && kind == BACKUP_FULL)
+	if (a->parent && a->kind == BACKUP_FULL)
 		return kahu_error_set(KAHU_EUSAGE, "--parent needs --incremental or --differential");
 	struct create_spec *s = xcalloc(1, sizeof *s);
+	static const struct strv no_labels = STRV_INIT;
 	if ((rc = repo_valid_name(name)) < 0 ||
-	    (rc = inv_long(inv, OPT_PARALLEL, 1, 64, &parallel)) < 0 ||
-	    (rc = inv_long(inv, OPT_COMPRESSION_LEVEL, 1, 19, &level)) < 0 ||
-	    (rc = inv_long(inv, OPT_PAGE_SIZE, 1, 100000, &page)) < 0 ||
-	    (inv_str(inv, OPT_TTL) && (rc = duration_parse(inv_str(inv, OPT_TTL), "--ttl", &ttl)) < 0) ||
-	    (rc = parse_labels(inv_list(inv, OPT_LABELS), &s->labels)) < 0 ||
-	    (rc = scope_from_flags(inv, &s->scope)) < 0 ||
-	    (inv_str(inv, OPT_HOOKS) && (rc = hook_set_load(inv_str(inv, OPT_HOOKS), &s->hooks)) < 0) ||
-	    (rc = vol_flags_parse(inv, 0, &s->vol)) < 0 ||
+	    (a->ttl && (rc = duration_parse(a->ttl, "--ttl", &ttl)) < 0) ||
+	    (rc = parse_labels(a->labels ? a->labels : &no_labels, &s->labels)) < 0 ||
+	    (rc = scope_from_args(a, &s->scope)) < 0 ||
+	    (a->hooks_file && (rc = hook_set_load(a->hooks_file, &s->hooks)) < 0) ||
+	    (rc = vol_opts_parse(&a->vol, 0, &s->vol)) < 0 ||
 	    (rc = cmd_run_repo(ctx, &s->rr)) < 0) {
 		create_spec_free(s);
 		return rc;
 	}
-	const char *vloc = inv_str(inv, OPT_VOLUME_LOCATION);
+	if (a->location)
+		s->rr.opts.location = a->location;
+	const char *vloc = a->volume_location;
 	if (vloc && !config_location_name_ok(vloc))
 		rc = kahu_error_set(KAHU_EUSAGE, "--volume-location %s: not a location name (1 to 63 letters, "
 				    "digits, '-', '_' or '.', starting with a letter or digit)", vloc);
@@ -276,18 +269,18 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.hooks = s->hooks,
 		.name = name,
 		.scope = s->scope,
-		.kind = kind,
-		.parent = inv_str(inv, OPT_PARENT),
-		.parallel = (int)parallel,
-		.page_size = page,
-		.compression_level = (int)level,
+		.kind = a->kind,
+		.parent = a->parent,
+		.parallel = (int)a->parallel,
+		.page_size = a->page_size,
+		.compression_level = (int)a->compression_level,
 		.ttl_seconds = ttl,
 		.labels = s->labels,
-		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
-		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
+		.dry_run = a->dry_run,
+		.no_encryption = a->no_encryption,
 		.repo = &s->rr,
 		.vol = s->vol.mode == VOL_MODE_NONE ? NULL : &s->vol,   /* none: no volume work at all */
-		.volume_location = inv_str(inv, OPT_VOLUME_LOCATION),
+		.volume_location = a->volume_location,
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
 		.vol_progress = on_volume_progress,
@@ -300,11 +293,79 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 	return 0;
 }
 
+void cmd_backup_create_spec_free(void *spec)
+{
+	create_spec_free(spec);
+}
+
+static const char *opt_or_null(const struct kahu_invocation *inv, enum kahu_opt_id id)
+{
+	return inv_has(inv, id) ? inv_str(inv, id) : NULL;
+}
+
+static int parse_backup_create(struct kahu_ctx *ctx, void **out)
+{
+	const struct kahu_invocation *inv = ctx->inv;
+	struct backup_args a = {
+		.include_namespaces = inv_str(inv, OPT_INCLUDE_NAMESPACES),
+		.exclude_namespaces = inv_str(inv, OPT_EXCLUDE_NAMESPACES),
+		.include_resources = inv_str(inv, OPT_INCLUDE_RESOURCES),
+		.exclude_resources = inv_str(inv, OPT_EXCLUDE_RESOURCES),
+		.include_cluster_resources = inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES),
+		.selector = inv_str(inv, OPT_SELECTOR),
+		.or_selector = inv_str(inv, OPT_OR_SELECTOR),
+		.include_names = inv_str(inv, OPT_INCLUDE_NAMES),
+		.exclude_names = inv_str(inv, OPT_EXCLUDE_NAMES),
+		.ttl = inv_str(inv, OPT_TTL),
+		.labels = inv_list(inv, OPT_LABELS),
+		.kind = BACKUP_FULL,
+		.parent = inv_str(inv, OPT_PARENT),
+		.parallel = 4,
+		.compression_level = 3,
+		.page_size = 500,
+		.hooks_file = inv_str(inv, OPT_HOOKS),
+		.vol = {
+			.volume_data = opt_or_null(inv, OPT_VOLUME_DATA),
+			.volume_policy = opt_or_null(inv, OPT_VOLUME_POLICY),
+			.helper_image = opt_or_null(inv, OPT_HELPER_IMAGE),
+			.helper_resources = opt_or_null(inv, OPT_HELPER_RESOURCES),
+			.snapshot_class = opt_or_null(inv, OPT_SNAPSHOT_CLASS),
+			.csi_snapshot_timeout = opt_or_null(inv, OPT_CSI_SNAPSHOT_TIMEOUT),
+			.exclude_paths = inv_list(inv, OPT_EXCLUDE_VOLUME_PATHS),
+			.node_selector = inv_list(inv, OPT_HELPER_NODE_SELECTOR),
+			.tolerations = inv_list(inv, OPT_HELPER_TOLERATIONS),
+			.snapshot_move_data = opt_or_null(inv, OPT_SNAPSHOT_MOVE_DATA),
+		},
+		.volume_location = inv_str(inv, OPT_VOLUME_LOCATION),
+		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
+		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
+	};
+	int rc;
+	int nkinds = (inv_count(inv, OPT_FULL) > 0) + (inv_count(inv, OPT_INCREMENTAL) > 0) +
+		     (inv_count(inv, OPT_DIFFERENTIAL) > 0);
+	if (nkinds > 1)
+		return kahu_error_set(KAHU_EUSAGE, "--full, --incremental and --differential exclude each other");
+	if (inv_count(inv, OPT_INCREMENTAL))
+		a.kind = BACKUP_INCREMENTAL;
+	if (inv_count(inv, OPT_DIFFERENTIAL))
+		a.kind = BACKUP_DIFFERENTIAL;
+	if ((rc = inv_long(inv, OPT_PARALLEL, 1, 64, &a.parallel)) < 0 ||
+	    (rc = inv_long(inv, OPT_COMPRESSION_LEVEL, 1, 19, &a.compression_level)) < 0 ||
+	    (rc = inv_long(inv, OPT_PAGE_SIZE, 1, 100000, &a.page_size)) < 0)
+		return rc;
+	return cmd_backup_create_spec(ctx, inv->args.v[0], &a, out);
+}
+
 /* The cluster is loaded here (not by the dispatcher): with --contexts each backup has
  * its own (backup_multi.c). */
 static int run_backup_create(struct kahu_ctx *ctx)
 {
-	struct create_spec *s = ctx->spec;
+	return cmd_backup_create_run(ctx, ctx->spec, NULL);
+}
+
+int cmd_backup_create_run(struct kahu_ctx *ctx, void *spec, char **status)
+{
+	struct create_spec *s = spec;
 	struct backup_run_result res = { 0 };
 	struct kube_client *kc;
 	int rc;
@@ -324,6 +385,8 @@ static int run_backup_create(struct kahu_ctx *ctx)
 		print_plan(ctx, &res.out, s->rs.name, res.volumes);
 	else
 		print_backup(ctx, &s->rs, &res);
+	if (status && !s->rs.dry_run)
+		*status = xstrdup(res.out.status);
 	if (rc == KAHU_EFAIL || rc == KAHU_EPARTIAL)
 		log_error("%s", kahu_error_last());
 out:
@@ -948,11 +1011,15 @@ struct prune_list {
 	struct prune_item *v;
 	size_t n;
 	int encrypted;             /* some manifest claims encryption */
+	const char *plan;          /* only this plan's names */
 };
 
 static int prune_cb(void *ud, const struct repo_backup *b)
 {
 	struct prune_list *pl = ud;
+	int64_t t;
+	if (pl->plan && plan_backup_time(pl->plan, b->name, &t) < 0)
+		return 0;   /* not the plan's */
 	pl->v = xrealloc(pl->v, (pl->n + 1) * sizeof *pl->v);
 	struct prune_item *it = &pl->v[pl->n++];
 	memset(it, 0, sizeof *it);
@@ -977,6 +1044,27 @@ static void prune_list_free(struct prune_list *pl)
 	free(pl->v);
 }
 
+static const char *manifest_label(const struct manifest *m, const char *key)
+{
+	for (size_t i = 0; m && i < m->n_labels; i++)
+		if (strcmp(m->labels[i].key, key) == 0)
+			return m->labels[i].value;
+	return NULL;
+}
+
+/* prune's spec: the policies and the zone of their periods (owned). */
+struct prune_spec {
+	struct retention_policy pol;
+	struct tzif *zone;
+};
+
+static void prune_spec_free(void *p)
+{
+	struct prune_spec *sp = p;
+	if (sp)
+		tzif_free(sp->zone);
+	free(sp);
+}
 
 static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 {
@@ -984,12 +1072,22 @@ static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 	struct retention_policy pol = RETENTION_POLICY_NONE;
 	int rc;
 	if ((rc = inv_long(inv, OPT_KEEP_LAST, 0, 100000, &pol.last)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_HOURLY, 0, 100000, &pol.hourly)) < 0 ||
 	    (rc = inv_long(inv, OPT_KEEP_DAILY, 0, 100000, &pol.daily)) < 0 ||
 	    (rc = inv_long(inv, OPT_KEEP_WEEKLY, 0, 100000, &pol.weekly)) < 0 ||
-	    (rc = inv_long(inv, OPT_KEEP_MONTHLY, 0, 100000, &pol.monthly)) < 0)
+	    (rc = inv_long(inv, OPT_KEEP_MONTHLY, 0, 100000, &pol.monthly)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_YEARLY, 0, 100000, &pol.yearly)) < 0)
 		return rc;
-	struct retention_policy *p = xmalloc(sizeof *p);
-	*p = pol;
+	struct tzif *zone = NULL;
+	const char *tz = inv_str(inv, OPT_TIME_ZONE);
+	if (tz && !*tz)
+		return kahu_error_set(KAHU_EUSAGE, "--time-zone needs a zone name (such as Europe/Berlin or UTC)");
+	if ((rc = tzif_load(tz, &zone)) < 0)
+		return kahu_error_wrap(rc == KAHU_ENOTFOUND ? KAHU_EUSAGE : rc, "--time-zone");
+	struct prune_spec *p = xmalloc(sizeof *p);
+	p->zone = zone;
+	p->pol = pol;
+	p->pol.zone = zone;
 	*out = p;
 	return 0;
 }
@@ -997,15 +1095,23 @@ static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 /* CMD_LOCK | CMD_WRITE */
 static int run_backup_prune(struct kahu_ctx *ctx)
 {
-	const struct retention_policy *pol = ctx->spec;
-	int dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0;
-	struct repo *repo = ctx->repo;
+	struct prune_opts o = { .pol = &((const struct prune_spec *)ctx->spec)->pol, .dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0,
+				.now = time(NULL) };
+	return cmd_prune(ctx, ctx->repo, &o);
+}
+
+int cmd_prune(struct kahu_ctx *ctx, struct repo *repo, struct prune_opts *o)
+{
+	const struct retention_policy *pol = o->pol;
+	int dry = o->dry;
 	const struct kahu_key *key = NULL;
-	struct prune_list pl = { 0 };
+	struct prune_list pl = { .plan = o->plan };
 	struct retention_entry *ent = NULL;
+	size_t *idx = NULL, ne = 0;
 	struct strv untrusted = STRV_INIT;
 	int rc, forged = 0;
 
+	o->removed = 0;
 	if ((rc = repo_list_backups(repo, prune_cb, &pl)) < 0)
 		goto out;
 
@@ -1013,23 +1119,31 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	 * needs the key wherever there is one.  (A location without a key, all of whose
 	 * backups are unencrypted, has nothing to authenticate with.) */
 	if ((pl.encrypted || *repo_get_info(repo)->key_id) && (rc = repo_key(repo, &key)) < 0) {
-		kahu_error_wrap(rc, "backup prune authenticates every backup's manifest before it trusts its "
+		kahu_error_wrap(rc, "%s authenticates every backup's manifest before it trusts its "
 				"expiry, status or time, and needs the key of location %s for that",
-				repo_location(repo)->name);
+				o->plan ? "a plan's retention" : "backup prune", repo_location(repo)->name);
 		goto out;
 	}
-	ent = xcalloc(pl.n + 1, sizeof *ent);
+	ent = xcalloc(pl.n + 2, sizeof *ent);
+	idx = xcalloc(pl.n + 2, sizeof *idx);
 	for (size_t i = 0; i < pl.n; i++) {
 		struct prune_item *it = &pl.v[i];
-		struct retention_entry *e = &ent[i];
+		struct retention_entry *e = &ent[ne];
+		int64_t when = 0;
+		if (o->plan)
+			plan_backup_time(o->plan, it->name, &when);
 		e->name = it->name;
 		if (!it->complete) {
 			e->state = RET_LEFTOVER;
+			idx[ne++] = i;
 			continue;
 		}
 		struct repo_backup rb = { .name = it->name, .complete = 1, .problem = it->problem,
 					  .m = it->listed };
 		if (!(it->m = backup_trusted_manifest(&rb, key, &it->why))) {
+			const char *claimed = manifest_label(it->listed, PLAN_LABEL);
+			if (o->plan && (!claimed || strcmp(claimed, o->plan)))
+				continue;   /* it does not even claim to be the plan's */
 			/* Left alone; what it says it builds on is kept too (retention.h). */
 			e->state = RET_UNTRUSTED;
 			e->parent = it->listed ? it->listed->parent : NULL;
@@ -1037,38 +1151,61 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 			log_warn("leaving backup %s alone: %s", it->name, it->why);
 			strv_push(&untrusted, it->name);
 			forged += !it->problem;
+			idx[ne++] = i;
 			continue;
+		}
+		if (o->plan) {
+			const char *lab = manifest_label(it->m, PLAN_LABEL);
+			if (!lab || strcmp(lab, o->plan))
+				continue;   /* named like the plan's, but not made by it */
 		}
 		e->state = it->m->status == MANIFEST_FAILED ? RET_FAILED : RET_GOOD;
 		e->completed = it->m->completed ? it->m->completed : it->m->created;
 		e->expires = it->m->expires;
+		if (o->plan) {
+			/* the plan's clock: the time in the name */
+			if (e->expires)
+				e->expires = when + (e->expires - it->m->created);
+			e->completed = when;
+		}
 		e->parent = it->m->parent;
 		e->base = it->m->base;
+		idx[ne++] = i;
 	}
-	retention_decide(ent, pl.n, pol, time(NULL));
-	for (size_t i = 0; i < pl.n; i++)
+	if (o->add) {
+		ent[ne] = (struct retention_entry){ .name = o->add, .state = RET_GOOD, .completed = o->add_when,
+						    .parent = o->add_parent, .base = o->add_base };
+		idx[ne++] = (size_t)-1;
+	}
+	retention_decide(ent, ne, pol, o->now);
+	for (size_t i = 0; i < ne; i++)
 		if (!ent[i].remove && ent[i].why == RET_KEEP_NEEDED)
 			log_info("keeping %s: %s builds on it", ent[i].name, ent[ent[i].needed_by].name);
 
 	size_t n = 0;
-	for (size_t i = 0; i < pl.n; i++)
+	for (size_t i = 0; i < ne; i++)
 		n += ent[i].remove != 0;
 	/* Temporaries of puts a killed run never finished: we hold the lock, so none
-	 * is in progress. */
+	 * is in progress.  (A plan's run leaves them to prune: they belong to no plan.) */
 	unsigned int temps = 0;
-	if (!dry && (rc = store_cleanup(repo_store(repo), LAYOUT_BACKUPS, &temps)) < 0)
+	if (!dry && !o->plan && (rc = store_cleanup(repo_store(repo), LAYOUT_BACKUPS, &temps)) < 0)
 		goto out;
 	if (temps)
 		printf("removed %u unfinished upload%s of interrupted runs\n", temps, temps == 1 ? "" : "s");
-	if (!n && !temps && !untrusted.n)
-		printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
+	if (!n && !temps && !untrusted.n) {
+		if (o->plan)
+			printf("Retention of plan %s: nothing to remove.\n", o->plan);
+		else
+			printf("Nothing to prune on location %s.\n", repo_location(repo)->name);
+	}
 	size_t done = 0;
 	struct kept_ctx k = { .ctx = ctx };
-	for (size_t i = 0; i < pl.n && rc == 0; i++) {
+	for (size_t i = 0; i < ne && rc == 0; i++) {
 		if (!ent[i].remove)
 			continue;
-		if (!dry && pl.v[i].m)
-			delete_kept(&k, repo, pl.v[i].m, ent[i].name);
+		const struct manifest *m = idx[i] == (size_t)-1 ? NULL : pl.v[idx[i]].m;
+		if (!dry && m)
+			delete_kept(&k, repo, m, ent[i].name);
 		if (!dry && (rc = repo_remove_backup(repo, ent[i].name, NULL)) < 0) {
 			kahu_error_wrap(rc, "removing backup %s (%zu removed before it)", ent[i].name, done);
 			break;
@@ -1076,6 +1213,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 		printf("%s %s (%s)\n", dry ? "would remove" : "removed", ent[i].name, retention_why_text(ent[i].why));
 		done++;
 	}
+	o->removed = done;
 	if (rc == 0 && untrusted.n) {
 		char *list = strv_join(&untrusted, ", ");
 		rc = kahu_error_set(forged ? KAHU_ECRYPTO : KAHU_EDATA,
@@ -1088,6 +1226,7 @@ static int run_backup_prune(struct kahu_ctx *ctx)
 	rc = kept_done(&k, rc);
 out:
 	free(ent);
+	free(idx);
 	strv_free(&untrusted);
 	prune_list_free(&pl);
 	return rc;
@@ -1173,9 +1312,12 @@ static const struct kahu_opt delete_opts[] = {
 
 static const struct kahu_opt prune_opts[] = {
 	OPTION(KEEP_LAST, 0, "N", "keep the N newest backups (Failed ones do not count)", NULL, 0, NULL),
+	OPTION(KEEP_HOURLY, 0, "N", "keep the newest backup of each of the last N hours that have one", NULL, 0, NULL),
 	OPTION(KEEP_DAILY, 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL),
 	OPTION(KEEP_WEEKLY, 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL),
 	OPTION(KEEP_MONTHLY, 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL),
+	OPTION(KEEP_YEARLY, 0, "N", "keep the newest backup of each of the last N years that have one", NULL, 0, NULL),
+	OPTION(TIME_ZONE, 0, "ZONE", "the time zone of the --keep-* periods (an IANA name such as Europe/Berlin; default UTC)", NULL, 0, NULL),
 	OPTION(DRY_RUN, 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
@@ -1207,7 +1349,7 @@ const struct kahu_cmd cmd_backup_prune_entry = {
 	.opts = prune_opts,
 	.parse = parse_backup_prune,
 	.run = run_backup_prune,
-	.spec_free = free,
+	.spec_free = prune_spec_free,
 	.flags = CMD_LOCK | CMD_WRITE,
 };
 

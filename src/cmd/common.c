@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "engine/plan.h"
 #include "engine/scope.h"
 #include "util/buf.h"
 #include "engine/volrun.h"
@@ -55,14 +56,30 @@ const struct kahu_opt cmd_repo_read_opts[] = {
 
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
 {
+	const struct backup_args a = {
+		.include_namespaces = inv_str(inv, OPT_INCLUDE_NAMESPACES),
+		.exclude_namespaces = inv_str(inv, OPT_EXCLUDE_NAMESPACES),
+		.include_resources = inv_str(inv, OPT_INCLUDE_RESOURCES),
+		.exclude_resources = inv_str(inv, OPT_EXCLUDE_RESOURCES),
+		.include_cluster_resources = inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES),
+		.selector = inv_str(inv, OPT_SELECTOR),
+		.or_selector = inv_str(inv, OPT_OR_SELECTOR),
+		.include_names = inv_str(inv, OPT_INCLUDE_NAMES),
+		.exclude_names = inv_str(inv, OPT_EXCLUDE_NAMES),
+	};
+	return scope_from_args(&a, out);
+}
+
+int scope_from_args(const struct backup_args *a, struct kahu_scope **out)
+{
 	struct kahu_scope *s = scope_new();
 	int rc;
-	if ((rc = scope_set_namespaces(s, inv_str(inv, OPT_INCLUDE_NAMESPACES), inv_str(inv, OPT_EXCLUDE_NAMESPACES))) < 0 ||
-	    (rc = scope_set_resources(s, inv_str(inv, OPT_INCLUDE_RESOURCES), inv_str(inv, OPT_EXCLUDE_RESOURCES))) < 0 ||
-	    (rc = scope_set_cluster_resources(s, inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES))) < 0 ||
-	    (rc = scope_set_selector(s, inv_str(inv, OPT_SELECTOR))) < 0 ||
-	    (rc = scope_set_or_selector(s, inv_str(inv, OPT_OR_SELECTOR))) < 0 ||
-	    (rc = scope_set_names(s, inv_str(inv, OPT_INCLUDE_NAMES), inv_str(inv, OPT_EXCLUDE_NAMES))) < 0) {
+	if ((rc = scope_set_namespaces(s, a->include_namespaces, a->exclude_namespaces)) < 0 ||
+	    (rc = scope_set_resources(s, a->include_resources, a->exclude_resources)) < 0 ||
+	    (rc = scope_set_cluster_resources(s, a->include_cluster_resources)) < 0 ||
+	    (rc = scope_set_selector(s, a->selector)) < 0 ||
+	    (rc = scope_set_or_selector(s, a->or_selector)) < 0 ||
+	    (rc = scope_set_names(s, a->include_names, a->exclude_names)) < 0) {
 		scope_free(s);
 		return rc;
 	}

@@ -15,6 +15,7 @@
 #define KAHU_CMD_COMMON_OPTS_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cmd/ctx.h"
@@ -69,6 +70,46 @@ void cmd_print_after_hooks_log(FILE *f, json_t *hooks, const char *when);
 
 /* The scope flags of backup create / restore create. */
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
+struct backup_args;
+/* The same from a backup's args (engine/plan.h). */
+int scope_from_args(const struct backup_args *a, struct kahu_scope **out);
+
+/* backup create's spec (its parse stage) from a backup's args: what backup create's
+ * flags fill and a plan's spec (engine/plan.h) fills, checked alike; `a->location`
+ * (may be NULL) stands for --location.  KAHU_EUSAGE naming what is wrong. */
+int cmd_backup_create_spec(struct kahu_ctx *ctx, const char *name, const struct backup_args *a,
+			   void **spec);
+void cmd_backup_create_spec_free(void *spec);
+/* Run it (ctx->kc and ctx->kcfg set up) and print the outcome as backup create does;
+ * *status (when not NULL): the backup's status, allocated, when it got that far.
+ * The codes of engine/run_backup.h backup_run. */
+int cmd_backup_create_run(struct kahu_ctx *ctx, void *spec, char **status);
+
+/* Retention over a location (backup prune, a plan's run), the lock held by the caller:
+ * manifests authenticated, the decision (engine/retention.h), what it removes removed
+ * (its kept CSI snapshots first).  `plan` non-NULL: only that plan's backups (name and
+ * authenticated kahu.io/plan label), aged by the time in their names, on the clock
+ * `now`; `add` (dry runs of a plan) a backup the run would add, counted as kept. */
+struct retention_policy;
+struct prune_opts {
+	const struct retention_policy *pol;
+	int dry;
+	const char *plan;
+	int64_t now;
+	const char *add, *add_parent, *add_base;
+	int64_t add_when;
+	size_t removed;                  /* out: how many were (or would be) removed */
+};
+int cmd_prune(struct kahu_ctx *ctx, struct repo *repo, struct prune_opts *o);
+
+/* One run of a plan (kahu-plan(1) plan run) at `now` (engine/plan.h plan_now), with the
+ * configuration `cfg` it is checked against: the cadence's decision from the plan's own
+ * backups, the backup, then its retention; `dry`: say what it would do.  The backup's
+ * codes (0, KAHU_EPARTIAL, KAHU_EFAIL) or the failure's. */
+struct backup_plan;
+struct kahu_config;
+int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
+		      int64_t now, int dry);
 
 /* The helper pod flags of backup create and restore create. */
 #define KAHU_VOL_HELPER_OPTS \

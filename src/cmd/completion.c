@@ -96,6 +96,14 @@ static int run_internal_complete(struct kahu_ctx *ctx)
 			for (size_t i = 0; i < cfg->nlocs; i++)
 				printf("%s\n", cfg->locs[i].name);
 		config_free(cfg);
+	} else if (strcmp(kind, "plan") == 0) {
+		struct kahu_config *cfg = NULL;
+		const char *k;
+		json_t *v;
+		if (config_load(inv_str(ctx->inv, OPT_CONFIG), &cfg) == 0 && cfg->doc)
+			json_object_foreach(json_object_get(cfg->doc, "plans"), k, v)
+				printf("%s\n", k);
+		config_free(cfg);
 	} else if (strcmp(kind, "provider") == 0) {
 		/* The providers the configuration names: its locations' and its passive ones;
 		 * and those of the plugin files found (loaded, not opened). */

@@ -14,7 +14,7 @@ int ctx_kube_config(struct kahu_ctx *ctx, struct kube_config **out)
 	if (!ctx->kcfg) {
 		struct kube_load_opts o = {
 			.kubeconfig = inv_str(ctx->inv, OPT_KUBECONFIG),
-			.context = inv_str(ctx->inv, OPT_CONTEXT),
+			.context = inv_str(ctx->inv, OPT_CONTEXT) ? inv_str(ctx->inv, OPT_CONTEXT) : ctx->context,
 			.namespace = inv_str(ctx->inv, OPT_NAMESPACE),
 		};
 		int rc = kube_config_load(&o, &ctx->kcfg);

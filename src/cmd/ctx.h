@@ -19,6 +19,7 @@ struct kahu_ctx {
 	void *spec;                   /* what the command's parse stage made */
 	struct kube_config *kcfg;     /* CMD_CLUSTER, or ctx_kube_config */
 	struct kube_client *kc;       /* CMD_CLUSTER, or ctx_kube_client */
+	const char *context;          /* the context to use when --context is not given (a plan's) */
 	struct run_repo rr;           /* CMD_REPO, CMD_WRITE, CMD_LOCK: the location's flags */
 	struct repo *repo;            /* CMD_REPO, CMD_WRITE, CMD_LOCK: opened */
 	struct store_lock *lock;      /* CMD_LOCK: held while the handler runs */
@@ -71,6 +72,15 @@ extern const struct kahu_cmd cmd_location_describe_entry;
 extern const struct kahu_cmd cmd_location_remove_entry;
 extern const struct kahu_cmd cmd_location_set_default_entry;
 extern const struct kahu_cmd cmd_location_probe_entry;
+extern const struct kahu_cmd cmd_plan_entry;
+extern const struct kahu_cmd cmd_plan_create_entry;
+extern const struct kahu_cmd cmd_plan_apply_entry;
+extern const struct kahu_cmd cmd_plan_list_entry;
+extern const struct kahu_cmd cmd_plan_describe_entry;
+extern const struct kahu_cmd cmd_plan_delete_entry;
+extern const struct kahu_cmd cmd_plan_validate_entry;
+extern const struct kahu_cmd cmd_plan_run_entry;
+extern const struct kahu_cmd cmd_plan_status_entry;
 extern const struct kahu_cmd cmd_provider_entry;
 extern const struct kahu_cmd cmd_provider_list_entry;
 extern const struct kahu_cmd cmd_provider_describe_entry;

@@ -10,6 +10,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/multi.c src/engine/multi.h \
 	src/engine/parent.c src/engine/parent.h \
+	src/engine/plan.c src/engine/plan.h \
 	src/engine/restore.c src/engine/restore.h \
 	src/engine/restore_hooks.c src/engine/restore_hooks.h \
 	src/engine/restore_record.c src/engine/restore_record.h \
@@ -161,3 +162,11 @@ UNIT_TESTS += tests/unit/check_transform
 tests_unit_check_transform_SOURCES = tests/unit/check_transform.c tests/unit/check_main.h
 tests_unit_check_transform_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_transform_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+# Backup plans (kahu-plan(5)): the document, its checks with FILE:LINE, the cadence.
+check_PROGRAMS += tests/unit/check_plan
+UNIT_TESTS += tests/unit/check_plan
+tests_unit_check_plan_SOURCES = tests/unit/check_plan.c tests/unit/check_main.h
+tests_unit_check_plan_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_plan_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)

@@ -1,4 +1,4 @@
-/* kahu — reading kahu's YAML files (the hooks file, the transform file) node by node:
+/* kahu — reading kahu's YAML files (the hooks file, the transform file, plans) node by node:
  * errors as FILE:LINE, scalars, lists of strings.  Over libyaml's document API. */
 #ifndef KAHU_ENGINE_YNODE_H
 #define KAHU_ENGINE_YNODE_H

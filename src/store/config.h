@@ -13,7 +13,9 @@
  *                 "access": "ReadWrite" | "ReadOnly" } },       (optional, ReadWrite)
  *     "providers": {                                             (optional)
  *       "plugins": [ "/opt/kahu/kahu-acme.so" ],   registered plugin files
- *       "passive": [ "fs" ] } }                    disabled (passive) providers
+ *       "passive": [ "fs" ] },                     disabled (passive) providers
+ *     "plans": { "NAME": { BackupPlan } } }       (optional) engine/plan.h, kahu-plan(5):
+ *                                                 kept as an unknown top-level field
  *
  * A missing file is not an error: the embedded default applies, one location `default`
  * = provider fs at $XDG_DATA_HOME/kahu/backups (~/.local/share/kahu/backups).  A file

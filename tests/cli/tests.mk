@@ -25,6 +25,7 @@ CLI_TESTS += \
 	tests/cli/t-transform.sh \
 	tests/cli/t-trust.sh \
 	tests/cli/t-plugins.sh \
+	tests/cli/t-plan.sh \
 	tests/cli/t-s3.sh \
 	tests/cli/t-provider.sh \
 	tests/cli/t-location.sh \

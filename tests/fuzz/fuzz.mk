@@ -3,6 +3,7 @@
 # tests/fuzz/corpus/<name>/ and the inputs of fixed findings in
 # tests/fuzz/regressions/<name>/.  Adding a target is one line here.
 FUZZ_PROGS =
+FUZZ_PROGS += tests/fuzz/fuzz_cron
 FUZZ_PROGS += tests/fuzz/fuzz_discovery
 FUZZ_PROGS += tests/fuzz/fuzz_envelope
 FUZZ_PROGS += tests/fuzz/fuzz_execcred
@@ -14,9 +15,11 @@ FUZZ_PROGS += tests/fuzz/fuzz_list
 FUZZ_PROGS += tests/fuzz/fuzz_listscan
 FUZZ_PROGS += tests/fuzz/fuzz_manifest
 FUZZ_PROGS += tests/fuzz/fuzz_objtext
+FUZZ_PROGS += tests/fuzz/fuzz_plan
 FUZZ_PROGS += tests/fuzz/fuzz_retryafter
 FUZZ_PROGS += tests/fuzz/fuzz_status
 FUZZ_PROGS += tests/fuzz/fuzz_transform
+FUZZ_PROGS += tests/fuzz/fuzz_tzif
 FUZZ_PROGS += tests/fuzz/fuzz_ws
 FUZZ_PROGS += tests/fuzz/fuzz_volindex
 FUZZ_PROGS += tests/fuzz/fuzz_vollisting
