@@ -429,22 +429,24 @@ START_TEST(test_writeq_in_order)
 }
 END_TEST
 
+#define BLK 32 /* the block size of the queues below */
+
 /* The sender's error is the writer's at its next write, at every write after, and at
  * finish, with its message. */
 START_TEST(test_writeq_sender_error)
 {
 	struct sink k;
 	struct kahu_writeq *q;
-	unsigned char blk[32] = { 0 };
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
 	sink_init(&k);
 	kahu_cancel_reset();
 	k.fail_at = 1;
-	ck_assert_int_eq(kahu_writeq_open(&q, sizeof blk, 2, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 2, sink_fn, &k), 0);
 	/* The first block is handed over at once; the second fills the queue, so the
 	 * write waits for the sender, which fails on the first. */
-	ck_assert_int_eq(kahu_writeq_write(q, blk, sizeof blk), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK), 0);
 	kahu_error_clear();
-	ck_assert_int_eq(kahu_writeq_write(q, blk, sizeof blk), KAHU_EIO);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK), KAHU_EIO);
 	ck_assert_str_eq(kahu_error_last(), "block 1: the remote end is gone");
 	kahu_error_clear();
 	ck_assert_int_eq(kahu_writeq_write(q, blk, 1), KAHU_EIO);
@@ -461,8 +463,8 @@ START_TEST(test_writeq_sender_error)
 	/* A failure on the last block, handed over by finish, is finish's. */
 	sink_init(&k);
 	k.fail_at = 3;
-	ck_assert_int_eq(kahu_writeq_open(&q, sizeof blk, 4, sink_fn, &k), 0);
-	ck_assert_int_eq(kahu_writeq_write(q, blk, sizeof blk * 2 + 5), 0);
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 2 + 5), 0);
 	kahu_error_clear();
 	ck_assert_int_eq(kahu_writeq_finish(q), KAHU_EIO);
 	ck_assert_str_eq(kahu_error_last(), "block 3: the remote end is gone");
@@ -478,12 +480,12 @@ START_TEST(test_writeq_cancelled)
 {
 	struct sink k;
 	struct kahu_writeq *q;
-	unsigned char blk[32] = { 0 };
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
 	sink_init(&k);
 	kahu_cancel_reset();
 	k.gated = true;
-	ck_assert_int_eq(kahu_writeq_open(&q, sizeof blk, 4, sink_fn, &k), 0);
-	ck_assert_int_eq(kahu_writeq_write(q, blk, sizeof blk * 2), 0);
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 2), 0);
 	sink_wait_entered(&k); /* the sender is in its first block, the second is queued */
 	kahu_cancel(SIGINT);
 	ck_assert_int_eq(kahu_writeq_write(q, blk, 1), KAHU_EINTR);
@@ -507,12 +509,12 @@ START_TEST(test_writeq_given_up)
 {
 	struct sink k;
 	struct kahu_writeq *q;
-	unsigned char blk[32] = { 0 };
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
 	sink_init(&k);
 	kahu_cancel_reset();
 	k.gated = true;
-	ck_assert_int_eq(kahu_writeq_open(&q, sizeof blk, 4, sink_fn, &k), 0);
-	ck_assert_int_eq(kahu_writeq_write(q, blk, sizeof blk * 3 + 1), 0);
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 3 + 1), 0);
 	sink_wait_entered(&k);
 	sink_open(&k);
 	kahu_writeq_free(q); /* joined: the sink is no longer used after this */
@@ -522,6 +524,8 @@ START_TEST(test_writeq_given_up)
 	kahu_error_clear();
 }
 END_TEST
+
+#undef BLK
 
 /* ---- RFC 3339 ---- */
 
