@@ -29,6 +29,7 @@
 #include "util/mem.h"
 #include "util/strset.h"
 #include "util/strv.h"
+#include "util/writeq.h"
 
 #define IO_CHUNK (64 * 1024)
 
@@ -1617,6 +1618,8 @@ struct ops_sink {
 	struct composer *c;
 	const struct vol_exec_ops *ops;
 	void *h;
+	struct kahu_writeq *q; /* the sender of the command's stdin, when started */
+	bool send_failed;      /* the sender's error ended the writing */
 };
 
 static la_ssize_t count_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
@@ -1638,8 +1641,9 @@ static la_ssize_t ops_write_cb(struct archive *a, void *ud, const void *buf, siz
 		return -1;
 	}
 	s->c->out_bytes += len;
-	int rc = s->ops->write(s->h, buf, len);
+	int rc = kahu_writeq_write(s->q, buf, len);
 	if (rc < 0) {
+		s->send_failed = true;
 		s->c->sink_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
 		return -1;
@@ -1764,8 +1768,11 @@ out:
 }
 
 /* The blocks libarchive hands to the command's stdin: large, so that pods/exec carries
- * few large frames. */
+ * few large frames.  They are sent on a thread of their own (util/writeq.h) behind a
+ * queue of RESTORE_QUEUE blocks, so that composing (reading, decrypting, decompressing,
+ * checking) and sending (TLS) overlap. */
 #define RESTORE_BLOCK (256 * 1024)
+#define RESTORE_QUEUE 4
 
 static struct archive *restore_writer(void)
 {
@@ -1811,6 +1818,26 @@ static const char RESTORE_SCRIPT[] =
 	"if [ \"$how\" = eof ]; then exec tar -x -f - --numeric-owner -C \"$1\"; fi; "
 	"head -c \"$how\" | tar -x -f - --numeric-owner -C \"$1\"";
 
+/* Its input could not be sent: when the command ended first (a tar that refused its
+ * input and stopped reading), its exit status and stderr say why, rather than the
+ * broken input.  rc: the sending's error, returned when the command tells nothing
+ * better.  *h is finished (NULL) or left to abort. */
+static int ended_first(const struct vol_restore_spec *s, void **h, int rc)
+{
+	struct kahu_error_state sent;
+	int code = 0;
+	kahu_error_capture(&sent);
+	char *msg = said(s->ops->stderr_tail ? s->ops->stderr_tail(*h) : NULL);
+	int frc = s->ops->finish(*h, &code);
+	*h = NULL;
+	if (frc == 0 && code != 0)
+		rc = kahu_error_set(KAHU_EFAIL, "tar -x in the volume exited with status %d%s", code, msg);
+	else
+		kahu_error_restore(&sent);
+	free(msg);
+	return rc;
+}
+
 static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool fix)
 {
 	struct ops_sink sink = { .c = c, .ops = s->ops };
@@ -1830,8 +1857,15 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 			goto out;
 		snprintf(how, sizeof how, "%" PRIu64 "\n", c->count_bytes);
 	}
-	if ((rc = s->ops->write(sink.h, how, strlen(how))) < 0)
+	/* From here until the queue is finished, its sender alone uses the command (its
+	 * stdin; while it waits to send, it takes in what the command says: stderr, the
+	 * status, the end). */
+	if ((rc = kahu_writeq_open(&sink.q, RESTORE_BLOCK, RESTORE_QUEUE, s->ops->write, sink.h)) < 0)
 		goto out;
+	if ((rc = kahu_writeq_write(sink.q, how, strlen(how))) < 0) {
+		sink.send_failed = true;
+		goto out;
+	}
 	c->aw = restore_writer();
 	if (archive_write_open2(c->aw, &sink, NULL, ops_write_cb, NULL, NULL) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
@@ -1842,6 +1876,8 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 	if (rc == 0 && !eof && c->out_bytes != c->count_bytes)
 		rc = kahu_error_set(KAHU_EINTERNAL, "the volume's tar has %" PRIu64 " bytes, not the %" PRIu64 " computed before",
 				    c->out_bytes, c->count_bytes);
+	if (rc == 0 && (rc = kahu_writeq_finish(sink.q)) < 0) /* everything sent; the sender joined */
+		sink.send_failed = true;
 	if (rc == 0)
 		rc = s->ops->close_stdin(sink.h);
 	if (rc == 0) {
@@ -1865,6 +1901,9 @@ out:
 		archive_write_free(c->aw);
 	}
 	c->aw = NULL;
+	kahu_writeq_free(sink.q); /* stopped and joined before the command is used again */
+	if (sink.h && sink.send_failed && rc != KAHU_EINTR)
+		rc = ended_first(s, &sink.h, rc);
 	if (sink.h)
 		s->ops->abort(sink.h);
 	return rc;
