@@ -137,6 +137,20 @@ t_exit 2 "in place over a directory where the backup has a file: the volume fail
 t_grep "  with tar's exit status" 'tar -x in the volume exited with status [1-9]' "$T_ERR"
 t_grep "  and what it said" 'can.t remove old file .*emptyfile' "$T_ERR"
 t_ok "  no helper pod is left" no_helpers src
+# the same with the connection reset once tar has exited, before its status came (fault
+# exec-break at_exit): tar's message is the reason, not only "exec stream broken", and
+# the tar is not run again
+CLUSTER_USE=src cluster_admin PUT /_admin/faults \
+	'[{"match":{"resource":"pods","path_regex":"/exec$","query_regex":"IFS"},"action":"exec-break","at_exit":true}]' >/dev/null
+t_exit 2 "  and when the stream is reset before tar's status came" \
+	ks restore create re2 --from-backup b1 --volumes-only --include-namespaces app
+cp "$T_ERR" "$T_DIR/re2.err"
+CLUSTER_USE=src cluster_admin GET /_admin/faults >"$T_DIR/faults-re2.json"
+CLUSTER_USE=src cluster_admin DELETE /_admin/faults >/dev/null
+t_py "  (the reset came, once: not retried)" 'assert d["rules"][0]["fired"] == 1, d' "$T_DIR/faults-re2.json"
+t_grep "  tar's message is the reason, the lost status after it" \
+	'tar -x in the volume failed: .*can.t remove old file .*emptyfile.*its exit status was lost: exec stream broken' "$T_DIR/re2.err"
+t_ok "  no helper pod is left" no_helpers src
 rm -rf "$V/emptyfile"
 : >"$V/emptyfile"
 
