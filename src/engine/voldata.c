@@ -89,6 +89,7 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 {
 	void *h = NULL;
 	char *buf = xmalloc(IO_CHUNK);
+	struct kahu_error_state unread = { .code = 0 };
 	int rc = ops->start(ctx, argv, in != NULL, &h);
 	if (rc < 0)
 		goto out;
@@ -107,6 +108,13 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 		}
 		if (rc == 0)
 			rc = ops->close_stdin(h);
+		if (rc == KAHU_EFAIL && ops->ended && ops->ended(h)) {
+			/* It ended before it read all of its input: its exit status and stderr
+			 * say why (the caller reports them); an exit status of 0 does not make
+			 * that a success. */
+			kahu_error_capture(&unread);
+			rc = 0;
+		}
 	}
 	while (rc == 0) {
 		size_t got = 0;
@@ -119,6 +127,8 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 		*said_out = said(ops->stderr_tail ? ops->stderr_tail(h) : NULL);
 		rc = ops->finish(h, exit_code);
 		h = NULL;
+		if (rc == 0 && *exit_code == 0 && unread.code < 0)
+			rc = kahu_error_restore(&unread);
 	}
 out:
 	if (h)
