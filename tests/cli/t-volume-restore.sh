@@ -5,7 +5,9 @@
 # directories, odd names); in place (--volumes-only) with and without
 # --delete-extra-files, refused while a pod mounts the claim, --scale-down and back; the
 # PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource;
-# a hostile index refused; helper pods gone after success, failure and Ctrl-C; results in
+# a hostile index refused; a tar that exits early reported by its status and message,
+# also when its stream is reset before the status came (fault exec-break at_exit);
+# helper pods gone after success, failure and Ctrl-C; results in
 # describe and -o json; the dry run; the volume's progress on a terminal only.  The
 # hostile index is written into a backup by the volume data core through local ops
 # (tests/cli/voldrv).
