@@ -274,7 +274,9 @@ fi
 
 KAHU_OK=0
 KAHU_WHY="kahu: not built yet"
-if "$KAHU" backup create --help 2>/dev/null | grep -q -- --volume-data; then
+# (the help read whole, then searched: `| grep -q` under pipefail fails whenever grep
+# exits before kahu has written all of it)
+if grep -q -- --volume-data <<<"$("$KAHU" backup create --help 2>/dev/null || true)"; then
 	KAHU_OK=1
 	if [ "$CLUSTER_OK" = 0 ]; then KAHU_OK=0 KAHU_WHY=$CLUSTER_WHY; fi
 fi

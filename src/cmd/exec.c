@@ -40,6 +40,17 @@ static int drain_ready(struct kube_exec *x, char *buf)
 	return 0;
 }
 
+/* The command ended before it read all of its input (kube_exec_write's KAHU_EFAIL):
+ * the rest of stdin is not needed; its exit status says how it went. */
+static int input_done(struct kube_exec *x, int rc)
+{
+	if (rc == KAHU_EFAIL && kube_exec_ended(x)) {
+		kahu_error_clear();
+		return 1;
+	}
+	return rc;
+}
+
 static int copy_stdin(struct kube_exec *x, char *in, char *out, bool write_all)
 {
 	int rc;
@@ -56,15 +67,16 @@ static int copy_stdin(struct kube_exec *x, char *in, char *out, bool write_all)
 			return kube_exec_close_stdin(x);
 		if (write_all) {
 			/* The whole chunk, stdout kept meanwhile (what a restore does). */
-			if ((rc = kube_exec_write(x, in, (size_t)n)) < 0 ||
-			    (rc = drain_ready(x, out)) < 0)
+			if ((rc = kube_exec_write(x, in, (size_t)n)) < 0)
+				return input_done(x, rc) > 0 ? 0 : rc;
+			if ((rc = drain_ready(x, out)) < 0)
 				return rc;
 			continue;
 		}
 		for (size_t off = 0; off < (size_t)n;) {
 			size_t w;
 			if ((rc = kube_exec_write_some(x, in + off, (size_t)n - off, &w)) < 0)
-				return rc;
+				return input_done(x, rc) > 0 ? 0 : rc;
 			off += w;
 			if ((rc = drain_ready(x, out)) < 0)
 				return rc;

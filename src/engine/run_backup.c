@@ -426,6 +426,7 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	}
 	char vid[VOL_ID_HEX_LEN + 1];
 	vol_id(b->key, it->namespace_, it->claim, vid);
+	char *label = xasprintf("%s/%s", it->namespace_, it->claim);
 	struct vol_backup_spec vs = {
 		.ops = &vol_kube_exec_ops, .ctx = &tgt, .mount_path = mount, .backup = rs->name,
 		.vid = vid, .st = b->vol_st ? b->vol_st : b->st, .key = b->key,
@@ -433,6 +434,7 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		.parent = b->parent,
 		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
 		.retries = -1,
+		.label = label,
 	};
 	struct vol_progress_ud pud = { rs, it };
 	if (rs->vol_progress) {
@@ -443,6 +445,7 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	}
 	struct vol_backup_result r = { 0 };
 	rc = vol_backup(&vs, &r);
+	free(label);
 	*retries = r.retries;
 	vol_result(v, &r);
 	if (rc == 0) {

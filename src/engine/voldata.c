@@ -29,6 +29,7 @@
 #include "util/mem.h"
 #include "util/strset.h"
 #include "util/strv.h"
+#include "util/writeq.h"
 
 #define IO_CHUNK (64 * 1024)
 
@@ -62,12 +63,23 @@ void vol_id(const struct kahu_key *key, const char *namespace_, const char *pvc,
 static char *said(const char *tail)
 {
 	struct kbuf b = KBUF_INIT;
-	if (tail && *tail) {
+	size_t n = tail ? strlen(tail) : 0;
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+		n--; /* its last line's end */
+	if (n) {
+		char *t = xstrndup(tail, n);
 		kbuf_adds(&b, ": ");
-		kbuf_add_printable(&b, tail, 0);
+		kbuf_add_printable(&b, t, 0);
+		free(t);
 	}
 	kbuf_adds(&b, "");
 	return kbuf_detach(&b);
+}
+
+/* How messages name a volume: "namespace/pvc" as users know it, else its vid. */
+static const char *vol_label(const char *label, const char *vid)
+{
+	return label ? label : vid;
 }
 
 /* Run argv, writing `in` (a file from its start, in_len bytes; NULL: no stdin) and
@@ -77,6 +89,7 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 {
 	void *h = NULL;
 	char *buf = xmalloc(IO_CHUNK);
+	struct kahu_error_state unread = { .code = 0 };
 	int rc = ops->start(ctx, argv, in != NULL, &h);
 	if (rc < 0)
 		goto out;
@@ -95,6 +108,13 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 		}
 		if (rc == 0)
 			rc = ops->close_stdin(h);
+		if (rc == KAHU_EFAIL && ops->ended && ops->ended(h)) {
+			/* It ended before it read all of its input: its exit status and stderr
+			 * say why (the caller reports them); an exit status of 0 does not make
+			 * that a success. */
+			kahu_error_capture(&unread);
+			rc = 0;
+		}
 	}
 	while (rc == 0) {
 		size_t got = 0;
@@ -107,6 +127,8 @@ static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *con
 		*said_out = said(ops->stderr_tail ? ops->stderr_tail(h) : NULL);
 		rc = ops->finish(h, exit_code);
 		h = NULL;
+		if (rc == 0 && *exit_code == 0 && unread.code < 0)
+			rc = kahu_error_restore(&unread);
 	}
 out:
 	if (h)
@@ -1035,7 +1057,8 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 			break;
 		attempt++;
 		r->retries++;
-		log_warn("volume %s: listing failed (%s); trying again", s->vid, kahu_error_last());
+		log_warn("volume %s: listing failed (%s); trying again", vol_label(s->label, s->vid),
+			 kahu_error_last());
 		long want, wait;
 		if (kahu_backoff_plan(&bo, attempt, -1, &want, &wait) == KAHU_BACKOFF_SPENT ||
 		    kahu_backoff_wait(&bo, wait) < 0)
@@ -1048,7 +1071,7 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 		struct store_stat ss;
 		rc = store_stat(s->st, ppath, &ss);
 		if (rc == KAHU_ENOTFOUND) {
-			log_info("volume %s: no index in %s: a full copy", s->vid, s->parent);
+			log_info("volume %s: no index in %s: a full copy", vol_label(s->label, s->vid), s->parent);
 			free(ppath);
 			rc = 0;
 		} else if (rc == 0) {
@@ -1073,7 +1096,7 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 		if (rc == 0 && code != 0) {
 			if (code == 123 || code == 1 || code == 2)
 				log_warn("volume %s: the transfer command exited with status %d (files changed or vanished while read)%s",
-					 s->vid, code, g.said ? g.said : "");
+					 vol_label(s->label, s->vid), code, g.said ? g.said : "");
 			else
 				rc = kahu_error_set(KAHU_EFAIL, "the volume's transfer command exited with status %d%s",
 						    code, g.said ? g.said : "");
@@ -1096,8 +1119,8 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 		}
 		attempt++;
 		r->retries++;
-		log_warn("volume %s: %s; resuming after %" PRIu64 " of %" PRIu64 " entries", s->vid,
-			 kahu_error_last(), g.done, g.xfer_count);
+		log_warn("volume %s: %s; resuming after %" PRIu64 " of %" PRIu64 " entries",
+			 vol_label(s->label, s->vid), kahu_error_last(), g.done, g.xfer_count);
 		long want, wait;
 		if (kahu_backoff_plan(&bo, attempt, -1, &want, &wait) == KAHU_BACKOFF_SPENT)
 			break;
@@ -1127,7 +1150,7 @@ fail:
 		for (size_t i = 0; i < g.written.n; i++) {
 			int x = store_remove(s->st, g.written.v[i]);
 			if (x < 0 && x != KAHU_ENOTFOUND)
-				log_warn("volume %s: cannot remove %s: %s", s->vid, g.written.v[i],
+				log_warn("volume %s: cannot remove %s: %s", vol_label(s->label, s->vid), g.written.v[i],
 					 kahu_error_last());
 		}
 		kahu_error_restore(&es);
@@ -1286,7 +1309,8 @@ static struct segr *segr_of(struct composer *c, const char *backup)
 	return r;
 }
 
-static void composer_free(struct composer *c)
+/* The readers of the chain's segments closed: a tar composed again starts afresh. */
+static void composer_rewind(struct composer *c)
 {
 	while (c->readers) {
 		struct segr *r = c->readers;
@@ -1296,6 +1320,11 @@ static void composer_free(struct composer *c)
 		free(r->buf);
 		free(r);
 	}
+}
+
+static void composer_free(struct composer *c)
+{
+	composer_rewind(c);
 	free(c->buf);
 	strset_free(&c->fixdirs);
 }
@@ -1617,6 +1646,10 @@ struct ops_sink {
 	struct composer *c;
 	const struct vol_exec_ops *ops;
 	void *h;
+	struct kahu_writeq *q; /* the sender of the command's stdin, when started */
+	bool send_failed;      /* the sender's error ended the writing (in err) */
+	bool cmd_failed;       /* an error of the command's stream (in err) */
+	struct kahu_error_state err;
 };
 
 static la_ssize_t count_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
@@ -1638,8 +1671,10 @@ static la_ssize_t ops_write_cb(struct archive *a, void *ud, const void *buf, siz
 		return -1;
 	}
 	s->c->out_bytes += len;
-	int rc = s->ops->write(s->h, buf, len);
+	int rc = kahu_writeq_write(s->q, buf, len);
 	if (rc < 0) {
+		s->send_failed = true;
+		kahu_error_capture(&s->err);
 		s->c->sink_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
 		return -1;
@@ -1764,8 +1799,11 @@ out:
 }
 
 /* The blocks libarchive hands to the command's stdin: large, so that pods/exec carries
- * few large frames. */
+ * few large frames.  They are sent on a thread of their own (util/writeq.h) behind a
+ * queue of RESTORE_QUEUE blocks, so that composing (reading, decrypting, decompressing,
+ * checking) and sending (TLS) overlap. */
 #define RESTORE_BLOCK (256 * 1024)
+#define RESTORE_QUEUE 4
 
 static struct archive *restore_writer(void)
 {
@@ -1811,12 +1849,44 @@ static const char RESTORE_SCRIPT[] =
 	"if [ \"$how\" = eof ]; then exec tar -x -f - --numeric-owner -C \"$1\"; fi; "
 	"head -c \"$how\" | tar -x -f - --numeric-owner -C \"$1\"";
 
-static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool fix)
+/* How the `tar -x` ended, once its input is written or its stream failed (first: the
+ * failure, NULL when none).  The command is finished (*h NULL).  What the command tells
+ * is reported before a failure of its stream:
+ * - a non-zero exit status: that status and its stderr (KAHU_EFAIL);
+ * - a stream that broke (KAHU_EIO) after tar wrote to stderr: tar's message first
+ *   (KAHU_EFAIL; running it again would fail the same way);
+ * - else the failure; *broken when the stream broke or went idle (run it again). */
+static int tar_x_end(const struct vol_restore_spec *s, void **h, const struct kahu_error_state *first,
+		     bool *broken)
+{
+	int code = 0, rc;
+	char *msg = said(s->ops->stderr_tail ? s->ops->stderr_tail(*h) : NULL);
+	int frc = s->ops->finish(*h, &code);
+	*h = NULL;
+	if (frc == 0 && code != 0) {
+		rc = kahu_error_set(KAHU_EFAIL, "tar -x in the volume exited with status %d%s", code, msg);
+	} else {
+		rc = first ? kahu_error_restore(first) : frc;
+		if (rc == KAHU_EIO && *msg) {
+			char *was = xstrdup(kahu_error_last());
+			rc = kahu_error_set(KAHU_EFAIL, "tar -x in the volume failed%s (its exit status was lost: %s)",
+					    msg, was);
+			free(was);
+		} else {
+			*broken = rc == KAHU_EIO || rc == KAHU_ETEMP;
+		}
+	}
+	free(msg);
+	return rc;
+}
+
+static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool fix, bool *broken)
 {
 	struct ops_sink sink = { .c = c, .ops = s->ops };
-	int rc, code = 0;
+	int rc;
 	char how[32];
 	const char *argv[] = { "sh", "-c", RESTORE_SCRIPT, "sh", s->mount_path, NULL };
+	*broken = false;
 	c->sink_rc = 0;
 	c->out_bytes = 0;
 	if ((rc = s->ops->start(s->ctx, argv, true, &sink.h)) < 0)
@@ -1830,8 +1900,17 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 			goto out;
 		snprintf(how, sizeof how, "%" PRIu64 "\n", c->count_bytes);
 	}
-	if ((rc = s->ops->write(sink.h, how, strlen(how))) < 0)
+	/* From here until the queue is finished, its sender alone uses the command (its
+	 * stdin; while it waits to send, it takes in what the command says: stderr, the
+	 * status, the end).  A command that ended fails the sending at once (ops->write:
+	 * KAHU_EFAIL), so composing stops there. */
+	if ((rc = kahu_writeq_open(&sink.q, RESTORE_BLOCK, RESTORE_QUEUE, s->ops->write, sink.h)) < 0)
 		goto out;
+	if ((rc = kahu_writeq_write(sink.q, how, strlen(how))) < 0) {
+		sink.send_failed = true;
+		kahu_error_capture(&sink.err);
+		goto out;
+	}
 	c->aw = restore_writer();
 	if (archive_write_open2(c->aw, &sink, NULL, ops_write_cb, NULL, NULL) != ARCHIVE_OK)
 		rc = aw_err(c, c->aw);
@@ -1842,22 +1921,26 @@ static int run_tar_x(const struct vol_restore_spec *s, struct composer *c, FILE 
 	if (rc == 0 && !eof && c->out_bytes != c->count_bytes)
 		rc = kahu_error_set(KAHU_EINTERNAL, "the volume's tar has %" PRIu64 " bytes, not the %" PRIu64 " computed before",
 				    c->out_bytes, c->count_bytes);
-	if (rc == 0)
-		rc = s->ops->close_stdin(sink.h);
+	if (rc == 0 && (rc = kahu_writeq_finish(sink.q)) < 0) { /* everything sent; the sender joined */
+		sink.send_failed = true;
+		kahu_error_capture(&sink.err);
+	}
+	if (rc == 0 && (rc = s->ops->close_stdin(sink.h)) < 0) {
+		sink.cmd_failed = true;
+		kahu_error_capture(&sink.err);
+	}
 	if (rc == 0) {
 		/* drain stdout (nothing expected) */
 		size_t got;
 		while ((rc = s->ops->read(sink.h, c->buf, IO_CHUNK, &got)) == 0 && got > 0)
 			;
+		if (rc < 0) {
+			sink.cmd_failed = true;
+			kahu_error_capture(&sink.err);
+		}
 	}
-	if (rc == 0) {
-		char *msg = said(s->ops->stderr_tail ? s->ops->stderr_tail(sink.h) : NULL);
-		rc = s->ops->finish(sink.h, &code);
-		sink.h = NULL;
-		if (rc == 0 && code != 0)
-			rc = kahu_error_set(KAHU_EFAIL, "tar -x in the volume exited with status %d%s", code, msg);
-		free(msg);
-	}
+	if (rc == 0)
+		rc = tar_x_end(s, &sink.h, NULL, broken);
 out:
 	if (c->aw) {
 		if (c->sink_rc == 0)
@@ -1865,9 +1948,55 @@ out:
 		archive_write_free(c->aw);
 	}
 	c->aw = NULL;
+	kahu_writeq_free(sink.q); /* stopped and joined before the command is used again */
+	if (sink.h && (sink.send_failed || sink.cmd_failed) && rc != KAHU_EINTR && !kahu_cancelled())
+		rc = tar_x_end(s, &sink.h, &sink.err, broken);
 	if (sink.h)
 		s->ops->abort(sink.h);
 	return rc;
+}
+
+/* run_tar_x, run again from the start after a broken stream (tar -x overwrites what
+ * the broken run wrote), with backoff, at most s->retries times. */
+static int run_tar_x_retried(const struct vol_restore_spec *s, struct composer *c, FILE *idx, bool fix,
+			     struct vol_restore_result *res)
+{
+	int retries = s->retries < 0 ? 0 : s->retries == 0 ? VOL_RETRIES_DEFAULT : s->retries;
+	struct kahu_backoff bo = { .base_ms = s->retry_base_ms > 0 ? s->retry_base_ms : 500,
+				   .cap_ms = 30000, .jitter_div = 4 };
+	struct vol_restore_result before = *res;
+	uint64_t done = c->done;
+	for (int attempt = 0;; attempt++) {
+		bool broken = false;
+		int rc = run_tar_x(s, c, idx, fix, &broken);
+		if (c->out_bytes)
+			res->incomplete = true; /* until a run completes */
+		if (rc == 0) {
+			res->incomplete = false;
+			return 0;
+		}
+		if (!broken || rc == KAHU_EINTR)
+			return rc;
+		if (attempt >= retries)
+			return retries ? kahu_error_wrap(rc, "volume data restore failed after %d retr%s", retries,
+							 retries == 1 ? "y" : "ies")
+				       : rc;
+		log_warn("volume %s: %s; writing its data again (retry %d of %d)", vol_label(s->label, s->vid),
+			 kahu_error_last(), attempt + 1, retries);
+		long want, wait;
+		if (kahu_backoff_plan(&bo, attempt + 1, -1, &want, &wait) == KAHU_BACKOFF_SPENT)
+			return rc;
+		if (kahu_backoff_wait(&bo, wait) < 0)
+			return kahu_error_set(KAHU_EINTR, "interrupted");
+		/* The counts are those of the run that completes. */
+		unsigned retried = res->retries + 1;
+		bool incomplete = res->incomplete;
+		*res = before;
+		res->retries = retried;
+		res->incomplete = incomplete;
+		c->done = done;
+		composer_rewind(c);
+	}
 }
 
 int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res)
@@ -1888,12 +2017,18 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 	if (s->delete_extra)
 		rc = delete_extra(s, idx, &res->deleted);
 	if (rc == 0)
-		rc = run_tar_x(s, &c, idx, false);
+		rc = run_tar_x_retried(s, &c, idx, false, res);
 	/* the directories holding what a tar created at its end, once more (few) */
 	if (rc == 0 && c.fixdirs.n > 0)
-		rc = run_tar_x(s, &c, idx, true);
+		rc = run_tar_x_retried(s, &c, idx, true, res);
 	if (rc == 0)
 		rc = symlink_owners(s, idx);
+	if (rc < 0 && rc != KAHU_EINTR && (res->incomplete || res->deleted)) {
+		res->incomplete = true;
+		char *was = xstrdup(kahu_error_last());
+		kahu_error_set(rc, "%s; the volume holds part of the backup's data", was);
+		free(was);
+	}
 	composer_free(&c);
 	fclose(idx);
 	res->duration_ms = now_ms() - t0;

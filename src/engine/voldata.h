@@ -48,7 +48,9 @@ struct kahu_key;
  * frees it without finishing.  stderr_tail: the last few KiB of stderr, for messages
  * (valid until finish or abort; may return NULL).  can_close_stdin (may be NULL: no):
  * whether close_stdin ends the command's input (pods/exec v5, pipes), known once
- * started. */
+ * started.  ended (may be NULL: not known): whether the command has ended (its exit
+ * status came); a write then fails (KAHU_EFAIL) rather than dropping its input, and
+ * finish gives the exit status. */
 struct vol_exec_ops {
 	int (*start)(void *ctx, const char *const *argv, bool want_stdin, void **h);
 	int (*read)(void *h, void *buf, size_t len, size_t *got);
@@ -58,6 +60,7 @@ struct vol_exec_ops {
 	const char *(*stderr_tail)(void *h);
 	void (*abort)(void *h);
 	bool (*can_close_stdin)(void *h);
+	bool (*ended)(void *h);
 };
 
 /* ---- volume ids ---- */
@@ -108,6 +111,7 @@ struct vol_backup_spec {
 	int retries;                     /* < 0: VOL_RETRIES_DEFAULT */
 	long retry_base_ms;              /* 0: 500 ms, doubling (util/backoff) */
 	uint64_t segment_bytes;          /* 0: VOL_SEGMENT_BYTES_DEFAULT */
+	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
 	vol_progress_fn progress;
 	void *progress_ud;
 };
@@ -144,18 +148,31 @@ struct vol_restore_spec {
 	bool delete_extra;               /* afterwards remove what the index lacks */
 	vol_progress_fn progress;
 	void *progress_ud;
+	int retries;                     /* a broken stream: `tar -x` run again with the
+					    whole tar, at most this often; 0:
+					    VOL_RETRIES_DEFAULT, < 0: never */
+	long retry_base_ms;              /* 0: 500 ms, doubling (util/backoff) */
+	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
 };
 
 struct vol_restore_result {
 	uint64_t files, dirs, links;
 	uint64_t bytes;                  /* content bytes written */
 	uint64_t deleted;                /* entries removed by delete_extra */
+	unsigned retries;                /* tar -x runs again after broken streams */
+	bool incomplete;                 /* failed after a tar -x was given data: the
+					    volume holds part of the backup's data */
 	int64_t duration_ms;
 };
 
 /* Validate every path of the index, then compose the tar of the chain and pipe it to
  * `tar -x` through ops.  A hostile index is refused (KAHU_EDATA naming the path,
- * escaped) before anything is sent. */
+ * escaped) before anything is sent.  A stream that breaks (KAHU_EIO, KAHU_ETEMP from
+ * ops) runs the tar again from its start (tar -x overwrites what the broken run wrote);
+ * a tar that ends before it read all of its input, or exits non-zero, or writes an
+ * error and then loses its stream, fails the volume with its exit status and stderr,
+ * not retried.  On failure after data went to a tar, res->incomplete is set and the
+ * message says that the volume holds part of the backup's data. */
 int vol_restore(const struct vol_restore_spec *spec, struct vol_restore_result *res);
 
 /* ---- local extraction (backup download --volume NS/PVC --extract DIR) ---- */

@@ -383,6 +383,8 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 		.st = v->s.vol_st ? v->s.vol_st : v->s.st,
 		.key = v->s.key, .backup = v->s.backup, .vid = vid, .delete_extra = v->s.delete_extra != 0,
 	};
+	char *label = xasprintf("%s/%s", ns, name);
+	rs.label = label;
 	struct fill_progress fp = { v, ns, name };
 	if (v->s.progress) {
 		rs.progress = fill_progress;
@@ -390,6 +392,7 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 		v->s.progress(v->s.progress_ud, ns, name, 0, 0);
 	}
 	rc = vol_restore(&rs, &vr);
+	free(label);
 	if (rc < 0)
 		fail(r, failed, "", kahu_error_last());
 out:
@@ -405,6 +408,9 @@ out:
 	json_object_set_new(r, "links", json_integer((json_int_t)vr.links));
 	json_object_set_new(r, "bytes", json_integer((json_int_t)vr.bytes));
 	json_object_set_new(r, "deleted", json_integer((json_int_t)vr.deleted));
+	json_object_set_new(r, "retries", json_integer((json_int_t)vr.retries));
+	if (vr.incomplete)
+		json_object_set_new(r, "incomplete", json_true());
 	json_object_set_new(r, "durationMs", json_integer((json_int_t)ms));
 	json_object_set_new(r, "bytesPerSecond",
 			    json_integer(ms > 0 ? (json_int_t)(vr.bytes * 1000 / (uint64_t)ms) : (json_int_t)vr.bytes));

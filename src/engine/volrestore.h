@@ -97,8 +97,8 @@ int volr_has(struct volr *v, const char *src_ns, const char *name);
 
 /* Fill the claim `ns`/`name` (in the target) with the data of `src_ns`/`name`.
  * Returns the volume's result (a new reference: {method, status, files, dirs, links,
- * bytes, deleted, durationMs, bytesPerSecond, reason?, pod?}); *failed is set to 1
- * with the reason in it when the volume failed.  A dry run says what would be done
+ * bytes, deleted, retries, durationMs, bytesPerSecond, reason?, incomplete?, pod?});
+ * *failed is set to 1 with the reason in it when the volume failed.  A dry run says what would be done
  * (status "WouldRestore"). */
 json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char *name, int *failed);
 

@@ -57,6 +57,11 @@ static bool kx_can_close_stdin(void *h)
 	return kube_exec_can_half_close(h);
 }
 
+static bool kx_ended(void *h)
+{
+	return kube_exec_ended(h);
+}
+
 static void kx_abort(void *h)
 {
 	kube_exec_free(h);
@@ -71,6 +76,7 @@ const struct vol_exec_ops vol_kube_exec_ops = {
 	.stderr_tail = kx_stderr_tail,
 	.abort = kx_abort,
 	.can_close_stdin = kx_can_close_stdin,
+	.ended = kx_ended,
 };
 
 int vol_kube_probe_tools(const struct vol_kube_target *t)

@@ -95,12 +95,15 @@ struct kube_exec {
 	char tail[TAIL_MAX + 1];
 	size_t tail_len;
 	unsigned long long stdout_bytes;
+	unsigned long long stdin_bytes; /* stdin bytes put into frames */
 
 	struct kbuf out;            /* frames to send: out.data[out_pos..out.len) */
 	size_t out_pos;
 
 	struct kahu_error_state err; /* a broken session stays broken */
 	bool failed;
+	bool direct;                /* a stdout payload is being received into the caller's buffer */
+	bool salvaging;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -117,9 +120,26 @@ static int fail(struct kube_exec *x, int code)
 
 static int broken(struct kube_exec *x, const char *why)
 {
-	kahu_error_set(KAHU_EIO, "exec stream broken after %llu bytes: %s (%s)",
-		       x->stdout_bytes, why, x->what);
+	if (x->stdin_bytes && !x->stdout_bytes)
+		kahu_error_set(KAHU_EIO, "exec stream broken after %llu bytes of input: %s (%s)",
+			       x->stdin_bytes, why, x->what);
+	else if (x->stdin_bytes)
+		kahu_error_set(KAHU_EIO, "exec stream broken after %llu bytes (%llu bytes of input "
+			       "written): %s (%s)", x->stdout_bytes, x->stdin_bytes, why, x->what);
+	else
+		kahu_error_set(KAHU_EIO, "exec stream broken after %llu bytes: %s (%s)",
+			       x->stdout_bytes, why, x->what);
 	return fail(x, KAHU_EIO);
+}
+
+/* The command ended (its Status came) while input was left to write: what it did not
+ * read is not dropped in silence.  The session is not failed: finish still gives the
+ * exit code, the stderr tail says why. */
+static int ended_early(struct kube_exec *x, size_t left)
+{
+	return kahu_error_set(KAHU_EFAIL, "exec in %s: the command ended before it read all of "
+			      "its input (%llu bytes written, %zu more to write)", x->what,
+			      x->stdin_bytes, left);
 }
 
 static void tail_add(struct kube_exec *x, const uint8_t *p, size_t n)
@@ -281,6 +301,35 @@ static void out_frame(struct kube_exec *x, enum ws_opcode op, const uint8_t *pre
 	x->out.data[x->out.len] = '\0';
 }
 
+static int decode_buffered(struct kube_exec *x);
+
+/* The connection failed while frames were sent: what the server said before (stderr,
+ * the command's Status, its close) may still wait to be received.  It is taken in
+ * without waiting (stdout kept for the reads, bounded), so that a command that has
+ * ended is reported by its status and stderr rather than as a broken stream. */
+static void salvage(struct kube_exec *x)
+{
+	while (!x->ended && !x->failed) {
+		if (x->piece_len) {
+			if (x->spill.len - x->spill_pos + x->piece_len > KUBE_EXEC_SPILL_MAX)
+				return;
+			kbuf_add(&x->spill, x->piece, x->piece_len);
+			x->piece_len = 0;
+			continue;
+		}
+		if (x->rpos < x->rlen) {
+			if (decode_buffered(x) < 0)
+				return;
+			continue;
+		}
+		size_t n = 0;
+		if (curl_easy_recv(x->conn.h, x->rbuf, RBUF, &n) != CURLE_OK || n == 0)
+			return;
+		x->rpos = 0;
+		x->rlen = n;
+	}
+}
+
 /* Sends as much of what is queued as the socket takes now. */
 static int flush_out(struct kube_exec *x)
 {
@@ -294,6 +343,15 @@ static int flush_out(struct kube_exec *x)
 		}
 		if (cc == CURLE_AGAIN)
 			return 0;
+		char why[CURL_ERROR_SIZE];
+		snprintf(why, sizeof why, "%s", x->conn.errbuf[0] ? x->conn.errbuf : curl_easy_strerror(cc));
+		if (!x->status_done && !x->ended && !x->salvaging && !x->direct) {
+			x->salvaging = true;
+			salvage(x);
+			x->salvaging = false;
+			if (x->failed)
+				return kahu_error_restore(&x->err);
+		}
 		if (x->status_done || x->ended) {
 			/* The command has ended or the server closed: what it did not read
 			 * (or the reply to its close) is dropped; a stream that ended without
@@ -302,7 +360,7 @@ static int flush_out(struct kube_exec *x)
 			x->ended = true;
 			break;
 		}
-		return broken(x, x->conn.errbuf[0] ? x->conn.errbuf : curl_easy_strerror(cc));
+		return broken(x, why);
 	}
 	kbuf_reset(&x->out);
 	x->out_pos = 0;
@@ -464,7 +522,10 @@ static int receive_more(struct kube_exec *x, void *direct, size_t direct_len, si
 		size_t want = left < direct_len ? (size_t)left : direct_len;
 		size_t n;
 		const char *why;
-		if ((rc = net_recv(x, direct, want, &n, &why)) < 0)
+		x->direct = true;
+		rc = net_recv(x, direct, want, &n, &why);
+		x->direct = false;
+		if (rc < 0)
 			return rc;
 		if (rc > 0)
 			return broken(x, why);
@@ -554,18 +615,24 @@ int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_
 	if (!x->want_stdin || x->stdin_closed)
 		return kahu_error_set(KAHU_EINTERNAL, "exec in %s: stdin is %s", x->what,
 				      x->want_stdin ? "closed" : "not open");
+	/* What came meanwhile (stderr, the Status) is taken in first: a command that has
+	 * ended is seen at once, not after the rest of its input. */
+	if ((rc = pump(x)) < 0)
+		return rc;
 	for (;;) {
-		if (x->ended) {
-			*written = len; /* the command has ended: the rest is dropped */
-			return 0;
+		if (x->status_done || x->ended) {
+			if (!x->status_done)
+				return broken(x, "the connection closed before the command's status came");
+			return ended_early(x, len);
 		}
 		if ((rc = flush_out(x)) < 0)
 			return rc;
 		/* Queue more while the socket takes it all. */
-		while (*written < len && !out_pending(x)) {
+		while (*written < len && !out_pending(x) && !x->status_done && !x->ended) {
 			size_t n = len - *written < IN_FRAME_MAX ? len - *written : IN_FRAME_MAX;
 			out_frame(x, WS_OP_BINARY, &ch0, 1, p + *written, n);
 			*written += n;
+			x->stdin_bytes += n;
 			if ((rc = flush_out(x)) < 0)
 				return rc;
 		}
@@ -613,11 +680,16 @@ bool kube_exec_can_half_close(const struct kube_exec *x)
 	return x->v5;
 }
 
+bool kube_exec_ended(const struct kube_exec *x)
+{
+	return x->status_done;
+}
+
 int kube_exec_close_stdin(struct kube_exec *x)
 {
 	if (x->failed)
 		return kahu_error_restore(&x->err);
-	if (!x->want_stdin || x->stdin_closed || !x->v5 || x->ended) {
+	if (!x->want_stdin || x->stdin_closed || !x->v5 || x->ended || x->status_done) {
 		x->stdin_closed = x->want_stdin;
 		return 0;
 	}

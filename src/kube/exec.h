@@ -30,7 +30,12 @@
  *           (KAHU_EUSAGE), a completed pod (KAHU_EFAIL), with the server's message; a server that
  *           speaks neither subprotocol, a bad handshake: KAHU_EPROTO;
  *   later:  "exec stream broken after N bytes" (KAHU_EIO) when the connection ends or
- *           resets before the Status came: the caller may run the command again;
+ *           resets before the Status came (what the server sent before the reset,
+ *           stderr and the Status too, is still taken in, also when a send failed): the
+ *           caller may run the command again; a write when the command has ended (its
+ *           Status came) before it read all of its input: KAHU_EFAIL "the command ended
+ *           before it read all of its input" (the input is not dropped in silence; the
+ *           session is not failed: finish gives the exit code, the stderr tail why);
  *           KAHU_ETEMP when nothing arrived for idle_timeout_ms or the command had not
  *           ended timeout_ms after open (checked whatever arrives); KAHU_EINTR when the run
  *           was cancelled (util/cancel.h); KAHU_EPROTO for a frame or channel that
@@ -67,7 +72,8 @@ struct kube_exec_opts {
 int kube_exec_open(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec **out);
 /* stdout: *got == 0 once stdout ended (the server closed the stream after the Status). */
 int kube_exec_read(struct kube_exec *x, void *buf, size_t len, size_t *got);
-/* stdin (drains incoming frames as needed: never deadlocks). */
+/* stdin (drains incoming frames as needed: never deadlocks).  What arrived meanwhile is
+ * taken in first, so a command that has ended is seen before more is sent. */
 int kube_exec_write(struct kube_exec *x, const void *buf, size_t len);
 /* stdin, as much as goes without waiting for the caller to read: *written (> 0 unless
  * stdout is ready to be read, kube_exec_ready) bytes were taken; the caller reads what
@@ -77,6 +83,9 @@ int kube_exec_write_some(struct kube_exec *x, const void *buf, size_t len, size_
 /* v5: close channel 0 (the frame goes on during the following reads); v4: nothing to send (returns 0, kube_exec_can_half_close() false). */
 int kube_exec_close_stdin(struct kube_exec *x);
 bool kube_exec_can_half_close(const struct kube_exec *x);
+/* The command has ended: its Status came (writes then fail, KAHU_EFAIL; finish gives
+ * its exit code). */
+bool kube_exec_ended(const struct kube_exec *x);
 /* Reads to the end (stdout left unread is dropped); the exit code from the channel-3
  * Status: Success 0, a NonZeroExitCode its ExitCode cause. */
 int kube_exec_finish(struct kube_exec *x, int *exit_code);

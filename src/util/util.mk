@@ -10,6 +10,7 @@ libkahu_util_a_SOURCES = \
 	src/util/cancel.c src/util/cancel.h \
 	src/util/backoff.c src/util/backoff.h \
 	src/util/pool.c src/util/pool.h \
+	src/util/writeq.c src/util/writeq.h \
 	src/util/hash.c src/util/hash.h \
 	src/util/fileio.c src/util/fileio.h \
 	src/util/tzif.c src/util/tzif.h \

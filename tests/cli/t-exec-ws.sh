@@ -94,6 +94,17 @@ t_ok "v4 with stdin (no half-close: the command ends by itself)" \
 	sh -c '"$0" __exec --v4 -i ns1 app -- head -c 100000 <"$1" >"$2"' "$KAHU" "$T_DIR/data" "$T_DIR/head"
 t_ok "... its bytes" cmp "$T_DIR/head" <(head -c 100000 "$T_DIR/data")
 t_exit 42 "v4 exit code" "$KAHU" __exec --v4 ns1 app -- sh -c 'exit 42'
+# A command that ends before it read its input: the write after its Status fails
+# rather than dropping the input in silence, so an endless stdin is not read for ever;
+# the exit status and stderr are the command's.  (timeout only guards against a hang.)
+t_exit 3 "a command that ends before reading its input: its status, stdin not read to its end" \
+	timeout 300 sh -c '"$0" __exec -i ns1 app -- sh -c "head -c 1000 >/dev/null; echo had enough >&2; exit 3" </dev/zero' "$KAHU"
+t_grep "... what it said" 'had enough' "$T_ERR"
+t_exit 3 "... the same with --write-all (kube_exec_write)" \
+	timeout 300 sh -c '"$0" __exec -i --write-all ns1 app -- sh -c "head -c 1000 >/dev/null; exit 3" </dev/zero' "$KAHU"
+t_exit 0 "... and v4 (no half-close), exit 0" \
+	timeout 300 sh -c '"$0" __exec --v4 -i ns1 app -- head -c 1000 </dev/zero | wc -c' "$KAHU"
+t_grep "... its output" '^1000$' "$T_OUT"
 
 t_exit 77 "403 on the upgrade: NOPERM" "$KAHU" __exec ns2 forbidden -- true
 t_grep "... names the pods/exec create permission and the namespace" \

@@ -4,7 +4,10 @@
 # byte for byte; when every try is cut, the volume fails with its reason, the backup is
 # PartiallyFailed (exit 2), nothing of that volume is on the location or in the
 # manifest, and the other volume of the backup restores exactly; the listing cut once
-# is listed again.
+# is listed again.  A restore whose stream is cut once (fault exec-break
+# after_stdin_bytes) writes the volume again and ends byte for byte; cut on every try,
+# the volume fails saying why and that the claim holds part of the data, no helper pod
+# left.  Retry warnings name the volume as NAMESPACE/PVC, in the stored log too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 
@@ -67,9 +70,12 @@ restored_equal() { # namespace pvc original-dir
 cluster_admin PUT /_admin/faults "$(cut_rule 1)" >/dev/null
 t_ok "a backup whose transfer is cut once completes" \
 	kahu_main backup create b1 --include-namespaces vol --volume-data fs -o json
-cp "$T_OUT" "$T_DIR/b1.json"
+cp "$T_OUT" "$T_DIR/b1.json"; cp "$T_ERR" "$T_DIR/b1.err"
 cluster_admin GET /_admin/faults >"$T_DIR/faults1.json"
 t_py "... the stream was cut (the fault fired once)" 'assert d["rules"][0]["fired"] == 1, d' "$T_DIR/faults1.json"
+t_grep "... the warning names the volume as namespace/pvc" 'volume vol/data: exec stream broken.*; resuming after' "$T_DIR/b1.err"
+t_ok "backup logs b1" kahu_main backup logs b1
+t_grep "... the stored log names it too" 'volume vol/data: exec stream broken.*; resuming after' "$T_OUT"
 vol_check "$T_DIR/b1.json" vol/data status Completed
 vol_check "$T_DIR/b1.json" vol/data retries 1
 bread=$(vol_field "$T_DIR/b1.json" vol/data bytesRead)
@@ -127,6 +133,50 @@ restored_equal vol2 other "$O"
 t_result $? "... the other volume of b2 restores into a fresh namespace byte for byte"
 [ -z "$(vol_kahu main Pod)" ] && [ -z "$(vol_kahu main PersistentVolumeClaim)" ]
 t_result $? "no helper pod or temporary claim is left"
+
+# ---- a restore whose stream is cut (its stdin, the restore direction) ----
+# the helper's `tar -x` (its script reads the first line with IFS=) is cut after 1 MiB of stdin
+rcut_rule() { # times (0: every time)
+	local t=
+	[ "$1" -gt 0 ] && t=",\"times\":$1"
+	printf '[{"match":{"resource":"pods","path_regex":"/exec$","query_regex":"IFS"},"action":"exec-break","after_stdin_bytes":1048576%s}]' "$t"
+}
+cluster_admin PUT /_admin/faults "$(rcut_rule 1)" >/dev/null
+t_ok "a restore whose stream is cut once completes" \
+	kahu_main restore create r3 --from-backup b1 --namespace-mappings vol:vol3 --pvc data
+cp "$T_ERR" "$T_DIR/r3.err"
+cluster_admin GET /_admin/faults >"$T_DIR/faults3.json"
+cluster_admin DELETE /_admin/faults >/dev/null
+t_py "... the stream was cut (the fault fired once)" 'assert d["rules"][0]["fired"] == 1, d' "$T_DIR/faults3.json"
+t_grep "... the warning names the volume as namespace/pvc" \
+	'volume vol3/data: exec stream broken.*; writing its data again \(retry 1 of 3\)' "$T_DIR/r3.err"
+restored_equal vol3 data "$D"
+t_result $? "... its volume is byte for byte the backup's"
+t_ok "restore describe r3 --details -o json" kahu_main restore describe r3 --details -o json
+t_py "... the volume Completed after 1 retry" '
+v = [i["volume"] for i in d["items"] if i.get("volume")]
+assert len(v) == 1 and v[0]["status"] == "Completed" and v[0]["retries"] == 1 and "incomplete" not in v[0], v' "$T_OUT"
+t_ok "restore logs r3" kahu_main restore logs r3
+t_grep "... the stored log names the volume in the warning" 'volume vol3/data: exec stream broken.*writing its data again' "$T_OUT"
+[ -z "$(vol_kahu main Pod)" ]
+t_result $? "... no helper pod is left"
+
+cluster_admin PUT /_admin/faults "$(rcut_rule 0)" >/dev/null
+t_exit 2 "a restore whose stream is cut on every try is PartiallyFailed (exit 2)" \
+	kahu_main restore create r4 --from-backup b1 --namespace-mappings vol:vol4 --pvc data
+cp "$T_ERR" "$T_DIR/r4.err"
+cluster_admin GET /_admin/faults >"$T_DIR/faults4.json"
+cluster_admin DELETE /_admin/faults >/dev/null
+t_py "... cut on each of the 4 tries" 'assert d["rules"][0]["fired"] == 4, d' "$T_DIR/faults4.json"
+t_grep "... saying why and that the claim holds part of the data" \
+	"vol4/data.*volume data restore failed after 3 retries: exec stream broken.*; the volume holds part of the backup's data" "$T_DIR/r4.err"
+t_ok "restore describe r4 --details -o json" kahu_main restore describe r4 --details -o json
+t_py "... the volume Failed, incomplete, after 3 retries, with its reason" '
+v = [i["volume"] for i in d["items"] if i.get("volume")]
+assert len(v) == 1 and v[0]["status"] == "Failed" and v[0]["retries"] == 3 and v[0]["incomplete"] is True, v
+assert "holds part of the backup" in v[0]["reason"], v' "$T_OUT"
+[ -z "$(vol_kahu main Pod)" ]
+t_result $? "... no helper pod is left"
 
 # ---- the listing cut once: listed again ----
 cluster_admin PUT /_admin/faults '[{"match":{"path_regex":"/pods/app/exec$","query_regex":"xdev"},"action":"exec-break","after_bytes":100,"times":1}]' >/dev/null

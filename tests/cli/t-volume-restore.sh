@@ -7,7 +7,9 @@
 # PV of a restored claim not restored; a CSI snapshot as the new claim's dataSource
 # (refused when the claim's class in the target, after the mappings and transforms, is
 # of another CSI driver; provisioned from it in another class of its driver);
-# a hostile index refused; helper pods gone after success, failure and Ctrl-C; results in
+# a hostile index refused; a tar that exits early reported by its status and message,
+# also when its stream is reset before the status came (fault exec-break at_exit);
+# helper pods gone after success, failure and Ctrl-C; results in
 # describe and -o json; the dry run; the volume's progress on a terminal only.  The
 # hostile index is written into a backup by the volume data core through local ops
 # (tests/cli/voldrv).
@@ -71,6 +73,9 @@ same() { vol_same "$@"; }
 V=$(voldir src app data)
 [ -n "$V" ] && [ -d "$V" ]; t_result $? "the source claim has a data directory"
 vol_fill "$V"
+# (MiBs after the entry the early-exit case below makes tar stop at: the restore is
+# still sending when the tar is gone)
+head -c 16777216 /dev/urandom >"$V/zz big.bin"
 cp -a "$V" "$T_DIR/orig"
 sleep 1 # the listing's second is past: no entry is "racy"
 
@@ -93,12 +98,12 @@ t_ok "no helper pod is left" no_helpers dst
 t_ok "the pod that mounts the claim was restored" api dst GET /api/v1/namespaces/app/pods/web-0
 t_ok "describe -o json" kd restore describe r1 --details -o json
 t_grep "  has the volume's result" '"method": "helper"' "$T_OUT"
-t_grep "  with its files" '"files": 5' "$T_OUT"
+t_grep "  with its files" '"files": 6' "$T_OUT"
 t_grep "  and the PV skipped with why" 'restores its claim.s data into a newly provisioned volume' "$T_OUT"
 t_ok "describe (text)" kd restore describe r1 --details
-t_grep "  names the volume" 'Volume app/data: helper, Completed, 5 files' "$T_OUT"
+t_grep "  names the volume" 'Volume app/data: helper, Completed, 6 files' "$T_OUT"
 t_ok "the stored log names it" kd restore logs r1
-t_grep "  with its size" 'volume app/data: 5 files' "$T_OUT"
+t_grep "  with its size" 'volume app/data: 6 files' "$T_OUT"
 
 # in place
 printf 'changed' >"$V/a dir/one.txt"
@@ -124,6 +129,34 @@ t_ok "in place on a terminal" \
 	"$T_DIR/rt.typescript"
 t_grep "  shows the volume's bytes written, entries and rate" \
 	'volume app/data: [0-9.]+ (B|KiB|MiB) written, [0-9]+ entries, [0-9.]+ (B|KiB|MiB|GiB)/s' "$T_DIR/rt.typescript"
+
+# a tar that stops reading early (busybox's cannot replace the directory that stands
+# where the backup has a file, and exits): the restore neither hangs nor reports a
+# broken stream, but tar's status and message
+rm -f "$V/emptyfile"
+mkdir -p "$V/emptyfile/sub"
+printf 'in the way' >"$V/emptyfile/sub/f"
+t_exit 2 "in place over a directory where the backup has a file: the volume fails (PartiallyFailed, 2)" \
+	ks restore create re --from-backup b1 --volumes-only --include-namespaces app
+t_grep "  with tar's exit status" 'tar -x in the volume exited with status [1-9]' "$T_ERR"
+t_grep "  and what it said" 'can.t remove old file .*emptyfile' "$T_ERR"
+t_ok "  no helper pod is left" no_helpers src
+# the same with the connection reset once tar has exited, before its status came (fault
+# exec-break at_exit): tar's message is the reason, not only "exec stream broken", and
+# the tar is not run again
+CLUSTER_USE=src cluster_admin PUT /_admin/faults \
+	'[{"match":{"resource":"pods","path_regex":"/exec$","query_regex":"IFS"},"action":"exec-break","at_exit":true}]' >/dev/null
+t_exit 2 "  and when the stream is reset before tar's status came" \
+	ks restore create re2 --from-backup b1 --volumes-only --include-namespaces app
+cp "$T_ERR" "$T_DIR/re2.err"
+CLUSTER_USE=src cluster_admin GET /_admin/faults >"$T_DIR/faults-re2.json"
+CLUSTER_USE=src cluster_admin DELETE /_admin/faults >/dev/null
+t_py "  (the reset came, once: not retried)" 'assert d["rules"][0]["fired"] == 1, d' "$T_DIR/faults-re2.json"
+t_grep "  tar's message is the reason, the lost status after it" \
+	'tar -x in the volume failed: .*can.t remove old file .*emptyfile.*its exit status was lost: exec stream broken' "$T_DIR/re2.err"
+t_ok "  no helper pod is left" no_helpers src
+rm -rf "$V/emptyfile"
+: >"$V/emptyfile"
 
 # --scale-down: the Deployment goes to zero, its pods go, the data goes in, it comes back
 sed -e 's/name: web-0/name: web-abc/' "$T_DIR/app.yaml" | awk '/^kind: Pod/{p=1} p' | sed '1i apiVersion: v1' >"$T_DIR/pod.yaml"

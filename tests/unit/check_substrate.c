@@ -1,9 +1,10 @@
-/* The substrate in src/util: cancellation, backoff, the worker pool, carrying errors
- * between threads, RFC 3339 times, FNV-1a and file helpers. */
+/* The substrate in src/util: cancellation, backoff, the worker pool, the write queue,
+ * carrying errors between threads, RFC 3339 times, FNV-1a and file helpers. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/timeutil.h"
+#include "util/writeq.h"
 
 static int64_t mono_ms(void)
 {
@@ -380,6 +382,214 @@ START_TEST(test_log_scopes)
 }
 END_TEST
 
+/* ---- the write queue ---- */
+
+struct sink {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char got[4096];
+	size_t len;
+	size_t sizes[64];
+	unsigned blocks;
+	unsigned fail_at;   /* the block (from 1) that fails; 0: none */
+	bool gated;         /* the first block waits until `open` */
+	bool entered, open;
+	bool other_thread;  /* every block came on a thread not the writer's */
+	pthread_t writer;
+};
+
+static void sink_init(struct sink *k)
+{
+	memset(k, 0, sizeof *k);
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->other_thread = true;
+	k->writer = pthread_self();
+}
+
+static void sink_free(struct sink *k)
+{
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+}
+
+static int sink_fn(void *ud, const void *buf, size_t len)
+{
+	struct sink *k = ud;
+	pthread_mutex_lock(&k->mu);
+	if (pthread_equal(pthread_self(), k->writer))
+		k->other_thread = false;
+	unsigned n = ++k->blocks;
+	if (n == 1 && k->gated) {
+		k->entered = true;
+		pthread_cond_broadcast(&k->cv);
+		while (!k->open)
+			pthread_cond_wait(&k->cv, &k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	if (n == k->fail_at)
+		return kahu_error_set(KAHU_EIO, "block %u: the remote end is gone", n);
+	if (k->len + len <= sizeof k->got)
+		memcpy(k->got + k->len, buf, len);
+	k->len += len;
+	if (n <= 64)
+		k->sizes[n - 1] = len;
+	kahu_error_set(KAHU_EFAIL, "a message a good block left behind");
+	return 0;
+}
+
+static void sink_wait_entered(struct sink *k)
+{
+	pthread_mutex_lock(&k->mu);
+	while (!k->entered)
+		pthread_cond_wait(&k->cv, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void sink_open(struct sink *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->open = true;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+START_TEST(test_writeq_in_order)
+{
+	struct sink k;
+	struct kahu_writeq *q;
+	unsigned char want[1000];
+	sink_init(&k);
+	kahu_cancel_reset();
+	for (size_t i = 0; i < sizeof want; i++)
+		want[i] = (unsigned char)(i * 7 + 3);
+	ck_assert_int_eq(kahu_writeq_open(&q, 64, 3, sink_fn, &k), 0);
+	/* pieces of every size, across block boundaries */
+	for (size_t off = 0, step = 1; off < sizeof want; off += step, step = step * 3 % 101 + 1)
+		ck_assert_int_eq(kahu_writeq_write(q, want + off, step < sizeof want - off ? step : sizeof want - off), 0);
+	ck_assert_int_eq(kahu_writeq_finish(q), 0);
+	ck_assert_uint_eq(kahu_writeq_sent_blocks(q), 16); /* 15 × 64 + 40 */
+	kahu_writeq_free(q);
+	ck_assert_uint_eq(k.len, sizeof want);
+	ck_assert(memcmp(k.got, want, sizeof want) == 0);
+	ck_assert_uint_eq(k.blocks, 16);
+	for (unsigned i = 0; i < 15; i++)
+		ck_assert_uint_eq(k.sizes[i], 64);
+	ck_assert_uint_eq(k.sizes[15], 1000 - 15 * 64);
+	ck_assert(k.other_thread);
+	/* nothing written: nothing sent */
+	ck_assert_int_eq(kahu_writeq_open(&q, 64, 2, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_finish(q), 0);
+	ck_assert_uint_eq(kahu_writeq_sent_blocks(q), 0);
+	ck_assert_int_eq(kahu_writeq_finish(q), KAHU_EINTERNAL);
+	ck_assert_int_eq(kahu_writeq_write(q, "x", 1), KAHU_EINTERNAL);
+	kahu_writeq_free(q);
+	ck_assert_uint_eq(k.blocks, 16);
+	ck_assert_int_eq(kahu_writeq_open(&q, 64, 1, sink_fn, &k), KAHU_EINTERNAL);
+	ck_assert_ptr_null(q);
+	sink_free(&k);
+	kahu_error_clear();
+}
+END_TEST
+
+#define BLK 32 /* the block size of the queues below */
+
+/* The sender's error is the writer's at its next write, at every write after, and at
+ * finish, with its message. */
+START_TEST(test_writeq_sender_error)
+{
+	struct sink k;
+	struct kahu_writeq *q;
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
+	sink_init(&k);
+	kahu_cancel_reset();
+	k.fail_at = 1;
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 2, sink_fn, &k), 0);
+	/* The first block is handed over at once; the second fills the queue, so the
+	 * write waits for the sender, which fails on the first. */
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK), 0);
+	kahu_error_clear();
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK), KAHU_EIO);
+	ck_assert_str_eq(kahu_error_last(), "block 1: the remote end is gone");
+	kahu_error_clear();
+	ck_assert_int_eq(kahu_writeq_write(q, blk, 1), KAHU_EIO);
+	ck_assert_str_eq(kahu_error_last(), "block 1: the remote end is gone");
+	kahu_error_clear();
+	ck_assert_int_eq(kahu_writeq_finish(q), KAHU_EIO);
+	ck_assert_int_eq(kahu_error_code(), KAHU_EIO);
+	ck_assert_str_eq(kahu_error_last(), "block 1: the remote end is gone");
+	ck_assert_uint_eq(kahu_writeq_sent_blocks(q), 0);
+	kahu_writeq_free(q);
+	ck_assert_uint_eq(k.blocks, 1); /* nothing sent after the failure */
+	sink_free(&k);
+
+	/* A failure on the last block, handed over by finish, is finish's. */
+	sink_init(&k);
+	k.fail_at = 3;
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 2 + 5), 0);
+	kahu_error_clear();
+	ck_assert_int_eq(kahu_writeq_finish(q), KAHU_EIO);
+	ck_assert_str_eq(kahu_error_last(), "block 3: the remote end is gone");
+	ck_assert_uint_eq(kahu_writeq_sent_blocks(q), 2);
+	kahu_writeq_free(q);
+	sink_free(&k);
+	kahu_error_clear();
+}
+END_TEST
+
+/* Cancelled: the writer's next write says so, the sender sends no further block. */
+START_TEST(test_writeq_cancelled)
+{
+	struct sink k;
+	struct kahu_writeq *q;
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
+	sink_init(&k);
+	kahu_cancel_reset();
+	k.gated = true;
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 2), 0);
+	sink_wait_entered(&k); /* the sender is in its first block, the second is queued */
+	kahu_cancel(SIGINT);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, 1), KAHU_EINTR);
+	ck_assert_str_eq(kahu_error_last(), "interrupted");
+	sink_open(&k);
+	kahu_error_clear();
+	ck_assert_int_eq(kahu_writeq_finish(q), KAHU_EINTR);
+	ck_assert_str_eq(kahu_error_last(), "interrupted");
+	ck_assert_uint_eq(kahu_writeq_sent_blocks(q), 1);
+	kahu_writeq_free(q);
+	ck_assert_uint_eq(k.blocks, 1);
+	sink_free(&k);
+	kahu_cancel_reset();
+	kahu_error_clear();
+}
+END_TEST
+
+/* The writer gives up: free stops the sender after the block it is sending and joins
+ * it; what was queued is dropped. */
+START_TEST(test_writeq_given_up)
+{
+	struct sink k;
+	struct kahu_writeq *q;
+	unsigned char blk[4 * BLK] = { 0 }; /* whole blocks of BLK bytes */
+	sink_init(&k);
+	kahu_cancel_reset();
+	k.gated = true;
+	ck_assert_int_eq(kahu_writeq_open(&q, BLK, 4, sink_fn, &k), 0);
+	ck_assert_int_eq(kahu_writeq_write(q, blk, BLK * 3 + 1), 0);
+	sink_wait_entered(&k);
+	sink_open(&k);
+	kahu_writeq_free(q); /* joined: the sink is no longer used after this */
+	ck_assert_uint_ge(k.blocks, 1);
+	ck_assert_uint_le(k.blocks, 3); /* never the writer's unfinished block */
+	sink_free(&k);
+	kahu_error_clear();
+}
+END_TEST
+
+#undef BLK
+
 /* ---- RFC 3339 ---- */
 
 static int64_t parsed(const char *s, unsigned flags)
@@ -622,6 +832,10 @@ static Suite *substrate_suite(void)
 	tcase_add_test(tc, test_pool_error_reaches_caller);
 	tcase_add_test(tc, test_pool_cancelled);
 	tcase_add_test(tc, test_log_scopes);
+	tcase_add_test(tc, test_writeq_in_order);
+	tcase_add_test(tc, test_writeq_sender_error);
+	tcase_add_test(tc, test_writeq_cancelled);
+	tcase_add_test(tc, test_writeq_given_up);
 	tcase_add_test(tc, test_time_accepted);
 	tcase_add_test(tc, test_time_refused);
 	tcase_add_test(tc, test_time_format);

@@ -312,6 +312,51 @@ START_TEST(test_chain_gnu_no_half_close)
 }
 END_TEST
 
+/* A tar that stops reading its input at once (here: the volume's path is a file): the
+ * restore ends with its exit status and what it said, not with the broken input it left
+ * behind, whichever tar, with or without the end of stdin; nothing hangs. */
+static void refused_input(bool busybox)
+{
+	struct vol_backup_result r;
+	struct vol_restore_result rr;
+	char notdir[300], path[400];
+	make_tree(src);
+	sh("cd '%s' && for i in 1 2 3 4 5 6; do head -c 400000 /dev/urandom > f$i; done", src);
+	backup("refused", NULL, busybox, &r, 0);
+	snprintf(notdir, sizeof notdir, "%s/notdir", tmp);
+	sh(": > '%s'", notdir);
+	snprintf(path, sizeof path, "%s:/usr/bin:/bin", bbdir);
+	for (int v4 = 0; v4 <= 1; v4++) {
+		local.path_env = busybox ? path : NULL;
+		local.no_half_close = v4;
+		struct vol_restore_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = notdir,
+					      .st = st, .key = key, .backup = "refused", .vid = vid };
+		kahu_error_clear();
+		int rc = vol_restore(&s, &rr);
+		ck_assert_msg(rc == KAHU_EFAIL, "vol_restore (%s): %d %s", v4 ? "v4" : "v5", rc,
+			      kahu_error_last());
+		ck_assert_msg(strstr(kahu_error_last(), "tar -x in the volume exited with status ") &&
+			      strstr(kahu_error_last(), "Not a directory"), "%s", kahu_error_last());
+	}
+	local.no_half_close = false;
+	local.path_env = NULL;
+	vol_backup_result_free(&r);
+}
+
+START_TEST(test_refused_input_gnu)
+{
+	refused_input(false);
+}
+END_TEST
+
+START_TEST(test_refused_input_busybox)
+{
+	if (!have_busybox())
+		return;
+	refused_input(true);
+}
+END_TEST
+
 /* Counting the commands a restore starts. */
 static unsigned started;
 static int counting_start(void *ctx, const char *const *argv, bool want_stdin, void **h)
@@ -665,6 +710,8 @@ static Suite *voldata_suite(void)
 	tcase_add_test(tc, test_chain_gnu_no_half_close);
 	tcase_add_test(tc, test_one_pass_gnu);
 	tcase_add_test(tc, test_one_pass_busybox);
+	tcase_add_test(tc, test_refused_input_gnu);
+	tcase_add_test(tc, test_refused_input_busybox);
 	tcase_add_test(tc, test_cut_resumed);
 	tcase_add_test(tc, test_cut_repeated_fails);
 	tcase_add_test(tc, test_hostile_index);

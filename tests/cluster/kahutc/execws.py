@@ -366,7 +366,12 @@ class Session:
         self.proto = proto
         self.spec = spec
         self.opts = opts           # stdin, stdout, stderr (booleans)
-        self.brk = brk             # exec-break: bytes of stdout after which the connection is cut, or None
+        brk = brk or {}
+        self.brk = brk.get("stdout")       # exec-break: bytes of stdout after which the connection is cut, or None
+        self.brk_stdin = brk.get("stdin")  # ... bytes of stdin received, or None
+        self.brk_exit = brk.get("at_exit") # ... at the command's exit, in place of its Status
+        self.stdin_recv = 0
+        self.cut = False           # the stdin limit was reached: cut at once
         self.on_end = on_end
         self.out = collections.deque()
         self.outlen = 0
@@ -506,6 +511,8 @@ class Session:
         while srcs or p.poll() is None:
             if self.client_closed:
                 return self._abort()
+            if self.cut:
+                return self._cut_stdin(stdin_fd)
             # what to wait for
             want(sfd, (selectors.EVENT_READ if self.stdin_len < HIGH_WATER else 0) |
                  (selectors.EVENT_WRITE if self.out else 0))
@@ -526,6 +533,8 @@ class Session:
             if pending:
                 if not self._read_sock():
                     return self._abort()
+                if self.cut:
+                    return self._cut_stdin(stdin_fd)
             for key, mask in events:
                 fd = key.fd
                 if fd == sfd:
@@ -533,6 +542,8 @@ class Session:
                         return self._abort()
                     if mask & selectors.EVENT_READ and not pending and not self._read_sock():
                         return self._abort()
+                    if self.cut:
+                        return self._cut_stdin(stdin_fd)
                 elif fd == stdin_fd:
                     if not self._write_stdin(stdin_fd):
                         want(stdin_fd, 0)
@@ -568,6 +579,8 @@ class Session:
         rc = p.wait()
         if rc < 0:
             rc = 128 - rc
+        if self.brk_exit:
+            return self._break()
         self.send_channel(3, json.dumps(status_json(rc), separators=(",", ":")).encode())
         return self._finish()
 
@@ -698,9 +711,16 @@ class Session:
             return
         ch = msg[0]
         if ch == 0:
-            if self.opts["stdin"] and not self.stdin_close and len(msg) > 1:
-                self.stdin_q.append(memoryview(msg)[1:])
-                self.stdin_len += len(msg) - 1
+            if self.cut:
+                return
+            data = memoryview(msg)[1:]
+            if self.brk_stdin is not None and self.stdin_recv + len(data) >= self.brk_stdin:
+                data = data[:self.brk_stdin - self.stdin_recv]
+                self.cut = True
+            self.stdin_recv += len(data)
+            if self.opts["stdin"] and not self.stdin_close and len(data):
+                self.stdin_q.append(data)
+                self.stdin_len += len(data)
         elif ch == 255 and self.proto.startswith("v5") and len(msg) >= 2 and msg[1] == 0:
             self.stdin_close = True
         # 4 (resize) and anything else: ignored
@@ -769,6 +789,13 @@ class Session:
                 self.sock.sendall(frame(0x8, struct.pack("!H", 1000)))
             except (OSError, ssl.SSLError):
                 pass
+
+    def _cut_stdin(self, stdin_fd):
+        """exec-break after_stdin_bytes: the stdin received up to the limit goes to the
+        command (as far as its pipe takes it now), then the connection is reset."""
+        if stdin_fd is not None:
+            self._write_stdin(stdin_fd)
+        return self._break()
 
     def _break(self):
         """exec-break: everything queued so far goes out, then the TCP connection is reset.

@@ -10,7 +10,9 @@ with `page` only on the request for that page (page 1 = the first, token-less re
 so page >= 2).  slow answers after delay_ms (the request takes effect at once, its
 response is held; other connections are served meanwhile).  exec-break matches pods/exec requests (verb create, resource pods) and cuts the
 stream's TCP connection (a reset, no Status, no close frame) once `after_bytes` bytes of
-stdout (default 0) have been sent.
+stdout (default 0) have been sent; with `after_stdin_bytes` instead, once that many bytes
+of stdin have been received (the restore direction); with `at_exit` true, when the
+command has exited, its stdout and stderr sent, in place of its Status.
 
 Shaping actions change a list response (hostile or unusual servers):
   ignore-limit       the whole list in one response, whatever `limit` asks
@@ -167,13 +169,22 @@ class Faults:
         return out
 
     def exec_break(self, ctx):
-        """For an exec request: after how many bytes of stdout the exec-break rule
-        matching it cuts the connection (None: no rule fires)."""
+        """For an exec request: where the exec-break rule matching it cuts the
+        connection, {"stdout": N, "stdin": N, "at_exit": bool} (a count None: not by
+        it), or None when no rule fires."""
         with self.lock:
             for r in self.rules:
                 if r.action == "exec-break" and r.matches(ctx) and r.take():
                     self.fired_total += 1
-                    return max(0, int(r.spec.get("after_bytes", 0) or 0))
+                    sp = r.spec
+                    stdin = sp.get("after_stdin_bytes")
+                    at_exit = bool(sp.get("at_exit"))
+                    stdout = sp.get("after_bytes")
+                    if stdout is None and stdin is None and not at_exit:
+                        stdout = 0
+                    return {"stdout": None if stdout is None else max(0, int(stdout)),
+                            "stdin": None if stdin is None else max(0, int(stdin)),
+                            "at_exit": at_exit}
         return None
 
     def expire_continue(self, ctx, page):
