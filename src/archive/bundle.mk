@@ -6,7 +6,8 @@ libkahu_archive_a_SOURCES += \
 	src/archive/bundle_name.c src/archive/bundle.c \
 	src/archive/bundle_read.c src/archive/bundle_extract.c \
 	src/archive/manifest.c src/archive/manifest.h \
-	src/archive/record.c src/archive/record.h
+	src/archive/record.c src/archive/record.h \
+	src/archive/velero.c src/archive/velero.h
 
 check_PROGRAMS += tests/unit/check_bundle
 UNIT_TESTS += tests/unit/check_bundle

@@ -58,6 +58,7 @@
 	X(EXTRACT, "extract") \
 	X(FILE, "file") \
 	X(FROM_BACKUP, "from-backup") \
+	X(FROM_VELERO, "from-velero") \
 	X(FULL, "full") \
 	X(HOOKS, "hooks") \
 	X(IMAGE_MAPPINGS, "image-mappings") \
