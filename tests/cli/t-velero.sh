@@ -343,3 +343,64 @@ t_ok "the tarball inside the bucket copy, given as a file, reads the records bes
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$B/backups/shop-1/shop-1.tar.gz" --dry-run \
 	--include-namespaces shop --namespace-mappings shop:shop5
 t_grep "... the claims' table rows say their data is not restored" "persistentvolumeclaims +shop5 +logs +would create +without its volume data: Velero copied its files" "$T_OUT"
+
+# ---- bad tarballs: exit 65, a precise message, nothing created ----
+# mktar OUT.tar.gz [NAME CONTENT | NAME -> LINK]...: a gzip'd tar with exactly these members
+mktar() {
+	"$PYTHON" - "$@" <<'PY'
+import io, sys, tarfile
+out, args = sys.argv[1], sys.argv[2:]
+with tarfile.open(out, "w:gz") as t:
+    for i in range(0, len(args), 2):
+        name, content = args[i], args[i + 1]
+        ti = tarfile.TarInfo(name)
+        if content.startswith("->"):
+            ti.type, ti.linkname = tarfile.SYMTYPE, content[2:]
+            t.addfile(ti)
+        else:
+            data = content.encode()
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+PY
+}
+CM='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"bad"},"data":{"a":"b"}}'
+NS='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bad"}}'
+mktar "$T_DIR/good.tar.gz" metadata/version "1" resources/namespaces/cluster/bad.json "$NS" \
+	resources/configmaps/namespaces/bad/c.json "$CM"
+t_ok "a tarball of format version \"1\" (before Velero 1.4) is read (dry run)" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$T_DIR/good.tar.gz" --dry-run
+t_grep "... its objects" "configmaps +bad +c +would create" "$T_OUT"
+cluster_admin GET /_admin/dump >"$T_DIR/tgt-before.json"
+n_before=$(restores_stored)
+bad() { # CODE DESCRIPTION PATTERN FILE
+	t_exit "$1" "$2: exit $1" "$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$4"
+	t_grep "... $3" "$3" "$T_ERR"
+}
+tar cf "$T_DIR/plain.tar.gz" -C "$T_DIR/vb" metadata resources
+bad 65 "a tarball that is not gzip-compressed" "plain.tar.gz is not gzip-compressed: a Velero backup tarball is NAME.tar.gz" "$T_DIR/plain.tar.gz"
+head -c $(( $(stat -c %s "$T_DIR/shop-1.tar.gz") / 2 )) "$T_DIR/shop-1.tar.gz" >"$T_DIR/cut.tar.gz"
+bad 65 "a truncated tarball" "cut.tar.gz: .*\(a truncated or corrupt Velero tarball\)" "$T_DIR/cut.tar.gz"
+mktar "$T_DIR/escape.tar.gz" metadata/version "1.1.0" resources/configmaps/namespaces/bad/../../../../../etc/evil.json "$CM"
+bad 65 "a member escaping the archive's tree" 'member "resources/configmaps/namespaces/bad/\.\./\.\./\.\./\.\./\.\./etc/evil.json" has a "\.\." component: a path escaping the archive' "$T_DIR/escape.tar.gz"
+mktar "$T_DIR/abs.tar.gz" metadata/version "1.1.0" /resources/configmaps/namespaces/bad/c.json "$CM"
+bad 65 "an absolute member name" 'member "/resources/configmaps/namespaces/bad/c.json" is an absolute path' "$T_DIR/abs.tar.gz"
+mktar "$T_DIR/link.tar.gz" metadata/version "1.1.0" resources/configmaps/namespaces/bad/c.json "->/etc/passwd"
+bad 65 "a symbolic link member" 'member "resources/configmaps/namespaces/bad/c.json" is a symbolic link: a Velero tarball holds only files and directories' "$T_DIR/link.tar.gz"
+mktar "$T_DIR/notjson.tar.gz" metadata/version "1.1.0" resources/namespaces/cluster/bad.json "$NS" \
+	resources/configmaps/namespaces/bad/c.json '{"apiVersion":"v1","kind":"ConfigMap",'
+bad 65 "an object that is not JSON" "member resources/configmaps/namespaces/bad/c.json is not valid JSON: .*line 1" "$T_DIR/notjson.tar.gz"
+mktar "$T_DIR/v2.tar.gz" metadata/version "2.0.0" resources/namespaces/cluster/bad.json "$NS"
+bad 65 "format version 2.0.0" 'the Velero backup format version is 2.0.0: kahu reads version 1 \("1" before Velero 1.4, "1.1.0" since\)' "$T_DIR/v2.tar.gz"
+mktar "$T_DIR/vx.tar.gz" metadata/version "one point one" resources/namespaces/cluster/bad.json "$NS"
+bad 65 "a version that is not one" 'metadata/version holds "one point one", not a format version' "$T_DIR/vx.tar.gz"
+mktar "$T_DIR/nov.tar.gz" resources/namespaces/cluster/bad.json "$NS"
+bad 65 "no metadata/version" "nov.tar.gz has no metadata/version: not a Velero backup tarball" "$T_DIR/nov.tar.gz"
+bad 66 "a file that does not exist" "--from-velero .*/none.tar.gz: no such file or directory" "$T_DIR/none.tar.gz"
+tgt_unchanged; t_result $? "none of the bad tarballs created anything in the target cluster"
+t_ok "restore list" "$KAHU" restore list -o json
+t_py "... each refused run is recorded as Failed, with its error" '
+bad = [r for r in d["restores"] if r["status"] == "Failed"]
+assert len(bad) == 9, [(r["name"], r["status"]) for r in d["restores"]]
+assert all(r["counts"]["created"] == 0 for r in bad)
+' "$T_OUT"
+t_done
