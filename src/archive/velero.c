@@ -47,6 +47,9 @@ static int json_name(char *c)
 	size_t l = strlen(c);
 	if (l <= 5 || strcmp(c + l - 5, ".json") != 0)
 		return 0;
+	/* "..json", "...json": no object is named "." or ".." */
+	if ((l == 6 && c[0] == '.') || (l == 7 && c[0] == '.' && c[1] == '.'))
+		return 0;
 	c[l - 5] = '\0';
 	return 1;
 }
@@ -115,6 +118,13 @@ int velero_path_parse(const char *member, int is_dir, struct velero_path *out)
 		}
 		out->version = comp[2];
 		at = 3;
+		/* an API version is letters and digits (v1, v1beta1) */
+		if (!out->version[0] || strspn(out->version, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789") != strlen(out->version)) {
+			out->gr = out->version = NULL;
+			out->preferred = 0;
+			return 0;
+		}
 	}
 	if (strcmp(comp[at], "namespaces") == 0 && n == at + 3 && json_name(comp[at + 2])) {
 		out->ns = comp[at + 1];
@@ -146,13 +156,13 @@ int velero_version_check(const char *text, size_t len, int *newer)
 	}
 	memcpy(v, text + i, len - i);
 	v[len - i] = '\0';
-	/* "1", "1.N" or "1.N.M", digits only */
+	/* "1", "1.N" or "1.N.M", digits only, no leading zeros (semantic versioning) */
 	unsigned long part[3] = { 0, 0, 0 };
 	size_t np = 0;
 	const char *p = v;
 	int ok = *p != '\0';
 	while (ok && *p) {
-		if (*p < '0' || *p > '9' || np == 3) {
+		if (*p < '0' || *p > '9' || np == 3 || (p[0] == '0' && p[1] >= '0' && p[1] <= '9')) {
 			ok = 0;
 			break;
 		}

@@ -780,6 +780,8 @@ static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resour
  *   lookup     the object in the target: the type's LIST, else a GET
  *   create     absent: created (a dry run: "would create")
  *   compare    present: identical, differs, or patched (--existing-resource-policy)
+ *   velero     a Velero backup's claim created without the data Velero kept for it:
+ *              its volume result says so (failed when volume data was asked for)
  *   execs      a created pod with restore exec hooks is kept: they run at the end of
  *              the restore, once its containers run (restore_hooks.c)
  *
