@@ -566,12 +566,11 @@ static int run_restore_describe(struct kahu_ctx *ctx)
 	       json_string_value(json_object_get(summary, "completed")) ?
 	       json_string_value(json_object_get(summary, "completed")) : "-");
 	json_t *src = json_object_get(summary, "source");
-	if (json_is_object(src))
-		printf("Source:     %s backup %s (%s)\n",
-		       strcmp(json_string_value(json_object_get(src, "type")) ?
-			      json_string_value(json_object_get(src, "type")) : "", "velero") == 0 ? "Velero" : "?",
-		       json_string_value(json_object_get(src, "backup")) ? json_string_value(json_object_get(src, "backup")) : "?",
-		       json_string_value(json_object_get(src, "file")) ? json_string_value(json_object_get(src, "file")) : "?");
+	const char *stype = json_string_value(json_object_get(src, "type"));
+	const char *sback = json_string_value(json_object_get(src, "backup"));
+	const char *sfile = json_string_value(json_object_get(src, "file"));
+	if (stype && strcmp(stype, "velero") == 0)
+		printf("Source:     Velero backup %s (%s)\n", sback ? sback : "?", sfile ? sfile : "?");
 	printf("Record:     %s\n", trust == TRUST_SEALED ? "authenticated (MAC checked with the key)" :
 	       trust == TRUST_CHECKED ? "no MAC (written by an older kahu); agrees with the encrypted result" :
 	       encrypted ? "NOT authenticated: no MAC (written by an older kahu) and no stored result to check it against" :

@@ -443,12 +443,17 @@ static int velero_item(struct velero_pass *vp, const char *file, const char *mem
 		return rc;
 	}
 	json_t *ty = json_object_get(vp->types, p->gr);
+	const char *av = json_string_value(json_object_get(o, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
 	if (!ty) {
-		ty = json_pack("{s:s, s:s?, s:s?, s:b, s:I}", "resource", p->gr,
-			       "apiVersion", json_string_value(json_object_get(o, "apiVersion")),
-			       "kind", json_string_value(json_object_get(o, "kind")),
-			       "namespaced", p->ns != NULL, "items", (json_int_t)0);
+		ty = json_pack("{s:s, s:b, s:I}", "resource", p->gr, "namespaced", p->ns != NULL,
+			       "items", (json_int_t)0);
 		json_object_set_new(vp->types, p->gr, ty);
+	}
+	/* The type is what its first object with an apiVersion and a kind says. */
+	if (!json_object_get(ty, "kind") && av && *av && kind && *kind) {
+		json_object_set_new(ty, "apiVersion", json_string(av));
+		json_object_set_new(ty, "kind", json_string(kind));
 	}
 	json_object_set_new(ty, "items", json_integer(json_integer_value(json_object_get(ty, "items")) + 1));
 	velero_volume_hints(vp, p->gr, p->ns, p->name, o);
@@ -527,8 +532,12 @@ static int spool_velero(const struct velero_src *v, struct spool *sp, json_t *cl
 		     v->backup, vp.pvcs, v->backup);
 	json_t *types = json_array(), *ty;
 	const char *k;
-	json_object_foreach(vp.types, k, ty)
+	json_object_foreach(vp.types, k, ty) {
+		/* no object of it said: each fails the type check, named */
+		if (!json_object_get(ty, "kind"))
+			json_object_set_new(ty, "kind", json_string(""));
 		json_array_append(types, ty);
+	}
 	sp->backup_spec = json_pack("{s:o}", "types", types);
 out:
 	velero_close(vr);

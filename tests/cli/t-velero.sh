@@ -297,16 +297,19 @@ t_grep "... and the objects left out by the selector" "configmaps +shop +unlabel
 B=$T_DIR/bucket
 mkdir -p "$B/backups/shop-1" "$B/backups/shop-2" "$B/kopia/shop" "$B/restores"
 cp "$T_DIR/shop-1.tar.gz" "$B/backups/shop-1/"
-cp "$T_DIR/shop-1.tar.gz" "$B/backups/shop-2/shop-2.tar.gz"
+# shop-2: the same objects and the PV of claim data, whose volume snapshot its record names
+PV_DATA=$(k_src get pvc data -n shop -o jsonpath='{.spec.volumeName}')
+mkdir -p "$T_DIR/vb/resources/persistentvolumes/cluster"
+k_src get pv "$PV_DATA" -o json >"$T_DIR/vb/resources/persistentvolumes/cluster/$PV_DATA.json"
+(cd "$T_DIR/vb" && tar czf "$B/backups/shop-2/shop-2.tar.gz" metadata resources)
+printf '[{"spec":{"backupName":"shop-2","location":"default","persistentVolumeName":"%s","providerVolumeID":"vol-1","volumeType":"gp3"},"status":{"providerSnapshotID":"snap-0a1b","phase":"Completed"}}]' \
+	"$PV_DATA" | gzip >"$B/backups/shop-2/shop-2-volumesnapshots.json.gz"
 cat >"$B/backups/shop-1/velero-backup.json" <<'JSON'
 {"kind":"Backup","apiVersion":"velero.io/v1","metadata":{"name":"shop-1","namespace":"velero"},
  "spec":{"includedNamespaces":["shop","other"],"snapshotVolumes":true,"defaultVolumesToFsBackup":false},
  "status":{"version":1,"formatVersion":"1.1.0","phase":"Completed","volumeSnapshotsAttempted":1,
  "volumeSnapshotsCompleted":1,"csiVolumeSnapshotsAttempted":1,"csiVolumeSnapshotsCompleted":1}}
 JSON
-PV_DATA=$(k_src get pvc data -n shop -o jsonpath='{.spec.volumeName}')
-printf '[{"spec":{"backupName":"shop-1","location":"default","persistentVolumeName":"%s","providerVolumeID":"vol-1","volumeType":"gp3"},"status":{"providerSnapshotID":"snap-0a1b","phase":"Completed"}}]' \
-	"${PV_DATA:-pv-data}" | gzip >"$B/backups/shop-1/shop-1-volumesnapshots.json.gz"
 printf '[{"apiVersion":"velero.io/v1","kind":"PodVolumeBackup","metadata":{"name":"shop-1-x","namespace":"velero","labels":{"velero.io/pvc-name":"logs"}},"spec":{"pod":{"kind":"Pod","namespace":"shop","name":"web-0"},"volume":"logs","uploaderType":"kopia","backupStorageLocation":"default"},"status":{"phase":"Completed"}}]' \
 	| gzip >"$B/backups/shop-1/shop-1-podvolumebackups.json.gz"
 printf '[{"apiVersion":"snapshot.storage.k8s.io/v1","kind":"VolumeSnapshot","metadata":{"name":"velero-data-abc","namespace":"shop"},"spec":{"source":{"persistentVolumeClaimName":"data"}}}]' \
@@ -343,6 +346,12 @@ t_ok "the tarball inside the bucket copy, given as a file, reads the records bes
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$B/backups/shop-1/shop-1.tar.gz" --dry-run \
 	--include-namespaces shop --namespace-mappings shop:shop5
 t_grep "... the claims' table rows say their data is not restored" "persistentvolumeclaims +shop5 +logs +would create +without its volume data: Velero copied its files" "$T_OUT"
+t_ok "backup shop-2 of the bucket copy, whose record names a volume snapshot of a PV in its tarball (dry run)" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$B" --from-backup shop-2 --dry-run \
+	--include-namespaces shop --namespace-mappings shop:shop6
+t_grep "... the PV's claim (its claimRef) is named as restored without the snapshot's data" \
+	"persistentvolumeclaims +shop6 +data +would create +without its volume data: Velero kept it as a volume snapshot of PV $PV_DATA \(provider snapshot snap-0a1b\)" "$T_OUT"
+t_nogrep "... a claim without a record is not named" "persistentvolumeclaims +shop6 +logs +would create +without" "$T_OUT"
 
 # ---- bad tarballs: exit 65, a precise message, nothing created ----
 # mktar OUT.tar.gz [NAME CONTENT | NAME -> LINK]...: a gzip'd tar with exactly these members
@@ -370,8 +379,14 @@ mktar "$T_DIR/good.tar.gz" metadata/version "1" resources/namespaces/cluster/bad
 t_ok "a tarball of format version \"1\" (before Velero 1.4) is read (dry run)" \
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$T_DIR/good.tar.gz" --dry-run
 t_grep "... its objects" "configmaps +bad +c +would create" "$T_OUT"
+mktar "$T_DIR/kindless.tar.gz" metadata/version "1.1.0" resources/namespaces/cluster/bad.json "$NS" \
+	resources/configmaps/namespaces/bad/a.json '{"metadata":{"name":"a","namespace":"bad"}}' \
+	resources/configmaps/namespaces/bad/c.json "$CM"
+t_exit 2 "an object without apiVersion and kind fails alone (dry run: exit 2)" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$T_DIR/kindless.tar.gz" --dry-run
+t_grep "... with its reason" "configmaps +bad +a +failed +the stored object has no apiVersion or kind" "$T_OUT"
+t_grep "... the others are restored" "configmaps +bad +c +would create" "$T_OUT"
 cluster_admin GET /_admin/dump >"$T_DIR/tgt-before.json"
-n_before=$(restores_stored)
 bad() { # CODE DESCRIPTION PATTERN FILE
 	t_exit "$1" "$2: exit $1" "$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$4"
 	t_grep "... $3" "$3" "$T_ERR"
