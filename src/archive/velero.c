@@ -301,7 +301,8 @@ int velero_read(struct velero_reader *r, struct kbuf *out, size_t max)
 			return ar_fail(r, "reading a member");
 		total += (size_t)n;
 		if (total > max)
-			return kahu_error_set(KAHU_EDATA, "%s: a member is larger than %zu MiB", r->file, max >> 20);
+			return kahu_error_set(KAHU_EDATA, "%s: a member is larger than %zu bytes, more than it can "
+					      "be", r->file, max);
 		kbuf_add(out, buf, (size_t)n);
 	}
 }
