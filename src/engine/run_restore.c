@@ -176,9 +176,12 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 
 	memset(res, 0, sizeof *res);
 	if (rs->velero) {
-		/* The location keeps the record only: a dry run needs none. */
-		if (!rs->dry_run && ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
-				     (repo_get_info(repo)->key_id[0] && (rc = repo_key(repo, &key)) < 0)))
+		/* The location keeps the record only (a dry run needs none), encrypted and
+		 * sealed as a backup would be: on a location that is new, its key is made or
+		 * named as backup create does. */
+		if (!rs->dry_run && ((rc = run_open_repo(rs->repo, 1, &repo)) < 0 ||
+				     (!repo_location(repo)->no_encryption &&
+				      ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0))))
 			goto out;
 	} else if ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
 		   (rc = run_read_trusted(rs->repo, repo, backup, &m)) < 0 ||

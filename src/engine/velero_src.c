@@ -236,7 +236,9 @@ int velero_src_open(const char *path, const char *name, struct velero_src *out)
 			dir = xstrdup(path);
 		}
 		free(bdir);
-		out->file = xasprintf("%s/%s.tar.gz", dir, out->backup);
+		char *abs = realpath(dir, NULL);
+		out->file = xasprintf("%s/%s.tar.gz", abs ? abs : dir, out->backup);
+		free(abs);
 		if (!is_file(out->file)) {
 			rc = kahu_error_set(KAHU_ENOTFOUND, "no Velero backup %s in %s (no %s)", out->backup, path,
 					    out->file);
@@ -253,7 +255,9 @@ int velero_src_open(const char *path, const char *name, struct velero_src *out)
 		size_t l = strlen(base);
 		out->backup = l > 7 && strcmp(base + l - 7, ".tar.gz") == 0 ? xstrndup(base, l - 7) :
 			      l > 4 && strcmp(base + l - 4, ".tgz") == 0 ? xstrndup(base, l - 4) : xstrdup(base);
-		out->file = xstrdup(path);
+		char *abs = realpath(path, NULL); /* the record names the file wherever it is read */
+		out->file = xstrdup(abs ? abs : path);
+		free(abs);
 		dir = base == path ? xstrdup(".") : xstrndup(path, (size_t)(base - path - 1));
 		if (!*dir) {
 			free(dir);

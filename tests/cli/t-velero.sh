@@ -141,6 +141,9 @@ echo '{}' >"$T_DIR/vb/resources/configmaps/strange/thing.json"
 t_ok "a Velero tarball in Velero's layout is made from the source cluster" test -s "$T_DIR/shop-1.tar.gz"
 
 cluster_start tgt || { t_result 1 "target cluster starts"; t_done; exit 1; }
+# The location keeps the restores' records, sealed and encrypted with this key.
+export KAHU_KEY_FILE=$T_DIR/test.key
+"$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
 TGT_KC=$CLUSTER_KUBECONFIG
 k_tgt() { "$KUBECTL" --kubeconfig "$TGT_KC" "$@"; }
 cluster_admin GET /_admin/dump >"$T_DIR/tgt-before.json"
@@ -251,7 +254,8 @@ n = sum(cmp.compare(d + "/src." + s, d + "/tgt1." + s, skip=("kube-root-ca.crt",
 assert n == 11, n
 ' "$T_DIR"; t_result $? "... every object equals the source cluster's, object by object (kubectl)"
 t_ok "restore describe v1" "$KAHU" restore describe v1
-t_grep "... the record names the Velero backup and its file" "Source: +Velero backup shop-1 \(.*/shop-1.tar.gz\)" "$T_OUT"
+t_grep "... the record names the Velero backup and its file" "Source: +Velero backup shop-1 \($T_DIR/shop-1.tar.gz\)" "$T_OUT"
+t_grep "... the record is sealed with the location's key" "Record: +authenticated" "$T_OUT"
 t_grep "... and says that the tarball alone does not tell which claims' data Velero kept" "Warning: .*only its tarball was given" "$T_OUT"
 t_ok "restore describe v1 -o json" "$KAHU" restore describe v1 -o json
 t_py "... its source and every item's outcome are in the stored result" '
