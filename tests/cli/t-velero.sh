@@ -378,11 +378,13 @@ PY
 }
 CM='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"bad"},"data":{"a":"b"}}'
 NS='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bad"}}'
+VB='{"apiVersion":"velero.io/v1","kind":"Backup","metadata":{"name":"nightly","namespace":"velero","uid":"u-1","resourceVersion":"7"},"spec":{"includedNamespaces":["*"]},"status":{"phase":"Completed"}}'
 mktar "$T_DIR/good.tar.gz" metadata/version "1" resources/namespaces/cluster/bad.json "$NS" \
-	resources/configmaps/namespaces/bad/c.json "$CM"
+	resources/configmaps/namespaces/bad/c.json "$CM" resources/backups.velero.io/namespaces/velero/nightly.json "$VB"
 t_ok "a tarball of format version \"1\" (before Velero 1.4) is read (dry run)" \
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$T_DIR/good.tar.gz" --dry-run
 t_grep "... its objects" "configmaps +bad +c +would create" "$T_OUT"
+t_grep "... Velero's own Backup object is never restored" "backups.velero.io +velero +nightly +skipped +never restored: Velero's record of its own backups" "$T_OUT"
 mktar "$T_DIR/kindless.tar.gz" metadata/version "1.1.0" resources/namespaces/cluster/bad.json "$NS" \
 	resources/configmaps/namespaces/bad/a.json '{"metadata":{"name":"a","namespace":"bad"}}' \
 	resources/configmaps/namespaces/bad/c.json "$CM"
