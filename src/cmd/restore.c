@@ -304,10 +304,13 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 				    "their namespaces with --include-namespaces");
 		goto fail;
 	}
-	if (velero)
-		/* Asked for volume data: a claim whose data Velero kept fails (exit 2). */
+	if (velero) {
+		/* Asked for volume data: a claim whose data Velero kept fails (exit 2);
+		 * declined: nothing is said of it. */
 		s->velero.volumes_required = (inv_count(inv, OPT_RESTORE_VOLUMES) && s->vol.restore_volumes) ||
 					     s->vol.pvcs.n;
+		s->velero.volumes_unwanted = !s->vol.restore_volumes;
+	}
 	s->rs = (struct restore_create_spec){
 		.name = s->name,
 		.backup = backup,

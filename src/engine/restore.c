@@ -525,7 +525,7 @@ static int spool_velero(const struct velero_src *v, struct spool *sp, json_t *cl
 		warn(t, "Velero backup %s: %ld copies of objects in other API versions (Velero's "
 		     "EnableAPIGroupVersions) were not read: each object is restored from its preferred "
 		     "version, converted by the target as needed", v->backup, vp.other_versions);
-	if (!v->records && vp.pvcs)
+	if (!v->records && vp.pvcs && !v->volumes_unwanted)
 		warn(t, "Velero backup %s: only its tarball was given, so which of its %ld claims had their "
 		     "data kept by Velero (volume snapshots, pod volume backups, recorded beside it in the "
 		     "bucket: backups/%s/) is not known; kahu restores no volume data from Velero backups",
@@ -1618,7 +1618,7 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		json_t *nv;
 		json_array_foreach(s->velero->notes, ni, nv)
 			warn(t, "%s", json_string_value(nv));
-		r.vclaims = json_deep_copy(s->velero->claims);
+		r.vclaims = s->velero->volumes_unwanted ? json_object() : json_deep_copy(s->velero->claims);
 		if ((rc = spool_velero(s->velero, &sp, r.vclaims, t)) < 0)
 			goto out;
 	} else if ((rc = final_index(s, &chain, manifests, &sp, t)) < 0)

@@ -138,12 +138,12 @@ static int read_records(const char *dir, struct velero_src *v)
 	int rc;
 	char *bj = xasprintf("%s/velero-backup.json", dir);
 	if (is_file(bj)) {
-		json_error_t jerr;
+		json_error_t jerr = { .text = "larger than a Backup object can be" };
 		struct stat sb;
 		json_t *b = stat(bj, &sb) == 0 && sb.st_size < (off_t)RECORD_MAX ? json_load_file(bj, 0, &jerr) : NULL;
 		if (!json_is_object(b)) {
 			rc = kahu_error_set(KAHU_EDATA, "%s: not a Velero Backup object (%s)", bj,
-					    b ? "not an object" : jerr.text);
+					    b ? "not a JSON object" : jerr.text);
 			json_decref(b);
 			free(bj);
 			return rc;

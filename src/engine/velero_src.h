@@ -26,6 +26,7 @@ struct velero_src {
 	int records;         /* the files beside the tarball were found (velero-backup.json) */
 	int volumes_required;/* the user asked for volume data: a claim whose data is not
 			      * brought fails (set by the caller) */
+	int volumes_unwanted;/* --restore-volumes false: claims are not said to lack data */
 };
 
 /* Resolve `path` (a file or a directory) and `name` (NULL: the only backup in the

@@ -344,6 +344,10 @@ t_grep "... the two claims failed" "2 items failed" "$T_ERR"
 t_ok "restore describe v4 --outcome failed" "$KAHU" restore describe v4 --outcome failed
 t_grep "... PartiallyFailed" "Status: +PartiallyFailed" "$T_OUT"
 t_grep "... the claim's reason says it was created without its data" "persistentvolumeclaims +shop4 +logs +failed +created without its data \(asked for with --restore-volumes or --pvc\)" "$T_OUT"
+t_exit 0 "the same with --restore-volumes false: exit 0" \
+	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$B" --from-backup shop-1 --dry-run \
+	--include-namespaces shop --namespace-mappings shop:shop4 --restore-volumes false
+t_nogrep "... and nothing is said of the claims' data" "without its (volume )?data" "$T_OUT"
 t_exit 64 "--volumes-only with --from-velero: exit 64" \
 	"$KAHU" --kubeconfig "$TGT_KC" restore create --from-velero "$B" --from-backup shop-1 --volumes-only --include-namespaces shop
 t_ok "the tarball inside the bucket copy, given as a file, reads the records beside it (dry run)" \
