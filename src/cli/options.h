@@ -62,6 +62,7 @@
 	X(FILE, "file") \
 	X(FROM_BACKUP, "from-backup") \
 	X(FROM_CONFIGMAP, "from-configmap") \
+	X(FROM_VELERO, "from-velero") \
 	X(FULL, "full") \
 	X(FULL_SCHEDULE, "full-schedule") \
 	X(HOOKS, "hooks") \

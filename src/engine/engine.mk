@@ -19,6 +19,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/run_backup.c src/engine/run_backup.h \
 	src/engine/run_restore.c src/engine/run_restore.h \
 	src/engine/scope.c src/engine/scope.h \
+	src/engine/velero_src.c src/engine/velero_src.h \
 	src/engine/vol_index.c src/engine/vol_int.h \
 	src/engine/vol_local.c src/engine/vol_local.h \
 	src/engine/voldata.c src/engine/voldata.h

@@ -2,12 +2,14 @@
 #include "engine/restore.h"
 #include "archive/key.h"
 #include "archive/manifest.h"
+#include "archive/velero.h"
 #include "engine/bread.h"
 #include "engine/order.h"
 #include "engine/restore_hooks.h"
 #include "engine/sanitize.h"
 #include "engine/scope.h"
 #include "engine/transform.h"
+#include "engine/velero_src.h"
 #include "engine/volrestore.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
@@ -222,16 +224,14 @@ static char *identity_mismatch(json_t *o, const char *gr, const char *ns, const 
 
 /* One item found in an archive: to its type's spool file (one compact JSON object per
  * line), or to the type's refused items when it is not what it is stored as. */
-static int spool_item(struct spool *sp, const char *gr, const char *ns, const char *name,
-		      const struct kbuf *data)
+static int spool_item_obj(struct spool *sp, const char *gr, const char *ns, const char *name,
+			  const struct kbuf *data, json_t *o, const json_error_t *jerr)
 {
-	json_error_t jerr;
 	struct spool_type *t = spool_type(sp, gr);
 	if (!t)
 		return kahu_error_code();
-	json_t *o = json_loadb(data->data ? data->data : "", data->len, JSON_ALLOW_NUL, &jerr);
 	char *why = o ? identity_mismatch(o, gr, ns, name)
-		      : xasprintf("the stored object is not valid JSON: %s", jerr.text);
+		      : xasprintf("the stored object is not valid JSON: %s", jerr->text);
 	int rc = 0;
 	if (why) {
 		if (!t->refused)
@@ -250,6 +250,15 @@ static int spool_item(struct spool *sp, const char *gr, const char *ns, const ch
 		free(line);
 	}
 	free(why);
+	return rc;
+}
+
+static int spool_item(struct spool *sp, const char *gr, const char *ns, const char *name,
+		      const struct kbuf *data)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(data->data ? data->data : "", data->len, JSON_ALLOW_NUL, &jerr);
+	int rc = spool_item_obj(sp, gr, ns, name, data, o, &jerr);
 	json_decref(o);
 	return rc;
 }
@@ -340,6 +349,205 @@ static int spool_backup(struct kahu_store *st, const struct kahu_key *key, const
 	return rc;
 }
 
+/* ---- a Velero backup's tarball as the source (archive/velero.h) ----
+ *
+ * Read whole into the spool before anything is created, as a kahu backup is: an
+ * archive that cannot be read (not gzip, truncated, a member escaping the tree, an
+ * object that is not JSON, a format version kahu does not read) stops the restore
+ * before it writes anything.  Each object is taken once: from the directory without a
+ * version, else from the preferred version's (the same object); the copies in other
+ * API versions (Velero's EnableAPIGroupVersions) and files in no layout kahu knows are
+ * counted and reported.  The types are what the objects say they are. */
+
+static void warn(struct restore_totals *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct velero_pass {
+	struct spool *sp;
+	json_t *types;          /* gr -> {resource, apiVersion, kind, namespaced, items} */
+	json_t *claims;         /* "ns\tpvc" -> why its data cannot be brought */
+	const json_t *pvs;      /* pv -> why */
+	struct strset seen;     /* items taken */
+	long other_versions, pvcs;
+	long unknown;
+	struct strv unknown_names;
+	int version_seen;
+};
+
+static void velero_claim(struct velero_pass *vp, const char *ns, const char *pvc, const char *why)
+{
+	if (!ns || !pvc)
+		return;
+	char *k = xasprintf("%s\t%s", ns, pvc);
+	if (!json_object_get(vp->claims, k))
+		json_object_set_new(vp->claims, k, json_string(why));
+	free(k);
+}
+
+/* What an object tells of volume data Velero kept outside the tarball. */
+static void velero_volume_hints(struct velero_pass *vp, const char *gr, const char *ns, const char *name, json_t *o)
+{
+	json_t *spec = json_object_get(o, "spec");
+	if (strcmp(gr, "persistentvolumeclaims") == 0)
+		vp->pvcs++;
+	else if (strcmp(gr, "persistentvolumes") == 0) {
+		const char *why = json_string_value(json_object_get(vp->pvs, name));
+		json_t *cr = json_object_get(spec, "claimRef");
+		if (why)
+			velero_claim(vp, json_string_value(json_object_get(cr, "namespace")),
+				     json_string_value(json_object_get(cr, "name")), why);
+	} else if (strcmp(gr, "pods") == 0) {
+		/* Velero's opt-in annotation: these volumes' files were copied */
+		const char *ann = json_string_value(json_object_get(json_object_get(json_object_get(o, "metadata"),
+						    "annotations"), "backup.velero.io/backup-volumes"));
+		struct strv vols = STRV_INIT;
+		if (ann)
+			strv_split(&vols, ann, ',');
+		for (size_t i = 0; i < vols.n; i++) {
+			size_t j;
+			json_t *v;
+			json_array_foreach(json_object_get(spec, "volumes"), j, v) {
+				const char *vn = json_string_value(json_object_get(v, "name"));
+				const char *cn = json_string_value(json_object_get(json_object_get(v,
+						"persistentVolumeClaim"), "claimName"));
+				if (vn && cn && strcmp(vn, vols.v[i]) == 0) {
+					char *why = xasprintf("pod %s/%s names it in Velero's annotation "
+							      "backup.velero.io/backup-volumes: Velero copied its files "
+							      "into its own repository (restic or kopia), which kahu "
+							      "does not read", ns, name);
+					velero_claim(vp, ns, cn, why);
+					free(why);
+				}
+			}
+		}
+		strv_free(&vols);
+	} else if (strcmp(gr, "volumesnapshots.snapshot.storage.k8s.io") == 0) {
+		char *why = xasprintf("Velero kept it as the CSI VolumeSnapshot %s/%s: restored as an object, but "
+				      "kahu does not provision claims from Velero's snapshots", ns ? ns : "", name);
+		velero_claim(vp, ns, json_string_value(json_object_get(json_object_get(spec, "source"),
+						       "persistentVolumeClaimName")), why);
+		free(why);
+	}
+}
+
+static int velero_item(struct velero_pass *vp, const char *file, const char *member,
+		       const struct velero_path *p, const struct kbuf *data)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(data->data ? data->data : "", data->len, JSON_ALLOW_NUL, &jerr);
+	if (!o) {
+		struct kbuf m = KBUF_INIT;
+		kbuf_add_printable(&m, member, 0);
+		int rc = kahu_error_set(KAHU_EDATA, "%s: member %s is not valid JSON: %s (line %d, column %d)",
+					file, m.data, jerr.text, jerr.line, jerr.column);
+		kbuf_free(&m);
+		return rc;
+	}
+	json_t *ty = json_object_get(vp->types, p->gr);
+	const char *av = json_string_value(json_object_get(o, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	if (!ty) {
+		ty = json_pack("{s:s, s:b, s:I}", "resource", p->gr, "namespaced", p->ns != NULL,
+			       "items", (json_int_t)0);
+		json_object_set_new(vp->types, p->gr, ty);
+	}
+	/* The type is what its first object with an apiVersion and a kind says. */
+	if (!json_object_get(ty, "kind") && av && *av && kind && *kind) {
+		json_object_set_new(ty, "apiVersion", json_string(av));
+		json_object_set_new(ty, "kind", json_string(kind));
+	}
+	json_object_set_new(ty, "items", json_integer(json_integer_value(json_object_get(ty, "items")) + 1));
+	velero_volume_hints(vp, p->gr, p->ns, p->name, o);
+	int rc = spool_item_obj(vp->sp, p->gr, p->ns, p->name, data, o, &jerr);
+	json_decref(o);
+	return rc;
+}
+
+static int spool_velero(const struct velero_src *v, struct spool *sp, json_t *claims, struct restore_totals *t)
+{
+	struct velero_pass vp = { .sp = sp, .types = json_object(), .claims = claims, .pvs = v->pvs };
+	struct velero_reader *vr = NULL;
+	struct kbuf data = KBUF_INIT;
+	const char *member;
+	int is_dir, rc;
+
+	if ((rc = velero_open(v->file, &vr)) < 0)
+		goto out;
+	while ((rc = velero_next(vr, &member, &is_dir)) == 1) {
+		struct velero_path p;
+		if ((rc = velero_path_parse(member, is_dir, &p)) < 0) {
+			kahu_error_wrap(rc, "%s", v->file);
+			break;
+		}
+		if (p.kind == VELERO_VERSION) {
+			int newer = 0;
+			kbuf_reset(&data);
+			if ((rc = velero_read(vr, &data, 4096)) == 0 &&
+			    (rc = velero_version_check(data.data ? data.data : "", data.len, &newer)) < 0)
+				kahu_error_wrap(rc, "%s", v->file);
+			if (rc == 0 && newer)
+				warn(t, "Velero backup %s has a newer format version than kahu knows (1.1.0): read "
+				     "as 1.1.0, its additions are not read", v->backup);
+			vp.version_seen = 1;
+		} else if (p.kind == VELERO_UNKNOWN) {
+			if (vp.unknown++ < 5) {
+				struct kbuf m = KBUF_INIT;
+				kbuf_add_printable(&m, member, 0);
+				strv_push(&vp.unknown_names, m.data);
+				kbuf_free(&m);
+			}
+		} else if (p.kind == VELERO_ITEM && p.version && !p.preferred) {
+			vp.other_versions++;
+		} else if (p.kind == VELERO_ITEM) {
+			char *k = bread_item_key(p.gr, p.ns, p.name);
+			if (!strset_has(&vp.seen, k)) {
+				strset_add(&vp.seen, k);
+				kbuf_reset(&data);
+				if ((rc = velero_read(vr, &data, 64u << 20)) == 0)
+					rc = velero_item(&vp, v->file, member, &p, &data);
+			}
+			free(k);
+		}
+		velero_path_clear(&p);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && !vp.version_seen)
+		rc = kahu_error_set(KAHU_EDATA, "%s has no metadata/version: not a Velero backup tarball", v->file);
+	if (rc < 0)
+		goto out;
+	if (vp.unknown) {
+		char *names = strv_join(&vp.unknown_names, ", ");
+		warn(t, "Velero backup %s: %ld files in no layout kahu knows were not read (%s%s)", v->backup,
+		     vp.unknown, names, vp.unknown > 5 ? ", ..." : "");
+		free(names);
+	}
+	if (vp.other_versions)
+		warn(t, "Velero backup %s: %ld copies of objects in other API versions (Velero's "
+		     "EnableAPIGroupVersions) were not read: each object is restored from its preferred "
+		     "version, converted by the target as needed", v->backup, vp.other_versions);
+	if (!v->records && vp.pvcs && !v->volumes_unwanted)
+		warn(t, "Velero backup %s: only its tarball was given, so which of its %ld claims had their "
+		     "data kept by Velero (volume snapshots, pod volume backups, recorded beside it in the "
+		     "bucket: backups/%s/) is not known; kahu restores no volume data from Velero backups",
+		     v->backup, vp.pvcs, v->backup);
+	json_t *types = json_array(), *ty;
+	const char *k;
+	json_object_foreach(vp.types, k, ty) {
+		/* no object of it said: each fails the type check, named */
+		if (!json_object_get(ty, "kind"))
+			json_object_set_new(ty, "kind", json_string(""));
+		json_array_append(types, ty);
+	}
+	sp->backup_spec = json_pack("{s:o}", "types", types);
+out:
+	velero_close(vr);
+	kbuf_free(&data);
+	json_decref(vp.types);
+	strset_free(&vp.seen);
+	strv_free(&vp.unknown_names);
+	return rc;
+}
+
 /* The backup's types as a discovery document: scope names resolve against what the
  * backup holds, whatever the target serves yet (its CRDs may come with the restore). */
 static struct kube_discovery *backup_types(json_t *spec)
@@ -407,6 +615,7 @@ struct run {
 	const struct kube_resource *cur_src;
 	enum scope_type_decision cur_decision;
 	struct restore_hooks *hooks;       /* the restored pods' exec hooks */
+	json_t *vclaims;                   /* Velero source: "ns\tpvc" -> why its data is not brought */
 };
 
 static json_t *listed_object(struct run *r, const char *where);
@@ -580,6 +789,8 @@ static char *type_mismatch(json_t *obj, const char *gr, const struct kube_resour
  *   lookup     the object in the target: the type's LIST, else a GET
  *   create     absent: created (a dry run: "would create")
  *   compare    present: identical, differs, or patched (--existing-resource-policy)
+ *   velero     a Velero backup's claim created without the data Velero kept for it:
+ *              its volume result says so (failed when volume data was asked for)
  *   execs      a created pod with restore exec hooks is kept: they run at the end of
  *              the restore, once its containers run (restore_hooks.c)
  *
@@ -972,6 +1183,32 @@ static int stage_voldata(struct item *it)
 	return ITEM_NEXT;
 }
 
+/* A claim of a Velero backup whose data Velero kept in its own stores (snapshots,
+ * restic or kopia repositories): created without it, and said so on its result (failed
+ * when the user asked for volume data). */
+static int stage_velero(struct item *it)
+{
+	struct run *r = it->r;
+	if (!r->vclaims || strcmp(it->gr, "persistentvolumeclaims") != 0 ||
+	    (it->oc != OUTCOME_CREATED && it->oc != OUTCOME_WOULD_CREATE))
+		return ITEM_NEXT;
+	char *k = xasprintf("%s\t%s", it->src_ns ? it->src_ns : "", it->name);
+	const char *why = json_string_value(json_object_get(r->vclaims, k));
+	free(k);
+	if (!why)
+		return ITEM_NEXT;
+	it->volume = json_pack("{s:s, s:s, s:s, s:i, s:i}", "method", "velero", "status", "NotRestored",
+			       "reason", why, "files", 0, "bytes", 0);
+	pthread_mutex_lock(&r->lock);
+	warn(r->t, "claim %s/%s is restored without its data: %s", it->ns, it->tname, why);
+	pthread_mutex_unlock(&r->lock);
+	if (r->s->velero->volumes_required)
+		return item_done_take(it, OUTCOME_FAILED, xasprintf("%s without its data (asked for with "
+			"--restore-volumes or --pvc): %s", it->oc == OUTCOME_CREATED ? "created" : "would be created",
+			why));
+	return ITEM_NEXT;
+}
+
 static const struct item_stage {
 	const char *name;
 	int (*run)(struct item *it);
@@ -992,6 +1229,7 @@ static const struct item_stage {
 	{ "create", stage_create },
 	{ "compare", stage_compare },
 	{ "voldata", stage_voldata },
+	{ "velero", stage_velero },
 	{ "execs", stage_execs },
 };
 
@@ -1342,8 +1580,9 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 	t->warnings = json_array();
 	pthread_mutex_init(&r.lock, NULL);
 
-	/* The chain: the backup, its parent, … back to the full backup. */
-	const char *cur = s->backup;
+	/* The chain: the backup, its parent, … back to the full backup (none for a Velero
+	 * backup). */
+	const char *cur = s->velero ? NULL : s->backup;
 	while (cur) {
 		struct manifest *m = NULL;
 		if (chain.n > 1000) {
@@ -1385,7 +1624,15 @@ int restore_run(struct kube_client *kc, const struct restore_spec *s, struct res
 		goto out;
 	}
 	r.spool_dir = sp.dir;
-	if ((rc = final_index(s, &chain, manifests, &sp, t)) < 0)
+	if (s->velero) {
+		size_t ni;
+		json_t *nv;
+		json_array_foreach(s->velero->notes, ni, nv)
+			warn(t, "%s", json_string_value(nv));
+		r.vclaims = s->velero->volumes_unwanted ? json_object() : json_deep_copy(s->velero->claims);
+		if ((rc = spool_velero(s->velero, &sp, r.vclaims, t)) < 0)
+			goto out;
+	} else if ((rc = final_index(s, &chain, manifests, &sp, t)) < 0)
 		goto out;
 	for (size_t i = 0; i < chain.n; i++)
 		if ((rc = spool_backup(s->st, chain_key(s, manifests[i]), chain.v[i], manifests[i], &sp,
@@ -1530,6 +1777,7 @@ out:
 		fclose(r.live);
 	strv_free(&r.crds);
 	strset_free(&r.dry_kinds);
+	json_decref(r.vclaims);
 	restore_clean_opts_release(&r.copts);
 	pthread_mutex_destroy(&r.lock);
 	restore_hooks_free(r.hooks);

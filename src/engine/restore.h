@@ -25,6 +25,7 @@ struct kahu_key;
 struct kahu_scope;
 struct ns_map;
 struct transform_set;
+struct velero_src;
 struct volr;
 
 enum existing_policy { EXISTING_NONE, EXISTING_UPDATE };
@@ -80,6 +81,11 @@ struct restore_spec {
 	 * gets its data, nothing is created or changed. */
 	struct volr *vol;
 	int volumes_only, scale_down;
+	/* A Velero backup as the source (velero_src.h): its tarball's items are read
+	 * instead of a kahu backup's (st, key and backup unused); the claims whose data
+	 * Velero kept elsewhere carry a volume result saying so, failed when
+	 * velero->volumes_required.  NULL: a kahu backup. */
+	const struct velero_src *velero;
 	/* Called for every item (from worker threads, serialised). */
 	void (*on_item)(void *ud, const struct restore_item_result *r, json_t *obj);
 	void (*progress)(void *ud, long done, long total);

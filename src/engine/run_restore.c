@@ -9,6 +9,7 @@
 
 #include "engine/hooks.h"
 #include "engine/restore_record.h"
+#include "engine/velero_src.h"
 #include "engine/voldata.h"
 #include "engine/volrestore.h"
 #include "store/volloc.h"
@@ -20,6 +21,12 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+
+/* The record's "source" of a restore from a Velero backup. */
+static json_t *velero_source_json(const struct velero_src *v)
+{
+	return json_pack("{s:s, s:s, s:s}", "type", "velero", "backup", v->backup, "file", v->file);
+}
 
 static void log_line(void *ud, int level, const char *json_line)
 {
@@ -168,18 +175,26 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	if ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
-	    (rc = run_read_trusted(rs->repo, repo, backup, &m)) < 0)
-		goto out;
-	/* On a keyed location the key is used also for an unencrypted backup that was
-	 * accepted: the chain may hold encrypted ones, and the record is sealed with it. */
-	if ((m->encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0)
+	if (rs->velero) {
+		/* The location keeps the record only (a dry run needs none), encrypted and
+		 * sealed as a backup would be: on a location that is new, its key is made or
+		 * named as backup create does. */
+		if (!rs->dry_run && ((rc = run_open_repo(rs->repo, 1, &repo)) < 0 ||
+				     (!repo_location(repo)->no_encryption &&
+				      ((rc = repo_key(repo, &key)) < 0 || (rc = repo_init_if_needed(repo, key)) < 0))))
+			goto out;
+	} else if ((rc = run_open_repo(rs->repo, 0, &repo)) < 0 ||
+		   (rc = run_read_trusted(rs->repo, repo, backup, &m)) < 0 ||
+		   /* On a keyed location the key is used also for an unencrypted backup that
+		    * was accepted: the chain may hold encrypted ones, and the record is
+		    * sealed with it. */
+		   ((m->encrypted || repo_get_info(repo)->key_id[0]) && (rc = repo_key(repo, &key)) < 0))
 		goto out;
 	if (!rs->dry_run && (rc = prepare_location(rs, repo, &lock, &rctx, &logf)) < 0)
 		goto out;
 	if ((rc = rs->kube(rs->ud, &kc)) < 0)
 		goto out;
-	if ((rc = open_volumes(rs, repo, m, m->encrypted ? key : NULL, kc, &vrepo, &vol)) < 0)
+	if (!rs->velero && (rc = open_volumes(rs, repo, m, m->encrypted ? key : NULL, kc, &vrepo, &vol)) < 0)
 		goto out;
 	/* Helper pods of killed runs in the namespaces written into go before ours come. */
 	if (vol && !rs->dry_run && (rc = volr_leftovers_remove(vol, rs->map)) < 0)
@@ -188,7 +203,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 	struct restore_spec spec = {
 		.name = name,
 		.backup = backup,
-		.st = repo_store(repo),
+		.st = repo ? repo_store(repo) : NULL,
 		.key = key,
 		.scope = rs->scope,
 		.map = rs->map,
@@ -205,6 +220,7 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 		.vol = vol,
 		.volumes_only = rs->vol && rs->vol->volumes_only,
 		.scale_down = rs->vol && rs->vol->scale_down,
+		.velero = rs->velero,
 		.on_item = record_item,
 		.progress = pass_progress,
 		.ud = &rctx,
@@ -218,6 +234,8 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 					 "name", name, "backup", backup, "status", "InProgress",
 					 "started", now, "counts", "items", 0, "created", 0, "updated", 0,
 					 "skipped", 0, "failed", 0, "warnings", "encrypted", key != NULL);
+		if (rs->velero)
+			json_object_set_new(mark, "source", velero_source_json(rs->velero));
 		rc = restore_record_put_summary(repo_store(repo), key, name, mark, KAHU_PUT_EXCLUSIVE);
 		json_decref(mark);
 		if (rc == KAHU_EEXIST)
@@ -273,6 +291,8 @@ int restore_create(const struct restore_create_spec *rs, struct restore_create_r
 				 "failed", (json_int_t)tot->failed, "warnings", tot->warnings,
 				 "encrypted", key != NULL);
 	res->fatal = fatal != 0;
+	if (rs->velero)
+		json_object_set_new(res->summary, "source", velero_source_json(rs->velero));
 	if (tot->hooks) {
 		/* Counts in the plain summary (restore describe reads the encrypted result
 		 * for the outcomes when there are any); the outcomes in the result only. */

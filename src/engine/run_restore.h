@@ -18,6 +18,7 @@ struct kahu_scope;
 struct kube_client;
 struct ns_map;
 struct strv;
+struct velero_src;
 struct vol_opts;
 
 struct restore_create_spec {
@@ -37,6 +38,10 @@ struct restore_create_spec {
 	/* Volume data: the restore flags (volrun.h; NULL: the defaults, data restored). */
 	const struct vol_opts *vol;
 	const struct run_repo *repo;
+	/* A Velero backup as the source (engine/velero_src.h), or NULL: `backup` on the
+	 * location.  The location then only keeps the restore's record (a dry run does not
+	 * open it); no volume data is restored. */
+	const struct velero_src *velero;
 	/* The cluster, asked for once the location and the backup are known good. */
 	int (*kube)(void *ud, struct kube_client **out);
 	/* Every item (after it is recorded), as restore_spec.on_item. */

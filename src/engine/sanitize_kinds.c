@@ -427,6 +427,8 @@ static const char *skip_lease(json_t *obj, const struct restore_clean_opts *o)
 
 #define NOT_STORED "never restored: not an object the API server stores"
 
+#define VELERO_OWN "never restored: Velero's record of its own backups, restores and volume copies"
+
 static const struct sanitize_kind kinds[] = {
 	/* gr, group, kind, never, skip, clean, map, live */
 	{ "configmaps", "", "ConfigMap", NULL, skip_configmap, NULL, NULL, NULL },
@@ -482,7 +484,19 @@ static const struct sanitize_kind kinds[] = {
 	  "never restored: volume attachments belong to the cluster's nodes", NULL, NULL, NULL, NULL },
 	{ "controllerrevisions.apps", "apps", "ControllerRevision",
 	  "never restored: the StatefulSet or DaemonSet controller writes its own revisions", NULL, NULL, NULL, NULL },
+	/* Velero's records of its own runs (a Velero backup may hold them): state of the
+	 * Velero that wrote them, as Velero's own restore leaves them out. */
+	{ "backups.velero.io", "velero.io", "Backup", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "backuprepositories.velero.io", "velero.io", "BackupRepository", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "datadownloads.velero.io", "velero.io", "DataDownload", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "datauploads.velero.io", "velero.io", "DataUpload", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "podvolumebackups.velero.io", "velero.io", "PodVolumeBackup", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "podvolumerestores.velero.io", "velero.io", "PodVolumeRestore", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "resticrepositories.velero.io", "velero.io", "ResticRepository", VELERO_OWN, NULL, NULL, NULL, NULL },
+	{ "restores.velero.io", "velero.io", "Restore", VELERO_OWN, NULL, NULL, NULL, NULL },
 };
+
+#undef VELERO_OWN
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 

@@ -23,6 +23,7 @@ CLI_TESTS += \
 	tests/cli/t-restore-targets.sh \
 	tests/cli/t-restore-compat.sh \
 	tests/cli/t-transform.sh \
+	tests/cli/t-velero.sh \
 	tests/cli/t-trust.sh \
 	tests/cli/t-plugins.sh \
 	tests/cli/t-plan.sh \
