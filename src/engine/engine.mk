@@ -7,6 +7,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
+	src/engine/install.c src/engine/install.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/restore.c src/engine/restore.h \
@@ -153,3 +154,9 @@ UNIT_TESTS += tests/unit/check_transform
 tests_unit_check_transform_SOURCES = tests/unit/check_transform.c tests/unit/check_main.h
 tests_unit_check_transform_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_transform_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_install
+UNIT_TESTS += tests/unit/check_install
+tests_unit_check_install_SOURCES = tests/unit/check_install.c tests/unit/check_main.h
+tests_unit_check_install_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_install_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
