@@ -63,9 +63,11 @@
 	X(IMAGE_MAPPINGS, "image-mappings") \
 	X(INCREMENTAL, "incremental") \
 	X(KEEP_DAILY, "keep-daily") \
+	X(KEEP_HOURLY, "keep-hourly") \
 	X(KEEP_LAST, "keep-last") \
 	X(KEEP_MONTHLY, "keep-monthly") \
 	X(KEEP_WEEKLY, "keep-weekly") \
+	X(KEEP_YEARLY, "keep-yearly") \
 	X(LABELS, "labels") \
 	X(NAMESPACE_MAPPINGS, "namespace-mappings") \
 	X(NO_ENCRYPTION, "no-encryption") \
@@ -77,6 +79,7 @@
 	X(RESTORE_OWNED, "restore-owned") \
 	X(STATUS_INCLUDE_RESOURCES, "status-include-resources") \
 	X(STORAGE_CLASS_MAPPINGS, "storage-class-mappings") \
+	X(TIME_ZONE, "time-zone") \
 	X(TRANSFORM, "transform") \
 	X(TTL, "ttl") \
 	X(YES, "yes") \

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+#include "util/tzif.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -962,18 +963,42 @@ static void prune_list_free(struct prune_list *pl)
 }
 
 
+/* prune's spec: the policies and the zone of their periods (owned). */
+struct prune_spec {
+	struct retention_policy pol;
+	struct tzif *zone;
+};
+
+static void prune_spec_free(void *p)
+{
+	struct prune_spec *sp = p;
+	if (sp)
+		tzif_free(sp->zone);
+	free(sp);
+}
+
 static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
 	struct retention_policy pol = RETENTION_POLICY_NONE;
 	int rc;
 	if ((rc = inv_long(inv, OPT_KEEP_LAST, 0, 100000, &pol.last)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_HOURLY, 0, 100000, &pol.hourly)) < 0 ||
 	    (rc = inv_long(inv, OPT_KEEP_DAILY, 0, 100000, &pol.daily)) < 0 ||
 	    (rc = inv_long(inv, OPT_KEEP_WEEKLY, 0, 100000, &pol.weekly)) < 0 ||
-	    (rc = inv_long(inv, OPT_KEEP_MONTHLY, 0, 100000, &pol.monthly)) < 0)
+	    (rc = inv_long(inv, OPT_KEEP_MONTHLY, 0, 100000, &pol.monthly)) < 0 ||
+	    (rc = inv_long(inv, OPT_KEEP_YEARLY, 0, 100000, &pol.yearly)) < 0)
 		return rc;
-	struct retention_policy *p = xmalloc(sizeof *p);
-	*p = pol;
+	struct tzif *zone = NULL;
+	const char *tz = inv_str(inv, OPT_TIME_ZONE);
+	if (tz && !*tz)
+		return kahu_error_set(KAHU_EUSAGE, "--time-zone needs a zone name (such as Europe/Berlin or UTC)");
+	if ((rc = tzif_load(tz, &zone)) < 0)
+		return kahu_error_wrap(rc == KAHU_ENOTFOUND ? KAHU_EUSAGE : rc, "--time-zone");
+	struct prune_spec *p = xmalloc(sizeof *p);
+	p->zone = zone;
+	p->pol = pol;
+	p->pol.zone = zone;
 	*out = p;
 	return 0;
 }
@@ -981,7 +1006,7 @@ static int parse_backup_prune(struct kahu_ctx *ctx, void **out)
 /* CMD_LOCK | CMD_WRITE */
 static int run_backup_prune(struct kahu_ctx *ctx)
 {
-	const struct retention_policy *pol = ctx->spec;
+	const struct retention_policy *pol = &((const struct prune_spec *)ctx->spec)->pol;
 	int dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0;
 	struct repo *repo = ctx->repo;
 	const struct kahu_key *key = NULL;
@@ -1152,9 +1177,12 @@ static const struct kahu_opt delete_opts[] = {
 
 static const struct kahu_opt prune_opts[] = {
 	OPTION(KEEP_LAST, 0, "N", "keep the N newest backups (Failed ones do not count)", NULL, 0, NULL),
+	OPTION(KEEP_HOURLY, 0, "N", "keep the newest backup of each of the last N hours that have one", NULL, 0, NULL),
 	OPTION(KEEP_DAILY, 0, "N", "keep the newest backup of each of the last N days that have one", NULL, 0, NULL),
 	OPTION(KEEP_WEEKLY, 0, "N", "keep the newest backup of each of the last N weeks that have one", NULL, 0, NULL),
 	OPTION(KEEP_MONTHLY, 0, "N", "keep the newest backup of each of the last N months that have one", NULL, 0, NULL),
+	OPTION(KEEP_YEARLY, 0, "N", "keep the newest backup of each of the last N years that have one", NULL, 0, NULL),
+	OPTION(TIME_ZONE, 0, "ZONE", "the time zone of the --keep-* periods (an IANA name such as Europe/Berlin; default UTC)", NULL, 0, NULL),
 	OPTION(DRY_RUN, 0, NULL, "say what would be removed, remove nothing", NULL, 0, NULL),
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
@@ -1186,7 +1214,7 @@ const struct kahu_cmd cmd_backup_prune_entry = {
 	.opts = prune_opts,
 	.parse = parse_backup_prune,
 	.run = run_backup_prune,
-	.spec_free = free,
+	.spec_free = prune_spec_free,
 	.flags = CMD_LOCK | CMD_WRITE,
 };
 

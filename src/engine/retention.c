@@ -2,6 +2,7 @@
 #include "engine/retention.h"
 #include "util/mem.h"
 #include "util/strset.h"
+#include "util/tzif.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 
 int retention_has_policy(const struct retention_policy *p)
 {
-	return p->last >= 0 || p->daily >= 0 || p->weekly >= 0 || p->monthly >= 0;
+	return p->last >= 0 || p->hourly >= 0 || p->daily >= 0 || p->weekly >= 0 || p->monthly >= 0 ||
+	       p->yearly >= 0;
 }
 
 const char *retention_why_text(enum retention_why w)
@@ -18,9 +20,11 @@ const char *retention_why_text(enum retention_why w)
 	switch (w) {
 	case RET_KEEP_UNEXPIRED: return "not expired";
 	case RET_KEEP_LAST: return "kept by --keep-last";
+	case RET_KEEP_HOURLY: return "kept by --keep-hourly";
 	case RET_KEEP_DAILY: return "kept by --keep-daily";
 	case RET_KEEP_WEEKLY: return "kept by --keep-weekly";
 	case RET_KEEP_MONTHLY: return "kept by --keep-monthly";
+	case RET_KEEP_YEARLY: return "kept by --keep-yearly";
 	case RET_KEEP_NEEDED: return "a kept backup builds on it";
 	case RET_KEEP_UNTRUSTED: return "its manifest cannot be trusted: left alone";
 	case RET_REMOVE_EXPIRED: return "expired";
@@ -40,17 +44,30 @@ static int cmp_newest(const void *a, const void *b)
 	return strcmp(y->name, x->name); /* the same second: the greater name first, as a tie-break */
 }
 
-enum period { DAY, WEEK, MONTH };
+enum period { HOUR, DAY, WEEK, MONTH, YEAR };
 
-static void period_of(int64_t t, enum period p, char *buf, size_t len)
+/* The period of instant t on the local calendar of `zone` (UTC when NULL). */
+static void period_of(int64_t t, enum period p, const struct tzif *zone, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
+	int32_t off = zone ? tzif_offset(zone, t) : 0;
+	time_t tt = (time_t)(t + off); /* the local calendar, read as if it were UTC's */
 	struct tm tm;
-	gmtime_r(&tt, &tm);
+	if (!gmtime_r(&tt, &tm)) {
+		snprintf(buf, len, "?");
+		return;
+	}
 	switch (p) {
+	case HOUR: {
+		/* The hour repeated when clocks go back has another offset: another period. */
+		char h[24];
+		strftime(h, sizeof h, "%Y-%m-%dT%H", &tm);
+		snprintf(buf, len, "%s%+d", h, (int)off);
+		break;
+	}
 	case DAY: strftime(buf, len, "%Y-%m-%d", &tm); break;
 	case WEEK: strftime(buf, len, "%G-W%V", &tm); break;
 	case MONTH: strftime(buf, len, "%Y-%m", &tm); break;
+	case YEAR: strftime(buf, len, "%Y", &tm); break;
 	}
 }
 
@@ -64,13 +81,13 @@ static void keep(struct retention_entry *e, enum retention_why why)
 
 /* Keep the newest backup of each of the `n` newest periods that have one. */
 static void keep_periods(struct retention_entry **sorted, size_t count, long n, enum period p,
-			 enum retention_why why)
+			 const struct tzif *zone, enum retention_why why)
 {
-	char last[32] = "";
+	char last[48] = "";
 	long kept = 0;
 	for (size_t i = 0; i < count && kept < n; i++) {
-		char period[32];
-		period_of(sorted[i]->completed, p, period, sizeof period);
+		char period[48];
+		period_of(sorted[i]->completed, p, zone, period, sizeof period);
 		if (strcmp(period, last) != 0) {
 			keep(sorted[i], why);
 			snprintf(last, sizeof last, "%s", period);
@@ -116,9 +133,11 @@ void retention_decide(struct retention_entry *v, size_t n, const struct retentio
 		qsort(good, ngood, sizeof *good, cmp_newest);
 		for (size_t i = 0; p->last > 0 && i < ngood && (long)i < p->last; i++)
 			keep(good[i], RET_KEEP_LAST);
-		keep_periods(good, ngood, p->daily, DAY, RET_KEEP_DAILY);
-		keep_periods(good, ngood, p->weekly, WEEK, RET_KEEP_WEEKLY);
-		keep_periods(good, ngood, p->monthly, MONTH, RET_KEEP_MONTHLY);
+		keep_periods(good, ngood, p->hourly, HOUR, p->zone, RET_KEEP_HOURLY);
+		keep_periods(good, ngood, p->daily, DAY, p->zone, RET_KEEP_DAILY);
+		keep_periods(good, ngood, p->weekly, WEEK, p->zone, RET_KEEP_WEEKLY);
+		keep_periods(good, ngood, p->monthly, MONTH, p->zone, RET_KEEP_MONTHLY);
+		keep_periods(good, ngood, p->yearly, YEAR, p->zone, RET_KEEP_YEARLY);
 	}
 
 	/* Never remove what a kept backup builds on: a walk from every kept backup. */

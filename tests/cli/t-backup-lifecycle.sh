@@ -2,7 +2,8 @@
 # kahu backup: chains and life cycle.  Incremental and differential backups store only
 # what changed, their index lists the whole state (deletions honoured), the parent is
 # found or named; delete keeps chains whole (--cascade), asks first, selects by label or
-# all; prune removes expired backups, applies --keep-last, and --dry-run keeps all;
+# all; prune removes expired backups, applies --keep-last, --keep-hourly, --keep-yearly in
+# a --time-zone, and --dry-run keeps all;
 # download writes a tar, --extract a private tree; a passphrase alone opens the key.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
@@ -209,6 +210,45 @@ t_ok "prune --keep-last 1 with an incremental on top" "$KAHU" backup prune --kee
 [ "$(tr '\n' ' ' <"$T_OUT")" = "backup/p3 backup/p4 " ]; t_result $? "... keeps the parent p3 the kept p4 builds on"
 t_ok "prune with nothing to do" "$KAHU" backup prune --location pr
 t_grep "... says so" "Nothing to prune" "$T_OUT"
+
+# --keep-hourly, --keep-yearly and --time-zone (zones from the unit tests' copies).
+export TZDIR=$top_srcdir/tests/unit/data/zoneinfo
+berlin_hour() { TZ=:Europe/Berlin date +%Y%m%d%H; }
+h0=$(berlin_hour)
+for n in p5 p6; do sleep 1; pk backup create "$n" >/dev/null 2>&1; done
+h1=$(berlin_hour)
+t_ok "prune --keep-hourly 1 --time-zone Europe/Berlin --dry-run" \
+	"$KAHU" backup prune --keep-hourly 1 --time-zone Europe/Berlin --dry-run --location pr
+if [ "$h0" = "$h1" ]; then
+	t_grep "... would remove p5 (the same hour as p6)" "would remove p5 \(kept by no policy\)" "$T_OUT"
+else
+	t_skip "... would remove p5 (the same hour as p6)" "p5 and p6 were made in two hours"
+fi
+t_grep "... and the older chain" "would remove p4 \(kept by no policy\)" "$T_OUT"
+t_nogrep "... not p6" "would remove p6" "$T_OUT"
+t_ok "prune --keep-yearly 1 --keep-hourly 0 --time-zone America/New_York" \
+	"$KAHU" backup prune --keep-yearly 1 --keep-hourly 0 --time-zone America/New_York --location pr
+"$KAHU" backup list -o name --location pr >"$T_OUT"
+if [ "${h0:0:4}" = "${h1:0:4}" ]; then
+	[ "$(tr '\n' ' ' <"$T_OUT")" = "backup/p6 " ]; t_result $? "... keeps only the newest of the year, p6"
+else
+	t_skip "... keeps only the newest of the year, p6" "the year changed during the test"
+fi
+t_exit 64 "prune --time-zone of an unknown zone" "$KAHU" backup prune --keep-daily 1 --time-zone Mars/Olympus_Mons --location pr
+t_grep "... names it" '^kahu: error: --time-zone: unknown time zone "Mars/Olympus_Mons"' "$T_ERR"
+t_exit 64 "prune --time-zone with a path" "$KAHU" backup prune --keep-daily 1 --time-zone ../../etc/passwd --location pr
+t_grep "... is refused as a zone name" 'time zone "../../etc/passwd" is not a zone name' "$T_ERR"
+t_exit 64 "prune --time-zone ''" "$KAHU" backup prune --keep-daily 1 --time-zone '' --location pr
+t_exit 64 "prune --keep-yearly x" "$KAHU" backup prune --keep-yearly x --location pr
+t_grep "... says which flag" '--keep-yearly must be a whole number' "$T_ERR"
+mkdir -p "$T_DIR/zones/Bad"
+printf 'TZif2 but not really\n' >"$T_DIR/zones/Bad/Zone"
+t_exit 65 "prune --time-zone of a zone file that is not TZif" \
+	env TZDIR="$T_DIR/zones" "$KAHU" backup prune --keep-daily 1 --time-zone Bad/Zone --location pr
+t_grep "... says what is wrong" 'time zone Bad/Zone: not a valid TZif file' "$T_ERR"
+"$KAHU" backup list -o name --location pr >"$T_OUT"
+[ "$(wc -l <"$T_OUT")" -ge 1 ] && grep -qx backup/p6 "$T_OUT"; t_result $? "... refusals removed nothing"
+unset TZDIR
 
 # ---- download ----
 t_ok "a backup to download" kahu_k backup create dl

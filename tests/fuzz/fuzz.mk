@@ -17,6 +17,7 @@ FUZZ_PROGS += tests/fuzz/fuzz_objtext
 FUZZ_PROGS += tests/fuzz/fuzz_retryafter
 FUZZ_PROGS += tests/fuzz/fuzz_status
 FUZZ_PROGS += tests/fuzz/fuzz_transform
+FUZZ_PROGS += tests/fuzz/fuzz_tzif
 FUZZ_PROGS += tests/fuzz/fuzz_ws
 FUZZ_PROGS += tests/fuzz/fuzz_volindex
 FUZZ_PROGS += tests/fuzz/fuzz_vollisting

@@ -6,6 +6,8 @@
 
 #include "check_main.h"
 #include "engine/retention.h"
+#include "util/err.h"
+#include "util/tzif.h"
 
 #define G RET_GOOD
 #define F RET_FAILED
@@ -29,7 +31,9 @@ struct tcase {
 };
 
 #define NONE RETENTION_POLICY_NONE
-#define LAST(n) { n, -1, -1, -1 }
+/* last, daily, weekly, monthly (hourly and yearly not given, UTC) */
+#define POL(l, d, w, m) { l, d, w, m, -1, -1, NULL }
+#define LAST(n) POL(n, -1, -1, -1)
 
 static const struct tcase cases[] = {
 	{ "keep-last 3: two good backups and three newer failed ones keep both good ones",
@@ -53,7 +57,7 @@ static const struct tcase cases[] = {
 	    { "b", G, "2025-01-02 01:00", "2030-01-01 00:00", NULL, NULL } },
 	  "" },
 	{ "keep-daily 3: the newest backup of each of the 3 newest days that have one",
-	  { -1, 3, -1, -1 }, "2025-01-10 12:00",
+	  POL(-1, 3, -1, -1), "2025-01-10 12:00",
 	  { { "d1", G, "2025-01-01 10:00", NULL, NULL, NULL },
 	    { "d3a", G, "2025-01-03 01:00", NULL, NULL, NULL },
 	    { "d3b", G, "2025-01-03 23:00", NULL, NULL, NULL },
@@ -62,14 +66,14 @@ static const struct tcase cases[] = {
 	    { "d7b", G, "2025-01-07 12:00", NULL, NULL, NULL } },
 	  "d3b d6 d7b" },
 	{ "keep-daily: a newer Failed backup does not take its day's place",
-	  { -1, 2, -1, -1 }, "2025-01-10 12:00",
+	  POL(-1, 2, -1, -1), "2025-01-10 12:00",
 	  { { "d1", G, "2025-01-01 10:00", NULL, NULL, NULL },
 	    { "d2", G, "2025-01-02 10:00", NULL, NULL, NULL },
 	    { "d2-failed", F, "2025-01-02 22:00", NULL, NULL, NULL },
 	    { "d3-failed", F, "2025-01-03 22:00", NULL, NULL, NULL } },
 	  "d1 d2" },
 	{ "keep-weekly 2 uses ISO weeks (2024-12-30 is in 2025-W01)",
-	  { -1, -1, 2, -1 }, "2025-01-10 12:00",
+	  POL(-1, -1, 2, -1), "2025-01-10 12:00",
 	  { { "w51", G, "2024-12-20 10:00", NULL, NULL, NULL },
 	    { "w52a", G, "2024-12-23 10:00", NULL, NULL, NULL },
 	    { "w52b", G, "2024-12-28 10:00", NULL, NULL, NULL },
@@ -77,14 +81,14 @@ static const struct tcase cases[] = {
 	    { "w01b", G, "2025-01-02 10:00", NULL, NULL, NULL } },
 	  "w52b w01b" },
 	{ "keep-monthly 2",
-	  { -1, -1, -1, 2 }, "2025-04-10 12:00",
+	  POL(-1, -1, -1, 2), "2025-04-10 12:00",
 	  { { "jan", G, "2025-01-31 23:59", NULL, NULL, NULL },
 	    { "feb1", G, "2025-02-01 00:00", NULL, NULL, NULL },
 	    { "feb2", G, "2025-02-27 00:00", NULL, NULL, NULL },
 	    { "apr", G, "2025-04-01 00:00", NULL, NULL, NULL } },
 	  "feb2 apr" },
 	{ "policies keep their union",
-	  { 1, 2, -1, -1 }, "2025-01-10 12:00",
+	  POL(1, 2, -1, -1), "2025-01-10 12:00",
 	  { { "d1", G, "2025-01-01 10:00", NULL, NULL, NULL },
 	    { "d2a", G, "2025-01-02 10:00", NULL, NULL, NULL },
 	    { "d2b", G, "2025-01-02 11:00", NULL, NULL, NULL },
@@ -225,12 +229,262 @@ START_TEST(test_reasons)
 }
 END_TEST
 
+/* ---- synthetic calendars */
+
+#define MAXRUNS 1000
+static struct retention_entry cal[MAXRUNS];
+static char cal_names[MAXRUNS][32];
+static size_t ncal;
+
+/* One run every `step` seconds from `from` to `to` (inclusive, "YYYY-MM-DD HH:MM" UTC),
+ * named by its UTC time ("2025-12-31T03:00"). */
+static void calendar(const char *from, const char *to, int64_t step)
+{
+	ncal = 0;
+	memset(cal, 0, sizeof cal);
+	for (int64_t t = t_of(from); t <= t_of(to); t += step) {
+		ck_assert_uint_lt(ncal, MAXRUNS);
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(cal_names[ncal], sizeof cal_names[ncal], "%Y-%m-%dT%H:%M", &tm);
+		cal[ncal].name = cal_names[ncal];
+		cal[ncal].state = G;
+		cal[ncal].completed = t;
+		ncal++;
+	}
+}
+
+static struct retention_entry *run_named(const char *name)
+{
+	for (size_t i = 0; i < ncal; i++)
+		if (strcmp(cal[i].name, name) == 0)
+			return &cal[i];
+	ck_abort_msg("no run %s", name);
+	return NULL;
+}
+
+/* The names kept, in calendar order, compared with `expect`: a space-separated list of
+ * runs and of ranges of daily runs "FROM..TO" (dates, the runs at `hhmm`). */
+static void expect_kept(const char *what, const char *expect, const char *hhmm)
+{
+	char want[16384] = "", got[16384] = "";
+	char *copy = strdup(expect), *save = NULL;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		char *dots = strstr(w, "..");
+		if (!dots) {
+			snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? " " : "", w);
+			continue;
+		}
+		*dots = '\0';
+		char a[32], b[32];
+		snprintf(a, sizeof a, "%s %s", w, hhmm);
+		snprintf(b, sizeof b, "%s %s", dots + 2, hhmm);
+		for (int64_t t = t_of(a); t <= t_of(b); t += 86400) {
+			time_t tt = (time_t)t;
+			struct tm tm;
+			char n[32];
+			gmtime_r(&tt, &tm);
+			strftime(n, sizeof n, "%Y-%m-%dT%H:%M", &tm);
+			snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? " " : "", n);
+		}
+	}
+	free(copy);
+	for (size_t i = 0; i < ncal; i++)
+		if (!cal[i].remove)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", *got ? " " : "", cal[i].name);
+	ck_assert_msg(strcmp(got, want) == 0, "%s:\n kept     %s\n expected %s", what, got, want);
+}
+
+/* A year of daily runs (03:00 UTC) with keep-daily 7, keep-weekly 4, keep-monthly 12,
+ * keep-yearly 2: the last 7 days, the newest of ISO weeks 2026-W01 (Dec 31, a Wednesday:
+ * already kept), 2025-W52 (Dec 28: kept), W51 (Dec 21) and W50 (Dec 14), the last day
+ * of every month, and the newest of 2025 (Dec 31) — 20 backups. */
+static const char year_kept[] =
+	"2025-01-31T03:00 2025-02-28T03:00 2025-03-31T03:00 2025-04-30T03:00 2025-05-31T03:00 "
+	"2025-06-30T03:00 2025-07-31T03:00 2025-08-31T03:00 2025-09-30T03:00 2025-10-31T03:00 "
+	"2025-11-30T03:00 2025-12-14T03:00 2025-12-21T03:00 2025-12-25..2025-12-31";
+
+START_TEST(test_year_of_daily_runs)
+{
+	struct retention_policy p = { .last = -1, .hourly = -1, .daily = 7, .weekly = 4, .monthly = 12, .yearly = 2 };
+	calendar("2025-01-01 03:00", "2025-12-31 03:00", 86400);
+	ck_assert_uint_eq(ncal, 365);
+	retention_decide(cal, ncal, &p, t_of("2026-01-01 00:00"));
+	expect_kept("a year of daily runs", year_kept, "03:00");
+	size_t n = 0;
+	for (size_t i = 0; i < ncal; i++)
+		n += !cal[i].remove;
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(run_named("2025-12-14T03:00")->why, RET_KEEP_WEEKLY);
+	ck_assert_int_eq(run_named("2025-11-30T03:00")->why, RET_KEEP_MONTHLY);
+	ck_assert_int_eq(run_named("2025-12-31T03:00")->why, RET_KEEP_DAILY);
+	ck_assert_int_eq(run_named("2025-12-24T03:00")->why, RET_REMOVE_UNKEPT);
+
+	/* Two and a half years: keep-yearly 2 also keeps the newest of 2024; monthly 12
+	 * reaches back to January 2025 only. */
+	calendar("2023-07-01 03:00", "2025-12-31 03:00", 86400);
+	retention_decide(cal, ncal, &p, t_of("2026-01-01 00:00"));
+	char more[1024];
+	snprintf(more, sizeof more, "2024-12-31T03:00 %s", year_kept);
+	expect_kept("two and a half years of daily runs", more, "03:00");
+	ck_assert_int_eq(run_named("2024-12-31T03:00")->why, RET_KEEP_YEARLY);
+}
+END_TEST
+
+START_TEST(test_year_with_failed_runs)
+{
+	/* The runs of Dec 31 and Jun 30 failed: they are removed and their periods are
+	 * kept by the newest good run instead (Dec 30, Jun 29); the last 7 good days are
+	 * Dec 24-30. */
+	struct retention_policy p = { .last = -1, .hourly = -1, .daily = 7, .weekly = 4, .monthly = 12, .yearly = 2 };
+	calendar("2025-01-01 03:00", "2025-12-31 03:00", 86400);
+	run_named("2025-12-31T03:00")->state = F;
+	run_named("2025-06-30T03:00")->state = F;
+	retention_decide(cal, ncal, &p, t_of("2026-01-01 00:00"));
+	expect_kept("a year with failed runs",
+		    "2025-01-31T03:00 2025-02-28T03:00 2025-03-31T03:00 2025-04-30T03:00 2025-05-31T03:00 "
+		    "2025-06-29T03:00 2025-07-31T03:00 2025-08-31T03:00 2025-09-30T03:00 2025-10-31T03:00 "
+		    "2025-11-30T03:00 2025-12-14T03:00 2025-12-21T03:00 2025-12-24..2025-12-30", "03:00");
+	ck_assert_int_eq(run_named("2025-12-31T03:00")->why, RET_REMOVE_FAILED);
+	ck_assert_int_eq(run_named("2025-06-30T03:00")->why, RET_REMOVE_FAILED);
+}
+END_TEST
+
+START_TEST(test_year_of_chains)
+{
+	/* A full backup every Monday, an incremental of the day before on the other days:
+	 * every kept backup keeps its chain back to its Monday.  Kept by a policy: Dec
+	 * 25-31, Dec 21, Dec 14, the month ends; their chains: Dec 8-24 (to the Mondays
+	 * Dec 8, 15, 22, 29), Jan 27-30, Feb 24-27, Apr 28-29, May 26-30, Jul 28-30, Aug
+	 * 25-30, Sep 29, Oct 27-30, Nov 24-29 (Mar 31 and Jun 30 are Mondays). */
+	struct retention_policy p = { .last = -1, .hourly = -1, .daily = 7, .weekly = 4, .monthly = 12, .yearly = 2 };
+	calendar("2025-01-01 03:00", "2025-12-31 03:00", 86400);
+	const char *monday = NULL;
+	for (size_t i = 0; i < ncal; i++) {
+		time_t tt = (time_t)cal[i].completed;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		if (tm.tm_wday == 1 || i == 0) {
+			monday = cal[i].name;
+			continue;
+		}
+		cal[i].parent = cal[i - 1].name;
+		cal[i].base = monday;
+	}
+	retention_decide(cal, ncal, &p, t_of("2026-01-01 00:00"));
+	expect_kept("a year of weekly chains",
+		    "2025-01-27..2025-01-31 2025-02-24..2025-02-28 2025-03-31T03:00 2025-04-28..2025-04-30 "
+		    "2025-05-26..2025-05-31 2025-06-30T03:00 2025-07-28..2025-07-31 2025-08-25..2025-08-31 "
+		    "2025-09-29..2025-09-30 2025-10-27..2025-10-31 2025-11-24..2025-11-30 2025-12-08..2025-12-31",
+		    "03:00");
+	ck_assert_int_eq(run_named("2025-12-08T03:00")->why, RET_KEEP_NEEDED);
+	const struct retention_entry *by = &cal[run_named("2025-12-08T03:00")->needed_by];
+	ck_assert(!by->remove && (strcmp(by->parent, "2025-12-08T03:00") == 0 || strcmp(by->base, "2025-12-08T03:00") == 0));
+	/* Every kept incremental's parent and base are kept. */
+	for (size_t i = 0; i < ncal; i++)
+		if (!cal[i].remove && cal[i].parent)
+			ck_assert(!run_named(cal[i].parent)->remove && !run_named(cal[i].base)->remove);
+}
+END_TEST
+
+static struct tzif *zone(const char *name)
+{
+	struct tzif *z;
+	setenv("TZDIR", TEST_DATA_DIR "/zoneinfo", 1);
+	ck_assert_msg(tzif_load(name, &z) == 0, "%s", kahu_error_last());
+	return z;
+}
+
+START_TEST(test_week_of_hourly_runs)
+{
+	/* Hourly runs over a week that ends on the day Berlin's clocks go forward
+	 * (2025-03-30, 01:00Z): keep-hourly 24 keeps the last 24 runs whatever the zone;
+	 * keep-daily 7 keeps the newest of each day, whose days depend on the zone. */
+	calendar("2025-03-24 00:00", "2025-03-30 23:00", 3600);
+	ck_assert_uint_eq(ncal, 168);
+	struct retention_policy p = { .last = -1, .hourly = 24, .daily = 7, .weekly = -1, .monthly = -1, .yearly = -1 };
+	retention_decide(cal, ncal, &p, t_of("2025-04-01 00:00"));
+	char last24[2048] = "";
+	for (size_t i = ncal - 24; i < ncal; i++)
+		snprintf(last24 + strlen(last24), sizeof last24 - strlen(last24), " %s", cal[i].name);
+	char want[4096];
+	snprintf(want, sizeof want, "2025-03-24..2025-03-29%s", last24);
+	expect_kept("hourly runs, UTC", want, "23:00");
+
+	/* Europe/Berlin: local days end at 22:00Z (CET), on Mar 30 (CEST) at 21:00Z, and the
+	 * last run, 23:00Z, is 01:00 on Mar 31. */
+	struct tzif *z = zone("Europe/Berlin");
+	p.zone = z;
+	calendar("2025-03-24 00:00", "2025-03-30 23:00", 3600);
+	retention_decide(cal, ncal, &p, t_of("2025-04-01 00:00"));
+	snprintf(want, sizeof want, "2025-03-25..2025-03-29%s", last24);
+	/* Mar 30's (21:00Z) and Mar 31's (23:00Z) are among the last 24 runs already. */
+	expect_kept("hourly runs, Europe/Berlin", want, "22:00");
+	ck_assert_int_eq(run_named("2025-03-30T21:00")->why, RET_KEEP_HOURLY);
+	ck_assert_int_eq(run_named("2025-03-29T22:00")->why, RET_KEEP_DAILY);
+	ck_assert_int_eq(run_named("2025-03-25T22:00")->why, RET_KEEP_DAILY);
+	ck_assert_int_eq(run_named("2025-03-25T23:00")->why, RET_REMOVE_UNKEPT);
+	tzif_free(z);
+}
+END_TEST
+
+START_TEST(test_repeated_hour)
+{
+	/* Runs every 30 minutes while Berlin's clocks go back (2025-10-26 01:00Z: 03:00 CEST
+	 * becomes 02:00 CET).  02:00-02:59 CEST and 02:00-02:59 CET are two hours. */
+	struct tzif *z = zone("Europe/Berlin");
+	struct retention_policy p = { .last = -1, .hourly = 4, .daily = -1, .weekly = -1, .monthly = -1, .yearly = -1,
+				      .zone = z };
+	calendar("2025-10-25 22:00", "2025-10-26 02:30", 1800);
+	retention_decide(cal, ncal, &p, t_of("2025-11-01 00:00"));
+	expect_kept("hours when clocks go back",
+		    "2025-10-25T23:30 2025-10-26T00:30 2025-10-26T01:30 2025-10-26T02:30", "");
+	tzif_free(z);
+}
+END_TEST
+
+START_TEST(test_yearly_zone)
+{
+	/* 23:30Z on New Year's Eve is already the next year in Berlin. */
+	struct retention_policy p = { .last = -1, .hourly = -1, .daily = -1, .weekly = -1, .monthly = -1, .yearly = 2 };
+	static const char *runs[] = { "2024-12-31 23:30", "2025-06-01 12:00", "2025-12-31 23:30" };
+	ncal = 0;
+	memset(cal, 0, sizeof cal);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(cal_names[i], sizeof cal_names[i], "%s", runs[i]);
+		cal[i] = (struct retention_entry){ .name = cal_names[i], .state = G, .completed = t_of(runs[i]) };
+		ncal++;
+	}
+	retention_decide(cal, ncal, &p, t_of("2026-06-01 00:00"));
+	ck_assert_int_eq(cal[0].remove, 0);
+	ck_assert_int_eq(cal[1].remove, 1);
+	ck_assert_int_eq(cal[2].remove, 0);
+	struct tzif *z = zone("Europe/Berlin");
+	p.zone = z;
+	retention_decide(cal, ncal, &p, t_of("2026-06-01 00:00"));
+	ck_assert_int_eq(cal[0].remove, 1); /* 2025 in Berlin, older than the run of June */
+	ck_assert_int_eq(cal[1].remove, 0);
+	ck_assert_int_eq(cal[2].remove, 0); /* 2026 in Berlin */
+	ck_assert_int_eq(cal[2].why, RET_KEEP_YEARLY);
+	ck_assert_str_eq(retention_why_text(RET_KEEP_YEARLY), "kept by --keep-yearly");
+	ck_assert_str_eq(retention_why_text(RET_KEEP_HOURLY), "kept by --keep-hourly");
+	tzif_free(z);
+}
+END_TEST
+
 static Suite *retention_suite(void)
 {
 	Suite *s = suite_create("retention");
 	TCase *tc = tcase_create("decide");
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof cases / sizeof cases[0]));
 	tcase_add_test(tc, test_reasons);
+	tcase_add_test(tc, test_year_of_daily_runs);
+	tcase_add_test(tc, test_year_with_failed_runs);
+	tcase_add_test(tc, test_year_of_chains);
+	tcase_add_test(tc, test_week_of_hourly_runs);
+	tcase_add_test(tc, test_repeated_hour);
+	tcase_add_test(tc, test_yearly_zone);
 	suite_add_tcase(s, tc);
 	return s;
 }
