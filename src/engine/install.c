@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/cron.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -494,4 +495,64 @@ int install_systemd_units(const struct install_spec *s, char **service, char **t
 	*timer = kbuf_detach(&b);
 	free(svc);
 	return 0;
+}
+
+/* The values of a set as a comma list ("*" when it is every value lo..hi); width 2
+ * zero-pads (minutes, hours, days, months as systemd prints them). */
+static void calendar_list(struct kbuf *b, uint64_t set, int lo, int hi, int width)
+{
+	uint64_t all = 0;
+	for (int v = lo; v <= hi; v++)
+		all |= (uint64_t)1 << v;
+	if ((set & all) == all) {
+		kbuf_addc(b, '*');
+		return;
+	}
+	int first = 1;
+	for (int v = lo; v <= hi; v++)
+		if ((set >> v) & 1) {
+			kbuf_addf(b, "%s%0*d", first ? "" : ",", width, v);
+			first = 0;
+		}
+}
+
+static void calendar_one(struct kbuf *b, const struct cron_sets *s, int use_dom, int use_dow)
+{
+	static const char *const dow[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	if (use_dow && (s->dow & 0x7f) != 0x7f) {
+		int first = 1;
+		for (int d = 1; d <= 7; d++) /* Monday first, as systemd normalizes */
+			if ((s->dow >> (d % 7)) & 1) {
+				kbuf_addf(b, "%s%s", first ? "" : ",", dow[d % 7]);
+				first = 0;
+			}
+		kbuf_addc(b, ' ');
+	}
+	kbuf_adds(b, "*-");
+	calendar_list(b, s->month, 1, 12, 2);
+	kbuf_addc(b, '-');
+	if (use_dom)
+		calendar_list(b, s->dom, 1, 31, 2);
+	else
+		kbuf_addc(b, '*');
+	kbuf_addc(b, ' ');
+	calendar_list(b, s->hour, 0, 23, 2);
+	kbuf_addc(b, ':');
+	calendar_list(b, s->minute, 0, 59, 2);
+	kbuf_adds(b, ":00");
+}
+
+char *install_calendar(const struct cron *c)
+{
+	struct cron_sets s;
+	cron_sets(c, &s);
+	struct kbuf b = KBUF_INIT;
+	if (s.dom_restricted && s.dow_restricted) {
+		calendar_one(&b, &s, 1, 0);
+		kbuf_addc(&b, '\n');
+		calendar_one(&b, &s, 0, 1);
+	} else {
+		calendar_one(&b, &s, 1, 1);
+	}
+	return kbuf_detach(&b);
 }

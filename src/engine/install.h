@@ -75,6 +75,13 @@ char *install_cron_marker(const char *plan);
 int install_systemd_units(const struct install_spec *s, char **service, char **timer);
 char *install_systemd_name(const char *plan, const char *suffix);
 
+struct cron;
+/* A schedule in systemd's OnCalendar= form, without the zone: one expression, or two
+ * separated by '\n' when cron's day-of-month and day-of-week both restrict (cron fires
+ * on a day matching either; systemd's fields all have to match, and a timer fires on
+ * any of its OnCalendar= lines).  malloc'd. */
+char *install_calendar(const struct cron *c);
+
 /* Quote one argument for a POSIX shell (cron runs the command with /bin/sh). */
 char *install_sh_quote(const char *arg);
 

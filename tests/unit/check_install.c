@@ -8,7 +8,10 @@
 
 #include "check_main.h"
 #include "engine/install.h"
+#include "util/cron.h"
 #include "util/err.h"
+#include <stdio.h>
+#include <time.h>
 
 static const char *const no_ns[] = { NULL };
 
@@ -247,6 +250,125 @@ START_TEST(test_systemd_units)
 }
 END_TEST
 
+static char *calendar_of(const char *expr)
+{
+	struct cron *c = NULL;
+	ck_assert_int_eq(cron_parse(expr, "UTC", &c), 0);
+	char *cal = install_calendar(c);
+	cron_free(c);
+	return cal;
+}
+
+START_TEST(test_calendar)
+{
+	static const struct { const char *cron, *cal; } t[] = {
+		{ "0 3 * * *", "*-*-* 03:00:00" },
+		{ "@hourly", "*-*-* *:00:00" },
+		{ "*/15 * * * *", "*-*-* *:00,15,30,45:00" },
+		{ "30 2 * * 1-5", "Mon,Tue,Wed,Thu,Fri *-*-* 02:30:00" },
+		{ "0 0 * * 7", "Sun *-*-* 00:00:00" },
+		{ "0 0 1 JAN,JUL *", "*-01,07-01 00:00:00" },
+		/* both days restrict: either fires, so two expressions */
+		{ "0 0 13 * 5", "*-*-13 00:00:00\nFri *-*-* 00:00:00" },
+		/* a day-of-month with a star and a step still ANDs with the weekday */
+		{ "0 0 */10 * 1", "Mon *-*-01,11,21,31 00:00:00" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char *cal = calendar_of(t[i].cron);
+		ck_assert_msg(strcmp(cal, t[i].cal) == 0, "%s: %s, expected %s", t[i].cron, cal,
+			      t[i].cal);
+		free(cal);
+	}
+}
+END_TEST
+
+/* systemd's own calendar (systemd-analyze, when installed) fires when cron does: the
+ * next five firings from now, in UTC and in a zone, for schedules that cross no
+ * daylight-saving change in that span. */
+static int systemd_next(const char *cal, const char *tz, time_t *out, int n)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "TZ=UTC systemd-analyze calendar --iterations=%d '%s %s' 2>/dev/null",
+		 n, cal, tz);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	char line[256];
+	int k = 0;
+	while (k < n && fgets(line, sizeof line, p)) {
+		char *at = strstr(line, "Next elapse: ");
+		if (!at)
+			at = strstr(line, "Iter. #");
+		if (!at || !(at = strchr(at, ':')))
+			continue;
+		struct tm tm = { 0 };
+		char wd[8];
+		if (sscanf(at + 1, " %3s %d-%d-%d %d:%d:%d", wd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 7)
+			continue;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		out[k++] = timegm(&tm);
+	}
+	return pclose(p) == 0 ? k : -1;
+}
+
+START_TEST(test_calendar_against_systemd)
+{
+	if (system("command -v systemd-analyze >/dev/null 2>&1") != 0)
+		return; /* checked where systemd is installed (CI installs it) */
+	static const char *const exprs[] = { "0 3 * * *", "*/20 * * * *", "15 */6 * * *",
+					     "0 0 13 * 5", "30 1 * * MON-FRI", "0 12 1,15 * *" };
+	static const char *const zones[] = { "UTC", "Asia/Tokyo", "Asia/Kolkata" };
+	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++)
+		for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+			struct cron *c = NULL;
+			ck_assert_int_eq(cron_parse(exprs[i], zones[z], &c), 0);
+			time_t now = time(NULL), got[5];
+			int64_t t = (int64_t)now;
+			/* the earliest firings of the timer's lines are cron's next */
+			char *cal = install_calendar(c);
+			time_t best[5] = { 0 };
+			for (char *line = cal; line && *line;) {
+				char *nl = strchr(line, '\n');
+				if (nl)
+					*nl = '\0';
+				int k = systemd_next(line, zones[z], got, 5);
+				ck_assert_int_eq(k, 5);
+				/* merge: keep the five smallest distinct times */
+				time_t all[10];
+				int m = 0;
+				for (int j = 0; j < 5; j++)
+					if (best[j])
+						all[m++] = best[j];
+				for (int j = 0; j < 5; j++)
+					all[m++] = got[j];
+				for (int a = 0; a < m; a++)
+					for (int b2 = a + 1; b2 < m; b2++)
+						if (all[b2] < all[a]) {
+							time_t x = all[a];
+							all[a] = all[b2];
+							all[b2] = x;
+						}
+				int w = 0;
+				for (int a = 0; a < m && w < 5; a++)
+					if (w == 0 || all[a] != best[w - 1])
+						best[w++] = all[a];
+				line = nl ? nl + 1 : NULL;
+			}
+			free(cal);
+			for (int j = 0; j < 5; j++) {
+				int64_t next;
+				ck_assert_int_eq(cron_next(c, t, &next), 0);
+				ck_assert_msg(next == (int64_t)best[j], "%s (%s) firing %d: cron %lld, systemd %lld",
+					      exprs[i], zones[z], j, (long long)next, (long long)best[j]);
+				t = next;
+			}
+			cron_free(c);
+		}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("install");
@@ -257,6 +379,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_cron_entry);
 	tcase_add_test(tc, test_systemd_units);
+	tcase_add_test(tc, test_calendar);
+	tcase_add_test(tc, test_calendar_against_systemd);
 	suite_add_tcase(s, tc);
 	return s;
 }
