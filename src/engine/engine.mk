@@ -7,6 +7,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/collect.c src/engine/collect.h \
 	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
+	src/engine/install.c src/engine/install.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
 	src/engine/multi.c src/engine/multi.h \
 	src/engine/parent.c src/engine/parent.h \
@@ -171,3 +172,9 @@ tests_unit_check_plan_SOURCES = tests/unit/check_plan.c tests/unit/check_main.h
 tests_unit_check_plan_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_plan_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_install
+UNIT_TESTS += tests/unit/check_install
+tests_unit_check_install_SOURCES = tests/unit/check_install.c tests/unit/check_main.h
+tests_unit_check_install_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_install_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)

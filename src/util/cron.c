@@ -300,3 +300,14 @@ int cron_next(const struct cron *c, int64_t after, int64_t *next)
 			      "(a day that does not exist, such as February 30?)", c->fields, tzif_name(c->tz),
 			      (long long)after);
 }
+
+void cron_sets(const struct cron *c, struct cron_sets *out)
+{
+	out->minute = c->min;
+	out->hour = c->hour;
+	out->dom = c->dom;
+	out->month = c->mon;
+	out->dow = c->dow;
+	out->dom_restricted = !c->dom_star;
+	out->dow_restricted = !c->dow_star;
+}

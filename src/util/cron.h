@@ -44,4 +44,14 @@ int cron_next(const struct cron *c, int64_t after, int64_t *next);
  * by one space, @ forms spelt out, the zone in parentheses ("UTC" when none). */
 const char *cron_text(const struct cron *c);
 
+/* The values a schedule fires on (bit n: value n matches), for writing it in another
+ * form (systemd's OnCalendar=).  dom 1-31, month 1-12, dow 0-6 (Sunday is 0).  When
+ * both day fields are restricted (neither starts with '*'), a day matching either one
+ * fires; otherwise a day must match both. */
+struct cron_sets {
+	uint64_t minute, hour, dom, month, dow;
+	int dom_restricted, dow_restricted;
+};
+void cron_sets(const struct cron *c, struct cron_sets *out);
+
 #endif
