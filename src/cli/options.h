@@ -91,6 +91,15 @@
 	X(TRANSFORM, "transform") \
 	X(TTL, "ttl") \
 	X(YES, "yes") \
+	/* plan install */ \
+	X(AWS_CREDENTIALS, "aws-credentials") \
+	X(CRON, "cron") \
+	X(IMAGE, "image") \
+	X(KUBERNETES, "kubernetes") \
+	X(LOG_FILE, "log-file") \
+	X(STARTING_DEADLINE, "starting-deadline") \
+	X(SYSTEMD, "systemd") \
+	X(UNIT_DIR, "unit-dir") \
 	/* provider and location commands */ \
 	X(PROVIDER, "provider") \
 	X(SET, "set") \

@@ -108,6 +108,10 @@ int cmd_prune(struct kahu_ctx *ctx, struct repo *repo, struct prune_opts *o);
  * codes (0, KAHU_EPARTIAL, KAHU_EFAIL) or the failure's. */
 struct backup_plan;
 struct kahu_config;
+/* The plan a command names: -f FILE, --from-configmap NS/NAME, or NAME in the
+ * configuration `cfg` (name NULL: the source's own; when both, they must agree). */
+int cmd_plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *name,
+		 struct backup_plan **out);
 int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
 		      int64_t now, int dry);
 

@@ -81,6 +81,8 @@ extern const struct kahu_cmd cmd_plan_delete_entry;
 extern const struct kahu_cmd cmd_plan_validate_entry;
 extern const struct kahu_cmd cmd_plan_run_entry;
 extern const struct kahu_cmd cmd_plan_status_entry;
+extern const struct kahu_cmd cmd_plan_install_entry;
+extern const struct kahu_cmd cmd_plan_uninstall_entry;
 extern const struct kahu_cmd cmd_provider_entry;
 extern const struct kahu_cmd cmd_provider_list_entry;
 extern const struct kahu_cmd cmd_provider_describe_entry;

@@ -112,8 +112,7 @@ out:
 	return rc;
 }
 
-/* The plan a command names: -f FILE, --from-configmap NS/NAME, or NAME in the
- * configuration (`name` NULL: the source's own; when both, they must agree). */
+/* The plan a command names (common_opts.h cmd_plan_get). */
 static int plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *name, struct backup_plan **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
@@ -140,6 +139,12 @@ static int plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *n
 	return rc;
 }
 
+
+int cmd_plan_get(struct kahu_ctx *ctx, struct kahu_config *cfg, const char *name,
+		 struct backup_plan **out)
+{
+	return plan_get(ctx, cfg, name, out);
+}
 
 /* What a plan needs of the configuration and this machine: its locations, its files. */
 static int plan_check(const struct backup_plan *p, const struct kahu_config *cfg)

@@ -163,7 +163,8 @@ static json_t *pod_spec(const struct install_spec *s, const char *sa, const char
 	json_array_append_new(args, json_string("json"));
 
 	json_t *env = json_array();
-	json_array_append_new(env, env_var("KAHU_KEY_FILE", SECRET_DIR "/key"));
+	if (s->has_key)
+		json_array_append_new(env, env_var("KAHU_KEY_FILE", SECRET_DIR "/key"));
 	if (s->has_passphrase)
 		json_array_append_new(env, env_var("KAHU_PASSPHRASE_FILE", SECRET_DIR "/passphrase"));
 	if (s->has_aws_credentials)

@@ -34,6 +34,7 @@ struct install_spec {
 	int hooks;                 /* the plan runs exec hooks in pods */
 	int watch;                 /* a Deployment running `plan watch` instead of a CronJob */
 	/* The Secret's keys that exist (the Secret is made from these files). */
+	int has_key;               /* "key": the key file */
 	int has_passphrase;        /* "passphrase": unlocks the key */
 	int has_aws_credentials;   /* "aws-credentials": a shared credentials file for S3 */
 	long starting_deadline;    /* CronJob startingDeadlineSeconds */

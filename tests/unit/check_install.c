@@ -28,6 +28,7 @@ static struct install_spec base(void)
 		.kahu_path = "/usr/local/bin/kahu",
 		.system_time_zone = "UTC",
 		.on_calendar = "*-*-* 03:00:00",
+		.has_key = 1,
 	};
 	return s;
 }
