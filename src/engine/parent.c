@@ -82,7 +82,9 @@ static int collect_cb(void *ud, const struct repo_backup *b)
 		free(why);
 		return 0;
 	}
-	if (pl->cluster && !manifest_cluster_same(&m->cluster, pl->cluster)) {
+	/* a backup written before manifests named their cluster (no server) is taken as
+	 * of any cluster, as it always was */
+	if (pl->cluster && m->cluster.server && !manifest_cluster_same(&m->cluster, pl->cluster)) {
 		log_debug("backup %s is not considered as a parent: it is of another cluster (%s)", b->name,
 			  m->cluster.server ? m->cluster.server : "unknown");
 		manifest_free(m);

@@ -48,7 +48,8 @@ int parent_resolve(struct repo *repo, const struct kahu_key *key, const char *na
 /* The same, the parent chosen (when none is named) among the backups of `cluster` (the
  * identity backup_run read, archive/manifest.h manifest_cluster_same) only: the
  * backups of several clusters on one location have the same scope digest when their
- * flags are the same (backup create --contexts).  NULL: any cluster. */
+ * flags are the same (backup create --contexts).  NULL: any cluster.  A backup whose
+ * manifest names no cluster (written before manifests did) counts for any cluster. */
 struct manifest_cluster;
 int parent_resolve_in_cluster(struct repo *repo, const struct kahu_key *key, const char *name,
 			      const char *explicit_parent, enum backup_kind kind, const char *digest,
