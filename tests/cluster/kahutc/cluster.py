@@ -15,7 +15,7 @@ from .errors import ApiError
 from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
 from .registry import Registry
 from .selection import parse_label_selector, parse_field_selector, match_labels, match_fields, SelectorError
-from .store import Store, encode, okey
+from .store import Entry, Store, encode, okey
 
 EXPIRED_MSG = ("The provided continue parameter is too old to display a consistent list result. You can start "
                "a new list without the continue parameter, or use the continue token in this response to "
@@ -337,9 +337,16 @@ class Cluster:
             return self.typed(rt, obj, version), 201
 
     def _store(self, rt, obj, bulk=False):
-        obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        obj["metadata"] = order_meta(obj["metadata"])
-        return self.store.put(rt.storage_key, obj, bulk=bulk)
+        with self.store.lock:
+            obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
+            obj["metadata"] = order_meta(obj["metadata"])
+            md = obj["metadata"]
+            ns = md.get("namespace", "")
+            prev = self.store.get(rt.storage_key, ns, md["name"])
+            e = self.store.put(rt.storage_key, obj, bulk=bulk)
+            self.store.log_event(rt.storage_key, "MODIFIED" if prev is not None else "ADDED", ns, e,
+                                 prev.obj if prev is not None else None)
+            return e
 
     def update(self, rt, version, ns, name, body, q, ua="", dry=False, sub=None):
         self._check_body(rt, version, ns, body)
@@ -501,8 +508,13 @@ class Cluster:
 
     def _really_delete(self, rt, obj):
         md = obj["metadata"]
-        self.store.delete(rt.storage_key, md.get("namespace", ""), md["name"])
-        self.store.next_rv()
+        with self.store.lock:
+            gone = self.store.delete(rt.storage_key, md.get("namespace", ""), md["name"])
+            rv = self.store.next_rv()
+            if gone is not None:
+                last = dict(gone.obj)
+                last["metadata"] = dict(last["metadata"], resourceVersion=str(rv))
+                self.store.log_event(rt.storage_key, "DELETED", md.get("namespace", ""), Entry(last), gone.obj)
         self._after_delete(rt, obj)
 
     def _delete_namespace(self, name):
@@ -889,6 +901,7 @@ class Cluster:
     def load_state(self, st):
         with self.lock:
             self.store.rv = st["rv"]
+            self.store.compact()
             self.next_ip = st.get("next_ip", 2)
             self.next_pod_ip = st.get("next_pod_ip", 2)
             self.synthetic_seq = st.get("synthetic_seq", 0)

@@ -10,7 +10,9 @@ with `page` only on the request for that page (page 1 = the first, token-less re
 so page >= 2).  slow answers after delay_ms (the request takes effect at once, its
 response is held; other connections are served meanwhile).  exec-break matches pods/exec requests (verb create, resource pods) and cuts the
 stream's TCP connection (a reset, no Status, no close frame) once `after_bytes` bytes of
-stdout (default 0) have been sent.
+stdout (default 0) have been sent.  watch-drop matches watch requests (verb watch) and
+ends the stream without its last chunk once `after_events` events (default 0: at once)
+have been sent; `how` "close" (default: TLS close and FIN) or "reset".
 
 Shaping actions change a list response (hostile or unusual servers):
   ignore-limit       the whole list in one response, whatever `limit` asks
@@ -35,7 +37,7 @@ REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
 BODY_ACTIONS = ("items-not-array", "garbage-item", "missing-namespace", "repeat-continue")
 TRANSPORT_ACTIONS = ("chunked", "cut-body")
 SHAPE_ACTIONS = ("ignore-limit",) + BODY_ACTIONS + TRANSPORT_ACTIONS
-ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break") + SHAPE_ACTIONS
+ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break", "watch-drop") + SHAPE_ACTIONS
 
 
 class FaultError(ValueError):
@@ -174,6 +176,15 @@ class Faults:
                 if r.action == "exec-break" and r.matches(ctx) and r.take():
                     self.fired_total += 1
                     return max(0, int(r.spec.get("after_bytes", 0) or 0))
+        return None
+
+    def watch_drop(self, ctx):
+        """For a watch request: the watch-drop rule that fires for it, or None."""
+        with self.lock:
+            for r in self.rules:
+                if r.action == "watch-drop" and r.matches(ctx) and r.take():
+                    self.fired_total += 1
+                    return r
         return None
 
     def expire_continue(self, ctx, page):
