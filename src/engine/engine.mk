@@ -5,6 +5,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/backup.c src/engine/backup.h \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
+	src/engine/debounce.c src/engine/debounce.h \
 	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/labelsel.c src/engine/labelsel.h \
@@ -77,6 +78,13 @@ UNIT_TESTS += tests/unit/check_retention
 tests_unit_check_retention_SOURCES = tests/unit/check_retention.c tests/unit/check_main.h
 tests_unit_check_retention_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_retention_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+# When an event-driven backup starts: synthetic timelines.
+check_PROGRAMS += tests/unit/check_debounce
+UNIT_TESTS += tests/unit/check_debounce
+tests_unit_check_debounce_SOURCES = tests/unit/check_debounce.c tests/unit/check_main.h
+tests_unit_check_debounce_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_debounce_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
 
 # The parent choice of incremental and differential backups (the pure part).
 check_PROGRAMS += tests/unit/check_parent

@@ -178,6 +178,7 @@ class Cluster:
         if limit < 0:
             limit = 0
         cont = q.get("continue") or ""
+        self._check_list_rv(q, cont)
         page = 1
         t0 = time.time()
         start = None
@@ -234,6 +235,41 @@ class Cluster:
         else:
             body = b",".join(e.bytes() for e in items)
         return head + body + b"]}"
+
+    def _check_list_rv(self, q, cont):
+        """resourceVersion and resourceVersionMatch on a LIST, as kube-apiserver checks
+        them.  "0", "" and NotOlderThan are served from the current state (a watch cache
+        is never older than the store here); Exact of a resourceVersion the watch
+        history no longer covers is 410 (etcd compacted it); Exact of one it covers is
+        served from the current state too (the history keeps changes, not snapshots)."""
+        rv = q.get("resourceVersion") or ""
+        rvm = q.get("resourceVersionMatch") or ""
+        if rvm and not rv:
+            raise ApiError(422, "Invalid", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden "
+                                           "unless resourceVersion is provided")
+        if rvm not in ("", "Exact", "NotOlderThan"):
+            raise ApiError(422, "Invalid", 'resourceVersionMatch: Unsupported value: "%s": supported values: '
+                                           '"Exact", "NotOlderThan"' % rvm)
+        if rvm == "Exact" and rv == "0":
+            raise ApiError(422, "Invalid", 'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is '
+                                           'forbidden for resourceVersion "0"')
+        if rv and cont:
+            raise errors.bad_request("specifying resource version is not allowed when using continue")
+        if not rv or rv == "0":
+            return
+        try:
+            n = int(rv)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            raise errors.bad_request('invalid resource version: strconv.ParseUint: parsing "%s": invalid syntax'
+                                     % rv)
+        if n > self.store.rv:
+            raise ApiError(504, "Timeout", "Too large resource version: %d, current: %d" % (n, self.store.rv),
+                           {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1})
+        if rvm == "Exact" and n < self.store.floor:
+            raise ApiError(410, "Expired", "The resourceVersion for the provided list is too old.")
 
     # ---------------------------------------------------------------- validation
     def _check_body(self, rt, version, ns, body, name=None):
