@@ -140,6 +140,14 @@ tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
 
+# The driver of tests/cli/t-watch.sh: types watched through kube/watch.h, the changes
+# fed to the debounce decision.
+check_PROGRAMS += tests/cli/watchdrv
+tests_cli_watchdrv_SOURCES = tests/cli/watchdrv.c
+tests_cli_watchdrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_watchdrv_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a \
+	$(KAHU_LIBS)
+
 # Volume data in a restore: claims re-provisioned and filled, in place too (volrestore).
 libkahu_engine_a_SOURCES += src/engine/volrestore.c src/engine/volrestore.h
 check_PROGRAMS += tests/unit/check_volrestore
