@@ -123,9 +123,10 @@ int main(int argc, char **argv)
 				       "GV,RESOURCE,namespaced|cluster[,NS[,SELECTOR]]...\n"), 64;
 	r.n = (size_t)(argc - optind);
 	r.t = calloc(r.n, sizeof *r.t);
+	char **texts = calloc(r.n, sizeof *texts);
 	for (size_t i = 0; i < r.n; i++) {
 		char *f[5] = { 0 };
-		char *s = strdup(argv[optind + (int)i]), *save = NULL;
+		char *s = texts[i] = strdup(argv[optind + (int)i]), *save = NULL;
 		int k = 0;
 		for (char *p = strtok_r(s, ",", &save); p && k < 5; p = strtok_r(NULL, ",", &save))
 			f[k++] = p;
@@ -176,5 +177,8 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	kube_config_free(r.cfg);
 	free(r.t);
+	for (size_t i = 0; i < r.n; i++)
+		free(texts[i]);
+	free(texts);
 	return watch_rc < 0 && !(watch_rc == KAHU_EINTR) ? 1 : 0;
 }
