@@ -279,6 +279,7 @@ struct wtype {
 	struct kube_resource r;
 	char *label;               /* "configmaps", "deployments.apps" */
 	struct strset known;       /* "ns/name" → resourceVersion; "" once deleted */
+	size_t deleted;            /* keys of `known` whose value is "" */
 	char *rv;                  /* where the next watch starts */
 	struct kube_wparse *parser;
 	enum why why;
@@ -323,6 +324,24 @@ static int report(struct wtype *w, struct kube_watch_event *ev)
 	return 0;
 }
 
+/* Drop the deleted keys from the map once they are more than the live ones (objects
+ * with generated names come and go: the map must not grow with them). */
+static void forget_deleted(struct wtype *w)
+{
+	if (w->deleted < 1024 || w->deleted * 2 < w->known.n)
+		return;
+	struct strset live = STRSET_INIT;
+	for (size_t i = 0; i < w->known.cap; i++) {
+		const char *key = w->known.slots[i];
+		const char *v = key && w->known.values ? w->known.values[i] : NULL;
+		if (key && v && *v)
+			strset_put(&live, key, v);
+	}
+	strset_free(&w->known);
+	w->known = live;
+	w->deleted = 0;
+}
+
 static char *okey(const char *ns, const char *name)
 {
 	return xasprintf("%s/%s", ns ? ns : "", name);
@@ -362,6 +381,10 @@ static int on_event(void *ud, const struct kube_wevent *e)
 	set_rv(w, e->resource_version);
 	int rc = 0;
 	if (!dup) {
+		if (e->type == KUBE_WEV_DELETED)
+			w->deleted++;
+		else if (old && !*old)
+			w->deleted--;
 		strset_put(&w->known, key, e->type == KUBE_WEV_DELETED ? "" : e->resource_version);
 		w->events++;
 		struct kube_watch_event ev = {
@@ -375,6 +398,7 @@ static int on_event(void *ud, const struct kube_wevent *e)
 			  key, e->resource_version);
 	}
 	free(key);
+	forget_deleted(w);
 	return rc;
 }
 
@@ -447,6 +471,7 @@ static int list_type(struct wtype *w, int initial)
 	if (rc == 0) {
 		strset_free(&w->known);
 		w->known = l.now;
+		w->deleted = 0;
 		l.now = (struct strset)STRSET_INIT;
 		set_rv(w, st.resource_version ? st.resource_version : "");
 		if (initial) {

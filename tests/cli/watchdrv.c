@@ -151,8 +151,14 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (kube_config_load(&lo, &r.cfg) < 0)
-		return fprintf(stderr, "watchdrv: %s\n", kahu_error_last()), 1;
+	if (kube_config_load(&lo, &r.cfg) < 0) {
+		fprintf(stderr, "watchdrv: %s\n", kahu_error_last());
+		for (size_t i = 0; i < r.n; i++)
+			free(texts[i]);
+		free(texts);
+		free(r.t);
+		return 1;
+	}
 	debounce_init(&deb, quiet, max);
 	pthread_t th;
 	if (pthread_create(&th, NULL, watcher, &r))
