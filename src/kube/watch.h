@@ -123,8 +123,9 @@ struct kube_watch_opts {
 	long backoff_cap_ms;       /* default 30000 */
 	size_t max_event;          /* default 64 MiB */
 	const char *user_agent;
-	/* Polled (may be NULL): non-zero stops every watch, and kube_watch_run returns 0.
-	 * The cancellation token (util/cancel.h) stops them too (KAHU_EINTR). */
+	/* Polled from every watch's thread at once (may be NULL; it must be thread-safe):
+	 * non-zero stops every watch, and kube_watch_run returns 0.  The cancellation
+	 * token (util/cancel.h) stops them too (KAHU_EINTR). */
 	int (*stop)(void *ud);
 };
 
