@@ -5,6 +5,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/backup.c src/engine/backup.h \
 	src/engine/bread.c src/engine/bread.h \
 	src/engine/collect.c src/engine/collect.h \
+	src/engine/debounce.c src/engine/debounce.h \
 	src/engine/hook_record.c src/engine/hook_record.h \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/install.c src/engine/install.h \
@@ -89,6 +90,13 @@ tests_unit_check_retention_SOURCES = tests/unit/check_retention.c tests/unit/che
 tests_unit_check_retention_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_retention_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
 
+# When an event-driven backup starts: synthetic timelines.
+check_PROGRAMS += tests/unit/check_debounce
+UNIT_TESTS += tests/unit/check_debounce
+tests_unit_check_debounce_SOURCES = tests/unit/check_debounce.c tests/unit/check_main.h
+tests_unit_check_debounce_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_debounce_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
 # The parent choice of incremental and differential backups (the pure part).
 check_PROGRAMS += tests/unit/check_parent
 UNIT_TESTS += tests/unit/check_parent
@@ -142,6 +150,14 @@ check_PROGRAMS += tests/cli/voldrv
 tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
+
+# The driver of tests/cli/t-watch.sh: types watched through kube/watch.h, the changes
+# fed to the debounce decision.
+check_PROGRAMS += tests/cli/watchdrv
+tests_cli_watchdrv_SOURCES = tests/cli/watchdrv.c
+tests_cli_watchdrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_watchdrv_LDADD = libkahu_engine.a libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a \
+	$(KAHU_LIBS)
 
 # Volume data in a restore: claims re-provisioned and filled, in place too (volrestore).
 libkahu_engine_a_SOURCES += src/engine/volrestore.c src/engine/volrestore.h

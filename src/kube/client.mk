@@ -9,7 +9,8 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/objtext.c src/kube/objtext.h \
 	src/kube/pager.c src/kube/pager.h \
 	src/kube/ws.c src/kube/ws.h \
-	src/kube/exec.c src/kube/exec.h
+	src/kube/exec.c src/kube/exec.h \
+	src/kube/watch.c src/kube/watch.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
@@ -63,3 +64,12 @@ UNIT_TESTS += tests/unit/check_exec
 tests_unit_check_exec_SOURCES = tests/unit/check_exec.c tests/unit/check_main.h
 tests_unit_check_exec_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_exec_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_watch
+UNIT_TESTS += tests/unit/check_watch
+tests_unit_check_watch_SOURCES = tests/unit/check_watch.c tests/unit/check_main.h
+tests_unit_check_watch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_watch_LDADD = $(KUBECLIENT_TEST_LIBS)
+
+# The watch event stream parser's libFuzzer target and seeds.
+EXTRA_DIST += tests/fuzz/fuzz_watch.c tests/fuzz/corpus/watch

@@ -301,6 +301,35 @@ else
 	t_skip "kubectl 1.32 protobuf bodies" "no kubectl.1.32 next to $KUBECTL"
 fi
 
+# --- watch: kubectl get -w sees a change made by a second kubectl -------------------------
+# Each wait is for a line kubectl prints or a state the server reports (up to 120 s).
+until_grep() { # PATTERN FILE
+	local i
+	for i in $(seq 1 1200); do grep -Eq -- "$1" "$2" && return 0; sleep 0.1; done
+	return 1
+}
+watch_active() { cluster_admin GET /_admin/watch | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["active"])'; }
+t_ok "a namespace and a configmap to watch" sh -c "'$KUBECTL' --kubeconfig '$CLUSTER_KUBECONFIG_MAIN' create namespace watched >/dev/null && '$KUBECTL' --kubeconfig '$CLUSTER_KUBECONFIG_MAIN' -n watched create configmap before"
+k -n watched get configmaps -w --output-watch-events --request-timeout=300s >"$T_DIR/kw.out" 2>"$T_DIR/kw.err" &
+kw=$!
+T_CLEANUP+=("kill $kw 2>/dev/null")
+t_ok "kubectl get -w lists what is there first" until_grep '^ADDED +before ' "$T_DIR/kw.out"
+for i in $(seq 1 1200); do [ "$(watch_active)" -ge 1 ] && break; sleep 0.1; done
+t_ok "the server has kubectl's watch open" test "$(watch_active)" -ge 1
+t_ok "a second kubectl creates a configmap" k -n watched create configmap during --from-literal=a=1
+t_ok "kubectl get -w shows it ADDED" until_grep '^ADDED +during ' "$T_DIR/kw.out"
+t_ok "a second kubectl changes it" k -n watched label configmap during changed=yes
+t_ok "kubectl get -w shows it MODIFIED" until_grep '^MODIFIED +during ' "$T_DIR/kw.out"
+t_ok "a second kubectl deletes it" k -n watched delete configmap during
+t_ok "kubectl get -w shows it DELETED" until_grep '^DELETED +during ' "$T_DIR/kw.out"
+t_nogrep "kubectl get -w reported no error" 'error|Error' "$T_DIR/kw.err"
+kill "$kw" 2>/dev/null; wait "$kw" 2>/dev/null
+t_ok "kubectl get -w ends by itself at --request-timeout (timeoutSeconds) with exit 0" \
+	k -n watched get configmaps -w --request-timeout=2s
+t_grep "after listing" '^before ' "$T_OUT"
+t_ok "kubectl get -A -w -o name (cluster-wide) ends at --request-timeout" k get configmaps -A -w -o name --request-timeout=2s
+t_grep "cluster-wide it lists every namespace's configmaps" '^configmap/before$' "$T_OUT"
+
 # --- persistence --------------------------------------------------------------------------
 t_ok "the cluster restarts (SIGTERM saves the store)" cluster_restart main
 t_ok "objects survive a restart" k get configmap page-4 -n default

@@ -23,6 +23,7 @@ FUZZ_PROGS += tests/fuzz/fuzz_tzif
 FUZZ_PROGS += tests/fuzz/fuzz_velero
 FUZZ_PROGS += tests/fuzz/fuzz_ws
 FUZZ_PROGS += tests/fuzz/fuzz_volindex
+FUZZ_PROGS += tests/fuzz/fuzz_watch
 FUZZ_PROGS += tests/fuzz/fuzz_vollisting
 
 # Every build compiles them (on `make check`).  With --enable-fuzz (CC=clang) they link

@@ -15,7 +15,7 @@ from .errors import ApiError
 from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
 from .registry import Registry
 from .selection import parse_label_selector, parse_field_selector, match_labels, match_fields, SelectorError
-from .store import Store, encode, okey
+from .store import Entry, Store, encode, okey
 
 EXPIRED_MSG = ("The provided continue parameter is too old to display a consistent list result. You can start "
                "a new list without the continue parameter, or use the continue token in this response to "
@@ -178,6 +178,7 @@ class Cluster:
         if limit < 0:
             limit = 0
         cont = q.get("continue") or ""
+        self._check_list_rv(q, cont)
         page = 1
         t0 = time.time()
         start = None
@@ -234,6 +235,41 @@ class Cluster:
         else:
             body = b",".join(e.bytes() for e in items)
         return head + body + b"]}"
+
+    def _check_list_rv(self, q, cont):
+        """resourceVersion and resourceVersionMatch on a LIST, as kube-apiserver checks
+        them.  "0", "" and NotOlderThan are served from the current state (a watch cache
+        is never older than the store here); Exact of a resourceVersion the watch
+        history no longer covers is 410 (etcd compacted it); Exact of one it covers is
+        served from the current state too (the history keeps changes, not snapshots)."""
+        rv = q.get("resourceVersion") or ""
+        rvm = q.get("resourceVersionMatch") or ""
+        if rvm and not rv:
+            raise ApiError(422, "Invalid", "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden "
+                                           "unless resourceVersion is provided")
+        if rvm not in ("", "Exact", "NotOlderThan"):
+            raise ApiError(422, "Invalid", 'resourceVersionMatch: Unsupported value: "%s": supported values: '
+                                           '"Exact", "NotOlderThan"' % rvm)
+        if rvm == "Exact" and rv == "0":
+            raise ApiError(422, "Invalid", 'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is '
+                                           'forbidden for resourceVersion "0"')
+        if rv and cont:
+            raise errors.bad_request("specifying resource version is not allowed when using continue")
+        if not rv or rv == "0":
+            return
+        try:
+            n = int(rv)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            raise errors.bad_request('invalid resource version: strconv.ParseUint: parsing "%s": invalid syntax'
+                                     % rv)
+        if n > self.store.rv:
+            raise ApiError(504, "Timeout", "Too large resource version: %d, current: %d" % (n, self.store.rv),
+                           {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1})
+        if rvm == "Exact" and n < self.store.floor:
+            raise ApiError(410, "Expired", "The resourceVersion for the provided list is too old.")
 
     # ---------------------------------------------------------------- validation
     def _check_body(self, rt, version, ns, body, name=None):
@@ -337,9 +373,16 @@ class Cluster:
             return self.typed(rt, obj, version), 201
 
     def _store(self, rt, obj, bulk=False):
-        obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        obj["metadata"] = order_meta(obj["metadata"])
-        return self.store.put(rt.storage_key, obj, bulk=bulk)
+        with self.store.lock:
+            obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
+            obj["metadata"] = order_meta(obj["metadata"])
+            md = obj["metadata"]
+            ns = md.get("namespace", "")
+            prev = self.store.get(rt.storage_key, ns, md["name"])
+            e = self.store.put(rt.storage_key, obj, bulk=bulk)
+            self.store.log_event(rt.storage_key, "MODIFIED" if prev is not None else "ADDED", ns, e,
+                                 prev.obj if prev is not None else None)
+            return e
 
     def update(self, rt, version, ns, name, body, q, ua="", dry=False, sub=None):
         self._check_body(rt, version, ns, body)
@@ -501,8 +544,13 @@ class Cluster:
 
     def _really_delete(self, rt, obj):
         md = obj["metadata"]
-        self.store.delete(rt.storage_key, md.get("namespace", ""), md["name"])
-        self.store.next_rv()
+        with self.store.lock:
+            gone = self.store.delete(rt.storage_key, md.get("namespace", ""), md["name"])
+            rv = self.store.next_rv()
+            if gone is not None:
+                last = dict(gone.obj)
+                last["metadata"] = dict(last["metadata"], resourceVersion=str(rv))
+                self.store.log_event(rt.storage_key, "DELETED", md.get("namespace", ""), Entry(last), gone.obj)
         self._after_delete(rt, obj)
 
     def _delete_namespace(self, name):
@@ -889,6 +937,7 @@ class Cluster:
     def load_state(self, st):
         with self.lock:
             self.store.rv = st["rv"]
+            self.store.compact()
             self.next_ip = st.get("next_ip", 2)
             self.next_pod_ip = st.get("next_pod_ip", 2)
             self.synthetic_seq = st.get("synthetic_seq", 0)

@@ -12,7 +12,10 @@ response is held; other connections are served meanwhile).  exec-break matches p
 stream's TCP connection (a reset, no Status, no close frame) once `after_bytes` bytes of
 stdout (default 0) have been sent; with `after_stdin_bytes` instead, once that many bytes
 of stdin have been received (the restore direction); with `at_exit` true, when the
-command has exited, its stdout and stderr sent, in place of its Status.
+command has exited, its stdout and stderr sent, in place of its Status.  watch-drop
+matches watch requests (verb watch) and ends the stream without its last chunk once
+`after_events` events (default 0: at once) have been sent; `how` "close" (default: TLS
+close and FIN) or "reset".
 
 Shaping actions change a list response (hostile or unusual servers):
   ignore-limit       the whole list in one response, whatever `limit` asks
@@ -37,7 +40,7 @@ REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
 BODY_ACTIONS = ("items-not-array", "garbage-item", "missing-namespace", "repeat-continue")
 TRANSPORT_ACTIONS = ("chunked", "cut-body")
 SHAPE_ACTIONS = ("ignore-limit",) + BODY_ACTIONS + TRANSPORT_ACTIONS
-ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break") + SHAPE_ACTIONS
+ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break", "watch-drop") + SHAPE_ACTIONS
 
 
 class FaultError(ValueError):
@@ -185,6 +188,15 @@ class Faults:
                     return {"stdout": None if stdout is None else max(0, int(stdout)),
                             "stdin": None if stdin is None else max(0, int(stdin)),
                             "at_exit": at_exit}
+        return None
+
+    def watch_drop(self, ctx):
+        """For a watch request: the watch-drop rule that fires for it, or None."""
+        with self.lock:
+            for r in self.rules:
+                if r.action == "watch-drop" and r.matches(ctx) and r.take():
+                    self.fired_total += 1
+                    return r
         return None
 
     def expire_continue(self, ctx, page):

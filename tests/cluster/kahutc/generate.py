@@ -198,10 +198,12 @@ def _namespaces(cluster, names):
 
 def _put(cluster, rt, obj):
     """Store a generated object: resourceVersion now, JSON encoded (and escaped) now."""
-    obj["metadata"]["resourceVersion"] = str(cluster.store.next_rv())
-    obj["metadata"] = order_meta(obj["metadata"])
-    e = cluster.store.put(rt.storage_key, obj, bulk=True)
-    e.raw = _esc(encode(obj))
+    with cluster.store.lock:
+        obj["metadata"]["resourceVersion"] = str(cluster.store.next_rv())
+        obj["metadata"] = order_meta(obj["metadata"])
+        e = cluster.store.put(rt.storage_key, obj, bulk=True)
+        e.raw = _esc(encode(obj))
+        cluster.store.log_event(rt.storage_key, "ADDED", obj["metadata"].get("namespace", ""), e, None)
     return len(e.raw)
 
 

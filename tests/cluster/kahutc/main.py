@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from . import tls, seed as seedmod, generate, execws
+from . import tls, seed as seedmod, generate, execws, watch as watchmod
 from .cluster import Cluster
 from .errors import ApiError
 from .faults import Faults, FaultError
@@ -60,6 +60,10 @@ def parse_args(argv):
                    help="seconds until a VolumeSnapshot is readyToUse (default 0; at least the copy's time)")
     p.add_argument("--nodes", type=int, default=1, metavar="N",
                    help="nodes of a fresh cluster: node-1..node-N (one: kahu-test-node)")
+    p.add_argument("--watch-window", type=int, default=1000, metavar="N",
+                   help="events kept for watches to resume from (older resourceVersions are Expired)")
+    p.add_argument("--watch-bookmark-interval", type=float, default=60.0, metavar="S",
+                   help="seconds between BOOKMARK events (allowWatchBookmarks=true)")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
     return p.parse_args(argv)
 
@@ -70,6 +74,7 @@ class App:
         self.git_version = GIT_VERSION
         self.stats = Stats()
         self.faults = Faults()
+        self.watch_hub = watchmod.Hub(getattr(opts, "watch_bookmark_interval", 60.0))
         self.state_dir = os.path.abspath(opts.state_dir)
         opts.state_dir = self.state_dir
         os.makedirs(self.state_dir, exist_ok=True)
@@ -88,6 +93,7 @@ class App:
         with open(self.certs["ca.crt"]) as f:
             ca_pem = f.read()
         self.cluster = Cluster(opts, ca_pem)
+        self.cluster.store.window = max(1, int(getattr(opts, "watch_window", 1000) or 1000))
         self.registry = self.cluster.registry
         self.store_path = os.path.join(self.state_dir, "store.json")
         self.save_lock = threading.Lock()

@@ -166,12 +166,16 @@ def synthetic(cluster, count, namespaces=1, kind="ConfigMap", size=64, prefix="s
         for i in range(start, start + count):
             ns = ns_names[i % namespaces]
             obj = {"metadata": {"name": "%s-%07d" % (prefix, i), "namespace": ns, "uid": new_uid(),
-                                "resourceVersion": str(cluster.store.next_rv()), "creationTimestamp": ts,
+                                "resourceVersion": "", "creationTimestamp": ts,
                                 "labels": {"app": "synthetic", "shard": str(i % 10)}, "managedFields": mf},
                    "data": {"payload": payload}}
             if kind == "Secret":
                 obj["type"] = "Opaque"
-            cluster.store.put(rt.storage_key, obj, bulk=True).bytes()  # encode now: lists stay cheap
+            with cluster.store.lock:
+                obj["metadata"]["resourceVersion"] = str(cluster.store.next_rv())
+                e = cluster.store.put(rt.storage_key, obj, bulk=True)
+                cluster.store.log_event(rt.storage_key, "ADDED", ns, e, None)
+            e.bytes()  # encode now: lists stay cheap
         cluster.synthetic_seq = start + count
         cluster.store.bucket(rt.storage_key).ensure_sorted()
     return {"created": count, "namespaces": namespaces, "kind": kind, "seconds": round(time.time() - t0, 3)}

@@ -13,7 +13,7 @@ import http.server
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit, parse_qsl, unquote
 
-from . import errors, execws, generate, seed as seedmod, tables
+from . import errors, execws, generate, seed as seedmod, tables, watch as watchmod
 from .errors import ApiError
 from .faults import FaultError, BODY_ACTIONS, TRANSPORT_ACTIONS
 from .loop import LoopServer
@@ -419,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
         v = req.version
         ua = self.headers.get("User-Agent", "")
         if req.verb == "watch":
-            raise ApiError(405, "MethodNotAllowed", "watch is not supported by the kahu test cluster")
+            return self.watch(rt, v, req.ns, ctx, table_as)
         if req.verb == "list":
             tbl = None
             if table_as:
@@ -509,6 +509,25 @@ class Handler(BaseHTTPRequestHandler):
         def takeover(sock, queued, pre):
             stats.exec_begin()
             execws.Session(sock, pre, queued + head, proto, spec, opts, brk, stats.exec_end).run()
+        self.takeover = takeover
+        self.close_connection = True
+
+    def watch(self, rt, v, ns, ctx, table_as):
+        """A watch: checked here, then streamed by watch.py on a thread of its own."""
+        app = self.server.app
+        cl = app.cluster
+        tbl = None
+        if table_as:
+            inc = self.q.get("includeObject", "Metadata")
+            tbl = lambda obj: tables.table(rt, v, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                           lambda o: cl.typed(rt, o, v), inc)
+        spec = watchmod.Spec(rt, v, ns, self.q, tbl)
+        stream = watchmod.Stream(app, spec, watchmod.head(self.audit_id), app.faults.watch_drop(ctx))
+        self.code = 200
+        self.log_request(200)
+
+        def takeover(sock, queued, pre):
+            stream.run(sock, queued)
         self.takeover = takeover
         self.close_connection = True
 
@@ -855,6 +874,22 @@ class Handler(BaseHTTPRequestHandler):
                 except FaultError as ex:
                     raise errors.bad_request("faults: %s" % ex)
                 return self.send(200, {"added": n, "rules": len(app.faults.rules)})
+        if sub == "watch":
+            if m in ("POST", "PUT"):
+                d = jbody()
+                if "window" in d:
+                    with cl.store.lock:
+                        cl.store.window = max(1, int(d["window"]))
+                        while len(cl.store.events) > cl.store.window:
+                            cl.store.floor = cl.store.events.popleft().rv
+                if "bookmark_interval" in d:
+                    app.watch_hub.bookmark_interval = max(0.05, float(d["bookmark_interval"]))
+            return self.send(200, app.watch_hub.report(cl.store))
+        if sub == "watch/drop" and m == "POST":
+            return self.send(200, {"dropped": app.watch_hub.drop_all(cl.store)})
+        if sub == "watch/compact" and m == "POST":
+            cl.store.compact()
+            return self.send(200, app.watch_hub.report(cl.store))
         if sub == "health":
             return self.send(200, {"ok": True})
         raise ApiError(404, "NotFound", "no admin endpoint %s %s" % (m, path))

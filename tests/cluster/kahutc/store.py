@@ -6,6 +6,7 @@ Keys are "namespace/name" (namespaced) or "name" (cluster scope); iteration orde
 the byte order of those keys, like etcd's.
 """
 import bisect
+import collections
 import json
 import threading
 
@@ -46,11 +47,49 @@ class Bucket:
             self.sorted = True
 
 
+class Event:
+    """One change as a watch sees it: the object after it (for DELETED, as it was, with
+    the deletion's resourceVersion) and the one before it (label and field selectors
+    turn a MODIFIED into ADDED or DELETED for a watch whose selection it enters or leaves)."""
+    __slots__ = ("rv", "skey", "type", "ns", "entry", "prev")
+
+    def __init__(self, rv, skey, typ, ns, entry, prev):
+        self.rv = rv
+        self.skey = skey
+        self.type = typ
+        self.ns = ns
+        self.entry = entry
+        self.prev = prev
+
+
 class Store:
     def __init__(self):
         self.lock = threading.RLock()
         self.rv = 1000
         self.buckets = {}
+        # The watch history: the most recent `window` events, in resourceVersion order.
+        # A watch may start from any resourceVersion >= floor (the newest one dropped
+        # from the window); an older one is Expired (410).
+        self.events = collections.deque()
+        self.window = 1000
+        self.floor = self.rv
+        self.changed = threading.Condition(threading.Lock())
+
+    def log_event(self, skey, typ, ns, entry, prev):
+        """Record a change (under self.lock, right after the resourceVersion it carries
+        was taken, so events are logged in resourceVersion order) and wake watchers."""
+        with self.lock:
+            self.events.append(Event(self.rv, skey, typ, ns, entry, prev))
+            while len(self.events) > self.window:
+                self.floor = self.events.popleft().rv
+        with self.changed:
+            self.changed.notify_all()
+
+    def compact(self):
+        """Forget the history: every resourceVersion up to the current one is Expired."""
+        with self.lock:
+            self.events.clear()
+            self.floor = self.rv
 
     def next_rv(self):
         with self.lock:
