@@ -307,15 +307,6 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 {
 	const struct kahu_invocation *inv = ctx->inv;
 	struct backup_args a = {
-		.include_namespaces = inv_str(inv, OPT_INCLUDE_NAMESPACES),
-		.exclude_namespaces = inv_str(inv, OPT_EXCLUDE_NAMESPACES),
-		.include_resources = inv_str(inv, OPT_INCLUDE_RESOURCES),
-		.exclude_resources = inv_str(inv, OPT_EXCLUDE_RESOURCES),
-		.include_cluster_resources = inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES),
-		.selector = inv_str(inv, OPT_SELECTOR),
-		.or_selector = inv_str(inv, OPT_OR_SELECTOR),
-		.include_names = inv_str(inv, OPT_INCLUDE_NAMES),
-		.exclude_names = inv_str(inv, OPT_EXCLUDE_NAMES),
 		.ttl = inv_str(inv, OPT_TTL),
 		.labels = inv_list(inv, OPT_LABELS),
 		.kind = BACKUP_FULL,
@@ -341,6 +332,7 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 		.no_encryption = inv_count(inv, OPT_NO_ENCRYPTION) > 0,
 	};
 	int rc;
+	scope_args_from_flags(inv, &a);
 	int nkinds = (inv_count(inv, OPT_FULL) > 0) + (inv_count(inv, OPT_INCREMENTAL) > 0) +
 		     (inv_count(inv, OPT_DIFFERENTIAL) > 0);
 	if (nkinds > 1)

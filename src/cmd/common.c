@@ -54,19 +54,23 @@ const struct kahu_opt cmd_repo_read_opts[] = {
 
 /* ---- the scope flags of backup create and restore create ---- */
 
+void scope_args_from_flags(const struct kahu_invocation *inv, struct backup_args *a)
+{
+	a->include_namespaces = inv_str(inv, OPT_INCLUDE_NAMESPACES);
+	a->exclude_namespaces = inv_str(inv, OPT_EXCLUDE_NAMESPACES);
+	a->include_resources = inv_str(inv, OPT_INCLUDE_RESOURCES);
+	a->exclude_resources = inv_str(inv, OPT_EXCLUDE_RESOURCES);
+	a->include_cluster_resources = inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES);
+	a->selector = inv_str(inv, OPT_SELECTOR);
+	a->or_selector = inv_str(inv, OPT_OR_SELECTOR);
+	a->include_names = inv_str(inv, OPT_INCLUDE_NAMES);
+	a->exclude_names = inv_str(inv, OPT_EXCLUDE_NAMES);
+}
+
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out)
 {
-	const struct backup_args a = {
-		.include_namespaces = inv_str(inv, OPT_INCLUDE_NAMESPACES),
-		.exclude_namespaces = inv_str(inv, OPT_EXCLUDE_NAMESPACES),
-		.include_resources = inv_str(inv, OPT_INCLUDE_RESOURCES),
-		.exclude_resources = inv_str(inv, OPT_EXCLUDE_RESOURCES),
-		.include_cluster_resources = inv_str(inv, OPT_INCLUDE_CLUSTER_RESOURCES),
-		.selector = inv_str(inv, OPT_SELECTOR),
-		.or_selector = inv_str(inv, OPT_OR_SELECTOR),
-		.include_names = inv_str(inv, OPT_INCLUDE_NAMES),
-		.exclude_names = inv_str(inv, OPT_EXCLUDE_NAMES),
-	};
+	struct backup_args a = { 0 };
+	scope_args_from_flags(inv, &a);
 	return scope_from_args(&a, out);
 }
 

@@ -68,7 +68,10 @@ void cmd_print_hooks_titled(FILE *f, const char *title, json_t *hooks);
  * (they ran once the run's commit point was written), at time `when`. */
 void cmd_print_after_hooks_log(FILE *f, json_t *hooks, const char *when);
 
-/* The scope flags of backup create / restore create. */
+/* The scope flags of backup create / restore create: into a backup's args (its scope
+ * fields), or straight into a scope. */
+struct backup_args;
+void scope_args_from_flags(const struct kahu_invocation *inv, struct backup_args *a);
 int scope_from_flags(const struct kahu_invocation *inv, struct kahu_scope **out);
 struct backup_args;
 /* The same from a backup's args (engine/plan.h). */
