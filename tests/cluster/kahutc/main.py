@@ -60,6 +60,8 @@ def parse_args(argv):
                    help="seconds until a VolumeSnapshot is readyToUse (default 0; at least the copy's time)")
     p.add_argument("--nodes", type=int, default=1, metavar="N",
                    help="nodes of a fresh cluster: node-1..node-N (one: kahu-test-node)")
+    p.add_argument("--kahu-binary", metavar="PATH",
+                   help="the kahu binary that pods of the kahu image run (README: Jobs and running pods)")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
     return p.parse_args(argv)
 
@@ -89,6 +91,7 @@ class App:
             ca_pem = f.read()
         self.cluster = Cluster(opts, ca_pem)
         self.registry = self.cluster.registry
+        self.cluster.kubelet.faults = self.faults
         self.store_path = os.path.join(self.state_dir, "store.json")
         self.save_lock = threading.Lock()
 
@@ -114,6 +117,9 @@ class App:
             for v, u in self.tokens_by_value.items():
                 if hmac.compare_digest(v, tok):
                     return u[0], list(u[1])
+            sa = self.cluster.kubelet.token_user(tok)      # a running pod's service account
+            if sa is not None:
+                return sa
         return None, []
 
     def known_user(self, user, groups):
@@ -244,5 +250,6 @@ def main(argv=None):
     srv.shutdown()
     srv.server_close()
     execws.kill_all()
+    app.cluster.kubelet.kill_all()
     sys.stderr.flush()
     os._exit(0)

@@ -382,6 +382,8 @@ class Handler(BaseHTTPRequestHandler):
                 dopt = json.loads(body)
                 if "All" in (dopt.get("dryRun") or []):
                     dry = True
+                if dopt.get("propagationPolicy") and "propagationPolicy" not in self.q:
+                    self.q = dict(self.q, propagationPolicy=str(dopt["propagationPolicy"]))
             except (ValueError, AttributeError):
                 pass
         write = req.verb in ("create", "update", "patch", "delete", "deletecollection")
@@ -405,6 +407,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.review(req, body)
         if req.sub == "exec" and rt.key == ("", "pods"):
             return self.exec_upgrade(req, rt, ctx)
+        if req.sub == "log" and rt.key == ("", "pods") and m == "GET":
+            return self.send(200, cl.kubelet.log(cl.get(rt, req.version, req.ns or "", req.name).obj, self.q),
+                             "text/plain")
         if req.sub and req.sub not in ("status", "scale"):
             raise ApiError(405, "MethodNotAllowed", "the kahu test cluster does not implement %s/%s yet"
                            % (rt.plural, req.sub))

@@ -64,11 +64,23 @@ def _ready(o):
     return "%d/%d" % (_g(o, "status", "readyReplicas", default=0), _g(o, "spec", "replicas", default=1))
 
 
+def _pod_status(o):
+    """kubectl's STATUS: the pod's reason (Evicted, DeadlineExceeded), else the reason a
+    container terminated with (Completed, Error), else the phase."""
+    if _g(o, "status", "reason", default=""):
+        return _g(o, "status", "reason")
+    for c in _g(o, "status", "containerStatuses", default=[]):
+        r = ((c.get("state") or {}).get("terminated") or {}).get("reason")
+        if r:
+            return r
+    return _g(o, "status", "phase", default="Pending")
+
+
 S, I, D = "string", "integer", "date"
 BUILTIN = {
     ("", "pods"): [("Ready", S, lambda o: "%d/%d" % (sum(1 for c in _g(o, "status", "containerStatuses", default=[]) if c.get("ready")),
                                                       len(_g(o, "spec", "containers", default=[])))),
-                   ("Status", S, lambda o: _g(o, "status", "phase", default="Pending")),
+                   ("Status", S, _pod_status),
                    ("Restarts", S, lambda o: str(sum(c.get("restartCount", 0) for c in _g(o, "status", "containerStatuses", default=[]))))],
     ("", "configmaps"): [("Data", I, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
     ("", "secrets"): [("Type", S, lambda o: o.get("type", "")), ("Data", I, lambda o: len(o.get("data") or {}))],
