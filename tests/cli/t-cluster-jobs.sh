@@ -359,6 +359,77 @@ t_ok "completes" until_ok job_cond incluster Complete
 t_ok "kubectl logs job/incluster" k logs job/incluster
 t_grep "kahu used the in-cluster service account" 'in-cluster service account' "$T_OUT"
 
+# kahu inside a pod backs up the cluster to a location on a hostPath, with its key from a
+# Secret and its configuration from a ConfigMap
+t_ok "a key" "$KAHU" key generate --file "$T_DIR/test.key"
+t_ok "a Secret holding it" k create secret generic kahu-key --from-file=key="$T_DIR/test.key"
+mkdir -p "$T_DIR/host/backups"
+cat >"$T_DIR/backup.yaml" <<EOF2
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kahu-config, namespace: default}
+data:
+  config.json: |
+    {"version": 1, "defaultLocation": "default",
+     "locations": {"default": {"provider": "fs", "config": {"path": "/backups"}}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: inbackup, namespace: default}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      securityContext: {runAsUser: 0}
+      containers:
+      - name: kahu
+        image: kahu
+        args: [--config, /etc/kahu/config.json, backup, create, from-a-pod, --include-namespaces, default,
+               --volume-data, none, --key-file, /keys/key]
+        terminationMessagePolicy: FallbackToLogsOnError
+        volumeMounts:
+        - {name: config, mountPath: /etc/kahu}
+        - {name: key, mountPath: /keys, readOnly: true}
+        - {name: backups, mountPath: /backups}
+      volumes:
+      - {name: config, configMap: {name: kahu-config}}
+      - {name: key, secret: {secretName: kahu-key, defaultMode: 0400}}
+      - {name: backups, hostPath: {path: $T_DIR/host/backups}}
+EOF2
+t_ok "a Job running kahu backup create in the cluster" k apply -f "$T_DIR/backup.yaml"
+t_ok "completes" until_ok job_cond inbackup Complete
+printf '{"version": 1, "defaultLocation": "default", "locations": {"default": {"provider": "fs", "config": {"path": "%s"}}}}\n' \
+	"$T_DIR/host/backups" >"$T_DIR/host.json"
+chmod 600 "$T_DIR/host.json"
+t_ok "the backup is on the location, listed from here" "$KAHU" --config "$T_DIR/host.json" backup list -o name
+t_grep "as from-a-pod" 'from-a-pod' "$T_OUT"
+t_nogrep "the key is not in the pod's log" "$(head -c 16 "$T_DIR/test.key")" <(k logs job/inbackup)
+
+# OnFailure: the container restarts in its pod; the restarts count against backoffLimit
+cat >"$T_DIR/onfailure.yaml" <<'EOF2'
+apiVersion: batch/v1
+kind: Job
+metadata: {name: restarts, namespace: default}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: kahu, image: kahu, args: [no-such-command]}]
+EOF2
+t_ok "a failing OnFailure Job" k apply -f "$T_DIR/onfailure.yaml"
+t_ok "fails" until_ok job_cond restarts Failed
+t_ok "with BackoffLimitExceeded" test "$(jp job restarts -o jsonpath='{.status.conditions[?(@.type=="Failed")].reason}')" = BackoffLimitExceeded
+t_ok "after more than backoffLimit failures of its one pod's container" test "$(jp job restarts -o jsonpath='{.status.failed}')" -gt 1
+t_ok "its pod, still restarting, was deleted" test "$(pods_of restarts)" -eq 0
+restarted() { [ "$(jp pod crashy -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null; }
+t_ok "a bare OnFailure pod whose kahu fails" k run crashy --image=kahu --restart=OnFailure -- no-such-command
+t_ok "is restarted in place" until_ok restarted
+t_ok "its last termination kept in lastState" test "$(jp pod crashy -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 64
+t_ok "it is not Failed" test "$(jp pod crashy -o jsonpath='{.status.phase}')" = Running
+t_ok "deleted" k delete pod crashy
+
 # --- deadlines, deletion, TTL, orphans ------------------------------------------------------
 cat >"$T_DIR/sleep.yaml" <<EOF2
 apiVersion: batch/v1

@@ -389,10 +389,15 @@ class Kubelet:
         fsg = (spec.get("securityContext") or {}).get("fsGroup")
         if fsg is None or not os.path.isdir(vdir):
             return
+        # as the kubelet's volume ownership: group fsGroup, group-readable (read-only
+        # volumes), directories setgid
         for dp, dns, fns in os.walk(vdir):
-            for n in dns + fns:
-                os.chown(os.path.join(dp, n), 0, int(fsg))
+            for n in fns:
+                p = os.path.join(dp, n)
+                os.chown(p, 0, int(fsg))
+                os.chmod(p, (os.stat(p).st_mode & 0o7777) | 0o440)
             os.chown(dp, 0, int(fsg))
+            os.chmod(dp, (os.stat(dp).st_mode & 0o7777) | 0o2550)
 
     def _automount(self, pod):
         spec = pod.get("spec") or {}
