@@ -197,6 +197,18 @@ t_ok "its second pod had the fault's exit code, the others kahu's" test "$(job_p
 t_ok "the faults report what fired" cluster_admin GET faults
 t_ok "four pod faults fired as many times as asked" test "$(json '[r["fired"] for r in d["rules"]]' <"$T_OUT")" = "[1, 2, 1, 1]"
 cluster_admin DELETE faults >/dev/null
+t_fail "a pod-fail fault with a bad exit_code is refused" cluster_admin POST faults '{"action": "pod-fail", "exit_code": "nine"}'
+t_grep "with the reason" 'exit_code must be an integer' "$T_OUT"
+t_ok "a pod-fail fault chosen by labels and name" cluster_admin POST faults \
+	'{"action": "pod-fail", "match": {"labels": {"role": "mover"}, "pod_regex": "^pick-", "namespace": "default"}, "exit_code": 9}'
+for n in pick-me pick-not; do
+	k run "$n" --image=kahu --restart=Never --labels="role=$([ $n = pick-me ] && echo mover || echo other)" -- version >/dev/null
+done
+k run skip-me --image=kahu --restart=Never --labels=role=mover -- version >/dev/null
+ended() { case $(jp pod "$1" -o jsonpath='{.status.phase}') in Succeeded|Failed) return 0 ;; esac; return 1; }
+t_ok "the three pods end" until_ok eval "ended pick-me && ended pick-not && ended skip-me"
+t_ok "only the matching one failed with 9" test "$(jp pods pick-me pick-not skip-me -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[0].state.terminated.exitCode} {end}')" = "pick-me=9 pick-not=0 skip-me=0 "
+cluster_admin DELETE faults >/dev/null
 
 # --- placement over three nodes -------------------------------------------------------------
 cat >"$T_DIR/pvcs.yaml" <<'EOF2'
@@ -490,6 +502,14 @@ t_ok "the late pod fails" until_ok test "$(jp pod latepod -o jsonpath='{.status.
 t_ok "with reason DeadlineExceeded" test "$(jp pod latepod -o jsonpath='{.status.reason}')" = DeadlineExceeded
 t_ok "the TTL Job is deleted once finished" until_ok test -z "$(jp job shortlived -o name)"
 t_ok "with its pod" until_ok test -z "$(jp pods -l job-name=shortlived -o name)"
+sed 's/name: sleeper/name: sleeper2/; s/sleeper.pid/sleeper2.pid/' "$T_DIR/sleep.yaml" | sed '/^---$/,$d' >"$T_DIR/sleep2.yaml"
+t_ok "another sleeping Job" k apply -f "$T_DIR/sleep2.yaml"
+t_ok "runs" until_ok test -s "$T_DIR/host/sleeper2.pid"
+spid=$(cat "$T_DIR/host/sleeper2.pid")
+t_ok "DELETE with propagationPolicy Foreground" cluster_admin DELETE /apis/batch/v1/namespaces/default/jobs/sleeper2 \
+	'{"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}'
+t_ok "deletes its pod" test -z "$(jp pods -l job-name=sleeper2 -o name)"
+t_ok "and kills its process" until_ok eval "! kill -0 $spid"
 t_ok "a Job to orphan" k create job orphan --image=kahu -- kahu version
 t_ok "completes" until_ok job_cond orphan Complete
 op=$(pod_of orphan)
