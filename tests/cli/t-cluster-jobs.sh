@@ -456,6 +456,7 @@ spec:
       - name: sh
         image: busybox
         command: [sh, -c, 'echo \$\$ >/host/sleeper.pid; exec sleep 3600']
+        env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: sleeper-secret, key: token}}}]
         volumeMounts: [{name: host, mountPath: /host}]
       volumes: [{name: host, hostPath: {path: $T_DIR/host}}]
 ---
@@ -488,10 +489,15 @@ spec:
       restartPolicy: Never
       containers: [{name: kahu, image: kahu, args: [version]}]
 EOF2
+secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+t_ok "a Secret for the sleeping Job's environment" k create secret generic sleeper-secret --from-literal=token="$secret"
 t_ok "a sleeping Job, two with deadlines, one with a TTL" k apply -f "$T_DIR/sleep.yaml"
 t_ok "the sleeper runs" until_ok test -s "$T_DIR/host/sleeper.pid"
 spid=$(cat "$T_DIR/host/sleeper.pid")
 t_ok "its process is alive" kill -0 "$spid"
+printf '%s\n' "$secret" >"$T_DIR/secret.pattern"
+t_ok "the Secret's value is in its environment" grep -qaF -f "$T_DIR/secret.pattern" "/proc/$spid/environ"
+t_ok "but in no process's command line" eval "! cat /proc/[0-9]*/cmdline 2>/dev/null | grep -qaF -f '$T_DIR/secret.pattern'"
 t_ok "the Job is active" test "$(jp job sleeper -o jsonpath='{.status.active}')" = 1
 t_ok "kubectl delete job sleeper" k delete job sleeper
 t_ok "kills its process" until_ok eval "! kill -0 $spid"
@@ -502,7 +508,7 @@ t_ok "the late pod fails" until_ok test "$(jp pod latepod -o jsonpath='{.status.
 t_ok "with reason DeadlineExceeded" test "$(jp pod latepod -o jsonpath='{.status.reason}')" = DeadlineExceeded
 t_ok "the TTL Job is deleted once finished" until_ok test -z "$(jp job shortlived -o name)"
 t_ok "with its pod" until_ok test -z "$(jp pods -l job-name=shortlived -o name)"
-sed 's/name: sleeper/name: sleeper2/; s/sleeper.pid/sleeper2.pid/' "$T_DIR/sleep.yaml" | sed '/^---$/,$d' >"$T_DIR/sleep2.yaml"
+sed 's/{name: sleeper,/{name: sleeper2,/; s/sleeper.pid/sleeper2.pid/' "$T_DIR/sleep.yaml" | sed '/^---$/,$d' >"$T_DIR/sleep2.yaml"
 t_ok "another sleeping Job" k apply -f "$T_DIR/sleep2.yaml"
 t_ok "runs" until_ok test -s "$T_DIR/host/sleeper2.pid"
 spid=$(cat "$T_DIR/host/sleeper2.pid")

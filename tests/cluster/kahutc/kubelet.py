@@ -238,17 +238,30 @@ class Kubelet:
                 msg = str(fault.spec.get("message", ""))
                 self._finish(r, code, started, msg=msg, restarts=restarts)
                 return code, policy
+            rfd, wfd = os.pipe()
             try:
                 sspec, logp, termp = self._spec(pod, cont)
+                sspec["errfd"] = wfd
+                # the spec goes through a file in the pod's 0700 directory, not argv:
+                # its environment may hold Secret values
+                specp = os.path.join(self.poddir(r.uid), "c-%s.spec" % cont.get("name", "_"))
+                fd = os.open(specp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    json.dump(sspec, f)
             except (ApiError, ValueError, OSError) as ex:
+                os.close(rfd)
+                os.close(wfd)
                 self._waiting(r, "CreateContainerConfigError", getattr(ex, "message", None) or str(ex))
                 return None
             self._set_running(r, started, restarts)
-        rfd, wfd = os.pipe()
-        sspec["errfd"] = wfd
-        log = open(logp, "ab")
         try:
-            p = subprocess.Popen([sys.executable, "-S", execws.SANDBOX, json.dumps(sspec)],
+            log = open(logp, "ab")
+        except OSError:         # the pod was deleted meanwhile
+            os.close(wfd)
+            os.close(rfd)
+            return None
+        try:
+            p = subprocess.Popen([sys.executable, "-S", execws.SANDBOX, "@" + specp],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  pass_fds=(wfd,), close_fds=True, start_new_session=True, cwd="/")
         except OSError as ex:

@@ -1,6 +1,7 @@
 """Run one exec command of a pod's container in a sandbox of its own.
 
-The server runs this file as a program (python3 -S sandbox.py SPEC_JSON): it enters a new
+The server runs this file as a program (python3 -S sandbox.py SPEC_JSON, or @FILE holding
+it, removed once read: a pod's spec may hold Secret values): it enters a new
 mount namespace (unshare(CLONE_NEWNS) through ctypes), builds the container's file
 system on a private tmpfs and chroots into it, then executes the command.  The mounts
 disappear with the process.  Needs root (CAP_SYS_ADMIN), as the test cluster has in CI;
@@ -222,7 +223,14 @@ def execvpe(argv, env):
 
 
 def main():
-    spec = json.loads(sys.argv[1])
+    raw = sys.argv[1]
+    if raw.startswith("@"):
+        # the spec in a file (it may hold Secret values: not in the process's argv,
+        # which any local user can read); removed once read
+        with open(raw[1:]) as f:
+            raw = f.read()
+        os.unlink(sys.argv[1][1:])
+    spec = json.loads(raw)
     errfd = spec["errfd"]
     os.set_inheritable(errfd, False)
     try:
