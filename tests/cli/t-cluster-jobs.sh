@@ -516,6 +516,37 @@ t_ok "DELETE with propagationPolicy Foreground" cluster_admin DELETE /apis/batch
 	'{"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}'
 t_ok "deletes its pod" test -z "$(jp pods -l job-name=sleeper2 -o name)"
 t_ok "and kills its process" until_ok eval "! kill -0 $spid"
+# evicting a running pod (POST /_admin/evict): its process is killed, the Job retries
+cat >"$T_DIR/evictme.yaml" <<EOF2
+apiVersion: batch/v1
+kind: Job
+metadata: {name: evictme, namespace: default}
+spec:
+  template:
+    metadata: {annotations: {kahu.io/test-run: "true"}}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: sh
+        image: busybox
+        command: [sh, -c, 'echo \$\$ >/host/\$HOSTNAME.pid; exec sleep 3600']
+        volumeMounts: [{name: host, mountPath: /host}]
+      volumes: [{name: host, hostPath: {path: $T_DIR/host}}]
+EOF2
+t_ok "a Job whose pod runs until stopped" k apply -f "$T_DIR/evictme.yaml"
+t_ok "its pod appears" until_ok test -n "$(pod_of evictme)"
+e1=$(pod_of evictme)
+t_ok "and runs" until_ok test -s "$T_DIR/host/$e1.pid"
+epid=$(cat "$T_DIR/host/$e1.pid")
+t_ok "POST /_admin/evict" cluster_admin POST evict "{\"namespace\": \"default\", \"pod\": \"$e1\"}"
+t_ok "its process is killed" until_ok eval "! kill -0 $epid"
+t_ok "the pod is Failed, reason Evicted" test "$(jp pod "$e1" -o jsonpath='{.status.phase} {.status.reason}')" = "Failed Evicted"
+t_ok "the Job runs a second pod" until_ok test -s "$T_DIR/host/$(pod_of evictme 1).pid"
+t_ok "counting one failure" test "$(jp job evictme -o jsonpath='{.status.failed}/{.status.active}')" = 1/1
+t_fail "an ended pod cannot be evicted" cluster_admin POST evict "{\"namespace\": \"default\", \"pod\": \"$e1\"}"
+t_grep "409, it has ended" 'has already ended' "$T_OUT"
+t_ok "kubectl delete job evictme" k delete job evictme
+
 t_ok "a Job to orphan" k create job orphan --image=kahu -- kahu version
 t_ok "completes" until_ok job_cond orphan Complete
 op=$(pod_of orphan)

@@ -87,6 +87,7 @@ class Run:
         self.proc = None
         self.stopped = False
         self.deadline_hit = False
+        self.evicted = None           # the eviction message, once evicted while running
 
 
 class Kubelet:
@@ -172,6 +173,33 @@ class Kubelet:
         if r is not None:
             r.stopped = True
             self._kill(r)
+
+    def evict(self, ns, name, message=None):
+        """POST /_admin/evict: the pod is evicted now (its process killed, exec commands
+        ended): phase Failed, reason Evicted.  Any pod that has not ended, run by this
+        kubelet or not."""
+        c = self.cluster
+        msg = message or EVICT_MSG
+        with c.lock:
+            e = c.store.get(("", "pods"), ns, name)
+            if e is None:
+                raise ApiError(404, "NotFound", 'pods "%s" not found' % name, {"name": name, "kind": "pods"})
+            pod = e.obj
+            uid = pod["metadata"]["uid"]
+            phase = (pod.get("status") or {}).get("phase")
+            if phase in ("Succeeded", "Failed"):
+                raise ApiError(409, "Conflict", 'pod "%s/%s" has already ended (%s)' % (ns, name, phase))
+            with self.lock:
+                r = self.runs.get(uid)
+            if r is None:
+                r = Run(self, ns, name, uid)
+            else:
+                r.stopped = True
+                r.evicted = msg
+                self._kill(r)
+            self._finish(r, None, now_rfc3339(), evicted=msg)
+        execws.kill_all(uid)
+        return {"evicted": "%s/%s" % (ns, name)}
 
     def kill_all(self):
         with self.lock:

@@ -838,6 +838,10 @@ class Handler(BaseHTTPRequestHandler):
             if not self.q.get("namespace") or not self.q.get("pvc"):
                 raise errors.bad_request("volume: namespace and pvc are required")
             return self.send(200, cl.provisioner.claim_info(self.q["namespace"], self.q["pvc"]))
+        if sub == "evict" and m == "POST":
+            d = jbody()
+            return self.send(200, cl.kubelet.evict(d.get("namespace") or "default", d.get("pod") or "",
+                                                   d.get("message")))
         if sub == "save" and m == "POST":
             p = app.save()
             return self.send(200, {"saved": p})
