@@ -87,12 +87,20 @@ def admit(obj, old):
     uid = md["uid"]
     tmd = tmpl.setdefault("metadata", {})
     labels = tmd.setdefault("labels", {})
-    labels.update({CONTROLLER_UID: uid, BATCH_CONTROLLER_UID: uid, JOB_NAME: name, BATCH_JOB_NAME: name})
+    # as the API server's generated selector: labels and a selector entry the Job
+    # already has are kept.  A real server then refuses a selector or labels with
+    # another Job's uid ("`selector` not auto-generated") unless manualSelector is
+    # true; this one accepts them (the controller finds its pods by ownerReferences).
+    for k, v in ((CONTROLLER_UID, uid), (BATCH_CONTROLLER_UID, uid), (JOB_NAME, name), (BATCH_JOB_NAME, name)):
+        labels.setdefault(k, v)
     if not spec.get("manualSelector"):
-        spec["selector"] = {"matchLabels": {BATCH_CONTROLLER_UID: uid}}
-    jl = md.setdefault("labels", {})
-    for k in (CONTROLLER_UID, BATCH_CONTROLLER_UID, JOB_NAME, BATCH_JOB_NAME):
-        jl.setdefault(k, labels[k])
+        sel = spec.get("selector")
+        if not isinstance(sel, dict):
+            sel = spec["selector"] = {}
+        ml = sel.get("matchLabels")
+        if not isinstance(ml, dict):
+            ml = sel["matchLabels"] = {}
+        ml.setdefault(BATCH_CONTROLLER_UID, uid)
     obj["status"] = {}
 
 
