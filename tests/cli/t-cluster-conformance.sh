@@ -339,6 +339,26 @@ else
 	t_skip "CRDs survive a restart" "corpus not found at $CORPUS"
 fi
 
+# --- Jobs ----------------------------------------------------------------------------------
+# (pods of the kahu image run the kahu under test: tests/cli/t-cluster-jobs.sh has the rest)
+if [ "$(id -u)" -eq 0 ]; then
+	t_ok "kubectl create job" k create job conform --image=ghcr.io/example/kahu:dev -- kahu version
+	for i in $(seq 1 1200); do # until it completed (kubectl wait then answers from its first list)
+		[ "$(k get job conform -o jsonpath='{.status.succeeded}' 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	t_ok "kubectl wait --for=condition=complete" k wait --for=condition=complete job/conform --timeout=120s
+	t_grep "the Job is complete" 'condition met' "$T_OUT"
+	t_ok "kubectl logs job/NAME" k logs job/conform
+	t_grep "shows its pod's output" '^kahu [0-9]' "$T_OUT"
+	t_ok "kubectl get jobs" k get jobs conform
+	t_grep "1/1 completions" '1/1' "$T_OUT"
+	t_ok "kubectl delete job" k delete job conform
+	t_grep "is answered" 'job.batch "conform" deleted' "$T_OUT"
+else
+	t_skip "kubectl create job, wait, logs" "running pods needs root (mount namespaces)"
+fi
+
 # --- the whole corpus ------------------------------------------------------------------------
 if [ -d "$CORPUS" ]; then
 	t_ok "a cluster seeded with the whole corpus starts" cluster_start corpus --seed "$CORPUS"

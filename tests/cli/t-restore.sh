@@ -324,6 +324,13 @@ def norm(o):
         sp.pop("healthCheckNodePort", None)
         for p in sp.get("ports", []):
             p.pop("nodePort", None)
+    if o["kind"] == "Job":
+        # the restore strips the controller-uid selector and labels; the API server
+        # generates them again from the new Job's uid
+        for lb in ((sp.get("selector") or {}).get("matchLabels"),
+                   ((sp.get("template") or {}).get("metadata") or {}).get("labels")):
+            for l in ("controller-uid", "batch.kubernetes.io/controller-uid"):
+                (lb or {}).pop(l, None)
     if o["kind"] == "PersistentVolume" and "claimRef" in sp:
         for f in ("uid", "resourceVersion"):
             sp["claimRef"].pop(f, None)

@@ -1,6 +1,7 @@
 # kahu test cluster helpers: source after tests/cli/lib.sh.
 #
 #   cluster_start [NAME] [server args...]   start tests/cluster/kahu-test-cluster in the background
+#                                           (with --kahu-binary $KAHU when $KAHU is executable)
 #   cluster_admin METHOD PATH [BODY|@FILE]  call an admin endpoint (/_admin/...), print the body
 #   cluster_stats_get FIELD                 one field of /_admin/stats (e.g. peak_concurrency)
 #   cluster_stop [NAME]                     SIGTERM (the server persists its store), wait
@@ -43,7 +44,11 @@ cluster_start() {
 		eval "_CLUSTER_ARGS_$s="
 	fi
 	: >"$dir/server.out"
-	"$PYTHON" "$KAHU_TEST_CLUSTER" --state-dir "$dir" "$@" >"$dir/server.out" 2>>"$dir/server.err" &
+	local kb=() # pods of the kahu image run the kahu under test
+	if [ -n "${KAHU:-}" ] && [ -x "$KAHU" ]; then
+		kb=(--kahu-binary "$(cd "$(dirname "$KAHU")" && pwd)/$(basename "$KAHU")")
+	fi
+	"$PYTHON" "$KAHU_TEST_CLUSTER" --state-dir "$dir" "${kb[@]}" "$@" >"$dir/server.out" 2>>"$dir/server.err" &
 	local pid=$!
 	T_CLEANUP+=("kill $pid 2>/dev/null; wait $pid 2>/dev/null")
 	local i url=

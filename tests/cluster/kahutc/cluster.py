@@ -9,7 +9,8 @@ import threading
 import time
 import uuid
 
-from . import errors, podsecurity
+from . import errors, podsecurity, jobs
+from .kubelet import Kubelet
 from .volumes import Provisioner, Snapshotter, STORAGE_CLASSES, SNAPSHOT_CLASSES, SNAP_GROUP
 from .errors import ApiError
 from .patch import merge_patch, strategic_merge_patch, json_patch, PatchError
@@ -126,6 +127,9 @@ class Cluster:
         self._local = threading.local()   # .immediate: establish CRDs now (seeding);
         #                                   .unchecked_names: accept any name (hostile seeds)
         self.lock = self.store.lock
+        self.kubelet = Kubelet(self)
+        self.jobs = jobs.JobController(self)
+        self.kubelet.on_change.append(self.jobs.kick)
 
     # ---------------------------------------------------------------- helpers
     def rt_for(self, group, version, plural):
@@ -504,6 +508,7 @@ class Cluster:
 
     def delete(self, rt, version, ns, name, q, dry=False):
         with self.lock:
+            self._local.delete_q = q      # propagationPolicy, for _after_delete
             e = self.get(rt, version, ns, name)
             obj = e.obj
             if dry:
@@ -595,6 +600,8 @@ class Cluster:
                 self.provisioner.admit_claim(obj, dry)
         elif key == ("", "pods"):
             self._admit_pod(obj, old)
+        elif key == ("batch", "jobs"):
+            jobs.admit(obj, old)
         elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             self._validate_crd(obj)
             if old is not None:
@@ -654,19 +661,16 @@ class Cluster:
             return
         podsecurity.admit(self, obj)
         spec = obj.setdefault("spec", {})
-        if not spec.get("nodeName"):
-            node = None
-            for v in spec.get("volumes") or []:
-                claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
-                if claim:
-                    node = self.provisioner.node_of_claim(obj["metadata"].get("namespace", ""), claim)
-                    if node:
-                        break
-            spec["nodeName"] = node or self.node_names()[0]
+        node, why = self.kubelet.schedule(obj)
+        if node:
+            spec["nodeName"] = node
         spec.setdefault("restartPolicy", "Always")
         spec.setdefault("dnsPolicy", "ClusterFirst")
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+        if not node:
+            obj["status"] = self.kubelet.unschedulable_status(why)
+            return
         obj["status"] = self.pod_status(obj, running=self.pod_start_delay <= 0)
 
     def node_ip(self, node):
@@ -721,9 +725,12 @@ class Cluster:
             e = self.store.get(rt.storage_key, ns, name)
             if e is None or e.obj["metadata"]["uid"] != uid or (e.obj.get("status") or {}).get("phase") != "Pending":
                 return
+            if not (e.obj.get("spec") or {}).get("nodeName"):
+                return      # unschedulable
             new = jcopy(e.obj)
             new["status"] = self.pod_status(new, True, e.obj.get("status"))
             self._store(rt, new)
+            self.kubelet.started(new)
 
     def _validate_crd(self, obj):
         spec = obj.get("spec") or {}
@@ -761,6 +768,10 @@ class Cluster:
                                 args=(md["namespace"], md["name"], md["uid"]))
             t.daemon = True
             t.start()
+        elif key == ("", "pods") and (obj.get("status") or {}).get("phase") == "Running":
+            self.kubelet.started(obj)
+        elif key == ("batch", "jobs"):
+            self.jobs.kick()
         elif key == (SNAP_GROUP, "volumesnapshots"):
             self.snapshotter.after_create(obj)
 
@@ -780,9 +791,12 @@ class Cluster:
             self.provisioner.release_claim(obj)
         elif key == ("", "persistentvolumes"):
             self.provisioner.after_pv_delete(obj)
+        elif key == ("batch", "jobs"):
+            self.jobs.after_delete(obj, getattr(self._local, "delete_q", None))
         elif key == ("", "pods"):
             import shutil
             from . import execws
+            self.kubelet.deleted(obj)
             execws.kill_all(obj["metadata"].get("uid") or "-")
             sd = getattr(self.opts, "state_dir", None)
             if sd and obj["metadata"].get("uid"):
@@ -960,6 +974,8 @@ class Cluster:
                                         args=(md["namespace"], md["name"], md["uid"]))
                     t.daemon = True
                     t.start()
+            if any(g == "batch" and p == "jobs" for g, p, _ in st["objects"]):
+                self.jobs.kick()
             for crd in crds:
                 conds = (crd.get("status") or {}).get("conditions") or []
                 if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):

@@ -58,6 +58,8 @@ def bad_request(msg):
 def invalid(kind, group, name, field, value, detail, ctype="FieldValueInvalid"):
     if ctype == "FieldValueRequired":
         text = "%s: Required value: %s" % (field, detail)
+    elif ctype == "FieldValueNotSupported":
+        text = "%s: Unsupported value: %s: %s" % (field, json.dumps(value), detail)
     else:
         text = "%s: Invalid value: %s: %s" % (field, json.dumps(value), detail)
     d = {"name": name, "kind": kind, "causes": [{"reason": ctype, "message": text.split(": ", 1)[1], "field": field}]}

@@ -17,6 +17,15 @@ matches watch requests (verb watch) and ends the stream without its last chunk o
 `after_events` events (default 0: at once) have been sent; `how` "close" (default: TLS
 close and FIN) or "reset".
 
+Pod actions act on the containers the test cluster runs (kubelet.py), when one starts
+(each start of a container is one matching request; `after` skips the first M, so
+"after": 1 is the second pod or the first retry; `times` 1 fires once, absent always):
+  pod-fail           the container does not run; it ends at once with `exit_code`
+                     (default 1) and `message` as its termination message
+  pod-evict          the pod is evicted: phase Failed, reason Evicted, `message`
+The pod is chosen by match keys of its own: "job" (its job-name label), "namespace",
+"pod_regex" (searched in its name) and "labels" (an object: each must be equal).
+
 Shaping actions change a list response (hostile or unusual servers):
   ignore-limit       the whole list in one response, whatever `limit` asks
   items-not-array    "items" replaced by `value` (default {"not": "an array"})
@@ -40,7 +49,8 @@ REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
 BODY_ACTIONS = ("items-not-array", "garbage-item", "missing-namespace", "repeat-continue")
 TRANSPORT_ACTIONS = ("chunked", "cut-body")
 SHAPE_ACTIONS = ("ignore-limit",) + BODY_ACTIONS + TRANSPORT_ACTIONS
-ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break", "watch-drop") + SHAPE_ACTIONS
+POD_ACTIONS = ("pod-fail", "pod-evict")
+ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break", "watch-drop") + SHAPE_ACTIONS + POD_ACTIONS
 
 
 class FaultError(ValueError):
@@ -64,6 +74,15 @@ class Rule:
         self.verb = m.get("verb")
         self.resource = m.get("resource")
         self.group = m.get("group")
+        self.job = m.get("job")
+        self.namespace = m.get("namespace")
+        self.labels = m.get("labels") or {}
+        if not isinstance(self.labels, dict):
+            raise FaultError("match.labels must be an object")
+        try:
+            self.pod_re = re.compile(m["pod_regex"]) if m.get("pod_regex") else None
+        except re.error as ex:
+            raise FaultError("bad regex: %s" % ex)
         self.action = str(d.get("action", ""))
         if self.action not in ACTIONS:
             raise FaultError("unknown action %r (one of %s)" % (self.action, ", ".join(ACTIONS)))
@@ -82,6 +101,11 @@ class Rule:
             self.at_byte = int(d["at_byte"]) if d.get("at_byte") is not None else None
         except (TypeError, ValueError) as ex:
             raise FaultError("bad parameter: %s" % ex)
+        if self.action in POD_ACTIONS:
+            try:
+                int(d.get("exit_code", 1))
+            except (TypeError, ValueError):
+                raise FaultError("exit_code must be an integer")
         self.framing = d.get("framing", "length")
         if self.framing not in ("length", "close"):
             raise FaultError("framing must be length or close")
@@ -102,6 +126,17 @@ class Rule:
         if self.query_re and not self.query_re.search(ctx.get("query", "")):
             return False
         return True
+
+    def matches_pod(self, pod):
+        md = pod.get("metadata") or {}
+        labels = md.get("labels") or {}
+        if self.job is not None and labels.get("job-name") != self.job:
+            return False
+        if self.namespace is not None and md.get("namespace") != self.namespace:
+            return False
+        if self.pod_re and not self.pod_re.search(md.get("name", "")):
+            return False
+        return all(labels.get(k) == v for k, v in self.labels.items())
 
     def take(self):
         """Count a matching request; True when the rule fires for it."""
@@ -195,6 +230,15 @@ class Faults:
         with self.lock:
             for r in self.rules:
                 if r.action == "watch-drop" and r.matches(ctx) and r.take():
+                    self.fired_total += 1
+                    return r
+        return None
+
+    def pod_fault(self, pod):
+        """The pod action rule that fires for a container starting (or None)."""
+        with self.lock:
+            for r in self.rules:
+                if r.action in POD_ACTIONS and r.matches_pod(pod) and r.take():
                     self.fired_total += 1
                     return r
         return None

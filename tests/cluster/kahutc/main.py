@@ -64,6 +64,8 @@ def parse_args(argv):
                    help="events kept for watches to resume from (older resourceVersions are Expired)")
     p.add_argument("--watch-bookmark-interval", type=float, default=60.0, metavar="S",
                    help="seconds between BOOKMARK events (allowWatchBookmarks=true)")
+    p.add_argument("--kahu-binary", metavar="PATH",
+                   help="the kahu binary that pods of the kahu image run (README: Jobs and running pods)")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
     return p.parse_args(argv)
 
@@ -95,6 +97,7 @@ class App:
         self.cluster = Cluster(opts, ca_pem)
         self.cluster.store.window = max(1, int(getattr(opts, "watch_window", 1000) or 1000))
         self.registry = self.cluster.registry
+        self.cluster.kubelet.faults = self.faults
         self.store_path = os.path.join(self.state_dir, "store.json")
         self.save_lock = threading.Lock()
 
@@ -120,6 +123,9 @@ class App:
             for v, u in self.tokens_by_value.items():
                 if hmac.compare_digest(v, tok):
                     return u[0], list(u[1])
+            sa = self.cluster.kubelet.token_user(tok)      # a running pod's service account
+            if sa is not None:
+                return sa
         return None, []
 
     def known_user(self, user, groups):
@@ -250,5 +256,6 @@ def main(argv=None):
     srv.shutdown()
     srv.server_close()
     execws.kill_all()
+    app.cluster.kubelet.kill_all()
     sys.stderr.flush()
     os._exit(0)

@@ -1,6 +1,7 @@
 """Run one exec command of a pod's container in a sandbox of its own.
 
-The server runs this file as a program (python3 -S sandbox.py SPEC_JSON): it enters a new
+The server runs this file as a program (python3 -S sandbox.py SPEC_JSON, or @FILE holding
+it, removed once read: a pod's spec may hold Secret values): it enters a new
 mount namespace (unshare(CLONE_NEWNS) through ctypes), builds the container's file
 system on a private tmpfs and chroots into it, then executes the command.  The mounts
 disappear with the process.  Needs root (CAP_SYS_ADMIN), as the test cluster has in CI;
@@ -14,7 +15,8 @@ The container's root:
                           "notar"    the host's, without tar, find and the shells
   /etc                    the host's, read-only (its entries are symlinks into /.host-etc,
                           so volumes may be mounted under /etc)
-  /dev /proc /tmp         the host's /dev, a proc, the pod's private tmp directory
+  /dev /proc /tmp         the host's /dev (a private one with spec["private_dev"]), a
+                          proc, the pod's private tmp directory
   each volumeMount        at its mountPath (read-only when asked)
 
 This module is standalone (no imports from the package): it runs in a fresh interpreter.
@@ -139,6 +141,23 @@ def busybox_tree(root, spec):
             bind(top, os.path.join(root, d), True)
 
 
+def private_dev(dev):
+    """A /dev of its own (a pod's container: files such as /dev/termination-log are
+    created in it, not in the host's): the usual character devices bound from the
+    host's, the fd links, and empty pts and shm."""
+    mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=1m")
+    for n in ("null", "zero", "full", "random", "urandom", "tty"):
+        if os.path.exists("/dev/" + n):
+            open(os.path.join(dev, n), "w").close()
+            bind("/dev/" + n, os.path.join(dev, n), False, rec=False)
+    for n, t in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                 ("stderr", "/proc/self/fd/2")):
+        os.symlink(t, os.path.join(dev, n))
+    os.makedirs(os.path.join(dev, "pts"))
+    os.makedirs(os.path.join(dev, "shm"), mode=0o1777)
+    os.chmod(os.path.join(dev, "shm"), 0o1777)
+
+
 def build(spec):
     root = spec["root"]
     if _libc.unshare(CLONE_NEWNS) != 0:
@@ -161,7 +180,10 @@ def build(spec):
     for name in os.listdir("/etc"):
         os.symlink("/.host-etc/" + name, os.path.join(etc, name))
     os.makedirs(os.path.join(root, "dev"))
-    bind("/dev", os.path.join(root, "dev"), False)
+    if spec.get("private_dev"):
+        private_dev(os.path.join(root, "dev"))
+    else:
+        bind("/dev", os.path.join(root, "dev"), False)
     os.makedirs(os.path.join(root, "proc"))
     mount("proc", os.path.join(root, "proc"), "proc", MS_NOSUID)
     os.makedirs(os.path.join(root, "tmp"))
@@ -201,7 +223,14 @@ def execvpe(argv, env):
 
 
 def main():
-    spec = json.loads(sys.argv[1])
+    raw = sys.argv[1]
+    if raw.startswith("@"):
+        # the spec in a file (it may hold Secret values: not in the process's argv,
+        # which any local user can read); removed once read
+        with open(raw[1:]) as f:
+            raw = f.read()
+        os.unlink(sys.argv[1][1:])
+    spec = json.loads(raw)
     errfd = spec["errfd"]
     os.set_inheritable(errfd, False)
     try:

@@ -382,6 +382,8 @@ class Handler(BaseHTTPRequestHandler):
                 dopt = json.loads(body)
                 if "All" in (dopt.get("dryRun") or []):
                     dry = True
+                if dopt.get("propagationPolicy") and "propagationPolicy" not in self.q:
+                    self.q = dict(self.q, propagationPolicy=str(dopt["propagationPolicy"]))
             except (ValueError, AttributeError):
                 pass
         write = req.verb in ("create", "update", "patch", "delete", "deletecollection")
@@ -405,6 +407,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.review(req, body)
         if req.sub == "exec" and rt.key == ("", "pods"):
             return self.exec_upgrade(req, rt, ctx)
+        if req.sub == "log" and rt.key == ("", "pods") and m == "GET":
+            return self.send(200, cl.kubelet.log(cl.get(rt, req.version, req.ns or "", req.name).obj, self.q),
+                             "text/plain")
         if req.sub and req.sub not in ("status", "scale"):
             raise ApiError(405, "MethodNotAllowed", "the kahu test cluster does not implement %s/%s yet"
                            % (rt.plural, req.sub))
@@ -852,6 +857,10 @@ class Handler(BaseHTTPRequestHandler):
             if not self.q.get("namespace") or not self.q.get("pvc"):
                 raise errors.bad_request("volume: namespace and pvc are required")
             return self.send(200, cl.provisioner.claim_info(self.q["namespace"], self.q["pvc"]))
+        if sub == "evict" and m == "POST":
+            d = jbody()
+            return self.send(200, cl.kubelet.evict(d.get("namespace") or "default", d.get("pod") or "",
+                                                   d.get("message")))
         if sub == "save" and m == "POST":
             p = app.save()
             return self.send(200, {"saved": p})

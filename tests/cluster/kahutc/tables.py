@@ -64,11 +64,43 @@ def _ready(o):
     return "%d/%d" % (_g(o, "status", "readyReplicas", default=0), _g(o, "spec", "replicas", default=1))
 
 
+def _pod_status(o):
+    """kubectl's STATUS: the pod's reason (Evicted, DeadlineExceeded), else the reason a
+    container terminated with (Completed, Error), else the phase."""
+    if _g(o, "status", "reason", default=""):
+        return _g(o, "status", "reason")
+    for c in _g(o, "status", "containerStatuses", default=[]):
+        r = ((c.get("state") or {}).get("terminated") or {}).get("reason")
+        if r:
+            return r
+    return _g(o, "status", "phase", default="Pending")
+
+
+def _job_status(o):
+    for c in _g(o, "status", "conditions", default=[]):
+        if c.get("status") == "True" and c.get("type") in ("Complete", "Failed"):
+            return c["type"]
+    return "Running"
+
+
+def _job_duration(o):
+    def t(s):
+        try:
+            return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+        except (TypeError, ValueError):
+            return None
+    a = t(_g(o, "status", "startTime", default=None))
+    if a is None:
+        return ""
+    b = t(_g(o, "status", "completionTime", default=None)) or time.time()
+    return "%ds" % max(0, int(b - a))
+
+
 S, I, D = "string", "integer", "date"
 BUILTIN = {
     ("", "pods"): [("Ready", S, lambda o: "%d/%d" % (sum(1 for c in _g(o, "status", "containerStatuses", default=[]) if c.get("ready")),
                                                       len(_g(o, "spec", "containers", default=[])))),
-                   ("Status", S, lambda o: _g(o, "status", "phase", default="Pending")),
+                   ("Status", S, _pod_status),
                    ("Restarts", S, lambda o: str(sum(c.get("restartCount", 0) for c in _g(o, "status", "containerStatuses", default=[]))))],
     ("", "configmaps"): [("Data", I, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
     ("", "secrets"): [("Type", S, lambda o: o.get("type", "")), ("Data", I, lambda o: len(o.get("data") or {}))],
@@ -94,6 +126,10 @@ BUILTIN = {
     ("apps", "daemonsets"): [("Desired", I, lambda o: _g(o, "status", "desiredNumberScheduled", default=0)),
                              ("Current", I, lambda o: _g(o, "status", "currentNumberScheduled", default=0)),
                              ("Ready", I, lambda o: _g(o, "status", "numberReady", default=0))],
+    ("batch", "jobs"): [("Status", S, _job_status),
+                        ("Completions", S, lambda o: "%d/%d" % (_g(o, "status", "succeeded", default=0),
+                                                                _g(o, "spec", "completions", default=1))),
+                        ("Duration", S, _job_duration)],
     ("batch", "cronjobs"): [("Schedule", S, lambda o: _g(o, "spec", "schedule", default="")),
                             ("Suspend", S, lambda o: str(_g(o, "spec", "suspend", default=False)).capitalize()),
                             ("Active", I, lambda o: len(_g(o, "status", "active", default=[])))],

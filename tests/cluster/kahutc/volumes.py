@@ -166,8 +166,16 @@ class Provisioner:
         e = self.cluster.store.get((SNAP_GROUP, "volumesnapshots"), ns, name)
         return e is not None and bool((e.obj.get("status") or {}).get("readyToUse"))
 
-    def node_for_pv(self):
-        return self.cluster.node_names()[0]
+    def node_for_pv(self, pvc):
+        """The node a new PV is pinned to: the claim's volume.kubernetes.io/selected-node
+        when it names a node, else the nodes in turn (one node: always that one)."""
+        names = self.cluster.node_names()
+        sel = ((pvc.get("metadata") or {}).get("annotations") or {}).get("volume.kubernetes.io/selected-node")
+        if sel in names:
+            return sel
+        n = getattr(self, "next_node", 0)
+        self.next_node = n + 1
+        return names[n % len(names)]
 
     def after_claim(self, pvc):
         spec = pvc["spec"]
@@ -196,7 +204,7 @@ class Provisioner:
         if c.store.get(("", "persistentvolumes"), "", name) is not None:
             return
         driver, reclaim = self.driver_of_class(spec.get("storageClassName"))
-        node = self.node_for_pv()
+        node = self.node_for_pv(pvc)
         pv = {"metadata": {"name": name, "uid": _cl().new_uid(), "creationTimestamp": now_rfc3339(),
                            "annotations": {"pv.kubernetes.io/provisioned-by": driver,
                                            "volume.kubernetes.io/provisioner-deletion-secret-name": "",
