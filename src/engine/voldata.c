@@ -381,13 +381,24 @@ static bool needs_xfer(struct ingest *g, char flag, const struct vol_entry *e)
 	return false;
 }
 
+/* Can the listed entry keep the parent's line?  A regular file: same size and times,
+ * inode, mode, owner and nlink.  A directory, symlink or FIFO has no content: the
+ * listing holds all of it but a symlink's target, and that cannot change in place (a
+ * new target is a new symlink, with its own ctime), so the same times, inode, mode,
+ * owner, nlink (and a symlink's size) keep it without a transfer. */
 static bool unchanged(const struct vol_entry *cur, const struct vol_entry *par)
 {
-	char pt = par->type == VOL_T_HARDLINK ? VOL_T_FILE : par->type;
-	return !par->racy && cur->type == VOL_T_FILE && pt == VOL_T_FILE && cur->size == par->size &&
-	       cur->mtime == par->mtime && cur->ctime == par->ctime && cur->ino == par->ino &&
-	       cur->mode == par->mode && cur->uid == par->uid && cur->gid == par->gid &&
-	       cur->nlink == par->nlink;
+	if (par->racy || cur->mtime != par->mtime || cur->ctime != par->ctime || cur->ino != par->ino ||
+	    cur->mode != par->mode || cur->uid != par->uid || cur->gid != par->gid ||
+	    cur->nlink != par->nlink)
+		return false;
+	if (cur->type == VOL_T_FILE) {
+		char pt = par->type == VOL_T_HARDLINK ? VOL_T_FILE : par->type;
+		return pt == VOL_T_FILE && cur->size == par->size;
+	}
+	if (cur->type == VOL_T_SYMLINK)
+		return par->type == VOL_T_SYMLINK && cur->size == par->size;
+	return (cur->type == VOL_T_DIR || cur->type == VOL_T_FIFO) && cur->type == par->type;
 }
 
 static int write_plan_line(FILE *f, char flag, const struct vol_entry *e)
@@ -490,6 +501,7 @@ static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *p
 		if (idx_cursor_at(&pc, cur.path) && unchanged(&cur, par)) {
 			flag = 'K';
 			cur.type = par->type;
+			cur.size = par->size; /* a directory's and a FIFO's are 0 in the index */
 			memcpy(cur.hash, par->hash, sizeof cur.hash);
 			cur.target = par->target;
 			par->target = NULL;
@@ -982,8 +994,10 @@ static int write_index(struct ingest *g)
 			g->r->counts.unchanged++;
 			if (e.type == VOL_T_FILE)
 				g->r->counts.files++;
-			else if (e.type == VOL_T_HARDLINK)
+			else if (e.type == VOL_T_HARDLINK || e.type == VOL_T_SYMLINK)
 				g->r->counts.links++;
+			else if (e.type == VOL_T_DIR)
+				g->r->counts.dirs++;
 		}
 		char *text = vol_index_format(out);
 		rc = seal_write(&o.sw, text, strlen(text));
