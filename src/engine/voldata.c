@@ -994,7 +994,9 @@ static int write_index(struct ingest *g)
 			have_res = false;
 			out = &res;
 		} else {
-			g->r->counts.unchanged++;
+			/* unchanged: the files that kept the parent's content */
+			if (e.type == VOL_T_FILE || e.type == VOL_T_HARDLINK)
+				g->r->counts.unchanged++;
 			if (e.type == VOL_T_FILE)
 				g->r->counts.files++;
 			else if (e.type == VOL_T_HARDLINK || e.type == VOL_T_SYMLINK)
