@@ -348,6 +348,7 @@ struct ingest {
 	/* plan and transfer list */
 	FILE *plan, *results, *xfer;
 	uint64_t xfer_len, xfer_count;
+	uint64_t plan_x;             /* plan lines flagged X (new or changed) */
 	struct strset group_first;   /* ino → first path of a hard-link group (files with nlink > 1) */
 	struct strset group_changed; /* inos of groups with a changed member */
 	struct strset group_hash;    /* ino → content hash of the group's first member */
@@ -517,6 +518,8 @@ static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *p
 			if (flag == 'X')
 				strset_add(&g->group_changed, ino);
 		}
+		if (flag == 'X')
+			g->plan_x++;
 		if ((rc = write_plan_line(g->plan, flag, &cur)) < 0)
 			goto out;
 	}
@@ -536,6 +539,8 @@ static int make_xfer(struct ingest *g)
 	char *line = NULL, flag = 0;
 	size_t cap = 0;
 	int rc;
+	if (g->plan_x == 0)
+		return 0; /* nothing new or changed (so no hard-link group changed either) */
 	rewind(g->plan);
 	while ((rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
 		if (!needs_xfer(g, flag, &e))
@@ -1003,6 +1008,12 @@ static int write_index(struct ingest *g)
 				g->r->counts.links++;
 			else if (e.type == VOL_T_DIR)
 				g->r->counts.dirs++;
+			/* the plan line is the index line (vol_index_format's) after its flag */
+			size_t n = strlen(line + 1);
+			rc = seal_write(&o.sw, line + 1, n);
+			if (rc == 0 && (n == 0 || line[n] != '\n'))
+				rc = seal_write(&o.sw, "\n", 1);
+			continue;
 		}
 		char *text = vol_index_format(out);
 		rc = seal_write(&o.sw, text, strlen(text));
