@@ -188,22 +188,25 @@ void vol_listing_free(struct vol_listing *l)
 	kbuf_free(&l->next);
 	free(l->prev);
 	l->prev = NULL;
+	free(l->line);
+	l->line = NULL;
+	l->cap = 0;
 }
 
 /* One physical line (with its '\n' removed) into b: 1, or 0 at the end. */
-static int read_line(FILE *f, struct kbuf *b, bool *had_nl)
+static int read_line(struct vol_listing *l, struct kbuf *b, bool *had_nl)
 {
-	int c;
 	kbuf_reset(b);
 	*had_nl = false;
-	while ((c = getc(f)) != EOF) {
-		if (c == '\n') {
-			*had_nl = true;
-			return 1;
-		}
-		kbuf_addc(b, (char)c);
+	ssize_t n = getline(&l->line, &l->cap, l->f);
+	if (n <= 0)
+		return 0;
+	if (l->line[n - 1] == '\n') {
+		*had_nl = true;
+		n--;
 	}
-	return b->len > 0;
+	kbuf_add(b, l->line, (size_t)n);
+	return 1;
 }
 
 static bool starts_record(const struct kbuf *b, const char *nonce)
@@ -217,7 +220,7 @@ int vol_listing_next(struct vol_listing *l, struct vol_entry *e)
 	bool nl;
 	for (;;) {
 		if (!l->have_next) {
-			if (l->eof || !read_line(l->f, &l->next, &nl)) {
+			if (l->eof || !read_line(l, &l->next, &nl)) {
 				l->eof = true;
 				if (ferror(l->f))
 					return kahu_error_set(KAHU_EIO, "volume listing: cannot read its spool: %s",
@@ -245,7 +248,7 @@ int vol_listing_next(struct vol_listing *l, struct vol_entry *e)
 		kbuf_add(&l->rec, l->next.data, l->next.len);
 		/* Continuation lines: a newline inside the name. */
 		for (;;) {
-			if (!read_line(l->f, &l->next, &nl)) {
+			if (!read_line(l, &l->next, &nl)) {
 				l->eof = true;
 				break;
 			}

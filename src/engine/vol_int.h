@@ -51,6 +51,8 @@ struct vol_listing {
 	size_t prev_len;
 	uint64_t n;
 	int64_t now;       /* the listing's start on the volume's clock ("NONCE|now|SECONDS"), -1 unknown */
+	char *line;        /* getline's buffer */
+	size_t cap;
 };
 void vol_listing_init(struct vol_listing *l, FILE *f, const char *nonce);
 /* 1 with *e (cleared first), 0 at the end, or KAHU_EDATA. */

@@ -370,6 +370,7 @@ struct ingest {
 	/* plan and transfer list */
 	FILE *plan, *results, *xfer;
 	uint64_t xfer_len, xfer_count;
+	uint64_t plan_x;             /* plan lines flagged X (new or changed) */
 	struct strset group_first;   /* ino → first path of a hard-link group (files with nlink > 1) */
 	struct strset group_changed; /* inos of groups with a changed member */
 	struct strset group_hash;    /* ino → content hash of the group's first member */
@@ -403,13 +404,24 @@ static bool needs_xfer(struct ingest *g, char flag, const struct vol_entry *e)
 	return false;
 }
 
+/* Can the listed entry keep the parent's line?  A regular file: same size and times,
+ * inode, mode, owner and nlink.  A directory, symlink or FIFO has no content: the
+ * listing holds all of it but a symlink's target, and that cannot change in place (a
+ * new target is a new symlink, with its own ctime), so the same times, inode, mode,
+ * owner, nlink (and a symlink's size) keep it without a transfer. */
 static bool unchanged(const struct vol_entry *cur, const struct vol_entry *par)
 {
-	char pt = par->type == VOL_T_HARDLINK ? VOL_T_FILE : par->type;
-	return !par->racy && cur->type == VOL_T_FILE && pt == VOL_T_FILE && cur->size == par->size &&
-	       cur->mtime == par->mtime && cur->ctime == par->ctime && cur->ino == par->ino &&
-	       cur->mode == par->mode && cur->uid == par->uid && cur->gid == par->gid &&
-	       cur->nlink == par->nlink;
+	if (par->racy || cur->mtime != par->mtime || cur->ctime != par->ctime || cur->ino != par->ino ||
+	    cur->mode != par->mode || cur->uid != par->uid || cur->gid != par->gid ||
+	    cur->nlink != par->nlink)
+		return false;
+	if (cur->type == VOL_T_FILE) {
+		char pt = par->type == VOL_T_HARDLINK ? VOL_T_FILE : par->type;
+		return pt == VOL_T_FILE && cur->size == par->size;
+	}
+	if (cur->type == VOL_T_SYMLINK)
+		return par->type == VOL_T_SYMLINK && cur->size == par->size;
+	return (cur->type == VOL_T_DIR || cur->type == VOL_T_FIFO) && cur->type == par->type;
 }
 
 static int write_plan_line(FILE *f, char flag, const struct vol_entry *e)
@@ -512,6 +524,7 @@ static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *p
 		if (idx_cursor_at(&pc, cur.path) && unchanged(&cur, par)) {
 			flag = 'K';
 			cur.type = par->type;
+			cur.size = par->size; /* a directory's and a FIFO's are 0 in the index */
 			memcpy(cur.hash, par->hash, sizeof cur.hash);
 			cur.target = par->target;
 			par->target = NULL;
@@ -527,6 +540,8 @@ static int make_plan(struct ingest *g, FILE *listing, const char *nonce, FILE *p
 			if (flag == 'X')
 				strset_add(&g->group_changed, ino);
 		}
+		if (flag == 'X')
+			g->plan_x++;
 		if ((rc = write_plan_line(g->plan, flag, &cur)) < 0)
 			goto out;
 	}
@@ -546,6 +561,8 @@ static int make_xfer(struct ingest *g)
 	char *line = NULL, flag = 0;
 	size_t cap = 0;
 	int rc;
+	if (g->plan_x == 0)
+		return 0; /* nothing new or changed (so no hard-link group changed either) */
 	rewind(g->plan);
 	while ((rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
 		if (!needs_xfer(g, flag, &e))
@@ -595,7 +612,10 @@ static int seg_open(struct ingest *g)
 	g->sink_rc = 0;
 	g->aw = archive_write_new();
 	archive_write_set_format_pax_restricted(g->aw);
-	archive_write_set_bytes_in_last_block(g->aw, 1);
+	/* Unblocked: headers and content go straight to the sealed stream, which gathers
+	 * its own blocks (libarchive's 10 KiB blocks were one more copy of every byte).
+	 * The bytes are the same: the last block was not padded either. */
+	archive_write_set_bytes_per_block(g->aw, 0);
 	if (archive_write_open2(g->aw, g, NULL, seg_write_cb, NULL, NULL) != ARCHIVE_OK)
 		return g->sink_rc < 0 ? g->sink_rc :
 		       kahu_error_set(KAHU_EFAIL, "cannot start a tar segment: %s", archive_error_string(g->aw));
@@ -1001,11 +1021,21 @@ static int write_index(struct ingest *g)
 			have_res = false;
 			out = &res;
 		} else {
-			g->r->counts.unchanged++;
+			/* unchanged: the files that kept the parent's content */
+			if (e.type == VOL_T_FILE || e.type == VOL_T_HARDLINK)
+				g->r->counts.unchanged++;
 			if (e.type == VOL_T_FILE)
 				g->r->counts.files++;
-			else if (e.type == VOL_T_HARDLINK)
+			else if (e.type == VOL_T_HARDLINK || e.type == VOL_T_SYMLINK)
 				g->r->counts.links++;
+			else if (e.type == VOL_T_DIR)
+				g->r->counts.dirs++;
+			/* the plan line is the index line (vol_index_format's) after its flag */
+			size_t n = strlen(line + 1);
+			rc = seal_write(&o.sw, line + 1, n);
+			if (rc == 0 && (n == 0 || line[n] != '\n'))
+				rc = seal_write(&o.sw, "\n", 1);
+			continue;
 		}
 		char *text = vol_index_format(out);
 		rc = seal_write(&o.sw, text, strlen(text));

@@ -127,10 +127,22 @@ static void make_tree(const char *d)
 
 static struct vol_local local;
 
+/* Counting the commands a backup or a restore starts. */
+static unsigned started;
+static int counting_start(void *ctx, const char *const *argv, bool want_stdin, void **h)
+{
+	started++;
+	return vol_local_ops.start(ctx, argv, want_stdin, h);
+}
+
+static struct vol_exec_ops counting_ops;
+
 static void backup(const char *name, const char *parent, bool busybox, struct vol_backup_result *r,
 		   int expect)
 {
-	struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = src,
+	counting_ops = vol_local_ops;
+	counting_ops.start = counting_start;
+	struct vol_backup_spec s = { .ops = &counting_ops, .ctx = &local, .mount_path = src,
 				     .backup = name, .vid = vid, .st = st, .key = key, .parent = parent,
 				     .retries = -1, .retry_base_ms = 1, .segment_bytes = 100000 };
 	char path[400];
@@ -245,18 +257,26 @@ static void chain(bool busybox)
 	make_tree(src);
 	sleep(1); /* past the listing's second: nothing "racy" */
 	backup("full", NULL, busybox, &r1, 0);
-	/* added, changed, deleted; a hard link's group changed through one member */
+	/* added, changed, deleted; a hard link's group changed through one member; a
+	 * symlink given another target, a directory another mode */
 	sh("cd '%s' && printf 'added' > 'a dir/added.txt' && printf 'changed!' >> 'd/e/hard2' && "
-	   "rm 'ünï cödé ✓.txt' && rm -r 'd/e/f' && printf z > \"$(printf 'new\\nline')\"", src);
+	   "rm 'ünï cödé ✓.txt' && rm -r 'd/e/f' && printf z > \"$(printf 'new\\nline')\" && "
+	   "rm link1 && ln -s 'a dir/added.txt' link1 && chmod 0750 empty", src);
 	sleep(1);
 	backup("inc1", "full", busybox, &r2, 0);
 	ck_assert_uint_ge(r2.counts.unchanged, 2);
 	ck_assert_uint_lt(r2.counts.bytes_transferred, 1000); /* not the 300 kB file */
-	/* unchanged: nothing but the listing */
+	/* unchanged: nothing but the listing, no transfer (directories, symlinks and the
+	 * FIFO keep the parent's lines too) */
+	started = 0;
 	backup("inc2", "inc1", busybox, &r3, 0);
+	ck_assert_uint_eq(started, 1);
+	ck_assert_uint_eq(r3.counts.bytes_read, 0);
 	ck_assert_uint_eq(r3.counts.bytes_transferred, 0);
 	ck_assert_uint_eq(r3.segments, 0);
 	ck_assert_uint_eq(r3.counts.files, r2.counts.files);
+	ck_assert_uint_eq(r3.counts.dirs, r2.counts.dirs);
+	ck_assert_uint_eq(r3.counts.links, r2.counts.links);
 	restore("inc2", dst, busybox, false, &rr);
 	same_tree(src, dst);
 	/* a file written in the second its backup lists it, then changed again within that
@@ -356,14 +376,6 @@ START_TEST(test_refused_input_busybox)
 	refused_input(true);
 }
 END_TEST
-
-/* Counting the commands a restore starts. */
-static unsigned started;
-static int counting_start(void *ctx, const char *const *argv, bool want_stdin, void **h)
-{
-	started++;
-	return vol_local_ops.start(ctx, argv, want_stdin, h);
-}
 
 /* A tree whose entries every tar creates in order (no hard links, no symlink to an
  * absolute or ".." target) is restored by one `tar -x`, directories' modes and times
@@ -466,7 +478,9 @@ START_TEST(test_exclusions)
 	struct vol_restore_result rr;
 	const char *ex[] = { "a dir/sub", "*.txt", NULL };
 	make_tree(src);
-	struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = src,
+	counting_ops = vol_local_ops;
+	counting_ops.start = counting_start;
+	struct vol_backup_spec s = { .ops = &counting_ops, .ctx = &local, .mount_path = src,
 				     .backup = "ex", .vid = vid, .st = st, .key = key, .exclude = ex,
 				     .retries = 0 };
 	ck_assert_msg(vol_backup(&s, &r) == 0, "%s", kahu_error_last());
@@ -498,7 +512,9 @@ START_TEST(test_hostile_transfer)
 	sh("chmod +x '%s'", script);
 	snprintf(path, sizeof path, "%s:%s", fake, getenv("PATH"));
 	local.path_env = path;
-	struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = src,
+	counting_ops = vol_local_ops;
+	counting_ops.start = counting_start;
+	struct vol_backup_spec s = { .ops = &counting_ops, .ctx = &local, .mount_path = src,
 				     .backup = "evil", .vid = vid, .st = st, .key = key, .retries = 0,
 				     .segment_bytes = 1000 /* the first segment is committed */ };
 	ck_assert_int_eq(vol_backup(&s, &r), KAHU_EDATA);
@@ -676,7 +692,9 @@ START_TEST(test_big_sparse)
 	sh("cd '%s' && truncate -s 2G sparse1 sparse2 && printf start | dd of=sparse1 conv=notrunc status=none && "
 	   "head -c 100000 /dev/urandom | dd of=sparse1 bs=1M seek=1000 conv=notrunc status=none && "
 	   "printf end | dd of=sparse2 bs=1 seek=2147483645 conv=notrunc status=none", src);
-	struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = src,
+	counting_ops = vol_local_ops;
+	counting_ops.start = counting_start;
+	struct vol_backup_spec s = { .ops = &counting_ops, .ctx = &local, .mount_path = src,
 				     .backup = "big", .vid = vid, .st = st, .key = key, .retries = 0 };
 	ck_assert_msg(vol_backup(&s, &r) == 0, "%s", kahu_error_last());
 	getrusage(RUSAGE_SELF, &ru);
