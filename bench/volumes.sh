@@ -4,7 +4,9 @@
 #
 #   (a) kahu full       `kahu backup create --include-namespaces bench --volume-data fs`
 #   (b) kahu unchanged  the same with --incremental right after (nothing changed)
-#   (c) kahu restore    `kahu restore create --from-backup` of (a) into a fresh test cluster
+#   (c) kahu restore    `kahu restore create --from-backup` of (a) into a fresh test cluster,
+#                       its helper pod of the image the hand pipe's pod has (debian:12:
+#                       GNU tar), so that both restores write with the same tar
 #   (d) hand pipe       `kubectl exec POD -- tar cf - -C /data . | zstd -3 -T1 > FILE`
 #                       and back: `zstd -dc FILE | kubectl exec -i POD -- tar xf - -C /data`
 #                       (into an empty PVC), with the real kubectl, same test cluster
@@ -334,7 +336,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 			"dsize \"\$(kahu_backup_dir inc-$rep)\""
 		bench_cluster_start "r$rep" --no-save
 		measure kahu_restore "$rep" "r$rep" \
-			"'$KAHU' --kubeconfig '$(bench_kubeconfig "r$rep")' --no-progress -q restore create --from-backup full-$rep" \
+			"'$KAHU' --kubeconfig '$(bench_kubeconfig "r$rep")' --no-progress -q restore create --from-backup full-$rep --helper-image debian:12" \
 			"echo -" "same_tree \"\$(volume_dir r$rep bench data)\""
 		bench_cluster_stop "r$rep"
 		rm -rf "${B_WORK:?}/r$rep"
