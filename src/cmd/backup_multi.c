@@ -17,12 +17,16 @@
 int backup_multi_parse(const struct kahu_invocation *inv, const char *base, struct strv *contexts,
 		       struct strv *names, long *parallel)
 {
+	*parallel = 2;
+	/* a command without the flags (plan run makes its backup through backup create's
+	 * spec): one cluster */
+	if (!inv_has(inv, OPT_CONTEXTS))
+		return 0;
 	const struct strv *given = inv_list(inv, OPT_CONTEXTS);
 	int all = inv_count(inv, OPT_ALL_CONTEXTS) > 0;
 	struct strv known = STRV_INIT;
 	int rc;
 
-	*parallel = 2;
 	if (!given->n && !all) {
 		if (inv_str(inv, OPT_PARALLEL_CLUSTERS))
 			return kahu_error_set(KAHU_EUSAGE, "--parallel-clusters needs --contexts or --all-contexts");
