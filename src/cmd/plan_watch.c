@@ -85,7 +85,7 @@ static int dur_opt(const struct kahu_invocation *inv, enum kahu_opt_id id, const
 		   int64_t def, int64_t *out)
 {
 	*out = def;
-	if (!inv_has(inv, id))
+	if (!inv_str(inv, id))
 		return 0;
 	return duration_parse(inv_str(inv, id), flag, out);
 }
