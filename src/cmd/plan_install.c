@@ -80,7 +80,7 @@ static int target_of(const struct kahu_invocation *inv, enum target *t)
 	if (n != 1)
 		return kahu_error_set(KAHU_EUSAGE, "give one of --cron, --systemd and --kubernetes");
 	*t = inv_count(inv, OPT_CRON) ? T_CRON : inv_count(inv, OPT_SYSTEMD) ? T_SYSTEMD : T_KUBERNETES;
-	if (*t != T_KUBERNETES && inv_count(inv, OPT_WATCH) > 0)
+	if (*t != T_KUBERNETES && inv_has(inv, OPT_WATCH) && inv_count(inv, OPT_WATCH) > 0)
 		return kahu_error_set(KAHU_EUSAGE, "--watch goes with --kubernetes (a Deployment running "
 				      "plan watch); cron and systemd run the plan on its schedule");
 	return 0;
