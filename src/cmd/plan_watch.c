@@ -4,10 +4,8 @@
  * callback, runs the plan once (cmd_plan_run_once) when the decision says so: one run
  * at a time, changes during a run lead to one more run after it.
  *
- *  - What starts a run: an object of a watched type added, changed or deleted that the
- *    plan's scope keeps (namespace, names, selectors, the exclude label).  kahu's own
- *    objects (helper pods, snapshots, temporary claims: app.kubernetes.io/managed-by=kahu)
- *    and types that are never restored and change all the time (events, leases) do not.
+ *  - What starts a run: engine/watchfilter.h (the plan's scope keeps the object, it is
+ *    not kahu's own, its type is not events or leases).
  *  - Where: cluster-wide, one watch per type, filtered here; when the plan names a plain
  *    list of namespaces, one watch per type and namespace (what plan install's
  *    namespaced RBAC allows).
@@ -22,6 +20,7 @@
 #include "engine/debounce.h"
 #include "engine/plan.h"
 #include "engine/scope.h"
+#include "engine/watchfilter.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/kubeconfig.h"
@@ -40,8 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define MANAGED_BY "app.kubernetes.io/managed-by"
 
 struct watch_spec {
 	struct kahu_config *cfg;
@@ -111,21 +108,6 @@ static int parse_plan_watch(struct kahu_ctx *ctx, void **out)
 	return 0;
 }
 
-/* Types whose changes never start a run: never restored, and they change all the time
- * (a cluster's events and its controllers' and nodes' heartbeats). */
-static int ignored_type(const char *gr)
-{
-	return !strcmp(gr, "events") || !strcmp(gr, "events.events.k8s.io") ||
-	       !strcmp(gr, "leases.coordination.k8s.io");
-}
-
-static int kahu_own(json_t *obj)
-{
-	json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
-	const char *v = json_string_value(json_object_get(labels, MANAGED_BY));
-	return v && !strcmp(v, "kahu");
-}
-
 static int on_event(void *ud, const struct kube_watch_event *ev)
 {
 	struct wstate *w = ud;
@@ -150,12 +132,8 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 	default:
 		return 0;
 	}
-	if (ev->object) {
-		if (kahu_own(ev->object) || scope_wants_object(w->scope, r, ev->object) != SCOPE_INCLUDED)
-			return 0;
-	} else if (r->namespaced && ev->ns && *ev->ns && !scope_wants_namespace(w->scope, ev->ns)) {
-		return 0;   /* a deletion found by a re-list: its object is gone */
-	}
+	if (!watch_change_starts_run(w->scope, r, ev->object, ev->ns))
+		return 0;
 	log_debug("plan watch: %s %s %s%s%s", kube_wtype_name(ev->type), t->resource,
 		  ev->ns && *ev->ns ? ev->ns : "", ev->ns && *ev->ns ? "/" : "", ev->name);
 	pthread_mutex_lock(&w->mu);
@@ -196,7 +174,7 @@ static void targets_of(const struct plan *pl, const struct kahu_scope *scope, co
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct kube_resource *r = pl->types[i].res;
 		if (pl->types[i].decision != SCOPE_TYPE_YES || !(r->verbs & KUBE_VERB_WATCH) ||
-		    ignored_type(pl->types[i].group_resource))
+		    !watch_type_starts_runs(pl->types[i].group_resource))
 			continue;
 		size_t reps = r->namespaced && literal ? ns->n : 1;
 		for (size_t j = 0; j < reps; j++) {

@@ -179,6 +179,27 @@ t_result $? "SIGTERM ends plan watch with exit 0"
 t_grep "... saying so" 'plan w: stopped watching' "$LOG"
 t_ok "no lock is left on the location" test -z "$(ls -A "$LOC/locks" 2>/dev/null)"
 
+# ---- SIGTERM during a run: the backup is interrupted, no lock is left ----
+LOG2=$T_DIR/watch2.log
+"$KAHU" --kubeconfig "$KC" -v plan watch w --quiet-period 1s >"$T_DIR/watch2.out" 2>"$LOG2" &
+pw=$!
+T_CLEANUP+=("kill $pw 2>/dev/null")
+t_ok "plan watch again" until_grep 'plan watch: watching [0-9]+ types; waiting for changes' "$LOG2"
+cluster_admin DELETE /_admin/faults >/dev/null
+t_ok "a fault: the next list of configmaps stops halfway until released" cluster_admin POST /_admin/faults \
+	'{"match":{"verb":"list","resource":"configmaps"},"action":"chunked","hold":0.5,"times":1}'
+t_ok "a change" k -n app create configmap during-run
+t_ok "a run starts" until_grep 'plan w: run 1 starts: ' "$LOG2"
+t_ok "its backup is held in the middle of its list of configmaps" until_fired 1
+kill -TERM "$pw"
+wait "$pw"
+t_result $([ $? -eq 143 ]; echo $?) "SIGTERM during a run: exit 143"
+t_grep "... the run was interrupted" 'plan w: run 1 interrupted' "$LOG2"
+cluster_admin POST /_admin/faults/release >/dev/null
+cluster_admin DELETE /_admin/faults >/dev/null
+t_ok "no lock is left on the location" test -z "$(ls -A "$LOC/locks" 2>/dev/null)"
+t_ok "the location is usable at once: a plan run" "$KAHU" --kubeconfig "$KC" plan run w
+
 # ---- the Deployment form ----
 t_exit 64 "--watch goes with --kubernetes only" "$KAHU" plan install w --cron --watch --dry-run
 t_ok "plan install --kubernetes --watch --dry-run (a plan without a schedule)" \
