@@ -9,6 +9,9 @@
  *  - Where: cluster-wide, one watch per type, filtered here; when the plan names a plain
  *    list of namespaces, one watch per type and namespace (what plan install's
  *    namespaced RBAC allows).
+ *  - New types: a watch of customresourcedefinitions only flags a change of them; the
+ *    loop then stops the watches, finds the types again (between runs) and counts one
+ *    change, so that a run covers what changed while no watch was open.
  *  - Signals: SIGINT/SIGTERM stop the watches; a running backup is interrupted as
  *    backup create is (nothing half-written left visible, its lock released).  Exit 0
  *    when no run was going; the interrupted run's status (130, 143) otherwise.
@@ -34,11 +37,15 @@
 #include "util/timeutil.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define CRD_GROUP "apiextensions.k8s.io"
+#define CRD_RESOURCE "customresourcedefinitions"
 
 struct watch_spec {
 	struct kahu_config *cfg;
@@ -57,6 +64,8 @@ struct wstate {
 	size_t n, synced;
 	atomic_int stop;              /* the loop ended: stop the watches */
 	atomic_int done;              /* the watcher returned */
+	atomic_int restart;           /* custom resource definitions changed */
+	size_t crd;                   /* the target watching them for that, or SIZE_MAX */
 	int rc;                       /* its result */
 	char msg[1024];               /* its error */
 	const struct kube_config *kcfg;
@@ -113,11 +122,20 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 	struct wstate *w = ud;
 	const struct kube_watch_target *t = ev->target;
 	const struct kube_resource *r = w->res[t - w->targets];
+	if ((size_t)(t - w->targets) == w->crd) {
+		/* only to find new types: a CRD in scope is a change through its own target */
+		if (ev->type == KUBE_WEV_ADDED || ev->type == KUBE_WEV_MODIFIED || ev->type == KUBE_WEV_DELETED) {
+			atomic_store(&w->restart, 1);   /* the stop hook ends the watches */
+			return 0;
+		}
+		if (ev->type != KUBE_WEV_SYNCED)
+			return 0;
+	}
 	switch (ev->type) {
 	case KUBE_WEV_SYNCED:
 		if (++w->synced == w->n)
-			log_notice("plan watch: watching %zu type%s; waiting for changes", w->n,
-				   w->n == 1 ? "" : "s");
+			log_notice("plan watch: %zu watch%s listed; waiting for changes", w->n,
+				   w->n == 1 ? "" : "es");
 		return 0;
 	case KUBE_WEV_RELIST:
 		log_notice("plan watch: %s: listed again (%s)", t->resource, ev->message ? ev->message : "");
@@ -134,7 +152,7 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 	}
 	if (!watch_change_starts_run(w->scope, r, ev->object, ev->ns))
 		return 0;
-	log_debug("plan watch: %s %s %s%s%s", kube_wtype_name(ev->type), t->resource,
+	log_info("plan watch: %s %s %s%s%s", kube_wtype_name(ev->type), t->resource,
 		  ev->ns && *ev->ns ? ev->ns : "", ev->ns && *ev->ns ? "/" : "", ev->name);
 	pthread_mutex_lock(&w->mu);
 	if (!w->changes++)
@@ -148,7 +166,7 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 static int stop_hook(void *ud)
 {
 	struct wstate *w = ud;
-	return atomic_load(&w->stop);
+	return atomic_load(&w->stop) || atomic_load(&w->restart);
 }
 
 static void *watcher(void *arg)
@@ -168,7 +186,7 @@ static void targets_of(const struct plan *pl, const struct kahu_scope *scope, co
 		       int literal, struct kube_watch_target **tv, const struct kube_resource ***rv,
 		       size_t *n)
 {
-	size_t cap = pl->n * (literal && ns->n ? ns->n : 1) + 1, k = 0;
+	size_t cap = pl->n * (literal && ns->n ? ns->n : 1) + 2, k = 0;   /* + the CRD watch */
 	*tv = xcalloc(cap, sizeof **tv);
 	*rv = xcalloc(cap, sizeof **rv);
 	for (size_t i = 0; i < pl->n; i++) {
@@ -217,95 +235,137 @@ static int run_plan_watch(struct kahu_ctx *ctx)
 		log_warn("plan %s: its cadence is full, so every run started by changes is a full "
 			 "backup (spec.cadence: incremental makes them incremental)", p->name);
 
-	/* The types in scope, as backup create finds them. */
-	struct backup_args a;
-	backup_plan_args(p, &a);
-	if ((rc = ctx_kube_client(ctx, &kc)) < 0 || (rc = kube_discover(kc, &d)) < 0 ||
-	    (rc = scope_from_args(&a, &scope)) < 0 || (rc = scope_resolve(scope, d, NULL)) < 0 ||
-	    (rc = plan_build(d, scope, &pl)) < 0)
-		goto out;
-	int literal = scope_literal_namespaces(scope, &ns);
-	targets_of(&pl, scope, &ns, literal, &tv, &rv, &w.n);
-	if (!w.n) {
-		rc = kahu_error_set(KAHU_ENOTFOUND, "plan %s: no type in its scope can be watched", p->name);
-		goto out;
-	}
 	/* The watcher keeps the configuration it started with; the runs get their own
 	 * (a run may release the context's). */
+	if ((rc = ctx_kube_client(ctx, &kc)) < 0)
+		goto out;
 	wcfg = ctx->kcfg;
-	wkc = ctx->kc;
+	wkc = kc;
 	ctx->kcfg = NULL;
 	ctx->kc = NULL;
-
-	w.scope = scope;
-	w.targets = tv;
-	w.res = rv;
 	w.kcfg = wcfg;
 	debounce_init(&w.deb, s->quiet_s * 1000, s->max_s * 1000);
-	log_notice("plan %s: watching %zu type%s of its scope (quiet period %llds, max interval %s%lld%s)",
-		   p->name, w.n, w.n == 1 ? "" : "s", (long long)s->quiet_s, s->max_s ? "" : "none",
-		   s->max_s ? (long long)s->max_s : 0LL, s->max_s ? "s" : "");
-	if (pthread_create(&th, NULL, watcher, &w)) {
-		rc = kahu_error_set(KAHU_EINTERNAL, "cannot start the watcher thread");
-		goto out;
-	}
-	started = 1;
 
 	int64_t last_run = 0;
-	while (!kahu_cancelled() && !atomic_load(&w.done)) {
-		pthread_mutex_lock(&w.mu);
-		int64_t now = mono_ms();
-		if (!debounce_due(&w.deb, now)) {
-			int64_t next = debounce_next(&w.deb);
-			pthread_mutex_unlock(&w.mu);
-			long ms = next < 0 || next - now > 200 ? 200 : (long)(next - now) + 1;
-			kahu_cancel_sleep(ms);
-			continue;
-		}
-		int64_t when;
-		int fake;
-		if ((rc = plan_now(&when, &fake)) < 0) {
-			pthread_mutex_unlock(&w.mu);
+	for (;;) {
+		/* The types in scope, as backup create finds them; again when custom resource
+		 * definitions change. */
+		struct backup_args a;
+		backup_plan_args(p, &a);
+		if ((rc = kube_discover(wkc, &d)) < 0 || (rc = scope_from_args(&a, &scope)) < 0 ||
+		    (rc = scope_resolve(scope, d, NULL)) < 0 || (rc = plan_build(d, scope, &pl)) < 0)
+			goto out;
+		int literal = scope_literal_namespaces(scope, &ns);
+		targets_of(&pl, scope, &ns, literal, &tv, &rv, &w.n);
+		if (!w.n) {
+			rc = kahu_error_set(KAHU_ENOTFOUND, "plan %s: no type in its scope can be watched",
+					    p->name);
 			goto out;
 		}
-		if (when <= last_run) {
-			/* backups are named by the second: the next run starts in the next one */
-			pthread_mutex_unlock(&w.mu);
-			kahu_cancel_sleep(100);
-			continue;
+		size_t nscope = w.n;
+		w.crd = SIZE_MAX;
+		for (size_t i = 0; i < d->n; i++) {
+			const struct kube_resource *r = &d->res[i];
+			if (r->preferred && (r->verbs & KUBE_VERB_WATCH) && !strcmp(r->resource, CRD_RESOURCE) &&
+			    !strcmp(r->group, CRD_GROUP)) {
+				tv[w.n] = (struct kube_watch_target){ .group = r->group, .version = r->version,
+					.resource = r->resource, .kind = r->kind };
+				rv[w.n] = r;
+				w.crd = w.n++;
+				break;
+			}
 		}
-		debounce_started(&w.deb, now);
-		long changes = w.changes;
-		char first[sizeof w.first];
-		memcpy(first, w.first, sizeof first);
-		w.changes = 0;
-		w.first[0] = 0;
-		pthread_mutex_unlock(&w.mu);
+		w.scope = scope;
+		w.targets = tv;
+		w.res = rv;
+		w.synced = 0;
+		atomic_store(&w.stop, 0);
+		atomic_store(&w.done, 0);
+		atomic_store(&w.restart, 0);
+		log_notice("plan %s: watching %zu type%s of its scope (quiet period %llds, max interval "
+			   "%s%lld%s)", p->name, nscope, nscope == 1 ? "" : "s", (long long)s->quiet_s,
+			   s->max_s ? "" : "none", s->max_s ? (long long)s->max_s : 0LL, s->max_s ? "s" : "");
+		if (pthread_create(&th, NULL, watcher, &w)) {
+			rc = kahu_error_set(KAHU_EINTERNAL, "cannot start the watcher thread");
+			goto out;
+		}
+		started = 1;
 
-		last_run = when;
-		log_notice("plan %s: run %ld starts: %ld change%s since the last run, the first: %s",
-			   p->name, w.deb.runs, changes, changes == 1 ? "" : "s", first);
-		int rrc = cmd_plan_run_once(ctx, p, s->cfg, when, 0);
-		fflush(stdout);
-		pthread_mutex_lock(&w.mu);
-		debounce_finished(&w.deb, mono_ms());
-		pthread_mutex_unlock(&w.mu);
-		if (rrc == KAHU_EINTR && kahu_cancelled()) {
-			log_notice("plan %s: run %ld interrupted", p->name, w.deb.runs);
-			interrupted = 1;
-			rc = rrc;
-			break;
+		while (!kahu_cancelled() && !atomic_load(&w.done) && !atomic_load(&w.restart)) {
+			pthread_mutex_lock(&w.mu);
+			int64_t now = mono_ms();
+			if (!debounce_due(&w.deb, now)) {
+				int64_t next = debounce_next(&w.deb);
+				pthread_mutex_unlock(&w.mu);
+				long ms = next < 0 || next - now > 200 ? 200 : (long)(next - now) + 1;
+				kahu_cancel_sleep(ms);
+				continue;
+			}
+			int64_t when;
+			int fake;
+			if ((rc = plan_now(&when, &fake)) < 0) {
+				pthread_mutex_unlock(&w.mu);
+				goto out;
+			}
+			if (when <= last_run) {
+				/* backups are named by the second: the next run starts in the next one */
+				pthread_mutex_unlock(&w.mu);
+				kahu_cancel_sleep(100);
+				continue;
+			}
+			debounce_started(&w.deb, now);
+			long changes = w.changes;
+			char first[sizeof w.first];
+			memcpy(first, w.first, sizeof first);
+			w.changes = 0;
+			w.first[0] = 0;
+			pthread_mutex_unlock(&w.mu);
+
+			last_run = when;
+			log_notice("plan %s: run %ld starts: %ld change%s since the last run, the first: %s",
+				   p->name, w.deb.runs, changes, changes == 1 ? "" : "s", first);
+			int rrc = cmd_plan_run_once(ctx, p, s->cfg, when, 0);
+			fflush(stdout);
+			pthread_mutex_lock(&w.mu);
+			debounce_finished(&w.deb, mono_ms());
+			pthread_mutex_unlock(&w.mu);
+			if (rrc == KAHU_EINTR && kahu_cancelled()) {
+				log_notice("plan %s: run %ld interrupted", p->name, w.deb.runs);
+				interrupted = 1;
+				rc = rrc;
+				break;
+			}
+			if (rrc == 0)
+				log_notice("plan %s: run %ld done", p->name, w.deb.runs);
+			else
+				log_error("plan %s: run %ld failed (the watch goes on): %s", p->name,
+					  w.deb.runs, kahu_error_last());
+			kahu_error_clear();
 		}
-		if (rrc == 0)
-			log_notice("plan %s: run %ld done", p->name, w.deb.runs);
-		else
-			log_error("plan %s: run %ld failed (the watch goes on): %s", p->name, w.deb.runs,
-				  kahu_error_last());
-		kahu_error_clear();
+		atomic_store(&w.stop, 1);
+		pthread_join(th, NULL);
+		started = 0;
+		if (interrupted || kahu_cancelled() || !atomic_load(&w.restart))
+			break;
+		/* Custom resource definitions changed: the types again.  What changed while no
+		 * watch was open is covered by a run (counted as one change). */
+		log_notice("plan %s: custom resource definitions changed; finding the types again", p->name);
+		pthread_mutex_lock(&w.mu);
+		if (!w.changes++)
+			snprintf(w.first, sizeof w.first, "the types of the scope found again");
+		debounce_change(&w.deb, mono_ms());
+		pthread_mutex_unlock(&w.mu);
+		free(tv);
+		free(rv);
+		tv = NULL;
+		rv = NULL;
+		strv_free(&ns);
+		plan_free(&pl);
+		scope_free(scope);
+		scope = NULL;
+		kube_discovery_free(d);
+		d = NULL;
 	}
-	atomic_store(&w.stop, 1);
-	pthread_join(th, NULL);
-	started = 0;
 	if (interrupted) {
 		kahu_error_set(KAHU_EINTR, "plan %s: stopped by a signal during a run", p->name);
 		rc = KAHU_EINTR;

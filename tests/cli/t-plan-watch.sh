@@ -69,6 +69,17 @@ until_grep() { # PATTERN FILE
 	echo "#   no /$1/ in $2 after 120 s"
 	return 1
 }
+# Waits until a line of $LOG matching PATTERN2 follows the first matching PATTERN1.
+until_after() { # PATTERN1 PATTERN2
+	local i
+	for i in $(seq 1 1200); do
+		awk -v a="$1" -v b="$2" 'seen && $0 ~ b { found = 1; exit } $0 ~ a { seen = 1 } END { exit !found }' "$LOG" &&
+			return 0
+		sleep 0.1
+	done
+	echo "#   no /$2/ after /$1/ in $LOG after 120 s"
+	return 1
+}
 backups() { "$KAHU" backup list -o name 2>/dev/null | grep -c '^backup/w-[0-9]\{8\}-[0-9]\{6\}$'; }
 fired() { cluster_admin GET /_admin/faults | "$PYTHON" -c 'import json,sys; print(sum(r["fired"] for r in json.load(sys.stdin)["rules"]))'; }
 until_fired() {
@@ -80,7 +91,7 @@ until_fired() {
 "$KAHU" --kubeconfig "$KC" -v plan watch w --quiet-period 3s --max-interval 0 >"$T_DIR/watch.out" 2>"$LOG" &
 pw=$!
 T_CLEANUP+=("kill $pw 2>/dev/null")
-t_ok "plan watch lists the plan's types and waits" until_grep 'plan watch: watching [0-9]+ types; waiting for changes' "$LOG"
+t_ok "plan watch lists the plan's types and waits" until_grep 'plan watch: [0-9]+ watches listed; waiting for changes' "$LOG"
 t_ok "no backup before any change" test "$(backups)" -eq 0
 
 # ---- a burst: one backup ----
@@ -172,6 +183,36 @@ t_grep "... is done" 'plan w: run 7 done' "$LOG"
 t_ok "six backups of the plan" test "$(backups)" -eq 6
 t_ok "plan status shows the plan's last run" "$KAHU" plan status w
 
+# ---- a custom resource definition added while watching: its type is watched too ----
+cat >"$T_DIR/crd.yaml" <<'EOF'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+EOF
+t_ok "a custom resource definition is created" k apply -f "$T_DIR/crd.yaml"
+t_ok "plan watch finds the types again" until_grep 'plan w: custom resource definitions changed; finding the types again' "$LOG"
+t_ok "... and lists them" until_after 'finding the types again' 'plan watch: [0-9]+ watches listed; waiting for changes'
+cat >"$T_DIR/widget.yaml" <<'EOF'
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: app}
+spec: {size: 3}
+EOF
+t_ok "a widget in the plan's namespace" k apply -f "$T_DIR/widget.yaml"
+t_ok "its creation is seen" until_grep 'plan watch: ADDED widgets app/w1$' "$LOG"
+t_ok "and a run after it ends" until_after 'plan watch: ADDED widgets app/w1$' 'plan w: run [0-9]+ (done|failed)'
+t_ok "... done" until_after 'plan watch: ADDED widgets app/w1$' 'plan w: run [0-9]+ done'
+
 # ---- SIGTERM ----
 kill -TERM "$pw"
 wait "$pw"
@@ -184,7 +225,7 @@ LOG2=$T_DIR/watch2.log
 "$KAHU" --kubeconfig "$KC" -v plan watch w --quiet-period 1s >"$T_DIR/watch2.out" 2>"$LOG2" &
 pw=$!
 T_CLEANUP+=("kill $pw 2>/dev/null")
-t_ok "plan watch again" until_grep 'plan watch: watching [0-9]+ types; waiting for changes' "$LOG2"
+t_ok "plan watch again" until_grep 'plan watch: [0-9]+ watches listed; waiting for changes' "$LOG2"
 cluster_admin DELETE /_admin/faults >/dev/null
 t_ok "a fault: the next list of configmaps stops halfway until released" cluster_admin POST /_admin/faults \
 	'{"match":{"verb":"list","resource":"configmaps"},"action":"chunked","hold":0.5,"times":1}'
