@@ -106,6 +106,8 @@ static int parse_plan_watch(struct kahu_ctx *ctx, void **out)
 		watch_spec_free(s);
 		return rc;
 	}
+	if (!inv_str(ctx->inv, OPT_MAX_INTERVAL) && s->quiet_s >= s->max_s)
+		s->max_s = 0;   /* the default maximum gives way to a longer quiet period */
 	if (s->max_s && s->max_s < s->quiet_s) {
 		rc = kahu_error_set(KAHU_EUSAGE, "--max-interval (%llds) is shorter than --quiet-period "
 				    "(%llds); 0 means no maximum", (long long)s->max_s,

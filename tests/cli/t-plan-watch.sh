@@ -60,6 +60,7 @@ t_ok "plan apply" "$KAHU" plan apply -f "$T_DIR/w.yaml"
 t_exit 64 "a quiet period that is not a duration is refused" "$KAHU" --kubeconfig "$KC" plan watch w --quiet-period soon
 t_grep "... naming the flag" "--quiet-period" "$T_ERR"
 t_exit 64 "a max interval shorter than the quiet period is refused" "$KAHU" --kubeconfig "$KC" plan watch w --quiet-period 10m --max-interval 1m
+t_exit 64 "... also when it is 1h, the default, given" "$KAHU" --kubeconfig "$KC" plan watch w --quiet-period 2h --max-interval 1h
 t_exit 66 "an unknown plan" "$KAHU" --kubeconfig "$KC" plan watch nosuch
 
 LOG=$T_DIR/watch.log
@@ -88,7 +89,7 @@ until_fired() {
 	return 1
 }
 
-"$KAHU" --kubeconfig "$KC" -v plan watch w --quiet-period 3s --max-interval 0 >"$T_DIR/watch.out" 2>"$LOG" &
+"$KAHU" --kubeconfig "$KC" -v plan watch w --quiet-period 5s --max-interval 0 >"$T_DIR/watch.out" 2>"$LOG" &
 pw=$!
 T_CLEANUP+=("kill $pw 2>/dev/null")
 t_ok "plan watch lists the plan's types and waits" until_grep 'plan watch: [0-9]+ watches listed; waiting for changes' "$LOG"
