@@ -62,6 +62,7 @@ static const struct kahu_cmd *const commands[] = {
 	&cmd_plan_status_entry,
 	&cmd_plan_install_entry,
 	&cmd_plan_uninstall_entry,
+	&cmd_plan_watch_entry,
 	&cmd_provider_entry,
 	&cmd_provider_list_entry,
 	&cmd_provider_describe_entry,

@@ -100,6 +100,10 @@
 	X(STARTING_DEADLINE, "starting-deadline") \
 	X(SYSTEMD, "systemd") \
 	X(UNIT_DIR, "unit-dir") \
+	X(WATCH, "watch") \
+	/* plan watch */ \
+	X(MAX_INTERVAL, "max-interval") \
+	X(QUIET_PERIOD, "quiet-period") \
 	/* provider and location commands */ \
 	X(PROVIDER, "provider") \
 	X(SET, "set") \

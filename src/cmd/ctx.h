@@ -83,6 +83,7 @@ extern const struct kahu_cmd cmd_plan_run_entry;
 extern const struct kahu_cmd cmd_plan_status_entry;
 extern const struct kahu_cmd cmd_plan_install_entry;
 extern const struct kahu_cmd cmd_plan_uninstall_entry;
+extern const struct kahu_cmd cmd_plan_watch_entry;
 extern const struct kahu_cmd cmd_provider_entry;
 extern const struct kahu_cmd cmd_provider_list_entry;
 extern const struct kahu_cmd cmd_provider_describe_entry;

@@ -80,6 +80,9 @@ static int target_of(const struct kahu_invocation *inv, enum target *t)
 	if (n != 1)
 		return kahu_error_set(KAHU_EUSAGE, "give one of --cron, --systemd and --kubernetes");
 	*t = inv_count(inv, OPT_CRON) ? T_CRON : inv_count(inv, OPT_SYSTEMD) ? T_SYSTEMD : T_KUBERNETES;
+	if (*t != T_KUBERNETES && inv_has(inv, OPT_WATCH) && inv_count(inv, OPT_WATCH) > 0)
+		return kahu_error_set(KAHU_EUSAGE, "--watch goes with --kubernetes (a Deployment running "
+				      "plan watch); cron and systemd run the plan on its schedule");
 	return 0;
 }
 
@@ -145,7 +148,7 @@ static char *system_zone(void)
 	return z;
 }
 
-/* The plan, its schedule required. */
+/* The plan, its schedule required (but by --watch: changes start its runs). */
 static int load_plan(struct kahu_ctx *ctx, struct kahu_config **cfg, struct backup_plan **p)
 {
 	const struct kahu_invocation *inv = ctx->inv;
@@ -155,7 +158,7 @@ static int load_plan(struct kahu_ctx *ctx, struct kahu_config **cfg, struct back
 	if ((rc = config_load(inv_str(inv, OPT_CONFIG), cfg)) < 0 ||
 	    (rc = cmd_plan_get(ctx, *cfg, inv->args.n ? inv->args.v[0] : NULL, p)) < 0)
 		return rc;
-	if (!(*p)->schedule)
+	if (!(*p)->schedule && !inv_count(inv, OPT_WATCH))
 		return kahu_error_set(KAHU_EUSAGE, "plan %s has no schedule (spec.schedule): it runs "
 				      "only by hand (kahu plan run %s)", (*p)->name, (*p)->name);
 	return 0;
@@ -765,7 +768,8 @@ static void fill_k8s(struct kahu_ctx *ctx, const struct backup_plan *p, struct i
 static int install_kubernetes(struct kahu_ctx *ctx, const struct kahu_config *cfg, struct backup_plan *p,
 			      int dry)
 {
-	struct install_spec s = { .plan = p->name, .schedule = p->schedule, .time_zone = p->time_zone };
+	struct install_spec s = { .plan = p->name, .schedule = p->schedule, .time_zone = p->time_zone,
+				  .watch = inv_count(ctx->inv, OPT_WATCH) > 0 };
 	struct strv ns = STRV_INIT;
 	json_t *objs = NULL, *data = NULL;
 	char *yaml = plan_yaml(p), *secret = install_secret_name(p->name);
@@ -951,6 +955,7 @@ static const struct kahu_opt install_opts[] = {
 	OPTION(LOCK_WAIT, 0, "DURATION", "--cron, --systemd: how long a run waits for a location another run holds", NULL, 0, "30m"),
 	OPTION(IMAGE, 0, "IMAGE", "--kubernetes: the kahu image (Containerfile; default kahu:" PACKAGE_VERSION ")", NULL, 0, NULL),
 	OPTION(STARTING_DEADLINE, 0, "DURATION", "--kubernetes: how late a missed run may still start (default 1h)", NULL, 0, NULL),
+	OPTION(WATCH, 0, NULL, "--kubernetes: a Deployment running plan watch (event-driven backups) instead of a CronJob", NULL, 0, NULL),
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
 	OPTION(AWS_CREDENTIALS, 0, "FILE", "--kubernetes: an AWS shared credentials file for an S3 location, put in the Secret", "file", 0, NULL),

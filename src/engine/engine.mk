@@ -97,6 +97,14 @@ tests_unit_check_debounce_SOURCES = tests/unit/check_debounce.c tests/unit/check
 tests_unit_check_debounce_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_debounce_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
 
+# Which watched changes start an event-driven backup (kahu plan watch).
+libkahu_engine_a_SOURCES += src/engine/watchfilter.c src/engine/watchfilter.h
+check_PROGRAMS += tests/unit/check_watchfilter
+UNIT_TESTS += tests/unit/check_watchfilter
+tests_unit_check_watchfilter_SOURCES = tests/unit/check_watchfilter.c tests/unit/check_main.h
+tests_unit_check_watchfilter_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_watchfilter_LDADD = $(tests_unit_check_scope_LDADD)
+
 # The parent choice of incremental and differential backups (the pure part).
 check_PROGRAMS += tests/unit/check_parent
 UNIT_TESTS += tests/unit/check_parent

@@ -204,7 +204,7 @@ json_t *install_k8s_objects(const struct install_spec *s)
 {
 	if (check_name(s->plan) < 0)
 		return NULL;
-	if (!s->namespace || !*s->namespace || !s->image || !*s->image || !s->schedule ||
+	if (!s->namespace || !*s->namespace || !s->image || !*s->image || (!s->schedule && !s->watch) ||
 	    !s->plan_yaml) {
 		kahu_error_set(KAHU_EINTERNAL, "install: namespace, image, schedule and plan needed");
 		return NULL;
