@@ -85,6 +85,10 @@ srv_cpu() { # PID
 measure() { # ID REP CLUSTER|- CMD BYTES [CHECK]
 	local id=$1 rep=$2 c=$3 cmd=$4 bytes_cmd=$5 check_cmd=${6:-} t pid= c0=0 c1=0 bytes chk=-
 	t=$B_WORK/m.$id.$rep
+	# what the rows before wrote is on disk first: a row does not pay for the write-back
+	# of another's gigabyte (restores write 1 GiB of new files; unsynced, the next row's
+	# time and the server's CPU swung between 4 and 14 s)
+	sync
 	[ "$c" != - ] && pid=$(cat "$B_WORK/$c/pid") && c0=$(srv_cpu "$pid")
 	bench_log "$id ($rep/$BENCH_REPS)"
 	bench_measure "$t" sh -c "$cmd" ||
