@@ -195,6 +195,7 @@ complete -c kahu -n '__kahu_at plan create' -l snapshot-class -r -f -d 'the Volu
 complete -c kahu -n '__kahu_at plan create' -l csi-snapshot-timeout -r -f -d 'how long to wait for a VolumeSnapshot to be readyToUse'
 complete -c kahu -n '__kahu_at plan create' -l snapshot-move-data -r -f -a 'true false' -d 'copy a CSI snapshot\'s files into the backup, as backup create does'
 complete -c kahu -n '__kahu_at plan create' -l location -r -f -a '(kahu __complete location 2>/dev/null)' -d 'the storage location (default: the configuration\'s default location)'
+complete -c kahu -n '__kahu_at plan create' -l contexts -r -f -a '(kahu __complete context 2>/dev/null)' -d 'run the plan in each of these kubeconfig contexts\' clusters, each a series of its own (PLAN-CONTEXT)'
 complete -c kahu -n '__kahu_at plan create' -l schedule -r -f -d 'when the plan runs: 5 cron fields or @daily, @hourly, … (for plan install and plan status)'
 complete -c kahu -n '__kahu_at plan create' -l time-zone -r -f -d 'the IANA time zone of the schedules (default UTC)'
 complete -c kahu -n '__kahu_at plan create' -l cadence -r -f -a 'full incremental differential' -d 'what a run backs up: always full, or incremental (differential) with a full when --full-schedule fired'

@@ -307,6 +307,7 @@ static int plan_doc_from_flags(const struct kahu_invocation *inv, const char *na
 		json_object_set(spec, "volumes", vol);
 	set_str(spec, "location", inv_str(inv, OPT_LOCATION));
 	set_str(spec, "context", inv_str(inv, OPT_CONTEXT));
+	set_csv(spec, "contexts", inv_str(inv, OPT_CONTEXTS));
 	set_str(spec, "schedule", inv_str(inv, OPT_SCHEDULE));
 	set_str(spec, "timeZone", inv_str(inv, OPT_TIME_ZONE));
 	set_str(cad, "type", inv_str(inv, OPT_CADENCE));
@@ -516,7 +517,14 @@ static int run_plan_describe(struct kahu_ctx *ctx)
 		printf("Time zone:   %s\n", p->time_zone ? p->time_zone : "UTC");
 		printf("Cadence:     %s\n", cad);
 		printf("Location:    %s\n", p->location ? p->location : "(the default location)");
+		if (p->contexts.n) {
+		printf("Contexts:    ");
+		for (size_t i = 0; i < p->contexts.n; i++)
+			printf("%s%s (series %s)", i ? ", " : "", p->contexts.v[i], p->series.v[i]);
+		printf("\n");
+	} else {
 		printf("Context:     %s\n", p->context ? p->context : "(the current context)");
+	}
 		printf("Retention:   %s\n", keep);
 		printf("Volumes:     %s\n", p->volume_data ? p->volume_data : "auto");
 		printf("\n");
@@ -707,14 +715,60 @@ static int open_location(struct kahu_ctx *ctx, const struct backup_plan *p, stru
 	return run_open_repo(rr, 0, repo);
 }
 
+/* A plan over several contexts: each series in turn, each cluster's outcome its own;
+ * 0 when all ran well, 2 when some did, else the first failure's code. */
+static int run_series(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
+		      int64_t now, int dry)
+{
+	size_t good = 0;
+	int first_rc = 0;
+	struct kbuf failed = KBUF_INIT, done = KBUF_INIT;
+	if (inv_str(ctx->inv, OPT_CONTEXT))
+		return kahu_error_set(KAHU_EUSAGE, "plan %s runs in the contexts it lists (spec.contexts); "
+				      "--context names one cluster", p->name);
+	for (size_t i = 0; i < p->contexts.n; i++) {
+		struct backup_plan q;
+		backup_plan_series(p, i, &q);
+		int rc = cmd_plan_run_once(ctx, &q, cfg, now, dry);
+		fflush(stdout);
+		if (rc == 0) {
+			good++;
+			kbuf_addf(&done, "%s%s", done.len ? ", " : "", p->contexts.v[i]);
+			continue;
+		}
+		if (rc == KAHU_EINTR)
+			return rc;
+		log_error("plan %s, context %s: %s", p->name, p->contexts.v[i], kahu_error_last());
+		kbuf_addf(&failed, "%s%s", failed.len ? ", " : "", p->contexts.v[i]);
+		if (rc == KAHU_EPARTIAL)
+			good++;   /* its backup was written */
+		else if (!first_rc)
+			first_rc = rc;
+	}
+	int rc = 0;
+	if (failed.len && !dry)
+		printf("Plan %s: %s%s%sdid not complete in %s.\n", p->name, done.len ? "completed in " : "",
+		       kbuf_str(&done), done.len ? "; " : "", kbuf_str(&failed));
+	if (failed.len)
+		rc = good ? kahu_error_set(KAHU_EPARTIAL, "plan %s: the run did not complete in %s", p->name,
+					   kbuf_str(&failed))
+			  : kahu_error_wrap(first_rc, "plan %s: the run failed in every context (%s)", p->name,
+					    kbuf_str(&failed));
+	kbuf_free(&failed);
+	kbuf_free(&done);
+	return rc;
+}
+
 static int run_plan_run(struct kahu_ctx *ctx)
 {
 	struct run_spec *s = ctx->spec;
 	const char *name = ctx->inv->args.n ? ctx->inv->args.v[0] : NULL;
-	int rc;
+	int rc, dry = inv_count(ctx->inv, OPT_DRY_RUN) > 0;
 	if (!s->p && (rc = plan_get(ctx, s->cfg, name, &s->p)) < 0)
 		return rc;
-	return cmd_plan_run_once(ctx, s->p, s->cfg, s->now, inv_count(ctx->inv, OPT_DRY_RUN) > 0);
+	if (s->p->contexts.n)
+		return run_series(ctx, s->p, s->cfg, s->now, dry);
+	return cmd_plan_run_once(ctx, s->p, s->cfg, s->now, dry);
 }
 
 int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
@@ -927,9 +981,18 @@ static int run_plan_status(struct kahu_ctx *ctx)
 			problems++;
 			continue;
 		}
-		json_t *j = plan_status_json(ctx, p, now);
-		problems += json_object_get(j, "problem") != NULL;
-		json_array_append_new(items, j);
+		for (size_t k = 0; k < (p->contexts.n ? p->contexts.n : 1); k++) {
+			struct backup_plan q;
+			if (p->contexts.n)
+				backup_plan_series(p, k, &q);
+			json_t *j = plan_status_json(ctx, p->contexts.n ? &q : p, now);
+			if (p->contexts.n) {
+				json_object_set_new(j, "plan", json_string(p->name));
+				json_object_set_new(j, "context", json_string(p->contexts.v[k]));
+			}
+			problems += json_object_get(j, "problem") != NULL;
+			json_array_append_new(items, j);
+		}
 		backup_plan_free(p);
 	}
 	rc = 0;
@@ -1007,6 +1070,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(CSI_SNAPSHOT_TIMEOUT, 0, "DURATION", "how long to wait for a VolumeSnapshot to be readyToUse", NULL, 0, "10m"),
 	OPTION(SNAPSHOT_MOVE_DATA, 0, "true|false", "copy a CSI snapshot's files into the backup, as backup create does", "true false", 0, "true"),
 	KAHU_OPT_LOCATION,
+	OPTION(CONTEXTS, 0, "CONTEXT,…", "run the plan in each of these kubeconfig contexts' clusters, each a series of its own (PLAN-CONTEXT)", "@context", 0, NULL),
 	OPTION(SCHEDULE, 0, "CRON", "when the plan runs: 5 cron fields or @daily, @hourly, … (for plan install and plan status)", NULL, 0, NULL),
 	OPTION(TIME_ZONE, 0, "ZONE", "the IANA time zone of the schedules (default UTC)", NULL, 0, NULL),
 	OPTION(CADENCE, 0, "full|incremental|differential", "what a run backs up: always full, or incremental (differential) with a full when --full-schedule fired", "full incremental differential", 0, "full"),

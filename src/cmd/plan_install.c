@@ -913,6 +913,12 @@ static int run_plan_install(struct kahu_ctx *ctx)
 	int rc, dry = inv_count(inv, OPT_DRY_RUN) > 0;
 	if ((rc = target_of(inv, &t)) < 0 || (rc = load_plan(ctx, &cfg, &p)) < 0)
 		goto out;
+	if (t == T_KUBERNETES && p->contexts.n) {
+		rc = kahu_error_set(KAHU_EUSAGE, "plan %s runs in several contexts (spec.contexts): it runs "
+				    "from a machine whose kubeconfig has them (--cron or --systemd), not in "
+				    "one of the clusters", p->name);
+		goto out;
+	}
 	if (t == T_CRON)
 		rc = install_cron(ctx, cfg, p, dry);
 	else if (t == T_SYSTEMD)

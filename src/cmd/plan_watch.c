@@ -229,6 +229,12 @@ static int run_plan_watch(struct kahu_ctx *ctx)
 
 	if ((rc = cmd_plan_get(ctx, s->cfg, name, &p)) < 0)
 		goto out;
+	if (p->contexts.n) {
+		rc = kahu_error_set(KAHU_EUSAGE, "plan %s runs in several contexts (spec.contexts); plan "
+				    "watch watches one cluster: run it once per cluster with a plan of that "
+				    "context", p->name);
+		goto out;
+	}
 	if (p->context && !inv_str(ctx->inv, OPT_CONTEXT)) {
 		ctx_release(ctx);   /* the plan's cluster, as plan run uses it */
 		ctx->context = p->context;

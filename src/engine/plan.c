@@ -323,7 +323,7 @@ static int yvolumes(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 static const char *const spec_fields =
 	"includeNamespaces, excludeNamespaces, includeResources, excludeResources, "
 	"includeClusterResources, selector, orSelector, includeNames, excludeNames, labels, "
-	"parallel, compressionLevel, pageSize, hooksFile, volumes, location, context, schedule, "
+	"parallel, compressionLevel, pageSize, hooksFile, volumes, location, context, contexts, schedule, "
 	"timeZone, cadence, retention";
 
 /* Scope checks: the same functions the flags go through. */
@@ -344,6 +344,7 @@ static int yscope_check(const struct yp *y, const yaml_node_t *spec, const struc
 
 static int yspec(const struct yp *y, yaml_node_t *spec_key, yaml_node_t *n, struct backup_plan *p)
 {
+	yaml_node_t *ctx_node = NULL, *ctxs_node = NULL;
 	yaml_node_t *kn, *vn, *sched = NULL, *full = NULL, *tz = NULL, *vol_key = NULL, *or_sel = NULL;
 	int rc = ymap(y, n, "spec");
 	if (rc < 0)
@@ -404,9 +405,13 @@ static int yspec(const struct yp *y, yaml_node_t *spec_key, yaml_node_t *n, stru
 		else if (!strcmp(k, "location")) {
 			if ((rc = ystr(y, vn, field, &p->location)) == 0 && !config_location_name_ok(p->location))
 				rc = yerr(y, vn, "%s: \"%s\" is not a location name", field, p->location);
-		} else if (!strcmp(k, "context"))
+		} else if (!strcmp(k, "context")) {
+			ctx_node = vn;
 			rc = ystr(y, vn, field, &p->context);
-		else if (!strcmp(k, "schedule"))
+		} else if (!strcmp(k, "contexts")) {
+			ctxs_node = vn;
+			rc = ylist(y, vn, field, &p->contexts);
+		} else if (!strcmp(k, "schedule"))
 			sched = vn;
 		else if (!strcmp(k, "timeZone")) {
 			tz = vn;
@@ -422,6 +427,21 @@ static int yspec(const struct yp *y, yaml_node_t *spec_key, yaml_node_t *n, stru
 	}
 	if (p->selector && p->or_selector)
 		return yerr(y, or_sel, "spec.orSelector: give either selector or orSelector, not both");
+	if (p->context && p->contexts.n)
+		return yerr(y, ctx_node, "spec.context: give either context or contexts, not both");
+	for (size_t i = 0; i < p->contexts.n; i++) {
+		char *series = NULL;
+		if ((rc = plan_series_name(p->name, p->contexts.v[i], &series)) < 0)
+			return ywrap(y, ctxs_node, "spec.contexts", rc);
+		for (size_t j = 0; j < p->series.n; j++)
+			if (!strcmp(p->series.v[j], series)) {
+				rc = yerr(y, ctxs_node, "spec.contexts: %s and %s both make the series %s",
+					  p->contexts.v[j], p->contexts.v[i], series);
+				free(series);
+				return rc;
+			}
+		strv_push(&p->series, series);
+	}
 	if (tz) {
 		/* the zone first, so that its error names its line */
 		struct cron *c = NULL;
@@ -658,12 +678,58 @@ void backup_plan_free(struct backup_plan *p)
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
 		free(*strs[i]);
 	strv_free(&p->labels);
+	strv_free(&p->contexts);
+	strv_free(&p->series);
 	strv_free(&p->exclude_paths);
 	strv_free(&p->node_selector);
 	strv_free(&p->tolerations);
 	cron_free(p->cron);
 	cron_free(p->full_cron);
 	free(p);
+}
+
+int plan_series_name(const char *plan, const char *context, char **out)
+{
+	struct kbuf b = KBUF_INIT;
+	int rc;
+	*out = NULL;
+	kbuf_adds(&b, plan);
+	kbuf_addc(&b, '-');
+	size_t start = b.len;
+	for (const char *c = context; *c; c++) {
+		char ch = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			ch = '-';
+		if (ch == '-' && (b.len == start || b.data[b.len - 1] == '-'))
+			continue;
+		kbuf_addc(&b, ch);
+	}
+	while (b.len > start && b.data[b.len - 1] == '-')
+		b.data[--b.len] = '\0';
+	if (b.len == start) {
+		kbuf_free(&b);
+		return kahu_error_set(KAHU_EUSAGE, "context \"%s\": nothing of it can name a series "
+				      "(letters and digits)", context);
+	}
+	if ((rc = plan_name_check(kbuf_str(&b))) < 0) {
+		kahu_error_wrap(rc, "context \"%s\": the series %s", context, kbuf_str(&b));
+		kbuf_free(&b);
+		return rc;
+	}
+	*out = kbuf_detach(&b);
+	return 0;
+}
+
+int backup_plan_series(const struct backup_plan *p, size_t i, struct backup_plan *out)
+{
+	if (i >= p->contexts.n)
+		return kahu_error_set(KAHU_EINTERNAL, "plan %s has no series %zu", p->name, i);
+	*out = *p;
+	out->name = p->series.v[i];
+	out->context = p->contexts.v[i];
+	memset(&out->contexts, 0, sizeof out->contexts);
+	memset(&out->series, 0, sizeof out->series);
+	return 0;
 }
 
 int plan_name_check(const char *name)

@@ -77,6 +77,10 @@ struct backup_plan {
 	struct strv exclude_paths, node_selector, tolerations;
 	char *volume_location;
 	char *location, *context;            /* NULL: the default location, the current context */
+	/* spec.contexts: the plan runs once per context, each a series of its own named
+	 * series.v[i] ("NAME-CONTEXT", plan_series_name) with its own backups, cadence and
+	 * retention; empty: one cluster (context) */
+	struct strv contexts, series;
 	/* when */
 	char *schedule, *time_zone;          /* NULL: run by hand only; zone NULL: UTC */
 	struct cron *cron;                   /* the schedule parsed, or NULL */
@@ -101,6 +105,14 @@ void backup_plan_free(struct backup_plan *p);
 /* A plan name: 1 to PLAN_NAME_MAX lowercase letters, digits and '-', starting and
  * ending with a letter or digit.  0 or KAHU_EUSAGE saying what is wrong. */
 int plan_name_check(const char *name);
+
+/* The series of context `context` of plan `plan`: "PLAN-CONTEXT", the context
+ * lowercased, every character but a-z and 0-9 made '-', runs of '-' made one, '-'
+ * trimmed; KAHU_EUSAGE when that is not a valid plan name (too long, nothing left). */
+int plan_series_name(const char *plan, const char *context, char **out);
+/* Series i of a plan with contexts, as a plan of its own: a shallow copy of p whose name
+ * is the series' and whose context is the i-th (valid while p lives; not to be freed). */
+int backup_plan_series(const struct backup_plan *p, size_t i, struct backup_plan *out);
 
 /* The backup args of one run of the plan (pointing into p; kind and parent are the
  * caller's). */

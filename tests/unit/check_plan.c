@@ -220,6 +220,11 @@ static const struct {
 	{ "spec:\n", "spec:\n  :\n", "bad.yaml:" },
 	{ "    ttl: 2160h\n", "    ttl: 2160h\n---\napiVersion: kahu.io/v1\n", "bad.yaml:48: a second document" },
 	{ "  parallel: 8", "  parallel: [8", "bad.yaml:" },
+	{ "  context: prod", "  context: prod\n  contexts: [a, b]", "bad.yaml:33: spec.context: give either context or contexts, not both" },
+	{ "  context: prod", "  contexts: []", "bad.yaml:33: spec.contexts: the list is empty" },
+	{ "  context: prod", "  contexts: [prod-eu, Prod.EU]", "bad.yaml:33: spec.contexts: prod-eu and Prod.EU both make the series nightly-prod-eu" },
+	{ "  context: prod", "  contexts: ['...']", "bad.yaml:33: spec.contexts: context \"...\": nothing of it can name a series" },
+	{ "  context: prod", "  contexts: [a-context-name-long-enough-to-overflow-the-series]", "bad.yaml:33: spec.contexts: context \"a-context" },
 };
 
 START_TEST(test_refusals)
@@ -234,6 +239,32 @@ START_TEST(test_refusals)
 	ck_assert_ptr_null(p);
 	ck_assert_msg(strstr(kahu_error_last(), REFUSALS[_i].want) != NULL, "case %d: got \"%s\", want \"%s\"", _i,
 		      kahu_error_last(), REFUSALS[_i].want);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_series)
+{
+	const char *at = strstr(FULL_PLAN, "  context: prod\n");
+	char *text = xasprintf("%.*s  contexts: [Prod.EU, 'kind-staging']\n%s", (int)(at - FULL_PLAN), FULL_PLAN,
+			       at + strlen("  context: prod\n"));
+	struct backup_plan *p = NULL, q;
+	ck_assert_int_eq(backup_plan_parse(text, strlen(text), "series.yaml", &p), 0);
+	ck_assert_uint_eq(p->contexts.n, 2);
+	ck_assert_str_eq(p->series.v[0], "nightly-prod-eu");
+	ck_assert_str_eq(p->series.v[1], "nightly-kind-staging");
+	ck_assert_int_eq(backup_plan_series(p, 1, &q), 0);
+	ck_assert_str_eq(q.name, "nightly-kind-staging");
+	ck_assert_str_eq(q.context, "kind-staging");
+	ck_assert_uint_eq(q.contexts.n, 0);
+	ck_assert_ptr_eq(q.cron, p->cron);
+	ck_assert_int_eq(backup_plan_series(p, 2, &q), KAHU_EINTERNAL);
+	kahu_error_clear();
+	char *n = NULL;
+	ck_assert_int_eq(plan_series_name("fleet", "--A__b..C--", &n), 0);
+	ck_assert_str_eq(n, "fleet-a-b-c");
+	free(n);
+	backup_plan_free(p);
 	free(text);
 }
 END_TEST
@@ -427,6 +458,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_loop_test(tc, test_refusals, 0, (int)(sizeof REFUSALS / sizeof *REFUSALS));
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_series);
 	tcase_add_test(tc, test_clock);
 	tcase_add_test(tc, test_cadence_weekly_full);
 	tcase_add_test(tc, test_cadence_failed_full);
