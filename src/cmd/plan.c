@@ -715,14 +715,17 @@ static int open_location(struct kahu_ctx *ctx, const struct backup_plan *p, stru
 	return run_open_repo(rr, 0, repo);
 }
 
-/* A plan over several contexts: each series in turn, each cluster's outcome its own;
- * 0 when all ran well, 2 when some did, else the first failure's code. */
+/* A plan over several contexts: each series in turn (they share the plan's location,
+ * whose lock one run holds at a time), each cluster's outcome its own, then a line per
+ * cluster; 0 when every series' backup was good, 2 when some were, else the first
+ * failure's code. */
 static int run_series(struct kahu_ctx *ctx, const struct backup_plan *p, const struct kahu_config *cfg,
 		      int64_t now, int dry)
 {
 	size_t good = 0;
 	int first_rc = 0;
-	struct kbuf failed = KBUF_INIT, done = KBUF_INIT;
+	struct kbuf failed = KBUF_INIT;
+	struct strv rows = STRV_INIT;   /* context, series, backup, result: 4 per series */
 	if (inv_str(ctx->inv, OPT_CONTEXT))
 		return kahu_error_set(KAHU_EUSAGE, "plan %s runs in the contexts it lists (spec.contexts); "
 				      "--context names one cluster", p->name);
@@ -731,32 +734,47 @@ static int run_series(struct kahu_ctx *ctx, const struct backup_plan *p, const s
 		backup_plan_series(p, i, &q);
 		int rc = cmd_plan_run_once(ctx, &q, cfg, now, dry);
 		fflush(stdout);
+		if (rc == KAHU_EINTR)
+			goto out_intr;
+		strv_push(&rows, xstrdup(p->contexts.v[i]));
+		strv_push(&rows, xstrdup(q.name));
+		strv_push(&rows, rc == 0 || rc == KAHU_EPARTIAL ? plan_backup_name(q.name, now) : xstrdup("-"));
 		if (rc == 0) {
 			good++;
-			kbuf_addf(&done, "%s%s", done.len ? ", " : "", p->contexts.v[i]);
+			strv_push(&rows, xstrdup(dry ? "(dry run)" : "Completed"));
 			continue;
 		}
-		if (rc == KAHU_EINTR)
-			return rc;
 		log_error("plan %s, context %s: %s", p->name, p->contexts.v[i], kahu_error_last());
+		strv_push(&rows, rc == KAHU_EPARTIAL ? xstrdup("PartiallyFailed")
+						      : xasprintf("Failed: %.100s", kahu_error_last()));
 		kbuf_addf(&failed, "%s%s", failed.len ? ", " : "", p->contexts.v[i]);
 		if (rc == KAHU_EPARTIAL)
 			good++;   /* its backup was written */
 		else if (!first_rc)
 			first_rc = rc;
 	}
+	static const char *const hdr[] = { "CONTEXT", "SERIES", "BACKUP", "RESULT" };
+	struct out_table *t = out_table_new(4, hdr);
+	for (size_t i = 0; i + 3 < rows.n; i += 4) {
+		const char *row[] = { rows.v[i], rows.v[i + 1], rows.v[i + 2], rows.v[i + 3] };
+		out_table_row(t, row);
+	}
+	printf("\nPlan %s over %zu clusters:\n", p->name, p->contexts.n);
+	out_table_print(t, stdout);
+	out_table_free(t);
 	int rc = 0;
-	if (failed.len && !dry)
-		printf("Plan %s: %s%s%sdid not complete in %s.\n", p->name, done.len ? "completed in " : "",
-		       kbuf_str(&done), done.len ? "; " : "", kbuf_str(&failed));
 	if (failed.len)
 		rc = good ? kahu_error_set(KAHU_EPARTIAL, "plan %s: the run did not complete in %s", p->name,
 					   kbuf_str(&failed))
 			  : kahu_error_wrap(first_rc, "plan %s: the run failed in every context (%s)", p->name,
 					    kbuf_str(&failed));
 	kbuf_free(&failed);
-	kbuf_free(&done);
+	strv_free(&rows);
 	return rc;
+out_intr:
+	kbuf_free(&failed);
+	strv_free(&rows);
+	return KAHU_EINTR;
 }
 
 static int run_plan_run(struct kahu_ctx *ctx)

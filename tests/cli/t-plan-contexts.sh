@@ -128,7 +128,8 @@ PY
 cluster_stop b
 t_exit 2 "plan run with staging's cluster down: 2" run 2026-01-06T03:00:00Z
 t_grep "... naming the context" "context staging" "$T_ERR"
-t_grep "... and the run's outcome" "^Plan fleet: completed in Prod.EU; did not complete in staging\.$" "$T_OUT"
+t_grep "... a line per cluster: Prod.EU completed" "^Prod\.EU +fleet-prod-eu +fleet-prod-eu-20260106-030000 +Completed$" "$T_OUT"
+t_grep "... staging failed, with the reason" "^staging +fleet-staging +- +Failed: .*cannot reach" "$T_OUT"
 t_ok "... Prod.EU's backup was written" test -f "$LOC/backups/fleet-prod-eu-20260106-030000/backup.json"
 t_ok "... staging's was not" test ! -e "$LOC/backups/fleet-staging-20260106-030000/backup.json"
 
