@@ -736,16 +736,16 @@ static int run_series(struct kahu_ctx *ctx, const struct backup_plan *p, const s
 		fflush(stdout);
 		if (rc == KAHU_EINTR)
 			goto out_intr;
-		strv_push(&rows, xstrdup(p->contexts.v[i]));
-		strv_push(&rows, xstrdup(q.name));
-		strv_push(&rows, rc == 0 || rc == KAHU_EPARTIAL ? plan_backup_name(q.name, now) : xstrdup("-"));
+		strv_push(&rows, p->contexts.v[i]);
+		strv_push(&rows, q.name);
+		strv_push_owned(&rows, rc == 0 || rc == KAHU_EPARTIAL ? plan_backup_name(q.name, now) : xstrdup("-"));
 		if (rc == 0) {
 			good++;
-			strv_push(&rows, xstrdup(dry ? "(dry run)" : "Completed"));
+			strv_push(&rows, dry ? "(dry run)" : "Completed");
 			continue;
 		}
 		log_error("plan %s, context %s: %s", p->name, p->contexts.v[i], kahu_error_last());
-		strv_push(&rows, rc == KAHU_EPARTIAL ? xstrdup("PartiallyFailed")
+		strv_push_owned(&rows, rc == KAHU_EPARTIAL ? xstrdup("PartiallyFailed")
 						      : xasprintf("Failed: %.100s", kahu_error_last()));
 		kbuf_addf(&failed, "%s%s", failed.len ? ", " : "", p->contexts.v[i]);
 		if (rc == KAHU_EPARTIAL)

@@ -307,15 +307,16 @@ static void fill_local(struct kahu_ctx *ctx, const struct kahu_config *cfg, stru
 		       struct strv *owned)
 {
 	const struct kahu_invocation *inv = ctx->inv;
-	strv_push(owned, self_path());
+	char *self = self_path();
+	strv_push_owned(owned, self ? self : xstrdup("/usr/bin/kahu"));
 	s->kahu_path = owned->v[owned->n - 1];
-	strv_push(owned, absolute(cfg->path));
+	strv_push_owned(owned, absolute(cfg->path));
 	s->config_path = owned->v[owned->n - 1];
 	const char *kc = opt(inv, OPT_KUBECONFIG);
 	if (!kc)
 		kc = getenv("KUBECONFIG");
 	if (kc && *kc && !strchr(kc, ':')) {
-		strv_push(owned, absolute(kc));
+		strv_push_owned(owned, absolute(kc));
 		s->kubeconfig = owned->v[owned->n - 1];
 	}
 	s->context = opt(inv, OPT_CONTEXT);
@@ -333,12 +334,12 @@ static int install_cron(struct kahu_ctx *ctx, const struct kahu_config *cfg, str
 	fill_local(ctx, cfg, &s, &owned);
 	const char *log = opt(inv, OPT_LOG_FILE);
 	if (log) {
-		strv_push(&owned, absolute(log));
+		strv_push_owned(&owned, absolute(log));
 		s.log_file = owned.v[owned.n - 1];
 	} else {
 		char *d = default_log_file(p->name);
 		if (d) {
-			strv_push(&owned, d);
+			strv_push_owned(&owned, d);
 			s.log_file = d;
 		}
 	}

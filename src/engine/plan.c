@@ -440,7 +440,7 @@ static int yspec(const struct yp *y, yaml_node_t *spec_key, yaml_node_t *n, stru
 				free(series);
 				return rc;
 			}
-		strv_push(&p->series, series);
+		strv_push_owned(&p->series, series);
 	}
 	if (tz) {
 		/* the zone first, so that its error names its line */
