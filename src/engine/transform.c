@@ -326,11 +326,13 @@ static int yconds(struct yctx *y, yaml_node_t *n, struct rule *r)
 		YMAP_FOREACH(y, e, kn, vn) {
 			const char *k = yscalar(kn) ? yscalar(kn) : "";
 			if (strcmp(k, "path") == 0) {
-				free(c->path);
+				free(c->path); /* a path given twice: the last one */
+				c->path = NULL;
 				if ((rc = ypointer(y, vn, k, &c->path)) < 0)
 					return rc;
 			} else if (strcmp(k, "equals") == 0) {
 				json_decref(c->equals);
+				c->equals = NULL;
 				if ((rc = yjson(y, vn, 0, &c->equals)) < 0)
 					return rc;
 				tests++;
