@@ -33,28 +33,6 @@
 
 enum target { T_NONE, T_CRON, T_SYSTEMD, T_KUBERNETES };
 
-/* mkdir -p; new directories get `mode`. */
-static int mkdirs(const char *path, mode_t mode)
-{
-	char *d = xstrdup(path);
-	int rc = 0;
-	for (char *p = d + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(d, mode) < 0 && errno != EEXIST) {
-			rc = kahu_error_set(KAHU_EIO, "cannot create the directory %s: %s", d, strerror(errno));
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(d);
-	return rc;
-}
-
 /* A file written whole or not at all, with `mode`. */
 static int write_file(const char *path, const char *text, mode_t mode)
 {
@@ -359,7 +337,7 @@ static int install_cron(struct kahu_ctx *ctx, const struct kahu_config *cfg, str
 		char *sl = strrchr(dir, '/');
 		if (sl && sl != dir) {
 			*sl = '\0';
-			if ((rc = mkdirs(dir, 0700)) < 0)
+			if ((rc = kahu_mkdirs(dir, 0700)) < 0)
 				kahu_error_wrap(rc, "the log file's directory");
 		}
 		free(dir);
@@ -462,7 +440,7 @@ static int install_systemd(struct kahu_ctx *ctx, const struct kahu_config *cfg, 
 		printf("# %s\n%s\n# %s\n%s", svc_path, svc, tmr_path, tmr);
 		goto out;
 	}
-	if ((rc = mkdirs(dir, 0755)) < 0 || (rc = write_file(svc_path, svc, 0644)) < 0 ||
+	if ((rc = kahu_mkdirs(dir, 0755)) < 0 || (rc = write_file(svc_path, svc, 0644)) < 0 ||
 	    (rc = write_file(tmr_path, tmr, 0644)) < 0)
 		goto out;
 	printf("plan %s: wrote %s and %s\n", p->name, svc_path, tmr_path);

@@ -408,11 +408,13 @@ char *install_systemd_name(const char *plan, const char *suffix)
 	return xasprintf("kahu-plan-%s.%s", plan, suffix);
 }
 
-/* One argument of ExecStart=: double-quoted, '\\' and '"' escaped, '%' (a specifier)
- * doubled, '$' (a variable) doubled. */
+/* One word of ExecStart= after a space (the first one without): double-quoted, '\\' and
+ * '"' escaped, '%' (a specifier) doubled, '$' (a variable) doubled. */
 static void unit_add_arg(struct kbuf *b, const char *arg)
 {
-	kbuf_adds(b, " \"");
+	if (b->len && b->data[b->len - 1] != '=')
+		kbuf_addc(b, ' ');
+	kbuf_addc(b, '"');
 	for (const char *p = arg; *p; p++) {
 		if (*p == '\\' || *p == '"')
 			kbuf_addc(b, '\\');
@@ -444,15 +446,7 @@ int install_systemd_units(const struct install_spec *s, char **service, char **t
 	kbuf_addf(&b, "[Unit]\nDescription=kahu: one run of the backup plan %s\n"
 		  "Wants=network-online.target\nAfter=network-online.target\n\n", s->plan);
 	kbuf_adds(&b, "[Service]\nType=oneshot\nExecStart=");
-	kbuf_adds(&b, "\"");
-	for (const char *p = s->kahu_path; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			kbuf_addc(&b, '\\');
-		else if (*p == '%' || *p == '$')
-			kbuf_addc(&b, *p);
-		kbuf_addc(&b, *p);
-	}
-	kbuf_adds(&b, "\"");
+	unit_add_arg(&b, s->kahu_path);
 	if (s->config_path) {
 		unit_add_arg(&b, "--config");
 		unit_add_arg(&b, s->config_path);

@@ -702,25 +702,6 @@ static json_t *location_json(const struct kahu_location *l)
 	return o;
 }
 
-static int mkdirs_private(const char *dir)
-{
-	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 :
-			kahu_error_set(KAHU_EIO, "%s exists and is not a directory", dir);
-	char *parent = dir_of(dir);
-	int rc = 0;
-	if (strcmp(parent, dir) != 0)
-		rc = mkdirs_private(parent);
-	free(parent);
-	if (rc < 0)
-		return rc;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return kahu_error_set(KAHU_EIO, "cannot create directory %s: %s", dir,
-				      strerror(errno));
-	return 0;
-}
-
 static json_t *strlist_json(char *const *v, size_t n)
 {
 	json_t *a = json_array();
@@ -762,7 +743,7 @@ int config_save(struct kahu_config *cfg, const char *path)
 		rc = kahu_error_set(KAHU_EINTERNAL, "cannot serialise the configuration");
 		goto out;
 	}
-	if ((rc = mkdirs_private(dir)) < 0)
+	if ((rc = kahu_mkdirs(dir, 0700)) < 0)
 		goto out;
 	/* <path>.tmp.XXXXXX beside it: the rename in kahu_tmpfile_commit replaces it in one
 	 * step, so a reader sees the old file or the new one, never a part. */

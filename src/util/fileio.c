@@ -207,3 +207,24 @@ out:
 	return rc;
 }
 
+
+int kahu_mkdirs(const char *dir, unsigned mode)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 :
+			kahu_error_set(KAHU_EIO, "%s exists and is not a directory", dir);
+	char *parent = xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	int rc = 0;
+	if (slash && slash != parent) {
+		*slash = '\0';
+		rc = kahu_mkdirs(parent, mode);
+	}
+	free(parent);
+	if (rc < 0)
+		return rc;
+	if (mkdir(dir, (mode_t)mode) < 0 && errno != EEXIST)
+		return kahu_error_set(KAHU_EIO, "cannot create directory %s: %s", dir, strerror(errno));
+	return 0;
+}

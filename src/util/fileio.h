@@ -32,6 +32,10 @@ int kahu_tmpfile_commit(int fd, const char *tmp, const char *path);
 /* Give it up: fd closed (when >= 0), tmp removed (when not NULL). */
 void kahu_tmpfile_discard(int fd, const char *tmp);
 
+/* mkdir -p: `dir` and the directories above it, new ones with `mode`.  An existing
+ * non-directory in the way: KAHU_EIO, as a directory that cannot be made. */
+int kahu_mkdirs(const char *dir, unsigned mode);
+
 /* Read a file that must be private to its owner into buf (cap bytes, at most cap - 1
  * used; a larger file is refused, KAHU_EDATA).  `what` names it in messages ("key
  * file").  The type and permission checks are made on the opened descriptor, so a
