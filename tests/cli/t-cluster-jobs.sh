@@ -36,6 +36,14 @@ until_ok() {
 	done
 	return 1
 }
+# until_ok runs its words again on every try: a $(...) among them would be expanded once,
+# before the first, so anything that must be read again goes through these or eval '...'
+pod_phase() { # POD PHASE
+	[ "$(jp pod "$1" -o jsonpath='{.status.phase}')" = "$2" ]
+}
+none() { # KIND [ARGS...]: kubectl get lists nothing
+	[ -z "$(jp "$@" -o name)" ]
+}
 job_cond() { # JOB TYPE: the Job has the condition TYPE True
 	[ "$(jp job "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}")" = True ]
 }
@@ -287,7 +295,7 @@ t_ok "the first stays Pending, PodScheduled False Unschedulable" test "$(jp pod 
 t_grep "volume node affinity conflict" 'volume node affinity conflict' <(jp pod twonodes -o jsonpath='{.status.conditions[0].message}')
 t_ok "without a node" test -z "$(jp pod twonodes -o jsonpath='{.spec.nodeName}')"
 t_ok "the nodeSelector is honoured" test "$(jp pod selected -o jsonpath='{.spec.nodeName}')" = node-2
-t_ok "and the pod runs there" until_ok test "$(jp pod selected -o jsonpath='{.status.phase}')" = Succeeded
+t_ok "and the pod runs there" until_ok pod_phase selected Succeeded
 t_ok "no node matches: Unschedulable" test "$(jp pod nowhere -o jsonpath='{.status.phase} {.status.conditions[0].reason}')" = "Pending Unschedulable"
 
 # --- Secrets, ConfigMaps, the service account, the environment -----------------------------
@@ -351,7 +359,7 @@ t_ok "the pod's token is accepted by the test cluster" test "$(api "$tok")" = 20
 t_ok "kubectl auth whoami with it" k --token="$tok" auth whoami -o jsonpath='{.status.userInfo.username}'
 t_ok "is the pod's service account" test "$(cat "$T_OUT")" = system:serviceaccount:default:default
 t_ok "deleting the Job (kubectl: Background) deletes its pod" k delete job files
-t_ok "the pod is gone" until_ok test -z "$(jp pods -l job-name=files -o name)"
+t_ok "the pod is gone" until_ok none pods -l job-name=files
 t_ok "its token is no longer accepted" test "$(api "$tok")" = 401
 
 # kahu inside a pod reaches the API server with the service account, no kubeconfig
@@ -504,10 +512,10 @@ t_ok "kills its process" until_ok eval "! kill -0 $spid"
 t_ok "the late Job fails" until_ok job_cond late Failed
 t_ok "with reason DeadlineExceeded" test "$(jp job late -o jsonpath='{.status.conditions[?(@.type=="Failed")].reason}')" = DeadlineExceeded
 t_ok "and no active pod" test -z "$(jp job late -o jsonpath='{.status.active}')"
-t_ok "the late pod fails" until_ok test "$(jp pod latepod -o jsonpath='{.status.phase}')" = Failed
+t_ok "the late pod fails" until_ok pod_phase latepod Failed
 t_ok "with reason DeadlineExceeded" test "$(jp pod latepod -o jsonpath='{.status.reason}')" = DeadlineExceeded
-t_ok "the TTL Job is deleted once finished" until_ok test -z "$(jp job shortlived -o name)"
-t_ok "with its pod" until_ok test -z "$(jp pods -l job-name=shortlived -o name)"
+t_ok "the TTL Job is deleted once finished" until_ok none job shortlived
+t_ok "with its pod" until_ok none pods -l job-name=shortlived
 sed 's/{name: sleeper,/{name: sleeper2,/; s/sleeper.pid/sleeper2.pid/' "$T_DIR/sleep.yaml" | sed '/^---$/,$d' >"$T_DIR/sleep2.yaml"
 t_ok "another sleeping Job" k apply -f "$T_DIR/sleep2.yaml"
 t_ok "runs" until_ok test -s "$T_DIR/host/sleeper2.pid"
@@ -534,14 +542,14 @@ spec:
       volumes: [{name: host, hostPath: {path: $T_DIR/host}}]
 EOF2
 t_ok "a Job whose pod runs until stopped" k apply -f "$T_DIR/evictme.yaml"
-t_ok "its pod appears" until_ok test -n "$(pod_of evictme)"
+t_ok "its pod appears" until_ok eval 'test -n "$(pod_of evictme)"'
 e1=$(pod_of evictme)
 t_ok "and runs" until_ok test -s "$T_DIR/host/$e1.pid"
 epid=$(cat "$T_DIR/host/$e1.pid")
 t_ok "POST /_admin/evict" cluster_admin POST evict "{\"namespace\": \"default\", \"pod\": \"$e1\"}"
 t_ok "its process is killed" until_ok eval "! kill -0 $epid"
 t_ok "the pod is Failed, reason Evicted" test "$(jp pod "$e1" -o jsonpath='{.status.phase} {.status.reason}')" = "Failed Evicted"
-t_ok "the Job runs a second pod" until_ok test -s "$T_DIR/host/$(pod_of evictme 1).pid"
+t_ok "the Job runs a second pod" until_ok eval 'test -s "$T_DIR/host/$(pod_of evictme 1).pid"'
 t_ok "counting one failure" test "$(jp job evictme -o jsonpath='{.status.failed}/{.status.active}')" = 1/1
 t_fail "an ended pod cannot be evicted" cluster_admin POST evict "{\"namespace\": \"default\", \"pod\": \"$e1\"}"
 t_grep "409, it has ended" 'has already ended' "$T_OUT"
