@@ -672,6 +672,18 @@ static char *sftp_expand(const char *p)
 
 /* Read the passphrase file with the rules kahu applies to its own private files: a
  * regular file (judged on the opened descriptor), readable by its owner only. */
+/* A private file (identity, passphrase) is readable by its owner only; one that root
+ * owns may also be readable by its group, no more: a Secret mounted in a pod with an
+ * fsGroup is root's with mode 0440 (kahu's own private files follow the same rule).
+ * The hint to append to the refusal, or NULL when the mode is fine. */
+static const char *private_too_open(const struct stat *st)
+{
+	mode_t too_open = st->st_uid == 0 ? (mode_t)(S_IWGRP | S_IXGRP | S_IRWXO) : (mode_t)077;
+	if (!(st->st_mode & too_open))
+		return NULL;
+	return st->st_uid == 0 ? " (chmod 600, or, as root's, 640 at most)" : " (chmod 600)";
+}
+
 static int sftp_read_passphrase(const char *path, char **out, char *errbuf, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -688,11 +700,12 @@ static int sftp_read_passphrase(const char *path, char **out, char *errbuf, size
 		snprintf(errbuf, errlen, "passphrase-file '%s' is not a regular file", path);
 		goto out;
 	}
-	if (st.st_mode & 077) {
+	const char *hint = private_too_open(&st);
+	if (hint) {
 		snprintf(errbuf, errlen,
 			 "permissions %04o for passphrase-file '%s' are too open; it must be "
-			 "readable by its owner only (chmod 600)",
-			 (unsigned)(st.st_mode & 07777), path);
+			 "readable by its owner only%s",
+			 (unsigned)(st.st_mode & 07777), path, hint);
 		rc = KAHU_BACKEND_EAUTH;
 		goto out;
 	}
@@ -883,11 +896,12 @@ static int sftp_open(const struct kahu_host *host, const struct kahu_backend_kv 
 				 h->identity);
 			goto fail;
 		}
-		if (st.st_mode & 077) {
+		const char *hint = bad ? NULL : private_too_open(&st);
+		if (hint) {
 			snprintf(errbuf, errbuf_len,
 				 "permissions %04o for identity-file '%s' are too open; a private "
-				 "key must be readable by its owner only (chmod 600)",
-				 (unsigned)(st.st_mode & 07777), h->identity);
+				 "key must be readable by its owner only%s",
+				 (unsigned)(st.st_mode & 07777), h->identity, hint);
 			rc = KAHU_BACKEND_EAUTH;
 			goto fail;
 		}

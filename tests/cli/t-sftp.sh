@@ -187,14 +187,28 @@ t_grep "... auth refused, saying the passphrase may be wrong" "passphrase is wro
 cat "$T_OUT" "$T_ERR" >"$T_DIR/all"
 t_nogrep "... and shows neither passphrase" "not the passphrase|$PASSPHRASE" "$T_DIR/all"
 t_exit 77 "no passphrase for a key that has one: 77" "$KAHU" backup list --location nopass
-chmod 640 "$T_DIR/pass"
+chmod 644 "$T_DIR/pass"
 t_exit 77 "a passphrase-file readable by others is refused: 77" "$KAHU" backup list --location locked
-t_grep "... saying why" "permissions 0640 for passphrase-file '$T_DIR/pass' are too open" "$T_ERR"
+t_grep "... saying why" "permissions 0644 for passphrase-file '$T_DIR/pass' are too open" "$T_ERR"
 chmod 600 "$T_DIR/pass"
 chmod 644 "$T_DIR/locked"
 t_exit 77 "an identity-file readable by others is refused: 77" "$KAHU" backup list --location locked
 t_grep "... saying why" "permissions 0644 for identity-file '$T_DIR/locked' are too open" "$T_ERR"
-chmod 600 "$T_DIR/locked"
+if [ "$(stat -c %u "$T_DIR/locked")" = 0 ]; then
+	# root's files readable by their group, as a Secret mounted with an fsGroup (0440)
+	chmod 440 "$T_DIR/locked" "$T_DIR/pass"
+	t_ok "root's identity and passphrase files readable by their group (a Secret's 0440) are taken" \
+		"$KAHU" backup list --location locked
+	chmod 460 "$T_DIR/locked"
+	t_exit 77 "... but not writable by the group: 77" "$KAHU" backup list --location locked
+	t_grep "... saying why" "permissions 0460 for identity-file '$T_DIR/locked' are too open.*640 at most" "$T_ERR"
+else
+	chmod 640 "$T_DIR/locked"
+	t_exit 77 "a user's identity-file readable by its group is refused: 77" "$KAHU" backup list --location locked
+	t_grep "... saying why" "permissions 0640 for identity-file '$T_DIR/locked' are too open" "$T_ERR"
+	t_ok "(not root: the 0440 case is root's)" true
+fi
+chmod 600 "$T_DIR/locked" "$T_DIR/pass"
 
 # ---- ssh-agent ----
 if eval "$(ssh-agent -s -a "$T_DIR/agent.sock")" >/dev/null; then
