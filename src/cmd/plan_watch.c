@@ -69,6 +69,7 @@ struct wstate {
 	int rc;                       /* its result */
 	char msg[1024];               /* its error */
 	const struct kube_config *kcfg;
+	struct watch_fps *fps;        /* what each object in scope was (the callback's) */
 };
 
 static int64_t mono_ms(void)
@@ -126,7 +127,8 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 	const struct kube_resource *r = w->res[t - w->targets];
 	if ((size_t)(t - w->targets) == w->crd) {
 		/* only to find new types: a CRD in scope is a change through its own target */
-		if (ev->type == KUBE_WEV_ADDED || ev->type == KUBE_WEV_MODIFIED || ev->type == KUBE_WEV_DELETED) {
+		if (!ev->listed &&
+		    (ev->type == KUBE_WEV_ADDED || ev->type == KUBE_WEV_MODIFIED || ev->type == KUBE_WEV_DELETED)) {
 			atomic_store(&w->restart, 1);   /* the stop hook ends the watches */
 			return 0;
 		}
@@ -154,6 +156,17 @@ static int on_event(void *ud, const struct kube_watch_event *ev)
 	}
 	if (!watch_change_starts_run(w->scope, r, ev->object, ev->ns))
 		return 0;
+	/* The callback runs for one event at a time (kube/watch.h): fps needs no lock. */
+	char *key = xasprintf("%s/%s %s/%s", t->group, t->resource, ev->ns ? ev->ns : "", ev->name);
+	int changed = watch_fps_update(w->fps, key, ev->type == KUBE_WEV_DELETED ? NULL : ev->object);
+	free(key);
+	if (ev->listed)
+		return 0;
+	if (!changed) {
+		log_debug("plan watch: %s %s %s%s%s: its status alone changed, or nothing", kube_wtype_name(ev->type),
+			  t->resource, ev->ns && *ev->ns ? ev->ns : "", ev->ns && *ev->ns ? "/" : "", ev->name);
+		return 0;
+	}
 	log_info("plan watch: %s %s %s%s%s", kube_wtype_name(ev->type), t->resource,
 		  ev->ns && *ev->ns ? ev->ns : "", ev->ns && *ev->ns ? "/" : "", ev->name);
 	pthread_mutex_lock(&w->mu);
@@ -174,8 +187,8 @@ static int stop_hook(void *ud)
 static void *watcher(void *arg)
 {
 	struct wstate *w = arg;
-	struct kube_watch_opts o = { .want_objects = 1, .user_agent = "kahu-plan-watch",
-				     .stop = stop_hook };
+	struct kube_watch_opts o = { .want_objects = 1, .report_listed = 1,
+				     .user_agent = "kahu-plan-watch", .stop = stop_hook };
 	w->rc = kube_watch_run(w->kcfg, w->targets, w->n, &o, on_event, w);
 	if (w->rc < 0)
 		snprintf(w->msg, sizeof w->msg, "%s", kahu_error_last());
@@ -287,6 +300,8 @@ static int run_plan_watch(struct kahu_ctx *ctx)
 		w.targets = tv;
 		w.res = rv;
 		w.synced = 0;
+		watch_fps_free(w.fps);   /* the first lists record every object again */
+		w.fps = watch_fps_new();
 		atomic_store(&w.stop, 0);
 		atomic_store(&w.done, 0);
 		atomic_store(&w.restart, 0);
@@ -388,6 +403,7 @@ out:
 		atomic_store(&w.stop, 1);
 		pthread_join(th, NULL);
 	}
+	watch_fps_free(w.fps);
 	kube_client_free(wkc);
 	kube_config_free(wcfg);
 	free(tv);

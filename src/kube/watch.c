@@ -426,7 +426,13 @@ static int on_item(void *ud, const struct kube_item *it)
 	strset_put(&l->now, key, rv);
 	l->count++;
 	int rc = 0;
-	if (!l->initial) {
+	if (l->initial && w->set->o->report_listed) {
+		json_t *obj = w->set->o->want_objects ? json_loadb(it->text, it->len, 0, NULL) : NULL;
+		struct kube_watch_event ev = { .type = KUBE_WEV_ADDED, .ns = ns ? ns : "", .name = name,
+					       .resource_version = rv, .object = obj, .listed = 1 };
+		rc = report(w, &ev);
+		json_decref(obj);
+	} else if (!l->initial) {
 		const char *old = strset_get(&w->known, key);
 		enum kube_wtype t = (!old || !*old) ? KUBE_WEV_ADDED : KUBE_WEV_MODIFIED;
 		if (t == KUBE_WEV_ADDED || strcmp(old, rv)) {

@@ -108,6 +108,8 @@ struct kube_watch_event {
 	json_t *object;            /* ADDED/MODIFIED/DELETED with want_objects, else NULL
 				    * (borrowed); for `relisted` DELETED: NULL */
 	int relisted;              /* found by comparing a re-list with what was known */
+	int listed;                /* ADDED with report_listed: there at the first list (the
+				    * object as it stood, not a change) */
 	long count;                /* SYNCED: objects listed */
 	const char *message;       /* RELIST, RESUMED: why */
 };
@@ -118,6 +120,8 @@ typedef int (*kube_watch_fn)(void *ud, const struct kube_watch_event *ev);
 
 struct kube_watch_opts {
 	int want_objects;          /* hand the objects of events to the callback */
+	int report_listed;         /* hand each object of a type's first list over as ADDED
+				    * with `listed` set (before its SYNCED) */
 	long timeout_s;            /* the watches' timeoutSeconds; default 290 */
 	long backoff_base_ms;      /* the first wait after a broken watch; default 500 */
 	long backoff_cap_ms;       /* default 30000 */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kahu plan watch against the test cluster: a burst of changes in the plan's scope gives
 # exactly one backup, a later change another; changes out of the scope and kahu's own
-# objects (app.kubernetes.io/managed-by=kahu) give none; a dropped watch and a 410 are
+# objects (app.kubernetes.io/managed-by=kahu) and changes of an object's status alone give
+# none; a dropped watch and a 410 are
 # survived; a failing run is reported and the next change still runs; SIGTERM ends it
 # with exit 0 and no lock left; plan install --kubernetes --watch --dry-run applied with
 # kubectl.  Every wait is for a log line or a state, giving up after 120 s, never a time.
@@ -23,6 +24,16 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings, namespace: app}
 data: {v: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
 EOF
 cluster_start --seed "$T_DIR/seed.yaml" --watch-bookmark-interval 0.5 ||
 	{ t_result 1 "test cluster starts"; t_done; exit 1; }
@@ -147,10 +158,16 @@ metadata:
   labels: {kahu.io/exclude-from-backup: "true"}
 EOF
 t_ok "an object the plan excludes by label" k apply -f "$T_DIR/skip.yaml"
+t_ok "a change of a Deployment's status alone (the status subresource)" \
+	k -n app patch deployment web --subresource=status --type=merge -p '{"status":{"observedGeneration":7}}'
+t_ok "... took" test "$(k -n app get deployment web -o jsonpath='{.status.observedGeneration}')" = 7
+t_ok "an update that changes nothing but its resourceVersion (kubectl replace of the same object)" \
+	eval 'k -n app get configmap settings -o json | k replace -f -'
 t_ok "then one change in scope" k -n app create configmap marker
 t_ok "a run follows" until_grep 'plan w: run 3 (done|failed)' "$LOG"
 t_grep "... for that change alone (nothing before it counted)" 'plan w: run 3 starts: 1 change since the last run, the first: ADDED configmaps app/marker$' "$LOG"
 t_ok "three backups" test "$(backups)" -eq 3
+t_nogrep "the status change was not counted as a change" 'plan watch: MODIFIED deployments app/web' "$LOG"
 
 # ---- a dropped watch ----
 t_ok "every open watch is dropped" cluster_admin POST /_admin/watch/drop

@@ -75,6 +75,65 @@ START_TEST(test_names)
 }
 END_TEST
 
+static json_t *J(const char *text)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+START_TEST(test_fingerprint)
+{
+	char a[WATCH_FP_LEN + 1], b[WATCH_FP_LEN + 1];
+	json_t *o1 = J("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"resourceVersion\":\"1\","
+		       "\"generation\":1,\"labels\":{\"a\":\"1\"}},\"spec\":{\"replicas\":1},"
+		       "\"status\":{\"observedGeneration\":1}}");
+	/* the same with another status, resourceVersion, generation, managedFields, key order */
+	json_t *o2 = J("{\"status\":{\"observedGeneration\":2,\"readyReplicas\":1},\"spec\":{\"replicas\":1},"
+		       "\"metadata\":{\"labels\":{\"a\":\"1\"},\"name\":\"d\",\"resourceVersion\":\"9\","
+		       "\"generation\":2,\"managedFields\":[{\"manager\":\"x\"}]},\"kind\":\"Deployment\"}");
+	json_t *o3 = J("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"labels\":{\"a\":\"2\"}},"
+		       "\"spec\":{\"replicas\":1}}");
+	json_t *o4 = J("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"labels\":{\"a\":\"1\"}},"
+		       "\"spec\":{\"replicas\":2}}");
+	watch_fingerprint(o1, a);
+	watch_fingerprint(o2, b);
+	ck_assert_str_eq(a, b);
+	ck_assert_uint_eq(strlen(a), WATCH_FP_LEN);
+	watch_fingerprint(o3, b);
+	ck_assert_str_ne(a, b);
+	watch_fingerprint(o4, b);
+	ck_assert_str_ne(a, b);
+	/* the copy is shallow: the objects are left as they were */
+	ck_assert_ptr_nonnull(json_object_get(o1, "status"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(o2, "metadata"), "managedFields"));
+
+	struct watch_fps *f = watch_fps_new();
+	ck_assert_int_eq(watch_fps_update(f, "k", o1), 1);   /* first seen */
+	ck_assert_int_eq(watch_fps_update(f, "k", o2), 0);   /* status only */
+	ck_assert_int_eq(watch_fps_update(f, "k", o3), 1);   /* a label */
+	ck_assert_int_eq(watch_fps_update(f, "k", o3), 0);
+	ck_assert_uint_eq(watch_fps_count(f), 1);
+	ck_assert_int_eq(watch_fps_update(f, "k", NULL), 1); /* gone */
+	ck_assert_uint_eq(watch_fps_count(f), 0);
+	ck_assert_int_eq(watch_fps_update(f, "k", o3), 1);   /* back: new */
+	/* objects that come and go do not make the map grow: it is rebuilt */
+	char key[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof key, "pod-%d", i);
+		ck_assert_int_eq(watch_fps_update(f, key, o1), 1);
+		ck_assert_int_eq(watch_fps_update(f, key, NULL), 1);
+	}
+	ck_assert_uint_eq(watch_fps_count(f), 1);
+	ck_assert_int_eq(watch_fps_update(f, "k", o3), 0);
+	watch_fps_free(f);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(o3);
+	json_decref(o4);
+}
+END_TEST
+
 static Suite *watchfilter_suite(void)
 {
 	Suite *s = suite_create("watchfilter");
@@ -82,6 +141,7 @@ static Suite *watchfilter_suite(void)
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_objects);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_fingerprint);
 	suite_add_tcase(s, tc);
 	return s;
 }
