@@ -10,6 +10,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/install.c src/engine/install.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
+	src/engine/mover.c src/engine/mover.h \
 	src/engine/multi.c src/engine/multi.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/plan.c src/engine/plan.h \
