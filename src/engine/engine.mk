@@ -132,6 +132,7 @@ tests_unit_check_hook_record_LDADD = libkahu_engine.a libkahu_store.a libkahu_ar
 
 # Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
 # (volcsi), and the run's volume plan (volrun).
+libkahu_engine_a_SOURCES += src/engine/movers.c src/engine/movers.h
 libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
 	src/engine/volhelper.c src/engine/volhelper.h \
 	src/engine/volrun.c src/engine/volrun.h src/engine/volrun_exec.c \
