@@ -34,6 +34,7 @@ CLI_TESTS += \
 	tests/cli/t-clusters.sh \
 	tests/cli/t-thirdparty.sh \
 	tests/cli/t-sftp.sh \
+	tests/cli/t-movers.sh \
 	tests/cli/t-multi-location.sh \
 	tests/cli/t-exec-ws.sh \
 	tests/cli/t-federation.sh \
