@@ -128,6 +128,9 @@
 	X(PVC, "pvc") \
 	X(SCALE_DOWN, "scale-down") \
 	X(DELETE_EXTRA_FILES, "delete-extra-files") \
+	/* kahu mover */ \
+	X(BUNDLE, "bundle") \
+	X(SPEC, "spec") \
 	/* the hidden __exec */ \
 	X(EXEC_CONTAINER, "container") \
 	X(EXEC_STDIN, "stdin") \
