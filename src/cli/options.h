@@ -135,6 +135,9 @@
 	X(MOVER_RETRIES, "mover-retries") \
 	X(MOVER_SECRET, "mover-secret") \
 	X(MOVER_TIMEOUT, "mover-timeout") \
+	/* kahu mover */ \
+	X(BUNDLE, "bundle") \
+	X(SPEC, "spec") \
 	/* the hidden __exec */ \
 	X(EXEC_CONTAINER, "container") \
 	X(EXEC_STDIN, "stdin") \
