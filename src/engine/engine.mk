@@ -33,6 +33,14 @@ tests_unit_check_labelsel_SOURCES = tests/unit/check_labelsel.c tests/unit/check
 tests_unit_check_labelsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_labelsel_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/check_mover
+UNIT_TESTS += tests/unit/check_mover
+tests_unit_check_mover_SOURCES = tests/unit/check_mover.c tests/unit/check_main.h
+tests_unit_check_mover_CFLAGS = $(UNIT_CFLAGS) \
+	-DMOVER_PROVIDER_DIRS='"$(abs_top_builddir)/backends/s3/.libs:$(abs_top_builddir)/backends/sftp/.libs"'
+tests_unit_check_mover_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/check_multi
 UNIT_TESTS += tests/unit/check_multi
 tests_unit_check_multi_SOURCES = tests/unit/check_multi.c tests/unit/check_main.h
@@ -160,6 +168,13 @@ check_PROGRAMS += tests/cli/voldrv
 tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
+
+# The driver of tests/cli/t-mover.sh: a backup mover's report read as the coordinator
+# reads it.
+check_PROGRAMS += tests/cli/moverdrv
+tests_cli_moverdrv_SOURCES = tests/cli/moverdrv.c
+tests_cli_moverdrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_moverdrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
 
 # The driver of tests/cli/t-watch.sh: types watched through kube/watch.h, the changes
 # fed to the debounce decision.

@@ -1041,6 +1041,54 @@ static int write_result(struct kahu_store *st, const struct kahu_key *key, const
 	return rc;
 }
 
+struct leftover_ud {
+	struct strv keys;
+};
+
+static int leftover_cb(void *ud, const char *key, const struct store_stat *st)
+{
+	(void)st;
+	strv_push(&((struct leftover_ud *)ud)->keys, key);
+	return 0;
+}
+
+/* Before a backup mover writes: the backup must not be complete yet, and what an earlier
+ * attempt for this volume left (a mover killed or evicted while writing, whose objects
+ * no manifest references) is removed, so that the attempt starts from nothing. */
+static int clear_earlier_attempts(struct kahu_store *st, const struct mover_spec *s)
+{
+	char *manifest = layout_backup_manifest(s->backup);
+	struct store_stat ss;
+	int rc = store_stat(st, manifest, &ss);
+	free(manifest);
+	if (rc == 0)
+		return kahu_error_set(KAHU_EEXIST, "backup %s is already complete on the location: a "
+				      "mover does not write into it", s->backup);
+	if (rc != KAHU_ENOTFOUND)
+		return rc;
+	kahu_error_clear();
+	struct leftover_ud lu = { STRV_INIT };
+	char *dir = layout_backup_dir(s->backup);
+	char *vols = xasprintf("%svolumes/%s/", dir, s->vid);
+	char *res = xasprintf("%s" LAYOUT_MOVERS "%s-", dir, s->vid);
+	if ((rc = store_list(st, vols, leftover_cb, &lu)) == 0)
+		rc = store_list(st, res, leftover_cb, &lu);
+	for (size_t i = 0; rc == 0 && i < lu.keys.n; i++) {
+		rc = store_remove(st, lu.keys.v[i]);
+		if (rc == KAHU_ENOTFOUND) {
+			kahu_error_clear();
+			rc = 0;
+		}
+	}
+	if (rc == 0 && lu.keys.n)
+		log_warn("%s: removed %zu objects an earlier attempt left", s->label, lu.keys.n);
+	strv_free(&lu.keys);
+	free(dir);
+	free(vols);
+	free(res);
+	return rc;
+}
+
 struct progress_ud {
 	const char *label;
 	uint64_t next;
@@ -1120,7 +1168,9 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 			.progress = progress, .progress_ud = &pu,
 		};
 		struct vol_backup_result br = { 0 };
-		rc = vol_backup(&bs, &br);
+		rc = clear_earlier_attempts(store, s);
+		if (rc == 0)
+			rc = vol_backup(&bs, &br);
 		if (rc == 0) {
 			rc = write_result(store, key, s, &br, termination);
 			if (rc < 0) {

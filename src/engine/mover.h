@@ -102,8 +102,10 @@ int mover_bundle_write_dir(const json_t *data, const char *dir);
 
 /* Open bundle_dir/config.json (the configuration checks apply unchanged: files owned by
  * this user or root, not writable by group or others), its location and key file; then
- * vol_backup / vol_restore with vol_local_ops at the spec's mount path.  A backup writes
- * its result object (below).  *termination (allocated, never NULL) is the one-line JSON
+ * vol_backup / vol_restore with vol_local_ops at the spec's mount path.  A backup first
+ * checks that the backup is not complete (its manifest absent: else KAHU_EEXIST) and
+ * removes what an earlier attempt for this vid left under volumes/<vid>/ and
+ * movers/<vid>-* (a killed or evicted mover), then writes its result object (below).  *termination (allocated, never NULL) is the one-line JSON
  * termination message for success and failure alike; the return value is that of the
  * work (the caller turns it into the exit status). */
 int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termination);

@@ -8,6 +8,7 @@ CLI_TESTS += \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-cluster-exec.sh \
 	tests/cli/t-cluster-jobs.sh \
+	tests/cli/t-mover.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-core-dumps.sh \
