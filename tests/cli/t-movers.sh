@@ -90,13 +90,14 @@ if not os.path.lexists(os.path.join(d, "link")):
     os.symlink("dir0/sub0/f00.bin", os.path.join(d, "link"))
 PY
 }
+content() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; } # DIR: file bytes
 declare -A DIR
 total=0
 for i in $(seq 1 20); do
 	ns=m$(( (i - 1) / 10 + 1 ))
 	DIR[$i]=$(vol_dir main "$ns" "c$i")
 	fill "${DIR[$i]}" "$i"
-	total=$((total + $(du -sb "${DIR[$i]}" | cut -f1)))
+	total=$((total + $(content "${DIR[$i]}")))
 done
 SOLO=$(vol_dir main one solo)
 fill "$SOLO" 99
@@ -111,7 +112,7 @@ leftovers() { # nothing kahu made is left (the kubectl view of the issue)
 
 # ---- flags ----
 t_exit 64 "--data-mover bogus is a usage error (64)" kh backup create x0 --data-mover bogus
-t_grep "  naming the flag and the choices" -- '--data-mover: "bogus" is not local or cluster' "$T_ERR"
+t_grep "  naming the flag and the choices" '--data-mover: "bogus" is not local or cluster' "$T_ERR"
 t_exit 64 "--movers-per-node without --data-mover cluster (64)" kh backup create x0 --movers-per-node 3
 t_exit 64 "--movers-per-node 0 (64)" kh backup create x0 --data-mover cluster --movers-per-node 0
 t_grep "  says the range" 'between 1 and 64' "$T_ERR"
@@ -132,7 +133,7 @@ print(sum(json.load(sys.stdin)["bytes_out_by_user"].values()))'; }
 cluster_admin POST /_admin/stats/reset >/dev/null
 t_ok "backup b0 --data-mover local of m1" kh backup create b0 --include-namespaces m1 --volume-data fs
 local_bytes=$(user_bytes)
-half=0; for i in $(seq 1 10); do half=$((half + $(du -sb "${DIR[$i]}" | cut -f1))); done
+half=0; for i in $(seq 1 10); do half=$((half + $(content "${DIR[$i]}"))); done
 t_ok "  the exec path: kahu received more than the data ($local_bytes > $half bytes)" test "$local_bytes" -gt "$half"
 
 # ---- the backup through movers, watched ----
@@ -156,7 +157,7 @@ vs = [v for v in d["volumes"] if v["namespace"] in ("m1", "m2")]
 assert len(vs) == 20, len(vs)
 for v in vs:
     assert v["status"] == "Completed" and v["method"] == "mover", v
-    assert v["files"] == 40 and v["bytesRead"] > 1900000, v' "$T_DIR/b1.json"
+    assert v["counts"]["files"] == 40 and v["counts"]["bytesRead"] > 1900000, v' "$T_DIR/b1.json"
 t_ok "  nothing of the run is left in the cluster" leftovers
 t_ok "backup verify b1" kh backup verify b1
 kill $W 2>/dev/null; wait $W 2>/dev/null
@@ -226,10 +227,10 @@ t_ok "backup b3 --incremental --parent b1 --data-mover cluster" \
 	kh backup create b3 --include-namespaces m1,m2 --volume-data fs --data-mover cluster --incremental --parent b1
 t_ok "backup describe b3 -o json" kh backup describe b3 -o json
 cp "$T_OUT" "$T_DIR/b3.json"
-t_py "  only m1/c5 moved bytes (bytesIncremental), the others none" '
+t_py "  only m1/c5 moved bytes (bytesTransferred), the others none" '
 for v in d["volumes"]:
     if v["namespace"] not in ("m1", "m2"): continue
-    bi = v["bytesIncremental"]
+    bi = v["counts"]["bytesTransferred"]
     if v["pvc"] == "c5":
         assert bi > 0, v
     else:
@@ -271,7 +272,7 @@ cluster_admin DELETE /_admin/faults >/dev/null
 # ---- SIGINT and SIGKILL of the coordinator ----
 jobs_exist() { [ -n "$(k get jobs -A -l kahu.io/purpose=volume-mover -o name 2>/dev/null)" ]; }
 cluster_admin POST /_admin/pod-start-delay '{"seconds": 3600}' >/dev/null
-kh backup create s1 --include-namespaces m2 --volume-data fs --data-mover cluster >"$T_DIR/s1.out" 2>"$T_DIR/s1.err" &
+"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" backup create s1 --include-namespaces m2 --volume-data fs --data-mover cluster >"$T_DIR/s1.out" 2>"$T_DIR/s1.err" &
 P=$!
 t_ok "backup s1 started, its mover Jobs created" vol_wait_for 120 jobs_exist
 kill -INT $P
@@ -279,7 +280,7 @@ wait $P
 t_ok "  SIGINT: exit 130" test $? = 130
 t_ok "  SIGINT: its Jobs, pods, Secrets and ServiceAccounts removed" leftovers
 
-kh backup create s2 --include-namespaces m2 --volume-data fs --data-mover cluster -v >"$T_DIR/s2.out" 2>"$T_DIR/s2.err" &
+"$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" backup create s2 --include-namespaces m2 --volume-data fs --data-mover cluster -v >"$T_DIR/s2.out" 2>"$T_DIR/s2.err" &
 P=$!
 t_ok "backup s2 started, its mover Jobs created" vol_wait_for 120 jobs_exist
 k get jobs,pods -A -l app.kubernetes.io/managed-by=kahu -o yaml >"$T_DIR/live.yaml"
