@@ -153,6 +153,13 @@ tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/check_movers
+UNIT_TESTS += tests/unit/check_movers
+tests_unit_check_movers_SOURCES = tests/unit/check_movers.c tests/unit/check_main.h
+tests_unit_check_movers_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_movers_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
+
 # Volume data: listing, index, segments, restore composer, catalog, through local ops
 # with GNU tar and busybox's applets.
 check_PROGRAMS += tests/unit/check_voldata
