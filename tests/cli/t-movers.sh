@@ -28,7 +28,7 @@ s3_start || { t_result 1 "s3rver and the verifying proxy start"; t_done; exit 1;
 
 # ---- the cluster: 20 claims in two namespaces, a pod mounting some of them ----
 {
-	for ns in m1 m2 one; do printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n---\n' "$ns"; done
+	for ns in m1 m2 one csi; do printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n---\n' "$ns"; done
 	for i in $(seq 1 20); do
 		ns=m$(( (i - 1) / 10 + 1 ))
 		cat <<EOF
@@ -43,6 +43,14 @@ spec:
 EOF
 	done
 	cat <<'EOF'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: snap, namespace: csi}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: standard
+  resources: {requests: {storage: 1Gi}}
+---
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: solo, namespace: one}
@@ -101,6 +109,8 @@ for i in $(seq 1 20); do
 done
 SOLO=$(vol_dir main one solo)
 fill "$SOLO" 99
+SNAP=$(vol_dir main csi snap)
+fill "$SNAP" 98
 t_ok "20 claims filled with $total bytes" test "$total" -gt $((20 * 1900000))
 nodes=$(k get pv -o json | "$PYTHON" -c 'import json,sys
 print(len({p["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"][0] for p in json.load(sys.stdin)["items"]}))')
@@ -238,6 +248,17 @@ for v in d["volumes"]:
 t_ok "restore r3 of the incremental into n3 (c5 only)" \
 	kh restore create r3 --from-backup b3 --namespace-mappings m1:n3 --include-namespaces m1 --data-mover cluster
 t_ok "  c5 restored byte-exact with its change" vol_same "${DIR[5]}" "$(vol_dir main n3 c5)"
+
+# ---- a CSI volume: its snapshot's files moved from a temporary claim ----
+t_ok "backup c1 --volume-data csi --data-mover cluster" \
+	kh backup create c1 --include-namespaces csi --volume-data csi --data-mover cluster
+kh backup describe c1 -o json >"$T_DIR/c1.json"
+vol_check "$T_DIR/c1.json" csi/snap method csi+mover
+vol_check "$T_DIR/c1.json" csi/snap status Completed
+t_ok "  nothing left: the snapshot, the temporary claim, the Job" leftovers
+t_ok "  no VolumeSnapshot left" test -z "$(k get volumesnapshots -A -o name)"
+t_ok "restore rc1 into csi2" kh restore create rc1 --from-backup c1 --namespace-mappings csi:csi2 --data-mover cluster
+t_ok "  byte-exact" vol_same "$SNAP" "$(vol_dir main csi2 snap)"
 
 # ---- a mover failing once: retried ----
 cluster_admin POST /_admin/faults '[{"action":"pod-fail","match":{"namespace":"one"},"times":1,"exit_code":1,"message":"injected once"}]' >/dev/null
