@@ -624,6 +624,7 @@ START_TEST(test_worker_and_verify)
 
 	/* a restore mover into an empty directory */
 	term = backup_attempt(bundle, "a6");
+	free(term);
 	char *dst = xasprintf("%s/dst", tmp);
 	sh("mkdir '%s'", dst);
 	spec_for(&s, "r1", 1, dst);
