@@ -129,6 +129,18 @@ t_ok "--delete-extra-files: b1 restored over b2's state" mover "$T_DIR/t5" resto
 t_grep "what b1 lacks was deleted" '"deleted":1,' "$T_DIR/t5"
 t_ok "the directory is b1's state again" test ! -e "$T_DIR/r2/a dir/added.txt" -a -e "$T_DIR/r2/media/blob-00.bin"
 
+# --- a retry after an attempt whose result never reached the coordinator ------------------------
+S7=$(spec backup b7 a1 "$V")
+t_ok "an attempt writes b7's volume (its report is lost: the pod was evicted)" mover "$T_DIR/t7a" backup --spec "$S7" --bundle "$B"
+S7b=$(spec backup b7 a2 "$V")
+t_ok "the next attempt succeeds over what it left" mover "$T_DIR/t7b" backup --spec "$S7b" --bundle "$B"
+t_grep "saying it removed what the earlier attempt left" 'app/data: removed [0-9]+ objects an earlier attempt left' "$T_ERR"
+t_ok "the coordinator verifies the new attempt" "$DRV" result "$CFG" s3 "$S7b" "$T_DIR/t7b"
+cp "$T_OUT" "$T_DIR/r7.json"
+t_exit 1 "the earlier attempt's report no longer verifies" "$DRV" result "$CFG" s3 "$S7" "$T_DIR/t7a"
+t_ok "only the new attempt's objects are there" test "$(s3ls backups/b7/ | sed 's/ .*//' | LC_ALL=C sort)" = \
+	"$("$PYTHON" -c 'import json,sys; print("\n".join(sorted("movers/backups/b7/%s" % o["path"] for o in json.load(open(sys.argv[1]))["objects"])))' "$T_DIR/r7.json")"
+
 # --- failures --------------------------------------------------------------------------------
 t_exit 66 "a volume that is not there: 66" mover "$T_DIR/t6" backup --spec "$(spec backup b3 a1 "$T_DIR/missing")" --bundle "$B"
 t_grep "a clear message" "app/data: the volume's mount $T_DIR/missing: No such file or directory" "$T_ERR"
