@@ -280,7 +280,18 @@ START_TEST(test_bundle_s3_env)
 	free(p);
 	ck_assert_int_eq(mover_bundle_write_dir(data, dir), KAHU_EEXIST);
 	free(dir);
-	json_decref(data);
+	/* all or nothing: a bundle that meets one existing file leaves none of its own */
+	dir = xasprintf("%s/run2", tmp);
+	sh("mkdir '%s' && touch '%s/key'", dir, dir);
+	ck_assert_int_eq(mover_bundle_write_dir(data, dir), KAHU_EEXIST);
+	p = xasprintf("%s/config.json", dir);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	free(p);
+	p = xasprintf("%s/credentials-file", dir);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	free(p);
+	free(dir);
+	mover_bundle_free(data);
 	/* one without the other */
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	ck_assert_int_eq(mover_bundle_build(l, key, &data), KAHU_ECONFIG);
