@@ -614,6 +614,14 @@ static char *term_error(int code, const char *msg)
 	char buf[MOVER_TERMINATION_MAX / 2];
 	/* Kubernetes keeps 4096 bytes of a termination message: the error is cut to fit. */
 	snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "failed");
+	size_t n = strlen(buf);
+	if (n == sizeof buf - 1) { /* cut: not inside a UTF-8 sequence */
+		while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)buf[n - 1] & 0x80))
+			n--;
+		buf[n] = '\0';
+	}
 	json_t *j = json_pack("{s:s, s:s, s:i}", "error", buf, "code", kahu_err_name(code), "exit",
 			      exit_status_of(code));
 	if (!j) /* not UTF-8 (or cut inside a character) */

@@ -647,6 +647,24 @@ START_TEST(test_worker_and_verify)
 	mover_spec_clear(&s);
 	free(term);
 
+	/* a long message is cut to fit a termination message, whole characters kept */
+	char *longdir = xmalloc(3000);
+	strcpy(longdir, "/nonexistent/");
+	for (size_t i = strlen(longdir); i + 3 < 2999; i += 2)
+		memcpy(longdir + i, "\xc3\xa9", 3);
+	longdir[2998] = 0;
+	spec_for(&s, "a9", 0, longdir);
+	ck_assert_int_ne(mover_run(&s, bundle, &term), 0);
+	ck_assert_uint_lt(strlen(term), MOVER_TERMINATION_MAX);
+	struct mover_term mt;
+	ck_assert_int_eq(mover_term_parse(term, &mt), 0);
+	ck_assert_int_eq(mt.failed, 1);
+	ck_assert_ptr_nonnull(strstr(mt.error, "\xc3\xa9\xc3\xa9"));
+	mover_term_clear(&mt);
+	mover_spec_clear(&s);
+	free(term);
+	free(longdir);
+
 	/* a complete backup is not written into */
 	char *man = obj_path("backup.json");
 	sh("echo '{}' > '%s'", man);
