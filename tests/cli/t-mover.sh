@@ -6,13 +6,15 @@
 # coordinator reads it (tests/cli/moverdrv); a restore into an empty directory compared
 # byte for byte with owners, modes and times; an incremental with a parent; failures
 # (no volume, wrong key, a bad spec, an fs location) with their messages, exit statuses
-# and termination messages, and nothing left that a manifest could reference.  Then, on
+# and termination messages, and nothing left that a manifest could reference; an SFTP
+# location whose identity and known_hosts travel in the bundle.  Then, on
 # the test cluster, a pod of the kahu image runs `kahu mover backup` against a PVC with
 # the bundle as a Secret, into the same S3 location.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 . "$top_srcdir/tests/s3/s3.sh"
+. "$top_srcdir/tests/sftp/sshd.sh"
 
 s3_available
 case $? in
@@ -22,7 +24,7 @@ esac
 s3_start || { t_result 1 "s3rver and the verifying proxy start"; t_done; exit 1; }
 
 DRV=$top_builddir/tests/cli/moverdrv
-export KAHU_PLUGIN_PATH=$top_builddir/backends/s3/.libs # for moverdrv (not the build's kahu)
+export KAHU_PLUGIN_PATH=$top_builddir/backends/s3/.libs:$top_builddir/backends/sftp/.libs # for moverdrv
 export KAHU_KEY_FILE=$T_DIR/test.key
 "$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
 "$KAHU" key generate --file "$T_DIR/other.key" >/dev/null 2>&1
@@ -181,6 +183,31 @@ t_grep "says the Secret may not be mounted" 'is not a directory \(is the run.s S
 cp -r "$B" "$T_DIR/b-loose"
 chmod 0666 "$T_DIR/b-loose/config.json"
 t_exit 77 "a bundle whose config.json others may write: refused as every configuration (77)" mover "$T_DIR/t10" backup --spec "$S1" --bundle "$T_DIR/b-loose"
+
+# --- an SFTP location: the identity and known_hosts files carried in the bundle -------------------
+if sshd_start >/dev/null 2>&1; then
+	cat >"$T_DIR/sftp.json" <<EOF
+{"version": 1, "defaultLocation": "sftp",
+ "locations": {"sftp": {"provider": "sftp", "config": {"host": "127.0.0.1", "port": "$SSHD_PORT",
+   "user": "$SSHD_USER", "path": "$T_DIR/sftp-loc", "identity-file": "$SSHD_KEY",
+   "known-hosts": "$SSHD_KNOWN_HOSTS"}}}}
+EOF
+	chmod 600 "$T_DIR/sftp.json"
+	t_ok "kahu mover bundle of an SFTP location" "$KAHU" --config "$T_DIR/sftp.json" mover bundle "$T_DIR/b-sftp"
+	t_ok "it holds the identity and known_hosts" test "$(cd "$T_DIR/b-sftp" && ls | tr '\n' ' ')" = "config.json identity-file key known-hosts "
+	t_ok "the identity is the location's" cmp "$T_DIR/b-sftp/identity-file" "$SSHD_KEY"
+	SV=$T_DIR/svol
+	mkdir -p "$SV" && vol_fill "$SV" && sleep 1
+	SS=$(spec backup s1 a1 "$SV")
+	t_ok "kahu mover backup into the SFTP location, with the bundle's files only" \
+		mover "$T_DIR/ts1" backup --spec "$SS" --bundle "$T_DIR/b-sftp"
+	t_ok "the coordinator verifies it" "$DRV" result "$T_DIR/sftp.json" sftp "$SS" "$T_DIR/ts1"
+	mkdir "$T_DIR/sr"
+	t_ok "kahu mover restore from it" mover "$T_DIR/ts2" restore --spec "$(spec restore s1 a1 "$T_DIR/sr")" --bundle "$T_DIR/b-sftp"
+	t_ok "the restored volume is exact" vol_same "$SV" "$T_DIR/sr"
+else
+	t_skip "a mover on an SFTP location" "the test SSH server does not start here"
+fi
 
 # --- on the test cluster: a pod of the kahu image runs kahu mover backup on a PVC ---------------
 KUBECTL=${KUBECTL:-kubectl}
