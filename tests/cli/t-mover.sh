@@ -9,7 +9,8 @@
 # and termination messages, and nothing left that a manifest could reference; an SFTP
 # location whose identity and known_hosts travel in the bundle.  Then, on
 # the test cluster, a pod of the kahu image runs `kahu mover backup` against a PVC with
-# the bundle as a Secret, into the same S3 location.
+# the bundle as a Secret, into the same S3 location, and another restores it into a new
+# PVC on another node.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
@@ -270,5 +271,23 @@ t_nogrep "nor in the Job" "$S3_SECRET|$KEYPAT" "$T_DIR/job.yaml"
 mkdir "$T_DIR/rc"
 t_ok "restored here, the volume's data is exact" mover "$T_DIR/tc" restore --spec "$(spec restore c1 p2 "$T_DIR/rc")" --bundle "$B"
 t_ok "diff -r" diff -r "$pv" "$T_DIR/rc"
+
+# and back into a new PVC on the other node, by a restore mover (as root: owners kept)
+sed 's/name: data,/name: back,/; s/node-2/node-1/' "$T_DIR/pvc.yaml" >"$T_DIR/pvc2.yaml"
+t_ok "a new PVC on node-1" k apply -f "$T_DIR/pvc2.yaml"
+RSPEC=$(spec restore c1 p3 /kahu/volume | sed 's/,"mountPath":"\/kahu\/volume"//')
+sed -e 's/name: mover,/name: rmover,/' -e "s|args: \[mover, backup, --spec, '.*'\]|args: [mover, restore, --spec, '$RSPEC']|" \
+	-e 's/claimName: data, readOnly: true/claimName: back/' -e 's|mountPath: /kahu/volume, readOnly: true|mountPath: /kahu/volume|' \
+	-e 's/securityContext: {fsGroup: 65532}/securityContext: {runAsUser: 0}/' "$T_DIR/mover.yaml" >"$T_DIR/rmover.yaml"
+t_ok "a Job running kahu mover restore" k apply -f "$T_DIR/rmover.yaml"
+rjob_done() { [ -n "$(k get job rmover -o jsonpath='{.status.conditions[?(@.status=="True")].type}' 2>/dev/null)" ]; }
+t_ok "it ends" eval 'for i in $(seq 1 1200); do rjob_done && break; sleep 0.1; done; rjob_done'
+t_ok "Complete" test "$(k get job rmover -o jsonpath='{.status.conditions[?(@.status=="True")].type}')" = Complete
+rpod=$(k get pods -l job-name=rmover -o jsonpath='{.items[0].metadata.name}')
+t_ok "its pod ran on the new volume's node" test "$(k get pod "$rpod" -o jsonpath='{.spec.nodeName}')" = node-1
+k get pod "$rpod" -o jsonpath='{.status.containerStatuses[0].state.terminated.message}' >"$T_DIR/tr"
+t_grep "its termination message holds the counts" '^\{"files":[0-9]+,"dirs":[0-9]+,' "$T_DIR/tr"
+pv2=$(cluster_admin GET "volume?namespace=default&pvc=back" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+t_ok "the new PVC holds the data, exact (owners, modes, times)" vol_same "$pv" "$pv2"
 
 t_done
