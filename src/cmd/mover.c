@@ -10,7 +10,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,14 +81,7 @@ static int run_mover_bundle(struct kahu_ctx *ctx)
 	if ((rc = mover_bundle_build(loc, key, &data)) < 0)
 		return rc;
 	rc = mover_bundle_write_dir(data, dir);
-	/* the values hold the key and credentials: cleared before freeing */
-	const char *k;
-	json_t *v;
-	json_object_foreach(data, k, v) {
-		(void)k;
-		sodium_memzero((char *)json_string_value(v), json_string_length(v));
-	}
-	json_decref(data);
+	mover_bundle_free(data);
 	if (rc == 0)
 		log_notice("the run bundle of location %s is in %s (it holds the unlocked key: "
 			   "keep it as private as the key)", loc->name, dir);

@@ -491,6 +491,20 @@ fail:
 	return rc;
 }
 
+void mover_bundle_free(json_t *data)
+{
+	const char *k;
+	json_t *v;
+	if (!data)
+		return;
+	json_object_foreach(data, k, v) {
+		(void)k;
+		if (json_is_string(v))
+			sodium_memzero((char *)json_string_value(v), json_string_length(v));
+	}
+	json_decref(data);
+}
+
 static int name_ok(const char *n)
 {
 	if (!*n || n[0] == '.' || strlen(n) > 253)
@@ -504,34 +518,39 @@ static int name_ok(const char *n)
 
 int mover_bundle_write_dir(const json_t *data, const char *dir)
 {
+	struct strv made = STRV_INIT;
 	const char *k;
 	json_t *v;
 	int rc;
 	if ((rc = kahu_mkdirs(dir, 0700)) < 0)
 		return rc;
 	json_object_foreach((json_t *)data, k, v) {
-		if (!name_ok(k) || !json_is_string(v))
-			return kahu_error_set(KAHU_EINTERNAL, "bundle entry %s: not a file name", k);
+		if (!name_ok(k) || !json_is_string(v)) {
+			rc = kahu_error_set(KAHU_EINTERNAL, "bundle entry %s: not a file name", k);
+			break;
+		}
 		char *p = xasprintf("%s/%s", dir, k);
 		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			rc = kahu_error_set(errno == EEXIST ? KAHU_EEXIST : KAHU_EIO,
 					    "cannot create %s: %s", p, strerror(errno));
 			free(p);
-			return rc;
+			break;
 		}
+		strv_push_owned(&made, p);
 		if ((rc = kahu_write_all(fd, json_string_value(v), json_string_length(v))) < 0 ||
 		    fchmod(fd, 0400) < 0 || fsync(fd) < 0) {
 			rc = rc < 0 ? rc : kahu_error_set(KAHU_EIO, "cannot write %s: %s", p, strerror(errno));
 			close(fd);
-			unlink(p);
-			free(p);
-			return rc;
+			break;
 		}
 		close(fd);
-		free(p);
 	}
-	return 0;
+	/* all or nothing: what this call wrote goes again when a file failed */
+	for (size_t i = 0; rc < 0 && i < made.n; i++)
+		unlink(made.v[i]);
+	strv_free(&made);
+	return rc;
 }
 
 /* ---- exit statuses (kahu(1) EXIT STATUS; main.c maps codes the same way) ---- */
@@ -595,6 +614,14 @@ static char *term_error(int code, const char *msg)
 	char buf[MOVER_TERMINATION_MAX / 2];
 	/* Kubernetes keeps 4096 bytes of a termination message: the error is cut to fit. */
 	snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "failed");
+	size_t n = strlen(buf);
+	if (n == sizeof buf - 1) { /* cut: not inside a UTF-8 sequence */
+		while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)buf[n - 1] & 0x80))
+			n--;
+		buf[n] = '\0';
+	}
 	json_t *j = json_pack("{s:s, s:s, s:i}", "error", buf, "code", kahu_err_name(code), "exit",
 			      exit_status_of(code));
 	if (!j) /* not UTF-8 (or cut inside a character) */

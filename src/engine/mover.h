@@ -94,6 +94,8 @@ void mover_spec_clear(struct mover_spec *s);
  * may be binary: json_stringn). */
 int mover_bundle_build(const struct kahu_location *loc, const struct kahu_key *key,
 		       json_t **data);
+/* Free a bundle, its values (the key, credentials) zeroed first.  NULL is fine. */
+void mover_bundle_free(json_t *data);
 /* Write a bundle to dir (created 0700 when missing; files 0400, never overwritten:
  * KAHU_EEXIST).  For `kahu mover bundle` and tests. */
 int mover_bundle_write_dir(const json_t *data, const char *dir);

@@ -6,13 +6,16 @@
 # coordinator reads it (tests/cli/moverdrv); a restore into an empty directory compared
 # byte for byte with owners, modes and times; an incremental with a parent; failures
 # (no volume, wrong key, a bad spec, an fs location) with their messages, exit statuses
-# and termination messages, and nothing left that a manifest could reference.  Then, on
+# and termination messages, and nothing left that a manifest could reference; an SFTP
+# location whose identity and known_hosts travel in the bundle.  Then, on
 # the test cluster, a pod of the kahu image runs `kahu mover backup` against a PVC with
-# the bundle as a Secret, into the same S3 location.
+# the bundle as a Secret, into the same S3 location, and another restores it into a new
+# PVC on another node.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 . "$top_srcdir/tests/cluster/cluster.sh"
 . "$top_srcdir/tests/s3/s3.sh"
+. "$top_srcdir/tests/sftp/sshd.sh"
 
 s3_available
 case $? in
@@ -22,7 +25,7 @@ esac
 s3_start || { t_result 1 "s3rver and the verifying proxy start"; t_done; exit 1; }
 
 DRV=$top_builddir/tests/cli/moverdrv
-export KAHU_PLUGIN_PATH=$top_builddir/backends/s3/.libs # for moverdrv (not the build's kahu)
+export KAHU_PLUGIN_PATH=$top_builddir/backends/s3/.libs:$top_builddir/backends/sftp/.libs # for moverdrv
 export KAHU_KEY_FILE=$T_DIR/test.key
 "$KAHU" key generate --file "$KAHU_KEY_FILE" >/dev/null 2>&1
 "$KAHU" key generate --file "$T_DIR/other.key" >/dev/null 2>&1
@@ -129,6 +132,18 @@ t_ok "--delete-extra-files: b1 restored over b2's state" mover "$T_DIR/t5" resto
 t_grep "what b1 lacks was deleted" '"deleted":1,' "$T_DIR/t5"
 t_ok "the directory is b1's state again" test ! -e "$T_DIR/r2/a dir/added.txt" -a -e "$T_DIR/r2/media/blob-00.bin"
 
+# --- a retry after an attempt whose result never reached the coordinator ------------------------
+S7=$(spec backup b7 a1 "$V")
+t_ok "an attempt writes b7's volume (its report is lost: the pod was evicted)" mover "$T_DIR/t7a" backup --spec "$S7" --bundle "$B"
+S7b=$(spec backup b7 a2 "$V")
+t_ok "the next attempt succeeds over what it left" mover "$T_DIR/t7b" backup --spec "$S7b" --bundle "$B"
+t_grep "saying it removed what the earlier attempt left" 'app/data: removed [0-9]+ objects an earlier attempt left' "$T_ERR"
+t_ok "the coordinator verifies the new attempt" "$DRV" result "$CFG" s3 "$S7b" "$T_DIR/t7b"
+cp "$T_OUT" "$T_DIR/r7.json"
+t_exit 1 "the earlier attempt's report no longer verifies" "$DRV" result "$CFG" s3 "$S7" "$T_DIR/t7a"
+t_ok "only the new attempt's objects are there" test "$(s3ls backups/b7/ | sed 's/ .*//' | LC_ALL=C sort)" = \
+	"$("$PYTHON" -c 'import json,sys; print("\n".join(sorted("movers/backups/b7/%s" % o["path"] for o in json.load(open(sys.argv[1]))["objects"])))' "$T_DIR/r7.json")"
+
 # --- failures --------------------------------------------------------------------------------
 t_exit 66 "a volume that is not there: 66" mover "$T_DIR/t6" backup --spec "$(spec backup b3 a1 "$T_DIR/missing")" --bundle "$B"
 t_grep "a clear message" "app/data: the volume's mount $T_DIR/missing: No such file or directory" "$T_ERR"
@@ -169,6 +184,31 @@ t_grep "says the Secret may not be mounted" 'is not a directory \(is the run.s S
 cp -r "$B" "$T_DIR/b-loose"
 chmod 0666 "$T_DIR/b-loose/config.json"
 t_exit 77 "a bundle whose config.json others may write: refused as every configuration (77)" mover "$T_DIR/t10" backup --spec "$S1" --bundle "$T_DIR/b-loose"
+
+# --- an SFTP location: the identity and known_hosts files carried in the bundle -------------------
+if sshd_start >/dev/null 2>&1; then
+	cat >"$T_DIR/sftp.json" <<EOF
+{"version": 1, "defaultLocation": "sftp",
+ "locations": {"sftp": {"provider": "sftp", "config": {"host": "127.0.0.1", "port": "$SSHD_PORT",
+   "user": "$SSHD_USER", "path": "$T_DIR/sftp-loc", "identity-file": "$SSHD_KEY",
+   "known-hosts": "$SSHD_KNOWN_HOSTS"}}}}
+EOF
+	chmod 600 "$T_DIR/sftp.json"
+	t_ok "kahu mover bundle of an SFTP location" "$KAHU" --config "$T_DIR/sftp.json" mover bundle "$T_DIR/b-sftp"
+	t_ok "it holds the identity and known_hosts" test "$(cd "$T_DIR/b-sftp" && ls | tr '\n' ' ')" = "config.json identity-file key known-hosts "
+	t_ok "the identity is the location's" cmp "$T_DIR/b-sftp/identity-file" "$SSHD_KEY"
+	SV=$T_DIR/svol
+	mkdir -p "$SV" && vol_fill "$SV" && sleep 1
+	SS=$(spec backup s1 a1 "$SV")
+	t_ok "kahu mover backup into the SFTP location, with the bundle's files only" \
+		mover "$T_DIR/ts1" backup --spec "$SS" --bundle "$T_DIR/b-sftp"
+	t_ok "the coordinator verifies it" "$DRV" result "$T_DIR/sftp.json" sftp "$SS" "$T_DIR/ts1"
+	mkdir "$T_DIR/sr"
+	t_ok "kahu mover restore from it" mover "$T_DIR/ts2" restore --spec "$(spec restore s1 a1 "$T_DIR/sr")" --bundle "$T_DIR/b-sftp"
+	t_ok "the restored volume is exact" vol_same "$SV" "$T_DIR/sr"
+else
+	t_skip "a mover on an SFTP location" "the test SSH server does not start here"
+fi
 
 # --- on the test cluster: a pod of the kahu image runs kahu mover backup on a PVC ---------------
 KUBECTL=${KUBECTL:-kubectl}
@@ -231,5 +271,23 @@ t_nogrep "nor in the Job" "$S3_SECRET|$KEYPAT" "$T_DIR/job.yaml"
 mkdir "$T_DIR/rc"
 t_ok "restored here, the volume's data is exact" mover "$T_DIR/tc" restore --spec "$(spec restore c1 p2 "$T_DIR/rc")" --bundle "$B"
 t_ok "diff -r" diff -r "$pv" "$T_DIR/rc"
+
+# and back into a new PVC on the other node, by a restore mover (as root: owners kept)
+sed 's/name: data,/name: back,/; s/node-2/node-1/' "$T_DIR/pvc.yaml" >"$T_DIR/pvc2.yaml"
+t_ok "a new PVC on node-1" k apply -f "$T_DIR/pvc2.yaml"
+RSPEC=$(spec restore c1 p3 /kahu/volume | sed 's/,"mountPath":"\/kahu\/volume"//')
+sed -e 's/name: mover,/name: rmover,/' -e "s|args: \[mover, backup, --spec, '.*'\]|args: [mover, restore, --spec, '$RSPEC']|" \
+	-e 's/claimName: data, readOnly: true/claimName: back/' -e 's|mountPath: /kahu/volume, readOnly: true|mountPath: /kahu/volume|' \
+	-e 's/securityContext: {fsGroup: 65532}/securityContext: {runAsUser: 0}/' "$T_DIR/mover.yaml" >"$T_DIR/rmover.yaml"
+t_ok "a Job running kahu mover restore" k apply -f "$T_DIR/rmover.yaml"
+rjob_done() { [ -n "$(k get job rmover -o jsonpath='{.status.conditions[?(@.status=="True")].type}' 2>/dev/null)" ]; }
+t_ok "it ends" eval 'for i in $(seq 1 1200); do rjob_done && break; sleep 0.1; done; rjob_done'
+t_ok "Complete" test "$(k get job rmover -o jsonpath='{.status.conditions[?(@.status=="True")].type}')" = Complete
+rpod=$(k get pods -l job-name=rmover -o jsonpath='{.items[0].metadata.name}')
+t_ok "its pod ran on the new volume's node" test "$(k get pod "$rpod" -o jsonpath='{.spec.nodeName}')" = node-1
+k get pod "$rpod" -o jsonpath='{.status.containerStatuses[0].state.terminated.message}' >"$T_DIR/tr"
+t_grep "its termination message holds the counts" '^\{"files":[0-9]+,"dirs":[0-9]+,' "$T_DIR/tr"
+pv2=$(cluster_admin GET "volume?namespace=default&pvc=back" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+t_ok "the new PVC holds the data, exact (owners, modes, times)" vol_same "$pv" "$pv2"
 
 t_done

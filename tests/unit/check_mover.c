@@ -280,7 +280,18 @@ START_TEST(test_bundle_s3_env)
 	free(p);
 	ck_assert_int_eq(mover_bundle_write_dir(data, dir), KAHU_EEXIST);
 	free(dir);
-	json_decref(data);
+	/* all or nothing: a bundle that meets one existing file leaves none of its own */
+	dir = xasprintf("%s/run2", tmp);
+	sh("mkdir '%s' && touch '%s/key'", dir, dir);
+	ck_assert_int_eq(mover_bundle_write_dir(data, dir), KAHU_EEXIST);
+	p = xasprintf("%s/config.json", dir);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	free(p);
+	p = xasprintf("%s/credentials-file", dir);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	free(p);
+	free(dir);
+	mover_bundle_free(data);
 	/* one without the other */
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	ck_assert_int_eq(mover_bundle_build(l, key, &data), KAHU_ECONFIG);
@@ -624,6 +635,7 @@ START_TEST(test_worker_and_verify)
 
 	/* a restore mover into an empty directory */
 	term = backup_attempt(bundle, "a6");
+	free(term);
 	char *dst = xasprintf("%s/dst", tmp);
 	sh("mkdir '%s'", dst);
 	spec_for(&s, "r1", 1, dst);
@@ -634,6 +646,24 @@ START_TEST(test_worker_and_verify)
 	sh("cmp '%s/src/b' '%s/b' && cmp '%s/src/d/a' '%s/d/a'", tmp, dst, tmp, dst);
 	mover_spec_clear(&s);
 	free(term);
+
+	/* a long message is cut to fit a termination message, whole characters kept */
+	char *longdir = xmalloc(3000);
+	strcpy(longdir, "/nonexistent/");
+	for (size_t i = strlen(longdir); i + 3 < 2999; i += 2)
+		memcpy(longdir + i, "\xc3\xa9", 3);
+	longdir[2998] = 0;
+	spec_for(&s, "a9", 0, longdir);
+	ck_assert_int_ne(mover_run(&s, bundle, &term), 0);
+	ck_assert_uint_lt(strlen(term), MOVER_TERMINATION_MAX);
+	struct mover_term mt;
+	ck_assert_int_eq(mover_term_parse(term, &mt), 0);
+	ck_assert_int_eq(mt.failed, 1);
+	ck_assert_ptr_nonnull(strstr(mt.error, "\xc3\xa9\xc3\xa9"));
+	mover_term_clear(&mt);
+	mover_spec_clear(&s);
+	free(term);
+	free(longdir);
 
 	/* a complete backup is not written into */
 	char *man = obj_path("backup.json");
