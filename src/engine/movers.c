@@ -192,11 +192,7 @@ int movers_new(const struct movers_opts *o, struct movers **out)
 			sodium_memzero(b64, bl);
 			free(b64);
 		}
-		/* the raw bundle (key, credentials) is not kept */
-		json_object_foreach(bundle, k, v)
-			if (json_string_length(v))
-				sodium_memzero((void *)json_string_value(v), json_string_length(v));
-		json_decref(bundle);
+		mover_bundle_free(bundle);   /* the raw bundle (key, credentials) is not kept */
 	}
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);

@@ -260,6 +260,23 @@ t_ok "  no VolumeSnapshot left" test -z "$(k get volumesnapshots -A -o name)"
 t_ok "restore rc1 into csi2" kh restore create rc1 --from-backup c1 --namespace-mappings csi:csi2 --data-mover cluster
 t_ok "  byte-exact" vol_same "$SNAP" "$(vol_dir main csi2 snap)"
 
+# ---- --mover-secret: the user's own bundle Secret ----
+t_exit 2 "backup ms1 --mover-secret of a Secret that is not there: PartiallyFailed (2)" \
+	kh backup create ms1 --include-namespaces one --volume-data fs --data-mover cluster --mover-secret my-bundle
+kh backup describe ms1 -o json >"$T_DIR/ms1.json"
+t_grep "  the reason names the Secret and the namespace" 'Secret my-bundle is not in namespace one' "$T_DIR/ms1.json"
+t_ok "kahu mover bundle writes the location's bundle" "$KAHU" mover bundle "$T_DIR/bundle"
+t_ok "kubectl create secret generic my-bundle --from-file" \
+	k create secret generic my-bundle -n one --from-file="$T_DIR/bundle"
+t_ok "backup ms2 --mover-secret my-bundle" \
+	kh backup create ms2 --include-namespaces one --volume-data fs --data-mover cluster --mover-secret my-bundle
+kh backup describe ms2 -o json >"$T_DIR/ms2.json"
+vol_check "$T_DIR/ms2.json" one/solo method mover
+t_ok "  no Secret of kahu's was made" test -z "$(k get secrets -A -l app.kubernetes.io/managed-by=kahu -o name)"
+t_ok "  the user's Secret is left" k get secret my-bundle -n one
+k delete secret my-bundle -n one >/dev/null 2>&1
+rm -rf "$T_DIR/bundle"
+
 # ---- a mover failing once: retried ----
 cluster_admin POST /_admin/faults '[{"action":"pod-fail","match":{"namespace":"one"},"times":1,"exit_code":1,"message":"injected once"}]' >/dev/null
 t_ok "backup f1: the first mover fails, its retry succeeds" \
