@@ -165,9 +165,13 @@ int movers_new(const struct movers_opts *o, struct movers **out)
 	*out = NULL;
 	json_t *bundle = NULL;
 	int rc;
-	if (!o->vol->mover.secret) {
-		if ((rc = mover_bundle_build(o->loc, o->key, &bundle)) < 0)
-			return kahu_error_wrap(rc, "--data-mover cluster");
+	/* Built with --mover-secret too: a location the cluster cannot reach is refused
+	 * before anything is written, whoever made the Secret. */
+	if ((rc = mover_bundle_build(o->loc, o->key, &bundle)) < 0)
+		return kahu_error_wrap(rc, "--data-mover cluster");
+	if (o->vol->mover.secret) {
+		mover_bundle_free(bundle);
+		bundle = NULL;
 	}
 	struct movers *m = xcalloc(1, sizeof *m);
 	m->o = *o;

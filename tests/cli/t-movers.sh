@@ -134,6 +134,8 @@ t_exit 64 "restore create --data-mover bogus (64)" kh restore create x0 --from-b
 t_exit 64 "--data-mover cluster to an fs location the cluster cannot reach (64)" \
 	kh backup create x0 --location default --include-namespaces one --volume-data fs --data-mover cluster
 t_grep "  says why" 'data-mover cluster' "$T_ERR"
+t_exit 64 "  also with --mover-secret (64)" kh backup create x0 --location default --include-namespaces one \
+	--volume-data fs --data-mover cluster --mover-secret my-bundle
 t_ok "  nothing was written" test -z "$(find "$LOC" -name 'x0*' 2>/dev/null)"
 t_ok "  nothing was made in the cluster" leftovers
 
