@@ -5,3 +5,4 @@ dist_man_MANS += man/kahu-hooks.5
 dist_man_MANS += man/kahu-transform.5
 dist_man_MANS += man/kahu-volume-policy.5
 dist_man_MANS += man/kahu-plan.1 man/kahu-plan.5
+dist_man_MANS += man/kahu-mover.1

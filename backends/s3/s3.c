@@ -1028,10 +1028,10 @@ static const struct kahu_backend_option s3_options[] = {
 	{"path-style", "true: https://ENDPOINT/BUCKET/KEY (default with an endpoint); false: "
 		       "https://BUCKET.ENDPOINT/KEY (default on AWS)", 0},
 	{"prefix", "key prefix inside the bucket, e.g. clusters/prod (default none)", 0},
-	{"ca-bundle", "PEM file of the CAs that sign the endpoint's certificate", 0},
+	{"ca-bundle", "PEM file of the CAs that sign the endpoint's certificate", KAHU_BACKEND_OPT_PATH},
 	{"insecure", "true: do not check the endpoint's TLS certificate (test servers only)", 0},
 	{"credentials-file", "shared credentials file to read the keys from (default: the "
-			     "environment, web identity, then ~/.aws/credentials)", 0},
+			     "environment, web identity, then ~/.aws/credentials)", KAHU_BACKEND_OPT_PATH},
 	{"profile", "profile of the credentials file (default $AWS_PROFILE, else default)", 0},
 	{"part-size", "multipart part size in bytes, K/M/G suffixes allowed (5M to 5G, default "
 		      "8M); objects up to it are one PUT", 0},

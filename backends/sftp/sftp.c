@@ -646,10 +646,13 @@ static const struct kahu_backend_option sftp_options[] = {
 	{ "path", "absolute directory on the server that holds the location (created on "
 		  "first write, mode 0700)", KAHU_BACKEND_OPT_REQUIRED },
 	{ "identity-file", "private key file for public-key authentication (default: "
-			   "~/.ssh/id_ed25519, id_ecdsa or id_rsa, unless use-agent is set)", 0 },
-	{ "passphrase-file", "file (mode 0600) holding the passphrase of identity-file", 0 },
+			   "~/.ssh/id_ed25519, id_ecdsa or id_rsa, unless use-agent is set)",
+			   KAHU_BACKEND_OPT_PATH },
+	{ "passphrase-file", "file (mode 0600) holding the passphrase of identity-file",
+			     KAHU_BACKEND_OPT_PATH },
 	{ "known-hosts", "known_hosts file the server's host key must be in (default "
-			 "~/.ssh/known_hosts); an unknown or changed key is refused", 0 },
+			 "~/.ssh/known_hosts); an unknown or changed key is refused",
+			 KAHU_BACKEND_OPT_PATH },
 	{ "use-agent", "true: authenticate with the keys of ssh-agent (SSH_AUTH_SOCK)", 0 },
 	{ NULL, NULL, 0 },
 };

@@ -150,6 +150,12 @@ struct kahu_backend_option {
 	unsigned int flags;         /* KAHU_BACKEND_OPT_* */
 };
 #define KAHU_BACKEND_OPT_REQUIRED (1u << 0)
+/* The value names a file of the machine kahu runs on (credentials, CA bundle, SSH
+ * identity, known_hosts): kahu carries that file, under a name of its own, wherever it
+ * runs the provider elsewhere (the cluster data mover's run bundle) and rewrites the
+ * value to that place.  Only kahu reads option flags, so a provider may set it whatever
+ * the host's minor; a kahu that does not know it ignores it. */
+#define KAHU_BACKEND_OPT_PATH (1u << 1)
 
 /* One configuration value.  Plain strings only.  Credentials are not configuration:
  * providers read them from the environment or from credential files. */

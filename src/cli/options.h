@@ -128,6 +128,16 @@
 	X(PVC, "pvc") \
 	X(SCALE_DOWN, "scale-down") \
 	X(DELETE_EXTRA_FILES, "delete-extra-files") \
+	/* data movers */ \
+	X(DATA_MOVER, "data-mover") \
+	X(MOVERS_PER_NODE, "movers-per-node") \
+	X(MOVER_IMAGE, "mover-image") \
+	X(MOVER_RETRIES, "mover-retries") \
+	X(MOVER_SECRET, "mover-secret") \
+	X(MOVER_TIMEOUT, "mover-timeout") \
+	/* kahu mover */ \
+	X(BUNDLE, "bundle") \
+	X(SPEC, "spec") \
 	/* the hidden __exec */ \
 	X(EXEC_CONTAINER, "container") \
 	X(EXEC_STDIN, "stdin") \

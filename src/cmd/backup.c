@@ -326,6 +326,12 @@ static int parse_backup_create(struct kahu_ctx *ctx, void **out)
 			.node_selector = inv_list(inv, OPT_HELPER_NODE_SELECTOR),
 			.tolerations = inv_list(inv, OPT_HELPER_TOLERATIONS),
 			.snapshot_move_data = opt_or_null(inv, OPT_SNAPSHOT_MOVE_DATA),
+			.data_mover = opt_or_null(inv, OPT_DATA_MOVER),
+			.movers_per_node = opt_or_null(inv, OPT_MOVERS_PER_NODE),
+			.mover_timeout = opt_or_null(inv, OPT_MOVER_TIMEOUT),
+			.mover_image = opt_or_null(inv, OPT_MOVER_IMAGE),
+			.mover_secret = opt_or_null(inv, OPT_MOVER_SECRET),
+			.mover_retries = opt_or_null(inv, OPT_MOVER_RETRIES),
 		},
 		.volume_location = inv_str(inv, OPT_VOLUME_LOCATION),
 		.dry_run = inv_count(inv, OPT_DRY_RUN) > 0,
@@ -1261,6 +1267,7 @@ static const struct kahu_opt create_opts[] = {
 	       "metadata goes to --location); default: beside the metadata, or where the parent's is",
 	       "@location", 0, NULL),
 	KAHU_VOL_HELPER_OPTS,
+	KAHU_VOL_MOVER_OPTS,
 	OPTION(SNAPSHOT_CLASS, 0, "NAME", "the VolumeSnapshotClass of CSI snapshots (default: the "
 	       "driver's default class)", NULL, 0, NULL),
 	OPTION(CSI_SNAPSHOT_TIMEOUT, 0, "DURATION", "how long to wait for a VolumeSnapshot to be "

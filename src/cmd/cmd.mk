@@ -9,6 +9,7 @@ libkahu_cmd_a_SOURCES += src/cmd/key.c
 libkahu_cmd_a_SOURCES += src/cmd/backup.c src/cmd/backup_multi.c src/cmd/backup_multi.h src/cmd/backup_read.c
 libkahu_cmd_a_SOURCES += src/cmd/restore.c
 libkahu_cmd_a_SOURCES += src/cmd/location.c
+libkahu_cmd_a_SOURCES += src/cmd/mover.c
 libkahu_cmd_a_SOURCES += src/cmd/plan.c src/cmd/plan_install.c src/cmd/plan_watch.c
 libkahu_cmd_a_SOURCES += src/cmd/provider.c
 libkahu_cmd_a_SOURCES += src/cmd/exec.c

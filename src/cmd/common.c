@@ -200,6 +200,12 @@ int vol_flags_parse(const struct kahu_invocation *inv, int restore, struct vol_o
 		.volumes_only = count_if(inv, OPT_VOLUMES_ONLY),
 		.scale_down = count_if(inv, OPT_SCALE_DOWN),
 		.delete_extra_files = count_if(inv, OPT_DELETE_EXTRA_FILES),
+		.data_mover = opt_if(inv, OPT_DATA_MOVER),
+		.movers_per_node = opt_if(inv, OPT_MOVERS_PER_NODE),
+		.mover_timeout = opt_if(inv, OPT_MOVER_TIMEOUT),
+		.mover_image = opt_if(inv, OPT_MOVER_IMAGE),
+		.mover_secret = opt_if(inv, OPT_MOVER_SECRET),
+		.mover_retries = opt_if(inv, OPT_MOVER_RETRIES),
 	};
 	return vol_opts_parse(&f, restore, out);
 }

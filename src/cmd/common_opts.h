@@ -127,6 +127,19 @@ int cmd_plan_run_once(struct kahu_ctx *ctx, const struct backup_plan *p, const s
 	OPTION(HELPER_TOLERATIONS, 0, "KEY[=VALUE][:EFFECT],…", "tolerations of helper pods (* tolerates " \
 	       "every taint)", NULL, OPTF_REPEAT, NULL)
 
+/* The data mover flags of backup create, restore create and plan create. */
+#define KAHU_VOL_MOVER_OPTS \
+	OPTION(DATA_MOVER, 0, "local|cluster", "where volume files are moved: local (through pods/exec " \
+	       "and this machine) or cluster (a Job per volume on its node writes to the location)", \
+	       "local cluster", 0, "local"), \
+	OPTION(MOVERS_PER_NODE, 0, "N", "--data-mover cluster: movers running at once on a node", NULL, 0, "2"), \
+	OPTION(MOVER_TIMEOUT, 0, "DURATION", "--data-mover cluster: how long one mover may run", NULL, 0, "6h"), \
+	OPTION(MOVER_IMAGE, 0, "IMAGE", "--data-mover cluster: the kahu image movers run", NULL, 0, \
+	       "kahu:" PACKAGE_VERSION), \
+	OPTION(MOVER_SECRET, 0, "NAME", "--data-mover cluster: an existing Secret holding the run bundle " \
+	       "(in each namespace with volumes) instead of one made for the run", NULL, 0, NULL), \
+	OPTION(MOVER_RETRIES, 0, "N", "--data-mover cluster: new attempts of a mover that failed", NULL, 0, "2")
+
 struct vol_opts;
 /* The volume data flags the command has (engine/volrun.h), checked: `restore` reads
  * the restore's.  KAHU_EUSAGE naming the flag. */

@@ -272,7 +272,7 @@ static int set_long(const struct kahu_invocation *inv, json_t *o, const char *ke
 static int plan_doc_from_flags(const struct kahu_invocation *inv, const char *name, json_t **out)
 {
 	json_t *spec = json_object(), *vol = json_object(), *helper = json_object(), *ret = json_object(),
-	       *cad = json_object();
+	       *cad = json_object(), *mover = json_object();
 	int rc;
 	set_csv(spec, "includeNamespaces", inv_str(inv, OPT_INCLUDE_NAMESPACES));
 	set_csv(spec, "excludeNamespaces", inv_str(inv, OPT_EXCLUDE_NAMESPACES));
@@ -303,6 +303,15 @@ static int plan_doc_from_flags(const struct kahu_invocation *inv, const char *na
 	set_list(helper, "tolerations", inv_list(inv, OPT_HELPER_TOLERATIONS));
 	if (json_object_size(helper))
 		json_object_set(vol, "helper", helper);
+	set_str(mover, "type", inv_str(inv, OPT_DATA_MOVER));
+	if ((rc = set_long(inv, mover, "perNode", OPT_MOVERS_PER_NODE, 1, 64)) < 0 ||
+	    (rc = set_long(inv, mover, "retries", OPT_MOVER_RETRIES, 0, 10)) < 0)
+		goto fail;
+	set_str(mover, "timeout", inv_str(inv, OPT_MOVER_TIMEOUT));
+	set_str(mover, "image", inv_str(inv, OPT_MOVER_IMAGE));
+	set_str(mover, "secret", inv_str(inv, OPT_MOVER_SECRET));
+	if (json_object_size(mover))
+		json_object_set(vol, "mover", mover);
 	if (json_object_size(vol))
 		json_object_set(spec, "volumes", vol);
 	set_str(spec, "location", inv_str(inv, OPT_LOCATION));
@@ -330,6 +339,7 @@ fail:
 	json_decref(spec);
 	json_decref(vol);
 	json_decref(helper);
+	json_decref(mover);
 	json_decref(ret);
 	json_decref(cad);
 	return rc;
@@ -1084,6 +1094,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(EXCLUDE_VOLUME_PATHS, 0, "GLOB", "leave out the files of volumes whose path matches", NULL, OPTF_REPEAT, NULL),
 	OPTION(VOLUME_LOCATION, 0, "NAME", "another configured location for the volume data", "@location", 0, NULL),
 	KAHU_VOL_HELPER_OPTS,
+	KAHU_VOL_MOVER_OPTS,
 	OPTION(SNAPSHOT_CLASS, 0, "NAME", "the VolumeSnapshotClass of CSI snapshots", NULL, 0, NULL),
 	OPTION(CSI_SNAPSHOT_TIMEOUT, 0, "DURATION", "how long to wait for a VolumeSnapshot to be readyToUse", NULL, 0, "10m"),
 	OPTION(SNAPSHOT_MOVE_DATA, 0, "true|false", "copy a CSI snapshot's files into the backup, as backup create does", "true false", 0, "true"),

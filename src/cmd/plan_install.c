@@ -724,6 +724,8 @@ static void fill_k8s(struct kahu_ctx *ctx, const struct backup_plan *p, struct i
 	if (backup_plan_has_volumes(p)) {
 		const char *vd = p->volume_data ? p->volume_data : "auto";
 		s->volumes = INSTALL_VOL_FS | (strcmp(vd, "fs") ? INSTALL_VOL_CSI : 0);
+		if (p->mover_type && strcmp(p->mover_type, "cluster") == 0)
+			s->volumes |= INSTALL_VOL_MOVERS;
 	}
 	if (p->include_namespaces && *p->include_namespaces) {
 		strv_split(ns, p->include_namespaces, ',');

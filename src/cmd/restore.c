@@ -744,6 +744,7 @@ static const struct kahu_opt create_opts[] = {
 	OPTION(SCALE_DOWN, 0, NULL, "with --volumes-only: scale the workloads that mount the claims to zero, and back afterwards", NULL, 0, NULL),
 	OPTION(DELETE_EXTRA_FILES, 0, NULL, "remove files the backup does not have, so that each volume equals the backup", NULL, 0, NULL),
 	KAHU_VOL_HELPER_OPTS,
+	KAHU_VOL_MOVER_OPTS,
 	KAHU_OPT_LOCATION,
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,

@@ -10,6 +10,7 @@ libkahu_engine_a_SOURCES = \
 	src/engine/hooks.c src/engine/hooks.h src/engine/hooks_backup.h src/engine/hooks_run.c \
 	src/engine/install.c src/engine/install.h \
 	src/engine/labelsel.c src/engine/labelsel.h \
+	src/engine/mover.c src/engine/mover.h \
 	src/engine/multi.c src/engine/multi.h \
 	src/engine/parent.c src/engine/parent.h \
 	src/engine/plan.c src/engine/plan.h \
@@ -31,6 +32,14 @@ UNIT_TESTS += tests/unit/check_labelsel
 tests_unit_check_labelsel_SOURCES = tests/unit/check_labelsel.c tests/unit/check_main.h
 tests_unit_check_labelsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_labelsel_LDADD = libkahu_engine.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_mover
+UNIT_TESTS += tests/unit/check_mover
+tests_unit_check_mover_SOURCES = tests/unit/check_mover.c tests/unit/check_main.h
+tests_unit_check_mover_CFLAGS = $(UNIT_CFLAGS) \
+	-DMOVER_PROVIDER_DIRS='"$(abs_top_builddir)/backends/s3/.libs:$(abs_top_builddir)/backends/sftp/.libs"'
+tests_unit_check_mover_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_util.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/check_multi
 UNIT_TESTS += tests/unit/check_multi
@@ -131,6 +140,7 @@ tests_unit_check_hook_record_LDADD = libkahu_engine.a libkahu_store.a libkahu_ar
 
 # Volume data: which claims and how (volsel), helper pods (volhelper), CSI snapshots
 # (volcsi), and the run's volume plan (volrun).
+libkahu_engine_a_SOURCES += src/engine/movers.c src/engine/movers.h
 libkahu_engine_a_SOURCES += src/engine/volcsi.c src/engine/volcsi.h \
 	src/engine/volhelper.c src/engine/volhelper.h \
 	src/engine/volrun.c src/engine/volrun.h src/engine/volrun_exec.c \
@@ -141,6 +151,13 @@ UNIT_TESTS += tests/unit/check_volsel
 tests_unit_check_volsel_SOURCES = tests/unit/check_volsel.c tests/unit/check_main.h
 tests_unit_check_volsel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_volsel_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
+	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/check_movers
+UNIT_TESTS += tests/unit/check_movers
+tests_unit_check_movers_SOURCES = tests/unit/check_movers.c tests/unit/check_main.h
+tests_unit_check_movers_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_movers_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a \
 	libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 
 # Volume data: listing, index, segments, restore composer, catalog, through local ops
@@ -158,6 +175,13 @@ check_PROGRAMS += tests/cli/voldrv
 tests_cli_voldrv_SOURCES = tests/cli/voldrv.c
 tests_cli_voldrv_CFLAGS = $(UNIT_CFLAGS)
 tests_cli_voldrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
+
+# The driver of tests/cli/t-mover.sh: a backup mover's report read as the coordinator
+# reads it.
+check_PROGRAMS += tests/cli/moverdrv
+tests_cli_moverdrv_SOURCES = tests/cli/moverdrv.c
+tests_cli_moverdrv_CFLAGS = $(UNIT_CFLAGS)
+tests_cli_moverdrv_LDADD = libkahu_engine.a libkahu_store.a libkahu_archive.a libkahu_util.a $(KAHU_LIBS)
 
 # The driver of tests/cli/t-watch.sh: types watched through kube/watch.h, the changes
 # fed to the debounce decision.

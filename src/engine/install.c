@@ -76,8 +76,8 @@ static json_t *rule(json_t *groups, json_t *resources, json_t *verbs)
 }
 
 /* What kahu does in the namespaces it backs up: read everything there; with volume
- * data or hooks, run commands in pods and create helper pods; with CSI, snapshots and
- * temporary claims. */
+ * data or hooks, run commands in pods and create helper pods; with data movers, Jobs,
+ * Secrets and ServiceAccounts; with CSI, snapshots and temporary claims. */
 static json_t *namespaced_rules(const struct install_spec *s)
 {
 	json_t *r = json_array();
@@ -89,6 +89,14 @@ static json_t *namespaced_rules(const struct install_spec *s)
 	if (s->volumes)
 		json_array_append_new(r, rule(strs("", NULL), strs("pods", NULL),
 					      strs("create", "delete", NULL)));
+	if (s->volumes & INSTALL_VOL_MOVERS) {
+		/* data movers (engine/movers.h): a Job per volume, per namespace a Secret and
+		 * a ServiceAccount of the run */
+		json_array_append_new(r, rule(strs("batch", NULL), strs("jobs", NULL),
+					      strs("create", "delete", NULL)));
+		json_array_append_new(r, rule(strs("", NULL), strs("secrets", "serviceaccounts", NULL),
+					      strs("create", "delete", NULL)));
+	}
 	if (s->volumes & INSTALL_VOL_CSI) {
 		json_array_append_new(r, rule(strs("", NULL), strs("persistentvolumeclaims", NULL),
 					      strs("create", "delete", NULL)));

@@ -16,6 +16,7 @@ enum install_volumes {
 	INSTALL_VOL_NONE = 0,      /* metadata only */
 	INSTALL_VOL_FS = 1,        /* files through pods/exec (helper pods) */
 	INSTALL_VOL_CSI = 2,       /* VolumeSnapshots, temporary claims, helper pods */
+	INSTALL_VOL_MOVERS = 4,    /* --data-mover cluster: Jobs, their Secrets and ServiceAccounts */
 };
 
 struct install_spec {

@@ -280,8 +280,42 @@ static int yhelper(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 	return rc;
 }
 
+static const char *const mover_fields = "type, perNode, timeout, image, secret, retries";
+
+static int ymover(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
+{
+	yaml_node_t *kn, *vn;
+	long v;
+	int rc = ymap(y, n, "spec.volumes.mover");
+	YMAP_FOREACH(y, n, kn, vn) {
+		const char *k = ynode_scalar(kn) ? ynode_scalar(kn) : "";
+		if (!strcmp(k, "type")) {
+			const char *t = ynode_scalar(vn);
+			if (!t || (strcmp(t, "local") && strcmp(t, "cluster")))
+				return yerr(y, vn, "spec.volumes.mover.type: expected local or cluster");
+			rc = ystr(y, vn, "spec.volumes.mover.type", &p->mover_type);
+		} else if (!strcmp(k, "perNode")) {
+			if ((rc = ylong(y, vn, "spec.volumes.mover.perNode", 1, 64, &v)) == 0)
+				rc = ystr(y, vn, "spec.volumes.mover.perNode", &p->mover_per_node);
+		} else if (!strcmp(k, "retries")) {
+			if ((rc = ylong(y, vn, "spec.volumes.mover.retries", 0, 10, &v)) == 0)
+				rc = ystr(y, vn, "spec.volumes.mover.retries", &p->mover_retries);
+		} else if (!strcmp(k, "timeout"))
+			rc = ydur(y, vn, "spec.volumes.mover.timeout", &p->mover_timeout);
+		else if (!strcmp(k, "image"))
+			rc = ystr(y, vn, "spec.volumes.mover.image", &p->mover_image);
+		else if (!strcmp(k, "secret"))
+			rc = ystr(y, vn, "spec.volumes.mover.secret", &p->mover_secret);
+		else
+			rc = unknown(y, kn, "spec.volumes.mover: ", mover_fields);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
 static const char *const volume_fields = "data, policyFile, excludePaths, snapshotMoveData, "
-					 "snapshotClass, csiSnapshotTimeout, location, helper";
+					 "snapshotClass, csiSnapshotTimeout, location, helper, mover";
 
 static int yvolumes(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 {
@@ -310,6 +344,8 @@ static int yvolumes(const struct yp *y, yaml_node_t *n, struct backup_plan *p)
 				rc = yerr(y, vn, "spec.volumes.location: \"%s\" is not a location name", p->volume_location);
 		} else if (!strcmp(k, "helper"))
 			rc = yhelper(y, vn, p);
+		else if (!strcmp(k, "mover"))
+			rc = ymover(y, vn, p);
 		else
 			rc = unknown(y, kn, "spec.volumes: ", volume_fields);
 		if (rc < 0)
@@ -674,6 +710,8 @@ void backup_plan_free(struct backup_plan *p)
 			  &p->include_names, &p->exclude_names, &p->hooks_file, &p->volume_data,
 			  &p->volume_policy, &p->snapshot_class, &p->csi_snapshot_timeout,
 			  &p->snapshot_move_data, &p->helper_image, &p->helper_resources, &p->volume_location,
+			  &p->mover_type, &p->mover_per_node, &p->mover_timeout, &p->mover_image,
+			  &p->mover_secret, &p->mover_retries,
 			  &p->location, &p->context, &p->schedule, &p->time_zone, &p->full_schedule, &p->ttl };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
 		free(*strs[i]);
@@ -781,6 +819,12 @@ void backup_plan_args(const struct backup_plan *p, struct backup_args *a)
 	a->vol.exclude_paths = p->exclude_paths.n ? &p->exclude_paths : NULL;
 	a->vol.node_selector = p->node_selector.n ? &p->node_selector : NULL;
 	a->vol.tolerations = p->tolerations.n ? &p->tolerations : NULL;
+	a->vol.data_mover = p->mover_type;
+	a->vol.movers_per_node = p->mover_per_node;
+	a->vol.mover_timeout = p->mover_timeout;
+	a->vol.mover_image = p->mover_image;
+	a->vol.mover_secret = p->mover_secret;
+	a->vol.mover_retries = p->mover_retries;
 	a->volume_location = p->volume_location;
 	a->location = p->location;
 }

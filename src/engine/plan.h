@@ -74,6 +74,8 @@ struct backup_plan {
 	char *volume_data, *volume_policy, *snapshot_class, *csi_snapshot_timeout;
 	char *snapshot_move_data;            /* "true" | "false" | NULL */
 	char *helper_image, *helper_resources;
+	/* spec.volumes.mover: type (local|cluster), perNode, timeout, image, secret, retries */
+	char *mover_type, *mover_per_node, *mover_timeout, *mover_image, *mover_secret, *mover_retries;
 	struct strv exclude_paths, node_selector, tolerations;
 	char *volume_location;
 	char *location, *context;            /* NULL: the default location, the current context */

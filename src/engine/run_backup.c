@@ -9,6 +9,8 @@
 #include "engine/bread.h"
 #include "engine/hook_record.h"
 #include "engine/hooks_backup.h"
+#include "engine/mover.h"
+#include "engine/movers.h"
 #include "engine/parent.h"
 #include "engine/scope.h"
 #include "engine/volcsi.h"
@@ -340,6 +342,9 @@ static int volumes_plan(const struct backup_run_spec *rs, struct backup_run_resu
 			log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
 				   "%ld temporary claim%s, %ld snapshot%s", lo.pods, lo.pods == 1 ? "" : "s",
 				   lo.claims, lo.claims == 1 ? "" : "s", lo.snapshots, lo.snapshots == 1 ? "" : "s");
+		if (lo.movers)
+			log_notice("removed what interrupted runs left in the cluster: %ld data mover object%s "
+				   "(Jobs, Secrets, ServiceAccounts)", lo.movers, lo.movers == 1 ? "" : "s");
 		if (lo.kept_alive)
 			log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
 				 lo.kept_alive == 1 ? "" : "s");
@@ -467,6 +472,52 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	return rc;
 }
 
+static void vol_move_progress(void *ud, uint64_t bytes, uint64_t files)
+{
+	const struct vol_progress_ud *u = ud;
+	u->rs->vol_progress(u->rs->ud, u->it->namespace_, u->it->claim, bytes, files);
+}
+
+/* The file copy of one volume by a data mover on the cluster (--data-mover cluster):
+ * a Job on the volume's node mounting `claim` writes the objects to the location; its
+ * verified result feeds what vol_copy's does. */
+static int vol_move(const struct backup_run_spec *rs, const struct backup_spec *b, struct movers *mv,
+		    const struct vol_plan_item *it, const char *claim, json_t *v, json_t *objects,
+		    unsigned *retries)
+{
+	char vid[VOL_ID_HEX_LEN + 1];
+	vol_id(b->key, it->namespace_, it->claim, vid);
+	char *label = xasprintf("%s/%s", it->namespace_, it->claim);
+	struct mover_spec ms = {
+		.backup = xstrdup(rs->name), .vid = xstrdup(vid), .label = xstrdup(label),
+		.parent = b->parent ? xstrdup(b->parent) : NULL,
+		.compression_level = b->compression_level,
+	};
+	for (size_t i = 0; i < rs->vol->exclude.n; i++)
+		strv_push(&ms.exclude, rs->vol->exclude.v[i]);
+	int own = claim == it->claim;
+	struct vol_progress_ud pud = { rs, it };
+	struct movers_volume mvv = {
+		.namespace_ = it->namespace_, .claim = claim, .label = label,
+		.node = own ? it->node : NULL, .node_affinity = own ? it->node_affinity : NULL,
+		.progress = rs->vol_progress ? vol_move_progress : NULL, .progress_ud = &pud,
+	};
+	struct vol_backup_result r = { 0 };
+	int rc = movers_backup_volume(mv, b->vol_st ? b->vol_st : b->st, &mvv, &ms, &r);
+	*retries = r.retries;
+	vol_result(v, &r);
+	if (rc == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(r.objects, i, o)
+			json_array_append(objects, o);
+	}
+	vol_backup_result_free(&r);
+	mover_spec_clear(&ms);
+	free(label);
+	return rc;
+}
+
 /* The volume step: the plan's volumes in units run in parallel (at most --parallel at
  * once).  A unit is the volumes of the pods with hooks that mount them, with those
  * pods: their pre hooks, then the volumes' data (or snapshots), then their post hooks,
@@ -481,6 +532,7 @@ struct vol_step {
 	const struct vol_plan *plan;
 	struct strv *kept;
 	struct hook_backup *hb;
+	struct movers *movers;           /* --data-mover cluster, else NULL */
 	pthread_mutex_t mu;              /* kept, res->volumes_failed */
 	json_t **lines;                  /* per volume: its catalog line */
 	json_t **objects;                /* per volume: what it stored */
@@ -543,7 +595,8 @@ static void volume_one(struct vol_step *vs, size_t i, struct kahu_store *st, str
 				rc = vol_snapshot_temp_claim(vt, run, &snap, it->claim_obj, &temp);
 				if (rc == 0) {
 					json_object_set_new(v, "temporaryClaim", json_string(temp));
-					rc = vol_copy(rs, b, run, vt, it, temp, 0, v, objects, &retries);
+					rc = vs->movers ? vol_move(rs, b, vs->movers, it, temp, v, objects, &retries)
+							: vol_copy(rs, b, run, vt, it, temp, 0, v, objects, &retries);
 					char *cp = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s",
 							     it->namespace_, temp);
 					char *msg = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
@@ -555,7 +608,7 @@ static void volume_one(struct vol_step *vs, size_t i, struct kahu_store *st, str
 				}
 				free(temp);
 				vol_tracker_delete(vt, path);   /* at once after data movement */
-				json_object_set_new(v, "method", json_string("csi+data"));
+				json_object_set_new(v, "method", json_string(vs->movers ? "csi+mover" : "csi+data"));
 				free(path);
 			} else {
 				pthread_mutex_lock(&vs->mu);
@@ -564,6 +617,9 @@ static void volume_one(struct vol_step *vs, size_t i, struct kahu_store *st, str
 			}
 			vol_snapshot_clear(&snap);
 		}
+	} else if (vs->movers) {
+		json_object_set_new(v, "method", json_string("mover"));
+		rc = vol_move(rs, b, vs->movers, it, it->claim, v, objects, &retries);
 	} else {
 		rc = vol_copy(rs, b, run, vt, it, it->claim, 1, v, objects, &retries);
 	}
@@ -712,6 +768,24 @@ static int vol_unit_job(void *ud, size_t u)
 	return rc;
 }
 
+/* How many movers may run at once: --movers-per-node on each node the plan's volumes
+ * are on (volumes of an unknown node count as one node), at most 256. */
+static unsigned movers_slots(const struct vol_plan *plan, long per_node)
+{
+	struct strv nodes = STRV_INIT;
+	for (size_t i = 0; i < plan->n; i++) {
+		const char *k = movers_node_key(plan->items[i].node, plan->items[i].node_affinity);
+		int seen = 0;
+		for (size_t j = 0; j < nodes.n && !seen; j++)
+			seen = strcmp(nodes.v[j], k) == 0;
+		if (!seen)
+			strv_push(&nodes, k);
+	}
+	unsigned long n = (unsigned long)(nodes.n ? nodes.n : 1) * (unsigned long)per_node;
+	strv_free(&nodes);
+	return n > 256 ? 256 : (unsigned)n;
+}
+
 /* backup_create's `between`: the volume data with the hooks of the pods that mount
  * the volumes, after the metadata's collection. */
 static int volumes_between(void *ud, json_t *objects, long *failed)
@@ -724,6 +798,14 @@ static int volumes_between(void *ud, json_t *objects, long *failed)
 	for (size_t i = 0; i < n; i++)
 		vs->objects[i] = json_array();
 	unsigned par = vs->rs->parallel > 0 ? (unsigned)vs->rs->parallel : 1;
+	if (vs->movers) {
+		/* Movers run on the nodes: as many volumes at once as the nodes take
+		 * (--movers-per-node each), a thread waiting for each (the poller alone
+		 * talks to the API server about them). */
+		unsigned cap = movers_slots(vs->plan, vs->rs->vol->mover.per_node);
+		if (cap > par)
+			par = cap;
+	}
 	vs->threads = (int)(vs->nunits < par ? vs->nunits : par);
 	int rc = kahu_pool_run(vs->nunits, (unsigned)vs->threads, KAHU_POOL_KEEP_GOING, vol_unit_job, vs);
 	for (size_t i = 0; i < n; i++) {
@@ -889,6 +971,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	struct vol_ctx vc = { 0 };
 	struct volloc_run vr = { 0 };
 	struct vol_pods *vpods = NULL;
+	struct movers *movers = NULL;
 	const struct vol_scope vsc = { vol_claim_in_scope, vol_ns_in_scope, &vc, NULL };
 	int rc;
 
@@ -957,6 +1040,16 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 		vol_pods_free(vpods);   /* the plan has what it needed of the pods */
 		vpods = NULL;
 		vt = vol_tracker_new(rs->kc);
+		if (!rs->dry_run && vplan.n && rs->vol->mover.kind == VOL_MOVER_CLUSTER) {
+			const struct movers_opts mo = {
+				.kc = rs->kc, .vt = vt, .run = &vrun, .vol = rs->vol,
+				.loc = repo_location(vr.repo ? vr.repo : repo), .key = b.key,
+			};
+			if ((rc = movers_new(&mo, &movers)) < 0) {
+				discard_partial(repo, rs->name, rc);
+				goto out;
+			}
+		}
 	}
 
 	const char *location = repo ? repo_location(repo)->name : "";
@@ -965,7 +1058,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	if (rs->phase)
 		rs->phase(rs->ud, rs->dry_run ? "planning" : "backing up");
 	struct vol_step vs = { .rs = rs, .b = &b, .res = res, .run = &vrun, .vt = vt, .plan = &vplan,
-			       .kept = &kept, .hb = hb };
+			       .kept = &kept, .hb = hb, .movers = movers };
 	pthread_mutex_init(&vs.mu, NULL);
 	if (!rs->dry_run && rs->vol && vplan.n) {
 		vol_units(&vs);
@@ -1007,6 +1100,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 out:
 	if (hb && !rs->dry_run && repo)
 		after_hooks(hb, repo, b.key, rs->name, rc, res);
+	movers_free(movers);
 	if (vt) {
 		int crc = vol_tracker_cleanup(vt);
 		if (crc < 0 && rc == 0)

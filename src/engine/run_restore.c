@@ -151,6 +151,8 @@ static int open_volumes(const struct restore_create_spec *rs, struct repo *repo,
 		.scale_down = o && o->scale_down, .pvcs = o ? &o->pvcs : NULL, .helper = o ? &o->helper : NULL,
 		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,
 		.progress = rs->vol_progress, .progress_ud = rs->ud,
+		.vol = o && o->mover.kind == VOL_MOVER_CLUSTER && !rs->dry_run ? o : NULL,
+		.mover_loc = repo_location(*vrepo ? *vrepo : repo),
 	};
 	if ((rc = volr_open(&vs, out)) < 0)
 		return rc;

@@ -661,6 +661,7 @@ struct sweep {
 	long *count, kept;
 	int64_t now;
 	struct strv doomed;
+	int quiet;                      /* a refusal is the caller's to tell */
 };
 
 static int sweep_item(void *ud, json_t *item)
@@ -706,7 +707,7 @@ static int sweep_type(struct sweep *s, const char *group, const char *version,
 	const char *const *nsv = !s->namespaces ? NULL : in.n ? (const char *const *)in.v : none;
 	int rc = kube_list_or_each_ns(s->kc, &r, &lo, nsv, in.n, sweep_item, s, NULL);
 	strv_free(&in);
-	if (rc == KAHU_EFORBIDDEN && !s->namespaces) {
+	if (rc == KAHU_EFORBIDDEN && !s->namespaces && !s->quiet) {
 		log_warn("what interrupted runs left was not looked for: listing %s across the cluster "
 			 "is forbidden (%s); name the namespaces with --include-namespaces to have them "
 			 "looked at one by one", resource, kahu_error_last());
@@ -746,6 +747,24 @@ int vol_leftovers_remove(struct kube_client *kc, const struct vol_run_id *run,
 	    (rc = sweep_type(&s, "snapshot.storage.k8s.io", "v1", "volumesnapshots",
 			     "volume-move,volume-snapshot", &out->snapshots)) < 0)
 		return kahu_error_wrap(rc, "removing what interrupted runs left in the cluster");
+	/* The data movers' objects (engine/movers.h): Jobs first (Background: their pods
+	 * go with them), then what their pods mounted.  Users who may not list these
+	 * (Secrets above all) never made any: not looked for. */
+	static const struct { const char *group, *resource; } movers[] = {
+		{ "batch", "jobs" }, { "", "secrets" }, { "", "serviceaccounts" },
+	};
+	s.quiet = 1;
+	for (size_t i = 0; i < sizeof movers / sizeof *movers; i++) {
+		rc = sweep_type(&s, movers[i].group, "v1", movers[i].resource, "volume-mover", &out->movers);
+		if (rc == KAHU_EFORBIDDEN || (rc == KAHU_ENOTFOUND && *movers[i].group)) {
+			log_info("the data movers' %s of interrupted runs were not looked for: %s",
+				 movers[i].resource, kahu_error_last());
+			kahu_error_clear();
+			rc = 0;
+		}
+		if (rc < 0)
+			return kahu_error_wrap(rc, "removing what interrupted runs left in the cluster");
+	}
 	out->kept_alive = s.kept;
 	return 0;
 }

@@ -131,9 +131,13 @@ int vol_content_retain(struct kube_client *kc, const char *content);
 
 struct vol_leftovers {
 	long pods, claims, snapshots;   /* removed */
+	long movers;                    /* data movers' Jobs, Secrets and ServiceAccounts removed */
 	long kept_alive;                /* left alone: their run is alive */
 };
-/* Remove what dead runs left: helper pods, temporary claims and data-movement snapshots
+/* Remove what dead runs left: helper pods, temporary claims, data-movement snapshots,
+ * the data movers' Jobs (their pods with them), Secrets and ServiceAccounts
+ * (kahu.io/purpose volume-mover; where listing them is forbidden they are not looked
+ * for, said at -v),
  * in namespaces `in_scope` accepts (NULL: all), and snapshots kept with a backup when
  * `backup_committed` (may be NULL: kept ones are left alone) says the backup named by
  * their kahu.io/backup label is not on the location (never committed, or deleted) and

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/mover.h"
+#include "engine/movers.h"
 #include "engine/sanitize.h"
 #include "engine/voldata.h"
 #include "kube/client.h"
@@ -29,6 +31,8 @@ struct volr {
 	pthread_mutex_t lock;
 	struct scaled *scaled;
 	size_t nscaled;
+	struct vol_tracker *mvt;         /* --data-mover cluster: what the movers need */
+	struct movers *movers;
 };
 
 static const char *jstr_of(json_t *o, const char *k)
@@ -55,6 +59,17 @@ int volr_open(const struct volr_spec *s, struct volr **out)
 	vol_run_id_init(&v->run, space);
 	free(space);
 	pthread_mutex_init(&v->lock, NULL);
+	if (s->vol) {
+		v->mvt = vol_tracker_new(s->kc);
+		const struct movers_opts mo = {
+			.kc = s->kc, .vt = v->mvt, .run = &v->run, .vol = s->vol, .loc = s->mover_loc,
+			.key = s->key, .restore = 1,
+		};
+		if ((rc = movers_new(&mo, &v->movers)) < 0) {
+			volr_free(v);
+			return rc;
+		}
+	}
 	*out = v;
 	return 0;
 }
@@ -63,6 +78,11 @@ void volr_free(struct volr *v)
 {
 	if (!v)
 		return;
+	movers_free(v->movers);
+	if (v->mvt && vol_tracker_cleanup(v->mvt) < 0)
+		log_warn("volume data: not everything the data movers needed could be removed from the "
+			 "cluster; the next backup create or restore create removes it");
+	vol_tracker_free(v->mvt);
 	json_decref(v->lines);
 	vol_run_id_clear(&v->run);
 	for (size_t i = 0; i < v->nscaled; i++) {
@@ -161,6 +181,9 @@ int volr_leftovers_remove(struct volr *v, const struct ns_map *map)
 		log_notice("removed what interrupted runs left in the cluster: %ld helper pod%s, "
 			   "%ld temporary claim%s", lo.pods, lo.pods == 1 ? "" : "s",
 			   lo.claims, lo.claims == 1 ? "" : "s");
+	if (lo.movers)
+		log_notice("removed what interrupted runs left in the cluster: %ld data mover object%s "
+			   "(Jobs, Secrets, ServiceAccounts)", lo.movers, lo.movers == 1 ? "" : "s");
 	if (lo.kept_alive)
 		log_info("left %ld object%s of running kahu runs alone", lo.kept_alive,
 			 lo.kept_alive == 1 ? "" : "s");
@@ -331,6 +354,85 @@ static json_t *fail(json_t *r, int *failed, const char *prefix, const char *msg)
 	return r;
 }
 
+static void mover_progress(void *ud, uint64_t bytes, uint64_t files)
+{
+	const struct fill_progress *f = ud;
+	f->v->s.progress(f->v->s.progress_ud, f->ns, f->name, bytes, files);
+}
+
+/* The PV's node affinity of a bound claim (where its mover runs; NULL: not bound yet,
+ * the scheduler places the pod by the volume). */
+static json_t *claim_affinity(struct kube_client *kc, const char *ns, const char *name)
+{
+	struct kube_response resp = { 0 };
+	json_t *aff = NULL;
+	char *path = xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s", ns, name);
+	if (kube_request(kc, "GET", path, NULL, NULL, NULL, 0, KUBE_REQ_FEW_TRIES, &resp) == 0) {
+		json_t *pvc = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+		const char *pv = jstr_of(json_object_get(pvc, "spec"), "volumeName");
+		kube_response_clear(&resp);
+		if (pv && *pv) {
+			free(path);
+			path = xasprintf("/api/v1/persistentvolumes/%s", pv);
+			if (kube_request(kc, "GET", path, NULL, NULL, NULL, 0, KUBE_REQ_FEW_TRIES, &resp) == 0) {
+				json_t *o = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+				aff = json_incref(json_object_get(json_object_get(o, "spec"), "nodeAffinity"));
+				json_decref(o);
+			}
+		}
+		json_decref(pvc);
+	}
+	kahu_error_clear();
+	kube_response_clear(&resp);
+	free(path);
+	return aff;
+}
+
+/* --data-mover cluster: a mover Job on the claim's node writes the data, reading from
+ * the location itself. */
+static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const char *name,
+			     const char *vid, int *failed)
+{
+	json_object_set_new(r, "method", json_string("mover"));
+	int64_t t0 = mono_ms();
+	char *label = xasprintf("%s/%s", ns, name);
+	json_t *aff = claim_affinity(v->s.kc, ns, name);
+	struct fill_progress fp = { v, ns, name };
+	struct movers_volume mv = {
+		.namespace_ = ns, .claim = name, .label = label, .node_affinity = aff,
+		.progress = v->s.progress ? mover_progress : NULL, .progress_ud = &fp,
+	};
+	struct mover_spec ms = {
+		.restore = 1, .backup = xstrdup(v->s.backup), .vid = xstrdup(vid), .label = xstrdup(label),
+		.delete_extra = v->s.delete_extra != 0,
+	};
+	struct vol_restore_result vr = { 0 };
+	log_info("volume %s: writing its data through a data mover", label);
+	if (movers_restore_volume(v->movers, &mv, &ms, &vr) < 0)
+		fail(r, failed, "", kahu_error_last());
+	mover_spec_clear(&ms);
+	json_decref(aff);
+	free(label);
+	int64_t ms_ = mono_ms() - t0;
+	json_object_set_new(r, "files", json_integer((json_int_t)vr.files));
+	json_object_set_new(r, "dirs", json_integer((json_int_t)vr.dirs));
+	json_object_set_new(r, "links", json_integer((json_int_t)vr.links));
+	json_object_set_new(r, "bytes", json_integer((json_int_t)vr.bytes));
+	json_object_set_new(r, "deleted", json_integer((json_int_t)vr.deleted));
+	json_object_set_new(r, "retries", json_integer((json_int_t)vr.retries));
+	if (vr.incomplete)
+		json_object_set_new(r, "incomplete", json_true());
+	json_object_set_new(r, "durationMs", json_integer((json_int_t)ms_));
+	json_object_set_new(r, "bytesPerSecond",
+			    json_integer(ms_ > 0 ? (json_int_t)(vr.bytes * 1000 / (uint64_t)ms_) : (json_int_t)vr.bytes));
+	if (*failed)
+		log_info("volume %s/%s failed: %s", ns, name, jstr_of(r, "reason"));
+	else
+		log_info("volume %s/%s: %llu files, %llu bytes in %lld ms (data mover)", ns, name,
+			 (unsigned long long)vr.files, (unsigned long long)vr.bytes, (long long)ms_);
+	return r;
+}
+
 json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char *name, int *failed)
 {
 	*failed = 0;
@@ -357,6 +459,8 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 	const char *vid = jstr_of(l, "vid");
 	if (!vid)
 		return fail(r, failed, "", "the backup's volume catalog has no volume id for this claim");
+	if (v->movers)
+		return fill_by_mover(v, r, ns, name, vid, failed);
 	if (!v->s.ops)
 		return fail(r, failed, "", "no exec channel to write volume data through");
 	if (kahu_cancelled())

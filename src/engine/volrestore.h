@@ -26,6 +26,8 @@ struct kahu_store;
 struct kahu_key;
 struct vol_exec_ops;
 struct ns_map;
+struct vol_opts;
+struct kahu_location;
 
 struct volr_spec {
 	struct kube_client *kc;
@@ -52,6 +54,11 @@ struct volr_spec {
 	 * Called from the restore's worker threads. */
 	void (*progress)(void *ud, const char *ns, const char *name, uint64_t bytes, uint64_t files);
 	void *progress_ud;
+	/* --data-mover cluster (engine/movers.h): each claim filled by a mover Job reading
+	 * from mover_loc (the volume objects' location) instead of a helper pod; NULL:
+	 * the helper pods. */
+	const struct vol_opts *vol;
+	const struct kahu_location *mover_loc;
 };
 
 struct volr;

@@ -2,6 +2,7 @@
 #include "engine/volrun.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ void vol_opts_clear(struct vol_opts *o)
 	json_decref(o->helper.tolerations);
 	free((char *)o->helper.image);
 	free(o->snapshot_class);
+	free(o->mover.image);
+	free(o->mover.secret);
 	memset(o, 0, sizeof *o);
 }
 
@@ -138,6 +141,72 @@ static int parse_restore(const struct vol_flags *f, struct vol_opts *o)
 	return 0;
 }
 
+/* A count flag's value: a decimal between min and max. */
+static int parse_count(const char *flag, const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = s && *s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || errno || *end || v < min || v > max)
+		return kahu_error_set(KAHU_EUSAGE, "%s: \"%s\" is not a whole number between %ld and %ld",
+				      flag, s ? s : "", min, max);
+	*out = v;
+	return 0;
+}
+
+/* The data mover flags (engine/movers.h). */
+static int parse_mover(const struct vol_flags *f, struct vol_mover_opts *m)
+{
+	int rc;
+	m->kind = VOL_MOVER_LOCAL;
+	m->per_node = 2;
+	m->timeout_s = 6 * 3600;
+	m->retries = 2;
+	if (f->data_mover) {
+		if (strcmp(f->data_mover, "local") == 0)
+			m->kind = VOL_MOVER_LOCAL;
+		else if (strcmp(f->data_mover, "cluster") == 0)
+			m->kind = VOL_MOVER_CLUSTER;
+		else
+			return kahu_error_set(KAHU_EUSAGE, "--data-mover: \"%s\" is not local or cluster "
+					      "(local: the files through pods/exec and this machine; cluster: "
+					      "Jobs on the volumes' nodes write to the location)", f->data_mover);
+	}
+	if (f->movers_per_node &&
+	    (rc = parse_count("--movers-per-node", f->movers_per_node, 1, 64, &m->per_node)) < 0)
+		return rc;
+	if (f->mover_retries &&
+	    (rc = parse_count("--mover-retries", f->mover_retries, 0, 10, &m->retries)) < 0)
+		return rc;
+	if (f->mover_timeout) {
+		int64_t secs;
+		if ((rc = duration_parse(f->mover_timeout, "--mover-timeout", &secs)) < 0)
+			return rc;
+		if (secs < 10 || secs > 7 * 86400)
+			return kahu_error_set(KAHU_EUSAGE, "--mover-timeout: %s is not between 10s and 168h",
+					      f->mover_timeout);
+		m->timeout_s = (long)secs;
+	}
+	if (f->mover_image) {
+		if ((rc = vol_helper_parse_image(f->mover_image)) < 0)
+			return kahu_error_set(rc, "--mover-image: \"%s\" is not an image reference",
+					      f->mover_image);
+		m->image = xstrdup(f->mover_image);
+	}
+	if (f->mover_secret) {
+		if (!dns_name_ok(f->mover_secret) || strlen(f->mover_secret) > 253)
+			return kahu_error_set(KAHU_EUSAGE, "--mover-secret: \"%s\" is not a Secret name "
+					      "(lower-case letters, digits, '-' and '.')", f->mover_secret);
+		m->secret = xstrdup(f->mover_secret);
+	}
+	if (m->kind == VOL_MOVER_LOCAL && (f->movers_per_node || f->mover_retries || f->mover_timeout ||
+					   f->mover_image || f->mover_secret))
+		return kahu_error_set(KAHU_EUSAGE, "--movers-per-node, --mover-timeout, --mover-image, "
+				      "--mover-secret and --mover-retries are for --data-mover cluster "
+				      "(the default, local, moves the data through pods/exec)");
+	return 0;
+}
+
 int vol_opts_parse(const struct vol_flags *f, int restore, struct vol_opts *out)
 {
 	int rc;
@@ -159,6 +228,12 @@ int vol_opts_parse(const struct vol_flags *f, int restore, struct vol_opts *out)
 	     (rc = vol_helper_parse_tolerations(f->tolerations, &out->helper.tolerations)) < 0))
 		goto fail;
 	rc = restore ? parse_restore(f, out) : parse_backup(f, out);
+	if (rc == 0)
+		rc = parse_mover(f, &out->mover);
+	if (rc == 0 && out->mover.kind == VOL_MOVER_CLUSTER &&
+	    (restore ? !out->restore_volumes : out->mode == VOL_MODE_NONE))
+		rc = kahu_error_set(KAHU_EUSAGE, "--data-mover cluster: %s moves no volume data",
+				    restore ? "--restore-volumes=false" : "--volume-data none");
 	if (rc == 0)
 		return 0;
 fail:

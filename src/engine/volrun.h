@@ -20,10 +20,26 @@ struct vol_flags {
 	const char *snapshot_class, *csi_snapshot_timeout;
 	const char *snapshot_move_data;  /* "true" | "false" */
 	const struct strv *exclude_paths, *node_selector, *tolerations;
+	/* data movers (engine/movers.h) */
+	const char *data_mover;          /* "local" | "cluster" */
+	const char *movers_per_node, *mover_timeout, *mover_image, *mover_secret, *mover_retries;
 	/* restore */
 	const char *restore_volumes;     /* "true" | "false" */
 	const struct strv *pvcs;
 	int volumes_only, scale_down, delete_extra_files;
+};
+
+/* Where a volume's files are read or written: through pods/exec from this machine
+ * (local), or by Jobs on the cluster's nodes straight to the location (cluster). */
+enum vol_mover { VOL_MOVER_LOCAL, VOL_MOVER_CLUSTER };
+
+struct vol_mover_opts {
+	enum vol_mover kind;             /* default local */
+	long per_node;                   /* --movers-per-node, default 2 */
+	long timeout_s;                  /* --mover-timeout, default 6h */
+	char *image;                     /* --mover-image, default kahu:VERSION */
+	char *secret;                    /* --mover-secret, NULL: one made per run */
+	long retries;                    /* --mover-retries, default 2 */
 };
 
 struct vol_opts {
@@ -37,6 +53,7 @@ struct vol_opts {
 	int restore_volumes;             /* default 1 */
 	struct strv pvcs;                /* --pvc names */
 	int volumes_only, scale_down, delete_extra;
+	struct vol_mover_opts mover;
 };
 
 /* Check and convert the flags: KAHU_EUSAGE naming the flag (a policy file's error with

@@ -80,6 +80,12 @@ char *layout_volume_index(const char *name, const char *vid, int encrypted)
 			 encrypted ? LAYOUT_SEALED : "");
 }
 
+char *layout_mover_result(const char *name, const char *vid, const char *attempt, int encrypted)
+{
+	return xasprintf(LAYOUT_BACKUPS "%s/" LAYOUT_MOVERS "%s-%s" LAYOUT_MOVER_RESULT "%s", name,
+			 vid, attempt, encrypted ? LAYOUT_SEALED : "");
+}
+
 char *layout_volume_segment(const char *name, const char *vid, long seg, int encrypted)
 {
 	return xasprintf(LAYOUT_BACKUPS "%s/volumes/%s/data-%06ld.tar.zst%s", name, vid, seg,

@@ -15,6 +15,8 @@
  *   backups/<name>/volumes.jsonl.zst[.kenc] the catalog of the backup's volumes
  *   backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc]       a volume's file index
  *   backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc] its content segments
+ *   backups/<name>/movers/<vid>-<attempt>.json.zst[.kenc] a cluster data mover's result
+ *                                           (engine/mover.h), removed once read
  *   backups/<name>/volume-data.json         on a volume location (store/volloc.h): whose
  *                                           volume data the directory holds
  *   restores/<name>/result.json.zst[.kenc]  every item's outcome
@@ -93,6 +95,10 @@ int layout_vid_check(const char *vid);
 char *layout_volume_catalog(const char *name, int encrypted);
 /* backups/<name>/volumes/<vid>/index.jsonl.zst[.kenc] */
 char *layout_volume_index(const char *name, const char *vid, int encrypted);
+/* backups/<name>/movers/<vid>-<attempt>.json.zst[.kenc]: a data mover's result. */
+#define LAYOUT_MOVERS "movers/"
+#define LAYOUT_MOVER_RESULT ".json.zst"
+char *layout_mover_result(const char *name, const char *vid, const char *attempt, int encrypted);
 /* backups/<name>/volumes/<vid>/data-<NNNNNN>.tar.zst[.kenc], seg 1..999999 */
 char *layout_volume_segment(const char *name, const char *vid, long seg, int encrypted);
 /* What follows "backups/<name>/" in path: the name the manifest's `objects` gives it

@@ -8,6 +8,7 @@ CLI_TESTS += \
 	tests/cli/t-cluster-check.sh \
 	tests/cli/t-cluster-exec.sh \
 	tests/cli/t-cluster-jobs.sh \
+	tests/cli/t-mover.sh \
 	tests/cli/t-progress.sh \
 	tests/cli/t-key.sh \
 	tests/cli/t-core-dumps.sh \
@@ -34,6 +35,7 @@ CLI_TESTS += \
 	tests/cli/t-clusters.sh \
 	tests/cli/t-thirdparty.sh \
 	tests/cli/t-sftp.sh \
+	tests/cli/t-movers.sh \
 	tests/cli/t-multi-location.sh \
 	tests/cli/t-exec-ws.sh \
 	tests/cli/t-federation.sh \

@@ -1,7 +1,8 @@
 # kahu test cluster helpers: source after tests/cli/lib.sh.
 #
 #   cluster_start [NAME] [server args...]   start tests/cluster/kahu-test-cluster in the background
-#                                           (with --kahu-binary $KAHU when $KAHU is executable)
+#                                           (with --kahu-binary $KAHU when $KAHU is executable,
+#                                           and --kahu-providers: the build tree's providers)
 #   cluster_admin METHOD PATH [BODY|@FILE]  call an admin endpoint (/_admin/...), print the body
 #   cluster_stats_get FIELD                 one field of /_admin/stats (e.g. peak_concurrency)
 #   cluster_stop [NAME]                     SIGTERM (the server persists its store), wait
@@ -47,6 +48,12 @@ cluster_start() {
 	local kb=() # pods of the kahu image run the kahu under test
 	if [ -n "${KAHU:-}" ] && [ -x "$KAHU" ]; then
 		kb=(--kahu-binary "$(cd "$(dirname "$KAHU")" && pwd)/$(basename "$KAHU")")
+		local pd pdirs=
+		for pd in fs s3 sftp; do # the build tree's providers, as the image carries them
+			pd=$(cd "$(dirname "$KAHU")" && pwd)/backends/$pd/.libs
+			[ -d "$pd" ] && pdirs=${pdirs:+$pdirs:}$pd
+		done
+		[ -n "$pdirs" ] && kb+=(--kahu-providers "$pdirs")
 	fi
 	"$PYTHON" "$KAHU_TEST_CLUSTER" --state-dir "$dir" "${kb[@]}" "$@" >"$dir/server.out" 2>>"$dir/server.err" &
 	local pid=$!

@@ -14,6 +14,7 @@ FUZZ_PROGS += tests/fuzz/fuzz_labelsel
 FUZZ_PROGS += tests/fuzz/fuzz_list
 FUZZ_PROGS += tests/fuzz/fuzz_listscan
 FUZZ_PROGS += tests/fuzz/fuzz_manifest
+FUZZ_PROGS += tests/fuzz/fuzz_mover
 FUZZ_PROGS += tests/fuzz/fuzz_objtext
 FUZZ_PROGS += tests/fuzz/fuzz_plan
 FUZZ_PROGS += tests/fuzz/fuzz_retryafter

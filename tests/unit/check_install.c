@@ -127,6 +127,27 @@ START_TEST(test_whole_cluster_metadata)
 }
 END_TEST
 
+/* --data-mover cluster: Jobs, Secrets and ServiceAccounts in the plan's namespaces. */
+START_TEST(test_movers_rbac)
+{
+	static const char *const ns[] = { "shop" };
+	struct install_spec s = base();
+	s.namespaces = ns;
+	s.n_namespaces = 1;
+	s.volumes = INSTALL_VOL_FS | INSTALL_VOL_MOVERS;
+	json_t *o = install_k8s_objects(&s);
+	ck_assert_ptr_nonnull(o);
+	json_t *role = find(o, "ClusterRole", "kahu-nightly", NULL);
+	ck_assert(grants(role, "batch", "jobs", "create"));
+	ck_assert(grants(role, "batch", "jobs", "delete"));
+	ck_assert(grants(role, "", "secrets", "create"));
+	ck_assert(grants(role, "", "serviceaccounts", "delete"));
+	ck_assert(grants(role, "batch", "jobs", "list"));      /* the namespaces' reads */
+	ck_assert(!grants(role, "rbac.authorization.k8s.io", "rolebindings", "create"));
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(test_named_namespaces_with_volumes)
 {
 	static const char *const ns[] = { "shop", "db" };
@@ -154,6 +175,7 @@ START_TEST(test_named_namespaces_with_volumes)
 	ck_assert(grants(cl, "snapshot.storage.k8s.io", "volumesnapshotcontents", "patch"));
 	ck_assert(!grants(cl, "", "secrets", "get"));
 	ck_assert(!grants(cl, "apps", "deployments", "list"));
+	ck_assert(!grants(role, "batch", "jobs", "create"));   /* no data movers asked for */
 	ck_assert_ptr_nonnull(find(o, "ClusterRoleBinding", "kahu-nightly-cluster", NULL));
 	char *text = json_dumps(o, JSON_COMPACT);
 	ck_assert_ptr_nonnull(strstr(text, "AWS_SHARED_CREDENTIALS_FILE"));
@@ -376,6 +398,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("install");
 	tcase_add_test(tc, test_whole_cluster_metadata);
 	tcase_add_test(tc, test_named_namespaces_with_volumes);
+	tcase_add_test(tc, test_movers_rbac);
 	tcase_add_test(tc, test_watch_deployment);
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_cron_entry);

@@ -146,6 +146,47 @@ START_TEST(test_every_field)
 }
 END_TEST
 
+/* spec.volumes.mover: the data movers (backup create's --data-mover flags). */
+START_TEST(test_mover)
+{
+	static const char text[] = "apiVersion: kahu.io/v1\nkind: BackupPlan\nmetadata: {name: a}\n"
+				   "spec:\n  volumes:\n    mover: {type: cluster, perNode: 3, timeout: 2h, "
+				   "image: 'reg.example/kahu:1', secret: bundle, retries: 0}\n";
+	struct backup_plan *p = NULL;
+	int rc = backup_plan_parse(text, strlen(text), "m.yaml", &p);
+	ck_assert_msg(rc == 0, "%s", kahu_error_last());
+	ck_assert_str_eq(p->mover_type, "cluster");
+	ck_assert_str_eq(p->mover_per_node, "3");
+	ck_assert_str_eq(p->mover_timeout, "2h");
+	ck_assert_str_eq(p->mover_image, "reg.example/kahu:1");
+	ck_assert_str_eq(p->mover_secret, "bundle");
+	ck_assert_str_eq(p->mover_retries, "0");
+	/* the JSON form reads back the same */
+	struct backup_plan *q = NULL;
+	ck_assert_int_eq(backup_plan_from_json(p->doc, "config", &q), 0);
+	ck_assert_str_eq(q->mover_per_node, "3");
+	backup_plan_free(q);
+	backup_plan_free(p);
+	static const struct { const char *mover, *want; } bad[] = {
+		{ "{type: remote}", "m.yaml:5: spec.volumes.mover.type: expected local or cluster" },
+		{ "{perNode: 0}", "m.yaml:5: spec.volumes.mover.perNode: 0 is out of range 1-64" },
+		{ "{retries: 11}", "m.yaml:5: spec.volumes.mover.retries: 11 is out of range 0-10" },
+		{ "{timeout: soon}", "m.yaml:5: spec.volumes.mover.timeout" },
+		{ "{nodes: 2}", "m.yaml:5: spec.volumes.mover: unknown field \"nodes\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char *t = xasprintf("apiVersion: kahu.io/v1\nkind: BackupPlan\nmetadata: {name: a}\n"
+				    "spec:\n  volumes: {mover: %s}\n", bad[i].mover);
+		p = NULL;
+		rc = backup_plan_parse(t, strlen(t), "m.yaml", &p);
+		ck_assert_msg(rc == KAHU_EUSAGE && strstr(kahu_error_last(), bad[i].want), "%s: %d %s",
+			      bad[i].mover, rc, kahu_error_last());
+		ck_assert_ptr_null(p);
+		free(t);
+	}
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	static const char text[] = "apiVersion: kahu.io/v1\nkind: BackupPlan\nmetadata: {name: a}\nspec: {}\n";
@@ -459,6 +500,7 @@ static Suite *plan_suite(void)
 	tcase_add_loop_test(tc, test_refusals, 0, (int)(sizeof REFUSALS / sizeof *REFUSALS));
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_series);
+	tcase_add_test(tc, test_mover);
 	tcase_add_test(tc, test_clock);
 	tcase_add_test(tc, test_cadence_weekly_full);
 	tcase_add_test(tc, test_cadence_failed_full);

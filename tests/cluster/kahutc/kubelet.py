@@ -14,7 +14,9 @@ hostPaths) at their mountPaths, the projected service-account files at
 /var/run/secrets/kubernetes.io/serviceaccount (a token this server accepts as the user
 system:serviceaccount:NS:NAME) and, for the kahu image, the kahu binary under test
 (--kahu-binary) at /opt/kahu/kahu: argv[0] "kahu", "/usr/bin/kahu" (the image's
-ENTRYPOINT) or "/usr/local/bin/kahu" runs it.
+ENTRYPOINT) or "/usr/local/bin/kahu" runs it; the directories of --kahu-providers at
+/opt/kahu/providers/N, named by KAHU_PLUGIN_PATH (unless the pod's env sets it), as the
+image's module directory holds its providers.
 
 Its stdout and stderr are the pod's log (STATE/pods/UID/c-NAME.log); its exit code and
 termination message end up in the pod's status.  One thread per running container
@@ -36,6 +38,7 @@ from .errors import ApiError
 RUN_ANNOTATION = "kahu.io/test-run"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 KAHU_IN_POD = "/opt/kahu/kahu"
+PROVIDERS_IN_POD = "/opt/kahu/providers"
 KAHU_NAMES = ("kahu", "/usr/bin/kahu", "/usr/local/bin/kahu")
 TERMINATION_MAX = 4096
 FALLBACK_LINES = 80
@@ -94,6 +97,7 @@ class Kubelet:
     def __init__(self, cluster):
         self.cluster = cluster
         self.kahu_binary = getattr(cluster.opts, "kahu_binary", None)
+        self.kahu_providers = [d for d in (getattr(cluster.opts, "kahu_providers", None) or "").split(":") if d]
         self.faults = None            # the server's Faults (set by main.App)
         self.lock = threading.Lock()
         self.runs = {}                # pod uid -> Run
@@ -397,6 +401,9 @@ class Kubelet:
                 raise ValueError("the test cluster was started without --kahu-binary: it cannot run the kahu image")
             mounts.append({"name": "kahu-binary", "src": os.path.abspath(self.kahu_binary), "dst": KAHU_IN_POD,
                            "ro": True})
+            for i, d in enumerate(self.kahu_providers):
+                mounts.append({"name": "kahu-providers-%d" % i, "src": os.path.abspath(d),
+                               "dst": "%s/%d" % (PROVIDERS_IN_POD, i), "ro": True})
         # the termination message file, writable by the container's user
         termp = os.path.join(poddir, "c-%s.termination" % cname)
         with open(termp, "wb"):
@@ -413,6 +420,9 @@ class Kubelet:
         if image_kahu:
             env["HOME"] = "/nonexistent"
             env["TMPDIR"] = "/tmp"
+            if self.kahu_providers:
+                env["KAHU_PLUGIN_PATH"] = ":".join("%s/%d" % (PROVIDERS_IN_POD, i)
+                                                   for i in range(len(self.kahu_providers)))
         host, _, port = (c.registry.server_address or "127.0.0.1:443").rpartition(":")
         env.update({"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port,
                     "KUBERNETES_SERVICE_PORT_HTTPS": port, "KUBERNETES_PORT": "tcp://%s:%s" % (host, port)})

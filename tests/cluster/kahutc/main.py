@@ -66,6 +66,9 @@ def parse_args(argv):
                    help="seconds between BOOKMARK events (allowWatchBookmarks=true)")
     p.add_argument("--kahu-binary", metavar="PATH",
                    help="the kahu binary that pods of the kahu image run (README: Jobs and running pods)")
+    p.add_argument("--kahu-providers", metavar="DIRS",
+                   help="colon-separated directories of storage providers (kahu-NAME.so) that pods of "
+                        "the kahu image find (README: Jobs and running pods)")
     p.add_argument("--log-requests", action="store_true", help="one line per request on stderr")
     return p.parse_args(argv)
 

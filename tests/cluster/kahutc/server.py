@@ -41,6 +41,7 @@ class Stats:
             self.writes = 0
             self.dry_run = 0
             self.exec_total = 0
+            self.bytes_out_by_user = {}
             self.peak = self.in_flight
             self.started = time.time()
 
@@ -78,6 +79,12 @@ class Stats:
             elif write:
                 self.writes += 1
 
+    def sent(self, user, n):
+        """Response body bytes (and exec stdout bytes) sent to a user."""
+        with self.lock:
+            u = user or "-"
+            self.bytes_out_by_user[u] = self.bytes_out_by_user.get(u, 0) + n
+
     def code(self, c):
         with self.lock:
             self.by_code[str(c)] = self.by_code.get(str(c), 0) + 1
@@ -89,6 +96,7 @@ class Stats:
                     "in_flight": self.in_flight, "by_path": self.by_path, "by_resource": self.by_resource,
                     "by_code": self.by_code, "faults_fired": faults.fired_total,
                     "exec_sessions": self.exec_total, "exec_active": self.exec_active,
+                    "bytes_out_by_user": dict(self.bytes_out_by_user),
                     "seconds": round(time.time() - self.started, 3)}
 
 
@@ -223,6 +231,8 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode()
         self.code = code
+        if self.command != "HEAD":
+            self.server.app.stats.sent(getattr(self, "user", None), len(body))
         if self.transport and code == 200 and self.command != "HEAD":
             return self.send_shaped(code, body, ctype, self.transport[0])
         if self.command != "HEAD" and self.reset_after is None and not headers:
@@ -511,9 +521,17 @@ class Handler(BaseHTTPRequestHandler):
         self.log_request(101)
         stats = app.stats
 
+        user = self.user
+
         def takeover(sock, queued, pre):
             stats.exec_begin()
-            execws.Session(sock, pre, queued + head, proto, spec, opts, brk, stats.exec_end).run()
+            sess = execws.Session(sock, pre, queued + head, proto, spec, opts, brk, None)
+
+            def ended():
+                stats.exec_end()
+                stats.sent(user, sess.sent_stdout)
+            sess.on_end = ended
+            sess.run()
         self.takeover = takeover
         self.close_connection = True
 
