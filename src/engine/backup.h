@@ -75,6 +75,13 @@ struct backup_spec {
 	 * provider and token recorded in the manifest.  NULL: beside the metadata. */
 	struct kahu_store *vol_st;
 	const char *vol_location, *vol_provider, *vol_token;
+	/* The run id (manifest.h "run", 32 hex; manifest_new_run), recorded in the manifest
+	 * of an encrypted backup; objects written without a hash (the volume data) are
+	 * bound to it.  NULL: none. */
+	const char *run;
+	/* The parent's run id (its authenticated manifest's "run"), which its volume
+	 * indexes must carry; "" when it has none. */
+	char parent_run[33];
 };
 
 struct backup_outcome {

@@ -219,6 +219,14 @@ static int prepare_volume_location(const struct backup_run_spec *rs, struct back
 		 * and unchanged files' segments are found, where the parent put them. */
 		if ((rc = backup_read_manifest(repo, res->parent, 0, &pm)) < 0)
 			return rc;
+		/* The run its volume indexes are bound to, from the manifest authenticated. */
+		if (pm->run[0] && pm->encrypted && b->key) {
+			if ((rc = manifest_authenticate(pm, b->key)) < 0) {
+				manifest_free(pm);
+				return rc;
+			}
+			snprintf(b->parent_run, sizeof b->parent_run, "%s", pm->run);
+		}
 		const char *ploc = pm->volume_location.name && strcmp(pm->volume_location.name, meta) != 0 ?
 				   pm->volume_location.name : NULL;
 		if (parent_has_volume_data(pm)) {
@@ -435,6 +443,8 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
 		.retries = -1,
 		.label = label,
+		.run = b->key ? b->run : NULL,
+		.parent_run = b->key && b->parent_run[0] ? b->parent_run : NULL,
 	};
 	struct vol_progress_ud pud = { rs, it };
 	if (rs->vol_progress) {
@@ -919,6 +929,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(sj);
 	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
+	char run_id[MANIFEST_RUN_HEX_LEN + 1];
+	manifest_new_run(run_id);
 
 	b.name = rs->name;
 	b.scope = rs->scope;
@@ -936,6 +948,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.progress = rs->progress;
 	b.progress_ud = rs->ud;
 	b.hooks = hb;
+	b.run = run_id;
 
 	if (!rs->dry_run && ((rc = prepare_location(rs, res, &id, stext, digest, &repo, &lock, &full, &b)) < 0 ||
 			     (rc = prepare_volume_location(rs, res, repo, &vr, &b)) < 0))

@@ -152,6 +152,8 @@ static int open_volumes(const struct restore_create_spec *rs, struct repo *repo,
 		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,
 		.progress = rs->vol_progress, .progress_ud = rs->ud,
 	};
+	if (m->authenticated)
+		snprintf(vs.run, sizeof vs.run, "%s", m->run);
 	if ((rc = volr_open(&vs, out)) < 0)
 		return rc;
 	if (!*out && vs.volumes_only)

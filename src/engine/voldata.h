@@ -114,6 +114,13 @@ struct vol_backup_spec {
 	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
 	vol_progress_fn progress;
 	void *progress_ud;
+	/* With a key: the backup's run id (the manifest's "run", 32 hex, manifest.h): the
+	 * index and the segments are bound to it in their envelopes and carry no hash in
+	 * `objects`.  NULL: each gets the BLAKE2b of its stored bytes (format 1). */
+	const char *run;
+	/* The parent's run id (its manifest's "run"), which its index must carry; NULL:
+	 * not checked (a parent without one, or not at hand). */
+	const char *parent_run;
 };
 
 struct vol_backup_result {
@@ -123,7 +130,8 @@ struct vol_backup_result {
 	unsigned vanished;               /* files gone between listing and transfer */
 	int64_t duration_ms;
 	/* On success: [{path, size, blake2b}] of every object written, paths relative to
-	 * backups/<name>/ as the manifest's `objects` (append them).  NULL on failure,
+	 * backups/<name>/ as the manifest's `objects` (append them); without "blake2b"
+	 * when spec->run bound them to the run (a format 2 manifest).  NULL on failure,
 	 * when what was written has been removed again (store_remove). */
 	json_t *objects;
 	char *reason;                    /* on failure: the message (allocated) */
@@ -153,6 +161,8 @@ struct vol_restore_spec {
 					    VOL_RETRIES_DEFAULT, < 0: never */
 	long retry_base_ms;              /* 0: 500 ms, doubling (util/backoff) */
 	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
+	const char *run;                 /* the chosen backup's run id (manifest "run"), which
+					    its index must carry; NULL: not checked */
 };
 
 struct vol_restore_result {
@@ -185,6 +195,7 @@ struct vol_extract_spec {
 	const char *dest;                /* a directory; created when missing */
 	const char *const *paths;        /* NULL-terminated globs (fnmatch on the relative
 					    path; a matching directory brings its subtree); NULL: all */
+	const char *run;                 /* as vol_restore_spec's */
 };
 
 /* The same composer into libarchive's write_disk with the secure flags (no `..`, no
