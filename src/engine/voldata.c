@@ -84,16 +84,20 @@ static const char *vol_label(const char *label, const char *vid)
 }
 
 /* Run argv, writing `in` (a file from its start, in_len bytes; NULL: no stdin) and
- * spooling stdout into `out` (may be NULL: discarded).  *exit_code set. */
+ * spooling stdout into `out` (may be NULL: discarded).  *exit_code set.  not_started
+ * (may be NULL): set when the command could not be started at all. */
 static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *const *argv, FILE *in,
-		      uint64_t in_len, FILE *out, int *exit_code, char **said_out)
+		      uint64_t in_len, FILE *out, int *exit_code, char **said_out, bool *not_started)
 {
 	void *h = NULL;
 	char *buf = xmalloc(IO_CHUNK);
 	struct kahu_error_state unread = { .code = 0 };
 	int rc = ops->start(ctx, argv, in != NULL, &h);
-	if (rc < 0)
+	if (rc < 0) {
+		if (not_started)
+			*not_started = true;
 		goto out;
+	}
 	if (in) {
 		uint64_t left = in_len;
 		rewind(in);
@@ -342,14 +346,19 @@ static void sealed_discard(struct sealed_out *o)
 
 /* ---- commands ---- */
 
-static char *listing_script(const char *nonce)
+/* The tools a file copy runs, checked first by a listing that checks them: a missing
+ * one is exit status 127, as a missing command is to sh. */
+#define TOOLS_CHECK "for t in find stat sort xargs tar; do command -v $t >/dev/null || " \
+	"{ echo \"no $t\" >&2; exit 127; }; done; "
+
+static char *listing_script(const char *nonce, bool check_tools)
 {
 	/* find's failure (an unreadable directory) must not read as deletions: it makes
 	 * stat fail on a name that cannot exist, so the whole command fails. */
-	return xasprintf("cd \"$1\" || exit 2; printf '%s|now|%%s\\n' \"$(date +%%s)\"; { find . -xdev ! -path . -print0 || "
+	return xasprintf("%scd \"$1\" || exit 2; printf '%s|now|%%s\\n' \"$(date +%%s)\"; { find . -xdev ! -path . -print0 || "
 			 "printf './\\n/kahu: find failed\\0'; } | LC_ALL=C sort -z | "
 			 "xargs -0 -r stat -c '%s|%%i|%%h|%%f|%%u|%%g|%%s|%%Y|%%Z|%%n'",
-			 nonce, nonce);
+			 check_tools ? TOOLS_CHECK : "", nonce, nonce);
 }
 
 static const char TRANSFER_SCRIPT[] =
@@ -363,15 +372,17 @@ static const char DELETE_SCRIPT[] =
 static const char LCHOWN_SCRIPT[] =
 	"cd \"$1\" || exit 2; head -c \"$2\" | xargs -0 -r -n 2 chown -h";
 
-/* List the volume into a spool (rewound); nonce: 16 random hex. */
+/* List the volume into a spool (rewound); nonce: 16 random hex.  check_tools: the
+ * command first checks the tools of a file copy; when it cannot be started at all or
+ * exits 126 or 127 (a tool missing), *no_tools is set and the error says which. */
 static int run_listing(const struct vol_exec_ops *ops, void *ctx, const char *mount, char *nonce,
-		       FILE **out)
+		       bool check_tools, bool *no_tools, FILE **out)
 {
 	uint8_t r[VOL_NONCE_LEN / 2];
 	int code = 0, rc;
 	randombytes_buf(r, sizeof r);
 	sodium_bin2hex(nonce, VOL_NONCE_LEN + 1, r, sizeof r);
-	char *script = listing_script(nonce);
+	char *script = listing_script(nonce, check_tools);
 	const char *argv[] = { "sh", "-c", script, "sh", mount, NULL };
 	FILE *f = kahu_tmpstream(NULL, "kahu-vol-", "a volume listing");
 	if (!f) {
@@ -379,10 +390,21 @@ static int run_listing(const struct vol_exec_ops *ops, void *ctx, const char *mo
 		return kahu_error_code() ? kahu_error_code() : KAHU_EIO;
 	}
 	char *msg = NULL;
-	rc = run_simple(ops, ctx, argv, NULL, 0, f, &code, &msg);
+	bool not_started = false;
+	rc = run_simple(ops, ctx, argv, NULL, 0, f, &code, &msg, &not_started);
 	free(script);
-	if (rc == 0 && code != 0)
+	/* Not started (the container gone, exec refused), or refused by the runtime with no
+	 * exit status (no sh: a Status Failure, KAHU_EFAIL): as a failed probe was.  A
+	 * stream that breaks once the command runs (KAHU_EIO) is retried like any listing. */
+	if (check_tools && rc < 0 && rc != KAHU_EINTR && (not_started || rc == KAHU_EFAIL)) {
+		*no_tools = true;
+		kahu_error_wrap(rc, "cannot run the file copy");
+	} else if (check_tools && rc == 0 && (code == 126 || code == 127)) {
+		*no_tools = true;
+		rc = kahu_error_set(KAHU_EFAIL, "lacks a tool the file copy needs (exit %d)%s", code, msg);
+	} else if (rc == 0 && code != 0) {
 		rc = kahu_error_set(KAHU_EFAIL, "listing the volume failed (exit status %d)%s", code, msg);
+	}
 	free(msg);
 	if (rc == 0 && fflush(f) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
@@ -1118,8 +1140,10 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 
 	/* The listing (retried like the transfer) */
 	for (;;) {
-		rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, &listing);
-		if (rc == 0 || rc == KAHU_EINTR || attempt >= retries)
+		/* The first listing may check the tools: without them, no retry. */
+		rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, s->check_tools && attempt == 0,
+				 &r->tools_missing, &listing);
+		if (rc == 0 || rc == KAHU_EINTR || attempt >= retries || r->tools_missing)
 			break;
 		attempt++;
 		r->retries++;
@@ -1800,7 +1824,7 @@ static int symlink_owners(const struct vol_restore_spec *s, FILE *idx)
 		const char *argv[] = { "sh", "-c", LCHOWN_SCRIPT, "sh", s->mount_path, lens, NULL };
 		fflush(list);
 		char *msg = NULL;
-		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg);
+		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg, NULL);
 		if (rc == 0 && code != 0)
 			rc = kahu_error_set(KAHU_EFAIL, "setting the owners of symlinks failed (exit status %d)%s",
 					    code, msg);
@@ -1822,7 +1846,8 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 	struct vol_entry cur = { .segment = -1 };
 	struct idx_cursor ic;
 	uint64_t len = 0;
-	int rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, &listing);
+	bool no_tools = false;
+	int rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, false, &no_tools, &listing);
 	if (rc < 0)
 		return rc;
 	if (!(list = tmp_or_fail(&rc))) {
@@ -1851,7 +1876,7 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 		const char *argv[] = { "sh", "-c", DELETE_SCRIPT, "sh", s->mount_path, lens, NULL };
 		fflush(list);
 		char *msg = NULL;
-		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg);
+		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg, NULL);
 		if (rc == 0 && code != 0)
 			rc = kahu_error_set(KAHU_EFAIL, "removing the files the backup lacks failed (exit status %d)%s",
 					    code, msg);

@@ -121,6 +121,12 @@ struct vol_backup_spec {
 	/* The parent's run id (its manifest's "run"), which its index must carry; NULL:
 	 * not checked (a parent without one, or not at hand). */
 	const char *parent_run;
+	/* The first listing also checks that the container has the tools a file copy runs
+	 * (sh, find, stat, sort, xargs, tar).  When it cannot be started at all or exits 126
+	 * or 127, vol_backup fails at once (no retry, nothing written) with
+	 * vol_backup_result.tools_missing set, so that the caller can copy the volume
+	 * another way (a helper pod). */
+	bool check_tools;
 };
 
 struct vol_backup_result {
@@ -135,6 +141,9 @@ struct vol_backup_result {
 	 * when what was written has been removed again (store_remove). */
 	json_t *objects;
 	char *reason;                    /* on failure: the message (allocated) */
+	bool tools_missing;              /* spec.check_tools: the container cannot run the
+					    file copy ("cannot run the file copy: …", "lacks
+					    a tool the file copy needs (exit 127): no tar") */
 };
 
 /* List the volume, compare with the parent's index, transfer what is new or changed,

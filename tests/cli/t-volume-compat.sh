@@ -8,7 +8,9 @@
 # the segments of old1 it names) into a test cluster, makes an incremental backup on
 # top of it (format 2: the volume objects bound to its run, without a hash), and
 # refuses volume objects of an earlier backup of the same name put in place of the
-# current ones: an index (restore and download) and a data segment (verify).
+# current ones: an index (restore and download) and a data segment (verify).  An
+# unchanged incremental then runs one command in the application's pod: the listing,
+# which checks the tools of a file copy itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vollib.sh"
 
@@ -94,5 +96,17 @@ D2=$(vol_dir main vol2 data)
 t_ok "  and nothing of it was written" sh -c "test -n '$D2' && ! test -e '$D2/kept.txt'"
 cp "$T_DIR/index-second" "$OBJ/index.jsonl.zst.kenc"
 t_ok "backup verify new3 with its own objects back" kahu_k backup verify new3
+
+# ---- an unchanged incremental costs one exec: the listing checks the tools itself ----
+stats() { CLUSTER_USE=main cluster_admin "$@"; }
+stats POST /_admin/stats/reset >/dev/null
+sleep 1
+t_ok "backup create new4 --incremental --parent new3 (nothing changed)" \
+	kahu_k backup create new4 --incremental --parent new3 --include-namespaces vol --volume-data fs -o json
+vol_check "$T_OUT" vol/data method exec
+vol_check "$T_OUT" vol/data bytesIncremental 0
+n=$(stats GET /_admin/stats | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["exec_sessions"])')
+[ "$n" = 1 ]
+t_result $? "  one exec in the application's pod, the listing (no separate probe for the tools): $n"
 
 t_done
