@@ -124,9 +124,11 @@ bool manifest_object_run(const struct manifest_object *o, uint8_t out[16])
 	return sodium_hex2bin(out, 16, o->run, MANIFEST_RUN_HEX_LEN, NULL, &n, NULL) == 0 && n == 16;
 }
 
-/* Objects without a hash make the manifest format 2. */
+/* Objects without a hash make the manifest format 2; one parsed as format 2 stays so. */
 static int format_of(const struct manifest *m)
 {
+	if (m->format == MANIFEST_FORMAT_RUN)
+		return MANIFEST_FORMAT_RUN;
 	for (size_t i = 0; i < m->n_objects; i++)
 		if (!m->objects[i].blake2b[0])
 			return MANIFEST_FORMAT_RUN;
@@ -299,6 +301,8 @@ static int check_struct(const struct manifest *m)
 			   MANIFEST_FORMAT_RUN);
 	if (m->run[0] && !is_lower_hex(m->run, MANIFEST_RUN_HEX_LEN))
 		return BAD("manifest: the run id is not %d lowercase hex digits", MANIFEST_RUN_HEX_LEN);
+	if (m->format == MANIFEST_FORMAT_RUN && !m->run[0])
+		return BAD("manifest: format %d without a run id", MANIFEST_FORMAT_RUN);
 	if (!m->name)
 		return BAD("manifest: the backup name is missing");
 	if ((rc = check_name(m->name, "backup name", m->name)) < 0)
@@ -411,8 +415,8 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 	json_object_set_new(root, "objects", objects);
 
 	if (format_of(m) == MANIFEST_FORMAT_RUN && !key) {
-		rc = kahu_error_set(KAHU_EINTERNAL, "manifest of %s: objects without a hash in an "
-				    "unencrypted backup", m->name);
+		rc = kahu_error_set(KAHU_EINTERNAL, "manifest of %s: format %d (objects bound to "
+				    "the run) in an unencrypted backup", m->name, MANIFEST_FORMAT_RUN);
 		goto fail;
 	}
 	set_int(root, "format", (uint64_t)format_of(m));
