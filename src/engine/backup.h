@@ -94,7 +94,8 @@ struct backup_outcome {
 	size_t warnings;
 	json_t *spec;                         /* kahu/backup.json as stored */
 	json_t *objects;                      /* [{path, size, blake2b}] of the data objects written,
-						 paths relative to backups/<name>/ */
+						 paths relative to backups/<name>/; no blake2b
+						 for an object bound to the run (volume data) */
 	time_t started, completed;
 	size_t hooks_failed;                  /* hooks that failed under on-error Fail */
 };
