@@ -59,18 +59,32 @@ static int check_header_len(const uint8_t *h, const char *what, size_t *hl)
 	return 0;
 }
 
-/* alg and flags; h holds at least KENC_PREFIX_LEN + KENC_HEADER_LEN_V1 bytes. */
+/* alg and flags; h holds at least KENC_PREFIX_LEN + KENC_HEADER_LEN_V1 bytes and a
+ * checked header_len. */
 static int check_alg_flags(const uint8_t *h, const char *what)
 {
 	uint8_t alg = h[KENC_PREFIX_LEN], flags = h[KENC_PREFIX_LEN + 1];
+	size_t hl = (size_t)h[KENC_MAGIC_LEN] << 8 | h[KENC_MAGIC_LEN + 1];
 	if (alg != KENC_ALG_SECRETSTREAM)
 		return kahu_error_set(KAHU_EDATA,
 				      "%s: unsupported encryption algorithm %u in the envelope header",
 				      what, alg);
-	if (flags != 0)
+	if (flags & ~KENC_FLAG_RUN)
 		return kahu_error_set(KAHU_EDATA,
 				      "%s: unsupported envelope flags 0x%02x", what, flags);
+	if ((flags & KENC_FLAG_RUN) && hl < KENC_HEADER_LEN_RUN)
+		return kahu_error_set(KAHU_EDATA,
+				      "%s: corrupt kahu envelope header (a run id is flagged, but the "
+				      "header length is %zu, not at least %d)", what, hl,
+				      KENC_HEADER_LEN_RUN);
 	return 0;
+}
+
+/* The run id of a checked header, or NULL when it has none. */
+static const uint8_t *header_run(const uint8_t *h)
+{
+	return (h[KENC_PREFIX_LEN + 1] & KENC_FLAG_RUN) ? h + KENC_PREFIX_LEN + KENC_HEADER_LEN_V1
+							: NULL;
 }
 
 static const uint8_t *header_key_id(const uint8_t *h)
@@ -110,6 +124,7 @@ struct kenc_writer {
 	void *ud;
 	uint8_t *ad;       /* header || path */
 	size_t ad_len;
+	size_t hdr_size;   /* KENC_HEADER_SIZE, or KENC_HEADER_SIZE_RUN */
 	uint64_t chunk_no, bytes_in, bytes_out;
 	size_t plen;       /* plaintext buffered in plain[] */
 	int err;           /* sticky */
@@ -120,6 +135,12 @@ struct kenc_writer {
 
 int kenc_writer_new(const struct kahu_key *key, const char *object_path, kahu_write_fn out,
 		    void *ud, struct kenc_writer **wp)
+{
+	return kenc_writer_new_run(key, object_path, NULL, out, ud, wp);
+}
+
+int kenc_writer_new_run(const struct kahu_key *key, const char *object_path,
+			const uint8_t *run, kahu_write_fn out, void *ud, struct kenc_writer **wp)
 {
 	int rc = kahu_crypto_init();
 	if (rc < 0)
@@ -132,19 +153,21 @@ int kenc_writer_new(const struct kahu_key *key, const char *object_path, kahu_wr
 	w->ud = ud;
 	w->ad = ad_alloc(object_path, &pathlen);
 	uint8_t *h = w->ad;
+	size_t hl = run ? KENC_HEADER_LEN_RUN : KENC_HEADER_LEN_V1;
+	w->hdr_size = run ? KENC_HEADER_SIZE_RUN : KENC_HEADER_SIZE;
 	memcpy(h, KENC_MAGIC, KENC_MAGIC_LEN);
-	h[KENC_MAGIC_LEN] = KENC_HEADER_LEN_V1 >> 8;
-	h[KENC_MAGIC_LEN + 1] = KENC_HEADER_LEN_V1 & 0xff;
+	h[KENC_MAGIC_LEN] = (uint8_t)(hl >> 8);
+	h[KENC_MAGIC_LEN + 1] = (uint8_t)(hl & 0xff);
 	h[KENC_PREFIX_LEN] = KENC_ALG_SECRETSTREAM;
-	h[KENC_PREFIX_LEN + 1] = 0;
+	h[KENC_PREFIX_LEN + 1] = run ? KENC_FLAG_RUN : 0;
 	memcpy(h + KENC_PREFIX_LEN + 2, key->id, KAHU_KEY_ID_BYTES);
+	if (run)
+		memcpy(h + KENC_PREFIX_LEN + KENC_HEADER_LEN_V1, run, KENC_RUN_BYTES);
 	kahu_key_subkey(key, KAHU_SUBKEY_ENC, sub);
-	crypto_secretstream_xchacha20poly1305_init_push(&w->st,
-							h + KENC_PREFIX_LEN + KENC_HEADER_LEN_V1,
-							sub);
+	crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + KENC_PREFIX_LEN + hl, sub);
 	sodium_memzero(sub, sizeof sub);
-	memcpy(h + KENC_HEADER_SIZE, object_path, pathlen);
-	w->ad_len = KENC_HEADER_SIZE + pathlen;
+	memcpy(h + w->hdr_size, object_path, pathlen);
+	w->ad_len = w->hdr_size + pathlen;
 	*wp = w;
 	return 0;
 }
@@ -160,10 +183,10 @@ static int emit_chunk(struct kenc_writer *w, const uint8_t *src, size_t len, uin
 {
 	int rc;
 	if (!w->header_sent) {
-		if ((rc = w->out(w->ud, w->ad, KENC_HEADER_SIZE)) < 0)
+		if ((rc = w->out(w->ud, w->ad, w->hdr_size)) < 0)
 			return writer_fail(w, rc);
 		w->header_sent = true;
-		w->bytes_out += KENC_HEADER_SIZE;
+		w->bytes_out += w->hdr_size;
 	}
 	unsigned long long clen = 0;
 	const uint8_t *ad = w->chunk_no == 0 ? w->ad : NULL;
@@ -250,6 +273,8 @@ struct kenc_reader {
 	crypto_secretstream_xchacha20poly1305_state st;
 	uint8_t subkey[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 	uint8_t key_id[KAHU_KEY_ID_BYTES];
+	uint8_t run[KENC_RUN_BYTES]; /* expected, when want_run */
+	bool want_run;
 	char *path;
 	size_t pathlen;
 	kahu_write_fn out;
@@ -284,6 +309,12 @@ int kenc_reader_new(const struct kahu_key *key, const char *object_path, kahu_wr
 	return 0;
 }
 
+void kenc_reader_expect_run(struct kenc_reader *r, const uint8_t *run)
+{
+	memcpy(r->run, run, KENC_RUN_BYTES);
+	r->want_run = true;
+}
+
 static int reader_fail(struct kenc_reader *r, int rc)
 {
 	r->err = rc;
@@ -304,6 +335,17 @@ static int header_done(struct kenc_reader *r)
 				      r->path, kahu_key_id_to_hex(header_key_id(h), have),
 				      kahu_key_id_to_hex(r->key_id, want));
 	}
+	/* The run id is authenticated with the first chunk (it is in the additional data);
+	 * compared here, so that a replaced object is named as such. */
+	const uint8_t *run = header_run(h);
+	if (r->want_run && !run)
+		return kahu_error_set(KAHU_ECRYPTO,
+				      "%s is not bound to the run of its backup (replaced by an "
+				      "object of an older format)", r->path);
+	if (r->want_run && sodium_memcmp(run, r->run, KENC_RUN_BYTES) != 0)
+		return kahu_error_set(KAHU_ECRYPTO,
+				      "%s was written by another run of its backup (replaced)",
+				      r->path);
 	if (crypto_secretstream_xchacha20poly1305_init_pull(
 		    &r->st, h + r->hdr_need - KENC_SS_HEADER_BYTES, r->subkey) != 0)
 		return kahu_error_set(KAHU_ECRYPTO, "%s: invalid secretstream header", r->path);

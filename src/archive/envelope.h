@@ -6,9 +6,11 @@
  *                 (18 in v1; up to KENC_HEADER_LEN_MAX is accepted, extra bytes are
  *                 reserved and authenticated)
  *   10      1     alg = 1: XChaCha20-Poly1305 crypto_secretstream
- *   11      1     flags = 0 (no flag is defined; a reader refuses unknown flags)
+ *   11      1     flags: 0, or KENC_FLAG_RUN (a reader refuses any other bit)
  *   12      16    key id (key.h)
- *   28      24    crypto_secretstream header
+ *   28      16    with KENC_FLAG_RUN only (header_len 34): the run id, 128 bits naming
+ *                 the backup run that wrote the object (the manifest's "run")
+ *   28|44   24    crypto_secretstream header
  *   52      ...   chunks: 64 KiB of plaintext each, + 17 bytes; every chunk but the
  *                 last is full and tagged MESSAGE; the last one is shorter (possibly
  *                 empty) and tagged FINAL.
@@ -16,7 +18,11 @@
  * The stream key is the "kahu-enc" subkey of the master key (the random stream header
  * makes every object's stream distinct).  The additional data of the first chunk is the
  * whole header followed by the object's repository-relative path, so an edited header
- * or an object moved to another path fails authentication.
+ * or an object moved to another path fails authentication.  With a run id the header,
+ * and so the first chunk's additional data, also binds the object to the run that
+ * wrote it: a reader told the run (kenc_reader_expect_run, from the authenticated
+ * manifest) refuses an object of another run at the same path (a backup of the same
+ * name deleted and written again) and one without a run id.
  *
  * Both sides are push streams with fixed buffers (about 130 KiB each): memory never
  * grows with the object size or with anything an attacker writes in the header.
@@ -37,16 +43,21 @@
 #define KENC_MAGIC_LEN 8
 #define KENC_ALG_SECRETSTREAM 1
 #define KENC_HEADER_LEN_V1 18
+#define KENC_FLAG_RUN 0x01
+#define KENC_RUN_BYTES 16
+#define KENC_HEADER_LEN_RUN (KENC_HEADER_LEN_V1 + KENC_RUN_BYTES)
 #define KENC_HEADER_LEN_MAX 256
 #define KENC_SS_HEADER_BYTES 24
 #define KENC_PREFIX_LEN (KENC_MAGIC_LEN + 2)
-/* Size of a v1 header as written: 52 bytes. */
+/* Size of a v1 header as written: 52 bytes, 68 with a run id. */
 #define KENC_HEADER_SIZE (KENC_PREFIX_LEN + KENC_HEADER_LEN_V1 + KENC_SS_HEADER_BYTES)
+#define KENC_HEADER_SIZE_RUN (KENC_HEADER_SIZE + KENC_RUN_BYTES)
 #define KENC_CHUNK_PLAIN (64 * 1024)
 #define KENC_CHUNK_OVERHEAD 17 /* crypto_secretstream_xchacha20poly1305_ABYTES */
 #define KENC_CHUNK_CIPHER (KENC_CHUNK_PLAIN + KENC_CHUNK_OVERHEAD)
 
-/* Exact size of the envelope of `plain_len` bytes of plaintext. */
+/* Exact size of the envelope of `plain_len` bytes of plaintext (without a run id; add
+ * KENC_RUN_BYTES for one). */
 uint64_t kenc_encrypted_size(uint64_t plain_len);
 
 struct kenc_writer;
@@ -55,6 +66,10 @@ struct kenc_writer;
  * copied.  Nothing is written until the first chunk is complete or finish is called. */
 int kenc_writer_new(const struct kahu_key *key, const char *object_path, kahu_write_fn out,
 		    void *ud, struct kenc_writer **w);
+/* The same with the run id `run` (KENC_RUN_BYTES; NULL: none, as kenc_writer_new) in
+ * the header. */
+int kenc_writer_new_run(const struct kahu_key *key, const char *object_path,
+			const uint8_t *run, kahu_write_fn out, void *ud, struct kenc_writer **w);
 int kenc_write(struct kenc_writer *w, const void *buf, size_t len);
 /* Writes the last chunk (tagged FINAL, possibly empty).  No write after it. */
 int kenc_writer_finish(struct kenc_writer *w);
@@ -79,6 +94,12 @@ struct kenc_reader;
  * After an error every call returns the same code. */
 int kenc_reader_new(const struct kahu_key *key, const char *object_path, kahu_write_fn out,
 		    void *ud, struct kenc_reader **r);
+/* Before the first feed: the object must carry the run id `run` (KENC_RUN_BYTES,
+ * copied).  Without this call an object with or without a run id is read (the run id,
+ * when there is one, is authenticated but not compared).  KAHU_ECRYPTO "PATH was
+ * written by another run of its backup (replaced)" or "PATH is not bound to the run of
+ * its backup (replaced by an object of an older format)". */
+void kenc_reader_expect_run(struct kenc_reader *r, const uint8_t *run);
 /* Any split of the input works, down to one byte per call. */
 int kenc_reader_feed(struct kenc_reader *r, const void *buf, size_t len);
 /* End of input: decrypts what is buffered; KAHU_EDATA "truncated" unless FINAL was seen. */

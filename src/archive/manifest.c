@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "archive/bundle.h"
+#include "archive/key.h"
 #include "archive/seal.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -86,13 +88,51 @@ void manifest_add_label(struct manifest *m, const char *key, const char *value)
 }
 
 void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
-			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1])
+			 const char *blake2b_hex)
 {
 	m->objects = xrealloc(m->objects, (m->n_objects + 1) * sizeof *m->objects);
 	struct manifest_object *o = &m->objects[m->n_objects++];
+	memset(o, 0, sizeof *o);
 	o->path = xstrdup(path);
 	o->size = size;
-	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex);
+	snprintf(o->blake2b, sizeof o->blake2b, "%s", blake2b_hex ? blake2b_hex : "");
+	if (!o->blake2b[0])
+		snprintf(o->run, sizeof o->run, "%s", m->run);
+}
+
+void manifest_set_run(struct manifest *m, const char *run_hex)
+{
+	snprintf(m->run, sizeof m->run, "%s", run_hex ? run_hex : "");
+	for (size_t i = 0; i < m->n_objects; i++)
+		if (!m->objects[i].blake2b[0])
+			snprintf(m->objects[i].run, sizeof m->objects[i].run, "%s", m->run);
+}
+
+void manifest_new_run(char out[MANIFEST_RUN_HEX_LEN + 1])
+{
+	uint8_t r[MANIFEST_RUN_HEX_LEN / 2];
+	kahu_crypto_init();
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(out, MANIFEST_RUN_HEX_LEN + 1, r, sizeof r);
+}
+
+bool manifest_object_run(const struct manifest_object *o, uint8_t out[16])
+{
+	size_t n = 0;
+	if (o->blake2b[0] || strlen(o->run) != MANIFEST_RUN_HEX_LEN)
+		return false;
+	return sodium_hex2bin(out, 16, o->run, MANIFEST_RUN_HEX_LEN, NULL, &n, NULL) == 0 && n == 16;
+}
+
+/* Objects without a hash make the manifest format 2; one parsed as format 2 stays so. */
+static int format_of(const struct manifest *m)
+{
+	if (m->format == MANIFEST_FORMAT_RUN)
+		return MANIFEST_FORMAT_RUN;
+	for (size_t i = 0; i < m->n_objects; i++)
+		if (!m->objects[i].blake2b[0])
+			return MANIFEST_FORMAT_RUN;
+	return MANIFEST_FORMAT_VERSION;
 }
 
 void manifest_set_volume_location(struct manifest *m, const char *name, const char *provider,
@@ -256,8 +296,13 @@ static int check_name(const char *mname, const char *what, const char *v)
 static int check_struct(const struct manifest *m)
 {
 	int rc;
-	if (m->format != MANIFEST_FORMAT_VERSION)
-		return BAD("manifest: format %d is not %d", m->format, MANIFEST_FORMAT_VERSION);
+	if (m->format != MANIFEST_FORMAT_VERSION && m->format != MANIFEST_FORMAT_RUN)
+		return BAD("manifest: format %d is not %d or %d", m->format, MANIFEST_FORMAT_VERSION,
+			   MANIFEST_FORMAT_RUN);
+	if (m->run[0] && !is_lower_hex(m->run, MANIFEST_RUN_HEX_LEN))
+		return BAD("manifest: the run id is not %d lowercase hex digits", MANIFEST_RUN_HEX_LEN);
+	if (m->format == MANIFEST_FORMAT_RUN && !m->run[0])
+		return BAD("manifest: format %d without a run id", MANIFEST_FORMAT_RUN);
 	if (!m->name)
 		return BAD("manifest: the backup name is missing");
 	if ((rc = check_name(m->name, "backup name", m->name)) < 0)
@@ -298,7 +343,10 @@ static int check_struct(const struct manifest *m)
 		    bundle_name_check(o->path) < 0)
 			return BAD("manifest of %s: bad object path \"%s\"", m->name,
 				   o->path ? o->path : "");
-		if (!is_lower_hex(o->blake2b, KAHU_HASH_HEX_LEN))
+		if (!o->blake2b[0] && !m->run[0])
+			return BAD("manifest of %s: %s has no hash and the manifest no run id",
+				   m->name, o->path);
+		if (o->blake2b[0] && !is_lower_hex(o->blake2b, KAHU_HASH_HEX_LEN))
 			return BAD("manifest of %s: the hash of %s is not 64 lowercase hex digits",
 				   m->name, o->path);
 		if (o->size > INT64_MAX)
@@ -366,7 +414,14 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 	json_object_set_new(root, "sizes", sizes);
 	json_object_set_new(root, "objects", objects);
 
-	set_int(root, "format", (uint64_t)m->format);
+	if (format_of(m) == MANIFEST_FORMAT_RUN && !key) {
+		rc = kahu_error_set(KAHU_EINTERNAL, "manifest of %s: format %d (objects bound to "
+				    "the run) in an unencrypted backup", m->name, MANIFEST_FORMAT_RUN);
+		goto fail;
+	}
+	set_int(root, "format", (uint64_t)format_of(m));
+	if (m->run[0])
+		json_object_set_new(root, "run", json_string(m->run));
 	if ((rc = set_str(root, "kahu_version", m->kahu_version, m->name)) < 0 ||
 	    (rc = set_str(root, "name", m->name, m->name)) < 0 ||
 	    (rc = set_time(root, "created", m->created, m->name)) < 0 ||
@@ -401,7 +456,8 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 		if ((rc = set_str(o, "path", m->objects[i].path, m->name)) < 0)
 			goto fail;
 		set_int(o, "size", m->objects[i].size);
-		json_object_set_new(o, "blake2b", json_string(m->objects[i].blake2b));
+		if (m->objects[i].blake2b[0])
+			json_object_set_new(o, "blake2b", json_string(m->objects[i].blake2b));
 	}
 	if (m->cluster.server) {
 		json_t *c = json_object();
@@ -628,13 +684,16 @@ static int parse_objects(const json_t *root, struct manifest *m)
 		snprintf(where, sizeof where, "objects[%zu]", i);
 		if (!json_is_object(o))
 			return malformed("%s must be an object, not %s", where, json_kind(o));
+		/* Format 2: an object without a hash is bound to the run (checked by
+		 * parse_root: the run is there and the backup encrypted). */
 		if ((rc = get_string(o, where, "path", true, MANIFEST_PATH_MAX, &path)) < 0 ||
 		    (rc = get_uint(o, where, "size", &size)) < 0 ||
-		    (rc = get_string(o, where, "blake2b", true, KAHU_HASH_HEX_LEN, &hash)) < 0)
+		    (rc = get_string(o, where, "blake2b", m->format != MANIFEST_FORMAT_RUN,
+				     KAHU_HASH_HEX_LEN, &hash)) < 0)
 			return rc;
 		if (bundle_name_check(path) < 0)
 			return malformed("%s \"path\": %s", where, kahu_error_last());
-		if (!is_lower_hex(hash, KAHU_HASH_HEX_LEN))
+		if (hash && !is_lower_hex(hash, KAHU_HASH_HEX_LEN))
 			return malformed("%s \"blake2b\" is not 64 lowercase hex digits", where);
 		manifest_add_object(m, path, size, hash);
 	}
@@ -714,9 +773,18 @@ static int parse_root(const json_t *root, struct manifest *m)
 
 	if ((rc = get_field(root, "", "format", JSON_INTEGER, true, &v)) < 0)
 		return rc;
-	if (json_integer_value(v) != MANIFEST_FORMAT_VERSION)
-		return malformed("unsupported manifest format %lld (this kahu reads format %d)",
-				 (long long)json_integer_value(v), MANIFEST_FORMAT_VERSION);
+	if (json_integer_value(v) != MANIFEST_FORMAT_VERSION &&
+	    json_integer_value(v) != MANIFEST_FORMAT_RUN)
+		return malformed("unsupported manifest format %lld (this kahu reads formats %d "
+				 "and %d)", (long long)json_integer_value(v),
+				 MANIFEST_FORMAT_VERSION, MANIFEST_FORMAT_RUN);
+	m->format = (int)json_integer_value(v);
+	if ((rc = get_string(root, "", "run", m->format == MANIFEST_FORMAT_RUN,
+			     MANIFEST_RUN_HEX_LEN, &s)) < 0)
+		return rc;
+	if (s && !is_lower_hex(s, MANIFEST_RUN_HEX_LEN))
+		return malformed("\"run\" is not %d lowercase hex digits", MANIFEST_RUN_HEX_LEN);
+	manifest_set_run(m, s);
 	if ((rc = get_name(root, "name", true, &m->name)) < 0 ||
 	    (rc = get_string(root, "", "kahu_version", true, MANIFEST_STRING_MAX, &s)) < 0)
 		return rc;
@@ -759,9 +827,11 @@ static int parse_root(const json_t *root, struct manifest *m)
 		return malformed("\"scope_digest\" is not 64 lowercase hex digits");
 	memcpy(m->scope_digest, s, KAHU_HASH_HEX_LEN + 1);
 	if ((rc = parse_objects(root, m)) < 0 || (rc = parse_cluster(root, m)) < 0 ||
-	    (rc = parse_volloc(root, m)) < 0)
+	    (rc = parse_volloc(root, m)) < 0 || (rc = parse_crypto(root, m)) < 0)
 		return rc;
-	return parse_crypto(root, m);
+	if (m->format == MANIFEST_FORMAT_RUN && !m->encrypted)
+		return malformed("format %d is for encrypted backups only", MANIFEST_FORMAT_RUN);
+	return 0;
 }
 
 static int load_json(const char *text, size_t len, json_t **out)

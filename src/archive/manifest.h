@@ -12,7 +12,9 @@
  *    "created":"2025-01-02T03:04:05Z","encryption":"xchacha20poly1305-secretstream",
  *    "expires":"2025-02-01T03:04:05Z","format":1,"kahu_version":"0.1.0",
  *    "key_id":"<32 hex>","labels":{"team":"shop"},"mac":"<64 hex>","name":"nightly-2",
- *    "objects":[{"blake2b":"<64 hex>","path":"metadata.tar.zst.kenc","size":123}],
+ *    "objects":[{"blake2b":"<64 hex>","path":"metadata.tar.zst.kenc","size":123},
+ *               {"path":"volumes/<vid>/data-000001.tar.zst.kenc","size":456}],
+ *    "run":"<32 hex>",
  *    "parent":"nightly-1","scope_digest":"<64 hex>","sizes":{"stored":123},
  *    "status":"Completed","type":"incremental",
  *    "cluster":{"server":"https://api.prod:6443","uid":"<kube-system's uid>"}}
@@ -41,6 +43,12 @@
 #include "util/buf.h"
 
 #define MANIFEST_FORMAT_VERSION 1
+/* Format 2: an encrypted backup's objects may carry no "blake2b"; each such object is
+ * bound instead to the manifest's "run" through its envelope (envelope.h).  A manifest
+ * is written as format 2 only when it has such an object, so a backup without one stays
+ * readable by a kahu that reads format 1 only. */
+#define MANIFEST_FORMAT_RUN 2
+#define MANIFEST_RUN_HEX_LEN 32 /* "run": 128 random bits per backup run, lowercase hex */
 #define MANIFEST_ENC_SECRETSTREAM "xchacha20poly1305-secretstream"
 #define MANIFEST_ENC_NONE "none"
 /* Bounds enforced by manifest_parse (and manifest_to_json). */
@@ -76,7 +84,11 @@ struct manifest_label {
 struct manifest_object {
 	char *path;    /* relative to backups/<name>/, e.g. "metadata.tar.zst.kenc" */
 	uint64_t size; /* stored bytes */
-	char blake2b[KAHU_HASH_HEX_LEN + 1]; /* of the stored bytes (bundle_stats.blake2b) */
+	/* BLAKE2b-256 of the stored bytes (bundle_stats.blake2b); "" for an object of an
+	 * encrypted backup bound to its run instead: then `run` is the manifest's run id,
+	 * which the object's envelope must carry (kenc_reader_expect_run). */
+	char blake2b[KAHU_HASH_HEX_LEN + 1];
+	char run[MANIFEST_RUN_HEX_LEN + 1];
 };
 
 struct manifest_counts {
@@ -126,6 +138,9 @@ struct manifest {
 	size_t n_objects;
 	struct manifest_cluster cluster; /* optional: "cluster" */
 	struct manifest_volloc volume_location; /* optional: "volume_location" */
+	char run[MANIFEST_RUN_HEX_LEN + 1]; /* optional: "run" ("" absent): the run that
+					       wrote the backup, which objects without a
+					       hash are bound to */
 	/* Filled by manifest_parse; ignored by manifest_to_json, which derives them from
 	 * its key argument. */
 	bool encrypted;
@@ -147,8 +162,17 @@ void manifest_free(struct manifest *m);
 struct manifest *manifest_copy(const struct manifest *m);
 /* Copies. */
 void manifest_add_label(struct manifest *m, const char *key, const char *value);
+/* blake2b_hex NULL or "": an object bound to the manifest's run (set the run first,
+ * manifest_set_run; only with a key). */
 void manifest_add_object(struct manifest *m, const char *path, uint64_t size,
-			 const char blake2b_hex[KAHU_HASH_HEX_LEN + 1]);
+			 const char *blake2b_hex);
+/* The run id (MANIFEST_RUN_HEX_LEN lowercase hex), or NULL to clear it. */
+void manifest_set_run(struct manifest *m, const char *run_hex);
+/* A new run id: 128 random bits as lowercase hex. */
+void manifest_new_run(char out[MANIFEST_RUN_HEX_LEN + 1]);
+/* The run id of an object bound to its run, as bytes (KENC_RUN_BYTES); false for an
+ * object checked by its hash. */
+bool manifest_object_run(const struct manifest_object *o, uint8_t out[16]);
 
 /* Copies; name NULL clears it. */
 void manifest_set_volume_location(struct manifest *m, const char *name, const char *provider,

@@ -18,9 +18,15 @@
 int seal_open(struct seal_writer *w, const struct kahu_key *key, const char *object_path,
 	      int level, kahu_write_fn out, void *ud)
 {
+	return seal_open_run(w, key, object_path, NULL, level, out, ud);
+}
+
+int seal_open_run(struct seal_writer *w, const struct kahu_key *key, const char *object_path,
+		  const uint8_t *run, int level, kahu_write_fn out, void *ud)
+{
 	int rc;
 	memset(w, 0, sizeof *w);
-	if (key && (rc = kenc_writer_new(key, object_path, out, ud, &w->enc)) < 0)
+	if (key && (rc = kenc_writer_new_run(key, object_path, run, out, ud, &w->enc)) < 0)
 		return rc;
 	return w->enc ? zs_compress_new(level, 0, kenc_write_cb, w->enc, &w->z)
 		      : zs_compress_new(level, 0, out, ud, &w->z);
@@ -71,6 +77,12 @@ int seal_reader_open(struct seal_reader *r, const struct kahu_key *key, const ch
 	if (key && (rc = kenc_reader_new(key, object_path, zs_feed_cb, r->z, &r->enc)) < 0)
 		return rc;
 	return 0;
+}
+
+void seal_reader_expect_run(struct seal_reader *r, const uint8_t *run)
+{
+	if (r->enc)
+		kenc_reader_expect_run(r->enc, run);
 }
 
 int seal_reader_feed(struct seal_reader *r, const void *buf, size_t len)
@@ -208,6 +220,12 @@ int seal_pull_new(const struct kahu_key *key, const char *object_path, kahu_read
 	p->cbuf = xmalloc(CBUF_CAP);
 	*out = p;
 	return 0;
+}
+
+void seal_pull_expect_run(struct seal_pull *p, const uint8_t *run)
+{
+	if (p->kr)
+		kenc_reader_expect_run(p->kr, run);
 }
 
 /* The first bytes tell an envelope from a bare zstd stream: refuse a mismatch with

@@ -18,6 +18,7 @@
 #ifndef KAHU_ARCHIVE_SEAL_H
 #define KAHU_ARCHIVE_SEAL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -35,6 +36,10 @@ struct seal_writer {
 /* Compress at `level` and, with a key, encrypt for object_path into out. */
 int seal_open(struct seal_writer *w, const struct kahu_key *key, const char *object_path,
 	      int level, kahu_write_fn out, void *ud);
+/* The same with the envelope carrying the run id `run` (KENC_RUN_BYTES; NULL: none;
+ * ignored without a key): envelope.h. */
+int seal_open_run(struct seal_writer *w, const struct kahu_key *key, const char *object_path,
+		  const uint8_t *run, int level, kahu_write_fn out, void *ud);
 int seal_write(struct seal_writer *w, const void *buf, size_t len);
 /* All of f, from its start (a temporary file written so far). */
 int seal_write_file(struct seal_writer *w, FILE *f);
@@ -58,6 +63,10 @@ struct seal_async;
 
 int seal_async_open(struct seal_async **a, const struct kahu_key *key, const char *object_path,
 		    int level, kahu_write_fn out, void *ud);
+/* The same with a run id in the envelope (seal_open_run). */
+int seal_async_open_run(struct seal_async **a, const struct kahu_key *key,
+			const char *object_path, const uint8_t *run, int level, kahu_write_fn out,
+			void *ud);
 int seal_async_write(struct seal_async *a, const void *buf, size_t len);
 /* What is queued, then the end of the stream (seal_finish); the thread is joined. */
 int seal_async_finish(struct seal_async *a);
@@ -72,6 +81,9 @@ struct seal_reader {
  * a moved or altered object: KAHU_ECRYPTO), then decompress into out. */
 int seal_reader_open(struct seal_reader *r, const struct kahu_key *key, const char *object_path,
 		     kahu_write_fn out, void *ud);
+/* After open, before the first feed: the object must carry the run id `run`
+ * (kenc_reader_expect_run).  Nothing without a key. */
+void seal_reader_expect_run(struct seal_reader *r, const uint8_t *run);
 /* The stored bytes, in any pieces.  Data reaches `out` before the end is verified. */
 int seal_reader_feed(struct seal_reader *r, const void *buf, size_t len);
 /* The end: the envelope's last chunk, the end of the zstd stream (a truncated object:
@@ -91,6 +103,9 @@ struct seal_pull;
 
 int seal_pull_new(const struct kahu_key *key, const char *object_path, kahu_read_fn src,
 		  void *src_ud, struct seal_pull **out);
+/* Before the first read: the object must carry the run id `run` (envelope.h).
+ * Nothing without a key. */
+void seal_pull_expect_run(struct seal_pull *p, const uint8_t *run);
 /* Decompressed bytes into buf (at most cap): *got > 0, or 0 at the end, which is then
  * checked: the zstd frame, the envelope's last chunk and the source all ended there. */
 int seal_pull_read(struct seal_pull *p, void *buf, size_t cap, size_t *got);

@@ -252,10 +252,17 @@ static int env_finish(void *ud)
 int seal_async_open(struct seal_async **out, const struct kahu_key *key, const char *object_path,
 		    int level, kahu_write_fn fn, void *ud)
 {
+	return seal_async_open_run(out, key, object_path, NULL, level, fn, ud);
+}
+
+int seal_async_open_run(struct seal_async **out, const struct kahu_key *key,
+			const char *object_path, const uint8_t *run, int level, kahu_write_fn fn,
+			void *ud)
+{
 	int rc;
 	*out = NULL;
 	struct seal_async *a = xcalloc(1, sizeof *a);
-	if (key && (rc = kenc_writer_new(key, object_path, fn, ud, &a->sw.enc)) < 0)
+	if (key && (rc = kenc_writer_new_run(key, object_path, run, fn, ud, &a->sw.enc)) < 0)
 		goto fail;
 	rc = a->sw.enc ? stage_start(&a->out, OUT_BLOCK, OUT_BLOCKS, kenc_write_cb, a->sw.enc,
 				     env_finish, a->sw.enc)

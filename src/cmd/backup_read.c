@@ -449,7 +449,8 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 		goto out;
 	const struct strv *paths = inv_list(ctx->inv, OPT_PATH);
 	struct vol_extract_spec x = { .st = repo_store(vrepo ? vrepo : repo), .key = key, .backup = name, .vid = e.vid,
-				      .dest = dir, .paths = paths && paths->n ? (const char *const *)paths->v : NULL };
+				      .dest = dir, .paths = paths && paths->n ? (const char *const *)paths->v : NULL,
+				      .run = m->authenticated && m->run[0] ? m->run : NULL };
 	struct vol_restore_result r;
 	if ((rc = vol_extract_local(&x, &r)) < 0) {
 		kahu_error_wrap(rc, "extracting volume %s of backup %s into %s", vol, name, dir);
@@ -525,6 +526,14 @@ out:
 /* ---- verify ---- */
 
 /* CMD_REPO */
+static int discard(void *ud, const void *buf, size_t len)
+{
+	(void)ud;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
 static int run_backup_verify(struct kahu_ctx *ctx)
 {
 	const char *name = ctx->inv->args.v[0];
@@ -565,7 +574,7 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 		goto out;
 	if ((rc = close_metadata(&op, 1)) < 0)
 		goto out;
-	/* The other objects: size and hash. */
+	/* The other objects: size and hash, or (bound to the run) size and envelope. */
 	struct manifest *m;
 	struct repo *vrepo = NULL;
 	if ((rc = backup_read_manifest(repo, name, 1, &m)) < 0)
@@ -577,8 +586,14 @@ static int run_backup_verify(struct kahu_ctx *ctx)
 			continue;
 		struct repo *where = vrepo && manifest_object_in_volloc(m, m->objects[i].path) ? vrepo : repo;
 		struct bread *b = NULL;
+		uint8_t run[16];
+		const struct kahu_key *key = NULL;
+		bool bound = manifest_object_run(&m->objects[i], run);
+		/* One bound to the backup's run (no hash) is authenticated by opening it. */
+		if (bound && (rc = repo_key(repo, &key)) < 0)
+			break;
 		if ((rc = bread_open_raw(repo_store(where), name, &m->objects[i], &b)) == 0)
-			rc = bread_finish(b);
+			rc = bound ? bread_unpack(b, key, discard, NULL) : bread_finish(b);
 		bread_free(b);
 		if (rc < 0 && where == vrepo)
 			kahu_error_wrap(rc, "volume location %s", repo_location(vrepo)->name);

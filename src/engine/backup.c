@@ -619,6 +619,8 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 				     json_string_value(json_object_get(b->cluster, "uid")));
 	if (b->vol_location)
 		manifest_set_volume_location(m, b->vol_location, b->vol_provider, b->vol_token);
+	if (b->key && b->run)
+		manifest_set_run(m, b->run);
 	json_array_foreach(out->objects, i, v)
 		manifest_add_object(m, json_string_value(json_object_get(v, "path")),
 				    (uint64_t)json_integer_value(json_object_get(v, "size")),

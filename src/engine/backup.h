@@ -75,6 +75,13 @@ struct backup_spec {
 	 * provider and token recorded in the manifest.  NULL: beside the metadata. */
 	struct kahu_store *vol_st;
 	const char *vol_location, *vol_provider, *vol_token;
+	/* The run id (manifest.h "run", 32 hex; manifest_new_run), recorded in the manifest
+	 * of an encrypted backup; objects written without a hash (the volume data) are
+	 * bound to it.  NULL: none. */
+	const char *run;
+	/* The parent's run id (its authenticated manifest's "run"), which its volume
+	 * indexes must carry; "" when it has none. */
+	char parent_run[33];
 };
 
 struct backup_outcome {
@@ -87,7 +94,8 @@ struct backup_outcome {
 	size_t warnings;
 	json_t *spec;                         /* kahu/backup.json as stored */
 	json_t *objects;                      /* [{path, size, blake2b}] of the data objects written,
-						 paths relative to backups/<name>/ */
+						 paths relative to backups/<name>/; no blake2b
+						 for an object bound to the run (volume data) */
 	time_t started, completed;
 	size_t hooks_failed;                  /* hooks that failed under on-error Fail */
 };

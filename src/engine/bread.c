@@ -8,6 +8,7 @@
 #include "util/err.h"
 #include "util/mem.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,11 @@ struct bread {
 	uint64_t off, size;
 	struct kbuf buf;
 	size_t pos;
-	struct kahu_hash *hash;
+	struct kahu_hash *hash;  /* NULL for an object bound to its run */
 	char *want_hash;
+	bool bound;              /* no hash: its envelope must carry `run` */
+	uint8_t run[16];
+	bool run_checked;        /* read through the envelope with the run expected */
 	struct bundle_reader *br;
 };
 
@@ -113,7 +117,8 @@ int bread_pull(void *ud, void *buf, size_t cap, size_t *got)
 			if (b->buf.len == 0)
 				return kahu_error_set(KAHU_EDATA, "%s: shorter than the manifest says (truncated)", b->key);
 			b->off += b->buf.len;
-			kahu_hash_update(b->hash, b->buf.data, b->buf.len);
+			if (b->hash)
+				kahu_hash_update(b->hash, b->buf.data, b->buf.len);
 		}
 	}
 	size_t n = b->buf.len - b->pos < cap ? b->buf.len - b->pos : cap;
@@ -134,8 +139,11 @@ int bread_open_raw(struct kahu_store *st, const char *backup, const struct manif
 	b->st = st;
 	b->key = layout_backup_object(backup, object->path);
 	b->size = object->size;
-	b->want_hash = xstrdup(object->blake2b);
-	b->hash = kahu_hash_new();
+	b->bound = manifest_object_run(object, b->run);
+	if (!b->bound) {
+		b->want_hash = xstrdup(object->blake2b);
+		b->hash = kahu_hash_new();
+	}
 	rc = store_stat(st, b->key, &ss);
 	if (rc == KAHU_ENOTFOUND)
 		rc = kahu_error_set(KAHU_EDATA, "%s is missing from the location", b->key);
@@ -156,7 +164,12 @@ int bread_open_bundle(struct kahu_store *st, const struct kahu_key *key, const c
 	int rc = bread_open_raw(st, backup, object, out);
 	if (rc < 0)
 		return rc;
-	if ((rc = bundle_reader_new(key, (*out)->key, bread_pull, *out, &(*out)->br)) < 0) {
+	if ((*out)->bound) /* kahu binds only the volume data to its run */
+		rc = kahu_error_set(KAHU_EDATA, "%s carries no hash in the manifest: not a metadata "
+				    "archive kahu writes", (*out)->key);
+	else
+		rc = bundle_reader_new(key, (*out)->key, bread_pull, *out, &(*out)->br);
+	if (rc < 0) {
 		bread_free(*out);
 		*out = NULL;
 	}
@@ -179,6 +192,15 @@ int bread_finish(struct bread *b)
 			;
 	if (rc < 0)
 		return rc;
+	if (b->bound) {
+		/* Authenticated by its envelope, bound to the manifest's run: read with the key. */
+		if (b->off != b->size)
+			return kahu_error_set(KAHU_EDATA, "%s: shorter than the manifest says (truncated)", b->key);
+		if (!b->run_checked)
+			return kahu_error_set(KAHU_EINTERNAL, "%s is bound to its backup's run and has no "
+					      "hash: it is checked by opening it with the key", b->key);
+		return 0;
+	}
 	kahu_hash_final_hex(b->hash, hex);
 	kahu_hash_free(b->hash);
 	b->hash = NULL;
@@ -277,10 +299,18 @@ int bread_unpack(struct bread *b, const struct kahu_key *key, kahu_write_fn out,
 	size_t got;
 	int rc = seal_reader_open(&sr, key, b->key, out, ud);
 
+	if (rc == 0 && b->bound) {
+		if (!key)
+			rc = kahu_error_set(KAHU_ECRYPTO, "%s is encrypted, but no key was given", b->key);
+		else
+			seal_reader_expect_run(&sr, b->run);
+	}
 	while (rc == 0 && (rc = bread_pull(b, buf, sizeof buf, &got)) == 0 && got)
 		rc = seal_reader_feed(&sr, buf, got);
 	if (rc == 0)
 		rc = seal_reader_finish(&sr);
+	if (rc == 0)
+		b->run_checked = b->bound;
 	if (rc == 0)
 		rc = bread_finish(b);
 	seal_reader_close(&sr);

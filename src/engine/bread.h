@@ -1,5 +1,6 @@
 /* kahu — reading a backup's stored objects back: a pull source over one object on the
- * location that checks its size and BLAKE2b hash against the manifest, optionally
+ * location that checks its size and BLAKE2b hash against the manifest (or, for an
+ * object bound to the manifest's run, its envelope's run id: bread_unpack), optionally
  * opened as a bundle (tar → zstd → envelope).  Used by describe, verify, download,
  * logs, incremental backups (the parent's index) and restore. */
 #ifndef KAHU_ENGINE_BREAD_H
@@ -46,7 +47,9 @@ int bread_pull(void *b, void *buf, size_t cap, size_t *got);
 struct bundle_reader *bread_bundle(struct bread *b);
 const char *bread_path(const struct bread *b);   /* backups/<name>/<object> */
 /* Reads what is left and checks everything: for a bundle its end (bundle_reader_finish),
- * then the stored bytes' hash against the manifest.  0 only when the object is intact. */
+ * then the stored bytes' hash against the manifest.  0 only when the object is intact.
+ * An object without a hash (bound to the manifest's run, format 2) is checked only by
+ * reading it with the key: bread_unpack. */
 int bread_finish(struct bread *b);
 void bread_free(struct bread *b);
 

@@ -221,6 +221,14 @@ static int prepare_volume_location(const struct backup_run_spec *rs, struct back
 		 * and unchanged files' segments are found, where the parent put them. */
 		if ((rc = backup_read_manifest(repo, res->parent, 0, &pm)) < 0)
 			return rc;
+		/* The run its volume indexes are bound to, from the manifest authenticated. */
+		if (pm->run[0] && pm->encrypted && b->key) {
+			if ((rc = manifest_authenticate(pm, b->key)) < 0) {
+				manifest_free(pm);
+				return rc;
+			}
+			snprintf(b->parent_run, sizeof b->parent_run, "%s", pm->run);
+		}
 		const char *ploc = pm->volume_location.name && strcmp(pm->volume_location.name, meta) != 0 ?
 				   pm->volume_location.name : NULL;
 		if (parent_has_volume_data(pm)) {
@@ -389,7 +397,10 @@ static void vol_copy_progress(void *ud, const struct vol_progress *p)
 }
 
 /* The file copy of one volume: in the application's container when it has the tools,
- * else in a helper pod mounting `claim` (the plan's claim, or a temporary one). */
+ * else in a helper pod mounting `claim` (the plan's claim, or a temporary one).  The
+ * application's container is not probed first: its listing checks the tools
+ * (vol_backup_spec.check_tools), and one that cannot run or lacks a tool (exit 126 or
+ * 127) sends the copy to the helper pod, having written nothing. */
 static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *b,
 		    const struct vol_run_id *run, struct vol_tracker *vt, const struct vol_plan_item *it,
 		    const char *claim, int try_app, json_t *v, json_t *objects, unsigned *retries)
@@ -397,23 +408,19 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 	struct vol_kube_target tgt = { .kc = rs->kc, .namespace_ = it->namespace_ };
 	const char *mount = NULL, *helper = NULL;
 	char *helper_path = NULL;
+	bool in_app = try_app && it->pod;
+	struct vol_backup_result r = { 0 };
 	int rc;
 
-	if (try_app && it->pod) {
+	char vid[VOL_ID_HEX_LEN + 1];
+	vol_id(b->key, it->namespace_, it->claim, vid);
+again:
+	if (in_app) {
 		tgt.pod = it->pod;
 		tgt.container = it->container;
-		if ((rc = vol_kube_probe_tools(&tgt)) == 0) {
-			mount = it->mount_path;
-			json_object_set_new(v, "method", json_string("exec"));
-		} else {
-			log_info("volume %s/%s: %s; using a helper pod", it->namespace_, it->claim,
-				 kahu_error_last());
-			json_object_set_new(v, "appPodUnusable", json_string(kahu_error_last()));
-			if (kahu_cancelled())
-				return rc;
-		}
-	}
-	if (!mount) {
+		mount = it->mount_path;
+		json_object_set_new(v, "method", json_string("exec"));
+	} else {
 		if (strcmp(json_string_value(json_object_get(v, "method")), "exec") == 0)
 			json_object_set_new(v, "method", json_string("helper"));
 		json_t *spec = vol_helper_spec(&rs->vol->helper, run, VOL_PURPOSE_BACKUP, it->namespace_,
@@ -429,8 +436,6 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		tgt.container = "helper";
 		mount = VOL_HELPER_MOUNT;
 	}
-	char vid[VOL_ID_HEX_LEN + 1];
-	vol_id(b->key, it->namespace_, it->claim, vid);
 	char *label = xasprintf("%s/%s", it->namespace_, it->claim);
 	struct vol_backup_spec vs = {
 		.ops = &vol_kube_exec_ops, .ctx = &tgt, .mount_path = mount, .backup = rs->name,
@@ -440,6 +445,9 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		.exclude = rs->vol->exclude.n ? (const char *const *)rs->vol->exclude.v : NULL,
 		.retries = -1,
 		.label = label,
+		.run = b->key ? b->run : NULL,
+		.parent_run = b->key && b->parent_run[0] ? b->parent_run : NULL,
+		.check_tools = in_app,
 	};
 	struct vol_progress_ud pud = { rs, it };
 	if (rs->vol_progress) {
@@ -448,9 +456,21 @@ static int vol_copy(const struct backup_run_spec *rs, const struct backup_spec *
 		/* The volume's copy starts: its rate counts from here (listing included). */
 		rs->vol_progress(rs->ud, it->namespace_, it->claim, 0, 0);
 	}
-	struct vol_backup_result r = { 0 };
 	rc = vol_backup(&vs, &r);
 	free(label);
+	if (rc < 0 && in_app && r.tools_missing) {
+		char *why = xasprintf("container %s of pod %s/%s %s", it->container ? it->container : "(default)",
+				      it->namespace_, it->pod, kahu_error_last());
+		log_info("volume %s/%s: %s; using a helper pod", it->namespace_, it->claim, why);
+		json_object_set_new(v, "appPodUnusable", json_string(why));
+		free(why);
+		vol_backup_result_free(&r);
+		memset(&r, 0, sizeof r);
+		if (kahu_cancelled())
+			return rc;
+		in_app = false;
+		goto again;
+	}
 	*retries = r.retries;
 	vol_result(v, &r);
 	if (rc == 0) {
@@ -1002,6 +1022,8 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	stext = json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(sj);
 	digest = xcalloc(1, KAHU_HASH_HEX_LEN + 1); /* filled once the key is known */
+	char run_id[MANIFEST_RUN_HEX_LEN + 1];
+	manifest_new_run(run_id);
 
 	b.name = rs->name;
 	b.scope = rs->scope;
@@ -1019,6 +1041,7 @@ int backup_run(const struct backup_run_spec *rs, struct backup_run_result *res)
 	b.progress = rs->progress;
 	b.progress_ud = rs->ud;
 	b.hooks = hb;
+	b.run = run_id;
 
 	if (!rs->dry_run && ((rc = prepare_location(rs, res, &id, stext, digest, &repo, &lock, &full, &b)) < 0 ||
 			     (rc = prepare_volume_location(rs, res, repo, &vr, &b)) < 0))

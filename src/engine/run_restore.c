@@ -154,6 +154,8 @@ static int open_volumes(const struct restore_create_spec *rs, struct repo *repo,
 		.vol = o && o->mover.kind == VOL_MOVER_CLUSTER && !rs->dry_run ? o : NULL,
 		.mover_loc = repo_location(*vrepo ? *vrepo : repo),
 	};
+	if (m->authenticated)
+		snprintf(vs.run, sizeof vs.run, "%s", m->run);
 	if ((rc = volr_open(&vs, out)) < 0)
 		return rc;
 	if (!*out && vs.volumes_only)

@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/seal.h"
 #include "engine/vol_int.h"
@@ -83,16 +84,20 @@ static const char *vol_label(const char *label, const char *vid)
 }
 
 /* Run argv, writing `in` (a file from its start, in_len bytes; NULL: no stdin) and
- * spooling stdout into `out` (may be NULL: discarded).  *exit_code set. */
+ * spooling stdout into `out` (may be NULL: discarded).  *exit_code set.  not_started
+ * (may be NULL): set when the command could not be started at all. */
 static int run_simple(const struct vol_exec_ops *ops, void *ctx, const char *const *argv, FILE *in,
-		      uint64_t in_len, FILE *out, int *exit_code, char **said_out)
+		      uint64_t in_len, FILE *out, int *exit_code, char **said_out, bool *not_started)
 {
 	void *h = NULL;
 	char *buf = xmalloc(IO_CHUNK);
 	struct kahu_error_state unread = { .code = 0 };
 	int rc = ops->start(ctx, argv, in != NULL, &h);
-	if (rc < 0)
+	if (rc < 0) {
+		if (not_started)
+			*not_started = true;
 		goto out;
+	}
 	if (in) {
 		uint64_t left = in_len;
 		rewind(in);
@@ -182,9 +187,21 @@ struct sealed_in {
 	char *path;
 };
 
-static int sealed_open(struct kahu_store *st, const struct kahu_key *key, char *path,
-		       struct sealed_in *in)
+/* run: hex of the run the object must be bound to (manifest.h), or NULL: not checked. */
+static int run_bytes(const char *run, uint8_t out[KENC_RUN_BYTES])
 {
+	size_t n = 0;
+	if (strlen(run) != 2 * KENC_RUN_BYTES ||
+	    sodium_hex2bin(out, KENC_RUN_BYTES, run, strlen(run), NULL, &n, NULL) != 0 ||
+	    n != KENC_RUN_BYTES)
+		return kahu_error_set(KAHU_EINTERNAL, "bad run id \"%s\"", run);
+	return 0;
+}
+
+static int sealed_open(struct kahu_store *st, const struct kahu_key *key, char *path,
+		       const char *run, struct sealed_in *in)
+{
+	uint8_t rb[KENC_RUN_BYTES];
 	struct store_stat ss;
 	memset(in, 0, sizeof *in);
 	in->path = path;
@@ -194,7 +211,13 @@ static int sealed_open(struct kahu_store *st, const struct kahu_key *key, char *
 	in->src.st = st;
 	in->src.key = path;
 	in->src.size = ss.size;
-	return seal_pull_new(key, path, obj_pull_read, &in->src, &in->sp);
+	if (key && run && (rc = run_bytes(run, rb)) < 0)
+		return rc;
+	if ((rc = seal_pull_new(key, path, obj_pull_read, &in->src, &in->sp)) < 0)
+		return rc;
+	if (key && run)
+		seal_pull_expect_run(in->sp, rb);
+	return 0;
 }
 
 static void sealed_close(struct sealed_in *in)
@@ -207,12 +230,13 @@ static void sealed_close(struct sealed_in *in)
 }
 
 /* A whole sealed object, decompressed, into an unlinked temp file (rewound). */
-static int sealed_spool(struct kahu_store *st, const struct kahu_key *key, char *path, FILE **out)
+static int sealed_spool(struct kahu_store *st, const struct kahu_key *key, char *path,
+			const char *run, FILE **out)
 {
 	struct sealed_in in;
 	char *buf = xmalloc(IO_CHUNK);
 	FILE *f = NULL;
-	int rc = sealed_open(st, key, path, &in);
+	int rc = sealed_open(st, key, path, run, &in);
 	if (rc == 0 && !(f = kahu_tmpstream(NULL, "kahu-vol-", "a volume index")))
 		rc = kahu_error_code() ? kahu_error_code() : KAHU_EIO;
 	while (rc == 0) {
@@ -242,7 +266,7 @@ struct sealed_out {
 	struct store_put *put;
 	struct seal_writer sw;
 	struct seal_async *as;  /* instead of sw: sealed on threads of its own */
-	struct kahu_hash *hash;
+	struct kahu_hash *hash; /* NULL: bound to the run instead (no hash) */
 	uint64_t size;
 	char *path;
 };
@@ -250,23 +274,35 @@ struct sealed_out {
 static int sealed_out_sink(void *ud, const void *buf, size_t len)
 {
 	struct sealed_out *o = ud;
-	kahu_hash_update(o->hash, buf, len);
+	if (o->hash)
+		kahu_hash_update(o->hash, buf, len);
 	o->size += len;
 	return store_put_write(o->put, buf, len);
 }
 
 /* async: compressed, encrypted and stored on threads of its own (seal_async_open;
- * sealed_out_sink then runs on one of them, using o->put alone until it is joined). */
-static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, int level, bool async,
-			char *path, struct sealed_out *o)
+ * sealed_out_sink then runs on one of them, using o->put alone until it is joined).
+ * run (hex, with a key): the envelope carries it and the object gets no hash (the
+ * manifest's format 2); NULL: the BLAKE2b of the stored bytes is computed. */
+static int sealed_begin(struct kahu_store *st, const struct kahu_key *key, const char *run,
+			int level, bool async, char *path, struct sealed_out *o)
 {
+	uint8_t rb[KENC_RUN_BYTES];
+	const uint8_t *r = NULL;
 	memset(o, 0, sizeof *o);
 	o->path = path;
-	o->hash = kahu_hash_new();
-	int rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &o->put);
+	int rc = 0;
+	if (key && run) {
+		if ((rc = run_bytes(run, rb)) < 0)
+			return rc;
+		r = rb;
+	} else {
+		o->hash = kahu_hash_new();
+	}
+	rc = store_put_begin_ex(st, path, KAHU_PUT_EXCLUSIVE, KAHU_BACKEND_SIZE_UNKNOWN, &o->put);
 	if (rc == 0)
-		rc = async ? seal_async_open(&o->as, key, path, level, sealed_out_sink, o)
-			   : seal_open(&o->sw, key, path, level, sealed_out_sink, o);
+		rc = async ? seal_async_open_run(&o->as, key, path, r, level, sealed_out_sink, o)
+			   : seal_open_run(&o->sw, key, path, r, level, sealed_out_sink, o);
 	return rc;
 }
 
@@ -275,20 +311,23 @@ static int sealed_write(struct sealed_out *o, const void *buf, size_t len)
 	return o->as ? seal_async_write(o->as, buf, len) : seal_write(&o->sw, buf, len);
 }
 
-/* Commit; its {path, size, blake2b} (path relative to backups/<backup>/) into objects. */
+/* Commit; its {path, size, blake2b} (path relative to backups/<backup>/) into objects,
+ * {path, size} for an object bound to the run. */
 static int sealed_commit(struct sealed_out *o, const char *backup, json_t *objects)
 {
-	char hex[KAHU_HASH_HEX_LEN + 1];
+	char hex[KAHU_HASH_HEX_LEN + 1] = "";
 	int rc = o->as ? seal_async_finish(o->as) : seal_finish(&o->sw);
 	if (rc == 0) {
 		rc = store_put_commit(o->put);
 		o->put = NULL;
 	}
 	if (rc == 0) {
-		kahu_hash_final_hex(o->hash, hex);
-		json_array_append_new(objects, json_pack("{s:s, s:I, s:s}", "path",
+		if (o->hash)
+			kahu_hash_final_hex(o->hash, hex);
+		json_array_append_new(objects, json_pack("{s:s, s:I, s:s*}", "path",
 							 layout_backup_rel(backup, o->path), "size",
-							 (json_int_t)o->size, "blake2b", hex));
+							 (json_int_t)o->size, "blake2b",
+							 o->hash ? hex : NULL));
 	}
 	return rc;
 }
@@ -307,14 +346,19 @@ static void sealed_discard(struct sealed_out *o)
 
 /* ---- commands ---- */
 
-static char *listing_script(const char *nonce)
+/* The tools a file copy runs, checked first by a listing that checks them: a missing
+ * one is exit status 127, as a missing command is to sh. */
+#define TOOLS_CHECK "for t in find stat sort xargs tar; do command -v $t >/dev/null || " \
+	"{ echo \"no $t\" >&2; exit 127; }; done; "
+
+static char *listing_script(const char *nonce, bool check_tools)
 {
 	/* find's failure (an unreadable directory) must not read as deletions: it makes
 	 * stat fail on a name that cannot exist, so the whole command fails. */
-	return xasprintf("cd \"$1\" || exit 2; printf '%s|now|%%s\\n' \"$(date +%%s)\"; { find . -xdev ! -path . -print0 || "
+	return xasprintf("%scd \"$1\" || exit 2; printf '%s|now|%%s\\n' \"$(date +%%s)\"; { find . -xdev ! -path . -print0 || "
 			 "printf './\\n/kahu: find failed\\0'; } | LC_ALL=C sort -z | "
 			 "xargs -0 -r stat -c '%s|%%i|%%h|%%f|%%u|%%g|%%s|%%Y|%%Z|%%n'",
-			 nonce, nonce);
+			 check_tools ? TOOLS_CHECK : "", nonce, nonce);
 }
 
 static const char TRANSFER_SCRIPT[] =
@@ -328,15 +372,17 @@ static const char DELETE_SCRIPT[] =
 static const char LCHOWN_SCRIPT[] =
 	"cd \"$1\" || exit 2; head -c \"$2\" | xargs -0 -r -n 2 chown -h";
 
-/* List the volume into a spool (rewound); nonce: 16 random hex. */
+/* List the volume into a spool (rewound); nonce: 16 random hex.  check_tools: the
+ * command first checks the tools of a file copy; when it cannot be started at all or
+ * exits 126 or 127 (a tool missing), *no_tools is set and the error says which. */
 static int run_listing(const struct vol_exec_ops *ops, void *ctx, const char *mount, char *nonce,
-		       FILE **out)
+		       bool check_tools, bool *no_tools, FILE **out)
 {
 	uint8_t r[VOL_NONCE_LEN / 2];
 	int code = 0, rc;
 	randombytes_buf(r, sizeof r);
 	sodium_bin2hex(nonce, VOL_NONCE_LEN + 1, r, sizeof r);
-	char *script = listing_script(nonce);
+	char *script = listing_script(nonce, check_tools);
 	const char *argv[] = { "sh", "-c", script, "sh", mount, NULL };
 	FILE *f = kahu_tmpstream(NULL, "kahu-vol-", "a volume listing");
 	if (!f) {
@@ -344,10 +390,21 @@ static int run_listing(const struct vol_exec_ops *ops, void *ctx, const char *mo
 		return kahu_error_code() ? kahu_error_code() : KAHU_EIO;
 	}
 	char *msg = NULL;
-	rc = run_simple(ops, ctx, argv, NULL, 0, f, &code, &msg);
+	bool not_started = false;
+	rc = run_simple(ops, ctx, argv, NULL, 0, f, &code, &msg, &not_started);
 	free(script);
-	if (rc == 0 && code != 0)
+	/* Not started (the container gone, exec refused), or refused by the runtime with no
+	 * exit status (no sh: a Status Failure, KAHU_EFAIL): as a failed probe was.  A
+	 * stream that breaks once the command runs (KAHU_EIO) is retried like any listing. */
+	if (check_tools && rc < 0 && rc != KAHU_EINTR && (not_started || rc == KAHU_EFAIL)) {
+		*no_tools = true;
+		kahu_error_wrap(rc, "cannot run the file copy");
+	} else if (check_tools && rc == 0 && (code == 126 || code == 127)) {
+		*no_tools = true;
+		rc = kahu_error_set(KAHU_EFAIL, "lacks a tool the file copy needs (exit %d)%s", code, msg);
+	} else if (rc == 0 && code != 0) {
 		rc = kahu_error_set(KAHU_EFAIL, "listing the volume failed (exit status %d)%s", code, msg);
+	}
 	free(msg);
 	if (rc == 0 && fflush(f) != 0)
 		rc = kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
@@ -605,7 +662,8 @@ static int seg_open(struct ingest *g)
 	g->seg_no++;
 	char *path = layout_volume_segment(g->s->backup, g->s->vid, g->seg_no, g->s->key != NULL);
 	strv_push(&g->written, path);
-	int rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, true, path, &g->seg);
+	int rc = sealed_begin(g->s->st, g->s->key, g->s->run, g->s->compression_level, true, path,
+			      &g->seg);
 	if (rc < 0)
 		return rc;
 	g->seg_in = 0;
@@ -999,7 +1057,7 @@ static int write_index(struct ingest *g)
 
 	char *path = layout_volume_index(g->s->backup, g->s->vid, g->s->key != NULL);
 	strv_push(&g->written, path);
-	rc = sealed_begin(g->s->st, g->s->key, g->s->compression_level, false, path, &o);
+	rc = sealed_begin(g->s->st, g->s->key, g->s->run, g->s->compression_level, false, path, &o);
 	rewind(g->plan);
 	rewind(g->results);
 	while (rc == 0 && (rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
@@ -1082,8 +1140,10 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 
 	/* The listing (retried like the transfer) */
 	for (;;) {
-		rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, &listing);
-		if (rc == 0 || rc == KAHU_EINTR || attempt >= retries)
+		/* The first listing may check the tools: without them, no retry. */
+		rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, s->check_tools && attempt == 0,
+				 &r->tools_missing, &listing);
+		if (rc == 0 || rc == KAHU_EINTR || attempt >= retries || r->tools_missing)
 			break;
 		attempt++;
 		r->retries++;
@@ -1105,7 +1165,7 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 			free(ppath);
 			rc = 0;
 		} else if (rc == 0) {
-			rc = sealed_spool(s->st, s->key, ppath, &parent);
+			rc = sealed_spool(s->st, s->key, ppath, s->parent_run, &parent);
 		} else {
 			free(ppath);
 		}
@@ -1276,7 +1336,9 @@ static int segr_open(struct composer *c, struct segr *r, long seg)
 	segr_close(r);
 	r->seg = seg;
 	char *path = layout_volume_segment(r->backup, c->vid, seg, c->key != NULL);
-	int rc = sealed_open(c->st, c->key, path, &r->in);
+	/* Not checked against a run: the chain's other backups' runs are not at hand, and
+	 * every file's content is checked against its hash in the (run-bound) index. */
+	int rc = sealed_open(c->st, c->key, path, NULL, &r->in);
 	if (rc == KAHU_ENOTFOUND)
 		return kahu_error_set(KAHU_EDATA, "volume data segment %ld of backup %s is missing", seg,
 				      r->backup);
@@ -1713,13 +1775,13 @@ static la_ssize_t ops_write_cb(struct archive *a, void *ud, const void *buf, siz
 }
 
 static int open_final_index(struct kahu_store *st, const struct kahu_key *key, const char *backup,
-			    const char *vid, FILE **idx)
+			    const char *run, const char *vid, FILE **idx)
 {
 	int rc = layout_vid_check(vid);
 	if (rc < 0)
 		return rc;
 	char *path = layout_volume_index(backup, vid, key != NULL);
-	rc = sealed_spool(st, key, path, idx);
+	rc = sealed_spool(st, key, path, run, idx);
 	if (rc == KAHU_ENOTFOUND)
 		rc = kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no data of volume %s", backup, vid);
 	if (rc == 0 && (rc = validate_index(*idx)) < 0) {
@@ -1762,7 +1824,7 @@ static int symlink_owners(const struct vol_restore_spec *s, FILE *idx)
 		const char *argv[] = { "sh", "-c", LCHOWN_SCRIPT, "sh", s->mount_path, lens, NULL };
 		fflush(list);
 		char *msg = NULL;
-		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg);
+		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg, NULL);
 		if (rc == 0 && code != 0)
 			rc = kahu_error_set(KAHU_EFAIL, "setting the owners of symlinks failed (exit status %d)%s",
 					    code, msg);
@@ -1784,7 +1846,8 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 	struct vol_entry cur = { .segment = -1 };
 	struct idx_cursor ic;
 	uint64_t len = 0;
-	int rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, &listing);
+	bool no_tools = false;
+	int rc = run_listing(s->ops, s->ctx, s->mount_path, nonce, false, &no_tools, &listing);
 	if (rc < 0)
 		return rc;
 	if (!(list = tmp_or_fail(&rc))) {
@@ -1813,7 +1876,7 @@ static int delete_extra(const struct vol_restore_spec *s, FILE *idx, uint64_t *d
 		const char *argv[] = { "sh", "-c", DELETE_SCRIPT, "sh", s->mount_path, lens, NULL };
 		fflush(list);
 		char *msg = NULL;
-		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg);
+		rc = run_simple(s->ops, s->ctx, argv, list, len, NULL, &code, &msg, NULL);
 		if (rc == 0 && code != 0)
 			rc = kahu_error_set(KAHU_EFAIL, "removing the files the backup lacks failed (exit status %d)%s",
 					    code, msg);
@@ -2039,7 +2102,7 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	if ((rc = open_final_index(s->st, s->key, s->backup, s->vid, &idx)) < 0)
+	if ((rc = open_final_index(s->st, s->key, s->backup, s->run, s->vid, &idx)) < 0)
 		return rc;
 	c.buf = xmalloc(IO_CHUNK);
 	/* What the backup lacks goes first: removed afterwards, it would change the times
@@ -2074,7 +2137,7 @@ int vol_extract_local(const struct vol_extract_spec *s, struct vol_restore_resul
 	int rc, cwd = -1, dfd = -1;
 
 	memset(res, 0, sizeof *res);
-	if ((rc = open_final_index(s->st, s->key, s->backup, s->vid, &idx)) < 0)
+	if ((rc = open_final_index(s->st, s->key, s->backup, s->run, s->vid, &idx)) < 0)
 		return rc;
 	if (mkdir(s->dest, 0700) < 0 && errno != EEXIST) {
 		rc = kahu_error_set(KAHU_EIO, "cannot create %s: %s", s->dest, strerror(errno));
@@ -2212,7 +2275,8 @@ int vol_cat_write(struct kahu_store *st, const struct kahu_key *key, const char 
 	struct sealed_out o;
 	size_t i;
 	json_t *v;
-	int rc = sealed_begin(st, key, level, false, layout_volume_catalog(backup, key != NULL), &o);
+	int rc = sealed_begin(st, key, NULL, level, false, layout_volume_catalog(backup, key != NULL),
+			      &o);
 	json_array_foreach(lines, i, v) {
 		if (rc < 0)
 			break;
@@ -2234,7 +2298,7 @@ int vol_cat_read(struct kahu_store *st, const struct kahu_key *key, const char *
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int rc = sealed_spool(st, key, layout_volume_catalog(backup, key != NULL), &f);
+	int rc = sealed_spool(st, key, layout_volume_catalog(backup, key != NULL), NULL, &f);
 	*lines = NULL;
 	if (rc == KAHU_ENOTFOUND)
 		return kahu_error_set(KAHU_ENOTFOUND, "backup %s holds no volume data", backup);

@@ -114,6 +114,19 @@ struct vol_backup_spec {
 	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
 	vol_progress_fn progress;
 	void *progress_ud;
+	/* With a key: the backup's run id (the manifest's "run", 32 hex, manifest.h): the
+	 * index and the segments are bound to it in their envelopes and carry no hash in
+	 * `objects`.  NULL: each gets the BLAKE2b of its stored bytes (format 1). */
+	const char *run;
+	/* The parent's run id (its manifest's "run"), which its index must carry; NULL:
+	 * not checked (a parent without one, or not at hand). */
+	const char *parent_run;
+	/* The first listing also checks that the container has the tools a file copy runs
+	 * (sh, find, stat, sort, xargs, tar).  When it cannot be started at all or exits 126
+	 * or 127, vol_backup fails at once (no retry, nothing written) with
+	 * vol_backup_result.tools_missing set, so that the caller can copy the volume
+	 * another way (a helper pod). */
+	bool check_tools;
 };
 
 struct vol_backup_result {
@@ -123,10 +136,14 @@ struct vol_backup_result {
 	unsigned vanished;               /* files gone between listing and transfer */
 	int64_t duration_ms;
 	/* On success: [{path, size, blake2b}] of every object written, paths relative to
-	 * backups/<name>/ as the manifest's `objects` (append them).  NULL on failure,
+	 * backups/<name>/ as the manifest's `objects` (append them); without "blake2b"
+	 * when spec->run bound them to the run (a format 2 manifest).  NULL on failure,
 	 * when what was written has been removed again (store_remove). */
 	json_t *objects;
 	char *reason;                    /* on failure: the message (allocated) */
+	bool tools_missing;              /* spec.check_tools: the container cannot run the
+					    file copy ("cannot run the file copy: …", "lacks
+					    a tool the file copy needs (exit 127): no tar") */
 };
 
 /* List the volume, compare with the parent's index, transfer what is new or changed,
@@ -153,6 +170,8 @@ struct vol_restore_spec {
 					    VOL_RETRIES_DEFAULT, < 0: never */
 	long retry_base_ms;              /* 0: 500 ms, doubling (util/backoff) */
 	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
+	const char *run;                 /* the chosen backup's run id (manifest "run"), which
+					    its index must carry; NULL: not checked */
 };
 
 struct vol_restore_result {
@@ -185,6 +204,7 @@ struct vol_extract_spec {
 	const char *dest;                /* a directory; created when missing */
 	const char *const *paths;        /* NULL-terminated globs (fnmatch on the relative
 					    path; a matching directory brings its subtree); NULL: all */
+	const char *run;                 /* as vol_restore_spec's */
 };
 
 /* The same composer into libarchive's write_disk with the secure flags (no `..`, no

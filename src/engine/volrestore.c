@@ -486,6 +486,7 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 		.ops = v->s.ops, .ctx = ctx, .mount_path = VOL_HELPER_MOUNT,
 		.st = v->s.vol_st ? v->s.vol_st : v->s.st,
 		.key = v->s.key, .backup = v->s.backup, .vid = vid, .delete_extra = v->s.delete_extra != 0,
+		.run = v->s.run[0] ? v->s.run : NULL,
 	};
 	char *label = xasprintf("%s/%s", ns, name);
 	rs.label = label;

@@ -36,6 +36,8 @@ struct volr_spec {
 					    NULL: st, beside the catalog */
 	const struct kahu_key *key;      /* the chosen backup's key; NULL: unencrypted */
 	const char *backup;
+	char run[33];                    /* the backup's run id (its manifest's "run"), which
+					    its volume indexes must carry; "": not checked */
 	int dry_run;
 	int delete_extra;                /* --delete-extra-files */
 	int volumes_only, scale_down;

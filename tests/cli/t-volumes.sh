@@ -85,6 +85,8 @@ check "$T_DIR/f1.json" vol/app-data method exec
 check "$T_DIR/f1.json" vol/app-data status Completed
 check "$T_DIR/f1.json" vol/notar-data method helper
 check "$T_DIR/f1.json" vol/notar-data status Completed
+t_grep "... after the app pod's listing found no tools (no separate probe): why" \
+	'"appPodUnusable": *"container main of pod vol/slim (lacks a tool the file copy needs \(exit 12[67]\)|cannot run the file copy)' "$T_DIR/f1.json"
 check "$T_DIR/f1.json" vol/orphan method helper
 check "$T_DIR/f1.json" vol/orphan status Completed
 [ "$(vol "$T_DIR/f1.json" vol/app-data files)" -ge 3 ] && [ "$(vol "$T_DIR/f1.json" vol/app-data bytesRead)" -gt 300000 ]

@@ -1,6 +1,9 @@
 /* kahu — test driver for tests/cli/t-voldata.sh: writes a volume's data into an existing
  * backup of an fs location with the volume data core (engine/voldata.h) through local
- * ops, as the backup run will through pods/exec, and its catalog line.
+ * ops, as the backup run will through pods/exec, and its catalog line.  With a key the
+ * objects are bound to the run the backup's manifest names (and the parent's index read
+ * with the parent's run), as a backup run binds them; KAHU_VOLDRV_UNBOUND=1 writes them
+ * without it, as kahu did before runs existed.
  *
  *   voldrv backup LOCDIR KEYFILE BACKUP NS/PVC SRCDIR [PARENT]   (KEYFILE "-": none)
  *   voldrv hostile LOCDIR KEYFILE BACKUP NS/PVC LINE...          an index of these lines
@@ -10,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "archive/envelope.h"
 #include "archive/key.h"
+#include "archive/manifest.h"
 #include "archive/seal.h"
+#include "engine/bread.h"
 #include "engine/vol_local.h"
 #include "engine/voldata.h"
 #include "store/layout.h"
@@ -42,6 +50,22 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "voldrv: NS/PVC\n"), 64;
 	*pvc++ = 0;
 	vol_id(key, ns, pvc, vid);
+	/* The runs of the backup and of its parent, from their authenticated manifests. */
+	char run[MANIFEST_RUN_HEX_LEN + 1] = "", prun[MANIFEST_RUN_HEX_LEN + 1] = "";
+	const char *unbound = getenv("KAHU_VOLDRV_UNBOUND");
+	if (key && !(unbound && !strcmp(unbound, "1"))) {
+		struct manifest *m = NULL;
+		if (bread_manifest(st, key, argv[4], 1, &m) < 0)
+			return fail("manifest");
+		snprintf(run, sizeof run, "%s", m->run);
+		manifest_free(m);
+		if (!strcmp(argv[1], "backup") && argc > 7) {
+			if (bread_manifest(st, key, argv[7], 1, &m) < 0)
+				return fail("parent manifest");
+			snprintf(prun, sizeof prun, "%s", m->run);
+			manifest_free(m);
+		}
+	}
 	json_t *lines = json_array(), *objects = json_array();
 	struct vol_cat_entry ce = { .vid = vid, .namespace_ = ns, .pvc = pvc, .method = "exec",
 				    .status = "Completed" };
@@ -50,7 +74,8 @@ int main(int argc, char **argv)
 		struct vol_local local = { 0 };
 		struct vol_backup_spec s = { .ops = &vol_local_ops, .ctx = &local, .mount_path = argv[6],
 					     .backup = argv[4], .vid = vid, .st = st, .key = key,
-					     .parent = argc > 7 ? argv[7] : NULL, .retries = -1 };
+					     .parent = argc > 7 ? argv[7] : NULL, .retries = -1,
+					     .run = *run ? run : NULL, .parent_run = *prun ? prun : NULL };
 		struct vol_backup_result r;
 		if (vol_backup(&s, &r) < 0)
 			return fail("vol_backup");
@@ -70,7 +95,11 @@ int main(int argc, char **argv)
 		}
 		char *path = layout_volume_index(argv[4], vid, key != NULL);
 		struct seal_writer sw = { 0 };
-		if (seal_open(&sw, key, path, 3, kahu_write_to_kbuf, &out) < 0 ||
+		uint8_t rb[KENC_RUN_BYTES];
+		size_t rn = 0;
+		if (*run && sodium_hex2bin(rb, sizeof rb, run, strlen(run), NULL, &rn, NULL) != 0)
+			return fail("run id");
+		if (seal_open_run(&sw, key, path, *run ? rb : NULL, 3, kahu_write_to_kbuf, &out) < 0 ||
 		    seal_write(&sw, text.data, text.len) < 0 || seal_finish(&sw) < 0 ||
 		    store_write_small(st, path, out.data, out.len) < 0)
 			return fail("hostile index");

@@ -1,8 +1,9 @@
 /* kahu — fuzz target: backup manifests (backups/<name>/backup.json; manifest_parse,
  * manifest_verify, manifest_load in src/archive/manifest.c), verified with the fixed
  * fuzz key and without a key.  A manifest that parses must be one kahu can write again
- * (manifest_to_json), and what it writes must parse to the same manifest and verify with
- * the key it was written with. */
+ * (manifest_to_json; format 2, whose objects may be bound to the run, only with a key),
+ * and what it writes must parse to the same manifest and verify with the key it was
+ * written with. */
 #include "fuzz.h"
 
 #include "archive/key.h"
@@ -24,6 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void same_manifest(const struct manifest *a, const struct manifest *b)
 {
 	FUZZ_CHECK(a->format == b->format);
+	FUZZ_CHECK(!strcmp(a->run, b->run));
 	FUZZ_CHECK(!strcmp(a->name, b->name) && !strcmp(a->kahu_version, b->kahu_version));
 	FUZZ_CHECK(a->created == b->created && a->completed == b->completed &&
 		   a->expires == b->expires);
@@ -41,7 +43,8 @@ static void same_manifest(const struct manifest *a, const struct manifest *b)
 	for (size_t i = 0; i < a->n_objects; i++)
 		FUZZ_CHECK(!strcmp(a->objects[i].path, b->objects[i].path) &&
 			   a->objects[i].size == b->objects[i].size &&
-			   !strcmp(a->objects[i].blake2b, b->objects[i].blake2b));
+			   !strcmp(a->objects[i].blake2b, b->objects[i].blake2b) &&
+			   !strcmp(a->objects[i].run, b->objects[i].run));
 }
 
 static void round_trip(const struct manifest *m, const struct kahu_key *k)
@@ -84,7 +87,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct manifest *l = NULL;
 	FUZZ_CHECK(manifest_load(text, size, key, &l) == v && (v < 0) == (l == NULL));
 	manifest_free(l);
-	round_trip(m, NULL);
+	FUZZ_CHECK(m->format == MANIFEST_FORMAT_VERSION || (m->encrypted && m->run[0]));
+	if (m->format == MANIFEST_FORMAT_VERSION) /* format 2 is written only with a key */
+		round_trip(m, NULL);
 	round_trip(m, key);
 	manifest_free(m);
 	return 0;

@@ -250,6 +250,7 @@ w("header-len-0", env[:8] + b"\x00\x00" + env[10:])
 w("header-len-max", env[:8] + b"\xff\xff" + env[10:])
 w("flags-1", env[:11] + b"\x01" + env[12:])
 w("alg-2", env[:10] + b"\x02" + env[11:])
+w("run-id", env[:8] + b"\x00\x22" + env[10:11] + b"\x01" + env[12:28] + bytes(range(16)) + env[28:])
 w("other-key-id", env[:12] + bytes(16) + env[28:])
 w("trailing-data", env + b"more")
 m = json.load(open(c + "/manifest/gen-unencrypted.json"))
@@ -266,6 +267,10 @@ wm("failed", dict(m, status="Failed"))
 wm("objects", dict(m, objects=m["objects"] * 1 + [{"path": "volumes/a.tar.zst", "size": 0, "blake2b": "0" * 64}]))
 wm("leap-second", dict(m, created="2016-12-31T23:59:60.5Z"))
 wm("full-with-parent", dict(m, parent="x"))
+e = json.load(open(c + "/manifest/gen-encrypted.json"))
+wm("format-2-run", dict(e, format=2, run="0123456789abcdef" * 2,
+                        objects=e["objects"] + [{"path": "volumes/v/data-000001.tar.zst.kenc", "size": 99}]))
+wm("format-1-run", dict(e, run="fedcba9876543210" * 2))
 PY
 chmod 644 "$C"/*/gen-*
 ls -l "$C"/*/gen-* | awk '{s+=$5; n++} END {print n " generated seeds, " s " bytes"}'

@@ -250,6 +250,72 @@ START_TEST(test_moved_object)
 }
 END_TEST
 
+/* ---- the run id ---------------------------------------------------------------- */
+
+static int decrypt_run(const uint8_t *run, const void *buf, size_t len, struct kbuf *out)
+{
+	struct kenc_reader *r = NULL;
+	kahu_error_clear();
+	ck_assert_int_eq(kenc_reader_new(key, PATH, kahu_write_to_kbuf, out, &r), 0);
+	if (run)
+		kenc_reader_expect_run(r, run);
+	int rc = kenc_reader_feed(r, buf, len);
+	if (rc == 0)
+		rc = kenc_reader_finish(r);
+	kenc_reader_free(r);
+	return rc;
+}
+
+START_TEST(test_run_binding)
+{
+	uint8_t run[KENC_RUN_BYTES], other[KENC_RUN_BYTES], id[16];
+	struct kbuf enc = KBUF_INIT, plain = KBUF_INIT, dec = KBUF_INIT;
+	uint8_t *data = random_data(100000);
+	memset(run, 0xa5, sizeof run);
+	memcpy(other, run, sizeof other);
+	other[15] ^= 1;
+	struct kenc_writer *w = NULL;
+	ck_assert_int_eq(kenc_writer_new_run(key, PATH, run, kahu_write_to_kbuf, &enc, &w), 0);
+	ck_assert_int_eq(kenc_write(w, data, 100000), 0);
+	ck_assert_int_eq(kenc_writer_finish(w), 0);
+	kenc_writer_free(w);
+	/* the header grows by the run id, flagged; the key id is where it was */
+	ck_assert_uint_eq(enc.len, kenc_encrypted_size(100000) + KENC_RUN_BYTES);
+	ck_assert_uint_eq((uint8_t)enc.data[KENC_PREFIX_LEN + 1], KENC_FLAG_RUN);
+	ck_assert_mem_eq(enc.data + KENC_PREFIX_LEN + KENC_HEADER_LEN_V1, run, KENC_RUN_BYTES);
+	ck_assert_int_eq(kenc_peek_key_id(enc.data, enc.len, id), 0);
+	ck_assert_mem_eq(id, key->id, 16);
+	/* read with its run, and by a reader not told one (every split) */
+	ck_assert_int_eq(decrypt_run(run, enc.data, enc.len, &dec), 0);
+	ck_assert_uint_eq(dec.len, 100000);
+	ck_assert_mem_eq(dec.data, data, 100000);
+	ck_assert_int_eq(decrypt_all_ways(key, PATH, enc.data, enc.len), 0);
+	/* another run's object at the same path */
+	kbuf_reset(&dec);
+	ck_assert_int_eq(decrypt_run(other, enc.data, enc.len, &dec), KAHU_ECRYPTO);
+	assert_msg(PATH " was written by another run of its backup (replaced)");
+	ck_assert_uint_eq(dec.len, 0);
+	/* an object without a run id where one is expected */
+	encrypt(key, PATH, data, 1000, SPLIT_WHOLE, &plain);
+	ck_assert_int_eq(decrypt_run(run, plain.data, plain.len, &dec), KAHU_ECRYPTO);
+	assert_msg(PATH " is not bound to the run of its backup");
+	/* the run id is authenticated: edited, it fails whoever reads it */
+	enc.data[KENC_PREFIX_LEN + KENC_HEADER_LEN_V1 + 15] ^= 1;
+	ck_assert_int_eq(decrypt_all_ways(key, PATH, enc.data, enc.len), KAHU_ECRYPTO);
+	assert_msg("chunk 0 (at offset 68) failed authentication");
+	ck_assert_int_eq(decrypt_run(other, enc.data, enc.len, &dec), KAHU_ECRYPTO);
+	assert_msg("chunk 0 (at offset 68) failed authentication");
+	/* the flag cleared (the header length kept): the stream header is misplaced */
+	enc.data[KENC_PREFIX_LEN + KENC_HEADER_LEN_V1 + 15] ^= 1;
+	enc.data[KENC_PREFIX_LEN + 1] = 0;
+	ck_assert_int_ne(decrypt_all_ways(key, PATH, enc.data, enc.len), 0);
+	kbuf_free(&enc);
+	kbuf_free(&plain);
+	kbuf_free(&dec);
+	free(data);
+}
+END_TEST
+
 /* ---- corruption ---------------------------------------------------------------- */
 
 START_TEST(test_flip_header)
@@ -276,8 +342,10 @@ START_TEST(test_flip_header)
 				ck_assert_int_eq(rc, KAHU_EDATA);
 				assert_msg("unsupported encryption algorithm");
 			} else if (i == 11) {
+				/* bit 0 is the run flag, which needs a longer header */
 				ck_assert_int_eq(rc, KAHU_EDATA);
-				assert_msg("unsupported envelope flags");
+				assert_msg(bit == 0 ? "a run id is flagged, but the header length is 18"
+						    : "unsupported envelope flags");
 			} else if (i < 28) {
 				ck_assert_int_eq(rc, KAHU_ECRYPTO);
 				assert_msg("this object was written with key");
@@ -665,6 +733,7 @@ static Suite *envelope_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_moved_object);
+	tcase_add_test(tc, test_run_binding);
 	tcase_add_test(tc, test_flip_header);
 	tcase_add_test(tc, test_flip_chunks);
 	tcase_add_test(tc, test_swapped_chunks);

@@ -402,6 +402,57 @@ static void expect_malformed_text(const char *text, const char *msg)
 	ck_assert_str_eq(kahu_error_last(), msg);
 }
 
+#define RUN "00112233445566778899aabbccddeeff"
+
+/* Objects bound to the run carry no hash: format 2, only with a key; one without them
+ * stays format 1 (run or not), so a kahu reading format 1 reads it. */
+START_TEST(test_run_objects)
+{
+	struct kahu_key *key = test_key(1);
+	struct manifest *m = sample(), *p = NULL;
+	char *text = to_json(m, key), *again;
+	uint8_t run[16];
+
+	manifest_set_run(m, RUN);
+	free(text);
+	text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"format\":1,"));
+	ck_assert_ptr_nonnull(strstr(text, "\"run\":\"" RUN "\""));
+	manifest_add_object(m, "volumes/v/data-000001.tar.zst.kenc", 77, NULL);
+	free(text);
+	text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"format\":2,"));
+	ck_assert_ptr_nonnull(strstr(text, "{\"path\":\"volumes/v/data-000001.tar.zst.kenc\",\"size\":77}"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_int_eq(p->format, 2);
+	ck_assert_str_eq(p->run, RUN);
+	ck_assert_uint_eq(p->n_objects, 3);
+	ck_assert_str_eq(p->objects[2].blake2b, "");
+	ck_assert(manifest_object_run(&p->objects[2], run));
+	ck_assert_uint_eq(run[0], 0x00);
+	ck_assert_uint_eq(run[15], 0xff);
+	ck_assert(!manifest_object_run(&p->objects[0], run)); /* hashed */
+	again = to_json(p, key);
+	ck_assert_str_eq(again, text);
+	free(again);
+	manifest_free(p);
+	/* never without a key */
+	ck_assert_int_lt(manifest_to_json(m, NULL, &again), 0);
+	/* the run is under the MAC */
+	char *edited = xstrdup(text);
+	char *r = strstr(edited, RUN);
+	r[0] = '1';
+	ck_assert_int_eq(manifest_verify(edited, strlen(edited), key), KAHU_ECRYPTO);
+	free(edited);
+	/* format 2 without a run, unencrypted, or format 1 with an object lacking its hash */
+	ck_assert_int_eq(manifest_parse("{\"format\":1,\"objects\":[{\"path\":\"a\",\"size\":1}]}", 48, &p) < 0 ||
+			 p == NULL, 1);
+	manifest_free(m);
+	free(text);
+	kahu_key_free(key);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	expect_malformed_text("", "malformed manifest: invalid JSON at line 1, column 0: "
@@ -411,8 +462,9 @@ START_TEST(test_malformed)
 	expect_malformed_text("[1]", "malformed manifest: expected a JSON object, not an array");
 	expect_malformed_text("{\"format\":1,\"format\":1}", "malformed manifest: invalid JSON at "
 			      "line 1, column 20: duplicate object key near '\"format\"'");
-	expect_malformed_text("{\"format\":2}", "malformed manifest: unsupported manifest format "
-			      "2 (this kahu reads format 1)");
+	expect_malformed_text("{\"format\":3}", "malformed manifest: unsupported manifest format "
+			      "3 (this kahu reads formats 1 and 2)");
+	expect_malformed_text("{\"format\":2}", "malformed manifest: \"run\" is missing");
 	expect_malformed_text("{\"format\":\"1\"}", "malformed manifest: \"format\" must be an "
 			      "integer, not a string");
 	expect_malformed("name", NULL, "malformed manifest: \"name\" is missing");
@@ -1343,6 +1395,7 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, test_index_line_printer);
 	tcase_add_test(tc, test_resource_path);
 	tcase_add_test(tc, test_resource_path_encoded);
+	tcase_add_test(tc, test_run_objects);
 	suite_add_tcase(s, tc);
 	return s;
 }
