@@ -316,7 +316,7 @@ KC="$KUBECTL --kubeconfig $(bench_kubeconfig src)"
 
 # A tree of many files is never deleted while rows run: it is moved into the attic (under
 # the work directory, removed at the end).  On a file system without a journal (this
-# machine's ext4), inodes freed within the last minute (five, while their inode table
+# machine's ext4), inodes freed within the last minute (six, while their inode table
 # block is not yet written back) are skipped by every file creation in their block group:
 # a `tar -x` of the volume's 20,000 files just after 20,000 others were deleted spends
 # 10-15 s of system time in that search (ext4's recently_deleted) instead of 1-2 s.  The
