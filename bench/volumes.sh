@@ -86,21 +86,28 @@ srv_cpu() { # PID
 	hz=$(getconf CLK_TCK)
 	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.2f\n", ($12 + $13 + $14 + $15) / hz }'
 }
+# The same in three parts: the server's own user and system seconds, and those of its
+# reaped children (the commands; for a tar -x mostly system time: creating files)
+srv_cpu_parts() { # PID
+	local hz
+	hz=$(getconf CLK_TCK)
+	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.2f %.2f %.2f\n", $12 / hz, $13 / hz, ($14 + $15) / hz }'
+}
 
 # One measured run of a shell command; BYTES is a shell command printing what the row
 # stored (or "-"), CHECK one run afterwards, untimed, printing "ok" or what differs.
 measure() { # ID REP CLUSTER|- CMD BYTES [CHECK]
-	local id=$1 rep=$2 c=$3 cmd=$4 bytes_cmd=$5 check_cmd=${6:-} t pid= c0=0 c1=0 bytes chk=-
+	local id=$1 rep=$2 c=$3 cmd=$4 bytes_cmd=$5 check_cmd=${6:-} t pid= c0=0 c1=0 p0= p1= bytes chk=-
 	t=$B_WORK/m.$id.$rep
 	# what the rows before wrote is on disk first: a row does not pay for the write-back
 	# of another's gigabyte (restores write 1 GiB of new files; unsynced, the next row's
 	# time and the server's CPU swung between 4 and 14 s)
 	sync
-	[ "$c" != - ] && pid=$(cat "$B_WORK/$c/pid") && c0=$(srv_cpu "$pid")
+	[ "$c" != - ] && pid=$(cat "$B_WORK/$c/pid") && c0=$(srv_cpu "$pid") && p0=$(srv_cpu_parts "$pid")
 	bench_log "$id ($rep/$BENCH_REPS)"
 	bench_measure "$t" sh -c "$cmd" ||
 		{ sed 's/^/  /' "$t.err" | tail -n 20 >&2; bench_die "$id failed (run $rep): $cmd"; }
-	[ -n "$pid" ] && c1=$(srv_cpu "$pid")
+	[ -n "$pid" ] && c1=$(srv_cpu "$pid") && p1=$(srv_cpu_parts "$pid")
 	bytes=$(eval "$bytes_cmd")
 	[ -n "$check_cmd" ] && chk=$(eval "$check_cmd")
 	local wall rss user sys
@@ -108,6 +115,11 @@ measure() { # ID REP CLUSTER|- CMD BYTES [CHECK]
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$rep" "$wall" "$rss" "$user" "$sys" "$bytes" \
 		"$(echo "$c1 - $c0" | bc)" "$chk" >>"$ROWS"
 	bench_log "  ${wall}s, $((rss / 1024)) MiB, CPU $(echo "$user + $sys" | bc)s, stored $bytes, check $chk"
+	if [ -n "$pid" ]; then
+		# shellcheck disable=SC2086
+		set -- $p0 $p1
+		bench_log "  server CPU $(echo "$c1 - $c0" | bc)s: user $(echo "$4 - $1" | bc)s, system $(echo "$5 - $2" | bc)s, its commands $(echo "$6 - $3" | bc)s"
+	fi
 }
 
 # A digest of a tree: every entry's path, type, mode, owner, size, mtime and, for a
