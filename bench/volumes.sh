@@ -9,7 +9,13 @@
 #                       GNU tar), so that both restores write with the same tar
 #   (d) hand pipe       `kubectl exec POD -- tar cf - -C /data . | zstd -3 -T1 > FILE`
 #                       and back: `zstd -dc FILE | kubectl exec -i POD -- tar xf - -C /data`
-#                       (into an empty PVC), with the real kubectl, same test cluster
+#                       (into an empty PVC of a fresh test cluster, as kahu's restore),
+#                       with the real kubectl
+#
+# The two restores run one after the other, each into a test cluster started for it, in
+# alternating order (kahu's first in odd runs); no tree of many files is deleted while
+# rows run (see to_attic: on ext4 without a journal, files created just after many were
+# deleted cost several times the system time).
 #   (e) restic, borg    `restic backup DIR` and `borg create --compression zstd,3` of the
 #                       PVC's directory on disk (local repositories, no transport; both
 #                       encrypt), each also once more with nothing changed
@@ -39,7 +45,8 @@
 # test cluster cannot serve (no PVC data directories, no pods/exec) say so; the others
 # run.  No test asserts a time: the targets are printed next to the numbers.
 #
-# Disk: about 4 × SIZE in $TMPDIR (the volume, two restored copies, the repositories).
+# Disk: about (3 + 4 × BENCH_REPS) × SIZE in $TMPDIR (the volume, kahu's backups, and what
+# every run restored or stored, kept until the end).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -79,21 +86,28 @@ srv_cpu() { # PID
 	hz=$(getconf CLK_TCK)
 	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.2f\n", ($12 + $13 + $14 + $15) / hz }'
 }
+# The same in three parts: the server's own user and system seconds, and those of its
+# reaped children (the commands; for a tar -x mostly system time: creating files)
+srv_cpu_parts() { # PID
+	local hz
+	hz=$(getconf CLK_TCK)
+	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.2f %.2f %.2f\n", $12 / hz, $13 / hz, ($14 + $15) / hz }'
+}
 
 # One measured run of a shell command; BYTES is a shell command printing what the row
 # stored (or "-"), CHECK one run afterwards, untimed, printing "ok" or what differs.
 measure() { # ID REP CLUSTER|- CMD BYTES [CHECK]
-	local id=$1 rep=$2 c=$3 cmd=$4 bytes_cmd=$5 check_cmd=${6:-} t pid= c0=0 c1=0 bytes chk=-
+	local id=$1 rep=$2 c=$3 cmd=$4 bytes_cmd=$5 check_cmd=${6:-} t pid= c0=0 c1=0 p0= p1= bytes chk=-
 	t=$B_WORK/m.$id.$rep
 	# what the rows before wrote is on disk first: a row does not pay for the write-back
 	# of another's gigabyte (restores write 1 GiB of new files; unsynced, the next row's
 	# time and the server's CPU swung between 4 and 14 s)
 	sync
-	[ "$c" != - ] && pid=$(cat "$B_WORK/$c/pid") && c0=$(srv_cpu "$pid")
+	[ "$c" != - ] && pid=$(cat "$B_WORK/$c/pid") && c0=$(srv_cpu "$pid") && p0=$(srv_cpu_parts "$pid")
 	bench_log "$id ($rep/$BENCH_REPS)"
 	bench_measure "$t" sh -c "$cmd" ||
 		{ sed 's/^/  /' "$t.err" | tail -n 20 >&2; bench_die "$id failed (run $rep): $cmd"; }
-	[ -n "$pid" ] && c1=$(srv_cpu "$pid")
+	[ -n "$pid" ] && c1=$(srv_cpu "$pid") && p1=$(srv_cpu_parts "$pid")
 	bytes=$(eval "$bytes_cmd")
 	[ -n "$check_cmd" ] && chk=$(eval "$check_cmd")
 	local wall rss user sys
@@ -101,6 +115,11 @@ measure() { # ID REP CLUSTER|- CMD BYTES [CHECK]
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$rep" "$wall" "$rss" "$user" "$sys" "$bytes" \
 		"$(echo "$c1 - $c0" | bc)" "$chk" >>"$ROWS"
 	bench_log "  ${wall}s, $((rss / 1024)) MiB, CPU $(echo "$user + $sys" | bc)s, stored $bytes, check $chk"
+	if [ -n "$pid" ]; then
+		# shellcheck disable=SC2086
+		set -- $p0 $p1
+		bench_log "  server CPU $(echo "$c1 - $c0" | bc)s: user $(echo "$4 - $1" | bc)s, system $(echo "$5 - $2" | bc)s, its commands $(echo "$6 - $3" | bc)s"
+	fi
 }
 
 # A digest of a tree: every entry's path, type, mode, owner, size, mtime and, for a
@@ -307,6 +326,56 @@ if [ "$CLUSTER_OK" = 1 ]; then
 fi
 KC="$KUBECTL --kubeconfig $(bench_kubeconfig src)"
 
+# A tree of many files is never deleted while rows run: it is moved into the attic (under
+# the work directory, removed at the end).  On a file system without a journal (this
+# machine's ext4), inodes freed within the last minute (six, while their inode table
+# block is not yet written back) are skipped by every file creation in their block group:
+# a `tar -x` of the volume's 20,000 files just after 20,000 others were deleted spends
+# 10-15 s of system time in that search (ext4's recently_deleted) instead of 1-2 s.  The
+# restore rows are the ones that create files, so what was deleted before them decided
+# their time, not the restore.
+ATTIC=$B_WORK/attic
+mkdir -p "$ATTIC"
+to_attic() { # PATH... -> moved out of the way, kept until the end
+	local p
+	for p in "$@"; do
+		[ -e "$p" ] || continue
+		mv "$p" "$(mktemp -d "$ATTIC/x.XXXXXX")/"
+	done
+}
+
+# The two restores, each into a test cluster started for it (the same state for both: a
+# new server, an empty PVC directory, no exec yet), in alternating order from run to run.
+# kahu creates the namespace, the PVC and its helper pod itself; for the hand pipe they
+# are created, and its pod is Running, before the measurement starts.
+restore_kahu() { # REP
+	local rep=$1 c=rk$1
+	bench_cluster_start "$c" --no-save
+	measure kahu_restore "$rep" "$c" \
+		"'$KAHU' --kubeconfig '$(bench_kubeconfig "$c")' --no-progress -q restore create --from-backup full-$rep --helper-image debian:12" \
+		"echo -" "same_tree \"\$(volume_dir $c bench data)\""
+	bench_log "  exec streams in that cluster: $(bench_stat "$c" exec_sessions)"
+	bench_cluster_stop "$c"
+	to_attic "$B_WORK/$c"
+}
+restore_hand() { # REP
+	local rep=$1 c=rh$1 kcc dir
+	bench_cluster_start "$c" --no-save
+	kcc="$KUBECTL --kubeconfig $(bench_kubeconfig "$c")"
+	manifests | $kcc create --validate=false -f - >"$B_WORK/create.$c.out" 2>&1 ||
+		bench_log "kubectl create said: $(tr '\n' ' ' <"$B_WORK/create.$c.out")"
+	dir=$(volume_dir "$c" bench-hand target)
+	KUBECTL_FLAGS=(--kubeconfig "$(bench_kubeconfig "$c")")
+	wait_running bench-hand target || bench_die "the hand restore's pod in $c is not Running"
+	KUBECTL_FLAGS=(--kubeconfig "$(bench_kubeconfig src)")
+	measure hand_restore "$rep" "$c" \
+		"zstd -dc '$OUTF/hand.tar.zst' | $kcc -n bench-hand exec -i target -- tar xf - -C /data" \
+		"echo -" "same_tree '$dir'"
+	bench_log "  exec streams in that cluster: $(bench_stat "$c" exec_sessions)"
+	bench_cluster_stop "$c"
+	to_attic "$B_WORK/$c"
+}
+
 for rep in $(seq 1 "$BENCH_REPS"); do
 	# (f) the ceiling; zstd's own CPU too (GNU time around it alone), what kahu's CPU is
 	# held against
@@ -319,18 +388,12 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		measure exec_nop "$rep" src "$KC -n bench-hand exec target -- true" "echo -"
 		measure exec_out "$rep" src "$KC -n bench-hand exec target -- cat /scratch/big > /dev/null" "echo -"
 		measure exec_in "$rep" src "$KC -n bench-hand exec -i target -- sh -c 'cat > /dev/null' < '$SCRATCH/big'" "echo -"
-		# (d) the hand pipe, both ways
+		# (d) the hand pipe's backup; its restore below
 		measure hand_backup "$rep" src \
 			"$KC -n bench exec app -- tar cf - -C /data . | zstd -3 -T1 -q > '$OUTF/hand.tar.zst'" \
 			"dsize '$OUTF/hand.tar.zst'"
-		find "$TARGET" -mindepth 1 -delete
-		measure hand_restore "$rep" src \
-			"zstd -dc '$OUTF/hand.tar.zst' | $KC -n bench-hand exec -i target -- tar xf - -C /data" \
-			"echo -" "same_tree '$TARGET'"
-		find "$TARGET" -mindepth 1 -delete
-		rm -f "$OUTF/hand.tar.zst"
 	fi
-	# (a), (b), (c): kahu
+	# (a), (b): kahu's backups
 	if [ "$KAHU_OK" = 1 ]; then
 		K="'$KAHU' --kubeconfig '$(bench_kubeconfig src)' --no-progress -q"
 		measure kahu_full "$rep" src "$K backup create full-$rep --include-namespaces bench --volume-data fs" \
@@ -338,16 +401,19 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 		measure kahu_inc "$rep" src \
 			"$K backup create inc-$rep --include-namespaces bench --volume-data fs --incremental --parent full-$rep" \
 			"dsize \"\$(kahu_backup_dir inc-$rep)\""
-		bench_cluster_start "r$rep" --no-save
-		measure kahu_restore "$rep" "r$rep" \
-			"'$KAHU' --kubeconfig '$(bench_kubeconfig "r$rep")' --no-progress -q restore create --from-backup full-$rep --helper-image debian:12" \
-			"echo -" "same_tree \"\$(volume_dir r$rep bench data)\""
-		bench_cluster_stop "r$rep"
-		rm -rf "${B_WORK:?}/r$rep"
-		"$KAHU" -q backup delete "full-$rep" --cascade --yes >/dev/null 2>&1 || true
 	fi
+	# (c) and (d): the restores, kahu's first in odd runs, the hand pipe's first in even ones
+	order="kahu hand"
+	[ $((rep % 2)) = 0 ] && order="hand kahu"
+	for which in $order; do
+		if [ "$which" = kahu ] && [ "$KAHU_OK" = 1 ]; then restore_kahu "$rep"; fi
+		if [ "$which" = hand ] && [ "$CLUSTER_OK" = 1 ]; then restore_hand "$rep"; fi
+	done
+	rm -f "$OUTF/hand.tar.zst"
+	[ "$KAHU_OK" = 1 ] && { "$KAHU" -q backup delete "full-$rep" --cascade --yes >/dev/null 2>&1 || true; }
 	# (e) restic and borg, each a new repository, then the same again with nothing changed
-	rm -rf "$OUTF/restic" "$OUTF/borg" "$HOME/.cache/restic" "$HOME/.cache/borg" "$HOME/.config/borg/security"
+	to_attic "$OUTF/restic" "$OUTF/borg"
+	rm -rf "$HOME/.cache/restic" "$HOME/.cache/borg" "$HOME/.config/borg/security"
 	"$RESTIC" -q -r "$OUTF/restic" init >/dev/null
 	measure restic_full "$rep" - "'$RESTIC' -q -r '$OUTF/restic' backup '$VOL'" "dsize '$OUTF/restic'"
 	before=$(dsize "$OUTF/restic")
@@ -356,7 +422,7 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 	measure borg_full "$rep" - "'$BORG' create --compression zstd,3 '$OUTF/borg::full' '$VOL'" "dsize '$OUTF/borg'"
 	before=$(dsize "$OUTF/borg")
 	measure borg_inc "$rep" - "'$BORG' create --compression zstd,3 '$OUTF/borg::inc' '$VOL'" "echo \$((\$(dsize '$OUTF/borg') - $before))"
-	rm -rf "$OUTF/restic" "$OUTF/borg"
+	to_attic "$OUTF/restic" "$OUTF/borg"
 done
 
 # ------------------------------------------------------------------ the section
@@ -377,6 +443,7 @@ body=$B_WORK/section.md
 	echo "- restic: $RESTIC_V; borg: $BORG_V; $ZSTD_V; $TAR_V"
 	echo "- Load average: $LOAD_START at start, $LOAD_END at end (a shared machine: compare rows of one run only)"
 	echo "- Data: $DATA_FROM: $(commas "$DATA_BYTES") bytes in $(commas "$DATA_FILES") files (text and logs, random bytes, zstd-compressed logs, zeros, $SMALL files of 1-16 KiB), in the page cache; $BENCH_REPS run(s) of each row, interleaved; the median is shown, with the range in parentheses."
+	echo "- Restores: (c) and (d) each into a test cluster started for it (an empty PVC directory, a new server), kahu's first in odd runs, the hand pipe's first in even ones; no tree of many files is deleted during the runs (on ext4 without a journal, creating files just after many were deleted costs several times the system time)."
 	echo "- CPU: user + system of the measured command and its children (/usr/bin/time), per GiB of the volume; it does not include what the test server and the commands it runs for pods/exec use, which is the *server CPU* column (the server process and its reaped children). Peak RSS: the largest process of the row (for a pipe, its largest member)."
 	echo "- Stored: what the row wrote (the archive, the repository, kahu's backup directory); for the unchanged runs, what the repository grew by."
 	echo "- restic: default settings (repository format 2, compression auto), encrypts; borg: \`init -e repokey-blake2\`, \`create --compression zstd,3\`; both from a new repository, their caches in the run's HOME. Both read the PVC's directory on disk, not through the cluster. restic uses both cores."
@@ -418,7 +485,7 @@ ROWS = [
     ("kahu_inc", "(b) **kahu**, unchanged incremental", "kahu"),
     ("kahu_restore", "(c) **kahu restore create** into a fresh cluster", "kahu"),
     ("hand_backup", "(d) `kubectl exec POD -- tar cf - -C /data . \\| zstd -3 -T1 > FILE`", "cluster"),
-    ("hand_restore", "(d) `zstd -dc FILE \\| kubectl exec -i POD -- tar xf - -C /data`", "cluster"),
+    ("hand_restore", "(d) `zstd -dc FILE \\| kubectl exec -i POD -- tar xf - -C /data` into a fresh cluster", "cluster"),
     ("restic_full", "(e) `restic backup DIR`, new repository", ""),
     ("restic_inc", "(e) `restic backup DIR`, unchanged", ""),
     ("borg_full", "(e) `borg create --compression zstd,3`, new repository", ""),

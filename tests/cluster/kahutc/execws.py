@@ -49,6 +49,7 @@ _applets = None
 _live = {}                    # running command process -> its pod's uid (killed when the
 #                               server stops or the pod is deleted)
 _live_lock = threading.Lock()
+_profiles = [0]               # exec streams profiled so far (KAHUTC_PROFILE)
 
 
 def busybox_applets():
@@ -399,7 +400,10 @@ class Session:
         try:
             if os.environ.get("KAHUTC_PROFILE"):
                 import cProfile
-                cProfile.runctx("self._run()", globals(), {"self": self}, os.environ["KAHUTC_PROFILE"])
+                with _live_lock:
+                    _profiles[0] += 1
+                    n = _profiles[0]
+                cProfile.runctx("self._run()", globals(), {"self": self}, "%s.%d" % (os.environ["KAHUTC_PROFILE"], n))
             else:
                 self._run()
         except Exception:
