@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "archive/key.h"
+#include "archive/manifest.h"
 #include "archive/seal.h"
 #include "archive/stream.h"
 #include "engine/vol_local.h"
@@ -43,6 +44,8 @@ void mover_spec_clear(struct mover_spec *s)
 	strv_free(&s->exclude);
 	free(s->attempt);
 	free(s->mount_path);
+	free(s->run);
+	free(s->parent_run);
 	memset(s, 0, sizeof *s);
 }
 
@@ -68,6 +71,10 @@ json_t *mover_spec_json(const struct mover_spec *s)
 		json_object_set_new(j, "deleteExtra", json_true());
 	if (s->mount_path)
 		json_object_set_new(j, "mountPath", json_string(s->mount_path));
+	if (s->run)
+		json_object_set_new(j, "run", json_string(s->run));
+	if (s->parent_run)
+		json_object_set_new(j, "parentRun", json_string(s->parent_run));
 	return j;
 }
 
@@ -94,6 +101,8 @@ static int text_ok(const char *s, size_t max)
 	return 1;
 }
 
+static int hex_ok(const char *s, size_t n);
+
 static int spec_bad(const char *field, const char *what)
 {
 	return kahu_error_set(KAHU_EUSAGE, "mover spec: %s: %s", field, what);
@@ -118,7 +127,7 @@ int mover_spec_parse(json_t *j, struct mover_spec *out)
 {
 	static const char *const known[] = { "op", "backup", "vid", "label", "attempt", "parent",
 					     "exclude", "compressionLevel", "segmentBytes",
-					     "deleteExtra", "mountPath", NULL };
+					     "deleteExtra", "mountPath", "run", "parentRun", NULL };
 	struct mover_spec s = { 0 };
 	const char *k;
 	json_t *v;
@@ -155,8 +164,22 @@ int mover_spec_parse(json_t *j, struct mover_spec *out)
 	    (rc = spec_str(j, "label", 1, &s.label)) < 0 ||
 	    (rc = spec_str(j, "attempt", 1, &s.attempt)) < 0 ||
 	    (rc = spec_str(j, "parent", 0, &s.parent)) < 0 ||
-	    (rc = spec_str(j, "mountPath", 0, &s.mount_path)) < 0)
+	    (rc = spec_str(j, "mountPath", 0, &s.mount_path)) < 0 ||
+	    (rc = spec_str(j, "run", 0, &s.run)) < 0 ||
+	    (rc = spec_str(j, "parentRun", 0, &s.parent_run)) < 0)
 		goto fail;
+	if (s.run && !hex_ok(s.run, MANIFEST_RUN_HEX_LEN)) {
+		rc = spec_bad("run", "not 32 lowercase hex digits");
+		goto fail;
+	}
+	if (s.parent_run && !hex_ok(s.parent_run, MANIFEST_RUN_HEX_LEN)) {
+		rc = spec_bad("parentRun", "not 32 lowercase hex digits");
+		goto fail;
+	}
+	if (s.parent_run && (s.restore || !s.parent || !s.run)) {
+		rc = spec_bad("parentRun", "only a backup with a parent and a run names its parent's run");
+		goto fail;
+	}
 	if (layout_name_check(s.backup) < 0) {
 		rc = spec_bad("backup", kahu_error_last());
 		goto fail;
@@ -864,8 +887,13 @@ int mover_result_parse(const struct mover_spec *s, const char *text, size_t len,
 		const char *p = json_string_value(json_object_get(o, "path"));
 		const char *h = json_string_value(json_object_get(o, "blake2b"));
 		uint64_t size;
-		if (!json_is_object(o) || json_object_size(o) != 3 || !p || !h ||
-		    !hex_ok(h, KAHU_HASH_HEX_LEN) || get_u64(o, "size", &size) < 0) {
+		if (s->run && (!json_is_object(o) || json_object_size(o) != 2 || !p ||
+			       get_u64(o, "size", &size) < 0)) {
+			/* bound to the run (manifest format 2): no hash of the stored bytes */
+			rc = result_bad("an object of a backup bound to its run without path and "
+					"size alone");
+		} else if (!s->run && (!json_is_object(o) || json_object_size(o) != 3 || !p || !h ||
+				       !hex_ok(h, KAHU_HASH_HEX_LEN) || get_u64(o, "size", &size) < 0)) {
 			rc = result_bad("an object without path, size and blake2b");
 		} else if (strncmp(p, prefix, strlen(prefix)) != 0 || strchr(p + strlen(prefix), '/') ||
 			   !p[strlen(prefix)]) {
@@ -882,8 +910,12 @@ int mover_result_parse(const struct mover_spec *s, const char *text, size_t len,
 			json_decref(clean);
 			goto out;
 		}
-		json_array_append_new(clean, json_pack("{s:s, s:I, s:s}", "path", p, "size",
-						       (json_int_t)size, "blake2b", h));
+		if (s->run)
+			json_array_append_new(clean, json_pack("{s:s, s:I}", "path", p, "size",
+							       (json_int_t)size));
+		else
+			json_array_append_new(clean, json_pack("{s:s, s:I, s:s}", "path", p, "size",
+							       (json_int_t)size, "blake2b", h));
 	}
 	out->objects = clean;
 out:
@@ -1175,6 +1207,11 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 	if (!loc->no_encryption && (rc = repo_key(repo, &key)) < 0)
 		goto out;
 	struct kahu_store *store = repo_store(repo);
+	if (s->run && !key) {
+		rc = kahu_error_set(KAHU_EUSAGE, "mover spec: run: the location is not encrypted, "
+				    "so nothing is bound to a run");
+		goto out;
+	}
 	if (stat(mount, &st) < 0) {
 		rc = kahu_error_set(errno == ENOENT ? KAHU_ENOTFOUND : KAHU_EIO, "%s: the volume's "
 				    "mount %s: %s", s->label, mount, strerror(errno));
@@ -1192,7 +1229,8 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 			.compression_level = s->compression_level, .parent = s->parent,
 			.exclude = s->exclude.n ? (const char *const *)s->exclude.v : NULL,
 			.retries = -1, .segment_bytes = s->segment_bytes, .label = s->label,
-			.progress = progress, .progress_ud = &pu,
+			.progress = progress, .progress_ud = &pu, .run = s->run,
+			.parent_run = s->parent_run,
 		};
 		struct vol_backup_result br = { 0 };
 		rc = clear_earlier_attempts(store, s);
@@ -1217,7 +1255,7 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 			.ops = &vol_local_ops, .ctx = &local, .mount_path = mount, .st = store,
 			.key = key, .backup = s->backup, .vid = s->vid,
 			.delete_extra = s->delete_extra != 0, .progress = progress,
-			.progress_ud = &pu, .label = s->label,
+			.progress_ud = &pu, .label = s->label, .run = s->run,
 		};
 		struct vol_restore_result rr = { 0 };
 		rc = vol_restore(&rs, &rr);

@@ -56,15 +56,22 @@ struct mover_spec {
 	int delete_extra;             /* restore: --delete-extra-files */
 	char *attempt;                /* unique per attempt ([a-z0-9-]{1,40}): names the result */
 	char *mount_path;             /* NULL: MOVER_VOLUME_MOUNT */
+	char *run;                    /* encrypted location: the backup's run id (manifest
+					 "run", 32 hex) the volume's objects are bound to
+					 (backup) or must carry (restore); NULL: none (format 1:
+					 every object hashed, nothing checked) */
+	char *parent_run;             /* backup: the parent's run id its index must carry */
 };
 
 /* The spec as JSON (a new reference):
  *   {"op":"backup"|"restore","backup":…,"vid":…,"label":…,"attempt":…,
  *    "parent":…,"exclude":[…],"compressionLevel":N,"segmentBytes":N,
- *    "deleteExtra":bool,"mountPath":…}   (optional members absent when unset) */
+ *    "deleteExtra":bool,"mountPath":…,"run":…,"parentRun":…}
+ *   (optional members absent when unset) */
 json_t *mover_spec_json(const struct mover_spec *s);
 /* Parse and check it: unknown members, wrong types, a bad backup or parent name
- * (layout_name_check), vid (layout_vid_check), attempt, a relative mount path, a level
+ * (layout_name_check), vid (layout_vid_check), attempt, a run or parentRun that is not
+ * 32 lowercase hex (a parentRun without a parent or in a restore), a relative mount path, a level
  * outside 1..22, a segment size outside 1 MiB..4 GiB: KAHU_EUSAGE naming the field.
  * *out is cleared first; on failure it holds nothing. */
 int mover_spec_parse(json_t *j, struct mover_spec *out);

@@ -512,6 +512,10 @@ static int vol_move(const struct backup_run_spec *rs, const struct backup_spec *
 		.backup = xstrdup(rs->name), .vid = xstrdup(vid), .label = xstrdup(label),
 		.parent = b->parent ? xstrdup(b->parent) : NULL,
 		.compression_level = b->compression_level,
+		/* with a key the mover binds the volume's objects to the run, as vol_copy */
+		.run = b->key && b->run ? xstrdup(b->run) : NULL,
+		.parent_run = b->key && b->run && b->parent && b->parent_run[0] ?
+			      xstrdup(b->parent_run) : NULL,
 	};
 	for (size_t i = 0; i < rs->vol->exclude.n; i++)
 		strv_push(&ms.exclude, rs->vol->exclude.v[i]);

@@ -405,6 +405,7 @@ static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const ch
 	struct mover_spec ms = {
 		.restore = 1, .backup = xstrdup(v->s.backup), .vid = xstrdup(vid), .label = xstrdup(label),
 		.delete_extra = v->s.delete_extra != 0,
+		.run = v->s.key && v->s.run[0] ? xstrdup(v->s.run) : NULL,
 	};
 	struct vol_restore_result vr = { 0 };
 	log_info("volume %s: writing its data through a data mover", label);

@@ -38,22 +38,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = mover_restore_result_parse(term, &rr);
 	FUZZ_CHECK(rc <= 0);
 
-	struct mover_spec s = { .backup = (char *)"b1", .vid = (char *)VID, .attempt = (char *)"a1" };
-	struct vol_backup_result r;
-	rc = mover_result_parse(&s, rest, rlen, &r);
-	FUZZ_CHECK(rc == 0 || rc == KAHU_EDATA);
-	if (rc < 0) {
-		FUZZ_CHECK(r.objects == NULL);
-	} else {
-		json_t *o;
-		size_t i;
-		FUZZ_CHECK(json_array_size(r.objects) > 0);
-		json_array_foreach(r.objects, i, o) {
-			const char *p = json_string_value(json_object_get(o, "path"));
-			FUZZ_CHECK(p && strncmp(p, "volumes/" VID "/", 41) == 0 && !strchr(p + 41, '/'));
-			FUZZ_CHECK(p[41] != '.');
+	/* a result read for a backup without a run (every object hashed) and with one */
+	for (int bound = 0; bound < 2; bound++) {
+		struct mover_spec s = { .backup = (char *)"b1", .vid = (char *)VID,
+					.attempt = (char *)"a1",
+					.run = bound ? (char *)"00112233445566778899aabbccddeeff" : NULL };
+		struct vol_backup_result r;
+		rc = mover_result_parse(&s, rest, rlen, &r);
+		FUZZ_CHECK(rc == 0 || rc == KAHU_EDATA);
+		if (rc < 0) {
+			FUZZ_CHECK(r.objects == NULL);
+		} else {
+			json_t *o;
+			size_t i;
+			FUZZ_CHECK(json_array_size(r.objects) > 0);
+			json_array_foreach(r.objects, i, o) {
+				const char *p = json_string_value(json_object_get(o, "path"));
+				FUZZ_CHECK(p && strncmp(p, "volumes/" VID "/", 41) == 0 && !strchr(p + 41, '/'));
+				FUZZ_CHECK(p[41] != '.');
+				FUZZ_CHECK((json_object_get(o, "blake2b") != NULL) == !bound);
+			}
+			json_decref(r.objects);
 		}
-		json_decref(r.objects);
 	}
 
 	struct mover_spec sp;

@@ -92,6 +92,8 @@ START_TEST(test_spec_round_trip)
 	s.segment_bytes = 8u << 20;
 	s.attempt = xstrdup("r1-a2");
 	s.mount_path = xstrdup("/mnt/x");
+	s.run = xstrdup("00112233445566778899aabbccddeeff");
+	s.parent_run = xstrdup("ffeeddccbbaa99887766554433221100");
 	json_t *j = mover_spec_json(&s);
 	ck_assert_int_eq(mover_spec_parse(j, &t), 0);
 	ck_assert_str_eq(t.backup, "nightly-1");
@@ -104,6 +106,8 @@ START_TEST(test_spec_round_trip)
 	ck_assert_uint_eq(t.segment_bytes, 8u << 20);
 	ck_assert_str_eq(t.attempt, "r1-a2");
 	ck_assert_str_eq(t.mount_path, "/mnt/x");
+	ck_assert_str_eq(t.run, "00112233445566778899aabbccddeeff");
+	ck_assert_str_eq(t.parent_run, "ffeeddccbbaa99887766554433221100");
 	ck_assert_int_eq(t.restore, 0);
 	/* a restore, minimal */
 	json_decref(j);
@@ -117,6 +121,8 @@ START_TEST(test_spec_round_trip)
 	ck_assert_int_eq(t.delete_extra, 1);
 	ck_assert_ptr_null(t.mount_path);
 	ck_assert_ptr_null(t.parent);
+	ck_assert_ptr_null(t.run);
+	ck_assert_ptr_null(t.parent_run);
 	json_decref(j);
 	mover_spec_clear(&t);
 	mover_spec_clear(&s);
@@ -159,6 +165,13 @@ START_TEST(test_spec_hostile)
 		{ "{\"op\":\"backup\"," BASE ",\"mountPath\":\"relative\"}", "mountPath:" },
 		{ "{\"op\":\"backup\"," BASE ",\"mountPath\":7}", "mountPath: not a string" },
 		{ "{\"op\":\"backup\",\"backup\":\"b\",\"vid\":\"" VID "\",\"attempt\":\"a\"}", "label: missing" },
+		{ "{\"op\":\"backup\"," BASE ",\"run\":\"0011\"}", "run: not 32" },
+		{ "{\"op\":\"backup\"," BASE ",\"run\":\"00112233445566778899AABBCCDDEEFF\"}", "run: not 32" },
+		{ "{\"op\":\"backup\"," BASE ",\"run\":1}", "run: not a string" },
+		{ "{\"op\":\"backup\"," BASE ",\"parent\":\"p\",\"run\":\"00112233445566778899aabbccddeeff\",\"parentRun\":\"x\"}", "parentRun: not 32" },
+		{ "{\"op\":\"backup\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only a backup with a parent" },
+		{ "{\"op\":\"backup\"," BASE ",\"parent\":\"p\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only a backup with a parent" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct mover_spec s;
