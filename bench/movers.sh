@@ -89,8 +89,11 @@ for i in $(seq 1 "$CLAIMS"); do
 done
 DATA=$(du -sb "$B_WORK/main/volumes" | cut -f1)
 
-run() { # LABEL ARGS... -> "wall cpu rss bytes"
+run() { # LABEL ARGS... -> "wall cpu rss bytes load"
 	local label=$1; shift
+	local load
+	sync
+	load=$(cut -d' ' -f1 /proc/loadavg)
 	bench_admin main POST stats/reset >/dev/null
 	bench_measure "$B_WORK/$label" "$KAHU" --kubeconfig "$KC" backup create "$label" \
 		--include-namespaces bench --volume-data fs "$@" || {
@@ -99,29 +102,32 @@ run() { # LABEL ARGS... -> "wall cpu rss bytes"
 	bytes=$(bench_admin main GET stats | "$PYTHON" -c 'import json,sys
 print(sum(json.load(sys.stdin)["bytes_out_by_user"].values()))')
 	read -r wall rss user sys <"$B_WORK/$label"
-	echo "$wall $(echo "$user + $sys" | bc) $rss $bytes"
+	# the backup is not needed again: s3rver's disk stays at one backup's size
+	"$KAHU" --kubeconfig "$KC" backup delete --yes "$label" >/dev/null 2>&1 ||
+		bench_log "could not delete $label"
+	echo "$wall $(printf "%.2f" "$(echo "$user + $sys" | bc)") $rss $bytes $load"
 }
 
 rows=()
 declare -A best
 for mode in local cluster; do
-	walls=() cpus=() rsss=() bytess=()
+	walls=() cpus=() rsss=() bytess=() loads=()
 	for r in $(seq 1 "$BENCH_REPS"); do
 		bench_log "--data-mover $mode, run $r"
-		read -r w c m b < <(run "$mode-$r" --data-mover "$mode")
-		walls+=("$w") cpus+=("$c") rsss+=("$m") bytess+=("$b")
+		read -r w c m b l < <(run "$mode-$r" --data-mover "$mode")
+		walls+=("$w") cpus+=("$c") rsss+=("$m") bytess+=("$b") loads+=("$l")
 	done
-	rows+=("| \`--data-mover $mode\` | $(bench_median "${walls[@]}") s | $(bench_median "${cpus[@]}") s | $(( $(bench_median "${rsss[@]}") / 1024 )) MiB | $(bench_median "${bytess[@]}") |")
+	rows+=("| \`--data-mover $mode\` | $(bench_median "${walls[@]}") s | $(bench_median "${cpus[@]}") s | $(( $(bench_median "${rsss[@]}") / 1024 )) MiB | $(bench_median "${bytess[@]}") | ${loads[*]} |")
 done
 curve=()
 for n in 1 2 3 4; do
-	walls=()
+	walls=() loads=()
 	for r in $(seq 1 "$BENCH_REPS"); do
 		bench_log "--movers-per-node $n, run $r"
-		read -r w c m b < <(run "pn$n-$r" --data-mover cluster --movers-per-node "$n")
-		walls+=("$w")
+		read -r w c m b l < <(run "pn$n-$r" --data-mover cluster --movers-per-node "$n")
+		walls+=("$w") loads+=("$l")
 	done
-	curve+=("| $n | $(bench_median "${walls[@]}") s |")
+	curve+=("| $n | $(bench_median "${walls[@]}") s | ${loads[*]} |")
 done
 
 body=$B_WORK/section.md
@@ -132,12 +138,12 @@ body=$B_WORK/section.md
 	echo
 	echo "$DATA bytes of volume data; median of $BENCH_REPS run(s)."
 	echo
-	echo "| backup | wall | coordinator CPU | coordinator peak RSS | bytes from the API server |"
-	echo "|---|---|---|---|---|"
+	echo "| backup | wall | coordinator CPU | coordinator peak RSS | bytes from the API server | load average before |"
+	echo "|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "| --movers-per-node | wall |"
-	echo "|---|---|"
+	echo "| --movers-per-node | wall | load average before |"
+	echo "|---|---|---|"
 	printf '%s\n' "${curve[@]}"
 	echo
 	echo "On this 2-core machine all three nodes' movers share the same cores, disk and one"
