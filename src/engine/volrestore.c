@@ -388,6 +388,29 @@ static json_t *claim_affinity(struct kube_client *kc, const char *ns, const char
 	return aff;
 }
 
+/* A filled claim's counts, duration and throughput into its result r, and the log line. */
+static void fill_result(json_t *r, const struct vol_restore_result *vr, int64_t ms, int failed,
+			const char *ns, const char *name, const char *how)
+{
+	json_object_set_new(r, "files", json_integer((json_int_t)vr->files));
+	json_object_set_new(r, "dirs", json_integer((json_int_t)vr->dirs));
+	json_object_set_new(r, "links", json_integer((json_int_t)vr->links));
+	json_object_set_new(r, "bytes", json_integer((json_int_t)vr->bytes));
+	json_object_set_new(r, "deleted", json_integer((json_int_t)vr->deleted));
+	json_object_set_new(r, "retries", json_integer((json_int_t)vr->retries));
+	if (vr->incomplete)
+		json_object_set_new(r, "incomplete", json_true());
+	json_object_set_new(r, "durationMs", json_integer((json_int_t)ms));
+	json_object_set_new(r, "bytesPerSecond",
+			    json_integer(ms > 0 ? (json_int_t)(vr->bytes * 1000 / (uint64_t)ms) :
+					 (json_int_t)vr->bytes));
+	if (failed)
+		log_info("volume %s/%s failed: %s", ns, name, jstr_of(r, "reason"));
+	else
+		log_info("volume %s/%s: %llu files, %llu bytes in %lld ms%s", ns, name,
+			 (unsigned long long)vr->files, (unsigned long long)vr->bytes, (long long)ms, how);
+}
+
 /* --data-mover cluster: a mover Job on the claim's node writes the data, reading from
  * the location itself. */
 static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const char *name,
@@ -414,23 +437,7 @@ static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const ch
 	mover_spec_clear(&ms);
 	json_decref(aff);
 	free(label);
-	int64_t ms_ = mono_ms() - t0;
-	json_object_set_new(r, "files", json_integer((json_int_t)vr.files));
-	json_object_set_new(r, "dirs", json_integer((json_int_t)vr.dirs));
-	json_object_set_new(r, "links", json_integer((json_int_t)vr.links));
-	json_object_set_new(r, "bytes", json_integer((json_int_t)vr.bytes));
-	json_object_set_new(r, "deleted", json_integer((json_int_t)vr.deleted));
-	json_object_set_new(r, "retries", json_integer((json_int_t)vr.retries));
-	if (vr.incomplete)
-		json_object_set_new(r, "incomplete", json_true());
-	json_object_set_new(r, "durationMs", json_integer((json_int_t)ms_));
-	json_object_set_new(r, "bytesPerSecond",
-			    json_integer(ms_ > 0 ? (json_int_t)(vr.bytes * 1000 / (uint64_t)ms_) : (json_int_t)vr.bytes));
-	if (*failed)
-		log_info("volume %s/%s failed: %s", ns, name, jstr_of(r, "reason"));
-	else
-		log_info("volume %s/%s: %llu files, %llu bytes in %lld ms (data mover)", ns, name,
-			 (unsigned long long)vr.files, (unsigned long long)vr.bytes, (long long)ms_);
+	fill_result(r, &vr, mono_ms() - t0, *failed, ns, name, " (data mover)");
 	return r;
 }
 
@@ -508,23 +515,7 @@ out:
 	if (vol_tracker_cleanup(t) < 0 && !*failed)
 		fail(r, failed, "its helper pod could not be removed: ", kahu_error_last());
 	vol_tracker_free(t);
-	int64_t ms = mono_ms() - t0;
-	json_object_set_new(r, "files", json_integer((json_int_t)vr.files));
-	json_object_set_new(r, "dirs", json_integer((json_int_t)vr.dirs));
-	json_object_set_new(r, "links", json_integer((json_int_t)vr.links));
-	json_object_set_new(r, "bytes", json_integer((json_int_t)vr.bytes));
-	json_object_set_new(r, "deleted", json_integer((json_int_t)vr.deleted));
-	json_object_set_new(r, "retries", json_integer((json_int_t)vr.retries));
-	if (vr.incomplete)
-		json_object_set_new(r, "incomplete", json_true());
-	json_object_set_new(r, "durationMs", json_integer((json_int_t)ms));
-	json_object_set_new(r, "bytesPerSecond",
-			    json_integer(ms > 0 ? (json_int_t)(vr.bytes * 1000 / (uint64_t)ms) : (json_int_t)vr.bytes));
-	if (*failed)
-		log_info("volume %s/%s failed: %s", ns, name, jstr_of(r, "reason"));
-	else
-		log_info("volume %s/%s: %llu files, %llu bytes in %lld ms", ns, name,
-			 (unsigned long long)vr.files, (unsigned long long)vr.bytes, (long long)ms);
+	fill_result(r, &vr, mono_ms() - t0, *failed, ns, name, "");
 	return r;
 }
 
