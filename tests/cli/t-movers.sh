@@ -284,6 +284,19 @@ t_ok "  the user's Secret is left" k get secret my-bundle -n one
 k delete secret my-bundle -n one >/dev/null 2>&1
 rm -rf "$T_DIR/bundle"
 
+# ---- a plan whose volumes go through cluster movers: plan run uses them ----
+t_ok "plan create pm --data-mover cluster --movers-per-node 1" \
+	kh plan create pm --include-namespaces one --volume-data fs --data-mover cluster --movers-per-node 1
+kh plan describe pm -o json >"$T_DIR/pmplan.json" 2>&1
+t_grep "  plan describe shows the cluster mover" '"type": *"cluster"' "$T_DIR/pmplan.json"
+t_ok "plan run pm" kh plan run pm
+pmb=$(kh backup list -o name 2>"$T_ERR" | sed 's#^.*/##' | grep '^pm-')
+t_ok "  it made one backup pm-… ($pmb)" test "$(echo $pmb | wc -w)" = 1
+kh backup describe "$pmb" -o json >"$T_DIR/pm.json"
+vol_check "$T_DIR/pm.json" one/solo method mover
+vol_check "$T_DIR/pm.json" one/solo status Completed
+t_ok "  nothing of the plan's run is left in the cluster" leftovers
+
 # ---- a mover failing once: retried ----
 cluster_admin POST /_admin/faults '[{"action":"pod-fail","match":{"namespace":"one"},"times":1,"exit_code":1,"message":"injected once"}]' >/dev/null
 t_ok "backup f1: the first mover fails, its retry succeeds" \
