@@ -4,8 +4,8 @@
 # A mover is stopped by the test cluster right after its first progress line (a pod-env
 # fault sets the mover's test knob; the mover stops itself, /_admin/signal resumes it),
 # so what the coordinator's -v log shows mid-way is seen while the mover cannot have
-# finished: no timing is asserted.  Also: a backup neither on a terminal nor -v reads
-# no log; user limited without get on pods/log: one warning, the backup succeeds; a
+# finished: no timing is asserted.  The same on a terminal (script(1)).  Also: a backup
+# neither on a terminal nor -v reads no log; user limited without get on pods/log: one warning, the backup succeeds; a
 # restore's mover likewise; the test cluster's tailLines and limitBytes as the API's.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cli/vollib.sh"
@@ -112,6 +112,22 @@ t_grep "  the reads are counted" "data movers: [0-9]+ reads? of movers' logs" "$
 reads=$(grep -Eo "data movers: [0-9]+ reads? of movers' logs" "$T_DIR/b1.err" | grep -Eo '[0-9]+' | head -1)
 t_ok "  by the server too ($reads, and the test's own read)" test "$(log_reads)" = "$((before + reads + 1))"
 t_nogrep "  no warning about the movers" 'warning: (data movers|volume)' "$T_DIR/b1.err"
+
+# ---- on a terminal (script(1) gives kahu one): the progress line advancing ----
+if command -v script >/dev/null 2>&1; then
+	stop_movers_in p1
+	script -qfec "\"$KAHU\" --kubeconfig \"$CLUSTER_KUBECONFIG\" backup create t1 --include-namespaces p1 --volume-data fs --data-mover cluster" \
+		"$T_DIR/t1.tty" </dev/null >/dev/null 2>&1 &
+	P=$!
+	ttymid() { grep -Eq 'volume p1/data: [0-9.]+ (B|KiB|MiB) read, [1-9][0-9]* entries' "$T_DIR/t1.tty"; }
+	t_ok "backup t1 on a terminal: its progress line shows the volume mid-way" vol_wait_for 300 ttymid
+	t_ok "  while the backup still runs" running $P
+	t_ok "  resumed" resume p1
+	wait $P
+	t_ok "  backup t1 exits 0" test $? = 0
+else
+	t_skip "backup t1 on a terminal" "script(1) is not installed"
+fi
 
 # ---- a restore: bytes written ----
 stop_movers_in p2

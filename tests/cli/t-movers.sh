@@ -172,7 +172,7 @@ for v in vs:
     assert v["counts"]["files"] == 40 and v["counts"]["bytesRead"] > 1900000, v' "$T_DIR/b1.json"
 t_ok "  nothing of the run is left in the cluster" leftovers
 t_ok "backup verify b1" kh backup verify b1
-s3_client kahu get backups/b1/backup.json >"$T_DIR/b1.manifest" 2>"$T_ERR"
+s3_client kahu get mv/backups/b1/backup.json >"$T_DIR/b1.manifest" 2>"$T_ERR"
 t_py "  its manifest is format 2: the movers bound the volume objects to the run, no hash" '
 assert d["format"] == 2 and len(d["run"]) == 32, d.get("format")
 vol = [o for o in d["objects"] if o["path"].startswith("volumes/")]
