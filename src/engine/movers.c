@@ -722,15 +722,16 @@ static void *log_reader(void *ud)
 			struct kube_log_tail lt = { .container = "mover", .tail_lines = LOG_TAIL_LINES,
 						    .limit_bytes = LOG_LIMIT_BYTES, .flags = KUBE_REQ_NO_RETRY,
 						    .cancelled = log_stop, .ud = m };
-			int rc = m->logs_off ? 0 : kube_pod_log_tail(m->o.kc, due[i].ns, due[i].pod, &lt, &b);
+			/* logs_off is written by this thread alone */
+			int asked = !m->logs_off;
+			int rc = asked ? kube_pod_log_tail(m->o.kc, due[i].ns, due[i].pod, &lt, &b) : 0;
 			struct mover_progress p;
-			int got = rc == 0 && !m->logs_off && mover_progress_parse(b.data, b.len, &p);
+			int got = asked && rc == 0 && mover_progress_parse(b.data, b.len, &p);
 			char *why = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
 			kbuf_free(&b);
 			pthread_mutex_lock(&m->mu);
-			if (rc != 0 || !m->logs_off)
-				m->log_reads++;
-			if (rc == KAHU_EFORBIDDEN && !m->logs_off) {
+			m->log_reads += asked;
+			if (rc == KAHU_EFORBIDDEN) {
 				m->logs_off = 1;
 				log_warn("data movers: their logs cannot be read (%s); each volume's progress is "
 					 "shown at its start and end only (live progress needs get on pods/log)", why);
