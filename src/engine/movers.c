@@ -33,10 +33,10 @@
 /* Rounds a created Job may stay unseen in the lists before its attempt fails. */
 #define UNSEEN_ROUNDS 30
 /* Live progress (only for volumes with a progress callback): the tail of a running
- * mover's log read at most every LOG_EVERY_S seconds per pod, at most LOG_BUDGET reads a
- * second for the whole run (the pods waiting longest first), each a small answer. */
-#define LOG_EVERY_S 5
-#define LOG_BUDGET 4
+ * mover's log (movers.h: every MOVERS_LOG_EVERY_S seconds per pod at most,
+ * MOVERS_LOG_BUDGET reads a second for the run), each a small answer. */
+#define LOG_EVERY_S MOVERS_LOG_EVERY_S
+#define LOG_BUDGET MOVERS_LOG_BUDGET
 #define LOG_TAIL_LINES 8
 #define LOG_LIMIT_BYTES 4096
 
@@ -122,6 +122,27 @@ char *movers_pod_reason(json_t *pod)
 		kbuf_addf(&b, ": %s", what);
 	free(what);
 	return kbuf_detach(&b);
+}
+
+size_t movers_log_pick(const double *next, size_t n, double now, size_t budget, size_t *out)
+{
+	size_t k = 0;
+	while (k < budget) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++) {
+			if (next[i] > now)
+				continue;
+			int taken = 0;
+			for (size_t j = 0; j < k && !taken; j++)
+				taken = out[j] == i;
+			if (!taken && (best == n || next[i] < next[best]))
+				best = i;
+		}
+		if (best == n)
+			break;
+		out[k++] = best;
+	}
+	return k;
 }
 
 /* ---- the coordinator ---- */
@@ -701,21 +722,28 @@ static void *log_reader(void *ud)
 	pthread_mutex_lock(&m->mu);
 	while (!m->stop && !m->logs_off && !kahu_cancelled()) {
 		double t = mono_now();
-		size_t n = 0;
-		while (n < LOG_BUDGET) {
-			struct slot *best = NULL;
-			for (struct slot *s = m->slots; s; s = s->next)
-				if (s->state == SLOT_ACTIVE && s->running && s->pod && s->job && s->v->progress &&
-				    s->next_log <= t && (!best || s->next_log < best->next_log))
-					best = s;
-			if (!best)
-				break;
-			best->next_log = t + LOG_EVERY_S;
-			due[n].ns = xstrdup(best->v->namespace_);
-			due[n].pod = xstrdup(best->pod);
-			due[n].job = xstrdup(best->job);
-			n++;
+		size_t n = 0, ne = 0;
+		for (struct slot *s = m->slots; s; s = s->next)
+			ne++;
+		struct slot **el = xcalloc(ne ? ne : 1, sizeof *el);
+		double *next = xcalloc(ne ? ne : 1, sizeof *next);
+		ne = 0;
+		for (struct slot *s = m->slots; s; s = s->next)
+			if (s->state == SLOT_ACTIVE && s->running && s->pod && s->job && s->v->progress) {
+				el[ne] = s;
+				next[ne++] = s->next_log;
+			}
+		size_t pick[LOG_BUDGET];
+		n = movers_log_pick(next, ne, t, LOG_BUDGET, pick);
+		for (size_t i = 0; i < n; i++) {
+			struct slot *s = el[pick[i]];
+			s->next_log = t + LOG_EVERY_S;
+			due[i].ns = xstrdup(s->v->namespace_);
+			due[i].pod = xstrdup(s->pod);
+			due[i].job = xstrdup(s->job);
 		}
+		free(el);
+		free(next);
 		pthread_mutex_unlock(&m->mu);
 		for (size_t i = 0; i < n; i++) {
 			struct kbuf b = KBUF_INIT;
