@@ -283,7 +283,9 @@ int cmd_backup_create_spec(struct kahu_ctx *ctx, const char *name, const struct 
 		.volume_location = a->volume_location,
 		.phase = on_backup_phase,
 		.progress = on_backup_progress,
-		.vol_progress = on_volume_progress,
+		/* a terminal's progress line or -v's log (data movers read their pods' logs
+		 * for it only then) */
+		.vol_progress = ctx->progress || kahu_log_get_level() >= KAHU_LOG_INFO ? on_volume_progress : NULL,
 	};
 	if ((rc = backup_multi_parse(ctx->inv, name, &s->contexts, &s->names, &s->parallel_clusters)) < 0) {
 		create_spec_free(s);

@@ -331,7 +331,9 @@ static int parse_restore_create(struct kahu_ctx *ctx, void **out)
 		.kube = restore_kube,
 		.on_item = on_item,
 		.progress = on_progress,
-		.vol_progress = on_volume_progress,
+		/* a terminal's progress line or -v's log (data movers read their pods' logs
+		 * for it only then) */
+		.vol_progress = ctx->progress || kahu_log_get_level() >= KAHU_LOG_INFO ? on_volume_progress : NULL,
 		.phase = on_restore_phase,
 	};
 	*out = s;

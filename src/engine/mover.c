@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive/key.h"
@@ -1148,18 +1149,126 @@ static int clear_earlier_attempts(struct kahu_store *st, const struct mover_spec
 	return rc;
 }
 
+/* ---- live progress ---- */
+
+size_t mover_progress_line(char *buf, size_t size, const struct mover_progress *p)
+{
+	int n = snprintf(buf, size, MOVER_PROGRESS_PREFIX "bytes=%" PRIu64 " entries=%" PRIu64 "\n",
+			 p->bytes, p->entries);
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
+/* A decimal u64 at s[0..n): digits only, no leading zero but "0". */
+static int progress_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One field "key=value" at s[0..n) (no spaces in it). */
+static int progress_field(const char *s, size_t n, const char *key, uint64_t *out)
+{
+	size_t kl = strlen(key);
+	if (n <= kl || memcmp(s, key, kl) != 0 || s[kl] != '=')
+		return -1;
+	return progress_u64(s + kl + 1, n - kl - 1, out);
+}
+
+/* A field a later version may add: [a-z][a-z0-9_]* = [A-Za-z0-9._-]+, bounded. */
+static int progress_other(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n == 0 || n > 96 || s[0] < 'a' || s[0] > 'z')
+		return -1;
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		i++;
+	if (i == n || s[i] != '=' || i + 1 == n)
+		return -1;
+	for (i++; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return -1;
+	return 0;
+}
+
+static int progress_one(const char *l, size_t n, struct mover_progress *out)
+{
+	size_t pl = strlen(MOVER_PROGRESS_PREFIX);
+	if (n < pl || n > 512 || memcmp(l, MOVER_PROGRESS_PREFIX, pl) != 0)
+		return 0;
+	struct mover_progress p = { 0, 0 };
+	const char *s = l + pl, *end = l + n;
+	for (int field = 0; s < end || field < 2; field++) {
+		const char *sp = memchr(s, ' ', (size_t)(end - s));
+		size_t fl = (size_t)((sp ? sp : end) - s);
+		if (field == 0 ? progress_field(s, fl, "bytes", &p.bytes) < 0 :
+		    field == 1 ? progress_field(s, fl, "entries", &p.entries) < 0 :
+		    progress_other(s, fl) < 0)
+			return 0;
+		s += fl;
+		if (sp && ++s == end)
+			return 0;         /* a trailing space */
+	}
+	*out = p;
+	return 1;
+}
+
+int mover_progress_parse(const char *text, size_t len, struct mover_progress *out)
+{
+	if (!text)
+		return 0;
+	/* the complete lines, newest first */
+	size_t end = len;
+	while (end > 0 && text[end - 1] != '\n')
+		end--;
+	while (end > 0) {
+		size_t nl = end - 1, start = nl;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		if (progress_one(text + start, nl - start, out))
+			return 1;
+		end = start;
+	}
+	return 0;
+}
+
 struct progress_ud {
-	const char *label;
-	uint64_t next;
+	struct timespec last;
+	int written;                   /* lines so far */
+	int test_stop;                 /* MOVER_ENV_TEST_STOP=1: stop after the first line */
 };
 
+/* The pod's log: a progress line when due (the first entry, then every
+ * MOVER_PROGRESS_EVERY_S seconds). */
 static void progress(void *ud, const struct vol_progress *p)
 {
 	struct progress_ud *pu = ud;
-	if (p->bytes >= pu->next) {
-		log_info("%s: %" PRIu64 " entries, %" PRIu64 " MiB", pu->label, p->files, p->bytes >> 20);
-		pu->next = p->bytes + ((uint64_t)256 << 20);
-	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (pu->written && (now.tv_sec - pu->last.tv_sec) * 1000000000LL + (now.tv_nsec - pu->last.tv_nsec) <
+				   (long long)MOVER_PROGRESS_EVERY_S * 1000000000LL)
+		return;
+	char line[128];
+	struct mover_progress mp = { p->bytes, p->files };
+	size_t n = mover_progress_line(line, sizeof line, &mp);
+	ssize_t w;
+	do
+		w = write(STDERR_FILENO, line, n);
+	while (w < 0 && errno == EINTR);
+	pu->last = now;
+	if (pu->written++ == 0 && pu->test_stop)
+		raise(SIGSTOP);
 }
 
 int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termination)
@@ -1170,7 +1279,8 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 	struct vol_local local = { 0 };
 	char *cfg_path = NULL, *key_path = NULL;
 	const char *mount = s->mount_path ? s->mount_path : MOVER_VOLUME_MOUNT;
-	struct progress_ud pu = { s->label, (uint64_t)256 << 20 };
+	const char *ts = getenv(MOVER_ENV_TEST_STOP);
+	struct progress_ud pu = { .test_stop = ts && strcmp(ts, "1") == 0 };
 	int rc;
 
 	*termination = NULL;

@@ -122,6 +122,36 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
  * when it exists (else nowhere).  0, or KAHU_EIO. */
 int mover_termination_write(const char *message);
 
+/* ---- live progress (the pod's log) ----
+ *
+ * While it copies, a mover writes progress lines to stderr, i.e. its pod's log, which
+ * the coordinator may read (GET pods/NAME/log with tailLines and limitBytes) without
+ * any API rights of the mover's own:
+ *
+ *   kahu-progress v1 bytes=N entries=N\n
+ *
+ * bytes: tar bytes read so far (backup) or content bytes written (restore); entries:
+ * entries done.  Decimal, no sign, no leading zeros.  One write(2) a line; the first
+ * once the first entry is done, then at most one every MOVER_PROGRESS_EVERY_S seconds.
+ * No names, no secrets.  Readers skip unknown `key=value` fields after the known ones
+ * (later versions may add some) and anything that is not such a line. */
+#define MOVER_PROGRESS_PREFIX "kahu-progress v1 "
+#define MOVER_PROGRESS_EVERY_S 2
+/* Test knob, honoured only when set to "1" (the test cluster sets it through a pod-env
+ * fault): the mover stops itself (SIGSTOP) once its first progress line is written, so
+ * a test sees it mid-way, and goes on when sent SIGCONT. */
+#define MOVER_ENV_TEST_STOP "KAHU_TEST_MOVER_STOP"
+
+struct mover_progress {
+	uint64_t bytes, entries;
+};
+/* The line for p into buf (NUL-terminated, newline included); its length. */
+size_t mover_progress_line(char *buf, size_t size, const struct mover_progress *p);
+/* The newest valid progress line among the complete (newline-terminated) lines of
+ * text[0..len) (a log's tail: any bytes, NULs included; a last line without its
+ * newline is ignored, it may be cut).  1 with *out set, 0 when there is none. */
+int mover_progress_parse(const char *text, size_t len, struct mover_progress *out);
+
 /* ---- the result ---- */
 
 /* The result of a backup mover, as the coordinator gets it: the same struct as the

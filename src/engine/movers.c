@@ -1,6 +1,8 @@
 /* kahu — the data movers' coordinator (see movers.h). */
 #include "engine/movers.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "engine/mover.h"
 #include "engine/voldata.h"
 #include "kube/client.h"
+#include "kube/podlog.h"
 #include "kube/pager.h"
 #include "store/config.h"
 #include "store/layout.h"
@@ -29,6 +32,13 @@
 #define STUCK_ROUNDS 60
 /* Rounds a created Job may stay unseen in the lists before its attempt fails. */
 #define UNSEEN_ROUNDS 30
+/* Live progress (only for volumes with a progress callback): the tail of a running
+ * mover's log (movers.h: every MOVERS_LOG_EVERY_S seconds per pod at most,
+ * MOVERS_LOG_BUDGET reads a second for the run), each a small answer. */
+#define LOG_EVERY_S MOVERS_LOG_EVERY_S
+#define LOG_BUDGET MOVERS_LOG_BUDGET
+#define LOG_TAIL_LINES 8
+#define LOG_LIMIT_BYTES 4096
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -114,6 +124,27 @@ char *movers_pod_reason(json_t *pod)
 	return kbuf_detach(&b);
 }
 
+size_t movers_log_pick(const double *next, size_t n, double now, size_t budget, size_t *out)
+{
+	size_t k = 0;
+	while (k < budget) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++) {
+			if (next[i] > now)
+				continue;
+			int taken = 0;
+			for (size_t j = 0; j < k && !taken; j++)
+				taken = out[j] == i;
+			if (!taken && (best == n || next[i] < next[best]))
+				best = i;
+		}
+		if (best == n)
+			break;
+		out[k++] = best;
+	}
+	return k;
+}
+
 /* ---- the coordinator ---- */
 
 enum slot_state { SLOT_QUEUED, SLOT_STARTING, SLOT_ACTIVE, SLOT_ENDED };
@@ -129,6 +160,10 @@ struct slot {
 	int running;                     /* its pod was seen Running (the waiter says so once) */
 	int announced;
 	char *where;                     /* the pod's node */
+	char *pod;                       /* its pod's name, once listed */
+	double next_log;                 /* when its log may be read next (monotonic s) */
+	uint64_t live_bytes, live_files; /* the newest progress its log showed */
+	unsigned live_seq;               /* bumped at each newer one */
 	int ok;                          /* SLOT_ENDED: 1 succeeded */
 	char *term;                      /* the termination message (success) */
 	char *reason;                    /* why the attempt failed */
@@ -156,9 +191,21 @@ struct movers {
 	size_t nns;
 	pthread_mutex_t nsmu;            /* namespace setup, one at a time */
 	long rounds;
+	pthread_t log_th;                /* the log reader (started by the first volume with
+					    a progress callback) */
+	int log_started, logs_off;       /* logs_off: pods/log forbidden, not tried again */
+	long log_reads;
 };
 
 static void *poller(void *ud);
+static void *log_reader(void *ud);
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int movers_new(const struct movers_opts *o, struct movers **out)
 {
@@ -230,7 +277,12 @@ void movers_free(struct movers *m)
 		pthread_mutex_unlock(&m->mu);
 		pthread_join(m->th, NULL);
 	}
+	if (m->log_started)
+		pthread_join(m->log_th, NULL);
 	log_info("data movers: %ld poll round%s for the run's Jobs", m->rounds, m->rounds == 1 ? "" : "s");
+	if (m->log_reads)
+		log_info("data movers: %ld read%s of movers' logs for their progress", m->log_reads,
+			 m->log_reads == 1 ? "" : "s");
 	secret_data_wipe(m->secret_data);
 	json_decref(m->secret_data);
 	for (size_t i = 0; i < m->nns; i++) {
@@ -484,6 +536,11 @@ static void judge(struct movers *m, struct slot *s, struct lists *l)
 		return;
 	}
 	s->seen = 1;
+	const char *pname = jstr(json_object_get(pod, "metadata"), "name");
+	if (pname && (!s->pod || strcmp(s->pod, pname) != 0)) {
+		free(s->pod);
+		s->pod = xstrdup(pname);
+	}
 	const char *phase = jstr(json_object_get(pod, "status"), "phase");
 	if (phase && strcmp(phase, "Succeeded") == 0) {
 		json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
@@ -509,6 +566,7 @@ static void judge(struct movers *m, struct slot *s, struct lists *l)
 	}
 	if (phase && strcmp(phase, "Running") == 0 && !s->running) {
 		s->running = 1;
+		s->next_log = mono_now() + LOG_EVERY_S;
 		const char *node = jstr(json_object_get(pod, "spec"), "nodeName");
 		free(s->where);
 		s->where = node ? xstrdup(node) : NULL;
@@ -545,6 +603,9 @@ static void start_queued(struct movers *m)
 		s->state = SLOT_STARTING;
 		s->tries++;
 		s->seen = s->unseen = s->stuck = s->running = s->announced = 0;
+		free(s->pod);
+		s->pod = NULL;
+		s->live_bytes = s->live_files = 0;
 		free(s->spec->attempt);
 		s->spec->attempt = xasprintf("%s-%u-%u", m->rnd, ++m->seq, s->tries);
 		free(s->job);
@@ -634,6 +695,117 @@ static void *poller(void *ud)
 	return NULL;
 }
 
+/* ---- live progress: the log reader ----
+ *
+ * A thread of its own, so a slow or failing read never delays the poller's decisions.
+ * Once a second it takes the running movers whose volume has a progress callback and
+ * whose log is due (LOG_EVERY_S after it was started or last read), those due longest
+ * first, at most LOG_BUDGET, reads the tail of each one's log (tailLines, limitBytes),
+ * and leaves the newest progress line's counts in the slot for the volume's thread,
+ * which reports them.  A 403 (no `get` on pods/log) ends it for the run with one
+ * warning; any other error is only logged at -vv and the pod is read again later. */
+
+struct log_due {
+	char *ns, *pod, *job;
+};
+
+static int log_stop(void *ud)
+{
+	struct movers *m = ud;
+	return __atomic_load_n(&m->stop, __ATOMIC_RELAXED);
+}
+
+static void *log_reader(void *ud)
+{
+	struct movers *m = ud;
+	struct log_due due[LOG_BUDGET];
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop && !m->logs_off && !kahu_cancelled()) {
+		double t = mono_now();
+		size_t n = 0, ne = 0;
+		for (struct slot *s = m->slots; s; s = s->next)
+			ne++;
+		struct slot **el = xcalloc(ne ? ne : 1, sizeof *el);
+		double *next = xcalloc(ne ? ne : 1, sizeof *next);
+		ne = 0;
+		for (struct slot *s = m->slots; s; s = s->next)
+			if (s->state == SLOT_ACTIVE && s->running && s->pod && s->job && s->v->progress) {
+				el[ne] = s;
+				next[ne++] = s->next_log;
+			}
+		size_t pick[LOG_BUDGET];
+		n = movers_log_pick(next, ne, t, LOG_BUDGET, pick);
+		for (size_t i = 0; i < n; i++) {
+			struct slot *s = el[pick[i]];
+			s->next_log = t + LOG_EVERY_S;
+			due[i].ns = xstrdup(s->v->namespace_);
+			due[i].pod = xstrdup(s->pod);
+			due[i].job = xstrdup(s->job);
+		}
+		free(el);
+		free(next);
+		pthread_mutex_unlock(&m->mu);
+		for (size_t i = 0; i < n; i++) {
+			struct kbuf b = KBUF_INIT;
+			struct kube_log_tail lt = { .container = "mover", .tail_lines = LOG_TAIL_LINES,
+						    .limit_bytes = LOG_LIMIT_BYTES, .flags = KUBE_REQ_NO_RETRY,
+						    .cancelled = log_stop, .ud = m };
+			/* logs_off is written by this thread alone */
+			int asked = !m->logs_off;
+			int rc = asked ? kube_pod_log_tail(m->o.kc, due[i].ns, due[i].pod, &lt, &b) : 0;
+			struct mover_progress p;
+			int got = asked && rc == 0 && mover_progress_parse(b.data, b.len, &p);
+			char *why = rc < 0 ? xstrdup(kahu_error_last()) : NULL;
+			kbuf_free(&b);
+			pthread_mutex_lock(&m->mu);
+			m->log_reads += asked;
+			if (rc == KAHU_EFORBIDDEN) {
+				m->logs_off = 1;
+				log_warn("data movers: their logs cannot be read (%s); each volume's progress is "
+					 "shown at its start and end only (live progress needs get on pods/log)", why);
+			} else if (rc < 0 && rc != KAHU_EINTR) {
+				log_debug("data movers: the log of pod %s/%s: %s", due[i].ns, due[i].pod, why);
+			}
+			for (struct slot *s = m->slots; got && s; s = s->next)
+				if (s->state == SLOT_ACTIVE && s->job && strcmp(s->job, due[i].job) == 0) {
+					/* newer only: counts never go back within an attempt */
+					if (p.bytes >= s->live_bytes && p.entries >= s->live_files &&
+					    (p.bytes > s->live_bytes || p.entries > s->live_files)) {
+						s->live_bytes = p.bytes;
+						s->live_files = p.entries;
+						s->live_seq++;
+						pthread_cond_broadcast(&m->cv);
+					}
+					break;
+				}
+			pthread_mutex_unlock(&m->mu);
+			free(why);
+			free(due[i].ns);
+			free(due[i].pod);
+			free(due[i].job);
+		}
+		pthread_mutex_lock(&m->mu);
+		/* a second from the round's start (m->cv wakes for other reasons too) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		double left = t + 1.0 - mono_now();
+		if (left > 0) {
+			long ns = (long)(left * 1e9);
+			ts.tv_sec += ns / 1000000000L;
+			ts.tv_nsec += ns % 1000000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!m->stop && !kahu_cancelled() &&
+			       pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT)
+				;
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
 /* ---- a volume ---- */
 
 struct rm_list {
@@ -684,6 +856,7 @@ static void slot_unlink(struct movers *m, struct slot *s)
 	free(s->node);
 	free(s->job);
 	free(s->where);
+	free(s->pod);
 	free(s->term);
 	free(s->reason);
 	free(s);
@@ -709,9 +882,27 @@ static int run_attempts(struct movers *m, struct kahu_store *st, const struct mo
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = s;
+	if (v->progress && !m->log_started && !m->stop) {
+		if (pthread_create(&m->log_th, NULL, log_reader, m) == 0)
+			m->log_started = 1;
+		else
+			log_warn("data movers: cannot start the thread that reads their progress; each "
+				 "volume's progress is shown at its start and end only");
+	}
+	unsigned shown = 0;
 	pthread_cond_broadcast(&m->cv);
 	for (;;) {
 		while (s->state != SLOT_ENDED && !m->stop && !kahu_cancelled()) {
+			if (v->progress && s->live_seq != shown) {
+				shown = s->live_seq;
+				uint64_t bytes = s->live_bytes, files = s->live_files;
+				pthread_mutex_unlock(&m->mu);
+				log_info("volume %s: %" PRIu64 " bytes %s, %" PRIu64 " entries so far (its mover's log)",
+					 v->label, bytes, m->o.restore ? "written" : "read", files);
+				v->progress(v->progress_ud, bytes, files);
+				pthread_mutex_lock(&m->mu);
+				continue;
+			}
 			if (s->running && !s->announced) {
 				s->announced = 1;
 				log_info("volume %s: mover %s running%s%s", v->label, s->job,

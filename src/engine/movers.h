@@ -19,6 +19,7 @@
 #define KAHU_ENGINE_MOVERS_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/volhelper.h"
@@ -34,6 +35,10 @@ struct mover_spec;
 
 #define MOVERS_PURPOSE "volume-mover"
 #define MOVERS_POLL_MS 1000
+/* Live progress: a running mover's log read at most every MOVERS_LOG_EVERY_S seconds,
+ * at most MOVERS_LOG_BUDGET logs a second for the whole run. */
+#define MOVERS_LOG_EVERY_S 5
+#define MOVERS_LOG_BUDGET 4
 
 struct movers_opts {
 	struct kube_client *kc;
@@ -86,5 +91,13 @@ const char *movers_node_key(const char *node, json_t *node_affinity);
  * code, and the termination message's "error" (or its text) or the pod's message.
  * Pure (tests/unit/check_movers.c). */
 char *movers_pod_reason(json_t *pod);
+
+/* Live progress: which of n running movers' logs to read now.  next[i]: when mover i's
+ * log is due (seconds, any clock); those due at `now` (next[i] <= now), the longest due
+ * first (ties: the lower index), at most `budget` of them, their indexes into out (room
+ * for `budget`); how many.  The caller sets a picked mover's next to now plus the
+ * interval, so with a budget per round the reads per round stay bounded however many
+ * movers run, and every mover is read in turn.  Pure (tests/unit/check_movers.c). */
+size_t movers_log_pick(const double *next, size_t n, double now, size_t budget, size_t *out);
 
 #endif

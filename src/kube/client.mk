@@ -10,7 +10,8 @@ libkahu_kubeclient_a_SOURCES = \
 	src/kube/pager.c src/kube/pager.h \
 	src/kube/ws.c src/kube/ws.h \
 	src/kube/exec.c src/kube/exec.h \
-	src/kube/watch.c src/kube/watch.h
+	src/kube/watch.c src/kube/watch.h \
+	src/kube/podlog.c src/kube/podlog.h
 
 KUBECLIENT_TEST_LIBS = libkahu_kubeclient.a libkahu_kubeconfig.a libkahu_util.a $(UNIT_LIBS)
 

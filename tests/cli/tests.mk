@@ -36,6 +36,7 @@ CLI_TESTS += \
 	tests/cli/t-thirdparty.sh \
 	tests/cli/t-sftp.sh \
 	tests/cli/t-movers.sh \
+	tests/cli/t-movers-progress.sh \
 	tests/cli/t-multi-location.sh \
 	tests/cli/t-exec-ws.sh \
 	tests/cli/t-federation.sh \

@@ -1,7 +1,7 @@
 /* kahu — fuzz target: what a cluster data mover reports (engine/mover.h), which the
  * coordinator reads from a pod it does not trust: the termination message (the input's
- * first line) and the result object (the rest), and the spec a mover is given (the
- * whole input).  Each either reads or is refused with KAHU_EDATA (the spec: KAHU_EUSAGE)
+ * first line) and the result object (the rest), the spec a mover is given (the
+ * whole input), and the progress lines of a mover's log (the whole input).  Each either reads or is refused with KAHU_EDATA (the spec: KAHU_EUSAGE)
  * leaving nothing behind; what reads keeps its promises: an exit status from 1 to 255,
  * a 64-digit hash, objects only under the volume's own directory. */
 #include "fuzz.h"
@@ -78,6 +78,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mover_spec_clear(&sp);
 	} else {
 		FUZZ_CHECK(sp.backup == NULL);
+	}
+	/* the whole input as a mover's log tail: a progress line found is one that writes
+	 * back the same and is found again */
+	struct mover_progress mp, mq;
+	if (mover_progress_parse((const char *)data, size, &mp)) {
+		char line[128];
+		size_t n = mover_progress_line(line, sizeof line, &mp);
+		FUZZ_CHECK(mover_progress_parse(line, n, &mq) == 1 && mq.bytes == mp.bytes &&
+			   mq.entries == mp.entries);
 	}
 	free(term);
 	free(all);

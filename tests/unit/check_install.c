@@ -143,6 +143,9 @@ START_TEST(test_movers_rbac)
 	ck_assert(grants(role, "", "secrets", "create"));
 	ck_assert(grants(role, "", "serviceaccounts", "delete"));
 	ck_assert(grants(role, "batch", "jobs", "list"));      /* the namespaces' reads */
+	/* the movers' live progress: get on pods/log, through the namespaces' reads ("*"
+	 * covers subresources in RBAC) */
+	ck_assert(grants(role, "", "pods/log", "get"));
 	ck_assert(!grants(role, "rbac.authorization.k8s.io", "rolebindings", "create"));
 	json_decref(o);
 }

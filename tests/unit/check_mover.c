@@ -750,6 +750,94 @@ START_TEST(test_result_parse_hostile)
 }
 END_TEST
 
+/* The progress lines of a mover's log: written, found in a log's tail among other
+ * lines, and hostile or cut lines never taken for progress. */
+START_TEST(test_progress_lines)
+{
+	char line[128];
+	struct mover_progress p = { 123456789012ULL, 42 }, q;
+	size_t n = mover_progress_line(line, sizeof line, &p);
+	ck_assert_str_eq(line, "kahu-progress v1 bytes=123456789012 entries=42\n");
+	ck_assert_uint_eq(n, strlen(line));
+	ck_assert_int_eq(mover_progress_parse(line, n, &q), 1);
+	ck_assert(q.bytes == p.bytes && q.entries == p.entries);
+	struct mover_progress big = { UINT64_MAX, UINT64_MAX };
+	n = mover_progress_line(line, sizeof line, &big);
+	ck_assert_int_eq(mover_progress_parse(line, n, &q), 1);
+	ck_assert(q.bytes == UINT64_MAX && q.entries == UINT64_MAX);
+
+	/* the newest valid line wins; other lines and a cut last line are skipped */
+	const char log[] = "kahu: warning: volume: a/b vanished before it was transferred\n"
+			   "kahu-progress v1 bytes=512 entries=1\n"
+			   "kahu-progress v1 bytes=4096 entries=7 stored=1200\n"
+			   "kahu: warning: something else\n"
+			   "kahu-progress v1 bytes=9999";
+	ck_assert_int_eq(mover_progress_parse(log, sizeof log - 1, &q), 1);
+	ck_assert(q.bytes == 4096 && q.entries == 7);
+	/* a NUL inside the tail does not end it */
+	const char nul[] = "junk\0junk\nkahu-progress v1 bytes=5 entries=6\n";
+	ck_assert_int_eq(mover_progress_parse(nul, sizeof nul - 1, &q), 1);
+	ck_assert(q.bytes == 5 && q.entries == 6);
+
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"kahu-progress v1 bytes=1 entries=2",            /* no newline: may be cut */
+		"kahu-progress v1\n",
+		"kahu-progress v1 bytes=1\n",
+		"kahu-progress v1 entries=2 bytes=1\n",          /* order */
+		"kahu-progress v1 bytes=1 entries=2 \n",         /* trailing space */
+		"kahu-progress v1 bytes=1  entries=2\n",
+		"kahu-progress v1  bytes=1 entries=2\n",
+		"kahu-progress v1 bytes=-1 entries=2\n",
+		"kahu-progress v1 bytes=+1 entries=2\n",
+		"kahu-progress v1 bytes=01 entries=2\n",
+		"kahu-progress v1 bytes= entries=2\n",
+		"kahu-progress v1 bytes=1x entries=2\n",
+		"kahu-progress v1 bytes=0x10 entries=2\n",
+		"kahu-progress v1 bytes=18446744073709551616 entries=2\n",   /* 2^64 */
+		"kahu-progress v1 bytes=99999999999999999999999 entries=2\n",
+		"kahu-progress v1 bytes=1 entries=2 Stored=3\n",
+		"kahu-progress v1 bytes=1 entries=2 =3\n",
+		"kahu-progress v1 bytes=1 entries=2 x=\n",
+		"kahu-progress v1 bytes=1 entries=2 x=a b\n",
+		"kahu-progress v1 bytes=1 entries=2 x=\x1b[2J\n",
+		"kahu-progress v2 bytes=1 entries=2\n",
+		"KAHU-PROGRESS v1 bytes=1 entries=2\n",
+		"kahu: info: kahu-progress v1 bytes=1 entries=2\n",   /* not at a line's start */
+		" kahu-progress v1 bytes=1 entries=2\n",
+		"kahu-progress v1 bytes=1 entries=2\r\n",
+		"kahu-progress v1 bytes=1\tentries=2\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		q.bytes = q.entries = 77;
+		ck_assert_msg(mover_progress_parse(bad[i], strlen(bad[i]), &q) == 0, "taken: %s", bad[i]);
+		ck_assert(q.bytes == 77 && q.entries == 77);
+	}
+	/* fields after the known ones are skipped, whatever their names */
+	const char later[] = "kahu-progress v1 bytes=1 entries=2 bytes=3 stored_v2=a.b-c\n";
+	ck_assert_int_eq(mover_progress_parse(later, sizeof later - 1, &q), 1);
+	ck_assert(q.bytes == 1 && q.entries == 2);
+	/* NULL and a line too long to be one */
+	ck_assert_int_eq(mover_progress_parse(NULL, 5, &q), 0);
+	struct kbuf b = KBUF_INIT;
+	kbuf_addf(&b, "kahu-progress v1 bytes=1 entries=2");
+	for (int i = 0; i < 40; i++)
+		kbuf_addf(&b, " field%d=xxxxxxxxxx", i);
+	kbuf_addf(&b, "\n");
+	ck_assert_int_eq(mover_progress_parse(b.data, b.len, &q), 0);
+	kbuf_free(&b);
+	/* many lines, all garbage but one far back */
+	struct kbuf c = KBUF_INIT;
+	kbuf_addf(&c, "kahu-progress v1 bytes=8 entries=9\n");
+	for (int i = 0; i < 1000; i++)
+		kbuf_addf(&c, "kahu-progress v1 bytes=%d\n", i);
+	ck_assert_int_eq(mover_progress_parse(c.data, c.len, &q), 1);
+	ck_assert(q.bytes == 8 && q.entries == 9);
+	kbuf_free(&c);
+}
+END_TEST
+
 static Suite *mover_suite(void)
 {
 	Suite *s = suite_create("mover");
@@ -765,6 +853,7 @@ static Suite *mover_suite(void)
 	tcase_add_test(tc, test_term_parse);
 	tcase_add_test(tc, test_worker_and_verify);
 	tcase_add_test(tc, test_result_parse_hostile);
+	tcase_add_test(tc, test_progress_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
 /* kahu — the data movers' coordinator: its pure pieces (the node a mover is counted on,
- * a failed pod's reason in one line) and the mover flags' checks. */
+ * a failed pod's reason in one line, which movers' logs a round reads) and the mover
+ * flags' checks. */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -141,6 +142,70 @@ START_TEST(test_flags)
 }
 END_TEST
 
+/* Live progress: the logs read in a round are those due, the longest due first, never
+ * more than the budget; with many movers each round stays within it, every mover is
+ * read in turn, and none more often than the interval. */
+START_TEST(test_log_pick)
+{
+	size_t out[MOVERS_LOG_BUDGET];
+	double next[6] = { 10, 3, 7, 12, 3, 1 };
+	ck_assert_uint_eq(movers_log_pick(next, 6, 0.5, MOVERS_LOG_BUDGET, out), 0);   /* none due */
+	ck_assert_uint_eq(movers_log_pick(next, 6, 3, MOVERS_LOG_BUDGET, out), 3);
+	ck_assert_uint_eq(out[0], 5);
+	ck_assert_uint_eq(out[1], 1);      /* a tie: the lower index first */
+	ck_assert_uint_eq(out[2], 4);
+	ck_assert_uint_eq(movers_log_pick(next, 6, 100, 2, out), 2);
+	ck_assert(out[0] == 5 && out[1] == 1);
+	ck_assert_uint_eq(movers_log_pick(next, 0, 100, 2, out), 0);
+	ck_assert_uint_eq(movers_log_pick(next, 6, 100, 0, out), 0);
+
+	/* 300 movers that start together, rounds a second apart for two minutes */
+	enum { N = 300, ROUNDS = 120 };
+	static double nx[N];
+	static int reads[N], last[N];
+	for (size_t i = 0; i < N; i++) {
+		nx[i] = MOVERS_LOG_EVERY_S;      /* first due that long after it runs */
+		last[i] = -1000;
+	}
+	size_t total = 0;
+	for (int t = 0; t < ROUNDS; t++) {
+		size_t k = movers_log_pick(nx, N, t, MOVERS_LOG_BUDGET, out);
+		ck_assert_uint_le(k, MOVERS_LOG_BUDGET);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = out[j];
+			ck_assert(nx[i] <= t);
+			ck_assert_int_ge(t - last[i], MOVERS_LOG_EVERY_S);
+			last[i] = t;
+			reads[i]++;
+			nx[i] = t + MOVERS_LOG_EVERY_S;
+		}
+		total += k;
+	}
+	ck_assert_uint_eq(total, (size_t)(ROUNDS - MOVERS_LOG_EVERY_S) * MOVERS_LOG_BUDGET);
+	/* in turn: no mover read twice before every other one was read once */
+	int lo = reads[0], hi = reads[0];
+	for (size_t i = 0; i < N; i++) {
+		lo = reads[i] < lo ? reads[i] : lo;
+		hi = reads[i] > hi ? reads[i] : hi;
+	}
+	ck_assert_int_ge(lo, 1);
+	ck_assert_int_le(hi - lo, 1);
+
+	/* a few movers: each one read every interval, not more */
+	double few[3] = { 5, 5, 5 };
+	int fr[3] = { 0, 0, 0 };
+	for (int t = 0; t < 60; t++) {
+		size_t k = movers_log_pick(few, 3, t, MOVERS_LOG_BUDGET, out);
+		for (size_t j = 0; j < k; j++) {
+			fr[out[j]]++;
+			few[out[j]] = t + MOVERS_LOG_EVERY_S;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fr[i], 60 / MOVERS_LOG_EVERY_S - 1);   /* at 5, 10, ..., 55 */
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("movers");
@@ -148,6 +213,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_node_key);
 	tcase_add_test(tc, test_pod_reason);
 	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_log_pick);
 	suite_add_tcase(s, tc);
 	return s;
 }

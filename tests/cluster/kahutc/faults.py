@@ -23,6 +23,8 @@ Pod actions act on the containers the test cluster runs (kubelet.py), when one s
   pod-fail           the container does not run; it ends at once with `exit_code`
                      (default 1) and `message` as its termination message
   pod-evict          the pod is evicted: phase Failed, reason Evicted, `message`
+  pod-env            the container runs with `env` (an object: name -> string) added to
+                     its environment, e.g. a test knob of the program it runs
 The pod is chosen by match keys of its own: "job" (its job-name label), "namespace",
 "pod_regex" (searched in its name) and "labels" (an object: each must be equal).
 
@@ -49,7 +51,7 @@ REQUEST_ACTIONS = ("403", "429", "500", "503", "reset", "slow")
 BODY_ACTIONS = ("items-not-array", "garbage-item", "missing-namespace", "repeat-continue")
 TRANSPORT_ACTIONS = ("chunked", "cut-body")
 SHAPE_ACTIONS = ("ignore-limit",) + BODY_ACTIONS + TRANSPORT_ACTIONS
-POD_ACTIONS = ("pod-fail", "pod-evict")
+POD_ACTIONS = ("pod-fail", "pod-evict", "pod-env")
 ACTIONS = REQUEST_ACTIONS + ("expire-continue", "exec-break", "watch-drop") + SHAPE_ACTIONS + POD_ACTIONS
 
 
@@ -106,6 +108,11 @@ class Rule:
                 int(d.get("exit_code", 1))
             except (TypeError, ValueError):
                 raise FaultError("exit_code must be an integer")
+        if self.action == "pod-env":
+            env = d.get("env")
+            if not isinstance(env, dict) or not all(isinstance(k, str) and k and isinstance(v, str)
+                                                    for k, v in env.items()):
+                raise FaultError("pod-env: env must be an object of strings")
         self.framing = d.get("framing", "length")
         if self.framing not in ("length", "close"):
             raise FaultError("framing must be length or close")

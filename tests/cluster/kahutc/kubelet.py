@@ -205,6 +205,29 @@ class Kubelet:
         execws.kill_all(uid)
         return {"evicted": "%s/%s" % (ns, name)}
 
+    def send_signal(self, ns, name, signame):
+        """POST /_admin/signal: send STOP or CONT to the process group of a running pod
+        (e.g. a test resumes a process that stopped itself at a chosen point)."""
+        sig = {"STOP": signal.SIGSTOP, "CONT": signal.SIGCONT}.get(signame)
+        if sig is None:
+            raise ApiError(400, "BadRequest", "signal must be STOP or CONT")
+        c = self.cluster
+        with c.lock:
+            e = c.store.get(("", "pods"), ns, name)
+            if e is None:
+                raise ApiError(404, "NotFound", 'pods "%s" not found' % name, {"name": name, "kind": "pods"})
+            uid = e.obj["metadata"]["uid"]
+        with self.lock:
+            r = self.runs.get(uid)
+        p = r.proc if r is not None else None
+        if p is None or p.poll() is not None:
+            raise ApiError(409, "Conflict", 'pod "%s/%s" has no running process' % (ns, name))
+        try:
+            os.killpg(p.pid, sig)
+        except OSError as ex:
+            raise ApiError(409, "Conflict", 'pod "%s/%s": %s' % (ns, name, ex.strerror))
+        return {"signalled": "%s/%s" % (ns, name), "signal": signame}
+
     def kill_all(self):
         with self.lock:
             rs = list(self.runs.values())
@@ -266,13 +289,16 @@ class Kubelet:
                 if fault.action == "pod-evict":
                     self._finish(r, None, started, evicted=fault.spec.get("message") or EVICT_MSG)
                     return None
-                code = int(fault.spec.get("exit_code", 1))
-                msg = str(fault.spec.get("message", ""))
-                self._finish(r, code, started, msg=msg, restarts=restarts)
-                return code, policy
+                if fault.action == "pod-fail":
+                    code = int(fault.spec.get("exit_code", 1))
+                    msg = str(fault.spec.get("message", ""))
+                    self._finish(r, code, started, msg=msg, restarts=restarts)
+                    return code, policy
             rfd, wfd = os.pipe()
             try:
                 sspec, logp, termp = self._spec(pod, cont)
+                if fault is not None and fault.action == "pod-env":
+                    sspec["env"].update(fault.spec["env"])
                 sspec["errfd"] = wfd
                 # the spec goes through a file in the pod's 0700 directory, not argv:
                 # its environment may hold Secret values
@@ -658,18 +684,33 @@ class Kubelet:
                 data = f.read()
         except OSError:
             data = b""
-        tl = q.get("tailLines")
-        if tl not in (None, ""):
+        # as kube-apiserver: integers, tailLines >= 0, limitBytes >= 1 (422 Invalid
+        # otherwise); the tail first (its lines end at "\n"; a last line without one
+        # counts), then at most limitBytes bytes of it from its start
+        def integer(name):
+            v = q.get(name)
+            if v in (None, ""):
+                return None
             try:
-                n = int(tl)
+                return int(v)
             except ValueError:
-                raise E(400, "BadRequest", "invalid tailLines %r" % tl)
+                raise E(400, "BadRequest", 'strconv.ParseInt: parsing "%s": invalid syntax' % v)
+        tl, lb = integer("tailLines"), integer("limitBytes")
+        causes = []
+        if tl is not None and tl < 0:
+            causes.append(("tailLines", tl, "must be greater than or equal to 0"))
+        if lb is not None and lb < 1:
+            causes.append(("limitBytes", lb, "must be greater than 0"))
+        if causes:
+            pname = pod["metadata"]["name"]
+            raise E(422, "Invalid", 'PodLogOptions "%s" is invalid: %s' % (
+                pname, ", ".join("%s: Invalid value: %d: %s" % c for c in causes)),
+                {"name": pname, "kind": "PodLogOptions",
+                 "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: %d: %s" % (c[1], c[2]),
+                             "field": c[0]} for c in causes]})
+        if tl is not None:
             lines = data.splitlines(True)
-            data = b"".join(lines[-n:]) if n > 0 else b""
-        lb = q.get("limitBytes")
-        if lb not in (None, ""):
-            try:
-                data = data[:max(0, int(lb))]
-            except ValueError:
-                raise E(400, "BadRequest", "invalid limitBytes %r" % lb)
+            data = b"".join(lines[max(0, len(lines) - tl):])
+        if lb is not None:
+            data = data[:lb]
         return data

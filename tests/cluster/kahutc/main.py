@@ -150,14 +150,17 @@ class App:
         return user not in ("", None, "system:anonymous")
 
     def authorize(self, user, groups, req):
-        if self.allowed(user, groups, req.verb, req.group, req.resource, req.ns):
+        # pods/log is authorized as its own resource (`--forbid pods/log` takes it from
+        # user limited); other subresources as their resource
+        checked = req.resource + "/log" if req.sub == "log" else req.resource
+        if self.allowed(user, groups, req.verb, req.group, checked, req.ns):
             return
         res = req.resource
         subject = '%s "%s"' % (res if not req.group else "%s.%s" % (res, req.group), req.name) if req.name else \
             (res if not req.group else "%s.%s" % (res, req.group))
         where = 'in the namespace "%s"' % req.ns if req.ns else "at the cluster scope"
         msg = '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s' % (
-            subject, user, req.verb, res, req.group, where)
+            subject, user, req.verb, checked, req.group, where)
         d = {"kind": res}
         if req.name:
             d = {"name": req.name, "kind": res}

@@ -879,6 +879,10 @@ class Handler(BaseHTTPRequestHandler):
             d = jbody()
             return self.send(200, cl.kubelet.evict(d.get("namespace") or "default", d.get("pod") or "",
                                                    d.get("message")))
+        if sub == "signal" and m == "POST":
+            d = jbody()
+            return self.send(200, cl.kubelet.send_signal(d.get("namespace") or "default", d.get("pod") or "",
+                                                         str(d.get("signal") or "")))
         if sub == "save" and m == "POST":
             p = app.save()
             return self.send(200, {"saved": p})
