@@ -79,13 +79,21 @@ cat >"$XDG_CONFIG_HOME/kahu/config.json" <<EOF
 EOF
 chmod 600 "$XDG_CONFIG_HOME/kahu/config.json"
 
+case $SIZE in
+*K) bytes=$((${SIZE%K} << 10)) ;;
+*M) bytes=$((${SIZE%M} << 20)) ;;
+*G) bytes=$((${SIZE%G} << 30)) ;;
+*) bytes=$SIZE ;;
+esac
+HALF=$((bytes / 2))
 bench_log "writing $CLAIMS claims of $SIZE"
 for i in $(seq 1 "$CLAIMS"); do
 	d=$(bench_admin main GET "volume?namespace=bench&pvc=c$i" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["path"])')
 	mkdir -p "$d/data"
-	# half random, half text: something to compress, something not
-	head -c "$SIZE" /dev/urandom | split -b 8M - "$d/data/rand." 2>/dev/null
-	{ yes "claim $i: the quick brown fox jumps over the lazy dog" || true; } | head -c "$SIZE" >"$d/data/text"
+	# SIZE in all, half random (files of 8 MiB), half text: something to compress,
+	# something not
+	head -c "$HALF" /dev/urandom | split -b 8M - "$d/data/rand." 2>/dev/null
+	{ yes "claim $i: the quick brown fox jumps over the lazy dog" || true; } | head -c "$HALF" >"$d/data/text"
 done
 DATA=$(du -sb "$B_WORK/main/volumes" | cut -f1)
 
