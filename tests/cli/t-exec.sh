@@ -96,6 +96,18 @@ t_ok "... through kubectl exec too" sh -c '"$0" exec -c app app -- cat /data/big
 t_grep "... the same bytes (sha256)" "^$want " "$T_DIR/sum.kahu"
 t_grep "... as kubectl's" "^$want " "$T_DIR/sum.kubectl"
 t_ok "the file is removed" "$KAHU" __exec -c app default app -- rm /data/big
+# A large stdout is received in large reads: OpenSSL reading ahead takes what the socket
+# holds, not one TLS record in two receives (16 KiB records: one call per 8 KiB before).
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+	t_ok "64 MiB of stdout under strace" sh -c 'strace -f -qq -e trace=recvfrom,recvmsg,read -o "$1" \
+		"$0" __exec -c app default app -- head -c 67108864 /dev/zero | wc -c >"$2"' \
+		"$KAHU" "$T_DIR/strace" "$T_DIR/count"
+	t_ok "... all of it" test "$(cat "$T_DIR/count")" -eq 67108864
+	n=$(grep -cE '^[0-9]+ +(recvfrom|recvmsg)\(' "$T_DIR/strace")
+	t_ok "... in fewer than 1024 receives (one per 64 KiB; $n)" test "$n" -lt 1024
+else
+	t_skip "64 MiB of stdout in large reads" "strace cannot run here"
+fi
 t_ok "200 MiB both ways at once (cat)" \
 	sh -c '"$0" __exec -i -c app default app -- cat <"$1" | sha256sum >"$2"' "$KAHU" "$T_DIR/big" "$T_DIR/sum.kahu"
 t_grep "... intact" "^$want " "$T_DIR/sum.kahu"
