@@ -472,7 +472,13 @@ static bool plain(const char *s)
 
 static void put_str(struct kbuf *b, const char *key, const char *v)
 {
-	kbuf_addf(b, "%s\"%s\":\"%s\"", b->len > 1 ? "," : "", key, v);
+	if (b->len > 1)
+		kbuf_addc(b, ',');
+	kbuf_addc(b, '"');
+	kbuf_adds(b, key);
+	kbuf_adds(b, "\":\"");
+	kbuf_adds(b, v);
+	kbuf_addc(b, '"');
 }
 
 static void put_int(struct kbuf *b, const char *key, long long v)

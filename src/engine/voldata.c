@@ -33,6 +33,7 @@
 #include "util/writeq.h"
 
 #define IO_CHUNK (64 * 1024)
+#define INDEX_BLOCK (64 * 1024) /* index lines handed to the compressor together */
 
 static int64_t now_ms(void)
 {
@@ -444,6 +445,7 @@ struct ingest {
 	char *rbuf;
 	/* expected entries: the plan read from plan_pos */
 	long plan_pos;
+	bool plan_at_pos;         /* the plan's stream stands at plan_pos (no seek needed) */
 	uint64_t done;            /* transfer-list entries handled */
 	uint64_t done_off;        /* their bytes in the transfer list */
 	char *said;               /* the last transfer command's stderr, for messages */
@@ -736,7 +738,7 @@ static const char *member_path(struct archive_entry *ae)
 static int write_result(struct ingest *g, const struct vol_entry *e)
 {
 	char *line = vol_index_format(e);
-	int ok = fprintf(g->results, "%s\n", line) > 0;
+	int ok = fputs(line, g->results) >= 0 && putc('\n', g->results) != EOF;
 	free(line);
 	return ok ? 0 : kahu_error_set(KAHU_EIO, "cannot write a temporary file: %s", strerror(errno));
 }
@@ -891,13 +893,20 @@ static int next_expected(struct ingest *g, struct vol_entry *e, char **line, siz
 {
 	char flag;
 	int rc;
-	if (fseek(g->plan, g->plan_pos, SEEK_SET) != 0)
+	/* (a seek of a stdio stream is a system call, and empties its buffer: only when
+	 * the stream moved away from the cursor, not once per member) */
+	if (!g->plan_at_pos && fseek(g->plan, g->plan_pos, SEEK_SET) != 0)
 		return kahu_error_set(KAHU_EIO, "cannot read a temporary file: %s", strerror(errno));
+	g->plan_at_pos = true;
 	while ((rc = read_plan_line(g->plan, line, cap, &flag, e)) == 1) {
-		if (needs_xfer(g, flag, e))
+		if (needs_xfer(g, flag, e)) {
+			g->plan_at_pos = false; /* past e, until advance */
 			return 1;
+		}
 		g->plan_pos = ftell(g->plan);
 	}
+	if (rc != 0)
+		g->plan_at_pos = false;
 	return rc;
 }
 
@@ -905,6 +914,7 @@ static int next_expected(struct ingest *g, struct vol_entry *e, char **line, siz
 static void advance(struct ingest *g, const struct vol_entry *e)
 {
 	g->plan_pos = ftell(g->plan);
+	g->plan_at_pos = true;
 	g->done++;
 	g->done_off += e->path_len + 3;
 }
@@ -926,6 +936,7 @@ static int transfer_once(struct ingest *g, bool *broken, int *exit_code)
 	*broken = false;
 	g->src_rc = 0;
 	g->src_bytes = 0;
+	g->plan_at_pos = false;
 	if ((rc = s->ops->start(s->ctx, argv, true, &g->h)) < 0)
 		return rc;
 	/* The list: the shell's sort reads all of it before tar writes anything. */
@@ -1050,6 +1061,7 @@ static int write_index(struct ingest *g)
 {
 	struct sealed_out o;
 	struct vol_entry e = { .segment = -1 }, res = { .segment = -1 };
+	struct kbuf text = KBUF_INIT;
 	char *line = NULL, *rline = NULL, flag = 0;
 	size_t cap = 0, rcap = 0;
 	bool have_res = false;
@@ -1062,7 +1074,6 @@ static int write_index(struct ingest *g)
 	rewind(g->results);
 	while (rc == 0 && (rc = read_plan_line(g->plan, &line, &cap, &flag, &e)) == 1) {
 		rc = 0;
-		const struct vol_entry *out = &e;
 		if (needs_xfer(g, flag, &e)) {
 			if (!have_res) {
 				ssize_t n = getline(&rline, &rcap, g->results);
@@ -1077,7 +1088,10 @@ static int write_index(struct ingest *g)
 			if (!have_res || strcmp(res.path, e.path) != 0)
 				continue; /* vanished */
 			have_res = false;
-			out = &res;
+			char *t = vol_index_format(&res);
+			kbuf_adds(&text, t);
+			kbuf_addc(&text, '\n');
+			free(t);
 		} else {
 			/* unchanged: the files that kept the parent's content */
 			if (e.type == VOL_T_FILE || e.type == VOL_T_HARDLINK)
@@ -1090,17 +1104,19 @@ static int write_index(struct ingest *g)
 				g->r->counts.dirs++;
 			/* the plan line is the index line (vol_index_format's) after its flag */
 			size_t n = strlen(line + 1);
-			rc = seal_write(&o.sw, line + 1, n);
-			if (rc == 0 && (n == 0 || line[n] != '\n'))
-				rc = seal_write(&o.sw, "\n", 1);
-			continue;
+			kbuf_add(&text, line + 1, n);
+			if (n == 0 || line[n] != '\n')
+				kbuf_addc(&text, '\n');
 		}
-		char *text = vol_index_format(out);
-		rc = seal_write(&o.sw, text, strlen(text));
-		if (rc == 0)
-			rc = seal_write(&o.sw, "\n", 1);
-		free(text);
+		/* lines go to the compressor in blocks, not two calls each */
+		if (text.len >= INDEX_BLOCK) {
+			rc = seal_write(&o.sw, text.data, text.len);
+			kbuf_reset(&text);
+		}
 	}
+	if (rc == 0 && text.len)
+		rc = seal_write(&o.sw, text.data, text.len);
+	kbuf_free(&text);
 	if (rc == 0)
 		rc = sealed_commit(&o, g->s->backup, g->objects);
 	if (rc == 0)

@@ -56,6 +56,22 @@ t_exit 64 "--volume without --extract is a usage error" kahu_k backup download b
 t_exit 64 "--volume needs NAMESPACE/PVC" kahu_k backup download b2 --volume data --extract "$T_DIR/x5"
 t_exit 64 "--path needs --volume" kahu_k backup download b2 --path x --extract "$T_DIR/x5"
 
+# Many members: the transfer reads its plan in order, without a seek of the plan's
+# stream per member (a system call each, and its buffer read again).
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+	M=$T_DIR/many
+	mkdir -p "$M/d"
+	for i in $(seq 1 400); do printf '%s' "$i" >"$M/d/f$i"; done
+	t_ok "backup b1m" kahu_k backup create b1m --include-namespaces app
+	t_ok "a volume of 400 files into it under strace" strace -f -qq -e trace=lseek -o "$T_DIR/many.strace" \
+		"$DRV" backup "$LOC" "$KAHU_KEY_FILE" b1m app/many "$M"
+	t_grep "... all of them" '"files":400,' "$T_OUT"
+	n=$(grep -c 'lseek(' "$T_DIR/many.strace")
+	t_ok "... with fewer seeks than members ($n)" test "$n" -lt 200
+else
+	t_skip "a volume of 400 files without a seek per member" "strace cannot run here"
+fi
+
 # hostile indexes: refused before anything is written
 t_ok "backup b3" kahu_k backup create b3 --include-namespaces app
 line() { printf '{"ctime":1,"gid":0,"ino":1,"mode":420,"mtime":1,"nlink":1,%s,"size":0,%s"type":"%s","uid":0}' "$1" "$3" "$2"; }
