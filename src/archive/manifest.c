@@ -124,15 +124,28 @@ bool manifest_object_run(const struct manifest_object *o, uint8_t out[16])
 	return sodium_hex2bin(out, 16, o->run, MANIFEST_RUN_HEX_LEN, NULL, &n, NULL) == 0 && n == 16;
 }
 
-/* Objects without a hash make the manifest format 2; one parsed as format 2 stays so. */
-static int format_of(const struct manifest *m)
+void manifest_require_format(struct manifest *m, int format)
 {
-	if (m->format == MANIFEST_FORMAT_RUN)
-		return MANIFEST_FORMAT_RUN;
+	if (format > m->min_format)
+		m->min_format = format;
+}
+
+static bool has_unhashed(const struct manifest *m)
+{
 	for (size_t i = 0; i < m->n_objects; i++)
 		if (!m->objects[i].blake2b[0])
-			return MANIFEST_FORMAT_RUN;
-	return MANIFEST_FORMAT_VERSION;
+			return true;
+	return false;
+}
+
+/* Objects without a hash make the manifest format 2 at least, volume data format 3
+ * (manifest_require_format); one parsed as format 2 or 3 stays so. */
+static int format_of(const struct manifest *m)
+{
+	int f = m->format > m->min_format ? m->format : m->min_format;
+	if (f < MANIFEST_FORMAT_RUN && has_unhashed(m))
+		f = MANIFEST_FORMAT_RUN;
+	return f;
 }
 
 void manifest_set_volume_location(struct manifest *m, const char *name, const char *provider,
@@ -296,9 +309,9 @@ static int check_name(const char *mname, const char *what, const char *v)
 static int check_struct(const struct manifest *m)
 {
 	int rc;
-	if (m->format != MANIFEST_FORMAT_VERSION && m->format != MANIFEST_FORMAT_RUN)
-		return BAD("manifest: format %d is not %d or %d", m->format, MANIFEST_FORMAT_VERSION,
-			   MANIFEST_FORMAT_RUN);
+	if (m->format < MANIFEST_FORMAT_VERSION || m->format > MANIFEST_FORMAT_XXH64)
+		return BAD("manifest: format %d is not %d to %d", m->format, MANIFEST_FORMAT_VERSION,
+			   MANIFEST_FORMAT_XXH64);
 	if (m->run[0] && !is_lower_hex(m->run, MANIFEST_RUN_HEX_LEN))
 		return BAD("manifest: the run id is not %d lowercase hex digits", MANIFEST_RUN_HEX_LEN);
 	if (m->format == MANIFEST_FORMAT_RUN && !m->run[0])
@@ -414,9 +427,9 @@ static int build_json(const struct manifest *m, const struct kahu_key *key, json
 	json_object_set_new(root, "sizes", sizes);
 	json_object_set_new(root, "objects", objects);
 
-	if (format_of(m) == MANIFEST_FORMAT_RUN && !key) {
-		rc = kahu_error_set(KAHU_EINTERNAL, "manifest of %s: format %d (objects bound to "
-				    "the run) in an unencrypted backup", m->name, MANIFEST_FORMAT_RUN);
+	if ((format_of(m) == MANIFEST_FORMAT_RUN || has_unhashed(m)) && !key) {
+		rc = kahu_error_set(KAHU_EINTERNAL, "manifest of %s: objects bound to the run "
+				    "in an unencrypted backup", m->name);
 		goto fail;
 	}
 	set_int(root, "format", (uint64_t)format_of(m));
@@ -688,7 +701,8 @@ static int parse_objects(const json_t *root, struct manifest *m)
 		 * parse_root: the run is there and the backup encrypted). */
 		if ((rc = get_string(o, where, "path", true, MANIFEST_PATH_MAX, &path)) < 0 ||
 		    (rc = get_uint(o, where, "size", &size)) < 0 ||
-		    (rc = get_string(o, where, "blake2b", m->format != MANIFEST_FORMAT_RUN,
+		    (rc = get_string(o, where, "blake2b",
+				     m->format == MANIFEST_FORMAT_VERSION || !m->run[0],
 				     KAHU_HASH_HEX_LEN, &hash)) < 0)
 			return rc;
 		if (bundle_name_check(path) < 0)
@@ -773,11 +787,11 @@ static int parse_root(const json_t *root, struct manifest *m)
 
 	if ((rc = get_field(root, "", "format", JSON_INTEGER, true, &v)) < 0)
 		return rc;
-	if (json_integer_value(v) != MANIFEST_FORMAT_VERSION &&
-	    json_integer_value(v) != MANIFEST_FORMAT_RUN)
+	if (json_integer_value(v) < MANIFEST_FORMAT_VERSION ||
+	    json_integer_value(v) > MANIFEST_FORMAT_XXH64)
 		return malformed("unsupported manifest format %lld (this kahu reads formats %d "
-				 "and %d)", (long long)json_integer_value(v),
-				 MANIFEST_FORMAT_VERSION, MANIFEST_FORMAT_RUN);
+				 "to %d)", (long long)json_integer_value(v),
+				 MANIFEST_FORMAT_VERSION, MANIFEST_FORMAT_XXH64);
 	m->format = (int)json_integer_value(v);
 	if ((rc = get_string(root, "", "run", m->format == MANIFEST_FORMAT_RUN,
 			     MANIFEST_RUN_HEX_LEN, &s)) < 0)
@@ -831,6 +845,8 @@ static int parse_root(const json_t *root, struct manifest *m)
 		return rc;
 	if (m->format == MANIFEST_FORMAT_RUN && !m->encrypted)
 		return malformed("format %d is for encrypted backups only", MANIFEST_FORMAT_RUN);
+	if (has_unhashed(m) && !m->encrypted)
+		return malformed("objects without \"blake2b\" in an unencrypted backup");
 	return 0;
 }
 

@@ -48,6 +48,12 @@
  * is written as format 2 only when it has such an object, so a backup without one stays
  * readable by a kahu that reads format 1 only. */
 #define MANIFEST_FORMAT_RUN 2
+/* Format 3: as format 2 (objects without "blake2b" bound to the run, encrypted backups
+ * only), and the backup's volume indexes may hold XXH64 content hashes ("xxh64"), which
+ * a kahu reading formats 1 and 2 only would not check.  Written for every backup with
+ * volume data (manifest_require_format); unencrypted too, then every object has its
+ * hash.  As in format 1, the run is optional while every object has its hash. */
+#define MANIFEST_FORMAT_XXH64 3
 #define MANIFEST_RUN_HEX_LEN 32 /* "run": 128 random bits per backup run, lowercase hex */
 #define MANIFEST_ENC_SECRETSTREAM "xchacha20poly1305-secretstream"
 #define MANIFEST_ENC_NONE "none"
@@ -120,7 +126,8 @@ struct manifest_volloc {
 };
 
 struct manifest {
-	int format;                  /* MANIFEST_FORMAT_VERSION */
+	int format;                  /* MANIFEST_FORMAT_VERSION, or as parsed */
+	int min_format;              /* manifest_require_format: the least written */
 	char *kahu_version;
 	char *name;
 	time_t created, completed;
@@ -156,6 +163,9 @@ struct manifest {
 };
 
 struct manifest *manifest_new(void); /* format = 1, everything else empty */
+/* The manifest is written as format `format` at least (MANIFEST_FORMAT_XXH64 for a
+ * backup with volume data). */
+void manifest_require_format(struct manifest *m, int format);
 void manifest_free(struct manifest *m);
 /* A copy of a parsed manifest (its text parsed again; authenticated as m is).  NULL
  * for one that was not parsed (no text). */

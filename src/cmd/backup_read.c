@@ -15,6 +15,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -424,6 +425,7 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 	const struct kahu_key *key = NULL;
 	json_t *cat = NULL;
 	char *ns = xstrdup(vol), *pvc = strchr(ns, '/');
+	struct strset chain = STRSET_INIT;
 	int rc;
 
 	*pvc++ = 0;
@@ -447,10 +449,15 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 	/* The volume objects' location, when the backup put them elsewhere. */
 	if ((rc = volloc_open_for(repo, m, &vrepo)) < 0)
 		goto out;
+	/* each segment read bound to the run of the backup of the chain that wrote it */
+	if (key && m->authenticated &&
+	    (rc = bread_chain_runs(repo_store(repo), key, name, ctx->rr.allow_unencrypted, &chain)) < 0)
+		goto out;
 	const struct strv *paths = inv_list(ctx->inv, OPT_PATH);
 	struct vol_extract_spec x = { .st = repo_store(vrepo ? vrepo : repo), .key = key, .backup = name, .vid = e.vid,
 				      .dest = dir, .paths = paths && paths->n ? (const char *const *)paths->v : NULL,
-				      .run = m->authenticated && m->run[0] ? m->run : NULL };
+				      .run = m->authenticated && m->run[0] ? m->run : NULL,
+				      .chain_runs = chain.n ? &chain : NULL };
 	struct vol_restore_result r;
 	if ((rc = vol_extract_local(&x, &r)) < 0) {
 		kahu_error_wrap(rc, "extracting volume %s of backup %s into %s", vol, name, dir);
@@ -460,6 +467,7 @@ static int download_volume(struct kahu_ctx *ctx, const char *name, const char *v
 	       vol, name, dir, (unsigned long long)r.files, (unsigned long long)r.dirs,
 	       (unsigned long long)r.links, (unsigned long long)r.bytes);
 out:
+	strset_free(&chain);
 	json_decref(cat);
 	repo_close(vrepo);
 	manifest_free(m);

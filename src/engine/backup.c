@@ -621,10 +621,14 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 		manifest_set_volume_location(m, b->vol_location, b->vol_provider, b->vol_token);
 	if (b->key && b->run)
 		manifest_set_run(m, b->run);
-	json_array_foreach(out->objects, i, v)
-		manifest_add_object(m, json_string_value(json_object_get(v, "path")),
-				    (uint64_t)json_integer_value(json_object_get(v, "size")),
+	json_array_foreach(out->objects, i, v) {
+		const char *op = json_string_value(json_object_get(v, "path"));
+		manifest_add_object(m, op, (uint64_t)json_integer_value(json_object_get(v, "size")),
 				    json_string_value(json_object_get(v, "blake2b")));
+		/* a volume's index: its content hashes are XXH64 (format 3) */
+		if (op && !strncmp(op, "volumes/", 8) && strstr(op, "/index.jsonl"))
+			manifest_require_format(m, MANIFEST_FORMAT_XXH64);
+	}
 	if ((rc = manifest_to_json(m, b->key, &text)) < 0)
 		goto out;
 	path = layout_backup_manifest(b->name);

@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -53,6 +54,44 @@ out:
 	manifest_free(m);
 	kbuf_free(&text);
 	free(path);
+	return rc;
+}
+
+int bread_chain_runs(struct kahu_store *st, const struct kahu_key *key, const char *name,
+		     bool allow_unencrypted, struct strset *out)
+{
+	char *cur = xstrdup(name);
+	int rc = 0;
+	for (unsigned n = 0; cur; n++) {
+		struct manifest *m = NULL;
+		if (n > 1000) {
+			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s does not end", name);
+			break;
+		}
+		if (strset_get(out, cur)) {
+			rc = kahu_error_set(KAHU_EDATA, "the backup chain of %s holds %s twice", name, cur);
+			break;
+		}
+		if ((rc = bread_manifest(st, key, cur, 1, &m)) < 0) {
+			if (rc == KAHU_ENOTFOUND && n > 0)
+				kahu_error_set(rc, "backup %s, in the chain of %s, is missing", cur, name);
+			break;
+		}
+		if (key && !m->encrypted && !allow_unencrypted) {
+			rc = kahu_error_set(KAHU_ECRYPTO, "backup %s (in the chain of %s) is not "
+					    "encrypted, so it cannot be authenticated", cur, name);
+			manifest_free(m);
+			break;
+		}
+		bool bound = false;
+		for (size_t i = 0; i < m->n_objects && !bound; i++)
+			bound = !m->objects[i].blake2b[0];
+		strset_put(out, cur, bound && m->run[0] ? m->run : "");
+		free(cur);
+		cur = m->parent && *m->parent ? xstrdup(m->parent) : NULL;
+		manifest_free(m);
+	}
+	free(cur);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #define KAHU_ENGINE_BREAD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "archive/bundle.h"
@@ -25,6 +26,15 @@ struct bread;
  * authentication. */
 int bread_manifest(struct kahu_store *st, const struct kahu_key *key, const char *name,
 		   int verify, struct manifest **out);
+
+/* The runs of backup `name`'s chain (it, its parent, … its full backup) into `out`
+ * (strset_put: name → run id, "" for a backup none of whose objects is bound to a run),
+ * each manifest authenticated with `key`.  With a key, a backup of the chain that is not
+ * encrypted is refused (KAHU_ECRYPTO) unless allow_unencrypted.  KAHU_ENOTFOUND names a
+ * missing backup of the chain; KAHU_EDATA a chain that does not end. */
+struct strset;
+int bread_chain_runs(struct kahu_store *st, const struct kahu_key *key, const char *name,
+		     bool allow_unencrypted, struct strset *out);
 
 /* A backup's manifest on a repository, read (and, with verify, authenticated with the
  * repository's key, which is resolved only for an encrypted manifest).  KAHU_ENOTFOUND

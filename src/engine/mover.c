@@ -30,6 +30,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 #define MOVER_RESULT_KIND "KahuMoverResult"
 #define MOVER_FILE_MAX (1024 * 1024) /* a file carried into the bundle */
@@ -47,6 +48,7 @@ void mover_spec_clear(struct mover_spec *s)
 	free(s->mount_path);
 	free(s->run);
 	free(s->parent_run);
+	json_decref(s->chain_runs);
 	memset(s, 0, sizeof *s);
 }
 
@@ -76,6 +78,8 @@ json_t *mover_spec_json(const struct mover_spec *s)
 		json_object_set_new(j, "run", json_string(s->run));
 	if (s->parent_run)
 		json_object_set_new(j, "parentRun", json_string(s->parent_run));
+	if (s->chain_runs)
+		json_object_set(j, "chainRuns", s->chain_runs);
 	return j;
 }
 
@@ -128,7 +132,8 @@ int mover_spec_parse(json_t *j, struct mover_spec *out)
 {
 	static const char *const known[] = { "op", "backup", "vid", "label", "attempt", "parent",
 					     "exclude", "compressionLevel", "segmentBytes",
-					     "deleteExtra", "mountPath", "run", "parentRun", NULL };
+					     "deleteExtra", "mountPath", "run", "parentRun",
+					     "chainRuns", NULL };
 	struct mover_spec s = { 0 };
 	const char *k;
 	json_t *v;
@@ -208,6 +213,33 @@ int mover_spec_parse(json_t *j, struct mover_spec *out)
 	if (s.mount_path && (s.mount_path[0] != '/' || !text_ok(s.mount_path, PATH_MAX - 1))) {
 		rc = spec_bad("mountPath", "not an absolute path");
 		goto fail;
+	}
+	if ((v = json_object_get(j, "chainRuns"))) {
+		const char *name;
+		json_t *r;
+		if (!s.restore || !s.run) {
+			rc = spec_bad("chainRuns", "only a restore with a run names the runs of its chain");
+			goto fail;
+		}
+		if (!json_is_object(v) || json_object_size(v) > 1000) {
+			rc = spec_bad("chainRuns", "not an object of at most 1000 members");
+			goto fail;
+		}
+		json_object_foreach(v, name, r) {
+			const char *rv = json_string_value(r);
+			if (layout_name_check(name) < 0 || !rv ||
+			    (*rv && !hex_ok(rv, MANIFEST_RUN_HEX_LEN))) {
+				rc = spec_bad("chainRuns", "a member that is not a backup name with a run "
+					      "id of 32 lowercase hex digits or \"\"");
+				goto fail;
+			}
+		}
+		const char *own = json_string_value(json_object_get(v, s.backup));
+		if (!own || strcmp(own, s.run) != 0) {
+			rc = spec_bad("chainRuns", "does not name the backup with its run");
+			goto fail;
+		}
+		s.chain_runs = json_incref(v);
 	}
 	v = json_object_get(j, "exclude");
 	if (v) {
@@ -1361,14 +1393,21 @@ int mover_run(const struct mover_spec *s, const char *bundle_dir, char **termina
 		}
 		vol_backup_result_free(&br);
 	} else {
+		struct strset chain = STRSET_INIT;
+		const char *cname;
+		json_t *crun;
+		json_object_foreach(s->chain_runs, cname, crun)
+			strset_put(&chain, cname, json_string_value(crun));
 		struct vol_restore_spec rs = {
 			.ops = &vol_local_ops, .ctx = &local, .mount_path = mount, .st = store,
 			.key = key, .backup = s->backup, .vid = s->vid,
 			.delete_extra = s->delete_extra != 0, .progress = progress,
 			.progress_ud = &pu, .label = s->label, .run = s->run,
+			.chain_runs = s->chain_runs ? &chain : NULL,
 		};
 		struct vol_restore_result rr = { 0 };
 		rc = vol_restore(&rs, &rr);
+		strset_free(&chain);
 		if (rc == 0) {
 			*termination = term_restore(&rr);
 		} else if (rr.incomplete) {

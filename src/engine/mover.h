@@ -61,17 +61,23 @@ struct mover_spec {
 					 (backup) or must carry (restore); NULL: none (format 1:
 					 every object hashed, nothing checked) */
 	char *parent_run;             /* backup: the parent's run id its index must carry */
+	json_t *chain_runs;           /* restore, encrypted: {"backup": "run id" or ""} for
+					 every backup of the chain (bread_chain_runs), each
+					 segment read bound to its writer's run; NULL: only
+					 the chosen backup's segments are checked (owned) */
 };
 
 /* The spec as JSON (a new reference):
  *   {"op":"backup"|"restore","backup":…,"vid":…,"label":…,"attempt":…,
  *    "parent":…,"exclude":[…],"compressionLevel":N,"segmentBytes":N,
- *    "deleteExtra":bool,"mountPath":…,"run":…,"parentRun":…}
+ *    "deleteExtra":bool,"mountPath":…,"run":…,"parentRun":…,"chainRuns":{…}}
  *   (optional members absent when unset) */
 json_t *mover_spec_json(const struct mover_spec *s);
 /* Parse and check it: unknown members, wrong types, a bad backup or parent name
  * (layout_name_check), vid (layout_vid_check), attempt, a run or parentRun that is not
- * 32 lowercase hex (a parentRun without a parent or in a restore), a relative mount path, a level
+ * 32 lowercase hex (a parentRun without a parent or in a restore), chainRuns outside a
+ * restore with a run, or not an object of at most 1,000 backup names whose values are
+ * 32 lowercase hex or "" and which names the backup with its run, a relative mount path, a level
  * outside 1..22, a segment size outside 1 MiB..4 GiB: KAHU_EUSAGE naming the field.
  * *out is cleared first; on failure it holds nothing. */
 int mover_spec_parse(json_t *j, struct mover_spec *out);

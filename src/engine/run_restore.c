@@ -147,6 +147,7 @@ static int open_volumes(const struct restore_create_spec *rs, struct repo *repo,
 				       "restores the rest without it)", rs->backup);
 	struct volr_spec vs = {
 		.kc = kc, .st = repo_store(repo), .vol_st = *vrepo ? repo_store(*vrepo) : NULL, .key = key, .backup = rs->backup, .dry_run = rs->dry_run,
+		.allow_unencrypted = rs->repo->allow_unencrypted,
 		.delete_extra = o && o->delete_extra, .volumes_only = o && o->volumes_only,
 		.scale_down = o && o->scale_down, .pvcs = o ? &o->pvcs : NULL, .helper = o ? &o->helper : NULL,
 		.ops = restore_exec_ops, .exec_ctx = restore_exec_ctx, .exec_ctx_free = free,

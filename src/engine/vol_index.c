@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "archive/key.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -306,6 +307,54 @@ static void set_name(json_t *o, const char *key, const char *key64, const char *
 	free(b);
 }
 
+/* ---- content hashes ---- */
+
+void vol_chash_init(struct vol_chash *c, const char *like)
+{
+	c->b2 = like && strlen(like) == VOL_B2_HEX_LEN ? kahu_hash_new() : NULL;
+	if (!c->b2)
+		kahu_xxh64_init(&c->x);
+}
+
+void vol_chash_update(struct vol_chash *c, const void *data, size_t len)
+{
+	if (c->b2)
+		kahu_hash_update(c->b2, data, len);
+	else
+		kahu_xxh64_update(&c->x, data, len);
+}
+
+void vol_chash_final(struct vol_chash *c, char out[65])
+{
+	if (c->b2) {
+		kahu_hash_final_hex(c->b2, out);
+		kahu_hash_free(c->b2);
+		c->b2 = NULL;
+	} else {
+		kahu_xxh64_hex(&c->x, out);
+	}
+}
+
+void vol_chash_drop(struct vol_chash *c)
+{
+	if (c->b2)
+		kahu_hash_free(c->b2);
+	c->b2 = NULL;
+}
+
+static bool lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool vol_chash_valid(const char *s, size_t n)
+{
+	return (n == VOL_XXH64_HEX_LEN || n == VOL_B2_HEX_LEN) && lower_hex(s, n);
+}
+
 char *vol_index_format_json(const struct vol_entry *e)
 {
 	json_t *o = json_object();
@@ -323,7 +372,8 @@ char *vol_index_format_json(const struct vol_entry *e)
 	if (e->target)
 		set_name(o, "target", "target_b64", e->target);
 	if (e->hash[0])
-		json_object_set_new(o, "hash", json_string(e->hash));
+		json_object_set_new(o, strlen(e->hash) == VOL_B2_HEX_LEN ? "hash" : "xxh64",
+				    json_string(e->hash));
 	if (e->racy)
 		json_object_set_new(o, "racy", json_true());
 	if (e->backup && e->segment >= 0) {
@@ -420,14 +470,19 @@ int vol_index_parse_json(const char *line, size_t len, struct vol_entry *e, bool
 		goto bad;
 	}
 	e->racy = json_is_true(json_object_get(o, "racy"));
-	json_t *h = json_object_get(o, "hash");
-	if (h) {
-		const char *hs = json_string_value(h);
-		if (!hs || strlen(hs) != 64 || strspn(hs, "0123456789abcdef") != 64) {
+	json_t *h = json_object_get(o, "hash"), *x = json_object_get(o, "xxh64");
+	if (h && x) {
+		why = "two content hashes";
+		goto bad;
+	}
+	if (h || x) {
+		const char *hs = json_string_value(h ? h : x);
+		size_t want = h ? VOL_B2_HEX_LEN : VOL_XXH64_HEX_LEN;
+		if (!hs || strlen(hs) != want || !lower_hex(hs, want)) {
 			why = "a bad hash";
 			goto bad;
 		}
-		memcpy(e->hash, hs, 65);
+		memcpy(e->hash, hs, want + 1);
 	}
 	json_t *b = json_object_get(o, "backup"), *s = json_object_get(o, "segment");
 	if ((b != NULL) != (s != NULL) || (b && (!json_is_string(b) || !json_is_integer(s) ||
@@ -513,7 +568,8 @@ char *vol_index_format(const struct vol_entry *e)
 		put_str(&b, "backup", e->backup);
 	put_int(&b, "ctime", (long long)e->ctime);
 	put_int(&b, "gid", (long long)e->gid);
-	if (e->hash[0])
+	bool b2 = strlen(e->hash) == VOL_B2_HEX_LEN;
+	if (b2)
 		put_str(&b, "hash", e->hash);
 	put_int(&b, "ino", (long long)e->ino);
 	put_int(&b, "mode", (long long)e->mode);
@@ -529,6 +585,8 @@ char *vol_index_format(const struct vol_entry *e)
 		put_str(&b, "target", e->target);
 	put_str(&b, "type", t);
 	put_int(&b, "uid", (long long)e->uid);
+	if (e->hash[0] && !b2)
+		put_str(&b, "xxh64", e->hash);
 	kbuf_addc(&b, '}');
 	return kbuf_detach(&b);
 }
@@ -593,15 +651,6 @@ static char *span_dup(const char *s, size_t n)
 	return d;
 }
 
-static bool is_hash(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
 
 /* The direct parse: 1 with *e, or 0 (e cleared) when the line is not one it takes or
  * would be refused: the caller then asks jansson. */
@@ -610,9 +659,9 @@ static int parse_fast(const char *line, size_t len, struct vol_entry *e, bool co
 	enum { K_MODE, K_UID, K_GID, K_SIZE, K_MTIME, K_CTIME, K_INO, K_NLINK, K_N };
 	static const char *const keys[] = { "backup", "ctime", "gid", "hash", "ino", "mode", "mtime",
 					    "nlink", "path", "racy", "segment", "size", "target",
-					    "type", "uid" };
+					    "type", "uid", "xxh64" };
 	static const int num_of[] = { -1, K_CTIME, K_GID, -1, K_INO, K_MODE, K_MTIME, K_NLINK, -1,
-				      -1, -1, K_SIZE, -1, -1, K_UID };
+				      -1, -1, K_SIZE, -1, -1, K_UID, -1 };
 	const char *p = line, *end = line + len;
 	const char *type = NULL, *backup = NULL, *path = NULL, *target = NULL;
 	size_t type_len = 0, backup_len = 0, path_len = 0, target_len = 0;
@@ -668,11 +717,12 @@ static int parse_fast(const char *line, size_t len, struct vol_entry *e, bool co
 			return 0;
 		} else if (!strcmp(key, "backup")) {
 			backup = s, backup_len = slen;
-		} else if (!strcmp(key, "hash")) {
-			if (!is_hash(s, slen))
+		} else if (!strcmp(key, "hash") || !strcmp(key, "xxh64")) {
+			size_t want = key[0] == 'h' ? VOL_B2_HEX_LEN : VOL_XXH64_HEX_LEN;
+			if (e->hash[0] || slen != want || !lower_hex(s, slen))
 				return 0;
-			memcpy(e->hash, s, 64);
-			e->hash[64] = 0;
+			memcpy(e->hash, s, slen);
+			e->hash[slen] = 0;
 		} else if (!strcmp(key, "path")) {
 			path = s, path_len = slen;
 		} else if (!strcmp(key, "target")) {

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "archive/key.h"
 #include "util/buf.h"
+#include "util/xxh64.h"
 
 #define VOL_NONCE_LEN 16
 
@@ -25,13 +27,34 @@ struct vol_entry {
 	uint64_t uid, gid, size, ino, nlink;
 	int64_t mtime, ctime;
 	char *target;      /* symlink or hard link target; NULL when none */
-	char hash[65];     /* BLAKE2b-256 hex of the content, "" when none */
+	char hash[65];     /* the content hash, hex (vol_chash), "" when none */
 	char *backup;      /* where the content is: backup name and segment */
 	long segment;      /* -1: no content stored */
 	bool racy;         /* changed in the second its listing began: compared as changed next time */
 };
 
 void vol_entry_clear(struct vol_entry *e);
+
+/* The content hash of a file.  What this kahu stores gets XXH64 (16 hex digits, index
+ * key "xxh64"); indexes written before manifest format 3 hold BLAKE2b-256 (64 digits,
+ * key "hash"), checked as such.  The kind is the hex's length.  Both only check content
+ * against its index line: the index and the segments are authenticated by their
+ * envelopes (docs/FORMAT.md). */
+#define VOL_XXH64_HEX_LEN 16
+#define VOL_B2_HEX_LEN 64
+struct vol_chash {
+	struct kahu_hash *b2; /* BLAKE2b-256, or NULL: XXH64 */
+	struct kahu_xxh64 x;
+};
+/* like: a hash of the kind wanted (an index line's), or NULL or "": XXH64. */
+void vol_chash_init(struct vol_chash *c, const char *like);
+void vol_chash_update(struct vol_chash *c, const void *data, size_t len);
+/* The hex into out (17 or 65 bytes), and c's resources freed. */
+void vol_chash_final(struct vol_chash *c, char out[65]);
+/* c's resources freed without a result. */
+void vol_chash_drop(struct vol_chash *c);
+/* true when s (n bytes) is a content hash of either kind (lowercase hex). */
+bool vol_chash_valid(const char *s, size_t n);
 
 /* One record of the listing (`NONCE|ino|nlink|rawmode hex|uid|gid|size|mtime|ctime|./path`,
  * without its final newline).  1: *e filled; 0: a type kahu does not keep (socket,

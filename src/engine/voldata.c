@@ -748,7 +748,8 @@ static int write_result(struct ingest *g, const struct vol_entry *e)
 static int copy_content(struct ingest *g, struct archive *ar, bool to_seg, uint64_t size,
 			char hash[65])
 {
-	struct kahu_hash *hh = kahu_hash_new();
+	struct vol_chash hh;
+	vol_chash_init(&hh, NULL);
 	static const char zeros[4096];
 	uint64_t pos = 0;
 	int rc = 0;
@@ -766,14 +767,14 @@ static int copy_content(struct ingest *g, struct archive *ar, bool to_seg, uint6
 		}
 		while (pos < (uint64_t)off) { /* a hole: zeros */
 			size_t z = (uint64_t)off - pos < sizeof zeros ? (size_t)((uint64_t)off - pos) : sizeof zeros;
-			kahu_hash_update(hh, zeros, z);
+			vol_chash_update(&hh, zeros, z);
 			if (to_seg && archive_write_data(g->aw, zeros, z) < 0) {
 				rc = g->sink_rc < 0 ? g->sink_rc : kahu_error_set(KAHU_EFAIL, "tar segment: %s", archive_error_string(g->aw));
 				goto out;
 			}
 			pos += z;
 		}
-		kahu_hash_update(hh, blk, n);
+		vol_chash_update(&hh, blk, n);
 		if (to_seg && n && archive_write_data(g->aw, blk, n) < 0) {
 			rc = g->sink_rc < 0 ? g->sink_rc : kahu_error_set(KAHU_EFAIL, "tar segment: %s", archive_error_string(g->aw));
 			goto out;
@@ -782,16 +783,16 @@ static int copy_content(struct ingest *g, struct archive *ar, bool to_seg, uint6
 	}
 	while (pos < size) { /* a trailing hole */
 		size_t z = size - pos < sizeof zeros ? (size_t)(size - pos) : sizeof zeros;
-		kahu_hash_update(hh, zeros, z);
+		vol_chash_update(&hh, zeros, z);
 		if (to_seg && archive_write_data(g->aw, zeros, z) < 0) {
 			rc = g->sink_rc < 0 ? g->sink_rc : KAHU_EFAIL;
 			goto out;
 		}
 		pos += z;
 	}
-	kahu_hash_final_hex(hh, hash);
+	vol_chash_final(&hh, hash);
 out:
-	kahu_hash_free(hh);
+	vol_chash_drop(&hh);
 	return rc;
 }
 
@@ -863,7 +864,9 @@ static int ingest_member(struct ingest *g, struct archive *ar, struct archive_en
 			e->segment = g->seg_no;
 			g->seg_in += e->size;
 		} else {
-			kahu_key_hash("", 0, e->hash);
+			struct vol_chash hh;
+			vol_chash_init(&hh, NULL);
+			vol_chash_final(&hh, e->hash);
 		}
 		if (e->nlink > 1)
 			strset_put(&g->group_hash, ino, e->hash);
@@ -1303,13 +1306,26 @@ struct segr {
 	struct archive *ar;
 	bool at_eof;
 	char *buf;             /* its own: libarchive keeps pointing into it */
+	int read_rc;           /* what reading the sealed object failed with, or 0 */
 	struct segr *next;
 };
+
+/* The error of a segment's tar: the sealed object's own (its code and message: a
+ * replaced object is KAHU_ECRYPTO) when reading it failed, else libarchive's. */
+static int segr_error(struct segr *r)
+{
+	if (r->read_rc < 0)
+		return kahu_error_set(r->read_rc, "%s", archive_error_string(r->ar));
+	return kahu_error_set(KAHU_EDATA, "%s: %s", r->in.path, archive_error_string(r->ar));
+}
 
 struct composer {
 	struct kahu_store *st;
 	const struct kahu_key *key;
 	const char *vid;
+	const char *backup;             /* the chosen backup, and its run (NULL: not checked) */
+	const char *run;
+	const struct strset *chain_runs; /* the chain's runs (vol_restore_spec), or NULL */
 	struct segr *readers;
 	struct archive *aw;
 	int sink_rc;
@@ -1331,6 +1347,7 @@ static la_ssize_t segr_read_cb(struct archive *a, void *ud, const void **buf)
 	size_t got = 0;
 	int rc = seal_pull_read(r->in.sp, b, IO_CHUNK, &got);
 	if (rc < 0) {
+		r->read_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
 		return -1;
 	}
@@ -1345,16 +1362,26 @@ static void segr_close(struct segr *r)
 	r->ar = NULL;
 	sealed_close(&r->in);
 	r->at_eof = false;
+	r->read_rc = 0;
 }
 
 static int segr_open(struct composer *c, struct segr *r, long seg)
 {
 	segr_close(r);
 	r->seg = seg;
+	/* The run its envelope must carry: the chosen backup's, or that of the backup of
+	 * the chain that wrote it (chain_runs; "" when its objects are not bound to a run). */
+	const char *run = NULL;
+	if (c->chain_runs) {
+		run = strset_get(c->chain_runs, r->backup);
+		if (!run)
+			return kahu_error_set(KAHU_EDATA, "the volume index of backup %s names backup %s, "
+					      "which is not in its chain", c->backup, r->backup);
+	}
+	if (c->backup && !strcmp(r->backup, c->backup))
+		run = c->run;
 	char *path = layout_volume_segment(r->backup, c->vid, seg, c->key != NULL);
-	/* Not checked against a run: the chain's other backups' runs are not at hand, and
-	 * every file's content is checked against its hash in the (run-bound) index. */
-	int rc = sealed_open(c->st, c->key, path, NULL, &r->in);
+	int rc = sealed_open(c->st, c->key, path, run && *run ? run : NULL, &r->in);
 	if (rc == KAHU_ENOTFOUND)
 		return kahu_error_set(KAHU_EDATA, "volume data segment %ld of backup %s is missing", seg,
 				      r->backup);
@@ -1363,7 +1390,7 @@ static int segr_open(struct composer *c, struct segr *r, long seg)
 	r->ar = archive_read_new();
 	archive_read_support_format_tar(r->ar);
 	if (archive_read_open(r->ar, r, NULL, segr_read_cb, NULL) != ARCHIVE_OK)
-		return kahu_error_set(KAHU_EDATA, "%s: %s", r->in.path, archive_error_string(r->ar));
+		return segr_error(r);
 	return 0;
 }
 
@@ -1403,7 +1430,7 @@ static int segr_find(struct composer *c, const char *backup, long seg, const cha
 			return rc;
 		}
 		if (x < ARCHIVE_WARN)
-			return kahu_error_set(KAHU_EDATA, "%s: %s", r->in.path, archive_error_string(r->ar));
+			return segr_error(r);
 		if (!strcmp(member_path(ae), path))
 			return 0;
 	}
@@ -1482,18 +1509,19 @@ static int compose_entry(struct composer *c, const struct vol_entry *e, bool as_
 	}
 	if (rc == 0 && e->type == VOL_T_FILE && e->size > 0) {
 		struct segr *r = segr_of(c, e->backup);
-		struct kahu_hash *hh = kahu_hash_new();
+		struct vol_chash hh;
 		uint64_t total = 0;
 		char hex[65];
+		vol_chash_init(&hh, e->hash);
 		for (;;) {
 			la_ssize_t n = archive_read_data(r->ar, c->buf, IO_CHUNK);
 			if (n == 0)
 				break;
 			if (n < 0) {
-				rc = kahu_error_set(KAHU_EDATA, "%s: %s", r->in.path, archive_error_string(r->ar));
+				rc = segr_error(r);
 				break;
 			}
-			kahu_hash_update(hh, c->buf, (size_t)n);
+			vol_chash_update(&hh, c->buf, (size_t)n);
 			total += (uint64_t)n;
 			if (archive_write_data(c->aw, c->buf, (size_t)n) < 0) {
 				rc = aw_err(c, c->aw);
@@ -1505,8 +1533,7 @@ static int compose_entry(struct composer *c, const struct vol_entry *e, bool as_
 				c->progress(c->progress_ud, &p);
 			}
 		}
-		kahu_hash_final_hex(hh, hex);
-		kahu_hash_free(hh);
+		vol_chash_final(&hh, hex);
 		if (rc == 0 && (total != e->size || strcmp(hex, e->hash))) {
 			char *p = vol_path_printable(e->path, e->path_len);
 			rc = kahu_error_set(KAHU_EDATA, "%s: the content in %s does not match the index (altered or damaged)",
@@ -2111,6 +2138,7 @@ static int run_tar_x_retried(const struct vol_restore_spec *s, struct composer *
 int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res)
 {
 	struct composer c = { .st = s->st, .key = s->key, .vid = s->vid, .res = res,
+			      .backup = s->backup, .run = s->run, .chain_runs = s->chain_runs,
 			      .progress = s->progress, .progress_ud = s->progress_ud,
 			      .fixdirs = STRSET_INIT };
 	FILE *idx = NULL;
@@ -2147,6 +2175,7 @@ int vol_restore(const struct vol_restore_spec *s, struct vol_restore_result *res
 int vol_extract_local(const struct vol_extract_spec *s, struct vol_restore_result *res)
 {
 	struct composer c = { .st = s->st, .key = s->key, .vid = s->vid, .res = res,
+			      .backup = s->backup, .run = s->run, .chain_runs = s->chain_runs,
 			      .fixdirs = STRSET_INIT };
 	FILE *idx = NULL;
 	int64_t t0 = now_ms();

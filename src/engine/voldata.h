@@ -40,6 +40,7 @@
 
 struct kahu_store;
 struct kahu_key;
+struct strset;
 
 /* How commands run where the volume is mounted.  start: argv NULL-terminated;
  * want_stdin opens the command's stdin.  read: stdout, *got 0 at its end; a broken
@@ -171,7 +172,13 @@ struct vol_restore_spec {
 	long retry_base_ms;              /* 0: 500 ms, doubling (util/backoff) */
 	const char *label;               /* "namespace/pvc" for messages; NULL: the vid */
 	const char *run;                 /* the chosen backup's run id (manifest "run"), which
-					    its index must carry; NULL: not checked */
+					    its index and segments must carry; NULL: not checked */
+	const struct strset *chain_runs; /* backup name → run id ("" when its objects are not
+					    bound to a run) of every backup of the chain
+					    (bread_chain_runs): a segment is opened bound to the
+					    run of the backup that wrote it, and an index line
+					    naming a backup not here is refused.  NULL: only the
+					    chosen backup's segments are checked */
 };
 
 struct vol_restore_result {
@@ -205,6 +212,7 @@ struct vol_extract_spec {
 	const char *const *paths;        /* NULL-terminated globs (fnmatch on the relative
 					    path; a matching directory brings its subtree); NULL: all */
 	const char *run;                 /* as vol_restore_spec's */
+	const struct strset *chain_runs; /* as vol_restore_spec's */
 };
 
 /* The same composer into libarchive's write_disk with the secure flags (no `..`, no

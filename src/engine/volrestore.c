@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/bread.h"
 #include "engine/mover.h"
 #include "engine/movers.h"
 #include "engine/sanitize.h"
@@ -18,6 +19,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 struct scaled {
 	char *kind, *path, *ns, *name;
@@ -32,6 +34,11 @@ struct volr {
 	struct scaled *scaled;
 	size_t nscaled;
 	struct vol_tracker *mvt;         /* --data-mover cluster: what the movers need */
+	struct strset chain_runs;        /* the runs of the backup's chain (bread_chain_runs),
+					    read when the first claim is filled (chain_runs) */
+	int chain_rc;                    /* 0, or why they could not be read */
+	bool chain_read;
+	char *chain_err;
 	struct movers *movers;
 };
 
@@ -84,6 +91,8 @@ void volr_free(struct volr *v)
 			 "cluster; the next backup create or restore create removes it");
 	vol_tracker_free(v->mvt);
 	json_decref(v->lines);
+	strset_free(&v->chain_runs);
+	free(v->chain_err);
 	vol_run_id_clear(&v->run);
 	for (size_t i = 0; i < v->nscaled; i++) {
 		free(v->scaled[i].kind);
@@ -411,6 +420,38 @@ static void fill_result(json_t *r, const struct vol_restore_result *vr, int64_t 
 			 (unsigned long long)vr->files, (unsigned long long)vr->bytes, (long long)ms, how);
 }
 
+/* The runs of the backup's chain, read once (the first claim filled): each segment is
+ * read bound to the run of the backup of the chain that wrote it.  < 0 with the
+ * message set when they cannot be read (every claim then fails with it). */
+static int chain_runs(struct volr *v)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->chain_read) {
+		v->chain_read = true;
+		v->chain_rc = bread_chain_runs(v->s.st, v->s.key, v->s.backup, v->s.allow_unencrypted != 0,
+					       &v->chain_runs);
+		if (v->chain_rc < 0) {
+			kahu_error_wrap(v->chain_rc, "the backups its data is in");
+			v->chain_err = xstrdup(kahu_error_last());
+		}
+	}
+	int rc = v->chain_rc;
+	if (rc < 0)
+		kahu_error_set(rc, "%s", v->chain_err);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+/* The chain's runs as the mover spec's chainRuns (a new reference). */
+static json_t *chain_json(const struct strset *runs)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < runs->cap; i++)
+		if (runs->slots[i])
+			json_object_set_new(o, runs->slots[i], json_string(runs->values[i]));
+	return o;
+}
+
 /* --data-mover cluster: a mover Job on the claim's node writes the data, reading from
  * the location itself. */
 static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const char *name,
@@ -429,6 +470,7 @@ static json_t *fill_by_mover(struct volr *v, json_t *r, const char *ns, const ch
 		.restore = 1, .backup = xstrdup(v->s.backup), .vid = xstrdup(vid), .label = xstrdup(label),
 		.delete_extra = v->s.delete_extra != 0,
 		.run = v->s.key && v->s.run[0] ? xstrdup(v->s.run) : NULL,
+		.chain_runs = v->s.key && v->s.run[0] ? chain_json(&v->chain_runs) : NULL,
 	};
 	struct vol_restore_result vr = { 0 };
 	log_info("volume %s: writing its data through a data mover", label);
@@ -467,12 +509,17 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 	const char *vid = jstr_of(l, "vid");
 	if (!vid)
 		return fail(r, failed, "", "the backup's volume catalog has no volume id for this claim");
-	if (v->movers)
+	if (v->movers) {
+		if (chain_runs(v) < 0)
+			return fail(r, failed, "", kahu_error_last());
 		return fill_by_mover(v, r, ns, name, vid, failed);
+	}
 	if (!v->s.ops)
 		return fail(r, failed, "", "no exec channel to write volume data through");
 	if (kahu_cancelled())
 		return fail(r, failed, "", "interrupted before its data was written");
+	if (chain_runs(v) < 0)
+		return fail(r, failed, "", kahu_error_last());
 
 	int64_t t0 = mono_ms();
 	struct vol_tracker *t = vol_tracker_new(v->s.kc);
@@ -494,7 +541,7 @@ json_t *volr_fill(struct volr *v, const char *src_ns, const char *ns, const char
 		.ops = v->s.ops, .ctx = ctx, .mount_path = VOL_HELPER_MOUNT,
 		.st = v->s.vol_st ? v->s.vol_st : v->s.st,
 		.key = v->s.key, .backup = v->s.backup, .vid = vid, .delete_extra = v->s.delete_extra != 0,
-		.run = v->s.run[0] ? v->s.run : NULL,
+		.run = v->s.run[0] ? v->s.run : NULL, .chain_runs = &v->chain_runs,
 	};
 	char *label = xasprintf("%s/%s", ns, name);
 	rs.label = label;

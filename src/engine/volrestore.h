@@ -38,6 +38,8 @@ struct volr_spec {
 	const char *backup;
 	char run[33];                    /* the backup's run id (its manifest's "run"), which
 					    its volume indexes must carry; "": not checked */
+	int allow_unencrypted;           /* an unencrypted backup in the chain of an
+					    encrypted one is accepted (--allow-unencrypted) */
 	int dry_run;
 	int delete_extra;                /* --delete-extra-files */
 	int volumes_only, scale_down;

@@ -12,6 +12,7 @@ libkahu_util_a_SOURCES = \
 	src/util/pool.c src/util/pool.h \
 	src/util/writeq.c src/util/writeq.h \
 	src/util/hash.c src/util/hash.h \
+	src/util/xxh64.c src/util/xxh64.h \
 	src/util/fileio.c src/util/fileio.h \
 	src/util/tzif.c src/util/tzif.h \
 	src/util/cron.c src/util/cron.h

@@ -173,8 +173,8 @@ for v in vs:
 t_ok "  nothing of the run is left in the cluster" leftovers
 t_ok "backup verify b1" kh backup verify b1
 s3_client kahu get mv/backups/b1/backup.json >"$T_DIR/b1.manifest" 2>"$T_ERR"
-t_py "  its manifest is format 2: the movers bound the volume objects to the run, no hash" '
-assert d["format"] == 2 and len(d["run"]) == 32, d.get("format")
+t_py "  its manifest is format 3 (volume data): the movers bound the volume objects to the run, no hash" '
+assert d["format"] == 3 and len(d["run"]) == 32, d.get("format")
 vol = [o for o in d["objects"] if o["path"].startswith("volumes/")]
 assert len(vol) >= 40 and all("blake2b" not in o for o in vol), vol[:3]' "$T_DIR/b1.manifest"
 kill $W 2>/dev/null; wait $W 2>/dev/null

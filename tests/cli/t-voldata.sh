@@ -47,6 +47,34 @@ t_ok "the extracted volume equals the changed one" same "$V" "$T_DIR/x2"
 t_ok "b1 still extracts to the old state" kahu_k backup download b1 --volume app/data --extract "$T_DIR/x1b"
 t_ok "  (the same as before)" same "$T_DIR/x1" "$T_DIR/x1b"
 
+# The content hashes of an index (unencrypted here, so that zstd reads it) against
+# xxhsum's, an independent XXH64: every file and hard link of the volume.
+t_ok "backup b0u --no-encryption (resources)" kahu_k backup create b0u --include-namespaces app --no-encryption
+t_ok "the volume written into b0u without a key" "$DRV" backup "$LOC" - b0u app/data "$V"
+if command -v xxhsum >/dev/null 2>&1; then
+	zstd -dc "$LOC"/backups/b0u/volumes/*/index.jsonl.zst >"$T_DIR/b0u.jsonl" 2>"$T_ERR"
+	"$PYTHON" - "$T_DIR/b0u.jsonl" "$V" >"$T_OUT" 2>&1 <<'PY'
+import base64, json, os, subprocess, sys
+n = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(line)
+    if e["type"] not in "fh":
+        continue
+    path = base64.b64decode(e["path_b64"]) if "path_b64" in e else e["path"].encode()
+    assert "hash" not in e, e
+    got = subprocess.run([b"xxhsum", b"-H1", b"--", os.path.join(sys.argv[2].encode(), path)],
+                         check=True, capture_output=True).stdout.split()[0].decode()
+    assert e["xxh64"] == got, (path, e["xxh64"], got)
+    n += 1
+assert n >= 5, n
+print(n, "content hashes equal xxhsum's")
+PY
+	t_result $? "the index's xxh64 of every file and hard link is xxhsum -H1's"
+	t_grep "  (all of them)" "content hashes equal xxhsum's" "$T_OUT"
+else
+	t_skip "the index's xxh64 against xxhsum" "xxhsum is not installed (scripts/install-deps installs it)"
+fi
+
 t_ok "--path selects a subtree" kahu_k backup download b2 --volume app/data --extract "$T_DIR/x3" --path 'a dir/sub'
 t_ok "  only it" sh -c "test -f '$T_DIR/x3/a dir/sub/rand.bin' && ! test -e '$T_DIR/x3/hard1' && ! test -e '$T_DIR/x3/a dir/one.txt'"
 

@@ -6,7 +6,8 @@
 # envelopes without a run id), its key, and the trees they hold (make.sh there says how
 # they were made).  This kahu verifies and extracts them, restores old2 (its index and
 # the segments of old1 it names) into a test cluster, makes an incremental backup on
-# top of it (format 2: the volume objects bound to its run, without a hash), and
+# top of it (format 3: the volume objects bound to its run, without a hash; the lines it
+# adds to the index with XXH64 content hashes, those it keeps with BLAKE2b), and
 # refuses volume objects of an earlier backup of the same name put in place of the
 # current ones: an index (restore and download) and a data segment (verify).  An
 # unchanged incremental then runs one command in the application's pod: the listing,
@@ -52,8 +53,8 @@ t_result $? "  the claim holds old2's tree"
 sleep 1 # the listing's second is past: no entry is "racy"
 t_ok "backup create new3 --incremental --parent old2 (reads old2's unbound index)" \
 	kahu_k backup create new3 --incremental --parent old2 --include-namespaces vol --volume-data fs
-[ "$(manifest_field new3 format)" = 2 ] && [ "$(manifest_field new3 run)" != - ]
-t_result $? "  its manifest is format 2, with a run"
+[ "$(manifest_field new3 format)" = 3 ] && [ "$(manifest_field new3 run)" != - ]
+t_result $? "  its manifest is format 3 (volume data), with a run"
 "$PYTHON" - "$LOC/backups/new3/backup.json" >"$T_OUT" 2>&1 <<'PY'
 import json, sys
 objs = json.load(open(sys.argv[1]))["objects"]
@@ -108,5 +109,27 @@ vol_check "$T_OUT" vol/data bytesIncremental 0
 n=$(stats GET /_admin/stats | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["exec_sessions"])')
 [ "$n" = 1 ]
 t_result $? "  one exec in the application's pod, the listing (no separate probe for the tools): $n"
+
+# ---- a segment of a parent replaced by an earlier run's: refused by the run ----
+# new4 stored nothing of its own: its files' content is in new3's segment and old1's.
+# The first run of new3 wrote the same files (the same content, so the content hashes
+# match): only the run its envelope carries tells the segments apart, and the restore
+# reads every segment of the chain bound to the run of the backup that wrote it.
+t_ok "download new4 --volume vol/data --extract (new3's segment, old1's)" \
+	kahu_k backup download new4 --volume vol/data --extract "$T_DIR/x5"
+cp "$T_DIR/data-first" "$OBJ/data-000001.tar.zst.kenc"
+t_exit 77 "download new4 --extract refuses new3's segment of its first run (77)" \
+	kahu_k backup download new4 --volume vol/data --extract "$T_DIR/x6"
+t_grep "  naming it" "new3/volumes/$VID/data-000001.tar.zst.kenc was written by another run of its backup \\(replaced\\)" "$T_ERR"
+t_exit 2 "restore new4 into namespace vol3 fails the claim's data (PartiallyFailed, 2)" \
+	kahu_k restore create r3 --from-backup new4 --namespace-mappings vol:vol3
+t_ok "  restore describe r3 --details" kahu_k restore describe r3 --details
+t_grep "  names new3's segment as replaced" "data-000001.tar.zst.kenc was written by another run of its backup \\(replaced\\)" "$T_OUT"
+cp "$T_DIR/data-second" "$OBJ/data-000001.tar.zst.kenc"
+t_ok "restore new4 into namespace vol4 with new3's own segment back" \
+	kahu_k restore create r4 --from-backup new4 --namespace-mappings vol:vol4
+D4=$(vol_dir main vol4 data)
+vol_tree_sum "$D4" >"$T_DIR/got" && diff "$DATA/want-old2.txt" "$T_DIR/got" >"$T_OUT"
+t_result $? "  the claim holds old2's tree"
 
 t_done

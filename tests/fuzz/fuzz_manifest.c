@@ -6,6 +6,8 @@
  * written with. */
 #include "fuzz.h"
 
+#include <stdbool.h>
+
 #include "archive/key.h"
 #include "archive/manifest.h"
 #include "util/err.h"
@@ -87,8 +89,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct manifest *l = NULL;
 	FUZZ_CHECK(manifest_load(text, size, key, &l) == v && (v < 0) == (l == NULL));
 	manifest_free(l);
-	FUZZ_CHECK(m->format == MANIFEST_FORMAT_VERSION || (m->encrypted && m->run[0]));
-	if (m->format == MANIFEST_FORMAT_VERSION) /* format 2 is written only with a key */
+	bool unhashed = false; /* objects bound to the run: encrypted, with a run */
+	for (size_t i = 0; i < m->n_objects; i++)
+		unhashed = unhashed || !m->objects[i].blake2b[0];
+	FUZZ_CHECK(m->format >= MANIFEST_FORMAT_VERSION && m->format <= MANIFEST_FORMAT_XXH64);
+	FUZZ_CHECK(m->format != MANIFEST_FORMAT_RUN || (m->encrypted && m->run[0]));
+	FUZZ_CHECK(!unhashed || (m->format >= MANIFEST_FORMAT_RUN && m->encrypted && m->run[0]));
+	/* format 2, and objects bound to the run, are written only with a key */
+	if (m->format != MANIFEST_FORMAT_RUN && !unhashed)
 		round_trip(m, NULL);
 	round_trip(m, key);
 	manifest_free(m);

@@ -271,6 +271,10 @@ e = json.load(open(c + "/manifest/gen-encrypted.json"))
 wm("format-2-run", dict(e, format=2, run="0123456789abcdef" * 2,
                         objects=e["objects"] + [{"path": "volumes/v/data-000001.tar.zst.kenc", "size": 99}]))
 wm("format-1-run", dict(e, run="fedcba9876543210" * 2))
+wm("format-3-run", dict(e, format=3, run="0123456789abcdef" * 2,
+                        objects=e["objects"] + [{"path": "volumes/v/index.jsonl.zst.kenc", "size": 99}]))
+wm("format-3", dict(m, format=3, objects=m["objects"] +
+                    [{"path": "volumes/v/index.jsonl.zst", "size": 9, "blake2b": "1" * 64}]))
 PY
 chmod 644 "$C"/*/gen-*
 ls -l "$C"/*/gen-* | awk '{s+=$5; n++} END {print n " generated seeds, " s " bytes"}'

@@ -453,6 +453,58 @@ START_TEST(test_run_objects)
 }
 END_TEST
 
+/* A backup with volume data is format 3 (XXH64 content hashes in its indexes), with a
+ * key (run-bound objects, the run required) and without (every object hashed, no run);
+ * it stays format 3 when parsed and written again. */
+START_TEST(test_format_xxh64)
+{
+	struct kahu_key *key = test_key(1);
+	struct manifest *m = sample(), *p = NULL;
+	char *text, *again;
+
+	text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"format\":1,"));
+	free(text);
+	manifest_require_format(m, MANIFEST_FORMAT_XXH64);
+	manifest_require_format(m, MANIFEST_FORMAT_VERSION); /* never lowers it */
+	manifest_set_run(m, RUN);
+	manifest_add_object(m, "volumes/v/index.jsonl.zst.kenc", 12, NULL);
+	text = to_json(m, key);
+	ck_assert_ptr_nonnull(strstr(text, "\"format\":3,"));
+	ck_assert_int_eq(manifest_load(text, strlen(text), key, &p), 0);
+	ck_assert_int_eq(p->format, MANIFEST_FORMAT_XXH64);
+	ck_assert_str_eq(p->objects[2].blake2b, "");
+	again = to_json(p, key);
+	ck_assert_str_eq(again, text);
+	free(again);
+	manifest_free(p);
+	free(text);
+	manifest_free(m);
+
+	/* unencrypted: every object with its hash, no run */
+	m = sample();
+	manifest_require_format(m, MANIFEST_FORMAT_XXH64);
+	ck_assert_int_eq(manifest_to_json(m, NULL, &text), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\"format\":3,"));
+	ck_assert_int_eq(manifest_parse(text, strlen(text), &p), 0);
+	ck_assert_int_eq(p->format, MANIFEST_FORMAT_XXH64);
+	manifest_free(p);
+	/* an object bound to a run needs a key */
+	manifest_add_object(m, "volumes/v/index.jsonl.zst", 12, NULL);
+	ck_assert_int_lt(manifest_to_json(m, NULL, &again), 0);
+	/* format 3 unencrypted with an object that has no hash */
+	char *edited = xstrdup(text);
+	char *h = strstr(edited, "\"blake2b\":");
+	ck_assert_ptr_nonnull(h);
+	memcpy(h, "\"xlake2b\"", 10);
+	ck_assert_int_lt(manifest_parse(edited, strlen(edited), &p), 0);
+	free(edited);
+	free(text);
+	manifest_free(m);
+	kahu_key_free(key);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	expect_malformed_text("", "malformed manifest: invalid JSON at line 1, column 0: "
@@ -462,8 +514,10 @@ START_TEST(test_malformed)
 	expect_malformed_text("[1]", "malformed manifest: expected a JSON object, not an array");
 	expect_malformed_text("{\"format\":1,\"format\":1}", "malformed manifest: invalid JSON at "
 			      "line 1, column 20: duplicate object key near '\"format\"'");
-	expect_malformed_text("{\"format\":3}", "malformed manifest: unsupported manifest format "
-			      "3 (this kahu reads formats 1 and 2)");
+	expect_malformed_text("{\"format\":4}", "malformed manifest: unsupported manifest format "
+			      "4 (this kahu reads formats 1 to 3)");
+	expect_malformed_text("{\"format\":0}", "malformed manifest: unsupported manifest format "
+			      "0 (this kahu reads formats 1 to 3)");
 	expect_malformed_text("{\"format\":2}", "malformed manifest: \"run\" is missing");
 	expect_malformed_text("{\"format\":\"1\"}", "malformed manifest: \"format\" must be an "
 			      "integer, not a string");
@@ -1396,6 +1450,7 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, test_resource_path);
 	tcase_add_test(tc, test_resource_path_encoded);
 	tcase_add_test(tc, test_run_objects);
+	tcase_add_test(tc, test_format_xxh64);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -123,8 +123,21 @@ START_TEST(test_spec_round_trip)
 	ck_assert_ptr_null(t.parent);
 	ck_assert_ptr_null(t.run);
 	ck_assert_ptr_null(t.parent_run);
+	ck_assert_ptr_null(t.chain_runs);
 	json_decref(j);
 	mover_spec_clear(&t);
+	/* a restore with a key: the runs of its chain, written and read back */
+	r.run = xstrdup("00112233445566778899aabbccddeeff");
+	r.chain_runs = json_pack("{s:s, s:s, s:s}", "nightly-1", r.run, "nightly-0", "ffeeddccbbaa99887766554433221100",
+				 "old-full", "");
+	j = mover_spec_json(&r);
+	ck_assert_int_eq(mover_spec_parse(j, &t), 0);
+	ck_assert(json_equal(t.chain_runs, r.chain_runs));
+	ck_assert_str_eq(json_string_value(json_object_get(t.chain_runs, "old-full")), "");
+	json_decref(j);
+	mover_spec_clear(&t);
+	free(r.run);
+	json_decref(r.chain_runs);
 	mover_spec_clear(&s);
 }
 END_TEST
@@ -172,6 +185,14 @@ START_TEST(test_spec_hostile)
 		{ "{\"op\":\"backup\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only a backup with a parent" },
 		{ "{\"op\":\"backup\"," BASE ",\"parent\":\"p\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only a backup with a parent" },
 		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"parentRun\":\"00112233445566778899aabbccddeeff\"}", "parentRun: only" },
+		{ "{\"op\":\"backup\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"b\":\"00112233445566778899aabbccddeeff\"}}", "chainRuns: only a restore with a run" },
+		{ "{\"op\":\"restore\"," BASE ",\"chainRuns\":{\"b\":\"\"}}", "chainRuns: only a restore with a run" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":[\"b\"]}", "chainRuns: not an object" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"b\":\"00112233445566778899aabbccddeeff\",\"../x\":\"\"}}", "chainRuns: a member" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"b\":\"00112233445566778899aabbccddeeff\",\"p\":\"00\"}}", "chainRuns: a member" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"b\":\"00112233445566778899aabbccddeeff\",\"p\":7}}", "chainRuns: a member" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"p\":\"00112233445566778899aabbccddeeff\"}}", "chainRuns: does not name the backup" },
+		{ "{\"op\":\"restore\"," BASE ",\"run\":\"00112233445566778899aabbccddeeff\",\"chainRuns\":{\"b\":\"ffeeddccbbaa99887766554433221100\"}}", "chainRuns: does not name the backup" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct mover_spec s;

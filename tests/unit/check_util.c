@@ -9,6 +9,7 @@
 #include "util/strv.h"
 #include "util/strset.h"
 #include "util/timeutil.h"
+#include "util/xxh64.h"
 
 START_TEST(test_buf_append)
 {
@@ -136,6 +137,44 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* XXH64 against xxhsum 0.8.1 (`xxhsum -H1`) of byte k = (k * 131 + 7) & 255, at every
+ * length class (the < 4, < 8, < 32 byte tails, whole stripes and more), in one call and
+ * fed one byte, then 7 bytes, at a time (the partial-stripe buffer). */
+START_TEST(test_xxh64_vectors)
+{
+	static const struct {
+		size_t n;
+		const char *hex;
+	} v[] = { { 0, "ef46db3751d8e999" },    { 1, "a96c7f0ce858bbb7" },    { 3, "bed43740ee6332bb" },
+		  { 4, "fa212ae44b3bb23d" },    { 7, "2744460dd675d2c0" },    { 8, "994b676b71ce94dd" },
+		  { 9, "572b84c18b983af8" },    { 15, "09e6451ed2ff8b1d" },   { 16, "94ad0095e72b24d5" },
+		  { 31, "6711d55e306b5d8f" },   { 32, "07f7b8e3bc5d6e25" },   { 33, "09f85eeb4e1cbe9f" },
+		  { 63, "b7c9968c066cb6a5" },   { 64, "50d4159a0411632e" },   { 100, "9ddada11d3dc2d8f" },
+		  { 1000, "0bf0bdbcc82eb373" }, { 65541, "8b460ea71f66e0f4" } };
+	unsigned char *data = xmalloc(65541);
+	for (size_t k = 0; k < 65541; k++)
+		data[k] = (unsigned char)((k * 131 + 7) & 255);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct kahu_xxh64 h;
+		char hex[KAHU_XXH64_HEX_LEN + 1];
+		kahu_xxh64_init(&h);
+		kahu_xxh64_update(&h, data, v[i].n);
+		kahu_xxh64_hex(&h, hex);
+		ck_assert_msg(!strcmp(hex, v[i].hex), "length %zu: %s, want %s", v[i].n, hex, v[i].hex);
+		ck_assert_uint_eq(kahu_xxh64(data, v[i].n), strtoull(v[i].hex, NULL, 16));
+		for (size_t step = 1; step <= 7; step += 6) {
+			kahu_xxh64_init(&h);
+			for (size_t k = 0; k < v[i].n; k += step)
+				kahu_xxh64_update(&h, data + k, v[i].n - k < step ? v[i].n - k : step);
+			kahu_xxh64_hex(&h, hex);
+			ck_assert_msg(!strcmp(hex, v[i].hex), "length %zu in steps of %zu: %s", v[i].n, step, hex);
+		}
+	}
+	ck_assert_uint_eq(kahu_xxh64("abc", 3), 0x44bc2cf5ad770999ULL);
+	free(data);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -146,6 +185,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_error_wrap);
 	tcase_add_test(tc, test_strset_map);
 	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_xxh64_vectors);
 	suite_add_tcase(s, tc);
 	return s;
 }
