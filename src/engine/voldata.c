@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,9 +433,28 @@ struct ingest {
 	struct strset group_first;   /* ino → first path of a hard-link group (files with nlink > 1) */
 	struct strset group_changed; /* inos of groups with a changed member */
 	struct strset group_hash;    /* ino → content hash of the group's first member */
-	/* the segment being written */
-	struct sealed_out seg;
+	/* the segment being written: *seg, one of segs (the sealing threads write through
+	 * its address, so it stays where it is until committed) */
+	struct sealed_out segs[2], *seg;
 	struct archive *aw;
+	/* The segment before it, committed on a thread of its own (its compressor's tail,
+	 * the envelope's end, the store's commit: fsync and rename) while this one is
+	 * written.  Segments alternate between the store handle and a second one
+	 * (store_reopen: a handle is used by one thread at a time), so the commit's
+	 * handle is never the writing segment's. */
+	struct seg_commit {
+		bool active;              /* a segment is being or has been committed */
+		bool threaded;            /* on th (else in line: nothing to join) */
+		pthread_t th;
+		struct sealed_out *seg;   /* one of segs */
+		const char *backup;
+		json_t *objects;          /* what sealed_commit lists, moved at the join */
+		int rc;
+		struct kahu_error_state err;
+		struct kahu_log_scope *log_scope;
+	} pending;
+	struct kahu_store *st2;       /* the second handle; NULL until the second segment */
+	bool no_overlap;              /* store_reopen failed: commits in line */
 	long seg_no;
 	uint64_t seg_in;
 	int sink_rc;
@@ -648,13 +668,65 @@ static la_ssize_t seg_write_cb(struct archive *a, void *ud, const void *buf, siz
 	(void)a;
 	if (g->sink_rc < 0)
 		return -1;
-	int rc = sealed_write(&g->seg, buf, len);
+	int rc = sealed_write(g->seg, buf, len);
 	if (rc < 0) {
 		g->sink_rc = rc;
 		archive_set_error(a, EIO, "%s", kahu_error_last());
 		return -1;
 	}
 	return (la_ssize_t)len;
+}
+
+/* The store handle of segment n: the spec's for odd ones, the second handle for even
+ * ones (opened for the first of them; when that fails, commits are done in line). */
+static struct kahu_store *seg_store(struct ingest *g, long n)
+{
+	if (n % 2 || g->no_overlap)
+		return g->s->st;
+	if (!g->st2 && store_reopen(g->s->st, &g->st2) < 0) {
+		log_debug("volume %s: no second store handle (%s): segments are committed in line",
+			  vol_label(g->s->label, g->s->vid), kahu_error_last());
+		g->no_overlap = true;
+		return g->s->st;
+	}
+	return g->st2;
+}
+
+static void *seg_commit_main(void *arg)
+{
+	struct seg_commit *c = arg;
+	kahu_log_scope_enter(c->log_scope);
+	c->rc = sealed_commit(c->seg, c->backup, c->objects);
+	if (c->rc < 0)
+		kahu_error_capture(&c->err);
+	return NULL;
+}
+
+/* The pending commit joined: its object listed and counted, or its error returned. */
+static int seg_join(struct ingest *g)
+{
+	struct seg_commit *c = &g->pending;
+	if (!c->active)
+		return 0;
+	if (c->threaded)
+		pthread_join(c->th, NULL);
+	c->active = false;
+	int rc = c->rc;
+	if (rc == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(c->objects, i, o)
+			json_array_append(g->objects, o);
+		g->r->segments++;
+		g->r->counts.bytes_stored += c->seg->size;
+	} else {
+		kahu_error_restore(&c->err);
+	}
+	json_decref(c->objects);
+	c->objects = NULL;
+	sealed_discard(c->seg);
+	c->seg = NULL;
+	return rc;
 }
 
 static int seg_open(struct ingest *g)
@@ -664,8 +736,10 @@ static int seg_open(struct ingest *g)
 	g->seg_no++;
 	char *path = layout_volume_segment(g->s->backup, g->s->vid, g->seg_no, g->s->key != NULL);
 	strv_push(&g->written, path);
-	int rc = sealed_begin(g->s->st, g->s->key, g->s->run, g->s->compression_level, true, path,
-			      &g->seg);
+	/* the slot of the segment before the previous one, whose commit was joined */
+	g->seg = &g->segs[g->seg_no % 2];
+	int rc = sealed_begin(seg_store(g, g->seg_no), g->s->key, g->s->run, g->s->compression_level,
+			      true, path, g->seg);
 	if (rc < 0)
 		return rc;
 	g->seg_in = 0;
@@ -682,6 +756,9 @@ static int seg_open(struct ingest *g)
 	return 0;
 }
 
+/* The segment's tar ended and its commit started on a thread (seg_commit) after the
+ * previous one's is joined; in line when there is no second handle.  seg_join then
+ * says how it went. */
 static int seg_close(struct ingest *g)
 {
 	if (!g->aw)
@@ -692,14 +769,25 @@ static int seg_close(struct ingest *g)
 		     kahu_error_set(KAHU_EFAIL, "cannot finish a tar segment: %s", archive_error_string(g->aw));
 	archive_write_free(g->aw);
 	g->aw = NULL;
+	int jrc = seg_join(g);
 	if (rc == 0)
-		rc = sealed_commit(&g->seg, g->s->backup, g->objects);
-	if (rc == 0) {
-		g->r->segments++;
-		g->r->counts.bytes_stored += g->seg.size;
+		rc = jrc;
+	if (rc < 0) {
+		sealed_discard(g->seg);
+		return rc;
 	}
-	sealed_discard(&g->seg);
-	return rc;
+	struct seg_commit *c = &g->pending;
+	c->seg = g->seg;
+	g->seg = NULL;
+	c->backup = g->s->backup;
+	c->objects = json_array();
+	c->rc = 0;
+	c->log_scope = kahu_log_scope_current();
+	c->active = true;
+	c->threaded = !g->no_overlap && pthread_create(&c->th, NULL, seg_commit_main, c) == 0;
+	if (!c->threaded) /* in line: seg_join only collects the result */
+		seg_commit_main(c);
+	return 0;
 }
 
 /* ---- the transfer ---- */
@@ -829,7 +917,7 @@ static int ingest_member(struct ingest *g, struct archive *ar, struct archive_en
 			memmove(e->target, e->target + 2, strlen(e->target + 2) + 1);
 		const char *gh = strset_get(&g->group_hash, ino);
 		if (gh)
-			memcpy(e->hash, gh, 65);
+			snprintf(e->hash, sizeof e->hash, "%s", gh);
 		e->size = listed_size; /* the group's content size, as the listing says */
 		if (ft == AE_IFREG && !hl) {
 			char tmp[65];
@@ -1216,6 +1304,8 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 		struct kahu_error_state es;
 		kahu_error_capture(&es);
 		int crc = seg_close(&g);
+		if (crc == 0)
+			crc = seg_join(&g);
 		kahu_error_restore(&es);
 		if (crc < 0) {
 			rc = crc;
@@ -1241,7 +1331,7 @@ int vol_backup(const struct vol_backup_spec *s, struct vol_backup_result *r)
 	}
 	if (rc < 0)
 		goto fail;
-	if ((rc = seg_close(&g)) < 0 || (rc = write_index(&g)) < 0)
+	if ((rc = seg_close(&g)) < 0 || (rc = seg_join(&g)) < 0 || (rc = write_index(&g)) < 0)
 		goto fail;
 	r->objects = g.objects;
 	g.objects = NULL;
@@ -1255,7 +1345,9 @@ fail:
 			archive_write_free(g.aw);
 			g.aw = NULL;
 		}
-		sealed_discard(&g.seg);
+		if (g.seg)
+			sealed_discard(g.seg);
+		seg_join(&g); /* its object is removed with the others */
 		for (size_t i = 0; i < g.written.n; i++) {
 			int x = store_remove(s->st, g.written.v[i]);
 			if (x < 0 && x != KAHU_ENOTFOUND)
@@ -1268,7 +1360,10 @@ out:
 	r->duration_ms = now_ms() - t0;
 	if (g.aw)
 		archive_write_free(g.aw);
-	sealed_discard(&g.seg);
+	if (g.seg)
+		sealed_discard(g.seg);
+	seg_join(&g);
+	store_close(g.st2);
 	if (listing)
 		fclose(listing);
 	if (parent)

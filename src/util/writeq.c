@@ -130,7 +130,7 @@ int kahu_writeq_write(struct kahu_writeq *q, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	int rc = 0;
-	if (q->finished || q->stop)
+	if (q->finished) /* (stop is set only by kahu_writeq_free) */
 		return kahu_error_set(KAHU_EINTERNAL, "a write to a write queue after its end");
 	pthread_mutex_lock(&q->mu);
 	if (q->done) /* the sender ends early only by an error: tell it at once */
@@ -166,7 +166,7 @@ static void join(struct kahu_writeq *q)
 int kahu_writeq_finish(struct kahu_writeq *q)
 {
 	int rc = 0;
-	if (q->finished || q->stop)
+	if (q->finished) /* (stop is set only by kahu_writeq_free) */
 		return kahu_error_set(KAHU_EINTERNAL, "a write queue finished twice");
 	q->finished = true;
 	pthread_mutex_lock(&q->mu);
