@@ -4,7 +4,8 @@
 # A mover is stopped by the test cluster right after its first progress line (a pod-env
 # fault sets the mover's test knob; the mover stops itself, /_admin/signal resumes it),
 # so what the coordinator's -v log shows mid-way is seen while the mover cannot have
-# finished: no timing is asserted.  The same on a terminal (script(1)).  Also: a backup
+# finished: no timing is asserted.  The same on a terminal (script(1)).  A mover stopped
+# past --mover-timeout is ended by its Job's deadline and the volume tried again.  Also: a backup
 # neither on a terminal nor -v reads no log; user limited without get on pods/log: one warning, the backup succeeds; a
 # restore's mover likewise; the test cluster's tailLines and limitBytes as the API's.
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +129,17 @@ if command -v script >/dev/null 2>&1; then
 else
 	t_skip "backup t1 on a terminal" "script(1) is not installed"
 fi
+
+# ---- a mover stopped past --mover-timeout: its Job's deadline ends it, tried again ----
+stop_movers_in p1
+t_ok "backup d1 --mover-timeout 10s, its first mover stopped and never resumed" \
+	kh backup create d1 --include-namespaces p1 --volume-data fs --data-mover cluster --mover-timeout 10s -v
+t_grep "  the first attempt failed at the Job's deadline and the volume was tried again" \
+	'volume p1/data: mover attempt 1 of [0-9]+ failed: .*[Dd]eadline.*; trying again' "$T_ERR"
+kh backup describe d1 -o json >"$T_DIR/d1.json"
+t_ok "  the volume Completed" test "$(vol_field "$T_DIR/d1.json" p1/data status)" = Completed
+no_movers_left() { ! cluster_admin GET "dump?namespace=p1" | grep -q '"kahu-mover-'; }
+t_ok "  no mover Job or pod is left" no_movers_left
 
 # ---- a restore: bytes written ----
 stop_movers_in p2
