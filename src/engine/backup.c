@@ -626,7 +626,7 @@ int backup_write_manifest(const struct backup_spec *b, const struct backup_outco
 		manifest_add_object(m, op, (uint64_t)json_integer_value(json_object_get(v, "size")),
 				    json_string_value(json_object_get(v, "blake2b")));
 		/* a volume's index: its content hashes are XXH64 (format 3) */
-		if (op && !strncmp(op, "volumes/", 8) && strstr(op, "/index.jsonl"))
+		if (op && !strncmp(op, "volumes/", 8) && strstr(op, "/" LAYOUT_VOLUME_INDEX))
 			manifest_require_format(m, MANIFEST_FORMAT_XXH64);
 	}
 	if ((rc = manifest_to_json(m, b->key, &text)) < 0)

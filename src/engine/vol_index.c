@@ -350,11 +350,6 @@ static bool lower_hex(const char *s, size_t n)
 	return true;
 }
 
-bool vol_chash_valid(const char *s, size_t n)
-{
-	return (n == VOL_XXH64_HEX_LEN || n == VOL_B2_HEX_LEN) && lower_hex(s, n);
-}
-
 char *vol_index_format_json(const struct vol_entry *e)
 {
 	json_t *o = json_object();
@@ -650,7 +645,6 @@ static char *span_dup(const char *s, size_t n)
 	d[n] = 0;
 	return d;
 }
-
 
 /* The direct parse: 1 with *e, or 0 (e cleared) when the line is not one it takes or
  * would be refused: the caller then asks jansson. */

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "archive/key.h"
 #include "util/buf.h"
 #include "util/xxh64.h"
 
@@ -42,6 +41,7 @@ void vol_entry_clear(struct vol_entry *e);
  * envelopes (docs/FORMAT.md). */
 #define VOL_XXH64_HEX_LEN 16
 #define VOL_B2_HEX_LEN 64
+struct kahu_hash;
 struct vol_chash {
 	struct kahu_hash *b2; /* BLAKE2b-256, or NULL: XXH64 */
 	struct kahu_xxh64 x;
@@ -53,8 +53,6 @@ void vol_chash_update(struct vol_chash *c, const void *data, size_t len);
 void vol_chash_final(struct vol_chash *c, char out[65]);
 /* c's resources freed without a result. */
 void vol_chash_drop(struct vol_chash *c);
-/* true when s (n bytes) is a content hash of either kind (lowercase hex). */
-bool vol_chash_valid(const char *s, size_t n);
 
 /* One record of the listing (`NONCE|ino|nlink|rawmode hex|uid|gid|size|mtime|ctime|./path`,
  * without its final newline).  1: *e filled; 0: a type kahu does not keep (socket,
