@@ -131,5 +131,11 @@ t_ok "restore new4 into namespace vol4 with new3's own segment back" \
 D4=$(vol_dir main vol4 data)
 vol_tree_sum "$D4" >"$T_DIR/got" && diff "$DATA/want-old2.txt" "$T_DIR/got" >"$T_OUT"
 t_result $? "  the claim holds old2's tree"
+mv "$LOC/backups/new3/backup.json" "$T_DIR/new3.json"
+t_exit 66 "download new4 --extract with new3's manifest gone (66)" \
+	kahu_k backup download new4 --volume vol/data --extract "$T_DIR/x7"
+t_grep "  naming the missing backup of the chain" "backup new3, in the chain of new4, is missing" "$T_ERR"
+t_ok "  and wrote nothing" sh -c "! test -e '$T_DIR/x7/kept.txt'"
+mv "$T_DIR/new3.json" "$LOC/backups/new3/backup.json"
 
 t_done
