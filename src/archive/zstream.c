@@ -81,6 +81,14 @@ int zs_compress_new(int level, int workers, kahu_write_fn out, void *ud, struct 
 	return 0;
 }
 
+int zs_compress_no_checksum(struct zstream *z)
+{
+	size_t r = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 0);
+	if (ZSTD_isError(r))
+		return kahu_error_set(KAHU_EINTERNAL, "cannot configure zstd: %s", ZSTD_getErrorName(r));
+	return 0;
+}
+
 int zs_decompress_new(kahu_write_fn out, void *ud, struct zstream **zp)
 {
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();

@@ -30,6 +30,10 @@ struct zstream;
  * compress in the calling thread; n > 0 = n zstd worker threads (when libzstd was built
  * without threads this falls back to one thread, with a debug log line). */
 int zs_compress_new(int level, int workers, kahu_write_fn out, void *ud, struct zstream **z);
+/* The frame without zstd's content checksum (an XXH64 of everything compressed, which
+ * the reader then computes again): for streams whose content is checked otherwise.
+ * Before the first zs_write. */
+int zs_compress_no_checksum(struct zstream *z);
 int zs_write(struct zstream *z, const void *buf, size_t len);
 
 int zs_decompress_new(kahu_write_fn out, void *ud, struct zstream **z);

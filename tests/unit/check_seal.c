@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "check_main.h"
+#include "archive/envelope.h"
 #include "archive/key.h"
 #include "archive/seal.h"
 #include "util/buf.h"
@@ -301,6 +302,58 @@ static int failing_out(void *ud, const void *buf, size_t len)
 	return 0;
 }
 
+/* The zstd frame inside a stored stream: its content checksum flag.  With a key the
+ * envelope is opened first (the frame is what it holds). */
+static int frame_checksum(const struct kahu_key *k, const struct kbuf *stored)
+{
+	struct kbuf z = KBUF_INIT;
+	if (k) {
+		struct kenc_reader *r;
+		ck_assert_int_eq(kenc_reader_new(k, PATH, collect, &z, &r), 0);
+		ck_assert_int_eq(kenc_reader_feed(r, stored->data, stored->len), 0);
+		ck_assert_int_eq(kenc_reader_finish(r), 0);
+		kenc_reader_free(r);
+	} else {
+		kbuf_add(&z, stored->data, stored->len);
+	}
+	/* RFC 8878: the magic number, then the frame header descriptor, whose bit 2 is
+	 * Content_Checksum_flag */
+	static const unsigned char magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	ck_assert_uint_ge(z.len, 5);
+	ck_assert(memcmp(z.data, magic, 4) == 0);
+	int flag = ((unsigned char)z.data[4] >> 2) & 1;
+	kbuf_free(&z);
+	return flag;
+}
+
+/* With a key the envelope authenticates every byte, so the frame carries no zstd
+ * checksum (XXH64 of the whole content, computed again by every reader); without one,
+ * the checksum is what catches damage, and it stays.  Both writers alike. */
+START_TEST(test_checksum_only_unsealed)
+{
+	struct kbuf plain = KBUF_INIT;
+	sample(&plain);
+	for (int keyed = 0; keyed < 2; keyed++) {
+		const struct kahu_key *k = keyed ? key : NULL;
+		struct kbuf s1 = KBUF_INIT, s2 = KBUF_INIT, back = KBUF_INIT;
+		seal_sample(k, PATH, &plain, &s1);
+		struct seal_async *a;
+		ck_assert_int_eq(seal_async_open(&a, k, PATH, 3, collect, &s2), 0);
+		ck_assert_int_eq(async_write_all(a, &plain), 0);
+		ck_assert_int_eq(seal_async_finish(a), 0);
+		seal_async_free(a);
+		ck_assert_int_eq(frame_checksum(k, &s1), !keyed);
+		ck_assert_int_eq(frame_checksum(k, &s2), !keyed);
+		ck_assert_int_eq(unseal(k, PATH, &s2, 4096, &back), 0);
+		ck_assert_uint_eq(back.len, plain.len);
+		kbuf_free(&s1);
+		kbuf_free(&s2);
+		kbuf_free(&back);
+	}
+	kbuf_free(&plain);
+}
+END_TEST
+
 START_TEST(test_async_sink_error)
 {
 	/* The output fails on the thread: its code and message reach the writer (a write
@@ -370,6 +423,7 @@ static Suite *seal_suite(void)
 	tcase_add_test(tc, test_doc_round_trip);
 	tcase_add_test(tc, test_doc_tampered);
 	tcase_add_test(tc, test_async_round_trip);
+	tcase_add_test(tc, test_checksum_only_unsealed);
 	tcase_add_test(tc, test_async_sink_error);
 	tcase_add_test(tc, test_async_cancel_and_abandon);
 	suite_add_tcase(s, tc);
