@@ -28,13 +28,14 @@ int seal_open_run(struct seal_writer *w, const struct kahu_key *key, const char 
 	memset(w, 0, sizeof *w);
 	if (key && (rc = kenc_writer_new_run(key, object_path, run, out, ud, &w->enc)) < 0)
 		return rc;
-	if (!w->enc)
-		return zs_compress_new(level, 0, out, ud, &w->z);
-	/* The envelope authenticates every byte: zstd's own checksum would only be
-	 * computed twice more (when writing, when reading) */
-	if ((rc = zs_compress_new(level, 0, kenc_write_cb, w->enc, &w->z)) < 0)
-		return rc;
-	return zs_compress_no_checksum(w->z);
+	return w->enc ? seal_compressor_new(w, level, kenc_write_cb, w->enc)
+		      : seal_compressor_new(w, level, out, ud);
+}
+
+int seal_compressor_new(struct seal_writer *w, int level, kahu_write_fn out, void *ud)
+{
+	int rc = zs_compress_new(level, 0, out, ud, &w->z);
+	return rc == 0 && w->enc ? zs_compress_no_checksum(w->z) : rc;
 }
 
 int seal_write(struct seal_writer *w, const void *buf, size_t len)

@@ -40,6 +40,11 @@ int seal_open(struct seal_writer *w, const struct kahu_key *key, const char *obj
  * ignored without a key): envelope.h. */
 int seal_open_run(struct seal_writer *w, const struct kahu_key *key, const char *object_path,
 		  const uint8_t *run, int level, kahu_write_fn out, void *ud);
+/* w's compressor (w->enc set or not first) writing into out: zstd at `level`, its frame
+ * without zstd's content checksum when there is an envelope, which authenticates every
+ * byte (the checksum would only be computed again when writing and when reading).  The
+ * one place both writers, seal_open_run and seal_async_open_run, make it. */
+int seal_compressor_new(struct seal_writer *w, int level, kahu_write_fn out, void *ud);
 int seal_write(struct seal_writer *w, const void *buf, size_t len);
 /* All of f, from its start (a temporary file written so far). */
 int seal_write_file(struct seal_writer *w, FILE *f);

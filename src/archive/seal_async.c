@@ -267,8 +267,7 @@ int seal_async_open_run(struct seal_async **out, const struct kahu_key *key,
 	rc = a->sw.enc ? stage_start(&a->out, OUT_BLOCK, OUT_BLOCKS, kenc_write_cb, a->sw.enc,
 				     env_finish, a->sw.enc)
 		       : stage_start(&a->out, OUT_BLOCK, OUT_BLOCKS, fn, ud, NULL, NULL);
-	if (rc < 0 || (rc = zs_compress_new(level, 0, stage_write, &a->out, &a->sw.z)) < 0 ||
-	    (a->sw.enc && (rc = zs_compress_no_checksum(a->sw.z)) < 0) || /* as seal_open_run */
+	if (rc < 0 || (rc = seal_compressor_new(&a->sw, level, stage_write, &a->out)) < 0 ||
 	    (rc = stage_start(&a->comp, SA_BLOCK, SA_BLOCKS, zs_write_cb, a->sw.z, comp_finish, a)) < 0)
 		goto fail;
 	*out = a;
