@@ -355,7 +355,8 @@ t_grep "the namespace file" '^default$' "$T_OUT"
 t_grep "env: secretKeyRef, configMapKeyRef, fieldRef" "^env k-e-y fast $fp node-[0-9] files 127.0.0.1\$" "$T_OUT"
 tok=$(cat "$T_DIR/host/token")
 api() { curl -sS -o /dev/null -w '%{http_code}' --cacert "$CLUSTER_CA" -H "Authorization: Bearer $1" "$CLUSTER_URL/api/v1/namespaces/default/pods"; }
-t_ok "the pod's token is accepted by the test cluster" test "$(api "$tok")" = 200
+t_ok "the pod's token is accepted by the test cluster (RBAC grants its account nothing: 403, not 401)" \
+	test "$(api "$tok")" = 403
 t_ok "kubectl auth whoami with it" k --token="$tok" auth whoami -o jsonpath='{.status.userInfo.username}'
 t_ok "is the pod's service account" test "$(cat "$T_OUT")" = system:serviceaccount:default:default
 t_ok "deleting the Job (kubectl: Background) deletes its pod" k delete job files
@@ -380,7 +381,11 @@ t_ok "kubectl logs job/incluster" k logs job/incluster
 t_grep "kahu used the in-cluster service account" 'in-cluster service account' "$T_OUT"
 
 # kahu inside a pod backs up the cluster to a location on a hostPath, with its key from a
-# Secret and its configuration from a ConfigMap
+# Secret and its configuration from a ConfigMap; its service account (default's default)
+# may read everything, by a ClusterRole bound to it (the test cluster evaluates RBAC)
+t_ok "a ClusterRole reading everything" k create clusterrole reader --verb=get,list --resource='*.*'
+t_ok "... bound to default's default service account" \
+	k create clusterrolebinding default-reader --clusterrole=reader --serviceaccount=default:default
 t_ok "a key" "$KAHU" key generate --file "$T_DIR/test.key"
 t_ok "a Secret holding it" k create secret generic kahu-key --from-file=key="$T_DIR/test.key"
 mkdir -p "$T_DIR/host/backups"

@@ -49,7 +49,7 @@ CLI_TESTS += tests/cli/t-volume-restore.sh tests/cli/t-volume-leftovers.sh tests
 CLI_TESTS += tests/cli/t-volume-break.sh tests/cli/t-volume-sparse.sh tests/cli/t-volume-chain.sh
 CLI_TESTS += tests/cli/t-volume-csi.sh tests/cli/t-volume-location.sh
 CLI_TESTS += tests/cli/t-volume-compat.sh
-CLI_TESTS += tests/cli/t-containerfile.sh tests/cli/t-plan-install.sh tests/cli/t-plan-watch.sh tests/cli/t-plan-contexts.sh
+CLI_TESTS += tests/cli/t-containerfile.sh tests/cli/t-plan-install.sh tests/cli/t-plan-rbac.sh tests/cli/t-plan-watch.sh tests/cli/t-plan-contexts.sh
 CLI_TESTS += tests/cli/t-watch.sh
 EXTRA_DIST += $(CLI_TESTS) tests/cli/exec-credential-plugin.sh tests/cli/kahu_discovery.py tests/cli/ws_exec_server.py \
 	tests/cli/data/compat-81ea7f1 tests/cli/data/compat-0dd8370-volumes tests/cli/vollib.sh

@@ -108,7 +108,19 @@ class Kubelet:
     def token_user(self, tok):
         with self.lock:
             u = self.tokens.get(tok)
+            if u and len(u) > 3 and time.time() >= u[3]:      # a TokenRequest's, expired
+                del self.tokens[tok]
+                u = None
         return (u[0], list(u[1])) if u else None
+
+    def mint_token(self, ns, sa, expires):
+        """A token of service account ns/sa bound to no pod (TokenRequest), until `expires`."""
+        tok = "kahu-sa." + secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[tok] = ("system:serviceaccount:%s:%s" % (ns, sa),
+                                ["system:serviceaccounts", "system:serviceaccounts:" + ns,
+                                 "system:authenticated"], "token-request", expires)
+        return tok
 
     # ------------------------------------------------------------ scheduling
     def schedule(self, pod):

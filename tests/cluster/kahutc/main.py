@@ -13,6 +13,7 @@ from . import tls, seed as seedmod, generate, execws, watch as watchmod
 from .cluster import Cluster
 from .errors import ApiError
 from .faults import Faults, FaultError
+from . import rbac
 from .server import Server, Stats, ADMIN_USER, READ_VERBS
 
 GIT_VERSION = "v1.30.6"
@@ -134,9 +135,22 @@ class App:
     def known_user(self, user, groups):
         return "system:masters" in groups or user in ("limited", "tenant")
 
-    def allowed(self, user, groups, verb, group, resource, ns=None):
+    def allowed(self, user, groups, verb, group, resource, ns=None, name=None):
+        return self.decide(user, groups, verb, group, resource, ns, name)[0]
+
+    def decide(self, user, groups, verb, group, resource, ns=None, name=None):
+        """(allowed, reason): service accounts by RBAC (rbac.py), the test users by their
+        fixed rights."""
         if "system:masters" in groups:
-            return True
+            return True, ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole '
+                          '"cluster-admin" to Group "system:masters"')
+        if (user or "").startswith("system:serviceaccount:"):
+            return rbac.decide(self.cluster, user, groups, verb, group, resource, ns, name)
+        ok = self.fixed_rights(user, verb, group, resource, ns)
+        return ok, ('RBAC: allowed by ClusterRoleBinding "kahu-test-%s" of ClusterRole "kahu-test-%s" '
+                    'to User "%s"' % (user, user, user)) if ok else ""
+
+    def fixed_rights(self, user, verb, group, resource, ns):
         if user == "tenant":
             # RoleBindings in its namespaces only: nothing cluster-scoped, no list
             # across namespaces
@@ -153,8 +167,11 @@ class App:
         # pods/log is authorized as its own resource (`--forbid pods/log` takes it from
         # user limited); other subresources as their resource
         checked = req.resource + "/log" if req.sub == "log" else req.resource
-        if self.allowed(user, groups, req.verb, req.group, checked, req.ns):
+        if (user or "").startswith("system:serviceaccount:") and req.sub:
+            checked = req.resource + "/" + req.sub      # RBAC: every subresource as its own
+        if self.allowed(user, groups, req.verb, req.group, checked, req.ns, req.name):
             return
+        self.stats.forbidden(user, req.verb, req.group, checked, req.ns)
         res = req.resource
         subject = '%s "%s"' % (res if not req.group else "%s.%s" % (res, req.group), req.name) if req.name else \
             (res if not req.group else "%s.%s" % (res, req.group))

@@ -42,6 +42,7 @@ class Stats:
             self.dry_run = 0
             self.exec_total = 0
             self.bytes_out_by_user = {}
+            self.forbidden_by_user = {}
             self.peak = self.in_flight
             self.started = time.time()
 
@@ -85,6 +86,14 @@ class Stats:
             u = user or "-"
             self.bytes_out_by_user[u] = self.bytes_out_by_user.get(u, 0) + n
 
+    def forbidden(self, user, verb, group, resource, ns):
+        """A request refused by authorization: what (at most 100 kept per user)."""
+        with self.lock:
+            what = "%s %s%s%s" % (verb, resource, "." + group if group else "", " in " + ns if ns else "")
+            lst = self.forbidden_by_user.setdefault(user or "-", [])
+            if len(lst) < 100:
+                lst.append(what)
+
     def code(self, c):
         with self.lock:
             self.by_code[str(c)] = self.by_code.get(str(c), 0) + 1
@@ -97,6 +106,7 @@ class Stats:
                     "by_code": self.by_code, "faults_fired": faults.fired_total,
                     "exec_sessions": self.exec_total, "exec_active": self.exec_active,
                     "bytes_out_by_user": dict(self.bytes_out_by_user),
+                    "forbidden_by_user": {u: list(v) for u, v in self.forbidden_by_user.items()},
                     "seconds": round(time.time() - self.started, 3)}
 
 
@@ -420,6 +430,8 @@ class Handler(BaseHTTPRequestHandler):
         if req.sub == "log" and rt.key == ("", "pods") and m == "GET":
             return self.send(200, cl.kubelet.log(cl.get(rt, req.version, req.ns or "", req.name).obj, self.q),
                              "text/plain")
+        if req.sub == "token" and rt.key == ("", "serviceaccounts") and m == "POST":
+            return self.token_request(req, rt, body)
         if req.sub and req.sub not in ("status", "scale"):
             raise ApiError(405, "MethodNotAllowed", "the kahu test cluster does not implement %s/%s yet"
                            % (rt.plural, req.sub))
@@ -493,6 +505,31 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(code, obj)
         raise errors.method_not_allowed()
 
+    def token_request(self, req, rt, body):
+        """serviceaccounts/token (kubectl create token): a token of the service account,
+        accepted as it until it expires (spec.expirationSeconds, default 3600, at least
+        600 as kube-apiserver requires)."""
+        cl = self.server.app.cluster
+        cl.get(rt, req.version, req.ns, req.name)      # 404 for an unknown account
+        try:
+            spec = (json.loads(body or b"{}") or {}).get("spec") or {}
+        except ValueError:
+            raise errors.bad_request("the TokenRequest is not JSON")
+        secs = spec.get("expirationSeconds") or 3600
+        if not isinstance(secs, int) or secs < 600:
+            raise ApiError(422, "Invalid", 'TokenRequest.authentication.k8s.io "%s" is invalid: '
+                           'spec.expirationSeconds: Invalid value: %r: may not specify a duration less '
+                           'than 10 minutes' % (req.name, secs))
+        tok = cl.kubelet.mint_token(req.ns, req.name, time.time() + secs)
+        now = time.time()
+        fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        return self.send(201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                               "metadata": {"name": req.name, "namespace": req.ns, "creationTimestamp": fmt(now)},
+                               "spec": {"audiences": spec.get("audiences") or
+                                        ["https://kubernetes.default.svc.cluster.local"],
+                                        "expirationSeconds": secs, "boundObjectRef": spec.get("boundObjectRef")},
+                               "status": {"token": tok, "expirationTimestamp": fmt(now + secs)}})
+
     def exec_upgrade(self, req, rt, ctx):
         """pods/exec: the checks a real server makes before it upgrades, then the
         connection goes to an exec session (execws.py) on a thread of its own."""
@@ -500,6 +537,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         cl = app.cluster
         if not app.allowed(self.user, self.groups, "create", "", "pods/exec", req.ns):
+            app.stats.forbidden(self.user, "create", "", "pods/exec", req.ns)
             raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: User "%s" cannot create resource "pods/exec" '
                            'in API group "" in the namespace "%s"' % (req.name, self.user, req.ns),
                            {"name": req.name, "kind": "pods"})
@@ -774,7 +812,7 @@ class Handler(BaseHTTPRequestHandler):
             out["status"] = {"userInfo": {"username": self.user, "groups": self.groups}}
         elif rt.plural == "tokenreviews":
             tok = (obj.get("spec") or {}).get("token", "")
-            u = app.tokens_by_value.get(tok)
+            u = app.tokens_by_value.get(tok) or app.cluster.kubelet.token_user(tok)
             out["status"] = {"authenticated": bool(u), "user": {"username": u[0], "groups": u[1]} if u else {},
                              "audiences": ["https://kubernetes.default.svc.cluster.local"]}
         elif rt.plural in ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews"):
@@ -790,16 +828,15 @@ class Handler(BaseHTTPRequestHandler):
                 res = ra.get("resource", "")
                 if ra.get("subresource"):
                     res += "/" + ra["subresource"]
-                allowed = app.allowed(user, groups, ra.get("verb", ""), ra.get("group", ""), res,
-                                      ra.get("namespace"))
+                allowed, reason = app.decide(user, groups, ra.get("verb", ""), ra.get("group", ""), res,
+                                             ra.get("namespace"), ra.get("name") or None)
             else:
                 allowed = app.known_user(user, groups)
+                reason = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" '
+                          'to Group "system:masters"') if allowed and "system:masters" in groups else ""
             st = {"allowed": allowed}
-            if allowed and "system:masters" in groups:
-                st["reason"] = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" '
-                                'to Group "system:masters"')
-            elif allowed:
-                st["reason"] = 'RBAC: allowed by ClusterRoleBinding "kahu-test-limited" of ClusterRole "kahu-test-limited" to User "limited"'
+            if allowed and reason:
+                st["reason"] = reason
             out["status"] = st
         elif rt.plural == "selfsubjectrulesreviews":
             out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
