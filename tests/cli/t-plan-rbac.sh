@@ -9,6 +9,10 @@
 # with pods/exec taken out of the role: every claim is read through exec (the CSI one in
 # a pod mounting its snapshot), so each fails with the reason naming the missing right,
 # the backup is PartiallyFailed, the Job fails, and no helper pod is left behind.
+# The app's pod has a pre hook (an exec annotation), run by the Job's kahu.  A second
+# plan has data movers: the coordinator in the CronJob's pod makes their Jobs, Secrets
+# and ServiceAccounts with its role's rights, and removes them.  In every run the server
+# refuses nothing but lists across the cluster (kahu then lists namespace by namespace).
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/cli/vollib.sh"
 . "$top_srcdir/tests/s3/s3.sh"
@@ -58,12 +62,28 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web-0, namespace: app}
+metadata:
+  name: web-0
+  namespace: app
+  annotations:
+    pre.hook.backup.kahu.io/command: '["sh", "-c", "echo hooked > /data/hook-mark"]'
 spec:
   containers:
   - {name: app, image: busybox:1.36, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
   volumes:
   - {name: d, persistentVolumeClaim: {claimName: web}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: mv}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: bulk, namespace: mv}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: fast
+  resources: {requests: {storage: 1Gi}}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -77,7 +97,7 @@ vol_setup
 vol_cluster main "$T_DIR/seed.yaml"
 k() { "$KUBECTL" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
 kh() { "$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
-for c in app/web app/spare db/pg; do
+for c in app/web app/spare db/pg mv/bulk; do
 	d=$(vol_dir main "${c%/*}" "${c#*/}")
 	[ -n "$d" ] && vol_fill "$d"
 done
@@ -171,6 +191,8 @@ vol_check "$T_DIR/b1.json" db/pg status Completed
 t_ok "the files of app/web, as the Job's kahu stored them" \
 	kh backup download "$b1" --volume app/web --extract "$T_DIR/web"
 t_ok "... byte for byte" vol_same "$(vol_dir main app web)" "$T_DIR/web"
+t_ok "... with the mark of the pre hook, run in the app's pod before its data was read" \
+	grep -qx hooked "$T_DIR/web/hook-mark"
 t_ok "no helper pod is left" test -z "$(vol_kahu main Pod app)$(vol_kahu main Pod db)"
 
 # pods/exec taken from the role: the claims read through exec fail with the reason.
@@ -211,5 +233,45 @@ for v in json.load(open(sys.argv[1]))['volumes']:
 PY"
 t_ok "no helper pod is left" test -z "$(vol_kahu main Pod app)$(vol_kahu main Pod db)"
 t_ok "plan uninstall --kubernetes" kh plan uninstall nightly --kubernetes
+
+# A plan whose volume data data movers take (Jobs on the volumes' nodes, straight to S3):
+# its role adds Jobs, Secrets and ServiceAccounts, and the coordinator runs in the pod.
+cat >"$T_DIR/moved.yaml" <<'EOF'
+apiVersion: kahu.io/v1
+kind: BackupPlan
+metadata:
+  name: moved
+spec:
+  includeNamespaces: [mv]
+  location: s3
+  schedule: "0 3 * * *"
+  volumes:
+    data: fs
+    mover: {type: cluster, image: "kahu:test"}
+EOF
+t_ok "a plan with data movers" kh plan apply -f "$T_DIR/moved.yaml"
+t_ok "... installed" kh plan install moved --kubernetes --image kahu:test --aws-credentials "$T_DIR/aws"
+SAUSER=system:serviceaccount:kahu:kahu-moved
+cluster_admin POST /_admin/stats/reset >/dev/null
+t_ok "a run of its CronJob" k -n kahu create job run3 --from=cronjob/kahu-moved
+state=$(job_wait run3)
+k -n kahu logs job/run3 >"$T_DIR/run3.log" 2>&1
+t_ok "... the Job succeeds" test "$state" = succeeded
+[ "$state" = succeeded ] || sed 's/^/#   /' "$T_DIR/run3.log" | tail -n 30
+forbidden >"$T_DIR/forbidden3"
+t_ok "... the server refused none of its requests but lists across the cluster" \
+	sh -c "! grep -Ev '^list [a-z0-9.]+\$' '$T_DIR/forbidden3'"
+kh backup list -o json >"$T_DIR/list3.json"
+b3=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); xs=(d if isinstance(d, list) else d.get("items", d.get("backups", []))); print(" ".join(x["name"] for x in xs if x["name"].startswith("moved")))' "$T_DIR/list3.json")
+t_ok "its backup" kh backup describe "$b3" -o json
+cp "$T_OUT" "$T_DIR/b3.json"
+t_py "... Completed" 'assert d["status"] == "Completed", d["status"]' "$T_DIR/b3.json"
+vol_check "$T_DIR/b3.json" mv/bulk method mover
+vol_check "$T_DIR/b3.json" mv/bulk status Completed
+t_ok "the files of mv/bulk" kh backup download "$b3" --volume mv/bulk --extract "$T_DIR/bulk"
+t_ok "... byte for byte" vol_same "$(vol_dir main mv bulk)" "$T_DIR/bulk"
+t_ok "no mover Job, Secret or ServiceAccount is left in mv" \
+	test -z "$(vol_kahu main Job mv)$(vol_kahu main Secret mv)$(vol_kahu main ServiceAccount mv)"
+t_ok "plan uninstall --kubernetes" kh plan uninstall moved --kubernetes
 
 t_done
