@@ -123,10 +123,13 @@ static json_t *cluster_rules(const struct install_spec *s, int whole_cluster)
 		json_array_append_new(r, rule(strs("apiextensions.k8s.io", NULL),
 					      strs("customresourcedefinitions", NULL),
 					      json_deep_copy(read)));
-		if (s->volumes & INSTALL_VOL_CSI)
+		/* the classes are read whatever the method (a claim's annotation or a volume
+		 * policy may ask for a snapshot); the contents only with snapshots */
+		if (s->volumes)
 			json_array_append_new(r, rule(strs("snapshot.storage.k8s.io", NULL),
-						      strs("volumesnapshotclasses",
-							   "volumesnapshotcontents", NULL),
+						      (s->volumes & INSTALL_VOL_CSI) ?
+						      strs("volumesnapshotclasses", "volumesnapshotcontents", NULL) :
+						      strs("volumesnapshotclasses", NULL),
 						      json_deep_copy(read)));
 	}
 	if (s->volumes & INSTALL_VOL_CSI)

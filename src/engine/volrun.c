@@ -384,12 +384,21 @@ int vol_plan_build(struct kube_client *kc, const struct vol_opts *o, const struc
 	if (rc < 0)
 		goto out;
 	if (json_array_size(cl.items) && o->mode != VOL_MODE_NONE) {
-		/* Cluster-scoped: a user whose rights end at some namespaces may read neither. */
-		if ((rc = vol_snapclasses_load(kc, &classes)) == KAHU_EFORBIDDEN ||
-		    (rc == 0 && (rc = list_all(kc, "", "persistentvolumes", 0, page_size, NULL, pv_item,
-					       &pv, NULL)) == KAHU_EFORBIDDEN)) {
+		/* Cluster-scoped: a user whose rights end at some namespaces may read neither.
+		 * A refusal of the classes costs the snapshots only: the volumes are read all
+		 * the same. */
+		if ((rc = vol_snapclasses_load(kc, &classes)) == KAHU_EFORBIDDEN) {
 			log_warn("%s: no claim is taken for a CSI volume (their files are copied)",
 				 kahu_error_last());
+			kahu_error_clear();
+			classes = NULL;
+			rc = 0;
+		}
+		if (rc == 0 && (rc = list_all(kc, "", "persistentvolumes", 0, page_size, NULL, pv_item,
+					      &pv, NULL)) == KAHU_EFORBIDDEN) {
+			log_warn("%s: no claim is taken for a CSI volume (their files are copied)",
+				 kahu_error_last());
+			kahu_error_clear();
 			vol_snapclasses_free(classes);
 			classes = NULL;
 			json_object_clear(pv.by_name);

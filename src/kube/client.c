@@ -10,6 +10,7 @@
 #include "kube/client.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,6 +45,7 @@ struct kube_client {
 	int max_requests;
 	long timeout_ms;
 	int max_tries;
+	atomic_int ns_scoped;   /* a list across the cluster was refused (kube_client_ns_scoped) */
 };
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -74,6 +76,16 @@ static long now_ms(void)
 const char *kube_client_server(const struct kube_client *c)
 {
 	return c ? c->server : NULL;
+}
+
+void kube_client_set_ns_scoped(struct kube_client *c)
+{
+	atomic_store(&c->ns_scoped, 1);
+}
+
+int kube_client_ns_scoped(struct kube_client *c)
+{
+	return atomic_load(&c->ns_scoped);
 }
 
 int kube_client_max_requests(const struct kube_client *c)

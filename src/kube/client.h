@@ -96,6 +96,12 @@ long kube_backoff_ms(int attempt, unsigned int random);
  * return KAHU_EINTR, running transfers are aborted by libcurl's progress callback, waits
  * between tries wake at once. */
 const char *kube_client_server(const struct kube_client *c);
+/* Rights that end at some namespaces: once a list across the cluster was refused
+ * (kube_list_or_each_ns), later lists with namespaces to fall back on go to them at once,
+ * so that a run of such a user is refused once, not once per type (each refusal is a
+ * denial in the cluster's audit log).  For the client's lifetime. */
+void kube_client_set_ns_scoped(struct kube_client *c);
+int kube_client_ns_scoped(struct kube_client *c);
 /* The concurrency limit in force (callers size their worker pools by it). */
 int kube_client_max_requests(const struct kube_client *c);
 

@@ -750,13 +750,19 @@ int kube_list_or_each_ns(struct kube_client *c, const struct kube_resource *r,
 	struct kube_list_opts lo = *o;
 	struct kube_list_stats st = { 0 };
 	lo.namespace = NULL;
-	int rc = kube_list(c, r, &lo, fn, ud, &st);
+	/* refused before in this run: the namespaces at once */
+	int known = namespaces && kube_client_ns_scoped(c);
+	int rc = known ? KAHU_EFORBIDDEN : kube_list(c, r, &lo, fn, ud, &st);
 	long count = st.items;
 	kube_list_stats_clear(&st);
 	if (rc == KAHU_EFORBIDDEN && namespaces) {
-		log_info("listing %s across the cluster is forbidden (%s): listing the %zu namespace%s "
-			 "in scope", r->resource, kahu_error_last(), n, n == 1 ? "" : "s");
-		kahu_error_clear();
+		if (!known) {
+			log_info("listing %s across the cluster is forbidden (%s): listing the %zu "
+				 "namespace%s in scope (and so for every list of this run)", r->resource,
+				 kahu_error_last(), n, n == 1 ? "" : "s");
+			kube_client_set_ns_scoped(c);
+			kahu_error_clear();
+		}
 		rc = 0;
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			lo.namespace = namespaces[i];

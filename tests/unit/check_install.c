@@ -147,6 +147,13 @@ START_TEST(test_movers_rbac)
 	 * covers subresources in RBAC) */
 	ck_assert(grants(role, "", "pods/log", "get"));
 	ck_assert(!grants(role, "rbac.authorization.k8s.io", "rolebindings", "create"));
+	/* file copies only: the snapshot classes are read (a claim's annotation or a policy
+	 * may ask for a snapshot), snapshots neither made nor their contents read */
+	json_t *cl = find(o, "ClusterRole", "kahu-nightly-cluster", NULL);
+	ck_assert_ptr_nonnull(cl);
+	ck_assert(grants(cl, "snapshot.storage.k8s.io", "volumesnapshotclasses", "list"));
+	ck_assert(!grants(cl, "snapshot.storage.k8s.io", "volumesnapshotcontents", "list"));
+	ck_assert(!grants(role, "snapshot.storage.k8s.io", "volumesnapshots", "create"));
 	json_decref(o);
 }
 END_TEST
