@@ -268,6 +268,8 @@ complete -c kahu -n '__kahu_at plan install' -l lock-wait -r -f -d '--cron, --sy
 complete -c kahu -n '__kahu_at plan install' -l image -r -f -d '--kubernetes: the kahu image (Containerfile; default kahu:0.1.0)'
 complete -c kahu -n '__kahu_at plan install' -l starting-deadline -r -f -d '--kubernetes: how late a missed run may still start (default 1h)'
 complete -c kahu -n '__kahu_at plan install' -l watch -d '--kubernetes: a Deployment running plan watch (event-driven backups) instead of a CronJob'
+complete -c kahu -n '__kahu_at plan install' -l quiet-period -r -f -d '--watch: the watcher\'s --quiet-period (plan watch; default 60s)'
+complete -c kahu -n '__kahu_at plan install' -l max-interval -r -f -d '--watch: the watcher\'s --max-interval (plan watch; default 1h, 0: none)'
 complete -c kahu -n '__kahu_at plan install' -l key-file -r -F -d 'the key file (default: $KAHU_KEY_FILE, then the location\'s keyFile, then ~/.config/kahu/keys/default.key)'
 complete -c kahu -n '__kahu_at plan install' -l passphrase-file -r -F -d 'a file holding a passphrase that unlocks the location\'s key (default: $KAHU_PASSPHRASE_FILE)'
 complete -c kahu -n '__kahu_at plan install' -l aws-credentials -r -F -d '--kubernetes: an AWS shared credentials file for an S3 location, put in the Secret'

@@ -5,6 +5,7 @@
  * (never shown, never in the manifests: they only name it). */
 #include "cmd/common_opts.h"
 #include "cli/output.h"
+#include "engine/debounce.h"
 #include "engine/install.h"
 #include "engine/plan.h"
 #include "kube/client.h"
@@ -61,6 +62,16 @@ static int target_of(const struct kahu_invocation *inv, enum target *t)
 	if (*t != T_KUBERNETES && inv_has(inv, OPT_WATCH) && inv_count(inv, OPT_WATCH) > 0)
 		return kahu_error_set(KAHU_EUSAGE, "--watch goes with --kubernetes (a Deployment running "
 				      "plan watch); cron and systemd run the plan on its schedule");
+	if (inv_has(inv, OPT_QUIET_PERIOD) && !inv_count(inv, OPT_WATCH) &&
+	    (inv_str(inv, OPT_QUIET_PERIOD) || inv_str(inv, OPT_MAX_INTERVAL)))
+		return kahu_error_set(KAHU_EUSAGE, "--%s goes with --kubernetes --watch (the watcher's "
+				      "settings)", inv_str(inv, OPT_QUIET_PERIOD) ? "quiet-period" :
+				      "max-interval");
+	if (inv_has(inv, OPT_QUIET_PERIOD)) {
+		int64_t q, m;
+		return debounce_periods(inv_str(inv, OPT_QUIET_PERIOD), inv_str(inv, OPT_MAX_INTERVAL),
+					&q, &m);
+	}
 	return 0;
 }
 
@@ -750,7 +761,9 @@ static int install_kubernetes(struct kahu_ctx *ctx, const struct kahu_config *cf
 			      int dry)
 {
 	struct install_spec s = { .plan = p->name, .schedule = p->schedule, .time_zone = p->time_zone,
-				  .watch = inv_count(ctx->inv, OPT_WATCH) > 0 };
+				  .watch = inv_count(ctx->inv, OPT_WATCH) > 0,
+				  .quiet_period = opt(ctx->inv, OPT_QUIET_PERIOD),
+				  .max_interval = opt(ctx->inv, OPT_MAX_INTERVAL) };
 	struct strv ns = STRV_INIT;
 	json_t *objs = NULL, *data = NULL;
 	char *yaml = plan_yaml(p), *secret = install_secret_name(p->name);
@@ -943,6 +956,8 @@ static const struct kahu_opt install_opts[] = {
 	OPTION(IMAGE, 0, "IMAGE", "--kubernetes: the kahu image (Containerfile; default kahu:" PACKAGE_VERSION ")", NULL, 0, NULL),
 	OPTION(STARTING_DEADLINE, 0, "DURATION", "--kubernetes: how late a missed run may still start (default 1h)", NULL, 0, NULL),
 	OPTION(WATCH, 0, NULL, "--kubernetes: a Deployment running plan watch (event-driven backups) instead of a CronJob", NULL, 0, NULL),
+	OPTION(QUIET_PERIOD, 0, "DURATION", "--watch: the watcher's --quiet-period (plan watch; default 60s)", NULL, 0, NULL),
+	OPTION(MAX_INTERVAL, 0, "DURATION", "--watch: the watcher's --max-interval (plan watch; default 1h, 0: none)", NULL, 0, NULL),
 	KAHU_OPT_KEY_FILE,
 	KAHU_OPT_PASSPHRASE_FILE,
 	OPTION(AWS_CREDENTIALS, 0, "FILE", "--kubernetes: an AWS shared credentials file for an S3 location, put in the Secret", "file", 0, NULL),

@@ -88,31 +88,13 @@ static void watch_spec_free(void *v)
 	free(s);
 }
 
-static int dur_opt(const struct kahu_invocation *inv, enum kahu_opt_id id, const char *flag,
-		   int64_t def, int64_t *out)
-{
-	*out = def;
-	if (!inv_str(inv, id))
-		return 0;
-	return duration_parse(inv_str(inv, id), flag, out);
-}
-
 static int parse_plan_watch(struct kahu_ctx *ctx, void **out)
 {
 	struct watch_spec *s = xcalloc(1, sizeof *s);
 	int rc;
-	if ((rc = dur_opt(ctx->inv, OPT_QUIET_PERIOD, "--quiet-period", 60, &s->quiet_s)) < 0 ||
-	    (rc = dur_opt(ctx->inv, OPT_MAX_INTERVAL, "--max-interval", 3600, &s->max_s)) < 0 ||
+	if ((rc = debounce_periods(inv_str(ctx->inv, OPT_QUIET_PERIOD), inv_str(ctx->inv, OPT_MAX_INTERVAL),
+				   &s->quiet_s, &s->max_s)) < 0 ||
 	    (rc = config_load(inv_str(ctx->inv, OPT_CONFIG), &s->cfg)) < 0) {
-		watch_spec_free(s);
-		return rc;
-	}
-	if (!inv_str(ctx->inv, OPT_MAX_INTERVAL) && s->quiet_s >= s->max_s)
-		s->max_s = 0;   /* the default maximum gives way to a longer quiet period */
-	if (s->max_s && s->max_s < s->quiet_s) {
-		rc = kahu_error_set(KAHU_EUSAGE, "--max-interval (%llds) is shorter than --quiet-period "
-				    "(%llds); 0 means no maximum", (long long)s->max_s,
-				    (long long)s->quiet_s);
 		watch_spec_free(s);
 		return rc;
 	}

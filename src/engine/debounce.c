@@ -1,6 +1,9 @@
 /* kahu — when an event-driven backup starts (debounce.h). */
 #include "engine/debounce.h"
 
+#include "util/err.h"
+#include "util/timeutil.h"
+
 void debounce_init(struct debounce *d, int64_t quiet_ms, int64_t max_ms)
 {
 	d->quiet_ms = quiet_ms > 0 ? quiet_ms : 0;
@@ -56,4 +59,21 @@ void debounce_finished(struct debounce *d, int64_t now)
 {
 	(void)now;
 	d->running = 0;
+}
+
+int debounce_periods(const char *quiet, const char *max, int64_t *quiet_s, int64_t *max_s)
+{
+	int rc;
+	*quiet_s = 60;
+	*max_s = 3600;
+	if ((quiet && (rc = duration_parse(quiet, "--quiet-period", quiet_s)) < 0) ||
+	    (max && (rc = duration_parse(max, "--max-interval", max_s)) < 0))
+		return rc;
+	if (!max && *quiet_s >= *max_s)
+		*max_s = 0;   /* the default maximum gives way to a longer quiet period */
+	if (*max_s && *max_s < *quiet_s)
+		return kahu_error_set(KAHU_EUSAGE, "--max-interval (%llds) is shorter than --quiet-period "
+				      "(%llds); 0 means no maximum", (long long)*max_s,
+				      (long long)*quiet_s);
+	return 0;
 }

@@ -47,4 +47,11 @@ void debounce_finished(struct debounce *d, int64_t now);
 /* 1 while changes wait for a backup. */
 int debounce_pending(const struct debounce *d);
 
+/* plan watch's --quiet-period and --max-interval as given (NULL: not given), in seconds:
+ * defaults 60 s and 1 h, the default maximum giving way to a quiet period as long or
+ * longer, 0 no maximum.  KAHU_EUSAGE (with its message) when one is not a duration or
+ * the maximum is shorter than the quiet period.  plan watch and plan install --watch
+ * check them alike. */
+int debounce_periods(const char *quiet, const char *max, int64_t *quiet_s, int64_t *max_s);
+
 #endif

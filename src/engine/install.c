@@ -172,6 +172,14 @@ static json_t *pod_spec(const struct install_spec *s, const char *sa, const char
 	json_array_append_new(args, json_string("--no-progress"));
 	json_array_append_new(args, json_string("--log-format"));
 	json_array_append_new(args, json_string("json"));
+	if (watch && s->quiet_period) {
+		json_array_append_new(args, json_string("--quiet-period"));
+		json_array_append_new(args, json_string(s->quiet_period));
+	}
+	if (watch && s->max_interval) {
+		json_array_append_new(args, json_string("--max-interval"));
+		json_array_append_new(args, json_string(s->max_interval));
+	}
 
 	json_t *env = json_array();
 	if (s->has_key)

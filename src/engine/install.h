@@ -34,6 +34,8 @@ struct install_spec {
 	unsigned volumes;          /* INSTALL_VOL_* bits */
 	int hooks;                 /* the plan runs exec hooks in pods */
 	int watch;                 /* a Deployment running `plan watch` instead of a CronJob */
+	const char *quiet_period;  /* watch: plan watch's --quiet-period, or NULL (its default) */
+	const char *max_interval;  /* watch: plan watch's --max-interval, or NULL */
 	/* The Secret's keys that exist (the Secret is made from these files). */
 	int has_key;               /* "key": the key file */
 	int has_passphrase;        /* "passphrase": unlocks the key */

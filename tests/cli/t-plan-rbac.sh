@@ -9,7 +9,10 @@
 # with pods/exec taken out of the role: every claim is read through exec (the CSI one in
 # a pod mounting its snapshot), so each fails with the reason naming the missing right,
 # the backup is PartiallyFailed, the Job fails, and no helper pod is left behind.
-# The app's pod has a pre hook (an exec annotation), run by the Job's kahu.  A second
+# The app's pod has a pre hook (an exec annotation), run by the Job's kahu.  The plan
+# installed again as a watcher (--watch --quiet-period 1s: a Deployment running plan
+# watch; its pod made from the template, the test cluster having no Deployment
+# controller) backs up after a change in its scope, under its role.  A second
 # plan has data movers: the coordinator in the CronJob's pod makes their Jobs, Secrets
 # and ServiceAccounts with its role's rights, and removes them.  In every run the server
 # refuses one request: the first list across the cluster (kahu then lists namespace by
@@ -233,6 +236,50 @@ for v in json.load(open(sys.argv[1]))['volumes']:
 PY"
 t_ok "no helper pod is left" test -z "$(vol_kahu main Pod app)$(vol_kahu main Pod db)"
 t_ok "plan uninstall --kubernetes" kh plan uninstall nightly --kubernetes
+
+# The same plan installed as a watcher (a Deployment running plan watch, its role with
+# watch): a change in its scope starts a backup, under the role's rights.
+names() { kh backup list -o json | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); xs=(d if isinstance(d, list) else d.get("items", d.get("backups", []))); print(" ".join(sorted(x["name"] for x in xs)))'; }
+before=$(names)
+t_ok "plan install --kubernetes --watch, quiet period 1s" kh plan install nightly --kubernetes --watch \
+	--quiet-period 1s --max-interval 0 --image kahu:test --aws-credentials "$T_DIR/aws"
+t_ok "... the watcher's settings in its arguments" \
+	k -n kahu get deployment kahu-nightly -o 'jsonpath={.spec.template.spec.containers[0].args}'
+t_grep "... --quiet-period 1s --max-interval 0" '"--quiet-period","1s","--max-interval","0"' "$T_OUT"
+SAUSER=system:serviceaccount:kahu:kahu-nightly
+# The test cluster has no Deployment controller: the test makes the pod of the
+# Deployment's template, as its ReplicaSet would.
+k -n kahu get deployment kahu-nightly -o json >"$T_DIR/deploy.json"
+"$PYTHON" - "$T_DIR/deploy.json" >"$T_DIR/watcher.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["spec"]["template"]
+md = dict(t.get("metadata") or {}, name="kahu-nightly-watcher", namespace="kahu")
+print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": t["spec"]}))
+PY
+t_ok "... its pod (made from the Deployment's template)" k create -f "$T_DIR/watcher.json"
+watcher_up() { k -n kahu logs kahu-nightly-watcher 2>/dev/null | grep -q 'waiting for changes'; }
+t_ok "the watcher's pod watches" vol_wait_for 60 watcher_up
+cluster_admin POST /_admin/stats/reset >/dev/null
+k -n app patch configmap settings --type merge -p '{"data":{"mode":"maintenance"}}' >/dev/null
+new_backup() { [ "$(names)" != "$before" ]; }
+t_ok "a change in app: a backup by the watcher" vol_wait_for 90 new_backup
+k -n kahu logs kahu-nightly-watcher >"$T_DIR/watch.log" 2>&1
+[ "$(names)" != "$before" ] || sed 's/^/#   /' "$T_DIR/watch.log" | tail -n 20
+b4=$(comm -13 <(tr ' ' '\n' <<<"$before") <(names | tr ' ' '\n') | head -n 1)
+backup_done() { kh backup describe "$b4" -o json >"$T_DIR/b4.json" 2>/dev/null && "$PYTHON" -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["status"] in ("InProgress", "New"))' "$T_DIR/b4.json"; }
+vol_wait_for 60 backup_done
+k -n kahu logs kahu-nightly-watcher >"$T_DIR/watch.log" 2>&1
+t_grep "... its first run, started by that change" 'run 1 starts: [0-9]+ changes? since the last run, the first: .*settings' "$T_DIR/watch.log"
+t_py "... Completed" 'assert d["status"] == "Completed", d["status"]' "$T_DIR/b4.json"
+vol_check "$T_DIR/b4.json" app/web status Completed
+forbidden >"$T_DIR/forbidden4"
+t_ok "... the server refused none of the watcher's requests but lists across the cluster" \
+	sh -c "! grep -Ev '^(list|watch) [a-z0-9.]+\$' '$T_DIR/forbidden4'"
+grep -Ev '^(list|watch) [a-z0-9.]+$' "$T_DIR/forbidden4" | sed 's/^/#   refused: /'
+t_ok "the watcher's pod deleted (a rollout)" k -n kahu delete pod kahu-nightly-watcher --wait=false
+t_ok "plan uninstall --kubernetes (the watcher)" kh plan uninstall nightly --kubernetes
+t_ok "... its Deployment is gone" sh -c "! '$KUBECTL' --kubeconfig '$CLUSTER_KUBECONFIG' -n kahu get deployment kahu-nightly"
 
 # A plan whose volume data data movers take (Jobs on the volumes' nodes, straight to S3):
 # its role adds Jobs, Secrets and ServiceAccounts, and the coordinator runs in the pod.

@@ -5,6 +5,7 @@
 
 #include "check_main.h"
 #include "engine/debounce.h"
+#include "util/err.h"
 
 #define S 1000  /* one second in ms */
 
@@ -114,12 +115,45 @@ START_TEST(test_next_and_pending)
 }
 END_TEST
 
+START_TEST(test_periods)
+{
+	int64_t q, m;
+	ck_assert_int_eq(debounce_periods(NULL, NULL, &q, &m), 0);
+	ck_assert_int_eq(q, 60);
+	ck_assert_int_eq(m, 3600);
+	ck_assert_int_eq(debounce_periods("5m", NULL, &q, &m), 0);
+	ck_assert_int_eq(q, 300);
+	ck_assert_int_eq(m, 3600);
+	/* the default maximum gives way to a quiet period as long or longer */
+	ck_assert_int_eq(debounce_periods("2h", NULL, &q, &m), 0);
+	ck_assert_int_eq(q, 7200);
+	ck_assert_int_eq(m, 0);
+	ck_assert_int_eq(debounce_periods("1h", NULL, &q, &m), 0);
+	ck_assert_int_eq(m, 0);
+	/* a maximum given is kept, 0 is none */
+	ck_assert_int_eq(debounce_periods("1s", "0", &q, &m), 0);
+	ck_assert_int_eq(q, 1);
+	ck_assert_int_eq(m, 0);
+	ck_assert_int_eq(debounce_periods("10m", "10m", &q, &m), 0);
+	ck_assert_int_eq(m, 600);
+	/* refusals */
+	ck_assert_int_eq(debounce_periods("2h", "1h", &q, &m), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "shorter than --quiet-period"));
+	ck_assert_int_eq(debounce_periods("soon", NULL, &q, &m), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--quiet-period"));
+	ck_assert_int_eq(debounce_periods(NULL, "-5m", &q, &m), KAHU_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(kahu_error_last(), "--max-interval"));
+	kahu_error_clear();
+}
+END_TEST
+
 static Suite *debounce_suite(void)
 {
 	Suite *s = suite_create("debounce");
 	TCase *tc = tcase_create("core");
 	tcase_add_loop_test(tc, test_timeline, 0, (int)(sizeof cases / sizeof cases[0]));
 	tcase_add_test(tc, test_next_and_pending);
+	tcase_add_test(tc, test_periods);
 	suite_add_tcase(s, tc);
 	return s;
 }

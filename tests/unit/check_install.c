@@ -206,6 +206,29 @@ START_TEST(test_watch_deployment)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "spec"), "replicas")), 1);
 	json_t *role = find(o, "ClusterRole", "kahu-nightly", NULL);
 	ck_assert(grants(role, "", "configmaps", "watch"));
+	char *text = json_dumps(o, JSON_COMPACT);
+	ck_assert_ptr_null(strstr(text, "--quiet-period"));   /* plan watch's defaults */
+	free(text);
+	json_decref(o);
+	/* the watcher's settings, in its arguments */
+	s.quiet_period = "5m";
+	s.max_interval = "0";
+	o = install_k8s_objects(&s);
+	d = find(o, "Deployment", "kahu-nightly", "kahu");
+	json_t *c = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
+		d, "spec"), "template"), "spec"), "containers"), 0);
+	text = json_dumps(json_object_get(c, "args"), JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(text, "\"plan\",\"watch\",\"nightly\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"--quiet-period\",\"5m\",\"--max-interval\",\"0\""));
+	free(text);
+	json_decref(o);
+	/* a CronJob's run has no watcher */
+	s.watch = 0;
+	s.schedule = "0 3 * * *";
+	o = install_k8s_objects(&s);
+	text = json_dumps(o, JSON_COMPACT);
+	ck_assert_ptr_null(strstr(text, "--quiet-period"));
+	free(text);
 	json_decref(o);
 }
 END_TEST
