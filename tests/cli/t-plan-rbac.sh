@@ -101,6 +101,13 @@ vol_setup
 vol_cluster main "$T_DIR/seed.yaml"
 k() { "$KUBECTL" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
 kh() { "$KAHU" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
+names() { # the location's backups, one per line, sorted
+	kh backup list -o json | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+for x in sorted(d if isinstance(d, list) else d.get("items", d.get("backups", [])), key=lambda x: x["name"]):
+    print(x["name"])'
+}
 for c in app/web app/spare db/pg mv/bulk; do
 	d=$(vol_dir main "${c%/*}" "${c#*/}")
 	[ -n "$d" ] && vol_fill "$d"
@@ -176,9 +183,8 @@ t_nogrep "... its log tells of nothing forbidden" "forbidden|Forbidden" "$T_DIR/
 forbidden >"$T_DIR/forbidden1"
 t_ok "... the server refused one request of the run" test "$(wc -l <"$T_DIR/forbidden1")" = 1
 t_grep "... its first list across the cluster (pods)" '^list pods$' "$T_DIR/forbidden1"
-t_ok "the backup is in the bucket (kahu backup list here)" kh backup list -o json
-b1=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(x["name"] for x in (d if isinstance(d, list) else d.get("items", d.get("backups", [])))))' "$T_OUT")
-t_ok "... one backup" test "$(echo "$b1" | wc -w)" = 1
+b1=$(names)
+t_ok "one backup in the bucket (kahu backup list here)" test -n "$b1" -a "$(echo "$b1" | wc -l)" = 1
 t_ok "backup describe" kh backup describe "$b1" -o json
 cp "$T_OUT" "$T_DIR/b1.json"
 t_py "... Completed, the plan's, with the objects" '
@@ -220,8 +226,7 @@ t_grep "... the server refused pods/exec in app" '^create pods/exec in app$' "$T
 t_grep "... and in db" '^create pods/exec in db$' "$T_DIR/forbidden2"
 t_ok "... and nothing else but its first list across the cluster" \
 	sh -c "! grep -Ev '^(create pods/exec in (app|db)|list pods)\$' '$T_DIR/forbidden2'"
-kh backup list -o json >"$T_DIR/list2.json"
-b2=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); xs=(d if isinstance(d, list) else d.get("items", d.get("backups", []))); print(" ".join(x["name"] for x in xs if x["name"] != sys.argv[2]))' "$T_DIR/list2.json" "$b1")
+b2=$(names | grep -vx "$b1")
 t_ok "the second backup" kh backup describe "$b2" -o json
 cp "$T_OUT" "$T_DIR/b2.json"
 t_py "... PartiallyFailed" 'assert d["status"] == "PartiallyFailed", d["status"]' "$T_DIR/b2.json"
@@ -239,7 +244,6 @@ t_ok "plan uninstall --kubernetes" kh plan uninstall nightly --kubernetes
 
 # The same plan installed as a watcher (a Deployment running plan watch, its role with
 # watch): a change in its scope starts a backup, under the role's rights.
-names() { kh backup list -o json | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); xs=(d if isinstance(d, list) else d.get("items", d.get("backups", []))); print(" ".join(sorted(x["name"] for x in xs)))'; }
 before=$(names)
 t_ok "plan install --kubernetes --watch, quiet period 1s" kh plan install nightly --kubernetes --watch \
 	--quiet-period 1s --max-interval 0 --image kahu:test --aws-credentials "$T_DIR/aws"
@@ -266,7 +270,7 @@ new_backup() { [ "$(names)" != "$before" ]; }
 t_ok "a change in app: a backup by the watcher" vol_wait_for 90 new_backup
 k -n kahu logs kahu-nightly-watcher >"$T_DIR/watch.log" 2>&1
 [ "$(names)" != "$before" ] || sed 's/^/#   /' "$T_DIR/watch.log" | tail -n 20
-b4=$(comm -13 <(tr ' ' '\n' <<<"$before") <(names | tr ' ' '\n') | head -n 1)
+b4=$(comm -13 <(echo "$before") <(names) | head -n 1)
 backup_done() { kh backup describe "$b4" -o json >"$T_DIR/b4.json" 2>/dev/null && "$PYTHON" -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["status"] in ("InProgress", "New"))' "$T_DIR/b4.json"; }
 vol_wait_for 60 backup_done
 k -n kahu logs kahu-nightly-watcher >"$T_DIR/watch.log" 2>&1
@@ -309,8 +313,7 @@ forbidden >"$T_DIR/forbidden3"
 t_ok "... the server refused only its first list across the cluster" \
 	sh -c "test \"\$(cat '$T_DIR/forbidden3')\" = 'list pods'"
 [ "$(cat "$T_DIR/forbidden3")" = "list pods" ] || sed 's/^/#   refused: /' "$T_DIR/forbidden3"
-kh backup list -o json >"$T_DIR/list3.json"
-b3=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); xs=(d if isinstance(d, list) else d.get("items", d.get("backups", []))); print(" ".join(x["name"] for x in xs if x["name"].startswith("moved")))' "$T_DIR/list3.json")
+b3=$(names | grep '^moved')
 t_ok "its backup" kh backup describe "$b3" -o json
 cp "$T_OUT" "$T_DIR/b3.json"
 t_py "... Completed" 'assert d["status"] == "Completed", d["status"]' "$T_DIR/b3.json"
