@@ -62,16 +62,6 @@ static int target_of(const struct kahu_invocation *inv, enum target *t)
 	if (*t != T_KUBERNETES && inv_has(inv, OPT_WATCH) && inv_count(inv, OPT_WATCH) > 0)
 		return kahu_error_set(KAHU_EUSAGE, "--watch goes with --kubernetes (a Deployment running "
 				      "plan watch); cron and systemd run the plan on its schedule");
-	if (inv_has(inv, OPT_QUIET_PERIOD) && !inv_count(inv, OPT_WATCH) &&
-	    (inv_str(inv, OPT_QUIET_PERIOD) || inv_str(inv, OPT_MAX_INTERVAL)))
-		return kahu_error_set(KAHU_EUSAGE, "--%s goes with --kubernetes --watch (the watcher's "
-				      "settings)", inv_str(inv, OPT_QUIET_PERIOD) ? "quiet-period" :
-				      "max-interval");
-	if (inv_has(inv, OPT_QUIET_PERIOD)) {
-		int64_t q, m;
-		return debounce_periods(inv_str(inv, OPT_QUIET_PERIOD), inv_str(inv, OPT_MAX_INTERVAL),
-					&q, &m);
-	}
 	return 0;
 }
 
@@ -898,6 +888,17 @@ static int uninstall_kubernetes(struct kahu_ctx *ctx, const char *plan)
 
 /* ---- the commands ---- */
 
+/* --quiet-period and --max-interval: the watcher's, checked as plan watch checks them. */
+static int watch_settings_check(const struct kahu_invocation *inv)
+{
+	const char *quiet = opt(inv, OPT_QUIET_PERIOD), *max = opt(inv, OPT_MAX_INTERVAL);
+	int64_t q, m;
+	if ((quiet || max) && !inv_count(inv, OPT_WATCH))
+		return kahu_error_set(KAHU_EUSAGE, "--%s goes with --kubernetes --watch (the watcher's "
+				      "settings)", quiet ? "quiet-period" : "max-interval");
+	return debounce_periods(quiet, max, &q, &m);
+}
+
 static int run_plan_install(struct kahu_ctx *ctx)
 {
 	const struct kahu_invocation *inv = ctx->inv;
@@ -905,7 +906,8 @@ static int run_plan_install(struct kahu_ctx *ctx)
 	struct kahu_config *cfg = NULL;
 	struct backup_plan *p = NULL;
 	int rc, dry = inv_count(inv, OPT_DRY_RUN) > 0;
-	if ((rc = target_of(inv, &t)) < 0 || (rc = load_plan(ctx, &cfg, &p)) < 0)
+	if ((rc = target_of(inv, &t)) < 0 || (rc = watch_settings_check(inv)) < 0 ||
+	    (rc = load_plan(ctx, &cfg, &p)) < 0)
 		goto out;
 	if (t == T_KUBERNETES && p->contexts.n) {
 		rc = kahu_error_set(KAHU_EUSAGE, "plan %s runs in several contexts (spec.contexts): it runs "

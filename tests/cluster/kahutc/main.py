@@ -142,8 +142,7 @@ class App:
         """(allowed, reason): service accounts by RBAC (rbac.py), the test users by their
         fixed rights."""
         if "system:masters" in groups:
-            return True, ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole '
-                          '"cluster-admin" to Group "system:masters"')
+            return True, rbac.MASTERS_REASON
         if (user or "").startswith("system:serviceaccount:"):
             return rbac.decide(self.cluster, user, groups, verb, group, resource, ns, name)
         ok = self.fixed_rights(user, verb, group, resource, ns)

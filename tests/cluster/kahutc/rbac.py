@@ -21,6 +21,10 @@ The reason of a decision names the binding and role, as the real authorizer's do
 
 RBAC = "rbac.authorization.k8s.io"
 
+# the decision's reason for a member of system:masters (the bootstrap cluster-admin binding)
+MASTERS_REASON = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" '
+                  'to Group "system:masters"')
+
 BASIC_USER = (("authorization.k8s.io", "selfsubjectaccessreviews"),
               ("authorization.k8s.io", "selfsubjectrulesreviews"),
               ("authentication.k8s.io", "selfsubjectreviews"))

@@ -13,7 +13,7 @@ import http.server
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit, parse_qsl, unquote
 
-from . import errors, execws, generate, seed as seedmod, tables, watch as watchmod
+from . import errors, execws, generate, rbac, seed as seedmod, tables, watch as watchmod
 from .errors import ApiError
 from .faults import FaultError, BODY_ACTIONS, TRANSPORT_ACTIONS
 from .loop import LoopServer
@@ -832,8 +832,7 @@ class Handler(BaseHTTPRequestHandler):
                                              ra.get("namespace"), ra.get("name") or None)
             else:
                 allowed = app.known_user(user, groups)
-                reason = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" '
-                          'to Group "system:masters"') if allowed and "system:masters" in groups else ""
+                reason = rbac.MASTERS_REASON if allowed and "system:masters" in groups else ""
             st = {"allowed": allowed}
             if allowed and reason:
                 st["reason"] = reason
