@@ -49,6 +49,14 @@ t_ok "plan apply" "$KAHU" plan apply -f "$T_DIR/nightly.yaml"
 t_exit 64 "plan install without a target: 64" "$KAHU" plan install nightly
 t_grep "... naming the targets" "one of --cron, --systemd and --kubernetes" "$T_ERR"
 t_exit 64 "two targets: 64" "$KAHU" plan install nightly --cron --systemd
+t_exit 64 "--quiet-period without --watch: 64" "$KAHU" plan install nightly --kubernetes --quiet-period 5m --dry-run
+t_grep "... naming --watch" "quiet-period goes with --kubernetes --watch" "$T_ERR"
+t_exit 64 "--max-interval shorter than --quiet-period: 64" \
+	"$KAHU" plan install nightly --kubernetes --watch --quiet-period 2h --max-interval 1h --dry-run
+t_grep "... saying so" "max-interval \(3600s\) is shorter than --quiet-period \(7200s\)" "$T_ERR"
+t_exit 64 "a --quiet-period that is no duration: 64" \
+	"$KAHU" plan install nightly --kubernetes --watch --quiet-period soon --dry-run
+t_grep "... naming the flag" 'quiet-period: invalid duration "soon"' "$T_ERR"
 sed -e '/schedule:/d' -e 's/name: nightly/name: byhand/' "$T_DIR/nightly.yaml" >"$T_DIR/byhand.yaml"
 t_ok "a plan without a schedule" "$KAHU" plan apply -f "$T_DIR/byhand.yaml"
 t_exit 64 "... cannot be installed: 64" "$KAHU" plan install byhand --cron --dry-run
